@@ -1,0 +1,32 @@
+/**
+ * Events: the cluster's history in the spec's shape (`timestamp`, `type`, `service`, `container`,
+ * `message`), plus the node they happened on and an id to resume a stream from.
+ */
+import { z } from 'zod';
+
+export const eventTypeSchema = z.enum([
+  'service',
+  'scale',
+  'schedule',
+  'container',
+  'health_check',
+  'restart',
+  'image',
+  'node',
+]);
+export type EventType = z.infer<typeof eventTypeSchema>;
+
+export const eventInputSchema = z.object({
+  type: eventTypeSchema,
+  service: z.string().nullable(),
+  container: z.string().nullable(),
+  node: z.string().nullable(),
+  message: z.string(),
+});
+export type EventInput = z.infer<typeof eventInputSchema>;
+
+export const eventSchema = eventInputSchema.extend({
+  id: z.int(),
+  timestamp: z.string(),
+});
+export type SkiffEvent = z.infer<typeof eventSchema>;

@@ -1,0 +1,92 @@
+/**
+ * The service spec: what `POST /api/deploy` accepts and what the store keeps, fields named as in
+ * the spec (`container_port`, `cpu_shares`, `memory_mb`, `health_check`...). Unknown fields are
+ * rejected so a typo never silently does nothing.
+ */
+import { z } from 'zod';
+import { durationSchema } from './duration.ts';
+import { SERVICE_NAME_PATTERN } from './names.ts';
+
+export const portSchema = z.strictObject({
+  container_port: z.int().min(1).max(65535),
+  host_port: z.int().min(1).max(65535).optional(),
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+});
+
+export const resourcesSchema = z.strictObject({
+  /** Relative CPU weight under contention (Docker CpuShares); reserves nothing. */
+  cpu_shares: z.int().min(2).max(262144).optional(),
+  /** Hard CPU limit in cores (fractional allowed); also reserved on the node when scheduling. */
+  cpus: z.number().positive().max(1024).optional(),
+  /** Hard memory limit in MiB; also reserved on the node when scheduling. */
+  memory_mb: z.int().min(6).max(4_194_304).optional(),
+});
+
+export const healthCheckSchema = z
+  .strictObject({
+    type: z.enum(['http', 'tcp', 'exec']),
+    endpoint: z.string().min(1).optional(),
+    path: z.string().startsWith('/').optional(),
+    port: z.int().min(1).max(65535).optional(),
+    command: z.array(z.string()).min(1).optional(),
+    interval: durationSchema.default('10s'),
+    timeout: durationSchema.default('2s'),
+    retries: z.int().min(1).max(100).default(3),
+    start_period: durationSchema.default('0s'),
+  })
+  .superRefine((check, ctx) => {
+    if (check.type === 'http' && !check.endpoint && !check.port) {
+      ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'http checks need an endpoint or a port' });
+    }
+    if (check.type === 'tcp' && !check.port && !check.endpoint) {
+      ctx.addIssue({ code: 'custom', path: ['port'], message: 'tcp checks need a port' });
+    }
+    if (check.type === 'exec' && !check.command) {
+      ctx.addIssue({ code: 'custom', path: ['command'], message: 'exec checks need a command' });
+    }
+  });
+
+export const restartPolicySchema = z.strictObject({
+  condition: z.enum(['always', 'on-failure', 'never']).default('always'),
+  max_attempts: z.int().min(1).optional(),
+  /** First delay after the immediate restart; doubles on each failure up to max_delay. */
+  delay: durationSchema.default('1s'),
+  max_delay: durationSchema.default('1m'),
+});
+
+const envKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
+
+export const serviceSpecSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(SERVICE_NAME_PATTERN, 'must be lowercase letters, digits and dashes (a DNS label, at most 63)'),
+  image: z
+    .string()
+    .min(1, 'must not be empty')
+    .regex(/^[^\s]+$/, 'must not contain spaces'),
+  replicas: z.int().min(0).max(1000).default(1),
+  ports: z.array(portSchema).max(64).default([]),
+  resources: resourcesSchema.default({}),
+  env: z.record(envKey, z.string()).default({}),
+  command: z.array(z.string()).min(1).optional(),
+  health_check: healthCheckSchema.optional(),
+  restart_policy: restartPolicySchema.default({
+    condition: 'always',
+    delay: '1s',
+    max_delay: '1m',
+  }),
+  labels: z.record(z.string().min(1), z.string()).default({}),
+  /** SIGTERM, then SIGKILL after this long, when a replica is stopped. */
+  stop_grace_period: durationSchema.default('10s'),
+});
+
+/** What clients send (defaults optional). */
+export type ServiceSpecInput = z.input<typeof serviceSpecSchema>;
+/** What the store keeps (defaults applied). */
+export type ServiceSpec = z.output<typeof serviceSpecSchema>;
+export type PortSpec = z.output<typeof portSchema>;
+export type Resources = z.output<typeof resourcesSchema>;
+export type HealthCheck = z.output<typeof healthCheckSchema>;
+export type RestartPolicy = z.output<typeof restartPolicySchema>;
+
+export const scaleRequestSchema = z.strictObject({ replicas: z.int().min(0).max(1000) });

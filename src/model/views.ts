@@ -1,0 +1,79 @@
+/**
+ * The API's response shapes. The CLI and the dashboard read these and nothing else of the server.
+ */
+import { z } from 'zod';
+import { nodeLabelsSchema, nodeStatusSchema } from './node.ts';
+import { serviceSpecSchema } from './service-spec.ts';
+import { healthSchema, observedStateSchema, publishedPortSchema } from './task.ts';
+
+export const containerViewSchema = z.object({
+  /** Docker container id (12 characters), null until a container exists. */
+  id: z.string().nullable(),
+  /** The replica's slot name, `api-server-0`. */
+  name: z.string(),
+  status: observedStateSchema,
+  health: healthSchema,
+  node_id: z.string().nullable(),
+  task_id: z.string(),
+  slot: z.int(),
+  revision: z.int(),
+  restart_count: z.int(),
+  exit_code: z.int().nullable(),
+  message: z.string().nullable(),
+  retry_at: z.string().nullable(),
+  ports: z.array(publishedPortSchema),
+});
+export type ContainerView = z.infer<typeof containerViewSchema>;
+
+export const serviceStatusSchema = z.enum([
+  'running',
+  'starting',
+  'pending',
+  'failed',
+  'degraded',
+  'stopped',
+]);
+export type ServiceStatus = z.infer<typeof serviceStatusSchema>;
+
+export const serviceViewSchema = serviceSpecSchema.extend({
+  revision: z.int(),
+  status: serviceStatusSchema,
+  /** Replicas of the current revision that are running. */
+  running: z.int(),
+  healthy: z.int(),
+  /** Why the service is not converged, when it is not. */
+  message: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  containers: z.array(containerViewSchema),
+});
+export type ServiceView = z.infer<typeof serviceViewSchema>;
+
+export const nodeViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: nodeStatusSchema,
+  address: z.string(),
+  labels: nodeLabelsSchema,
+  engine_version: z.string(),
+  cpu_millicores: z.int(),
+  memory_bytes: z.int(),
+  allocated_cpu_millicores: z.int(),
+  allocated_memory_bytes: z.int(),
+  containers: z.int(),
+  joined_at: z.string(),
+  last_heartbeat: z.string().nullable(),
+});
+export type NodeView = z.infer<typeof nodeViewSchema>;
+
+export const errorBodySchema = z.object({ error: z.string(), details: z.array(z.string()).optional() });
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export const logLineSchema = z.object({
+  timestamp: z.string(),
+  container: z.string(),
+  node_id: z.string().nullable(),
+  stream: z.enum(['stdout', 'stderr']),
+  line: z.string(),
+});
+export type LogLine = z.infer<typeof logLineSchema>;

@@ -1,0 +1,79 @@
+/**
+ * The agent protocol: JSON messages over one WebSocket per agent (path `/agent/v1`, join token
+ * as a Bearer header). The server sends each node its complete desired set of tasks with a
+ * generation number; the agent converges its engine to it and reports what it observes.
+ */
+import { z } from 'zod';
+import { eventInputSchema } from '../model/event.ts';
+import { nodeRegistrationSchema } from '../model/node.ts';
+import { serviceSpecSchema } from '../model/service-spec.ts';
+import { taskObservationSchema } from '../model/task.ts';
+
+export const AGENT_PATH = '/agent/v1';
+
+/** Everything an agent needs to run one task, with no further questions to the server. */
+export const taskSpecSchema = z.object({
+  task_id: z.string(),
+  service: z.string(),
+  slot: z.int(),
+  revision: z.int(),
+  spec: serviceSpecSchema,
+});
+export type TaskSpec = z.infer<typeof taskSpecSchema>;
+
+export const logRequestSchema = z.object({
+  tail: z.int().min(0).nullable(),
+  /** Epoch seconds. */
+  since: z.number().nullable(),
+  follow: z.boolean(),
+});
+export type LogRequest = z.infer<typeof logRequestSchema>;
+
+export const agentMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello'), node: nodeRegistrationSchema, agent_version: z.string() }),
+  z.object({ type: z.literal('heartbeat') }),
+  /**
+   * `full` reports list every task the agent manages; the server forgets observations of tasks
+   * missing from a full report. Events the agent recorded (also while disconnected) ride along.
+   */
+  z.object({
+    type: z.literal('report'),
+    generation: z.int(),
+    full: z.boolean(),
+    tasks: z.array(taskObservationSchema),
+    events: z.array(eventInputSchema.extend({ at: z.number() })),
+  }),
+  z.object({
+    type: z.literal('logs.chunk'),
+    request_id: z.string(),
+    lines: z.array(z.object({ at: z.string(), stream: z.enum(['stdout', 'stderr']), text: z.string() })),
+  }),
+  z.object({ type: z.literal('logs.end'), request_id: z.string(), error: z.string().nullable() }),
+]);
+export type AgentMessage = z.infer<typeof agentMessageSchema>;
+
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('welcome'),
+    node_id: z.string(),
+    cluster_id: z.string(),
+    heartbeat_interval_ms: z.int().positive(),
+  }),
+  z.object({ type: z.literal('assign'), generation: z.int(), tasks: z.array(taskSpecSchema) }),
+  z.object({
+    type: z.literal('logs.start'),
+    request_id: z.string(),
+    task_id: z.string(),
+    request: logRequestSchema,
+  }),
+  z.object({ type: z.literal('logs.cancel'), request_id: z.string() }),
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+
+/** Close codes the server uses so an agent knows whether retrying can help. */
+export const CLOSE_CODES = {
+  /** Another agent with the same name is connected from a different engine. */
+  nameConflict: 4009,
+  badMessage: 4000,
+  serverShutdown: 1001,
+} as const;

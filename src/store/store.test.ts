@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { serviceSpecSchema } from '../model/service-spec.ts';
+import { Store } from './store.ts';
+
+function withStore(fn: (store: Store, path: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-store-'));
+  const store = new Store(join(dir, 'skiff.db'));
+  try {
+    fn(store, join(dir, 'skiff.db'));
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const spec = serviceSpecSchema.parse({ name: 'web', image: 'skiff-demo:v1', replicas: 2 });
+
+test('a changed spec gets a new revision, an identical one does not', () => {
+  withStore((store) => {
+    assert.equal(store.putService(spec, 1).service.revision, 1);
+    const same = store.putService(spec, 2);
+    assert.equal(same.changed, false);
+    assert.equal(same.service.revision, 1);
+    const changed = store.putService({ ...spec, image: 'skiff-demo:v2' }, 3);
+    assert.equal(changed.service.revision, 2);
+    assert.equal(store.setReplicas('web', 5, 4)?.spec.replicas, 5);
+    assert.equal(store.getService('web')?.revision, 2);
+  });
+});
+
+test('revisions keep counting after a service is deleted and deployed again', () => {
+  withStore((store) => {
+    store.putService(spec, 1);
+    store.deleteService('web');
+    assert.equal(store.putService(spec, 2).service.revision, 2);
+  });
+});
+
+test('state survives reopening the file', () => {
+  withStore((store, path) => {
+    store.putService(spec, 1);
+    store.insertTask({
+      id: 't1',
+      service: 'web',
+      slot: 0,
+      revision: 1,
+      nodeId: null,
+      desiredState: 'running',
+      pendingReason: null,
+      createdAt: 1,
+    });
+    store.placeTask('t1', 'node-1', null);
+    const again = new Store(path);
+    assert.equal(again.listTasks('web')[0]?.nodeId, 'node-1');
+    assert.equal(again.getService('web')?.spec.replicas, 2);
+    again.close();
+  });
+});
+
+test('events are bounded and listed oldest first', () => {
+  withStore((store) => {
+    for (let i = 0; i < 10; i++) {
+      store.appendEvent(
+        { type: 'service', service: 'web', container: null, node: null, message: `e${i}` },
+        i,
+      );
+    }
+    store.pruneEvents(4);
+    const events = store.listEvents({ limit: 100 });
+    assert.deepEqual(
+      events.map((e) => e.message),
+      ['e6', 'e7', 'e8', 'e9'],
+    );
+    assert.deepEqual(
+      store.listEvents({ limit: 2 }).map((e) => e.message),
+      ['e8', 'e9'],
+    );
+    assert.equal(store.listEvents({ afterId: events[2]?.id, limit: 10 }).length, 1);
+  });
+});

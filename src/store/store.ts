@@ -1,0 +1,333 @@
+/**
+ * The state store: desired state (services, their revisions, tasks and their placement), known
+ * nodes and a bounded event log, in one SQLite file (WAL). Fast-changing status (heartbeats,
+ * connections) stays in memory with the server; only observed task state changes are written.
+ */
+import { DatabaseSync } from 'node:sqlite';
+import { z } from 'zod';
+import type { EventInput, SkiffEvent } from '../model/event.ts';
+import { eventTypeSchema } from '../model/event.ts';
+import type { NodeRegistration } from '../model/node.ts';
+import { nodeRegistrationSchema } from '../model/node.ts';
+import type { ServiceSpec } from '../model/service-spec.ts';
+import { serviceSpecSchema } from '../model/service-spec.ts';
+import type { DesiredState, Task, TaskObservation } from '../model/task.ts';
+import { desiredStateSchema, taskObservationSchema } from '../model/task.ts';
+import { MIGRATIONS } from './migrations.ts';
+
+export interface StoredService {
+  readonly spec: ServiceSpec;
+  readonly revision: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface StoredTask extends Task {
+  readonly observed: TaskObservation | null;
+}
+
+export interface StoredNode {
+  readonly id: string;
+  readonly registration: NodeRegistration;
+  readonly joinedAt: number;
+}
+
+export interface EventQuery {
+  readonly afterId?: number;
+  readonly sinceMs?: number;
+  readonly service?: string;
+  readonly limit: number;
+}
+
+const serviceRow = z.object({
+  spec: z.string(),
+  revision: z.number(),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+const taskRow = z.object({
+  id: z.string(),
+  service: z.string(),
+  slot: z.number(),
+  revision: z.number(),
+  node_id: z.string().nullable(),
+  desired_state: desiredStateSchema,
+  pending_reason: z.string().nullable(),
+  observed: z.string().nullable(),
+  created_at: z.number(),
+});
+const nodeRow = z.object({ id: z.string(), registration: z.string(), joined_at: z.number() });
+const eventRow = z.object({
+  id: z.number(),
+  at: z.number(),
+  type: eventTypeSchema,
+  service: z.string().nullable(),
+  container: z.string().nullable(),
+  node: z.string().nullable(),
+  message: z.string(),
+});
+
+export class Store {
+  readonly #db: DatabaseSync;
+
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    // WAL lets readers proceed during writes; NORMAL sync is durable across process crashes
+    // (kill -9), which is the failure we guard against; busy_timeout rides out checkpoints.
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    this.#migrate();
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  #migrate(): void {
+    this.#db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
+    const row = this.#db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get();
+    const current = z.object({ v: z.number().nullable() }).parse(row).v ?? 0;
+    MIGRATIONS.forEach((sql, index) => {
+      const version = index + 1;
+      if (version <= current) return;
+      this.transaction(() => {
+        this.#db.exec(sql);
+        this.#db.prepare('INSERT INTO schema_migrations (version) VALUES (?)').run(version);
+      });
+    });
+  }
+
+  /** Runs fn atomically; nested calls join the outer transaction. */
+  transaction<T>(fn: () => T): T {
+    if (this.#db.isTransaction) return fn();
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.#db.prepare('SELECT value FROM meta WHERE key = ?').get(key);
+    return row ? z.object({ value: z.string() }).parse(row).value : undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.#db
+      .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?')
+      .run(key, value, value);
+  }
+
+  // Services
+
+  listServices(): StoredService[] {
+    return this.#db
+      .prepare('SELECT spec, revision, created_at, updated_at FROM services ORDER BY name')
+      .all()
+      .map((row) => toService(serviceRow.parse(row)));
+  }
+
+  getService(name: string): StoredService | undefined {
+    const row = this.#db
+      .prepare('SELECT spec, revision, created_at, updated_at FROM services WHERE name = ?')
+      .get(name);
+    return row ? toService(serviceRow.parse(row)) : undefined;
+  }
+
+  /** Stores a spec; a spec that differs from the current one gets the next revision. */
+  putService(spec: ServiceSpec, now: number): { service: StoredService; created: boolean; changed: boolean } {
+    return this.transaction(() => {
+      const existing = this.getService(spec.name);
+      if (existing && JSON.stringify(existing.spec) === JSON.stringify(spec)) {
+        return { service: existing, created: false, changed: false };
+      }
+      const revision = this.#nextRevision(spec.name);
+      const text = JSON.stringify(spec);
+      this.#db
+        .prepare(
+          `INSERT INTO services (name, spec, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, revision = excluded.revision,
+             updated_at = excluded.updated_at`,
+        )
+        .run(spec.name, text, revision, now, now);
+      this.#db
+        .prepare('INSERT INTO service_revisions (name, revision, spec, created_at) VALUES (?, ?, ?, ?)')
+        .run(spec.name, revision, text, now);
+      const service = this.getService(spec.name);
+      if (!service) throw new Error(`service ${spec.name} vanished inside its own transaction`);
+      return { service, created: !existing, changed: true };
+    });
+  }
+
+  /** Changes only the replica count: scaling is not a new revision (nothing to roll out). */
+  setReplicas(name: string, replicas: number, now: number): StoredService | undefined {
+    const existing = this.getService(name);
+    if (!existing) return undefined;
+    const spec = { ...existing.spec, replicas };
+    this.#db
+      .prepare('UPDATE services SET spec = ?, updated_at = ? WHERE name = ?')
+      .run(JSON.stringify(spec), now, name);
+    return this.getService(name);
+  }
+
+  deleteService(name: string): boolean {
+    return this.#db.prepare('DELETE FROM services WHERE name = ?').run(name).changes > 0;
+  }
+
+  #nextRevision(name: string): number {
+    const row = this.#db.prepare('SELECT MAX(revision) AS r FROM service_revisions WHERE name = ?').get(name);
+    return (z.object({ r: z.number().nullable() }).parse(row).r ?? 0) + 1;
+  }
+
+  // Tasks
+
+  listTasks(service?: string): StoredTask[] {
+    const rows =
+      service === undefined
+        ? this.#db.prepare('SELECT * FROM tasks ORDER BY service, slot, created_at').all()
+        : this.#db.prepare('SELECT * FROM tasks WHERE service = ? ORDER BY slot, created_at').all(service);
+    return rows.map((row) => toTask(taskRow.parse(row)));
+  }
+
+  insertTask(task: Task): void {
+    this.#db
+      .prepare(
+        `INSERT INTO tasks (id, service, slot, revision, node_id, desired_state, pending_reason, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        task.id,
+        task.service,
+        task.slot,
+        task.revision,
+        task.nodeId,
+        task.desiredState,
+        task.pendingReason,
+        task.createdAt,
+      );
+  }
+
+  placeTask(id: string, nodeId: string | null, pendingReason: string | null): void {
+    this.#db
+      .prepare('UPDATE tasks SET node_id = ?, pending_reason = ? WHERE id = ?')
+      .run(nodeId, pendingReason, id);
+  }
+
+  setDesiredState(id: string, state: DesiredState): void {
+    this.#db.prepare('UPDATE tasks SET desired_state = ? WHERE id = ?').run(state, id);
+  }
+
+  setObserved(id: string, observed: TaskObservation | null): void {
+    this.#db
+      .prepare('UPDATE tasks SET observed = ? WHERE id = ?')
+      .run(observed ? JSON.stringify(observed) : null, id);
+  }
+
+  deleteTask(id: string): void {
+    this.#db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
+  }
+
+  // Nodes
+
+  listNodes(): StoredNode[] {
+    return this.#db
+      .prepare('SELECT id, registration, joined_at FROM nodes ORDER BY id')
+      .all()
+      .map((row) => {
+        const parsed = nodeRow.parse(row);
+        return {
+          id: parsed.id,
+          registration: nodeRegistrationSchema.parse(JSON.parse(parsed.registration)),
+          joinedAt: parsed.joined_at,
+        };
+      });
+  }
+
+  /** Records a node's registration; the first registration fixes its join time. */
+  upsertNode(id: string, registration: NodeRegistration, now: number): void {
+    this.#db
+      .prepare(
+        `INSERT INTO nodes (id, registration, joined_at) VALUES (?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET registration = excluded.registration`,
+      )
+      .run(id, JSON.stringify(registration), now);
+  }
+
+  // Events
+
+  appendEvent(event: EventInput, at: number): SkiffEvent {
+    const result = this.#db
+      .prepare('INSERT INTO events (at, type, service, container, node, message) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(at, event.type, event.service, event.container, event.node, event.message);
+    return { ...event, id: Number(result.lastInsertRowid), timestamp: new Date(at).toISOString() };
+  }
+
+  listEvents(query: EventQuery): SkiffEvent[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.afterId !== undefined) {
+      where.push('id > ?');
+      params.push(query.afterId);
+    }
+    if (query.sinceMs !== undefined) {
+      where.push('at >= ?');
+      params.push(query.sinceMs);
+    }
+    if (query.service !== undefined) {
+      where.push('service = ?');
+      params.push(query.service);
+    }
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    // The newest `limit` events, returned oldest first.
+    const rows = this.#db
+      .prepare(`SELECT * FROM (SELECT * FROM events ${clause} ORDER BY id DESC LIMIT ?) ORDER BY id`)
+      .all(...params, query.limit);
+    return rows.map((row) => {
+      const e = eventRow.parse(row);
+      return {
+        id: e.id,
+        timestamp: new Date(e.at).toISOString(),
+        type: e.type,
+        service: e.service,
+        container: e.container,
+        node: e.node,
+        message: e.message,
+      };
+    });
+  }
+
+  /** Keeps the newest `keep` events. */
+  pruneEvents(keep: number): number {
+    return Number(
+      this.#db
+        .prepare('DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)')
+        .run(keep).changes,
+    );
+  }
+}
+
+function toService(row: z.infer<typeof serviceRow>): StoredService {
+  return {
+    spec: serviceSpecSchema.parse(JSON.parse(row.spec)),
+    revision: row.revision,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toTask(row: z.infer<typeof taskRow>): StoredTask {
+  return {
+    id: row.id,
+    service: row.service,
+    slot: row.slot,
+    revision: row.revision,
+    nodeId: row.node_id,
+    desiredState: row.desired_state,
+    pendingReason: row.pending_reason,
+    createdAt: row.created_at,
+    observed: row.observed ? taskObservationSchema.parse(JSON.parse(row.observed)) : null,
+  };
+}
