@@ -1,0 +1,42 @@
+/**
+ * Command-line parsing shared by every client command: `node:util` parseArgs with its errors turned
+ * into `UsageError`s, and the options every command accepts (where the server is, how to
+ * authenticate, `--help`).
+ */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { UsageError } from './errors.ts';
+
+export const connectionOptions = {
+  server: { type: 'string' },
+  token: { type: 'string' },
+  'data-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const jsonOption = { json: { type: 'boolean' } } as const;
+
+export type ParsedArgs<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
+
+/** parseArgs, strict, with its `ERR_PARSE_ARGS_*` errors reported as usage errors of `command`. */
+export function parseCommandArgs<const T extends ParseArgsConfig>(command: string, config: T): ParsedArgs<T> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+      throw new UsageError(error.message, command);
+    }
+    throw error;
+  }
+}
+
+/** Exactly one positional argument, named `what` in the error. */
+export function singlePositional(command: string, positionals: readonly string[], what: string): string {
+  const [first, ...rest] = positionals;
+  if (first === undefined) throw new UsageError(`missing ${what}`, command);
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`, command);
+  return first;
+}
+
+export function noPositionals(command: string, positionals: readonly string[]): void {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`, command);
+}

@@ -1,0 +1,82 @@
+/**
+ * Parsers for single flag values (counts, ports, memory sizes, KEY=VALUE pairs, durations). Each
+ * returns the parsed value or throws a `UsageError` naming the flag, so a bad value is reported
+ * as the user typed it rather than as a server-side schema path.
+ */
+import { parseDurationMs } from '../model/duration.ts';
+import type { PortSpec } from '../model/service-spec.ts';
+import { UsageError } from './errors.ts';
+
+export function parseIntegerFlag(
+  flag: string,
+  value: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const parsed = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`${flag} must be a whole number ${range}, got "${value}"`);
+  }
+  return parsed;
+}
+
+export function parsePositiveNumberFlag(flag: string, value: string): number {
+  const parsed = /^\d*\.?\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!(parsed > 0)) throw new UsageError(`${flag} must be a positive number, got "${value}"`);
+  return parsed;
+}
+
+/** Validates a duration flag; the text itself is sent, as the API keeps durations as written. */
+export function parseDurationFlag(flag: string, value: string): string {
+  if (parseDurationMs(value) === undefined) {
+    throw new UsageError(`${flag} must be a duration such as "500ms", "10s" or "1m", got "${value}"`);
+  }
+  return value.trim();
+}
+
+export function parseDurationFlagMs(flag: string, value: string): number {
+  return parseDurationMs(parseDurationFlag(flag, value)) ?? 0;
+}
+
+const MIB_PER_UNIT: Record<string, number> = { m: 1, g: 1024, t: 1024 * 1024 };
+
+/** "512" (MiB), "512m", "1g", "1.5G", "512MiB" → MiB, rounded to a whole MiB as the API wants. */
+export function parseMemoryMb(flag: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(?:([mgt])(?:i?b)?)?$/i.exec(value.trim());
+  const amount = match?.[1] === undefined ? Number.NaN : Number(match[1]);
+  const mb = Math.round(amount * (MIB_PER_UNIT[(match?.[2] ?? 'm').toLowerCase()] ?? Number.NaN));
+  if (!(mb > 0)) throw new UsageError(`${flag} must be a size such as "512", "512m" or "1g", got "${value}"`);
+  return mb;
+}
+
+/** "8080" (dynamic host port), "80:8080", "5353:53/udp". */
+export function parsePortFlag(flag: string, value: string): PortSpec {
+  const match = /^(?:(\d+):)?(\d+)(?:\/(tcp|udp))?$/i.exec(value.trim());
+  const containerText = match?.[2];
+  if (!match || containerText === undefined) {
+    throw new UsageError(`${flag} must be CONTAINER_PORT or HOST_PORT:CONTAINER_PORT[/udp], got "${value}"`);
+  }
+  const protocol = match[3]?.toLowerCase() === 'udp' ? 'udp' : 'tcp';
+  const container_port = parseIntegerFlag(flag, containerText, 1, 65535);
+  if (match[1] === undefined) return { container_port, protocol };
+  return { container_port, host_port: parseIntegerFlag(flag, match[1], 1, 65535), protocol };
+}
+
+/** "KEY=VALUE" → [key, value]; the value may itself contain "=". */
+export function parseKeyValueFlag(flag: string, value: string): [string, string] {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new UsageError(`${flag} must be KEY=VALUE, got "${value}"`);
+  return [value.slice(0, at), value.slice(at + 1)];
+}
+
+export function parseChoiceFlag<const C extends string>(
+  flag: string,
+  value: string,
+  choices: readonly C[],
+): C {
+  const found = choices.find((choice) => choice === value);
+  if (found === undefined)
+    throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got "${value}"`);
+  return found;
+}

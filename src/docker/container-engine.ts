@@ -1,0 +1,91 @@
+/**
+ * The port through which an agent drives its container engine. The Docker implementation sits
+ * beside it (`docker-engine.ts`); pure cores see only these shapes.
+ */
+import type { LogRequest } from '../protocol/messages.ts';
+
+export const LABELS = {
+  cluster: 'skiff.cluster',
+  service: 'skiff.service',
+  task: 'skiff.task',
+  slot: 'skiff.slot',
+  revision: 'skiff.revision',
+} as const;
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+/** A container that carries Skiff's labels: the agent's source of truth about what runs. */
+export interface ManagedContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly taskId: string;
+  readonly service: string;
+  readonly slot: number;
+  readonly revision: number;
+  readonly state: ContainerState;
+  readonly exitCode: number | null;
+  readonly oomKilled: boolean;
+  /** Epoch ms; null when never started. */
+  readonly startedAt: number | null;
+  readonly ports: readonly { container_port: number; host_port: number; protocol: 'tcp' | 'udp' }[];
+}
+
+export interface EngineInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly cpuMillicores: number;
+  readonly memoryBytes: number;
+  readonly version: string;
+}
+
+/** What to create: the Docker create body, already derived from a task. */
+export interface ContainerDefinition {
+  readonly name: string;
+  readonly image: string;
+  readonly body: Record<string, unknown>;
+}
+
+export interface EngineEvent {
+  readonly action: string;
+  readonly containerId: string;
+  readonly taskId: string | undefined;
+  readonly exitCode: number | null;
+}
+
+export interface LogEntry {
+  readonly at: string;
+  readonly stream: 'stdout' | 'stderr';
+  readonly text: string;
+}
+
+export interface ContainerEngine {
+  info(): Promise<EngineInfo>;
+  listManaged(clusterId: string): Promise<ManagedContainer[]>;
+  hasImage(ref: string): Promise<boolean>;
+  pullImage(ref: string): Promise<void>;
+  /** Returns the new container's id. */
+  createContainer(definition: ContainerDefinition): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** SIGTERM, then SIGKILL after graceSeconds; already stopped is fine. */
+  stopContainer(id: string, graceSeconds: number): Promise<void>;
+  /** Force-removes; already gone is fine. */
+  removeContainer(id: string): Promise<void>;
+  /** Calls onEvent for container events of this cluster until the signal aborts; resolves when the stream ends. */
+  watchEvents(clusterId: string, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<void>;
+  streamLogs(
+    id: string,
+    request: LogRequest,
+    onEntries: (entries: LogEntry[]) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+}
+
+/** The engine refused or failed an operation; `status` is the Engine API's HTTP status. */
+export class EngineError extends Error {
+  override readonly name = 'EngineError';
+  readonly status: number | undefined;
+  constructor(message: string, status: number | undefined, options?: { cause?: unknown }) {
+    super(message, options);
+    this.status = status;
+  }
+}

@@ -1,0 +1,321 @@
+/**
+ * The ContainerEngine port on the Docker Engine API (through dockerode). Every response is
+ * checked against a schema at this boundary; every call that fails becomes an EngineError
+ * carrying the engine's status and message.
+ */
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import Docker from 'dockerode';
+import { z } from 'zod';
+import type { LogRequest } from '../protocol/messages.ts';
+import type {
+  ContainerDefinition,
+  ContainerEngine,
+  ContainerState,
+  EngineEvent,
+  EngineInfo,
+  LogEntry,
+  ManagedContainer,
+} from './container-engine.ts';
+import { EngineError, LABELS } from './container-engine.ts';
+import { LogFrameDecoder } from './log-frames.ts';
+
+const infoSchema = z.object({
+  ID: z.string(),
+  Name: z.string(),
+  NCPU: z.number(),
+  MemTotal: z.number(),
+  ServerVersion: z.string(),
+});
+
+const listItemSchema = z.object({
+  Id: z.string(),
+  Names: z.array(z.string()),
+  State: z.string(),
+  Labels: z.record(z.string(), z.string()).nullable(),
+  Ports: z
+    .array(
+      z.object({
+        PrivatePort: z.number(),
+        PublicPort: z.number().optional(),
+        Type: z.string(),
+        IP: z.string().optional(),
+      }),
+    )
+    .nullable()
+    .optional(),
+});
+
+const inspectSchema = z.object({
+  State: z.object({
+    Status: z.string(),
+    ExitCode: z.number(),
+    OOMKilled: z.boolean(),
+    StartedAt: z.string(),
+  }),
+});
+
+const eventSchema = z.object({
+  Type: z.string().optional(),
+  Action: z.string(),
+  Actor: z.object({ ID: z.string(), Attributes: z.record(z.string(), z.string()).optional() }),
+});
+
+const CONTAINER_STATES = new Set<ContainerState>([
+  'created',
+  'running',
+  'paused',
+  'restarting',
+  'removing',
+  'exited',
+  'dead',
+]);
+
+export class DockerEngine implements ContainerEngine {
+  readonly #docker: Docker;
+
+  /** `host` is `unix:///path/to/docker.sock` (the default socket when omitted) or `tcp://host:port`. */
+  constructor(host?: string) {
+    this.#docker = new Docker(connectionOptions(host));
+  }
+
+  async info(): Promise<EngineInfo> {
+    const info = infoSchema.parse(await this.#call('info', () => this.#docker.info()));
+    return {
+      id: info.ID,
+      name: info.Name,
+      cpuMillicores: info.NCPU * 1000,
+      memoryBytes: info.MemTotal,
+      version: info.ServerVersion,
+    };
+  }
+
+  async listManaged(clusterId: string): Promise<ManagedContainer[]> {
+    const raw = await this.#call('list containers', () =>
+      this.#docker.listContainers({ all: true, filters: { label: [`${LABELS.cluster}=${clusterId}`] } }),
+    );
+    const items = z.array(listItemSchema).parse(raw);
+    const containers: ManagedContainer[] = [];
+    for (const item of items) {
+      const labels = item.Labels ?? {};
+      const taskId = labels[LABELS.task];
+      const service = labels[LABELS.service];
+      if (!taskId || !service) continue;
+      const state = CONTAINER_STATES.has(item.State as ContainerState)
+        ? (item.State as ContainerState)
+        : 'dead';
+      // The list omits exit codes and start times; only stopped containers need them, so only
+      // they pay for an inspect.
+      const details = state === 'running' ? undefined : await this.#inspect(item.Id);
+      containers.push({
+        id: item.Id,
+        name: (item.Names[0] ?? '').replace(/^\//, ''),
+        taskId,
+        service,
+        slot: Number(labels[LABELS.slot] ?? 0),
+        revision: Number(labels[LABELS.revision] ?? 0),
+        state,
+        exitCode: details ? details.State.ExitCode : null,
+        oomKilled: details ? details.State.OOMKilled : false,
+        startedAt: details ? parseStartedAt(details.State.StartedAt) : null,
+        ports: (item.Ports ?? [])
+          .filter((p) => p.PublicPort !== undefined && (p.IP === undefined || !p.IP.includes(':')))
+          .map((p) => ({
+            container_port: p.PrivatePort,
+            host_port: p.PublicPort ?? 0,
+            protocol: p.Type === 'udp' ? 'udp' : 'tcp',
+          })),
+      });
+    }
+    return containers;
+  }
+
+  async #inspect(id: string): Promise<z.infer<typeof inspectSchema> | undefined> {
+    try {
+      return inspectSchema.parse(await this.#docker.getContainer(id).inspect());
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw toEngineError(`inspect container ${id.slice(0, 12)}`, error);
+    }
+  }
+
+  async hasImage(ref: string): Promise<boolean> {
+    try {
+      await this.#docker.getImage(ref).inspect();
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw toEngineError(`inspect image ${ref}`, error);
+    }
+  }
+
+  async pullImage(ref: string): Promise<void> {
+    const stream = (await this.#call(`pull ${ref}`, () => this.#docker.pull(ref))) as Readable;
+    await new Promise<void>((resolve, reject) => {
+      this.#docker.modem.followProgress(stream, (error: Error | null, output: unknown[]) => {
+        // The engine reports pull failures inside the progress stream, not as a status.
+        const failed = output?.find((item) => z.object({ error: z.string() }).safeParse(item).success);
+        if (error) reject(new EngineError(`pull ${ref}: ${error.message}`, undefined, { cause: error }));
+        else if (failed)
+          reject(new EngineError(`pull ${ref}: ${(failed as { error: string }).error}`, undefined));
+        else resolve();
+      });
+    });
+  }
+
+  async createContainer(definition: ContainerDefinition): Promise<string> {
+    const container = await this.#call(`create ${definition.name}`, () =>
+      this.#docker.createContainer({ ...definition.body, name: definition.name }),
+    );
+    return container.id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    try {
+      await this.#docker.getContainer(id).start();
+    } catch (error) {
+      if (statusOf(error) === 304) return;
+      throw toEngineError(`start ${id.slice(0, 12)}`, error);
+    }
+  }
+
+  async stopContainer(id: string, graceSeconds: number): Promise<void> {
+    try {
+      await this.#docker.getContainer(id).stop({ t: graceSeconds });
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 304 || status === 404) return;
+      throw toEngineError(`stop ${id.slice(0, 12)}`, error);
+    }
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.#docker.getContainer(id).remove({ force: true });
+    } catch (error) {
+      const status = statusOf(error);
+      // 409: removal already in progress, which is what we asked for.
+      if (status === 404 || status === 409) return;
+      throw toEngineError(`remove ${id.slice(0, 12)}`, error);
+    }
+  }
+
+  async watchEvents(
+    clusterId: string,
+    onEvent: (event: EngineEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const stream = (await this.#call('watch events', () =>
+      this.#docker.getEvents({
+        filters: { type: ['container'], label: [`${LABELS.cluster}=${clusterId}`] },
+      }),
+    )) as Readable;
+    const abort = () => stream.destroy();
+    signal.addEventListener('abort', abort, { once: true });
+    try {
+      for await (const line of createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })) {
+        if (line.trim() === '') continue;
+        const parsed = eventSchema.safeParse(JSON.parse(line));
+        if (!parsed.success) continue;
+        const attributes = parsed.data.Actor.Attributes ?? {};
+        const exitCode = attributes.exitCode === undefined ? null : Number(attributes.exitCode);
+        onEvent({
+          action: parsed.data.Action,
+          containerId: parsed.data.Actor.ID,
+          taskId: attributes[LABELS.task],
+          exitCode,
+        });
+      }
+    } catch (error) {
+      if (!signal.aborted) throw toEngineError('watch events', error);
+    } finally {
+      signal.removeEventListener('abort', abort);
+    }
+  }
+
+  async streamLogs(
+    id: string,
+    request: LogRequest,
+    onEntries: (entries: LogEntry[]) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const options = {
+      stdout: true,
+      stderr: true,
+      timestamps: true,
+      since: request.since ?? 0,
+      ...(request.tail === null ? {} : { tail: request.tail }),
+    };
+    const decoder = new LogFrameDecoder();
+    const container = this.#docker.getContainer(id);
+    if (!request.follow) {
+      const buffer = await this.#call(`logs ${id.slice(0, 12)}`, () =>
+        container.logs({ ...options, follow: false }),
+      );
+      onEntries([...decoder.push(buffer), ...decoder.flush()]);
+      return;
+    }
+    const stream = (await this.#call(`logs ${id.slice(0, 12)}`, () =>
+      container.logs({ ...options, follow: true }),
+    )) as Readable;
+    const abort = () => stream.destroy();
+    signal.addEventListener('abort', abort, { once: true });
+    try {
+      for await (const chunk of stream) {
+        const entries = decoder.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+        if (entries.length > 0) onEntries(entries);
+      }
+      const rest = decoder.flush();
+      if (rest.length > 0) onEntries(rest);
+    } catch (error) {
+      if (!signal.aborted) throw toEngineError(`logs ${id.slice(0, 12)}`, error);
+    } finally {
+      signal.removeEventListener('abort', abort);
+    }
+  }
+
+  async #call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw toEngineError(what, error);
+    }
+  }
+}
+
+function connectionOptions(host: string | undefined): Docker.DockerOptions {
+  if (!host) return { socketPath: '/var/run/docker.sock' };
+  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+  const url = new URL(host.replace(/^tcp:/, 'http:'));
+  return { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' };
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (typeof error === 'object' && error !== null && 'statusCode' in error) {
+    const status = (error as { statusCode: unknown }).statusCode;
+    return typeof status === 'number' ? status : undefined;
+  }
+  return undefined;
+}
+
+/** The engine's own message (`json.message`) is the useful part of dockerode's errors. */
+function toEngineError(what: string, error: unknown): EngineError {
+  if (error instanceof EngineError) return error;
+  const json =
+    typeof error === 'object' && error !== null && 'json' in error
+      ? (error as { json: unknown }).json
+      : undefined;
+  const parsed = z.object({ message: z.string() }).safeParse(json);
+  const message = parsed.success
+    ? parsed.data.message
+    : error instanceof Error
+      ? error.message
+      : String(error);
+  return new EngineError(`${what}: ${message.trim()}`, statusOf(error), { cause: error });
+}
+
+function parseStartedAt(text: string): number | null {
+  const at = Date.parse(text);
+  // Never-started containers report year 1.
+  return Number.isNaN(at) || at <= 0 ? null : at;
+}

@@ -1,0 +1,81 @@
+/**
+ * The service reconciler: from a service's desired spec and its tasks, the tasks to create, to
+ * shut down and to forget. Pure and idempotent: run it on the same inputs twice and the second
+ * plan is empty once the first was applied.
+ *
+ * A spec change replaces each slot start-first (the new replica runs, and is healthy when it has
+ * a check, before the old one is told to stop), except when the service binds fixed host ports:
+ * the old replica holds the port, so it stops first.
+ */
+import type { ServiceSpec } from '../model/service-spec.ts';
+import type { Task, TaskObservation } from '../model/task.ts';
+
+export interface ReconcilerTask extends Task {
+  readonly observed: TaskObservation | null;
+}
+
+export interface DesiredService {
+  readonly spec: ServiceSpec;
+  readonly revision: number;
+}
+
+export interface ServicePlan {
+  readonly create: readonly Task[];
+  readonly shutdown: readonly string[];
+  /** Shut-down tasks whose container is gone (or never existed): their rows can go. */
+  readonly forget: readonly string[];
+}
+
+export interface ReconcileInput {
+  readonly service: string;
+  readonly desired: DesiredService | undefined;
+  readonly tasks: readonly ReconcilerTask[];
+  readonly now: number;
+  readonly newTaskId: () => string;
+}
+
+/** A replica that is running and, if the service checks health, passing. */
+export function isServing(task: ReconcilerTask): boolean {
+  const observed = task.observed;
+  return observed?.state === 'running' && (observed.health === 'healthy' || observed.health === 'none');
+}
+
+export function reconcileService(input: ReconcileInput): ServicePlan {
+  const { desired, tasks } = input;
+  const create: Task[] = [];
+  const shutdown: string[] = [];
+  const forget = tasks
+    .filter((t) => t.desiredState === 'shutdown' && (t.observed === null || t.nodeId === null))
+    .map((t) => t.id);
+  const live = tasks.filter((t) => t.desiredState === 'running');
+
+  if (!desired) {
+    return { create, shutdown: live.map((t) => t.id), forget };
+  }
+
+  const stopFirst = desired.spec.ports.some((p) => p.host_port !== undefined);
+  for (let slot = 0; slot < desired.spec.replicas; slot++) {
+    const inSlot = live.filter((t) => t.slot === slot);
+    const current = inSlot
+      .filter((t) => t.revision === desired.revision)
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    const [keep, ...extras] = current;
+    shutdown.push(...extras.map((t) => t.id));
+    if (!keep) {
+      create.push({
+        id: input.newTaskId(),
+        service: input.service,
+        slot,
+        revision: desired.revision,
+        nodeId: null,
+        desiredState: 'running',
+        pendingReason: null,
+        createdAt: input.now,
+      });
+    }
+    const outdated = inSlot.filter((t) => t.revision !== desired.revision);
+    if (stopFirst || (keep && isServing(keep))) shutdown.push(...outdated.map((t) => t.id));
+  }
+  shutdown.push(...live.filter((t) => t.slot >= desired.spec.replicas).map((t) => t.id));
+  return { create, shutdown, forget };
+}

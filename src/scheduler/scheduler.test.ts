@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { NodeSnapshot, PlacementRequest } from './scheduler.ts';
+import { schedule } from './scheduler.ts';
+
+const GiB = 1024 ** 3;
+
+function node(id: string, overrides: Partial<NodeSnapshot> = {}): NodeSnapshot {
+  return {
+    id,
+    status: 'ready',
+    cpuMillicores: 4000,
+    memoryBytes: 8 * GiB,
+    allocatedCpuMillicores: 0,
+    allocatedMemoryBytes: 0,
+    usedHostPorts: new Set(),
+    serviceCounts: new Map(),
+    ...overrides,
+  };
+}
+
+function request(taskId: string, overrides: Partial<PlacementRequest> = {}): PlacementRequest {
+  return {
+    taskId,
+    service: 'web',
+    demand: { cpuMillicores: 0, memoryBytes: 0 },
+    ports: [],
+    strategy: 'binpack',
+    ...overrides,
+  };
+}
+
+test('replicas of one service spread across nodes', () => {
+  const placements = schedule([node('a'), node('b'), node('c')], [request('1'), request('2'), request('3')]);
+  const nodes = placements.map((p) => (p.placed ? p.nodeId : null));
+  assert.deepEqual(new Set(nodes), new Set(['a', 'b', 'c']));
+});
+
+test('binpack prefers the fuller node for a new service', () => {
+  const placements = schedule(
+    [node('a'), node('b', { allocatedMemoryBytes: 6 * GiB })],
+    [request('1', { service: 'other', demand: { cpuMillicores: 0, memoryBytes: GiB } })],
+  );
+  assert.deepEqual(placements[0], { taskId: '1', placed: true, nodeId: 'b' });
+});
+
+test('spread prefers the emptier node', () => {
+  const placements = schedule(
+    [node('a'), node('b', { allocatedMemoryBytes: 6 * GiB })],
+    [request('1', { strategy: 'spread', demand: { cpuMillicores: 0, memoryBytes: GiB } })],
+  );
+  assert.deepEqual(placements[0], { taskId: '1', placed: true, nodeId: 'a' });
+});
+
+test('reservations made earlier in the same plan count', () => {
+  const placements = schedule(
+    [node('a', { memoryBytes: 2 * GiB })],
+    [
+      request('1', { demand: { cpuMillicores: 0, memoryBytes: GiB } }),
+      request('2', { demand: { cpuMillicores: 0, memoryBytes: 1.5 * GiB } }),
+    ],
+  );
+  assert.equal(placements[0]?.placed, true);
+  assert.deepEqual(placements[1], {
+    taskId: '2',
+    placed: false,
+    reason: '0/1 nodes available: 1 insufficient memory',
+  });
+});
+
+test('every rejected node is counted under its reason', () => {
+  const port = { container_port: 80, host_port: 8080, protocol: 'tcp' as const };
+  const placements = schedule(
+    [
+      node('a', { usedHostPorts: new Set(['tcp/8080']) }),
+      node('b', { memoryBytes: GiB / 2 }),
+      node('c', { memoryBytes: GiB / 2 }),
+      node('d', { status: 'unreachable' }),
+    ],
+    [request('1', { ports: [port], demand: { cpuMillicores: 100, memoryBytes: GiB } })],
+  );
+  assert.deepEqual(placements[0], {
+    taskId: '1',
+    placed: false,
+    reason: '0/4 nodes available: 2 insufficient memory, 1 port 8080 in use, 1 node unreachable',
+  });
+});
+
+test('a fixed host port fits once per node', () => {
+  const port = { container_port: 80, host_port: 8080, protocol: 'tcp' as const };
+  const placements = schedule(
+    [node('a')],
+    [request('1', { ports: [port] }), request('2', { ports: [port] })],
+  );
+  assert.equal(placements[0]?.placed, true);
+  assert.equal(placements[1]?.placed, false);
+});
+
+test('no nodes at all says so', () => {
+  assert.deepEqual(schedule([], [request('1')])[0], {
+    taskId: '1',
+    placed: false,
+    reason: 'no nodes have joined the cluster',
+  });
+});
