@@ -37,6 +37,7 @@ function container(id: string, taskId: string, overrides: Partial<ManagedContain
 function input(overrides: Partial<ConvergeInput>): ConvergeInput {
   return {
     desired: [],
+    warm: true,
     containers: [],
     runtime: new Map(),
     busy: new Set(),
@@ -56,7 +57,7 @@ test('creates missing containers and leaves running ones alone', () => {
 
 test('a cold agent removes nothing; a warm one removes what is not desired', () => {
   const stray = container('c9', 'gone');
-  assert.deepEqual(converge(input({ desired: null, containers: [stray] })).actions, []);
+  assert.deepEqual(converge(input({ warm: false, containers: [stray] })).actions, []);
   assert.deepEqual(
     converge(input({ desired: [], containers: [stray] })).actions.map((a) => a.kind),
     ['remove'],
@@ -80,7 +81,7 @@ test('duplicates of one task keep the running container', () => {
       containers: [container('old', 't1', { state: 'exited', exitCode: 0 }), container('live', 't1')],
     }),
   );
-  assert.deepEqual(plan.actions, [{ kind: 'remove', taskId: 't1', containerId: 'old', name: 'web-0' }]);
+  assert.deepEqual(plan.actions, [{ kind: 'remove', taskId: 't1', service: 'web', containerId: 'old', name: 'web-0' }]);
 });
 
 test('busy tasks and containers are left to their operation', () => {

@@ -41,11 +41,21 @@ export type Action =
   | { readonly kind: 'create'; readonly task: TaskSpec }
   | { readonly kind: 'start'; readonly task: TaskSpec; readonly containerId: string }
   | { readonly kind: 'replace'; readonly task: TaskSpec; readonly containerId: string }
-  | { readonly kind: 'remove'; readonly taskId: string; readonly containerId: string; readonly name: string };
+  | {
+      readonly kind: 'remove';
+      readonly taskId: string;
+      readonly service: string;
+      readonly containerId: string;
+      readonly name: string;
+    };
 
 export interface ConvergeInput {
-  /** null until the server has sent a desired set: then nothing is removed. */
-  readonly desired: readonly TaskSpec[] | null;
+  readonly desired: readonly TaskSpec[];
+  /**
+   * False until this process has heard the desired set from the server: a cold agent (started
+   * from its saved assignment while the server is away) restarts what it knows but removes nothing.
+   */
+  readonly warm: boolean;
   readonly containers: readonly ManagedContainer[];
   readonly runtime: ReadonlyMap<string, TaskRuntime>;
   /** Task ids and container ids with an operation in flight. */
@@ -73,7 +83,7 @@ export function converge(input: ConvergeInput): ConvergePlan {
   let wakeAt: number | null = null;
   const byTask = groupByTask(input.containers);
 
-  for (const task of input.desired ?? []) {
+  for (const task of input.desired) {
     let memory = input.runtime.get(task.task_id) ?? FRESH_RUNTIME;
     const [container, ...extras] = byTask.get(task.task_id) ?? [];
     for (const extra of extras) {
@@ -95,7 +105,7 @@ export function converge(input: ConvergeInput): ConvergePlan {
     if (decision.dueAt !== null) wakeAt = wakeAt === null ? decision.dueAt : Math.min(wakeAt, decision.dueAt);
   }
 
-  if (input.desired !== null) {
+  if (input.warm) {
     const wanted = new Set(input.desired.map((t) => t.task_id));
     for (const container of input.containers) {
       if (!wanted.has(container.taskId) && !input.busy.has(container.id)) actions.push(removal(container));
@@ -168,6 +178,7 @@ function removal(container: ManagedContainer): Action {
   return {
     kind: 'remove',
     taskId: container.taskId,
+    service: container.service,
     containerId: container.id,
     name: slotName(container.service, container.slot),
   };

@@ -4,6 +4,8 @@
  * authenticate, `--help`).
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { ApiClient } from './api-client.ts';
+import { type ConnectionFlags, processConnectionSources, resolveConnection } from './connection.ts';
 import { UsageError } from './errors.ts';
 
 export const connectionOptions = {
@@ -17,26 +19,31 @@ export const jsonOption = { json: { type: 'boolean' } } as const;
 
 export type ParsedArgs<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
 
-/** parseArgs, strict, with its `ERR_PARSE_ARGS_*` errors reported as usage errors of `command`. */
-export function parseCommandArgs<const T extends ParseArgsConfig>(command: string, config: T): ParsedArgs<T> {
+/** parseArgs, with its `ERR_PARSE_ARGS_*` errors (unknown flag, missing value) as usage errors. */
+export function parseCommandArgs<const T extends ParseArgsConfig>(config: T): ParsedArgs<T> {
   try {
     return parseArgs(config);
   } catch (error) {
     if (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
-      throw new UsageError(error.message, command);
+      throw new UsageError(error.message);
     }
     throw error;
   }
 }
 
 /** Exactly one positional argument, named `what` in the error. */
-export function singlePositional(command: string, positionals: readonly string[], what: string): string {
+export function singlePositional(positionals: readonly string[], what: string): string {
   const [first, ...rest] = positionals;
-  if (first === undefined) throw new UsageError(`missing ${what}`, command);
-  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`, command);
+  if (first === undefined) throw new UsageError(`missing ${what}`);
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
   return first;
 }
 
-export function noPositionals(command: string, positionals: readonly string[]): void {
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`, command);
+export function noPositionals(positionals: readonly string[]): void {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+}
+
+/** A client for the server the flags (or the environment) point at. */
+export function clientFromFlags(flags: ConnectionFlags): ApiClient {
+  return new ApiClient(resolveConnection(flags, processConnectionSources()));
 }

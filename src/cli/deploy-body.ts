@@ -112,13 +112,13 @@ function healthOverrides(flags: DeployFlags): JsonObject {
     check.retries = parseIntegerFlag('--health-retries', flags['health-retries'], 1, 100);
   }
   const durations = [
-    ['interval', '--health-interval'],
-    ['timeout', '--health-timeout'],
-    ['start_period', '--health-start-period'],
+    ['interval', 'health-interval'],
+    ['timeout', 'health-timeout'],
+    ['start_period', 'health-start-period'],
   ] as const;
   for (const [field, flag] of durations) {
     const value = flags[flag];
-    if (value !== undefined) check[field] = parseDurationFlag(flag, value);
+    if (value !== undefined) check[field] = parseDurationFlag(`--${flag}`, value);
   }
   return check;
 }

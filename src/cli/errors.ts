@@ -7,13 +7,6 @@
 /** The command line is wrong: an unknown flag, a missing argument, a value that does not parse. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
-  /** The command whose usage to point at, when known. */
-  readonly command: string | undefined;
-
-  constructor(message: string, command?: string) {
-    super(message);
-    this.command = command;
-  }
 }
 
 /** The server answered with a non-2xx status; `message` and `details` are its error body. */

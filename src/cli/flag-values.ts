@@ -80,3 +80,15 @@ export function parseChoiceFlag<const C extends string>(
     throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got "${value}"`);
   return found;
 }
+
+/** `--since`: a duration ago ("10m"), unix seconds, or an RFC 3339 time; passed on as written. */
+export function parseSinceFlag(flag: string, value: string): string {
+  const text = value.trim();
+  const isTime = /^\d{4}-\d{2}-\d{2}T/.test(text) && !Number.isNaN(Date.parse(text));
+  if (parseDurationMs(text) === undefined && !isTime) {
+    throw new UsageError(
+      `${flag} must be a duration ("10m"), unix seconds or an RFC 3339 time, got "${value}"`,
+    );
+  }
+  return text;
+}

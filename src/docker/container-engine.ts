@@ -66,8 +66,8 @@ export interface ContainerEngine {
   /** Returns the new container's id. */
   createContainer(definition: ContainerDefinition): Promise<string>;
   startContainer(id: string): Promise<void>;
-  /** SIGTERM, then SIGKILL after graceSeconds; already stopped is fine. */
-  stopContainer(id: string, graceSeconds: number): Promise<void>;
+  /** SIGTERM, then SIGKILL after graceSeconds (default: the StopTimeout the container was created with); already stopped is fine. */
+  stopContainer(id: string, graceSeconds?: number): Promise<void>;
   /** Force-removes; already gone is fine. */
   removeContainer(id: string): Promise<void>;
   /** Calls onEvent for container events of this cluster until the signal aborts; resolves when the stream ends. */

@@ -179,9 +179,9 @@ export class DockerEngine implements ContainerEngine {
     }
   }
 
-  async stopContainer(id: string, graceSeconds: number): Promise<void> {
+  async stopContainer(id: string, graceSeconds?: number): Promise<void> {
     try {
-      await this.#docker.getContainer(id).stop({ t: graceSeconds });
+      await this.#docker.getContainer(id).stop(graceSeconds === undefined ? {} : { t: graceSeconds });
     } catch (error) {
       const status = statusOf(error);
       if (status === 304 || status === 404) return;

@@ -41,6 +41,8 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
     generation: z.int(),
     full: z.boolean(),
     tasks: z.array(taskObservationSchema),
+    /** Tasks whose containers are gone since the last report. */
+    removed: z.array(z.string()),
     events: z.array(eventInputSchema.extend({ at: z.number() })),
   }),
   z.object({

@@ -173,6 +173,14 @@ export class Store {
     return this.getService(name);
   }
 
+  /** The spec a past (or the current) revision was deployed with. */
+  getRevision(name: string, revision: number): ServiceSpec | undefined {
+    const row = this.#db
+      .prepare('SELECT spec FROM service_revisions WHERE name = ? AND revision = ?')
+      .get(name, revision);
+    return row ? serviceSpecSchema.parse(JSON.parse(z.object({ spec: z.string() }).parse(row).spec)) : undefined;
+  }
+
   deleteService(name: string): boolean {
     return this.#db.prepare('DELETE FROM services WHERE name = ?').run(name).changes > 0;
   }

@@ -1,0 +1,216 @@
+/**
+ * The agent process: dials the server's WebSocket with the join token, registers its node with
+ * the capacity its engine reports, heartbeats, hands each assignment to the converge loop and
+ * reports back. While the server is away it keeps converging from its saved assignment and
+ * buffers its reports; on reconnect it sends a full report and the buffered events.
+ */
+import { hostname } from 'node:os';
+import WebSocket from 'ws';
+import type { ContainerEngine } from '../docker/container-engine.ts';
+import type { NodeRegistration } from '../model/node.ts';
+import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
+import { AGENT_PATH, CLOSE_CODES, serverMessageSchema } from '../protocol/messages.ts';
+import { loadAssignment, saveAssignment } from './assignment-file.ts';
+import type { LoopReport } from './converge-loop.ts';
+import { ConvergeLoop } from './converge-loop.ts';
+
+export const AGENT_VERSION = '0.1.0';
+/** Events kept while the server is unreachable; the oldest go first. */
+const MAX_BUFFERED_EVENTS = 1000;
+
+export interface AgentOptions {
+  readonly serverUrl: string;
+  readonly joinToken: string;
+  readonly engine: ContainerEngine;
+  readonly name?: string;
+  readonly address?: string;
+  readonly labels?: Record<string, string>;
+  readonly dataDir: string;
+  readonly concurrency?: number;
+  readonly log: (message: string) => void;
+}
+
+export class Agent {
+  readonly #options: AgentOptions;
+  #registration: NodeRegistration | undefined;
+  #socket: WebSocket | undefined;
+  #loop: ConvergeLoop | undefined;
+  #clusterId: string | undefined;
+  #generation = 0;
+  #pendingEvents: LoopReport['events'] = [];
+  #heartbeat: NodeJS.Timeout | undefined;
+  #retryDelayMs = 250;
+  #stopped = false;
+  readonly #logStreams = new Map<string, AbortController>();
+
+  constructor(options: AgentOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    const info = await this.#options.engine.info();
+    this.#registration = {
+      name: this.#options.name ?? hostname(),
+      engine_id: info.id,
+      address: this.#options.address ?? '127.0.0.1',
+      labels: this.#options.labels ?? {},
+      cpu_millicores: info.cpuMillicores,
+      memory_bytes: info.memoryBytes,
+      engine_version: info.version,
+    };
+    const saved = loadAssignment(this.#options.dataDir);
+    if (saved) {
+      this.#startLoop(saved.cluster_id);
+      this.#generation = saved.generation;
+      this.#loop?.setDesired(saved.tasks, { fromServer: false });
+      this.#options.log(`restored assignment ${saved.generation} (${saved.tasks.length} tasks) from disk`);
+    }
+    this.#connect();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#heartbeat);
+    this.#loop?.stop();
+    for (const controller of this.#logStreams.values()) controller.abort();
+    this.#socket?.close(1000, 'agent stopping');
+  }
+
+  #connect(): void {
+    if (this.#stopped) return;
+    const url = new URL(AGENT_PATH, this.#options.serverUrl.replace(/^http/, 'ws'));
+    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${this.#options.joinToken}` } });
+    this.#socket = socket;
+    socket.on('open', () => {
+      this.#retryDelayMs = 250;
+      if (this.#registration) this.#send({ type: 'hello', node: this.#registration, agent_version: AGENT_VERSION });
+    });
+    socket.on('message', (data) => this.#receive(String(data)));
+    socket.on('error', (error) => this.#options.log(`server connection: ${error.message}`));
+    socket.on('close', (code, reason) => {
+      clearInterval(this.#heartbeat);
+      if (this.#socket === socket) this.#socket = undefined;
+      if (this.#stopped) return;
+      if (code === CLOSE_CODES.nameConflict) {
+        this.#options.log(`server refused this node: ${String(reason)}`);
+      }
+      setTimeout(() => this.#connect(), this.#retryDelayMs);
+      this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, 5000);
+    });
+  }
+
+  #receive(text: string): void {
+    let message: ServerMessage;
+    try {
+      message = serverMessageSchema.parse(JSON.parse(text));
+    } catch (error) {
+      this.#options.log(`ignoring a malformed server message: ${String(error)}`);
+      return;
+    }
+    switch (message.type) {
+      case 'welcome': {
+        if (this.#clusterId !== undefined && this.#clusterId !== message.cluster_id) {
+          this.#options.log(`the server belongs to another cluster (${message.cluster_id}); refusing`);
+          this.#socket?.close(1000, 'cluster mismatch');
+          return;
+        }
+        this.#startLoop(message.cluster_id);
+        clearInterval(this.#heartbeat);
+        this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
+        const full = this.#loop?.fullReport();
+        if (full) this.#sendReport(full);
+        this.#options.log(`registered as ${message.node_id}`);
+        return;
+      }
+      case 'assign': {
+        if (!this.#clusterId) return;
+        this.#generation = message.generation;
+        saveAssignment(this.#options.dataDir, {
+          cluster_id: this.#clusterId,
+          generation: message.generation,
+          tasks: message.tasks,
+        });
+        this.#loop?.setDesired(message.tasks, { fromServer: true });
+        return;
+      }
+      case 'logs.start':
+        void this.#streamLogs(message.request_id, message.task_id, message.request);
+        return;
+      case 'logs.cancel':
+        this.#logStreams.get(message.request_id)?.abort();
+        return;
+    }
+  }
+
+  #startLoop(clusterId: string): void {
+    if (this.#loop) return;
+    this.#clusterId = clusterId;
+    const registration = this.#registration;
+    if (!registration) throw new Error('agent loop started before the engine was inspected');
+    this.#loop = new ConvergeLoop({
+      engine: this.#options.engine,
+      clusterId,
+      nodeId: registration.name,
+      concurrency: this.#options.concurrency ?? 8,
+      resyncIntervalMs: 5000,
+      stableAfterMs: 10_000,
+      now: Date.now,
+      onReport: (report) => this.#sendReport(report),
+      onError: (error) => this.#options.log(`converge: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    this.#loop.start();
+  }
+
+  #sendReport(report: LoopReport): void {
+    const events = [...this.#pendingEvents, ...report.events].slice(-MAX_BUFFERED_EVENTS);
+    const sent = this.#send({
+      type: 'report',
+      generation: this.#generation,
+      full: report.full,
+      tasks: report.tasks,
+      removed: report.removed,
+      events,
+    });
+    // Task state is re-sent in full on reconnect; only events need keeping.
+    this.#pendingEvents = sent ? [] : events;
+  }
+
+  async #streamLogs(requestId: string, taskId: string, request: LogStartRequest): Promise<void> {
+    const container = this.#loop?.containerOf(taskId);
+    if (!container) {
+      this.#send({ type: 'logs.end', request_id: requestId, error: null });
+      return;
+    }
+    const controller = new AbortController();
+    this.#logStreams.set(requestId, controller);
+    let error: string | null = null;
+    try {
+      await this.#options.engine.streamLogs(
+        container.id,
+        request,
+        (entries) => {
+          this.#send({
+            type: 'logs.chunk',
+            request_id: requestId,
+            lines: entries.map((e) => ({ at: e.at, stream: e.stream, text: e.text })),
+          });
+        },
+        controller.signal,
+      );
+    } catch (caught) {
+      error = caught instanceof Error ? caught.message : String(caught);
+    } finally {
+      this.#logStreams.delete(requestId);
+    }
+    this.#send({ type: 'logs.end', request_id: requestId, error });
+  }
+
+  #send(message: AgentMessage): boolean {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(message));
+    return true;
+  }
+}
+
+type LogStartRequest = Extract<ServerMessage, { type: 'logs.start' }>['request'];

@@ -1,0 +1,273 @@
+/**
+ * The loop around the converger: observe the engine (list by label), plan, run the actions
+ * concurrently (one per task at a time, a bounded number at once), report what changed, repeat.
+ * Triggered by assignments, engine events (a crash is seen the moment the engine reports it),
+ * finished actions and backoff timers; a periodic resync catches anything missed.
+ */
+import type { ContainerEngine, ManagedContainer } from '../docker/container-engine.ts';
+import { EngineError } from '../docker/container-engine.ts';
+import { containerDefinition } from '../docker/container-definition.ts';
+import type { EventInput } from '../model/event.ts';
+import { slotName } from '../model/names.ts';
+import type { TaskObservation } from '../model/task.ts';
+import type { TaskSpec } from '../protocol/messages.ts';
+import type { Action, TaskRuntime } from './converger.ts';
+import { converge, FRESH_RUNTIME } from './converger.ts';
+import type { Operation } from './observation.ts';
+import { observe } from './observation.ts';
+import { Semaphore } from './semaphore.ts';
+
+export interface LoopReport {
+  readonly full: boolean;
+  readonly tasks: TaskObservation[];
+  readonly removed: string[];
+  readonly events: (EventInput & { at: number })[];
+}
+
+export interface ConvergeLoopOptions {
+  readonly engine: ContainerEngine;
+  readonly clusterId: string;
+  readonly nodeId: string;
+  /** Engine operations allowed at once. */
+  readonly concurrency: number;
+  readonly resyncIntervalMs: number;
+  readonly stableAfterMs: number;
+  readonly now: () => number;
+  readonly onReport: (report: LoopReport) => void;
+  readonly onError: (error: unknown) => void;
+}
+
+export class ConvergeLoop {
+  readonly #options: ConvergeLoopOptions;
+  readonly #semaphore: Semaphore;
+  #desired: TaskSpec[] = [];
+  #warm = false;
+  #containers: ManagedContainer[] = [];
+  #runtime = new Map<string, TaskRuntime>();
+  /** Operations in flight, by task id and by container id. */
+  readonly #operations = new Map<string, Operation>();
+  readonly #reported = new Map<string, string>();
+  #events: (EventInput & { at: number })[] = [];
+  #passing = false;
+  #again = false;
+  #stopped = false;
+  #wakeTimer: NodeJS.Timeout | undefined;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  readonly #abort = new AbortController();
+
+  constructor(options: ConvergeLoopOptions) {
+    this.#options = options;
+    this.#semaphore = new Semaphore(options.concurrency);
+  }
+
+  start(): void {
+    this.#resyncTimer = setInterval(() => this.trigger(), this.#options.resyncIntervalMs);
+    void this.#watchEngine();
+    this.trigger();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#abort.abort();
+    clearInterval(this.#resyncTimer);
+    clearTimeout(this.#wakeTimer);
+  }
+
+  /** The desired set; `fromServer` is false for an assignment restored from disk. */
+  setDesired(tasks: readonly TaskSpec[], options: { fromServer: boolean }): void {
+    this.#desired = [...tasks];
+    if (options.fromServer) this.#warm = true;
+    this.trigger();
+  }
+
+  /** The container that currently serves a task, for logs. */
+  containerOf(taskId: string): ManagedContainer | undefined {
+    return this.#containers.find((c) => c.taskId === taskId && c.state === 'running') ??
+      this.#containers.find((c) => c.taskId === taskId);
+  }
+
+  /** Everything the agent knows, for a (re)connected server. */
+  fullReport(): LoopReport {
+    this.#reported.clear();
+    const report = this.#diff(true);
+    return report;
+  }
+
+  trigger(): void {
+    if (this.#stopped) return;
+    if (this.#passing) {
+      this.#again = true;
+      return;
+    }
+    this.#passing = true;
+    void this.#run();
+  }
+
+  async #run(): Promise<void> {
+    try {
+      do {
+        this.#again = false;
+        await this.#pass();
+      } while (this.#again && !this.#stopped);
+    } catch (error) {
+      this.#options.onError(error);
+    } finally {
+      this.#passing = false;
+    }
+  }
+
+  async #pass(): Promise<void> {
+    // An operation that ends while the list is in flight leaves the list stale for its task, so
+    // what was busy when listing began stays busy for this pass.
+    const busy = new Set(this.#operations.keys());
+    this.#containers = await this.#options.engine.listManaged(this.#options.clusterId);
+    for (const key of this.#operations.keys()) busy.add(key);
+    const now = this.#options.now();
+    const plan = converge({
+      desired: this.#desired,
+      warm: this.#warm,
+      containers: this.#containers,
+      runtime: this.#runtime,
+      busy,
+      now,
+      stableAfterMs: this.#options.stableAfterMs,
+    });
+    this.#runtime = plan.runtime;
+    for (const event of plan.events) this.#record(event);
+    for (const action of plan.actions) this.#launch(action);
+    clearTimeout(this.#wakeTimer);
+    if (plan.wakeAt !== null) {
+      this.#wakeTimer = setTimeout(() => this.trigger(), Math.max(0, plan.wakeAt - now));
+    }
+    this.#publish();
+  }
+
+  #launch(action: Action): void {
+    const keys = action.kind === 'remove' ? [action.containerId] : [action.task.task_id];
+    if (action.kind === 'replace' || action.kind === 'start') keys.push(action.containerId);
+    const operation: Operation = action.kind;
+    for (const key of keys) this.#operations.set(key, operation);
+    void this.#semaphore
+      .run(() => this.#perform(action))
+      .catch((error: unknown) => this.#options.onError(error))
+      .finally(() => {
+        for (const key of keys) this.#operations.delete(key);
+        this.trigger();
+      });
+  }
+
+  async #perform(action: Action): Promise<void> {
+    const { engine } = this.#options;
+    if (action.kind === 'remove') {
+      await engine.stopContainer(action.containerId);
+      await engine.removeContainer(action.containerId);
+      this.#record({
+        type: 'container',
+        service: action.service,
+        container: action.name,
+        message: `Container ${action.name} stopped`,
+      });
+      return;
+    }
+    const task = action.task;
+    const name = slotName(task.service, task.slot);
+    // The attempt starts now, whatever fails later: backoff counts from here.
+    this.#remember(task.task_id, (m) => ({ ...m, lastAttemptAt: this.#options.now() }));
+    try {
+      if (action.kind === 'start') {
+        await engine.startContainer(action.containerId);
+      } else {
+        if (action.kind === 'replace') {
+          this.#record({ type: 'restart', service: task.service, container: name, message: `Restarting ${name}...` });
+          this.#remember(task.task_id, (m) => ({ ...m, restarts: m.restarts + 1 }));
+          await engine.removeContainer(action.containerId);
+        }
+        await this.#ensureImage(task);
+        this.#operations.set(task.task_id, 'create');
+        const id = await engine.createContainer(containerDefinition(task, this.#options.clusterId));
+        await engine.startContainer(id);
+      }
+      this.#remember(task.task_id, (m) => ({ ...m, lastError: null }));
+      this.#record({ type: 'container', service: task.service, container: name, message: `Container ${name} started` });
+    } catch (error) {
+      // A name conflict means the engine already has this task's container: the next pass adopts it.
+      if (error instanceof EngineError && error.status === 409) return;
+      const message = error instanceof Error ? error.message : String(error);
+      const previous = this.#runtime.get(task.task_id)?.lastError;
+      this.#remember(task.task_id, (m) => ({
+        ...m,
+        failures: m.failures + 1,
+        lastError: message,
+      }));
+      // One event per distinct failure, not one per retry.
+      if (previous !== message) {
+        const type = message.startsWith('pull ') ? 'image' : 'container';
+        this.#record({ type, service: task.service, container: name, message: `Failed to start ${name}: ${message}` });
+      }
+    }
+  }
+
+  async #ensureImage(task: TaskSpec): Promise<void> {
+    const { engine } = this.#options;
+    // Present locally means no pull, ever: a tag is not re-resolved against a registry.
+    if (await engine.hasImage(task.spec.image)) return;
+    this.#operations.set(task.task_id, 'pull');
+    this.#publish();
+    this.#record({ type: 'image', service: task.service, container: null, message: `Pulling image ${task.spec.image}` });
+    await engine.pullImage(task.spec.image);
+    this.#record({ type: 'image', service: task.service, container: null, message: `Pulled image ${task.spec.image}` });
+  }
+
+  #remember(taskId: string, update: (memory: TaskRuntime) => TaskRuntime): void {
+    this.#runtime.set(taskId, update(this.#runtime.get(taskId) ?? FRESH_RUNTIME));
+  }
+
+  #record(event: Omit<EventInput, 'node'>): void {
+    this.#events.push({ ...event, node: this.#options.nodeId, at: this.#options.now() });
+  }
+
+  #publish(): void {
+    const report = this.#diff(false);
+    if (report.tasks.length > 0 || report.removed.length > 0 || report.events.length > 0) {
+      this.#options.onReport(report);
+    }
+  }
+
+  #diff(full: boolean): LoopReport {
+    const desired = new Map(this.#desired.map((t) => [t.task_id, t]));
+    const taskIds = new Set([...desired.keys(), ...this.#containers.map((c) => c.taskId)]);
+    const tasks: TaskObservation[] = [];
+    for (const taskId of taskIds) {
+      const container = this.containerOf(taskId);
+      const observation = observe({
+        taskId,
+        task: desired.get(taskId),
+        container,
+        memory: this.#runtime.get(taskId),
+        operation: this.#operations.get(taskId) ?? (container ? this.#operations.get(container.id) : undefined),
+      });
+      const text = JSON.stringify(observation);
+      if (full || this.#reported.get(taskId) !== text) tasks.push(observation);
+      this.#reported.set(taskId, text);
+    }
+    const removed = [...this.#reported.keys()].filter((id) => !taskIds.has(id));
+    for (const id of removed) this.#reported.delete(id);
+    const events = this.#events;
+    this.#events = [];
+    return { full, tasks, removed, events };
+  }
+
+  async #watchEngine(): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        await this.#options.engine.watchEvents(this.#options.clusterId, () => this.trigger(), this.#abort.signal);
+      } catch (error) {
+        if (!this.#stopped) this.#options.onError(error);
+      }
+      if (this.#stopped) return;
+      // The stream ended (engine restart?): resync, then watch again shortly.
+      this.trigger();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}

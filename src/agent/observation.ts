@@ -1,0 +1,71 @@
+/**
+ * How the agent describes a task to the server: a pure mapping from the container it found, what
+ * it remembers and the operation in flight to the task's observed state.
+ */
+import type { ManagedContainer } from '../docker/container-engine.ts';
+import type { TaskObservation } from '../model/task.ts';
+import type { TaskSpec } from '../protocol/messages.ts';
+import { backoffMs } from './backoff.ts';
+import type { TaskRuntime } from './converger.ts';
+import { FRESH_RUNTIME, wantsRestart } from './converger.ts';
+
+export type Operation = 'pull' | 'create' | 'start' | 'replace' | 'remove';
+
+export interface ObserveInput {
+  readonly taskId: string;
+  /** Absent for a container the server no longer wants. */
+  readonly task: TaskSpec | undefined;
+  readonly container: ManagedContainer | undefined;
+  readonly memory: TaskRuntime | undefined;
+  readonly operation: Operation | undefined;
+}
+
+export function observe(input: ObserveInput): TaskObservation {
+  const { container, task } = input;
+  const memory = input.memory ?? FRESH_RUNTIME;
+  const base: TaskObservation = {
+    task_id: input.taskId,
+    state: 'assigned',
+    container_id: container ? container.id.slice(0, 12) : null,
+    health: 'none',
+    message: null,
+    exit_code: container?.exitCode ?? null,
+    restart_count: memory.restarts,
+    ports: container ? [...container.ports] : [],
+    retry_at: null,
+  };
+  if (input.operation === 'remove' || (!task && container)) {
+    return { ...base, state: input.operation === 'remove' ? 'stopping' : stateOf(container) };
+  }
+  if (input.operation === 'pull') return { ...base, state: 'pulling' };
+  if (input.operation) return { ...base, state: 'starting', message: memory.lastError };
+  if (!task) return base;
+  const dueAt = (memory.lastAttemptAt ?? 0) + backoffMs(memory.failures, task.spec.restart_policy);
+  if (!container) {
+    return memory.lastError === null
+      ? base
+      : { ...base, state: 'failed', message: memory.lastError, retry_at: dueAt };
+  }
+  if (container.state === 'exited' || container.state === 'dead') {
+    const message = container.oomKilled ? 'OOM killed' : `exited with code ${container.exitCode ?? 'unknown'}`;
+    return wantsRestart(task, container, memory)
+      ? { ...base, state: 'backoff', message, retry_at: dueAt }
+      : { ...base, state: 'exited', message };
+  }
+  return { ...base, state: stateOf(container) };
+}
+
+function stateOf(container: ManagedContainer | undefined): TaskObservation['state'] {
+  switch (container?.state) {
+    case 'running':
+    case 'paused':
+    case 'restarting':
+      return 'running';
+    case 'created':
+      return 'starting';
+    case 'removing':
+      return 'stopping';
+    default:
+      return 'exited';
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The HTTP API: bearer-token auth on every /api route, the spec's routes, the OpenAPI document,
+ * and one error handler that turns named errors into JSON 4xx bodies (and anything else into a
+ * 500 that never takes the server down).
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { nodeView } from '../server/views.ts';
+import { allocationOf } from '../server/allocation.ts';
+import { bearerToken, tokenMatches } from '../server/tokens.ts';
+import type { ApiDeps } from './deps.ts';
+import { HttpError } from './errors.ts';
+import { openApiDocument } from './openapi.ts';
+import { serviceRoutes } from './service-routes.ts';
+import { streamRoutes } from './stream-routes.ts';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export function createApp(deps: ApiDeps, log: (message: string) => void = () => {}): Hono {
+  const app = new Hono();
+  const document = openApiDocument();
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.use('/api/*', async (c, next) => {
+    if (!tokenMatches(bearerToken(c.req.header('authorization')), deps.adminToken)) {
+      c.header('WWW-Authenticate', 'Bearer realm="skiff"');
+      return c.json({ error: 'missing or invalid bearer token (Authorization: Bearer <admin token>)' }, 401);
+    }
+    await next();
+  });
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json({ error: `request body too large (at most ${MAX_BODY_BYTES} bytes)` }, 413),
+    }),
+  );
+
+  app.get('/api/openapi.json', (c) => c.json(document));
+  app.route('/api', serviceRoutes(deps));
+  app.route('/api', streamRoutes(deps));
+  app.get('/api/nodes', (c) => {
+    const tasks = deps.store.listTasks();
+    const specOf = (t: (typeof tasks)[number]) => deps.controller.specOf(t.service, t.revision);
+    return c.json(deps.cluster.list().map((node) => nodeView(node, allocationOf(node.id, tasks, specOf))));
+  });
+
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+  app.onError((error, c) => {
+    if (error instanceof HttpError) {
+      return c.json(error.details ? { error: error.message, details: error.details } : { error: error.message }, error.status);
+    }
+    log(`internal error on ${c.req.method} ${c.req.path}: ${error.stack ?? error.message}`);
+    return c.json({ error: 'internal server error' }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,19 @@
+/**
+ * What the API handlers need from the server: the store, live cluster state, the controller to
+ * run a pass after a change, the event log and the log broker.
+ */
+import type { Cluster } from '../server/cluster.ts';
+import type { Controller } from '../server/controller.ts';
+import type { EventLog } from '../server/event-log.ts';
+import type { LogBroker } from '../server/log-broker.ts';
+import type { Store } from '../store/store.ts';
+
+export interface ApiDeps {
+  readonly store: Store;
+  readonly cluster: Cluster;
+  readonly controller: Controller;
+  readonly events: EventLog;
+  readonly logs: LogBroker;
+  readonly adminToken: string;
+  readonly now: () => number;
+}

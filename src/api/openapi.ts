@@ -1,0 +1,111 @@
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas that validate requests and shape
+ * responses, so it cannot drift from what the server does.
+ */
+import { z } from 'zod';
+import { eventSchema } from '../model/event.ts';
+import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
+import { errorBodySchema, logLineSchema, nodeViewSchema, serviceViewSchema } from '../model/views.ts';
+
+const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') => ({
+  'application/json': { schema: z.toJSONSchema(schema, { io, unrepresentable: 'any' }) },
+});
+const error = (description: string) => ({ description, content: json(errorBodySchema) });
+const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
+const query = (name: string, description: string, type = 'string') => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema: { type },
+});
+
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Skiff API', version: '0.1.0', description: 'Deploy, scale and inspect services on a Skiff cluster.' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
+    paths: {
+      '/api/deploy': {
+        post: {
+          summary: 'Create a service, or replace the spec of an existing one',
+          requestBody: { required: true, content: json(serviceSpecSchema, 'input') },
+          responses: {
+            '201': { description: 'Created', content: json(serviceViewSchema) },
+            '200': { description: 'Updated (or unchanged)', content: json(serviceViewSchema) },
+            '400': error('Invalid spec; details name each field'),
+            '401': error('Missing or wrong token'),
+          },
+        },
+      },
+      '/api/services': {
+        get: { summary: 'List services', responses: { '200': { description: 'Services', content: json(z.array(serviceViewSchema)) } } },
+      },
+      '/api/services/{name}': {
+        get: {
+          summary: 'One service with its replicas',
+          parameters: [nameParam],
+          responses: { '200': { description: 'The service', content: json(serviceViewSchema) }, '404': error('Unknown service') },
+        },
+        delete: {
+          summary: 'Remove a service and its containers',
+          parameters: [nameParam],
+          responses: {
+            '200': { description: 'Removed', content: json(z.object({ deleted: z.string() })) },
+            '404': error('Unknown service'),
+          },
+        },
+      },
+      '/api/services/{name}/scale': {
+        post: {
+          summary: 'Set the replica count',
+          parameters: [nameParam],
+          requestBody: { required: true, content: json(scaleRequestSchema, 'input') },
+          responses: {
+            '200': { description: 'The service', content: json(serviceViewSchema) },
+            '400': error('Invalid request'),
+            '404': error('Unknown service'),
+          },
+        },
+      },
+      '/api/services/{name}/logs': {
+        get: {
+          summary: 'Logs of every replica, merged in time order',
+          parameters: [
+            nameParam,
+            query('tail', 'Lines per replica from the end', 'integer'),
+            query('since', 'RFC 3339 time, unix seconds, or a duration ago ("10m")'),
+            query('follow', 'Stream until the client disconnects', 'boolean'),
+            query('format', '"text" (default: `api-server-0 | line`) or "ndjson" (one LogLine per line)'),
+          ],
+          responses: {
+            '200': {
+              description: 'Log lines',
+              content: { 'text/plain': { schema: { type: 'string' } }, 'application/x-ndjson': { schema: z.toJSONSchema(logLineSchema) } },
+            },
+            '404': error('Unknown service'),
+          },
+        },
+      },
+      '/api/events': {
+        get: {
+          summary: 'Orchestration events, oldest first',
+          parameters: [
+            query('since', 'RFC 3339 time, unix seconds, or a duration ago'),
+            query('service', 'Only this service'),
+            query('limit', 'At most this many (newest), default 1000', 'integer'),
+            query('follow', 'NDJSON: the backlog, then live events', 'boolean'),
+          ],
+          responses: { '200': { description: 'Events', content: json(z.array(eventSchema)) } },
+        },
+      },
+      '/api/nodes': {
+        get: { summary: 'Nodes of the cluster', responses: { '200': { description: 'Nodes', content: json(z.array(nodeViewSchema)) } } },
+      },
+      '/healthz': {
+        get: { summary: 'Liveness (no token needed)', security: [], responses: { '200': { description: 'OK' } } },
+      },
+    },
+  };
+}

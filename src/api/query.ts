@@ -1,0 +1,30 @@
+/**
+ * Query parameters shared by the read routes, each parsed into a value or a 400 that names it.
+ */
+import { parseDurationMs } from '../model/duration.ts';
+import { HttpError } from './errors.ts';
+
+/** `since` as RFC 3339, unix seconds, or a duration meaning that long ago; epoch ms out. */
+export function parseSince(value: string | undefined, now: number): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  const ago = parseDurationMs(value);
+  if (ago !== undefined) return now - ago;
+  const at = Date.parse(value);
+  if (!Number.isNaN(at)) return at;
+  throw new HttpError(400, 'since: must be an RFC 3339 time, unix seconds, or a duration such as "10m"');
+}
+
+export function parseCount(name: string, value: string | undefined, max: number): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > max) {
+    throw new HttpError(400, `${name}: must be a whole number from 0 to ${max}`);
+  }
+  return Number(value);
+}
+
+export function parseFlag(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw new HttpError(400, `${name}: must be true or false`);
+}

@@ -1,0 +1,98 @@
+/**
+ * The spec's service routes: deploy, list, inspect, scale, remove. Each change is written to the
+ * store, recorded as an event, and followed by a synchronous controller pass so the response
+ * already shows the replicas it created.
+ */
+import { Hono } from 'hono';
+import type { z } from 'zod';
+import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
+import type { ServiceView } from '../model/views.ts';
+import { serviceView } from '../server/views.ts';
+import type { ApiDeps } from './deps.ts';
+import { HttpError, NotFoundError, ValidationError } from './errors.ts';
+
+export function serviceRoutes(deps: ApiDeps): Hono {
+  const { store, controller, events, now } = deps;
+  const app = new Hono();
+
+  const view = (name: string): ServiceView => {
+    const service = store.getService(name);
+    if (!service) throw new NotFoundError(`service ${name}`);
+    return serviceView(service, store.listTasks(name));
+  };
+
+  app.post('/deploy', async (c) => {
+    const spec = parseBody(await readJson(c.req.raw), serviceSpecSchema, 'service spec');
+    const result = store.putService(spec, now());
+    if (result.changed) {
+      const message = result.created
+        ? `Service ${spec.name} created: ${spec.replicas} replica(s) of ${spec.image}`
+        : `Service ${spec.name} updated to revision ${result.service.revision} (${spec.image}, ${spec.replicas} replica(s))`;
+      events.append({ type: 'service', service: spec.name, container: null, node: null, message }, now());
+    }
+    controller.sync();
+    return c.json(view(spec.name), result.created ? 201 : 200);
+  });
+
+  app.get('/services', (c) => {
+    const tasks = store.listTasks();
+    return c.json(
+      store.listServices().map((service) =>
+        serviceView(
+          service,
+          tasks.filter((t) => t.service === service.spec.name),
+        ),
+      ),
+    );
+  });
+
+  app.get('/services/:name', (c) => c.json(view(c.req.param('name'))));
+
+  app.post('/services/:name/scale', async (c) => {
+    const name = c.req.param('name');
+    const existing = store.getService(name);
+    if (!existing) throw new NotFoundError(`service ${name}`);
+    const { replicas } = parseBody(await readJson(c.req.raw), scaleRequestSchema, 'scale request');
+    if (replicas !== existing.spec.replicas) {
+      store.setReplicas(name, replicas, now());
+      events.append(
+        {
+          type: 'scale',
+          service: name,
+          container: null,
+          node: null,
+          message: `Scaled ${name} from ${existing.spec.replicas} to ${replicas} replica(s)`,
+        },
+        now(),
+      );
+    }
+    controller.sync();
+    return c.json(view(name));
+  });
+
+  app.delete('/services/:name', (c) => {
+    const name = c.req.param('name');
+    if (!store.deleteService(name)) throw new NotFoundError(`service ${name}`);
+    events.append({ type: 'service', service: name, container: null, node: null, message: `Service ${name} removed` }, now());
+    controller.sync();
+    return c.json({ deleted: name });
+  });
+
+  return app;
+}
+
+export async function readJson(request: Request): Promise<unknown> {
+  const text = await request.text();
+  if (text.trim() === '') throw new HttpError(400, 'request body must be a JSON object');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, `request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function parseBody<S extends z.ZodType>(body: unknown, schema: S, what: string): z.output<S> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ValidationError(what, parsed.error);
+  return parsed.data;
+}

@@ -1,0 +1,130 @@
+/**
+ * Routes that can stream: `/events` (JSON array, or NDJSON with `follow=true`: the backlog, then
+ * live events) and `/services/{name}/logs` (lines from every replica, merged in time order, as
+ * `api-server-0 | text` or NDJSON `LogLine`s; `follow=true` streams until the client leaves).
+ */
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { stream } from 'hono/streaming';
+import type { SkiffEvent } from '../model/event.ts';
+import { slotName } from '../model/names.ts';
+import type { LogLine } from '../model/views.ts';
+import type { ApiDeps } from './deps.ts';
+import { HttpError, NotFoundError } from './errors.ts';
+import { parseCount, parseFlag, parseSince } from './query.ts';
+
+/** How long a non-following log request waits for slow agents before answering with what it has. */
+const LOG_COLLECT_TIMEOUT_MS = 10_000;
+
+export function streamRoutes(deps: ApiDeps): Hono {
+  const { store, events, logs, now } = deps;
+  const app = new Hono();
+
+  app.get('/events', (c) => {
+    const sinceMs = parseSince(c.req.query('since'), now());
+    const service = c.req.query('service') || undefined;
+    const limit = parseCount('limit', c.req.query('limit'), 10_000) ?? 1000;
+    const follow = parseFlag('follow', c.req.query('follow'));
+    const backlog = store.listEvents({ sinceMs, service, limit });
+    if (!follow) return c.json(backlog);
+    return ndjson(c, (write, done) => {
+      for (const event of backlog) write(event);
+      const unsubscribe = events.subscribe((event: SkiffEvent) => {
+        if (service === undefined || event.service === service) write(event);
+      });
+      return () => {
+        unsubscribe();
+        done();
+      };
+    });
+  });
+
+  app.get('/services/:name/logs', (c) => {
+    const name = c.req.param('name');
+    if (!store.getService(name)) throw new NotFoundError(`service ${name}`);
+    const sinceMs = parseSince(c.req.query('since'), now());
+    const request = {
+      tail: parseCount('tail', c.req.query('tail'), 1_000_000) ?? null,
+      since: sinceMs === undefined ? null : Math.floor(sinceMs / 1000),
+      follow: parseFlag('follow', c.req.query('follow')),
+    };
+    const format = c.req.query('format') ?? 'text';
+    if (format !== 'text' && format !== 'ndjson') throw new HttpError(400, 'format: must be text or ndjson');
+    const sources = store
+      .listTasks(name)
+      .filter((t) => t.nodeId !== null && t.observed?.container_id)
+      .map((t) => ({ taskId: t.id, nodeId: t.nodeId ?? '', container: slotName(t.service, t.slot) }));
+
+    const render = (line: LogLine) =>
+      format === 'ndjson' ? `${JSON.stringify(line)}\n` : `${line.container} | ${line.line}\n`;
+    c.header('Content-Type', format === 'ndjson' ? 'application/x-ndjson' : 'text/plain; charset=utf-8');
+
+    return stream(c, async (out) => {
+      const cancels: (() => void)[] = [];
+      const collected: LogLine[] = [];
+      let open = 0;
+      let finish: () => void = () => {};
+      const finished = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      out.onAbort(() => {
+        for (const cancel of cancels) cancel();
+        finish();
+      });
+      for (const source of sources) {
+        const cancel = logs.open(source.nodeId, source.taskId, request, {
+          onLines: (lines) => {
+            const batch = lines.map((l) => ({
+              timestamp: l.at,
+              container: source.container,
+              node_id: source.nodeId,
+              stream: l.stream,
+              line: l.text,
+            }));
+            if (request.follow) void out.write(batch.map(render).join(''));
+            else collected.push(...batch);
+          },
+          onEnd: () => {
+            if (--open === 0) finish();
+          },
+        });
+        if (cancel) {
+          open++;
+          cancels.push(cancel);
+        }
+      }
+      if (open === 0) finish();
+      const timer = request.follow ? undefined : setTimeout(finish, LOG_COLLECT_TIMEOUT_MS);
+      await finished;
+      clearTimeout(timer);
+      for (const cancel of cancels) cancel();
+      if (!request.follow) {
+        // RFC 3339 timestamps with equal precision sort as text.
+        collected.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+        await out.write(collected.map(render).join(''));
+      }
+    });
+  });
+
+  return app;
+}
+
+/**
+ * Streams NDJSON: `start` gets a writer and a done callback and returns its cleanup, which runs
+ * when the client goes away.
+ */
+function ndjson(
+  c: Context,
+  start: (write: (value: unknown) => void, done: () => void) => () => void,
+): Response {
+  c.header('Content-Type', 'application/x-ndjson');
+  return stream(c, async (out) => {
+    let done: () => void = () => {};
+    const closed = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const cleanup = start((value) => void out.write(`${JSON.stringify(value)}\n`), done);
+    out.onAbort(cleanup);
+    await closed;
+  });
+}

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { z } from 'zod';
+import { ApiClient, servicePath } from './api-client.ts';
+import type { Connection } from './connection.ts';
+
+const connection: Connection = { serverUrl: 'http://skiff:8080', token: 't0k', tokenFile: '/d/admin.token' };
+
+function answering(response: () => Response | Promise<Response>, seen: Request[] = []): typeof fetch {
+  return async (input, init) => {
+    seen.push(new Request(input, init));
+    return response();
+  };
+}
+
+const okSchema = z.object({ deleted: z.string() });
+
+test('sends the token and JSON body, and returns the validated answer', async () => {
+  const seen: Request[] = [];
+  const client = new ApiClient(connection, answering(() => Response.json({ deleted: 'web' }), seen));
+  assert.deepEqual(await client.post('/api/x', { replicas: 2 }, okSchema), { deleted: 'web' });
+  const [request] = seen;
+  assert.equal(request?.url, 'http://skiff:8080/api/x');
+  assert.equal(request?.headers.get('authorization'), 'Bearer t0k');
+  assert.equal(request?.headers.get('content-type'), 'application/json');
+  assert.deepEqual(await request?.json(), { replicas: 2 });
+});
+
+test('a non-2xx answer becomes an ApiError with the server error and details', async () => {
+  const body = { error: 'invalid service spec', details: ['replicas: must be at most 1000'] };
+  const client = new ApiClient(connection, answering(() => Response.json(body, { status: 400 })));
+  await assert.rejects(client.get('/api/x', okSchema), {
+    name: 'ApiError',
+    status: 400,
+    message: 'invalid service spec',
+    details: ['replicas: must be at most 1000'],
+  });
+  const proxy = new ApiClient(connection, answering(() => new Response('<html>', { status: 502, statusText: 'Bad Gateway' })));
+  await assert.rejects(proxy.get('/api/x', okSchema), { message: 'the server answered 502 Bad Gateway' });
+});
+
+test('a 401 without a token says where a token would come from', async () => {
+  const client = new ApiClient(
+    { ...connection, token: undefined },
+    answering(() => Response.json({ error: 'unauthorized' }, { status: 401 })),
+  );
+  await assert.rejects(client.get('/api/x', okSchema), {
+    message: 'unauthorized',
+    details: ['no token was sent: pass --token, set SKIFF_TOKEN, or create /d/admin.token'],
+  });
+});
+
+test('an unreachable server is a ConnectionError with the hint', async () => {
+  const client = new ApiClient(connection, async () => {
+    throw new TypeError('fetch failed');
+  });
+  await assert.rejects(client.get('/api/x', okSchema), {
+    name: 'ConnectionError',
+    message: 'cannot reach the Skiff server at http://skiff:8080 (is "skiff up" running?)',
+  });
+});
+
+test('a 2xx body that does not match the schema is a ResponseShapeError', async () => {
+  const client = new ApiClient(connection, answering(() => Response.json({ deleted: 7 })));
+  await assert.rejects(client.get('/api/x', okSchema), {
+    name: 'ResponseShapeError',
+    message: /GET \/api\/x at deleted/,
+  });
+  const notJson = new ApiClient(connection, answering(() => new Response('hello')));
+  await assert.rejects(notJson.get('/api/x', okSchema), { name: 'ResponseShapeError', message: /not JSON/ });
+});
+
+test('streams NDJSON lines, validated, and stops quietly when aborted', async () => {
+  const encoder = new TextEncoder();
+  const controller = new AbortController();
+  const body = new ReadableStream<Uint8Array>({
+    start(stream) {
+      stream.enqueue(encoder.encode('{"deleted":"a"}\n{"del'));
+      stream.enqueue(encoder.encode('eted":"b"}\n'));
+      // Then nothing more, as a followed stream idles, until the user presses Ctrl-C.
+    },
+  });
+  const client = new ApiClient(connection, answering(() => new Response(body)));
+  const seen: string[] = [];
+  for await (const item of client.stream('/api/x', okSchema, controller.signal)) {
+    seen.push(item.deleted);
+    if (seen.length === 2) setImmediate(() => controller.abort());
+  }
+  assert.deepEqual(seen, ['a', 'b']);
+});
+
+test('service paths escape the name', () => {
+  assert.equal(servicePath('web', '/scale'), '/api/services/web/scale');
+  assert.equal(servicePath('../nodes'), '/api/services/..%2Fnodes');
+});

@@ -1,0 +1,129 @@
+/**
+ * The HTTP client of the Skiff REST API: adds the bearer token, turns a refused connection into a
+ * `ConnectionError` and a non-2xx answer into an `ApiError` carrying the server's error body, and
+ * validates every 2xx body (or NDJSON line) against the API's schemas before anyone reads it.
+ * `fetch` is injected so tests can answer without sockets.
+ */
+import type { z } from 'zod';
+import { errorBodySchema } from '../model/views.ts';
+import type { Connection } from './connection.ts';
+import { ApiError, ConnectionError, ResponseShapeError } from './errors.ts';
+import { parseJson, readLines } from './ndjson.ts';
+
+type Fetch = typeof globalThis.fetch;
+
+export class ApiClient {
+  readonly #connection: Connection;
+  readonly #fetch: Fetch;
+
+  constructor(connection: Connection, fetchImpl: Fetch = globalThis.fetch) {
+    this.#connection = connection;
+    this.#fetch = fetchImpl;
+  }
+
+  get<T>(path: string, schema: z.ZodType<T>): Promise<T> {
+    return this.#request('GET', path, schema);
+  }
+
+  post<T>(path: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
+    return this.#request('POST', path, schema, body);
+  }
+
+  delete<T>(path: string, schema: z.ZodType<T>): Promise<T> {
+    return this.#request('DELETE', path, schema);
+  }
+
+  /**
+   * GETs an NDJSON stream and yields each line, validated. Ends quietly when `signal` aborts
+   * (the user pressed Ctrl-C) or the server closes the response.
+   */
+  async *stream<T>(path: string, schema: z.ZodType<T>, signal: AbortSignal): AsyncGenerator<T> {
+    const response = await this.#send('GET', path, undefined, signal);
+    if (response === undefined || response.body === null) return;
+    try {
+      for await (const line of readLines(response.body)) {
+        yield validate(schema, parseJson(line), `GET ${path}`);
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      if (error instanceof ResponseShapeError) throw error;
+      throw new ConnectionError(
+        this.#connection.serverUrl,
+        `lost the connection to the Skiff server at ${this.#connection.serverUrl}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async #request<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
+    const response = await this.#send(method, path, body);
+    if (response === undefined) throw new Error('request aborted without a signal');
+    return validate(schema, parseJson(await response.text()), `${method} ${path}`);
+  }
+
+  /** The 2xx response, or undefined when `signal` aborted the request. */
+  async #send(
+    method: string,
+    path: string,
+    body: unknown,
+    signal?: AbortSignal,
+  ): Promise<Response | undefined> {
+    const { serverUrl, token } = this.#connection;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await this.#fetch(`${serverUrl}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: signal ?? null,
+      });
+    } catch (error) {
+      if (signal?.aborted) return undefined;
+      throw new ConnectionError(
+        serverUrl,
+        `cannot reach the Skiff server at ${serverUrl} (is "skiff up" running?)`,
+        { cause: error },
+      );
+    }
+    if (!response.ok) throw await this.#apiError(response);
+    return response;
+  }
+
+  async #apiError(response: Response): Promise<ApiError> {
+    const parsed = errorBodySchema.safeParse(parseJsonOrUndefined(await response.text()));
+    const details = parsed.success ? [...(parsed.data.details ?? [])] : [];
+    if (response.status === 401 && this.#connection.token === undefined) {
+      details.push(
+        `no token was sent: pass --token, set SKIFF_TOKEN, or create ${this.#connection.tokenFile}`,
+      );
+    }
+    const message = parsed.success
+      ? parsed.data.error
+      : `the server answered ${response.status} ${response.statusText}`.trim();
+    return new ApiError(response.status, message, details);
+  }
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+  const parsed = parseJson(text);
+  return parsed.ok ? parsed.value : undefined;
+}
+
+function validate<T>(schema: z.ZodType<T>, parsed: ReturnType<typeof parseJson>, request: string): T {
+  if (!parsed.ok) throw new ResponseShapeError(`the server's answer to ${request} is not JSON`);
+  const result = schema.safeParse(parsed.value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue === undefined || issue.path.length === 0 ? '' : ` at ${issue.path.join('.')}`;
+  throw new ResponseShapeError(
+    `unexpected answer from the server to ${request}${where}: ${issue?.message ?? 'invalid'}`,
+  );
+}
+
+/** `/api/services/<name><rest>`, the name escaped so no name can reach another route. */
+export function servicePath(name: string, rest = ''): string {
+  return `/api/services/${encodeURIComponent(name)}${rest}`;
+}

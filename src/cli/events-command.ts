@@ -1,0 +1,52 @@
+/**
+ * `skiff events`: the cluster's events, oldest first, one `[local time] message` line each; `-f`
+ * streams the backlog then live events as NDJSON until Ctrl-C.
+ */
+import { eventSchema } from '../model/event.ts';
+import {
+  clientFromFlags,
+  connectionOptions,
+  jsonOption,
+  noPositionals,
+  parseCommandArgs,
+} from './command-args.ts';
+import { formatEventLine } from './event-line.ts';
+import { parseIntegerFlag, parseSinceFlag } from './flag-values.ts';
+import { untilInterrupted } from './interrupt.ts';
+import { printJson, printJsonLine, printLines, printText } from './output.ts';
+import { commandUsage } from './usage.ts';
+
+export async function runEvents(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...connectionOptions,
+      ...jsonOption,
+      follow: { type: 'boolean', short: 'f' },
+      service: { type: 'string' },
+      since: { type: 'string' },
+      limit: { type: 'string' },
+    },
+  });
+  if (values.help) return printText(commandUsage('events'));
+  noPositionals(positionals);
+  const query = new URLSearchParams();
+  if (values.since !== undefined) query.set('since', parseSinceFlag('--since', values.since));
+  if (values.service !== undefined) query.set('service', values.service);
+  if (values.limit !== undefined) query.set('limit', String(parseIntegerFlag('--limit', values.limit, 1)));
+  if (values.follow) query.set('follow', 'true');
+  const path = query.size > 0 ? `/api/events?${query}` : '/api/events';
+  const client = clientFromFlags(values);
+
+  if (!values.follow) {
+    const events = await client.get(path, eventSchema.array());
+    return values.json ? printJson(events) : printLines(events.map(formatEventLine));
+  }
+  await untilInterrupted(async (signal) => {
+    for await (const event of client.stream(path, eventSchema, signal)) {
+      if (values.json) printJsonLine(event);
+      else process.stdout.write(`${formatEventLine(event)}\n`);
+    }
+  });
+}

@@ -1,0 +1,27 @@
+/**
+ * `skiff nodes`: the nodes table (capacity, allocation, age, labels).
+ */
+import { nodeViewSchema } from '../model/views.ts';
+import {
+  clientFromFlags,
+  connectionOptions,
+  jsonOption,
+  noPositionals,
+  parseCommandArgs,
+} from './command-args.ts';
+import { formatNodeTable } from './node-table.ts';
+import { printJson, printLines, printText } from './output.ts';
+import { commandUsage } from './usage.ts';
+
+export async function runNodes(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...connectionOptions, ...jsonOption },
+  });
+  if (values.help) return printText(commandUsage('nodes'));
+  noPositionals(positionals);
+  const nodes = await clientFromFlags(values).get('/api/nodes', nodeViewSchema.array());
+  if (values.json) return printJson(nodes);
+  printLines(formatNodeTable(nodes, Date.now()));
+}

@@ -1,0 +1,30 @@
+/**
+ * `skiff ps [NAME]`: the services table, or one service's header line and replica table.
+ */
+import { serviceViewSchema } from '../model/views.ts';
+import { servicePath } from './api-client.ts';
+import { clientFromFlags, connectionOptions, jsonOption, parseCommandArgs } from './command-args.ts';
+import { UsageError } from './errors.ts';
+import { printJson, printLines, printText } from './output.ts';
+import { formatReplicaTable, formatServiceHeader, formatServiceTable } from './service-tables.ts';
+import { commandUsage } from './usage.ts';
+
+export async function runPs(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...connectionOptions, ...jsonOption },
+  });
+  if (values.help) return printText(commandUsage('ps'));
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  const [name] = positionals;
+  const client = clientFromFlags(values);
+
+  if (name === undefined) {
+    const services = await client.get('/api/services', serviceViewSchema.array());
+    return values.json ? printJson(services) : printLines(formatServiceTable(services));
+  }
+  const service = await client.get(servicePath(name), serviceViewSchema);
+  if (values.json) return printJson(service);
+  printLines([formatServiceHeader(service), ...formatReplicaTable(service, Date.now())]);
+}

@@ -1,0 +1,127 @@
+/**
+ * The agents' door: WebSocket upgrades on /agent/v1 carrying the join token. The first message
+ * must be a hello (the node's registration); after that, heartbeats, reports and log lines flow
+ * in, assignments and log requests flow out. A dropped connection marks the node unreachable at
+ * once.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
+import { AGENT_PATH, agentMessageSchema, CLOSE_CODES } from '../protocol/messages.ts';
+import type { AgentLink, Cluster } from './cluster.ts';
+import type { Controller } from './controller.ts';
+import type { EventLog } from './event-log.ts';
+import type { LogBroker } from './log-broker.ts';
+import { bearerToken, tokenMatches } from './tokens.ts';
+
+export interface GatewayOptions {
+  readonly joinToken: string;
+  readonly clusterId: string;
+  readonly heartbeatIntervalMs: number;
+  readonly cluster: Cluster;
+  readonly controller: Controller;
+  readonly events: EventLog;
+  readonly logs: LogBroker;
+  readonly now: () => number;
+  readonly log: (message: string) => void;
+}
+
+const HELLO_TIMEOUT_MS = 10_000;
+
+export function attachAgentGateway(server: Server, options: GatewayOptions): { close(): void } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(request.url ?? '/', 'http://skiff').pathname;
+    if (path !== AGENT_PATH) return refuse(socket, 404, 'Not Found');
+    if (!tokenMatches(bearerToken(request.headers.authorization), options.joinToken)) {
+      return refuse(socket, 401, 'Unauthorized');
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => serveAgent(ws, options));
+  };
+  server.on('upgrade', onUpgrade);
+  return {
+    close() {
+      server.off('upgrade', onUpgrade);
+      for (const client of wss.clients) client.close(CLOSE_CODES.serverShutdown, 'server shutting down');
+      wss.close();
+    },
+  };
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function serveAgent(ws: WebSocket, options: GatewayOptions): void {
+  const { cluster, controller, events, logs, now } = options;
+  const link: AgentLink = {
+    send: (message: ServerMessage) => ws.send(JSON.stringify(message)),
+    close: (code, reason) => ws.close(code, reason),
+  };
+  let nodeId: string | undefined;
+  const helloTimer = setTimeout(() => ws.close(CLOSE_CODES.badMessage, 'no hello received'), HELLO_TIMEOUT_MS);
+
+  ws.on('message', (data) => {
+    let message: AgentMessage;
+    try {
+      message = agentMessageSchema.parse(JSON.parse(String(data)));
+    } catch (error) {
+      options.log(`closing agent ${nodeId ?? '(unregistered)'}: bad message: ${String(error).slice(0, 200)}`);
+      ws.close(CLOSE_CODES.badMessage, 'malformed message');
+      return;
+    }
+    if (message.type === 'hello') {
+      clearTimeout(helloTimer);
+      const outcome = cluster.connect(message.node, link, now());
+      if (!outcome.ok) {
+        ws.close(CLOSE_CODES.nameConflict, outcome.reason);
+        return;
+      }
+      nodeId = outcome.session.id;
+      link.send({
+        type: 'welcome',
+        node_id: nodeId,
+        cluster_id: options.clusterId,
+        heartbeat_interval_ms: options.heartbeatIntervalMs,
+      });
+      const text =
+        outcome.previousStatus === undefined ? `Node ${nodeId} joined` : `Node ${nodeId} is ready (agent connected)`;
+      events.append({ type: 'node', service: null, container: null, node: nodeId, message: text }, now());
+      controller.trigger();
+      return;
+    }
+    if (nodeId === undefined) {
+      ws.close(CLOSE_CODES.badMessage, 'hello must come first');
+      return;
+    }
+    switch (message.type) {
+      case 'heartbeat':
+        cluster.heartbeat(nodeId, now());
+        return;
+      case 'report':
+        cluster.heartbeat(nodeId, now());
+        controller.applyReport(nodeId, message);
+        return;
+      case 'logs.chunk':
+        logs.chunk(message.request_id, message.lines);
+        return;
+      case 'logs.end':
+        logs.end(message.request_id, message.error);
+        return;
+    }
+  });
+
+  ws.on('close', () => {
+    clearTimeout(helloTimer);
+    if (nodeId === undefined || !cluster.disconnect(nodeId, link)) return;
+    logs.nodeGone(nodeId);
+    events.append(
+      { type: 'node', service: null, container: null, node: nodeId, message: `Node ${nodeId} is unreachable (agent disconnected)` },
+      now(),
+    );
+    controller.trigger();
+  });
+  ws.on('error', (error) => options.log(`agent ${nodeId ?? '(unregistered)'}: ${error.message}`));
+}

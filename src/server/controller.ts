@@ -1,0 +1,227 @@
+/**
+ * The controller: level-triggered reconciliation of the whole cluster. Each pass re-reads the
+ * store, asks the service reconciler what each service needs, asks the scheduler where new
+ * replicas go, writes the plan, then sends every connected node its complete desired set when
+ * it changed. Triggers are coalesced; a periodic tick retries what waits on time or room.
+ */
+import { randomUUID } from 'node:crypto';
+import { slotName } from '../model/names.ts';
+import type { ServiceSpec } from '../model/service-spec.ts';
+import type { TaskObservation } from '../model/task.ts';
+import type { AgentMessage, TaskSpec } from '../protocol/messages.ts';
+import { reconcileService } from '../reconciler/service-reconciler.ts';
+import { demandOf } from '../scheduler/resources.ts';
+import type { NodeSnapshot, PlacementRequest } from '../scheduler/scheduler.ts';
+import { schedule } from '../scheduler/scheduler.ts';
+import { allocationOf } from './allocation.ts';
+import type { Store, StoredTask } from '../store/store.ts';
+import type { Cluster } from './cluster.ts';
+import type { EventLog } from './event-log.ts';
+
+type Report = Extract<AgentMessage, { type: 'report' }>;
+
+export interface ControllerOptions {
+  readonly store: Store;
+  readonly cluster: Cluster;
+  readonly events: EventLog;
+  readonly now: () => number;
+  readonly log: (message: string) => void;
+}
+
+export class Controller {
+  readonly #options: ControllerOptions;
+  #scheduled = false;
+  #generation: number;
+  #tick: NodeJS.Timeout | undefined;
+  readonly #revisionSpecs = new Map<string, ServiceSpec>();
+
+  constructor(options: ControllerOptions) {
+    this.#options = options;
+    // Generations only grow, across server restarts too.
+    this.#generation = options.now();
+  }
+
+  start(tickMs = 1000): void {
+    this.#tick = setInterval(() => this.trigger(), tickMs);
+    this.trigger();
+  }
+
+  stop(): void {
+    clearInterval(this.#tick);
+  }
+
+  /** Asks for a pass soon; many triggers in one turn of the event loop make one pass. */
+  trigger(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      try {
+        this.sync();
+      } catch (error) {
+        this.#options.log(`reconcile failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      }
+    });
+  }
+
+  /** One full pass. Synchronous: SQLite is, and so is every decision. */
+  sync(): void {
+    const { store } = this.#options;
+    store.transaction(() => {
+      this.#reconcileServices();
+      this.#placeReplicas();
+    });
+    this.#pushAssignments();
+  }
+
+  #reconcileServices(): void {
+    const { store, now } = this.#options;
+    const services = new Map(store.listServices().map((s) => [s.spec.name, s]));
+    const tasksByService = groupBy(store.listTasks(), (t) => t.service);
+    const names = new Set([...services.keys(), ...tasksByService.keys()]);
+    for (const name of names) {
+      const service = services.get(name);
+      const plan = reconcileService({
+        service: name,
+        desired: service ? { spec: service.spec, revision: service.revision } : undefined,
+        tasks: tasksByService.get(name) ?? [],
+        now: now(),
+        newTaskId: () => randomUUID().replaceAll('-', ''),
+      });
+      for (const task of plan.create) store.insertTask(task);
+      for (const id of plan.shutdown) store.setDesiredState(id, 'shutdown');
+      for (const id of plan.forget) store.deleteTask(id);
+    }
+  }
+
+  #placeReplicas(): void {
+    const { store, cluster, events, now } = this.#options;
+    const tasks = store.listTasks();
+    const unplaced = tasks.filter((t) => t.desiredState === 'running' && t.nodeId === null);
+    if (unplaced.length === 0) return;
+    const specs = new Map(store.listServices().map((s) => [s.spec.name, s.spec]));
+    const requests: PlacementRequest[] = [];
+    for (const task of unplaced) {
+      const spec = this.#specOf(task.service, task.revision) ?? specs.get(task.service);
+      if (!spec) continue;
+      requests.push({
+        taskId: task.id,
+        service: task.service,
+        demand: demandOf(spec.resources),
+        ports: spec.ports,
+        strategy: 'binpack',
+      });
+    }
+    const placements = schedule(this.#snapshot(tasks), requests);
+    const byId = new Map(unplaced.map((t) => [t.id, t]));
+    for (const placement of placements) {
+      const task = byId.get(placement.taskId);
+      if (!task) continue;
+      const name = slotName(task.service, task.slot);
+      if (placement.placed) {
+        store.placeTask(task.id, placement.nodeId, null);
+        events.append(
+          { type: 'schedule', service: task.service, container: name, node: placement.nodeId, message: `Scheduled ${name} on ${placement.nodeId}` },
+          now(),
+        );
+      } else if (task.pendingReason !== placement.reason) {
+        store.placeTask(task.id, null, placement.reason);
+        events.append(
+          { type: 'schedule', service: task.service, container: name, node: null, message: `Replica ${name} is pending: ${placement.reason}` },
+          now(),
+        );
+      }
+    }
+  }
+
+  #snapshot(tasks: readonly StoredTask[]): NodeSnapshot[] {
+    return this.#options.cluster.list().map((node) => {
+      const allocation = allocationOf(node.id, tasks, (t) => this.#specOf(t.service, t.revision));
+      return {
+        id: node.id,
+        status: node.status,
+        cpuMillicores: node.registration.cpu_millicores,
+        memoryBytes: node.registration.memory_bytes,
+        allocatedCpuMillicores: allocation.cpuMillicores,
+        allocatedMemoryBytes: allocation.memoryBytes,
+        usedHostPorts: allocation.hostPorts,
+        serviceCounts: allocation.serviceCounts,
+      };
+    });
+  }
+
+  /** Revision specs never change once written, so they are cached for good. */
+  specOf(service: string, revision: number): ServiceSpec | undefined {
+    return this.#specOf(service, revision);
+  }
+
+  #pushAssignments(): void {
+    const tasks = this.#options.store.listTasks();
+    for (const node of this.#options.cluster.list()) {
+      if (!node.link) continue;
+      const desired: TaskSpec[] = [];
+      for (const task of tasks) {
+        if (task.nodeId !== node.id || task.desiredState !== 'running') continue;
+        const spec = this.#specOf(task.service, task.revision);
+        if (spec) desired.push({ task_id: task.id, service: task.service, slot: task.slot, revision: task.revision, spec });
+      }
+      const text = JSON.stringify(desired);
+      if (text === node.lastAssignment) continue;
+      node.lastAssignment = text;
+      node.link.send({ type: 'assign', generation: ++this.#generation, tasks: desired });
+    }
+  }
+
+  #specOf(service: string, revision: number): ServiceSpec | undefined {
+    const key = `${service}\u0000${revision}`;
+    let spec = this.#revisionSpecs.get(key);
+    if (!spec) {
+      spec = this.#options.store.getRevision(service, revision);
+      if (spec) this.#revisionSpecs.set(key, spec);
+    }
+    return spec;
+  }
+
+  /** Takes an agent's report: observed state of its tasks, and the events it recorded. */
+  applyReport(nodeId: string, report: Report): void {
+    const { store, events } = this.#options;
+    store.transaction(() => {
+      const mine = new Map(
+        store
+          .listTasks()
+          .filter((t) => t.nodeId === nodeId)
+          .map((t) => [t.id, t]),
+      );
+      const seen = new Set<string>();
+      for (const observation of report.tasks) {
+        seen.add(observation.task_id);
+        const task = mine.get(observation.task_id);
+        if (task && !sameObservation(task.observed, observation)) store.setObserved(task.id, observation);
+      }
+      const gone = report.full
+        ? [...mine.values()].filter((t) => !seen.has(t.id)).map((t) => t.id)
+        : report.removed;
+      for (const id of gone) if (mine.get(id)?.observed) store.setObserved(id, null);
+      for (const event of report.events) {
+        const { at, ...input } = event;
+        events.append({ ...input, node: nodeId }, at);
+      }
+    });
+    this.trigger();
+  }
+}
+
+function sameObservation(a: TaskObservation | null, b: TaskObservation): boolean {
+  return a !== null && JSON.stringify(a) === JSON.stringify(b);
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = groups.get(k) ?? [];
+    list.push(item);
+    groups.set(k, list);
+  }
+  return groups;
+}

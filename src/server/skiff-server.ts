@@ -1,0 +1,90 @@
+/**
+ * The control plane's composition root: the store in DIR/skiff.db, tokens, the cluster, the
+ * controller, the agent gateway and the HTTP API on one port.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createAdaptorServer } from '@hono/node-server';
+import { createApp } from '../api/app.ts';
+import { Store } from '../store/store.ts';
+import { attachAgentGateway } from './agent-gateway.ts';
+import { Cluster } from './cluster.ts';
+import { Controller } from './controller.ts';
+import { EventLog } from './event-log.ts';
+import { LogBroker } from './log-broker.ts';
+import type { Tokens } from './tokens.ts';
+import { ensureTokens } from './tokens.ts';
+
+export interface ServerOptions {
+  readonly dataDir: string;
+  readonly port: number;
+  readonly listen: string;
+  readonly presetAdminToken?: string;
+  readonly heartbeatIntervalMs?: number;
+  readonly log: (message: string) => void;
+}
+
+export interface RunningServer {
+  /** Base URL clients on this machine can use. */
+  readonly url: string;
+  readonly tokens: Tokens;
+  readonly clusterId: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const store = new Store(join(options.dataDir, 'skiff.db'));
+  let clusterId = store.getMeta('cluster_id');
+  if (!clusterId) {
+    clusterId = randomUUID();
+    store.setMeta('cluster_id', clusterId);
+  }
+  const tokens = ensureTokens(options.dataDir, options.presetAdminToken);
+  const now = Date.now;
+  const cluster = new Cluster(store);
+  const events = new EventLog(store);
+  const controller = new Controller({ store, cluster, events, now, log: options.log });
+  const logs = new LogBroker(cluster);
+  const app = createApp({ store, cluster, controller, events, logs, adminToken: tokens.admin, now }, options.log);
+
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const gateway = attachAgentGateway(server, {
+    joinToken: tokens.join,
+    clusterId,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
+    cluster,
+    controller,
+    events,
+    logs,
+    now,
+    log: options.log,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.listen, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  controller.start();
+  const port = (server.address() as AddressInfo).port;
+  const host = options.listen === '0.0.0.0' || options.listen === '::' ? '127.0.0.1' : options.listen;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    tokens,
+    clusterId,
+    async close() {
+      controller.stop();
+      gateway.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Builds the API's views from stored desired state, observed state and node sessions. Pure:
+ * what `ps` shows is decided here, in one place.
+ */
+import { slotName } from '../model/names.ts';
+import type { ContainerView, NodeView, ServiceView } from '../model/views.ts';
+import { isServing } from '../reconciler/service-reconciler.ts';
+import type { StoredService, StoredTask } from '../store/store.ts';
+import type { NodeAllocation } from './allocation.ts';
+import type { NodeSession } from './cluster.ts';
+
+export function serviceView(service: StoredService, tasks: readonly StoredTask[]): ServiceView {
+  // Replicas still shutting down stay visible until their container is gone.
+  const visible = tasks
+    .filter((t) => t.desiredState === 'running' || t.observed !== null)
+    .sort((a, b) => a.slot - b.slot || a.revision - b.revision);
+  const current = visible.filter((t) => t.desiredState === 'running' && t.revision === service.revision);
+  const running = current.filter((t) => t.observed?.state === 'running').length;
+  const healthy = current.filter(isServing).length;
+  const { status, message } = statusOf(service, current, visible, running, healthy);
+  return {
+    ...service.spec,
+    revision: service.revision,
+    status,
+    running,
+    healthy,
+    message,
+    created_at: new Date(service.createdAt).toISOString(),
+    updated_at: new Date(service.updatedAt).toISOString(),
+    containers: visible.map(containerView),
+  };
+}
+
+function statusOf(
+  service: StoredService,
+  current: readonly StoredTask[],
+  visible: readonly StoredTask[],
+  running: number,
+  healthy: number,
+): { status: ServiceView['status']; message: string | null } {
+  const replicas = service.spec.replicas;
+  if (replicas === 0) return { status: 'stopped', message: null };
+  const failed = current.find((t) => t.observed?.state === 'failed');
+  if (failed) return { status: 'failed', message: `${label(failed)}: ${failed.observed?.message ?? 'failed'}` };
+  const pending = current.find((t) => t.nodeId === null);
+  if (pending) return { status: 'pending', message: `${label(pending)}: ${pending.pendingReason ?? 'waiting to be scheduled'}` };
+  const converged = healthy === replicas && running === replicas && visible.length === replicas;
+  if (converged) return { status: 'running', message: null };
+  const troubled = current.find((t) => t.observed?.state === 'backoff' || t.observed?.state === 'exited');
+  if (troubled) {
+    return { status: 'degraded', message: `${label(troubled)}: ${troubled.observed?.message ?? troubled.observed?.state}` };
+  }
+  return { status: 'starting', message: null };
+}
+
+function label(task: StoredTask): string {
+  return slotName(task.service, task.slot);
+}
+
+function containerView(task: StoredTask): ContainerView {
+  const observed = task.observed;
+  return {
+    id: observed?.container_id ?? null,
+    name: slotName(task.service, task.slot),
+    status: observed?.state ?? (task.nodeId === null ? 'pending' : 'assigned'),
+    health: observed?.health ?? 'none',
+    node_id: task.nodeId,
+    task_id: task.id,
+    slot: task.slot,
+    revision: task.revision,
+    restart_count: observed?.restart_count ?? 0,
+    exit_code: observed?.exit_code ?? null,
+    message: observed?.message ?? task.pendingReason,
+    retry_at: observed?.retry_at ? new Date(observed.retry_at).toISOString() : null,
+    ports: observed?.ports ?? [],
+  };
+}
+
+export function nodeView(node: NodeSession, allocation: NodeAllocation): NodeView {
+  return {
+    id: node.id,
+    name: node.registration.name,
+    status: node.status,
+    address: node.registration.address,
+    labels: node.registration.labels,
+    engine_version: node.registration.engine_version,
+    cpu_millicores: node.registration.cpu_millicores,
+    memory_bytes: node.registration.memory_bytes,
+    allocated_cpu_millicores: allocation.cpuMillicores,
+    allocated_memory_bytes: allocation.memoryBytes,
+    containers: allocation.containers,
+    joined_at: new Date(node.joinedAt).toISOString(),
+    last_heartbeat: node.lastHeartbeat === null ? null : new Date(node.lastHeartbeat).toISOString(),
+  };
+}
