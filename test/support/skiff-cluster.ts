@@ -1,0 +1,171 @@
+/**
+ * A real Skiff for tests: `skiff up`, or `skiff server` and `skiff agent` as separate processes,
+ * each a child process that can be killed with SIGKILL and started again on the same data
+ * directory and port. Each instance is its own cluster (own id, own container labels), so test
+ * files never touch each other's containers.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { containersOf, removeCluster } from './docker.ts';
+import { eventually } from './eventually.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const MAIN = join(ROOT, 'src/cli/main.ts');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export class SkiffCluster {
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'skiff-test-'));
+  readonly port: number;
+  readonly mode: 'up' | 'split';
+  server: ChildProcess | undefined;
+  agent: ChildProcess | undefined;
+  readonly output: string[] = [];
+  #clusterId: string | undefined;
+
+  private constructor(port: number, mode: 'up' | 'split') {
+    this.port = port;
+    this.mode = mode;
+  }
+
+  static async start(mode: 'up' | 'split' = 'up'): Promise<SkiffCluster> {
+    const cluster = new SkiffCluster(await freePort(), mode);
+    await cluster.startServer();
+    if (mode === 'split') await cluster.startAgent();
+    await cluster.waitForNode();
+    return cluster;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get token(): string {
+    return readFileSync(join(this.dataDir, 'admin.token'), 'utf8').trim();
+  }
+
+  get clusterId(): string {
+    if (!this.#clusterId) {
+      const db = new DatabaseSync(join(this.dataDir, 'skiff.db'), { readOnly: true });
+      const row = db.prepare("SELECT value FROM meta WHERE key = 'cluster_id'").get();
+      db.close();
+      this.#clusterId = String(row?.value);
+    }
+    return this.#clusterId;
+  }
+
+  async startServer(): Promise<void> {
+    const args = this.mode === 'up' ? ['up'] : ['server'];
+    args.push('--data-dir', this.dataDir, '--port', String(this.port), '--listen', '127.0.0.1');
+    this.server = this.#spawn(args, this.mode === 'up' ? 'up' : 'server');
+    await eventually('the server to answer /healthz', async () => (await fetch(`${this.url}/healthz`)).ok, {
+      timeoutMs: 20_000,
+    });
+  }
+
+  async startAgent(): Promise<void> {
+    const joinToken = readFileSync(join(this.dataDir, 'join.token'), 'utf8').trim();
+    this.agent = this.#spawn(
+      ['agent', '--server', this.url, '--join-token', joinToken, '--data-dir', join(this.dataDir, 'agent'), '--name', 'node-1'],
+      'agent',
+    );
+  }
+
+  async waitForNode(): Promise<void> {
+    await eventually('a ready node', async () => {
+      const nodes = (await this.api('GET', '/api/nodes')).body as { status: string }[];
+      return nodes.some((n) => n.status === 'ready');
+    });
+  }
+
+  /** SIGKILL, and wait for the process to be gone. */
+  async kill(which: 'server' | 'agent'): Promise<void> {
+    const child = which === 'server' ? this.server : this.agent;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text === '' ? null : JSON.parse(text) };
+  }
+
+  /** Runs the real CLI against this cluster. */
+  async cli(args: string[], { timeoutMs = 120_000 } = {}): Promise<CliResult> {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], {
+      env: { ...process.env, SKIFF_SERVER: this.url, SKIFF_DATA_DIR: this.dataDir, SKIFF_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const code = await new Promise<number | null>((done) => child.once('exit', (c) => done(c)));
+    clearTimeout(timer);
+    return { code, stdout, stderr };
+  }
+
+  containers(service?: string) {
+    return containersOf(this.clusterId, service);
+  }
+
+  async stop(): Promise<void> {
+    const clusterId = this.#clusterId ?? this.clusterId;
+    for (const child of [this.agent, this.server]) {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((done) => child.once('exit', done));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    }
+    await removeCluster(clusterId);
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  #spawn(args: string[], label: string): ChildProcess {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], {
+      env: { ...process.env, SKIFF_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (d: Buffer) => {
+      for (const line of String(d).split('\n')) if (line) this.output.push(`[${label}] ${line}`);
+      if (this.output.length > 2000) this.output.splice(0, this.output.length - 2000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    return child;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
