@@ -109,14 +109,19 @@ describe('a service on one machine', { timeout: 240_000 }, () => {
     await skiff.cli(['scale', 'web', '--replicas', '2']);
     const logs = await eventually('logs of both replicas', async () => {
       const result = await skiff.cli(['logs', 'web', '--tail', '20']);
-      return result.stdout.includes('web-1 |') && result.stdout.includes('web-0 |') ? result.stdout : undefined;
+      return result.stdout.includes('web-1 |') && result.stdout.includes('web-0 |')
+        ? result.stdout
+        : undefined;
     });
     assert.match(logs, /web-0\s*\| demo v1 starting as web-0 on port 8080/);
 
     const response = await fetch(`${skiff.url}/api/services/web/logs?tail=1&format=ndjson`, {
       headers: { authorization: `Bearer ${skiff.token}` },
     });
-    const lines = (await response.text()).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await response.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 2, 'one line per replica with tail=1');
   });
 
@@ -159,7 +164,15 @@ describe('a service on one machine', { timeout: 240_000 }, () => {
   });
 
   test('an image that cannot be pulled fails clearly, without a tight retry loop', async () => {
-    const result = await skiff.cli(['deploy', '--name', 'broken', '--image', '127.0.0.1:1/none:latest', '--timeout', '60s']);
+    const result = await skiff.cli([
+      'deploy',
+      '--name',
+      'broken',
+      '--image',
+      '127.0.0.1:1/none:latest',
+      '--timeout',
+      '60s',
+    ]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /broken failed: broken-0: .*pull 127\.0\.0\.1:1\/none:latest/);
 
@@ -177,7 +190,11 @@ describe('a service on one machine', { timeout: 240_000 }, () => {
     const { body } = await skiff.api('GET', '/api/events?service=broken');
     const messages = (body as { message: string }[]).map((e) => e.message);
     assert.ok(messages.filter((m) => m.startsWith('Pulling image')).length <= 4, JSON.stringify(messages));
-    assert.equal(messages.filter((m) => m.startsWith('Failed to start broken-0')).length, 1, 'one event per distinct failure');
+    assert.equal(
+      messages.filter((m) => m.startsWith('Failed to start broken-0')).length,
+      1,
+      'one event per distinct failure',
+    );
     assert.equal((await skiff.api('DELETE', '/api/services/broken')).status, 200);
   });
 

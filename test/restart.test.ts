@@ -25,7 +25,8 @@ async function converged(name: string, replicas: number): Promise<string[]> {
       const v = await view(name);
       const containers = await skiff.containers(name);
       const runningInDocker = containers.filter((c) => c.state === 'running');
-      if (v.status !== 'running' || containers.length !== replicas || runningInDocker.length !== replicas) return undefined;
+      if (v.status !== 'running' || containers.length !== replicas || runningInDocker.length !== replicas)
+        return undefined;
       assert.equal(new Set(containers.map((c) => c.slot)).size, replicas, 'one container per slot');
       assert.equal(new Set(containers.map((c) => c.task)).size, replicas, 'one container per task');
       return containers.map((c) => c.id).sort();
@@ -44,7 +45,11 @@ describe('restarts of skiff itself', { timeout: 300_000 }, () => {
   });
 
   test('server killed mid-deploy: restarted, it converges with no duplicates', async () => {
-    const deployed = await skiff.api('POST', '/api/deploy', { name: 'alpha', image: 'skiff-demo:v1', replicas: 6 });
+    const deployed = await skiff.api('POST', '/api/deploy', {
+      name: 'alpha',
+      image: 'skiff-demo:v1',
+      replicas: 6,
+    });
     assert.equal(deployed.status, 201);
     await skiff.kill('server');
     await skiff.startServer();

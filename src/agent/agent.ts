@@ -83,7 +83,8 @@ export class Agent {
     this.#socket = socket;
     socket.on('open', () => {
       this.#retryDelayMs = 250;
-      if (this.#registration) this.#send({ type: 'hello', node: this.#registration, agent_version: AGENT_VERSION });
+      if (this.#registration)
+        this.#send({ type: 'hello', node: this.#registration, agent_version: AGENT_VERSION });
     });
     socket.on('message', (data) => this.#receive(String(data)));
     socket.on('error', (error) => this.#options.log(`server connection: ${error.message}`));
@@ -156,7 +157,8 @@ export class Agent {
       stableAfterMs: 10_000,
       now: Date.now,
       onReport: (report) => this.#sendReport(report),
-      onError: (error) => this.#options.log(`converge: ${error instanceof Error ? error.message : String(error)}`),
+      onError: (error) =>
+        this.#options.log(`converge: ${error instanceof Error ? error.message : String(error)}`),
     });
     this.#loop.start();
   }

@@ -4,9 +4,15 @@
  * Triggered by assignments, engine events (a crash is seen the moment the engine reports it),
  * finished actions and backoff timers; a periodic resync catches anything missed.
  */
+
+import { containerDefinition } from '../docker/container-definition.ts';
 import type { ContainerEngine, ManagedContainer } from '../docker/container-engine.ts';
 import { EngineError } from '../docker/container-engine.ts';
-import { containerDefinition } from '../docker/container-definition.ts';
+import type { HealthState, ProbeResult } from '../health/health-tracker.ts';
+import { INITIAL_HEALTH, trackHealth } from '../health/health-tracker.ts';
+import type { ProbeTarget } from '../health/probe.ts';
+import { Prober } from '../health/prober.ts';
+import { parseDurationMs } from '../model/duration.ts';
 import type { EventInput } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
 import type { TaskObservation } from '../model/task.ts';
@@ -48,6 +54,9 @@ export class ConvergeLoop {
   readonly #operations = new Map<string, Operation>();
   readonly #reported = new Map<string, string>();
   #events: (EventInput & { at: number })[] = [];
+  /** Tracked health by container id, for replicas whose service has a check. */
+  readonly #health = new Map<string, HealthState>();
+  readonly #prober: Prober;
   #passing = false;
   #again = false;
   #stopped = false;
@@ -58,6 +67,11 @@ export class ConvergeLoop {
   constructor(options: ConvergeLoopOptions) {
     this.#options = options;
     this.#semaphore = new Semaphore(options.concurrency);
+    this.#prober = new Prober({
+      engine: options.engine,
+      now: options.now,
+      onResult: (containerId, result) => this.#onProbe(containerId, result),
+    });
   }
 
   start(): void {
@@ -69,6 +83,7 @@ export class ConvergeLoop {
   stop(): void {
     this.#stopped = true;
     this.#abort.abort();
+    this.#prober.stop();
     clearInterval(this.#resyncTimer);
     clearTimeout(this.#wakeTimer);
   }
@@ -82,8 +97,10 @@ export class ConvergeLoop {
 
   /** The container that currently serves a task, for logs. */
   containerOf(taskId: string): ManagedContainer | undefined {
-    return this.#containers.find((c) => c.taskId === taskId && c.state === 'running') ??
-      this.#containers.find((c) => c.taskId === taskId);
+    return (
+      this.#containers.find((c) => c.taskId === taskId && c.state === 'running') ??
+      this.#containers.find((c) => c.taskId === taskId)
+    );
   }
 
   /** Everything the agent knows, for a (re)connected server. */
@@ -129,17 +146,59 @@ export class ConvergeLoop {
       containers: this.#containers,
       runtime: this.#runtime,
       busy,
+      unhealthy: new Set([...this.#health].filter(([, h]) => h.status === 'unhealthy').map(([id]) => id)),
       now,
       stableAfterMs: this.#options.stableAfterMs,
     });
     this.#runtime = plan.runtime;
     for (const event of plan.events) this.#record(event);
     for (const action of plan.actions) this.#launch(action);
+    this.#syncProbes();
     clearTimeout(this.#wakeTimer);
     if (plan.wakeAt !== null) {
       this.#wakeTimer = setTimeout(() => this.trigger(), Math.max(0, plan.wakeAt - now));
     }
     this.#publish();
+  }
+
+  /** Probes every running replica whose service has a check; forgets the health of the gone. */
+  #syncProbes(): void {
+    const targets: ProbeTarget[] = [];
+    for (const task of this.#desired) {
+      const check = task.spec.health_check;
+      const container = this.containerOf(task.task_id);
+      if (!check || container?.state !== 'running') continue;
+      targets.push({ containerId: container.id, ip: container.ip, check });
+    }
+    this.#prober.sync(targets);
+    const live = new Set(targets.map((t) => t.containerId));
+    for (const id of this.#health.keys()) if (!live.has(id)) this.#health.delete(id);
+  }
+
+  #onProbe(containerId: string, result: ProbeResult): void {
+    const container = this.#containers.find((c) => c.id === containerId);
+    const task = this.#desired.find((t) => t.task_id === container?.taskId);
+    const check = task?.spec.health_check;
+    if (!container || !task || !check) return;
+    const now = this.#options.now();
+    const tracked = trackHealth(
+      this.#health.get(containerId) ?? INITIAL_HEALTH,
+      result,
+      { retries: check.retries, startPeriodMs: parseDurationMs(check.start_period) ?? 0 },
+      this.#runtime.get(task.task_id)?.runningSince ?? now,
+      now,
+    );
+    this.#health.set(containerId, tracked.state);
+    if (tracked.transition === null) return;
+    const name = slotName(task.service, task.slot);
+    const message =
+      tracked.transition === 'unhealthy'
+        ? `Container ${name} failed health check`
+        : `Container ${name} ${tracked.transition}`;
+    this.#record({ type: 'health_check', service: task.service, container: name, message });
+    // Unhealthy needs a decision (replace); healthy only needs reporting.
+    if (tracked.transition === 'unhealthy') this.trigger();
+    else this.#publish();
   }
 
   #launch(action: Action): void {
@@ -178,7 +237,12 @@ export class ConvergeLoop {
         await engine.startContainer(action.containerId);
       } else {
         if (action.kind === 'replace') {
-          this.#record({ type: 'restart', service: task.service, container: name, message: `Restarting ${name}...` });
+          this.#record({
+            type: 'restart',
+            service: task.service,
+            container: name,
+            message: `Restarting ${name}...`,
+          });
           this.#remember(task.task_id, (m) => ({ ...m, restarts: m.restarts + 1 }));
           await engine.removeContainer(action.containerId);
         }
@@ -188,7 +252,12 @@ export class ConvergeLoop {
         await engine.startContainer(id);
       }
       this.#remember(task.task_id, (m) => ({ ...m, lastError: null }));
-      this.#record({ type: 'container', service: task.service, container: name, message: `Container ${name} started` });
+      this.#record({
+        type: 'container',
+        service: task.service,
+        container: name,
+        message: `Container ${name} started`,
+      });
     } catch (error) {
       // A name conflict means the engine already has this task's container: the next pass adopts it.
       if (error instanceof EngineError && error.status === 409) return;
@@ -202,7 +271,12 @@ export class ConvergeLoop {
       // One event per distinct failure, not one per retry.
       if (previous !== message) {
         const type = message.startsWith('pull ') ? 'image' : 'container';
-        this.#record({ type, service: task.service, container: name, message: `Failed to start ${name}: ${message}` });
+        this.#record({
+          type,
+          service: task.service,
+          container: name,
+          message: `Failed to start ${name}: ${message}`,
+        });
       }
     }
   }
@@ -213,9 +287,19 @@ export class ConvergeLoop {
     if (await engine.hasImage(task.spec.image)) return;
     this.#operations.set(task.task_id, 'pull');
     this.#publish();
-    this.#record({ type: 'image', service: task.service, container: null, message: `Pulling image ${task.spec.image}` });
+    this.#record({
+      type: 'image',
+      service: task.service,
+      container: null,
+      message: `Pulling image ${task.spec.image}`,
+    });
     await engine.pullImage(task.spec.image);
-    this.#record({ type: 'image', service: task.service, container: null, message: `Pulled image ${task.spec.image}` });
+    this.#record({
+      type: 'image',
+      service: task.service,
+      container: null,
+      message: `Pulled image ${task.spec.image}`,
+    });
   }
 
   #remember(taskId: string, update: (memory: TaskRuntime) => TaskRuntime): void {
@@ -244,7 +328,9 @@ export class ConvergeLoop {
         task: desired.get(taskId),
         container,
         memory: this.#runtime.get(taskId),
-        operation: this.#operations.get(taskId) ?? (container ? this.#operations.get(container.id) : undefined),
+        operation:
+          this.#operations.get(taskId) ?? (container ? this.#operations.get(container.id) : undefined),
+        health: healthOf(container ? this.#health.get(container.id) : undefined),
       });
       const text = JSON.stringify(observation);
       if (full || this.#reported.get(taskId) !== text) tasks.push(observation);
@@ -260,7 +346,11 @@ export class ConvergeLoop {
   async #watchEngine(): Promise<void> {
     while (!this.#stopped) {
       try {
-        await this.#options.engine.watchEvents(this.#options.clusterId, () => this.trigger(), this.#abort.signal);
+        await this.#options.engine.watchEvents(
+          this.#options.clusterId,
+          () => this.trigger(),
+          this.#abort.signal,
+        );
       } catch (error) {
         if (!this.#stopped) this.#options.onError(error);
       }
@@ -270,4 +360,10 @@ export class ConvergeLoop {
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
+}
+
+function healthOf(
+  state: HealthState | undefined,
+): { status: HealthState['status']; message: string | null } | undefined {
+  return state ? { status: state.status, message: state.lastMessage } : undefined;
 }

@@ -30,6 +30,7 @@ function container(id: string, taskId: string, overrides: Partial<ManagedContain
     oomKilled: false,
     startedAt: 1,
     ports: [],
+    ip: null,
     ...overrides,
   };
 }
@@ -38,6 +39,7 @@ function input(overrides: Partial<ConvergeInput>): ConvergeInput {
   return {
     desired: [],
     warm: true,
+    unhealthy: new Set(),
     containers: [],
     runtime: new Map(),
     busy: new Set(),
@@ -81,7 +83,9 @@ test('duplicates of one task keep the running container', () => {
       containers: [container('old', 't1', { state: 'exited', exitCode: 0 }), container('live', 't1')],
     }),
   );
-  assert.deepEqual(plan.actions, [{ kind: 'remove', taskId: 't1', service: 'web', containerId: 'old', name: 'web-0' }]);
+  assert.deepEqual(plan.actions, [
+    { kind: 'remove', taskId: 't1', service: 'web', containerId: 'old', name: 'web-0' },
+  ]);
 });
 
 test('busy tasks and containers are left to their operation', () => {
@@ -188,4 +192,23 @@ test('a failed create waits out its backoff before retrying', () => {
   const plan = converge(input({ desired: [task('t1')], runtime: new Map([['t1', memory]]) }));
   assert.deepEqual(plan.actions, []);
   assert.equal(plan.wakeAt, 11_000);
+});
+
+test('an unhealthy replica is replaced like a crashed one, counted once', () => {
+  const sick = container('c1', 't1');
+  const plan = converge(input({ desired: [task('t1')], containers: [sick], unhealthy: new Set(['c1']) }));
+  assert.deepEqual(
+    plan.actions.map((a) => a.kind),
+    ['replace'],
+  );
+  assert.equal(plan.runtime.get('t1')?.failures, 1);
+  const again = converge(
+    input({ desired: [task('t1')], containers: [sick], unhealthy: new Set(['c1']), runtime: plan.runtime }),
+  );
+  assert.equal(again.runtime.get('t1')?.failures, 1);
+  const never = task('t1', { restart_policy: { ...spec.restart_policy, condition: 'never' } });
+  assert.deepEqual(
+    converge(input({ desired: [never], containers: [sick], unhealthy: new Set(['c1']) })).actions,
+    [],
+  );
 });

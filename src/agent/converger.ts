@@ -58,6 +58,8 @@ export interface ConvergeInput {
   readonly warm: boolean;
   readonly containers: readonly ManagedContainer[];
   readonly runtime: ReadonlyMap<string, TaskRuntime>;
+  /** Running containers whose health check says unhealthy: replaced like crashed ones. */
+  readonly unhealthy: ReadonlySet<string>;
   /** Task ids and container ids with an operation in flight. */
   readonly busy: ReadonlySet<string>;
   readonly now: number;
@@ -89,7 +91,11 @@ export function converge(input: ConvergeInput): ConvergePlan {
     for (const extra of extras) {
       if (!input.busy.has(extra.id)) actions.push(removal(extra));
     }
-    if (container && ALIVE.has(container.state)) {
+    if (container && input.unhealthy.has(container.id)) {
+      if (memory.countedExit !== container.id) {
+        memory = { ...memory, failures: memory.failures + 1, countedExit: container.id, runningSince: null };
+      }
+    } else if (container && ALIVE.has(container.state)) {
       memory = trackRunning(memory, container, input);
     } else if (container && (container.state === 'exited' || container.state === 'dead')) {
       if (memory.countedExit !== container.id) {
@@ -100,7 +106,8 @@ export function converge(input: ConvergeInput): ConvergePlan {
     runtime.set(task.task_id, memory);
     if (input.busy.has(task.task_id)) continue;
 
-    const decision = decide(task, container, memory, input.now);
+    const unhealthy = container !== undefined && input.unhealthy.has(container.id);
+    const decision = decide(task, container, memory, input.now, unhealthy);
     if (decision.action) actions.push(decision.action);
     if (decision.dueAt !== null) wakeAt = wakeAt === null ? decision.dueAt : Math.min(wakeAt, decision.dueAt);
   }
@@ -124,6 +131,7 @@ function decide(
   container: ManagedContainer | undefined,
   memory: TaskRuntime,
   now: number,
+  unhealthy: boolean,
 ): Decision {
   const policy = task.spec.restart_policy;
   const dueAt = (memory.lastAttemptAt ?? 0) + backoffMs(memory.failures, policy);
@@ -136,7 +144,8 @@ function decide(
     if (memory.lastError !== null && now < dueAt) return { action: null, dueAt };
     return { action: { kind: 'start', task, containerId: container.id }, dueAt: null };
   }
-  if (container.state !== 'exited' && container.state !== 'dead') return { action: null, dueAt: null };
+  const stopped = container.state === 'exited' || container.state === 'dead';
+  if (!stopped && !unhealthy) return { action: null, dueAt: null };
   if (!wantsRestart(task, container, memory)) return { action: null, dueAt: null };
   if (now < dueAt) return { action: null, dueAt };
   return { action: { kind: 'replace', task, containerId: container.id }, dueAt: null };

@@ -3,7 +3,7 @@
  * it remembers and the operation in flight to the task's observed state.
  */
 import type { ManagedContainer } from '../docker/container-engine.ts';
-import type { TaskObservation } from '../model/task.ts';
+import type { Health, TaskObservation } from '../model/task.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import { backoffMs } from './backoff.ts';
 import type { TaskRuntime } from './converger.ts';
@@ -18,6 +18,8 @@ export interface ObserveInput {
   readonly container: ManagedContainer | undefined;
   readonly memory: TaskRuntime | undefined;
   readonly operation: Operation | undefined;
+  /** The tracked health of the container, when the service has a check. */
+  readonly health: { readonly status: Health; readonly message: string | null } | undefined;
 }
 
 export function observe(input: ObserveInput): TaskObservation {
@@ -47,12 +49,19 @@ export function observe(input: ObserveInput): TaskObservation {
       : { ...base, state: 'failed', message: memory.lastError, retry_at: dueAt };
   }
   if (container.state === 'exited' || container.state === 'dead') {
-    const message = container.oomKilled ? 'OOM killed' : `exited with code ${container.exitCode ?? 'unknown'}`;
+    const message = container.oomKilled
+      ? 'OOM killed'
+      : `exited with code ${container.exitCode ?? 'unknown'}`;
     return wantsRestart(task, container, memory)
       ? { ...base, state: 'backoff', message, retry_at: dueAt }
       : { ...base, state: 'exited', message };
   }
-  return { ...base, state: stateOf(container) };
+  const state = stateOf(container);
+  if (state !== 'running' || !task.spec.health_check) return { ...base, state };
+  const health = input.health ?? { status: 'starting', message: null };
+  const message =
+    health.status === 'unhealthy' ? `health check failed: ${health.message ?? 'unknown'}` : null;
+  return { ...base, state, health: health.status, message };
 }
 
 function stateOf(container: ManagedContainer | undefined): TaskObservation['state'] {

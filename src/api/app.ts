@@ -5,9 +5,9 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { nodeView } from '../server/views.ts';
 import { allocationOf } from '../server/allocation.ts';
 import { bearerToken, tokenMatches } from '../server/tokens.ts';
+import { nodeView } from '../server/views.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
@@ -49,7 +49,10 @@ export function createApp(deps: ApiDeps, log: (message: string) => void = () => 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {
     if (error instanceof HttpError) {
-      return c.json(error.details ? { error: error.message, details: error.details } : { error: error.message }, error.status);
+      return c.json(
+        error.details ? { error: error.message, details: error.details } : { error: error.message },
+        error.status,
+      );
     }
     log(`internal error on ${c.req.method} ${c.req.path}: ${error.stack ?? error.message}`);
     return c.json({ error: 'internal server error' }, 500);

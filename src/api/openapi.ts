@@ -23,7 +23,11 @@ const query = (name: string, description: string, type = 'string') => ({
 export function openApiDocument(): Record<string, unknown> {
   return {
     openapi: '3.1.0',
-    info: { title: 'Skiff API', version: '0.1.0', description: 'Deploy, scale and inspect services on a Skiff cluster.' },
+    info: {
+      title: 'Skiff API',
+      version: '0.1.0',
+      description: 'Deploy, scale and inspect services on a Skiff cluster.',
+    },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
     paths: {
@@ -40,13 +44,19 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       '/api/services': {
-        get: { summary: 'List services', responses: { '200': { description: 'Services', content: json(z.array(serviceViewSchema)) } } },
+        get: {
+          summary: 'List services',
+          responses: { '200': { description: 'Services', content: json(z.array(serviceViewSchema)) } },
+        },
       },
       '/api/services/{name}': {
         get: {
           summary: 'One service with its replicas',
           parameters: [nameParam],
-          responses: { '200': { description: 'The service', content: json(serviceViewSchema) }, '404': error('Unknown service') },
+          responses: {
+            '200': { description: 'The service', content: json(serviceViewSchema) },
+            '404': error('Unknown service'),
+          },
         },
         delete: {
           summary: 'Remove a service and its containers',
@@ -82,7 +92,10 @@ export function openApiDocument(): Record<string, unknown> {
           responses: {
             '200': {
               description: 'Log lines',
-              content: { 'text/plain': { schema: { type: 'string' } }, 'application/x-ndjson': { schema: z.toJSONSchema(logLineSchema) } },
+              content: {
+                'text/plain': { schema: { type: 'string' } },
+                'application/x-ndjson': { schema: z.toJSONSchema(logLineSchema) },
+              },
             },
             '404': error('Unknown service'),
           },
@@ -101,10 +114,17 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       '/api/nodes': {
-        get: { summary: 'Nodes of the cluster', responses: { '200': { description: 'Nodes', content: json(z.array(nodeViewSchema)) } } },
+        get: {
+          summary: 'Nodes of the cluster',
+          responses: { '200': { description: 'Nodes', content: json(z.array(nodeViewSchema)) } },
+        },
       },
       '/healthz': {
-        get: { summary: 'Liveness (no token needed)', security: [], responses: { '200': { description: 'OK' } } },
+        get: {
+          summary: 'Liveness (no token needed)',
+          security: [],
+          responses: { '200': { description: 'OK' } },
+        },
       },
     },
   };

@@ -73,7 +73,10 @@ export function serviceRoutes(deps: ApiDeps): Hono {
   app.delete('/services/:name', (c) => {
     const name = c.req.param('name');
     if (!store.deleteService(name)) throw new NotFoundError(`service ${name}`);
-    events.append({ type: 'service', service: name, container: null, node: null, message: `Service ${name} removed` }, now());
+    events.append(
+      { type: 'service', service: name, container: null, node: null, message: `Service ${name} removed` },
+      now(),
+    );
     controller.sync();
     return c.json({ deleted: name });
   });

@@ -3,8 +3,9 @@
  * live events) and `/services/{name}/logs` (lines from every replica, merged in time order, as
  * `api-server-0 | text` or NDJSON `LogLine`s; `follow=true` streams until the client leaves).
  */
-import { Hono } from 'hono';
+
 import type { Context } from 'hono';
+import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import type { SkiffEvent } from '../model/event.ts';
 import { slotName } from '../model/names.ts';

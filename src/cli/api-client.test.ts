@@ -17,7 +17,10 @@ const okSchema = z.object({ deleted: z.string() });
 
 test('sends the token and JSON body, and returns the validated answer', async () => {
   const seen: Request[] = [];
-  const client = new ApiClient(connection, answering(() => Response.json({ deleted: 'web' }), seen));
+  const client = new ApiClient(
+    connection,
+    answering(() => Response.json({ deleted: 'web' }), seen),
+  );
   assert.deepEqual(await client.post('/api/x', { replicas: 2 }, okSchema), { deleted: 'web' });
   const [request] = seen;
   assert.equal(request?.url, 'http://skiff:8080/api/x');
@@ -28,14 +31,20 @@ test('sends the token and JSON body, and returns the validated answer', async ()
 
 test('a non-2xx answer becomes an ApiError with the server error and details', async () => {
   const body = { error: 'invalid service spec', details: ['replicas: must be at most 1000'] };
-  const client = new ApiClient(connection, answering(() => Response.json(body, { status: 400 })));
+  const client = new ApiClient(
+    connection,
+    answering(() => Response.json(body, { status: 400 })),
+  );
   await assert.rejects(client.get('/api/x', okSchema), {
     name: 'ApiError',
     status: 400,
     message: 'invalid service spec',
     details: ['replicas: must be at most 1000'],
   });
-  const proxy = new ApiClient(connection, answering(() => new Response('<html>', { status: 502, statusText: 'Bad Gateway' })));
+  const proxy = new ApiClient(
+    connection,
+    answering(() => new Response('<html>', { status: 502, statusText: 'Bad Gateway' })),
+  );
   await assert.rejects(proxy.get('/api/x', okSchema), { message: 'the server answered 502 Bad Gateway' });
 });
 
@@ -61,12 +70,18 @@ test('an unreachable server is a ConnectionError with the hint', async () => {
 });
 
 test('a 2xx body that does not match the schema is a ResponseShapeError', async () => {
-  const client = new ApiClient(connection, answering(() => Response.json({ deleted: 7 })));
+  const client = new ApiClient(
+    connection,
+    answering(() => Response.json({ deleted: 7 })),
+  );
   await assert.rejects(client.get('/api/x', okSchema), {
     name: 'ResponseShapeError',
     message: /GET \/api\/x at deleted/,
   });
-  const notJson = new ApiClient(connection, answering(() => new Response('hello')));
+  const notJson = new ApiClient(
+    connection,
+    answering(() => new Response('hello')),
+  );
   await assert.rejects(notJson.get('/api/x', okSchema), { name: 'ResponseShapeError', message: /not JSON/ });
 });
 
@@ -77,10 +92,14 @@ test('streams NDJSON lines, validated, and stops quietly when aborted', async ()
     start(stream) {
       stream.enqueue(encoder.encode('{"deleted":"a"}\n{"del'));
       stream.enqueue(encoder.encode('eted":"b"}\n'));
-      // Then nothing more, as a followed stream idles, until the user presses Ctrl-C.
+      // Then nothing more, as a followed stream idles, until the abort errors it, as fetch does.
+      controller.signal.addEventListener('abort', () => stream.error(controller.signal.reason));
     },
   });
-  const client = new ApiClient(connection, answering(() => new Response(body)));
+  const client = new ApiClient(
+    connection,
+    answering(() => new Response(body)),
+  );
   const seen: string[] = [];
   for await (const item of client.stream('/api/x', okSchema, controller.signal)) {
     seen.push(item.deleted);

@@ -30,7 +30,10 @@ test('flags win over the environment, which wins over the defaults', () => {
   });
   const { SKIFF_TOKEN: _, ...withoutToken } = env;
   assert.equal(resolveConnection({}, sources(withoutToken, files)).token, 'file-token');
-  assert.equal(resolveConnection({ 'data-dir': '/opt/d' }, sources(withoutToken, files)).token, 'flag-dir-token');
+  assert.equal(
+    resolveConnection({ 'data-dir': '/opt/d' }, sources(withoutToken, files)).token,
+    'flag-dir-token',
+  );
 });
 
 test('no token anywhere is not an error here: the server decides', () => {
@@ -38,6 +41,12 @@ test('no token anywhere is not an error here: the server decides', () => {
 });
 
 test('a server that is not an http URL is a usage error naming where it came from', () => {
-  assert.throws(() => resolveConnection({ server: 'localhost:8080' }, sources({})), /--server must be an http/);
-  assert.throws(() => resolveConnection({}, sources({ SKIFF_SERVER: 'ftp://x' })), /SKIFF_SERVER must be an http/);
+  assert.throws(
+    () => resolveConnection({ server: 'localhost:8080' }, sources({})),
+    /--server must be an http/,
+  );
+  assert.throws(
+    () => resolveConnection({}, sources({ SKIFF_SERVER: 'ftp://x' })),
+    /SKIFF_SERVER must be an http/,
+  );
 });

@@ -26,15 +26,23 @@ test('not converged while replicas start, are unhealthy, or older ones remain', 
     ],
   });
   assert.equal(isConverged(rolling), false);
-  const scaledToZero = serviceView({ replicas: 0, running: 0, healthy: 0, containers: [replica({ slot: 0, status: 'stopping' })] });
+  const scaledToZero = serviceView({
+    replicas: 0,
+    running: 0,
+    healthy: 0,
+    containers: [replica({ slot: 0, status: 'stopping' })],
+  });
   assert.equal(isConverged(scaledToZero), false);
 });
 
 test('a failed service is failed, with the server reason', () => {
-  assert.deepEqual(judgeConvergence(serviceView({ status: 'failed', message: 'image myapp:nope not found' })), {
-    state: 'failed',
-    reason: 'image myapp:nope not found',
-  });
+  assert.deepEqual(
+    judgeConvergence(serviceView({ status: 'failed', message: 'image myapp:nope not found' })),
+    {
+      state: 'failed',
+      reason: 'image myapp:nope not found',
+    },
+  );
 });
 
 test('progress counts this revision by state, then health, leftovers and the reason', () => {

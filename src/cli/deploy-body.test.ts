@@ -76,7 +76,14 @@ test('flags override the file field by field, merging maps and replacing lists',
     restart_policy: { condition: 'always', max_attempts: 5 },
   };
   const { body } = buildDeployBody(
-    { image: 'myapp:v2', port: ['8080'], env: ['B=3'], memory: '512m', 'health-interval': '5s', restart: 'never' },
+    {
+      image: 'myapp:v2',
+      port: ['8080'],
+      env: ['B=3'],
+      memory: '512m',
+      'health-interval': '5s',
+      restart: 'never',
+    },
     file,
   );
   assert.deepEqual(body, {
@@ -120,7 +127,11 @@ test('bad flag values are usage errors naming the flag', () => {
     [{ 'stop-grace-period': '10 seconds' }, /--stop-grace-period/],
   ];
   for (const [flags, message] of cases) {
-    assert.throws(() => buildDeployBody({ ...base, ...flags }), { name: 'UsageError', message }, String(message));
+    assert.throws(
+      () => buildDeployBody({ ...base, ...flags }),
+      { name: 'UsageError', message },
+      String(message),
+    );
   }
 });
 

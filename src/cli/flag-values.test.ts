@@ -4,9 +4,17 @@ import { parseMemoryMb, parsePortFlag, parseSinceFlag } from './flag-values.ts';
 
 test('ports: container only, host:container, and a protocol', () => {
   assert.deepEqual(parsePortFlag('--port', '8080'), { container_port: 8080, protocol: 'tcp' });
-  assert.deepEqual(parsePortFlag('--port', '80:8080'), { container_port: 8080, host_port: 80, protocol: 'tcp' });
+  assert.deepEqual(parsePortFlag('--port', '80:8080'), {
+    container_port: 8080,
+    host_port: 80,
+    protocol: 'tcp',
+  });
   assert.deepEqual(parsePortFlag('--port', '53/UDP'), { container_port: 53, protocol: 'udp' });
-  assert.deepEqual(parsePortFlag('--port', '80:80/tcp'), { container_port: 80, host_port: 80, protocol: 'tcp' });
+  assert.deepEqual(parsePortFlag('--port', '80:80/tcp'), {
+    container_port: 80,
+    host_port: 80,
+    protocol: 'tcp',
+  });
   for (const bad of ['', ':80', '80:', '0', '80:0', '1.2.3.4:80:80', '80/sctp', 'http']) {
     assert.throws(() => parsePortFlag('--port', bad), /--port/, bad);
   }

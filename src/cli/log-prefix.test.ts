@@ -4,7 +4,10 @@ import { LogLineFormatter } from './log-prefix.ts';
 
 test('without a terminal: the plain prefix, unpadded', () => {
   const formatter = new LogLineFormatter({ colour: false, pad: false });
-  assert.equal(formatter.format({ container: 'api-server-0', line: 'listening' }), 'api-server-0 | listening');
+  assert.equal(
+    formatter.format({ container: 'api-server-0', line: 'listening' }),
+    'api-server-0 | listening',
+  );
   assert.equal(formatter.format({ container: 'api-server-10', line: 'x' }), 'api-server-10 | x');
 });
 
@@ -17,8 +20,11 @@ test('padding starts at the expected width and grows with wider names', () => {
 
 test('colours follow the slot, cycling through six', () => {
   const formatter = new LogLineFormatter({ colour: true, pad: false });
-  const colourOf = (container: string) =>
-    /^\x1b\[(\d+)m/.exec(formatter.format({ container, line: '' }))?.[1];
+  const csi = '\x1b[';
+  const colourOf = (container: string) => {
+    const text = formatter.format({ container, line: '' });
+    return text.startsWith(csi) ? text.slice(csi.length, text.indexOf('m')) : undefined;
+  };
   assert.equal(colourOf('web-0'), '36');
   assert.equal(colourOf('web-1'), '33');
   assert.equal(colourOf('web-6'), '36');

@@ -2,9 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readLines } from './ndjson.ts';
 
+async function* arriving(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* chunks;
+}
+
 async function linesOf(chunks: Uint8Array[]): Promise<string[]> {
   const lines: string[] = [];
-  for await (const line of readLines(chunks.values())) lines.push(line);
+  for await (const line of readLines(arriving(chunks))) lines.push(line);
   return lines;
 }
 

@@ -26,7 +26,12 @@ test('nodes: allocation against capacity, age and sorted labels', () => {
   const now = Date.parse('2024-01-15T10:05:30Z');
   const lines = formatNodeTable(
     [
-      node({ name: 'node-2', status: 'unreachable', labels: { zone: 'b', disk: 'ssd' }, joined_at: '2024-01-12T09:00:00Z' }),
+      node({
+        name: 'node-2',
+        status: 'unreachable',
+        labels: { zone: 'b', disk: 'ssd' },
+        joined_at: '2024-01-12T09:00:00Z',
+      }),
       node({}),
     ],
     now,

@@ -106,7 +106,9 @@ export async function runUp(argv: string[]): Promise<void> {
     log,
   });
   await agent.start();
-  process.stdout.write(`Skiff is up.\n  API:         ${server.url}\n  admin token: ${server.tokens.adminPath}\n  data:        ${dataDir}\n`);
+  process.stdout.write(
+    `Skiff is up.\n  API:         ${server.url}\n  admin token: ${server.tokens.adminPath}\n  data:        ${dataDir}\n`,
+  );
   await untilSignal(async () => {
     agent.stop();
     await server.close();
@@ -125,13 +127,15 @@ async function untilSignal(shutdown: () => Promise<void>): Promise<void> {
 
 function parsePort(text: string): number {
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: not a port number: ${text}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port: not a port number: ${text}`);
   return port;
 }
 
 function parseConcurrency(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--concurrency: must be 1..256, got ${text}`);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new UsageError(`--concurrency: must be 1..256, got ${text}`);
   return n;
 }
 

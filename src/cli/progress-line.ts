@@ -29,7 +29,8 @@ export class ProgressLine {
       this.#stream.write(`${text}\n`);
       return;
     }
-    const width = (this.#stream.columns ?? 80) - 1;
+    // Some terminals (and pseudo-terminals under `script`) report 0 columns: assume 80.
+    const width = (this.#stream.columns || 80) - 1;
     const shown = text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
     this.#stream.write(`${ERASE_LINE}${shown}`);
     this.#onScreen = true;

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatReplicaTable, formatServiceHeader, formatServiceSummary, formatServiceTable } from './service-tables.ts';
+import {
+  formatReplicaTable,
+  formatServiceHeader,
+  formatServiceSummary,
+  formatServiceTable,
+} from './service-tables.ts';
 import { replica, serviceView } from './service-view-fixture.ts';
 import { formatTable } from './table.ts';
 
@@ -47,7 +52,15 @@ test('ps NAME prints the service line, then replicas by slot and revision', () =
   const service = serviceView({
     revision: 2,
     containers: [
-      replica({ slot: 1, revision: 2, id: null, node_id: null, status: 'pending', health: 'none', message: 'no node fits' }),
+      replica({
+        slot: 1,
+        revision: 2,
+        id: null,
+        node_id: null,
+        status: 'pending',
+        health: 'none',
+        message: 'no node fits',
+      }),
       replica({ slot: 0, revision: 2, id: 'bbbbbbbbbbbb' }),
       replica({ slot: 0, revision: 1, id: 'aaaaaaaaaaaa', status: 'stopping' }),
       replica({
@@ -61,7 +74,10 @@ test('ps NAME prints the service line, then replicas by slot and revision', () =
       }),
     ],
   });
-  assert.equal(formatServiceHeader(service), 'service api-server  image myapp:latest  revision 2  status running');
+  assert.equal(
+    formatServiceHeader(service),
+    'service api-server  image myapp:latest  revision 2  status running',
+  );
   assert.deepEqual(formatReplicaTable(service, now), [
     'NAME          CONTAINER     NODE    STATUS    HEALTH     RESTARTS  MESSAGE',
     'api-server-0  aaaaaaaaaaaa  node-1  stopping  healthy    0         -',

@@ -25,7 +25,8 @@ export function replica(overrides: Partial<ContainerView> & Pick<ContainerView, 
 export function serviceView(overrides: Partial<ServiceView> = {}): ServiceView {
   const replicas = overrides.replicas ?? 3;
   const revision = overrides.revision ?? 1;
-  const containers = overrides.containers ?? Array.from({ length: replicas }, (_, slot) => replica({ slot, revision }));
+  const containers =
+    overrides.containers ?? Array.from({ length: replicas }, (_, slot) => replica({ slot, revision }));
   return {
     name: 'api-server',
     image: 'myapp:latest',

@@ -22,9 +22,10 @@ export function readSpecFile(path: string): JsonObject {
 }
 
 export function parseSpecText(path: string, text: string): JsonObject {
+  const source = path === '-' ? 'stdin' : path;
   const parsed = parseJson(text);
-  if (!parsed.ok) throw new UsageError(`--file: ${path} is not valid JSON`);
+  if (!parsed.ok) throw new UsageError(`--file: ${source} is not valid JSON`);
   const object = jsonObjectSchema.safeParse(parsed.value);
-  if (!object.success) throw new UsageError(`--file: ${path} must hold a JSON object (a service spec)`);
+  if (!object.success) throw new UsageError(`--file: ${source} must hold a JSON object (a service spec)`);
   return object.data;
 }

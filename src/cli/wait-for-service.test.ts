@@ -16,7 +16,7 @@ function scriptedWait(answers: ServiceView[], timeoutMs = 120_000) {
     name: 'api-server',
     timeoutMs,
     timeoutText: `${timeoutMs / 1000}s`,
-    fetchService: async () => ((answers.length > 1 ? answers.shift() : answers[0]) as ServiceView),
+    fetchService: async () => (answers.length > 1 ? answers.shift() : answers[0]) as ServiceView,
     progress: { update: (text) => shown.push(text), clear: () => (cleared += 1) },
     sleep: async (ms) => (clock += ms),
     now: () => clock,
@@ -43,7 +43,10 @@ test('polls until converged, showing progress, and returns the converged service
 });
 
 test('a failed service ends the wait with its reason', async () => {
-  const run = scriptedWait([starting, serviceView({ status: 'failed', message: 'exited with code 1 five times' })]);
+  const run = scriptedWait([
+    starting,
+    serviceView({ status: 'failed', message: 'exited with code 1 five times' }),
+  ]);
   await assert.rejects(run.wait, {
     name: 'ConvergenceError',
     message: 'api-server failed: exited with code 1 five times',
@@ -52,7 +55,13 @@ test('a failed service ends the wait with its reason', async () => {
 });
 
 test('gives up at the timeout with the server message, or the status without one', async () => {
-  const pending = serviceView({ status: 'pending', running: 0, healthy: 0, message: 'no node fits', containers: [] });
+  const pending = serviceView({
+    status: 'pending',
+    running: 0,
+    healthy: 0,
+    message: 'no node fits',
+    containers: [],
+  });
   await assert.rejects(scriptedWait([pending], 1000).wait, {
     message: 'api-server did not converge within 1s: no node fits',
   });

@@ -28,6 +28,8 @@ export interface ManagedContainer {
   /** Epoch ms; null when never started. */
   readonly startedAt: number | null;
   readonly ports: readonly { container_port: number; host_port: number; protocol: 'tcp' | 'udp' }[];
+  /** The container's address on its (first) network, where the agent probes it. */
+  readonly ip: string | null;
 }
 
 export interface EngineInfo {
@@ -72,6 +74,12 @@ export interface ContainerEngine {
   removeContainer(id: string): Promise<void>;
   /** Calls onEvent for container events of this cluster until the signal aborts; resolves when the stream ends. */
   watchEvents(clusterId: string, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<void>;
+  /** Runs a command inside the container; resolves with its exit code, or rejects on timeout. */
+  exec(
+    id: string,
+    command: readonly string[],
+    timeoutMs: number,
+  ): Promise<{ exitCode: number; output: string }>;
   streamLogs(
     id: string,
     request: LogRequest,

@@ -44,6 +44,15 @@ const listItemSchema = z.object({
     )
     .nullable()
     .optional(),
+  NetworkSettings: z
+    .object({
+      Networks: z
+        .record(z.string(), z.object({ IPAddress: z.string().optional() }))
+        .nullable()
+        .optional(),
+    })
+    .nullable()
+    .optional(),
 });
 
 const inspectSchema = z.object({
@@ -125,6 +134,10 @@ export class DockerEngine implements ContainerEngine {
             host_port: p.PublicPort ?? 0,
             protocol: p.Type === 'udp' ? 'udp' : 'tcp',
           })),
+        ip:
+          Object.values(item.NetworkSettings?.Networks ?? {})
+            .map((n) => n.IPAddress)
+            .find((address) => address !== undefined && address !== '') ?? null,
       });
     }
     return containers;
@@ -231,6 +244,43 @@ export class DockerEngine implements ContainerEngine {
     } finally {
       signal.removeEventListener('abort', abort);
     }
+  }
+
+  async exec(
+    id: string,
+    command: readonly string[],
+    timeoutMs: number,
+  ): Promise<{ exitCode: number; output: string }> {
+    const container = this.#docker.getContainer(id);
+    const exec = await this.#call(`exec in ${id.slice(0, 12)}`, () =>
+      container.exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true }),
+    );
+    const stream = (await this.#call(`exec in ${id.slice(0, 12)}`, () =>
+      exec.start({ hijack: true, stdin: false }),
+    )) as Readable;
+    const decoder = new LogFrameDecoder();
+    const lines: string[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => {
+        for (const entry of decoder.push(chunk)) if (lines.length < 20) lines.push(entry.text);
+      });
+      stream.on('end', () => resolve());
+      stream.on('error', reject);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        stream.destroy();
+        reject(new EngineError(`exec timed out after ${timeoutMs} ms`, undefined));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([ended, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const details = z.object({ ExitCode: z.number().nullable() }).parse(await exec.inspect());
+    return { exitCode: details.ExitCode ?? -1, output: lines.join('\n') };
   }
 
   async streamLogs(

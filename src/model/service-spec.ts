@@ -90,3 +90,15 @@ export type HealthCheck = z.output<typeof healthCheckSchema>;
 export type RestartPolicy = z.output<typeof restartPolicySchema>;
 
 export const scaleRequestSchema = z.strictObject({ replicas: z.int().min(0).max(1000) });
+
+/**
+ * The spec with its maps (env, labels) in key order, so the same spec sent with its keys in
+ * another order is the same revision, not a pointless rollout.
+ */
+export function canonicalSpec(spec: ServiceSpec): ServiceSpec {
+  return { ...spec, env: sortedRecord(spec.env), labels: sortedRecord(spec.labels) };
+}
+
+function sortedRecord(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

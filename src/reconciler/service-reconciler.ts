@@ -74,7 +74,9 @@ export function reconcileService(input: ReconcileInput): ServicePlan {
       });
     }
     const outdated = inSlot.filter((t) => t.revision !== desired.revision);
-    if (stopFirst || (keep && isServing(keep))) shutdown.push(...outdated.map((t) => t.id));
+    // An outdated replica that was never placed serves no one: nothing to wait for.
+    const replaceNow = stopFirst || (keep !== undefined && isServing(keep));
+    shutdown.push(...outdated.filter((t) => replaceNow || t.nodeId === null).map((t) => t.id));
   }
   shutdown.push(...live.filter((t) => t.slot >= desired.spec.replicas).map((t) => t.id));
   return { create, shutdown, forget };

@@ -6,8 +6,8 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
+import { WebSocketServer } from 'ws';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, agentMessageSchema, CLOSE_CODES } from '../protocol/messages.ts';
 import type { AgentLink, Cluster } from './cluster.ts';
@@ -32,17 +32,21 @@ const HELLO_TIMEOUT_MS = 10_000;
 
 export function attachAgentGateway(server: Server, options: GatewayOptions): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  const state = { closing: false };
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(request.url ?? '/', 'http://skiff').pathname;
     if (path !== AGENT_PATH) return refuse(socket, 404, 'Not Found');
     if (!tokenMatches(bearerToken(request.headers.authorization), options.joinToken)) {
       return refuse(socket, 401, 'Unauthorized');
     }
-    wss.handleUpgrade(request, socket, head, (ws) => serveAgent(ws, options));
+    wss.handleUpgrade(request, socket, head, (ws) => serveAgent(ws, options, state));
   };
   server.on('upgrade', onUpgrade);
   return {
     close() {
+      // Closing sockets below fires their close handlers later, after the store may be closed:
+      // a server going down records nothing about its agents.
+      state.closing = true;
       server.off('upgrade', onUpgrade);
       for (const client of wss.clients) client.close(CLOSE_CODES.serverShutdown, 'server shutting down');
       wss.close();
@@ -54,16 +58,20 @@ function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
-function serveAgent(ws: WebSocket, options: GatewayOptions): void {
+function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly closing: boolean }): void {
   const { cluster, controller, events, logs, now } = options;
   const link: AgentLink = {
     send: (message: ServerMessage) => ws.send(JSON.stringify(message)),
     close: (code, reason) => ws.close(code, reason),
   };
   let nodeId: string | undefined;
-  const helloTimer = setTimeout(() => ws.close(CLOSE_CODES.badMessage, 'no hello received'), HELLO_TIMEOUT_MS);
+  const helloTimer = setTimeout(
+    () => ws.close(CLOSE_CODES.badMessage, 'no hello received'),
+    HELLO_TIMEOUT_MS,
+  );
 
   ws.on('message', (data) => {
+    if (gateway.closing) return;
     let message: AgentMessage;
     try {
       message = agentMessageSchema.parse(JSON.parse(String(data)));
@@ -87,7 +95,9 @@ function serveAgent(ws: WebSocket, options: GatewayOptions): void {
         heartbeat_interval_ms: options.heartbeatIntervalMs,
       });
       const text =
-        outcome.previousStatus === undefined ? `Node ${nodeId} joined` : `Node ${nodeId} is ready (agent connected)`;
+        outcome.previousStatus === undefined
+          ? `Node ${nodeId} joined`
+          : `Node ${nodeId} is ready (agent connected)`;
       events.append({ type: 'node', service: null, container: null, node: nodeId, message: text }, now());
       controller.trigger();
       return;
@@ -115,10 +125,16 @@ function serveAgent(ws: WebSocket, options: GatewayOptions): void {
 
   ws.on('close', () => {
     clearTimeout(helloTimer);
-    if (nodeId === undefined || !cluster.disconnect(nodeId, link)) return;
+    if (gateway.closing || nodeId === undefined || !cluster.disconnect(nodeId, link)) return;
     logs.nodeGone(nodeId);
     events.append(
-      { type: 'node', service: null, container: null, node: nodeId, message: `Node ${nodeId} is unreachable (agent disconnected)` },
+      {
+        type: 'node',
+        service: null,
+        container: null,
+        node: nodeId,
+        message: `Node ${nodeId} is unreachable (agent disconnected)`,
+      },
       now(),
     );
     controller.trigger();

@@ -13,8 +13,8 @@ import { reconcileService } from '../reconciler/service-reconciler.ts';
 import { demandOf } from '../scheduler/resources.ts';
 import type { NodeSnapshot, PlacementRequest } from '../scheduler/scheduler.ts';
 import { schedule } from '../scheduler/scheduler.ts';
-import { allocationOf } from './allocation.ts';
 import type { Store, StoredTask } from '../store/store.ts';
+import { allocationOf } from './allocation.ts';
 import type { Cluster } from './cluster.ts';
 import type { EventLog } from './event-log.ts';
 
@@ -59,7 +59,9 @@ export class Controller {
       try {
         this.sync();
       } catch (error) {
-        this.#options.log(`reconcile failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        this.#options.log(
+          `reconcile failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
       }
     });
   }
@@ -95,7 +97,7 @@ export class Controller {
   }
 
   #placeReplicas(): void {
-    const { store, cluster, events, now } = this.#options;
+    const { store, events, now } = this.#options;
     const tasks = store.listTasks();
     const unplaced = tasks.filter((t) => t.desiredState === 'running' && t.nodeId === null);
     if (unplaced.length === 0) return;
@@ -121,13 +123,25 @@ export class Controller {
       if (placement.placed) {
         store.placeTask(task.id, placement.nodeId, null);
         events.append(
-          { type: 'schedule', service: task.service, container: name, node: placement.nodeId, message: `Scheduled ${name} on ${placement.nodeId}` },
+          {
+            type: 'schedule',
+            service: task.service,
+            container: name,
+            node: placement.nodeId,
+            message: `Scheduled ${name} on ${placement.nodeId}`,
+          },
           now(),
         );
       } else if (task.pendingReason !== placement.reason) {
         store.placeTask(task.id, null, placement.reason);
         events.append(
-          { type: 'schedule', service: task.service, container: name, node: null, message: `Replica ${name} is pending: ${placement.reason}` },
+          {
+            type: 'schedule',
+            service: task.service,
+            container: name,
+            node: null,
+            message: `Replica ${name} is pending: ${placement.reason}`,
+          },
           now(),
         );
       }
@@ -163,7 +177,14 @@ export class Controller {
       for (const task of tasks) {
         if (task.nodeId !== node.id || task.desiredState !== 'running') continue;
         const spec = this.#specOf(task.service, task.revision);
-        if (spec) desired.push({ task_id: task.id, service: task.service, slot: task.slot, revision: task.revision, spec });
+        if (spec)
+          desired.push({
+            task_id: task.id,
+            service: task.service,
+            slot: task.slot,
+            revision: task.revision,
+            spec,
+          });
       }
       const text = JSON.stringify(desired);
       if (text === node.lastAssignment) continue;

@@ -49,7 +49,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const events = new EventLog(store);
   const controller = new Controller({ store, cluster, events, now, log: options.log });
   const logs = new LogBroker(cluster);
-  const app = createApp({ store, cluster, controller, events, logs, adminToken: tokens.admin, now }, options.log);
+  const app = createApp(
+    { store, cluster, controller, events, logs, adminToken: tokens.admin, now },
+    options.log,
+  );
 
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const gateway = attachAgentGateway(server, {

@@ -16,7 +16,8 @@ export interface Tokens {
 export function ensureTokens(dataDir: string, presetAdmin: string | undefined): Tokens {
   const adminPath = join(dataDir, 'admin.token');
   const joinPath = join(dataDir, 'join.token');
-  const admin = presetAdmin && presetAdmin.length > 0 ? writeToken(adminPath, presetAdmin) : readOrCreate(adminPath);
+  const admin =
+    presetAdmin && presetAdmin.length > 0 ? writeToken(adminPath, presetAdmin) : readOrCreate(adminPath);
   return { admin, join: readOrCreate(joinPath), adminPath, joinPath };
 }
 

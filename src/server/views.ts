@@ -41,14 +41,22 @@ function statusOf(
   const replicas = service.spec.replicas;
   if (replicas === 0) return { status: 'stopped', message: null };
   const failed = current.find((t) => t.observed?.state === 'failed');
-  if (failed) return { status: 'failed', message: `${label(failed)}: ${failed.observed?.message ?? 'failed'}` };
+  if (failed)
+    return { status: 'failed', message: `${label(failed)}: ${failed.observed?.message ?? 'failed'}` };
   const pending = current.find((t) => t.nodeId === null);
-  if (pending) return { status: 'pending', message: `${label(pending)}: ${pending.pendingReason ?? 'waiting to be scheduled'}` };
+  if (pending)
+    return {
+      status: 'pending',
+      message: `${label(pending)}: ${pending.pendingReason ?? 'waiting to be scheduled'}`,
+    };
   const converged = healthy === replicas && running === replicas && visible.length === replicas;
   if (converged) return { status: 'running', message: null };
   const troubled = current.find((t) => t.observed?.state === 'backoff' || t.observed?.state === 'exited');
   if (troubled) {
-    return { status: 'degraded', message: `${label(troubled)}: ${troubled.observed?.message ?? troubled.observed?.state}` };
+    return {
+      status: 'degraded',
+      message: `${label(troubled)}: ${troubled.observed?.message ?? troubled.observed?.state}`,
+    };
   }
   return { status: 'starting', message: null };
 }

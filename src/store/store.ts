@@ -10,7 +10,7 @@ import { eventTypeSchema } from '../model/event.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { nodeRegistrationSchema } from '../model/node.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
-import { serviceSpecSchema } from '../model/service-spec.ts';
+import { canonicalSpec, serviceSpecSchema } from '../model/service-spec.ts';
 import type { DesiredState, Task, TaskObservation } from '../model/task.ts';
 import { desiredStateSchema, taskObservationSchema } from '../model/task.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -138,7 +138,11 @@ export class Store {
   }
 
   /** Stores a spec; a spec that differs from the current one gets the next revision. */
-  putService(spec: ServiceSpec, now: number): { service: StoredService; created: boolean; changed: boolean } {
+  putService(
+    given: ServiceSpec,
+    now: number,
+  ): { service: StoredService; created: boolean; changed: boolean } {
+    const spec = canonicalSpec(given);
     return this.transaction(() => {
       const existing = this.getService(spec.name);
       if (existing && JSON.stringify(existing.spec) === JSON.stringify(spec)) {
@@ -178,7 +182,9 @@ export class Store {
     const row = this.#db
       .prepare('SELECT spec FROM service_revisions WHERE name = ? AND revision = ?')
       .get(name, revision);
-    return row ? serviceSpecSchema.parse(JSON.parse(z.object({ spec: z.string() }).parse(row).spec)) : undefined;
+    return row
+      ? serviceSpecSchema.parse(JSON.parse(z.object({ spec: z.string() }).parse(row).spec))
+      : undefined;
   }
 
   deleteService(name: string): boolean {

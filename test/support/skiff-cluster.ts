@@ -75,7 +75,17 @@ export class SkiffCluster {
   async startAgent(): Promise<void> {
     const joinToken = readFileSync(join(this.dataDir, 'join.token'), 'utf8').trim();
     this.agent = this.#spawn(
-      ['agent', '--server', this.url, '--join-token', joinToken, '--data-dir', join(this.dataDir, 'agent'), '--name', 'node-1'],
+      [
+        'agent',
+        '--server',
+        this.url,
+        '--join-token',
+        joinToken,
+        '--data-dir',
+        join(this.dataDir, 'agent'),
+        '--name',
+        'node-1',
+      ],
       'agent',
     );
   }

@@ -1,0 +1,170 @@
+/**
+ * Shared fixture for the in-process API tests: the real deps (a Store on a temp SQLite file, a
+ * Cluster, EventLog, LogBroker and Controller, never started) behind `createApp`, driven through
+ * Hono's `app.request`. The one fake is the agent link, which records what the server sends.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Hono } from 'hono';
+import type { NodeRegistration } from '../model/node.ts';
+import type { ServerMessage } from '../protocol/messages.ts';
+import type { AgentLink } from '../server/cluster.ts';
+import { Cluster } from '../server/cluster.ts';
+import { Controller } from '../server/controller.ts';
+import { EventLog } from '../server/event-log.ts';
+import { LogBroker } from '../server/log-broker.ts';
+import { Store } from '../store/store.ts';
+import { createApp } from './app.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` } as const;
+
+export type AssignMessage = Extract<ServerMessage, { type: 'assign' }>;
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  /** The parsed JSON body, or the raw text when the body is not JSON. */
+  readonly body: unknown;
+  readonly text: string;
+}
+
+export interface FakeNode {
+  readonly id: string;
+  readonly sent: ServerMessage[];
+  /** Every `assign` message the node received, oldest first. */
+  assigns(): AssignMessage[];
+  lastAssign(): AssignMessage | undefined;
+}
+
+export interface Fixture {
+  readonly app: Hono;
+  readonly store: Store;
+  readonly cluster: Cluster;
+  readonly controller: Controller;
+  readonly events: EventLog;
+  readonly logs: LogBroker;
+  /** Milliseconds since the epoch the deps see; tests may move it. */
+  clock: number;
+  /** Internal errors the app logged (a 500 leaves a line here). */
+  readonly logged: string[];
+  /** A request with the admin token (unless `headers.authorization` says otherwise). */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+  /** A request with exactly the given init: no token added, body sent as is. */
+  raw(path: string, init?: RequestInit): Promise<ApiResponse>;
+  /** Registers a ready node whose agent link records sent messages. */
+  connectNode(name: string, capacity?: { memoryBytes?: number; cpuMillicores?: number }): FakeNode;
+  close(): void;
+}
+
+export const GiB = 1024 * 1024 * 1024;
+
+export function createFixture(): Fixture {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-api-test-'));
+  const store = new Store(join(dir, 'skiff.db'));
+  const logged: string[] = [];
+  const log = (message: string) => {
+    logged.push(message);
+  };
+  let clock = Date.parse('2025-06-01T12:00:00.000Z');
+  const now = () => clock;
+  const cluster = new Cluster(store);
+  const events = new EventLog(store);
+  const controller = new Controller({ store, cluster, events, now, log });
+  const logs = new LogBroker(cluster);
+  const app = createApp({ store, cluster, controller, events, logs, adminToken: ADMIN_TOKEN, now }, log);
+
+  const raw = async (path: string, init?: RequestInit): Promise<ApiResponse> => {
+    const response = await app.request(path, init);
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // Not JSON: keep the text.
+    }
+    return { status: response.status, headers: response.headers, body, text };
+  };
+
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    raw(path, {
+      method,
+      headers: {
+        ...AUTH,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  const connectNode = (
+    name: string,
+    capacity: { memoryBytes?: number; cpuMillicores?: number } = {},
+  ): FakeNode => {
+    const sent: ServerMessage[] = [];
+    const link: AgentLink = {
+      send: (message) => {
+        sent.push(message);
+      },
+      close: () => {},
+    };
+    const registration: NodeRegistration = {
+      name,
+      engine_id: `engine-${name}`,
+      address: '10.0.0.1',
+      labels: {},
+      cpu_millicores: capacity.cpuMillicores ?? 4000,
+      memory_bytes: capacity.memoryBytes ?? 8 * GiB,
+      engine_version: '27.0.0',
+    };
+    const outcome = cluster.connect(registration, link, now());
+    if (!outcome.ok) throw new Error(`fake node ${name} refused: ${outcome.reason}`);
+    const assigns = () => sent.filter((m): m is AssignMessage => m.type === 'assign');
+    return { id: outcome.session.id, sent, assigns, lastAssign: () => assigns().at(-1) };
+  };
+
+  return {
+    get clock() {
+      return clock;
+    },
+    set clock(value: number) {
+      clock = value;
+    },
+    app,
+    store,
+    cluster,
+    controller,
+    events,
+    logs,
+    logged,
+    call,
+    raw,
+    connectNode,
+    close() {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A string property of a JSON body, or undefined. */
+export function field(body: unknown, name: string): unknown {
+  return typeof body === 'object' && body !== null && !Array.isArray(body)
+    ? (body as Record<string, unknown>)[name]
+    : undefined;
+}
+
+/** The app's routes (not middleware), as [METHOD, /path/:param] pairs. */
+export function appRoutes(app: Hono): [string, string][] {
+  const seen = new Set<string>();
+  const routes: [string, string][] = [];
+  for (const route of app.routes) {
+    if (route.method === 'ALL') continue;
+    const key = `${route.method} ${route.path}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    routes.push([route.method, route.path]);
+  }
+  return routes;
+}
