@@ -26,6 +26,8 @@ export interface TaskRuntime {
   readonly countedExit: string | null;
   /** When it was first seen running in its current container (epoch ms). */
   readonly runningSince: number | null;
+  /** How its last container ended, kept across replacements so a crash loop stays explained. */
+  readonly lastExit: { readonly code: number | null; readonly oomKilled: boolean } | null;
 }
 
 export const FRESH_RUNTIME: TaskRuntime = {
@@ -35,6 +37,7 @@ export const FRESH_RUNTIME: TaskRuntime = {
   lastError: null,
   countedExit: null,
   runningSince: null,
+  lastExit: null,
 };
 
 export type Action =
@@ -99,7 +102,13 @@ export function converge(input: ConvergeInput): ConvergePlan {
       memory = trackRunning(memory, container, input);
     } else if (container && (container.state === 'exited' || container.state === 'dead')) {
       if (memory.countedExit !== container.id) {
-        memory = { ...memory, failures: memory.failures + 1, countedExit: container.id, runningSince: null };
+        memory = {
+          ...memory,
+          failures: memory.failures + 1,
+          countedExit: container.id,
+          runningSince: null,
+          lastExit: { code: container.exitCode, oomKilled: container.oomKilled },
+        };
         events.push(exitEvent(task, container));
       }
     }

@@ -31,7 +31,7 @@ export function observe(input: ObserveInput): TaskObservation {
     container_id: container ? container.id.slice(0, 12) : null,
     health: 'none',
     message: null,
-    exit_code: container?.exitCode ?? null,
+    exit_code: container?.exitCode ?? memory.lastExit?.code ?? null,
     restart_count: memory.restarts,
     ports: container ? [...container.ports] : [],
     retry_at: null,
