@@ -25,6 +25,9 @@ export interface AgentOptions {
   readonly name?: string;
   readonly address?: string;
   readonly labels?: Record<string, string>;
+  /** Declared capacity, overriding what the engine reports (e.g. to keep room for the host). */
+  readonly cpuMillicores?: number;
+  readonly memoryBytes?: number;
   readonly dataDir: string;
   readonly concurrency?: number;
   readonly log: (message: string) => void;
@@ -54,8 +57,8 @@ export class Agent {
       engine_id: info.id,
       address: this.#options.address ?? '127.0.0.1',
       labels: this.#options.labels ?? {},
-      cpu_millicores: info.cpuMillicores,
-      memory_bytes: info.memoryBytes,
+      cpu_millicores: this.#options.cpuMillicores ?? info.cpuMillicores,
+      memory_bytes: this.#options.memoryBytes ?? info.memoryBytes,
       engine_version: info.version,
     };
     const saved = loadAssignment(this.#options.dataDir);
@@ -96,7 +99,8 @@ export class Agent {
         this.#options.log(`server refused this node: ${String(reason)}`);
       }
       setTimeout(() => this.#connect(), this.#retryDelayMs);
-      this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, 5000);
+      // Capped well under the server's down grace, so a returning server hears from us in time.
+      this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, 1000);
     });
   }
 

@@ -20,6 +20,12 @@ const EXPECTED_API_ROUTES = [
   'GET /api/services/:name/logs',
   'GET /api/events',
   'GET /api/nodes',
+  'GET /api/nodes/:id',
+  'POST /api/nodes/:id/cordon',
+  'POST /api/nodes/:id/uncordon',
+  'POST /api/nodes/:id/drain',
+  'PUT /api/nodes/:id/labels',
+  'DELETE /api/nodes/:id',
 ];
 
 const SPEC = { name: 'api-server', image: 'skiff-demo:v1', replicas: 1 };
@@ -38,9 +44,12 @@ describe('auth', () => {
     for (const route of EXPECTED_API_ROUTES) assert.ok(served.includes(route), `missing route ${route}`);
   });
 
-  const concrete = (path: string) => path.replaceAll(':name', 'api-server');
-  const bodyFor = (method: string, path: string) =>
-    method !== 'POST' ? undefined : path.endsWith('/scale') ? '{"replicas":2}' : JSON.stringify(SPEC);
+  const concrete = (path: string) => path.replaceAll(':name', 'api-server').replaceAll(':id', 'node-1');
+  const bodyFor = (method: string, path: string) => {
+    if (method === 'PUT') return '{"labels":{"zone":"a"}}';
+    if (method !== 'POST' || path.startsWith('/api/nodes/')) return undefined;
+    return path.endsWith('/scale') ? '{"replicas":2}' : JSON.stringify(SPEC);
+  };
 
   test('every /api route without a token is 401 with a JSON error and WWW-Authenticate', async () => {
     for (const [method, path] of apiRoutes) {
@@ -106,6 +115,7 @@ describe('auth', () => {
   });
 
   test('the right token works on every route', async () => {
+    f.connectNode('node-1');
     const deployed = await f.call('POST', '/api/deploy', SPEC);
     assert.equal(deployed.status, 201);
     for (const [method, path] of apiRoutes) {

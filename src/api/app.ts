@@ -5,11 +5,10 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { allocationOf } from '../server/allocation.ts';
 import { bearerToken, tokenMatches } from '../server/tokens.ts';
-import { nodeView } from '../server/views.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError } from './errors.ts';
+import { nodeRoutes } from './node-routes.ts';
 import { openApiDocument } from './openapi.ts';
 import { serviceRoutes } from './service-routes.ts';
 import { streamRoutes } from './stream-routes.ts';
@@ -40,11 +39,7 @@ export function createApp(deps: ApiDeps, log: (message: string) => void = () => 
   app.get('/api/openapi.json', (c) => c.json(document));
   app.route('/api', serviceRoutes(deps));
   app.route('/api', streamRoutes(deps));
-  app.get('/api/nodes', (c) => {
-    const tasks = deps.store.listTasks();
-    const specOf = (t: (typeof tasks)[number]) => deps.controller.specOf(t.service, t.revision);
-    return c.json(deps.cluster.list().map((node) => nodeView(node, allocationOf(node.id, tasks, specOf))));
-  });
+  app.route('/api', nodeRoutes(deps));
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {

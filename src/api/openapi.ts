@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { eventSchema } from '../model/event.ts';
+import { nodeLabelsSchema } from '../model/node.ts';
 import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { errorBodySchema, logLineSchema, nodeViewSchema, serviceViewSchema } from '../model/views.ts';
 
@@ -12,6 +13,17 @@ const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') => ({
 });
 const error = (description: string) => ({ description, content: json(errorBodySchema) });
 const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const nodeAction = (summary: string) => ({
+  post: {
+    summary,
+    parameters: [idParam],
+    responses: {
+      '200': { description: 'The node', content: json(nodeViewSchema) },
+      '404': error('Unknown node'),
+    },
+  },
+});
 const query = (name: string, description: string, type = 'string') => ({
   name,
   in: 'query',
@@ -117,6 +129,43 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           summary: 'Nodes of the cluster',
           responses: { '200': { description: 'Nodes', content: json(z.array(nodeViewSchema)) } },
+        },
+      },
+      '/api/nodes/{id}': {
+        get: {
+          summary: 'One node',
+          parameters: [idParam],
+          responses: {
+            '200': { description: 'The node', content: json(nodeViewSchema) },
+            '404': error('Unknown node'),
+          },
+        },
+        delete: {
+          summary: 'Forget a node whose agent is gone',
+          parameters: [idParam],
+          responses: {
+            '200': { description: 'Removed', content: json(z.object({ deleted: z.string() })) },
+            '404': error('Unknown node'),
+            '409': error('The node is connected'),
+          },
+        },
+      },
+      '/api/nodes/{id}/cordon': nodeAction('Place no new replicas on the node'),
+      '/api/nodes/{id}/uncordon': nodeAction('Make the node schedulable again'),
+      '/api/nodes/{id}/drain': nodeAction('Cordon the node and move its replicas elsewhere, start-first'),
+      '/api/nodes/{id}/labels': {
+        put: {
+          summary: "Set the node's operator labels (merged over the agent's own)",
+          parameters: [idParam],
+          requestBody: {
+            required: true,
+            content: json(z.strictObject({ labels: nodeLabelsSchema }), 'input'),
+          },
+          responses: {
+            '200': { description: 'The node', content: json(nodeViewSchema) },
+            '400': error('Invalid labels'),
+            '404': error('Unknown node'),
+          },
         },
       },
       '/healthz': {

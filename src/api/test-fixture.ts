@@ -14,6 +14,7 @@ import { Cluster } from '../server/cluster.ts';
 import { Controller } from '../server/controller.ts';
 import { EventLog } from '../server/event-log.ts';
 import { LogBroker } from '../server/log-broker.ts';
+import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
 import { Store } from '../store/store.ts';
 import { createApp } from './app.ts';
 
@@ -69,9 +70,9 @@ export function createFixture(): Fixture {
   };
   let clock = Date.parse('2025-06-01T12:00:00.000Z');
   const now = () => clock;
-  const cluster = new Cluster(store);
+  const cluster = new Cluster(store, now());
   const events = new EventLog(store);
-  const controller = new Controller({ store, cluster, events, now, log });
+  const controller = new Controller({ store, cluster, events, liveness: DEFAULT_LIVENESS, now, log });
   const logs = new LogBroker(cluster);
   const app = createApp({ store, cluster, controller, events, logs, adminToken: ADMIN_TOKEN, now }, log);
 

@@ -29,6 +29,10 @@ export class ApiClient {
     return this.#request('POST', path, schema, body);
   }
 
+  put<T>(path: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
+    return this.#request('PUT', path, schema, body);
+  }
+
   delete<T>(path: string, schema: z.ZodType<T>): Promise<T> {
     return this.#request('DELETE', path, schema);
   }

@@ -1,7 +1,7 @@
 /**
  * Turns `skiff deploy` flags (and an optional `--file` spec) into the body of `POST /api/deploy`.
  * Flags override the file field by field: scalars and `ports`/`command` replace, while `env`,
- * `labels`, `resources`, `health_check` and `restart_policy` merge key by key, so `-f spec.json
+ * `labels`, `resources`, `health_check`, `restart_policy` and `placement` merge key by key, so `-f spec.json
  * --health-interval 5s` changes only the interval. The server validates the result; this only
  * checks what a flag alone can get wrong, and names the flag when it does.
  */
@@ -38,6 +38,8 @@ export const deployOptions = {
   'health-start-period': { type: 'string' },
   restart: { type: 'string' },
   label: { type: 'string', multiple: true },
+  constraint: { type: 'string', multiple: true },
+  placement: { type: 'string' },
   'stop-grace-period': { type: 'string' },
   file: { type: 'string', short: 'f' },
 } as const;
@@ -71,6 +73,12 @@ export function buildDeployBody(flags: DeployFlags, file: JsonObject = {}): Depl
   mergeInto(body, 'resources', resourceOverrides(flags));
   mergeInto(body, 'env', keyValues('--env', flags.env));
   mergeInto(body, 'labels', keyValues('--label', flags.label));
+  const placement: JsonObject = {};
+  if (flags.constraint !== undefined) placement.constraints = flags.constraint;
+  if (flags.placement !== undefined) {
+    placement.strategy = parseChoiceFlag('--placement', flags.placement, ['binpack', 'spread']);
+  }
+  mergeInto(body, 'placement', placement);
   if (flags.restart !== undefined) {
     const condition = parseChoiceFlag('--restart', flags.restart, ['always', 'on-failure', 'never']);
     mergeInto(body, 'restart_policy', { condition });

@@ -19,6 +19,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   events: async () => (await import('./events-command.ts')).runEvents,
   rm: async () => (await import('./rm-command.ts')).runRm,
   nodes: async () => (await import('./nodes-command.ts')).runNodes,
+  node: async () => (await import('./node-command.ts')).runNode,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -8,6 +8,7 @@ function node(overrides: Partial<NodeView>): NodeView {
     id: 'n1',
     name: 'node-1',
     status: 'ready',
+    availability: 'active',
     address: '10.0.0.1',
     labels: {},
     engine_version: '27.0.0',
@@ -41,4 +42,9 @@ test('nodes: allocation against capacity, age and sorted labels', () => {
     'node-1  ready        10.0.0.1  0.5/2  512Mi/23.4Gi  3           5m   -',
     'node-2  unreachable  10.0.0.1  0.5/2  512Mi/23.4Gi  3           3d   disk=ssd,zone=b',
   ]);
+});
+
+test('nodes: a cordoned or draining node says so beside its status', () => {
+  const lines = formatNodeTable([node({ availability: 'draining' })], Date.parse('2024-01-15T10:05:00Z'));
+  assert.match(lines[1] ?? '', /^node-1\s+ready,draining\s/);
 });

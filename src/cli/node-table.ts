@@ -23,7 +23,7 @@ export function formatNodeTable(nodes: readonly NodeView[], nowMs: number): stri
     NODE_COLUMNS,
     sorted.map((node) => [
       node.name,
-      node.status,
+      node.availability === 'active' ? node.status : `${node.status},${node.availability}`,
       node.address,
       `${formatCores(node.allocated_cpu_millicores)}/${formatCores(node.cpu_millicores)}`,
       `${formatBytes(node.allocated_memory_bytes)}/${formatBytes(node.memory_bytes)}`,

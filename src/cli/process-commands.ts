@@ -9,6 +9,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent } from '../agent/agent.ts';
 import { DockerEngine } from '../docker/docker-engine.ts';
+import { formatDurationMs, parseDurationMs } from '../model/duration.ts';
+import type { LivenessSettings } from '../server/node-liveness.ts';
+import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
 import { startServer } from '../server/skiff-server.ts';
 import { UsageError } from './errors.ts';
 
@@ -25,6 +28,7 @@ export async function runServer(argv: string[]): Promise<void> {
       'data-dir': { type: 'string' },
       port: { type: 'string', default: '8080' },
       listen: { type: 'string', default: '0.0.0.0' },
+      ...livenessOptions,
     },
     strict: true,
   });
@@ -34,6 +38,7 @@ export async function runServer(argv: string[]): Promise<void> {
     port: parsePort(values.port),
     listen: values.listen,
     presetAdminToken: process.env.SKIFF_TOKEN,
+    liveness: parseLiveness(values),
     log,
   });
   log(`skiff server listening on ${values.listen}:${new URL(server.url).port} (data in ${dataDir})`);
@@ -53,6 +58,8 @@ export async function runAgent(argv: string[]): Promise<void> {
       'docker-host': { type: 'string' },
       'data-dir': { type: 'string' },
       concurrency: { type: 'string', default: '8' },
+      cpus: { type: 'string' },
+      memory: { type: 'string' },
     },
     strict: true,
   });
@@ -66,6 +73,8 @@ export async function runAgent(argv: string[]): Promise<void> {
     name: values.name,
     address: values.address,
     labels: parseLabels(values.labels),
+    cpuMillicores: values.cpus === undefined ? undefined : parseCpus(values.cpus),
+    memoryBytes: values.memory === undefined ? undefined : parseMemory(values.memory),
     dataDir: resolve(values['data-dir'] ?? join(homedir(), '.skiff-agent')),
     concurrency: parseConcurrency(values.concurrency),
     log,
@@ -85,6 +94,7 @@ export async function runUp(argv: string[]): Promise<void> {
       'docker-host': { type: 'string' },
       name: { type: 'string' },
       concurrency: { type: 'string', default: '8' },
+      ...livenessOptions,
     },
     strict: true,
   });
@@ -94,6 +104,7 @@ export async function runUp(argv: string[]): Promise<void> {
     port: parsePort(values.port),
     listen: values.listen,
     presetAdminToken: process.env.SKIFF_TOKEN,
+    liveness: parseLiveness(values),
     log,
   });
   const agent = new Agent({
@@ -123,6 +134,42 @@ async function untilSignal(shutdown: () => Promise<void>): Promise<void> {
   log('shutting down (containers keep running)');
   await shutdown();
   process.exit(0);
+}
+
+const livenessOptions = {
+  'heartbeat-timeout': { type: 'string', default: formatDurationMs(DEFAULT_LIVENESS.heartbeatTimeoutMs) },
+  'node-down-after': { type: 'string', default: formatDurationMs(DEFAULT_LIVENESS.downAfterMs) },
+} as const;
+
+function parseLiveness(values: { 'heartbeat-timeout': string; 'node-down-after': string }): LivenessSettings {
+  const heartbeatTimeoutMs = parseDurationMs(values['heartbeat-timeout']);
+  const downAfterMs = parseDurationMs(values['node-down-after']);
+  if (heartbeatTimeoutMs === undefined || heartbeatTimeoutMs < 100) {
+    throw new UsageError(
+      `--heartbeat-timeout: expected a duration of at least 100ms, got ${values['heartbeat-timeout']}`,
+    );
+  }
+  if (downAfterMs === undefined || downAfterMs < heartbeatTimeoutMs) {
+    throw new UsageError(
+      `--node-down-after: expected a duration ≥ --heartbeat-timeout, got ${values['node-down-after']}`,
+    );
+  }
+  return { heartbeatTimeoutMs, downAfterMs };
+}
+
+function parseCpus(text: string): number {
+  const cpus = Number(text);
+  if (!Number.isFinite(cpus) || cpus <= 0)
+    throw new UsageError(`--cpus: expected a positive number of cores, got ${text}`);
+  return Math.round(cpus * 1000);
+}
+
+/** `--memory 8g`, `512m`, or bytes. */
+function parseMemory(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!match?.[1]) throw new UsageError(`--memory: expected a size such as 8g or 512m, got ${text}`);
+  const power = ' kmgt'.indexOf((match[2] ?? '').toLowerCase() || ' ');
+  return Math.round(Number(match[1]) * 1024 ** power);
 }
 
 function parsePort(text: string): number {

@@ -43,6 +43,8 @@ export const COMMANDS = {
   --restart always|on-failure|never
                                   restart policy (default always)
   --label KEY=VALUE               service label (repeatable)
+  --constraint KEY==VALUE         place only on nodes whose label matches; also !=, node==ID (repeatable)
+  --placement binpack|spread      fill nodes first (default) or keep them evenly loaded
   --stop-grace-period 10s         time between SIGTERM and SIGKILL
   -f, --file FILE                 JSON service spec ("-" for stdin); flags override its fields
   --detach                        return once the server has accepted it
@@ -73,6 +75,16 @@ export const COMMANDS = {
   nodes: {
     synopsis: 'skiff nodes [--json]',
     summary: 'List nodes with their capacity and what is allocated on them.',
+    client: true,
+  },
+  node: {
+    synopsis: 'skiff node cordon|uncordon|drain|rm NODE | skiff node label NODE [KEY=VALUE ...]',
+    summary: 'Operate on one node: stop placing on it, move its replicas away, set labels, forget it.',
+    options: `  cordon NODE                     place no new replicas on it
+  uncordon NODE                   make it schedulable again
+  drain NODE                      cordon it and move its replicas elsewhere, each started before the old stops
+  label NODE [KEY=VALUE ...]      set its operator labels (replacing the previous ones; none clears them)
+  rm NODE                         forget a node whose agent is gone`,
     client: true,
   },
 } as const satisfies Record<string, CommandHelp>;

@@ -9,6 +9,10 @@ export type NodeStatus = z.infer<typeof nodeStatusSchema>;
 
 export const nodeLabelsSchema = z.record(z.string().min(1), z.string());
 
+/** What operators allow on a node: `cordoned` takes nothing new, `draining` also moves its replicas away. */
+export const nodeAvailabilitySchema = z.enum(['active', 'cordoned', 'draining']);
+export type NodeAvailability = z.infer<typeof nodeAvailabilitySchema>;
+
 /** What an agent says about its host when it registers. */
 export const nodeRegistrationSchema = z.object({
   name: z.string().min(1).max(253),

@@ -54,6 +54,18 @@ export const restartPolicySchema = z.strictObject({
   max_delay: durationSchema.default('1m'),
 });
 
+/** `key==value` / `key!=value` on node labels; the key `node` means the node's id. */
+export const CONSTRAINT_PATTERN = /^([A-Za-z0-9_./-]+)\s*(==|!=)\s*([^\s=!]+)$/;
+
+export const placementSchema = z.strictObject({
+  constraints: z
+    .array(z.string().regex(CONSTRAINT_PATTERN, 'must look like "zone==eu-1" or "node!=node-3"'))
+    .max(32)
+    .default([]),
+  /** binpack fills nodes before using new ones; spread keeps nodes evenly loaded. */
+  strategy: z.enum(['binpack', 'spread']).default('binpack'),
+});
+
 const envKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
 
 export const serviceSpecSchema = z.strictObject({
@@ -76,6 +88,7 @@ export const serviceSpecSchema = z.strictObject({
     max_delay: '1m',
   }),
   labels: z.record(z.string().min(1), z.string()).default({}),
+  placement: placementSchema.default({ constraints: [], strategy: 'binpack' }),
   /** SIGTERM, then SIGKILL after this long, when a replica is stopped. */
   stop_grace_period: durationSchema.default('10s'),
 });
@@ -88,6 +101,7 @@ export type PortSpec = z.output<typeof portSchema>;
 export type Resources = z.output<typeof resourcesSchema>;
 export type HealthCheck = z.output<typeof healthCheckSchema>;
 export type RestartPolicy = z.output<typeof restartPolicySchema>;
+export type Placement = z.output<typeof placementSchema>;
 
 export const scaleRequestSchema = z.strictObject({ replicas: z.int().min(0).max(1000) });
 

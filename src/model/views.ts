@@ -2,7 +2,7 @@
  * The API's response shapes. The CLI and the dashboard read these and nothing else of the server.
  */
 import { z } from 'zod';
-import { nodeLabelsSchema, nodeStatusSchema } from './node.ts';
+import { nodeAvailabilitySchema, nodeLabelsSchema, nodeStatusSchema } from './node.ts';
 import { serviceSpecSchema } from './service-spec.ts';
 import { healthSchema, observedStateSchema, publishedPortSchema } from './task.ts';
 
@@ -53,6 +53,7 @@ export const nodeViewSchema = z.object({
   id: z.string(),
   name: z.string(),
   status: nodeStatusSchema,
+  availability: nodeAvailabilitySchema,
   address: z.string(),
   labels: nodeLabelsSchema,
   engine_version: z.string(),

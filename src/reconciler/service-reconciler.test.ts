@@ -45,6 +45,7 @@ function input(overrides: Partial<ReconcileInput>): ReconcileInput {
     service: 'web',
     desired: { spec, revision: 1 },
     tasks: [],
+    drainingNodes: new Set(),
     now: 100,
     newTaskId: () => `new${next++}`,
     ...overrides,
@@ -130,4 +131,17 @@ test('a deleted service shuts everything down and forgets what is gone', () => {
   );
   assert.deepEqual(plan.shutdown, ['a']);
   assert.deepEqual(plan.forget, ['b', 'd']);
+});
+
+test('a replica on a draining node is replaced elsewhere before it stops', () => {
+  const desired = { spec: { ...spec, replicas: 1 }, revision: 1 };
+  const drainingNodes = new Set(['n1']);
+  const first = reconcileService(input({ desired, drainingNodes, tasks: [task('old', 0)] }));
+  assert.equal(first.create.length, 1);
+  assert.deepEqual(first.shutdown, []);
+  const moved = task('new', 0, { nodeId: 'n2', observed: observed('running') });
+  assert.deepEqual(
+    reconcileService(input({ desired, drainingNodes, tasks: [task('old', 0), moved] })).shutdown,
+    ['old'],
+  );
 });

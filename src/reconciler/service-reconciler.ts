@@ -5,7 +5,8 @@
  *
  * A spec change replaces each slot start-first (the new replica runs, and is healthy when it has
  * a check, before the old one is told to stop), except when the service binds fixed host ports:
- * the old replica holds the port, so it stops first.
+ * the old replica holds the port, so it stops first. A replica on a draining node is replaced
+ * the same way, so a drain never lowers the number of serving replicas.
  */
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { Task, TaskObservation } from '../model/task.ts';
@@ -30,6 +31,8 @@ export interface ReconcileInput {
   readonly service: string;
   readonly desired: DesiredService | undefined;
   readonly tasks: readonly ReconcilerTask[];
+  /** Nodes being drained: their replicas are replaced elsewhere, start-first. */
+  readonly drainingNodes: ReadonlySet<string>;
   readonly now: number;
   readonly newTaskId: () => string;
 }
@@ -56,8 +59,9 @@ export function reconcileService(input: ReconcileInput): ServicePlan {
   const stopFirst = desired.spec.ports.some((p) => p.host_port !== undefined);
   for (let slot = 0; slot < desired.spec.replicas; slot++) {
     const inSlot = live.filter((t) => t.slot === slot);
+    const staying = (t: ReconcilerTask) => t.nodeId === null || !input.drainingNodes.has(t.nodeId);
     const current = inSlot
-      .filter((t) => t.revision === desired.revision)
+      .filter((t) => t.revision === desired.revision && staying(t))
       .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
     const [keep, ...extras] = current;
     shutdown.push(...extras.map((t) => t.id));
@@ -73,7 +77,7 @@ export function reconcileService(input: ReconcileInput): ServicePlan {
         createdAt: input.now,
       });
     }
-    const outdated = inSlot.filter((t) => t.revision !== desired.revision);
+    const outdated = inSlot.filter((t) => t.revision !== desired.revision || !staying(t));
     // An outdated replica that was never placed serves no one: nothing to wait for.
     const replaceNow = stopFirst || (keep !== undefined && isServing(keep));
     shutdown.push(...outdated.filter((t) => replaceNow || t.nodeId === null).map((t) => t.id));

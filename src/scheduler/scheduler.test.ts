@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseConstraint } from './constraints.ts';
 import type { NodeSnapshot, PlacementRequest } from './scheduler.ts';
 import { schedule } from './scheduler.ts';
 
@@ -9,6 +10,8 @@ function node(id: string, overrides: Partial<NodeSnapshot> = {}): NodeSnapshot {
   return {
     id,
     status: 'ready',
+    schedulable: true,
+    labels: {},
     cpuMillicores: 4000,
     memoryBytes: 8 * GiB,
     allocatedCpuMillicores: 0,
@@ -25,7 +28,9 @@ function request(taskId: string, overrides: Partial<PlacementRequest> = {}): Pla
     service: 'web',
     demand: { cpuMillicores: 0, memoryBytes: 0 },
     ports: [],
+    constraints: [],
     strategy: 'binpack',
+    penalizedNodes: new Set(),
     ...overrides,
   };
 }
@@ -102,4 +107,56 @@ test('no nodes at all says so', () => {
     placed: false,
     reason: 'no nodes have joined the cluster',
   });
+});
+
+test('label constraints filter nodes, and a node without the label fails ==', () => {
+  const nodes = [node('a', { labels: { zone: 'eu-1' } }), node('b', { labels: { zone: 'us-1' } }), node('c')];
+  const placements = schedule(nodes, [
+    request('1', { constraints: [parseConstraint('zone==eu-1')] }),
+    request('2', {
+      service: 'other',
+      constraints: [parseConstraint('zone!=eu-1'), parseConstraint('node!=b')],
+    }),
+    request('3', { service: 'third', constraints: [parseConstraint('zone==ap-1')] }),
+  ]);
+  assert.deepEqual(placements[0], { taskId: '1', placed: true, nodeId: 'a' });
+  assert.deepEqual(placements[1], { taskId: '2', placed: true, nodeId: 'c' });
+  assert.deepEqual(placements[2], {
+    taskId: '3',
+    placed: false,
+    reason: '0/3 nodes available: 3 constraint zone==ap-1 not met',
+  });
+});
+
+test('cordoned nodes take nothing new', () => {
+  const placements = schedule([node('a', { schedulable: false }), node('b')], [request('1'), request('2')]);
+  assert.deepEqual(
+    placements.map((p) => (p.placed ? p.nodeId : p.reason)),
+    ['b', 'b'],
+  );
+  assert.deepEqual(schedule([node('a', { schedulable: false })], [request('1')])[0], {
+    taskId: '1',
+    placed: false,
+    reason: '0/1 nodes available: 1 node cordoned',
+  });
+});
+
+test('replicas spread across zones before doubling up in one', () => {
+  const nodes = [
+    node('a1', { labels: { zone: 'a' } }),
+    node('a2', { labels: { zone: 'a' } }),
+    node('b1', { labels: { zone: 'b' } }),
+  ];
+  const [first, second] = schedule(nodes, [request('1'), request('2')]).map((p) =>
+    p.placed ? p.nodeId : '',
+  );
+  const zoneOf = (id: string | undefined) => nodes.find((n) => n.id === id)?.labels.zone;
+  assert.notEqual(zoneOf(first), zoneOf(second));
+});
+
+test('a node where the service just failed is avoided when others fit', () => {
+  const placements = schedule([node('a'), node('b')], [request('1', { penalizedNodes: new Set(['a']) })]);
+  assert.deepEqual(placements[0], { taskId: '1', placed: true, nodeId: 'b' });
+  const only = schedule([node('a')], [request('1', { penalizedNodes: new Set(['a']) })]);
+  assert.deepEqual(only[0], { taskId: '1', placed: true, nodeId: 'a' });
 });

@@ -125,7 +125,7 @@ function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly 
 
   ws.on('close', () => {
     clearTimeout(helloTimer);
-    if (gateway.closing || nodeId === undefined || !cluster.disconnect(nodeId, link)) return;
+    if (gateway.closing || nodeId === undefined || !cluster.disconnect(nodeId, link, now())) return;
     logs.nodeGone(nodeId);
     events.append(
       {

@@ -1,11 +1,13 @@
 /**
- * The nodes the server knows: their registration (persisted) and their connection state
- * (memory only: heartbeats never touch the database). A node is ready while its agent is
- * connected and unreachable otherwise.
+ * The nodes the server knows: their registration and operator settings (persisted) and their
+ * liveness (memory only: heartbeats never touch the database). See node-liveness.ts for when a
+ * node is ready, unreachable or down.
  */
-import type { NodeRegistration, NodeStatus } from '../model/node.ts';
+import type { NodeAvailability, NodeRegistration, NodeStatus } from '../model/node.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import type { Store } from '../store/store.ts';
+import type { LivenessSettings } from './node-liveness.ts';
+import { livenessStatus, STARTUP_GRACE_MS } from './node-liveness.ts';
 
 export interface AgentLink {
   send(message: ServerMessage): void;
@@ -16,30 +18,51 @@ export interface NodeSession {
   readonly id: string;
   registration: NodeRegistration;
   status: NodeStatus;
+  availability: NodeAvailability;
+  /** Labels set through the API; merged over the agent's. */
+  operatorLabels: Record<string, string>;
   joinedAt: number;
+  /** The last sign of life: a message, or the moment the connection dropped. */
+  lastSeen: number;
+  /** Not down before this time (the server's startup grace for nodes it knew before). */
+  downNotBefore: number;
   lastHeartbeat: number | null;
   link: AgentLink | undefined;
   /** The last assignment sent over the current link, to send only changes. */
   lastAssignment: string | undefined;
 }
 
+export interface StatusChange {
+  readonly id: string;
+  readonly from: NodeStatus;
+  readonly to: NodeStatus;
+}
+
 export type ConnectOutcome =
   | { readonly ok: true; readonly session: NodeSession; readonly previousStatus: NodeStatus | undefined }
   | { readonly ok: false; readonly reason: string };
+
+export function labelsOf(node: NodeSession): Record<string, string> {
+  return { ...node.registration.labels, ...node.operatorLabels };
+}
 
 export class Cluster {
   readonly #store: Store;
   readonly #nodes = new Map<string, NodeSession>();
 
-  constructor(store: Store) {
+  /** `now` is the start time: known nodes get the startup grace from it to come back. */
+  constructor(store: Store, now: number) {
     this.#store = store;
-    // Known nodes start unreachable: nothing is assumed about them until their agent returns.
     for (const node of store.listNodes()) {
       this.#nodes.set(node.id, {
         id: node.id,
         registration: node.registration,
         status: 'unreachable',
+        availability: node.availability,
+        operatorLabels: node.labels,
         joinedAt: node.joinedAt,
+        lastSeen: now,
+        downNotBefore: now + STARTUP_GRACE_MS,
         lastHeartbeat: null,
         link: undefined,
         lastAssignment: undefined,
@@ -48,7 +71,7 @@ export class Cluster {
   }
 
   list(): NodeSession[] {
-    return [...this.#nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
+    return [...this.#nodes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   get(id: string): NodeSession | undefined {
@@ -71,7 +94,11 @@ export class Cluster {
       id,
       registration,
       status: 'ready',
+      availability: 'active',
+      operatorLabels: {},
       joinedAt: now,
+      lastSeen: now,
+      downNotBefore: 0,
       lastHeartbeat: now,
       link,
       lastAssignment: undefined,
@@ -79,6 +106,7 @@ export class Cluster {
     const previousStatus = existing?.status;
     session.registration = registration;
     session.status = 'ready';
+    session.lastSeen = now;
     session.lastHeartbeat = now;
     session.link = link;
     session.lastAssignment = undefined;
@@ -87,17 +115,63 @@ export class Cluster {
   }
 
   /** Returns true when this link was the node's current one (a replaced link's close is no news). */
-  disconnect(id: string, link: AgentLink): boolean {
+  disconnect(id: string, link: AgentLink, now: number): boolean {
     const session = this.#nodes.get(id);
     if (!session || session.link !== link) return false;
     session.link = undefined;
     session.lastAssignment = undefined;
+    session.lastSeen = now;
     session.status = 'unreachable';
     return true;
   }
 
   heartbeat(id: string, now: number): void {
     const session = this.#nodes.get(id);
-    if (session) session.lastHeartbeat = now;
+    if (!session) return;
+    session.lastSeen = now;
+    session.lastHeartbeat = now;
+  }
+
+  /** Re-derives every node's status from its liveness; returns what changed. */
+  tick(now: number, settings: LivenessSettings): StatusChange[] {
+    const changes: StatusChange[] = [];
+    for (const node of this.#nodes.values()) {
+      const status = livenessStatus(
+        { connected: node.link !== undefined, lastSeen: node.lastSeen, downNotBefore: node.downNotBefore },
+        now,
+        settings,
+      );
+      if (status === node.status) continue;
+      changes.push({ id: node.id, from: node.status, to: status });
+      node.status = status;
+      // A node back from silence gets its whole assignment again.
+      if (status !== 'ready') node.lastAssignment = undefined;
+    }
+    return changes;
+  }
+
+  setAvailability(id: string, availability: NodeAvailability): NodeSession | undefined {
+    const session = this.#nodes.get(id);
+    if (!session) return undefined;
+    this.#store.setNodeAvailability(id, availability);
+    session.availability = availability;
+    return session;
+  }
+
+  setLabels(id: string, labels: Record<string, string>): NodeSession | undefined {
+    const session = this.#nodes.get(id);
+    if (!session) return undefined;
+    this.#store.setNodeLabels(id, labels);
+    session.operatorLabels = labels;
+    return session;
+  }
+
+  /** Forgets a node that is not connected. */
+  remove(id: string): boolean {
+    const session = this.#nodes.get(id);
+    if (!session || session.link) return false;
+    this.#store.deleteNode(id);
+    this.#nodes.delete(id);
+    return true;
   }
 }

@@ -10,13 +10,16 @@ import type { ServiceSpec } from '../model/service-spec.ts';
 import type { TaskObservation } from '../model/task.ts';
 import type { AgentMessage, TaskSpec } from '../protocol/messages.ts';
 import { reconcileService } from '../reconciler/service-reconciler.ts';
+import { parseConstraint } from '../scheduler/constraints.ts';
 import { demandOf } from '../scheduler/resources.ts';
 import type { NodeSnapshot, PlacementRequest } from '../scheduler/scheduler.ts';
 import { schedule } from '../scheduler/scheduler.ts';
 import type { Store, StoredTask } from '../store/store.ts';
 import { allocationOf } from './allocation.ts';
 import type { Cluster } from './cluster.ts';
+import { labelsOf } from './cluster.ts';
 import type { EventLog } from './event-log.ts';
+import type { LivenessSettings } from './node-liveness.ts';
 
 type Report = Extract<AgentMessage, { type: 'report' }>;
 
@@ -24,9 +27,13 @@ export interface ControllerOptions {
   readonly store: Store;
   readonly cluster: Cluster;
   readonly events: EventLog;
+  readonly liveness: LivenessSettings;
   readonly now: () => number;
   readonly log: (message: string) => void;
 }
+
+/** How long a node where a service's replicas failed is avoided for that service. */
+const FAILURE_MEMORY_MS = 5 * 60_000;
 
 export class Controller {
   readonly #options: ControllerOptions;
@@ -34,6 +41,8 @@ export class Controller {
   #generation: number;
   #tick: NodeJS.Timeout | undefined;
   readonly #revisionSpecs = new Map<string, ServiceSpec>();
+  /** service → node → when a replica of it was lost there. */
+  readonly #failures = new Map<string, Map<string, number>>();
 
   constructor(options: ControllerOptions) {
     this.#options = options;
@@ -41,7 +50,7 @@ export class Controller {
     this.#generation = options.now();
   }
 
-  start(tickMs = 1000): void {
+  start(tickMs = 250): void {
     this.#tick = setInterval(() => this.trigger(), tickMs);
     this.trigger();
   }
@@ -69,11 +78,78 @@ export class Controller {
   /** One full pass. Synchronous: SQLite is, and so is every decision. */
   sync(): void {
     const { store } = this.#options;
+    this.#checkLiveness();
     store.transaction(() => {
+      this.#evacuateDownNodes();
       this.#reconcileServices();
       this.#placeReplicas();
     });
     this.#pushAssignments();
+  }
+
+  #checkLiveness(): void {
+    const { cluster, events, liveness, now } = this.#options;
+    for (const change of cluster.tick(now(), liveness)) {
+      const message =
+        change.to === 'down'
+          ? `Node ${change.id} is down (silent for ${liveness.downAfterMs / 1000}s): its replicas are rescheduled`
+          : change.to === 'unreachable'
+            ? `Node ${change.id} is unreachable (no heartbeat for ${liveness.heartbeatTimeoutMs / 1000}s)`
+            : `Node ${change.id} is ready (heartbeats resumed)`;
+      events.append({ type: 'node', service: null, container: null, node: change.id, message }, now());
+    }
+  }
+
+  /**
+   * A down node's replicas are written off: shut down and forgotten, so their slots are filled
+   * elsewhere. If the node returns, its agent is sent an assignment without them and stops them.
+   */
+  #evacuateDownNodes(): void {
+    const { store, cluster, events, now } = this.#options;
+    const down = new Set(
+      cluster
+        .list()
+        .filter((n) => n.status === 'down')
+        .map((n) => n.id),
+    );
+    if (down.size === 0) return;
+    for (const task of store.listTasks()) {
+      if (task.nodeId === null || !down.has(task.nodeId)) continue;
+      if (task.desiredState === 'shutdown' && task.observed === null) continue;
+      if (task.desiredState === 'running') {
+        const name = slotName(task.service, task.slot);
+        events.append(
+          {
+            type: 'schedule',
+            service: task.service,
+            container: name,
+            node: task.nodeId,
+            message: `Rescheduling ${name}: node ${task.nodeId} is down`,
+          },
+          now(),
+        );
+        this.#rememberFailure(task.service, task.nodeId);
+      }
+      store.setDesiredState(task.id, 'shutdown');
+      store.setObserved(task.id, null);
+    }
+  }
+
+  #rememberFailure(service: string, nodeId: string): void {
+    const nodes = this.#failures.get(service) ?? new Map<string, number>();
+    nodes.set(nodeId, this.#options.now());
+    this.#failures.set(service, nodes);
+  }
+
+  #penalizedNodes(service: string): Set<string> {
+    const cutoff = this.#options.now() - FAILURE_MEMORY_MS;
+    const nodes = this.#failures.get(service);
+    const recent = new Set<string>();
+    for (const [nodeId, at] of nodes ?? []) {
+      if (at >= cutoff) recent.add(nodeId);
+      else nodes?.delete(nodeId);
+    }
+    return recent;
   }
 
   #reconcileServices(): void {
@@ -81,17 +157,28 @@ export class Controller {
     const services = new Map(store.listServices().map((s) => [s.spec.name, s]));
     const tasksByService = groupBy(store.listTasks(), (t) => t.service);
     const names = new Set([...services.keys(), ...tasksByService.keys()]);
+    const drainingNodes = new Set(
+      this.#options.cluster
+        .list()
+        .filter((n) => n.availability === 'draining')
+        .map((n) => n.id),
+    );
     for (const name of names) {
       const service = services.get(name);
       const plan = reconcileService({
         service: name,
         desired: service ? { spec: service.spec, revision: service.revision } : undefined,
         tasks: tasksByService.get(name) ?? [],
+        drainingNodes,
         now: now(),
         newTaskId: () => randomUUID().replaceAll('-', ''),
       });
       for (const task of plan.create) store.insertTask(task);
-      for (const id of plan.shutdown) store.setDesiredState(id, 'shutdown');
+      for (const id of plan.shutdown) {
+        const task = tasksByService.get(name)?.find((t) => t.id === id);
+        if (task?.nodeId && drainingNodes.has(task.nodeId)) this.#rememberFailure(name, task.nodeId);
+        store.setDesiredState(id, 'shutdown');
+      }
       for (const id of plan.forget) store.deleteTask(id);
     }
   }
@@ -111,7 +198,9 @@ export class Controller {
         service: task.service,
         demand: demandOf(spec.resources),
         ports: spec.ports,
-        strategy: 'binpack',
+        constraints: spec.placement.constraints.map(parseConstraint),
+        strategy: spec.placement.strategy,
+        penalizedNodes: this.#penalizedNodes(task.service),
       });
     }
     const placements = schedule(this.#snapshot(tasks), requests);
@@ -154,6 +243,8 @@ export class Controller {
       return {
         id: node.id,
         status: node.status,
+        schedulable: node.availability === 'active',
+        labels: labelsOf(node),
         cpuMillicores: node.registration.cpu_millicores,
         memoryBytes: node.registration.memory_bytes,
         allocatedCpuMillicores: allocation.cpuMillicores,

@@ -15,6 +15,8 @@ import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
 import { EventLog } from './event-log.ts';
 import { LogBroker } from './log-broker.ts';
+import type { LivenessSettings } from './node-liveness.ts';
+import { DEFAULT_LIVENESS } from './node-liveness.ts';
 import type { Tokens } from './tokens.ts';
 import { ensureTokens } from './tokens.ts';
 
@@ -24,6 +26,7 @@ export interface ServerOptions {
   readonly listen: string;
   readonly presetAdminToken?: string;
   readonly heartbeatIntervalMs?: number;
+  readonly liveness?: LivenessSettings;
   readonly log: (message: string) => void;
 }
 
@@ -45,9 +48,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const tokens = ensureTokens(options.dataDir, options.presetAdminToken);
   const now = Date.now;
-  const cluster = new Cluster(store);
+  const cluster = new Cluster(store, now());
   const events = new EventLog(store);
-  const controller = new Controller({ store, cluster, events, now, log: options.log });
+  const liveness = options.liveness ?? DEFAULT_LIVENESS;
+  const controller = new Controller({ store, cluster, events, liveness, now, log: options.log });
   const logs = new LogBroker(cluster);
   const app = createApp(
     { store, cluster, controller, events, logs, adminToken: tokens.admin, now },
@@ -58,7 +62,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const gateway = attachAgentGateway(server, {
     joinToken: tokens.join,
     clusterId,
-    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
+    // A third of the timeout: one lost heartbeat is not yet silence.
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? Math.round(liveness.heartbeatTimeoutMs / 3),
     cluster,
     controller,
     events,

@@ -8,6 +8,7 @@ import { isServing } from '../reconciler/service-reconciler.ts';
 import type { StoredService, StoredTask } from '../store/store.ts';
 import type { NodeAllocation } from './allocation.ts';
 import type { NodeSession } from './cluster.ts';
+import { labelsOf } from './cluster.ts';
 
 export function serviceView(service: StoredService, tasks: readonly StoredTask[]): ServiceView {
   // Replicas still shutting down stay visible until their container is gone.
@@ -89,8 +90,9 @@ export function nodeView(node: NodeSession, allocation: NodeAllocation): NodeVie
     id: node.id,
     name: node.registration.name,
     status: node.status,
+    availability: node.availability,
     address: node.registration.address,
-    labels: node.registration.labels,
+    labels: labelsOf(node),
     engine_version: node.registration.engine_version,
     cpu_millicores: node.registration.cpu_millicores,
     memory_bytes: node.registration.memory_bytes,

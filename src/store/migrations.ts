@@ -45,4 +45,7 @@ export const MIGRATIONS: readonly string[] = [
      message TEXT NOT NULL
    );
    CREATE INDEX events_by_service ON events (service, id);`,
+  // Operator state of nodes: availability (cordon, drain) and labels set through the API.
+  `ALTER TABLE nodes ADD COLUMN availability TEXT NOT NULL DEFAULT 'active';
+   ALTER TABLE nodes ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';`,
 ];

@@ -7,8 +7,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { z } from 'zod';
 import type { EventInput, SkiffEvent } from '../model/event.ts';
 import { eventTypeSchema } from '../model/event.ts';
-import type { NodeRegistration } from '../model/node.ts';
-import { nodeRegistrationSchema } from '../model/node.ts';
+import type { NodeAvailability, NodeRegistration } from '../model/node.ts';
+import { nodeAvailabilitySchema, nodeLabelsSchema, nodeRegistrationSchema } from '../model/node.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import { canonicalSpec, serviceSpecSchema } from '../model/service-spec.ts';
 import type { DesiredState, Task, TaskObservation } from '../model/task.ts';
@@ -30,6 +30,9 @@ export interface StoredNode {
   readonly id: string;
   readonly registration: NodeRegistration;
   readonly joinedAt: number;
+  readonly availability: NodeAvailability;
+  /** Labels set by operators through the API; they win over the agent's own. */
+  readonly labels: Record<string, string>;
 }
 
 export interface EventQuery {
@@ -56,7 +59,13 @@ const taskRow = z.object({
   observed: z.string().nullable(),
   created_at: z.number(),
 });
-const nodeRow = z.object({ id: z.string(), registration: z.string(), joined_at: z.number() });
+const nodeRow = z.object({
+  id: z.string(),
+  registration: z.string(),
+  joined_at: z.number(),
+  availability: nodeAvailabilitySchema,
+  labels: z.string(),
+});
 const eventRow = z.object({
   id: z.number(),
   at: z.number(),
@@ -248,7 +257,7 @@ export class Store {
 
   listNodes(): StoredNode[] {
     return this.#db
-      .prepare('SELECT id, registration, joined_at FROM nodes ORDER BY id')
+      .prepare('SELECT id, registration, joined_at, availability, labels FROM nodes ORDER BY id')
       .all()
       .map((row) => {
         const parsed = nodeRow.parse(row);
@@ -256,8 +265,22 @@ export class Store {
           id: parsed.id,
           registration: nodeRegistrationSchema.parse(JSON.parse(parsed.registration)),
           joinedAt: parsed.joined_at,
+          availability: parsed.availability,
+          labels: nodeLabelsSchema.parse(JSON.parse(parsed.labels)),
         };
       });
+  }
+
+  setNodeAvailability(id: string, availability: NodeAvailability): void {
+    this.#db.prepare('UPDATE nodes SET availability = ? WHERE id = ?').run(availability, id);
+  }
+
+  setNodeLabels(id: string, labels: Record<string, string>): void {
+    this.#db.prepare('UPDATE nodes SET labels = ? WHERE id = ?').run(JSON.stringify(labels), id);
+  }
+
+  deleteNode(id: string): void {
+    this.#db.prepare('DELETE FROM nodes WHERE id = ?').run(id);
   }
 
   /** Records a node's registration; the first registration fixes its join time. */
