@@ -54,6 +54,8 @@ export class ConvergeLoop {
   readonly #operations = new Map<string, Operation>();
   readonly #reported = new Map<string, string>();
   #events: (EventInput & { at: number })[] = [];
+  /** The last spec seen for each task, kept past its removal from the desired set (drain timeout). */
+  readonly #lastSpecs = new Map<string, TaskSpec>();
   /** Tracked health by container id, for replicas whose service has a check. */
   readonly #health = new Map<string, HealthState>();
   readonly #prober: Prober;
@@ -91,6 +93,7 @@ export class ConvergeLoop {
   /** The desired set; `fromServer` is false for an assignment restored from disk. */
   setDesired(tasks: readonly TaskSpec[], options: { fromServer: boolean }): void {
     this.#desired = [...tasks];
+    for (const task of tasks) this.#lastSpecs.set(task.task_id, task);
     if (options.fromServer) this.#warm = true;
     this.trigger();
   }
@@ -139,6 +142,8 @@ export class ConvergeLoop {
     const busy = new Set(this.#operations.keys());
     this.#containers = await this.#options.engine.listManaged(this.#options.clusterId);
     for (const key of this.#operations.keys()) busy.add(key);
+    const known = new Set([...this.#desired.map((t) => t.task_id), ...this.#containers.map((c) => c.taskId)]);
+    for (const taskId of this.#lastSpecs.keys()) if (!known.has(taskId)) this.#lastSpecs.delete(taskId);
     const now = this.#options.now();
     const plan = converge({
       desired: this.#desired,
@@ -206,13 +211,26 @@ export class ConvergeLoop {
     if (action.kind === 'replace' || action.kind === 'start') keys.push(action.containerId);
     const operation: Operation = action.kind;
     for (const key of keys) this.#operations.set(key, operation);
-    void this.#semaphore
-      .run(() => this.#perform(action))
+    void this.#drain(action)
+      .then(() => this.#semaphore.run(() => this.#perform(action)))
       .catch((error: unknown) => this.#options.onError(error))
       .finally(() => {
         for (const key of keys) this.#operations.delete(key);
         this.trigger();
       });
+  }
+
+  /**
+   * Before a replica is stopped: the server has already taken it out of the rotation, and
+   * in-flight requests get the drain timeout to finish before SIGTERM. A container that is not
+   * running has nothing to drain. Waiting here, outside the engine semaphore, costs no slot.
+   */
+  async #drain(action: Action): Promise<void> {
+    if (action.kind !== 'remove') return;
+    const last = this.#lastSpecs.get(action.taskId);
+    const container = this.#containers.find((c) => c.id === action.containerId);
+    const drainMs = parseDurationMs(last?.spec.update.drain_timeout ?? '0s') ?? 0;
+    if (drainMs > 0 && container?.state === 'running') await new Promise((done) => setTimeout(done, drainMs));
   }
 
   async #perform(action: Action): Promise<void> {
@@ -226,6 +244,7 @@ export class ConvergeLoop {
         container: action.name,
         message: `Container ${action.name} stopped`,
       });
+      this.#lastSpecs.delete(action.taskId);
       return;
     }
     const task = action.task;
@@ -364,6 +383,8 @@ export class ConvergeLoop {
 
 function healthOf(
   state: HealthState | undefined,
-): { status: HealthState['status']; message: string | null } | undefined {
-  return state ? { status: state.status, message: state.lastMessage } : undefined;
+): { status: HealthState['status']; message: string | null; healthySince: number | null } | undefined {
+  return state
+    ? { status: state.status, message: state.lastMessage, healthySince: state.healthySince }
+    : undefined;
 }

@@ -19,7 +19,9 @@ export interface ObserveInput {
   readonly memory: TaskRuntime | undefined;
   readonly operation: Operation | undefined;
   /** The tracked health of the container, when the service has a check. */
-  readonly health: { readonly status: Health; readonly message: string | null } | undefined;
+  readonly health:
+    | { readonly status: Health; readonly message: string | null; readonly healthySince: number | null }
+    | undefined;
 }
 
 export function observe(input: ObserveInput): TaskObservation {
@@ -35,6 +37,7 @@ export function observe(input: ObserveInput): TaskObservation {
     restart_count: memory.restarts,
     ports: container ? [...container.ports] : [],
     retry_at: null,
+    ready_since: null,
   };
   if (input.operation === 'remove' || (!task && container)) {
     return { ...base, state: input.operation === 'remove' ? 'stopping' : stateOf(container) };
@@ -57,11 +60,12 @@ export function observe(input: ObserveInput): TaskObservation {
       : { ...base, state: 'exited', message };
   }
   const state = stateOf(container);
-  if (state !== 'running' || !task.spec.health_check) return { ...base, state };
-  const health = input.health ?? { status: 'starting', message: null };
+  if (state !== 'running') return { ...base, state };
+  if (!task.spec.health_check) return { ...base, state, ready_since: memory.runningSince };
+  const health = input.health ?? { status: 'starting', message: null, healthySince: null };
   const message =
     health.status === 'unhealthy' ? `health check failed: ${health.message ?? 'unknown'}` : null;
-  return { ...base, state, health: health.status, message };
+  return { ...base, state, health: health.status, message, ready_since: health.healthySince };
 }
 
 function stateOf(container: ManagedContainer | undefined): TaskObservation['state'] {

@@ -26,6 +26,8 @@ const EXPECTED_API_ROUTES = [
   'POST /api/nodes/:id/drain',
   'PUT /api/nodes/:id/labels',
   'DELETE /api/nodes/:id',
+  'GET /api/services/:name/revisions',
+  'POST /api/services/:name/rollback',
 ];
 
 const SPEC = { name: 'api-server', image: 'skiff-demo:v1', replicas: 1 };
@@ -47,6 +49,7 @@ describe('auth', () => {
   const concrete = (path: string) => path.replaceAll(':name', 'api-server').replaceAll(':id', 'node-1');
   const bodyFor = (method: string, path: string) => {
     if (method === 'PUT') return '{"labels":{"zone":"a"}}';
+    if (path.endsWith('/rollback')) return '{}';
     if (method !== 'POST' || path.startsWith('/api/nodes/')) return undefined;
     return path.endsWith('/scale') ? '{"replicas":2}' : JSON.stringify(SPEC);
   };
@@ -118,6 +121,8 @@ describe('auth', () => {
     f.connectNode('node-1');
     const deployed = await f.call('POST', '/api/deploy', SPEC);
     assert.equal(deployed.status, 201);
+    // A second revision, so there is one to roll back to.
+    assert.equal((await f.call('POST', '/api/deploy', { ...SPEC, image: 'skiff-demo:v2' })).status, 200);
     for (const [method, path] of apiRoutes) {
       if (method === 'DELETE') continue;
       const res = await f.call(method, concrete(path), bodyFor(method, path));

@@ -36,6 +36,7 @@ function reportRunning(node: FakeNode): void {
       restart_count: 0,
       ports: [],
       retry_at: null,
+      ready_since: 0,
     })),
   });
   f.controller.sync();
@@ -69,9 +70,12 @@ describe('node operations', () => {
     const b = f.connectNode('b');
     await f.call('POST', '/api/nodes/a/drain');
     assert.deepEqual(assignedTo(a), ['web-0', 'web-1'], 'the old replicas keep running meanwhile');
+    assert.deepEqual(assignedTo(b), ['web-0'], 'one replacement at a time (max_surge 1)');
+    reportRunning(b);
+    assert.deepEqual(assignedTo(a), ['web-1'], 'once web-0 runs on b, its predecessor stops');
     assert.deepEqual(assignedTo(b), ['web-0', 'web-1']);
     reportRunning(b);
-    assert.deepEqual(assignedTo(a), [], 'once the new ones run, the old ones stop');
+    assert.deepEqual(assignedTo(a), [], 'drained');
     const messages = (f.store.listEvents({ limit: 100 }) ?? []).map((e) => e.message);
     assert.ok(messages.includes('Node a draining: its replicas move to other nodes'));
   });

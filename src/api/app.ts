@@ -10,6 +10,7 @@ import type { ApiDeps } from './deps.ts';
 import { HttpError } from './errors.ts';
 import { nodeRoutes } from './node-routes.ts';
 import { openApiDocument } from './openapi.ts';
+import { rolloutRoutes } from './rollout-routes.ts';
 import { serviceRoutes } from './service-routes.ts';
 import { streamRoutes } from './stream-routes.ts';
 
@@ -40,6 +41,7 @@ export function createApp(deps: ApiDeps, log: (message: string) => void = () => 
   app.route('/api', serviceRoutes(deps));
   app.route('/api', streamRoutes(deps));
   app.route('/api', nodeRoutes(deps));
+  app.route('/api', rolloutRoutes(deps));
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {

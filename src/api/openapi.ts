@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { eventSchema } from '../model/event.ts';
 import { nodeLabelsSchema } from '../model/node.ts';
+import { revisionViewSchema, rollbackRequestSchema } from '../model/rollout.ts';
 import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { errorBodySchema, logLineSchema, nodeViewSchema, serviceViewSchema } from '../model/views.ts';
 
@@ -110,6 +111,29 @@ export function openApiDocument(): Record<string, unknown> {
               },
             },
             '404': error('Unknown service'),
+          },
+        },
+      },
+      '/api/services/{name}/revisions': {
+        get: {
+          summary: "The service's revisions, oldest first (rollout history)",
+          parameters: [nameParam],
+          responses: {
+            '200': { description: 'Revisions', content: json(z.array(revisionViewSchema)) },
+            '404': error('Unknown service'),
+          },
+        },
+      },
+      '/api/services/{name}/rollback': {
+        post: {
+          summary: 'Return to an earlier revision (undo); replicas still running it are kept',
+          parameters: [nameParam],
+          requestBody: { required: false, content: json(rollbackRequestSchema, 'input') },
+          responses: {
+            '200': { description: 'The service, rolling back', content: json(serviceViewSchema) },
+            '400': error('No such revision'),
+            '404': error('Unknown service'),
+            '409': error('Nothing earlier to return to, or already on that revision'),
           },
         },
       },

@@ -75,3 +75,27 @@ test('progress counts this revision by state, then health, leftovers and the rea
     'waiting for api-server: 1/3 running, 1 pending, 1 pulling, 0/3 healthy, 2 outdated (no node has 4 CPUs free)',
   );
 });
+
+test('a deploy whose revision was rolled back fails with the reason', () => {
+  const rolledBack = serviceView({
+    revision: 1,
+    rollout: {
+      state: 'rolled_back',
+      from_revision: 1,
+      to_revision: 2,
+      started_at: '2024-01-15T10:00:00Z',
+      finished_at: '2024-01-15T10:01:00Z',
+      message: 'api-server-0 failed: pull nope: not found',
+    },
+  });
+  assert.deepEqual(judgeConvergence(rolledBack, 2), {
+    state: 'failed',
+    reason: 'rolled back to revision 1: api-server-0 failed: pull nope: not found',
+  });
+  assert.equal(judgeConvergence(rolledBack).state, 'converged', 'scale does not judge rollouts');
+});
+
+test('a deploy waits for its own revision', () => {
+  assert.equal(judgeConvergence(serviceView({ revision: 1 }), 2).state, 'waiting');
+  assert.equal(judgeConvergence(serviceView({ revision: 2 }), 2).state, 'converged');
+});

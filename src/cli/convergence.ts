@@ -13,11 +13,29 @@ export type Convergence =
 type ServiceProgress = Pick<
   ServiceView,
   'name' | 'status' | 'message' | 'replicas' | 'running' | 'healthy' | 'revision' | 'containers'
->;
+> &
+  Partial<Pick<ServiceView, 'rollout'>>;
 
-export function judgeConvergence(service: ServiceProgress): Convergence {
+/**
+ * `expectedRevision` is the revision a deploy created: the wait then also fails when that
+ * revision's rollout failed or was rolled back, and succeeds only on that revision.
+ */
+export function judgeConvergence(service: ServiceProgress, expectedRevision?: number): Convergence {
+  const rollout = service.rollout;
+  if (expectedRevision !== undefined && rollout?.to_revision === expectedRevision) {
+    if (rollout.state === 'rolled_back') {
+      return {
+        state: 'failed',
+        reason: `rolled back to revision ${service.revision}: ${rollout.message ?? 'the new revision failed'}`,
+      };
+    }
+    if (rollout.state === 'failed') {
+      return { state: 'failed', reason: `rollout failed: ${rollout.message ?? 'the new revision failed'}` };
+    }
+  }
   if (service.status === 'failed') return { state: 'failed', reason: service.message ?? 'no reason given' };
-  if (isConverged(service)) return { state: 'converged' };
+  const onRevision = expectedRevision === undefined || service.revision === expectedRevision;
+  if (onRevision && isConverged(service)) return { state: 'converged' };
   return { state: 'waiting', progress: describeProgress(service) };
 }
 

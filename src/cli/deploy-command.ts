@@ -33,5 +33,10 @@ export async function runDeploy(argv: string[]): Promise<void> {
   const client = clientFromFlags(values);
   const service = await client.post('/api/deploy', body, serviceViewSchema);
   if (values.detach) return printLines([`deployed ${name} revision ${service.revision}`]);
-  await waitAndReport(client, { name, timeoutMs, timeoutText: values.timeout });
+  await waitAndReport(client, {
+    name,
+    timeoutMs,
+    timeoutText: values.timeout,
+    expectedRevision: service.revision,
+  });
 }

@@ -20,6 +20,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   rm: async () => (await import('./rm-command.ts')).runRm,
   nodes: async () => (await import('./nodes-command.ts')).runNodes,
   node: async () => (await import('./node-command.ts')).runNode,
+  rollout: async () => (await import('./rollout-command.ts')).runRollout,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

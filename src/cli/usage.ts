@@ -77,6 +77,15 @@ export const COMMANDS = {
     summary: 'List nodes with their capacity and what is allocated on them.',
     client: true,
   },
+  rollout: {
+    synopsis:
+      'skiff rollout status|history|undo NAME [--to-revision N] [--no-wait] [--timeout 120s] [--json]',
+    summary: "Follow a service's rollout, list its revisions, or return to an earlier one.",
+    options: `  status NAME                     wait for the current rollout to end; exit 1 if it failed or rolled back
+  history NAME                    the service's revisions, the current one marked *
+  undo NAME [--to-revision N]     return to the previous revision (or N) and wait for it`,
+    client: true,
+  },
   node: {
     synopsis: 'skiff node cordon|uncordon|drain|rm NODE | skiff node label NODE [KEY=VALUE ...]',
     summary: 'Operate on one node: stop placing on it, move its replicas away, set labels, forget it.',

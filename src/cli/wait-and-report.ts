@@ -13,6 +13,7 @@ export interface WaitLimit {
   readonly name: string;
   readonly timeoutMs: number;
   readonly timeoutText: string;
+  readonly expectedRevision?: number;
 }
 
 export async function waitAndReport(client: ApiClient, limit: WaitLimit): Promise<void> {

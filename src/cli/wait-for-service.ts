@@ -16,6 +16,8 @@ export interface WaitForService {
   readonly timeoutMs: number;
   /** The timeout as the user wrote it ("120s"), echoed in the error. */
   readonly timeoutText: string;
+  /** The revision a deploy created, to judge its rollout by. */
+  readonly expectedRevision?: number;
   fetchService(): Promise<ServiceView>;
   readonly progress: Pick<ProgressLine, 'update' | 'clear'>;
   sleep?(ms: number): Promise<unknown>;
@@ -30,7 +32,7 @@ export async function waitForService(wait: WaitForService): Promise<ServiceView>
   try {
     for (;;) {
       const service = await wait.fetchService();
-      const verdict = judgeConvergence(service);
+      const verdict = judgeConvergence(service, wait.expectedRevision);
       if (verdict.state === 'converged') return service;
       if (verdict.state === 'failed') throw new ConvergenceError(`${wait.name} failed: ${verdict.reason}`);
       wait.progress.update(verdict.progress);

@@ -48,6 +48,17 @@ test('failures inside the start period do not count before the first pass', () =
 });
 
 test('an unhealthy replica that passes again is healthy', () => {
-  const unhealthy: HealthState = { status: 'unhealthy', failures: 3, lastMessage: 'x' };
+  const unhealthy: HealthState = { status: 'unhealthy', failures: 3, lastMessage: 'x', healthySince: null };
   assert.equal(trackHealth(unhealthy, pass, settings, 0, 20_000).transition, 'healthy');
+});
+
+test('healthy since the first pass of the current healthy streak', () => {
+  const first = trackHealth(INITIAL_HEALTH, pass, settings, 0, 1000).state;
+  assert.equal(first.healthySince, 1000);
+  const still = trackHealth(first, pass, settings, 0, 2000).state;
+  assert.equal(still.healthySince, 1000);
+  const wobble = trackHealth(still, fail, settings, 0, 7000).state;
+  assert.equal(wobble.healthySince, 1000, 'one failure below retries keeps it healthy');
+  const down = run([fail, fail, fail], [8000, 9000, 10_000], still).state;
+  assert.equal(down.healthySince, null);
 });

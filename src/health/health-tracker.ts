@@ -10,6 +10,8 @@ export interface HealthState {
   readonly status: TrackedHealth;
   readonly failures: number;
   readonly lastMessage: string | null;
+  /** When it last became healthy (epoch ms); null while not healthy. */
+  readonly healthySince: number | null;
 }
 
 export interface HealthSettings {
@@ -22,7 +24,12 @@ export interface ProbeResult {
   readonly message: string;
 }
 
-export const INITIAL_HEALTH: HealthState = { status: 'starting', failures: 0, lastMessage: null };
+export const INITIAL_HEALTH: HealthState = {
+  status: 'starting',
+  failures: 0,
+  lastMessage: null,
+  healthySince: null,
+};
 
 export interface Tracked {
   readonly state: HealthState;
@@ -38,7 +45,8 @@ export function trackHealth(
   now: number,
 ): Tracked {
   if (result.ok) {
-    const next: HealthState = { status: 'healthy', failures: 0, lastMessage: result.message };
+    const healthySince = state.status === 'healthy' ? state.healthySince : now;
+    const next: HealthState = { status: 'healthy', failures: 0, lastMessage: result.message, healthySince };
     return { state: next, transition: state.status === 'healthy' ? null : 'healthy' };
   }
   const graced = state.status === 'starting' && now - startedAt < settings.startPeriodMs;
@@ -46,7 +54,12 @@ export function trackHealth(
   const failures = state.failures + 1;
   const status = failures >= settings.retries ? 'unhealthy' : state.status;
   return {
-    state: { status, failures, lastMessage: result.message },
+    state: {
+      status,
+      failures,
+      lastMessage: result.message,
+      healthySince: status === 'healthy' ? state.healthySince : null,
+    },
     transition: status !== state.status ? status : null,
   };
 }

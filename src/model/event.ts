@@ -13,6 +13,7 @@ export const eventTypeSchema = z.enum([
   'restart',
   'image',
   'node',
+  'rollout',
 ]);
 export type EventType = z.infer<typeof eventTypeSchema>;
 

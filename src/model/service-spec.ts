@@ -66,6 +66,27 @@ export const placementSchema = z.strictObject({
   strategy: z.enum(['binpack', 'spread']).default('binpack'),
 });
 
+/**
+ * How a changed spec rolls out: start-first with at most `max_surge` extra replicas and at most
+ * `max_unavailable` fewer serving ones; each new replica must stay ready for `min_healthy_time`
+ * before the next step; one not ready within `healthy_deadline` fails the rollout, which rolls
+ * back by itself when `auto_rollback`. Old replicas leave the rotation and get `drain_timeout` to
+ * finish in-flight requests before SIGTERM.
+ */
+export const updatePolicySchema = z
+  .strictObject({
+    max_surge: z.int().min(0).max(1000).default(1),
+    max_unavailable: z.int().min(0).max(1000).default(0),
+    min_healthy_time: durationSchema.default('2s'),
+    healthy_deadline: durationSchema.default('60s'),
+    auto_rollback: z.boolean().default(true),
+    drain_timeout: durationSchema.default('2s'),
+  })
+  .refine((policy) => policy.max_surge > 0 || policy.max_unavailable > 0, {
+    message: 'max_surge and max_unavailable cannot both be 0 (the rollout could never make progress)',
+    path: ['max_surge'],
+  });
+
 const envKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
 
 export const serviceSpecSchema = z.strictObject({
@@ -89,6 +110,14 @@ export const serviceSpecSchema = z.strictObject({
   }),
   labels: z.record(z.string().min(1), z.string()).default({}),
   placement: placementSchema.default({ constraints: [], strategy: 'binpack' }),
+  update: updatePolicySchema.default({
+    max_surge: 1,
+    max_unavailable: 0,
+    min_healthy_time: '2s',
+    healthy_deadline: '60s',
+    auto_rollback: true,
+    drain_timeout: '2s',
+  }),
   /** SIGTERM, then SIGKILL after this long, when a replica is stopped. */
   stop_grace_period: durationSchema.default('10s'),
 });
@@ -102,6 +131,7 @@ export type Resources = z.output<typeof resourcesSchema>;
 export type HealthCheck = z.output<typeof healthCheckSchema>;
 export type RestartPolicy = z.output<typeof restartPolicySchema>;
 export type Placement = z.output<typeof placementSchema>;
+export type UpdatePolicy = z.output<typeof updatePolicySchema>;
 
 export const scaleRequestSchema = z.strictObject({ replicas: z.int().min(0).max(1000) });
 

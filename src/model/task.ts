@@ -46,6 +46,8 @@ export const taskObservationSchema = z.object({
   ports: z.array(publishedPortSchema),
   /** When the agent will try again (epoch ms), for replicas that are backing off. */
   retry_at: z.number().nullable(),
+  /** Since when it has been ready to serve (running, and healthy if checked), epoch ms. */
+  ready_since: z.number().nullable(),
 });
 export type TaskObservation = z.infer<typeof taskObservationSchema>;
 

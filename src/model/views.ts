@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { nodeAvailabilitySchema, nodeLabelsSchema, nodeStatusSchema } from './node.ts';
+import { rolloutSchema } from './rollout.ts';
 import { serviceSpecSchema } from './service-spec.ts';
 import { healthSchema, observedStateSchema, publishedPortSchema } from './task.ts';
 
@@ -28,6 +29,7 @@ export type ContainerView = z.infer<typeof containerViewSchema>;
 export const serviceStatusSchema = z.enum([
   'running',
   'starting',
+  'updating',
   'pending',
   'failed',
   'degraded',
@@ -45,6 +47,8 @@ export const serviceViewSchema = serviceSpecSchema.extend({
   message: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
+  /** The current or last rollout; null for services deployed before rollouts were recorded. */
+  rollout: rolloutSchema.nullable(),
   containers: z.array(containerViewSchema),
 });
 export type ServiceView = z.infer<typeof serviceViewSchema>;

@@ -6,21 +6,24 @@ import type { ReconcileInput, ReconcilerTask } from './service-reconciler.ts';
 import { reconcileService } from './service-reconciler.ts';
 
 const spec = serviceSpecSchema.parse({ name: 'web', image: 'skiff-demo:v1', replicas: 3 });
+const NOW = 100_000;
 
 function observed(
   state: TaskObservation['state'],
-  health: TaskObservation['health'] = 'none',
+  overrides: Partial<TaskObservation> = {},
 ): TaskObservation {
   return {
     task_id: 'x',
     state,
     container_id: 'c',
-    health,
+    health: 'none',
     message: null,
     exit_code: null,
     restart_count: 0,
     ports: [],
     retry_at: null,
+    ready_since: state === 'running' ? 0 : null,
+    ...overrides,
   };
 }
 
@@ -46,11 +49,16 @@ function input(overrides: Partial<ReconcileInput>): ReconcileInput {
     desired: { spec, revision: 1 },
     tasks: [],
     drainingNodes: new Set(),
-    now: 100,
+    now: NOW,
     newTaskId: () => `new${next++}`,
     ...overrides,
   };
 }
+
+const v2 = (replicas: number, update: Partial<typeof spec.update> = {}) => ({
+  spec: { ...spec, replicas, update: { ...spec.update, ...update } },
+  revision: 2,
+});
 
 test('creates a task for every empty slot', () => {
   const plan = reconcileService(input({ tasks: [task('a', 1)] }));
@@ -64,9 +72,9 @@ test('creates a task for every empty slot', () => {
   assert.deepEqual(plan.shutdown, []);
 });
 
-test('a converged service plans nothing', () => {
+test('a converged service plans nothing and is complete', () => {
   const plan = reconcileService(input({ tasks: [task('a', 0), task('b', 1), task('c', 2)] }));
-  assert.deepEqual(plan, { create: [], shutdown: [], forget: [] });
+  assert.deepEqual(plan, { create: [], shutdown: [], forget: [], failure: null, complete: true });
 });
 
 test('scaling down shuts down the highest slots', () => {
@@ -90,20 +98,50 @@ test('duplicates in a slot keep the oldest', () => {
   assert.deepEqual(plan.shutdown, ['late']);
 });
 
-test('a new revision starts first and stops the old replica once the new one serves', () => {
-  const desired = { spec: { ...spec, replicas: 1 }, revision: 2 };
-  const first = reconcileService(input({ desired, tasks: [task('old', 0)] }));
-  assert.equal(first.create.length, 1);
+test('a rollout surges one replica at a time and waits for min_healthy_time', () => {
+  const desired = v2(3, { max_surge: 1, min_healthy_time: '2s' });
+  const old = [task('o0', 0), task('o1', 1), task('o2', 2)];
+  const first = reconcileService(input({ desired, tasks: old }));
+  assert.deepEqual(
+    first.create.map((t) => t.slot),
+    [0],
+    'one surge replica',
+  );
   assert.deepEqual(first.shutdown, []);
+  assert.equal(first.complete, false);
 
-  const starting = task('new', 0, { revision: 2, observed: observed('starting') });
-  assert.deepEqual(reconcileService(input({ desired, tasks: [task('old', 0), starting] })).shutdown, []);
+  const fresh = task('n0', 0, { revision: 2, observed: observed('running', { ready_since: NOW - 1000 }) });
+  const waiting = reconcileService(input({ desired, tasks: [...old, fresh] }));
+  assert.deepEqual(waiting.create, [], 'ready for 1s of the 2s minimum: wait');
+  assert.deepEqual(waiting.shutdown, []);
 
-  const unhealthy = task('new', 0, { revision: 2, observed: observed('running', 'starting') });
-  assert.deepEqual(reconcileService(input({ desired, tasks: [task('old', 0), unhealthy] })).shutdown, []);
+  const proven = task('n0', 0, { revision: 2, observed: observed('running', { ready_since: NOW - 2000 }) });
+  const next = reconcileService(input({ desired, tasks: [...old, proven] }));
+  assert.deepEqual(next.shutdown, ['o0']);
+  assert.deepEqual(
+    next.create.map((t) => t.slot),
+    [1],
+    'the freed surge budget starts the next slot',
+  );
+});
 
-  const serving = task('new', 0, { revision: 2, observed: observed('running', 'healthy') });
-  assert.deepEqual(reconcileService(input({ desired, tasks: [task('old', 0), serving] })).shutdown, ['old']);
+test('a replica that is running but not yet healthy does not count as ready', () => {
+  const desired = v2(1);
+  const starting = task('n0', 0, {
+    revision: 2,
+    observed: observed('running', { health: 'starting', ready_since: null }),
+  });
+  assert.deepEqual(reconcileService(input({ desired, tasks: [task('o0', 0), starting] })).shutdown, []);
+});
+
+test('max_surge 0 with max_unavailable 1 replaces stop-first, one at a time', () => {
+  const desired = v2(3, { max_surge: 0, max_unavailable: 1 });
+  const plan = reconcileService(input({ desired, tasks: [task('o0', 0), task('o1', 1), task('o2', 2)] }));
+  assert.deepEqual(plan.shutdown, ['o0']);
+  assert.deepEqual(
+    plan.create.map((t) => t.slot),
+    [0],
+  );
 });
 
 test('a service with fixed host ports replaces stop-first', () => {
@@ -115,6 +153,61 @@ test('a service with fixed host ports replaces stop-first', () => {
   const plan = reconcileService(input({ desired: { spec: withPort, revision: 2 }, tasks: [task('old', 0)] }));
   assert.deepEqual(plan.shutdown, ['old']);
   assert.equal(plan.create.length, 1);
+});
+
+test('a successor that fails names the revision to roll back to', () => {
+  const desired = v2(1);
+  const broken = task('n0', 0, {
+    revision: 2,
+    observed: observed('failed', { message: 'pull x: not found' }),
+  });
+  const plan = reconcileService(input({ desired, tasks: [task('o0', 0), broken] }));
+  assert.deepEqual(plan.failure, { reason: 'web-0 failed: pull x: not found', rollbackTo: 1 });
+  assert.deepEqual(plan.shutdown, [], 'the old replica keeps serving');
+});
+
+test('a successor not ready within the deadline fails the rollout; auto_rollback off only reports', () => {
+  const late = task('n0', 0, { revision: 2, createdAt: NOW - 61_000, observed: observed('starting') });
+  const plan = reconcileService(input({ desired: v2(1), tasks: [task('o0', 0), late] }));
+  assert.match(plan.failure?.reason ?? '', /web-0 not ready within 60s/);
+  assert.equal(plan.failure?.rollbackTo, 1);
+  const manual = reconcileService(
+    input({ desired: v2(1, { auto_rollback: false }), tasks: [task('o0', 0), late] }),
+  );
+  assert.equal(manual.failure?.rollbackTo, null);
+});
+
+test('a crash-looping successor fails the rollout before the deadline', () => {
+  const looping = task('n0', 0, {
+    revision: 2,
+    observed: observed('backoff', { restart_count: 3, message: 'exited with code 1' }),
+  });
+  const plan = reconcileService(input({ desired: v2(1), tasks: [task('o0', 0), looping] }));
+  assert.match(plan.failure?.reason ?? '', /restarted 3 times/);
+});
+
+test('outdated replicas that were never placed are replaced at once', () => {
+  const plan = reconcileService(
+    input({ desired: v2(1), tasks: [task('o0', 0, { nodeId: null, observed: null })] }),
+  );
+  assert.deepEqual(plan.shutdown, ['o0']);
+  assert.deepEqual(
+    plan.create.map((t) => t.slot),
+    [0],
+  );
+});
+
+test('a replica on a draining node is replaced elsewhere before it stops', () => {
+  const desired = { spec: { ...spec, replicas: 1 }, revision: 1 };
+  const drainingNodes = new Set(['n1']);
+  const first = reconcileService(input({ desired, drainingNodes, tasks: [task('old', 0)] }));
+  assert.equal(first.create.length, 1);
+  assert.deepEqual(first.shutdown, []);
+  const moved = task('new', 0, { nodeId: 'n2' });
+  assert.deepEqual(
+    reconcileService(input({ desired, drainingNodes, tasks: [task('old', 0), moved] })).shutdown,
+    ['old'],
+  );
 });
 
 test('a deleted service shuts everything down and forgets what is gone', () => {
@@ -131,17 +224,4 @@ test('a deleted service shuts everything down and forgets what is gone', () => {
   );
   assert.deepEqual(plan.shutdown, ['a']);
   assert.deepEqual(plan.forget, ['b', 'd']);
-});
-
-test('a replica on a draining node is replaced elsewhere before it stops', () => {
-  const desired = { spec: { ...spec, replicas: 1 }, revision: 1 };
-  const drainingNodes = new Set(['n1']);
-  const first = reconcileService(input({ desired, drainingNodes, tasks: [task('old', 0)] }));
-  assert.equal(first.create.length, 1);
-  assert.deepEqual(first.shutdown, []);
-  const moved = task('new', 0, { nodeId: 'n2', observed: observed('running') });
-  assert.deepEqual(
-    reconcileService(input({ desired, drainingNodes, tasks: [task('old', 0), moved] })).shutdown,
-    ['old'],
-  );
 });

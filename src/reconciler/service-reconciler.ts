@@ -1,13 +1,19 @@
 /**
- * The service reconciler: from a service's desired spec and its tasks, the tasks to create, to
- * shut down and to forget. Pure and idempotent: run it on the same inputs twice and the second
- * plan is empty once the first was applied.
+ * The service reconciler and rollout planner: from a service's desired spec and its tasks, the
+ * tasks to create, to shut down and to forget, and whether a rollout failed. Pure and
+ * idempotent: run it on the same inputs twice and the second plan is empty once the first was
+ * applied.
  *
- * A spec change replaces each slot start-first (the new replica runs, and is healthy when it has
- * a check, before the old one is told to stop), except when the service binds fixed host ports:
- * the old replica holds the port, so it stops first. A replica on a draining node is replaced
- * the same way, so a drain never lowers the number of serving replicas.
+ * Empty slots (a new service, a scale-up, a lost node) are filled at once. A slot whose replica
+ * is outdated (an older revision, or on a draining node) is replaced start-first within the
+ * update policy: at most `max_surge` replicas beyond the desired count, at most `max_unavailable`
+ * fewer serving; the old replica stops only once its successor has been ready for
+ * `min_healthy_time`. Services binding fixed host ports replace stop-first, one at a time: the
+ * old replica holds the port. A successor that fails, or is not ready within `healthy_deadline`,
+ * fails the rollout; the plan then names the revision to roll back to.
  */
+import { parseDurationMs } from '../model/duration.ts';
+import { slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { Task, TaskObservation } from '../model/task.ts';
 
@@ -20,11 +26,20 @@ export interface DesiredService {
   readonly revision: number;
 }
 
+export interface RolloutFailure {
+  readonly reason: string;
+  /** The revision still running in the outdated replicas, when there is one and auto_rollback is on. */
+  readonly rollbackTo: number | null;
+}
+
 export interface ServicePlan {
   readonly create: readonly Task[];
   readonly shutdown: readonly string[];
   /** Shut-down tasks whose container is gone (or never existed): their rows can go. */
   readonly forget: readonly string[];
+  readonly failure: RolloutFailure | null;
+  /** Every slot runs the desired revision, ready for its minimum time, and nothing else runs. */
+  readonly complete: boolean;
 }
 
 export interface ReconcileInput {
@@ -37,6 +52,9 @@ export interface ReconcileInput {
   readonly newTaskId: () => string;
 }
 
+/** A crash-looping successor fails the rollout after this many restarts, without waiting for the deadline. */
+const FAILED_AFTER_RESTARTS = 3;
+
 /** A replica that is running and, if the service checks health, passing. */
 export function isServing(task: ReconcilerTask): boolean {
   const observed = task.observed;
@@ -44,44 +62,137 @@ export function isServing(task: ReconcilerTask): boolean {
 }
 
 export function reconcileService(input: ReconcileInput): ServicePlan {
-  const { desired, tasks } = input;
-  const create: Task[] = [];
-  const shutdown: string[] = [];
+  const { desired, tasks, now } = input;
   const forget = tasks
     .filter((t) => t.desiredState === 'shutdown' && (t.observed === null || t.nodeId === null))
     .map((t) => t.id);
   const live = tasks.filter((t) => t.desiredState === 'running');
+  if (!desired)
+    return { create: [], shutdown: live.map((t) => t.id), forget, failure: null, complete: false };
 
-  if (!desired) {
-    return { create, shutdown: live.map((t) => t.id), forget };
-  }
+  const { spec, revision } = desired;
+  const policy = spec.update;
+  const minHealthyMs = parseDurationMs(policy.min_healthy_time) ?? 0;
+  const deadlineMs = parseDurationMs(policy.healthy_deadline) ?? 60_000;
+  const stopFirst = spec.ports.some((p) => p.host_port !== undefined);
+  const maxSurge = stopFirst ? 0 : policy.max_surge;
+  const maxUnavailable = stopFirst ? Math.max(1, policy.max_unavailable) : policy.max_unavailable;
+  const replicas = spec.replicas;
 
-  const stopFirst = desired.spec.ports.some((p) => p.host_port !== undefined);
-  for (let slot = 0; slot < desired.spec.replicas; slot++) {
+  const create: Task[] = [];
+  const shutdown: string[] = [];
+  const staying = (t: ReconcilerTask) => t.nodeId === null || !input.drainingNodes.has(t.nodeId);
+  const settled = (t: ReconcilerTask) =>
+    isServing(t) &&
+    t.observed?.ready_since !== null &&
+    now - (t.observed?.ready_since ?? now) >= minHealthyMs;
+  const newTask = (slot: number): Task => ({
+    id: input.newTaskId(),
+    service: input.service,
+    slot,
+    revision,
+    nodeId: null,
+    desiredState: 'running',
+    pendingReason: null,
+    createdAt: now,
+  });
+
+  shutdown.push(...live.filter((t) => t.slot >= replicas).map((t) => t.id));
+  const slots = Array.from({ length: replicas }, (_, slot) => {
     const inSlot = live.filter((t) => t.slot === slot);
-    const staying = (t: ReconcilerTask) => t.nodeId === null || !input.drainingNodes.has(t.nodeId);
-    const current = inSlot
-      .filter((t) => t.revision === desired.revision && staying(t))
-      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
-    const [keep, ...extras] = current;
+    const [current, ...extras] = inSlot
+      .filter((t) => t.revision === revision && staying(t))
+      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
     shutdown.push(...extras.map((t) => t.id));
-    if (!keep) {
-      create.push({
-        id: input.newTaskId(),
-        service: input.service,
-        slot,
-        revision: desired.revision,
-        nodeId: null,
-        desiredState: 'running',
-        pendingReason: null,
-        createdAt: input.now,
-      });
+    return { slot, current, outdated: inSlot.filter((t) => t !== current && !extras.includes(t)) };
+  });
+
+  let liveCount = slots.reduce((n, s) => n + (s.current ? 1 : 0) + s.outdated.length, 0);
+  let servingCount = slots.reduce(
+    (n, s) => n + (s.current && isServing(s.current) ? 1 : 0) + s.outdated.filter(isServing).length,
+    0,
+  );
+  const maxLive = replicas + maxSurge;
+  const minServing = replicas - maxUnavailable;
+
+  for (const s of slots) {
+    // Missing capacity is never held back by the surge budget.
+    if (!s.current && s.outdated.length === 0) {
+      create.push(newTask(s.slot));
+      liveCount++;
     }
-    const outdated = inSlot.filter((t) => t.revision !== desired.revision || !staying(t));
-    // An outdated replica that was never placed serves no one: nothing to wait for.
-    const replaceNow = stopFirst || (keep !== undefined && isServing(keep));
-    shutdown.push(...outdated.filter((t) => replaceNow || t.nodeId === null).map((t) => t.id));
+    // A successor that has proven itself relieves its predecessor; one never placed serves no one.
+    const replaced = s.current !== undefined && settled(s.current);
+    for (const old of s.outdated) {
+      if (replaced || old.nodeId === null) {
+        shutdown.push(old.id);
+        liveCount--;
+        if (isServing(old)) servingCount--;
+      }
+    }
   }
-  shutdown.push(...live.filter((t) => t.slot >= desired.spec.replicas).map((t) => t.id));
-  return { create, shutdown, forget };
+  for (const s of slots) {
+    const waiting = s.outdated.filter((t) => !shutdown.includes(t.id));
+    if (s.current) continue;
+    if (waiting.length === 0) {
+      // Its outdated replicas never ran: the slot is simply empty now.
+      if (s.outdated.length > 0) {
+        create.push(newTask(s.slot));
+        liveCount++;
+      }
+      continue;
+    }
+    if (liveCount < maxLive) {
+      create.push(newTask(s.slot));
+      liveCount++;
+      continue;
+    }
+    const servingHere = waiting.filter(isServing).length;
+    if (maxUnavailable > 0 && servingCount - servingHere >= minServing) {
+      // Stop-first within the unavailability budget.
+      shutdown.push(...waiting.map((t) => t.id));
+      servingCount -= servingHere;
+      create.push(newTask(s.slot));
+    }
+  }
+
+  const failure = rolloutFailure(slots, policy.auto_rollback, deadlineMs, now);
+  const complete =
+    create.length === 0 &&
+    slots.every((s) => s.current !== undefined && settled(s.current) && s.outdated.length === 0) &&
+    !live.some((t) => t.slot >= replicas);
+  return { create, shutdown, forget, failure, complete };
+}
+
+interface SlotState {
+  readonly slot: number;
+  readonly current: ReconcilerTask | undefined;
+  readonly outdated: readonly ReconcilerTask[];
+}
+
+/** Only a replacement can fail a rollout: a slot with an outdated replica still waiting on its successor. */
+function rolloutFailure(
+  slots: readonly SlotState[],
+  autoRollback: boolean,
+  deadlineMs: number,
+  now: number,
+): RolloutFailure | null {
+  for (const s of slots) {
+    const successor = s.current;
+    if (!successor || s.outdated.length === 0 || isServing(successor)) continue;
+    const observed = successor.observed;
+    const name = slotName(successor.service, successor.slot);
+    let reason: string | null = null;
+    if (observed?.state === 'failed') reason = `${name} failed: ${observed.message ?? 'unknown error'}`;
+    else if ((observed?.restart_count ?? 0) >= FAILED_AFTER_RESTARTS) {
+      reason = `${name} restarted ${observed?.restart_count} times (${observed?.message ?? 'crashing'})`;
+    } else if (now - successor.createdAt > deadlineMs) {
+      const why = observed?.message ?? successor.pendingReason ?? observed?.state ?? 'not started';
+      reason = `${name} not ready within ${deadlineMs / 1000}s (${why})`;
+    }
+    if (reason === null) continue;
+    const previous = Math.max(...s.outdated.map((t) => t.revision));
+    return { reason, rollbackTo: autoRollback && previous !== successor.revision ? previous : null };
+  }
+  return null;
 }

@@ -9,12 +9,13 @@ import { slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { TaskObservation } from '../model/task.ts';
 import type { AgentMessage, TaskSpec } from '../protocol/messages.ts';
+import type { ServicePlan } from '../reconciler/service-reconciler.ts';
 import { reconcileService } from '../reconciler/service-reconciler.ts';
 import { parseConstraint } from '../scheduler/constraints.ts';
 import { demandOf } from '../scheduler/resources.ts';
 import type { NodeSnapshot, PlacementRequest } from '../scheduler/scheduler.ts';
 import { schedule } from '../scheduler/scheduler.ts';
-import type { Store, StoredTask } from '../store/store.ts';
+import type { Store, StoredService, StoredTask } from '../store/store.ts';
 import { allocationOf } from './allocation.ts';
 import type { Cluster } from './cluster.ts';
 import { labelsOf } from './cluster.ts';
@@ -173,6 +174,7 @@ export class Controller {
         now: now(),
         newTaskId: () => randomUUID().replaceAll('-', ''),
       });
+      if (service && this.#settleRollout(service, plan)) continue;
       for (const task of plan.create) store.insertTask(task);
       for (const id of plan.shutdown) {
         const task = tasksByService.get(name)?.find((t) => t.id === id);
@@ -181,6 +183,46 @@ export class Controller {
       }
       for (const id of plan.forget) store.deleteTask(id);
     }
+  }
+
+  /**
+   * Records how the service's rollout ended. Returns true when it rolled back: the plan was made
+   * for the abandoned revision, so the next pass plans again for the restored one.
+   */
+  #settleRollout(service: StoredService, plan: ServicePlan): boolean {
+    const { store, events, now } = this.#options;
+    const rollout = service.rollout;
+    if (rollout?.state !== 'in_progress') return false;
+    const name = service.spec.name;
+    const finishedAt = new Date(now()).toISOString();
+    const record = (message: string) =>
+      events.append({ type: 'rollout', service: name, container: null, node: null, message }, now());
+    if (plan.failure) {
+      const { reason, rollbackTo } = plan.failure;
+      if (rollbackTo === null) {
+        store.setRollout(name, { ...rollout, state: 'failed', finished_at: finishedAt, message: reason });
+        record(`Rollout of ${name} to revision ${rollout.to_revision} failed: ${reason}`);
+        return false;
+      }
+      const rolledBack = {
+        ...rollout,
+        state: 'rolled_back' as const,
+        finished_at: finishedAt,
+        message: reason,
+      };
+      store.revertService(name, rollbackTo, rolledBack, now());
+      record(
+        `Rollout of ${name} to revision ${rollout.to_revision} failed: ${reason}; rolled back to revision ${rollbackTo}`,
+      );
+      this.trigger();
+      return true;
+    }
+    if (plan.complete) {
+      store.setRollout(name, { ...rollout, state: 'complete', finished_at: finishedAt });
+      if (rollout.from_revision !== null)
+        record(`Rollout of ${name} to revision ${rollout.to_revision} complete`);
+    }
+    return false;
   }
 
   #placeReplicas(): void {

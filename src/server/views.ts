@@ -28,6 +28,7 @@ export function serviceView(service: StoredService, tasks: readonly StoredTask[]
     message,
     created_at: new Date(service.createdAt).toISOString(),
     updated_at: new Date(service.updatedAt).toISOString(),
+    rollout: service.rollout,
     containers: visible.map(containerView),
   };
 }
@@ -52,6 +53,14 @@ function statusOf(
     };
   const converged = healthy === replicas && running === replicas && visible.length === replicas;
   if (converged) return { status: 'running', message: null };
+  const rollout = service.rollout;
+  if (rollout?.state === 'in_progress' && rollout.from_revision !== null) {
+    const updated = current.filter(isServing).length;
+    return {
+      status: 'updating',
+      message: `rolling out revision ${rollout.to_revision}: ${updated}/${replicas} replicas updated`,
+    };
+  }
   const troubled = current.find((t) => t.observed?.state === 'backoff' || t.observed?.state === 'exited');
   if (troubled) {
     return {

@@ -48,4 +48,6 @@ export const MIGRATIONS: readonly string[] = [
   // Operator state of nodes: availability (cordon, drain) and labels set through the API.
   `ALTER TABLE nodes ADD COLUMN availability TEXT NOT NULL DEFAULT 'active';
    ALTER TABLE nodes ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';`,
+  // The service's current or last rollout (JSON, see model/rollout.ts).
+  `ALTER TABLE services ADD COLUMN rollout TEXT;`,
 ];

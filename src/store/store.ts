@@ -9,6 +9,8 @@ import type { EventInput, SkiffEvent } from '../model/event.ts';
 import { eventTypeSchema } from '../model/event.ts';
 import type { NodeAvailability, NodeRegistration } from '../model/node.ts';
 import { nodeAvailabilitySchema, nodeLabelsSchema, nodeRegistrationSchema } from '../model/node.ts';
+import type { Rollout } from '../model/rollout.ts';
+import { rolloutSchema } from '../model/rollout.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import { canonicalSpec, serviceSpecSchema } from '../model/service-spec.ts';
 import type { DesiredState, Task, TaskObservation } from '../model/task.ts';
@@ -20,6 +22,13 @@ export interface StoredService {
   readonly revision: number;
   readonly createdAt: number;
   readonly updatedAt: number;
+  readonly rollout: Rollout | null;
+}
+
+export interface StoredRevision {
+  readonly revision: number;
+  readonly spec: ServiceSpec;
+  readonly createdAt: number;
 }
 
 export interface StoredTask extends Task {
@@ -47,7 +56,9 @@ const serviceRow = z.object({
   revision: z.number(),
   created_at: z.number(),
   updated_at: z.number(),
+  rollout: z.string().nullable(),
 });
+const SERVICE_COLUMNS = 'spec, revision, created_at, updated_at, rollout';
 const taskRow = z.object({
   id: z.string(),
   service: z.string(),
@@ -134,15 +145,13 @@ export class Store {
 
   listServices(): StoredService[] {
     return this.#db
-      .prepare('SELECT spec, revision, created_at, updated_at FROM services ORDER BY name')
+      .prepare(`SELECT ${SERVICE_COLUMNS} FROM services ORDER BY name`)
       .all()
       .map((row) => toService(serviceRow.parse(row)));
   }
 
   getService(name: string): StoredService | undefined {
-    const row = this.#db
-      .prepare('SELECT spec, revision, created_at, updated_at FROM services WHERE name = ?')
-      .get(name);
+    const row = this.#db.prepare(`SELECT ${SERVICE_COLUMNS} FROM services WHERE name = ?`).get(name);
     return row ? toService(serviceRow.parse(row)) : undefined;
   }
 
@@ -159,13 +168,21 @@ export class Store {
       }
       const revision = this.#nextRevision(spec.name);
       const text = JSON.stringify(spec);
+      const rollout: Rollout = {
+        state: 'in_progress',
+        from_revision: existing?.revision ?? null,
+        to_revision: revision,
+        started_at: new Date(now).toISOString(),
+        finished_at: null,
+        message: null,
+      };
       this.#db
         .prepare(
-          `INSERT INTO services (name, spec, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+          `INSERT INTO services (name, spec, revision, created_at, updated_at, rollout) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, revision = excluded.revision,
-             updated_at = excluded.updated_at`,
+             updated_at = excluded.updated_at, rollout = excluded.rollout`,
         )
-        .run(spec.name, text, revision, now, now);
+        .run(spec.name, text, revision, now, now, JSON.stringify(rollout));
       this.#db
         .prepare('INSERT INTO service_revisions (name, revision, spec, created_at) VALUES (?, ?, ?, ?)')
         .run(spec.name, revision, text, now);
@@ -184,6 +201,46 @@ export class Store {
       .prepare('UPDATE services SET spec = ?, updated_at = ? WHERE name = ?')
       .run(JSON.stringify(spec), now, name);
     return this.getService(name);
+  }
+
+  /**
+   * Returns a service to an earlier revision: its spec (keeping today's replica count) and its
+   * revision number, so replicas still running that revision are current again and kept.
+   */
+  revertService(name: string, revision: number, rollout: Rollout, now: number): StoredService | undefined {
+    const existing = this.getService(name);
+    const spec = this.getRevision(name, revision);
+    if (!existing || !spec) return undefined;
+    this.#db
+      .prepare('UPDATE services SET spec = ?, revision = ?, updated_at = ?, rollout = ? WHERE name = ?')
+      .run(
+        JSON.stringify({ ...spec, replicas: existing.spec.replicas }),
+        revision,
+        now,
+        JSON.stringify(rollout),
+        name,
+      );
+    return this.getService(name);
+  }
+
+  setRollout(name: string, rollout: Rollout): void {
+    this.#db.prepare('UPDATE services SET rollout = ? WHERE name = ?').run(JSON.stringify(rollout), name);
+  }
+
+  listRevisions(name: string): StoredRevision[] {
+    return this.#db
+      .prepare('SELECT revision, spec, created_at FROM service_revisions WHERE name = ? ORDER BY revision')
+      .all(name)
+      .map((row) => {
+        const parsed = z
+          .object({ revision: z.number(), spec: z.string(), created_at: z.number() })
+          .parse(row);
+        return {
+          revision: parsed.revision,
+          spec: serviceSpecSchema.parse(JSON.parse(parsed.spec)),
+          createdAt: parsed.created_at,
+        };
+      });
   }
 
   /** The spec a past (or the current) revision was deployed with. */
@@ -352,6 +409,7 @@ function toService(row: z.infer<typeof serviceRow>): StoredService {
     revision: row.revision,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    rollout: row.rollout === null ? null : rolloutSchema.parse(JSON.parse(row.rollout)),
   };
 }
 

@@ -26,27 +26,44 @@ export interface CliResult {
 export class SkiffCluster {
   readonly dataDir = mkdtempSync(join(tmpdir(), 'skiff-test-'));
   readonly port: number;
-  readonly mode: 'up' | 'split';
+  readonly mode: 'up' | 'split' | 'server';
+  /** The address the server listens on (a lab bridge address for multi-host tests). */
+  readonly host: string;
   server: ChildProcess | undefined;
   agent: ChildProcess | undefined;
   readonly output: string[] = [];
   #clusterId: string | undefined;
 
-  private constructor(port: number, mode: 'up' | 'split') {
+  private constructor(port: number, mode: 'up' | 'split' | 'server', host: string) {
     this.port = port;
     this.mode = mode;
+    this.host = host;
   }
 
   static async start(mode: 'up' | 'split' = 'up'): Promise<SkiffCluster> {
-    const cluster = new SkiffCluster(await freePort(), mode);
+    const cluster = new SkiffCluster(await freePort(), mode, '127.0.0.1');
     await cluster.startServer();
     if (mode === 'split') await cluster.startAgent();
     await cluster.waitForNode();
     return cluster;
   }
 
+  /** A server alone, listening on `host`, for agents started elsewhere (the lab's hosts). */
+  static async startServerOnly(host: string, extraArgs: readonly string[] = []): Promise<SkiffCluster> {
+    const cluster = new SkiffCluster(await freePort(), 'server', host);
+    cluster.#extraServerArgs = extraArgs;
+    await cluster.startServer();
+    return cluster;
+  }
+
+  #extraServerArgs: readonly string[] = [];
+
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host}:${this.port}`;
+  }
+
+  get joinToken(): string {
+    return readFileSync(join(this.dataDir, 'join.token'), 'utf8').trim();
   }
 
   get token(): string {
@@ -65,7 +82,15 @@ export class SkiffCluster {
 
   async startServer(): Promise<void> {
     const args = this.mode === 'up' ? ['up'] : ['server'];
-    args.push('--data-dir', this.dataDir, '--port', String(this.port), '--listen', '127.0.0.1');
+    args.push(
+      '--data-dir',
+      this.dataDir,
+      '--port',
+      String(this.port),
+      '--listen',
+      this.host,
+      ...this.#extraServerArgs,
+    );
     this.server = this.#spawn(args, this.mode === 'up' ? 'up' : 'server');
     await eventually('the server to answer /healthz', async () => (await fetch(`${this.url}/healthz`)).ok, {
       timeoutMs: 20_000,

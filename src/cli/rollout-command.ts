@@ -1,0 +1,83 @@
+/**
+ * `skiff rollout status|history|undo NAME`: follow a service's rollout to its end (exit 1 if it
+ * failed or was rolled back), list its revisions, or return to an earlier one and wait for that.
+ */
+import { revisionViewSchema } from '../model/rollout.ts';
+import { serviceViewSchema } from '../model/views.ts';
+import { servicePath } from './api-client.ts';
+import { clientFromFlags, connectionOptions, jsonOption, parseCommandArgs } from './command-args.ts';
+import { UsageError } from './errors.ts';
+import { parseDurationFlagMs, parseIntegerFlag } from './flag-values.ts';
+import { printJson, printLines, printText } from './output.ts';
+import { formatTable } from './table.ts';
+import { commandUsage } from './usage.ts';
+import { waitAndReport } from './wait-and-report.ts';
+
+const ACTIONS = ['status', 'history', 'undo'] as const;
+
+export async function runRollout(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...connectionOptions,
+      ...jsonOption,
+      'to-revision': { type: 'string' },
+      'no-wait': { type: 'boolean' },
+      timeout: { type: 'string', default: '120s' },
+    },
+  });
+  if (values.help) return printText(commandUsage('rollout'));
+  const [action, name, ...rest] = positionals;
+  if (!(ACTIONS as readonly (string | undefined)[]).includes(action)) {
+    throw new UsageError(`rollout: expected one of ${ACTIONS.join(', ')}, got ${action ?? 'nothing'}`);
+  }
+  if (!name || rest.length > 0)
+    throw new UsageError(`rollout ${action}: exactly one service NAME is required`);
+  const client = clientFromFlags(values);
+  const timeoutMs = parseDurationFlagMs('--timeout', values.timeout);
+
+  if (action === 'history') {
+    const revisions = await client.get(servicePath(name, '/revisions'), revisionViewSchema.array());
+    if (values.json) return printJson(revisions);
+    return printLines(
+      formatTable(
+        ['REVISION', 'IMAGE', 'CREATED', 'CURRENT'],
+        revisions.map((r) => [String(r.revision), r.image, r.created_at, r.current ? '*' : '']),
+      ),
+    );
+  }
+  if (action === 'undo') {
+    const body =
+      values['to-revision'] === undefined
+        ? {}
+        : { revision: parseIntegerFlag('--to-revision', values['to-revision'], 1, Number.MAX_SAFE_INTEGER) };
+    const service = await client.post(servicePath(name, '/rollback'), body, serviceViewSchema);
+    if (values['no-wait']) return printLines([`rolling ${name} back to revision ${service.revision}`]);
+    return waitAndReport(client, {
+      name,
+      timeoutMs,
+      timeoutText: values.timeout,
+      expectedRevision: service.revision,
+    });
+  }
+  const service = await client.get(servicePath(name), serviceViewSchema);
+  const rollout = service.rollout;
+  if (values.json) return printJson(rollout);
+  if (!rollout) return printLines([`${name}: no rollout recorded (revision ${service.revision})`]);
+  const from = rollout.from_revision === null ? 'first deploy' : `revision ${rollout.from_revision}`;
+  const line = `${name}: rollout ${rollout.state.replace('_', ' ')} (${from} → revision ${rollout.to_revision})${
+    rollout.message ? `: ${rollout.message}` : ''
+  }`;
+  if (rollout.state !== 'in_progress' || values['no-wait']) {
+    printLines([line]);
+    if (rollout.state === 'failed' || rollout.state === 'rolled_back') process.exitCode = 1;
+    return;
+  }
+  await waitAndReport(client, {
+    name,
+    timeoutMs,
+    timeoutText: values.timeout,
+    expectedRevision: rollout.to_revision,
+  });
+}
