@@ -1,27 +1,37 @@
 #!/usr/bin/env bash
-# Builds the demo/test images offline from Debian's busybox-static: no registry is needed.
+# Builds the demo/test images from Debian's busybox package: no container registry is needed.
 #   skiff-demo:v1, skiff-demo:v2 (and :latest = v1) — an HTTP server on :8080 whose page names the
 #   replica and the version, with GET /health (200 while /www/health exists) and CGI helpers
 #   /cgi-bin/sick (health starts failing) and /cgi-bin/crash (the process exits).
 # Usage: scripts/build-images.sh [DOCKER_HOST_ARGS...]   e.g. -H unix:///run/lab/h1.sock
 set -euo pipefail
 docker_args=("$@")
-busybox_bin=$(command -v busybox || true)
-if [ -z "$busybox_bin" ] || ! file -L "$busybox_bin" 2>/dev/null | grep -q 'statically linked'; then
-  busybox_bin=/bin/busybox
-fi
-[ -x "$busybox_bin" ] || { echo "busybox-static is not installed (apt-get install busybox-static)" >&2; exit 1; }
+# Debian's dynamically linked busybox (fetched as a package, not installed: it conflicts with
+# busybox-static) with the glibc it links against, so the demo image resolves service names
+# through the normal resolver (static glibc cannot load the DNS module it needs at run time).
+workdir=$(mktemp -d)
+trap 'rm -rf "$workdir"' EXIT
+( cd "$workdir" && { apt-get download busybox >/dev/null 2>&1 || { apt-get update -qq && apt-get download busybox >/dev/null; }; } )
+dpkg-deb -x "$workdir"/busybox_*.deb "$workdir/pkg"
+busybox_bin="$workdir/pkg/bin/busybox"
+[ -x "$busybox_bin" ] || { echo "could not fetch Debian's busybox package" >&2; exit 1; }
 
 build() {
   local version=$1
   local root
-  root=$(mktemp -d)
-  trap 'rm -rf "$root"' RETURN
+  root="$workdir/root-$version"
+  mkdir -p "$root"
   mkdir -p "$root/bin" "$root/www/cgi-bin" "$root/tmp" "$root/etc"
   cp "$busybox_bin" "$root/bin/busybox"
   for applet in $("$busybox_bin" --list); do
     [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
   done
+  mkdir -p "$root/lib/x86_64-linux-gnu" "$root/lib64"
+  for lib in $(ldd "$busybox_bin" | grep -o '/lib[^ ]*') /lib/x86_64-linux-gnu/libnss_dns.so.2 /lib/x86_64-linux-gnu/libnss_files.so.2; do
+    cp -L "$lib" "$root/lib/x86_64-linux-gnu/$(basename "$lib")"
+  done
+  ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root/lib64/ld-linux-x86-64.so.2"
+  echo 'hosts: files dns' > "$root/etc/nsswitch.conf"
   echo 'root:x:0:0:root:/:/bin/sh' > "$root/etc/passwd"
   echo 'root:x:0:' > "$root/etc/group"
   cat > "$root/entrypoint.sh" <<SH
@@ -45,6 +55,24 @@ SH
 printf 'Content-Type: text/plain\r\n\r\ncrashing\n'
 kill -9 1
 SH
+  # busybox 1.35's wget crashes (also on the host), so clients in containers use this instead.
+  cat > "$root/bin/http-get" <<'SH'
+#!/bin/sh
+# http-get URL: an HTTP/1.0 GET over nc; the body on stdout; exit 1 unless 2xx/3xx, 2 if no answer.
+url=${1#http://}
+hostport=${url%%/*}
+path=/${url#*/}
+[ "$url" = "$hostport" ] && path=/
+host=${hostport%:*}
+port=${hostport##*:}
+[ "$host" = "$hostport" ] && port=80
+response=$(printf 'GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: http-get\r\n\r\n' "$path" "$host" | nc -w "${TIMEOUT:-5}" "$host" "$port") || exit 2
+[ -n "$response" ] || exit 2
+status=$(printf '%s\n' "$response" | head -n 1 | cut -d' ' -f2)
+printf '%s\n' "$response" | sed '1,/^\r\{0,1\}$/d'
+case "$status" in 2*|3*) exit 0 ;; *) exit 1 ;; esac
+SH
+  chmod +x "$root/bin/http-get"
   chmod +x "$root/entrypoint.sh" "$root/www/cgi-bin/sick" "$root/www/cgi-bin/crash"
   tar -C "$root" -c . | docker "${docker_args[@]}" import \
     --change 'CMD ["/entrypoint.sh"]' \
