@@ -2,7 +2,11 @@
  * Helpers for the benchmarks: bounded waits, medians, a plain-text table, and a ContainerEngine
  * wrapper that timestamps every engine call (for `--trace`, to see where a deploy's time goes).
  */
-import type { ContainerEngine } from '../src/docker/container-engine.ts';
+import { randomUUID } from 'node:crypto';
+import { containerDefinition } from '../src/docker/container-definition.ts';
+import type { ContainerDefinition, ContainerEngine } from '../src/docker/container-engine.ts';
+import type { ServiceSpec } from '../src/model/service-spec.ts';
+import type { TaskSpec } from '../src/protocol/messages.ts';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -45,6 +49,17 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1
     ? (sorted[mid] ?? Number.NaN)
     : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/**
+ * The p-th percentile (0 < p ≤ 100) by nearest rank: the smallest value with at least p% of the
+ * values at or below it (the p95 of 20 values is the 19th smallest).
+ */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1] ?? Number.NaN;
 }
 
 /** Left-aligned first column, right-aligned others, two spaces between columns. */
@@ -145,4 +160,31 @@ export function coveredMs(intervals: readonly { start: number; end: number }[]):
   }
   if (open) total += open.end - open.start;
   return total;
+}
+
+/**
+ * A replica's create body for the raw floor: what Skiff would create, on Docker's default bridge
+ * (a Skiff network carries the measured cluster's label, and the floor must not touch it).
+ */
+export function rawDefinition(
+  service: string,
+  slot: number,
+  spec: ServiceSpec,
+  rawClusterId: string,
+): ContainerDefinition {
+  const task: TaskSpec = {
+    task_id: randomUUID().replaceAll('-', ''),
+    service,
+    slot,
+    revision: 1,
+    spec,
+    networks: [{ name: 'default', index: 0 }],
+  };
+  const definition = containerDefinition(task, rawClusterId);
+  const { NetworkingConfig: _networking, ...body } = definition.body;
+  const hostConfig = { ...(body.HostConfig as Record<string, unknown>) };
+  delete hostConfig.NetworkMode;
+  delete hostConfig.Dns;
+  delete hostConfig.DnsSearch;
+  return { ...definition, body: { ...body, HostConfig: hostConfig }, networks: [] };
 }

@@ -20,7 +20,6 @@ import Docker from 'dockerode';
 import { z } from 'zod';
 import { Agent } from '../src/agent/agent.ts';
 import { Semaphore } from '../src/agent/semaphore.ts';
-import { containerDefinition } from '../src/docker/container-definition.ts';
 import type { ContainerEngine } from '../src/docker/container-engine.ts';
 import { LABELS } from '../src/docker/container-engine.ts';
 import { DockerEngine } from '../src/docker/docker-engine.ts';
@@ -34,6 +33,7 @@ import {
   EngineTracer,
   median,
   positiveInt,
+  rawDefinition,
   table,
   waitFor,
   withDeadline,
@@ -134,12 +134,7 @@ async function rawTrial(
   n: number,
 ): Promise<RawResult> {
   const spec = serviceSpecSchema.parse({ name, image: options.image, replicas: n });
-  const definitions = Array.from({ length: n }, (_, slot) =>
-    containerDefinition(
-      { task_id: randomUUID().replaceAll('-', ''), service: name, slot, revision: 1, spec },
-      rawClusterId,
-    ),
-  );
+  const definitions = Array.from({ length: n }, (_, slot) => rawDefinition(name, slot, spec, rawClusterId));
   const semaphore = new Semaphore(options.concurrency);
   const createMs: number[] = [];
   const startMs: number[] = [];

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import WebSocket from 'ws';
 import type { ContainerEngine } from '../docker/container-engine.ts';
 import type { NodeRegistration } from '../model/node.ts';
+import { DataPlane } from '../net/data-plane/data-plane.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES, serverMessageSchema } from '../protocol/messages.ts';
 import { loadAssignment, saveAssignment } from './assignment-file.ts';
@@ -38,6 +39,8 @@ export class Agent {
   #registration: NodeRegistration | undefined;
   #socket: WebSocket | undefined;
   #loop: ConvergeLoop | undefined;
+  /** DNS, VIPs and the service proxy of this host. */
+  #dataPlane: DataPlane | undefined;
   #clusterId: string | undefined;
   #generation = 0;
   #pendingEvents: LoopReport['events'] = [];
@@ -75,6 +78,7 @@ export class Agent {
     this.#stopped = true;
     clearInterval(this.#heartbeat);
     this.#loop?.stop();
+    void this.#dataPlane?.stop();
     for (const controller of this.#logStreams.values()) controller.abort();
     this.#socket?.close(1000, 'agent stopping');
   }
@@ -138,6 +142,9 @@ export class Agent {
         this.#loop?.setDesired(message.tasks, { fromServer: true });
         return;
       }
+      case 'endpoints':
+        this.#dataPlane?.update(message.services);
+        return;
       case 'logs.start':
         void this.#streamLogs(message.request_id, message.task_id, message.request);
         return;
@@ -152,6 +159,12 @@ export class Agent {
     this.#clusterId = clusterId;
     const registration = this.#registration;
     if (!registration) throw new Error('agent loop started before the engine was inspected');
+    this.#dataPlane = new DataPlane({
+      engine: this.#options.engine,
+      clusterId,
+      nodeId: registration.name,
+      log: this.#options.log,
+    });
     this.#loop = new ConvergeLoop({
       engine: this.#options.engine,
       clusterId,

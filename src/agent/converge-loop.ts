@@ -249,8 +249,6 @@ export class ConvergeLoop {
     }
     const task = action.task;
     const name = slotName(task.service, task.slot);
-    // The attempt starts now, whatever fails later: backoff counts from here.
-    this.#remember(task.task_id, (m) => ({ ...m, lastAttemptAt: this.#options.now() }));
     try {
       if (action.kind === 'start') {
         await engine.startContainer(action.containerId);
@@ -267,7 +265,9 @@ export class ConvergeLoop {
         }
         await this.#ensureImage(task);
         this.#operations.set(task.task_id, 'create');
-        const id = await engine.createContainer(containerDefinition(task, this.#options.clusterId));
+        const definition = containerDefinition(task, this.#options.clusterId);
+        for (const network of definition.networks) await engine.ensureNetwork(network);
+        const id = await engine.createContainer(definition);
         await engine.startContainer(id);
       }
       this.#remember(task.task_id, (m) => ({ ...m, lastError: null }));
@@ -285,6 +285,7 @@ export class ConvergeLoop {
       this.#remember(task.task_id, (m) => ({
         ...m,
         failures: m.failures + 1,
+        lastFailureAt: this.#options.now(),
         lastError: message,
       }));
       // One event per distinct failure, not one per retry.

@@ -14,7 +14,14 @@ const spec = serviceSpecSchema.parse({
 });
 
 function task(id: string, overrides: Partial<TaskSpec['spec']> = {}): TaskSpec {
-  return { task_id: id, service: 'web', slot: 0, revision: 1, spec: { ...spec, ...overrides } };
+  return {
+    task_id: id,
+    service: 'web',
+    slot: 0,
+    revision: 1,
+    spec: { ...spec, ...overrides },
+    networks: [{ name: 'default', index: 0 }],
+  };
 }
 
 function container(id: string, taskId: string, overrides: Partial<ManagedContainer> = {}): ManagedContainer {
@@ -101,7 +108,7 @@ test('the first exit restarts at once, later ones back off, doubling', () => {
     input({
       desired: [task('t1')],
       containers: [exited],
-      runtime: new Map([['t1', { ...FRESH_RUNTIME, lastAttemptAt: 9_000 }]]),
+      runtime: new Map([['t1', FRESH_RUNTIME]]),
     }),
   );
   assert.deepEqual(
@@ -111,22 +118,24 @@ test('the first exit restarts at once, later ones back off, doubling', () => {
   assert.equal(first.events[0]?.message, 'Container web-0 exited with code 1');
   assert.equal(first.runtime.get('t1')?.failures, 1);
 
-  // Second failure: 1 s after the last attempt.
+  // Second failure, noticed now (10 s): the restart waits 1 s from the exit, however long the
+  // container took to start and crash.
   const memory: TaskRuntime = {
     ...FRESH_RUNTIME,
     restarts: 1,
     failures: 1,
-    lastAttemptAt: 9_500,
+    lastFailureAt: 2_000,
     countedExit: 'c0',
   };
   const second = converge(
     input({ desired: [task('t1')], containers: [exited], runtime: new Map([['t1', memory]]) }),
   );
   assert.deepEqual(second.actions, []);
-  assert.equal(second.wakeAt, 10_500);
+  assert.equal(second.wakeAt, 11_000);
+  assert.equal(second.runtime.get('t1')?.lastFailureAt, 10_000);
   assert.equal(second.events.length, 1);
   const due = converge(
-    input({ desired: [task('t1')], containers: [exited], runtime: second.runtime, now: 10_500 }),
+    input({ desired: [task('t1')], containers: [exited], runtime: second.runtime, now: 11_000 }),
   );
   assert.deepEqual(
     due.actions.map((a) => a.kind),
@@ -186,7 +195,7 @@ test('a failed create waits out its backoff before retrying', () => {
   const memory: TaskRuntime = {
     ...FRESH_RUNTIME,
     failures: 3,
-    lastAttemptAt: 9_000,
+    lastFailureAt: 9_000,
     lastError: 'pull failed',
   };
   const plan = converge(input({ desired: [task('t1')], runtime: new Map([['t1', memory]]) }));

@@ -18,8 +18,12 @@ export interface TaskRuntime {
   readonly restarts: number;
   /** Failures (exits or errors) since it last ran stably; drives the backoff. */
   readonly failures: number;
-  /** When a container was last created for it (epoch ms). */
-  readonly lastAttemptAt: number | null;
+  /**
+   * When it last failed: an exit or unhealthy verdict noticed, or a pull/create/start that failed
+   * (epoch ms). Backoff counts from here, as Kubernetes counts from the exit: a slow start must not
+   * eat the delay.
+   */
+  readonly lastFailureAt: number | null;
   /** The last pull/create/start failure, cleared when a container runs. */
   readonly lastError: string | null;
   /** The container whose exit is already counted, so one exit counts once. */
@@ -33,7 +37,7 @@ export interface TaskRuntime {
 export const FRESH_RUNTIME: TaskRuntime = {
   restarts: 0,
   failures: 0,
-  lastAttemptAt: null,
+  lastFailureAt: null,
   lastError: null,
   countedExit: null,
   runningSince: null,
@@ -96,7 +100,13 @@ export function converge(input: ConvergeInput): ConvergePlan {
     }
     if (container && input.unhealthy.has(container.id)) {
       if (memory.countedExit !== container.id) {
-        memory = { ...memory, failures: memory.failures + 1, countedExit: container.id, runningSince: null };
+        memory = {
+          ...memory,
+          failures: memory.failures + 1,
+          countedExit: container.id,
+          runningSince: null,
+          lastFailureAt: input.now,
+        };
       }
     } else if (container && ALIVE.has(container.state)) {
       memory = trackRunning(memory, container, input);
@@ -107,6 +117,7 @@ export function converge(input: ConvergeInput): ConvergePlan {
           failures: memory.failures + 1,
           countedExit: container.id,
           runningSince: null,
+          lastFailureAt: input.now,
           lastExit: { code: container.exitCode, oomKilled: container.oomKilled },
         };
         events.push(exitEvent(task, container));
@@ -142,8 +153,7 @@ function decide(
   now: number,
   unhealthy: boolean,
 ): Decision {
-  const policy = task.spec.restart_policy;
-  const dueAt = (memory.lastAttemptAt ?? 0) + backoffMs(memory.failures, policy);
+  const dueAt = retryDueAt(task, memory);
   if (!container) {
     // Never tried, or the last try failed: retry once the backoff allows.
     if (memory.lastError !== null && now < dueAt) return { action: null, dueAt };
@@ -158,6 +168,11 @@ function decide(
   if (!wantsRestart(task, container, memory)) return { action: null, dueAt: null };
   if (now < dueAt) return { action: null, dueAt };
   return { action: { kind: 'replace', task, containerId: container.id }, dueAt: null };
+}
+
+/** When a failed task may be tried again. */
+export function retryDueAt(task: TaskSpec, memory: TaskRuntime): number {
+  return (memory.lastFailureAt ?? 0) + backoffMs(memory.failures, task.spec.restart_policy);
 }
 
 export function wantsRestart(task: TaskSpec, container: ManagedContainer, memory: TaskRuntime): boolean {

@@ -5,9 +5,8 @@
 import type { ManagedContainer } from '../docker/container-engine.ts';
 import type { Health, TaskObservation } from '../model/task.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
-import { backoffMs } from './backoff.ts';
 import type { TaskRuntime } from './converger.ts';
-import { FRESH_RUNTIME, wantsRestart } from './converger.ts';
+import { FRESH_RUNTIME, retryDueAt, wantsRestart } from './converger.ts';
 
 export type Operation = 'pull' | 'create' | 'start' | 'replace' | 'remove';
 
@@ -38,6 +37,7 @@ export function observe(input: ObserveInput): TaskObservation {
     ports: container ? [...container.ports] : [],
     retry_at: null,
     ready_since: null,
+    ip: container?.ip ?? null,
   };
   if (input.operation === 'remove' || (!task && container)) {
     return { ...base, state: input.operation === 'remove' ? 'stopping' : stateOf(container) };
@@ -45,7 +45,7 @@ export function observe(input: ObserveInput): TaskObservation {
   if (input.operation === 'pull') return { ...base, state: 'pulling' };
   if (input.operation) return { ...base, state: 'starting', message: memory.lastError };
   if (!task) return base;
-  const dueAt = (memory.lastAttemptAt ?? 0) + backoffMs(memory.failures, task.spec.restart_policy);
+  const dueAt = retryDueAt(task, memory);
   if (!container) {
     return memory.lastError === null
       ? base

@@ -37,6 +37,7 @@ function reportRunning(node: FakeNode): void {
       ports: [],
       retry_at: null,
       ready_since: 0,
+      ip: null,
     })),
   });
   f.controller.sync();

@@ -3,8 +3,13 @@
  * returns the parsed value or throws a `UsageError` naming the flag, so a bad value is reported
  * as the user typed it rather than as a server-side schema path.
  */
+
+import type { z } from 'zod';
 import { parseDurationMs } from '../model/duration.ts';
-import type { PortSpec } from '../model/service-spec.ts';
+import type { portSchema } from '../model/service-spec.ts';
+
+type PortInput = z.input<typeof portSchema>;
+
 import { UsageError } from './errors.ts';
 
 export function parseIntegerFlag(
@@ -50,17 +55,24 @@ export function parseMemoryMb(flag: string, value: string): number {
   return mb;
 }
 
-/** "8080" (dynamic host port), "80:8080", "5353:53/udp". */
-export function parsePortFlag(flag: string, value: string): PortSpec {
-  const match = /^(?:(\d+):)?(\d+)(?:\/(tcp|udp))?$/i.exec(value.trim());
+/**
+ * "8080" (reachable by name only), "80:8080" (also published on every node's port 80),
+ * "5353:53/udp", "80:8080/http" (balanced per HTTP request).
+ */
+export function parsePortFlag(flag: string, value: string): PortInput {
+  const match = /^(?:(\d+):)?(\d+)(?:\/(tcp|udp|http))?$/i.exec(value.trim());
   const containerText = match?.[2];
   if (!match || containerText === undefined) {
-    throw new UsageError(`${flag} must be CONTAINER_PORT or HOST_PORT:CONTAINER_PORT[/udp], got "${value}"`);
+    throw new UsageError(`${flag} must be [HOST_PORT:]CONTAINER_PORT[/tcp|/udp|/http], got "${value}"`);
   }
-  const protocol = match[3]?.toLowerCase() === 'udp' ? 'udp' : 'tcp';
-  const container_port = parseIntegerFlag(flag, containerText, 1, 65535);
-  if (match[1] === undefined) return { container_port, protocol };
-  return { container_port, host_port: parseIntegerFlag(flag, match[1], 1, 65535), protocol };
+  const suffix = match[3]?.toLowerCase();
+  const port: PortInput = {
+    container_port: parseIntegerFlag(flag, containerText, 1, 65535),
+    protocol: suffix === 'udp' ? 'udp' : 'tcp',
+  };
+  if (suffix === 'http') port.app_protocol = 'http';
+  if (match[1] !== undefined) port.host_port = parseIntegerFlag(flag, match[1], 1, 65535);
+  return port;
 }
 
 /** "KEY=VALUE" → [key, value]; the value may itself contain "=". */

@@ -36,6 +36,7 @@ export function serviceView(overrides: Partial<ServiceView> = {}): ServiceView {
     env: {},
     restart_policy: { condition: 'always', delay: '1s', max_delay: '1m' },
     labels: {},
+    networks: ['default'],
     placement: { constraints: [], strategy: 'binpack' },
     update: {
       max_surge: 1,

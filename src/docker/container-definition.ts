@@ -2,21 +2,32 @@
  * Turns a task into the Docker create body: identity labels (the agent's source of truth),
  * resource limits, ports, env and command. Pure, so what the engine is asked for is testable.
  */
+
+import { networkAddressing } from '../model/addressing.ts';
 import { parseDurationMs } from '../model/duration.ts';
 import { containerName, slotName } from '../model/names.ts';
-import type { TaskSpec } from '../protocol/messages.ts';
-import type { ContainerDefinition } from './container-engine.ts';
+import { bindsHostPort } from '../model/service-spec.ts';
+import type { NetworkRef, TaskSpec } from '../protocol/messages.ts';
+import type { ContainerDefinition, NetworkDefinition } from './container-engine.ts';
 import { LABELS } from './container-engine.ts';
+
+export function networkDefinition(network: NetworkRef, clusterId: string): NetworkDefinition {
+  return { name: `skiff-${network.name}`, ...networkAddressing(network.index), clusterId };
+}
 
 export function containerDefinition(task: TaskSpec, clusterId: string): ContainerDefinition {
   const { spec } = task;
+  const networks = task.networks.map((n) => networkDefinition(n, clusterId));
+  const primary = networks[0];
+  if (!primary) throw new RangeError(`task ${task.task_id} has no network`);
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostPort: string }[]> = {};
   for (const port of spec.ports) {
     const key = `${port.container_port}/${port.protocol}`;
     exposed[key] = {};
-    // An empty HostPort asks the engine for a free one: the dynamic port users expect.
-    bindings[key] = [{ HostPort: port.host_port === undefined ? '' : String(port.host_port) }];
+    // An empty HostPort asks the engine for a free one. Ingress ports belong to every node's
+    // proxy, which reaches the replica through this dynamic port; only host mode binds host_port.
+    bindings[key] = [{ HostPort: bindsHostPort(port) ? String(port.host_port) : '' }];
   }
   const env = {
     ...spec.env,
@@ -26,6 +37,11 @@ export function containerDefinition(task: TaskSpec, clusterId: string): Containe
   };
   const hostConfig: Record<string, unknown> = {
     PortBindings: bindings,
+    NetworkMode: primary.name,
+    // The agent's DNS on the network's gateway answers service names; Docker's embedded resolver
+    // (which answers replica aliases) forwards everything else to it.
+    Dns: [primary.gateway],
+    DnsSearch: ['skiff'],
     // Skiff restarts replicas itself (fresh container, backoff, events); the engine must not.
     RestartPolicy: { Name: 'no' },
     LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
@@ -54,5 +70,13 @@ export function containerDefinition(task: TaskSpec, clusterId: string): Containe
     HostConfig: hostConfig,
   };
   if (spec.command) body.Cmd = spec.command;
-  return { name: containerName(task.service, task.slot, task.task_id), image: spec.image, body };
+  const aliases = [slotName(task.service, task.slot)];
+  body.NetworkingConfig = { EndpointsConfig: { [primary.name]: { Aliases: aliases } } };
+  return {
+    name: containerName(task.service, task.slot, task.task_id),
+    image: spec.image,
+    body,
+    networks,
+    aliases,
+  };
 }

@@ -40,11 +40,26 @@ export interface EngineInfo {
   readonly version: string;
 }
 
+/** A Skiff network on one engine: a bridge laid out by model/addressing.ts. */
+export interface NetworkDefinition {
+  /** The Docker network's name, `skiff-<network>`. */
+  readonly name: string;
+  readonly bridge: string;
+  readonly subnet: string;
+  readonly ipRange: string;
+  readonly gateway: string;
+  readonly clusterId: string;
+}
+
 /** What to create: the Docker create body, already derived from a task. */
 export interface ContainerDefinition {
   readonly name: string;
   readonly image: string;
   readonly body: Record<string, unknown>;
+  /** Its networks, first one primary (set in the body); the others are connected before start. */
+  readonly networks: readonly NetworkDefinition[];
+  /** DNS names it answers to on its networks besides its container name. */
+  readonly aliases: readonly string[];
 }
 
 export interface EngineEvent {
@@ -65,7 +80,9 @@ export interface ContainerEngine {
   listManaged(clusterId: string): Promise<ManagedContainer[]>;
   hasImage(ref: string): Promise<boolean>;
   pullImage(ref: string): Promise<void>;
-  /** Returns the new container's id. */
+  /** Creates the network if missing (idempotent); a same-named network of another cluster is replaced when unused. */
+  ensureNetwork(network: NetworkDefinition): Promise<void>;
+  /** Returns the new container's id, attached to all its networks. */
   createContainer(definition: ContainerDefinition): Promise<string>;
   startContainer(id: string): Promise<void>;
   /** SIGTERM, then SIGKILL after graceSeconds (default: the StopTimeout the container was created with); already stopped is fine. */

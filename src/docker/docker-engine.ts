@@ -16,6 +16,7 @@ import type {
   EngineInfo,
   LogEntry,
   ManagedContainer,
+  NetworkDefinition,
 } from './container-engine.ts';
 import { EngineError, LABELS } from './container-engine.ts';
 import { LogFrameDecoder } from './log-frames.ts';
@@ -82,6 +83,9 @@ const CONTAINER_STATES = new Set<ContainerState>([
 
 export class DockerEngine implements ContainerEngine {
   readonly #docker: Docker;
+  /** Networks known to exist as this cluster's, so creates skip the check. */
+  readonly #readyNetworks = new Set<string>();
+  readonly #ensuring = new Map<string, Promise<void>>();
 
   /** `host` is `unix:///path/to/docker.sock` (the default socket when omitted) or `tcp://host:port`. */
   constructor(host?: string) {
@@ -176,10 +180,59 @@ export class DockerEngine implements ContainerEngine {
     });
   }
 
+  /** Concurrent ensures of one network share one check-and-create (a second create would fail on the pool). */
+  ensureNetwork(network: NetworkDefinition): Promise<void> {
+    if (this.#readyNetworks.has(network.name)) return Promise.resolve();
+    let pending = this.#ensuring.get(network.name);
+    if (!pending) {
+      pending = this.#createNetwork(network).finally(() => this.#ensuring.delete(network.name));
+      this.#ensuring.set(network.name, pending);
+    }
+    return pending;
+  }
+
+  async #createNetwork(network: NetworkDefinition): Promise<void> {
+    const found = z
+      .array(z.object({ Id: z.string(), Labels: z.record(z.string(), z.string()).nullable().optional() }))
+      .parse(
+        await this.#call('list networks', () =>
+          this.#docker.listNetworks({ filters: { name: [network.name] } }),
+        ),
+      );
+    const existing = found.find((n) => n.Labels?.[LABELS.cluster] !== undefined);
+    if (existing && existing.Labels?.[LABELS.cluster] !== network.clusterId) {
+      // A leftover of another cluster on this engine (an old `skiff up`): only ever removed when unused.
+      await this.#call(`remove network ${network.name}`, () => this.#docker.getNetwork(existing.Id).remove());
+    }
+    if (!existing || existing.Labels?.[LABELS.cluster] !== network.clusterId) {
+      try {
+        await this.#docker.createNetwork({
+          Name: network.name,
+          Driver: 'bridge',
+          CheckDuplicate: true,
+          IPAM: { Config: [{ Subnet: network.subnet, IPRange: network.ipRange, Gateway: network.gateway }] },
+          Options: { 'com.docker.network.bridge.name': network.bridge },
+          Labels: { [LABELS.cluster]: network.clusterId },
+        });
+      } catch (error) {
+        // 409: created meanwhile by a concurrent create of this loop, which is what we wanted.
+        if (statusOf(error) !== 409) throw toEngineError(`create network ${network.name}`, error);
+      }
+    }
+    this.#readyNetworks.add(network.name);
+  }
+
   async createContainer(definition: ContainerDefinition): Promise<string> {
     const container = await this.#call(`create ${definition.name}`, () =>
       this.#docker.createContainer({ ...definition.body, name: definition.name }),
     );
+    for (const network of definition.networks.slice(1)) {
+      await this.#call(`connect ${definition.name} to ${network.name}`, () =>
+        this.#docker
+          .getNetwork(network.name)
+          .connect({ Container: container.id, EndpointConfig: { Aliases: [...definition.aliases] } }),
+      );
+    }
     return container.id;
   }
 

@@ -9,8 +9,16 @@ import { SERVICE_NAME_PATTERN } from './names.ts';
 
 export const portSchema = z.strictObject({
   container_port: z.int().min(1).max(65535),
+  /**
+   * Published on the cluster: in `ingress` mode every node's proxy serves it and balances across
+   * the replicas wherever they run (a routing mesh); in `host` mode the replica binds it on its
+   * own node, so one replica per node can have it.
+   */
   host_port: z.int().min(1).max(65535).optional(),
   protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  mode: z.enum(['ingress', 'host']).default('ingress'),
+  /** `http` makes the proxy balance per request (X-Forwarded-For, retries on refused connects). */
+  app_protocol: z.enum(['tcp', 'http']).default('tcp'),
 });
 
 export const resourcesSchema = z.strictObject({
@@ -109,6 +117,12 @@ export const serviceSpecSchema = z.strictObject({
     max_delay: '1m',
   }),
   labels: z.record(z.string().min(1), z.string()).default({}),
+  /** Networks the replicas join; services see each other by name only within a shared network. */
+  networks: z
+    .array(z.string().regex(SERVICE_NAME_PATTERN, 'network names are lowercase letters, digits and dashes'))
+    .min(1)
+    .max(8)
+    .default(['default']),
   placement: placementSchema.default({ constraints: [], strategy: 'binpack' }),
   update: updatePolicySchema.default({
     max_surge: 1,
@@ -145,4 +159,9 @@ export function canonicalSpec(spec: ServiceSpec): ServiceSpec {
 
 function sortedRecord(record: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** A port the replica binds on its own node (not through the routing mesh). */
+export function bindsHostPort(port: PortSpec): boolean {
+  return port.mode === 'host' && port.host_port !== undefined;
 }

@@ -48,6 +48,8 @@ export const taskObservationSchema = z.object({
   retry_at: z.number().nullable(),
   /** Since when it has been ready to serve (running, and healthy if checked), epoch ms. */
   ready_since: z.number().nullable(),
+  /** The container's address on its first network, for the proxies on its own host. */
+  ip: z.string().nullable(),
 });
 export type TaskObservation = z.infer<typeof taskObservationSchema>;
 

@@ -6,19 +6,45 @@
 import { z } from 'zod';
 import { eventInputSchema } from '../model/event.ts';
 import { nodeRegistrationSchema } from '../model/node.ts';
-import { serviceSpecSchema } from '../model/service-spec.ts';
-import { taskObservationSchema } from '../model/task.ts';
+import { portSchema, serviceSpecSchema } from '../model/service-spec.ts';
+import { publishedPortSchema, taskObservationSchema } from '../model/task.ts';
 
 export const AGENT_PATH = '/agent/v1';
 
 /** Everything an agent needs to run one task, with no further questions to the server. */
+/** A network by name and by the index its addresses derive from (model/addressing.ts). */
+export const networkRefSchema = z.object({ name: z.string(), index: z.int().min(0) });
+export type NetworkRef = z.infer<typeof networkRefSchema>;
+
 export const taskSpecSchema = z.object({
   task_id: z.string(),
   service: z.string(),
   slot: z.int(),
   revision: z.int(),
   spec: serviceSpecSchema,
+  /** The service's networks, first one primary (its gateway is the container's resolver). */
+  networks: z.array(networkRefSchema).min(1),
 });
+
+/** One serving replica, as every host's proxy and DNS need it. */
+export const backendSchema = z.object({
+  task_id: z.string(),
+  node_id: z.string(),
+  /** The node's address, where its published ports are reached from other hosts. */
+  address: z.string(),
+  container_ip: z.string().nullable(),
+  ports: z.array(publishedPortSchema),
+});
+export type Backend = z.infer<typeof backendSchema>;
+
+export const serviceEndpointsSchema = z.object({
+  name: z.string(),
+  vip_index: z.int().min(1),
+  networks: z.array(networkRefSchema),
+  ports: z.array(portSchema),
+  backends: z.array(backendSchema),
+});
+export type ServiceEndpoints = z.infer<typeof serviceEndpointsSchema>;
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 
 export const logRequestSchema = z.object({
@@ -62,6 +88,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     heartbeat_interval_ms: z.int().positive(),
   }),
   z.object({ type: z.literal('assign'), generation: z.int(), tasks: z.array(taskSpecSchema) }),
+  /** Every service's serving replicas, for the proxies and DNS of every host; sent whole on change. */
+  z.object({ type: z.literal('endpoints'), services: z.array(serviceEndpointsSchema) }),
   z.object({
     type: z.literal('logs.start'),
     request_id: z.string(),

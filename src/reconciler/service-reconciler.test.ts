@@ -23,6 +23,7 @@ function observed(
     ports: [],
     retry_at: null,
     ready_since: state === 'running' ? 0 : null,
+    ip: null,
     ...overrides,
   };
 }
@@ -148,7 +149,15 @@ test('a service with fixed host ports replaces stop-first', () => {
   const withPort = {
     ...spec,
     replicas: 1,
-    ports: [{ container_port: 80, host_port: 8080, protocol: 'tcp' as const }],
+    ports: [
+      {
+        container_port: 80,
+        host_port: 8080,
+        protocol: 'tcp' as const,
+        mode: 'host' as const,
+        app_protocol: 'tcp' as const,
+      },
+    ],
   };
   const plan = reconcileService(input({ desired: { spec: withPort, revision: 2 }, tasks: [task('old', 0)] }));
   assert.deepEqual(plan.shutdown, ['old']);
@@ -224,4 +233,23 @@ test('a deleted service shuts everything down and forgets what is gone', () => {
   );
   assert.deepEqual(plan.shutdown, ['a']);
   assert.deepEqual(plan.forget, ['b', 'd']);
+});
+
+test('a service published through the ingress mesh still replaces start-first', () => {
+  const meshed = {
+    ...spec,
+    replicas: 1,
+    ports: [
+      {
+        container_port: 80,
+        host_port: 8080,
+        protocol: 'tcp' as const,
+        mode: 'ingress' as const,
+        app_protocol: 'http' as const,
+      },
+    ],
+  };
+  const plan = reconcileService(input({ desired: { spec: meshed, revision: 2 }, tasks: [task('old', 0)] }));
+  assert.deepEqual(plan.shutdown, []);
+  assert.equal(plan.create.length, 1);
 });

@@ -15,6 +15,7 @@
 import { parseDurationMs } from '../model/duration.ts';
 import { slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
+import { bindsHostPort } from '../model/service-spec.ts';
 import type { Task, TaskObservation } from '../model/task.ts';
 
 export interface ReconcilerTask extends Task {
@@ -74,7 +75,7 @@ export function reconcileService(input: ReconcileInput): ServicePlan {
   const policy = spec.update;
   const minHealthyMs = parseDurationMs(policy.min_healthy_time) ?? 0;
   const deadlineMs = parseDurationMs(policy.healthy_deadline) ?? 60_000;
-  const stopFirst = spec.ports.some((p) => p.host_port !== undefined);
+  const stopFirst = spec.ports.some(bindsHostPort);
   const maxSurge = stopFirst ? 0 : policy.max_surge;
   const maxUnavailable = stopFirst ? Math.max(1, policy.max_unavailable) : policy.max_unavailable;
   const replicas = spec.replicas;

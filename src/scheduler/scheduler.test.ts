@@ -74,7 +74,13 @@ test('reservations made earlier in the same plan count', () => {
 });
 
 test('every rejected node is counted under its reason', () => {
-  const port = { container_port: 80, host_port: 8080, protocol: 'tcp' as const };
+  const port = {
+    container_port: 80,
+    host_port: 8080,
+    protocol: 'tcp' as const,
+    mode: 'host' as const,
+    app_protocol: 'tcp' as const,
+  };
   const placements = schedule(
     [
       node('a', { usedHostPorts: new Set(['tcp/8080']) }),
@@ -92,7 +98,13 @@ test('every rejected node is counted under its reason', () => {
 });
 
 test('a fixed host port fits once per node', () => {
-  const port = { container_port: 80, host_port: 8080, protocol: 'tcp' as const };
+  const port = {
+    container_port: 80,
+    host_port: 8080,
+    protocol: 'tcp' as const,
+    mode: 'host' as const,
+    app_protocol: 'tcp' as const,
+  };
   const placements = schedule(
     [node('a')],
     [request('1', { ports: [port] }), request('2', { ports: [port] })],
@@ -159,4 +171,33 @@ test('a node where the service just failed is avoided when others fit', () => {
   assert.deepEqual(placements[0], { taskId: '1', placed: true, nodeId: 'b' });
   const only = schedule([node('a')], [request('1', { penalizedNodes: new Set(['a']) })]);
   assert.deepEqual(only[0], { taskId: '1', placed: true, nodeId: 'a' });
+});
+
+test('an ingress port is served by the proxies, so replicas never conflict over it', () => {
+  const port = {
+    container_port: 80,
+    host_port: 8080,
+    protocol: 'tcp' as const,
+    mode: 'ingress' as const,
+    app_protocol: 'http' as const,
+  };
+  const placements = schedule(
+    [node('a')],
+    [request('1', { ports: [port] }), request('2', { ports: [port] })],
+  );
+  assert.deepEqual(
+    placements.map((p) => p.placed),
+    [true, true],
+  );
+});
+
+test('services without requests even out over identical nodes', () => {
+  const nodes = ['n1', 'n10', 'n2', 'n3'].map((id) => node(id));
+  const requests = ['a', 'b', 'c', 'd'].flatMap((service) =>
+    [0, 1, 2, 3, 4].map((i) => request(`${service}${i}`, { service })),
+  );
+  const perNode = new Map<string, number>();
+  for (const p of schedule(nodes, requests))
+    if (p.placed) perNode.set(p.nodeId, (perNode.get(p.nodeId) ?? 0) + 1);
+  assert.deepEqual([...perNode.values()].sort(), [5, 5, 5, 5]);
 });

@@ -8,6 +8,7 @@
  */
 import type { NodeStatus } from '../model/node.ts';
 import type { PortSpec } from '../model/service-spec.ts';
+import { bindsHostPort } from '../model/service-spec.ts';
 import type { Constraint } from './constraints.ts';
 import { satisfies } from './constraints.ts';
 import type { Demand } from './resources.ts';
@@ -50,6 +51,8 @@ interface MutableNode {
   memory: number;
   readonly ports: Set<string>;
   readonly counts: Map<string, number>;
+  /** Replicas of every service on the node. */
+  replicas: number;
 }
 
 type Checker = (node: MutableNode, request: PlacementRequest) => string | null;
@@ -59,6 +62,7 @@ const SAME_NODE_PENALTY = 40;
 /** Same-zone anti-affinity outweighs packing too, but less than sharing a node. */
 const SAME_ZONE_PENALTY = 20;
 const FAILED_HERE_PENALTY = 10;
+const TIE_BREAK_PER_REPLICA = 1e-6;
 
 export function portKey(port: PortSpec): string {
   return `${port.protocol}/${port.host_port}`;
@@ -81,8 +85,7 @@ const CHECKERS: readonly Checker[] = [
     node.memory + request.demand.memoryBytes <= node.base.memoryBytes ? null : 'insufficient memory',
   (node, request) => {
     for (const port of request.ports) {
-      if (port.host_port !== undefined && node.ports.has(portKey(port)))
-        return `port ${port.host_port} in use`;
+      if (bindsHostPort(port) && node.ports.has(portKey(port))) return `port ${port.host_port} in use`;
     }
     return null;
   },
@@ -103,7 +106,9 @@ function score(
   value -= (node.counts.get(request.service) ?? 0) * SAME_NODE_PENALTY;
   if (node.zone !== undefined) value -= (zoneCounts.get(node.zone) ?? 0) * SAME_ZONE_PENALTY;
   if (request.penalizedNodes.has(node.base.id)) value -= FAILED_HERE_PENALTY;
-  return value;
+  // Among otherwise equal nodes (no resource requests), the one with fewer replicas in all wins:
+  // small enough never to outweigh a real packing difference.
+  return value - node.replicas * TIE_BREAK_PER_REPLICA;
 }
 
 /**
@@ -120,6 +125,7 @@ export function schedule(nodes: readonly NodeSnapshot[], requests: readonly Plac
       memory: base.allocatedMemoryBytes,
       ports: new Set(base.usedHostPorts),
       counts: new Map(base.serviceCounts),
+      replicas: [...base.serviceCounts.values()].reduce((a, b) => a + b, 0),
     }));
   const zoned = state.some((n) => n.zone !== undefined);
   return requests.map((request) => placeOne(state, request, zoned));
@@ -145,8 +151,9 @@ function placeOne(state: readonly MutableNode[], request: PlacementRequest, zone
   if (!best) return { taskId: request.taskId, placed: false, reason: summarize(state.length, reasons) };
   best.cpu += request.demand.cpuMillicores;
   best.memory += request.demand.memoryBytes;
-  for (const port of request.ports) if (port.host_port !== undefined) best.ports.add(portKey(port));
+  for (const port of request.ports) if (bindsHostPort(port)) best.ports.add(portKey(port));
   best.counts.set(request.service, (best.counts.get(request.service) ?? 0) + 1);
+  best.replicas++;
   return { taskId: request.taskId, placed: true, nodeId: best.base.id };
 }
 

@@ -3,6 +3,7 @@
  * A replica still shutting down holds its share until its container is gone.
  */
 import type { ServiceSpec } from '../model/service-spec.ts';
+import { bindsHostPort } from '../model/service-spec.ts';
 import { demandOf } from '../scheduler/resources.ts';
 import { portKey } from '../scheduler/scheduler.ts';
 import type { StoredTask } from '../store/store.ts';
@@ -40,7 +41,7 @@ export function allocationOf(
     const demand = demandOf(spec.resources);
     allocation.cpuMillicores += demand.cpuMillicores;
     allocation.memoryBytes += demand.memoryBytes;
-    for (const port of spec.ports) if (port.host_port !== undefined) allocation.hostPorts.add(portKey(port));
+    for (const port of spec.ports) if (bindsHostPort(port)) allocation.hostPorts.add(portKey(port));
   }
   return allocation;
 }

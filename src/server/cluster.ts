@@ -30,6 +30,8 @@ export interface NodeSession {
   link: AgentLink | undefined;
   /** The last assignment sent over the current link, to send only changes. */
   lastAssignment: string | undefined;
+  /** The last endpoints sent over the current link. */
+  lastEndpoints: string | undefined;
 }
 
 export interface StatusChange {
@@ -66,6 +68,7 @@ export class Cluster {
         lastHeartbeat: null,
         link: undefined,
         lastAssignment: undefined,
+        lastEndpoints: undefined,
       });
     }
   }
@@ -102,6 +105,7 @@ export class Cluster {
       lastHeartbeat: now,
       link,
       lastAssignment: undefined,
+      lastEndpoints: undefined,
     };
     const previousStatus = existing?.status;
     session.registration = registration;
@@ -110,6 +114,7 @@ export class Cluster {
     session.lastHeartbeat = now;
     session.link = link;
     session.lastAssignment = undefined;
+    session.lastEndpoints = undefined;
     this.#nodes.set(id, session);
     return { ok: true, session, previousStatus };
   }
@@ -120,6 +125,7 @@ export class Cluster {
     if (!session || session.link !== link) return false;
     session.link = undefined;
     session.lastAssignment = undefined;
+    session.lastEndpoints = undefined;
     session.lastSeen = now;
     session.status = 'unreachable';
     return true;
@@ -145,7 +151,10 @@ export class Cluster {
       changes.push({ id: node.id, from: node.status, to: status });
       node.status = status;
       // A node back from silence gets its whole assignment again.
-      if (status !== 'ready') node.lastAssignment = undefined;
+      if (status !== 'ready') {
+        node.lastAssignment = undefined;
+        node.lastEndpoints = undefined;
+      }
     }
     return changes;
   }

@@ -5,10 +5,11 @@
  * it changed. Triggers are coalesced; a periodic tick retries what waits on time or room.
  */
 import { randomUUID } from 'node:crypto';
+import { MAX_NETWORKS, MAX_SERVICES } from '../model/addressing.ts';
 import { slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { TaskObservation } from '../model/task.ts';
-import type { AgentMessage, TaskSpec } from '../protocol/messages.ts';
+import type { AgentMessage, NetworkRef, TaskSpec } from '../protocol/messages.ts';
 import type { ServicePlan } from '../reconciler/service-reconciler.ts';
 import { reconcileService } from '../reconciler/service-reconciler.ts';
 import { parseConstraint } from '../scheduler/constraints.ts';
@@ -19,6 +20,7 @@ import type { Store, StoredService, StoredTask } from '../store/store.ts';
 import { allocationOf } from './allocation.ts';
 import type { Cluster } from './cluster.ts';
 import { labelsOf } from './cluster.ts';
+import { serviceEndpoints } from './endpoints.ts';
 import type { EventLog } from './event-log.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 
@@ -86,6 +88,25 @@ export class Controller {
       this.#placeReplicas();
     });
     this.#pushAssignments();
+    this.#pushEndpoints();
+  }
+
+  /** Every host gets every service's serving replicas; only a change is sent. */
+  #pushEndpoints(): void {
+    const { store, cluster } = this.#options;
+    const nodes = cluster.list();
+    const services = store.listServices().map((service) => ({
+      service,
+      vipIndex: store.allocate('service', service.spec.name, 1, MAX_SERVICES),
+      networks: this.#networkRefs(service.spec),
+    }));
+    const endpoints = serviceEndpoints(services, store.listTasks(), nodes);
+    const text = JSON.stringify(endpoints);
+    for (const node of nodes) {
+      if (!node.link || node.lastEndpoints === text) continue;
+      node.lastEndpoints = text;
+      node.link.send({ type: 'endpoints', services: endpoints });
+    }
   }
 
   #checkLiveness(): void {
@@ -302,6 +323,14 @@ export class Controller {
     return this.#specOf(service, revision);
   }
 
+  /** The network's index, allocated on first use: every host derives the same addresses from it. */
+  #networkRefs(spec: ServiceSpec): NetworkRef[] {
+    return spec.networks.map((name) => ({
+      name,
+      index: this.#options.store.allocate('network', name, 0, MAX_NETWORKS - 1),
+    }));
+  }
+
   #pushAssignments(): void {
     const tasks = this.#options.store.listTasks();
     for (const node of this.#options.cluster.list()) {
@@ -317,6 +346,7 @@ export class Controller {
             slot: task.slot,
             revision: task.revision,
             spec,
+            networks: this.#networkRefs(spec),
           });
       }
       const text = JSON.stringify(desired);

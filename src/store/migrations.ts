@@ -50,4 +50,12 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE nodes ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';`,
   // The service's current or last rollout (JSON, see model/rollout.ts).
   `ALTER TABLE services ADD COLUMN rollout TEXT;`,
+  // Indexes the addressing plan derives addresses from: networks (subnets) and services (VIPs).
+  `CREATE TABLE allocations (
+     kind TEXT NOT NULL,
+     name TEXT NOT NULL,
+     idx INTEGER NOT NULL,
+     PRIMARY KEY (kind, name),
+     UNIQUE (kind, idx)
+   );`,
 ];

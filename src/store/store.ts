@@ -87,6 +87,14 @@ const eventRow = z.object({
   message: z.string(),
 });
 
+/** No index is left for a new network or service. */
+export class AllocationExhaustedError extends Error {
+  override readonly name = 'AllocationExhaustedError';
+  constructor(kind: string, size: number) {
+    super(`all ${size} ${kind} addresses are in use`);
+  }
+}
+
 export class Store {
   readonly #db: DatabaseSync;
 
@@ -308,6 +316,47 @@ export class Store {
 
   deleteTask(id: string): void {
     this.#db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
+  }
+
+  // Allocations
+
+  /** The index of `name` among `kind`, allocating the lowest free one in [first, last] if new. */
+  allocate(kind: 'network' | 'service', name: string, first: number, last: number): number {
+    return this.transaction(() => {
+      const existing = this.#db
+        .prepare('SELECT idx FROM allocations WHERE kind = ? AND name = ?')
+        .get(kind, name);
+      if (existing) return z.object({ idx: z.number() }).parse(existing).idx;
+      const taken = new Set(
+        this.#db
+          .prepare('SELECT idx FROM allocations WHERE kind = ?')
+          .all(kind)
+          .map((row) => z.object({ idx: z.number() }).parse(row).idx),
+      );
+      for (let idx = first; idx <= last; idx++) {
+        if (taken.has(idx)) continue;
+        this.#db.prepare('INSERT INTO allocations (kind, name, idx) VALUES (?, ?, ?)').run(kind, name, idx);
+        return idx;
+      }
+      throw new AllocationExhaustedError(kind, last - first + 1);
+    });
+  }
+
+  /** Every allocation of a kind, name → index. */
+  allocations(kind: 'network' | 'service'): Map<string, number> {
+    return new Map(
+      this.#db
+        .prepare('SELECT name, idx FROM allocations WHERE kind = ?')
+        .all(kind)
+        .map((row) => {
+          const parsed = z.object({ name: z.string(), idx: z.number() }).parse(row);
+          return [parsed.name, parsed.idx] as const;
+        }),
+    );
+  }
+
+  release(kind: 'network' | 'service', name: string): void {
+    this.#db.prepare('DELETE FROM allocations WHERE kind = ? AND name = ?').run(kind, name);
   }
 
   // Nodes

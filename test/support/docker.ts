@@ -26,11 +26,19 @@ export async function containersOf(clusterId: string, service?: string): Promise
   }));
 }
 
-export async function removeCluster(clusterId: string): Promise<void> {
-  for (const c of await containersOf(clusterId)) {
-    await docker
-      .getContainer(c.id)
+/** Removes a test cluster's containers, then its networks (which need their containers gone). */
+export async function removeCluster(clusterId: string, engine: Docker = docker): Promise<void> {
+  const label = { label: [`skiff.cluster=${clusterId}`] };
+  for (const c of await engine.listContainers({ all: true, filters: label })) {
+    await engine
+      .getContainer(c.Id)
       .remove({ force: true })
+      .catch(() => {});
+  }
+  for (const n of await engine.listNetworks({ filters: label })) {
+    await engine
+      .getNetwork(n.Id)
+      .remove()
       .catch(() => {});
   }
 }

@@ -80,6 +80,15 @@ export class SkiffCluster {
     return this.#clusterId;
   }
 
+  /** An index the server allocated (a network's or a service's), read from its store. */
+  allocation(kind: 'network' | 'service', name: string): number {
+    const db = new DatabaseSync(join(this.dataDir, 'skiff.db'), { readOnly: true });
+    const row = db.prepare('SELECT idx FROM allocations WHERE kind = ? AND name = ?').get(kind, name);
+    db.close();
+    if (!row) throw new Error(`no ${kind} allocation for ${name}`);
+    return Number(row.idx);
+  }
+
   async startServer(): Promise<void> {
     const args = this.mode === 'up' ? ['up'] : ['server'];
     args.push(

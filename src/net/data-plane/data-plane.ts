@@ -1,0 +1,131 @@
+/**
+ * One host's data plane: from each endpoints message, it makes sure the Skiff networks exist on
+ * the engine, puts the service VIPs on their bridges, answers DNS on each network's gateway and
+ * points the proxy routes at the serving replicas. Applies are serialised and level-triggered; a
+ * failed one is retried shortly, with the latest endpoints.
+ */
+
+import { networkInterfaces } from 'node:os';
+import { networkDefinition } from '../../docker/container-definition.ts';
+import type { ContainerEngine } from '../../docker/container-engine.ts';
+import { inNetwork, isSkiffAddress } from '../../model/addressing.ts';
+import type { ServiceEndpoints } from '../../protocol/messages.ts';
+import type { ServiceRegistry } from '../dns/dns-answer.ts';
+import { DnsServer } from '../dns/dns-server.ts';
+import { loadNameservers } from '../dns/resolv-conf.ts';
+import type { ProxyRoute } from '../proxy/proxy-route.ts';
+import { ServiceProxy } from '../proxy/service-proxy.ts';
+import { planDataPlane } from './data-plane-plan.ts';
+import { serviceRegistry } from './service-registry.ts';
+import { syncVips } from './vip-addresses.ts';
+
+const RETRY_MS = 2000;
+
+/** The host's IPv4 addresses outside Skiff's own networks (10.240.0.0/12), for ingress ports. */
+function hostAddresses(): string[] {
+  const addresses = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && a.family === 'IPv4' && !isSkiffAddress(a.address))
+    .map((a) => a?.address ?? '');
+  return [...new Set(addresses)].sort();
+}
+
+export interface DataPlaneOptions {
+  readonly engine: ContainerEngine;
+  readonly clusterId: string;
+  readonly nodeId: string;
+  readonly log: (message: string) => void;
+}
+
+export class DataPlane {
+  readonly #options: DataPlaneOptions;
+  readonly #proxy = new ServiceProxy();
+  #dns: DnsServer | undefined;
+  #services: readonly ServiceEndpoints[] = [];
+  #queue: Promise<void> = Promise.resolve();
+  #retry: NodeJS.Timeout | undefined;
+  readonly #bridges = new Set<string>();
+  #lastSkipped = '';
+  #registry: ServiceRegistry = serviceRegistry([]);
+  #stopped = false;
+
+  constructor(options: DataPlaneOptions) {
+    this.#options = options;
+  }
+
+  /** Takes the latest endpoints; the apply runs after any in progress. */
+  update(services: readonly ServiceEndpoints[]): void {
+    this.#services = services;
+    this.#schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retry);
+    await this.#queue;
+    await this.#proxy.stop();
+    await this.#dns?.stop();
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#retry);
+    this.#queue = this.#queue
+      .then(() => this.#apply())
+      .catch((error: unknown) => {
+        this.#options.log(`data plane: ${error instanceof Error ? error.message : String(error)}; retrying`);
+        if (!this.#stopped) this.#retry = setTimeout(() => this.#schedule(), RETRY_MS);
+      });
+  }
+
+  async #apply(): Promise<void> {
+    if (this.#stopped) return;
+    const { engine, clusterId, nodeId, log } = this.#options;
+    const services = this.#services;
+    const plan = planDataPlane(services, nodeId, hostAddresses());
+    const skipped = plan.skipped.join('; ');
+    if (skipped && skipped !== this.#lastSkipped) log(`data plane: ${skipped}`);
+    this.#lastSkipped = skipped;
+
+    for (const network of plan.networks) {
+      const definition = networkDefinition(network, clusterId);
+      await engine.ensureNetwork(definition);
+      this.#bridges.add(definition.bridge);
+    }
+    await syncVips(plan.vips, [...this.#bridges]);
+
+    const dns = await this.#dnsServer(services);
+    const wanted = plan.dns.map((d) => `${d.address}:${d.port}`);
+    for (const listener of dns.listeners) {
+      if (!wanted.includes(`${listener.address}:${listener.port}`)) await dns.removeListener(listener);
+    }
+    for (const endpoint of plan.dns) await dns.addListener(endpoint);
+
+    const routes: ProxyRoute[] = plan.routes.map((route) => {
+      const network = route.network;
+      return {
+        key: route.key,
+        mode: route.mode,
+        listen: route.listen,
+        backends: route.backends,
+        strategy: 'round-robin',
+        ...(network === null ? {} : { allow: (client: string) => inNetwork(client, network) }),
+      };
+    });
+    await this.#proxy.setRoutes(routes);
+  }
+
+  /** One DNS server for the host, answering from the registry of the latest endpoints. */
+  async #dnsServer(services: readonly ServiceEndpoints[]): Promise<DnsServer> {
+    this.#registry = serviceRegistry(services);
+    if (this.#dns) return this.#dns;
+    const upstreams = await loadNameservers();
+    const registry: ServiceRegistry = {
+      vipFor: (name, client) => this.#registry.vipFor(name, client),
+      endpointsFor: (name, port, client) => this.#registry.endpointsFor(name, port, client),
+    };
+    const dns = new DnsServer({ listen: [], registry, upstreams, log: this.#options.log });
+    await dns.start();
+    this.#dns = dns;
+    return dns;
+  }
+}

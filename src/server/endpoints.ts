@@ -1,0 +1,46 @@
+/**
+ * Which replicas serve each service, for every host's proxy and DNS: those meant to run, running
+ * and healthy (when checked), on a ready node. A replica leaves this list the moment it is told
+ * to stop (a rollout, a scale-down, a drain) or turns unhealthy, and before its container stops.
+ */
+import type { Backend, NetworkRef, ServiceEndpoints } from '../protocol/messages.ts';
+import { isServing } from '../reconciler/service-reconciler.ts';
+import type { StoredService, StoredTask } from '../store/store.ts';
+import type { NodeSession } from './cluster.ts';
+
+export interface EndpointService {
+  readonly service: StoredService;
+  readonly vipIndex: number;
+  readonly networks: readonly NetworkRef[];
+}
+
+export function serviceEndpoints(
+  services: readonly EndpointService[],
+  tasks: readonly StoredTask[],
+  nodes: readonly NodeSession[],
+): ServiceEndpoints[] {
+  const ready = new Map(nodes.filter((n) => n.status === 'ready').map((n) => [n.id, n]));
+  return services.map(({ service, vipIndex, networks }) => {
+    const backends: Backend[] = [];
+    for (const task of tasks) {
+      if (task.service !== service.spec.name || task.desiredState !== 'running' || !isServing(task)) continue;
+      const node = task.nodeId === null ? undefined : ready.get(task.nodeId);
+      if (!node || !task.observed) continue;
+      backends.push({
+        task_id: task.id,
+        node_id: node.id,
+        address: node.registration.address,
+        container_ip: task.observed.ip,
+        ports: task.observed.ports,
+      });
+    }
+    backends.sort((a, b) => (a.task_id < b.task_id ? -1 : 1));
+    return {
+      name: service.spec.name,
+      vip_index: vipIndex,
+      networks: [...networks],
+      ports: service.spec.ports,
+      backends,
+    };
+  });
+}

@@ -1,0 +1,249 @@
+/**
+ * Service networking across real hosts: a client container on one lab host reaches a service
+ * whose replicas all run on other hosts, by name and through a published port; traffic spreads;
+ * an unhealthy replica leaves the rotation; rolling updates of 3 replicas and of 1 replica lose no
+ * request under a steady load; a broken image rolls back by itself; two networks cannot see each
+ * other.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import Docker from 'dockerode';
+import { serviceVip } from '../src/model/addressing.ts';
+import type { ServiceView } from '../src/model/views.ts';
+import { nodeViewSchema, serviceViewSchema } from '../src/model/views.ts';
+import { eventually } from './support/eventually.ts';
+import { Lab } from './support/lab.ts';
+import { SkiffCluster } from './support/skiff-cluster.ts';
+import { steadyLoad } from './support/steady-load.ts';
+
+let lab: Lab;
+let skiff: SkiffCluster;
+let engines: Docker[];
+/** The client container on lab-h1, where `web` never runs. */
+let clientId: string;
+
+async function view(name: string): Promise<ServiceView> {
+  return serviceViewSchema.parse((await skiff.api('GET', `/api/services/${name}`)).body);
+}
+
+async function deploy(body: Record<string, unknown>): Promise<ServiceView> {
+  const response = await skiff.api('POST', '/api/deploy', { image: 'skiff-demo:v1', ...body });
+  assert.ok(response.status === 201 || response.status === 200, JSON.stringify(response.body));
+  return serviceViewSchema.parse(response.body);
+}
+
+async function converged(name: string, revision?: number): Promise<ServiceView> {
+  return await eventually(
+    `${name} converged`,
+    async () => {
+      const v = await view(name);
+      const done =
+        v.status === 'running' && v.rollout?.state === 'complete' && v.containers.length === v.replicas;
+      return done && (revision === undefined || v.revision === revision) ? v : undefined;
+    },
+    { timeoutMs: 90_000, intervalMs: 200 },
+  );
+}
+
+/** Runs a command in the client container on lab-h1; stdout, and whether it exited 0. */
+async function inClient(command: string): Promise<{ ok: boolean; out: string }> {
+  const exec = await (engines[0] as Docker).getContainer(clientId).exec({
+    Cmd: ['sh', '-c', command],
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+  const { ExitCode } = await exec.inspect();
+  // Strip the engine's 8-byte stream frame headers.
+  const raw = Buffer.concat(chunks);
+  const parts: Buffer[] = [];
+  for (let at = 0; at + 8 <= raw.length; ) {
+    const size = raw.readUInt32BE(at + 4);
+    parts.push(raw.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return { ok: ExitCode === 0, out: Buffer.concat(parts).toString('utf8') };
+}
+
+describe('service networking', { timeout: 900_000 }, () => {
+  before(async () => {
+    lab = await Lab.up(3);
+    engines = [1, 2, 3].map((i) => new Docker({ socketPath: lab.socketPath(i) }));
+    skiff = await SkiffCluster.startServerOnly(Lab.gateway);
+    await lab.startAgents(skiff.url, skiff.joinToken);
+    await eventually('three ready nodes', async () => {
+      const nodes = nodeViewSchema.array().parse((await skiff.api('GET', '/api/nodes')).body);
+      return nodes.filter((n) => n.status === 'ready').length === 3;
+    });
+    await deploy({
+      name: 'web',
+      replicas: 2,
+      ports: [{ container_port: 8080, host_port: 18080, app_protocol: 'http' }],
+      placement: { constraints: [`node!=${lab.nodeName(1)}`], strategy: 'spread' },
+      health_check: { type: 'http', endpoint: 'http://localhost:8080/health', interval: '500ms', retries: 2 },
+      update: { min_healthy_time: '1s' },
+    });
+    await deploy({ name: 'client', placement: { constraints: [`node==${lab.nodeName(1)}`] } });
+    await converged('web');
+    const client = await converged('client');
+    const id = client.containers[0]?.id;
+    assert.ok(id);
+    clientId = id;
+  });
+  after(async () => {
+    if (process.exitCode) console.error(skiff?.output.slice(-40).join('\n'));
+    await skiff?.stop();
+    await lab?.down();
+  });
+
+  test('a container reaches a service on other hosts by name, and traffic spreads', async () => {
+    const replicas = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const { ok, out } = await inClient('http-get http://web:8080/');
+      assert.ok(ok, out);
+      replicas.add(out.trim());
+    }
+    assert.deepEqual([...replicas].sort(), ['hello from web-0 version v1', 'hello from web-1 version v1']);
+    const qualified = await inClient('http-get http://web.skiff:8080/');
+    assert.match(qualified.out, /hello from web-[01] version v1/);
+  });
+
+  test('a published port answers on every node, replicas or not, with X-Forwarded-For', async () => {
+    for (const i of [1, 2, 3]) {
+      const response = await fetch(`http://${lab.address(i)}:18080/`);
+      assert.equal(response.status, 200);
+      assert.match(await response.text(), /hello from web-[01] version v1/);
+    }
+  });
+
+  test('a replica that turns unhealthy stops receiving traffic', async () => {
+    await deploy({
+      name: 'flaky',
+      replicas: 2,
+      ports: [{ container_port: 8080, host_port: 18081, app_protocol: 'http' }],
+      placement: { strategy: 'spread' },
+      health_check: { type: 'http', endpoint: 'http://localhost:8080/health', interval: '300ms', retries: 2 },
+      restart_policy: { condition: 'never' },
+    });
+    const v = await converged('flaky');
+    const sick = v.containers.find((c) => c.slot === 1);
+    const node = sick?.node_id;
+    const published = sick?.ports[0]?.host_port;
+    assert.ok(node && published);
+    const address = lab.address(Number(node.replace(/\D+/g, '')));
+    assert.equal((await fetch(`http://${address}:${published}/cgi-bin/sick`)).status, 200);
+    await eventually(
+      'flaky-1 unhealthy',
+      async () => (await view('flaky')).containers.find((c) => c.slot === 1)?.health === 'unhealthy',
+    );
+    // From now on every request lands on flaky-0.
+    for (let i = 0; i < 20; i++) {
+      const text = await (await fetch(`http://${lab.address(1)}:18081/`)).text();
+      assert.equal(text.trim(), 'hello from flaky-0 version v1');
+    }
+  });
+
+  test('a rolling update of 3 replicas under load loses no request', async () => {
+    await deploy({
+      name: 'roll',
+      replicas: 3,
+      ports: [{ container_port: 8080, host_port: 18082, app_protocol: 'http' }],
+      health_check: { type: 'http', endpoint: 'http://localhost:8080/health', interval: '300ms', retries: 2 },
+      update: { min_healthy_time: '1s' },
+    });
+    await converged('roll');
+    const load = steadyLoad(`http://${lab.address(2)}:18082/`, {
+      concurrency: 4,
+      maxRequests: 20_000,
+      maxMs: 120_000,
+    });
+    const updated = await deploy({
+      name: 'roll',
+      image: 'skiff-demo:v2',
+      replicas: 3,
+      ports: [{ container_port: 8080, host_port: 18082, app_protocol: 'http' }],
+      health_check: { type: 'http', endpoint: 'http://localhost:8080/health', interval: '300ms', retries: 2 },
+      update: { min_healthy_time: '1s' },
+    });
+    await converged('roll', updated.revision);
+    const result = await load.stop();
+    assert.ok(result.sent > 100, `only ${result.sent} requests sent`);
+    assert.deepEqual(result.failures, [], `${result.failures.length} of ${result.sent} requests failed`);
+    assert.ok(result.bodies.has('v2'), 'the new version answered');
+  });
+
+  test('a rolling update of a single replica under load loses no request', async () => {
+    const spec = {
+      name: 'solo',
+      replicas: 1,
+      ports: [{ container_port: 8080, host_port: 18083, app_protocol: 'http' }],
+      health_check: { type: 'http', endpoint: 'http://localhost:8080/health', interval: '300ms', retries: 2 },
+      update: { min_healthy_time: '1s' },
+    };
+    await deploy(spec);
+    await converged('solo');
+    const load = steadyLoad(`http://${lab.address(3)}:18083/`, {
+      concurrency: 4,
+      maxRequests: 20_000,
+      maxMs: 120_000,
+    });
+    const updated = await deploy({ ...spec, image: 'skiff-demo:v2' });
+    await converged('solo', updated.revision);
+    const result = await load.stop();
+    assert.ok(result.sent > 100, `only ${result.sent} requests sent`);
+    assert.deepEqual(result.failures, [], `${result.failures.length} of ${result.sent} requests failed`);
+  });
+
+  test('a broken image rolls back by itself', async () => {
+    const before = await view('solo');
+    const cli = await skiff.cli([
+      'deploy',
+      '--name',
+      'solo',
+      '--image',
+      '127.0.0.1:1/none:latest',
+      '--replicas',
+      '1',
+      '--port',
+      '18083:8080/http',
+      '--timeout',
+      '90s',
+    ]);
+    assert.equal(cli.code, 1, cli.stdout);
+    assert.match(
+      cli.stderr,
+      /rolled back to revision \d+: solo-0 failed: .*pull 127\.0\.0\.1:1\/none:latest/,
+    );
+    const after = await eventually('solo back on its previous revision', async () => {
+      const v = await view('solo');
+      const settled = v.status === 'running' && v.containers.length === 1 && v.revision === before.revision;
+      return settled ? v : undefined;
+    });
+    assert.equal(after.image, 'skiff-demo:v2');
+    assert.equal(after.rollout?.state, 'rolled_back');
+    assert.equal(after.containers[0]?.id, before.containers[0]?.id, 'the serving replica was never touched');
+  });
+
+  test('two networks cannot see each other', async () => {
+    await deploy({
+      name: 'secret',
+      networks: ['private'],
+      ports: [{ container_port: 8080, app_protocol: 'http' }],
+    });
+    await converged('secret');
+    const byName = await inClient('TIMEOUT=2 http-get http://secret.skiff:8080/');
+    assert.equal(byName.ok, false, byName.out);
+    const lookup = await inClient('nslookup secret.skiff 2>&1');
+    assert.doesNotMatch(lookup.out, /Address: 10\.24/, 'no address is given out across networks');
+    // Even knowing the VIP does not help: the proxy turns away clients of other networks.
+    const address = serviceVip(skiff.allocation('network', 'private'), skiff.allocation('service', 'secret'));
+    const vip = await inClient(`TIMEOUT=2 http-get http://${address}:8080/`);
+    assert.equal(vip.ok, false);
+  });
+});
