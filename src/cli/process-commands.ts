@@ -12,6 +12,7 @@ import { DockerEngine } from '../docker/docker-engine.ts';
 import { formatDurationMs, parseDurationMs } from '../model/duration.ts';
 import type { LivenessSettings } from '../server/node-liveness.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
+import type { RunningServer } from '../server/skiff-server.ts';
 import { startServer } from '../server/skiff-server.ts';
 import { UsageError } from './errors.ts';
 
@@ -22,25 +23,8 @@ export function defaultDataDir(): string {
 }
 
 export async function runServer(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'data-dir': { type: 'string' },
-      port: { type: 'string', default: '8080' },
-      listen: { type: 'string', default: '0.0.0.0' },
-      ...livenessOptions,
-    },
-    strict: true,
-  });
-  const dataDir = resolve(values['data-dir'] ?? defaultDataDir());
-  const server = await startServer({
-    dataDir,
-    port: parsePort(values.port),
-    listen: values.listen,
-    presetAdminToken: process.env.SKIFF_TOKEN,
-    liveness: parseLiveness(values),
-    log,
-  });
+  const { values } = parseArgs({ args: argv, options: serverOptions, strict: true });
+  const { server, dataDir } = await startServerFromFlags(values);
   log(`skiff server listening on ${values.listen}:${new URL(server.url).port} (data in ${dataDir})`);
   log(`admin token: ${server.tokens.adminPath}; join token: ${server.tokens.joinPath}`);
   await untilSignal(() => server.close());
@@ -88,25 +72,14 @@ export async function runUp(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      'data-dir': { type: 'string' },
-      port: { type: 'string', default: '8080' },
-      listen: { type: 'string', default: '0.0.0.0' },
+      ...serverOptions,
       'docker-host': { type: 'string' },
       name: { type: 'string' },
       concurrency: { type: 'string', default: '8' },
-      ...livenessOptions,
     },
     strict: true,
   });
-  const dataDir = resolve(values['data-dir'] ?? defaultDataDir());
-  const server = await startServer({
-    dataDir,
-    port: parsePort(values.port),
-    listen: values.listen,
-    presetAdminToken: process.env.SKIFF_TOKEN,
-    liveness: parseLiveness(values),
-    log,
-  });
+  const { server, dataDir } = await startServerFromFlags(values);
   const agent = new Agent({
     serverUrl: server.url,
     joinToken: readFileSync(server.tokens.joinPath, 'utf8').trim(),
@@ -136,10 +109,33 @@ async function untilSignal(shutdown: () => Promise<void>): Promise<void> {
   process.exit(0);
 }
 
-const livenessOptions = {
+/** The flags `server` and `up` share, and the server they describe. */
+const serverOptions = {
+  'data-dir': { type: 'string' },
+  port: { type: 'string', default: '8080' },
+  listen: { type: 'string', default: '0.0.0.0' },
   'heartbeat-timeout': { type: 'string', default: formatDurationMs(DEFAULT_LIVENESS.heartbeatTimeoutMs) },
   'node-down-after': { type: 'string', default: formatDurationMs(DEFAULT_LIVENESS.downAfterMs) },
 } as const;
+
+async function startServerFromFlags(values: {
+  'data-dir'?: string;
+  port: string;
+  listen: string;
+  'heartbeat-timeout': string;
+  'node-down-after': string;
+}): Promise<{ server: RunningServer; dataDir: string }> {
+  const dataDir = resolve(values['data-dir'] ?? defaultDataDir());
+  const server = await startServer({
+    dataDir,
+    port: parsePort(values.port),
+    listen: values.listen,
+    presetAdminToken: process.env.SKIFF_TOKEN,
+    liveness: parseLiveness(values),
+    log,
+  });
+  return { server, dataDir };
+}
 
 function parseLiveness(values: { 'heartbeat-timeout': string; 'node-down-after': string }): LivenessSettings {
   const heartbeatTimeoutMs = parseDurationMs(values['heartbeat-timeout']);
