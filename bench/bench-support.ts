@@ -3,8 +3,10 @@
  * wrapper that timestamps every engine call (for `--trace`, to see where a deploy's time goes).
  */
 import { randomUUID } from 'node:crypto';
+import type Docker from 'dockerode';
 import { containerDefinition } from '../src/docker/container-definition.ts';
 import type { ContainerDefinition, ContainerEngine } from '../src/docker/container-engine.ts';
+import { LABELS } from '../src/docker/container-engine.ts';
 import type { ServiceSpec } from '../src/model/service-spec.ts';
 import type { TaskSpec } from '../src/protocol/messages.ts';
 
@@ -162,8 +164,35 @@ export function coveredMs(intervals: readonly { start: number; end: number }[]):
   return total;
 }
 
+/** The raw floor's own user-defined bridge: the same kind of network Skiff's replicas join. */
+export function floorNetworkName(rawClusterId: string): string {
+  return `${rawClusterId}-net`;
+}
+
+export async function ensureFloorNetwork(docker: Docker, rawClusterId: string): Promise<void> {
+  await docker.createNetwork({
+    Name: floorNetworkName(rawClusterId),
+    Driver: 'bridge',
+    // Outside Skiff's 10.240.0.0/12, so it never collides with the measured cluster's networks.
+    IPAM: { Config: [{ Subnet: '192.168.251.0/24' }] },
+    Labels: { [LABELS.cluster]: rawClusterId },
+  });
+}
+
+/** Removes a cluster's networks (its containers must be gone). */
+export async function removeClusterNetworks(docker: Docker, clusterId: string): Promise<void> {
+  for (const network of await docker.listNetworks({
+    filters: { label: [`${LABELS.cluster}=${clusterId}`] },
+  })) {
+    await docker
+      .getNetwork(network.Id)
+      .remove()
+      .catch(() => {});
+  }
+}
+
 /**
- * A replica's create body for the raw floor: what Skiff would create, on Docker's default bridge
+ * A replica's create body for the raw floor: what Skiff would create, on the floor's own bridge
  * (a Skiff network carries the measured cluster's label, and the floor must not touch it).
  */
 export function rawDefinition(
@@ -182,8 +211,10 @@ export function rawDefinition(
   };
   const definition = containerDefinition(task, rawClusterId);
   const { NetworkingConfig: _networking, ...body } = definition.body;
-  const hostConfig = { ...(body.HostConfig as Record<string, unknown>) };
-  delete hostConfig.NetworkMode;
+  const hostConfig: Record<string, unknown> = {
+    ...(body.HostConfig as Record<string, unknown>),
+    NetworkMode: floorNetworkName(rawClusterId),
+  };
   delete hostConfig.Dns;
   delete hostConfig.DnsSearch;
   return { ...definition, body: { ...body, HostConfig: hostConfig }, networks: [] };

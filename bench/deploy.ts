@@ -31,9 +31,11 @@ import type { EngineCall } from './bench-support.ts';
 import {
   coveredMs,
   EngineTracer,
+  ensureFloorNetwork,
   median,
   positiveInt,
   rawDefinition,
+  removeClusterNetworks,
   table,
   waitFor,
   withDeadline,
@@ -305,6 +307,7 @@ async function main(): Promise<void> {
   let server: RunningServer | undefined;
   let agent: Agent | undefined;
   try {
+    await ensureFloorNetwork(docker, rawClusterId);
     server = await startServer({ dataDir, port: 0, listen: '127.0.0.1', log: () => {} });
     const tracer = options.trace ? new EngineTracer(new DockerEngine()) : undefined;
     const engine: ContainerEngine = tracer?.engine ?? new DockerEngine();
@@ -420,6 +423,9 @@ async function main(): Promise<void> {
     } catch (error) {
       process.stderr.write(`cleanup: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exitCode = 1;
+    }
+    for (const clusterId of [rawClusterId, server?.clusterId]) {
+      if (clusterId) await removeClusterNetworks(docker, clusterId);
     }
     await rm(dataDir, { recursive: true, force: true });
     // Registration is routine; anything else the agent said (converge errors...) is worth seeing.

@@ -47,10 +47,12 @@ import { startServer } from '../src/server/skiff-server.ts';
 import type { EngineCall } from './bench-support.ts';
 import {
   EngineTracer,
+  ensureFloorNetwork,
   median,
   percentile,
   positiveInt,
   rawDefinition,
+  removeClusterNetworks,
   sleep,
   table,
   waitFor,
@@ -906,6 +908,7 @@ async function main(): Promise<void> {
   const summary: string[][] = [];
   const began = performance.now();
   try {
+    await ensureFloorNetwork(docker, rawClusterId);
     out(
       `Skiff self-healing benchmark: image ${options.image}, ${options.trials} trial(s) per measure, ${options.containers} containers for CPU.`,
     );
@@ -1045,6 +1048,7 @@ async function main(): Promise<void> {
       process.stderr.write(`cleanup: ${errorText(error)}\n`);
       process.exitCode = 1;
     }
+    for (const clusterId of clusterIds) await removeClusterNetworks(docker, clusterId);
     await rm(dataDir, { recursive: true, force: true });
     // Registration is routine; anything else an agent said (converge errors...) is worth seeing.
     const notable = [

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import { eventSchema } from '../src/model/event.ts';
 import type { ServiceView } from '../src/model/views.ts';
-import { nodeViewSchema, serviceViewSchema } from '../src/model/views.ts';
+import { logLineSchema, nodeViewSchema, serviceViewSchema } from '../src/model/views.ts';
 import { eventually } from './support/eventually.ts';
 import { Lab } from './support/lab.ts';
 import { SkiffCluster } from './support/skiff-cluster.ts';
@@ -91,6 +91,31 @@ describe('many hosts', { timeout: 600_000 }, () => {
     assert.deepEqual(
       [...byHost.values()].map((ids) => ids.length),
       [1, 1, 1],
+    );
+  });
+
+  test('logs merge the replicas of every host in time order', async () => {
+    const lines = await eventually('a log line from every host', async () => {
+      const response = await fetch(`${skiff.url}/api/services/web/logs?tail=5&format=ndjson`, {
+        headers: { authorization: `Bearer ${skiff.token}` },
+      });
+      const parsed = (await response.text())
+        .trim()
+        .split('\n')
+        .map((line) => logLineSchema.parse(JSON.parse(line)));
+      return new Set(parsed.map((l) => l.node_id)).size === 3 ? parsed : undefined;
+    });
+    const times = lines.map((l) => l.timestamp);
+    assert.deepEqual([...times].sort(), times, 'oldest first across hosts');
+    const cli = await skiff.cli(['logs', 'web', '--tail', '1']);
+    assert.deepEqual(
+      new Set(
+        cli.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(/\s*\|/)[0]),
+      ),
+      new Set(['web-0', 'web-1', 'web-2']),
     );
   });
 

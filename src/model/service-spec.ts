@@ -19,6 +19,8 @@ export const portSchema = z.strictObject({
   mode: z.enum(['ingress', 'host']).default('ingress'),
   /** `http` makes the proxy balance per request (X-Forwarded-For, retries on refused connects). */
   app_protocol: z.enum(['tcp', 'http']).default('tcp'),
+  /** How the proxies pick a replica: in turn (the default), or the one with the fewest requests in flight. */
+  balance: z.enum(['round-robin', 'least-connections']).optional(),
 });
 
 export const resourcesSchema = z.strictObject({

@@ -79,3 +79,17 @@ test('names resolve only for clients on a shared network', () => {
     { target: '10.0.0.2', port: 32002 },
   ]);
 });
+
+test('a port can ask for least-connections balancing; round-robin otherwise', () => {
+  const leastConnections = service({
+    ports: [portSchema.parse({ container_port: 8080, balance: 'least-connections' })],
+  });
+  assert.deepEqual(
+    planDataPlane([leastConnections], 'me', []).routes.map((r) => r.strategy),
+    ['least-connections'],
+  );
+  assert.deepEqual(
+    planDataPlane([service()], 'me', ['127.0.0.1']).routes.map((r) => r.strategy),
+    ['round-robin', 'round-robin'],
+  );
+});

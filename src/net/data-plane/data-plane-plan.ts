@@ -7,12 +7,13 @@
  */
 import { networkAddressing, serviceVip } from '../../model/addressing.ts';
 import type { NetworkRef, ServiceEndpoints } from '../../protocol/messages.ts';
-import type { Backend } from '../proxy/balancer.ts';
+import type { Backend, Strategy } from '../proxy/balancer.ts';
 import type { ProxyMode } from '../proxy/proxy-route.ts';
 
 export interface PlannedRoute {
   readonly key: string;
   readonly mode: ProxyMode;
+  readonly strategy: Strategy;
   readonly listen: readonly { host: string; port: number }[];
   readonly backends: readonly Backend[];
   /** Only clients of this network may connect; null for ingress (anyone who reaches the node). */
@@ -63,6 +64,7 @@ export function planDataPlane(
         routes.push({
           key: `${service.name}@${network.name}:${port.container_port}`,
           mode: port.app_protocol,
+          strategy: port.balance ?? 'round-robin',
           listen: [{ host: serviceVip(network.index, service.vip_index), port: port.container_port }],
           backends,
           network: network.index,
@@ -78,6 +80,7 @@ export function planDataPlane(
       routes.push({
         key: `${service.name}:ingress:${port.host_port}`,
         mode: port.app_protocol,
+        strategy: port.balance ?? 'round-robin',
         listen: hostAddresses.map((host) => ({ host, port: port.host_port as number })),
         backends,
         network: null,

@@ -107,7 +107,7 @@ export class DataPlane {
         mode: route.mode,
         listen: route.listen,
         backends: route.backends,
-        strategy: 'round-robin',
+        strategy: route.strategy,
         ...(network === null ? {} : { allow: (client: string) => inNetwork(client, network) }),
       };
     });
