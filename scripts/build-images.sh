@@ -2,7 +2,8 @@
 # Builds the demo/test images from Debian's busybox package: no container registry is needed.
 #   skiff-demo:v1, skiff-demo:v2 (and :latest = v1) — an HTTP server on :8080 whose page names the
 #   replica and the version, with GET /health (200 while /www/health exists) and CGI helpers
-#   /cgi-bin/sick (health starts failing) and /cgi-bin/crash (the process exits).
+#   /cgi-bin/sick (health starts failing), /cgi-bin/crash (the process exits) and
+#   /cgi-bin/headers (echoes X-Forwarded-For and the peer address).
 # Usage: scripts/build-images.sh [DOCKER_HOST_ARGS...]   e.g. -H unix:///run/lab/h1.sock
 set -euo pipefail
 docker_args=("$@")
@@ -50,6 +51,12 @@ SH
 rm -f /www/health
 printf 'Content-Type: text/plain\r\n\r\nsick\n'
 SH
+  cat > "$root/www/cgi-bin/headers" <<'SH'
+#!/bin/sh
+printf 'Content-Type: text/plain\r\n\r\n'
+echo "x-forwarded-for: ${HTTP_X_FORWARDED_FOR:-}"
+echo "remote-addr: ${REMOTE_ADDR:-}"
+SH
   cat > "$root/www/cgi-bin/crash" <<'SH'
 #!/bin/sh
 printf 'Content-Type: text/plain\r\n\r\ncrashing\n'
@@ -73,7 +80,7 @@ printf '%s\n' "$response" | sed '1,/^\r\{0,1\}$/d'
 case "$status" in 2*|3*) exit 0 ;; *) exit 1 ;; esac
 SH
   chmod +x "$root/bin/http-get"
-  chmod +x "$root/entrypoint.sh" "$root/www/cgi-bin/sick" "$root/www/cgi-bin/crash"
+  chmod +x "$root/entrypoint.sh" "$root/www/cgi-bin/sick" "$root/www/cgi-bin/crash" "$root/www/cgi-bin/headers"
   tar -C "$root" -c . | docker "${docker_args[@]}" import \
     --change 'CMD ["/entrypoint.sh"]' \
     --change 'EXPOSE 8080' \

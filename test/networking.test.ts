@@ -119,6 +119,10 @@ describe('service networking', { timeout: 900_000 }, () => {
       const response = await fetch(`http://${lab.address(i)}:18080/`);
       assert.equal(response.status, 200);
       assert.match(await response.text(), /hello from web-[01] version v1/);
+      // This process reaches the lab hosts from the bridge's address; the replica sees the proxy.
+      const headers = await (await fetch(`http://${lab.address(i)}:18080/cgi-bin/headers`)).text();
+      assert.match(headers, new RegExp(`x-forwarded-for: ${Lab.gateway.replaceAll('.', '\\.')}\\b`));
+      assert.doesNotMatch(headers, new RegExp(`remote-addr: ${Lab.gateway.replaceAll('.', '\\.')}\\b`));
     }
   });
 
