@@ -137,6 +137,7 @@ export function requestOf(service: ServiceDef, slot: number): PlacementRequest {
   return {
     taskId: `${service.name}.${slot}`,
     service: service.name,
+    desiredReplicas: service.replicas,
     demand: service.demand,
     ports: service.ports,
     constraints: service.constraints,

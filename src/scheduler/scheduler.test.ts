@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConstraint } from './constraints.ts';
-import type { NodeSnapshot, PlacementRequest } from './scheduler.ts';
-import { schedule } from './scheduler.ts';
+import type { PortSpec } from '../model/service-spec.ts';
+import { bindsHostPort } from '../model/service-spec.ts';
+import { parseConstraint, satisfies } from './constraints.ts';
+import type { Demand } from './resources.ts';
+import type { NodeSnapshot, Placement, PlacementRequest } from './scheduler.ts';
+import { portKey, schedule } from './scheduler.ts';
 
 const GiB = 1024 ** 3;
 
@@ -26,6 +29,8 @@ function request(taskId: string, overrides: Partial<PlacementRequest> = {}): Pla
   return {
     taskId,
     service: 'web',
+    // Under 20: one replica per node while nodes are available, as every test here assumes.
+    desiredReplicas: 3,
     demand: { cpuMillicores: 0, memoryBytes: 0 },
     ports: [],
     constraints: [],
@@ -200,4 +205,238 @@ test('services without requests even out over identical nodes', () => {
   for (const p of schedule(nodes, requests))
     if (p.placed) perNode.set(p.nodeId, (perNode.get(p.nodeId) ?? 0) + 1);
   assert.deepEqual([...perNode.values()].sort(), [5, 5, 5, 5]);
+});
+
+/** Replicas per node id, from a plan where everything placed. */
+function perNode(placements: readonly Placement[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const p of placements) {
+    assert.ok(p.placed, `${p.taskId} not placed`);
+    counts.set(p.nodeId, (counts.get(p.nodeId) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function replicasOf(service: string, count: number, demand: Demand): PlacementRequest[] {
+  return Array.from({ length: count }, (_, i) =>
+    request(`${service}.${i + 1}`, { service, desiredReplicas: count, demand }),
+  );
+}
+
+const SMALL = { cpuMillicores: 100, memoryBytes: 128 * 1024 ** 2 };
+
+test('a 20-replica service evens out over 4 empty nodes rather than packing onto one', () => {
+  // All 20 would fit on one node, and binpack alone would put them there.
+  const nodes = ['a', 'b', 'c', 'd'].map((id) => node(id));
+  const counts = perNode(schedule(nodes, replicasOf('web', 20, SMALL)));
+  assert.deepEqual([...counts.values()], [5, 5, 5, 5]);
+});
+
+test('a big service packs up to a tenth of itself per node; a small one gets one per node', () => {
+  const nodes = Array.from({ length: 100 }, (_, i) => node(`n${String(i).padStart(3, '0')}`));
+  const big = perNode(schedule(nodes, replicasOf('big', 30, SMALL)));
+  assert.ok(Math.max(...big.values()) <= 3, `${Math.max(...big.values())} replicas on one node`);
+  assert.equal(big.size, 10, 'binpack fills nodes up to the allowance');
+  const small = perNode(schedule(nodes, replicasOf('small', 19, SMALL)));
+  assert.equal(small.size, 19);
+});
+
+// The scheduler filters with plain boolean tests and builds reasons only when nothing fits; the
+// reference below does it the plain way (every check, with its reason, on every node, for every
+// request; fresh copies and counts throughout). Same plans, same reasons, on random snapshots.
+
+interface ReferenceNode {
+  readonly base: NodeSnapshot;
+  cpu: number;
+  memory: number;
+  readonly ports: Set<string>;
+  readonly counts: Map<string, number>;
+}
+
+function referenceRejection(node: ReferenceNode, request: PlacementRequest): string | null {
+  if (node.base.status !== 'ready') return `node ${node.base.status}`;
+  if (!node.base.schedulable) return 'node cordoned';
+  const unmet = request.constraints.find((c) => !satisfies(node.base, c));
+  if (unmet) return `constraint ${unmet.text} not met`;
+  if (!(node.cpu + request.demand.cpuMillicores <= node.base.cpuMillicores)) return 'insufficient cpu';
+  if (!(node.memory + request.demand.memoryBytes <= node.base.memoryBytes)) return 'insufficient memory';
+  const taken = request.ports.find((p) => bindsHostPort(p) && node.ports.has(portKey(p)));
+  if (taken) return `port ${taken.host_port} in use`;
+  return null;
+}
+
+function referenceScore(node: ReferenceNode, request: PlacementRequest, zones: Map<string, number>): number {
+  const freeCpu = 1 - (node.cpu + request.demand.cpuMillicores) / Math.max(node.base.cpuMillicores, 1);
+  const freeMem = 1 - (node.memory + request.demand.memoryBytes) / Math.max(node.base.memoryBytes, 1);
+  const fit = 20 - (10 ** freeCpu + 10 ** freeMem);
+  let value = request.strategy === 'binpack' ? fit : -fit;
+  const allowed = Math.max(1, Math.floor(request.desiredReplicas / 10));
+  value -= Math.max(0, (node.counts.get(request.service) ?? 0) + 1 - allowed) * 40;
+  const zone = node.base.labels.zone;
+  if (zone !== undefined) value -= (zones.get(zone) ?? 0) * 20;
+  if (request.penalizedNodes.has(node.base.id)) value -= 10;
+  const replicas = [...node.counts.values()].reduce((a, b) => a + b, 0);
+  return value - replicas * 1e-6;
+}
+
+function referenceSchedule(
+  nodes: readonly NodeSnapshot[],
+  requests: readonly PlacementRequest[],
+): Placement[] {
+  const state: ReferenceNode[] = [...nodes]
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((base) => ({
+      base,
+      cpu: base.allocatedCpuMillicores,
+      memory: base.allocatedMemoryBytes,
+      ports: new Set(base.usedHostPorts),
+      counts: new Map(base.serviceCounts),
+    }));
+  return requests.map((r): Placement => {
+    const zones = new Map<string, number>();
+    for (const n of state) {
+      const zone = n.base.labels.zone;
+      if (zone !== undefined) zones.set(zone, (zones.get(zone) ?? 0) + (n.counts.get(r.service) ?? 0));
+    }
+    const reasons = new Map<string, number>();
+    let best: ReferenceNode | undefined;
+    let bestScore = Number.NEGATIVE_INFINITY;
+    for (const n of state) {
+      const reason = referenceRejection(n, r);
+      if (reason !== null) {
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+        continue;
+      }
+      const value = referenceScore(n, r, zones);
+      if (value > bestScore) {
+        best = n;
+        bestScore = value;
+      }
+    }
+    if (!best) {
+      const parts = [...reasons].sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${n} ${reason}`);
+      const reason =
+        state.length === 0
+          ? 'no nodes have joined the cluster'
+          : `0/${state.length} nodes available: ${parts.join(', ')}`;
+      return { taskId: r.taskId, placed: false, reason };
+    }
+    best.cpu += r.demand.cpuMillicores;
+    best.memory += r.demand.memoryBytes;
+    for (const p of r.ports) if (bindsHostPort(p)) best.ports.add(portKey(p));
+    best.counts.set(r.service, (best.counts.get(r.service) ?? 0) + 1);
+    return { taskId: r.taskId, placed: true, nodeId: best.base.id };
+  });
+}
+
+/** mulberry32: a seeded uniform number in [0, 1). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PORTS: readonly PortSpec[] = [
+  { container_port: 80, host_port: 8080, protocol: 'tcp', mode: 'host', app_protocol: 'tcp' },
+  { container_port: 80, host_port: 8080, protocol: 'udp', mode: 'host', app_protocol: 'tcp' },
+  { container_port: 90, host_port: 9090, protocol: 'tcp', mode: 'host', app_protocol: 'tcp' },
+  { container_port: 90, host_port: 9090, protocol: 'tcp', mode: 'ingress', app_protocol: 'http' },
+  { container_port: 70, protocol: 'tcp', mode: 'host', app_protocol: 'tcp' },
+];
+const CONSTRAINTS = ['zone==a', 'zone!=b', 'disk==ssd', 'disk!=hdd', 'node!=n3', 'node==n10'].map(
+  parseConstraint,
+);
+
+/** A small, crowded cluster and a plan for it: many rejections of every kind, some ties. */
+function randomCase(seed: number): { nodes: NodeSnapshot[]; requests: PlacementRequest[] } {
+  const rng = seeded(seed);
+  const int = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
+  const pickOne = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T;
+  const some = <T>(items: readonly T[], p: number): T[] => items.filter(() => rng() < p);
+  const services = ['web', 'api', 'db'];
+  const zoned = rng() < 0.7;
+  const ids = some(
+    Array.from({ length: 12 }, (_, i) => `n${i}`),
+    rng() < 0.03 ? 0 : 0.6,
+  ).sort(() => rng() - 0.5);
+  const nodes = ids.map((id) => {
+    const cpu = pickOne([1000, 2000, 4000]);
+    const memory = pickOne([1, 2, 4]) * GiB;
+    const labels: Record<string, string> = {};
+    if (zoned && rng() < 0.8) labels.zone = pickOne(['a', 'b', 'c']);
+    if (rng() < 0.7) labels.disk = pickOne(['ssd', 'hdd']);
+    return node(id, {
+      status: rng() < 0.8 ? 'ready' : pickOne(['unreachable', 'down'] as const),
+      schedulable: rng() < 0.85,
+      labels,
+      cpuMillicores: cpu,
+      memoryBytes: memory,
+      allocatedCpuMillicores: int(0, 4) * (cpu / 4),
+      allocatedMemoryBytes: int(0, 4) * (memory / 4),
+      usedHostPorts: new Set(some(['tcp/8080', 'udp/8080', 'tcp/9090'], 0.25)),
+      serviceCounts: new Map(some(services, 0.5).map((s) => [s, int(0, 3)])),
+    });
+  });
+  const requests = Array.from({ length: int(1, 10) }, (_, i) =>
+    request(`t${i}`, {
+      service: pickOne(services),
+      desiredReplicas: pickOne([0, 1, 5, 10, 19, 20, 29, 30, 45]),
+      demand: {
+        cpuMillicores: pickOne([0, 0, 250, 500, 1000, 2000]),
+        memoryBytes: pickOne([0, 0, 0.25, 0.5, 1, 2]) * GiB,
+      },
+      ports: some(PORTS, 0.2),
+      constraints: some(CONSTRAINTS, 0.12),
+      strategy: rng() < 0.7 ? 'binpack' : 'spread',
+      penalizedNodes: new Set(some(ids, 0.2)),
+    }),
+  );
+  return { nodes, requests };
+}
+
+/** What schedule() must leave as it was: the snapshot's own sets and maps. */
+function contents(nodes: readonly NodeSnapshot[]): string {
+  return JSON.stringify(nodes.map((n) => [[...n.usedHostPorts], [...n.serviceCounts]]));
+}
+
+test('plans and reasons match a plain reference implementation on random snapshots', () => {
+  let placed = 0;
+  const reasons = new Set<string>();
+  for (let seed = 1; seed <= 500; seed++) {
+    const { nodes, requests } = randomCase(seed);
+    const before = contents(nodes);
+    const actual = schedule(nodes, requests);
+    const expected = referenceSchedule(nodes, requests);
+    assert.deepEqual(actual, expected, `seed ${seed}`);
+    const sorted = [...nodes].sort((a, b) => (a.id < b.id ? -1 : 1));
+    assert.deepEqual(schedule(sorted, requests), expected, `seed ${seed}, nodes in id order`);
+    assert.equal(contents(nodes), before, `seed ${seed}: the snapshot was modified`);
+    for (const p of actual) {
+      if (p.placed) placed++;
+      else
+        for (const part of p.reason.replace(/^0\/\d+ nodes available: /, '').split(', '))
+          reasons.add(part.replace(/^\d+ /, ''));
+    }
+  }
+  // The cases exercise both paths, and every kind of reason.
+  assert.ok(placed > 500, `only ${placed} placed`);
+  for (const kind of [
+    'node unreachable',
+    'node down',
+    'node cordoned',
+    'constraint',
+    'insufficient cpu',
+    'insufficient memory',
+    'port',
+    'no nodes',
+  ])
+    assert.ok(
+      [...reasons].some((r) => r.startsWith(kind)),
+      `no case rejects with ${kind}: ${[...reasons].join(' | ')}`,
+    );
 });

@@ -1,10 +1,36 @@
 /**
  * The scheduler: a pure function from (replicas to place, a snapshot of nodes) to placements.
- * Each node passes the filters (checkers) or is rejected with a reason; the survivors are scored
- * (binpack by default, or spread) with anti-affinity penalties so replicas of one service land on
- * different nodes and zones, and a penalty for nodes where the service's replicas just failed.
- * Unplaced replicas get the rejected nodes' reasons summed up ("0/5 nodes available: 3
- * insufficient memory, 2 port 8080 in use").
+ *
+ * `schedule()` places the requests in order against one snapshot, reserving as it goes so later
+ * requests see earlier placements. Per request:
+ *  1. Filter: a node must pass every checker in `CHECKERS` (ready, schedulable, constraints met,
+ *     cpu and memory left, host ports free).
+ *  2. Score the survivors: binpack (the default) favours fuller nodes, spread emptier ones; then
+ *     anti-affinity penalties so a service's replicas spread over nodes and zones, and a
+ *     penalty for nodes where the service's replicas just failed. The best score wins; ties break
+ *     by node id, so the same inputs give the same plan.
+ *  3. Reserve the winner's cpu, memory, host ports and replica counts for the requests after it.
+ *  4. When no node passes, explain: each node is counted under the first checker it fails, and
+ *     the counts are summed up ("0/5 nodes available: 3 insufficient memory, 2 port 8080 in use").
+ *
+ * The controller calls it on every tick and clusters have thousands of nodes, so the work per node
+ * is kept small (the plans are the same as doing it all plainly, which the tests check):
+ *  - Little per-call setup: a node's host ports and service counts stay the snapshot's own until
+ *    a placement lands on it (copy-on-write), its replica total is summed when it is first scored,
+ *    and the nodes are sorted only if they do not come in id order already. A call that places
+ *    one replica copies one node's sets, not every node's.
+ *  - Filtering is plain boolean tests (`fits`), with the request's port keys built once. Building
+ *    a reason per rejected node costs map writes and strings, wasted whenever some node fits, so
+ *    reasons come from a second pass, only when none does. That pass runs `CHECKERS`, the single
+ *    source of reasons; `fits` must accept exactly the nodes all checkers accept.
+ *  - A service's replicas per zone are counted once per call, then kept up to date as replicas
+ *    land, instead of recounted over every node for every request.
+ *
+ * Same-node anti-affinity is relative to the service's size: a node holds up to
+ * max(1, ⌊desiredReplicas / 10⌋) replicas of a service before the penalty applies. A service
+ * under 20 replicas gets one per node while nodes are available, so losing a node loses one
+ * replica; a bigger one may put ~10% of itself on a node, so it does not need as many nodes as it
+ * has replicas and binpack can fill nodes, while losing a node still loses only ~10% of it.
  */
 import type { NodeStatus } from '../model/node.ts';
 import type { PortSpec } from '../model/service-spec.ts';
@@ -32,6 +58,8 @@ export interface NodeSnapshot {
 export interface PlacementRequest {
   readonly taskId: string;
   readonly service: string;
+  /** The service's replica count as specified: sets how many replicas one node may hold. */
+  readonly desiredReplicas: number;
   readonly demand: Demand;
   readonly ports: readonly PortSpec[];
   readonly constraints: readonly Constraint[];
@@ -44,25 +72,33 @@ export type Placement =
   | { readonly taskId: string; readonly placed: true; readonly nodeId: string }
   | { readonly taskId: string; readonly placed: false; readonly reason: string };
 
-interface MutableNode {
+/** A node as this call sees it: the snapshot plus what the call has placed there so far. */
+interface NodeState {
   readonly base: NodeSnapshot;
   readonly zone: string | undefined;
   cpu: number;
   memory: number;
-  readonly ports: Set<string>;
-  readonly counts: Map<string, number>;
-  /** Replicas of every service on the node. */
+  /** The snapshot's own until the first placement here, then `copies`. */
+  ports: ReadonlySet<string>;
+  counts: ReadonlyMap<string, number>;
+  copies: { readonly ports: Set<string>; readonly counts: Map<string, number> } | undefined;
+  /** Replicas of every service on the node; -1 until first needed. */
   replicas: number;
 }
 
-type Checker = (node: MutableNode, request: PlacementRequest) => string | null;
+type Checker = (node: NodeState, request: PlacementRequest) => string | null;
 
-/** Same-node anti-affinity outweighs any packing gain (fit scores span about ±18). */
+/**
+ * Per replica beyond a node's allowance of the service (see the module comment): outweighs any
+ * packing gain (fit scores span about ±18).
+ */
 const SAME_NODE_PENALTY = 40;
 /** Same-zone anti-affinity outweighs packing too, but less than sharing a node. */
 const SAME_ZONE_PENALTY = 20;
 const FAILED_HERE_PENALTY = 10;
 const TIE_BREAK_PER_REPLICA = 1e-6;
+/** A node may hold 1/this of a service's replicas (at least one) before anti-affinity applies. */
+const SHARE_PER_NODE_DIVISOR = 10;
 
 export function portKey(port: PortSpec): string {
   return `${port.protocol}/${port.host_port}`;
@@ -91,24 +127,15 @@ const CHECKERS: readonly Checker[] = [
   },
 ];
 
-/** Higher is better. Binpack favours fuller nodes (Nomad's 20 − (10^freeCpu + 10^freeMem)). */
-function score(
-  node: MutableNode,
-  request: PlacementRequest,
-  zoneCounts: ReadonlyMap<string, number>,
-): number {
-  const cpuTotal = Math.max(node.base.cpuMillicores, 1);
-  const memTotal = Math.max(node.base.memoryBytes, 1);
-  const freeCpu = 1 - (node.cpu + request.demand.cpuMillicores) / cpuTotal;
-  const freeMem = 1 - (node.memory + request.demand.memoryBytes) / memTotal;
-  const fit = 20 - (10 ** freeCpu + 10 ** freeMem);
-  let value = request.strategy === 'binpack' ? fit : -fit;
-  value -= (node.counts.get(request.service) ?? 0) * SAME_NODE_PENALTY;
-  if (node.zone !== undefined) value -= (zoneCounts.get(node.zone) ?? 0) * SAME_ZONE_PENALTY;
-  if (request.penalizedNodes.has(node.base.id)) value -= FAILED_HERE_PENALTY;
-  // Among otherwise equal nodes (no resource requests), the one with fewer replicas in all wins:
-  // small enough never to outweigh a real packing difference.
-  return value - node.replicas * TIE_BREAK_PER_REPLICA;
+/** What `placeOne` works out once per request rather than once per node. */
+interface RequestContext {
+  readonly request: PlacementRequest;
+  /** Keys of the host ports the replica binds. */
+  readonly hostPorts: readonly string[];
+  /** The service's replicas per zone, this call's placements included. */
+  readonly zoneCounts: Map<string, number>;
+  /** Replicas of the service a node holds before same-node anti-affinity applies. */
+  readonly allowedPerNode: number;
 }
 
 /**
@@ -116,50 +143,118 @@ function score(
  * earlier placements. Ties break by node id, so the same inputs give the same plan.
  */
 export function schedule(nodes: readonly NodeSnapshot[], requests: readonly PlacementRequest[]): Placement[] {
-  const state: MutableNode[] = [...nodes]
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .map((base) => ({
-      base,
-      zone: base.labels.zone,
-      cpu: base.allocatedCpuMillicores,
-      memory: base.allocatedMemoryBytes,
-      ports: new Set(base.usedHostPorts),
-      counts: new Map(base.serviceCounts),
-      replicas: [...base.serviceCounts.values()].reduce((a, b) => a + b, 0),
-    }));
+  const state: NodeState[] = inIdOrder(nodes).map((base) => ({
+    base,
+    zone: base.labels.zone,
+    cpu: base.allocatedCpuMillicores,
+    memory: base.allocatedMemoryBytes,
+    ports: base.usedHostPorts,
+    counts: base.serviceCounts,
+    copies: undefined,
+    replicas: -1,
+  }));
   const zoned = state.some((n) => n.zone !== undefined);
-  return requests.map((request) => placeOne(state, request, zoned));
+  const zoneCountsByService = new Map<string, Map<string, number>>();
+  return requests.map((request) => {
+    let zoneCounts = zoneCountsByService.get(request.service);
+    if (!zoneCounts) {
+      zoneCounts = zoned ? countByZone(state, request.service) : new Map();
+      zoneCountsByService.set(request.service, zoneCounts);
+    }
+    return placeOne(state, {
+      request,
+      hostPorts: request.ports.filter(bindsHostPort).map(portKey),
+      zoneCounts,
+      allowedPerNode: Math.max(1, Math.floor(request.desiredReplicas / SHARE_PER_NODE_DIVISOR)),
+    });
+  });
 }
 
-function placeOne(state: readonly MutableNode[], request: PlacementRequest, zoned: boolean): Placement {
-  const zoneCounts = zoned ? countByZone(state, request.service) : EMPTY;
-  const reasons = new Map<string, number>();
-  let best: MutableNode | undefined;
+/** Snapshots usually come in id order already: checking costs a fraction of sorting. */
+function inIdOrder(nodes: readonly NodeSnapshot[]): readonly NodeSnapshot[] {
+  for (let i = 1; i < nodes.length; i++) {
+    const previous = nodes[i - 1];
+    const node = nodes[i];
+    if (previous && node && !(previous.id < node.id))
+      return [...nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+  return nodes;
+}
+
+function placeOne(state: readonly NodeState[], context: RequestContext): Placement {
+  const { request } = context;
+  let best: NodeState | undefined;
   let bestScore = Number.NEGATIVE_INFINITY;
   for (const node of state) {
-    const rejection = firstRejection(node, request);
-    if (rejection !== null) {
-      reasons.set(rejection, (reasons.get(rejection) ?? 0) + 1);
-      continue;
-    }
-    const value = score(node, request, zoneCounts);
+    if (!fits(node, context)) continue;
+    const value = score(node, context);
     if (value > bestScore) {
       best = node;
       bestScore = value;
     }
   }
-  if (!best) return { taskId: request.taskId, placed: false, reason: summarize(state.length, reasons) };
-  best.cpu += request.demand.cpuMillicores;
-  best.memory += request.demand.memoryBytes;
-  for (const port of request.ports) if (bindsHostPort(port)) best.ports.add(portKey(port));
-  best.counts.set(request.service, (best.counts.get(request.service) ?? 0) + 1);
-  best.replicas++;
+  if (!best) return { taskId: request.taskId, placed: false, reason: explain(state, request) };
+  reserve(best, context);
   return { taskId: request.taskId, placed: true, nodeId: best.base.id };
 }
 
-const EMPTY: ReadonlyMap<string, number> = new Map();
+/**
+ * True when every checker in `CHECKERS` passes, without building their reasons. Same tests in a
+ * cheaper order (`!(a <= b)` as in the checkers, not `a > b`, so that even NaN agrees).
+ */
+function fits(node: NodeState, { request, hostPorts }: RequestContext): boolean {
+  const base = node.base;
+  if (base.status !== 'ready' || !base.schedulable) return false;
+  if (!(node.cpu + request.demand.cpuMillicores <= base.cpuMillicores)) return false;
+  if (!(node.memory + request.demand.memoryBytes <= base.memoryBytes)) return false;
+  for (const constraint of request.constraints) if (!satisfies(base, constraint)) return false;
+  for (const key of hostPorts) if (node.ports.has(key)) return false;
+  return true;
+}
 
-function countByZone(state: readonly MutableNode[], service: string): Map<string, number> {
+/** Higher is better. Binpack favours fuller nodes (Nomad's 20 − (10^freeCpu + 10^freeMem)). */
+function score(node: NodeState, { request, zoneCounts, allowedPerNode }: RequestContext): number {
+  const cpuTotal = Math.max(node.base.cpuMillicores, 1);
+  const memTotal = Math.max(node.base.memoryBytes, 1);
+  const freeCpu = 1 - (node.cpu + request.demand.cpuMillicores) / cpuTotal;
+  const freeMem = 1 - (node.memory + request.demand.memoryBytes) / memTotal;
+  const fit = 20 - (10 ** freeCpu + 10 ** freeMem);
+  let value = request.strategy === 'binpack' ? fit : -fit;
+  // Once a node holds its allowance of the service, each further replica there is penalized.
+  const here = node.counts.get(request.service) ?? 0;
+  value -= Math.max(0, here + 1 - allowedPerNode) * SAME_NODE_PENALTY;
+  if (node.zone !== undefined) value -= (zoneCounts.get(node.zone) ?? 0) * SAME_ZONE_PENALTY;
+  if (request.penalizedNodes.has(node.base.id)) value -= FAILED_HERE_PENALTY;
+  // Among otherwise equal nodes (no resource requests), the one with fewer replicas in all wins:
+  // small enough never to outweigh a real packing difference.
+  return value - replicasOn(node) * TIE_BREAK_PER_REPLICA;
+}
+
+function replicasOn(node: NodeState): number {
+  if (node.replicas < 0) {
+    node.replicas = 0;
+    for (const n of node.counts.values()) node.replicas += n;
+  }
+  return node.replicas;
+}
+
+function reserve(node: NodeState, { request, hostPorts, zoneCounts }: RequestContext): void {
+  let copies = node.copies;
+  if (!copies) {
+    copies = { ports: new Set(node.ports), counts: new Map(node.counts) };
+    node.copies = copies;
+    node.ports = copies.ports;
+    node.counts = copies.counts;
+  }
+  node.cpu += request.demand.cpuMillicores;
+  node.memory += request.demand.memoryBytes;
+  for (const key of hostPorts) copies.ports.add(key);
+  copies.counts.set(request.service, (copies.counts.get(request.service) ?? 0) + 1);
+  node.replicas = replicasOn(node) + 1;
+  if (node.zone !== undefined) zoneCounts.set(node.zone, (zoneCounts.get(node.zone) ?? 0) + 1);
+}
+
+function countByZone(state: readonly NodeState[], service: string): Map<string, number> {
   const counts = new Map<string, number>();
   for (const node of state) {
     const n = node.counts.get(service);
@@ -168,16 +263,22 @@ function countByZone(state: readonly MutableNode[], service: string): Map<string
   return counts;
 }
 
-function firstRejection(node: MutableNode, request: PlacementRequest): string | null {
+/** Why nothing fits: every node counted under the first checker it fails. */
+function explain(state: readonly NodeState[], request: PlacementRequest): string {
+  if (state.length === 0) return 'no nodes have joined the cluster';
+  const reasons = new Map<string, number>();
+  for (const node of state) {
+    const rejection = firstRejection(node, request);
+    if (rejection !== null) reasons.set(rejection, (reasons.get(rejection) ?? 0) + 1);
+  }
+  const parts = [...reasons.entries()].sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${n} ${reason}`);
+  return `0/${state.length} nodes available: ${parts.join(', ')}`;
+}
+
+function firstRejection(node: NodeState, request: PlacementRequest): string | null {
   for (const check of CHECKERS) {
     const reason = check(node, request);
     if (reason !== null) return reason;
   }
   return null;
-}
-
-function summarize(total: number, reasons: ReadonlyMap<string, number>): string {
-  if (total === 0) return 'no nodes have joined the cluster';
-  const parts = [...reasons.entries()].sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${n} ${reason}`);
-  return `0/${total} nodes available: ${parts.join(', ')}`;
 }

@@ -259,6 +259,8 @@ export class Controller {
       requests.push({
         taskId: task.id,
         service: task.service,
+        // The service's current count: scaling changes it without writing a new revision.
+        desiredReplicas: specs.get(task.service)?.replicas ?? spec.replicas,
         demand: demandOf(spec.resources),
         ports: spec.ports,
         constraints: spec.placement.constraints.map(parseConstraint),

@@ -1,0 +1,719 @@
+/**
+ * `npm run bench:rollout`: what a rolling update costs the clients of a service. A bounded,
+ * rate-limited HTTP load (default 300 requests/s: 6 keep-alive loops, each paced to 50/s, never
+ * catching up in bursts) goes through a published ingress port while a service rolls from
+ * skiff-demo:v1 to v2, for each case of {3 replicas, 1 replica} × {Skiff's default start-first
+ * rolling update (max_surge 1, max_unavailable 0, min_healthy_time 1s), a plain stop-first
+ * replacement (max_surge 0, max_unavailable 1, min_healthy_time 0s: what Swarm does by default)}.
+ * Target: zero failed requests in the start-first cases.
+ *
+ * Each case deploys v1 (HTTP health check every 300 ms, 2 retries; `app_protocol: http` so the
+ * node's proxy balances per request), waits until it has converged and every replica has answered
+ * through the port, starts the load, after 1 s of steady load posts v2, waits until the rollout is
+ * complete (rollout state `complete` for the new revision, all its replicas running and healthy),
+ * keeps the load 1 s more and stops it. It records the requests sent and failed (non-2xx or a
+ * transport error, reasons counted, with when they happened relative to the POST), p50/p99 latency
+ * over all requests, the update duration (POST → rollout seen complete, polled every 50 ms) and
+ * the versions that answered. Then it deletes the service and waits until its containers are gone.
+ *
+ * Last, the proxy's own cost (`measureProxyCost`): a closed-loop load straight at a loopback
+ * backend, then through a service proxy in front of it — requests/s and p50/p99 both ways.
+ *
+ * Skiff runs in this process as `skiff up` composes it (server on 127.0.0.1 + one agent on the
+ * default Docker engine, over a real WebSocket); the images must exist locally (never pulled).
+ * Every wait is bounded; containers and networks carrying this run's cluster label and the
+ * temporary data directory are removed at the end, also on failure or Ctrl-C. Exits 0 whatever
+ * the verdicts (it is a measurement), 1 if the run itself failed.
+ *
+ * Options: --rate N (300 requests/s), --loops N (6), --replicas 3,1, --policies
+ * start-first,stop-first, --proxy-duration MS (3000), --from REF (skiff-demo:v1), --to REF
+ * (skiff-demo:v2).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, Agent as HttpAgent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import Docker from 'dockerode';
+import { z } from 'zod';
+import { Agent } from '../src/agent/agent.ts';
+import { LABELS } from '../src/docker/container-engine.ts';
+import { DockerEngine } from '../src/docker/docker-engine.ts';
+import type { ServiceSpecInput } from '../src/model/service-spec.ts';
+import type { ServiceView } from '../src/model/views.ts';
+import { nodeViewSchema, serviceViewSchema } from '../src/model/views.ts';
+import type { ProxyCost } from '../src/net/proxy/proxy-cost.ts';
+import { measureProxyCost } from '../src/net/proxy/proxy-cost.ts';
+import type { RunningServer } from '../src/server/skiff-server.ts';
+import { startServer } from '../src/server/skiff-server.ts';
+import { percentile, positiveInt, sleep, table, waitFor } from './bench-support.ts';
+
+const POLL_MS = 50;
+const NODE_READY_TIMEOUT_MS = 20_000;
+const CONVERGE_TIMEOUT_MS = 90_000;
+const SERVING_TIMEOUT_MS = 30_000;
+const ROLLOUT_TIMEOUT_MS = 120_000;
+const REMOVAL_TIMEOUT_MS = 60_000;
+/** Steady load before the update is posted, and after it completed. */
+const LEAD_IN_MS = 1000;
+const TAIL_MS = 1000;
+/** Hard caps on one case's load, whatever happens to the rollout. */
+const LOAD_MAX_MS = 180_000;
+const LOAD_MAX_REQUESTS = 100_000;
+const REQUEST_TIMEOUT_MS = 5000;
+const CONTAINER_PORT = 8080;
+
+type Policy = 'start-first' | 'stop-first';
+
+const UPDATE_POLICIES: Readonly<Record<Policy, NonNullable<ServiceSpecInput['update']>>> = {
+  'start-first': { max_surge: 1, max_unavailable: 0, min_healthy_time: '1s' },
+  'stop-first': { max_surge: 0, max_unavailable: 1, min_healthy_time: '0s' },
+};
+
+interface Options {
+  readonly rate: number;
+  readonly loops: number;
+  readonly replicas: readonly number[];
+  readonly policies: readonly Policy[];
+  readonly proxyDurationMs: number;
+  readonly from: string;
+  readonly to: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rate: { type: 'string', default: '300' },
+      loops: { type: 'string', default: '6' },
+      replicas: { type: 'string', default: '3,1' },
+      policies: { type: 'string', default: 'start-first,stop-first' },
+      'proxy-duration': { type: 'string', default: '3000' },
+      from: { type: 'string', default: 'skiff-demo:v1' },
+      to: { type: 'string', default: 'skiff-demo:v2' },
+    },
+    strict: true,
+  });
+  const policies = values.policies.split(',').map((p) => {
+    const policy = p.trim();
+    if (policy !== 'start-first' && policy !== 'stop-first')
+      throw new Error(`--policies: start-first and/or stop-first, got ${policy}`);
+    return policy;
+  });
+  return {
+    rate: positiveInt('rate', values.rate, 5000),
+    loops: positiveInt('loops', values.loops, 100),
+    replicas: values.replicas.split(',').map((s) => positiveInt('replicas', s.trim(), 20)),
+    policies,
+    proxyDurationMs: positiveInt('proxy-duration', values['proxy-duration'], 60_000),
+    from: values.from,
+    to: values.to,
+  };
+}
+
+/** Aborted on Ctrl-C, so every wait and the load stop and the cleanup runs. */
+const interrupted = new AbortController();
+
+function checkInterrupted(): void {
+  if (interrupted.signal.aborted) throw new Error('interrupted');
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+class Api {
+  readonly #server: RunningServer;
+
+  constructor(server: RunningServer) {
+    this.#server = server;
+  }
+
+  async request(method: string, path: string, body?: unknown): Promise<unknown> {
+    const response = await fetch(`${this.#server.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.#server.tokens.admin}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status}: ${text.slice(0, 300)}`);
+    return JSON.parse(text);
+  }
+
+  async view(name: string): Promise<ServiceView> {
+    return serviceViewSchema.parse(await this.request('GET', `/api/services/${name}`));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load
+
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** One GET over a keep-alive agent; rejects on a transport error, a cut body or a silent backend. */
+function httpGet(url: URL, agent: HttpAgent): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.once('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.once('error', reject);
+      res.once('close', () => {
+        if (!res.complete) reject(new Error('response cut short'));
+      });
+    });
+    req.once('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+function failureReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  return code === undefined ? error.message : `${code} (${error.message})`;
+}
+
+interface LoadRecord {
+  readonly sent: number;
+  readonly failed: number;
+  readonly reasons: ReadonlyMap<string, number>;
+  /** Start time (performance.now()) of every failed request. */
+  readonly failureTimes: readonly number[];
+  /** Every request's latency, failed ones included. */
+  readonly latenciesMs: readonly number[];
+  readonly versions: ReadonlyMap<string, number>;
+  /** Why the load ended before it was stopped, if it did. */
+  readonly capped: string | undefined;
+}
+
+interface RunningLoad {
+  stop(): Promise<LoadRecord>;
+}
+
+/**
+ * `loops` keep-alive clients, each sending its next GET when its previous one is answered and its
+ * pace allows (rate / loops per second, loops staggered); a loop that fell behind skips ahead
+ * instead of bursting. Ends when stopped, interrupted, or at maxRequests / maxMs.
+ */
+function boundedLoad(url: URL, rate: number, loops: number): RunningLoad {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: loops });
+  const intervalMs = (1000 * loops) / rate;
+  const begin = performance.now();
+  const deadline = begin + LOAD_MAX_MS;
+  let stopped = false;
+  let sent = 0;
+  let failed = 0;
+  let capped: string | undefined;
+  const reasons = new Map<string, number>();
+  const failureTimes: number[] = [];
+  const latenciesMs: number[] = [];
+  const versions = new Map<string, number>();
+  const fail = (at: number, reason: string) => {
+    failed++;
+    failureTimes.push(at);
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  };
+  const loop = async (index: number) => {
+    let next = begin + (index * intervalMs) / loops;
+    for (;;) {
+      if (stopped || interrupted.signal.aborted) return;
+      if (sent >= LOAD_MAX_REQUESTS) {
+        capped ??= `stopped at ${LOAD_MAX_REQUESTS} requests`;
+        return;
+      }
+      const now = performance.now();
+      if (now >= deadline) {
+        capped ??= `stopped after ${LOAD_MAX_MS} ms`;
+        return;
+      }
+      if (next > now) {
+        await sleep(next - now);
+        continue;
+      }
+      // Behind by more than one interval (a slow answer): skip ahead rather than burst.
+      if (now - next > intervalMs) next = now;
+      next += intervalMs;
+      sent++;
+      const started = performance.now();
+      try {
+        const answer = await httpGet(url, agent);
+        if (answer.status < 200 || answer.status > 299)
+          fail(started, `HTTP ${answer.status}: ${answer.body.trim().slice(0, 80)}`);
+        const version = /version (v\d+)/.exec(answer.body)?.[1];
+        if (version) versions.set(version, (versions.get(version) ?? 0) + 1);
+      } catch (error) {
+        fail(started, failureReason(error));
+      }
+      latenciesMs.push(performance.now() - started);
+    }
+  };
+  const running = Array.from({ length: loops }, (_, i) => loop(i));
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all(running);
+      agent.destroy();
+      return { sent, failed, reasons, failureTimes, latenciesMs, versions, capped };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One case
+
+interface CaseResult {
+  readonly label: string;
+  readonly policy: Policy;
+  readonly load: LoadRecord;
+  /** POST of the new version → rollout seen complete; undefined when it did not complete. */
+  readonly updateMs: number | undefined;
+  /** The rollout's own record (server clock): started_at → finished_at. */
+  readonly recordedMs: number | undefined;
+  /** How the rollout ended: `complete`, or its failed/rolled_back state and message. */
+  readonly outcome: string;
+  readonly postAt: number;
+}
+
+function specFor(name: string, image: string, replicas: number, policy: Policy, hostPort: number) {
+  return {
+    name,
+    image,
+    replicas,
+    ports: [{ container_port: CONTAINER_PORT, host_port: hostPort, app_protocol: 'http' as const }],
+    health_check: {
+      type: 'http' as const,
+      endpoint: `http://localhost:${CONTAINER_PORT}/health`,
+      interval: '300ms',
+      retries: 2,
+    },
+    update: UPDATE_POLICIES[policy],
+  } satisfies ServiceSpecInput;
+}
+
+/** The revision's replicas, all running and passing their check, and its rollout complete. */
+function convergedOn(view: ServiceView, revision: number): boolean {
+  const current = view.containers.filter((c) => c.revision === revision);
+  return (
+    view.revision === revision &&
+    view.rollout?.state === 'complete' &&
+    view.rollout.to_revision === revision &&
+    current.length === view.replicas &&
+    current.every((c) => c.status === 'running' && c.health === 'healthy')
+  );
+}
+
+/** Until every replica has answered through the published port: the proxy knows them all. */
+async function waitServing(url: URL, replicas: number, what: string): Promise<void> {
+  const agent = new HttpAgent({ keepAlive: false });
+  const seen = new Set<string>();
+  try {
+    await waitFor(what, SERVING_TIMEOUT_MS, 20, async () => {
+      checkInterrupted();
+      try {
+        const answer = await httpGet(url, agent);
+        const replica = /hello from (\S+) version/.exec(answer.body)?.[1];
+        if (answer.status === 200 && replica) seen.add(replica);
+      } catch {
+        // Not listening yet.
+      }
+      return seen.size >= replicas ? true : undefined;
+    });
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function listLabelled(docker: Docker, labels: readonly string[]): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [...labels] } });
+}
+
+async function runCase(
+  api: Api,
+  docker: Docker,
+  clusterId: string,
+  options: Options,
+  replicas: number,
+  policy: Policy,
+  hostPort: number,
+  onLoad: (load: RunningLoad | undefined) => void,
+): Promise<CaseResult> {
+  const name = `roll-r${replicas}-${policy}`;
+  const label = `${replicas} replica${replicas === 1 ? '' : 's'}, ${policy}`;
+  const url = new URL(`http://127.0.0.1:${hostPort}/`);
+
+  const first = serviceViewSchema.parse(
+    await api.request('POST', '/api/deploy', specFor(name, options.from, replicas, policy, hostPort)),
+  );
+  await waitFor(`${name} v1 to converge`, CONVERGE_TIMEOUT_MS, POLL_MS, async () => {
+    checkInterrupted();
+    const view = await api.view(name);
+    if (view.rollout?.state === 'failed' || view.rollout?.state === 'rolled_back')
+      throw new Error(`${name}: first deploy ${view.rollout.state}: ${view.rollout.message ?? ''}`);
+    return convergedOn(view, first.revision) ? true : undefined;
+  });
+  await waitServing(url, replicas, `all ${replicas} replica(s) of ${name} to answer on :${hostPort}`);
+
+  const load = boundedLoad(url, options.rate, options.loops);
+  onLoad(load);
+  let record: LoadRecord | undefined;
+  try {
+    await sleep(LEAD_IN_MS);
+    checkInterrupted();
+    const postAt = performance.now();
+    const updated = serviceViewSchema.parse(
+      await api.request('POST', '/api/deploy', specFor(name, options.to, replicas, policy, hostPort)),
+    );
+    if (updated.revision === first.revision)
+      throw new Error(`${name}: deploying ${options.to} made no new revision`);
+    const settled = await waitFor(
+      `the rollout of ${name} to revision ${updated.revision}`,
+      ROLLOUT_TIMEOUT_MS,
+      POLL_MS,
+      async () => {
+        checkInterrupted();
+        const view = await api.view(name);
+        const rollout = view.rollout;
+        if (rollout?.to_revision === updated.revision && rollout.state !== 'in_progress') {
+          if (rollout.state !== 'complete')
+            return { at: performance.now(), view, outcome: `${rollout.state}: ${rollout.message ?? ''}` };
+          if (convergedOn(view, updated.revision))
+            return { at: performance.now(), view, outcome: 'complete' };
+        }
+        return undefined;
+      },
+    );
+    await sleep(TAIL_MS);
+    record = await load.stop();
+    onLoad(undefined);
+    const rollout = settled.view.rollout;
+    const recordedMs =
+      rollout?.finished_at == null
+        ? undefined
+        : Date.parse(rollout.finished_at) - Date.parse(rollout.started_at);
+    const complete = settled.outcome === 'complete';
+    return {
+      label,
+      policy,
+      load: record,
+      updateMs: complete ? settled.at - postAt : undefined,
+      recordedMs: complete ? recordedMs : undefined,
+      outcome: settled.outcome,
+      postAt,
+    };
+  } finally {
+    if (record === undefined) {
+      await load.stop();
+      onLoad(undefined);
+    }
+    await api.request('DELETE', `/api/services/${name}`).catch((error: unknown) => {
+      process.stderr.write(`deleting ${name}: ${errorText(error)}\n`);
+    });
+    await waitFor(`the containers of ${name} to be removed`, REMOVAL_TIMEOUT_MS, 100, async () => {
+      const left = await listLabelled(docker, [
+        `${LABELS.cluster}=${clusterId}`,
+        `${LABELS.service}=${name}`,
+      ]);
+      return left.length === 0 ? true : undefined;
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set-up, report, clean-up
+
+async function freePort(taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const server = createServer();
+    const port = await new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '0.0.0.0', () => {
+        const address = server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : 0);
+      });
+    });
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (port > 0 && !taken.has(port)) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error('found no free port');
+}
+
+/**
+ * Closes the server once it has seen the (stopped) agent go: the gateway records the disconnect
+ * in the store, and a disconnect arriving after `close()` would write to a closed database.
+ */
+async function closeServer(server: RunningServer): Promise<void> {
+  const api = new Api(server);
+  try {
+    await waitFor('the server to see the agent disconnect', 5_000, 20, async () => {
+      const nodes = z.array(nodeViewSchema).parse(await api.request('GET', '/api/nodes'));
+      return nodes.every((node) => node.status !== 'ready') ? true : undefined;
+    });
+  } catch (error) {
+    process.stderr.write(`closing the server: ${errorText(error)}\n`);
+  }
+  await server.close();
+}
+
+/** Removes every container, then every network, carrying the cluster label; bounded. */
+async function removeClusterResources(docker: Docker, clusterId: string): Promise<void> {
+  const label = `${LABELS.cluster}=${clusterId}`;
+  // Operations the agent had already queued may still create containers after it stopped:
+  // sweep until nothing of this run has been left for a full second.
+  let emptySince: number | undefined;
+  await waitFor('the benchmark containers to be cleaned up', REMOVAL_TIMEOUT_MS, 200, async () => {
+    const containers = await listLabelled(docker, [label]);
+    for (const c of containers) {
+      try {
+        await docker.getContainer(c.Id).remove({ force: true });
+      } catch (error) {
+        const status = (error as { statusCode?: unknown }).statusCode;
+        if (status !== 404 && status !== 409) throw error;
+      }
+    }
+    if (containers.length > 0) emptySince = undefined;
+    else emptySince ??= performance.now();
+    return emptySince !== undefined && performance.now() - emptySince >= 1000 ? true : undefined;
+  });
+  await waitFor('the benchmark networks to be removed', 20_000, 250, async () => {
+    const networks = await docker.listNetworks({ filters: { label: [label] } });
+    for (const network of networks) {
+      try {
+        await docker.getNetwork(network.Id).remove();
+      } catch (error) {
+        const status = (error as { statusCode?: unknown }).statusCode;
+        // 404: gone already; 403/409: still in use for a moment; retried.
+        if (status !== 404 && status !== 403 && status !== 409) throw error;
+      }
+    }
+    return networks.length === 0 ? true : undefined;
+  });
+}
+
+const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '-');
+const seconds = (value: number | undefined) => (value === undefined ? '-' : (value / 1000).toFixed(2));
+
+function versionsText(versions: ReadonlyMap<string, number>): string {
+  return (
+    [...versions.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([v, n]) => `${v}:${n}`)
+      .join(' ') || '-'
+  );
+}
+
+function verdict(result: CaseResult): string {
+  if (result.outcome !== 'complete') return `rollout ${result.outcome.split(':')[0]}`;
+  return result.load.failed === 0 ? 'zero failures' : `FAILED ${result.load.failed}`;
+}
+
+function caseDetails(result: CaseResult): string[] {
+  const lines: string[] = [];
+  const { load } = result;
+  const achieved = load.latenciesMs.length;
+  if (result.outcome !== 'complete') lines.push(`    rollout did not complete: ${result.outcome}`);
+  if (load.capped) lines.push(`    load ${load.capped}`);
+  if (result.recordedMs !== undefined)
+    lines.push(
+      `    rollout record (server clock): ${seconds(result.recordedMs)} s; requests answered: ${achieved}`,
+    );
+  if (load.failed > 0) {
+    const offsets = load.failureTimes.map((t) => (t - result.postAt) / 1000);
+    lines.push(
+      `    failures sent between +${Math.min(...offsets).toFixed(2)} s and +${Math.max(...offsets).toFixed(2)} s after the POST:`,
+    );
+    const reasons = [...load.reasons.entries()].sort((a, b) => b[1] - a[1]);
+    for (const [reason, count] of reasons) lines.push(`      ${String(count).padStart(6)} × ${reason}`);
+  }
+  return lines;
+}
+
+function proxyLines(cost: ProxyCost): string[] {
+  const row = (path: string, f: ProxyCost['direct']) => [
+    path,
+    String(f.requests),
+    String(f.errors),
+    String(f.requestsPerSecond),
+    ms(f.p50Ms),
+    ms(f.p99Ms),
+    ms(f.maxMs),
+  ];
+  return [
+    table(
+      ['path', 'requests', 'errors', 'req/s', 'p50 ms', 'p99 ms', 'max ms'],
+      [row('direct to the backend', cost.direct), row('through the HTTP proxy', cost.proxied)],
+    ),
+    `  throughput through the proxy: ${(cost.throughputRatio * 100).toFixed(0)}% of direct; added p99: ${cost.addedP99Ms.toFixed(2)} ms`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  process.once('SIGINT', () => interrupted.abort());
+  process.once('SIGTERM', () => interrupted.abort());
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+
+  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+  for (const image of [options.from, options.to]) {
+    try {
+      await docker.getImage(image).inspect();
+    } catch {
+      throw new Error(
+        `image ${image} is not present locally (build it with \`npm run images\`); this bench never pulls`,
+      );
+    }
+  }
+
+  const runId = randomUUID().slice(0, 8);
+  const dataDir = await mkdtemp(join(tmpdir(), 'skiff-bench-rollout-'));
+  const agentLog: string[] = [];
+  const serverLog: string[] = [];
+  let server: RunningServer | undefined;
+  let agent: Agent | undefined;
+  let activeLoad: RunningLoad | undefined;
+  let failedRun = false;
+  try {
+    server = await startServer({
+      dataDir,
+      port: 0,
+      listen: '127.0.0.1',
+      log: (message) => serverLog.push(message),
+    });
+    agent = new Agent({
+      serverUrl: server.url,
+      joinToken: server.tokens.join,
+      engine: new DockerEngine(),
+      name: `bench-${runId}`,
+      dataDir: join(dataDir, 'agent'),
+      log: (message) => agentLog.push(message),
+    });
+    await agent.start();
+    const api = new Api(server);
+    await waitFor('the agent node to be ready', NODE_READY_TIMEOUT_MS, 50, async () => {
+      checkInterrupted();
+      const nodes = z.array(nodeViewSchema).parse(await api.request('GET', '/api/nodes'));
+      return nodes.some((node) => node.status === 'ready') ? true : undefined;
+    });
+
+    out(
+      `Skiff rollout benchmark: ${options.from} → ${options.to} under load, one node (in-process server + agent).`,
+    );
+    out(
+      `  load: ${options.rate} req/s target (${options.loops} keep-alive loops × ${(options.rate / options.loops).toFixed(0)}/s) to http://127.0.0.1:<published port>/,` +
+        ` ${LEAD_IN_MS} ms before the POST until ${TAIL_MS} ms after the rollout completed.`,
+    );
+    out(
+      `  start-first: update ${JSON.stringify(UPDATE_POLICIES['start-first'])}; stop-first: update ${JSON.stringify(UPDATE_POLICIES['stop-first'])}.`,
+    );
+    out(
+      '  failed = non-2xx or transport error; p50/p99 over all requests; update = POST → rollout seen complete (polled every 50 ms).',
+    );
+    out('');
+
+    const taken = new Set<number>();
+    const results: CaseResult[] = [];
+    for (const replicas of options.replicas) {
+      for (const policy of options.policies) {
+        checkInterrupted();
+        const hostPort = await freePort(taken);
+        const result = await runCase(
+          api,
+          docker,
+          server.clusterId,
+          options,
+          replicas,
+          policy,
+          hostPort,
+          (l) => {
+            activeLoad = l;
+          },
+        );
+        results.push(result);
+        out(
+          `  ${result.label}: ${result.load.sent} sent, ${result.load.failed} failed, update ${seconds(result.updateMs)} s, ${verdict(result)}`,
+        );
+      }
+    }
+
+    out('');
+    out('Rolling update under load (target: zero failed requests with start-first):');
+    out(
+      table(
+        ['case', 'sent', 'failed', 'p50 ms', 'p99 ms', 'update s', 'versions seen', 'verdict'],
+        results.map((r) => [
+          r.label,
+          String(r.load.sent),
+          String(r.load.failed),
+          ms(percentile(r.load.latenciesMs, 50)),
+          ms(percentile(r.load.latenciesMs, 99)),
+          seconds(r.updateMs),
+          versionsText(r.load.versions),
+          verdict(r),
+        ]),
+      ),
+    );
+    for (const r of results) {
+      const details = caseDetails(r);
+      if (details.length > 0) {
+        out(`  ${r.label}:`);
+        for (const line of details) out(line);
+      }
+    }
+
+    out('');
+    checkInterrupted();
+    const cost = await measureProxyCost({
+      durationMs: options.proxyDurationMs,
+      warmupMs: 500,
+      concurrency: 50,
+    });
+    out(
+      `Proxy cost (measureProxyCost: ${cost.concurrency} closed-loop keep-alive clients, ${options.proxyDurationMs} ms per path, loopback backend):`,
+    );
+    for (const line of proxyLines(cost)) out(line);
+  } catch (error) {
+    failedRun = true;
+    throw error;
+  } finally {
+    if (activeLoad) await activeLoad.stop();
+    agent?.stop();
+    if (server) await closeServer(server);
+    if (server) {
+      try {
+        await removeClusterResources(docker, server.clusterId);
+      } catch (error) {
+        process.stderr.write(`cleanup: ${errorText(error)}\n`);
+        process.exitCode = 1;
+      }
+    }
+    await rm(dataDir, { recursive: true, force: true });
+    // Registration is routine; anything else the agent said (converge errors...) is worth seeing.
+    const notable = agentLog.filter((line) => !line.startsWith('registered as '));
+    if (notable.length > 0) {
+      process.stderr.write(`agent log (${notable.length} line(s), last 20):\n`);
+      for (const line of notable.slice(-20)) process.stderr.write(`  ${line}\n`);
+    }
+    if (failedRun && serverLog.length > 0) {
+      process.stderr.write(`server log (last 20 of ${serverLog.length}):\n`);
+      for (const line of serverLog.slice(-20)) process.stderr.write(`  ${line}\n`);
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench:rollout failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});
