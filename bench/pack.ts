@@ -254,8 +254,8 @@ function main(): void {
   );
   const largest = services.reduce((a, b) => (b.replicas > a.replicas ? b : a));
   console.log(
-    `largest service: ${largest.name} with ${largest.replicas} replicas (with same-node anti-affinity ` +
-      `and empty nodes to spare, binpack needs at least that many nodes)`,
+    `largest service: ${largest.name} with ${largest.replicas} replicas (anti-affinity allows ` +
+      `${Math.max(1, Math.floor(largest.replicas / 10))} per node before it penalises)`,
   );
   console.log(
     `demand: ${cores(totalCpu)} cores, ${gib(totalMem)} GiB → lower bound max(${cpuBound} by cpu, ${memBound} by memory) = ${lowerBound} nodes`,

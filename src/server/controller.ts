@@ -44,6 +44,7 @@ export class Controller {
   #generation: number;
   #tick: NodeJS.Timeout | undefined;
   readonly #revisionSpecs = new Map<string, ServiceSpec>();
+  readonly #allocations = { network: new Map<string, number>(), service: new Map<string, number>() };
   /** service → node → when a replica of it was lost there. */
   readonly #failures = new Map<string, Map<string, number>>();
 
@@ -97,7 +98,7 @@ export class Controller {
     const nodes = cluster.list();
     const services = store.listServices().map((service) => ({
       service,
-      vipIndex: store.allocate('service', service.spec.name, 1, MAX_SERVICES),
+      vipIndex: this.#allocate('service', service.spec.name),
       networks: this.#networkRefs(service.spec),
     }));
     const endpoints = serviceEndpoints(services, store.listTasks(), nodes);
@@ -327,10 +328,24 @@ export class Controller {
 
   /** The network's index, allocated on first use: every host derives the same addresses from it. */
   #networkRefs(spec: ServiceSpec): NetworkRef[] {
-    return spec.networks.map((name) => ({
-      name,
-      index: this.#options.store.allocate('network', name, 0, MAX_NETWORKS - 1),
-    }));
+    return spec.networks.map((name) => ({ name, index: this.#allocate('network', name) }));
+  }
+
+  /**
+   * Allocations never change once made, so they are remembered here: a pass (four a second)
+   * must not open a write transaction per service just to read an index it already knows.
+   */
+  #allocate(kind: 'network' | 'service', name: string): number {
+    const known = this.#allocations[kind];
+    let index = known.get(name);
+    if (index === undefined) {
+      index =
+        kind === 'network'
+          ? this.#options.store.allocate(kind, name, 0, MAX_NETWORKS - 1)
+          : this.#options.store.allocate(kind, name, 1, MAX_SERVICES);
+      known.set(name, index);
+    }
+    return index;
   }
 
   #pushAssignments(): void {

@@ -342,23 +342,6 @@ export class Store {
     });
   }
 
-  /** Every allocation of a kind, name → index. */
-  allocations(kind: 'network' | 'service'): Map<string, number> {
-    return new Map(
-      this.#db
-        .prepare('SELECT name, idx FROM allocations WHERE kind = ?')
-        .all(kind)
-        .map((row) => {
-          const parsed = z.object({ name: z.string(), idx: z.number() }).parse(row);
-          return [parsed.name, parsed.idx] as const;
-        }),
-    );
-  }
-
-  release(kind: 'network' | 'service', name: string): void {
-    this.#db.prepare('DELETE FROM allocations WHERE kind = ? AND name = ?').run(kind, name);
-  }
-
   // Nodes
 
   listNodes(): StoredNode[] {
