@@ -98,35 +98,27 @@ export function converge(input: ConvergeInput): ConvergePlan {
     for (const extra of extras) {
       if (!input.busy.has(extra.id)) actions.push(removal(extra));
     }
-    if (container && input.unhealthy.has(container.id)) {
-      if (memory.countedExit !== container.id) {
-        memory = {
-          ...memory,
-          failures: memory.failures + 1,
-          countedExit: container.id,
-          runningSince: null,
-          lastFailureAt: input.now,
-        };
-      }
-    } else if (container && ALIVE.has(container.state)) {
-      memory = trackRunning(memory, container, input);
-    } else if (container && (container.state === 'exited' || container.state === 'dead')) {
-      if (memory.countedExit !== container.id) {
-        memory = {
-          ...memory,
-          failures: memory.failures + 1,
-          countedExit: container.id,
-          runningSince: null,
-          lastFailureAt: input.now,
-          lastExit: { code: container.exitCode, oomKilled: container.oomKilled },
-        };
+    const stopped = container?.state === 'exited' || container?.state === 'dead';
+    const unhealthy = container !== undefined && input.unhealthy.has(container.id);
+    if (container && (unhealthy || stopped) && memory.countedExit !== container.id) {
+      // A failure counts once per container, when first seen; backoff runs from this moment.
+      memory = {
+        ...memory,
+        failures: memory.failures + 1,
+        countedExit: container.id,
+        runningSince: null,
+        lastFailureAt: input.now,
+      };
+      if (stopped) {
+        memory = { ...memory, lastExit: { code: container.exitCode, oomKilled: container.oomKilled } };
         events.push(exitEvent(task, container));
       }
+    } else if (container && !unhealthy && ALIVE.has(container.state)) {
+      memory = trackRunning(memory, container, input);
     }
     runtime.set(task.task_id, memory);
     if (input.busy.has(task.task_id)) continue;
 
-    const unhealthy = container !== undefined && input.unhealthy.has(container.id);
     const decision = decide(task, container, memory, input.now, unhealthy);
     if (decision.action) actions.push(decision.action);
     if (decision.dueAt !== null) wakeAt = wakeAt === null ? decision.dueAt : Math.min(wakeAt, decision.dueAt);
