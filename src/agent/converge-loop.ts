@@ -6,7 +6,7 @@
  */
 
 import { containerDefinition } from '../docker/container-definition.ts';
-import type { ContainerEngine, ManagedContainer } from '../docker/container-engine.ts';
+import type { ContainerEngine, EngineEvent, ManagedContainer } from '../docker/container-engine.ts';
 import { EngineError } from '../docker/container-engine.ts';
 import type { HealthState, ProbeResult } from '../health/health-tracker.ts';
 import { INITIAL_HEALTH, trackHealth } from '../health/health-tracker.ts';
@@ -21,6 +21,8 @@ import type { Action, TaskRuntime } from './converger.ts';
 import { converge, FRESH_RUNTIME } from './converger.ts';
 import type { Operation } from './observation.ts';
 import { observe } from './observation.ts';
+import type { ReportedDeath } from './reported-deaths.ts';
+import { withDeaths } from './reported-deaths.ts';
 import { Semaphore } from './semaphore.ts';
 
 export interface LoopReport {
@@ -54,6 +56,8 @@ export class ConvergeLoop {
   readonly #operations = new Map<string, Operation>();
   readonly #reported = new Map<string, string>();
   #events: (EventInput & { at: number })[] = [];
+  /** Containers the engine reported dead (by id), believed over a list that has not caught up. */
+  readonly #deaths = new Map<string, ReportedDeath>();
   /** The last spec seen for each task, kept past its removal from the desired set (drain timeout). */
   readonly #lastSpecs = new Map<string, TaskSpec>();
   /** Tracked health by container id, for replicas whose service has a check. */
@@ -140,7 +144,10 @@ export class ConvergeLoop {
     // An operation that ends while the list is in flight leaves the list stale for its task, so
     // what was busy when listing began stays busy for this pass.
     const busy = new Set(this.#operations.keys());
-    this.#containers = await this.#options.engine.listManaged(this.#options.clusterId);
+    this.#containers = withDeaths(
+      await this.#options.engine.listManaged(this.#options.clusterId),
+      this.#deaths,
+    );
     for (const key of this.#operations.keys()) busy.add(key);
     const known = new Set([...this.#desired.map((t) => t.task_id), ...this.#containers.map((c) => c.taskId)]);
     for (const taskId of this.#lastSpecs.keys()) if (!known.has(taskId)) this.#lastSpecs.delete(taskId);
@@ -261,14 +268,16 @@ export class ConvergeLoop {
             message: `Restarting ${name}...`,
           });
           this.#remember(task.task_id, (m) => ({ ...m, restarts: m.restarts + 1 }));
-          await engine.removeContainer(action.containerId);
         }
         await this.#ensureImage(task);
         this.#operations.set(task.task_id, 'create');
-        const definition = containerDefinition(task, this.#options.clusterId);
+        const attempt = this.#runtime.get(task.task_id)?.restarts ?? 0;
+        const definition = containerDefinition(task, this.#options.clusterId, attempt);
         for (const network of definition.networks) await engine.ensureNetwork(network);
         const id = await engine.createContainer(definition);
         await engine.startContainer(id);
+        // The dead container goes once its replacement runs: its removal is off the recovery path.
+        if (action.kind === 'replace') await engine.removeContainer(action.containerId);
       }
       this.#remember(task.task_id, (m) => ({ ...m, lastError: null }));
       this.#record({
@@ -363,12 +372,30 @@ export class ConvergeLoop {
     return { full, tasks, removed, events };
   }
 
+  /**
+   * The engine sends `die` before its container list says so: a list made right after the event
+   * can still show the container running, and nothing would look again until the resync. So a
+   * death the engine reported is remembered and believed until the container is gone or starts.
+   */
+  #onEngineEvent(event: EngineEvent): void {
+    if (event.action === 'die') {
+      const known = this.#deaths.get(event.containerId);
+      this.#deaths.set(event.containerId, { exitCode: event.exitCode, oomKilled: known?.oomKilled ?? false });
+    } else if (event.action === 'oom') {
+      const known = this.#deaths.get(event.containerId);
+      this.#deaths.set(event.containerId, { exitCode: known?.exitCode ?? null, oomKilled: true });
+    } else if (event.action === 'start' || event.action === 'destroy') {
+      this.#deaths.delete(event.containerId);
+    }
+    this.trigger();
+  }
+
   async #watchEngine(): Promise<void> {
     while (!this.#stopped) {
       try {
         await this.#options.engine.watchEvents(
           this.#options.clusterId,
-          () => this.trigger(),
+          (event) => this.#onEngineEvent(event),
           this.#abort.signal,
         );
       } catch (error) {

@@ -15,7 +15,8 @@ export function networkDefinition(network: NetworkRef, clusterId: string): Netwo
   return { name: `skiff-${network.name}`, ...networkAddressing(network.index), clusterId };
 }
 
-export function containerDefinition(task: TaskSpec, clusterId: string): ContainerDefinition {
+/** `attempt` counts restarts of the task, so each replacement gets a name of its own. */
+export function containerDefinition(task: TaskSpec, clusterId: string, attempt = 0): ContainerDefinition {
   const { spec } = task;
   const networks = task.networks.map((n) => networkDefinition(n, clusterId));
   const primary = networks[0];
@@ -73,7 +74,7 @@ export function containerDefinition(task: TaskSpec, clusterId: string): Containe
   const aliases = [slotName(task.service, task.slot)];
   body.NetworkingConfig = { EndpointsConfig: { [primary.name]: { Aliases: aliases } } };
   return {
-    name: containerName(task.service, task.slot, task.task_id),
+    name: containerName(task.service, task.slot, task.task_id, attempt),
     image: spec.image,
     body,
     networks,

@@ -8,7 +8,11 @@ export function slotName(service: string, slot: number): string {
   return `${service}-${slot}`;
 }
 
-/** Docker container names must be unique per engine, so the task id rides along (as Swarm does). */
-export function containerName(service: string, slot: number, taskId: string): string {
-  return `${slotName(service, slot)}.${taskId.slice(0, 12)}`;
+/**
+ * Docker container names must be unique per engine, so the task id rides along (as Swarm does),
+ * and a restart's attempt number too: the replacement starts before the dead container is removed.
+ */
+export function containerName(service: string, slot: number, taskId: string, attempt = 0): string {
+  const base = `${slotName(service, slot)}.${taskId.slice(0, 12)}`;
+  return attempt === 0 ? base : `${base}.${attempt}`;
 }
