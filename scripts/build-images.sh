@@ -57,10 +57,12 @@ printf 'Content-Type: text/plain\r\n\r\n'
 echo "x-forwarded-for: ${HTTP_X_FORWARDED_FOR:-}"
 echo "remote-addr: ${REMOTE_ADDR:-}"
 SH
+  # PID 1 ignores signals from inside its own container, so the crash kills httpd: the
+  # entrypoint's wait returns and the container exits (code 137).
   cat > "$root/www/cgi-bin/crash" <<'SH'
 #!/bin/sh
 printf 'Content-Type: text/plain\r\n\r\ncrashing\n'
-kill -9 1
+killall -9 httpd
 SH
   # busybox 1.35's wget crashes (also on the host), so clients in containers use this instead.
   cat > "$root/bin/http-get" <<'SH'
