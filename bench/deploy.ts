@@ -16,35 +16,31 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import Docker from 'dockerode';
-import { z } from 'zod';
-import { Agent } from '../src/agent/agent.ts';
+import type Docker from 'dockerode';
 import { Semaphore } from '../src/agent/semaphore.ts';
 import type { ContainerEngine } from '../src/docker/container-engine.ts';
-import { LABELS } from '../src/docker/container-engine.ts';
 import { DockerEngine } from '../src/docker/docker-engine.ts';
 import { serviceSpecSchema } from '../src/model/service-spec.ts';
-import { nodeViewSchema, serviceViewSchema } from '../src/model/views.ts';
-import type { RunningServer } from '../src/server/skiff-server.ts';
-import { startServer } from '../src/server/skiff-server.ts';
-import type { EngineCall } from './bench-support.ts';
 import {
-  coveredMs,
-  EngineTracer,
-  ensureFloorNetwork,
-  median,
-  positiveInt,
-  rawDefinition,
+  cleanupStep,
+  forceRemoveAll,
   removeClusterNetworks,
-  table,
-  waitFor,
-  withDeadline,
-} from './bench-support.ts';
+  serviceLabels,
+  sweepClusters,
+  waitGone,
+} from './harness/cleanup.ts';
+import type { EngineCall } from './harness/engine-tracer.ts';
+import { EngineTracer } from './harness/engine-tracer.ts';
+import { InProcessSkiff, localEngine } from './harness/in-process-skiff.ts';
+import { positiveInt } from './harness/options.ts';
+import { createRaw, ensureFloorNetwork, rawDefinition } from './harness/raw-floor.ts';
+import { fmtMs as fmt, out, printAgentLog, runMain, table } from './harness/report.ts';
+import type { SkiffApi } from './harness/skiff-api.ts';
+import { coveredMs, mean, median } from './harness/stats.ts';
+import { abortOnSignals, waitUntil, withDeadline } from './harness/wait.ts';
 
 const TARGET_RATIO = 1.3;
 const POLL_MS = 10;
-const NODE_READY_TIMEOUT_MS = 20_000;
-const REMOVAL_TIMEOUT_MS = 60_000;
 const RAW_TIMEOUT_MS = (n: number) => 30_000 + n * 2_000;
 const SKIFF_TIMEOUT_MS = (n: number) => 30_000 + n * 2_000;
 
@@ -81,46 +77,6 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-/** Aborted on Ctrl-C, so every wait stops and the cleanup runs. */
-const interrupted = new AbortController();
-
-function checkInterrupted(): void {
-  if (interrupted.signal.aborted) throw new Error('interrupted');
-}
-
-/** The containers carrying all of `labels` (k=v), in any state. */
-async function listLabelled(docker: Docker, labels: readonly string[]): Promise<Docker.ContainerInfo[]> {
-  return docker.listContainers({ all: true, filters: { label: [...labels] } });
-}
-
-async function forceRemoveAll(
-  docker: Docker,
-  labels: readonly string[],
-  semaphore: Semaphore,
-): Promise<void> {
-  const containers = await listLabelled(docker, labels);
-  await Promise.all(
-    containers.map((c) =>
-      semaphore.run(async () => {
-        try {
-          await docker.getContainer(c.Id).remove({ force: true });
-        } catch (error) {
-          const status = (error as { statusCode?: unknown }).statusCode;
-          // Gone already, or being removed: both are what we want.
-          if (status !== 404 && status !== 409) throw error;
-        }
-      }),
-    ),
-  );
-}
-
-async function waitGone(docker: Docker, labels: readonly string[], what: string): Promise<void> {
-  await waitFor(what, REMOVAL_TIMEOUT_MS, 50, async () => {
-    checkInterrupted();
-    return (await listLabelled(docker, labels)).length === 0 ? true : undefined;
-  });
-}
-
 interface RawResult {
   readonly ms: number;
   readonly createMs: number[];
@@ -148,10 +104,7 @@ async function rawTrial(
       definitions.map((definition) =>
         semaphore.run(async () => {
           const c0 = performance.now();
-          const container = await docker.createContainer({
-            ...definition.body,
-            name: definition.name,
-          } as Docker.ContainerCreateOptions);
+          const container = await createRaw(docker, definition);
           const c1 = performance.now();
           await container.start();
           createMs.push(c1 - c0);
@@ -161,8 +114,8 @@ async function rawTrial(
     ),
   );
   const ms = performance.now() - t0;
-  const labels = [`${LABELS.cluster}=${rawClusterId}`, `${LABELS.service}=${name}`];
-  await forceRemoveAll(docker, labels, semaphore);
+  const labels = serviceLabels(rawClusterId, name);
+  await forceRemoveAll(docker, labels, options.concurrency);
   await waitGone(docker, labels, `raw containers of ${name} to be removed`);
   return { ms, createMs, startMs };
 }
@@ -176,34 +129,11 @@ interface SkiffResult {
   readonly tRunning: number;
 }
 
-class Api {
-  readonly #server: RunningServer;
-
-  constructor(server: RunningServer) {
-    this.#server = server;
-  }
-
-  async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    const response = await fetch(`${this.#server.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.#server.tokens.admin}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status}: ${text.slice(0, 300)}`);
-    return JSON.parse(text);
-  }
-}
-
 /** Skiff: POST /api/deploy, then poll the service view until all N replicas are running. */
 async function skiffTrial(
-  api: Api,
+  api: SkiffApi,
   docker: Docker,
-  server: RunningServer,
+  clusterId: string,
   tracer: EngineTracer | undefined,
   options: Options,
   name: string,
@@ -211,29 +141,21 @@ async function skiffTrial(
 ): Promise<SkiffResult> {
   tracer?.take();
   const t0 = performance.now();
-  await api.request('POST', '/api/deploy', { name, image: options.image, replicas: n });
+  await api.deploy({ name, image: options.image, replicas: n });
   const tResponse = performance.now();
-  await waitFor(`${n} replicas of ${name} to be running`, SKIFF_TIMEOUT_MS(n), POLL_MS, async () => {
-    checkInterrupted();
-    const view = serviceViewSchema.parse(await api.request('GET', `/api/services/${name}`));
+  await waitUntil(`${n} replicas of ${name} to be running`, SKIFF_TIMEOUT_MS(n), POLL_MS, async () => {
+    const view = await api.service(name);
     if (view.status === 'failed') throw new Error(`service ${name} failed: ${view.message ?? ''}`);
     return view.running === n ? true : undefined;
   });
   const tRunning = performance.now();
   const calls = tracer?.take() ?? [];
   await api.request('DELETE', `/api/services/${name}`);
-  await waitGone(
-    docker,
-    [`${LABELS.cluster}=${server.clusterId}`, `${LABELS.service}=${name}`],
-    `Skiff's containers of ${name} to be removed`,
-  );
+  await waitGone(docker, serviceLabels(clusterId, name), `Skiff's containers of ${name} to be removed`);
   return { ms: tRunning - t0, responseMs: tResponse - t0, calls, t0, tResponse, tRunning };
 }
 
-const fmt = (ms: number) => ms.toFixed(0);
 const ratioText = (skiff: number, raw: number) => `${(skiff / raw).toFixed(2)}×`;
-const mean = (values: readonly number[]) =>
-  values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
 
 /** Where one Skiff deploy's time went, from the engine calls the agent made (all ms after POST). */
 function traceLines(n: number, result: SkiffResult, raw: RawResult | undefined): string[] {
@@ -268,67 +190,26 @@ function traceLines(n: number, result: SkiffResult, raw: RawResult | undefined):
   return lines;
 }
 
-/**
- * Closes the server once it has seen the (stopped) agent go: the gateway records the disconnect
- * in the store, and a disconnect arriving after `close()` would write to a closed database.
- */
-async function closeServer(server: RunningServer): Promise<void> {
-  const api = new Api(server);
-  try {
-    await waitFor('the server to see the agent disconnect', 5_000, 20, async () => {
-      const nodes = z.array(nodeViewSchema).parse(await api.request('GET', '/api/nodes'));
-      return nodes.every((node) => node.status !== 'ready') ? true : undefined;
-    });
-  } catch (error) {
-    process.stderr.write(`closing the server: ${error instanceof Error ? error.message : String(error)}\n`);
-  }
-  await server.close();
-}
-
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  process.once('SIGINT', () => interrupted.abort());
-  process.once('SIGTERM', () => interrupted.abort());
-
-  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-  try {
-    await docker.getImage(options.image).inspect();
-  } catch {
-    throw new Error(
-      `image ${options.image} is not present locally (build it with \`npm run images\`); this bench never pulls`,
-    );
-  }
+  abortOnSignals();
+  const docker = await localEngine([options.image]);
 
   const runId = randomUUID().slice(0, 8);
   const rawClusterId = `skiff-bench-raw-${runId}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'skiff-bench-'));
-  const agentLog: string[] = [];
-  const cleanupSemaphore = new Semaphore(options.concurrency);
-  let server: RunningServer | undefined;
-  let agent: Agent | undefined;
+  const skiff = new InProcessSkiff();
   try {
     await ensureFloorNetwork(docker, rawClusterId);
-    server = await startServer({ dataDir, port: 0, listen: '127.0.0.1', log: () => {} });
     const tracer = options.trace ? new EngineTracer(new DockerEngine()) : undefined;
     const engine: ContainerEngine = tracer?.engine ?? new DockerEngine();
-    agent = new Agent({
-      serverUrl: server.url,
-      joinToken: server.tokens.join,
+    const { api, server } = await skiff.up(dataDir, {
       engine,
       name: `bench-${runId}`,
       dataDir: join(dataDir, 'agent'),
       concurrency: options.concurrency,
-      log: (message) => agentLog.push(message),
-    });
-    await agent.start();
-    const api = new Api(server);
-    await waitFor('the agent node to be ready', NODE_READY_TIMEOUT_MS, 50, async () => {
-      checkInterrupted();
-      const nodes = z.array(nodeViewSchema).parse(await api.request('GET', '/api/nodes'));
-      return nodes.some((node) => node.status === 'ready') ? true : undefined;
     });
 
-    const out = (line: string) => process.stdout.write(`${line}\n`);
     out(
       `Skiff deploy benchmark: image ${options.image}, engine concurrency ${options.concurrency} (agent and raw floor),`,
     );
@@ -346,7 +227,15 @@ async function main(): Promise<void> {
 
     if (options.warmup > 0) {
       await rawTrial(docker, options, rawClusterId, `bench-raw-warmup-${runId}`, options.warmup);
-      await skiffTrial(api, docker, server, tracer, options, `bench-warmup-${runId}`, options.warmup);
+      await skiffTrial(
+        api,
+        docker,
+        server.clusterId,
+        tracer,
+        options,
+        `bench-warmup-${runId}`,
+        options.warmup,
+      );
     }
 
     const rows: string[][] = [];
@@ -361,7 +250,7 @@ async function main(): Promise<void> {
         let raw: RawResult | undefined;
         let skiff: SkiffResult | undefined;
         if (rawFirst) raw = await rawTrial(docker, options, rawClusterId, rawName, n);
-        skiff = await skiffTrial(api, docker, server, tracer, options, skiffName, n);
+        skiff = await skiffTrial(api, docker, server.clusterId, tracer, options, skiffName, n);
         if (!rawFirst) raw = await rawTrial(docker, options, rawClusterId, rawName, n);
         if (!raw || !skiff) throw new Error('a trial produced no result');
         raws.push(raw.ms);
@@ -400,46 +289,13 @@ async function main(): Promise<void> {
     out(`Medians (target: Skiff ≤ ${TARGET_RATIO}× raw floor):`);
     out(table(['N', 'raw floor ms', 'Skiff ms', 'ratio', 'verdict'], summary));
   } finally {
-    agent?.stop();
-    if (server) await closeServer(server);
-    // Operations the agent had already queued may still create containers after it stopped:
-    // sweep until nothing of this run has been left for a full second.
-    const sweeps = [
-      [`${LABELS.cluster}=${rawClusterId}`],
-      ...(server ? [[`${LABELS.cluster}=${server.clusterId}`]] : []),
-    ];
-    try {
-      let emptySince: number | undefined;
-      await waitFor('the benchmark containers to be cleaned up', REMOVAL_TIMEOUT_MS, 200, async () => {
-        let found = 0;
-        for (const labels of sweeps) {
-          found += (await listLabelled(docker, labels)).length;
-          await forceRemoveAll(docker, labels, cleanupSemaphore);
-        }
-        if (found > 0) emptySince = undefined;
-        else emptySince ??= performance.now();
-        return emptySince !== undefined && performance.now() - emptySince >= 1000 ? true : undefined;
-      });
-    } catch (error) {
-      process.stderr.write(`cleanup: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    }
-    for (const clusterId of [rawClusterId, server?.clusterId]) {
-      if (clusterId) await removeClusterNetworks(docker, clusterId);
-    }
+    await skiff.stop();
+    const clusterIds = [rawClusterId, ...(skiff.clusterId ? [skiff.clusterId] : [])];
+    await cleanupStep(() => sweepClusters(docker, clusterIds, options.concurrency));
+    for (const clusterId of clusterIds) await removeClusterNetworks(docker, clusterId);
     await rm(dataDir, { recursive: true, force: true });
-    // Registration is routine; anything else the agent said (converge errors...) is worth seeing.
-    const notable = agentLog.filter((line) => !line.startsWith('registered as '));
-    if (notable.length > 0) {
-      process.stderr.write(`agent log (${notable.length} line(s), last 20):\n`);
-      for (const line of notable.slice(-20)) process.stderr.write(`  ${line}\n`);
-    }
+    printAgentLog(skiff.notableAgentLog());
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `bench:deploy failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runMain('bench:deploy', main);

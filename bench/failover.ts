@@ -34,17 +34,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import Docker from 'dockerode';
-import { z } from 'zod';
-import { LABELS } from '../src/docker/container-engine.ts';
 import type { SkiffEvent } from '../src/model/event.ts';
 import { eventSchema } from '../src/model/event.ts';
-import type { NodeView, ServiceView } from '../src/model/views.ts';
-import { nodeViewSchema, serviceViewSchema } from '../src/model/views.ts';
 import { DEFAULT_LIVENESS } from '../src/server/node-liveness.ts';
-import { Lab } from '../test/support/lab.ts';
-import { SkiffCluster } from '../test/support/skiff-cluster.ts';
-import { median, positiveInt, sleep, table, waitFor, withDeadline } from './bench-support.ts';
+import { serviceLabels, waitGone } from './harness/cleanup.ts';
+import type { LabSkiff } from './harness/lab-skiff.ts';
+import { engineOf, readEngineEvents, runLabBench, waitNodesReady } from './harness/lab-skiff.ts';
+import { positiveInt } from './harness/options.ts';
+import { processState } from './harness/proc.ts';
+import { errorText, fmtMs as fmt, out, table } from './harness/report.ts';
+import { median } from './harness/stats.ts';
+import { checkInterrupted, sleep, waitUntil, withDeadline } from './harness/wait.ts';
 
 const HOSTS = 3;
 const POLL_MS = 20;
@@ -60,8 +60,6 @@ const DEPLOY_TIMEOUT_MS = 60_000;
 const DETECT_TIMEOUT_MS = 20_000;
 const MOVE_TIMEOUT_MS = 30_000;
 const RESTORE_TIMEOUT_MS = 90_000;
-const REMOVAL_TIMEOUT_MS = 60_000;
-const SERVER_STOP_TIMEOUT_MS = 30_000;
 const HTTP_TIMEOUT_MS = 10_000;
 /** Before each failure: at least this pause after the service runs, plus up to a heartbeat of jitter. */
 const SETTLE_MS = 1000;
@@ -97,71 +95,6 @@ function parseOptions(argv: string[]): Options {
   const replicas = positiveInt('replicas', values.replicas, 60);
   if (replicas < HOSTS) throw new Error(`--replicas: at least ${HOSTS}, so every host runs one`);
   return { trials: positiveInt('trials', values.trials, 50), replicas, kinds, image: values.image };
-}
-
-// --- interruption ---------------------------------------------------------------------------
-
-/** Aborted on Ctrl-C: every wait checks it, so the run stops and the cleanup runs. */
-const interrupted = new AbortController();
-
-function checkInterrupted(): void {
-  if (interrupted.signal.aborted) throw new Error('interrupted');
-}
-
-/** waitFor from bench-support, stopping early on Ctrl-C. */
-function waitUntil<T>(
-  what: string,
-  timeoutMs: number,
-  intervalMs: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
-  return waitFor(what, timeoutMs, intervalMs, async () => {
-    checkInterrupted();
-    return await check();
-  });
-}
-
-const out = (line = '') => process.stdout.write(`${line}\n`);
-const fmt = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? ms.toFixed(0) : '-');
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-// --- the API --------------------------------------------------------------------------------
-
-class Api {
-  readonly #url: string;
-  readonly #token: string;
-
-  constructor(url: string, token: string) {
-    this.#url = url;
-    this.#token = token;
-  }
-
-  async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    const response = await fetch(`${this.#url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.#token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status}: ${text.slice(0, 300)}`);
-    return text === '' ? null : JSON.parse(text);
-  }
-
-  async service(name: string): Promise<ServiceView> {
-    return serviceViewSchema.parse(await this.request('GET', `/api/services/${name}`));
-  }
-
-  async nodes(): Promise<NodeView[]> {
-    return z.array(nodeViewSchema).parse(await this.request('GET', '/api/nodes'));
-  }
-
-  async node(id: string): Promise<NodeView> {
-    return nodeViewSchema.parse(await this.request('GET', `/api/nodes/${id}`));
-  }
 }
 
 // --- the event stream -----------------------------------------------------------------------
@@ -242,55 +175,6 @@ class EventFeed {
   }
 }
 
-// --- the engines ----------------------------------------------------------------------------
-
-interface EngineEvent {
-  readonly host: number;
-  readonly action: string;
-  /** Epoch ms (from the engine's timeNano). */
-  readonly at: number;
-}
-
-/** The engine events (create, start) of a service's containers between two times, read back. */
-async function engineEvents(
-  docker: Docker,
-  host: number,
-  labels: readonly string[],
-  sinceMs: number,
-  untilMs: number,
-): Promise<EngineEvent[]> {
-  const stream = await docker.getEvents({
-    since: Math.floor(sinceMs / 1000),
-    until: Math.ceil(untilMs / 1000),
-    filters: { type: ['container'], event: ['create', 'start'], label: [...labels] },
-  });
-  const events: EngineEvent[] = [];
-  const schema = z.object({ Action: z.string(), timeNano: z.number() });
-  let buffer = '';
-  const done = new Promise<void>((resolve, reject) => {
-    stream.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
-        if (line === '') continue;
-        const parsed = schema.parse(JSON.parse(line));
-        const at = parsed.timeNano / 1e6;
-        if (at >= sinceMs && at <= untilMs) events.push({ host, action: parsed.Action, at });
-      }
-    });
-    stream.on('end', () => resolve());
-    stream.on('error', reject);
-  });
-  try {
-    await withDeadline(`engine events of host ${host}`, 10_000, done);
-  } finally {
-    const destroyable = stream as { destroy?: () => void };
-    destroyable.destroy?.();
-  }
-  return events;
-}
-
 // --- the failures ---------------------------------------------------------------------------
 
 /**
@@ -303,8 +187,7 @@ function failureProbe(kind: Kind, host: number): () => boolean {
     if (!Number.isInteger(pid) || pid < 2) throw new Error(`host ${host}: no agent pid`);
     return () => {
       try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+        const state = processState(pid);
         return state === 'Z' || state === 'X';
       } catch {
         return true;
@@ -350,23 +233,9 @@ interface TrialResult {
   readonly restoreMs: number;
 }
 
-interface Bench {
-  readonly lab: Lab;
-  readonly skiff: SkiffCluster;
-  readonly api: Api;
+interface Bench extends LabSkiff {
   readonly feed: EventFeed;
-  readonly engines: readonly Docker[];
   readonly options: Options;
-}
-
-function engine(bench: Bench, host: number): Docker {
-  const docker = bench.engines[host - 1];
-  if (!docker) throw new Error(`no engine for host ${host}`);
-  return docker;
-}
-
-function serviceLabels(bench: Bench, service: string): string[] {
-  return [`${LABELS.cluster}=${bench.skiff.clusterId}`, `${LABELS.service}=${service}`];
 }
 
 /** Running containers of `service` on each of `hosts`, straight from their engines. */
@@ -377,8 +246,8 @@ async function runningByHost(
 ): Promise<Map<number, number>> {
   const counts = await Promise.all(
     hosts.map(async (host) => {
-      const list = await engine(bench, host).listContainers({
-        filters: { label: serviceLabels(bench, service), status: ['running'] },
+      const list = await engineOf(bench, host).listContainers({
+        filters: { label: serviceLabels(bench.skiff.clusterId, service), status: ['running'] },
       });
       return [host, list.length] as const;
     }),
@@ -387,14 +256,6 @@ async function runningByHost(
 }
 
 const sum = (counts: Map<number, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
-const allHosts = () => Array.from({ length: HOSTS }, (_, i) => i + 1);
-
-async function waitNodesReady(bench: Bench, what: string): Promise<void> {
-  await waitUntil(what, NODES_READY_TIMEOUT_MS, 100, async () => {
-    const nodes = await bench.api.nodes();
-    return nodes.filter((n) => n.status === 'ready').length === HOSTS ? true : undefined;
-  });
-}
 
 /** Deploys `name` and waits until N run, N/3 on each host, per the engines and the API. */
 async function deploySpread(bench: Bench, name: string): Promise<Map<number, number>> {
@@ -411,7 +272,7 @@ async function deploySpread(bench: Bench, name: string): Promise<Map<number, num
     100,
     async () => {
       const view = await bench.api.service(name);
-      const byHost = await runningByHost(bench, name, allHosts());
+      const byHost = await runningByHost(bench, name, bench.hosts);
       return view.status === 'running' && view.running === replicas && sum(byHost) === replicas
         ? byHost
         : undefined;
@@ -421,21 +282,21 @@ async function deploySpread(bench: Bench, name: string): Promise<Map<number, num
 
 async function removeService(bench: Bench, name: string): Promise<void> {
   await bench.api.request('DELETE', `/api/services/${name}`);
-  await waitUntil(`${name}: every container removed`, REMOVAL_TIMEOUT_MS, 200, async () => {
-    const lists = await Promise.all(
-      allHosts().map((host) =>
-        engine(bench, host).listContainers({ all: true, filters: { label: serviceLabels(bench, name) } }),
-      ),
-    );
-    return lists.every((list) => list.length === 0) ? true : undefined;
-  });
+  await waitGone(
+    bench.engines,
+    serviceLabels(bench.skiff.clusterId, name),
+    `${name}: every container removed`,
+    {
+      intervalMs: 200,
+    },
+  );
 }
 
 async function runTrial(bench: Bench, kind: Kind, host: number, index: number): Promise<TrialResult> {
   const { api, feed, lab, options } = bench;
   const name = `failover-${kind}-${index}`;
   const node = lab.nodeName(host);
-  const survivors = allHosts().filter((h) => h !== host);
+  const survivors = bench.hosts.filter((h) => h !== host);
   const before = await deploySpread(bench, name);
   const onVictim = before.get(host) ?? 0;
   if (onVictim === 0) throw new Error(`${name}: host ${host} runs no replica to lose`);
@@ -507,7 +368,14 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
   const engineLog = (
     await Promise.all(
       survivors.map((h) =>
-        engineEvents(engine(bench, h), h, serviceLabels(bench, name), failedAt, movedAt + 1000),
+        readEngineEvents(
+          engineOf(bench, h),
+          h,
+          serviceLabels(bench.skiff.clusterId, name),
+          failedAt,
+          movedAt + 1000,
+          10_000,
+        ),
       ),
     )
   ).flat();
@@ -526,7 +394,7 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
     RESTORE_TIMEOUT_MS,
     100,
     async () => {
-      const byHost = await runningByHost(bench, name, allHosts());
+      const byHost = await runningByHost(bench, name, bench.hosts);
       const view = await api.service(name);
       return sum(byHost) === options.replicas && byHost.get(host) === 0 && view.running === options.replicas
         ? true
@@ -534,7 +402,7 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
     },
   );
   const restoreMs = Date.now() - restoreStart;
-  await waitNodesReady(bench, 'all nodes ready after the restore');
+  await waitNodesReady(bench, 'all nodes ready after the restore', NODES_READY_TIMEOUT_MS, 100);
   await removeService(bench, name);
 
   return {
@@ -736,84 +604,52 @@ function report(results: readonly TrialResult[], kinds: readonly Kind[]): void {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const why = Lab.unsupportedReason();
-  if (why) throw new Error(`the failover benchmark runs on the lab: ${why}`);
-  let lab: Lab | undefined;
-  let skiff: SkiffCluster | undefined;
   const feed = new EventFeed();
-  const onSigint = () => {
-    if (interrupted.signal.aborted) {
-      process.stderr.write('second Ctrl-C: exiting without cleanup (run: npm run lab -- down)\n');
-      process.exit(130);
-    }
-    process.stderr.write('interrupted: cleaning up (Ctrl-C again to exit at once)\n');
-    interrupted.abort();
-  };
-  process.on('SIGINT', onSigint);
-  let failed = false;
-  try {
-    out(
-      `Skiff failover benchmark: ${HOSTS} lab hosts, a service of ${options.replicas} replicas (spread) per trial,`,
-    );
-    out(
-      `  ${options.trials} trial(s) per failure kind (${options.kinds.map((k) => KIND_TITLE[k]).join(', ')}), default liveness settings`,
-    );
-    out(
-      `  (heartbeat timeout ${DEFAULT_LIVENESS.heartbeatTimeoutMs} ms, down after ${DEFAULT_LIVENESS.downAfterMs} ms). Targets: killed host noticed ≤ ${TARGET_KILL_NOTICED_MS} ms,`,
-    );
-    out(
-      `  silent failure noticed ≤ ${TARGET_SILENT_NOTICED_MS} ms, all replicas running elsewhere ≤ ${TARGET_MOVED_MS} ms.`,
-    );
-    const upStart = Date.now();
-    lab = await Lab.up(HOSTS, { timeoutMs: LAB_UP_TIMEOUT_MS });
-    checkInterrupted();
-    skiff = await SkiffCluster.startServerOnly(Lab.gateway);
-    checkInterrupted();
-    await lab.startAgents(skiff.url, skiff.joinToken);
-    const api = new Api(skiff.url, skiff.token);
-    const labRef = lab;
-    const engines = allHosts().map((i) => new Docker({ socketPath: labRef.socketPath(i) }));
-    const bench: Bench = { lab, skiff, api, feed, engines, options };
-    await waitNodesReady(bench, `${HOSTS} ready nodes`);
-    await feed.open(skiff.url, skiff.token);
-    out(
-      `  lab up, server on ${skiff.url}, ${HOSTS} agents ready in ${((Date.now() - upStart) / 1000).toFixed(1)} s`,
-    );
-    out();
-
-    const results: TrialResult[] = [];
-    // Kinds interleave trial by trial; the failed host rotates over the hosts within a kind.
-    for (let trial = 0; trial < options.trials; trial++) {
-      for (const kind of options.kinds) {
-        const host = (trial % HOSTS) + 1;
-        const result = await runTrial(bench, kind, host, trial + 1);
-        results.push(result);
-        out(
-          `  ${KIND_TITLE[kind]} h${host} (trial ${trial + 1}/${options.trials}): unreachable ${fmt(result.unreachableMs)} ms, down ${fmt(result.downMs)} ms, all ${options.replicas} running elsewhere ${fmt(result.movedEnginesMs)} ms (engines) / ${fmt(result.movedApiMs)} ms (API); restored in ${fmt(result.restoreMs)} ms`,
-        );
-      }
-    }
-    report(results, options.kinds);
-  } catch (error) {
-    failed = true;
-    process.stderr.write(`failover benchmark failed: ${errorText(error)}\n`);
-    if (skiff) process.stderr.write(`last server output:\n${skiff.output.slice(-30).join('\n')}\n`);
-  } finally {
-    await feed.close();
-    if (skiff) {
-      const server = skiff;
-      await withDeadline('the server to stop', SERVER_STOP_TIMEOUT_MS, server.stop()).catch(
-        (error: unknown) => {
-          process.stderr.write(`${errorText(error)}; killing it\n`);
-          server.server?.kill('SIGKILL');
-        },
+  await runLabBench(
+    'failover',
+    async (session) => {
+      out(
+        `Skiff failover benchmark: ${HOSTS} lab hosts, a service of ${options.replicas} replicas (spread) per trial,`,
       );
-    }
-    if (lab)
-      await lab.down().catch((error: unknown) => process.stderr.write(`lab down: ${errorText(error)}\n`));
-    process.off('SIGINT', onSigint);
-  }
-  if (failed || interrupted.signal.aborted) process.exitCode = 1;
+      out(
+        `  ${options.trials} trial(s) per failure kind (${options.kinds.map((k) => KIND_TITLE[k]).join(', ')}), default liveness settings`,
+      );
+      out(
+        `  (heartbeat timeout ${DEFAULT_LIVENESS.heartbeatTimeoutMs} ms, down after ${DEFAULT_LIVENESS.downAfterMs} ms). Targets: killed host noticed ≤ ${TARGET_KILL_NOTICED_MS} ms,`,
+      );
+      out(
+        `  silent failure noticed ≤ ${TARGET_SILENT_NOTICED_MS} ms, all replicas running elsewhere ≤ ${TARGET_MOVED_MS} ms.`,
+      );
+      const upStart = Date.now();
+      const labSkiff = await session.up(HOSTS, {
+        labUpTimeoutMs: LAB_UP_TIMEOUT_MS,
+        httpTimeoutMs: HTTP_TIMEOUT_MS,
+      });
+      const { skiff } = labSkiff;
+      const bench: Bench = { ...labSkiff, feed, options };
+      await waitNodesReady(bench, `${HOSTS} ready nodes`, NODES_READY_TIMEOUT_MS, 100);
+      await feed.open(skiff.url, skiff.token);
+      out(
+        `  lab up, server on ${skiff.url}, ${HOSTS} agents ready in ${((Date.now() - upStart) / 1000).toFixed(1)} s`,
+      );
+      out();
+
+      const results: TrialResult[] = [];
+      // Kinds interleave trial by trial; the failed host rotates over the hosts within a kind.
+      for (let trial = 0; trial < options.trials; trial++) {
+        for (const kind of options.kinds) {
+          const host = (trial % HOSTS) + 1;
+          const result = await runTrial(bench, kind, host, trial + 1);
+          results.push(result);
+          out(
+            `  ${KIND_TITLE[kind]} h${host} (trial ${trial + 1}/${options.trials}): unreachable ${fmt(result.unreachableMs)} ms, down ${fmt(result.downMs)} ms, all ${options.replicas} running elsewhere ${fmt(result.movedEnginesMs)} ms (engines) / ${fmt(result.movedApiMs)} ms (API); restored in ${fmt(result.restoreMs)} ms`,
+          );
+        }
+      }
+      report(results, options.kinds);
+    },
+    () => feed.close(),
+  );
 }
 
 await main();

@@ -25,39 +25,44 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { z } from 'zod';
-import { Agent } from '../src/agent/agent.ts';
-import { Semaphore } from '../src/agent/semaphore.ts';
-import { LABELS } from '../src/docker/container-engine.ts';
 import { DockerEngine } from '../src/docker/docker-engine.ts';
 import { parseDurationMs } from '../src/model/duration.ts';
-import type { ServiceSpecInput } from '../src/model/service-spec.ts';
 import { serviceSpecSchema } from '../src/model/service-spec.ts';
-import type { ServiceView } from '../src/model/views.ts';
-import { nodeViewSchema, serviceViewSchema } from '../src/model/views.ts';
 import type { RunningServer } from '../src/server/skiff-server.ts';
-import { startServer } from '../src/server/skiff-server.ts';
-import type { EngineCall } from './bench-support.ts';
 import {
-  EngineTracer,
-  ensureFloorNetwork,
-  median,
-  percentile,
-  positiveInt,
-  rawDefinition,
+  cleanupStep,
+  clusterLabel,
+  forceRemoveAll,
+  listLabelled,
   removeClusterNetworks,
+  serviceLabels,
+  sweepClusters,
+  waitGone,
+} from './harness/cleanup.ts';
+import type { EngineCall } from './harness/engine-tracer.ts';
+import { EngineTracer } from './harness/engine-tracer.ts';
+import { InProcessSkiff, localEngine } from './harness/in-process-skiff.ts';
+import { positiveInt } from './harness/options.ts';
+import { CLOCK_TICKS_PER_S, cpuTicks } from './harness/proc.ts';
+import { createRaw, ensureFloorNetwork, rawDefinition } from './harness/raw-floor.ts';
+import { errorText, fmtMs as fmt, out, printAgentLog, runMain, table } from './harness/report.ts';
+import type { SkiffApi } from './harness/skiff-api.ts';
+import { median, percentile } from './harness/stats.ts';
+import {
+  abortOnSignals,
+  checkInterrupted,
+  interrupted,
   sleep,
-  table,
-  waitFor,
+  waitUntil,
   withDeadline,
-} from './bench-support.ts';
+} from './harness/wait.ts';
 
 const REPO_ROOT = dirname(import.meta.dirname);
 const POLL_MS = 10;
@@ -72,10 +77,6 @@ const CPU_TARGET_PERCENT = 5;
 const HEALTH_LANES = 5;
 /** The CPU measure deploys its containers as services of at most this many replicas. */
 const CPU_SERVICE_SIZE = 25;
-/** Linux USER_HZ: /proc/<pid>/stat counts CPU time in these ticks per second. */
-const CLOCK_TICKS_PER_S = 100;
-const NODE_READY_TIMEOUT_MS = 20_000;
-const REMOVAL_TIMEOUT_MS = 60_000;
 const RESTART_TIMEOUT_MS = 20_000;
 const HEALTHY_TIMEOUT_MS = 30_000;
 const UNHEALTHY_TIMEOUT_MS = 15_000;
@@ -132,110 +133,7 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-/** Aborted on Ctrl-C, so every wait stops and the cleanup runs. */
-const interrupted = new AbortController();
-
-function checkInterrupted(): void {
-  if (interrupted.signal.aborted) throw new Error('interrupted');
-}
-
-const out = (line = '') => process.stdout.write(`${line}\n`);
-const fmt = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(0) : '-');
 const pct = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}%` : '-');
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-class Api {
-  readonly #url: string;
-  readonly #token: string;
-
-  constructor(server: RunningServer) {
-    this.#url = server.url;
-    this.#token = server.tokens.admin;
-  }
-
-  async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    const response = await fetch(`${this.#url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.#token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status}: ${text.slice(0, 300)}`);
-    return JSON.parse(text);
-  }
-
-  async service(name: string): Promise<ServiceView> {
-    return serviceViewSchema.parse(await this.request('GET', `/api/services/${name}`));
-  }
-
-  async services(): Promise<ServiceView[]> {
-    return z.array(serviceViewSchema).parse(await this.request('GET', '/api/services'));
-  }
-
-  async deploy(spec: ServiceSpecInput): Promise<void> {
-    await this.request('POST', '/api/deploy', spec);
-  }
-
-  async waitNodeReady(): Promise<void> {
-    await waitFor('the agent node to be ready', NODE_READY_TIMEOUT_MS, 50, async () => {
-      checkInterrupted();
-      const nodes = z.array(nodeViewSchema).parse(await this.request('GET', '/api/nodes'));
-      return nodes.some((node) => node.status === 'ready') ? true : undefined;
-    });
-  }
-}
-
-/** The containers carrying all of `labels` (k=v), in any state. */
-async function listLabelled(docker: Docker, labels: readonly string[]): Promise<Docker.ContainerInfo[]> {
-  return docker.listContainers({ all: true, filters: { label: [...labels] } });
-}
-
-async function forceRemoveAll(docker: Docker, labels: readonly string[]): Promise<number> {
-  const containers = await listLabelled(docker, labels);
-  const semaphore = new Semaphore(8);
-  await Promise.all(
-    containers.map((c) =>
-      semaphore.run(async () => {
-        try {
-          await docker.getContainer(c.Id).remove({ force: true });
-        } catch (error) {
-          const status = (error as { statusCode?: unknown }).statusCode;
-          // Gone already, or being removed: both are what we want.
-          if (status !== 404 && status !== 409) throw error;
-        }
-      }),
-    ),
-  );
-  return containers.length;
-}
-
-async function waitGone(docker: Docker, labels: readonly string[], what: string): Promise<void> {
-  await waitFor(what, REMOVAL_TIMEOUT_MS, 50, async () => {
-    checkInterrupted();
-    return (await listLabelled(docker, labels)).length === 0 ? true : undefined;
-  });
-}
-
-/**
- * Closes a server once it has seen its agent go: the gateway records the disconnect in the
- * store, and a disconnect arriving after `close()` would write to a closed database.
- */
-async function closeServer(server: RunningServer): Promise<void> {
-  const api = new Api(server);
-  try {
-    await waitFor('the server to see the agent disconnect', 5_000, 20, async () => {
-      const nodes = z.array(nodeViewSchema).parse(await api.request('GET', '/api/nodes'));
-      return nodes.every((node) => node.status !== 'ready') ? true : undefined;
-    });
-  } catch (error) {
-    process.stderr.write(`closing the server: ${errorText(error)}\n`);
-  }
-  await server.close();
-}
 
 /** One engine event, with when it was stamped by the engine and when it reached this process. */
 interface EngineEventRecord {
@@ -358,7 +256,7 @@ interface KillResult {
 
 interface KillContext {
   readonly docker: Docker;
-  readonly api: Api;
+  readonly api: SkiffApi;
   readonly tracer: EngineTracer;
   readonly clusterId: string;
   readonly service: string;
@@ -366,12 +264,8 @@ interface KillContext {
 }
 
 async function runningContainerOf(ctx: KillContext): Promise<Docker.ContainerInfo> {
-  return waitFor(`exactly one running container of ${ctx.service}`, RESTART_TIMEOUT_MS, 20, async () => {
-    checkInterrupted();
-    const list = await listLabelled(ctx.docker, [
-      `${LABELS.cluster}=${ctx.clusterId}`,
-      `${LABELS.service}=${ctx.service}`,
-    ]);
+  return waitUntil(`exactly one running container of ${ctx.service}`, RESTART_TIMEOUT_MS, 20, async () => {
+    const list = await listLabelled(ctx.docker, serviceLabels(ctx.clusterId, ctx.service));
     const [only] = list;
     return list.length === 1 && only?.State === 'running' ? only : undefined;
   });
@@ -392,12 +286,11 @@ async function killTrial(ctx: KillContext): Promise<KillResult> {
   const started = ctx.watch.next('the replacement started', RESTART_TIMEOUT_MS, (r) => {
     return r.action === 'start' && r.id !== old.Id && r.receivedAt >= t0;
   });
-  const apiRunning = waitFor(
+  const apiRunning = waitUntil(
     `the API to show a replacement of ${ctx.service} running`,
     RESTART_TIMEOUT_MS,
     POLL_MS,
     async () => {
-      checkInterrupted();
       const replica = (await ctx.api.service(ctx.service)).containers[0];
       const replaced = replica?.id !== null && replica?.id !== undefined && replica.id !== oldShort;
       return replaced && replica?.status === 'running'
@@ -440,11 +333,7 @@ async function rawTrial(
   const spec = serviceSpecSchema.parse({ name: service, image, replicas: 1 });
   const definition = rawDefinition(service, 0, spec, rawClusterId);
   const t0 = performance.now();
-  const container = await withDeadline(
-    'raw create',
-    ENGINE_CALL_TIMEOUT_MS,
-    docker.createContainer({ ...definition.body, name: definition.name } as Docker.ContainerCreateOptions),
-  );
+  const container = await withDeadline('raw create', ENGINE_CALL_TIMEOUT_MS, createRaw(docker, definition));
   const t1 = performance.now();
   await withDeadline('raw start', ENGINE_CALL_TIMEOUT_MS, container.start());
   const t2 = performance.now();
@@ -463,7 +352,7 @@ interface KillPhaseResult {
 
 async function killPhase(
   docker: Docker,
-  api: Api,
+  api: SkiffApi,
   tracer: EngineTracer,
   clusterId: string,
   rawClusterId: string,
@@ -482,10 +371,7 @@ async function killPhase(
   out(
     `   Each kill follows a random 0–${KILL_JITTER_MS / 1000} s pause. Trials alternate raw/kill order; one warm-up of each is not counted.`,
   );
-  const watch = await EngineEventWatch.open(docker, [
-    `${LABELS.cluster}=${clusterId}`,
-    `${LABELS.service}=${service}`,
-  ]);
+  const watch = await EngineEventWatch.open(docker, serviceLabels(clusterId, service));
   const ctx: KillContext = { docker, api, tracer, clusterId, service, watch };
   const raw: number[] = [];
   const rawCreate: number[] = [];
@@ -498,8 +384,7 @@ async function killPhase(
       replicas: 1,
       restart_policy: { condition: 'always', delay: '1ms', max_delay: '1ms' },
     });
-    await waitFor(`${service} to be running`, HEALTHY_TIMEOUT_MS, 20, async () => {
-      checkInterrupted();
+    await waitUntil(`${service} to be running`, HEALTHY_TIMEOUT_MS, 20, async () => {
       return (await api.service(service)).running === 1 ? true : undefined;
     });
     await rawTrial(docker, options.image, rawClusterId, rawService, [], []);
@@ -528,11 +413,7 @@ async function killPhase(
       }
     }
     await api.request('DELETE', `/api/services/${service}`);
-    await waitGone(
-      docker,
-      [`${LABELS.cluster}=${clusterId}`, `${LABELS.service}=${service}`],
-      `the containers of ${service} to be removed`,
-    );
+    await waitGone(docker, serviceLabels(clusterId, service), `the containers of ${service} to be removed`);
   } finally {
     watch.close();
   }
@@ -616,7 +497,7 @@ interface HealthResult {
   readonly healthStatusAfter: number;
 }
 
-async function healthLane(api: Api, image: string, service: string): Promise<HealthResult> {
+async function healthLane(api: SkiffApi, image: string, service: string): Promise<HealthResult> {
   await api.deploy({
     name: service,
     image,
@@ -630,8 +511,7 @@ async function healthLane(api: Api, image: string, service: string): Promise<Hea
     },
     restart_policy: { condition: 'never' },
   });
-  const hostPort = await waitFor(`${service} to be healthy`, HEALTHY_TIMEOUT_MS, 50, async () => {
-    checkInterrupted();
+  const hostPort = await waitUntil(`${service} to be healthy`, HEALTHY_TIMEOUT_MS, 50, async () => {
     const replica = (await api.service(service)).containers[0];
     const port = replica?.ports[0]?.host_port;
     return replica?.status === 'running' && replica.health === 'healthy' && port ? port : undefined;
@@ -644,12 +524,11 @@ async function healthLane(api: Api, image: string, service: string): Promise<Hea
   await sick.text();
   const t0 = performance.now();
   if (!sick.ok) throw new Error(`GET /cgi-bin/sick on ${service}: HTTP ${sick.status}`);
-  const detected = await waitFor(
+  const detected = await waitUntil(
     `${service} to be marked unhealthy`,
     UNHEALTHY_TIMEOUT_MS,
     POLL_MS,
     async () => {
-      checkInterrupted();
       const replica = (await api.service(service)).containers[0];
       return replica?.health === 'unhealthy' ? performance.now() : undefined;
     },
@@ -661,7 +540,7 @@ async function healthLane(api: Api, image: string, service: string): Promise<Hea
 
 async function healthPhase(
   docker: Docker,
-  api: Api,
+  api: SkiffApi,
   clusterId: string,
   runId: string,
   options: Options,
@@ -695,11 +574,7 @@ async function healthPhase(
       );
     }
     for (const name of names) {
-      await waitGone(
-        docker,
-        [`${LABELS.cluster}=${clusterId}`, `${LABELS.service}=${name}`],
-        `the containers of ${name} to be removed`,
-      );
+      await waitGone(docker, serviceLabels(clusterId, name), `the containers of ${name} to be removed`);
     }
   }
   return results;
@@ -715,14 +590,6 @@ interface CpuResult {
   readonly serverPercent: number;
   readonly containers: number;
   readonly agentCpuMs: number;
-}
-
-/** utime + stime of a process, in clock ticks. */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start at field 3 (state).
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
 }
 
 class ChildAgent {
@@ -781,8 +648,9 @@ class ChildAgent {
   }
 }
 
+/** What the CPU measure started, for main's cleanup: a server of its own and the agent process. */
 interface CpuResources {
-  server?: RunningServer;
+  readonly skiff: InProcessSkiff;
   agent?: ChildAgent;
 }
 
@@ -798,17 +666,10 @@ async function cpuPhase(
   out('   A second server in this process (its own cluster), the agent as its own process');
   out('   (`node src/cli/main.ts agent`); CPU from /proc/<pid>/stat (utime+stime) sampled every second over');
   out(`   a ${windowS} s window once all replicas are healthy; server CPU from process.cpuUsage().`);
-  const server = await startServer({
-    dataDir: join(dataDir, 'server'),
-    port: 0,
-    listen: '127.0.0.1',
-    log: () => {},
-  });
-  resources.server = server;
+  const { api, server } = await resources.skiff.startServer(join(dataDir, 'server'));
   const agent = new ChildAgent(server, join(dataDir, 'agent'));
   resources.agent = agent;
-  const api = new Api(server);
-  await api.waitNodeReady();
+  await resources.skiff.waitNodeReady();
   const services: { name: string; replicas: number }[] = [];
   for (let left = n, i = 0; left > 0; i++) {
     const replicas = Math.min(CPU_SERVICE_SIZE, left);
@@ -831,8 +692,7 @@ async function cpuPhase(
   }
   let lastHealthy = 0;
   let lastReport = performance.now();
-  await waitFor(`${n} replicas to be healthy`, 60_000 + n * 1000, 250, async () => {
-    checkInterrupted();
+  await waitUntil(`${n} replicas to be healthy`, 60_000 + n * 1000, 250, async () => {
     agent.checkAlive();
     const views = await api.services();
     const healthy = views.reduce((sum, v) => sum + v.healthy, 0);
@@ -884,27 +744,15 @@ async function cpuPhase(
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  process.once('SIGINT', () => interrupted.abort());
-  process.once('SIGTERM', () => interrupted.abort());
-
-  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-  try {
-    await docker.getImage(options.image).inspect();
-  } catch {
-    throw new Error(
-      `image ${options.image} is not present locally (build it with \`npm run images\`); this bench never pulls`,
-    );
-  }
+  abortOnSignals();
+  const docker = await localEngine([options.image]);
 
   const runId = randomUUID().slice(0, 8);
   const rawClusterId = `skiff-bench-raw-${runId}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'skiff-bench-heal-'));
-  const agentLog: string[] = [];
-  let server: RunningServer | undefined;
-  let agent: Agent | undefined;
-  const cpuResources: CpuResources = {};
-  /** Every cluster this run created containers in, swept at the end. */
-  const clusterIds = [rawClusterId];
+  /** Measures 1 and 2: server and agent in this process. */
+  const skiff = new InProcessSkiff();
+  const cpuResources: CpuResources = { skiff: new InProcessSkiff() };
   const summary: string[][] = [];
   const began = performance.now();
   try {
@@ -916,25 +764,12 @@ async function main(): Promise<void> {
     let kill: KillPhaseResult | undefined;
     let health: number[] | undefined;
     if (options.phases.has('kill') || options.phases.has('health')) {
-      server = await startServer({
-        dataDir: join(dataDir, 'server'),
-        port: 0,
-        listen: '127.0.0.1',
-        log: () => {},
-      });
-      clusterIds.push(server.clusterId);
       const tracer = new EngineTracer(new DockerEngine());
-      agent = new Agent({
-        serverUrl: server.url,
-        joinToken: server.tokens.join,
+      const { api, server } = await skiff.up(join(dataDir, 'server'), {
         engine: tracer.engine,
         name: `bench-heal-${runId}`,
         dataDir: join(dataDir, 'agent'),
-        log: (message) => agentLog.push(message),
       });
-      await agent.start();
-      const api = new Api(server);
-      await api.waitNodeReady();
       if (options.phases.has('kill')) {
         kill = await killPhase(docker, api, tracer, server.clusterId, rawClusterId, runId, options);
         out();
@@ -946,11 +781,8 @@ async function main(): Promise<void> {
         out();
       }
       // The CPU measure's agent must be alone on the engine: stop this one first.
-      agent.stop();
-      agent = undefined;
-      await closeServer(server);
-      await forceRemoveAll(docker, [`${LABELS.cluster}=${server.clusterId}`]);
-      server = undefined;
+      await skiff.stop();
+      await forceRemoveAll(docker, [clusterLabel(server.clusterId)], 8);
     }
     let cpu: CpuResult | undefined;
     if (options.phases.has('cpu')) {
@@ -1020,8 +852,7 @@ async function main(): Promise<void> {
     out(table(['measure', 'median', 'p95', 'target', 'verdict'], summary));
     out(`(run took ${fmt((performance.now() - began) / 1000)} s)`);
   } finally {
-    agent?.stop();
-    if (server) await closeServer(server);
+    await skiff.stop();
     if (cpuResources.agent) {
       try {
         await cpuResources.agent.stop();
@@ -1030,43 +861,22 @@ async function main(): Promise<void> {
         process.exitCode = 1;
       }
     }
-    if (cpuResources.server) await closeServer(cpuResources.server);
-    // Operations an agent had already queued may still create containers after it stopped:
-    // sweep until nothing of this run has been left for a full second.
-    if (cpuResources.server) clusterIds.push(cpuResources.server.clusterId);
-    const sweeps = clusterIds.map((id) => [`${LABELS.cluster}=${id}`]);
-    try {
-      let emptySince: number | undefined;
-      await waitFor('the benchmark containers to be cleaned up', REMOVAL_TIMEOUT_MS, 200, async () => {
-        let found = 0;
-        for (const labels of sweeps) found += await forceRemoveAll(docker, labels);
-        if (found > 0) emptySince = undefined;
-        else emptySince ??= performance.now();
-        return emptySince !== undefined && performance.now() - emptySince >= 1000 ? true : undefined;
-      });
-    } catch (error) {
-      process.stderr.write(`cleanup: ${errorText(error)}\n`);
-      process.exitCode = 1;
-    }
+    await cpuResources.skiff.stop();
+    /** Every cluster this run created containers in. */
+    const clusterIds = [rawClusterId, skiff.clusterId, cpuResources.skiff.clusterId].filter(
+      (id): id is string => id !== undefined,
+    );
+    await cleanupStep(() => sweepClusters(docker, clusterIds, 8));
     for (const clusterId of clusterIds) await removeClusterNetworks(docker, clusterId);
     await rm(dataDir, { recursive: true, force: true });
-    // Registration is routine; anything else an agent said (converge errors...) is worth seeing.
-    const notable = [
-      ...agentLog.filter((line) => !line.startsWith('registered as ')),
+    // The agent process logs its start and stop too: routine as well.
+    printAgentLog([
+      ...skiff.notableAgentLog(),
       ...(cpuResources.agent?.stderr ?? []).filter(
         (line) => !/registered as |skiff agent started|shutting down/.test(line),
       ),
-    ];
-    if (notable.length > 0) {
-      process.stderr.write(`agent log (${notable.length} line(s), last 20):\n`);
-      for (const line of notable.slice(-20)) process.stderr.write(`  ${line}\n`);
-    }
+    ]);
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `bench:heal failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runMain('bench:heal', main);

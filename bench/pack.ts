@@ -26,19 +26,10 @@ import { parseArgs } from 'node:util';
 import type { Demand } from '../src/scheduler/resources.ts';
 import type { NodeSnapshot, PlacementRequest } from '../src/scheduler/scheduler.ts';
 import { schedule } from '../src/scheduler/scheduler.ts';
+import { integerOption } from './harness/options.ts';
+import { grouped, pct, table } from './harness/report.ts';
 import type { Kind, Rng, ServiceDef } from './workload.ts';
-import {
-  GiB,
-  grouped,
-  integerOption,
-  makeServices,
-  nodeSnapshot,
-  pct,
-  requestsOf,
-  seededRng,
-  table,
-  withPlacement,
-} from './workload.ts';
+import { GiB, makeServices, nodeSnapshot, requestsOf, seededRng, withPlacement } from './workload.ts';
 
 const WITHIN_LOWER_BOUND = 1.1;
 const FEWER_THAN_SPREAD = 0.25;
@@ -312,6 +303,7 @@ function main(): void {
         'stranded: cores / GiB',
       ],
       [...rows, ['lower bound', '', grouped(lowerBound), '1.00×', '', '', '', '', '']],
+      { rule: true },
     ),
   );
   console.log();

@@ -35,26 +35,30 @@ import { createServer, Agent as HttpAgent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import Docker from 'dockerode';
-import { z } from 'zod';
-import { Agent } from '../src/agent/agent.ts';
-import { LABELS } from '../src/docker/container-engine.ts';
+import type Docker from 'dockerode';
 import { DockerEngine } from '../src/docker/docker-engine.ts';
 import type { ServiceSpecInput } from '../src/model/service-spec.ts';
 import type { ServiceView } from '../src/model/views.ts';
-import { nodeViewSchema, serviceViewSchema } from '../src/model/views.ts';
 import type { ProxyCost } from '../src/net/proxy/proxy-cost.ts';
 import { measureProxyCost } from '../src/net/proxy/proxy-cost.ts';
-import type { RunningServer } from '../src/server/skiff-server.ts';
-import { startServer } from '../src/server/skiff-server.ts';
-import { percentile, positiveInt, sleep, table, waitFor } from './bench-support.ts';
+import {
+  cleanupStep,
+  removeClusterNetworksUntilGone,
+  serviceLabels,
+  sweepClusters,
+  waitGone,
+} from './harness/cleanup.ts';
+import { InProcessSkiff, localEngine } from './harness/in-process-skiff.ts';
+import { positiveInt } from './harness/options.ts';
+import { errorText, out, printAgentLog, runMain, table } from './harness/report.ts';
+import type { SkiffApi } from './harness/skiff-api.ts';
+import { percentile } from './harness/stats.ts';
+import { abortOnSignals, checkInterrupted, interrupted, sleep, waitUntil } from './harness/wait.ts';
 
 const POLL_MS = 50;
-const NODE_READY_TIMEOUT_MS = 20_000;
 const CONVERGE_TIMEOUT_MS = 90_000;
 const SERVING_TIMEOUT_MS = 30_000;
 const ROLLOUT_TIMEOUT_MS = 120_000;
-const REMOVAL_TIMEOUT_MS = 60_000;
 /** Steady load before the update is posted, and after it completed. */
 const LEAD_IN_MS = 1000;
 const TAIL_MS = 1000;
@@ -110,42 +114,6 @@ function parseOptions(argv: string[]): Options {
     from: values.from,
     to: values.to,
   };
-}
-
-/** Aborted on Ctrl-C, so every wait and the load stop and the cleanup runs. */
-const interrupted = new AbortController();
-
-function checkInterrupted(): void {
-  if (interrupted.signal.aborted) throw new Error('interrupted');
-}
-
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-class Api {
-  readonly #server: RunningServer;
-
-  constructor(server: RunningServer) {
-    this.#server = server;
-  }
-
-  async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    const response = await fetch(`${this.#server.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.#server.tokens.admin}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status}: ${text.slice(0, 300)}`);
-    return JSON.parse(text);
-  }
-
-  async view(name: string): Promise<ServiceView> {
-    return serviceViewSchema.parse(await this.request('GET', `/api/services/${name}`));
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,8 +284,7 @@ async function waitServing(url: URL, replicas: number, what: string): Promise<vo
   const agent = new HttpAgent({ keepAlive: false });
   const seen = new Set<string>();
   try {
-    await waitFor(what, SERVING_TIMEOUT_MS, 20, async () => {
-      checkInterrupted();
+    await waitUntil(what, SERVING_TIMEOUT_MS, 20, async () => {
       try {
         const answer = await httpGet(url, agent);
         const replica = /hello from (\S+) version/.exec(answer.body)?.[1];
@@ -332,12 +299,8 @@ async function waitServing(url: URL, replicas: number, what: string): Promise<vo
   }
 }
 
-async function listLabelled(docker: Docker, labels: readonly string[]): Promise<Docker.ContainerInfo[]> {
-  return docker.listContainers({ all: true, filters: { label: [...labels] } });
-}
-
 async function runCase(
-  api: Api,
+  api: SkiffApi,
   docker: Docker,
   clusterId: string,
   options: Options,
@@ -350,12 +313,9 @@ async function runCase(
   const label = `${replicas} replica${replicas === 1 ? '' : 's'}, ${policy}`;
   const url = new URL(`http://127.0.0.1:${hostPort}/`);
 
-  const first = serviceViewSchema.parse(
-    await api.request('POST', '/api/deploy', specFor(name, options.from, replicas, policy, hostPort)),
-  );
-  await waitFor(`${name} v1 to converge`, CONVERGE_TIMEOUT_MS, POLL_MS, async () => {
-    checkInterrupted();
-    const view = await api.view(name);
+  const first = await api.deploy(specFor(name, options.from, replicas, policy, hostPort));
+  await waitUntil(`${name} v1 to converge`, CONVERGE_TIMEOUT_MS, POLL_MS, async () => {
+    const view = await api.service(name);
     if (view.rollout?.state === 'failed' || view.rollout?.state === 'rolled_back')
       throw new Error(`${name}: first deploy ${view.rollout.state}: ${view.rollout.message ?? ''}`);
     return convergedOn(view, first.revision) ? true : undefined;
@@ -369,18 +329,15 @@ async function runCase(
     await sleep(LEAD_IN_MS);
     checkInterrupted();
     const postAt = performance.now();
-    const updated = serviceViewSchema.parse(
-      await api.request('POST', '/api/deploy', specFor(name, options.to, replicas, policy, hostPort)),
-    );
+    const updated = await api.deploy(specFor(name, options.to, replicas, policy, hostPort));
     if (updated.revision === first.revision)
       throw new Error(`${name}: deploying ${options.to} made no new revision`);
-    const settled = await waitFor(
+    const settled = await waitUntil(
       `the rollout of ${name} to revision ${updated.revision}`,
       ROLLOUT_TIMEOUT_MS,
       POLL_MS,
       async () => {
-        checkInterrupted();
-        const view = await api.view(name);
+        const view = await api.service(name);
         const rollout = view.rollout;
         if (rollout?.to_revision === updated.revision && rollout.state !== 'in_progress') {
           if (rollout.state !== 'complete')
@@ -417,12 +374,10 @@ async function runCase(
     await api.request('DELETE', `/api/services/${name}`).catch((error: unknown) => {
       process.stderr.write(`deleting ${name}: ${errorText(error)}\n`);
     });
-    await waitFor(`the containers of ${name} to be removed`, REMOVAL_TIMEOUT_MS, 100, async () => {
-      const left = await listLabelled(docker, [
-        `${LABELS.cluster}=${clusterId}`,
-        `${LABELS.service}=${name}`,
-      ]);
-      return left.length === 0 ? true : undefined;
+    // Part of the case's cleanup: runs to the end even after Ctrl-C.
+    await waitGone(docker, serviceLabels(clusterId, name), `the containers of ${name} to be removed`, {
+      intervalMs: 100,
+      interruptible: false,
     });
   }
 }
@@ -447,58 +402,6 @@ async function freePort(taken: Set<number>): Promise<number> {
     }
   }
   throw new Error('found no free port');
-}
-
-/**
- * Closes the server once it has seen the (stopped) agent go: the gateway records the disconnect
- * in the store, and a disconnect arriving after `close()` would write to a closed database.
- */
-async function closeServer(server: RunningServer): Promise<void> {
-  const api = new Api(server);
-  try {
-    await waitFor('the server to see the agent disconnect', 5_000, 20, async () => {
-      const nodes = z.array(nodeViewSchema).parse(await api.request('GET', '/api/nodes'));
-      return nodes.every((node) => node.status !== 'ready') ? true : undefined;
-    });
-  } catch (error) {
-    process.stderr.write(`closing the server: ${errorText(error)}\n`);
-  }
-  await server.close();
-}
-
-/** Removes every container, then every network, carrying the cluster label; bounded. */
-async function removeClusterResources(docker: Docker, clusterId: string): Promise<void> {
-  const label = `${LABELS.cluster}=${clusterId}`;
-  // Operations the agent had already queued may still create containers after it stopped:
-  // sweep until nothing of this run has been left for a full second.
-  let emptySince: number | undefined;
-  await waitFor('the benchmark containers to be cleaned up', REMOVAL_TIMEOUT_MS, 200, async () => {
-    const containers = await listLabelled(docker, [label]);
-    for (const c of containers) {
-      try {
-        await docker.getContainer(c.Id).remove({ force: true });
-      } catch (error) {
-        const status = (error as { statusCode?: unknown }).statusCode;
-        if (status !== 404 && status !== 409) throw error;
-      }
-    }
-    if (containers.length > 0) emptySince = undefined;
-    else emptySince ??= performance.now();
-    return emptySince !== undefined && performance.now() - emptySince >= 1000 ? true : undefined;
-  });
-  await waitFor('the benchmark networks to be removed', 20_000, 250, async () => {
-    const networks = await docker.listNetworks({ filters: { label: [label] } });
-    for (const network of networks) {
-      try {
-        await docker.getNetwork(network.Id).remove();
-      } catch (error) {
-        const status = (error as { statusCode?: unknown }).statusCode;
-        // 404: gone already; 403/409: still in use for a moment; retried.
-        if (status !== 404 && status !== 403 && status !== 409) throw error;
-      }
-    }
-    return networks.length === 0 ? true : undefined;
-  });
 }
 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '-');
@@ -560,51 +463,21 @@ function proxyLines(cost: ProxyCost): string[] {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  process.once('SIGINT', () => interrupted.abort());
-  process.once('SIGTERM', () => interrupted.abort());
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-
-  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-  for (const image of [options.from, options.to]) {
-    try {
-      await docker.getImage(image).inspect();
-    } catch {
-      throw new Error(
-        `image ${image} is not present locally (build it with \`npm run images\`); this bench never pulls`,
-      );
-    }
-  }
+  abortOnSignals();
+  const docker = await localEngine([options.from, options.to]);
 
   const runId = randomUUID().slice(0, 8);
   const dataDir = await mkdtemp(join(tmpdir(), 'skiff-bench-rollout-'));
-  const agentLog: string[] = [];
   const serverLog: string[] = [];
-  let server: RunningServer | undefined;
-  let agent: Agent | undefined;
+  const skiff = new InProcessSkiff();
   let activeLoad: RunningLoad | undefined;
   let failedRun = false;
   try {
-    server = await startServer({
+    const { api, server } = await skiff.up(
       dataDir,
-      port: 0,
-      listen: '127.0.0.1',
-      log: (message) => serverLog.push(message),
-    });
-    agent = new Agent({
-      serverUrl: server.url,
-      joinToken: server.tokens.join,
-      engine: new DockerEngine(),
-      name: `bench-${runId}`,
-      dataDir: join(dataDir, 'agent'),
-      log: (message) => agentLog.push(message),
-    });
-    await agent.start();
-    const api = new Api(server);
-    await waitFor('the agent node to be ready', NODE_READY_TIMEOUT_MS, 50, async () => {
-      checkInterrupted();
-      const nodes = z.array(nodeViewSchema).parse(await api.request('GET', '/api/nodes'));
-      return nodes.some((node) => node.status === 'ready') ? true : undefined;
-    });
+      { engine: new DockerEngine(), name: `bench-${runId}`, dataDir: join(dataDir, 'agent') },
+      (message) => serverLog.push(message),
+    );
 
     out(
       `Skiff rollout benchmark: ${options.from} → ${options.to} under load, one node (in-process server + agent).`,
@@ -687,23 +560,18 @@ async function main(): Promise<void> {
     throw error;
   } finally {
     if (activeLoad) await activeLoad.stop();
-    agent?.stop();
-    if (server) await closeServer(server);
-    if (server) {
-      try {
-        await removeClusterResources(docker, server.clusterId);
-      } catch (error) {
-        process.stderr.write(`cleanup: ${errorText(error)}\n`);
-        process.exitCode = 1;
-      }
+    await skiff.stop();
+    const clusterId = skiff.clusterId;
+    if (clusterId) {
+      // One container at a time: each case has already deleted its service and waited for its
+      // containers to go, so only stragglers are left.
+      await cleanupStep(async () => {
+        await sweepClusters(docker, [clusterId], 1);
+        await removeClusterNetworksUntilGone(docker, clusterId);
+      });
     }
     await rm(dataDir, { recursive: true, force: true });
-    // Registration is routine; anything else the agent said (converge errors...) is worth seeing.
-    const notable = agentLog.filter((line) => !line.startsWith('registered as '));
-    if (notable.length > 0) {
-      process.stderr.write(`agent log (${notable.length} line(s), last 20):\n`);
-      for (const line of notable.slice(-20)) process.stderr.write(`  ${line}\n`);
-    }
+    printAgentLog(skiff.notableAgentLog());
     if (failedRun && serverLog.length > 0) {
       process.stderr.write(`server log (last 20 of ${serverLog.length}):\n`);
       for (const line of serverLog.slice(-20)) process.stderr.write(`  ${line}\n`);
@@ -711,9 +579,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `bench:rollout failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runMain('bench:rollout', main);

@@ -32,16 +32,18 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import Docker from 'dockerode';
 import { z } from 'zod';
 import { Semaphore } from '../src/agent/semaphore.ts';
 import { LABELS } from '../src/docker/container-engine.ts';
 import { eventSchema } from '../src/model/event.ts';
-import type { NodeView, ServiceView } from '../src/model/views.ts';
-import { nodeViewSchema, serviceViewSchema } from '../src/model/views.ts';
-import { Lab } from '../test/support/lab.ts';
-import { SkiffCluster } from '../test/support/skiff-cluster.ts';
-import { percentile, positiveInt, sleep, table, waitFor, withDeadline } from './bench-support.ts';
+import { clusterLabel, forceRemoveAll, waitGone } from './harness/cleanup.ts';
+import type { LabSkiff } from './harness/lab-skiff.ts';
+import { engineOf, readEngineEvents, runLabBench, waitNodesReady } from './harness/lab-skiff.ts';
+import { positiveInt } from './harness/options.ts';
+import { CLOCK_TICKS_PER_S, cpuTicks, machineTicks } from './harness/proc.ts';
+import { errorText, fmtMs as fmt, out, table } from './harness/report.ts';
+import { percentile } from './harness/stats.ts';
+import { checkInterrupted, sleep, waitUntil, withDeadline } from './harness/wait.ts';
 
 const POLL_MS = 200;
 /** The agent's default engine concurrency (`skiff agent --concurrency`), used for the floor. */
@@ -50,7 +52,6 @@ const LAB_UP_TIMEOUT_MS = 600_000;
 const NODES_READY_TIMEOUT_MS = 120_000;
 const RUNNING_TIMEOUT_MS = (n: number) => 60_000 + n * 3_000;
 const REMOVAL_TIMEOUT_MS = (n: number) => 60_000 + n * 1_000;
-const SERVER_STOP_TIMEOUT_MS = 30_000;
 const HTTP_TIMEOUT_MS = 30_000;
 
 const STRATEGIES = ['binpack', 'spread'] as const;
@@ -107,148 +108,15 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-// --- interruption ---------------------------------------------------------------------------
-
-const interrupted = new AbortController();
-
-function checkInterrupted(): void {
-  if (interrupted.signal.aborted) throw new Error('interrupted');
-}
-
-function waitUntil<T>(
-  what: string,
-  timeoutMs: number,
-  intervalMs: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
-  return waitFor(what, timeoutMs, intervalMs, async () => {
-    checkInterrupted();
-    return await check();
-  });
-}
-
-const out = (line = '') => process.stdout.write(`${line}\n`);
-const fmt = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? ms.toFixed(0) : '-');
 const secs = (ms: number | undefined) =>
   ms !== undefined && Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : '-';
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-// --- the API --------------------------------------------------------------------------------
-
-class Api {
-  readonly #url: string;
-  readonly #token: string;
-
-  constructor(url: string, token: string) {
-    this.#url = url;
-    this.#token = token;
-  }
-
-  async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    const response = await fetch(`${this.#url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.#token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status}: ${text.slice(0, 300)}`);
-    return text === '' ? null : JSON.parse(text);
-  }
-
-  async services(): Promise<ServiceView[]> {
-    return z.array(serviceViewSchema).parse(await this.request('GET', '/api/services'));
-  }
-
-  async nodes(): Promise<NodeView[]> {
-    return z.array(nodeViewSchema).parse(await this.request('GET', '/api/nodes'));
-  }
-}
-
-// --- the engines ----------------------------------------------------------------------------
-
-interface EngineEvent {
-  readonly host: number;
-  readonly id: string;
-  readonly action: string;
-  readonly service: string;
-  /** Epoch ms (from the engine's timeNano). */
-  readonly at: number;
-}
-
-/** The create/start events of containers carrying `labels` between two times, read back. */
-async function engineEvents(
-  docker: Docker,
-  host: number,
-  labels: readonly string[],
-  sinceMs: number,
-  untilMs: number,
-): Promise<EngineEvent[]> {
-  const stream = await docker.getEvents({
-    since: Math.floor(sinceMs / 1000),
-    until: Math.ceil(untilMs / 1000),
-    filters: { type: ['container'], event: ['create', 'start'], label: [...labels] },
-  });
-  const events: EngineEvent[] = [];
-  const schema = z.object({
-    id: z.string(),
-    Action: z.string(),
-    timeNano: z.number(),
-    Actor: z.object({ Attributes: z.record(z.string(), z.string()) }),
-  });
-  let buffer = '';
-  const done = new Promise<void>((resolve, reject) => {
-    stream.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
-        if (line === '') continue;
-        const parsed = schema.parse(JSON.parse(line));
-        const at = parsed.timeNano / 1e6;
-        const service = parsed.Actor.Attributes[LABELS.service] ?? '';
-        if (at >= sinceMs && at <= untilMs)
-          events.push({ host, id: parsed.id, action: parsed.Action, service, at });
-      }
-    });
-    stream.on('end', () => resolve());
-    stream.on('error', reject);
-  });
-  try {
-    await withDeadline(`engine events of host ${host}`, 30_000, done);
-  } finally {
-    const destroyable = stream as { destroy?: () => void };
-    destroyable.destroy?.();
-  }
-  return events;
-}
 
 // --- CPU --------------------------------------------------------------------------------------
-
-/** Linux USER_HZ: /proc counts CPU time in these ticks per second. */
-const CLOCK_TICKS_PER_S = 100;
-
-/** Busy and total CPU ticks of the whole machine, from /proc/stat. */
-function machineTicks(): { busy: number; total: number } {
-  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  const totalTicks = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-  return { busy: totalTicks - idle, total: totalTicks };
-}
 
 /** utime + stime of a process in ticks; 0 when it is gone. */
 function processTicks(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
+    return cpuTicks(pid);
   } catch {
     return 0;
   }
@@ -269,7 +137,7 @@ type CpuGroup = (typeof CPU_GROUPS)[number];
 /** The lab's long-lived processes by group (pidfiles of scripts/lab.sh), and the server. */
 function cpuPids(bench: Bench): Map<CpuGroup, number[]> {
   const groups = new Map<CpuGroup, number[]>(CPU_GROUPS.map((g) => [g, []]));
-  for (const host of hostList(bench)) {
+  for (const host of bench.hosts) {
     const dir = `/run/skiff-lab/h${host}`;
     const add = (group: CpuGroup, pid: number | undefined) => {
       if (pid !== undefined) groups.get(group)?.push(pid);
@@ -317,20 +185,8 @@ function cpuText(from: CpuSample, to: CpuSample): string {
   return `${seconds(busy)} CPU in ${secs(to.at - from.at)} wall (${pct}% of ${cpus().length} CPUs busy): ${parts.join(', ')}`;
 }
 
-interface Bench {
-  readonly lab: Lab;
-  readonly skiff: SkiffCluster;
-  readonly api: Api;
-  readonly engines: readonly Docker[];
+interface Bench extends LabSkiff {
   readonly options: Options;
-}
-
-const hostList = (bench: Bench) => Array.from({ length: bench.options.hosts }, (_, i) => i + 1);
-
-function engine(bench: Bench, host: number): Docker {
-  const docker = bench.engines[host - 1];
-  if (!docker) throw new Error(`no engine for host ${host}`);
-  return docker;
 }
 
 /** Host → service → running containers, for `services`, straight from every engine. */
@@ -339,8 +195,8 @@ async function runningByHost(
   services: ReadonlySet<string>,
 ): Promise<Map<number, Map<string, number>>> {
   const rows = await Promise.all(
-    hostList(bench).map(async (host) => {
-      const list = await engine(bench, host).listContainers({
+    bench.hosts.map(async (host) => {
+      const list = await engineOf(bench, host).listContainers({
         filters: { label: [`${LABELS.cluster}=${bench.skiff.clusterId}`], status: ['running'] },
       });
       const counts = new Map<string, number>();
@@ -357,30 +213,17 @@ async function runningByHost(
 const total = (byHost: Map<number, Map<string, number>>) =>
   [...byHost.values()].reduce((n, counts) => n + [...counts.values()].reduce((a, b) => a + b, 0), 0);
 
-async function waitGone(
-  bench: Bench,
-  labels: readonly string[],
-  what: string,
-  timeoutMs: number,
-): Promise<void> {
-  await waitUntil(what, timeoutMs, 500, async () => {
-    const lists = await Promise.all(
-      hostList(bench).map((host) =>
-        engine(bench, host).listContainers({ all: true, filters: { label: [...labels] } }),
-      ),
-    );
-    return lists.every((list) => list.length === 0) ? true : undefined;
-  });
-}
-
 async function deleteServices(bench: Bench, names: readonly string[], replicas: number): Promise<number> {
   const start = Date.now();
   await Promise.all(names.map((name) => bench.api.request('DELETE', `/api/services/${name}`)));
   await waitGone(
-    bench,
-    [`${LABELS.cluster}=${bench.skiff.clusterId}`],
+    bench.engines,
+    [clusterLabel(bench.skiff.clusterId)],
     `the containers of ${names.join(', ')} to be removed`,
-    REMOVAL_TIMEOUT_MS(replicas),
+    {
+      timeoutMs: REMOVAL_TIMEOUT_MS(replicas),
+      intervalMs: 500,
+    },
   );
   return Date.now() - start;
 }
@@ -489,8 +332,8 @@ async function runLayout(bench: Bench, layout: Layout, index: number): Promise<L
   await sleep(1000);
   const engineLog = (
     await Promise.all(
-      hostList(bench).map((host) =>
-        engineEvents(engine(bench, host), host, [`${LABELS.cluster}=${skiff.clusterId}`], t0, until),
+      bench.hosts.map((host) =>
+        readEngineEvents(engineOf(bench, host), host, [clusterLabel(skiff.clusterId)], t0, until, 30_000),
       ),
     )
   )
@@ -498,7 +341,7 @@ async function runLayout(bench: Bench, layout: Layout, index: number): Promise<L
     .filter((e) => wanted.has(e.service));
   const starts = engineLog.filter((e) => e.action === 'start').map((e) => e.at - t0);
   const perHost = new Map<number, HostTimes>();
-  for (const host of hostList(bench)) {
+  for (const host of bench.hosts) {
     const mine = engineLog.filter((e) => e.host === host);
     const creates = mine.filter((e) => e.action === 'create').map((e) => e.at - t0);
     const hostStarts = mine.filter((e) => e.action === 'start').map((e) => e.at - t0);
@@ -574,8 +417,8 @@ async function runFloor(
   const networkName = network === 'default bridge' ? undefined : rawCluster;
   if (networkName !== undefined) {
     await Promise.all(
-      hostList(bench).map((host) =>
-        engine(bench, host).createNetwork({
+      bench.hosts.map((host) =>
+        engineOf(bench, host).createNetwork({
           Name: networkName,
           Driver: 'bridge',
           Labels: { [LABELS.cluster]: rawCluster },
@@ -595,8 +438,8 @@ async function runFloor(
       `raw create+start of ${n} containers`,
       RUNNING_TIMEOUT_MS(n),
       Promise.all(
-        hostList(bench).map(async (host) => {
-          const docker = engine(bench, host);
+        bench.hosts.map(async (host) => {
+          const docker = engineOf(bench, host);
           const semaphore = new Semaphore(AGENT_CONCURRENCY);
           await Promise.all(
             Array.from({ length: perHost.get(host) ?? 0 }, (_, slot) =>
@@ -649,27 +492,16 @@ async function removeRaw(
   network: string | undefined,
 ): Promise<void> {
   await Promise.all(
-    hostList(bench).map(async (host) => {
-      const docker = engine(bench, host);
-      const list = await docker.listContainers({ all: true, filters: { label: [...labels] } });
-      const semaphore = new Semaphore(AGENT_CONCURRENCY);
-      await Promise.all(
-        list.map((c) =>
-          semaphore.run(() =>
-            docker
-              .getContainer(c.Id)
-              .remove({ force: true })
-              .catch(() => {}),
-          ),
-        ),
-      );
-    }),
+    bench.hosts.map((host) => forceRemoveAll(engineOf(bench, host), labels, AGENT_CONCURRENCY)),
   );
-  await waitGone(bench, labels, "the floor's containers to be removed", 120_000);
+  await waitGone(bench.engines, labels, "the floor's containers to be removed", {
+    timeoutMs: 120_000,
+    intervalMs: 500,
+  });
   if (network !== undefined) {
     await Promise.all(
-      hostList(bench).map((host) =>
-        engine(bench, host)
+      bench.hosts.map((host) =>
+        engineOf(bench, host)
           .getNetwork(network)
           .remove()
           .catch(() => {}),
@@ -707,7 +539,7 @@ function reportLayout(bench: Bench, r: LayoutResult): void {
   out();
   out('  spread over the hosts (running replicas per service) and their engine events in ms from the POST:');
   const header = ['host', ...r.services, 'total', 'first create', 'last create', 'first start', 'last start'];
-  const rows = hostList(bench).map((host) => {
+  const rows = bench.hosts.map((host) => {
     const counts = r.spread.get(host) ?? new Map<string, number>();
     const times = r.perHost.get(host);
     return [
@@ -732,21 +564,7 @@ function reportLayout(bench: Bench, r: LayoutResult): void {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const why = Lab.unsupportedReason();
-  if (why) throw new Error(`the scale benchmark runs on the lab: ${why}`);
-  let lab: Lab | undefined;
-  let skiff: SkiffCluster | undefined;
-  const onSigint = () => {
-    if (interrupted.signal.aborted) {
-      process.stderr.write('second Ctrl-C: exiting without cleanup (run: npm run lab -- down)\n');
-      process.exit(130);
-    }
-    process.stderr.write('interrupted: cleaning up (Ctrl-C again to exit at once)\n');
-    interrupted.abort();
-  };
-  process.on('SIGINT', onSigint);
-  let failed = false;
-  try {
+  await runLabBench('scale', async (session) => {
     const layoutsText = options.layouts.map((l) => `${l.services}×${l.replicas}`).join(', ');
     out(
       `Skiff scale benchmark: ${options.hosts} lab hosts on ${cpus().length} CPU(s), layouts ${layoutsText},`,
@@ -755,23 +573,13 @@ async function main(): Promise<void> {
       `  placement ${options.strategy ?? 'default (binpack)'}, image ${options.image}, agent concurrency ${AGENT_CONCURRENCY} (default).`,
     );
     const upStart = Date.now();
-    lab = await Lab.up(options.hosts, { timeoutMs: LAB_UP_TIMEOUT_MS });
-    checkInterrupted();
-    const labUpMs = Date.now() - upStart;
-    skiff = await SkiffCluster.startServerOnly(Lab.gateway);
-    checkInterrupted();
-    await lab.startAgents(skiff.url, skiff.joinToken);
-    const api = new Api(skiff.url, skiff.token);
-    const labRef = lab;
-    const engines = Array.from(
-      { length: options.hosts },
-      (_, i) => new Docker({ socketPath: labRef.socketPath(i + 1) }),
-    );
-    const bench: Bench = { lab, skiff, api, engines, options };
-    await waitUntil(`${options.hosts} ready nodes`, NODES_READY_TIMEOUT_MS, 200, async () => {
-      const nodes = await api.nodes();
-      return nodes.filter((node) => node.status === 'ready').length === options.hosts ? true : undefined;
+    const labSkiff = await session.up(options.hosts, {
+      labUpTimeoutMs: LAB_UP_TIMEOUT_MS,
+      httpTimeoutMs: HTTP_TIMEOUT_MS,
     });
+    const { api, skiff, labUpMs } = labSkiff;
+    const bench: Bench = { ...labSkiff, options };
+    await waitNodesReady(bench, `${options.hosts} ready nodes`, NODES_READY_TIMEOUT_MS, 200);
     out(
       `  lab up in ${secs(labUpMs)}; server on ${skiff.url}; ${options.hosts} agents ready after ${secs(Date.now() - upStart)}`,
     );
@@ -805,7 +613,7 @@ async function main(): Promise<void> {
     if (options.floor && last) {
       out();
       const perHost = new Map(
-        hostList(bench).map((host) => [
+        bench.hosts.map((host) => [
           host,
           [...(last.spread.get(host)?.values() ?? [])].reduce((a, b) => a + b, 0),
         ]),
@@ -874,25 +682,7 @@ async function main(): Promise<void> {
       out(`    CPU: ${f.cpu}`);
     }
     for (const r of results) out(`  Skiff ${r.label} CPU: ${r.cpu}`);
-  } catch (error) {
-    failed = true;
-    process.stderr.write(`scale benchmark failed: ${errorText(error)}\n`);
-    if (skiff) process.stderr.write(`last server output:\n${skiff.output.slice(-30).join('\n')}\n`);
-  } finally {
-    if (skiff) {
-      const server = skiff;
-      await withDeadline('the server to stop', SERVER_STOP_TIMEOUT_MS, server.stop()).catch(
-        (error: unknown) => {
-          process.stderr.write(`${errorText(error)}; killing it\n`);
-          server.server?.kill('SIGKILL');
-        },
-      );
-    }
-    if (lab)
-      await lab.down().catch((error: unknown) => process.stderr.write(`lab down: ${errorText(error)}\n`));
-    process.off('SIGINT', onSigint);
-  }
-  if (failed || interrupted.signal.aborted) process.exitCode = 1;
+  });
 }
 
 await main();

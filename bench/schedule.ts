@@ -31,20 +31,18 @@ import { bindsHostPort } from '../src/model/service-spec.ts';
 import { parseConstraint } from '../src/scheduler/constraints.ts';
 import type { NodeSnapshot, Placement, PlacementRequest } from '../src/scheduler/scheduler.ts';
 import { portKey, schedule } from '../src/scheduler/scheduler.ts';
+import { integerOption } from './harness/options.ts';
+import { grouped, table } from './harness/report.ts';
+import { nearestRankMedian, percentile } from './harness/stats.ts';
 import type { Rng, ServiceDef } from './workload.ts';
 import {
   GiB,
-  grouped,
   intBetween,
-  integerOption,
   makeServices,
-  median,
   nodeSnapshot,
-  percentile,
   pick,
   requestOf,
   seededRng,
-  table,
   weighted,
   withPlacement,
 } from './workload.ts';
@@ -272,7 +270,7 @@ function measure(options: Options, size: number): Result {
       perRepeat.push(batch.ns);
       consistent &&= samePlan(single, batch.placements);
     }
-    batchNs.push(median(perRepeat));
+    batchNs.push(nearestRankMedian(perRepeat));
     setupNs.push(...runSetup(round, Math.max(5, Math.ceil(20_000 / size))));
     decisions += round.requests.length;
     placed += single.filter((p) => p.placed).length;
@@ -284,7 +282,7 @@ function measure(options: Options, size: number): Result {
     placed,
     singleNs: singleNs.sort((a, b) => a - b),
     batchNsPerDecision: batchNs.reduce((a, b) => a + b, 0) / decisions,
-    setupNs: median(setupNs),
+    setupNs: nearestRankMedian(setupNs),
     consistent,
   };
 }
@@ -339,6 +337,7 @@ function main(): void {
         'batch = single plan',
       ],
       rows,
+      { rule: true },
     ),
   );
   console.log(

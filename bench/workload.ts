@@ -3,7 +3,7 @@
  * of a mixed workload (small web, medium api, memory-heavy cache, cpu-heavy worker), a generator
  * of services with a given total of replicas, node snapshots, and feeding a placement back into
  * a snapshot the way the controller's next snapshot would show it. Everything is deterministic
- * for a given seed.
+ * for a given seed. (Their statistics, table and option checks are the harness's, in harness/.)
  */
 
 import type { PortSpec } from '../src/model/service-spec.ts';
@@ -185,49 +185,4 @@ export function withPlacement(node: NodeSnapshot, request: PlacementRequest): No
     usedHostPorts: ports,
     serviceCounts: counts,
   };
-}
-
-/** Nearest-rank percentile of an ascending-sorted list. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
-  return sorted[rank - 1] ?? Number.NaN;
-}
-
-export function median(values: readonly number[]): number {
-  return percentile(
-    [...values].sort((a, b) => a - b),
-    50,
-  );
-}
-
-/** Left-aligned first column, right-aligned others. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
-const GROUPED = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-export function grouped(n: number): string {
-  return GROUPED.format(n);
-}
-
-export function fixed(n: number, digits: number): string {
-  return n.toFixed(digits);
-}
-
-export function pct(fraction: number): string {
-  return `${(fraction * 100).toFixed(1)}%`;
-}
-
-export function integerOption(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`--${name}: must be an integer ${min}..${max}, got ${text}`);
-  return n;
 }

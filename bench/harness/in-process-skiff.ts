@@ -1,0 +1,135 @@
+/**
+ * Skiff in the bench's own process, as `skiff up` composes it: a server on 127.0.0.1 (port 0)
+ * and an agent joining it over a real WebSocket, on the default engine (or one the bench wraps,
+ * e.g. a tracer). Owns starting them in order, waiting for the node to be ready, the agent's log,
+ * and stopping them in the one safe order: the agent first, then the server once it has seen the
+ * agent go. Also checks that the images a bench needs are already local (it never pulls).
+ */
+import Docker from 'dockerode';
+import { Agent } from '../../src/agent/agent.ts';
+import type { ContainerEngine } from '../../src/docker/container-engine.ts';
+import type { RunningServer } from '../../src/server/skiff-server.ts';
+import { startServer } from '../../src/server/skiff-server.ts';
+import { errorText } from './report.ts';
+import { SkiffApi } from './skiff-api.ts';
+import { waitFor } from './wait.ts';
+
+const NODE_READY_TIMEOUT_MS = 20_000;
+
+export interface AgentSettings {
+  readonly engine: ContainerEngine;
+  readonly name: string;
+  readonly dataDir: string;
+  /** Engine operations at once; the agent's default when absent. */
+  readonly concurrency?: number;
+}
+
+export class InProcessSkiff {
+  server: RunningServer | undefined;
+  agent: Agent | undefined;
+  /** Everything the in-process agent logged. */
+  readonly agentLog: string[] = [];
+  #api: SkiffApi | undefined;
+  #serverOpen = false;
+
+  /** The server alone; an agent joins with `startAgent`, or from another process. */
+  async startServer(
+    dataDir: string,
+    log: (message: string) => void = () => {},
+  ): Promise<{ api: SkiffApi; server: RunningServer }> {
+    const server = await startServer({ dataDir, port: 0, listen: '127.0.0.1', log });
+    this.server = server;
+    this.#serverOpen = true;
+    const api = new SkiffApi(server.url, server.tokens.admin);
+    this.#api = api;
+    return { api, server };
+  }
+
+  async startAgent(settings: AgentSettings): Promise<void> {
+    const server = this.#running();
+    this.agent = new Agent({
+      serverUrl: server.url,
+      joinToken: server.tokens.join,
+      engine: settings.engine,
+      name: settings.name,
+      dataDir: settings.dataDir,
+      concurrency: settings.concurrency,
+      log: (message) => this.agentLog.push(message),
+    });
+    await this.agent.start();
+  }
+
+  /** Until the server reports a ready node (stopping on Ctrl-C). */
+  async waitNodeReady(): Promise<void> {
+    await this.api.waitReadyNodes('the agent node to be ready', NODE_READY_TIMEOUT_MS, 50, (n) => n > 0);
+  }
+
+  /** Server, in-process agent and its node ready: what `skiff up` gives. */
+  async up(
+    serverDataDir: string,
+    agent: AgentSettings,
+    serverLog?: (message: string) => void,
+  ): Promise<{ api: SkiffApi; server: RunningServer }> {
+    const started = await this.startServer(serverDataDir, serverLog);
+    await this.startAgent(agent);
+    await this.waitNodeReady();
+    return started;
+  }
+
+  get api(): SkiffApi {
+    this.#running();
+    if (!this.#api) throw new Error('the server is not running');
+    return this.#api;
+  }
+
+  /** The server's cluster id once it has started (still known after `stop`, for the sweep). */
+  get clusterId(): string | undefined {
+    return this.server?.clusterId;
+  }
+
+  /** What the agent said beyond registering (converge errors...): worth showing after a run. */
+  notableAgentLog(): string[] {
+    return this.agentLog.filter((line) => !line.startsWith('registered as '));
+  }
+
+  /**
+   * Stops the in-process agent, then closes the server once it has seen its agent (in process or
+   * not, already stopped) go: the gateway records the disconnect in the store, and a disconnect
+   * arriving after `close()` would write to a closed database. Safe to call again.
+   */
+  async stop(): Promise<void> {
+    this.agent?.stop();
+    this.agent = undefined;
+    if (!this.server || !this.#serverOpen) return;
+    try {
+      await waitFor('the server to see the agent disconnect', 5_000, 20, async () => {
+        const nodes = await this.api.nodes();
+        return nodes.every((node) => node.status !== 'ready') ? true : undefined;
+      });
+    } catch (error) {
+      process.stderr.write(`closing the server: ${errorText(error)}\n`);
+    }
+    await this.server.close();
+    this.#serverOpen = false;
+  }
+
+  #running(): RunningServer {
+    if (!this.server || !this.#serverOpen) throw new Error('the server is not running');
+    return this.server;
+  }
+}
+
+/** The local engine, failing early when an image is missing: the benches never pull. */
+export async function localEngine(images: readonly string[]): Promise<Docker> {
+  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+  for (const image of images) {
+    try {
+      await docker.getImage(image).inspect();
+    } catch {
+      throw new Error(
+        `image ${image} is not present locally (build it with \`npm run images\`); this bench never pulls`,
+      );
+    }
+  }
+  return docker;
+}

@@ -1,0 +1,41 @@
+/**
+ * Reading Linux's /proc for the benches: a process's state and CPU time (utime + stime, in
+ * USER_HZ ticks), and the whole machine's busy and total ticks. Used to see an agent's CPU, where
+ * a lab run's CPU went, and when a killed process is really gone.
+ */
+import { readFileSync } from 'node:fs';
+
+/** Linux USER_HZ: /proc counts CPU time in these ticks per second. */
+export const CLOCK_TICKS_PER_S = 100;
+
+/**
+ * The fields of /proc/<pid>/stat after the command name (which may hold spaces): [0] is field 3
+ * (state), [11] and [12] are utime and stime. Throws when the process is gone.
+ */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** A process's state letter (R, S, Z...); throws when the process is gone. */
+export function processState(pid: number): string | undefined {
+  return statFields(pid)[0];
+}
+
+/** utime + stime of a process, in clock ticks; throws when the process is gone. */
+export function cpuTicks(pid: number): number {
+  const fields = statFields(pid);
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Busy and total CPU ticks of the whole machine, from /proc/stat. */
+export function machineTicks(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const totalTicks = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: totalTicks - idle, total: totalTicks };
+}

@@ -1,0 +1,65 @@
+/**
+ * The raw floor of the benches on the local engine: what the engine alone needs to create and
+ * start the containers Skiff would, with Skiff's own create body, on the floor's own user-defined
+ * bridge (the same kind of network Skiff's replicas join) and under the floor's own cluster label,
+ * so the floor never touches the measured cluster.
+ */
+import { randomUUID } from 'node:crypto';
+import type Docker from 'dockerode';
+import { containerDefinition } from '../../src/docker/container-definition.ts';
+import type { ContainerDefinition } from '../../src/docker/container-engine.ts';
+import { LABELS } from '../../src/docker/container-engine.ts';
+import type { ServiceSpec } from '../../src/model/service-spec.ts';
+import type { TaskSpec } from '../../src/protocol/messages.ts';
+
+/** The raw floor's own user-defined bridge: the same kind of network Skiff's replicas join. */
+export function floorNetworkName(rawClusterId: string): string {
+  return `${rawClusterId}-net`;
+}
+
+export async function ensureFloorNetwork(docker: Docker, rawClusterId: string): Promise<void> {
+  await docker.createNetwork({
+    Name: floorNetworkName(rawClusterId),
+    Driver: 'bridge',
+    // Outside Skiff's 10.240.0.0/12, so it never collides with the measured cluster's networks.
+    IPAM: { Config: [{ Subnet: '192.168.251.0/24' }] },
+    Labels: { [LABELS.cluster]: rawClusterId },
+  });
+}
+
+/**
+ * A replica's create body for the raw floor: what Skiff would create, on the floor's own bridge
+ * (a Skiff network carries the measured cluster's label, and the floor must not touch it).
+ */
+export function rawDefinition(
+  service: string,
+  slot: number,
+  spec: ServiceSpec,
+  rawClusterId: string,
+): ContainerDefinition {
+  const task: TaskSpec = {
+    task_id: randomUUID().replaceAll('-', ''),
+    service,
+    slot,
+    revision: 1,
+    spec,
+    networks: [{ name: 'default', index: 0 }],
+  };
+  const definition = containerDefinition(task, rawClusterId);
+  const { NetworkingConfig: _networking, ...body } = definition.body;
+  const hostConfig: Record<string, unknown> = {
+    ...(body.HostConfig as Record<string, unknown>),
+    NetworkMode: floorNetworkName(rawClusterId),
+  };
+  delete hostConfig.Dns;
+  delete hostConfig.DnsSearch;
+  return { ...definition, body: { ...body, HostConfig: hostConfig }, networks: [] };
+}
+
+/** Creates a container from a raw definition (not started). */
+export async function createRaw(docker: Docker, definition: ContainerDefinition): Promise<Docker.Container> {
+  return docker.createContainer({
+    ...definition.body,
+    name: definition.name,
+  } as Docker.ContainerCreateOptions);
+}
