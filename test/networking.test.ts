@@ -180,6 +180,12 @@ describe('service networking', { timeout: 900_000 }, () => {
     assert.ok(result.sent > 100, `only ${result.sent} requests sent`);
     assert.deepEqual(result.failures, [], `${result.failures.length} of ${result.sent} requests failed`);
     assert.ok(result.bodies.has('v2'), 'the new version answered');
+    const history = await skiff.cli(['rollout', 'history', 'roll']);
+    assert.match(history.stdout, /^1\s+skiff-demo:v1\s+\S+\s*$/m);
+    assert.match(history.stdout, /^2\s+skiff-demo:v2\s+\S+\s+\*$/m);
+    const status = await skiff.cli(['rollout', 'status', 'roll']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /roll: rollout complete \(revision 1 → revision 2\)/);
   });
 
   test('a rolling update of a single replica under load loses no request', async () => {

@@ -158,10 +158,14 @@ export function reconcileService(input: ReconcileInput): ServicePlan {
   }
 
   const failure = rolloutFailure(slots, policy.auto_rollback, deadlineMs, now);
+  // Complete once every slot's replica is proven and every outdated one has been told to stop
+  // (in this plan or before): what remains of them is draining, not rolling out.
+  const stopping = new Set(shutdown);
   const complete =
     create.length === 0 &&
-    slots.every((s) => s.current !== undefined && settled(s.current) && s.outdated.length === 0) &&
-    !live.some((t) => t.slot >= replicas);
+    slots.every(
+      (s) => s.current !== undefined && settled(s.current) && s.outdated.every((t) => stopping.has(t.id)),
+    );
   return { create, shutdown, forget, failure, complete };
 }
 
