@@ -282,7 +282,7 @@ start_agent() {
   launch "$i" "$st/agent.pid" "$st/agent.log" \
     "$ROOT/bin/skiff" agent \
     --server "$server" \
-    --join-token "$token" \
+    --join-token="$token" \
     --name "lab-h$i" \
     --address "$(address "$i")" \
     --labels "zone=z$((i % 2)),lab-host=h$i" \

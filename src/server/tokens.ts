@@ -17,17 +17,21 @@ export function ensureTokens(dataDir: string, presetAdmin: string | undefined): 
   const adminPath = join(dataDir, 'admin.token');
   const joinPath = join(dataDir, 'join.token');
   const admin =
-    presetAdmin && presetAdmin.length > 0 ? writeToken(adminPath, presetAdmin) : readOrCreate(adminPath);
-  return { admin, join: readOrCreate(joinPath), adminPath, joinPath };
+    presetAdmin && presetAdmin.length > 0
+      ? writeToken(adminPath, presetAdmin)
+      : readOrCreate(adminPath, 'admin');
+  return { admin, join: readOrCreate(joinPath, 'join'), adminPath, joinPath };
 }
 
-function readOrCreate(path: string): string {
+function readOrCreate(path: string, kind: 'admin' | 'join'): string {
   if (existsSync(path)) {
     chmodSync(path, 0o600);
     const token = readFileSync(path, 'utf8').trim();
     if (token.length > 0) return token;
   }
-  return writeToken(path, randomBytes(24).toString('base64url'));
+  // The prefix says what the secret is (and lets scanners find it); it also keeps a token from
+  // starting with "-", which a command line would read as an option.
+  return writeToken(path, `skiff_${kind}_${randomBytes(24).toString('base64url')}`);
 }
 
 function writeToken(path: string, token: string): string {

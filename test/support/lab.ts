@@ -46,7 +46,7 @@ export class Lab {
 
   /** Starts an agent on every host, joining `serverUrl`; resolves once each has read its engine. */
   async startAgents(serverUrl: string, joinToken: string): Promise<void> {
-    await runLab(['agents', '--server', serverUrl, '--join-token', joinToken], 120_000);
+    await runLab(['agents', '--server', serverUrl, `--join-token=${joinToken}`], 120_000);
   }
 
   /** SIGKILLs host i's agent; its engine and containers keep running. */
