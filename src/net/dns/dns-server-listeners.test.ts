@@ -104,11 +104,8 @@ test('the lifecycle is start once, stop for good', async () => {
   await assert.rejects(server.addListener({ address: '127.0.0.1', port: 0 }), DnsServerStateError);
 });
 
-test('an IPv6 listener answers IPv6 clients', async (t) => {
-  if (!(await canBind('::1', 0))) {
-    t.skip('no IPv6 loopback on this machine');
-    return;
-  }
+// Needs the IPv6 loopback (Debian has it): without it this fails rather than skipping.
+test('an IPv6 listener answers IPv6 clients', async () => {
   const server = newServer([{ address: '::1', port: 0 }]);
   await server.start();
   const [at] = server.listeners;
