@@ -16,6 +16,8 @@ import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
 
 export const AGENT_VERSION = '0.1.0';
+/** A server silent this long (no pong, no message) is given up on and dialled again. */
+const SERVER_SILENCE_MS = 2000;
 /** Events kept while the server is unreachable; the oldest go first. */
 const MAX_BUFFERED_EVENTS = 1000;
 
@@ -86,9 +88,28 @@ export class Agent {
   #connect(): void {
     if (this.#stopped) return;
     const url = new URL(AGENT_PATH, this.#options.serverUrl.replace(/^http/, 'ws'));
-    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${this.#options.joinToken}` } });
+    const socket = new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.#options.joinToken}` },
+      handshakeTimeout: SERVER_SILENCE_MS,
+    });
     this.#socket = socket;
+    // A connection that went quiet (a partition) can take many seconds of TCP retransmission
+    // backoff to come back after the network does; a fresh connection is up at once. So the
+    // agent pings, and drops a connection the server has not answered for a while.
+    let lastHeard = Date.now();
+    const liveness = setInterval(() => {
+      if (Date.now() - lastHeard > SERVER_SILENCE_MS) socket.terminate();
+      // ws throws on a ping before the handshake is done; the handshake has its own timeout.
+      else if (socket.readyState === WebSocket.OPEN) socket.ping();
+    }, SERVER_SILENCE_MS / 4);
+    socket.on('pong', () => {
+      lastHeard = Date.now();
+    });
+    socket.on('message', () => {
+      lastHeard = Date.now();
+    });
     socket.on('open', () => {
+      lastHeard = Date.now();
       this.#retryDelayMs = 250;
       if (this.#registration)
         this.#send({ type: 'hello', node: this.#registration, agent_version: AGENT_VERSION });
@@ -96,6 +117,7 @@ export class Agent {
     socket.on('message', (data) => this.#receive(String(data)));
     socket.on('error', (error) => this.#options.log(`server connection: ${error.message}`));
     socket.on('close', (code, reason) => {
+      clearInterval(liveness);
       clearInterval(this.#heartbeat);
       if (this.#socket === socket) this.#socket = undefined;
       if (this.#stopped) return;
