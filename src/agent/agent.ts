@@ -186,6 +186,13 @@ export class Agent {
       clusterId,
       nodeId: registration.name,
       log: this.#options.log,
+      onProblem: (problem) =>
+        this.#loop?.recordEvent({
+          type: 'node',
+          service: null,
+          container: null,
+          message: `Node ${registration.name}: ${problem}`,
+        }),
     });
     this.#loop = new ConvergeLoop({
       engine: this.#options.engine,

@@ -335,6 +335,12 @@ export class ConvergeLoop {
     this.#runtime.set(taskId, update(this.#runtime.get(taskId) ?? FRESH_RUNTIME));
   }
 
+  /** An event from elsewhere in the agent (its data plane), reported with the loop's own. */
+  recordEvent(event: Omit<EventInput, 'node'>): void {
+    this.#record(event);
+    this.#publish();
+  }
+
   #record(event: Omit<EventInput, 'node'>): void {
     this.#events.push({ ...event, node: this.#options.nodeId, at: this.#options.now() });
   }

@@ -35,6 +35,8 @@ export interface DataPlaneOptions {
   readonly clusterId: string;
   readonly nodeId: string;
   readonly log: (message: string) => void;
+  /** A new problem the operator should see (an event); the same problem is reported once. */
+  readonly onProblem: (message: string) => void;
 }
 
 export class DataPlane {
@@ -46,6 +48,7 @@ export class DataPlane {
   #retry: NodeJS.Timeout | undefined;
   readonly #bridges = new Set<string>();
   #lastSkipped = '';
+  #lastProblem = '';
   #registry: ServiceRegistry = serviceRegistry([]);
   #stopped = false;
 
@@ -71,8 +74,14 @@ export class DataPlane {
     clearTimeout(this.#retry);
     this.#queue = this.#queue
       .then(() => this.#apply())
+      .then(() => {
+        this.#lastProblem = '';
+      })
       .catch((error: unknown) => {
-        this.#options.log(`data plane: ${error instanceof Error ? error.message : String(error)}; retrying`);
+        const problem = error instanceof Error ? error.message : String(error);
+        this.#options.log(`data plane: ${problem}; retrying`);
+        if (problem !== this.#lastProblem) this.#options.onProblem(`networking: ${problem}`);
+        this.#lastProblem = problem;
         if (!this.#stopped) this.#retry = setTimeout(() => this.#schedule(), RETRY_MS);
       });
   }
@@ -83,7 +92,10 @@ export class DataPlane {
     const services = this.#services;
     const plan = planDataPlane(services, nodeId, hostAddresses());
     const skipped = plan.skipped.join('; ');
-    if (skipped && skipped !== this.#lastSkipped) log(`data plane: ${skipped}`);
+    if (skipped && skipped !== this.#lastSkipped) {
+      log(`data plane: ${skipped}`);
+      this.#options.onProblem(`networking: ${skipped}`);
+    }
     this.#lastSkipped = skipped;
 
     for (const network of plan.networks) {
