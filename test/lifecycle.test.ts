@@ -198,6 +198,28 @@ describe('a service on one machine', { timeout: 240_000 }, () => {
     assert.equal((await skiff.api('DELETE', '/api/services/broken')).status, 200);
   });
 
+  test('a published port that cannot be served is reported as an event, not only logged', async () => {
+    // The API already holds this port on 127.0.0.1, one of the addresses ingress listens on.
+    const deployed = await skiff.api('POST', '/api/deploy', {
+      name: 'clash',
+      image: 'skiff-demo:v1',
+      ports: [{ container_port: 8080, host_port: skiff.port, app_protocol: 'http' }],
+    });
+    assert.equal(deployed.status, 201);
+    const event = await eventually('the networking problem event', async () => {
+      const { body } = await skiff.api('GET', '/api/events');
+      return (body as { message: string; node: string | null }[]).find((e) =>
+        /networking: cannot listen/.test(e.message),
+      );
+    });
+    assert.match(
+      event.message,
+      new RegExp(`clash:ingress:${skiff.port} on 127\\.0\\.0\\.1:${skiff.port}: EADDRINUSE`),
+    );
+    assert.ok(event.node, 'the event names the node');
+    assert.equal((await skiff.api('DELETE', '/api/services/clash')).status, 200);
+  });
+
   test('rm removes the service and its containers', async () => {
     const result = await skiff.cli(['rm', 'web']);
     assert.equal(result.code, 0, result.stderr);
