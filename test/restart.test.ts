@@ -79,6 +79,27 @@ describe('restarts of skiff itself', { timeout: 300_000 }, () => {
     assert.ok((await view('alpha')).containers.every((c) => c.restart_count === 0));
   });
 
+  test('SIGTERM stops agent and server cleanly (exit 0) and leaves the containers running', async () => {
+    const before = await converged('alpha', 6);
+    for (const which of ['agent', 'server'] as const) {
+      const child = which === 'agent' ? skiff.agent : skiff.server;
+      assert.ok(child);
+      const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, `${which} exit code`);
+    }
+    const running = (await skiff.containers('alpha')).filter((c) => c.state === 'running');
+    assert.deepEqual(
+      running.map((c) => c.id).sort(),
+      before,
+      'the containers belong to the cluster, not the process',
+    );
+    await skiff.startServer();
+    await skiff.startAgent();
+    await skiff.waitForNode();
+    assert.deepEqual(await converged('alpha', 6), before);
+  });
+
   test('with the server down the agent still replaces a crashed replica, once', async () => {
     const before = await converged('beta', 6);
     await skiff.kill('server');
