@@ -279,3 +279,18 @@ describe('validation', () => {
     });
   });
 });
+
+test('running out of network addresses is a 409 naming the cause, and the server carries on', async () => {
+  const f = createFixture();
+  try {
+    for (let i = 0; i < 256; i++) f.store.allocate('network', `net-${i}`, 0, 255);
+    const full = await f.call('POST', '/api/deploy', { name: 'late', image: 'x:1', networks: ['one-more'] });
+    assert.equal(full.status, 409);
+    assert.match(String((full.body as { error: string }).error), /all 256 network addresses are in use/);
+    assert.equal((await f.call('GET', '/api/services/late')).status, 404, 'nothing was stored');
+    const fine = await f.call('POST', '/api/deploy', { name: 'ok', image: 'x:1', networks: ['net-3'] });
+    assert.equal(fine.status, 201);
+  } finally {
+    f.close();
+  }
+});

@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { bearerToken, tokenMatches } from '../server/tokens.ts';
+import { AllocationExhaustedError } from '../store/store.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError } from './errors.ts';
 import { nodeRoutes } from './node-routes.ts';
@@ -45,6 +46,8 @@ export function createApp(deps: ApiDeps, log: (message: string) => void = () => 
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {
+    // Running out of network or VIP addresses is a state of the cluster, not a server fault.
+    if (error instanceof AllocationExhaustedError) return c.json({ error: error.message }, 409);
     if (error instanceof HttpError) {
       return c.json(
         error.details ? { error: error.message, details: error.details } : { error: error.message },

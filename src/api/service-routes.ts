@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono';
 import type { z } from 'zod';
+import { MAX_NETWORKS, MAX_SERVICES } from '../model/addressing.ts';
 import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import type { ServiceView } from '../model/views.ts';
 import { serviceView } from '../server/views.ts';
@@ -23,7 +24,13 @@ export function serviceRoutes(deps: ApiDeps): Hono {
 
   app.post('/deploy', async (c) => {
     const spec = parseBody(await readJson(c.req.raw), serviceSpecSchema, 'service spec');
-    const result = store.putService(spec, now());
+    // Addresses are allocated with the spec, in one transaction: a cluster out of addresses
+    // refuses the deploy (409) and stores nothing, rather than storing a service no pass can place.
+    const result = store.transaction(() => {
+      for (const network of spec.networks) store.allocate('network', network, 0, MAX_NETWORKS - 1);
+      store.allocate('service', spec.name, 1, MAX_SERVICES);
+      return store.putService(spec, now());
+    });
     if (result.changed) {
       const message = result.created
         ? `Service ${spec.name} created: ${spec.replicas} replica(s) of ${spec.image}`
