@@ -132,6 +132,11 @@ describe('rollouts', () => {
           ip: null,
         })),
     });
+    // Before the controller's next pass judges it, the service reads as updating, not failed: a
+    // client waiting on the rollout must not stop at the replica's failure.
+    const between = await service();
+    assert.equal(between.status, 'updating');
+    assert.match(between.message ?? '', /web-0: pull 127\.0\.0\.1:1\/none:latest: connection refused/);
     f.controller.sync();
     f.controller.sync();
     const after = await service();

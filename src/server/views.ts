@@ -43,8 +43,13 @@ function statusOf(
   const replicas = service.spec.replicas;
   if (replicas === 0) return { status: 'stopped', message: null };
   const failed = current.find((t) => t.observed?.state === 'failed');
-  if (failed)
+  const rollout = service.rollout;
+  // While a rollout from an earlier revision runs, a failing new replica is the rollout's to judge
+  // (it rolls back, or is marked failed): the service is still updating, with the reason shown.
+  const rollingOut = rollout?.state === 'in_progress' && rollout.from_revision !== null;
+  if (failed && !rollingOut) {
     return { status: 'failed', message: `${label(failed)}: ${failed.observed?.message ?? 'failed'}` };
+  }
   const pending = current.find((t) => t.nodeId === null);
   if (pending)
     return {
@@ -53,12 +58,12 @@ function statusOf(
     };
   const converged = healthy === replicas && running === replicas && visible.length === replicas;
   if (converged) return { status: 'running', message: null };
-  const rollout = service.rollout;
-  if (rollout?.state === 'in_progress' && rollout.from_revision !== null) {
+  if (rollingOut) {
     const updated = current.filter(isServing).length;
+    const trouble = failed ? ` (${label(failed)}: ${failed.observed?.message ?? 'failed'})` : '';
     return {
       status: 'updating',
-      message: `rolling out revision ${rollout.to_revision}: ${updated}/${replicas} replicas updated`,
+      message: `rolling out revision ${rollout?.to_revision}: ${updated}/${replicas} replicas updated${trouble}`,
     };
   }
   const troubled = current.find((t) => t.observed?.state === 'backoff' || t.observed?.state === 'exited');
