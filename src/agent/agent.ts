@@ -105,16 +105,16 @@ export class Agent {
     socket.on('pong', () => {
       lastHeard = Date.now();
     });
-    socket.on('message', () => {
-      lastHeard = Date.now();
-    });
     socket.on('open', () => {
       lastHeard = Date.now();
       this.#retryDelayMs = 250;
       if (this.#registration)
         this.#send({ type: 'hello', node: this.#registration, agent_version: AGENT_VERSION });
     });
-    socket.on('message', (data) => this.#receive(String(data)));
+    socket.on('message', (data) => {
+      lastHeard = Date.now();
+      this.#receive(String(data));
+    });
     socket.on('error', (error) => this.#options.log(`server connection: ${error.message}`));
     socket.on('close', (code, reason) => {
       clearInterval(liveness);
