@@ -384,12 +384,19 @@ export class ConvergeLoop {
    * death the engine reported is remembered and believed until the container is gone or starts.
    */
   #onEngineEvent(event: EngineEvent): void {
+    const known = this.#deaths.get(event.containerId);
     if (event.action === 'die') {
-      const known = this.#deaths.get(event.containerId);
-      this.#deaths.set(event.containerId, { exitCode: event.exitCode, oomKilled: known?.oomKilled ?? false });
+      this.#deaths.set(event.containerId, {
+        died: true,
+        exitCode: event.exitCode,
+        oomKilled: known?.oomKilled ?? false,
+      });
     } else if (event.action === 'oom') {
-      const known = this.#deaths.get(event.containerId);
-      this.#deaths.set(event.containerId, { exitCode: known?.exitCode ?? null, oomKilled: true });
+      this.#deaths.set(event.containerId, {
+        died: known?.died ?? false,
+        exitCode: known?.exitCode ?? null,
+        oomKilled: true,
+      });
     } else if (event.action === 'start' || event.action === 'destroy') {
       this.#deaths.delete(event.containerId);
     }

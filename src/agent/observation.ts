@@ -32,7 +32,8 @@ export function observe(input: ObserveInput): TaskObservation {
     container_id: container ? container.id.slice(0, 12) : null,
     health: 'none',
     message: null,
-    exit_code: container?.exitCode ?? memory.lastExit?.code ?? null,
+    // A container that has not exited (yet) reports no code of its own: show how the last one ended.
+    exit_code: container && isStopped(container) ? container.exitCode : (memory.lastExit?.code ?? null),
     restart_count: memory.restarts,
     ports: container ? [...container.ports] : [],
     retry_at: null,
@@ -81,4 +82,8 @@ function stateOf(container: ManagedContainer | undefined): TaskObservation['stat
     default:
       return 'exited';
   }
+}
+
+function isStopped(container: ManagedContainer): boolean {
+  return container.state === 'exited' || container.state === 'dead';
 }

@@ -26,7 +26,7 @@ function container(
 }
 
 test('a reported death wins over a list that still shows the container running', () => {
-  const deaths = new Map<string, ReportedDeath>([['c1', { exitCode: 137, oomKilled: true }]]);
+  const deaths = new Map<string, ReportedDeath>([['c1', { died: true, exitCode: 137, oomKilled: true }]]);
   const [seen] = withDeaths([container('c1', 'running')], deaths);
   assert.equal(seen?.state, 'exited');
   assert.equal(seen?.exitCode, 137);
@@ -36,11 +36,16 @@ test('a reported death wins over a list that still shows the container running',
 
 test('once the list has caught up it is believed, and deaths of containers gone are forgotten', () => {
   const deaths = new Map<string, ReportedDeath>([
-    ['c1', { exitCode: 1, oomKilled: false }],
-    ['gone', { exitCode: 1, oomKilled: false }],
+    ['c1', { died: true, exitCode: 1, oomKilled: false }],
+    ['gone', { died: true, exitCode: 1, oomKilled: false }],
   ]);
   const [seen] = withDeaths([container('c1', 'exited', 2)], deaths);
   assert.equal(seen?.exitCode, 2, "the engine's own record");
   assert.deepEqual([...deaths.keys()], ['c1']);
   assert.equal(withDeaths([container('c2', 'running')], deaths)[0]?.state, 'running');
+});
+
+test('an oom event alone does not make a running container dead: its die event will', () => {
+  const deaths = new Map<string, ReportedDeath>([['c1', { died: false, exitCode: null, oomKilled: true }]]);
+  assert.equal(withDeaths([container('c1', 'running')], deaths)[0]?.state, 'running');
 });

@@ -6,6 +6,8 @@
 import type { ManagedContainer } from '../docker/container-engine.ts';
 
 export interface ReportedDeath {
+  /** `die` was seen; an `oom` alone comes before the process is gone and proves nothing yet. */
+  readonly died: boolean;
   readonly exitCode: number | null;
   readonly oomKilled: boolean;
 }
@@ -19,7 +21,7 @@ export function withDeaths(
   for (const id of deaths.keys()) if (!listed.has(id)) deaths.delete(id);
   return containers.map((c) => {
     const death = deaths.get(c.id);
-    if (!death || c.state === 'exited' || c.state === 'dead') return c;
+    if (!death?.died || c.state === 'exited' || c.state === 'dead') return c;
     return { ...c, state: 'exited', exitCode: death.exitCode, oomKilled: death.oomKilled, ports: [] };
   });
 }
