@@ -6,9 +6,7 @@
  * for a given seed. (Their statistics, table and option checks are the harness's, in harness/.)
  */
 
-import type { PortSpec } from '../src/model/service-spec.ts';
 import { bindsHostPort } from '../src/model/service-spec.ts';
-import type { Constraint } from '../src/scheduler/constraints.ts';
 import type { Demand } from '../src/scheduler/resources.ts';
 import type { NodeSnapshot, PlacementRequest } from '../src/scheduler/scheduler.ts';
 import { portKey } from '../src/scheduler/scheduler.ts';
@@ -87,15 +85,12 @@ const KIND_WEIGHTS: readonly (readonly [Kind, number])[] = [
   ['worker', 2],
 ];
 
-export interface ServiceDef {
+/** A service of the workload: what the scheduler is asked for each of its replicas, plus its shape. */
+export interface ServiceDef
+  extends Pick<PlacementRequest, 'demand' | 'ports' | 'constraints' | 'strategy' | 'penalizedNodes'> {
   readonly name: string;
   readonly kind: Kind;
-  readonly demand: Demand;
   readonly replicas: number;
-  readonly ports: readonly PortSpec[];
-  readonly constraints: readonly Constraint[];
-  readonly strategy: 'binpack' | 'spread';
-  readonly penalizedNodes: ReadonlySet<string>;
 }
 
 /**
