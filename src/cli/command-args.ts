@@ -1,21 +1,12 @@
 /**
- * Command-line parsing shared by every client command: `node:util` parseArgs with its errors turned
- * into `UsageError`s, and the options every command accepts (where the server is, how to
- * authenticate, `--help`).
+ * Command-line parsing shared by every command: `node:util` parseArgs with its errors turned into
+ * `UsageError`s (exit 2), positional checks, and the API client the connection flags point at.
+ * The flags themselves are in command-options.ts.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ApiClient } from './api-client.ts';
 import { type ConnectionFlags, processConnectionSources, resolveConnection } from './connection.ts';
 import { UsageError } from './errors.ts';
-
-export const connectionOptions = {
-  server: { type: 'string' },
-  token: { type: 'string' },
-  'data-dir': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-export const jsonOption = { json: { type: 'boolean' } } as const;
 
 export type ParsedArgs<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
 

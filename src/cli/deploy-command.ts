@@ -3,8 +3,9 @@
  * unless `--detach`, waits for the service to converge and prints its `ps` row.
  */
 import { serviceViewSchema } from '../model/views.ts';
-import { clientFromFlags, connectionOptions, noPositionals, parseCommandArgs } from './command-args.ts';
-import { buildDeployBody, deployOptions } from './deploy-body.ts';
+import { clientFromFlags, noPositionals, parseCommandArgs } from './command-args.ts';
+import { COMMAND_OPTIONS } from './command-options.ts';
+import { buildDeployBody } from './deploy-body.ts';
 import { parseDurationFlagMs } from './flag-values.ts';
 import { printLines, printText } from './output.ts';
 import { readSpecFile } from './spec-file.ts';
@@ -15,12 +16,7 @@ export async function runDeploy(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      ...deployOptions,
-      detach: { type: 'boolean' },
-      timeout: { type: 'string', default: '120s' },
-    },
+    options: COMMAND_OPTIONS.deploy,
   });
   if (values.help) return printText(commandUsage('deploy'));
   noPositionals(positionals);

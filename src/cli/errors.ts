@@ -42,3 +42,8 @@ export class ResponseShapeError extends Error {
 export class ConvergenceError extends Error {
   override readonly name = 'ConvergenceError';
 }
+
+/** `up`, `server` or `agent` could not start (no Docker engine, say); the message says what to do. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}

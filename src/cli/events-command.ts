@@ -3,13 +3,8 @@
  * streams the backlog then live events as NDJSON until Ctrl-C.
  */
 import { eventSchema } from '../model/event.ts';
-import {
-  clientFromFlags,
-  connectionOptions,
-  jsonOption,
-  noPositionals,
-  parseCommandArgs,
-} from './command-args.ts';
+import { clientFromFlags, noPositionals, parseCommandArgs } from './command-args.ts';
+import { COMMAND_OPTIONS } from './command-options.ts';
 import { formatEventLine } from './event-line.ts';
 import { parseIntegerFlag, parseSinceFlag } from './flag-values.ts';
 import { untilInterrupted } from './interrupt.ts';
@@ -20,14 +15,7 @@ export async function runEvents(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      ...jsonOption,
-      follow: { type: 'boolean', short: 'f' },
-      service: { type: 'string' },
-      since: { type: 'string' },
-      limit: { type: 'string' },
-    },
+    options: COMMAND_OPTIONS.events,
   });
   if (values.help) return printText(commandUsage('events'));
   noPositionals(positionals);

@@ -4,13 +4,8 @@
  */
 import { type LogLine, logLineSchema, type ServiceView, serviceViewSchema } from '../model/views.ts';
 import { type ApiClient, servicePath } from './api-client.ts';
-import {
-  clientFromFlags,
-  connectionOptions,
-  jsonOption,
-  parseCommandArgs,
-  singlePositional,
-} from './command-args.ts';
+import { clientFromFlags, parseCommandArgs, singlePositional } from './command-args.ts';
+import { COMMAND_OPTIONS } from './command-options.ts';
 import { parseIntegerFlag, parseSinceFlag } from './flag-values.ts';
 import { untilInterrupted } from './interrupt.ts';
 import { LogLineFormatter } from './log-prefix.ts';
@@ -21,13 +16,7 @@ export async function runLogs(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      ...jsonOption,
-      follow: { type: 'boolean', short: 'f' },
-      tail: { type: 'string' },
-      since: { type: 'string' },
-    },
+    options: COMMAND_OPTIONS.logs,
   });
   if (values.help) return printText(commandUsage('logs'));
   const name = singlePositional(positionals, 'service NAME');

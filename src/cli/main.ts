@@ -1,75 +1,7 @@
 /**
- * The `skiff` entry point: picks the command named by the first argument, runs it, and turns
- * what it throws into a message and an exit status (2 for a wrong command line, 1 for everything
- * that went wrong after it). Commands are imported lazily so each pays only for what it uses.
+ * The `skiff` entry point: runs the command line (cli.ts) and exits with its status.
  */
-import { ApiError, ConnectionError, ConvergenceError, ResponseShapeError, UsageError } from './errors.ts';
-import { type CommandName, commandUsage, isCommandName, mainUsage } from './usage.ts';
-
-type Runner = (argv: string[]) => Promise<void>;
-
-const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
-  up: async () => (await import('./process-commands.ts')).runUp,
-  server: async () => (await import('./process-commands.ts')).runServer,
-  agent: async () => (await import('./process-commands.ts')).runAgent,
-  deploy: async () => (await import('./deploy-command.ts')).runDeploy,
-  scale: async () => (await import('./scale-command.ts')).runScale,
-  ps: async () => (await import('./ps-command.ts')).runPs,
-  logs: async () => (await import('./logs-command.ts')).runLogs,
-  events: async () => (await import('./events-command.ts')).runEvents,
-  rm: async () => (await import('./rm-command.ts')).runRm,
-  nodes: async () => (await import('./nodes-command.ts')).runNodes,
-  node: async () => (await import('./node-command.ts')).runNode,
-  rollout: async () => (await import('./rollout-command.ts')).runRollout,
-};
-
-async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined) return usageError(mainUsage());
-  if (command === '--help' || command === '-h') return help(rest[0]);
-  if (command === 'help') return help(rest[0]);
-  if (!isCommandName(command)) return usageError(`skiff: unknown command "${command}"\n\n${mainUsage()}`);
-  try {
-    await (await RUNNERS[command]())(rest);
-    return 0;
-  } catch (error) {
-    return report(error, command);
-  }
-}
-
-function help(topic: string | undefined): number {
-  if (topic === undefined) {
-    process.stdout.write(mainUsage());
-    return 0;
-  }
-  if (!isCommandName(topic)) return usageError(`skiff: unknown command "${topic}"\n\n${mainUsage()}`);
-  process.stdout.write(commandUsage(topic));
-  return 0;
-}
-
-function usageError(text: string): number {
-  process.stderr.write(text);
-  return 2;
-}
-
-function report(error: unknown, command: CommandName): number {
-  if (error instanceof UsageError) {
-    return usageError(`error: ${error.message}\nRun "skiff ${command} --help" for usage.\n`);
-  }
-  if (error instanceof ApiError) {
-    const details = error.details.map((detail) => `  ${detail}\n`).join('');
-    process.stderr.write(`error: ${error.message}\n${details}`);
-    return 1;
-  }
-  const expected =
-    error instanceof ConnectionError ||
-    error instanceof ResponseShapeError ||
-    error instanceof ConvergenceError;
-  // Anything else is a bug (or a process command's failure): the stack helps, on request.
-  const stack = !expected && process.env.SKIFF_DEBUG && error instanceof Error ? `\n${error.stack}` : '';
-  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}${stack}\n`);
-  return 1;
-}
+import { runCli } from './cli.ts';
 
 // A reader that goes away (`skiff logs -f web | head`) is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -78,4 +10,4 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 // exitCode rather than exit(): pending stdout writes to a pipe are flushed before the process ends.
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await runCli(process.argv.slice(2));

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { nodeViewSchema } from '../model/views.ts';
-import { clientFromFlags, connectionOptions, jsonOption, parseCommandArgs } from './command-args.ts';
+import { clientFromFlags, parseCommandArgs } from './command-args.ts';
+import { COMMAND_OPTIONS } from './command-options.ts';
 import { UsageError } from './errors.ts';
 import { parseKeyValueFlag } from './flag-values.ts';
 import { printJson, printLines, printText } from './output.ts';
@@ -17,7 +18,7 @@ export async function runNode(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...connectionOptions, ...jsonOption },
+    options: COMMAND_OPTIONS.node,
   });
   if (values.help) return printText(commandUsage('node'));
   const [action, id, ...rest] = positionals;

@@ -2,13 +2,8 @@
  * `skiff nodes`: the nodes table (capacity, allocation, age, labels).
  */
 import { nodeViewSchema } from '../model/views.ts';
-import {
-  clientFromFlags,
-  connectionOptions,
-  jsonOption,
-  noPositionals,
-  parseCommandArgs,
-} from './command-args.ts';
+import { clientFromFlags, noPositionals, parseCommandArgs } from './command-args.ts';
+import { COMMAND_OPTIONS } from './command-options.ts';
 import { formatNodeTable } from './node-table.ts';
 import { printJson, printLines, printText } from './output.ts';
 import { commandUsage } from './usage.ts';
@@ -17,7 +12,7 @@ export async function runNodes(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...connectionOptions, ...jsonOption },
+    options: COMMAND_OPTIONS.nodes,
   });
   if (values.help) return printText(commandUsage('nodes'));
   noPositionals(positionals);

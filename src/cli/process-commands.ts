@@ -6,15 +6,20 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Agent } from '../agent/agent.ts';
+import { EngineUnreachableError } from '../docker/container-engine.ts';
 import { DockerEngine } from '../docker/docker-engine.ts';
-import { formatDurationMs, parseDurationMs } from '../model/duration.ts';
+import { EngineAddressError } from '../docker/engine-address.ts';
+import { parseDurationMs } from '../model/duration.ts';
 import type { LivenessSettings } from '../server/node-liveness.ts';
-import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
-import type { RunningServer } from '../server/skiff-server.ts';
-import { startServer } from '../server/skiff-server.ts';
-import { UsageError } from './errors.ts';
+import { type ServerOptions, startServer } from '../server/skiff-server.ts';
+import { noPositionals, parseCommandArgs } from './command-args.ts';
+import { COMMAND_OPTIONS } from './command-options.ts';
+import { engineAddressSource, engineUnreachableAdvice } from './engine-advice.ts';
+import { StartupError, UsageError } from './errors.ts';
+import { parseIntegerFlag, parseMemoryMb, parsePositiveNumberFlag } from './flag-values.ts';
+import { printText } from './output.ts';
+import { commandUsage } from './usage.ts';
 
 const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
 
@@ -23,44 +28,41 @@ export function defaultDataDir(): string {
 }
 
 export async function runServer(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: serverOptions, strict: true });
-  const { server, dataDir } = await startServerFromFlags(values);
-  log(`skiff server listening on ${values.listen}:${new URL(server.url).port} (data in ${dataDir})`);
+  const { values, positionals } = parseCommandArgs({ args: argv, options: COMMAND_OPTIONS.server });
+  if (values.help) return printText(commandUsage('server'));
+  noPositionals(positionals);
+  const settings = serverSettingsFromFlags(values);
+  const server = await startServer(settings);
+  log(`skiff server listening on ${values.listen}:${new URL(server.url).port} (data in ${settings.dataDir})`);
   log(`admin token: ${server.tokens.adminPath}; join token: ${server.tokens.joinPath}`);
   await untilSignal(() => server.close());
 }
 
 export async function runAgent(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      server: { type: 'string' },
-      'join-token': { type: 'string' },
-      name: { type: 'string' },
-      address: { type: 'string' },
-      labels: { type: 'string' },
-      'docker-host': { type: 'string' },
-      'data-dir': { type: 'string' },
-      concurrency: { type: 'string', default: '8' },
-      cpus: { type: 'string' },
-      memory: { type: 'string' },
-    },
-    strict: true,
-  });
+  const { values, positionals } = parseCommandArgs({ args: argv, options: COMMAND_OPTIONS.agent });
+  if (values.help) return printText(commandUsage('agent'));
+  noPositionals(positionals);
   if (!values.server) throw new UsageError('agent: --server URL is required');
   const joinToken = values['join-token'] ?? process.env.SKIFF_JOIN_TOKEN;
   if (!joinToken) throw new UsageError('agent: --join-token TOKEN (or SKIFF_JOIN_TOKEN) is required');
+  const cpuMillicores =
+    values.cpus === undefined ? undefined : Math.round(parsePositiveNumberFlag('--cpus', values.cpus) * 1000);
+  const memoryBytes =
+    values.memory === undefined ? undefined : parseMemoryMb('--memory', values.memory) * BYTES_PER_MIB;
+  const labels = parseLabels(values.labels);
+  const concurrency = parseIntegerFlag('--concurrency', values.concurrency, 1, 256);
+  const engine = await reachableEngine(values['docker-host']);
   const agent = new Agent({
     serverUrl: values.server,
     joinToken,
-    engine: new DockerEngine(values['docker-host'] ?? process.env.DOCKER_HOST),
+    engine,
     name: values.name,
     address: values.address,
-    labels: parseLabels(values.labels),
-    cpuMillicores: values.cpus === undefined ? undefined : parseCpus(values.cpus),
-    memoryBytes: values.memory === undefined ? undefined : parseMemory(values.memory),
+    labels,
+    cpuMillicores,
+    memoryBytes,
     dataDir: resolve(values['data-dir'] ?? join(homedir(), '.skiff-agent')),
-    concurrency: parseConcurrency(values.concurrency),
+    concurrency,
     log,
   });
   await agent.start();
@@ -69,27 +71,30 @@ export async function runAgent(argv: string[]): Promise<void> {
 }
 
 export async function runUp(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...serverOptions,
-      'docker-host': { type: 'string' },
-      name: { type: 'string' },
-      concurrency: { type: 'string', default: '8' },
-    },
-    strict: true,
-  });
-  const { server, dataDir } = await startServerFromFlags(values);
+  const { values, positionals } = parseCommandArgs({ args: argv, options: COMMAND_OPTIONS.up });
+  if (values.help) return printText(commandUsage('up'));
+  noPositionals(positionals);
+  const concurrency = parseIntegerFlag('--concurrency', values.concurrency, 1, 256);
+  const settings = serverSettingsFromFlags(values);
+  const { dataDir } = settings;
+  // The engine first: without one there is nothing to run, and no server half started.
+  const engine = await reachableEngine(values['docker-host']);
+  const server = await startServer(settings);
   const agent = new Agent({
     serverUrl: server.url,
     joinToken: readFileSync(server.tokens.joinPath, 'utf8').trim(),
-    engine: new DockerEngine(values['docker-host'] ?? process.env.DOCKER_HOST),
+    engine,
     name: values.name,
     dataDir: join(dataDir, 'agent'),
-    concurrency: parseConcurrency(values.concurrency),
+    concurrency,
     log,
   });
-  await agent.start();
+  try {
+    await agent.start();
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
   process.stdout.write(
     `Skiff is up.\n  API:         ${server.url}\n  admin token: ${server.tokens.adminPath}\n  data:        ${dataDir}\n`,
   );
@@ -97,6 +102,27 @@ export async function runUp(argv: string[]): Promise<void> {
     agent.stop();
     await server.close();
   });
+}
+
+const BYTES_PER_MIB = 1024 * 1024;
+
+/** The engine `--docker-host` (or the environment) names, once it has answered. */
+async function reachableEngine(dockerHost: string | undefined): Promise<DockerEngine> {
+  let engine: DockerEngine;
+  try {
+    engine = new DockerEngine(dockerHost);
+  } catch (error) {
+    if (error instanceof EngineAddressError) throw new UsageError(error.message);
+    throw error;
+  }
+  try {
+    await engine.info();
+  } catch (error) {
+    if (!(error instanceof EngineUnreachableError)) throw error;
+    const source = engineAddressSource(dockerHost, process.env);
+    throw new StartupError(engineUnreachableAdvice(error, source), { cause: error });
+  }
+  return engine;
 }
 
 async function untilSignal(shutdown: () => Promise<void>): Promise<void> {
@@ -109,32 +135,22 @@ async function untilSignal(shutdown: () => Promise<void>): Promise<void> {
   process.exit(0);
 }
 
-/** The flags `server` and `up` share, and the server they describe. */
-const serverOptions = {
-  'data-dir': { type: 'string' },
-  port: { type: 'string', default: '8080' },
-  listen: { type: 'string', default: '0.0.0.0' },
-  'heartbeat-timeout': { type: 'string', default: formatDurationMs(DEFAULT_LIVENESS.heartbeatTimeoutMs) },
-  'node-down-after': { type: 'string', default: formatDurationMs(DEFAULT_LIVENESS.downAfterMs) },
-} as const;
-
-async function startServerFromFlags(values: {
+/** Every server flag checked, so a usage error comes before anything starts. */
+function serverSettingsFromFlags(values: {
   'data-dir'?: string;
   port: string;
   listen: string;
   'heartbeat-timeout': string;
   'node-down-after': string;
-}): Promise<{ server: RunningServer; dataDir: string }> {
-  const dataDir = resolve(values['data-dir'] ?? defaultDataDir());
-  const server = await startServer({
-    dataDir,
-    port: parsePort(values.port),
+}): ServerOptions {
+  return {
+    dataDir: resolve(values['data-dir'] ?? defaultDataDir()),
+    port: parseIntegerFlag('--port', values.port, 0, 65535),
     listen: values.listen,
     presetAdminToken: process.env.SKIFF_TOKEN,
     liveness: parseLiveness(values),
     log,
-  });
-  return { server, dataDir };
+  };
 }
 
 function parseLiveness(values: { 'heartbeat-timeout': string; 'node-down-after': string }): LivenessSettings {
@@ -151,35 +167,6 @@ function parseLiveness(values: { 'heartbeat-timeout': string; 'node-down-after':
     );
   }
   return { heartbeatTimeoutMs, downAfterMs };
-}
-
-function parseCpus(text: string): number {
-  const cpus = Number(text);
-  if (!Number.isFinite(cpus) || cpus <= 0)
-    throw new UsageError(`--cpus: expected a positive number of cores, got ${text}`);
-  return Math.round(cpus * 1000);
-}
-
-/** `--memory 8g`, `512m`, or bytes. */
-function parseMemory(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)([kmgt]?)i?b?$/i.exec(text.trim());
-  if (!match?.[1]) throw new UsageError(`--memory: expected a size such as 8g or 512m, got ${text}`);
-  const power = ' kmgt'.indexOf((match[2] ?? '').toLowerCase() || ' ');
-  return Math.round(Number(match[1]) * 1024 ** power);
-}
-
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`--port: not a port number: ${text}`);
-  return port;
-}
-
-function parseConcurrency(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 256)
-    throw new UsageError(`--concurrency: must be 1..256, got ${text}`);
-  return n;
 }
 
 function parseLabels(text: string | undefined): Record<string, string> {

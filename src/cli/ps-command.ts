@@ -3,7 +3,8 @@
  */
 import { serviceViewSchema } from '../model/views.ts';
 import { servicePath } from './api-client.ts';
-import { clientFromFlags, connectionOptions, jsonOption, parseCommandArgs } from './command-args.ts';
+import { clientFromFlags, parseCommandArgs } from './command-args.ts';
+import { COMMAND_OPTIONS } from './command-options.ts';
 import { UsageError } from './errors.ts';
 import { printJson, printLines, printText } from './output.ts';
 import { formatReplicaTable, formatServiceHeader, formatServiceTable } from './service-tables.ts';
@@ -13,7 +14,7 @@ export async function runPs(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...connectionOptions, ...jsonOption },
+    options: COMMAND_OPTIONS.ps,
   });
   if (values.help) return printText(commandUsage('ps'));
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);

@@ -3,7 +3,8 @@
  */
 import { z } from 'zod';
 import { servicePath } from './api-client.ts';
-import { clientFromFlags, connectionOptions, parseCommandArgs, singlePositional } from './command-args.ts';
+import { clientFromFlags, parseCommandArgs, singlePositional } from './command-args.ts';
+import { COMMAND_OPTIONS } from './command-options.ts';
 import { printLines, printText } from './output.ts';
 import { commandUsage } from './usage.ts';
 
@@ -13,7 +14,7 @@ export async function runRm(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
-    options: connectionOptions,
+    options: COMMAND_OPTIONS.rm,
   });
   if (values.help) return printText(commandUsage('rm'));
   const name = singlePositional(positionals, 'service NAME');

@@ -5,7 +5,8 @@
 import { revisionViewSchema } from '../model/rollout.ts';
 import { serviceViewSchema } from '../model/views.ts';
 import { servicePath } from './api-client.ts';
-import { clientFromFlags, connectionOptions, jsonOption, parseCommandArgs } from './command-args.ts';
+import { clientFromFlags, parseCommandArgs } from './command-args.ts';
+import { COMMAND_OPTIONS } from './command-options.ts';
 import { UsageError } from './errors.ts';
 import { parseDurationFlagMs, parseIntegerFlag } from './flag-values.ts';
 import { printJson, printLines, printText } from './output.ts';
@@ -19,13 +20,7 @@ export async function runRollout(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      ...jsonOption,
-      'to-revision': { type: 'string' },
-      'no-wait': { type: 'boolean' },
-      timeout: { type: 'string', default: '120s' },
-    },
+    options: COMMAND_OPTIONS.rollout,
   });
   if (values.help) return printText(commandUsage('rollout'));
   const [action, name, ...rest] = positionals;

@@ -4,7 +4,8 @@
  */
 import { serviceViewSchema } from '../model/views.ts';
 import { servicePath } from './api-client.ts';
-import { clientFromFlags, connectionOptions, parseCommandArgs, singlePositional } from './command-args.ts';
+import { clientFromFlags, parseCommandArgs, singlePositional } from './command-args.ts';
+import { COMMAND_OPTIONS } from './command-options.ts';
 import { UsageError } from './errors.ts';
 import { parseDurationFlagMs, parseIntegerFlag } from './flag-values.ts';
 import { printLines, printText } from './output.ts';
@@ -15,12 +16,7 @@ export async function runScale(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      replicas: { type: 'string' },
-      detach: { type: 'boolean' },
-      timeout: { type: 'string', default: '120s' },
-    },
+    options: COMMAND_OPTIONS.scale,
   });
   if (values.help) return printText(commandUsage('scale'));
   const name = singlePositional(positionals, 'service NAME');

@@ -6,40 +6,91 @@
 interface CommandHelp {
   readonly synopsis: string;
   readonly summary: string;
+  /** Every flag the command takes but the connection flags (usage.test.ts checks that). */
   readonly options?: string;
-  /** Process commands parse their own flags and print their own help. */
+  /** The sub-commands of a command that has them (`node cordon`, `rollout undo`). */
+  readonly actions?: string;
+  /** Client commands also take the connection flags, listed after their own. */
   readonly client: boolean;
 }
 
 const CONNECTION = `Connection:
-  --server URL      the Skiff server (env SKIFF_SERVER, default http://127.0.0.1:8080)
-  --token TOKEN     API token (env SKIFF_TOKEN, default: the data dir's admin.token)
-  --data-dir DIR    where admin.token is (env SKIFF_DATA_DIR, default ~/.skiff)`;
+  --server URL                    the Skiff server (env SKIFF_SERVER, default http://127.0.0.1:8080)
+  --token TOKEN                   API token (env SKIFF_TOKEN, default: the data dir's admin.token)
+  --data-dir DIR                  where admin.token is (env SKIFF_DATA_DIR, default ~/.skiff)`;
 
 const SINCE = '10m|UNIX_SECONDS|RFC3339';
+
+const JSON_OPTION = '  --json                          print JSON (one object per line when following)';
+
+const WAIT = `  --detach                        return once the server has accepted it
+  --timeout 120s                  how long to wait for the service to converge`;
+
+const HELP = '  -h, --help                      print this help';
+
+const SERVER = `  --data-dir DIR                  state, tokens and the local agent's files (env SKIFF_DATA_DIR, default ~/.skiff)
+  --port N                        API port (default 8080; 0 picks a free one)
+  --listen ADDR                   address the API listens on (default 0.0.0.0)
+  --heartbeat-timeout 1.5s        a node silent this long is unreachable
+  --node-down-after 3s            a node unreachable this long is down; its replicas move elsewhere`;
+
+const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST
+                                  (default: DOCKER_HOST and the TLS settings of the environment, as docker reads them)
+  --name NAME                     this node's name (default the host name)
+  --concurrency N                 engine operations at once (1-256, default 8)`;
+
+/** How every size flag reads, the same wherever one is taken. */
+const SIZE = 'SIZE is 512m, 1g, 1.5g, or a bare number of MiB (512 = 512m)';
 
 export const COMMANDS = {
   up: {
     synopsis: 'skiff up [options]',
     summary: 'Run a server and an agent on this machine.',
+    options: `${SERVER}
+${LOCAL_AGENT}`,
     client: false,
   },
-  server: { synopsis: 'skiff server [options]', summary: 'Run the server only.', client: false },
-  agent: { synopsis: 'skiff agent [options]', summary: 'Run an agent that joins a server.', client: false },
+  server: {
+    synopsis: 'skiff server [options]',
+    summary: 'Run the server only; agents join it with its join token.',
+    options: SERVER,
+    client: false,
+  },
+  agent: {
+    synopsis: 'skiff agent --server URL --join-token TOKEN [options]',
+    summary: 'Run an agent that joins a server.',
+    options: `  --server URL                    the server to join (http://HOST:8080)
+  --join-token TOKEN              the server's DIR/join.token (env SKIFF_JOIN_TOKEN)
+  --data-dir DIR                  where the agent keeps its assignment (default ~/.skiff-agent)
+  --address IP                    where other hosts reach this one's published ports (default 127.0.0.1)
+  --labels KEY=VALUE,...          node labels, for placement constraints (zone=eu-1)
+  --cpus N                        CPU cores to offer (default: what the engine reports)
+  --memory SIZE                   memory to offer (default: what the engine reports); ${SIZE}
+${LOCAL_AGENT}`,
+    client: false,
+  },
   deploy: {
     synopsis: 'skiff deploy --name NAME --image IMAGE [options]',
     summary: 'Create or update a service, then wait until its replicas run and are healthy.',
-    options: `  --replicas N                    replicas to run (default 1)
-  -p, --port [HOST:]CONTAINER[/udp]
-                                  publish a port; without HOST a free one is picked (repeatable)
+    options: `  --name NAME                     the service (a DNS label: a-z, 0-9, -)
+  --image IMAGE                   the image its replicas run (pulled only when missing)
+  --replicas N                    replicas to run (default 1)
+  -p, --port [HOST:]CONTAINER[/udp|/http]
+                                  a port reachable by name; with HOST also published on every node (repeatable)
   --cpus N                        CPU limit in cores, reserved when scheduling (0.5)
   --cpu-shares N                  relative CPU weight under contention (512)
-  --memory SIZE                   memory limit, reserved when scheduling (512, 512m, 1g)
+  --memory SIZE                   memory limit, reserved when scheduling; ${SIZE}
   -e, --env KEY=VALUE             environment variable (repeatable)
   --command "CMD ARGS"            command to run, split like a shell ("sh -c 'echo hi'")
-  --health-type http|tcp|exec     health check kind, configured by:
-      --health-endpoint URL  --health-path /PATH  --health-port N  --health-command "CMD"
-      --health-interval 10s  --health-timeout 2s  --health-retries 3  --health-start-period 0s
+  --health-type http|tcp|exec     health check kind, configured by the --health-* flags below
+  --health-endpoint URL           http: the URL to GET (localhost is the container)
+  --health-path /PATH             http: the path on the container's first port
+  --health-port N                 http or tcp: the container port to probe
+  --health-command "CMD"          exec: the command run inside the container (exit 0 is healthy)
+  --health-interval 10s           time between probes
+  --health-timeout 2s             how long one probe may take
+  --health-retries 3              failures in a row that make a replica unhealthy
+  --health-start-period 0s        failures in this time after start do not count
   --restart always|on-failure|never
                                   restart policy (default always)
   --label KEY=VALUE               service label (repeatable)
@@ -47,53 +98,72 @@ export const COMMANDS = {
   --placement binpack|spread      fill nodes first (default) or keep them evenly loaded
   --stop-grace-period 10s         time between SIGTERM and SIGKILL
   -f, --file FILE                 JSON service spec ("-" for stdin); flags override its fields
-  --detach                        return once the server has accepted it
-  --timeout 120s                  how long to wait`,
+${WAIT}`,
     client: true,
   },
   scale: {
-    synopsis: 'skiff scale NAME --replicas N [--detach] [--timeout 120s]',
+    synopsis: 'skiff scale NAME --replicas N [options]',
     summary: "Change a service's replica count, then wait until it has converged.",
+    options: `  --replicas N                    the replica count (0-1000)
+${WAIT}`,
     client: true,
   },
   ps: {
     synopsis: 'skiff ps [NAME] [--json]',
     summary: "List services; with NAME, that service's replicas.",
+    options: JSON_OPTION,
     client: true,
   },
   logs: {
-    synopsis: `skiff logs NAME [-f|--follow] [--tail N] [--since ${SINCE}] [--json]`,
+    synopsis: 'skiff logs NAME [options]',
     summary: "Print a service's logs, each line prefixed by its replica.",
+    options: `  -f, --follow                    keep following the service: replicas that start later (a
+                                  replacement, a scale-up, a first placement) join the stream; until Ctrl-C
+  --tail N                        the last N lines of each replica
+  --since ${SINCE}
+                                  lines since then (10m ago, a unix time, or an RFC 3339 time)
+${JSON_OPTION}`,
     client: true,
   },
   events: {
-    synopsis: `skiff events [-f|--follow] [--service NAME] [--since ${SINCE}] [--limit N] [--json]`,
+    synopsis: 'skiff events [options]',
     summary: "Print the cluster's events, oldest first.",
+    options: `  -f, --follow                    print the events so far, then new ones as they happen, until Ctrl-C
+  --service NAME                  only this service's events
+  --since ${SINCE}
+                                  events since then
+  --limit N                       at most N events of the backlog (default 1000)
+${JSON_OPTION}`,
     client: true,
   },
   rm: { synopsis: 'skiff rm NAME', summary: 'Remove a service and stop its replicas.', client: true },
   nodes: {
     synopsis: 'skiff nodes [--json]',
     summary: 'List nodes with their capacity and what is allocated on them.',
+    options: JSON_OPTION,
     client: true,
   },
   rollout: {
-    synopsis:
-      'skiff rollout status|history|undo NAME [--to-revision N] [--no-wait] [--timeout 120s] [--json]',
+    synopsis: 'skiff rollout status|history|undo NAME [options]',
     summary: "Follow a service's rollout, list its revisions, or return to an earlier one.",
-    options: `  status NAME                     wait for the current rollout to end; exit 1 if it failed or rolled back
+    actions: `  status NAME                     wait for the current rollout to end; exit 1 if it failed or rolled back
   history NAME                    the service's revisions, the current one marked *
-  undo NAME [--to-revision N]     return to the previous revision (or N) and wait for it`,
+  undo NAME                       return to the previous revision (or --to-revision N) and wait for it`,
+    options: `  --to-revision N                 undo: the revision to return to
+  --no-wait                       status, undo: do not wait for the rollout to end
+  --timeout 120s                  how long to wait
+${JSON_OPTION}`,
     client: true,
   },
   node: {
     synopsis: 'skiff node cordon|uncordon|drain|rm NODE | skiff node label NODE [KEY=VALUE ...]',
     summary: 'Operate on one node: stop placing on it, move its replicas away, set labels, forget it.',
-    options: `  cordon NODE                     place no new replicas on it
+    actions: `  cordon NODE                     place no new replicas on it
   uncordon NODE                   make it schedulable again
   drain NODE                      cordon it and move its replicas elsewhere, each started before the old stops
   label NODE [KEY=VALUE ...]      set its operator labels (replacing the previous ones; none clears them)
   rm NODE                         forget a node whose agent is gone`,
+    options: JSON_OPTION,
     client: true,
   },
 } as const satisfies Record<string, CommandHelp>;
@@ -107,7 +177,8 @@ export function isCommandName(text: string): text is CommandName {
 export function commandUsage(command: CommandName): string {
   const help: CommandHelp = COMMANDS[command];
   const sections = [`usage: ${help.synopsis}`, help.summary];
-  if (help.options !== undefined) sections.push(`Options:\n${help.options}`);
+  if (help.actions !== undefined) sections.push(`Actions:\n${help.actions}`);
+  sections.push(`Options:\n${help.options === undefined ? '' : `${help.options}\n`}${HELP}`);
   if (help.client) sections.push(CONNECTION);
   return `${sections.join('\n\n')}\n`;
 }

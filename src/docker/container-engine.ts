@@ -107,10 +107,25 @@ export interface ContainerEngine {
 
 /** The engine refused or failed an operation; `status` is the Engine API's HTTP status. */
 export class EngineError extends Error {
-  override readonly name = 'EngineError';
+  override readonly name: string = 'EngineError';
   readonly status: number | undefined;
   constructor(message: string, status: number | undefined, options?: { cause?: unknown }) {
     super(message, options);
     this.status = status;
+  }
+}
+
+/**
+ * The engine could not be reached at all (no socket, nothing listening, no permission): no
+ * operation can work until that is fixed. `code` is the system error (`ENOENT`, `EACCES`, …).
+ */
+export class EngineUnreachableError extends EngineError {
+  override readonly name = 'EngineUnreachableError';
+  readonly address: string;
+  readonly code: string;
+  constructor(message: string, address: string, code: string, options?: { cause?: unknown }) {
+    super(message, undefined, options);
+    this.address = address;
+    this.code = code;
   }
 }

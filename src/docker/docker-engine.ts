@@ -3,6 +3,7 @@
  * checked against a schema at this boundary; every call that fails becomes an EngineError
  * carrying the engine's status and message.
  */
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
@@ -18,7 +19,8 @@ import type {
   ManagedContainer,
   NetworkDefinition,
 } from './container-engine.ts';
-import { EngineError, LABELS } from './container-engine.ts';
+import { EngineError, EngineUnreachableError, LABELS } from './container-engine.ts';
+import { describeEngineAddress, dockerOptionsFor, type EngineEnvironment } from './engine-address.ts';
 import { LogFrameDecoder } from './log-frames.ts';
 
 const infoSchema = z.object({
@@ -81,15 +83,29 @@ const CONTAINER_STATES = new Set<ContainerState>([
   'dead',
 ]);
 
+const processEngineEnvironment: EngineEnvironment = {
+  env: process.env,
+  readFile: (path) => readFileSync(path),
+};
+
 export class DockerEngine implements ContainerEngine {
   readonly #docker: Docker;
   /** Networks known to exist as this cluster's, so creates skip the check. */
   readonly #readyNetworks = new Set<string>();
   readonly #ensuring = new Map<string, Promise<void>>();
 
-  /** `host` is `unix:///path/to/docker.sock` (the default socket when omitted) or `tcp://host:port`. */
-  constructor(host?: string) {
-    this.#docker = new Docker(connectionOptions(host));
+  /**
+   * `host` is `unix:///path/docker.sock`, `tcp://host:port` or `ssh://user@host`; without it
+   * dockerode reads DOCKER_HOST and the TLS settings from the environment (engine-address.ts).
+   */
+  constructor(host?: string, environment: EngineEnvironment = processEngineEnvironment) {
+    const options = dockerOptionsFor(host, environment);
+    this.#docker = options === undefined ? new Docker() : new Docker(options);
+  }
+
+  /** Where this engine is expected, for messages. */
+  get address(): string {
+    return describeEngineAddress(this.#docker.modem as Parameters<typeof describeEngineAddress>[0]);
   }
 
   async info(): Promise<EngineInfo> {
@@ -152,7 +168,7 @@ export class DockerEngine implements ContainerEngine {
       return inspectSchema.parse(await this.#docker.getContainer(id).inspect());
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
-      throw toEngineError(`inspect container ${id.slice(0, 12)}`, error);
+      throw toEngineError(`inspect container ${id.slice(0, 12)}`, error, this.address);
     }
   }
 
@@ -162,7 +178,7 @@ export class DockerEngine implements ContainerEngine {
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;
-      throw toEngineError(`inspect image ${ref}`, error);
+      throw toEngineError(`inspect image ${ref}`, error, this.address);
     }
   }
 
@@ -216,7 +232,8 @@ export class DockerEngine implements ContainerEngine {
         });
       } catch (error) {
         // 409: created meanwhile by a concurrent create of this loop, which is what we wanted.
-        if (statusOf(error) !== 409) throw toEngineError(`create network ${network.name}`, error);
+        if (statusOf(error) !== 409)
+          throw toEngineError(`create network ${network.name}`, error, this.address);
       }
     }
     this.#readyNetworks.add(network.name);
@@ -241,7 +258,7 @@ export class DockerEngine implements ContainerEngine {
       await this.#docker.getContainer(id).start();
     } catch (error) {
       if (statusOf(error) === 304) return;
-      throw toEngineError(`start ${id.slice(0, 12)}`, error);
+      throw toEngineError(`start ${id.slice(0, 12)}`, error, this.address);
     }
   }
 
@@ -251,7 +268,7 @@ export class DockerEngine implements ContainerEngine {
     } catch (error) {
       const status = statusOf(error);
       if (status === 304 || status === 404) return;
-      throw toEngineError(`stop ${id.slice(0, 12)}`, error);
+      throw toEngineError(`stop ${id.slice(0, 12)}`, error, this.address);
     }
   }
 
@@ -262,7 +279,7 @@ export class DockerEngine implements ContainerEngine {
       const status = statusOf(error);
       // 409: removal already in progress, which is what we asked for.
       if (status === 404 || status === 409) return;
-      throw toEngineError(`remove ${id.slice(0, 12)}`, error);
+      throw toEngineError(`remove ${id.slice(0, 12)}`, error, this.address);
     }
   }
 
@@ -293,7 +310,7 @@ export class DockerEngine implements ContainerEngine {
         });
       }
     } catch (error) {
-      if (!signal.aborted) throw toEngineError('watch events', error);
+      if (!signal.aborted) throw toEngineError('watch events', error, this.address);
     } finally {
       signal.removeEventListener('abort', abort);
     }
@@ -371,7 +388,7 @@ export class DockerEngine implements ContainerEngine {
       const rest = decoder.flush();
       if (rest.length > 0) onEntries(rest);
     } catch (error) {
-      if (!signal.aborted) throw toEngineError(`logs ${id.slice(0, 12)}`, error);
+      if (!signal.aborted) throw toEngineError(`logs ${id.slice(0, 12)}`, error, this.address);
     } finally {
       signal.removeEventListener('abort', abort);
     }
@@ -381,16 +398,32 @@ export class DockerEngine implements ContainerEngine {
     try {
       return await fn();
     } catch (error) {
-      throw toEngineError(what, error);
+      throw toEngineError(what, error, this.address);
     }
   }
 }
 
-function connectionOptions(host: string | undefined): Docker.DockerOptions {
-  if (!host) return { socketPath: '/var/run/docker.sock' };
-  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
-  const url = new URL(host.replace(/^tcp:/, 'http:'));
-  return { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' };
+/** System errors that mean no engine answers at the address (as opposed to one that said no). */
+const UNREACHABLE_CODES = new Set([
+  'ENOENT',
+  'ECONNREFUSED',
+  'EACCES',
+  'EPERM',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+]);
+
+function systemErrorOf(error: unknown): { code: string; address: string | undefined } | undefined {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
+  const { code } = error as { code: unknown };
+  if (typeof code !== 'string' || !UNREACHABLE_CODES.has(code)) return undefined;
+  const { address, port } = error as { address?: unknown; port?: unknown };
+  if (typeof address !== 'string') return { code, address: undefined };
+  // A unix socket's address is its path; a TCP one comes with a port.
+  return { code, address: typeof port === 'number' ? `${address}:${port}` : `unix://${address}` };
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -402,8 +435,18 @@ function statusOf(error: unknown): number | undefined {
 }
 
 /** The engine's own message (`json.message`) is the useful part of dockerode's errors. */
-function toEngineError(what: string, error: unknown): EngineError {
+function toEngineError(what: string, error: unknown, engineAddress: string): EngineError {
   if (error instanceof EngineError) return error;
+  const system = systemErrorOf(error);
+  if (system) {
+    const address = system.address ?? engineAddress;
+    return new EngineUnreachableError(
+      `${what}: cannot reach the Docker engine at ${address} (${system.code})`,
+      address,
+      system.code,
+      { cause: error },
+    );
+  }
   const json =
     typeof error === 'object' && error !== null && 'json' in error
       ? (error as { json: unknown }).json

@@ -1,0 +1,88 @@
+/**
+ * Every command's flags, as `node:util` parseArgs configs, in one table keyed like the command
+ * table in usage.ts. Kept apart from the commands (which import servers, agents and clients) so
+ * the help test can check each command's usage against its flags without loading any of that.
+ */
+import type { ParseArgsOptionsConfig } from 'node:util';
+import { formatDurationMs } from '../model/duration.ts';
+import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
+import { deployOptions } from './deploy-body.ts';
+import type { CommandName } from './usage.ts';
+
+const help = { help: { type: 'boolean', short: 'h' } } as const;
+
+/** Where the server is and how to authenticate: every client command takes these. */
+export const connectionOptions = {
+  server: { type: 'string' },
+  token: { type: 'string' },
+  'data-dir': { type: 'string' },
+  ...help,
+} as const;
+
+export const jsonOption = { json: { type: 'boolean' } } as const;
+
+/** The flags `server` and `up` share: the control plane they start. */
+const serverOptions = {
+  'data-dir': { type: 'string' },
+  port: { type: 'string', default: '8080' },
+  listen: { type: 'string', default: '0.0.0.0' },
+  'heartbeat-timeout': { type: 'string', default: formatDurationMs(DEFAULT_LIVENESS.heartbeatTimeoutMs) },
+  'node-down-after': { type: 'string', default: formatDurationMs(DEFAULT_LIVENESS.downAfterMs) },
+  ...help,
+} as const;
+
+/** The flags an agent takes whether it runs alone or inside `up`. */
+const localAgentOptions = {
+  'docker-host': { type: 'string' },
+  name: { type: 'string' },
+  concurrency: { type: 'string', default: '8' },
+} as const;
+
+const waitOptions = {
+  detach: { type: 'boolean' },
+  timeout: { type: 'string', default: '120s' },
+} as const;
+
+export const COMMAND_OPTIONS = {
+  up: { ...serverOptions, ...localAgentOptions },
+  server: serverOptions,
+  agent: {
+    ...localAgentOptions,
+    server: { type: 'string' },
+    'join-token': { type: 'string' },
+    address: { type: 'string' },
+    labels: { type: 'string' },
+    'data-dir': { type: 'string' },
+    cpus: { type: 'string' },
+    memory: { type: 'string' },
+    ...help,
+  },
+  deploy: { ...connectionOptions, ...deployOptions, ...waitOptions },
+  scale: { ...connectionOptions, replicas: { type: 'string' }, ...waitOptions },
+  ps: { ...connectionOptions, ...jsonOption },
+  logs: {
+    ...connectionOptions,
+    ...jsonOption,
+    follow: { type: 'boolean', short: 'f' },
+    tail: { type: 'string' },
+    since: { type: 'string' },
+  },
+  events: {
+    ...connectionOptions,
+    ...jsonOption,
+    follow: { type: 'boolean', short: 'f' },
+    service: { type: 'string' },
+    since: { type: 'string' },
+    limit: { type: 'string' },
+  },
+  rm: connectionOptions,
+  nodes: { ...connectionOptions, ...jsonOption },
+  node: { ...connectionOptions, ...jsonOption },
+  rollout: {
+    ...connectionOptions,
+    ...jsonOption,
+    'to-revision': { type: 'string' },
+    'no-wait': { type: 'boolean' },
+    timeout: { type: 'string', default: '120s' },
+  },
+} as const satisfies Record<CommandName, ParseArgsOptionsConfig>;
