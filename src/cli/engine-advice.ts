@@ -20,9 +20,9 @@ const WHAT: Record<string, string> = {
 };
 
 const SOURCE: Record<EngineAddressSource, string> = {
-  flag: 'the address is the one given with --docker-host',
-  env: 'the address comes from DOCKER_HOST',
-  default: 'that is the default: neither --docker-host nor DOCKER_HOST is set',
+  flag: 'The address is the one given with --docker-host',
+  env: 'The address comes from DOCKER_HOST',
+  default: 'That is the default: neither --docker-host nor DOCKER_HOST is set',
 };
 
 export function engineUnreachableAdvice(error: EngineUnreachableError, source: EngineAddressSource): string {

@@ -423,7 +423,7 @@ function systemErrorOf(error: unknown): { code: string; address: string | undefi
   const { address, port } = error as { address?: unknown; port?: unknown };
   if (typeof address !== 'string') return { code, address: undefined };
   // A unix socket's address is its path; a TCP one comes with a port.
-  return { code, address: typeof port === 'number' ? `${address}:${port}` : `unix://${address}` };
+  return { code, address: typeof port === 'number' ? `tcp://${address}:${port}` : `unix://${address}` };
 }
 
 function statusOf(error: unknown): number | undefined {
