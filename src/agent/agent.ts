@@ -66,7 +66,7 @@ export class Agent {
       memory_bytes: this.#options.memoryBytes ?? info.memoryBytes,
       engine_version: info.version,
     };
-    const saved = loadAssignment(this.#options.dataDir);
+    const saved = loadAssignment(this.#options.dataDir, this.#options.log);
     if (saved) {
       this.#startLoop(saved.cluster_id);
       this.#generation = saved.generation;

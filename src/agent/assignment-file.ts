@@ -14,15 +14,40 @@ const fileSchema = z.object({
 });
 export type SavedAssignment = z.infer<typeof fileSchema>;
 
-export function loadAssignment(dir: string): SavedAssignment | undefined {
+/**
+ * The saved assignment, or undefined when there is none. A file that cannot be read as one (cut
+ * short, edited by hand, from another version) counts as none: it is moved aside, so the agent
+ * starts as on a fresh host and the server sends the assignment again, and logged, so nobody
+ * wonders where it went.
+ */
+export function loadAssignment(dir: string, log: (message: string) => void): SavedAssignment | undefined {
+  const path = join(dir, 'assignment.json');
   let text: string;
   try {
-    text = readFileSync(join(dir, 'assignment.json'), 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
-  const parsed = fileSchema.safeParse(JSON.parse(text));
-  return parsed.success ? parsed.data : undefined;
+  const parsed = fileSchema.safeParse(parseJson(text));
+  if (parsed.success) return parsed.data;
+  const aside = `${path}.unreadable-${Date.now()}`;
+  try {
+    renameSync(path, aside);
+    log(`${path} is not a saved assignment; moved it to ${aside} and starting without one`);
+  } catch (error) {
+    log(
+      `${path} is not a saved assignment, and moving it aside failed (${String(error)}); starting without one`,
+    );
+  }
+  return undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Written to a temporary file and renamed, so a crash never leaves half a file. */
