@@ -4,7 +4,9 @@
  * reports back. While the server is away it keeps converging from its saved assignment and
  * buffers its reports; on reconnect it sends a full report and the buffered events.
  */
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { ContainerEngine } from '../docker/container-engine.ts';
 import type { NodeRegistration } from '../model/node.ts';
@@ -14,6 +16,7 @@ import { AGENT_PATH, CLOSE_CODES, serverMessageSchema } from '../protocol/messag
 import { loadAssignment, saveAssignment } from './assignment-file.ts';
 import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
+import { reconnectDelayMs } from './reconnect-delay.ts';
 
 export const AGENT_VERSION = '0.1.0';
 /** A server silent this long (no pong, no message) is given up on and dialled again. */
@@ -47,7 +50,11 @@ export class Agent {
   #generation = 0;
   #pendingEvents: LoopReport['events'] = [];
   #heartbeat: NodeJS.Timeout | undefined;
-  #retryDelayMs = 250;
+  /** Dial failures in a row, by kind (reconnect-delay.ts). */
+  #drops = 0;
+  #refusals = 0;
+  /** Set when this agent turns the server away itself (welcome from another cluster). */
+  #refusingServer: string | undefined;
   #stopped = false;
   readonly #logStreams = new Map<string, AbortController>();
 
@@ -107,9 +114,14 @@ export class Agent {
     });
     socket.on('open', () => {
       lastHeard = Date.now();
-      this.#retryDelayMs = 250;
+      this.#drops = 0;
       if (this.#registration)
-        this.#send({ type: 'hello', node: this.#registration, agent_version: AGENT_VERSION });
+        this.#send({
+          type: 'hello',
+          node: this.#registration,
+          agent_version: AGENT_VERSION,
+          cluster_id: this.#clusterId ?? null,
+        });
     });
     socket.on('message', (data) => {
       lastHeard = Date.now();
@@ -121,12 +133,23 @@ export class Agent {
       clearInterval(this.#heartbeat);
       if (this.#socket === socket) this.#socket = undefined;
       if (this.#stopped) return;
-      if (code === CLOSE_CODES.nameConflict) {
-        this.#options.log(`server refused this node: ${String(reason)}`);
+      const refusal =
+        this.#refusingServer ?? (code === CLOSE_CODES.clusterMismatch ? String(reason) : undefined);
+      this.#refusingServer = undefined;
+      if (refusal !== undefined) {
+        this.#refusals += 1;
+        // Once per episode: the retries that follow would only repeat it.
+        if (this.#refusals === 1) this.#options.log(this.#refusalAdvice(refusal));
+      } else {
+        this.#drops += 1;
+        if (code === CLOSE_CODES.nameConflict)
+          this.#options.log(`server refused this node: ${String(reason)}`);
       }
-      setTimeout(() => this.#connect(), this.#retryDelayMs);
-      // Capped well under the server's down grace, so a returning server hears from us in time.
-      this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, 1000);
+      const delay =
+        refusal !== undefined
+          ? reconnectDelayMs('refused', this.#refusals)
+          : reconnectDelayMs('dropped', this.#drops);
+      setTimeout(() => this.#connect(), delay);
     });
   }
 
@@ -140,11 +163,18 @@ export class Agent {
     }
     switch (message.type) {
       case 'welcome': {
+        // A server that did not check the hello's cluster (an older one) is refused here.
         if (this.#clusterId !== undefined && this.#clusterId !== message.cluster_id) {
-          this.#options.log(`the server belongs to another cluster (${message.cluster_id}); refusing`);
-          this.#socket?.close(1000, 'cluster mismatch');
+          this.#refusingServer = `cluster mismatch: this server is cluster ${message.cluster_id}`;
+          this.#socket?.close(
+            CLOSE_CODES.clusterMismatch,
+            `this agent belongs to cluster ${this.#clusterId}`,
+          );
           return;
         }
+        if (this.#refusals > 0)
+          this.#options.log(`the server accepts this agent now (cluster ${message.cluster_id})`);
+        this.#refusals = 0;
         this.#startLoop(message.cluster_id);
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
@@ -174,6 +204,21 @@ export class Agent {
         this.#logStreams.get(message.request_id)?.abort();
         return;
     }
+  }
+
+  /** What is wrong and how to fix it, for a server of another cluster. */
+  #refusalAdvice(reason: string): string {
+    const { dataDir, serverUrl } = this.#options;
+    const file = join(dataDir, 'assignment.json');
+    const reset = existsSync(file)
+      ? `stop the agent, remove ${file} (or start it with a fresh --data-dir), and start it again`
+      : 'restart the agent (it has no saved assignment, so it starts fresh)';
+    return [
+      `the server at ${serverUrl} refused this agent (${reason}): this agent belongs to cluster ${this.#clusterId}, as its data dir ${dataDir} says.`,
+      `  If this host should join that server's cluster: ${reset}.`,
+      `  Containers of cluster ${this.#clusterId} are then left alone (docker ps --filter label=skiff.cluster=${this.#clusterId}).`,
+      `  Otherwise point --server at cluster ${this.#clusterId}'s server. Until then this agent keeps running what it was assigned and retries every 30 s at most.`,
+    ].join('\n');
   }
 
   #startLoop(clusterId: string): void {

@@ -9,7 +9,7 @@ import { nodeLabelsSchema } from '../model/node.ts';
 import type { NodeView } from '../model/views.ts';
 import { allocationOf } from '../server/allocation.ts';
 import type { NodeSession } from '../server/cluster.ts';
-import { nodeView } from '../server/views.ts';
+import { nodeView, refusedNodeView } from '../server/views.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
 import { readJson } from './service-routes.ts';
@@ -31,6 +31,7 @@ export function nodeRoutes(deps: ApiDeps): Hono {
     return nodeView(
       node,
       allocationOf(node.id, tasks, (t) => controller.specOf(t.service, t.revision)),
+      cluster.refusalOf(node.id),
     );
   };
   const find = (id: string): NodeSession => {
@@ -41,7 +42,9 @@ export function nodeRoutes(deps: ApiDeps): Hono {
   const record = (id: string, message: string) =>
     events.append({ type: 'node', service: null, container: null, node: id, message }, now());
 
-  app.get('/nodes', (c) => c.json(cluster.list().map(view)));
+  app.get('/nodes', (c) =>
+    c.json([...cluster.list().map(view), ...cluster.refusedStrangers().map(refusedNodeView)]),
+  );
   app.get('/nodes/:id', (c) => c.json(view(find(c.req.param('id')))));
 
   for (const [name, action] of Object.entries(AVAILABILITY_ACTIONS)) {
@@ -73,6 +76,8 @@ export function nodeRoutes(deps: ApiDeps): Hono {
 
   app.delete('/nodes/:id', (c) => {
     const id = c.req.param('id');
+    // A refused agent that never joined is only a note: forgetting it changes nothing else.
+    if (!cluster.get(id) && cluster.refusalOf(id) && cluster.remove(id)) return c.json({ deleted: id });
     const node = find(id);
     if (node.link) throw new HttpError(409, `node ${id} is connected: stop its agent first`);
     cluster.remove(id);

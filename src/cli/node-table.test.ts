@@ -19,6 +19,7 @@ function node(overrides: Partial<NodeView>): NodeView {
     containers: 3,
     joined_at: '2024-01-15T10:00:00Z',
     last_heartbeat: null,
+    message: null,
     ...overrides,
   };
 }
@@ -47,4 +48,23 @@ test('nodes: allocation against capacity, age and sorted labels', () => {
 test('nodes: a cordoned or draining node says so beside its status', () => {
   const lines = formatNodeTable([node({ availability: 'draining' })], Date.parse('2024-01-15T10:05:00Z'));
   assert.match(lines[1] ?? '', /^node-1\s+ready,draining\s/);
+});
+
+test('nodes: a refused agent says why in a MESSAGE column, shown only when a node has one', () => {
+  const now = Date.parse('2024-01-15T10:05:00Z');
+  const lines = formatNodeTable(
+    [
+      node({}),
+      node({
+        name: 'node-2',
+        status: 'unreachable',
+        message: 'refused: its data dir belongs to cluster c-old (last tried 2024-01-15T10:04:50.000Z)',
+      }),
+    ],
+    now,
+  );
+  assert.match(lines[0] ?? '', /LABELS\s+MESSAGE$/);
+  assert.match(lines[1] ?? '', /^node-1\s.*\s-$/);
+  assert.match(lines[2] ?? '', /^node-2\s+unreachable\s.*refused: its data dir belongs to cluster c-old/);
+  assert.doesNotMatch(formatNodeTable([node({})], now)[0] ?? '', /MESSAGE/);
 });

@@ -68,6 +68,8 @@ export const nodeViewSchema = z.object({
   containers: z.int(),
   joined_at: z.string(),
   last_heartbeat: z.string().nullable(),
+  /** Why the node is not serving when its status alone does not say (`refused: …`); null otherwise. */
+  message: z.string().nullable().default(null),
 });
 export type NodeView = z.infer<typeof nodeViewSchema>;
 

@@ -56,7 +56,13 @@ export const logRequestSchema = z.object({
 export type LogRequest = z.infer<typeof logRequestSchema>;
 
 export const agentMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('hello'), node: nodeRegistrationSchema, agent_version: z.string() }),
+  z.object({
+    type: z.literal('hello'),
+    node: nodeRegistrationSchema,
+    agent_version: z.string(),
+    /** The cluster the agent's data dir belongs to; absent or null for a fresh agent. */
+    cluster_id: z.string().max(64).nullable().optional(),
+  }),
   z.object({ type: z.literal('heartbeat') }),
   /**
    * `full` reports list every task the agent manages; the server forgets observations of tasks
@@ -104,6 +110,8 @@ export type ServerMessage = z.infer<typeof serverMessageSchema>;
 export const CLOSE_CODES = {
   /** Another agent with the same name is connected from a different engine. */
   nameConflict: 4009,
+  /** The agent's data dir belongs to another cluster: retrying cannot help until it is reset. */
+  clusterMismatch: 4010,
   badMessage: 4000,
   serverShutdown: 1001,
 } as const;

@@ -8,9 +8,11 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
+import type { NodeRegistration } from '../model/node.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, agentMessageSchema, CLOSE_CODES } from '../protocol/messages.ts';
 import type { AgentLink, Cluster } from './cluster.ts';
+import { clusterMismatch } from './cluster.ts';
 import type { Controller } from './controller.ts';
 import type { EventLog } from './event-log.ts';
 import type { LogBroker } from './log-broker.ts';
@@ -54,6 +56,17 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): { c
   };
 }
 
+/** Notes the refusal for `skiff nodes`, and as an event the first time (not on every retry). */
+function refuseForeignAgent(node: NodeRegistration, reason: string, options: GatewayOptions): void {
+  if (!options.cluster.refuse(node, reason, options.now())) return;
+  const message = `Node ${node.name} refused: ${reason}, not to this one (${options.clusterId})`;
+  options.log(message);
+  options.events.append(
+    { type: 'node', service: null, container: null, node: node.name, message },
+    options.now(),
+  );
+}
+
 function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
@@ -82,6 +95,15 @@ function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly 
     }
     if (message.type === 'hello') {
       clearTimeout(helloTimer);
+      const mismatch = clusterMismatch(message.cluster_id, options.clusterId);
+      if (mismatch !== undefined) {
+        refuseForeignAgent(message.node, mismatch, options);
+        ws.close(
+          CLOSE_CODES.clusterMismatch,
+          `cluster mismatch: this server is cluster ${options.clusterId}`,
+        );
+        return;
+      }
       const outcome = cluster.connect(message.node, link, now());
       if (!outcome.ok) {
         ws.close(CLOSE_CODES.nameConflict, outcome.reason);

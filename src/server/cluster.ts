@@ -40,6 +40,30 @@ export interface StatusChange {
   readonly to: NodeStatus;
 }
 
+/** An agent turned away at hello, and why: kept so `skiff nodes` can say so. Memory only. */
+export interface Refusal {
+  readonly registration: NodeRegistration;
+  readonly reason: string;
+  /** The first refusal with this reason, and the latest attempt (epoch ms). */
+  readonly since: number;
+  lastAt: number;
+}
+
+/** Refusals kept; an agent retries every 30 s at most, so these are recent ones. */
+const MAX_REFUSALS = 100;
+
+/**
+ * Why an agent of another cluster is turned away (its data dir says which cluster it belongs to),
+ * or undefined when it may join. An agent that names no cluster is fresh and joins any.
+ */
+export function clusterMismatch(
+  agentCluster: string | null | undefined,
+  serverCluster: string,
+): string | undefined {
+  if (agentCluster === null || agentCluster === undefined || agentCluster === serverCluster) return undefined;
+  return `its data dir belongs to cluster ${agentCluster}`;
+}
+
 export type ConnectOutcome =
   | { readonly ok: true; readonly session: NodeSession; readonly previousStatus: NodeStatus | undefined }
   | { readonly ok: false; readonly reason: string };
@@ -51,6 +75,7 @@ export function labelsOf(node: NodeSession): Record<string, string> {
 export class Cluster {
   readonly #store: Store;
   readonly #nodes = new Map<string, NodeSession>();
+  readonly #refusals = new Map<string, Refusal>();
 
   /** `now` is the start time: known nodes get the startup grace from it to come back. */
   constructor(store: Store, now: number) {
@@ -93,6 +118,7 @@ export class Cluster {
     }
     existing?.link?.close(4001, 'replaced by a new connection from the same node');
     this.#store.upsertNode(id, registration, now);
+    this.#refusals.delete(id);
     const session: NodeSession = existing ?? {
       id,
       registration,
@@ -175,8 +201,39 @@ export class Cluster {
     return session;
   }
 
+  /**
+   * Records that the agent of node `registration.name` was turned away. Returns true when that is
+   * news (a first refusal, or a new reason), which is worth an event; a retry is not.
+   */
+  refuse(registration: NodeRegistration, reason: string, now: number): boolean {
+    const id = registration.name;
+    const previous = this.#refusals.get(id);
+    if (previous?.reason === reason) {
+      previous.lastAt = now;
+      return false;
+    }
+    this.#refusals.delete(id);
+    this.#refusals.set(id, { registration, reason, since: now, lastAt: now });
+    // Insertion order is age order: drop the oldest past the bound.
+    for (const oldest of this.#refusals.keys()) {
+      if (this.#refusals.size <= MAX_REFUSALS) break;
+      this.#refusals.delete(oldest);
+    }
+    return true;
+  }
+
+  refusalOf(id: string): Refusal | undefined {
+    return this.#refusals.get(id);
+  }
+
+  /** Refused agents of names the cluster does not know: shown, but never scheduled on. */
+  refusedStrangers(): Refusal[] {
+    return [...this.#refusals.values()].filter((refusal) => !this.#nodes.has(refusal.registration.name));
+  }
+
   /** Forgets a node that is not connected. */
   remove(id: string): boolean {
+    if (this.#refusals.delete(id) && !this.#nodes.has(id)) return true;
     const session = this.#nodes.get(id);
     if (!session || session.link) return false;
     this.#store.deleteNode(id);

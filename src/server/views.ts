@@ -7,7 +7,7 @@ import type { ContainerView, NodeView, ServiceView } from '../model/views.ts';
 import { isServing } from '../reconciler/service-reconciler.ts';
 import type { StoredService, StoredTask } from '../store/store.ts';
 import type { NodeAllocation } from './allocation.ts';
-import type { NodeSession } from './cluster.ts';
+import type { NodeSession, Refusal } from './cluster.ts';
 import { labelsOf } from './cluster.ts';
 
 export function serviceView(service: StoredService, tasks: readonly StoredTask[]): ServiceView {
@@ -99,7 +99,7 @@ function containerView(task: StoredTask): ContainerView {
   };
 }
 
-export function nodeView(node: NodeSession, allocation: NodeAllocation): NodeView {
+export function nodeView(node: NodeSession, allocation: NodeAllocation, refusal?: Refusal): NodeView {
   return {
     id: node.id,
     name: node.registration.name,
@@ -115,5 +115,32 @@ export function nodeView(node: NodeSession, allocation: NodeAllocation): NodeVie
     containers: allocation.containers,
     joined_at: new Date(node.joinedAt).toISOString(),
     last_heartbeat: node.lastHeartbeat === null ? null : new Date(node.lastHeartbeat).toISOString(),
+    message: refusal === undefined ? null : refusalMessage(refusal),
   };
+}
+
+/** A refused agent of a name the cluster does not know: listed so its operator sees why. */
+export function refusedNodeView(refusal: Refusal): NodeView {
+  const { registration } = refusal;
+  return {
+    id: registration.name,
+    name: registration.name,
+    status: 'unreachable',
+    availability: 'active',
+    address: registration.address,
+    labels: registration.labels,
+    engine_version: registration.engine_version,
+    cpu_millicores: registration.cpu_millicores,
+    memory_bytes: registration.memory_bytes,
+    allocated_cpu_millicores: 0,
+    allocated_memory_bytes: 0,
+    containers: 0,
+    joined_at: new Date(refusal.since).toISOString(),
+    last_heartbeat: null,
+    message: refusalMessage(refusal),
+  };
+}
+
+function refusalMessage(refusal: Refusal): string {
+  return `refused: ${refusal.reason} (last tried ${new Date(refusal.lastAt).toISOString()})`;
 }
