@@ -1,7 +1,8 @@
 /**
  * Routes that can stream: `/events` (JSON array, or NDJSON with `follow=true`: the backlog, then
  * live events) and `/services/{name}/logs` (lines from every replica, merged in time order, as
- * `api-server-0 | text` or NDJSON `LogLine`s; `follow=true` streams until the client leaves).
+ * `api-server-0 | text` or NDJSON `LogLine`s; `follow=true` follows the service until the client
+ * leaves or the service is deleted: replicas placed or replaced later join the stream).
  */
 
 import type { Context } from 'hono';
@@ -10,6 +11,8 @@ import { stream } from 'hono/streaming';
 import type { SkiffEvent } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
 import type { LogLine } from '../model/views.ts';
+import { sortableLogTime } from '../server/log-follow-plan.ts';
+import { ServiceLogFollower } from '../server/service-log-follower.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError } from './errors.ts';
 import { parseCount, parseFlag, parseSince } from './query.ts';
@@ -18,7 +21,7 @@ import { parseCount, parseFlag, parseSince } from './query.ts';
 const LOG_COLLECT_TIMEOUT_MS = 10_000;
 
 export function streamRoutes(deps: ApiDeps): Hono {
-  const { store, events, logs, now } = deps;
+  const { store, events, logs, cluster, now } = deps;
   const app = new Hono();
 
   app.get('/events', (c) => {
@@ -51,14 +54,37 @@ export function streamRoutes(deps: ApiDeps): Hono {
     };
     const format = c.req.query('format') ?? 'text';
     if (format !== 'text' && format !== 'ndjson') throw new HttpError(400, 'format: must be text or ndjson');
+    const render = (line: LogLine) =>
+      format === 'ndjson' ? `${JSON.stringify(line)}\n` : `${line.container} | ${line.line}\n`;
+    c.header('Content-Type', format === 'ndjson' ? 'application/x-ndjson' : 'text/plain; charset=utf-8');
+
+    if (request.follow) {
+      return stream(c, async (out) => {
+        await new Promise<void>((resolve) => {
+          const follower = new ServiceLogFollower({
+            service: name,
+            request,
+            store,
+            cluster,
+            logs,
+            events,
+            onLines: (lines) => void out.write(lines.map(render).join('')),
+            onEnd: resolve,
+          });
+          out.onAbort(() => {
+            follower.stop();
+            resolve();
+          });
+          follower.start();
+        });
+      });
+    }
+
+    // Not following: what every replica placed now has, collected and merged in time order.
     const sources = store
       .listTasks(name)
       .filter((t) => t.nodeId !== null && t.observed?.container_id)
       .map((t) => ({ taskId: t.id, nodeId: t.nodeId ?? '', container: slotName(t.service, t.slot) }));
-
-    const render = (line: LogLine) =>
-      format === 'ndjson' ? `${JSON.stringify(line)}\n` : `${line.container} | ${line.line}\n`;
-    c.header('Content-Type', format === 'ndjson' ? 'application/x-ndjson' : 'text/plain; charset=utf-8');
 
     return stream(c, async (out) => {
       const cancels: (() => void)[] = [];
@@ -82,8 +108,7 @@ export function streamRoutes(deps: ApiDeps): Hono {
               stream: l.stream,
               line: l.text,
             }));
-            if (request.follow) void out.write(batch.map(render).join(''));
-            else collected.push(...batch);
+            collected.push(...batch);
           },
           onEnd: () => {
             if (--open === 0) finish();
@@ -95,15 +120,14 @@ export function streamRoutes(deps: ApiDeps): Hono {
         }
       }
       if (open === 0) finish();
-      const timer = request.follow ? undefined : setTimeout(finish, LOG_COLLECT_TIMEOUT_MS);
+      const timer = setTimeout(finish, LOG_COLLECT_TIMEOUT_MS);
       await finished;
       clearTimeout(timer);
       for (const cancel of cancels) cancel();
-      if (!request.follow) {
-        // RFC 3339 timestamps with equal precision sort as text.
-        collected.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
-        await out.write(collected.map(render).join(''));
-      }
+      // Docker trims trailing zeros of its nanoseconds: padded, the timestamps sort as text.
+      const keyed = collected.map((line) => ({ line, at: sortableLogTime(line.timestamp) }));
+      keyed.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+      await out.write(keyed.map(({ line }) => render(line)).join(''));
     });
   });
 
