@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseMemoryMb, parsePortFlag, parseSinceFlag } from './flag-values.ts';
+import { parseMemoryMb, parsePortFlag, parseSinceFlag, parseSizeBytes } from './flag-values.ts';
 
 test('ports: container only, host:container, and a protocol', () => {
   assert.deepEqual(parsePortFlag('--port', '8080'), { container_port: 8080, protocol: 'tcp' });
@@ -30,6 +30,16 @@ test('memory: bare MiB, m and g suffixes, binary and decimal spellings', () => {
   for (const bad of ['', 'g', '0', '0.0001m', '512k', '-1g', '1 gigabyte']) {
     assert.throws(() => parseMemoryMb('--memory', bad), /--memory/, bad);
   }
+});
+
+test('sizes in bytes mean what they mean in MiB: a bare number is MiB, not bytes', () => {
+  assert.equal(parseSizeBytes('--memory', '512'), 512 * 1024 ** 2);
+  assert.equal(parseSizeBytes('--memory', '8g'), 8 * 1024 ** 3);
+  assert.equal(parseSizeBytes('--memory', '1.5G'), 1.5 * 1024 ** 3);
+  assert.throws(
+    () => parseSizeBytes('--memory', '512k'),
+    /--memory must be a size such as "512", "512m" or "1g"/,
+  );
 });
 
 test('since: a duration ago, unix seconds or an RFC 3339 time, passed on as written', () => {

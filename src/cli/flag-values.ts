@@ -46,13 +46,23 @@ export function parseDurationFlagMs(flag: string, value: string): number {
 
 const MIB_PER_UNIT: Record<string, number> = { m: 1, g: 1024, t: 1024 * 1024 };
 
-/** "512" (MiB), "512m", "1g", "1.5G", "512MiB" → MiB, rounded to a whole MiB as the API wants. */
+/**
+ * The one meaning of a size on the command line: "512" (MiB), "512m", "1g", "1.5G", "512MiB" →
+ * MiB, rounded to a whole MiB as the API wants. Every size flag goes through here.
+ */
 export function parseMemoryMb(flag: string, value: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(?:([mgt])(?:i?b)?)?$/i.exec(value.trim());
   const amount = match?.[1] === undefined ? Number.NaN : Number(match[1]);
   const mb = Math.round(amount * (MIB_PER_UNIT[(match?.[2] ?? 'm').toLowerCase()] ?? Number.NaN));
   if (!(mb > 0)) throw new UsageError(`${flag} must be a size such as "512", "512m" or "1g", got "${value}"`);
   return mb;
+}
+
+const BYTES_PER_MIB = 1024 * 1024;
+
+/** A size in bytes, read as `parseMemoryMb` reads it (so `512` is 512 MiB here too). */
+export function parseSizeBytes(flag: string, value: string): number {
+  return parseMemoryMb(flag, value) * BYTES_PER_MIB;
 }
 
 /**

@@ -17,7 +17,7 @@ import { noPositionals, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { engineAddressSource, engineUnreachableAdvice } from './engine-advice.ts';
 import { StartupError, UsageError } from './errors.ts';
-import { parseIntegerFlag, parseMemoryMb, parsePositiveNumberFlag } from './flag-values.ts';
+import { parseIntegerFlag, parsePositiveNumberFlag, parseSizeBytes } from './flag-values.ts';
 import { printText } from './output.ts';
 import { commandUsage } from './usage.ts';
 
@@ -47,8 +47,7 @@ export async function runAgent(argv: string[]): Promise<void> {
   if (!joinToken) throw new UsageError('agent: --join-token TOKEN (or SKIFF_JOIN_TOKEN) is required');
   const cpuMillicores =
     values.cpus === undefined ? undefined : Math.round(parsePositiveNumberFlag('--cpus', values.cpus) * 1000);
-  const memoryBytes =
-    values.memory === undefined ? undefined : parseMemoryMb('--memory', values.memory) * BYTES_PER_MIB;
+  const memoryBytes = values.memory === undefined ? undefined : parseSizeBytes('--memory', values.memory);
   const labels = parseLabels(values.labels);
   const concurrency = parseIntegerFlag('--concurrency', values.concurrency, 1, 256);
   const engine = await reachableEngine(values['docker-host']);
@@ -103,8 +102,6 @@ export async function runUp(argv: string[]): Promise<void> {
     await server.close();
   });
 }
-
-const BYTES_PER_MIB = 1024 * 1024;
 
 /** The engine `--docker-host` (or the environment) names, once it has answered. */
 async function reachableEngine(dockerHost: string | undefined): Promise<DockerEngine> {
