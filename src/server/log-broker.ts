@@ -1,20 +1,23 @@
 /**
  * Relays log requests to agents and their lines back to the HTTP handler that asked. A request
- * ends when the agent says so, when the asker cancels, or when the agent's node goes away.
+ * ends when the agent says so, when the asker cancels, or when the connection it went out on is
+ * gone (the node disconnected, or its agent came back on a new connection): then it is cut off.
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentMessage, LogRequest } from '../protocol/messages.ts';
-import type { Cluster } from './cluster.ts';
+import type { AgentLink, Cluster } from './cluster.ts';
 
 type Chunk = Extract<AgentMessage, { type: 'logs.chunk' }>['lines'];
 
 export interface LogHandlers {
   readonly onLines: (lines: Chunk) => void;
-  readonly onEnd: (error: string | null) => void;
+  /** `cutOff`: ended because the agent's connection went away, not by the agent. */
+  readonly onEnd: (error: string | null, cutOff: boolean) => void;
 }
 
 interface OpenRequest extends LogHandlers {
   readonly nodeId: string;
+  readonly link: AgentLink;
 }
 
 export class LogBroker {
@@ -30,7 +33,7 @@ export class LogBroker {
     const link = this.#cluster.get(nodeId)?.link;
     if (!link) return undefined;
     const requestId = randomUUID();
-    this.#open.set(requestId, { nodeId, ...handlers });
+    this.#open.set(requestId, { nodeId, link, ...handlers });
     link.send({ type: 'logs.start', request_id: requestId, task_id: taskId, request });
     return () => {
       if (!this.#open.delete(requestId)) return;
@@ -42,16 +45,28 @@ export class LogBroker {
     this.#open.get(requestId)?.onLines(lines);
   }
 
-  end(requestId: string, error: string | null): void {
+  end(requestId: string, error: string | null, cutOff = false): void {
     const request = this.#open.get(requestId);
     if (!request) return;
     this.#open.delete(requestId);
-    request.onEnd(error);
+    request.onEnd(error, cutOff);
   }
 
   nodeGone(nodeId: string): void {
     for (const [id, request] of this.#open) {
-      if (request.nodeId === nodeId) this.end(id, `node ${nodeId} disconnected`);
+      if (request.nodeId === nodeId) this.end(id, `node ${nodeId} disconnected`, true);
+    }
+  }
+
+  /**
+   * Ends the requests that went out on a connection the node no longer uses: an agent that came
+   * back on a new connection before the old one was seen to drop never answers them.
+   */
+  endStale(): void {
+    for (const [id, request] of this.#open) {
+      if (this.#cluster.get(request.nodeId)?.link !== request.link) {
+        this.end(id, `node ${request.nodeId} reconnected`, true);
+      }
     }
   }
 }

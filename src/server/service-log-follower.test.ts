@@ -172,3 +172,39 @@ test('following ends when the service is deleted', async () => {
   // The deletion's event triggers a pass; the once-a-second pass would get there too.
   assert.equal(ended, true);
 });
+
+test('an agent back on a new connection (the old one never seen to drop) is streamed again', async () => {
+  const a = f.connectNode('a');
+  await f.call('POST', '/api/deploy', { name: 'web', image: 'x:1', replicas: 1 });
+  report(a, { 0: 'c0' });
+  follow();
+  const [first] = starts(a);
+  assert.ok(first);
+  chunk(first, ['2025-06-01T12:00:03Z', 'before']);
+  const again = f.connectNode('a');
+  f.controller.sync();
+  report(again, { 0: 'c0' });
+  await settle();
+  const [resumed] = starts(again);
+  assert.ok(resumed, 'a request over the new connection');
+  assert.equal(resumed.request.since, Math.floor(Date.parse('2025-06-01T12:00:03Z') / 1000));
+  chunk(resumed, ['2025-06-01T12:00:03Z', 'before'], ['2025-06-01T12:00:04Z', 'after']);
+  assert.deepEqual(
+    lines.map((l) => l.line),
+    ['before', 'after'],
+  );
+});
+
+test('a node that disconnects cuts the stream; back, it is streamed again', async () => {
+  const a = f.connectNode('a');
+  await f.call('POST', '/api/deploy', { name: 'web', image: 'x:1', replicas: 1 });
+  report(a, { 0: 'c0' });
+  follow();
+  assert.equal(starts(a).length, 1);
+  f.logs.nodeGone('a');
+  const again = f.connectNode('a');
+  f.controller.sync();
+  report(again, { 0: 'c0' });
+  await settle();
+  assert.equal(starts(again).length, 1);
+});

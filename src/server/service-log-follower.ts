@@ -83,7 +83,8 @@ export class ServiceLogFollower {
 
   #pass(): void {
     if (this.#stopped) return;
-    const { service, store, cluster } = this.#options;
+    const { service, store, cluster, logs } = this.#options;
+    logs.endStale();
     if (!store.getService(service)) {
       this.stop();
       this.#options.onEnd();
@@ -102,7 +103,7 @@ export class ServiceLogFollower {
   }
 
   #open(target: LogTarget, container: string): void {
-    const { logs, cluster, request } = this.#options;
+    const { logs, request } = this.#options;
     const lastAt = this.#streams.get(target.taskId)?.lastAt;
     const stream: Stream = {
       open: true,
@@ -140,10 +141,10 @@ export class ServiceLogFollower {
           }
           if (fresh.length > 0) this.#options.onLines(fresh);
         },
-        onEnd: () => {
+        onEnd: (_error, cutOff) => {
           stream.open = false;
           stream.cancel = undefined;
-          stream.cutOff = cluster.get(target.nodeId)?.link === undefined;
+          stream.cutOff = cutOff;
         },
       },
     );
