@@ -3,6 +3,7 @@
  * `message`), plus the node they happened on and an id to resume a stream from.
  */
 import { z } from 'zod';
+import { boundedTextSchema, MAX_EVENT_MESSAGE_CHARS, nameTextSchema } from './bounds.ts';
 
 export const eventTypeSchema = z.enum([
   'service',
@@ -19,10 +20,11 @@ export type EventType = z.infer<typeof eventTypeSchema>;
 
 export const eventInputSchema = z.object({
   type: eventTypeSchema,
-  service: z.string().nullable(),
-  container: z.string().nullable(),
-  node: z.string().nullable(),
-  message: z.string(),
+  service: nameTextSchema.nullable(),
+  container: nameTextSchema.nullable(),
+  node: nameTextSchema.nullable(),
+  /** Cut to a bound (with a marker): one agent's 14 MiB message must not reach every reader. */
+  message: boundedTextSchema(MAX_EVENT_MESSAGE_CHARS),
 });
 export type EventInput = z.infer<typeof eventInputSchema>;
 

@@ -3,6 +3,7 @@
  * node. Desired state lives in the store; observed state comes from the agent that runs it.
  */
 import { z } from 'zod';
+import { boundedTextSchema, epochMsSchema, idTextSchema, MAX_STATUS_MESSAGE_CHARS } from './bounds.ts';
 
 export const desiredStateSchema = z.enum(['running', 'shutdown']);
 export type DesiredState = z.infer<typeof desiredStateSchema>;
@@ -28,28 +29,33 @@ export const healthSchema = z.enum(['none', 'starting', 'healthy', 'unhealthy'])
 export type Health = z.infer<typeof healthSchema>;
 
 export const publishedPortSchema = z.object({
-  container_port: z.int(),
-  host_port: z.int(),
+  container_port: z.int().min(0).max(65535),
+  host_port: z.int().min(0).max(65535),
   protocol: z.enum(['tcp', 'udp']),
 });
 export type PublishedPort = z.infer<typeof publishedPortSchema>;
 
 /** The agent's account of one task, sent in reports. */
 export const taskObservationSchema = z.object({
-  task_id: z.string(),
+  task_id: idTextSchema,
   state: observedStateSchema,
-  container_id: z.string().nullable(),
+  container_id: idTextSchema.nullable(),
   health: healthSchema,
-  message: z.string().nullable(),
-  exit_code: z.int().nullable(),
-  restart_count: z.int().min(0),
-  ports: z.array(publishedPortSchema),
+  message: boundedTextSchema(MAX_STATUS_MESSAGE_CHARS).nullable(),
+  /** Wider than a process's 0-255: engines report -1 and Windows-style 32-bit codes. */
+  exit_code: z
+    .int()
+    .min(-(2 ** 31))
+    .max(2 ** 32)
+    .nullable(),
+  restart_count: z.int().min(0).max(1_000_000_000),
+  ports: z.array(publishedPortSchema).max(1024),
   /** When the agent will try again (epoch ms), for replicas that are backing off. */
-  retry_at: z.number().nullable(),
+  retry_at: epochMsSchema.nullable(),
   /** Since when it has been ready to serve (running, and healthy if checked), epoch ms. */
-  ready_since: z.number().nullable(),
+  ready_since: epochMsSchema.nullable(),
   /** The container's address on its first network, for the proxies on its own host. */
-  ip: z.string().nullable(),
+  ip: z.string().max(64).nullable(),
 });
 export type TaskObservation = z.infer<typeof taskObservationSchema>;
 

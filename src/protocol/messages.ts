@@ -4,6 +4,13 @@
  * generation number; the agent converges its engine to it and reports what it observes.
  */
 import { z } from 'zod';
+import {
+  boundedTextSchema,
+  epochMsSchema,
+  idTextSchema,
+  MAX_LOG_LINE_CHARS,
+  MAX_STATUS_MESSAGE_CHARS,
+} from '../model/bounds.ts';
 import { eventInputSchema } from '../model/event.ts';
 import { nodeRegistrationSchema } from '../model/node.ts';
 import { portSchema, serviceSpecSchema } from '../model/service-spec.ts';
@@ -55,11 +62,16 @@ export const logRequestSchema = z.object({
 });
 export type LogRequest = z.infer<typeof logRequestSchema>;
 
+/** Far above what one node runs or an agent buffers (1,000 events), well below what hurts. */
+const MAX_REPORTED_TASKS = 10_000;
+const MAX_REPORTED_EVENTS = 5000;
+const MAX_LOG_LINES_PER_CHUNK = 10_000;
+
 export const agentMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('hello'),
     node: nodeRegistrationSchema,
-    agent_version: z.string(),
+    agent_version: z.string().max(64),
     /** The cluster the agent's data dir belongs to; absent or null for a fresh agent. */
     cluster_id: z.string().max(64).nullable().optional(),
   }),
@@ -72,17 +84,29 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('report'),
     generation: z.int(),
     full: z.boolean(),
-    tasks: z.array(taskObservationSchema),
+    tasks: z.array(taskObservationSchema).max(MAX_REPORTED_TASKS),
     /** Tasks whose containers are gone since the last report. */
-    removed: z.array(z.string()),
-    events: z.array(eventInputSchema.extend({ at: z.number() })),
+    removed: z.array(idTextSchema).max(MAX_REPORTED_TASKS),
+    events: z.array(eventInputSchema.extend({ at: epochMsSchema })).max(MAX_REPORTED_EVENTS),
   }),
   z.object({
     type: z.literal('logs.chunk'),
-    request_id: z.string(),
-    lines: z.array(z.object({ at: z.string(), stream: z.enum(['stdout', 'stderr']), text: z.string() })),
+    request_id: idTextSchema,
+    lines: z
+      .array(
+        z.object({
+          at: z.string().max(64),
+          stream: z.enum(['stdout', 'stderr']),
+          text: boundedTextSchema(MAX_LOG_LINE_CHARS),
+        }),
+      )
+      .max(MAX_LOG_LINES_PER_CHUNK),
   }),
-  z.object({ type: z.literal('logs.end'), request_id: z.string(), error: z.string().nullable() }),
+  z.object({
+    type: z.literal('logs.end'),
+    request_id: idTextSchema,
+    error: boundedTextSchema(MAX_STATUS_MESSAGE_CHARS).nullable(),
+  }),
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 

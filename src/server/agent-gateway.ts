@@ -10,7 +10,8 @@ import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import type { NodeRegistration } from '../model/node.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
-import { AGENT_PATH, agentMessageSchema, CLOSE_CODES } from '../protocol/messages.ts';
+import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
+import { readAgentMessage } from '../protocol/read-message.ts';
 import type { AgentLink, Cluster } from './cluster.ts';
 import { clusterMismatch } from './cluster.ts';
 import type { Controller } from './controller.ts';
@@ -71,11 +72,18 @@ function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
+/** A close reason is at most 123 bytes (RFC 6455); ws throws on a longer one. */
+function closeWith(ws: WebSocket, code: number, reason: string): void {
+  let text = reason;
+  while (Buffer.byteLength(text) > 123) text = text.slice(0, -1);
+  ws.close(code, text);
+}
+
 function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly closing: boolean }): void {
   const { cluster, controller, events, logs, now } = options;
   const link: AgentLink = {
     send: (message: ServerMessage) => ws.send(JSON.stringify(message)),
-    close: (code, reason) => ws.close(code, reason),
+    close: (code, reason) => closeWith(ws, code, reason),
   };
   let nodeId: string | undefined;
   const helloTimer = setTimeout(
@@ -83,16 +91,7 @@ function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly 
     HELLO_TIMEOUT_MS,
   );
 
-  ws.on('message', (data) => {
-    if (gateway.closing) return;
-    let message: AgentMessage;
-    try {
-      message = agentMessageSchema.parse(JSON.parse(String(data)));
-    } catch (error) {
-      options.log(`closing agent ${nodeId ?? '(unregistered)'}: bad message: ${String(error).slice(0, 200)}`);
-      ws.close(CLOSE_CODES.badMessage, 'malformed message');
-      return;
-    }
+  const handle = (message: AgentMessage): void => {
     if (message.type === 'hello') {
       clearTimeout(helloTimer);
       const mismatch = clusterMismatch(message.cluster_id, options.clusterId);
@@ -106,7 +105,7 @@ function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly 
       }
       const outcome = cluster.connect(message.node, link, now());
       if (!outcome.ok) {
-        ws.close(CLOSE_CODES.nameConflict, outcome.reason);
+        closeWith(ws, CLOSE_CODES.nameConflict, outcome.reason);
         return;
       }
       nodeId = outcome.session.id;
@@ -143,23 +142,50 @@ function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly 
         logs.end(message.request_id, message.error);
         return;
     }
+  };
+  const who = () => nodeId ?? '(unregistered)';
+  ws.on('message', (data) => {
+    if (gateway.closing) return;
+    const read = readAgentMessage(String(data));
+    if (read.kind === 'unknown') {
+      // A newer agent's message: ignored, so agents can be upgraded before the server.
+      options.log(`agent ${who()}: ignoring a message of unknown type ${JSON.stringify(read.type)}`);
+      return;
+    }
+    if (read.kind === 'bad') {
+      options.log(`closing agent ${who()}: bad message: ${read.reason}`);
+      ws.close(CLOSE_CODES.badMessage, 'malformed message');
+      return;
+    }
+    // Whatever goes wrong handling one message stays with that message: a throw out of a socket
+    // listener would end the process, and with it every other agent's connection.
+    try {
+      handle(read.message);
+    } catch (error) {
+      const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      options.log(`agent ${who()}: dropped a ${read.message.type} message: ${text.slice(0, 2000)}`);
+    }
   });
-
   ws.on('close', () => {
     clearTimeout(helloTimer);
-    if (gateway.closing || nodeId === undefined || !cluster.disconnect(nodeId, link, now())) return;
-    logs.nodeGone(nodeId);
-    events.append(
-      {
-        type: 'node',
-        service: null,
-        container: null,
-        node: nodeId,
-        message: `Node ${nodeId} is unreachable (agent disconnected)`,
-      },
-      now(),
-    );
-    controller.trigger();
+    if (gateway.closing || nodeId === undefined) return;
+    try {
+      if (!cluster.disconnect(nodeId, link, now())) return;
+      logs.nodeGone(nodeId);
+      events.append(
+        {
+          type: 'node',
+          service: null,
+          container: null,
+          node: nodeId,
+          message: `Node ${nodeId} is unreachable (agent disconnected)`,
+        },
+        now(),
+      );
+      controller.trigger();
+    } catch (error) {
+      options.log(`agent ${who()}: after close: ${error instanceof Error ? error.message : String(error)}`);
+    }
   });
   ws.on('error', (error) => options.log(`agent ${nodeId ?? '(unregistered)'}: ${error.message}`));
 }

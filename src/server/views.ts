@@ -2,6 +2,7 @@
  * Builds the API's views from stored desired state, observed state and node sessions. Pure:
  * what `ps` shows is decided here, in one place.
  */
+import { isoTimeOrNull } from '../model/bounds.ts';
 import { slotName } from '../model/names.ts';
 import type { ContainerView, NodeView, ServiceView } from '../model/views.ts';
 import { isServing } from '../reconciler/service-reconciler.ts';
@@ -94,7 +95,7 @@ function containerView(task: StoredTask): ContainerView {
     restart_count: observed?.restart_count ?? 0,
     exit_code: observed?.exit_code ?? null,
     message: observed?.message ?? task.pendingReason,
-    retry_at: observed?.retry_at ? new Date(observed.retry_at).toISOString() : null,
+    retry_at: isoTimeOrNull(observed?.retry_at),
     ports: observed?.ports ?? [],
   };
 }

@@ -82,3 +82,39 @@ test('events are bounded and listed oldest first', () => {
     assert.equal(store.listEvents({ afterId: events[2]?.id, limit: 10 }).length, 1);
   });
 });
+
+test('out-of-range times cannot poison the store: events clamp, unreadable observations are forgotten', () => {
+  withStore((store) => {
+    const event = store.appendEvent(
+      { type: 'node', service: null, container: null, node: null, message: 'far future' },
+      1e300,
+    );
+    assert.match(event.timestamp, /^\+?\d{4,6}-/);
+    assert.equal(store.listEvents({ limit: 10 }).length, 1);
+    store.putService(spec, 1);
+    store.insertTask({
+      id: 't1',
+      service: 'web',
+      slot: 0,
+      revision: 1,
+      nodeId: 'n1',
+      desiredState: 'running',
+      pendingReason: null,
+      createdAt: 1,
+    });
+    store.setObserved('t1', {
+      task_id: 't1',
+      state: 'backoff',
+      container_id: null,
+      health: 'none',
+      message: null,
+      exit_code: null,
+      restart_count: 0,
+      ports: [],
+      retry_at: 1e300,
+      ready_since: null,
+      ip: null,
+    });
+    assert.equal(store.listTasks('web')[0]?.observed, null);
+  });
+});

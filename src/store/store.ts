@@ -5,6 +5,7 @@
  */
 import { DatabaseSync } from 'node:sqlite';
 import { z } from 'zod';
+import { isoTimeOrNull, MAX_EPOCH_MS, MAX_EVENT_MESSAGE_CHARS, truncateText } from '../model/bounds.ts';
 import type { EventInput, SkiffEvent } from '../model/event.ts';
 import { eventTypeSchema } from '../model/event.ts';
 import type { NodeAvailability, NodeRegistration } from '../model/node.ts';
@@ -384,11 +385,17 @@ export class Store {
 
   // Events
 
-  appendEvent(event: EventInput, at: number): SkiffEvent {
+  /**
+   * The message is cut to a bound and the time kept to what Date can show, whoever the caller:
+   * an event log that throws on one bad event would take the server down with it.
+   */
+  appendEvent(given: EventInput, givenAt: number): SkiffEvent {
+    const at = Number.isFinite(givenAt) ? Math.min(Math.max(Math.round(givenAt), 0), MAX_EPOCH_MS) : 0;
+    const event = { ...given, message: truncateText(given.message, MAX_EVENT_MESSAGE_CHARS) };
     const result = this.#db
       .prepare('INSERT INTO events (at, type, service, container, node, message) VALUES (?, ?, ?, ?, ?, ?)')
       .run(at, event.type, event.service, event.container, event.node, event.message);
-    return { ...event, id: Number(result.lastInsertRowid), timestamp: new Date(at).toISOString() };
+    return { ...event, id: Number(result.lastInsertRowid), timestamp: eventTime(at) };
   }
 
   listEvents(query: EventQuery): SkiffEvent[] {
@@ -415,7 +422,7 @@ export class Store {
       const e = eventRow.parse(row);
       return {
         id: e.id,
-        timestamp: new Date(e.at).toISOString(),
+        timestamp: eventTime(e.at),
         type: e.type,
         service: e.service,
         container: e.container,
@@ -433,6 +440,11 @@ export class Store {
         .run(keep).changes,
     );
   }
+}
+
+/** Rows written before times were bounded may hold any number; they show as the epoch. */
+function eventTime(at: number): string {
+  return isoTimeOrNull(at) ?? new Date(0).toISOString();
 }
 
 function toService(row: z.infer<typeof serviceRow>): StoredService {
@@ -455,6 +467,19 @@ function toTask(row: z.infer<typeof taskRow>): StoredTask {
     desiredState: row.desired_state,
     pendingReason: row.pending_reason,
     createdAt: row.created_at,
-    observed: row.observed ? taskObservationSchema.parse(JSON.parse(row.observed)) : null,
+    observed: row.observed ? storedObservation(row.observed) : null,
   };
+}
+
+/**
+ * An observation is the agent's word, re-sent on every report: one stored before its bounds were
+ * checked (or otherwise unreadable) is forgotten rather than failing every read of the tasks.
+ */
+function storedObservation(text: string): TaskObservation | null {
+  try {
+    const parsed = taskObservationSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }

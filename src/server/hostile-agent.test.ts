@@ -1,0 +1,273 @@
+/**
+ * A hostile agent: a raw WebSocket client holding the join token, sending what no real agent
+ * would. The server (started in this process, on loopback, no Docker) must log and drop or close,
+ * never crash, and its views must keep answering.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
+import { eventually } from '../../test/support/eventually.ts';
+import { MAX_EVENT_MESSAGE_CHARS } from '../model/bounds.ts';
+import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
+import { Store } from '../store/store.ts';
+import { attachAgentGateway } from './agent-gateway.ts';
+import { Cluster } from './cluster.ts';
+import type { Controller } from './controller.ts';
+import { EventLog } from './event-log.ts';
+import { LogBroker } from './log-broker.ts';
+import type { RunningServer } from './skiff-server.ts';
+import { startServer } from './skiff-server.ts';
+
+export interface RawAgent {
+  readonly socket: WebSocket;
+  readonly received: unknown[];
+  send(message: unknown): void;
+  /** Resolves with the close code. */
+  readonly closed: Promise<number>;
+}
+
+export async function rawAgent(
+  server: Pick<RunningServer, 'url'> & { tokens: { join: string } },
+): Promise<RawAgent> {
+  const socket = new WebSocket(new URL(AGENT_PATH, server.url.replace(/^http/, 'ws')), {
+    headers: { authorization: `Bearer ${server.tokens.join}` },
+  });
+  const received: unknown[] = [];
+  socket.on('message', (data) => received.push(JSON.parse(String(data))));
+  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  return {
+    socket,
+    received,
+    closed,
+    send: (message) => socket.send(typeof message === 'string' ? message : JSON.stringify(message)),
+  };
+}
+
+export function hello(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'hello',
+    agent_version: '0.1.0',
+    node: {
+      name,
+      engine_id: `engine-${name}`,
+      address: '127.0.0.1',
+      labels: {},
+      cpu_millicores: 2000,
+      memory_bytes: 2 ** 31,
+      engine_version: '20.10.0',
+    },
+    ...extra,
+  };
+}
+
+export function report(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: 'report', generation: 1, full: false, tasks: [], removed: [], events: [], ...extra };
+}
+
+function event(message: string, at: number): Record<string, unknown> {
+  return { type: 'container', service: null, container: null, node: null, message, at };
+}
+
+describe('a hostile agent', () => {
+  let dir: string;
+  let server: RunningServer;
+  const logged: string[] = [];
+  const api = async (path: string) => {
+    const response = await fetch(`${server.url}${path}`, {
+      headers: { authorization: `Bearer ${server.tokens.admin}` },
+    });
+    return { status: response.status, body: (await response.json()) as unknown };
+  };
+  const welcomed = async (name: string): Promise<RawAgent> => {
+    const agent = await rawAgent(server);
+    agent.send(hello(name));
+    await eventually(
+      'a welcome',
+      () => agent.received.some((m) => (m as { type?: string }).type === 'welcome'),
+      {
+        timeoutMs: 5000,
+        intervalMs: 10,
+      },
+    );
+    return agent;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'skiff-hostile-'));
+    server = await startServer({
+      dataDir: dir,
+      port: 0,
+      listen: '127.0.0.1',
+      log: (line) => logged.push(line),
+    });
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('an event at 1e300 closes the connection as a bad message; the server lives on', async () => {
+    const agent = await welcomed('evil-1');
+    agent.send(report({ events: [event('from the far future', 1e300)] }));
+    assert.equal(await agent.closed, CLOSE_CODES.badMessage);
+    assert.equal((await api('/api/events')).status, 200);
+    assert.ok(logged.some((line) => line.includes('bad message') && line.includes('events.0.at')));
+  });
+
+  test('a retry_at of 1e300 never reaches the views', async () => {
+    const agent = await welcomed('evil-2');
+    const deployed = await fetch(`${server.url}/api/deploy`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.tokens.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'web', image: 'skiff-demo:v1', replicas: 1 }),
+    });
+    assert.equal(deployed.status, 201);
+    const task = await eventually(
+      'the replica assigned to evil-2',
+      () => {
+        const assign = agent.received.find(
+          (m): m is { type: 'assign'; tasks: { task_id: string }[] } =>
+            (m as { type?: string }).type === 'assign' && (m as { tasks: unknown[] }).tasks.length > 0,
+        );
+        return assign?.tasks[0];
+      },
+      { timeoutMs: 5000, intervalMs: 20 },
+    );
+    agent.send(
+      report({
+        tasks: [
+          {
+            task_id: task.task_id,
+            state: 'backoff',
+            container_id: null,
+            health: 'none',
+            message: 'waiting',
+            exit_code: 1,
+            restart_count: 1,
+            ports: [],
+            retry_at: 1e300,
+            ready_since: null,
+            ip: null,
+          },
+        ],
+      }),
+    );
+    assert.equal(await agent.closed, CLOSE_CODES.badMessage);
+    assert.equal((await api('/api/services')).status, 200);
+  });
+
+  test('garbage, a missing hello and an overlong name are refused one connection at a time', async () => {
+    const notJson = await rawAgent(server);
+    notJson.send('{"type": "hello", ');
+    assert.equal(await notJson.closed, CLOSE_CODES.badMessage);
+
+    const noHello = await rawAgent(server);
+    noHello.send({ type: 'heartbeat' });
+    assert.equal(await noHello.closed, CLOSE_CODES.badMessage);
+
+    const longName = await rawAgent(server);
+    longName.send(hello('n'.repeat(10_000)));
+    assert.equal(await longName.closed, CLOSE_CODES.badMessage);
+
+    const numbers = await rawAgent(server);
+    numbers.send({
+      ...hello('evil-3'),
+      node: { ...(hello('x').node as object), name: 'evil-3', cpu_millicores: 1e300 },
+    });
+    assert.equal(await numbers.closed, CLOSE_CODES.badMessage);
+    assert.equal((await api('/api/nodes')).status, 200);
+  });
+
+  test('a huge event message is kept to its bound, with a marker', async () => {
+    const agent = await welcomed('evil-4');
+    agent.send(report({ events: [event(`huge ${'x'.repeat(2 * 1024 * 1024)}`, Date.now())] }));
+    const events = await eventually(
+      'the huge event, cut',
+      async () => {
+        const { body } = await api('/api/events?limit=50');
+        return (body as { message: string }[]).find((e) => e.message.startsWith('huge '));
+      },
+      { timeoutMs: 5000, intervalMs: 20 },
+    );
+    assert.ok(events.message.length <= MAX_EVENT_MESSAGE_CHARS, String(events.message.length));
+    assert.match(events.message, /\[truncated \d+ characters\]$/);
+    agent.socket.close();
+  });
+
+  test('a message of a type the server does not know is ignored, the connection stays', async () => {
+    const agent = await welcomed('evil-5');
+    agent.send({ type: 'from.the.future', payload: 1 });
+    agent.send({ type: 'heartbeat' });
+    await eventually(
+      'the unknown type logged',
+      () => logged.some((line) => line.includes('unknown type "from.the.future"')),
+      { timeoutMs: 5000, intervalMs: 10 },
+    );
+    assert.equal(agent.socket.readyState, WebSocket.OPEN);
+    agent.socket.close();
+  });
+
+  test('after all that, the server still serves', async () => {
+    const health = await fetch(`${server.url}/healthz`);
+    assert.equal(health.status, 200);
+    assert.equal((await api('/api/services')).status, 200);
+  });
+});
+
+test('a message whose handling throws is dropped; the connection and the process stay', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-gateway-'));
+  const store = new Store(join(dir, 'skiff.db'));
+  const logged: string[] = [];
+  const cluster = new Cluster(store, Date.now());
+  const controller = {
+    trigger() {},
+    applyReport() {
+      throw new Error('boom in applyReport');
+    },
+  } as unknown as Controller;
+  const http = createServer((_, response) => response.end());
+  const gateway = attachAgentGateway(http, {
+    joinToken: 'join-secret',
+    clusterId: 'cluster-1',
+    heartbeatIntervalMs: 500,
+    cluster,
+    controller,
+    events: new EventLog(store),
+    logs: new LogBroker(cluster),
+    now: Date.now,
+    log: (line) => logged.push(line),
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = http.address() as AddressInfo;
+    const agent = await rawAgent({
+      url: `http://127.0.0.1:${port}`,
+      tokens: { join: 'join-secret' },
+    });
+    agent.send(hello('thrower'));
+    agent.send(report());
+    await eventually('the throw logged', () => logged.some((l) => l.includes('boom in applyReport')), {
+      timeoutMs: 5000,
+      intervalMs: 10,
+    });
+    agent.send({ type: 'heartbeat' });
+    assert.equal(agent.socket.readyState, WebSocket.OPEN);
+    assert.equal(cluster.get('thrower')?.status, 'ready');
+    agent.socket.close();
+    await agent.closed;
+  } finally {
+    gateway.close();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
