@@ -12,7 +12,7 @@ import type { HealthState, ProbeResult } from '../health/health-tracker.ts';
 import { INITIAL_HEALTH, trackHealth } from '../health/health-tracker.ts';
 import type { ProbeTarget } from '../health/probe.ts';
 import { Prober } from '../health/prober.ts';
-import { parseDurationMs } from '../model/duration.ts';
+import { parseDurationMs, timerDelayMs } from '../model/duration.ts';
 import type { EventInput } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
 import type { TaskObservation } from '../model/task.ts';
@@ -168,7 +168,7 @@ export class ConvergeLoop {
     this.#syncProbes();
     clearTimeout(this.#wakeTimer);
     if (plan.wakeAt !== null) {
-      this.#wakeTimer = setTimeout(() => this.trigger(), Math.max(0, plan.wakeAt - now));
+      this.#wakeTimer = setTimeout(() => this.trigger(), timerDelayMs(plan.wakeAt - now));
     }
     this.#publish();
   }
@@ -237,7 +237,8 @@ export class ConvergeLoop {
     const last = this.#lastSpecs.get(action.taskId);
     const container = this.#containers.find((c) => c.id === action.containerId);
     const drainMs = parseDurationMs(last?.spec.update.drain_timeout ?? '0s') ?? 0;
-    if (drainMs > 0 && container?.state === 'running') await new Promise((done) => setTimeout(done, drainMs));
+    if (drainMs > 0 && container?.state === 'running')
+      await new Promise((done) => setTimeout(done, timerDelayMs(drainMs)));
   }
 
   async #perform(action: Action): Promise<void> {

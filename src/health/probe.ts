@@ -6,7 +6,7 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { ContainerEngine } from '../docker/container-engine.ts';
-import { parseDurationMs } from '../model/duration.ts';
+import { parseDurationMs, timerDelayMs } from '../model/duration.ts';
 import type { HealthCheck } from '../model/service-spec.ts';
 import type { ProbeResult } from './health-tracker.ts';
 
@@ -30,7 +30,7 @@ export function probeAddress(check: HealthCheck, ip: string): { host: string; po
 }
 
 export async function runProbe(target: ProbeTarget, engine: ContainerEngine): Promise<ProbeResult> {
-  const timeoutMs = parseDurationMs(target.check.timeout) ?? 2000;
+  const timeoutMs = timerDelayMs(parseDurationMs(target.check.timeout) ?? 2000);
   if (target.check.type === 'exec') {
     try {
       const { exitCode, output } = await engine.exec(

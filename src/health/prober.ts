@@ -5,7 +5,7 @@
  * than piling up.
  */
 import type { ContainerEngine } from '../docker/container-engine.ts';
-import { parseDurationMs } from '../model/duration.ts';
+import { parseDurationMs, timerDelayMs } from '../model/duration.ts';
 import type { HealthCheck } from '../model/service-spec.ts';
 import type { ProbeResult } from './health-tracker.ts';
 import type { ProbeTarget } from './probe.ts';
@@ -50,7 +50,9 @@ export class Prober {
     }
     for (const target of targets) {
       if (this.#schedules.has(target.containerId)) continue;
-      const intervalMs = parseDurationMs(target.check.interval) ?? 10_000;
+      // Clamped whatever the spec says (a server older than the API's bounds may send anything):
+      // an interval of 0 would spin the catch-up loop in #arm, one past 2^31-1 ms fire at once.
+      const intervalMs = timerDelayMs(Math.max(parseDurationMs(target.check.interval) ?? 10_000, 100));
       const schedule: Schedule = {
         target,
         key: keyOf(target.check, target.ip),
@@ -88,7 +90,7 @@ export class Prober {
       schedule.turn++;
       due += schedule.intervalMs;
     }
-    schedule.timer = setTimeout(() => this.#fire(schedule), Math.max(0, due - now));
+    schedule.timer = setTimeout(() => this.#fire(schedule), timerDelayMs(due - now));
   }
 
   #fire(schedule: Schedule): void {

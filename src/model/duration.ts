@@ -29,7 +29,40 @@ export function formatDurationMs(ms: number): string {
   return `${ms}ms`;
 }
 
-/** A duration field: accepts "10s"-style strings, kept as text so specs echo back as written. */
-export const durationSchema = z.string().refine((value) => parseDurationMs(value) !== undefined, {
-  message: 'must be a duration such as "500ms", "10s" or "1m"',
-});
+/**
+ * The longest duration a spec may hold: an hour, for every interval, timeout, delay, drain and
+ * grace. Kubernetes and Swarm take longer values, but nothing here needs them, and an hour keeps
+ * every timer far inside what setTimeout can wait (past 2^31-1 ms it fires after 1 ms).
+ */
+export const MAX_SPEC_DURATION_MS = 3_600_000;
+
+/** A duration field between `minMs` and `maxMs`, kept as text so specs echo back as written. */
+export function durationWithin(minMs: number, maxMs = MAX_SPEC_DURATION_MS) {
+  const range = `from ${formatDurationMs(minMs)} to ${formatDurationMs(maxMs)}`;
+  return z
+    .string()
+    .max(64)
+    .refine((value) => parseDurationMs(value) !== undefined, {
+      message: 'must be a duration such as "500ms", "10s" or "1m"',
+      abort: true,
+    })
+    .refine(
+      (value) => {
+        const ms = parseDurationMs(value) ?? Number.NaN;
+        return ms >= minMs && ms <= maxMs;
+      },
+      { message: `must be ${range}` },
+    );
+}
+
+/** A duration field from 0 to an hour. */
+export const durationSchema = durationWithin(0);
+
+/** The longest delay setTimeout honours; a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay setTimeout can take: never negative, never past its limit (a NaN waits the longest). */
+export function timerDelayMs(ms: number): number {
+  if (Number.isNaN(ms)) return MAX_TIMER_MS;
+  return Math.min(Math.max(ms, 0), MAX_TIMER_MS);
+}

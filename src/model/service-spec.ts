@@ -4,7 +4,7 @@
  * rejected so a typo never silently does nothing.
  */
 import { z } from 'zod';
-import { durationSchema } from './duration.ts';
+import { durationSchema, durationWithin } from './duration.ts';
 import { SERVICE_NAME_PATTERN } from './names.ts';
 
 export const portSchema = z.strictObject({
@@ -39,8 +39,9 @@ export const healthCheckSchema = z
     path: z.string().startsWith('/').optional(),
     port: z.int().min(1).max(65535).optional(),
     command: z.array(z.string()).min(1).optional(),
-    interval: durationSchema.default('10s'),
-    timeout: durationSchema.default('2s'),
+    /** At least 100ms: a shorter interval is a probe loop, not a health check. */
+    interval: durationWithin(100).default('10s'),
+    timeout: durationWithin(1).default('2s'),
     retries: z.int().min(1).max(100).default(3),
     start_period: durationSchema.default('0s'),
   })

@@ -115,7 +115,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('welcome'),
     node_id: z.string(),
     cluster_id: z.string(),
-    heartbeat_interval_ms: z.int().positive(),
+    heartbeat_interval_ms: z.int().min(10).max(60_000),
   }),
   z.object({ type: z.literal('assign'), generation: z.int(), tasks: z.array(taskSpecSchema) }),
   /** Every service's serving replicas, for the proxies and DNS of every host; sent whole on change. */
