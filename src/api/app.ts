@@ -49,10 +49,9 @@ export function createApp(deps: ApiDeps, log: (message: string) => void = () => 
     // Running out of network or VIP addresses is a state of the cluster, not a server fault.
     if (error instanceof AllocationExhaustedError) return c.json({ error: error.message }, 409);
     if (error instanceof HttpError) {
-      return c.json(
-        error.details ? { error: error.message, details: error.details } : { error: error.message },
-        error.status,
-      );
+      // Every 400 says what was wrong in `details`, even when there is one thing to say.
+      const details = error.details ?? (error.status === 400 ? [error.message] : undefined);
+      return c.json(details ? { error: error.message, details } : { error: error.message }, error.status);
     }
     log(`internal error on ${c.req.method} ${c.req.path}: ${error.stack ?? error.message}`);
     return c.json({ error: 'internal server error' }, 500);

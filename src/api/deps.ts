@@ -16,4 +16,6 @@ export interface ApiDeps {
   readonly logs: LogBroker;
   readonly adminToken: string;
   readonly now: () => number;
+  /** The port the server listens on, which no service may publish (undefined: unknown). */
+  readonly serverPort?: () => number | undefined;
 }

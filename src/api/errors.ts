@@ -3,6 +3,7 @@
  * body `{ "error": ..., "details": [...] }` by one handler in app.ts.
  */
 import type { ZodError } from 'zod';
+import { truncateText } from '../model/bounds.ts';
 
 export class HttpError extends Error {
   override readonly name: string = 'HttpError';
@@ -22,14 +23,24 @@ export class NotFoundError extends HttpError {
   }
 }
 
-/** A body or parameter that fails its schema: every problem named by its field. */
+/** At most this many problems are listed: a body of 500k bad values gets a small answer. */
+export const MAX_DETAILS = 20;
+const MAX_DETAIL_CHARS = 300;
+
+/**
+ * A body or parameter that fails its schema: the first problems named by their field in
+ * `details`, the rest counted; `error` names the first only, so nothing is said twice.
+ */
 export class ValidationError extends HttpError {
   override readonly name = 'ValidationError';
   constructor(what: string, error: ZodError) {
-    const details = error.issues.map((issue) => {
+    const issues = error.issues;
+    const details = issues.slice(0, MAX_DETAILS).map((issue) => {
       const field = issue.path.map(String).join('.');
-      return field === '' ? issue.message : `${field}: ${issue.message}`;
+      return truncateText(field === '' ? issue.message : `${field}: ${issue.message}`, MAX_DETAIL_CHARS);
     });
-    super(400, `invalid ${what}: ${details.join('; ')}`, details);
+    if (issues.length > MAX_DETAILS) details.push(`… and ${issues.length - MAX_DETAILS} more problems`);
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more, see details)` : '';
+    super(400, `invalid ${what}: ${details[0] ?? 'rejected'}${more}`, details);
   }
 }

@@ -11,6 +11,7 @@ import type { ServiceView } from '../model/views.ts';
 import { serviceView } from '../server/views.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
+import { describeConflict, publishedPortConflict } from './port-conflicts.ts';
 
 export function serviceRoutes(deps: ApiDeps): Hono {
   const { store, controller, events, now } = deps;
@@ -24,6 +25,12 @@ export function serviceRoutes(deps: ApiDeps): Hono {
 
   app.post('/deploy', async (c) => {
     const spec = parseBody(await readJson(c.req.raw), serviceSpecSchema, 'service spec');
+    const conflict = publishedPortConflict(
+      spec,
+      store.listServices().map((s) => s.spec),
+      deps.serverPort?.(),
+    );
+    if (conflict) throw new HttpError(409, `ports: ${describeConflict(conflict)}`);
     // Addresses are allocated with the spec, in one transaction: a cluster out of addresses
     // refuses the deploy (409) and stores nothing, rather than storing a service no pass can place.
     const result = store.transaction(() => {

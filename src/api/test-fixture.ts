@@ -61,7 +61,7 @@ export interface Fixture {
 
 export const GiB = 1024 * 1024 * 1024;
 
-export function createFixture(): Fixture {
+export function createFixture(options: { serverPort?: number } = {}): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-api-test-'));
   const store = new Store(join(dir, 'skiff.db'));
   const logged: string[] = [];
@@ -74,7 +74,19 @@ export function createFixture(): Fixture {
   const events = new EventLog(store);
   const controller = new Controller({ store, cluster, events, liveness: DEFAULT_LIVENESS, now, log });
   const logs = new LogBroker(cluster);
-  const app = createApp({ store, cluster, controller, events, logs, adminToken: ADMIN_TOKEN, now }, log);
+  const app = createApp(
+    {
+      store,
+      cluster,
+      controller,
+      events,
+      logs,
+      adminToken: ADMIN_TOKEN,
+      now,
+      serverPort: () => options.serverPort,
+    },
+    log,
+  );
 
   const raw = async (path: string, init?: RequestInit): Promise<ApiResponse> => {
     const response = await app.request(path, init);

@@ -4,8 +4,26 @@
  * rejected so a typo never silently does nothing.
  */
 import { z } from 'zod';
+import { boundedRecordSchema } from './bounds.ts';
 import { durationSchema, durationWithin } from './duration.ts';
+import { imageReferenceSchema } from './image-reference.ts';
 import { SERVICE_NAME_PATTERN } from './names.ts';
+
+/** An env or label value, one command argument: 64 KiB each, while the whole body is at most 1 MiB. */
+const MAX_VALUE_CHARS = 64 * 1024;
+
+/**
+ * A command line as exec takes it: up to 1024 arguments, the first (the program) not empty.
+ * Later arguments may be empty (`sh -c ""` is a real command).
+ */
+const commandSchema = z
+  .array(z.string().max(MAX_VALUE_CHARS))
+  .min(1)
+  .max(1024)
+  .refine((args) => (args[0] ?? '').trim() !== '', {
+    message: 'the first argument (the program) must not be empty',
+    path: [0],
+  });
 
 export const portSchema = z.strictObject({
   container_port: z.int().min(1).max(65535),
@@ -26,8 +44,11 @@ export const portSchema = z.strictObject({
 export const resourcesSchema = z.strictObject({
   /** Relative CPU weight under contention (Docker CpuShares); reserves nothing. */
   cpu_shares: z.int().min(2).max(262144).optional(),
-  /** Hard CPU limit in cores (fractional allowed); also reserved on the node when scheduling. */
-  cpus: z.number().positive().max(1024).optional(),
+  /**
+   * Hard CPU limit in cores (fractional allowed); also reserved on the node when scheduling. At
+   * least 0.01, Docker's own floor: less would round to no limit and no reservation at all.
+   */
+  cpus: z.number().min(0.01).max(1024).optional(),
   /** Hard memory limit in MiB; also reserved on the node when scheduling. */
   memory_mb: z.int().min(6).max(4_194_304).optional(),
 });
@@ -35,10 +56,10 @@ export const resourcesSchema = z.strictObject({
 export const healthCheckSchema = z
   .strictObject({
     type: z.enum(['http', 'tcp', 'exec']),
-    endpoint: z.string().min(1).optional(),
-    path: z.string().startsWith('/').optional(),
+    endpoint: z.string().min(1).max(2048).optional(),
+    path: z.string().startsWith('/').max(2048).optional(),
     port: z.int().min(1).max(65535).optional(),
-    command: z.array(z.string()).min(1).optional(),
+    command: commandSchema.optional(),
     /** At least 100ms: a shorter interval is a probe loop, not a health check. */
     interval: durationWithin(100).default('10s'),
     timeout: durationWithin(1).default('2s'),
@@ -59,7 +80,7 @@ export const healthCheckSchema = z
 
 export const restartPolicySchema = z.strictObject({
   condition: z.enum(['always', 'on-failure', 'never']).default('always'),
-  max_attempts: z.int().min(1).optional(),
+  max_attempts: z.int().min(1).max(1_000_000).optional(),
   /** First delay after the immediate restart; doubles on each failure up to max_delay. */
   delay: durationSchema.default('1s'),
   max_delay: durationSchema.default('1m'),
@@ -70,7 +91,7 @@ export const CONSTRAINT_PATTERN = /^([A-Za-z0-9_./-]+)\s*(==|!=)\s*([^\s=!]+)$/;
 
 export const placementSchema = z.strictObject({
   constraints: z
-    .array(z.string().regex(CONSTRAINT_PATTERN, 'must look like "zone==eu-1" or "node!=node-3"'))
+    .array(z.string().max(512).regex(CONSTRAINT_PATTERN, 'must look like "zone==eu-1" or "node!=node-3"'))
     .max(32)
     .default([]),
   /** binpack fills nodes before using new ones; spread keeps nodes evenly loaded. */
@@ -98,33 +119,34 @@ export const updatePolicySchema = z
     path: ['max_surge'],
   });
 
-const envKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
+const envKey = z
+  .string()
+  .max(256)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
 
 export const serviceSpecSchema = z.strictObject({
   name: z
     .string()
     .regex(SERVICE_NAME_PATTERN, 'must be lowercase letters, digits and dashes (a DNS label, at most 63)'),
-  image: z
-    .string()
-    .min(1, 'must not be empty')
-    .regex(/^[^\s]+$/, 'must not contain spaces'),
+  image: imageReferenceSchema,
   replicas: z.int().min(0).max(1000).default(1),
   ports: z.array(portSchema).max(64).default([]),
   resources: resourcesSchema.default({}),
-  env: z.record(envKey, z.string()).default({}),
-  command: z.array(z.string()).min(1).optional(),
+  env: boundedRecordSchema(envKey, z.string().max(MAX_VALUE_CHARS), 1024).default({}),
+  command: commandSchema.optional(),
   health_check: healthCheckSchema.optional(),
   restart_policy: restartPolicySchema.default({
     condition: 'always',
     delay: '1s',
     max_delay: '1m',
   }),
-  labels: z.record(z.string().min(1), z.string()).default({}),
+  labels: boundedRecordSchema(z.string().min(1).max(1024), z.string().max(MAX_VALUE_CHARS), 256).default({}),
   /** Networks the replicas join; services see each other by name only within a shared network. */
   networks: z
     .array(z.string().regex(SERVICE_NAME_PATTERN, 'network names are lowercase letters, digits and dashes'))
     .min(1)
     .max(8)
+    .refine((names) => new Set(names).size === names.length, 'must not name a network twice')
     .default(['default']),
   placement: placementSchema.default({ constraints: [], strategy: 'binpack' }),
   update: updatePolicySchema.default({

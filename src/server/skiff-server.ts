@@ -53,12 +53,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const liveness = options.liveness ?? DEFAULT_LIVENESS;
   const controller = new Controller({ store, cluster, events, liveness, now, log: options.log });
   const logs = new LogBroker(cluster);
+  let server: Server | undefined;
+  const serverPort = () => {
+    const address = server?.address();
+    return typeof address === 'object' && address !== null ? address.port : undefined;
+  };
   const app = createApp(
-    { store, cluster, controller, events, logs, adminToken: tokens.admin, now },
+    { store, cluster, controller, events, logs, adminToken: tokens.admin, now, serverPort },
     options.log,
   );
 
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const gateway = attachAgentGateway(server, {
     joinToken: tokens.join,
     clusterId,
