@@ -33,12 +33,21 @@ export interface GatewayOptions {
 
 const HELLO_TIMEOUT_MS = 10_000;
 
+/**
+ * Whether a request is for the upgrade handler: a WebSocket upgrade on the agent path. Any other
+ * request carrying `Upgrade` (curl --http2's h2c, a WebSocket to a plain route) is served as the
+ * ordinary HTTP request it also is, `/healthz` included.
+ */
+export function isAgentUpgrade(request: IncomingMessage): boolean {
+  const path = new URL(request.url ?? '/', 'http://skiff').pathname;
+  return path === AGENT_PATH && request.headers.upgrade?.toLowerCase() === 'websocket';
+}
+
 export function attachAgentGateway(server: Server, options: GatewayOptions): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   const state = { closing: false };
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = new URL(request.url ?? '/', 'http://skiff').pathname;
-    if (path !== AGENT_PATH) return refuse(socket, 404, 'Not Found');
+    if (!isAgentUpgrade(request)) return refuse(socket, 404, 'Not Found');
     if (!tokenMatches(bearerToken(request.headers.authorization), options.joinToken)) {
       return refuse(socket, 401, 'Unauthorized');
     }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
 import { Store } from '../store/store.ts';
-import { attachAgentGateway } from './agent-gateway.ts';
+import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
 import { EventLog } from './event-log.ts';
@@ -63,7 +63,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.log,
   );
 
-  server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  server = createAdaptorServer({
+    fetch: app.fetch,
+    // Only the agents' WebSocket goes to the upgrade handler; other `Upgrade` requests are plain HTTP.
+    serverOptions: { shouldUpgradeCallback: isAgentUpgrade },
+  }) as Server;
   const gateway = attachAgentGateway(server, {
     joinToken: tokens.join,
     clusterId,
