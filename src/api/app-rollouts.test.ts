@@ -157,3 +157,22 @@ describe('rollouts', () => {
     );
   });
 });
+
+test('a service created again under a deleted name inherits nothing: revisions, history, rollback', async () => {
+  const first = await f.call('POST', '/api/deploy', { ...SPEC, env: { SECRET: 'old' } });
+  assert.equal(first.status, 201);
+  assert.equal((await f.call('POST', '/api/deploy', { ...SPEC, image: 'skiff-demo:v2' })).status, 200);
+  assert.equal((await f.call('DELETE', '/api/services/web')).status, 200);
+  const again = await f.call('POST', '/api/deploy', { ...SPEC, image: 'skiff-demo:latest' });
+  assert.equal(again.status, 201, again.text);
+  assert.equal(serviceViewSchema.parse(again.body).revision, 1);
+  const history = revisionViewSchema.array().parse((await f.call('GET', '/api/services/web/revisions')).body);
+  assert.deepEqual(
+    history.map((r) => [r.revision, r.image]),
+    [[1, 'skiff-demo:latest']],
+  );
+  assert.equal((await f.call('POST', '/api/services/web/rollback', {})).status, 409);
+  const sent = node.lastAssign()?.tasks.find((t) => t.service === 'web' && t.revision === 1);
+  assert.equal(sent?.spec.image, 'skiff-demo:latest', 'the agent gets the new spec, not a cached namesake');
+  assert.deepEqual(sent?.spec.env, {});
+});

@@ -38,6 +38,7 @@ export function serviceRoutes(deps: ApiDeps): Hono {
       store.allocate('service', spec.name, 1, MAX_SERVICES);
       return store.putService(spec, now());
     });
+    if (result.created) controller.forgetService(spec.name);
     if (result.changed) {
       const message = result.created
         ? `Service ${spec.name} created: ${spec.replicas} replica(s) of ${spec.image}`

@@ -321,7 +321,17 @@ export class Controller {
     });
   }
 
-  /** Revision specs never change once written, so they are cached for good. */
+  /**
+   * A service created anew under a deleted one's name numbers its revisions from 1 again: the
+   * cached specs of the old incarnation must go before they are taken for the new one's.
+   */
+  forgetService(name: string): void {
+    for (const key of this.#revisionSpecs.keys()) {
+      if (key.startsWith(`${name}\u0000`)) this.#revisionSpecs.delete(key);
+    }
+  }
+
+  /** Revision specs never change once written (a service deleted and created again aside). */
   specOf(service: string, revision: number): ServiceSpec | undefined {
     return this.#specOf(service, revision);
   }

@@ -32,11 +32,36 @@ test('a changed spec gets a new revision, an identical one does not', () => {
   });
 });
 
-test('revisions keep counting after a service is deleted and deployed again', () => {
+test('a service deployed again after deletion starts its history anew', () => {
   withStore((store) => {
     store.putService(spec, 1);
+    store.putService({ ...spec, image: 'skiff-demo:v2' }, 2);
     store.deleteService('web');
-    assert.equal(store.putService(spec, 2).service.revision, 2);
+    assert.equal(store.putService(spec, 3).service.revision, 1);
+    assert.deepEqual(
+      store.listRevisions('web').map((r) => r.revision),
+      [1],
+    );
+    assert.equal(store.getRevision('web', 2), undefined);
+  });
+});
+
+test('revisions are pruned to the last 10, keeping the rollback target and those tasks run', () => {
+  withStore((store) => {
+    store.putService(spec, 0);
+    store.insertTask({
+      id: 'old',
+      service: 'web',
+      slot: 0,
+      revision: 1,
+      nodeId: 'n1',
+      desiredState: 'running',
+      pendingReason: null,
+      createdAt: 0,
+    });
+    for (let i = 2; i <= 25; i++) store.putService({ ...spec, image: `skiff-demo:v${i}` }, i);
+    const kept = store.listRevisions('web').map((r) => r.revision);
+    assert.deepEqual(kept, [1, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
   });
 });
 

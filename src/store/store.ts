@@ -88,6 +88,9 @@ const eventRow = z.object({
   message: z.string(),
 });
 
+/** Revisions kept per service (as Kubernetes' revisionHistoryLimit), besides those still needed. */
+export const REVISION_HISTORY = 10;
+
 /** No index is left for a new network or service. */
 export class AllocationExhaustedError extends Error {
   override readonly name = 'AllocationExhaustedError';
@@ -195,6 +198,7 @@ export class Store {
       this.#db
         .prepare('INSERT INTO service_revisions (name, revision, spec, created_at) VALUES (?, ?, ?, ?)')
         .run(spec.name, revision, text, now);
+      this.pruneRevisions(spec.name, REVISION_HISTORY);
       const service = this.getService(spec.name);
       if (!service) throw new Error(`service ${spec.name} vanished inside its own transaction`);
       return { service, created: !existing, changed: true };
@@ -262,8 +266,39 @@ export class Store {
       : undefined;
   }
 
+  /**
+   * Deletes the service and its history: a service created later under the same name starts at
+   * revision 1 and cannot roll back to its namesake's specs.
+   */
   deleteService(name: string): boolean {
-    return this.#db.prepare('DELETE FROM services WHERE name = ?').run(name).changes > 0;
+    return this.transaction(() => {
+      this.#db.prepare('DELETE FROM service_revisions WHERE name = ?').run(name);
+      return this.#db.prepare('DELETE FROM services WHERE name = ?').run(name).changes > 0;
+    });
+  }
+
+  /**
+   * Keeps the newest `keep` revisions of a service, and any older one still needed: the current
+   * one, the one its rollout started from (the rollback target), and any a task still runs.
+   */
+  pruneRevisions(name: string, keep: number): number {
+    const service = this.getService(name);
+    if (!service) return 0;
+    const needed = new Set<number>([service.revision]);
+    if (service.rollout?.from_revision != null) needed.add(service.rollout.from_revision);
+    for (const row of this.#db.prepare('SELECT DISTINCT revision FROM tasks WHERE service = ?').all(name)) {
+      needed.add(z.object({ revision: z.number() }).parse(row).revision);
+    }
+    const old = this.#db
+      .prepare(
+        'SELECT revision FROM service_revisions WHERE name = ? ORDER BY revision DESC LIMIT -1 OFFSET ?',
+      )
+      .all(name, keep)
+      .map((row) => z.object({ revision: z.number() }).parse(row).revision)
+      .filter((revision) => !needed.has(revision));
+    const remove = this.#db.prepare('DELETE FROM service_revisions WHERE name = ? AND revision = ?');
+    for (const revision of old) remove.run(name, revision);
+    return old.length;
   }
 
   #nextRevision(name: string): number {
