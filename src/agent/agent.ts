@@ -12,7 +12,8 @@ import type { ContainerEngine } from '../docker/container-engine.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { DataPlane } from '../net/data-plane/data-plane.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
-import { AGENT_PATH, CLOSE_CODES, serverMessageSchema } from '../protocol/messages.ts';
+import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
+import { readServerMessage } from '../protocol/read-message.ts';
 import { loadAssignment, saveAssignment } from './assignment-file.ts';
 import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
@@ -154,13 +155,14 @@ export class Agent {
   }
 
   #receive(text: string): void {
-    let message: ServerMessage;
-    try {
-      message = serverMessageSchema.parse(JSON.parse(text));
-    } catch (error) {
-      this.#options.log(`ignoring a malformed server message: ${String(error)}`);
+    const read = readServerMessage(text);
+    if (read.kind !== 'ok') {
+      this.#options.log(
+        `ignoring a server message: ${read.kind === 'bad' ? read.reason : `unknown type ${read.type}`}`,
+      );
       return;
     }
+    const message = read.message;
     switch (message.type) {
       case 'welcome': {
         // A server that did not check the hello's cluster (an older one) is refused here.

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
+import { serviceViewSchema } from '../model/views.ts';
 import { ApiClient, servicePath } from './api-client.ts';
 import type { Connection } from './connection.ts';
+import { serviceView } from './service-view-fixture.ts';
 
 const connection: Connection = { serverUrl: 'http://skiff:8080', token: 't0k', tokenFile: '/d/admin.token' };
 
@@ -111,4 +113,36 @@ test('streams NDJSON lines, validated, and stops quietly when aborted', async ()
 test('service paths escape the name', () => {
   assert.equal(servicePath('web', '/scale'), '/api/services/web/scale');
   assert.equal(servicePath('../nodes'), '/api/services/..%2Fnodes');
+});
+
+test('answers from a newer server with fields this CLI does not know are read, not refused', async () => {
+  const view = serviceView();
+  const newer = {
+    ...view,
+    paused: true,
+    ports: [{ container_port: 80, protocol: 'tcp', mode: 'ingress', app_protocol: 'tcp', weight: 3 }],
+    update: { ...view.update, canary: 1 },
+    rollout: {
+      state: 'complete',
+      from_revision: null,
+      to_revision: 1,
+      started_at: 'x',
+      finished_at: null,
+      message: null,
+      step: 2,
+    },
+    containers: view.containers.map((c) => ({ ...c, cpu_percent: 3.5 })),
+  };
+  const client = new ApiClient(
+    connection,
+    answering(() => Response.json([newer])),
+  );
+  const [read] = await client.get('/api/services', serviceViewSchema.array());
+  assert.equal(read?.name, view.name);
+  assert.equal('paused' in (read ?? {}), false);
+  const nodes = new ApiClient(
+    connection,
+    answering(() => Response.json({ deleted: 'web', at: 'now' })),
+  );
+  assert.deepEqual(await nodes.delete('/api/services/web', okSchema), { deleted: 'web' });
 });

@@ -2,6 +2,7 @@
  * The API's response shapes. The CLI and the dashboard read these and nothing else of the server.
  */
 import { z } from 'zod';
+import { looseCopy } from './loose.ts';
 import { nodeAvailabilitySchema, nodeLabelsSchema, nodeStatusSchema } from './node.ts';
 import { rolloutSchema } from './rollout.ts';
 import { serviceSpecSchema } from './service-spec.ts';
@@ -37,7 +38,12 @@ export const serviceStatusSchema = z.enum([
 ]);
 export type ServiceStatus = z.infer<typeof serviceStatusSchema>;
 
-export const serviceViewSchema = serviceSpecSchema.extend({
+/**
+ * Views are read by clients (the CLI, the dashboard) that may be older than the server: objects
+ * here strip fields they do not know, so a new field in an answer never breaks an old reader.
+ * The spec part is the strict input schema's loose copy.
+ */
+export const serviceViewSchema = looseCopy(serviceSpecSchema).extend({
   revision: z.int(),
   status: serviceStatusSchema,
   /** Replicas of the current revision that are running. */

@@ -12,6 +12,7 @@ import {
   MAX_STATUS_MESSAGE_CHARS,
 } from '../model/bounds.ts';
 import { eventInputSchema } from '../model/event.ts';
+import { looseCopy } from '../model/loose.ts';
 import { nodeRegistrationSchema } from '../model/node.ts';
 import { portSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { publishedPortSchema, taskObservationSchema } from '../model/task.ts';
@@ -28,7 +29,8 @@ export const taskSpecSchema = z.object({
   service: z.string(),
   slot: z.int(),
   revision: z.int(),
-  spec: serviceSpecSchema,
+  /** Read loosely: a newer server's new spec fields are dropped, the features gate (features.ts) what matters. */
+  spec: looseCopy(serviceSpecSchema),
   /** The service's networks, first one primary (its gateway is the container's resolver). */
   networks: z.array(networkRefSchema).min(1),
 });
@@ -48,7 +50,7 @@ export const serviceEndpointsSchema = z.object({
   name: z.string(),
   vip_index: z.int().min(1),
   networks: z.array(networkRefSchema),
-  ports: z.array(portSchema),
+  ports: z.array(looseCopy(portSchema)),
   backends: z.array(backendSchema),
 });
 export type ServiceEndpoints = z.infer<typeof serviceEndpointsSchema>;

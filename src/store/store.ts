@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { isoTimeOrNull, MAX_EPOCH_MS, MAX_EVENT_MESSAGE_CHARS, truncateText } from '../model/bounds.ts';
 import type { EventInput, SkiffEvent } from '../model/event.ts';
 import { eventTypeSchema } from '../model/event.ts';
+import { looseCopy } from '../model/loose.ts';
 import type { NodeAvailability, NodeRegistration } from '../model/node.ts';
 import { nodeAvailabilitySchema, nodeLabelsSchema, nodeRegistrationSchema } from '../model/node.ts';
 import type { Rollout } from '../model/rollout.ts';
@@ -87,6 +88,9 @@ const eventRow = z.object({
   node: z.string().nullable(),
   message: z.string(),
 });
+
+/** Stored specs are read loosely: a store written by a newer server stays readable. */
+const storedSpecSchema = looseCopy(serviceSpecSchema);
 
 /** Revisions kept per service (as Kubernetes' revisionHistoryLimit), besides those still needed. */
 export const REVISION_HISTORY = 10;
@@ -250,7 +254,7 @@ export class Store {
           .parse(row);
         return {
           revision: parsed.revision,
-          spec: serviceSpecSchema.parse(JSON.parse(parsed.spec)),
+          spec: storedSpecSchema.parse(JSON.parse(parsed.spec)),
           createdAt: parsed.created_at,
         };
       });
@@ -262,7 +266,7 @@ export class Store {
       .prepare('SELECT spec FROM service_revisions WHERE name = ? AND revision = ?')
       .get(name, revision);
     return row
-      ? serviceSpecSchema.parse(JSON.parse(z.object({ spec: z.string() }).parse(row).spec))
+      ? storedSpecSchema.parse(JSON.parse(z.object({ spec: z.string() }).parse(row).spec))
       : undefined;
   }
 
@@ -484,7 +488,7 @@ function eventTime(at: number): string {
 
 function toService(row: z.infer<typeof serviceRow>): StoredService {
   return {
-    spec: serviceSpecSchema.parse(JSON.parse(row.spec)),
+    spec: storedSpecSchema.parse(JSON.parse(row.spec)),
     revision: row.revision,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

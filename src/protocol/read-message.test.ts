@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { readAgentMessage, readServerMessage } from './read-message.ts';
+
+const spec = {
+  name: 'web',
+  image: 'skiff-demo:v1',
+  replicas: 1,
+  ports: [{ container_port: 80, protocol: 'tcp', mode: 'ingress', app_protocol: 'tcp', weight: 1 }],
+  resources: {},
+  env: {},
+  restart_policy: { condition: 'always', delay: '1s', max_delay: '1m' },
+  labels: {},
+  networks: ['default'],
+  placement: { constraints: [], strategy: 'binpack' },
+  update: {
+    max_surge: 1,
+    max_unavailable: 0,
+    min_healthy_time: '2s',
+    healthy_deadline: '60s',
+    auto_rollback: true,
+    drain_timeout: '2s',
+  },
+  stop_grace_period: '10s',
+  // Fields of a newer server's spec:
+  paused: false,
+  volumes: [{ source: 'data', target: '/data' }],
+};
+
+test("the agent reads a newer server's assignment: unknown fields at every level are dropped", () => {
+  const read = readServerMessage(
+    JSON.stringify({
+      type: 'assign',
+      generation: 7,
+      priority: 'high',
+      tasks: [
+        {
+          task_id: 't1',
+          service: 'web',
+          slot: 0,
+          revision: 1,
+          spec,
+          networks: [{ name: 'default', index: 0, mtu: 1450 }],
+          needs: ['x'],
+        },
+      ],
+    }),
+  );
+  assert.equal(read.kind, 'ok', JSON.stringify(read));
+  if (read.kind !== 'ok' || read.message.type !== 'assign') return;
+  assert.equal(read.message.tasks[0]?.spec.image, 'skiff-demo:v1');
+  assert.equal('volumes' in (read.message.tasks[0]?.spec ?? {}), false);
+});
+
+test('the agent reads welcome and endpoints with extra fields, and skips unknown message types', () => {
+  const welcome = readServerMessage(
+    JSON.stringify({
+      type: 'welcome',
+      node_id: 'n1',
+      cluster_id: 'c',
+      heartbeat_interval_ms: 500,
+      address_pool: '10.240.0.0/12',
+    }),
+  );
+  assert.equal(welcome.kind, 'ok');
+  const endpoints = readServerMessage(
+    JSON.stringify({
+      type: 'endpoints',
+      generation: 3,
+      services: [
+        {
+          name: 'web',
+          vip_index: 1,
+          networks: [],
+          ports: spec.ports,
+          backends: [],
+          sticky: true,
+        },
+      ],
+    }),
+  );
+  assert.equal(endpoints.kind, 'ok', JSON.stringify(endpoints));
+  assert.deepEqual(readServerMessage('{"type":"drain.now"}'), { kind: 'unknown', type: 'drain.now' });
+  assert.equal(readServerMessage('{"type":"assign"}').kind, 'bad');
+});
+
+test("the server reads a newer agent's hello and report with extra fields", () => {
+  const hello = readAgentMessage(
+    JSON.stringify({
+      type: 'hello',
+      agent_version: '9.0.0',
+      kernel: '6.1',
+      node: {
+        name: 'n1',
+        engine_id: 'e',
+        address: '10.0.0.1',
+        labels: {},
+        cpu_millicores: 1000,
+        memory_bytes: 1024,
+        engine_version: '27',
+        gpus: 2,
+      },
+    }),
+  );
+  assert.equal(hello.kind, 'ok', JSON.stringify(hello));
+  const report = readAgentMessage(
+    JSON.stringify({
+      type: 'report',
+      generation: 1,
+      full: true,
+      tasks: [
+        {
+          task_id: 't1',
+          state: 'running',
+          container_id: 'c',
+          health: 'none',
+          message: null,
+          exit_code: null,
+          restart_count: 0,
+          ports: [{ container_port: 80, host_port: 8080, protocol: 'tcp', host_ip: '0.0.0.0' }],
+          retry_at: null,
+          ready_since: 1,
+          ip: null,
+          cpu_percent: 3,
+        },
+      ],
+      removed: [],
+      events: [
+        { type: 'container', service: null, container: null, node: null, message: 'x', at: 1, id: 'e1' },
+      ],
+      stats: {},
+    }),
+  );
+  assert.equal(report.kind, 'ok', JSON.stringify(report));
+  assert.deepEqual(readAgentMessage('{"type":"stats"}'), { kind: 'unknown', type: 'stats' });
+});
