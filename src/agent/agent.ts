@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import type { ContainerEngine } from '../docker/container-engine.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { DataPlane } from '../net/data-plane/data-plane.ts';
+import { AGENT_FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { readServerMessage } from '../protocol/read-message.ts';
@@ -122,6 +123,8 @@ export class Agent {
           node: this.#registration,
           agent_version: AGENT_VERSION,
           cluster_id: this.#clusterId ?? null,
+          protocol_version: PROTOCOL_VERSION,
+          features: [...AGENT_FEATURES],
         });
     });
     socket.on('message', (data) => {

@@ -76,6 +76,9 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
     agent_version: z.string().max(64),
     /** The cluster the agent's data dir belongs to; absent or null for a fresh agent. */
     cluster_id: z.string().max(64).nullable().optional(),
+    /** Absent from agents older than features (see features.ts). */
+    protocol_version: z.int().min(1).max(1_000_000).optional(),
+    features: z.array(z.string().max(64)).max(256).optional(),
   }),
   z.object({ type: z.literal('heartbeat') }),
   /**

@@ -440,3 +440,17 @@ test('plans and reasons match a plain reference implementation on random snapsho
       `no case rejects with ${kind}: ${[...reasons].join(' | ')}`,
     );
 });
+
+test('a replica needing an agent feature goes only to nodes whose agent has it, else pending with why', () => {
+  const old = node('a', { features: new Set(['exec-health']) });
+  const upgraded = node('b', { features: new Set(['exec-health', 'init']), allocatedMemoryBytes: 7 * GiB });
+  const needsInit = request('1', { requiredFeatures: ['init'] });
+  assert.deepEqual(schedule([old, upgraded], [needsInit])[0], { taskId: '1', placed: true, nodeId: 'b' });
+  assert.deepEqual(schedule([old, node('c', { features: new Set() })], [needsInit])[0], {
+    taskId: '1',
+    placed: false,
+    reason: '0/2 nodes available: 2 agent lacks feature init (upgrade its agent)',
+  });
+  const plain = request('2', { requiredFeatures: [] });
+  assert.equal(schedule([old], [plain])[0]?.placed, true, 'a replica needing nothing goes anywhere');
+});

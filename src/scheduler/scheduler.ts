@@ -3,8 +3,8 @@
  *
  * `schedule()` places the requests in order against one snapshot, reserving as it goes so later
  * requests see earlier placements. Per request:
- *  1. Filter: a node must pass every checker in `CHECKERS` (ready, schedulable, constraints met,
- *     cpu and memory left, host ports free).
+ *  1. Filter: a node must pass every checker in `CHECKERS` (ready, schedulable, its agent has the
+ *     features the replica needs, constraints met, cpu and memory left, host ports free).
  *  2. Score the survivors: binpack (the default) favours fuller nodes, spread emptier ones; then
  *     anti-affinity penalties so a service's replicas spread over nodes and zones, and a
  *     penalty for nodes where the service's replicas just failed. The best score wins; ties break
@@ -53,6 +53,8 @@ export interface NodeSnapshot {
   readonly usedHostPorts: ReadonlySet<string>;
   /** Replicas per service already on this node. */
   readonly serviceCounts: ReadonlyMap<string, number>;
+  /** What the node's agent supports (protocol/features.ts); undefined: not gated. */
+  readonly features?: ReadonlySet<string>;
 }
 
 export interface PlacementRequest {
@@ -66,6 +68,8 @@ export interface PlacementRequest {
   readonly strategy: 'binpack' | 'spread';
   /** Nodes where this service's replicas recently failed (node down, drained away). */
   readonly penalizedNodes: ReadonlySet<string>;
+  /** Agent features the replica needs (protocol/features.ts). */
+  readonly requiredFeatures?: readonly string[];
 }
 
 export type Placement =
@@ -109,6 +113,10 @@ export function portKey(port: PortSpec): string {
 const CHECKERS: readonly Checker[] = [
   (node) => (node.base.status === 'ready' ? null : `node ${node.base.status}`),
   (node) => (node.base.schedulable ? null : 'node cordoned'),
+  (node, request) => {
+    const missing = missingFeature(node.base, request);
+    return missing === undefined ? null : `agent lacks feature ${missing} (upgrade its agent)`;
+  },
   (node, request) => {
     for (const constraint of request.constraints) {
       if (!satisfies(node.base, constraint)) return `constraint ${constraint.text} not met`;
@@ -205,6 +213,7 @@ function placeOne(state: readonly NodeState[], context: RequestContext): Placeme
 function fits(node: NodeState, { request, hostPorts }: RequestContext): boolean {
   const base = node.base;
   if (base.status !== 'ready' || !base.schedulable) return false;
+  if (missingFeature(base, request) !== undefined) return false;
   if (!(node.cpu + request.demand.cpuMillicores <= base.cpuMillicores)) return false;
   if (!(node.memory + request.demand.memoryBytes <= base.memoryBytes)) return false;
   for (const constraint of request.constraints) if (!satisfies(base, constraint)) return false;
@@ -261,6 +270,13 @@ function countByZone(state: readonly NodeState[], service: string): Map<string, 
     if (n && node.zone !== undefined) counts.set(node.zone, (counts.get(node.zone) ?? 0) + n);
   }
   return counts;
+}
+
+/** The first feature the request needs that the node's agent lacks. */
+function missingFeature(node: NodeSnapshot, request: PlacementRequest): string | undefined {
+  const features = node.features;
+  if (features === undefined || request.requiredFeatures === undefined) return undefined;
+  return request.requiredFeatures.find((feature) => !features.has(feature));
 }
 
 /** Why nothing fits: every node counted under the first checker it fails. */

@@ -112,7 +112,7 @@ function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly 
         );
         return;
       }
-      const outcome = cluster.connect(message.node, link, now());
+      const outcome = cluster.connect(message.node, link, now(), message.features);
       if (!outcome.ok) {
         closeWith(ws, CLOSE_CODES.nameConflict, outcome.reason);
         return;

@@ -4,6 +4,7 @@
  * node is ready, unreachable or down.
  */
 import type { NodeAvailability, NodeRegistration, NodeStatus } from '../model/node.ts';
+import { BASELINE_FEATURES } from '../protocol/features.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import type { Store } from '../store/store.ts';
 import type { LivenessSettings } from './node-liveness.ts';
@@ -32,6 +33,8 @@ export interface NodeSession {
   lastAssignment: string | undefined;
   /** The last endpoints sent over the current link. */
   lastEndpoints: string | undefined;
+  /** What its agent said it supports (protocol/features.ts); until it says, the baseline. */
+  features: ReadonlySet<string>;
 }
 
 export interface StatusChange {
@@ -94,6 +97,7 @@ export class Cluster {
         link: undefined,
         lastAssignment: undefined,
         lastEndpoints: undefined,
+        features: new Set(BASELINE_FEATURES),
       });
     }
   }
@@ -110,7 +114,12 @@ export class Cluster {
    * A node is named by its agent. The same name from a different engine while the first is
    * connected is refused: two hosts must not share one identity.
    */
-  connect(registration: NodeRegistration, link: AgentLink, now: number): ConnectOutcome {
+  connect(
+    registration: NodeRegistration,
+    link: AgentLink,
+    now: number,
+    features: readonly string[] = BASELINE_FEATURES,
+  ): ConnectOutcome {
     const id = registration.name;
     const existing = this.#nodes.get(id);
     if (existing?.link && existing.registration.engine_id !== registration.engine_id) {
@@ -132,6 +141,7 @@ export class Cluster {
       link,
       lastAssignment: undefined,
       lastEndpoints: undefined,
+      features: new Set(features),
     };
     const previousStatus = existing?.status;
     session.registration = registration;
@@ -139,6 +149,7 @@ export class Cluster {
     session.lastSeen = now;
     session.lastHeartbeat = now;
     session.link = link;
+    session.features = new Set(features);
     session.lastAssignment = undefined;
     session.lastEndpoints = undefined;
     this.#nodes.set(id, session);

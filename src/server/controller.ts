@@ -9,6 +9,7 @@ import { MAX_NETWORKS, MAX_SERVICES } from '../model/addressing.ts';
 import { slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { TaskObservation } from '../model/task.ts';
+import { requiredFeatures } from '../protocol/features.ts';
 import type { AgentMessage, NetworkRef, TaskSpec } from '../protocol/messages.ts';
 import type { ServicePlan } from '../reconciler/service-reconciler.ts';
 import { reconcileService } from '../reconciler/service-reconciler.ts';
@@ -267,6 +268,7 @@ export class Controller {
         constraints: spec.placement.constraints.map(parseConstraint),
         strategy: spec.placement.strategy,
         penalizedNodes: this.#penalizedNodes(task.service),
+        requiredFeatures: requiredFeatures(spec),
       });
     }
     const placements = schedule(this.#snapshot(tasks), requests);
@@ -317,6 +319,7 @@ export class Controller {
         allocatedMemoryBytes: allocation.memoryBytes,
         usedHostPorts: allocation.hostPorts,
         serviceCounts: allocation.serviceCounts,
+        features: node.features,
       };
     });
   }

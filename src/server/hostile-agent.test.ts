@@ -271,3 +271,46 @@ test('a message whose handling throws is dropped; the connection and the process
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a replica is never assigned to an agent lacking a feature it needs; it waits, saying which', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-features-'));
+  const server = await startServer({ dataDir: dir, port: 0, listen: '127.0.0.1', log: () => {} });
+  const admin = { authorization: `Bearer ${server.tokens.admin}`, 'content-type': 'application/json' };
+  const assigned = (agent: RawAgent) =>
+    agent.received.some((m) => {
+      const message = m as { type?: string; tasks?: unknown[] };
+      return message.type === 'assign' && (message.tasks?.length ?? 0) > 0;
+    });
+  try {
+    const lacking = await rawAgent(server);
+    lacking.send(hello('no-exec', { protocol_version: 2, features: ['published-ports'], future_field: 1 }));
+    await eventually('a welcome', () => lacking.received.length > 0, { timeoutMs: 5000, intervalMs: 10 });
+    const deployed = await fetch(`${server.url}/api/deploy`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({
+        name: 'checked',
+        image: 'skiff-demo:v1',
+        health_check: { type: 'exec', command: ['true'] },
+      }),
+    });
+    assert.equal(deployed.status, 201);
+    const pending = (await deployed.json()) as { status: string; message: string };
+    assert.equal(pending.status, 'pending');
+    assert.match(pending.message, /agent lacks feature exec-health/);
+    assert.equal(assigned(lacking), false);
+
+    const able = await rawAgent(server);
+    able.send(hello('with-exec', { protocol_version: 2, features: ['exec-health'] }));
+    await eventually('the replica assigned to the able agent', () => assigned(able), {
+      timeoutMs: 5000,
+      intervalMs: 20,
+    });
+    assert.equal(assigned(lacking), false, 'never to the one lacking it');
+    lacking.socket.close();
+    able.socket.close();
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,47 @@
+/**
+ * What an agent can do, said in its hello, so a cluster can be upgraded one host at a time: the
+ * server never assigns a replica whose spec needs a feature its node's agent lacks (the replica
+ * stays pending, saying which feature). One list, here: an agent offers `AGENT_FEATURES`; a spec
+ * needs what `requiredFeatures` says.
+ */
+import type { ServiceSpec } from '../model/service-spec.ts';
+
+/** The protocol this code speaks; a hello without one is from before features were announced. */
+export const PROTOCOL_VERSION = 2;
+
+/** Features of the agent protocol and the data plane, by name. */
+export const FEATURES = {
+  /** `health_check.type: exec`. */
+  execHealth: 'exec-health',
+  /** Published ports (`host_port`, ingress or host mode). */
+  publishedPorts: 'published-ports',
+  /** `app_protocol: http`: per-request balancing in the agent's proxy. */
+  httpProxy: 'http-proxy',
+  /** `init: true`: Docker's init as PID 1. */
+  init: 'init',
+  /** `stop_signal`: a signal other than SIGTERM to stop a replica. */
+  stopSignal: 'stop_signal',
+} as const;
+
+/** What this agent supports. */
+export const AGENT_FEATURES: readonly string[] = Object.values(FEATURES);
+
+/** What every agent could do before hellos carried features: an agent that names none has these. */
+export const BASELINE_FEATURES: readonly string[] = [
+  FEATURES.execHealth,
+  FEATURES.publishedPorts,
+  FEATURES.httpProxy,
+];
+
+/** The features a replica of this spec needs from its node's agent. */
+export function requiredFeatures(spec: ServiceSpec): string[] {
+  // Read by name: fields added to the spec after this list still gate on it.
+  const fields = spec as unknown as Record<string, unknown>;
+  const needs: string[] = [];
+  if (spec.health_check?.type === 'exec') needs.push(FEATURES.execHealth);
+  if (spec.ports.some((p) => p.host_port !== undefined)) needs.push(FEATURES.publishedPorts);
+  if (spec.ports.some((p) => p.app_protocol === 'http')) needs.push(FEATURES.httpProxy);
+  if (fields.init === true) needs.push(FEATURES.init);
+  if (fields.stop_signal !== undefined) needs.push(FEATURES.stopSignal);
+  return needs;
+}
