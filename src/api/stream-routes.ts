@@ -5,7 +5,6 @@
  * leaves or the service is deleted: replicas placed or replaced later join the stream).
  */
 
-import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import type { SkiffEvent } from '../model/event.ts';
@@ -15,6 +14,7 @@ import { sortableLogTime } from '../server/log-follow-plan.ts';
 import { ServiceLogFollower } from '../server/service-log-follower.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError } from './errors.ts';
+import { FollowStream } from './follow-stream.ts';
 import { parseCount, parseFlag, parseSince } from './query.ts';
 
 /** How long a non-following log request waits for slow agents before answering with what it has. */
@@ -31,15 +31,43 @@ export function streamRoutes(deps: ApiDeps): Hono {
     const follow = parseFlag('follow', c.req.query('follow'));
     const backlog = store.listEvents({ sinceMs, service, limit });
     if (!follow) return c.json(backlog);
-    return ndjson(c, (write, done) => {
-      for (const event of backlog) write(event);
-      const unsubscribe = events.subscribe((event: SkiffEvent) => {
-        if (service === undefined || event.service === service) write(event);
+    c.header('Content-Type', 'application/x-ndjson');
+    return stream(c, async (out) => {
+      const line = (event: SkiffEvent) => `${JSON.stringify(event)}\n`;
+      // The backlog is written at the reader's pace, then whatever came meanwhile, until caught
+      // up; the subscription starts in the same turn as the last (empty) read, so nothing is lost.
+      let afterId = backlog.at(-1)?.id ?? store.listEvents({ limit: 1 }).at(-1)?.id ?? 0;
+      if (backlog.length > 0) await out.write(backlog.map(line).join(''));
+      for (;;) {
+        if (out.aborted) return;
+        const more = store.listEvents({ afterId, service, limit: 10_000 });
+        if (more.length === 0) break;
+        afterId = more.at(-1)?.id ?? afterId;
+        await out.write(more.map(line).join(''));
+      }
+      let done: () => void = () => {};
+      const closed = new Promise<void>((resolve) => {
+        done = resolve;
       });
-      return () => {
+      let unsubscribe: () => void = () => {};
+      const follower = new FollowStream(out, {
+        finalLine: (reason) =>
+          `${JSON.stringify({ error: `event stream ended: ${reason}`, details: [`reconnect with since=${new Date(now()).toISOString()} to resume`] })}\n`,
+        onCutOff: () => {
+          unsubscribe();
+          done();
+        },
+      });
+      unsubscribe = events.subscribe((event: SkiffEvent) => {
+        if (service === undefined || event.service === service) follower.write(line(event));
+      });
+      out.onAbort(() => {
         unsubscribe();
+        follower.stop();
         done();
-      };
+      });
+      await closed;
+      follower.stop();
     });
   });
 
@@ -60,7 +88,19 @@ export function streamRoutes(deps: ApiDeps): Hono {
 
     if (request.follow) {
       return stream(c, async (out) => {
+        let paced: FollowStream | undefined;
         await new Promise<void>((resolve) => {
+          // Lines go out at the reader's pace; one too far behind is told so and let go.
+          paced = new FollowStream(out, {
+            finalLine: (reason) =>
+              format === 'ndjson'
+                ? `${JSON.stringify({ error: `log stream ended: ${reason}` })}\n`
+                : `skiff: log stream ended: ${reason}\n`,
+            onCutOff: () => {
+              follower.stop();
+              resolve();
+            },
+          });
           const follower = new ServiceLogFollower({
             service: name,
             request,
@@ -68,7 +108,7 @@ export function streamRoutes(deps: ApiDeps): Hono {
             cluster,
             logs,
             events,
-            onLines: (lines) => void out.write(lines.map(render).join('')),
+            onLines: (lines) => paced?.write(lines.map(render).join('')),
             onEnd: resolve,
           });
           out.onAbort(() => {
@@ -77,6 +117,7 @@ export function streamRoutes(deps: ApiDeps): Hono {
           });
           follower.start();
         });
+        paced?.stop();
       });
     }
 
@@ -132,24 +173,4 @@ export function streamRoutes(deps: ApiDeps): Hono {
   });
 
   return app;
-}
-
-/**
- * Streams NDJSON: `start` gets a writer and a done callback and returns its cleanup, which runs
- * when the client goes away.
- */
-function ndjson(
-  c: Context,
-  start: (write: (value: unknown) => void, done: () => void) => () => void,
-): Response {
-  c.header('Content-Type', 'application/x-ndjson');
-  return stream(c, async (out) => {
-    let done: () => void = () => {};
-    const closed = new Promise<void>((resolve) => {
-      done = resolve;
-    });
-    const cleanup = start((value) => void out.write(`${JSON.stringify(value)}\n`), done);
-    out.onAbort(cleanup);
-    await closed;
-  });
 }

@@ -5,6 +5,7 @@
  * `fetch` is injected so tests can answer without sockets.
  */
 import type { z } from 'zod';
+import type { ErrorBody } from '../model/views.ts';
 import { errorBodySchema } from '../model/views.ts';
 import type { Connection } from './connection.ts';
 import { ApiError, ConnectionError, ResponseShapeError } from './errors.ts';
@@ -46,11 +47,15 @@ export class ApiClient {
     if (response === undefined || response.body === null) return;
     try {
       for await (const line of readLines(response.body)) {
-        yield validate(schema, parseJson(line), `GET ${path}`);
+        const parsed = parseJson(line);
+        // A stream the server ends early (a reader too far behind) says why in a last error line.
+        const ended = parsed.ok ? streamEnd(parsed.value) : undefined;
+        if (ended) throw new ApiError(response.status, ended.error, [...(ended.details ?? [])]);
+        yield validate(schema, parsed, `GET ${path}`);
       }
     } catch (error) {
       if (signal.aborted) return;
-      if (error instanceof ResponseShapeError) throw error;
+      if (error instanceof ResponseShapeError || error instanceof ApiError) throw error;
       throw new ConnectionError(
         this.#connection.serverUrl,
         `lost the connection to the Skiff server at ${this.#connection.serverUrl}`,
@@ -109,6 +114,13 @@ export class ApiClient {
       : `the server answered ${response.status} ${response.statusText}`.trim();
     return new ApiError(response.status, message, details);
   }
+}
+
+/** An `{ "error": ... }` line, which no streamed item (event, log line) ever is. */
+function streamEnd(value: unknown): ErrorBody | undefined {
+  if (typeof value !== 'object' || value === null || !('error' in value)) return undefined;
+  const parsed = errorBodySchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }
 
 function parseJsonOrUndefined(text: string): unknown {
