@@ -201,6 +201,8 @@ export class Agent {
       }
       case 'endpoints':
         this.#dataPlane?.update(message.services);
+        if (message.generation !== undefined)
+          this.#send({ type: 'endpoints.ack', generation: message.generation });
         return;
       case 'logs.start':
         void this.#streamLogs(message.request_id, message.task_id, message.request);

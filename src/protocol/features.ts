@@ -21,6 +21,8 @@ export const FEATURES = {
   init: 'init',
   /** `stop_signal`: a signal other than SIGTERM to stop a replica. */
   stopSignal: 'stop_signal',
+  /** Acknowledges each endpoints generation (`endpoints.ack`), so freed addresses can be reused. */
+  endpointsAck: 'endpoints-ack',
 } as const;
 
 /** What this agent supports. */

@@ -112,6 +112,8 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
     request_id: idTextSchema,
     error: boundedTextSchema(MAX_STATUS_MESSAGE_CHARS).nullable(),
   }),
+  /** The agent has applied the endpoints of this generation (server/address-release.ts). */
+  z.object({ type: z.literal('endpoints.ack'), generation: z.int().min(0) }),
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
@@ -124,7 +126,12 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('assign'), generation: z.int(), tasks: z.array(taskSpecSchema) }),
   /** Every service's serving replicas, for the proxies and DNS of every host; sent whole on change. */
-  z.object({ type: z.literal('endpoints'), services: z.array(serviceEndpointsSchema) }),
+  z.object({
+    type: z.literal('endpoints'),
+    /** Grows with every change; acknowledged by the agent, so freed addresses can be reused. */
+    generation: z.int().min(0).optional(),
+    services: z.array(serviceEndpointsSchema),
+  }),
   z.object({
     type: z.literal('logs.start'),
     request_id: z.string(),

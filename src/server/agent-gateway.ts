@@ -150,6 +150,10 @@ function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly 
       case 'logs.end':
         logs.end(message.request_id, message.error);
         return;
+      case 'endpoints.ack':
+        cluster.ackEndpoints(nodeId, message.generation);
+        controller.trigger();
+        return;
     }
   };
   const who = () => nodeId ?? '(unregistered)';

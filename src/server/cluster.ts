@@ -35,6 +35,8 @@ export interface NodeSession {
   lastEndpoints: string | undefined;
   /** What its agent said it supports (protocol/features.ts); until it says, the baseline. */
   features: ReadonlySet<string>;
+  /** The endpoints generation its agent last acknowledged over the current link. */
+  endpointsAcked: number;
 }
 
 export interface StatusChange {
@@ -98,6 +100,7 @@ export class Cluster {
         lastAssignment: undefined,
         lastEndpoints: undefined,
         features: new Set(BASELINE_FEATURES),
+        endpointsAcked: -1,
       });
     }
   }
@@ -142,6 +145,7 @@ export class Cluster {
       lastAssignment: undefined,
       lastEndpoints: undefined,
       features: new Set(features),
+      endpointsAcked: -1,
     };
     const previousStatus = existing?.status;
     session.registration = registration;
@@ -150,6 +154,7 @@ export class Cluster {
     session.lastHeartbeat = now;
     session.link = link;
     session.features = new Set(features);
+    session.endpointsAcked = -1;
     session.lastAssignment = undefined;
     session.lastEndpoints = undefined;
     this.#nodes.set(id, session);
@@ -166,6 +171,11 @@ export class Cluster {
     session.lastSeen = now;
     session.status = 'unreachable';
     return true;
+  }
+
+  ackEndpoints(id: string, generation: number): void {
+    const session = this.#nodes.get(id);
+    if (session && generation > session.endpointsAcked) session.endpointsAcked = generation;
   }
 
   heartbeat(id: string, now: number): void {

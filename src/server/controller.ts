@@ -9,7 +9,8 @@ import { MAX_NETWORKS, MAX_SERVICES } from '../model/addressing.ts';
 import { slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { TaskObservation } from '../model/task.ts';
-import { requiredFeatures } from '../protocol/features.ts';
+import { DEFAULT_TTL_SECONDS } from '../net/dns/dns-answer.ts';
+import { FEATURES, requiredFeatures } from '../protocol/features.ts';
 import type { AgentMessage, NetworkRef, TaskSpec } from '../protocol/messages.ts';
 import type { ServicePlan } from '../reconciler/service-reconciler.ts';
 import { reconcileService } from '../reconciler/service-reconciler.ts';
@@ -18,6 +19,8 @@ import { demandOf } from '../scheduler/resources.ts';
 import type { NodeSnapshot, PlacementRequest } from '../scheduler/scheduler.ts';
 import { schedule } from '../scheduler/scheduler.ts';
 import type { Store, StoredService, StoredTask } from '../store/store.ts';
+import type { PendingRelease } from './address-release.ts';
+import { planRelease } from './address-release.ts';
 import { allocationOf } from './allocation.ts';
 import type { Cluster } from './cluster.ts';
 import { labelsOf } from './cluster.ts';
@@ -34,6 +37,8 @@ export interface ControllerOptions {
   readonly liveness: LivenessSettings;
   readonly now: () => number;
   readonly log: (message: string) => void;
+  /** How long a freed address waits after every agent acknowledged its removal: one DNS TTL. */
+  readonly addressHoldMs?: number;
 }
 
 /** How long a node where a service's replicas failed is avoided for that service. */
@@ -48,11 +53,16 @@ export class Controller {
   readonly #allocations = { network: new Map<string, number>(), service: new Map<string, number>() };
   /** service → node → when a replica of it was lost there. */
   readonly #failures = new Map<string, Map<string, number>>();
+  #endpointsGeneration: number;
+  #endpointsText: string | undefined;
+  /** Addresses no longer used, on their way back to the pool (address-release.ts). */
+  #releases = new Map<string, PendingRelease>();
 
   constructor(options: ControllerOptions) {
     this.#options = options;
     // Generations only grow, across server restarts too.
     this.#generation = options.now();
+    this.#endpointsGeneration = options.now();
   }
 
   start(tickMs = 250): void {
@@ -91,6 +101,40 @@ export class Controller {
     });
     this.#pushAssignments();
     this.#pushEndpoints();
+    this.#releaseAddresses();
+  }
+
+  /** Returns to the pool the addresses every agent has stopped using (see address-release.ts). */
+  #releaseAddresses(): void {
+    const { store, cluster, now } = this.#options;
+    const services = store.listServices();
+    const tasks = store.listTasks();
+    const names = new Set(services.map((s) => s.spec.name));
+    const servicesInUse = new Set([...names, ...tasks.map((t) => t.service)]);
+    const networksInUse = new Set(services.flatMap((s) => s.spec.networks));
+    // Replicas of a deleted service may still sit on their networks, whose names went with its
+    // revisions: until they are gone, no network is freed.
+    const orphans = tasks.some((t) => !names.has(t.service));
+    const allocations = store.listAllocations().filter((a) => a.kind === 'service' || !orphans);
+    const acknowledged = cluster
+      .list()
+      .filter((node) => node.link !== undefined)
+      .map((node) => (node.features.has(FEATURES.endpointsAck) ? node.endpointsAcked : undefined));
+    const plan = planRelease({
+      allocations,
+      networksInUse,
+      servicesInUse,
+      pending: this.#releases,
+      generation: this.#endpointsGeneration,
+      acknowledged,
+      now: now(),
+      holdMs: this.#options.addressHoldMs ?? DEFAULT_TTL_SECONDS * 1000,
+    });
+    this.#releases = plan.pending;
+    for (const allocation of plan.release) {
+      store.releaseAllocation(allocation.kind, allocation.name);
+      this.#allocations[allocation.kind].delete(allocation.name);
+    }
   }
 
   /** Every host gets every service's serving replicas; only a change is sent. */
@@ -104,10 +148,14 @@ export class Controller {
     }));
     const endpoints = serviceEndpoints(services, store.listTasks(), nodes);
     const text = JSON.stringify(endpoints);
+    if (text !== this.#endpointsText) {
+      this.#endpointsText = text;
+      this.#endpointsGeneration++;
+    }
     for (const node of nodes) {
       if (!node.link || node.lastEndpoints === text) continue;
       node.lastEndpoints = text;
-      node.link.send({ type: 'endpoints', services: endpoints });
+      node.link.send({ type: 'endpoints', generation: this.#endpointsGeneration, services: endpoints });
     }
   }
 

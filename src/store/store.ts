@@ -92,6 +92,8 @@ const eventRow = z.object({
 /** Stored specs are read loosely: a store written by a newer server stays readable. */
 const storedSpecSchema = looseCopy(serviceSpecSchema);
 
+const allocationRow = z.object({ kind: z.enum(['network', 'service']), name: z.string(), idx: z.number() });
+
 /** Revisions kept per service (as Kubernetes' revisionHistoryLimit), besides those still needed. */
 export const REVISION_HISTORY = 10;
 
@@ -367,19 +369,38 @@ export class Store {
         .prepare('SELECT idx FROM allocations WHERE kind = ? AND name = ?')
         .get(kind, name);
       if (existing) return z.object({ idx: z.number() }).parse(existing).idx;
-      const taken = new Set(
-        this.#db
-          .prepare('SELECT idx FROM allocations WHERE kind = ?')
-          .all(kind)
-          .map((row) => z.object({ idx: z.number() }).parse(row).idx),
-      );
-      for (let idx = first; idx <= last; idx++) {
-        if (taken.has(idx)) continue;
+      // The lowest free index: `first`, or one past a taken one, that is not itself taken. The
+      // (kind, idx) index answers this without reading every row (thousands of them, per deploy).
+      const free = this.#db
+        .prepare(
+          `SELECT MIN(candidate) AS idx FROM (
+             SELECT ? AS candidate UNION ALL SELECT idx + 1 FROM allocations WHERE kind = ?
+           ) WHERE candidate BETWEEN ? AND ?
+             AND NOT EXISTS (SELECT 1 FROM allocations WHERE kind = ? AND idx = candidate)`,
+        )
+        .get(first, kind, first, last, kind);
+      const idx = z.object({ idx: z.number().nullable() }).parse(free).idx;
+      if (idx !== null) {
         this.#db.prepare('INSERT INTO allocations (kind, name, idx) VALUES (?, ?, ?)').run(kind, name, idx);
         return idx;
       }
       throw new AllocationExhaustedError(kind, last - first + 1);
     });
+  }
+
+  listAllocations(): { kind: 'network' | 'service'; name: string; index: number }[] {
+    return this.#db
+      .prepare('SELECT kind, name, idx FROM allocations ORDER BY kind, idx')
+      .all()
+      .map((row) => {
+        const parsed = allocationRow.parse(row);
+        return { kind: parsed.kind, name: parsed.name, index: parsed.idx };
+      });
+  }
+
+  /** Returns an index to the pool (see server/address-release.ts for when that is safe). */
+  releaseAllocation(kind: 'network' | 'service', name: string): void {
+    this.#db.prepare('DELETE FROM allocations WHERE kind = ? AND name = ?').run(kind, name);
   }
 
   // Nodes
