@@ -7,6 +7,7 @@
 
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
+import { MAX_EPOCH_MS } from '../model/bounds.ts';
 import type { SkiffEvent } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
 import type { LogLine } from '../model/views.ts';
@@ -77,7 +78,9 @@ export function streamRoutes(deps: ApiDeps): Hono {
     const sinceMs = parseSince(c.req.query('since'), now());
     const request = {
       tail: parseCount('tail', c.req.query('tail'), 1_000_000) ?? null,
-      since: sinceMs === undefined ? null : Math.floor(sinceMs / 1000),
+      // Kept inside what the protocol carries: "since 99999h ago" is simply since the epoch.
+      since:
+        sinceMs === undefined ? null : Math.min(Math.max(Math.floor(sinceMs / 1000), 0), MAX_EPOCH_MS / 1000),
       follow: parseFlag('follow', c.req.query('follow')),
     };
     const format = c.req.query('format') ?? 'text';

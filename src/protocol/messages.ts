@@ -8,6 +8,7 @@ import {
   boundedTextSchema,
   epochMsSchema,
   idTextSchema,
+  MAX_EPOCH_MS,
   MAX_LOG_LINE_CHARS,
   MAX_STATUS_MESSAGE_CHARS,
 } from '../model/bounds.ts';
@@ -21,34 +22,34 @@ export const AGENT_PATH = '/agent/v1';
 
 /** Everything an agent needs to run one task, with no further questions to the server. */
 /** A network by name and by the index its addresses derive from (model/addressing.ts). */
-export const networkRefSchema = z.object({ name: z.string(), index: z.int().min(0) });
+export const networkRefSchema = z.object({ name: z.string().max(256), index: z.int().min(0).max(65_535) });
 export type NetworkRef = z.infer<typeof networkRefSchema>;
 
 export const taskSpecSchema = z.object({
-  task_id: z.string(),
-  service: z.string(),
-  slot: z.int(),
-  revision: z.int(),
+  task_id: idTextSchema,
+  service: idTextSchema,
+  slot: z.int().min(0).max(1_000_000),
+  revision: z.int().min(0),
   /** Read loosely: a newer server's new spec fields are dropped, the features gate (features.ts) what matters. */
   spec: looseCopy(serviceSpecSchema),
   /** The service's networks, first one primary (its gateway is the container's resolver). */
-  networks: z.array(networkRefSchema).min(1),
+  networks: z.array(networkRefSchema).min(1).max(64),
 });
 
 /** One serving replica, as every host's proxy and DNS need it. */
 export const backendSchema = z.object({
-  task_id: z.string(),
-  node_id: z.string(),
+  task_id: idTextSchema,
+  node_id: idTextSchema,
   /** The node's address, where its published ports are reached from other hosts. */
-  address: z.string(),
-  container_ip: z.string().nullable(),
-  ports: z.array(publishedPortSchema),
+  address: z.string().max(253),
+  container_ip: z.string().max(64).nullable(),
+  ports: z.array(publishedPortSchema).max(1024),
 });
 export type Backend = z.infer<typeof backendSchema>;
 
 export const serviceEndpointsSchema = z.object({
-  name: z.string(),
-  vip_index: z.int().min(1),
+  name: idTextSchema,
+  vip_index: z.int().min(1).max(1_000_000),
   networks: z.array(networkRefSchema),
   ports: z.array(looseCopy(portSchema)),
   backends: z.array(backendSchema),
@@ -57,9 +58,13 @@ export type ServiceEndpoints = z.infer<typeof serviceEndpointsSchema>;
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 
 export const logRequestSchema = z.object({
-  tail: z.int().min(0).nullable(),
+  tail: z.int().min(0).max(10_000_000).nullable(),
   /** Epoch seconds. */
-  since: z.number().nullable(),
+  since: z
+    .number()
+    .min(0)
+    .max(MAX_EPOCH_MS / 1000)
+    .nullable(),
   follow: z.boolean(),
 });
 export type LogRequest = z.infer<typeof logRequestSchema>;
@@ -120,9 +125,9 @@ export type AgentMessage = z.infer<typeof agentMessageSchema>;
 export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('welcome'),
-    node_id: z.string(),
-    cluster_id: z.string(),
-    heartbeat_interval_ms: z.int().min(10).max(60_000),
+    node_id: idTextSchema,
+    cluster_id: idTextSchema,
+    heartbeat_interval_ms: z.int().min(1).max(60_000),
   }),
   z.object({ type: z.literal('assign'), generation: z.int(), tasks: z.array(taskSpecSchema) }),
   /** Every service's serving replicas, for the proxies and DNS of every host; sent whole on change. */
@@ -134,11 +139,11 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('logs.start'),
-    request_id: z.string(),
-    task_id: z.string(),
+    request_id: idTextSchema,
+    task_id: idTextSchema,
     request: logRequestSchema,
   }),
-  z.object({ type: z.literal('logs.cancel'), request_id: z.string() }),
+  z.object({ type: z.literal('logs.cancel'), request_id: idTextSchema }),
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 
