@@ -40,3 +40,21 @@ test('the loose copy keeps every check and refinement', () => {
     'the original stays strict',
   );
 });
+
+test('without checks, the copy reads what older limits let in, with the same defaults', () => {
+  const lax = looseCopy(serviceSpecSchema, { checks: false });
+  const old = {
+    name: 'web',
+    image: 'Old Image',
+    resources: { cpus: 0.0001 },
+    health_check: { type: 'tcp', port: 80, interval: '600h' },
+    env: Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`K${i}`, 'v'])),
+    networks: ['a', 'a'],
+  };
+  assert.equal(looseCopy(serviceSpecSchema).safeParse(old).success, false);
+  const read = lax.parse(old);
+  assert.equal(read.health_check?.interval, '600h');
+  assert.equal(read.replicas, 1);
+  assert.equal(Object.keys(read.env).length, 2000);
+  assert.equal(lax.safeParse({ ...old, replicas: 'three' }).success, false, 'types still hold');
+});

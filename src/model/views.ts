@@ -41,9 +41,10 @@ export type ServiceStatus = z.infer<typeof serviceStatusSchema>;
 /**
  * Views are read by clients (the CLI, the dashboard) that may be older than the server: objects
  * here strip fields they do not know, so a new field in an answer never breaks an old reader.
- * The spec part is the strict input schema's loose copy.
+ * The spec part is the strict input schema's loose copy, without its limits: a spec stored under
+ * older limits still shows.
  */
-export const serviceViewSchema = looseCopy(serviceSpecSchema).extend({
+export const serviceViewSchema = looseCopy(serviceSpecSchema, { checks: false }).extend({
   revision: z.int(),
   status: serviceStatusSchema,
   /** Replicas of the current revision that are running. */

@@ -30,8 +30,11 @@ export const taskSpecSchema = z.object({
   service: idTextSchema,
   slot: z.int().min(0).max(1_000_000),
   revision: z.int().min(0),
-  /** Read loosely: a newer server's new spec fields are dropped, the features gate (features.ts) what matters. */
-  spec: looseCopy(serviceSpecSchema),
+  /**
+   * Read loosely and without the API's limits: a newer server's new fields are dropped (features.ts
+   * gates what matters), and a spec stored under older limits still runs (timers are clamped).
+   */
+  spec: looseCopy(serviceSpecSchema, { checks: false }),
   /** The service's networks, first one primary (its gateway is the container's resolver). */
   networks: z.array(networkRefSchema).min(1).max(64),
 });
@@ -51,7 +54,7 @@ export const serviceEndpointsSchema = z.object({
   name: idTextSchema,
   vip_index: z.int().min(1).max(1_000_000),
   networks: z.array(networkRefSchema),
-  ports: z.array(looseCopy(portSchema)),
+  ports: z.array(looseCopy(portSchema, { checks: false })),
   backends: z.array(backendSchema),
 });
 export type ServiceEndpoints = z.infer<typeof serviceEndpointsSchema>;

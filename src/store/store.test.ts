@@ -143,3 +143,12 @@ test('out-of-range times cannot poison the store: events clamp, unreadable obser
     assert.equal(store.listTasks('web')[0]?.observed, null);
   });
 });
+
+test('a spec stored under older, looser limits still reads', () => {
+  withStore((store) => {
+    const old = { ...spec, image: 'Old Image', stop_grace_period: '600h' } as typeof spec;
+    store.putService(old, 1);
+    assert.equal(store.listServices()[0]?.spec.stop_grace_period, '600h');
+    assert.equal(store.getRevision('web', 1)?.image, 'Old Image');
+  });
+});

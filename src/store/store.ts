@@ -89,8 +89,8 @@ const eventRow = z.object({
   message: z.string(),
 });
 
-/** Stored specs are read loosely: a store written by a newer server stays readable. */
-const storedSpecSchema = looseCopy(serviceSpecSchema);
+/** Stored specs are read loosely: one written by a newer server, or under older limits, stays readable. */
+const storedSpecSchema = looseCopy(serviceSpecSchema, { checks: false });
 
 const allocationRow = z.object({ kind: z.enum(['network', 'service']), name: z.string(), idx: z.number() });
 
