@@ -94,6 +94,10 @@ const storedSpecSchema = looseCopy(serviceSpecSchema, { checks: false });
 
 const allocationRow = z.object({ kind: z.enum(['network', 'service']), name: z.string(), idx: z.number() });
 
+/** Nodes too: a registration accepted before its fields were bounded must not stop a restart. */
+const storedRegistrationSchema = looseCopy(nodeRegistrationSchema, { checks: false });
+const storedLabelsSchema = looseCopy(nodeLabelsSchema, { checks: false });
+
 /** Revisions kept per service (as Kubernetes' revisionHistoryLimit), besides those still needed. */
 export const REVISION_HISTORY = 10;
 
@@ -413,10 +417,10 @@ export class Store {
         const parsed = nodeRow.parse(row);
         return {
           id: parsed.id,
-          registration: nodeRegistrationSchema.parse(JSON.parse(parsed.registration)),
+          registration: storedRegistrationSchema.parse(JSON.parse(parsed.registration)),
           joinedAt: parsed.joined_at,
           availability: parsed.availability,
-          labels: nodeLabelsSchema.parse(JSON.parse(parsed.labels)),
+          labels: storedLabelsSchema.parse(JSON.parse(parsed.labels)),
         };
       });
   }
