@@ -3,6 +3,8 @@
  * replacement, pull failure, removal, through both the CLI and the REST API.
  */
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { eventSchema } from '../src/model/event.ts';
 import type { ServiceView } from '../src/model/views.ts';
@@ -198,26 +200,40 @@ describe('a service on one machine', { timeout: 240_000 }, () => {
     assert.equal((await skiff.api('DELETE', '/api/services/broken')).status, 200);
   });
 
-  test('a published port that cannot be served is reported as an event, not only logged', async () => {
-    // The API already holds this port on 127.0.0.1, one of the addresses ingress listens on.
-    const deployed = await skiff.api('POST', '/api/deploy', {
+  test("publishing the server's own port is refused at deploy, naming it", async () => {
+    const refused = await skiff.api('POST', '/api/deploy', {
       name: 'clash',
       image: 'skiff-demo:v1',
       ports: [{ container_port: 8080, host_port: skiff.port, app_protocol: 'http' }],
     });
-    assert.equal(deployed.status, 201);
-    const event = await eventually('the networking problem event', async () => {
-      const { body } = await skiff.api('GET', '/api/events');
-      return (body as { message: string; node: string | null }[]).find((e) =>
-        /networking: cannot listen/.test(e.message),
-      );
-    });
-    assert.match(
-      event.message,
-      new RegExp(`clash:ingress:${skiff.port} on 127\\.0\\.0\\.1:${skiff.port}: EADDRINUSE`),
-    );
-    assert.ok(event.node, 'the event names the node');
-    assert.equal((await skiff.api('DELETE', '/api/services/clash')).status, 200);
+    assert.equal(refused.status, 409);
+    assert.match((refused.body as { error: string }).error, /Skiff server's own port/);
+  });
+
+  test('a published port that cannot be served is reported as an event, not only logged', async () => {
+    // Another process on this host holds the port on 127.0.0.1, one of the addresses ingress listens on.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const deployed = await skiff.api('POST', '/api/deploy', {
+        name: 'clash',
+        image: 'skiff-demo:v1',
+        ports: [{ container_port: 8080, host_port: port, app_protocol: 'http' }],
+      });
+      assert.equal(deployed.status, 201);
+      const event = await eventually('the networking problem event', async () => {
+        const { body } = await skiff.api('GET', '/api/events');
+        return (body as { message: string; node: string | null }[]).find((e) =>
+          /networking: cannot listen/.test(e.message),
+        );
+      });
+      assert.match(event.message, new RegExp(`clash:ingress:${port} on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+      assert.ok(event.node, 'the event names the node');
+      assert.equal((await skiff.api('DELETE', '/api/services/clash')).status, 200);
+    } finally {
+      holder.close();
+    }
   });
 
   test('rm removes the service and its containers', async () => {
