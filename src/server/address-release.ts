@@ -5,6 +5,9 @@
  * `endpoints` generation current when it fell out of use, or a later one) and one DNS TTL has
  * passed since the last of those acknowledgements, so no cached answer still names it.
  *
+ * Agents not connected are not waited for (a host that is gone must not hold the pool): on
+ * reconnect an agent is sent the whole current set before anything else of the data plane.
+ *
  * Pure and level-triggered: the pending set lives in memory only. After a server restart every
  * unused index starts over (new acknowledgements, a new TTL): later, never wrong.
  */
