@@ -53,7 +53,7 @@ export function streamRoutes(deps: ApiDeps): Hono {
       let unsubscribe: () => void = () => {};
       const follower = new FollowStream(out, {
         finalLine: (reason) =>
-          `${JSON.stringify({ error: `event stream ended: ${reason}`, details: [`reconnect with since=${new Date(now()).toISOString()} to resume`] })}\n`,
+          `${JSON.stringify({ error: `event stream ended: ${reason}`, details: ['follow again to continue; GET /api/events lists what was missed'] })}\n`,
         onCutOff: () => {
           unsubscribe();
           done();
