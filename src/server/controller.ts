@@ -39,6 +39,8 @@ export interface ControllerOptions {
   readonly log: (message: string) => void;
   /** How long a freed address waits after every agent acknowledged its removal: one DNS TTL. */
   readonly addressHoldMs?: number;
+  /** Told how long each pass took (ms), for benchmarks; nothing is timed without it. */
+  readonly onPass?: (durationMs: number) => void;
 }
 
 /** How long a node where a service's replicas failed is avoided for that service. */
@@ -92,7 +94,8 @@ export class Controller {
 
   /** One full pass. Synchronous: SQLite is, and so is every decision. */
   sync(): void {
-    const { store } = this.#options;
+    const { store, onPass } = this.#options;
+    const startedAt = onPass ? performance.now() : 0;
     this.#checkLiveness();
     store.transaction(() => {
       this.#evacuateDownNodes();
@@ -102,6 +105,7 @@ export class Controller {
     this.#pushAssignments();
     this.#pushEndpoints();
     this.#releaseAddresses();
+    onPass?.(performance.now() - startedAt);
   }
 
   /** Returns to the pool the addresses every agent has stopped using (see address-release.ts). */

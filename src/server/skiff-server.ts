@@ -28,6 +28,8 @@ export interface ServerOptions {
   readonly heartbeatIntervalMs?: number;
   readonly liveness?: LivenessSettings;
   readonly log: (message: string) => void;
+  /** Told how long each controller pass took (ms): the control-plane benchmark's hook. */
+  readonly onControllerPass?: (durationMs: number) => void;
 }
 
 export interface RunningServer {
@@ -51,7 +53,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const cluster = new Cluster(store, now());
   const events = new EventLog(store);
   const liveness = options.liveness ?? DEFAULT_LIVENESS;
-  const controller = new Controller({ store, cluster, events, liveness, now, log: options.log });
+  const controller = new Controller({
+    store,
+    cluster,
+    events,
+    liveness,
+    now,
+    log: options.log,
+    onPass: options.onControllerPass,
+  });
   const logs = new LogBroker(cluster);
   let server: Server | undefined;
   const serverPort = () => {

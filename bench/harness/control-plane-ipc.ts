@@ -1,0 +1,52 @@
+/**
+ * The messages between `bench/control-plane.ts` and its two children over Node's IPC channel:
+ * the server process (bench/harness/control-plane-server.ts) and the simulated agents
+ * (bench/sim-agents.ts). Checked with schemas on arrival, like any other boundary.
+ */
+import { z } from 'zod';
+
+export const serverCommandSchema = z.discriminatedUnion('cmd', [
+  /** Answer with the controller pass durations since the last `passes`, and forget them. */
+  z.object({ cmd: z.literal('passes') }),
+]);
+export type ServerCommand = z.infer<typeof serverCommandSchema>;
+
+export const serverReplySchema = z.discriminatedUnion('event', [
+  z.object({
+    event: z.literal('listening'),
+    url: z.string(),
+    adminToken: z.string(),
+    joinToken: z.string(),
+    downAfterMs: z.number(),
+  }),
+  z.object({ event: z.literal('passes'), durationsMs: z.array(z.number()) }),
+]);
+export type ServerReply = z.infer<typeof serverReplySchema>;
+
+export const fleetCommandSchema = z.discriminatedUnion('cmd', [
+  z.object({ cmd: z.literal('kill'), names: z.array(z.string()) }),
+  z.object({ cmd: z.literal('churn'), perSecond: z.number().positive() }),
+  z.object({ cmd: z.literal('stop-churn') }),
+  z.object({ cmd: z.literal('counters') }),
+]);
+export type FleetCommand = z.infer<typeof fleetCommandSchema>;
+
+export const fleetCountersSchema = z.object({
+  messages: z.number(),
+  bytes: z.number(),
+  endpointsSkipped: z.number(),
+  endpointBytes: z.number(),
+  assignments: z.number(),
+  reports: z.number(),
+  registered: z.number(),
+  churnKills: z.number(),
+});
+export type FleetCounters = z.infer<typeof fleetCountersSchema>;
+
+export const fleetReplySchema = z.discriminatedUnion('event', [
+  z.object({ event: z.literal('started'), nodes: z.number(), ms: z.number() }),
+  z.object({ event: z.literal('killed'), count: z.number() }),
+  z.object({ event: z.literal('counters'), counters: fleetCountersSchema }),
+  z.object({ event: z.literal('failed'), message: z.string() }),
+]);
+export type FleetReply = z.infer<typeof fleetReplySchema>;

@@ -1,0 +1,243 @@
+/**
+ * A simulated agent: the real agent protocol over a real WebSocket, and the agent's real converge
+ * loop (converger, prober, health tracker, observations) on a fake engine, without a data plane
+ * or a data dir. Many of them in one process let a real `skiff server` meet a large cluster on
+ * one machine.
+ *
+ * Why not the real `Agent` class: every agent parses every server message through zod, and the
+ * server sends every node every service's endpoints on each change. At 10,000 replicas that is
+ * a 1.3 MB message that costs ~6 ms to parse, times 1,000 agents per change: the simulating
+ * process would eat the core the measured server needs. This agent skips endpoints messages by
+ * their first bytes (it has no proxy or DNS to feed) and parses everything else as the real one
+ * does. Its connection handling follows `src/agent/agent.ts` (hello, heartbeats at the interval
+ * the welcome sets, pings, reconnects with a backoff capped at 1 s, a full report on welcome).
+ */
+import WebSocket from 'ws';
+import type { LoopReport } from '../agent/converge-loop.ts';
+import { ConvergeLoop } from '../agent/converge-loop.ts';
+import type { NodeRegistration } from '../model/node.ts';
+import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
+import { AGENT_PATH, serverMessageSchema } from '../protocol/messages.ts';
+import type { FakeEngine } from './fake-engine.ts';
+
+const AGENT_VERSION = '0.1.0-sim';
+/** As the real agent: a server silent this long is given up on and dialled again. */
+const SERVER_SILENCE_MS = 2000;
+const MAX_BUFFERED_EVENTS = 1000;
+const ENDPOINTS_PREFIX = Buffer.from('{"type":"endpoints"');
+
+export interface SimAgentOptions {
+  readonly serverUrl: string;
+  readonly joinToken: string;
+  readonly name: string;
+  readonly engine: FakeEngine;
+  readonly address?: string;
+  readonly labels?: Record<string, string>;
+  readonly concurrency?: number;
+  readonly log: (message: string) => void;
+}
+
+/** What one agent received, for the bench to show where the bytes went. */
+export interface SimAgentCounters {
+  messages: number;
+  bytes: number;
+  endpointsSkipped: number;
+  endpointBytes: number;
+  assignments: number;
+  reports: number;
+}
+
+export class SimAgent {
+  readonly #options: SimAgentOptions;
+  #registration: NodeRegistration | undefined;
+  #socket: WebSocket | undefined;
+  #loop: ConvergeLoop | undefined;
+  #clusterId: string | undefined;
+  #generation = 0;
+  #pendingEvents: LoopReport['events'] = [];
+  #heartbeat: NodeJS.Timeout | undefined;
+  #liveness: NodeJS.Timeout | undefined;
+  #retryDelayMs = 250;
+  #stopped = false;
+  /** Welcomed on the current connection. */
+  registered = false;
+  readonly counters: SimAgentCounters = {
+    messages: 0,
+    bytes: 0,
+    endpointsSkipped: 0,
+    endpointBytes: 0,
+    assignments: 0,
+    reports: 0,
+  };
+
+  constructor(options: SimAgentOptions) {
+    this.#options = options;
+  }
+
+  get name(): string {
+    return this.#options.name;
+  }
+
+  get engine(): FakeEngine {
+    return this.#options.engine;
+  }
+
+  async start(): Promise<void> {
+    const info = await this.#options.engine.info();
+    this.#registration = {
+      name: this.#options.name,
+      engine_id: info.id,
+      address: this.#options.address ?? '127.0.0.1',
+      labels: this.#options.labels ?? {},
+      cpu_millicores: info.cpuMillicores,
+      memory_bytes: info.memoryBytes,
+      engine_version: info.version,
+    };
+    this.#connect();
+  }
+
+  /** Stops as a host that dies: the connection drops (no close handshake), nothing runs on. */
+  kill(): void {
+    this.#stopped = true;
+    this.#halt();
+    this.#socket?.terminate();
+  }
+
+  /** Stops politely (a close frame), as `skiff agent` does on SIGTERM. */
+  stop(): void {
+    this.#stopped = true;
+    this.#halt();
+    this.#socket?.close(1000, 'agent stopping');
+  }
+
+  #halt(): void {
+    clearInterval(this.#heartbeat);
+    clearInterval(this.#liveness);
+    this.#loop?.stop();
+    this.registered = false;
+  }
+
+  #connect(): void {
+    if (this.#stopped) return;
+    const url = new URL(AGENT_PATH, this.#options.serverUrl.replace(/^http/, 'ws'));
+    const socket = new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.#options.joinToken}` },
+      handshakeTimeout: SERVER_SILENCE_MS * 5,
+    });
+    this.#socket = socket;
+    let lastHeard = Date.now();
+    clearInterval(this.#liveness);
+    this.#liveness = setInterval(() => {
+      if (Date.now() - lastHeard > SERVER_SILENCE_MS) socket.terminate();
+      else if (socket.readyState === WebSocket.OPEN) socket.ping();
+    }, SERVER_SILENCE_MS / 4);
+    socket.on('pong', () => {
+      lastHeard = Date.now();
+    });
+    socket.on('open', () => {
+      lastHeard = Date.now();
+      this.#retryDelayMs = 250;
+      if (this.#registration)
+        this.#send({ type: 'hello', node: this.#registration, agent_version: AGENT_VERSION });
+    });
+    socket.on('message', (data: Buffer) => {
+      lastHeard = Date.now();
+      this.#receive(data);
+    });
+    socket.on('error', (error) => this.#options.log(`${this.name}: server connection: ${error.message}`));
+    socket.on('close', () => {
+      clearInterval(this.#heartbeat);
+      this.registered = false;
+      if (this.#socket === socket) this.#socket = undefined;
+      if (this.#stopped) return;
+      setTimeout(() => this.#connect(), this.#retryDelayMs);
+      this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, 1000);
+    });
+  }
+
+  #receive(data: Buffer): void {
+    this.counters.messages++;
+    this.counters.bytes += data.length;
+    if (data.subarray(0, ENDPOINTS_PREFIX.length).equals(ENDPOINTS_PREFIX)) {
+      this.counters.endpointsSkipped++;
+      this.counters.endpointBytes += data.length;
+      return;
+    }
+    let message: ServerMessage;
+    try {
+      message = serverMessageSchema.parse(JSON.parse(data.toString('utf8')));
+    } catch (error) {
+      this.#options.log(`${this.name}: ignoring a malformed server message: ${String(error).slice(0, 200)}`);
+      return;
+    }
+    switch (message.type) {
+      case 'welcome': {
+        if (this.#clusterId !== undefined && this.#clusterId !== message.cluster_id) {
+          this.#options.log(`${this.name}: the server belongs to another cluster; refusing`);
+          this.#socket?.close(1000, 'cluster mismatch');
+          return;
+        }
+        this.#startLoop(message.cluster_id);
+        this.registered = true;
+        clearInterval(this.#heartbeat);
+        this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
+        const full = this.#loop?.fullReport();
+        if (full) this.#sendReport(full);
+        return;
+      }
+      case 'assign':
+        this.counters.assignments++;
+        this.#generation = message.generation;
+        this.#loop?.setDesired(message.tasks, { fromServer: true });
+        return;
+      case 'endpoints':
+        return;
+      case 'logs.start':
+        this.#send({ type: 'logs.end', request_id: message.request_id, error: null });
+        return;
+      case 'logs.cancel':
+        return;
+    }
+  }
+
+  #startLoop(clusterId: string): void {
+    if (this.#loop) return;
+    this.#clusterId = clusterId;
+    this.#loop = new ConvergeLoop({
+      engine: this.#options.engine,
+      clusterId,
+      nodeId: this.name,
+      concurrency: this.#options.concurrency ?? 8,
+      resyncIntervalMs: 5000,
+      stableAfterMs: 10_000,
+      now: Date.now,
+      onReport: (report) => this.#sendReport(report),
+      onError: (error) =>
+        this.#options.log(
+          `${this.name}: converge: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+    });
+    this.#loop.start();
+  }
+
+  #sendReport(report: LoopReport): void {
+    const events = [...this.#pendingEvents, ...report.events].slice(-MAX_BUFFERED_EVENTS);
+    const sent = this.#send({
+      type: 'report',
+      generation: this.#generation,
+      full: report.full,
+      tasks: report.tasks,
+      removed: report.removed,
+      events,
+    });
+    if (sent) this.counters.reports++;
+    this.#pendingEvents = sent ? [] : events;
+  }
+
+  #send(message: AgentMessage): boolean {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(message));
+    return true;
+  }
+}

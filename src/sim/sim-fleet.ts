@@ -1,0 +1,134 @@
+/**
+ * A fleet of simulated agents in one process, each with a fake engine of its own: started in
+ * batches (so a thousand handshakes do not land in one turn), killed by name (hosts dying at
+ * once), and churned (random running containers killed at a steady rate, which their agents then
+ * replace). Counters add up what the agents received.
+ */
+import type { DelayMs } from './fake-engine.ts';
+import { FakeEngine } from './fake-engine.ts';
+import type { Random } from './random.ts';
+import { seededRandom, seedOf } from './random.ts';
+import type { SimAgentCounters } from './sim-agent.ts';
+import { SimAgent } from './sim-agent.ts';
+
+export interface SimFleetOptions {
+  readonly serverUrl: string;
+  readonly joinToken: string;
+  readonly nodes: number;
+  /** Node names are `<prefix>-0001` …; the prefix keeps two fleets on one server apart. */
+  readonly namePrefix: string;
+  readonly cpuMillicores: number;
+  readonly memoryBytes: number;
+  readonly startDelayMs: DelayMs;
+  readonly seed: number;
+  /** Agents connecting at once while the fleet starts. */
+  readonly startBatch?: number;
+  readonly log: (message: string) => void;
+}
+
+export class SimFleet {
+  readonly #options: SimFleetOptions;
+  readonly #random: Random;
+  readonly agents: SimAgent[] = [];
+  #churn: NodeJS.Timeout | undefined;
+  /** Containers the churn killed. */
+  churnKills = 0;
+
+  constructor(options: SimFleetOptions) {
+    this.#options = options;
+    this.#random = seededRandom(options.seed);
+    for (let i = 1; i <= options.nodes; i++) {
+      const name = `${options.namePrefix}-${String(i).padStart(4, '0')}`;
+      const engine = new FakeEngine({
+        random: seededRandom(seedOf(name, options.seed)),
+        startDelayMs: options.startDelayMs,
+        info: { name, cpuMillicores: options.cpuMillicores, memoryBytes: options.memoryBytes },
+      });
+      this.agents.push(
+        new SimAgent({
+          serverUrl: options.serverUrl,
+          joinToken: options.joinToken,
+          name,
+          engine,
+          log: options.log,
+        }),
+      );
+    }
+  }
+
+  /** Starts every agent, `startBatch` at a time, the next batch once this one is welcomed. */
+  async start(timeoutMs = 60_000): Promise<void> {
+    const batch = this.#options.startBatch ?? 50;
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; i < this.agents.length; i += batch) {
+      const group = this.agents.slice(i, i + batch);
+      await Promise.all(group.map((agent) => agent.start()));
+      while (!group.every((agent) => agent.registered)) {
+        if (Date.now() > deadline) {
+          const waiting = group.filter((a) => !a.registered).map((a) => a.name);
+          throw new Error(
+            `timed out after ${timeoutMs} ms waiting for agents to register: ${waiting.join(', ')}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  }
+
+  /** Kills the named agents at once (their hosts die); returns how many it found. */
+  kill(names: readonly string[]): number {
+    const wanted = new Set(names);
+    let killed = 0;
+    for (const agent of this.agents) {
+      if (!wanted.has(agent.name)) continue;
+      agent.kill();
+      killed++;
+    }
+    return killed;
+  }
+
+  /** Kills `perSecond` random running containers a second (in 10 slices) until `stopChurn`. */
+  startChurn(perSecond: number, live: (agent: SimAgent) => boolean): void {
+    this.stopChurn();
+    const sliceMs = 100;
+    let owed = 0;
+    this.#churn = setInterval(() => {
+      owed += (perSecond * sliceMs) / 1000;
+      const candidates = this.agents.filter(live);
+      for (; owed >= 1 && candidates.length > 0; owed--) {
+        const agent = candidates[Math.floor(this.#random() * candidates.length)];
+        const running = agent?.engine.runningIds() ?? [];
+        const victim = running[Math.floor(this.#random() * running.length)];
+        if (agent && victim && agent.engine.kill(victim)) this.churnKills++;
+      }
+    }, sliceMs);
+  }
+
+  stopChurn(): void {
+    clearInterval(this.#churn);
+    this.#churn = undefined;
+  }
+
+  stop(): void {
+    this.stopChurn();
+    for (const agent of this.agents) agent.stop();
+  }
+
+  counters(): SimAgentCounters & { registered: number } {
+    const total = {
+      messages: 0,
+      bytes: 0,
+      endpointsSkipped: 0,
+      endpointBytes: 0,
+      assignments: 0,
+      reports: 0,
+      registered: 0,
+    };
+    for (const agent of this.agents) {
+      for (const key of Object.keys(agent.counters) as (keyof SimAgentCounters)[])
+        total[key] += agent.counters[key];
+      if (agent.registered) total.registered++;
+    }
+    return total;
+  }
+}
