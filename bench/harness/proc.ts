@@ -1,7 +1,8 @@
 /**
  * Reading Linux's /proc for the benches: a process's state and CPU time (utime + stime, in
- * USER_HZ ticks), and the whole machine's busy and total ticks. Used to see an agent's CPU, where
- * a lab run's CPU went, and when a killed process is really gone.
+ * USER_HZ ticks) and resident memory, and the whole machine's busy and total ticks. Used to see
+ * an agent's or a server's CPU and memory, where a lab run's CPU went, and when a killed process
+ * is really gone.
  */
 import { readFileSync } from 'node:fs';
 
@@ -38,4 +39,11 @@ export function machineTicks(): { busy: number; total: number } {
   const totalTicks = fields.slice(0, 8).reduce((a, b) => a + b, 0);
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
   return { busy: totalTicks - idle, total: totalTicks };
+}
+
+/** A process's resident set size in bytes (VmRSS of /proc/<pid>/status); throws when it is gone. */
+export function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(match[1]) * 1024;
 }

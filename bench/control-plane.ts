@@ -1,0 +1,435 @@
+/**
+ * `npm run bench:control-plane`: the control plane at scale, with no Docker. A real Skiff server
+ * (SQLite, bench/harness/control-plane-server.ts) runs in one child process and N simulated
+ * agents (bench/sim-agents.ts: the real protocol over real WebSockets, the agent's real converge
+ * loop on fake engines that start containers at once) in another, so the server's RSS and CPU
+ * are its own. For each cluster size (--nodes, default 100 and 1,000), with 10 replicas per node
+ * spread over services of 95 replicas plus services of 5 with an exec health check every 1 s
+ * (5% of the replicas), it prints:
+ *
+ * - time from deploying 1,000 replicas (10 + 10 services, one POST each) to all reported running
+ *   in GET /api/services, then the time to fill the cluster to 10 replicas per node;
+ * - server RSS and CPU (share of one core) while idle and while 100 replicas churn per second
+ *   (random running containers killed, their agents replace them), with the controller pass time
+ *   p50/p99 and passes per second in each window (the controller's onPass hook);
+ * - GET /api/services and GET /api/nodes latency p50/p99 at 20 requests/s (the two routes taking
+ *   turns, open loop), idle and under churn;
+ * - 10% of the nodes killed at once (100 at 1,000 nodes; their connections drop as a dead host's
+ *   do): time until the server calls them down, and until all their replicas run elsewhere, also
+ *   counted beyond the node-down grace (3 s).
+ *
+ * Polls GET /api/services every 250 ms to see "all running", which loads the server too (at
+ * 10,000 replicas that answer is several MB). Exits 0 whatever the figures: it is a measurement.
+ *
+ * Options: --nodes 100,1000  --window 10s (each measuring window)  --churn 100 (kills/s)
+ * --seed 1  --start-delay-ms 0  --timeout 600s (for each wait).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDurationMs } from '../src/model/duration.ts';
+import type { ServiceSpecInput } from '../src/model/service-spec.ts';
+import { seededRandom } from '../src/sim/random.ts';
+import type {
+  FleetCommand,
+  FleetCounters,
+  FleetReply,
+  ServerCommand,
+  ServerReply,
+} from './harness/control-plane-ipc.ts';
+import { fleetReplySchema, serverReplySchema } from './harness/control-plane-ipc.ts';
+import { IpcChild } from './harness/ipc-child.ts';
+import { positiveInt } from './harness/options.ts';
+import { CLOCK_TICKS_PER_S, cpuTicks, rssBytes } from './harness/proc.ts';
+import { errorText, fmtMs, grouped, out, runMain, table } from './harness/report.ts';
+import { SkiffApi } from './harness/skiff-api.ts';
+import { median, percentile } from './harness/stats.ts';
+import { abortOnSignals, checkInterrupted, sleep, waitUntil } from './harness/wait.ts';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '100,1000' },
+    window: { type: 'string', default: '10s' },
+    churn: { type: 'string', default: '100' },
+    seed: { type: 'string', default: '1' },
+    'start-delay-ms': { type: 'string', default: '0' },
+    timeout: { type: 'string', default: '600s' },
+  },
+});
+const SIZES = values.nodes.split(',').map((n) => {
+  const nodes = positiveInt('nodes', n.trim(), 5000);
+  // Replicas come in blocks of 100 (10 nodes' worth).
+  if (nodes % 10 !== 0) throw new Error(`--nodes: each size must be a multiple of 10, got ${nodes}`);
+  return nodes;
+});
+const WINDOW_MS = durationOption('window', values.window);
+const CHURN_PER_S = positiveInt('churn', values.churn, 10_000);
+const SEED = positiveInt('seed', values.seed, 2 ** 31);
+const TIMEOUT_MS = durationOption('timeout', values.timeout);
+const REPLICAS_PER_NODE = 10;
+/** Each block of 100 replicas: 95 unchecked, 5 with a health check (5%). */
+const BLOCK = { plain: 95, checked: 5 } as const;
+const DEPLOY_MEASURED_REPLICAS = 1000;
+const FAILED_NODE_SHARE = 0.1;
+const API_RATE_PER_S = 20;
+const POLL_MS = 250;
+/** Node capacity: room for 20 replicas of 0.1 CPU, twice what they get, so failover has room. */
+const NODE_CPUS = 2;
+const NODE_MEMORY_MB = 4096;
+const REPO = join(import.meta.dirname, '..');
+
+type Server = IpcChild<ServerReply, ServerCommand>;
+type Fleet = IpcChild<FleetReply, FleetCommand>;
+
+interface Usage {
+  readonly serverRssBytes: number;
+  readonly serverCpu: number;
+  readonly fleetCpu: number;
+  readonly passesMs: number[];
+  readonly windowMs: number;
+}
+
+interface Latency {
+  readonly services: number[];
+  readonly nodes: number[];
+  late: number;
+}
+
+interface Result {
+  readonly nodes: number;
+  readonly replicas: number;
+  registerMs: number;
+  deployMs: number | undefined;
+  fillMs: number | undefined;
+  idle: Usage | undefined;
+  churn: Usage | undefined;
+  apiIdle: Latency | undefined;
+  apiChurn: Latency | undefined;
+  failover:
+    | { killed: number; replicas: number; downMs: number; elsewhereMs: number; graceMs: number }
+    | undefined;
+  counters: FleetCounters | undefined;
+  notes: string[];
+}
+
+function durationOption(name: string, text: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === undefined || ms <= 0) throw new Error(`--${name}: expected a duration, got ${text}`);
+  return ms;
+}
+
+/** Block b's two services: 95 replicas, and 5 with an exec check every second. */
+function blockSpecs(block: number): ServiceSpecInput[] {
+  const common = {
+    image: 'sim:v1',
+    resources: { cpus: 0.1, memory_mb: 32 },
+    placement: { strategy: 'spread' as const },
+  };
+  return [
+    { ...common, name: `svc-${block}`, replicas: BLOCK.plain },
+    {
+      ...common,
+      name: `chk-${block}`,
+      replicas: BLOCK.checked,
+      health_check: { type: 'exec', command: ['true'], interval: '1s', timeout: '1s', retries: 3 },
+    },
+  ];
+}
+
+/** The raw services answer (no schema: at 10,000 replicas parsing it is the bench's own cost). */
+interface RawService {
+  readonly name: string;
+  readonly replicas: number;
+  readonly running: number;
+  readonly containers: readonly { readonly status: string; readonly node_id: string | null }[];
+}
+
+async function rawServices(api: SkiffApi): Promise<RawService[]> {
+  return (await api.request('GET', '/api/services')) as RawService[];
+}
+
+async function waitAllRunning(api: SkiffApi, what: string, expected: number): Promise<number> {
+  const startedAt = performance.now();
+  await waitUntil(what, TIMEOUT_MS, POLL_MS, async () => {
+    const services = await rawServices(api);
+    const running = services.reduce((sum, s) => sum + Math.min(s.running, s.replicas), 0);
+    return running >= expected ? true : undefined;
+  });
+  return performance.now() - startedAt;
+}
+
+async function usageOver(server: Server, fleet: Fleet, windowMs: number): Promise<Usage> {
+  await server.request({ cmd: 'passes' }, 'passes', 30_000);
+  const serverTicks = cpuTicks(server.pid);
+  const fleetTicks = cpuTicks(fleet.pid);
+  const startedAt = performance.now();
+  await sleep(windowMs);
+  checkInterrupted();
+  const elapsedS = (performance.now() - startedAt) / 1000;
+  const passes = await server.request({ cmd: 'passes' }, 'passes', 30_000);
+  return {
+    serverRssBytes: rssBytes(server.pid),
+    serverCpu: (cpuTicks(server.pid) - serverTicks) / CLOCK_TICKS_PER_S / elapsedS,
+    fleetCpu: (cpuTicks(fleet.pid) - fleetTicks) / CLOCK_TICKS_PER_S / elapsedS,
+    passesMs: passes.durationsMs,
+    windowMs: elapsedS * 1000,
+  };
+}
+
+/** Open loop: a request every 1/rate s, the two routes taking turns; each timed to its last byte. */
+async function apiLatency(api: SkiffApi, durationMs: number): Promise<Latency> {
+  const latency: Latency = { services: [], nodes: [], late: 0 };
+  const inFlight = new Set<Promise<void>>();
+  const intervalMs = 1000 / API_RATE_PER_S;
+  const startedAt = performance.now();
+  for (let i = 0; performance.now() - startedAt < durationMs; i++) {
+    const due = startedAt + i * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    else if (wait < -intervalMs) latency.late++;
+    const route = i % 2 === 0 ? 'services' : 'nodes';
+    const sentAt = performance.now();
+    const request = api.request('GET', `/api/${route}`).then(() => {
+      latency[route].push(performance.now() - sentAt);
+    });
+    const tracked = request.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+  }
+  await Promise.all(inFlight);
+  return latency;
+}
+
+/** Until every service has its replicas running on nodes outside `dead`. */
+async function waitElsewhere(api: SkiffApi, dead: ReadonlySet<string>): Promise<void> {
+  await waitUntil('the killed nodes’ replicas to run elsewhere', TIMEOUT_MS, POLL_MS, async () => {
+    const services = await rawServices(api);
+    const settled = services.every(
+      (s) =>
+        s.containers.filter((c) => c.status === 'running' && c.node_id !== null && !dead.has(c.node_id))
+          .length >= s.replicas,
+    );
+    return settled ? true : undefined;
+  });
+}
+
+async function runSize(nodes: number, dataDir: string): Promise<Result> {
+  const replicas = nodes * REPLICAS_PER_NODE;
+  const blocks = replicas / (BLOCK.plain + BLOCK.checked);
+  const result: Result = {
+    nodes,
+    replicas,
+    registerMs: 0,
+    deployMs: undefined,
+    fillMs: undefined,
+    idle: undefined,
+    churn: undefined,
+    apiIdle: undefined,
+    apiChurn: undefined,
+    failover: undefined,
+    counters: undefined,
+    notes: [],
+  };
+  const server: Server = new IpcChild(
+    'server',
+    join(REPO, 'bench/harness/control-plane-server.ts'),
+    ['--data-dir', dataDir],
+    serverReplySchema,
+  );
+  let fleet: Fleet | undefined;
+  try {
+    const listening = await server.next('listening', 30_000);
+    const api = new SkiffApi(listening.url, listening.adminToken, 120_000);
+    fleet = new IpcChild(
+      'sim-agents',
+      join(REPO, 'bench/sim-agents.ts'),
+      [
+        '--server',
+        listening.url,
+        `--join-token=${listening.joinToken}`,
+        '--nodes',
+        String(nodes),
+        '--cpus',
+        String(NODE_CPUS),
+        '--memory-mb',
+        String(NODE_MEMORY_MB),
+        '--start-delay-ms',
+        values['start-delay-ms'],
+        '--seed',
+        String(SEED),
+      ],
+      fleetReplySchema,
+    );
+    const started = await fleet.next('started', TIMEOUT_MS);
+    result.registerMs = started.ms;
+    await api.waitReadyNodes('every simulated node to be ready', TIMEOUT_MS, POLL_MS, (n) => n === nodes);
+    progress(`${nodes} nodes: ${nodes} agents registered in ${fmtMs(started.ms)} ms`);
+
+    const measuredBlocks = Math.min(blocks, DEPLOY_MEASURED_REPLICAS / (BLOCK.plain + BLOCK.checked));
+    const deployStart = performance.now();
+    for (let b = 0; b < measuredBlocks; b++) for (const spec of blockSpecs(b)) await api.deploy(spec);
+    await waitAllRunning(api, `${DEPLOY_MEASURED_REPLICAS} replicas to run`, measuredBlocks * 100);
+    result.deployMs = performance.now() - deployStart;
+    progress(
+      `${nodes} nodes: deploy ${measuredBlocks * 100} replicas → all running: ${fmtMs(result.deployMs)} ms`,
+    );
+    if (blocks > measuredBlocks) {
+      const fillStart = performance.now();
+      for (let b = measuredBlocks; b < blocks; b++) for (const spec of blockSpecs(b)) await api.deploy(spec);
+      await waitAllRunning(api, `all ${replicas} replicas to run`, replicas);
+      result.fillMs = performance.now() - fillStart;
+      progress(`${nodes} nodes: fill to ${replicas} replicas → all running: ${fmtMs(result.fillMs)} ms`);
+    }
+    // Let the last reports and health checks settle before calling anything idle.
+    await sleep(3000);
+    result.idle = await usageOver(server, fleet, WINDOW_MS);
+    progress(`${nodes} nodes: idle measured`);
+    result.apiIdle = await apiLatency(api, WINDOW_MS);
+    progress(`${nodes} nodes: API latency (idle) measured`);
+
+    fleet.send({ cmd: 'churn', perSecond: CHURN_PER_S });
+    await sleep(2000);
+    result.churn = await usageOver(server, fleet, WINDOW_MS);
+    progress(`${nodes} nodes: churn measured`);
+    result.apiChurn = await apiLatency(api, WINDOW_MS);
+    fleet.send({ cmd: 'stop-churn' });
+    progress(`${nodes} nodes: API latency (churn) measured`);
+    await waitAllRunning(api, 'every replica to run again after the churn', replicas);
+
+    const random = seededRandom(SEED);
+    const names = (await api.nodes()).map((n) => n.id);
+    const victims = new Set<string>();
+    const count = Math.max(1, Math.round(nodes * FAILED_NODE_SHARE));
+    while (victims.size < count) victims.add(names[Math.floor(random() * names.length)] ?? '');
+    const onVictims = (await rawServices(api))
+      .flatMap((s) => s.containers)
+      .filter((c) => c.status === 'running' && c.node_id !== null && victims.has(c.node_id)).length;
+    const killedAt = performance.now();
+    await fleet.request({ cmd: 'kill', names: [...victims] }, 'killed', 30_000);
+    const down = waitUntil('the killed nodes to be down', TIMEOUT_MS, 100, async () => {
+      const list = await api.nodes();
+      return list.filter((n) => victims.has(n.id)).every((n) => n.status === 'down') ? true : undefined;
+    }).then(() => performance.now() - killedAt);
+    await waitElsewhere(api, victims);
+    const elsewhereMs = performance.now() - killedAt;
+    result.failover = {
+      killed: victims.size,
+      replicas: onVictims,
+      downMs: await down,
+      elsewhereMs,
+      graceMs: listening.downAfterMs,
+    };
+    progress(`${nodes} nodes: failover measured`);
+    result.counters = (await fleet.request({ cmd: 'counters' }, 'counters', 30_000)).counters;
+  } catch (error) {
+    result.notes.push(`run stopped: ${errorText(error)}`);
+    process.stderr.write(`${nodes} nodes: ${errorText(error)}\n`);
+    process.stderr.write(`last server output:\n  ${server.lines.slice(-15).join('\n  ')}\n`);
+    if (fleet) process.stderr.write(`last sim-agents output:\n  ${fleet.lines.slice(-15).join('\n  ')}\n`);
+  } finally {
+    await fleet?.stop();
+    await server.stop();
+  }
+  return result;
+}
+
+function progress(line: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+const mb = (bytes: number | undefined) =>
+  bytes === undefined ? '-' : `${(bytes / 1024 ** 2).toFixed(0)} MB`;
+const core = (share: number | undefined) => (share === undefined ? '-' : `${(share * 100).toFixed(1)}%`);
+const p = (values: readonly number[] | undefined, q: number) =>
+  values && values.length > 0 ? fmtMs(q === 50 ? median(values) : percentile(values, q)) : '-';
+
+function print(result: Result): void {
+  out();
+  out(
+    `control plane at ${grouped(result.nodes)} nodes, ${grouped(result.replicas)} replicas ` +
+      `(${grouped((result.replicas * BLOCK.checked) / 100)} with a health check every 1s)`,
+  );
+  out(`  agents registered: ${fmtMs(result.registerMs)} ms`);
+  out(
+    `  deploy ${grouped(Math.min(result.replicas, DEPLOY_MEASURED_REPLICAS))} replicas → all running: ${fmtMs(result.deployMs)} ms`,
+  );
+  if (result.replicas > DEPLOY_MEASURED_REPLICAS)
+    out(`  fill to ${grouped(result.replicas)} replicas → all running: ${fmtMs(result.fillMs)} ms`);
+  const usageRow = (name: string, u: Usage | undefined) => [
+    name,
+    mb(u?.serverRssBytes),
+    core(u?.serverCpu),
+    p(u?.passesMs, 50),
+    p(u?.passesMs, 99),
+    u ? (u.passesMs.length / (u.windowMs / 1000)).toFixed(1) : '-',
+    core(u?.fleetCpu),
+  ];
+  out(
+    table(
+      ['  window', 'server RSS', 'server CPU', 'pass p50 ms', 'pass p99 ms', 'passes/s', 'sim agents CPU'],
+      [usageRow('  idle', result.idle), usageRow(`  churn ${CHURN_PER_S}/s`, result.churn)],
+    ),
+  );
+  const apiRow = (name: string, l: Latency | undefined) => [
+    name,
+    p(l?.services, 50),
+    p(l?.services, 99),
+    p(l?.nodes, 50),
+    p(l?.nodes, 99),
+    l ? String(l.late) : '-',
+  ];
+  out(
+    table(
+      [
+        '  API at 20 req/s',
+        'services p50 ms',
+        'services p99 ms',
+        'nodes p50 ms',
+        'nodes p99 ms',
+        'late sends',
+      ],
+      [apiRow('  idle', result.apiIdle), apiRow('  churn', result.apiChurn)],
+    ),
+  );
+  const f = result.failover;
+  if (f) {
+    out(
+      `  ${f.killed} nodes killed at once (${grouped(f.replicas)} replicas on them): down after ${fmtMs(f.downMs)} ms; ` +
+        `all running elsewhere after ${fmtMs(f.elsewhereMs)} ms = grace ${fmtMs(f.graceMs)} + ${fmtMs(f.elsewhereMs - f.graceMs)} ms`,
+    );
+  } else out('  nodes killed at once: -');
+  const c = result.counters;
+  if (c)
+    out(
+      `  agents received ${grouped(c.messages)} messages, ${mb(c.bytes)}; ${grouped(c.endpointsSkipped)} endpoints messages ` +
+        `(${mb(c.endpointBytes)}), ${grouped(c.assignments)} assignments; sent ${grouped(c.reports)} reports; churn killed ${grouped(c.churnKills)}`,
+    );
+  for (const note of result.notes) out(`  ${note}`);
+}
+
+async function main(): Promise<void> {
+  abortOnSignals();
+  const load = loadavg().map((l) => l.toFixed(2));
+  out(
+    `bench:control-plane  nodes ${SIZES.join(', ')}, window ${WINDOW_MS} ms, churn ${CHURN_PER_S}/s, seed ${SEED}`,
+  );
+  out(
+    `load average at start: ${load.join(' ')} (2-core machine shared with other work: CPU figures are noisy)`,
+  );
+  for (const nodes of SIZES) {
+    const dataDir = await mkdtemp(join(tmpdir(), 'skiff-bench-cp-'));
+    try {
+      print(await runSize(nodes, dataDir));
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+    checkInterrupted();
+  }
+  out(
+    `load average at end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+}
+
+runMain('bench:control-plane', main);
