@@ -7,19 +7,21 @@
  * spread over services of 95 replicas plus services of 5 with an exec health check every 1 s
  * (5% of the replicas), it prints:
  *
- * - time from deploying 1,000 replicas (10 + 10 services, one POST each) to all reported running
- *   in GET /api/services, then the time to fill the cluster to 10 replicas per node;
- * - server RSS and CPU (share of one core) while idle and while 100 replicas churn per second
- *   (random running containers killed, their agents replace them), with the controller pass time
- *   p50/p99 and passes per second in each window (the controller's onPass hook);
- * - GET /api/services and GET /api/nodes latency p50/p99 at 20 requests/s (the two routes taking
- *   turns, open loop), idle and under churn;
+ * - time from deploying 1,000 replicas (10 + 10 services, one POST each) to all running on the
+ *   agents' engines (asked of the fleet, which costs the server nothing) and to all reported
+ *   running by GET /api/services; then the same for filling the cluster to 10 replicas per node;
+ * - server RSS and CPU (share of one core; GC threads can take it past 100%) while idle and while
+ *   100 replicas churn per second (random running containers killed, their agents replace them),
+ *   with the controller pass time p50/p99 and passes per second in each window (onPass hook);
+ * - GET /api/services and GET /api/nodes latency: one request at a time, then p50/p99 at 20
+ *   requests/s (the two routes taking turns, open loop, 30 s timeout), idle and under churn;
  * - 10% of the nodes killed at once (100 at 1,000 nodes; their connections drop as a dead host's
- *   do): time until the server calls them down, and until all their replicas run elsewhere, also
- *   counted beyond the node-down grace (3 s).
+ *   do): time until the server calls them down, until all their replicas run elsewhere (also
+ *   counted beyond the node-down grace, 3 s), and until the API reports them so.
  *
- * Polls GET /api/services every 250 ms to see "all running", which loads the server too (at
- * 10,000 replicas that answer is several MB). Exits 0 whatever the figures: it is a measurement.
+ * "Reported" is seen by polling GET /api/services one request at a time, every 250 ms, which
+ * loads the server too (at 10,000 replicas that answer is several MB); the engine-side figures
+ * come first, before any such polling. Exits 0 whatever the figures: it is a measurement.
  *
  * Options: --nodes 100,1000  --window 10s (each measuring window)  --churn 100 (kills/s)
  * --seed 1  --start-delay-ms 0  --timeout 600s (for each wait).
@@ -74,6 +76,8 @@ const DEPLOY_MEASURED_REPLICAS = 1000;
 const FAILED_NODE_SHARE = 0.1;
 const API_RATE_PER_S = 20;
 const POLL_MS = 250;
+const API_TIMEOUT_MS = 30_000;
+const SERIAL_REQUESTS = 5;
 /** Node capacity: room for 20 replicas of 0.1 CPU, twice what they get, so failover has room. */
 const NODE_CPUS = 2;
 const NODE_MEMORY_MB = 4096;
@@ -89,26 +93,41 @@ interface Usage {
   readonly passesMs: number[];
   readonly windowMs: number;
 }
-
 interface Latency {
+  /** One request at a time, before the load: what one answer costs. */
+  readonly serial: { readonly services: number[]; readonly nodes: number[] };
   readonly services: number[];
   readonly nodes: number[];
+  /** Sends more than one interval behind their schedule (the bench itself was slow). */
   late: number;
+  /** Requests not answered within API_TIMEOUT_MS (left out of the percentiles). */
+  timedOut: number;
+}
+
+/** From a start to the agents' engines running the replicas, and to the API reporting them. */
+interface Timing {
+  readonly runningMs: number;
+  readonly reportedMs: number;
+}
+
+interface Failover extends Timing {
+  readonly killed: number;
+  readonly replicas: number;
+  readonly downMs: number;
+  readonly graceMs: number;
 }
 
 interface Result {
   readonly nodes: number;
   readonly replicas: number;
-  registerMs: number;
-  deployMs: number | undefined;
-  fillMs: number | undefined;
+  registerMs: number | undefined;
+  deploy: Timing | undefined;
+  fill: Timing | undefined;
   idle: Usage | undefined;
   churn: Usage | undefined;
   apiIdle: Latency | undefined;
   apiChurn: Latency | undefined;
-  failover:
-    | { killed: number; replicas: number; downMs: number; elsewhereMs: number; graceMs: number }
-    | undefined;
+  failover: Failover | undefined;
   counters: FleetCounters | undefined;
   notes: string[];
 }
@@ -149,14 +168,30 @@ async function rawServices(api: SkiffApi): Promise<RawService[]> {
   return (await api.request('GET', '/api/services')) as RawService[];
 }
 
-async function waitAllRunning(api: SkiffApi, what: string, expected: number): Promise<number> {
-  const startedAt = performance.now();
+/** Polls GET /api/services (one request at a time) until `expected` replicas are running. */
+async function waitReported(api: SkiffApi, what: string, expected: number): Promise<void> {
   await waitUntil(what, TIMEOUT_MS, POLL_MS, async () => {
     const services = await rawServices(api);
     const running = services.reduce((sum, s) => sum + Math.min(s.running, s.replicas), 0);
     return running >= expected ? true : undefined;
   });
-  return performance.now() - startedAt;
+}
+
+/**
+ * Waits for the agents' engines to run `expected` containers (asked of the fleet, which costs the
+ * server nothing), then for the API to report them running.
+ */
+async function untilRunning(
+  api: SkiffApi,
+  fleet: Fleet,
+  what: string,
+  expected: number,
+  startedAt: number,
+): Promise<Timing> {
+  await fleet.request({ cmd: 'wait-running', expected }, 'running', TIMEOUT_MS);
+  const runningMs = performance.now() - startedAt;
+  await waitReported(api, what, expected);
+  return { runningMs, reportedMs: performance.now() - startedAt };
 }
 
 async function usageOver(server: Server, fleet: Fleet, windowMs: number): Promise<Usage> {
@@ -167,32 +202,55 @@ async function usageOver(server: Server, fleet: Fleet, windowMs: number): Promis
   await sleep(windowMs);
   checkInterrupted();
   const elapsedS = (performance.now() - startedAt) / 1000;
+  const serverCpu = (cpuTicks(server.pid) - serverTicks) / CLOCK_TICKS_PER_S / elapsedS;
+  const fleetCpu = (cpuTicks(fleet.pid) - fleetTicks) / CLOCK_TICKS_PER_S / elapsedS;
   const passes = await server.request({ cmd: 'passes' }, 'passes', 30_000);
   return {
     serverRssBytes: rssBytes(server.pid),
-    serverCpu: (cpuTicks(server.pid) - serverTicks) / CLOCK_TICKS_PER_S / elapsedS,
-    fleetCpu: (cpuTicks(fleet.pid) - fleetTicks) / CLOCK_TICKS_PER_S / elapsedS,
+    serverCpu,
+    fleetCpu,
     passesMs: passes.durationsMs,
     windowMs: elapsedS * 1000,
   };
 }
 
-/** Open loop: a request every 1/rate s, the two routes taking turns; each timed to its last byte. */
-async function apiLatency(api: SkiffApi, durationMs: number): Promise<Latency> {
-  const latency: Latency = { services: [], nodes: [], late: 0 };
+/**
+ * First a few requests one at a time (what one answer costs), then an open loop: a request every
+ * 1/rate s whatever the answers do, the two routes taking turns, each timed to its last byte.
+ */
+async function apiLatency(url: string, token: string, durationMs: number): Promise<Latency> {
+  const api = new SkiffApi(url, token, API_TIMEOUT_MS);
+  const latency: Latency = {
+    serial: { services: [], nodes: [] },
+    services: [],
+    nodes: [],
+    late: 0,
+    timedOut: 0,
+  };
+  for (const route of ['services', 'nodes'] as const) {
+    for (let i = 0; i < SERIAL_REQUESTS; i++) {
+      const sentAt = performance.now();
+      await api.request('GET', `/api/${route}`);
+      latency.serial[route].push(performance.now() - sentAt);
+    }
+  }
   const inFlight = new Set<Promise<void>>();
   const intervalMs = 1000 / API_RATE_PER_S;
   const startedAt = performance.now();
   for (let i = 0; performance.now() - startedAt < durationMs; i++) {
-    const due = startedAt + i * intervalMs;
-    const wait = due - performance.now();
+    const wait = startedAt + i * intervalMs - performance.now();
     if (wait > 0) await sleep(wait);
     else if (wait < -intervalMs) latency.late++;
     const route = i % 2 === 0 ? 'services' : 'nodes';
     const sentAt = performance.now();
-    const request = api.request('GET', `/api/${route}`).then(() => {
-      latency[route].push(performance.now() - sentAt);
-    });
+    const request = api.request('GET', `/api/${route}`).then(
+      () => {
+        latency[route].push(performance.now() - sentAt);
+      },
+      () => {
+        latency.timedOut++;
+      },
+    );
     const tracked = request.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
   }
@@ -200,9 +258,9 @@ async function apiLatency(api: SkiffApi, durationMs: number): Promise<Latency> {
   return latency;
 }
 
-/** Until every service has its replicas running on nodes outside `dead`. */
-async function waitElsewhere(api: SkiffApi, dead: ReadonlySet<string>): Promise<void> {
-  await waitUntil('the killed nodes’ replicas to run elsewhere', TIMEOUT_MS, POLL_MS, async () => {
+/** Until every service has its replicas running on nodes outside `dead`, by the API. */
+async function waitReportedElsewhere(api: SkiffApi, dead: ReadonlySet<string>): Promise<void> {
+  await waitUntil('the killed nodes’ replicas to be reported elsewhere', TIMEOUT_MS, POLL_MS, async () => {
     const services = await rawServices(api);
     const settled = services.every(
       (s) =>
@@ -213,15 +271,41 @@ async function waitElsewhere(api: SkiffApi, dead: ReadonlySet<string>): Promise<
   });
 }
 
-async function runSize(nodes: number, dataDir: string): Promise<Result> {
-  const replicas = nodes * REPLICAS_PER_NODE;
-  const blocks = replicas / (BLOCK.plain + BLOCK.checked);
-  const result: Result = {
+async function failover(
+  api: SkiffApi,
+  fleet: Fleet,
+  nodes: number,
+  replicas: number,
+  graceMs: number,
+): Promise<Failover> {
+  const random = seededRandom(SEED);
+  const names = (await api.nodes()).map((n) => n.id);
+  const victims = new Set<string>();
+  const count = Math.max(1, Math.round(nodes * FAILED_NODE_SHARE));
+  while (victims.size < count) victims.add(names[Math.floor(random() * names.length)] ?? '');
+  const onVictims = (await rawServices(api))
+    .flatMap((s) => s.containers)
+    .filter((c) => c.status === 'running' && c.node_id !== null && victims.has(c.node_id)).length;
+  const killedAt = performance.now();
+  await fleet.request({ cmd: 'kill', names: [...victims] }, 'killed', 30_000);
+  const down = waitUntil('the killed nodes to be down', TIMEOUT_MS, 100, async () => {
+    const list = await api.nodes();
+    return list.filter((n) => victims.has(n.id)).every((n) => n.status === 'down') ? true : undefined;
+  }).then(() => performance.now() - killedAt);
+  await fleet.request({ cmd: 'wait-running', expected: replicas }, 'running', TIMEOUT_MS);
+  const runningMs = performance.now() - killedAt;
+  await waitReportedElsewhere(api, victims);
+  const reportedMs = performance.now() - killedAt;
+  return { killed: victims.size, replicas: onVictims, downMs: await down, runningMs, reportedMs, graceMs };
+}
+
+function emptyResult(nodes: number): Result {
+  return {
     nodes,
-    replicas,
-    registerMs: 0,
-    deployMs: undefined,
-    fillMs: undefined,
+    replicas: nodes * REPLICAS_PER_NODE,
+    registerMs: undefined,
+    deploy: undefined,
+    fill: undefined,
     idle: undefined,
     churn: undefined,
     apiIdle: undefined,
@@ -230,6 +314,12 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
     counters: undefined,
     notes: [],
   };
+}
+
+async function runSize(nodes: number, dataDir: string): Promise<Result> {
+  const result = emptyResult(nodes);
+  const { replicas } = result;
+  const blocks = replicas / (BLOCK.plain + BLOCK.checked);
   const server: Server = new IpcChild(
     'server',
     join(REPO, 'bench/harness/control-plane-server.ts'),
@@ -263,62 +353,42 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
     const started = await fleet.next('started', TIMEOUT_MS);
     result.registerMs = started.ms;
     await api.waitReadyNodes('every simulated node to be ready', TIMEOUT_MS, POLL_MS, (n) => n === nodes);
-    progress(`${nodes} nodes: ${nodes} agents registered in ${fmtMs(started.ms)} ms`);
+    progress(`${nodes} nodes: agents registered in ${fmtMs(started.ms)} ms`);
 
     const measuredBlocks = Math.min(blocks, DEPLOY_MEASURED_REPLICAS / (BLOCK.plain + BLOCK.checked));
     const deployStart = performance.now();
     for (let b = 0; b < measuredBlocks; b++) for (const spec of blockSpecs(b)) await api.deploy(spec);
-    await waitAllRunning(api, `${DEPLOY_MEASURED_REPLICAS} replicas to run`, measuredBlocks * 100);
-    result.deployMs = performance.now() - deployStart;
-    progress(
-      `${nodes} nodes: deploy ${measuredBlocks * 100} replicas → all running: ${fmtMs(result.deployMs)} ms`,
+    result.deploy = await untilRunning(
+      api,
+      fleet,
+      'the deployed replicas',
+      measuredBlocks * 100,
+      deployStart,
     );
+    progress(`${nodes} nodes: deploy ${measuredBlocks * 100} replicas: ${timing(result.deploy)}`);
     if (blocks > measuredBlocks) {
       const fillStart = performance.now();
       for (let b = measuredBlocks; b < blocks; b++) for (const spec of blockSpecs(b)) await api.deploy(spec);
-      await waitAllRunning(api, `all ${replicas} replicas to run`, replicas);
-      result.fillMs = performance.now() - fillStart;
-      progress(`${nodes} nodes: fill to ${replicas} replicas → all running: ${fmtMs(result.fillMs)} ms`);
+      result.fill = await untilRunning(api, fleet, `all ${replicas} replicas`, replicas, fillStart);
+      progress(`${nodes} nodes: fill to ${replicas} replicas: ${timing(result.fill)}`);
     }
     // Let the last reports and health checks settle before calling anything idle.
     await sleep(3000);
     result.idle = await usageOver(server, fleet, WINDOW_MS);
     progress(`${nodes} nodes: idle measured`);
-    result.apiIdle = await apiLatency(api, WINDOW_MS);
+    result.apiIdle = await apiLatency(listening.url, listening.adminToken, WINDOW_MS);
     progress(`${nodes} nodes: API latency (idle) measured`);
 
     fleet.send({ cmd: 'churn', perSecond: CHURN_PER_S });
     await sleep(2000);
     result.churn = await usageOver(server, fleet, WINDOW_MS);
     progress(`${nodes} nodes: churn measured`);
-    result.apiChurn = await apiLatency(api, WINDOW_MS);
+    result.apiChurn = await apiLatency(listening.url, listening.adminToken, WINDOW_MS);
     fleet.send({ cmd: 'stop-churn' });
     progress(`${nodes} nodes: API latency (churn) measured`);
-    await waitAllRunning(api, 'every replica to run again after the churn', replicas);
+    await untilRunning(api, fleet, 'every replica again after the churn', replicas, performance.now());
 
-    const random = seededRandom(SEED);
-    const names = (await api.nodes()).map((n) => n.id);
-    const victims = new Set<string>();
-    const count = Math.max(1, Math.round(nodes * FAILED_NODE_SHARE));
-    while (victims.size < count) victims.add(names[Math.floor(random() * names.length)] ?? '');
-    const onVictims = (await rawServices(api))
-      .flatMap((s) => s.containers)
-      .filter((c) => c.status === 'running' && c.node_id !== null && victims.has(c.node_id)).length;
-    const killedAt = performance.now();
-    await fleet.request({ cmd: 'kill', names: [...victims] }, 'killed', 30_000);
-    const down = waitUntil('the killed nodes to be down', TIMEOUT_MS, 100, async () => {
-      const list = await api.nodes();
-      return list.filter((n) => victims.has(n.id)).every((n) => n.status === 'down') ? true : undefined;
-    }).then(() => performance.now() - killedAt);
-    await waitElsewhere(api, victims);
-    const elsewhereMs = performance.now() - killedAt;
-    result.failover = {
-      killed: victims.size,
-      replicas: onVictims,
-      downMs: await down,
-      elsewhereMs,
-      graceMs: listening.downAfterMs,
-    };
+    result.failover = await failover(api, fleet, nodes, replicas, listening.downAfterMs);
     progress(`${nodes} nodes: failover measured`);
     result.counters = (await fleet.request({ cmd: 'counters' }, 'counters', 30_000)).counters;
   } catch (error) {
@@ -342,6 +412,10 @@ const mb = (bytes: number | undefined) =>
 const core = (share: number | undefined) => (share === undefined ? '-' : `${(share * 100).toFixed(1)}%`);
 const p = (values: readonly number[] | undefined, q: number) =>
   values && values.length > 0 ? fmtMs(q === 50 ? median(values) : percentile(values, q)) : '-';
+const timing = (t: Timing | undefined) =>
+  t
+    ? `running on the agents after ${fmtMs(t.runningMs)} ms, reported by the API after ${fmtMs(t.reportedMs)} ms`
+    : '-';
 
 function print(result: Result): void {
   out();
@@ -351,10 +425,10 @@ function print(result: Result): void {
   );
   out(`  agents registered: ${fmtMs(result.registerMs)} ms`);
   out(
-    `  deploy ${grouped(Math.min(result.replicas, DEPLOY_MEASURED_REPLICAS))} replicas → all running: ${fmtMs(result.deployMs)} ms`,
+    `  deploy ${grouped(Math.min(result.replicas, DEPLOY_MEASURED_REPLICAS))} replicas: ${timing(result.deploy)}`,
   );
   if (result.replicas > DEPLOY_MEASURED_REPLICAS)
-    out(`  fill to ${grouped(result.replicas)} replicas → all running: ${fmtMs(result.fillMs)} ms`);
+    out(`  fill to ${grouped(result.replicas)} replicas: ${timing(result.fill)}`);
   const usageRow = (name: string, u: Usage | undefined) => [
     name,
     mb(u?.serverRssBytes),
@@ -372,21 +446,23 @@ function print(result: Result): void {
   );
   const apiRow = (name: string, l: Latency | undefined) => [
     name,
+    `${p(l?.serial.services, 50)} / ${p(l?.serial.nodes, 50)}`,
     p(l?.services, 50),
     p(l?.services, 99),
     p(l?.nodes, 50),
     p(l?.nodes, 99),
-    l ? String(l.late) : '-',
+    l ? `${l.late} / ${l.timedOut}` : '-',
   ];
   out(
     table(
       [
-        '  API at 20 req/s',
-        'services p50 ms',
-        'services p99 ms',
-        'nodes p50 ms',
-        'nodes p99 ms',
-        'late sends',
+        '  API, 20 req/s',
+        'alone ms (services / nodes)',
+        'services p50',
+        'p99',
+        'nodes p50',
+        'p99',
+        'late / timed out',
       ],
       [apiRow('  idle', result.apiIdle), apiRow('  churn', result.apiChurn)],
     ),
@@ -395,26 +471,29 @@ function print(result: Result): void {
   if (f) {
     out(
       `  ${f.killed} nodes killed at once (${grouped(f.replicas)} replicas on them): down after ${fmtMs(f.downMs)} ms; ` +
-        `all running elsewhere after ${fmtMs(f.elsewhereMs)} ms = grace ${fmtMs(f.graceMs)} + ${fmtMs(f.elsewhereMs - f.graceMs)} ms`,
+        `running elsewhere after ${fmtMs(f.runningMs)} ms = grace ${fmtMs(f.graceMs)} + ${fmtMs(f.runningMs - f.graceMs)} ms; ` +
+        `reported by the API after ${fmtMs(f.reportedMs)} ms`,
     );
   } else out('  nodes killed at once: -');
   const c = result.counters;
   if (c)
     out(
-      `  agents received ${grouped(c.messages)} messages, ${mb(c.bytes)}; ${grouped(c.endpointsSkipped)} endpoints messages ` +
-        `(${mb(c.endpointBytes)}), ${grouped(c.assignments)} assignments; sent ${grouped(c.reports)} reports; churn killed ${grouped(c.churnKills)}`,
+      `  the agents received ${grouped(c.messages)} messages (${mb(c.bytes)}), of them ${grouped(c.endpointsSkipped)} endpoints ` +
+        `(${mb(c.endpointBytes)}) and ${grouped(c.assignments)} assignments; they sent ${grouped(c.reports)} reports; ` +
+        `the churn killed ${grouped(c.churnKills)} containers`,
     );
   for (const note of result.notes) out(`  ${note}`);
 }
 
 async function main(): Promise<void> {
   abortOnSignals();
-  const load = loadavg().map((l) => l.toFixed(2));
   out(
     `bench:control-plane  nodes ${SIZES.join(', ')}, window ${WINDOW_MS} ms, churn ${CHURN_PER_S}/s, seed ${SEED}`,
   );
   out(
-    `load average at start: ${load.join(' ')} (2-core machine shared with other work: CPU figures are noisy)`,
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (a shared 2-core machine: CPU figures are noisy)`,
   );
   for (const nodes of SIZES) {
     const dataDir = await mkdtemp(join(tmpdir(), 'skiff-bench-cp-'));

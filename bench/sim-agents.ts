@@ -66,6 +66,9 @@ process.on('message', (raw) => {
     case 'counters':
       send({ event: 'counters', counters: { ...fleet.counters(), churnKills: fleet.churnKills } });
       return;
+    case 'wait-running':
+      void untilRunning(command.expected);
+      return;
   }
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -89,6 +92,15 @@ try {
 }
 send({ event: 'started', nodes: fleet.agents.length, ms: performance.now() - startedAt });
 log(`${fleet.agents.length} simulated agents registered with ${serverUrl}`);
+
+/** Polls the live agents' engines (cheap: in memory) until they run `expected` containers. */
+async function untilRunning(expected: number): Promise<void> {
+  for (;;) {
+    const running = fleet.running((agent) => !killed.has(agent.name));
+    if (running >= expected) return void send({ event: 'running', running });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 function delayOption(text: string): DelayMs {
   const range = /^(\d+)-(\d+)$/.exec(text);

@@ -28,6 +28,8 @@ export const fleetCommandSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('churn'), perSecond: z.number().positive() }),
   z.object({ cmd: z.literal('stop-churn') }),
   z.object({ cmd: z.literal('counters') }),
+  /** Answer `running` once the live agents' engines run at least `expected` containers. */
+  z.object({ cmd: z.literal('wait-running'), expected: z.int().min(0) }),
 ]);
 export type FleetCommand = z.infer<typeof fleetCommandSchema>;
 
@@ -47,6 +49,7 @@ export const fleetReplySchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('started'), nodes: z.number(), ms: z.number() }),
   z.object({ event: z.literal('killed'), count: z.number() }),
   z.object({ event: z.literal('counters'), counters: fleetCountersSchema }),
+  z.object({ event: z.literal('running'), running: z.int() }),
   z.object({ event: z.literal('failed'), message: z.string() }),
 ]);
 export type FleetReply = z.infer<typeof fleetReplySchema>;
