@@ -307,8 +307,12 @@ async function failover(
   const onVictims = (await rawServices(api))
     .flatMap((s) => s.containers)
     .filter((c) => c.status === 'running' && c.node_id !== null && victims.has(c.node_id)).length;
-  // They die in one instant and go down in one pass: one of them tells when.
+  // They die in one instant and go down in one pass: one of them tells when. A server that was
+  // overloaded a moment ago may still be calling nodes unreachable: start from a ready one.
   const [watched] = victims;
+  await waitUntil('the first victim to be ready', TIMEOUT_MS, POLL_MS, async () =>
+    (await api.node(watched ?? '')).status === 'ready' ? true : undefined,
+  );
   const killedAt = performance.now();
   await fleet.request({ cmd: 'kill', names: [...victims] }, 'killed', 30_000);
   const down = waitUntil('the killed nodes to be down', TIMEOUT_MS, 100, async () =>
@@ -409,6 +413,8 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
     fleet.send({ cmd: 'stop-churn' });
     progress(`${nodes} nodes: API latency (churn) measured`);
     await untilRunning(api, fleet, 'every replica again after the churn', replicas, performance.now());
+    // Let nodes the churn's load made look silent come back before anything is killed.
+    await sleep(5000);
 
     result.failover = await failover(api, fleet, nodes, replicas, listening.downAfterMs);
     progress(`${nodes} nodes: failover measured`);

@@ -93,12 +93,12 @@ try {
 send({ event: 'started', nodes: fleet.agents.length, ms: performance.now() - startedAt });
 log(`${fleet.agents.length} simulated agents registered with ${serverUrl}`);
 
-/** Polls the live agents' engines (cheap: in memory) until they run `expected` containers. */
+/** Polls the live agents' engines (cheap: in memory) until `expected` slots run on them. */
 async function untilRunning(expected: number): Promise<void> {
   for (;;) {
-    const running = fleet.running((agent) => !killed.has(agent.name));
+    const running = fleet.runningSlots((agent) => !killed.has(agent.name));
     if (running >= expected) return void send({ event: 'running', running });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 

@@ -28,7 +28,7 @@ export const fleetCommandSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('churn'), perSecond: z.number().positive() }),
   z.object({ cmd: z.literal('stop-churn') }),
   z.object({ cmd: z.literal('counters') }),
-  /** Answer `running` once the live agents' engines run at least `expected` containers. */
+  /** Answer `running` once at least `expected` slots (service, slot) run on the live agents. */
   z.object({ cmd: z.literal('wait-running'), expected: z.int().min(0) }),
 ]);
 export type FleetCommand = z.infer<typeof fleetCommandSchema>;

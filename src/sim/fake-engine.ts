@@ -63,6 +63,17 @@ interface FakeContainer {
   epoch: number;
 }
 
+/** A container as the fake engine holds it, for assertions and invariant checks. */
+export interface FakeContainerSnapshot {
+  readonly id: string;
+  readonly name: string;
+  readonly taskId: string | undefined;
+  readonly service: string | undefined;
+  readonly slot: number | undefined;
+  readonly state: ContainerState;
+  readonly exitCode: number | null;
+}
+
 interface Watcher {
   readonly clusterId: string;
   readonly onEvent: (event: EngineEvent) => void;
@@ -322,17 +333,13 @@ export class FakeEngine implements ContainerEngine {
   }
 
   /** The containers as the engine holds them (every cluster), for assertions. */
-  snapshot(): {
-    id: string;
-    name: string;
-    taskId: string | undefined;
-    state: ContainerState;
-    exitCode: number | null;
-  }[] {
+  snapshot(): FakeContainerSnapshot[] {
     return [...this.#containers.values()].map((c) => ({
       id: c.id,
       name: c.name,
       taskId: c.labels[LABELS.task],
+      service: c.labels[LABELS.service],
+      slot: c.labels[LABELS.slot] === undefined ? undefined : Number(c.labels[LABELS.slot]),
       state: c.state,
       exitCode: c.exitCode,
     }));

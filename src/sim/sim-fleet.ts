@@ -109,6 +109,19 @@ export class SimFleet {
     this.#churn = undefined;
   }
 
+  /**
+   * Slots (service and slot number) with a running container on the engines of the agents `live`
+   * selects: a slot counts once however many containers run it (a replaced node's leftovers).
+   */
+  runningSlots(live: (agent: SimAgent) => boolean): number {
+    const slots = new Set<string>();
+    for (const agent of this.agents) {
+      if (!live(agent)) continue;
+      for (const c of agent.engine.snapshot()) if (c.state === 'running') slots.add(`${c.service}/${c.slot}`);
+    }
+    return slots.size;
+  }
+
   stop(): void {
     this.stopChurn();
     for (const agent of this.agents) agent.stop();
