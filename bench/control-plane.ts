@@ -26,7 +26,8 @@
  * come first, before any such polling. Exits 0 whatever the figures: it is a measurement.
  *
  * Options: --nodes 100,1000  --window 10s (each measuring window)  --churn 100 (kills/s)
- * --seed 1  --start-delay-ms 0  --timeout 600s (for each wait).
+ * --seed 1  --start-delay-ms 0  --timeout 600s (for each wait)  --agent sim|real (sim: src/sim's
+ * SimAgent; real: src/agent/agent.ts with its data plane off, to compare what the agents cost).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -59,6 +60,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     'start-delay-ms': { type: 'string', default: '0' },
     timeout: { type: 'string', default: '600s' },
+    agent: { type: 'string', default: 'sim' },
   },
 });
 const SIZES = values.nodes.split(',').map((n) => {
@@ -373,6 +375,8 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
         values['start-delay-ms'],
         '--seed',
         String(SEED),
+        '--agent',
+        values.agent,
       ],
       fleetReplySchema,
     );
@@ -524,7 +528,7 @@ function print(result: Result): void {
 async function main(): Promise<void> {
   abortOnSignals();
   out(
-    `bench:control-plane  nodes ${SIZES.join(', ')}, window ${WINDOW_MS} ms, churn ${CHURN_PER_S}/s, seed ${SEED}`,
+    `bench:control-plane  nodes ${SIZES.join(', ')}, window ${WINDOW_MS} ms, churn ${CHURN_PER_S}/s, seed ${SEED}, agents ${values.agent}`,
   );
   out(
     `load average at start: ${loadavg()

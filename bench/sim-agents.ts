@@ -8,8 +8,12 @@
  * or as the child of `bench/control-plane.ts`, which drives it over the IPC channel (kill nodes,
  * churn containers, read counters). Options: --nodes N (100), --cpus N per node (2),
  * --memory-mb N per node (4096), --start-delay-ms N or MIN-MAX (0), --seed N (1),
- * --prefix NAME (sim). Stops on SIGINT/SIGTERM (agents close politely; containers are fakes).
+ * --prefix NAME (sim), --agent sim|real (sim; real is src/agent/agent.ts with its data plane off and
+ * its data dirs on /dev/shm, to compare what it costs). Stops on SIGINT/SIGTERM (agents close politely; containers are fakes).
  */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DelayMs } from '../src/sim/fake-engine.ts';
 import { SimFleet } from '../src/sim/sim-fleet.ts';
@@ -27,6 +31,7 @@ const { values } = parseArgs({
     'start-delay-ms': { type: 'string', default: '0' },
     seed: { type: 'string', default: '1' },
     prefix: { type: 'string', default: 'sim' },
+    agent: { type: 'string', default: 'sim' },
   },
 });
 const serverUrl = values.server;
@@ -34,6 +39,10 @@ const joinToken = values['join-token'] ?? process.env.SKIFF_JOIN_TOKEN;
 if (!serverUrl || !joinToken)
   throw new Error('--server URL and --join-token TOKEN (or SKIFF_JOIN_TOKEN) are required');
 
+if (values.agent !== 'sim' && values.agent !== 'real')
+  throw new Error(`--agent: sim or real, got ${values.agent}`);
+// The real agents' assignment files go to memory: hundreds of them must not wait on a disk.
+const dataRoot = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'skiff-sim-agents-'));
 const send = (reply: FleetReply) => process.send?.(reply);
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
@@ -46,8 +55,11 @@ const fleet = new SimFleet({
   memoryBytes: positiveInt('memory-mb', values['memory-mb'], 1 << 20) * 1024 * 1024,
   startDelayMs: delayOption(values['start-delay-ms']),
   seed: integerOption('seed', values.seed, 0, 2 ** 31),
+  agent: values.agent,
+  dataRoot,
   log,
 });
+const cleanUp = () => rmSync(dataRoot, { recursive: true, force: true });
 const killed = new Set<string>();
 
 process.on('message', (raw) => {
@@ -74,12 +86,14 @@ process.on('message', (raw) => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     fleet.stop();
+    cleanUp();
     setTimeout(() => process.exit(0), 200);
   });
 }
 // A parent that goes away takes its fleet with it.
 process.on('disconnect', () => {
   fleet.stop();
+  cleanUp();
   process.exit(0);
 });
 

@@ -38,6 +38,8 @@ export interface AgentOptions {
   readonly memoryBytes?: number;
   readonly dataDir: string;
   readonly concurrency?: number;
+  /** False for a simulated agent (src/sim): endpoints are ignored, so no networks, VIPs, DNS or proxy. */
+  readonly dataPlane?: boolean;
   readonly log: (message: string) => void;
 }
 
@@ -200,7 +202,7 @@ export class Agent {
         return;
       }
       case 'endpoints':
-        this.#dataPlane?.update(message.services);
+        if (this.#options.dataPlane !== false) this.#dataPlane?.update(message.services);
         if (message.generation !== undefined)
           this.#send({ type: 'endpoints.ack', generation: message.generation });
         return;

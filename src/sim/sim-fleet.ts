@@ -8,8 +8,20 @@ import type { DelayMs } from './fake-engine.ts';
 import { FakeEngine } from './fake-engine.ts';
 import type { Random } from './random.ts';
 import { seededRandom, seedOf } from './random.ts';
+import { RealAgent } from './real-agent.ts';
 import type { SimAgentCounters } from './sim-agent.ts';
 import { SimAgent } from './sim-agent.ts';
+
+/** What the fleet drives: a `SimAgent`, or the real `Agent` wrapped as `RealAgent`. */
+export interface FleetAgent {
+  readonly name: string;
+  readonly engine: FakeEngine;
+  readonly registered: boolean;
+  readonly counters: SimAgentCounters;
+  start(): Promise<void>;
+  kill(): void;
+  stop(): void;
+}
 
 export interface SimFleetOptions {
   readonly serverUrl: string;
@@ -23,13 +35,16 @@ export interface SimFleetOptions {
   readonly seed: number;
   /** Agents connecting at once while the fleet starts. */
   readonly startBatch?: number;
+  /** `real` runs src/agent/agent.ts (data plane off, data dirs under `dataRoot`). */
+  readonly agent?: 'sim' | 'real';
+  readonly dataRoot?: string;
   readonly log: (message: string) => void;
 }
 
 export class SimFleet {
   readonly #options: SimFleetOptions;
   readonly #random: Random;
-  readonly agents: SimAgent[] = [];
+  readonly agents: FleetAgent[] = [];
   #churn: NodeJS.Timeout | undefined;
   /** Containers the churn killed. */
   churnKills = 0;
@@ -44,14 +59,17 @@ export class SimFleet {
         startDelayMs: options.startDelayMs,
         info: { name, cpuMillicores: options.cpuMillicores, memoryBytes: options.memoryBytes },
       });
+      const common = {
+        serverUrl: options.serverUrl,
+        joinToken: options.joinToken,
+        name,
+        engine,
+        log: options.log,
+      };
       this.agents.push(
-        new SimAgent({
-          serverUrl: options.serverUrl,
-          joinToken: options.joinToken,
-          name,
-          engine,
-          log: options.log,
-        }),
+        options.agent === 'real'
+          ? new RealAgent({ ...common, dataRoot: options.dataRoot ?? '/dev/shm/skiff-sim' })
+          : new SimAgent(common),
       );
     }
   }
@@ -88,7 +106,7 @@ export class SimFleet {
   }
 
   /** Kills `perSecond` random running containers a second (in 10 slices) until `stopChurn`. */
-  startChurn(perSecond: number, live: (agent: SimAgent) => boolean): void {
+  startChurn(perSecond: number, live: (agent: FleetAgent) => boolean): void {
     this.stopChurn();
     const sliceMs = 100;
     let owed = 0;
@@ -113,7 +131,7 @@ export class SimFleet {
    * Slots (service and slot number) with a running container on the engines of the agents `live`
    * selects: a slot counts once however many containers run it (a replaced node's leftovers).
    */
-  runningSlots(live: (agent: SimAgent) => boolean): number {
+  runningSlots(live: (agent: FleetAgent) => boolean): number {
     const slots = new Set<string>();
     for (const agent of this.agents) {
       if (!live(agent)) continue;

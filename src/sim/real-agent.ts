@@ -1,0 +1,67 @@
+/**
+ * The real `Agent` (src/agent/agent.ts) on a fake engine, with its data plane off and its data
+ * dir wherever the caller says (a tmpfs one for hundreds of them), wearing the shape the fleet
+ * drives. For measuring what the real agent costs against `SimAgent`; see README.md for why the
+ * fleet uses `SimAgent` by default.
+ */
+import { join } from 'node:path';
+import { Agent } from '../agent/agent.ts';
+import type { FakeEngine } from './fake-engine.ts';
+import type { SimAgentCounters } from './sim-agent.ts';
+
+export interface RealAgentOptions {
+  readonly serverUrl: string;
+  readonly joinToken: string;
+  readonly name: string;
+  readonly engine: FakeEngine;
+  /** Each agent writes its assignment.json under `<dataRoot>/<name>`. */
+  readonly dataRoot: string;
+  readonly log: (message: string) => void;
+}
+
+export class RealAgent {
+  readonly #agent: Agent;
+  readonly name: string;
+  readonly engine: FakeEngine;
+  /** Set when the agent logs its registration (it has no other way to say so). */
+  registered = false;
+  /** The real agent counts nothing; zeros keep the fleet's totals honest about what is known. */
+  readonly counters: SimAgentCounters = {
+    messages: 0,
+    bytes: 0,
+    endpointsSkipped: 0,
+    endpointBytes: 0,
+    assignments: 0,
+    reports: 0,
+  };
+
+  constructor(options: RealAgentOptions) {
+    this.name = options.name;
+    this.engine = options.engine;
+    this.#agent = new Agent({
+      serverUrl: options.serverUrl,
+      joinToken: options.joinToken,
+      engine: options.engine,
+      name: options.name,
+      dataDir: join(options.dataRoot, options.name),
+      dataPlane: false,
+      log: (message) => {
+        if (message.startsWith('registered as ')) this.registered = true;
+        else options.log(`${options.name}: ${message}`);
+      },
+    });
+  }
+
+  start(): Promise<void> {
+    return this.#agent.start();
+  }
+
+  /** The real agent can only stop politely; the server sees the connection go either way. */
+  kill(): void {
+    this.#agent.stop();
+  }
+
+  stop(): void {
+    this.#agent.stop();
+  }
+}
