@@ -26,7 +26,8 @@
  * come first, before any such polling. Exits 0 whatever the figures: it is a measurement.
  *
  * Options: --nodes 100,1000  --window 10s (each measuring window)  --churn 100 (kills/s)
- * --seed 1  --start-delay-ms 0  --timeout 600s (for each wait)  --agent sim|real (sim: src/sim's
+ * --seed 1  --start-delay-ms 0  --timeout 600s (for each wait)  --fill-timeout 300s (a fill that
+ * does not finish is reported with what ran, and the run goes on to the idle figures)  --agent sim|real (sim: src/sim's
  * SimAgent; real: src/agent/agent.ts with its data plane off, to compare what the agents cost).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -60,6 +61,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     'start-delay-ms': { type: 'string', default: '0' },
     timeout: { type: 'string', default: '600s' },
+    'fill-timeout': { type: 'string', default: '300s' },
     agent: { type: 'string', default: 'sim' },
   },
 });
@@ -73,6 +75,7 @@ const WINDOW_MS = durationOption('window', values.window);
 const CHURN_PER_S = positiveInt('churn', values.churn, 10_000);
 const SEED = positiveInt('seed', values.seed, 2 ** 31);
 const TIMEOUT_MS = durationOption('timeout', values.timeout);
+const FILL_TIMEOUT_MS = durationOption('fill-timeout', values['fill-timeout']);
 const REPLICAS_PER_NODE = 10;
 /** Each block of 100 replicas: 95 unchecked, 5 with a health check (5%). */
 const BLOCK = { plain: 95, checked: 5 } as const;
@@ -131,6 +134,8 @@ interface Result {
   registerMs: number | undefined;
   deploy: Timing | undefined;
   fill: Timing | undefined;
+  deployUsage: Usage | undefined;
+  fillUsage: Usage | undefined;
   idle: Usage | undefined;
   churn: Usage | undefined;
   apiIdle: Latency | undefined;
@@ -195,31 +200,72 @@ async function untilRunning(
   what: string,
   expected: number,
   startedAt: number,
+  timeoutMs = TIMEOUT_MS,
 ): Promise<Timing> {
-  await fleet.request({ cmd: 'wait-running', expected }, 'running', TIMEOUT_MS);
+  await fleet.request({ cmd: 'wait-running', expected }, 'running', timeoutMs);
   const runningMs = performance.now() - startedAt;
   await waitReported(api, what, expected);
   return { runningMs, reportedMs: performance.now() - startedAt };
 }
 
+/**
+ * Server and fleet CPU over a phase, the server's largest RSS in it (sampled every second), and
+ * the controller passes it ran; read whenever the phase ends, also when it failed.
+ */
+class Meter {
+  readonly #server: Server;
+  readonly #fleet: Fleet;
+  readonly #serverTicks: number;
+  readonly #fleetTicks: number;
+  readonly #startedAt = performance.now();
+  readonly #sampler: NodeJS.Timeout;
+  #maxRssBytes = 0;
+
+  private constructor(server: Server, fleet: Fleet) {
+    this.#server = server;
+    this.#fleet = fleet;
+    this.#serverTicks = cpuTicks(server.pid);
+    this.#fleetTicks = cpuTicks(fleet.pid);
+    this.#sample();
+    this.#sampler = setInterval(() => this.#sample(), 1000);
+  }
+
+  /** Forgets the passes so far, then starts measuring. */
+  static async start(server: Server, fleet: Fleet): Promise<Meter> {
+    await server.request({ cmd: 'passes' }, 'passes', 120_000);
+    return new Meter(server, fleet);
+  }
+
+  async read(): Promise<Usage> {
+    clearInterval(this.#sampler);
+    this.#sample();
+    const elapsedS = (performance.now() - this.#startedAt) / 1000;
+    const serverCpu = (cpuTicks(this.#server.pid) - this.#serverTicks) / CLOCK_TICKS_PER_S / elapsedS;
+    const fleetCpu = (cpuTicks(this.#fleet.pid) - this.#fleetTicks) / CLOCK_TICKS_PER_S / elapsedS;
+    const passes = await this.#server.request({ cmd: 'passes' }, 'passes', 120_000);
+    return {
+      serverRssBytes: this.#maxRssBytes,
+      serverCpu,
+      fleetCpu,
+      passesMs: passes.durationsMs,
+      windowMs: elapsedS * 1000,
+    };
+  }
+
+  #sample(): void {
+    try {
+      this.#maxRssBytes = Math.max(this.#maxRssBytes, rssBytes(this.#server.pid));
+    } catch {
+      // The server is gone; the run says so elsewhere.
+    }
+  }
+}
+
 async function usageOver(server: Server, fleet: Fleet, windowMs: number): Promise<Usage> {
-  await server.request({ cmd: 'passes' }, 'passes', 30_000);
-  const serverTicks = cpuTicks(server.pid);
-  const fleetTicks = cpuTicks(fleet.pid);
-  const startedAt = performance.now();
+  const meter = await Meter.start(server, fleet);
   await sleep(windowMs);
   checkInterrupted();
-  const elapsedS = (performance.now() - startedAt) / 1000;
-  const serverCpu = (cpuTicks(server.pid) - serverTicks) / CLOCK_TICKS_PER_S / elapsedS;
-  const fleetCpu = (cpuTicks(fleet.pid) - fleetTicks) / CLOCK_TICKS_PER_S / elapsedS;
-  const passes = await server.request({ cmd: 'passes' }, 'passes', 30_000);
-  return {
-    serverRssBytes: rssBytes(server.pid),
-    serverCpu,
-    fleetCpu,
-    passesMs: passes.durationsMs,
-    windowMs: elapsedS * 1000,
-  };
+  return meter.read();
 }
 
 /**
@@ -334,6 +380,8 @@ function emptyResult(nodes: number): Result {
     registerMs: undefined,
     deploy: undefined,
     fill: undefined,
+    deployUsage: undefined,
+    fillUsage: undefined,
     idle: undefined,
     churn: undefined,
     apiIdle: undefined,
@@ -387,6 +435,7 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
 
     const measuredBlocks = Math.min(blocks, DEPLOY_MEASURED_REPLICAS / (BLOCK.plain + BLOCK.checked));
     const deployStart = performance.now();
+    const deployMeter = await Meter.start(server, fleet);
     for (let b = 0; b < measuredBlocks; b++) for (const spec of blockSpecs(b)) await api.deploy(spec);
     result.deploy = await untilRunning(
       api,
@@ -395,12 +444,42 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
       measuredBlocks * 100,
       deployStart,
     );
+    result.deployUsage = await deployMeter.read();
     progress(`${nodes} nodes: deploy ${measuredBlocks * 100} replicas: ${timing(result.deploy)}`);
+    let filled = true;
     if (blocks > measuredBlocks) {
       const fillStart = performance.now();
-      for (let b = measuredBlocks; b < blocks; b++) for (const spec of blockSpecs(b)) await api.deploy(spec);
-      result.fill = await untilRunning(api, fleet, `all ${replicas} replicas`, replicas, fillStart);
-      progress(`${nodes} nodes: fill to ${replicas} replicas: ${timing(result.fill)}`);
+      const fillMeter = await Meter.start(server, fleet);
+      try {
+        for (let b = measuredBlocks; b < blocks; b++)
+          for (const spec of blockSpecs(b)) await api.deploy(spec);
+        result.fill = await untilRunning(
+          api,
+          fleet,
+          `all ${replicas} replicas`,
+          replicas,
+          fillStart,
+          FILL_TIMEOUT_MS,
+        );
+        progress(`${nodes} nodes: fill to ${replicas} replicas: ${timing(result.fill)}`);
+      } catch (error) {
+        filled = false;
+        const counters = (await fleet.request({ cmd: 'counters' }, 'counters', 120_000)).counters;
+        result.notes.push(
+          `the fill did not finish: ${errorText(error)}; then ${grouped(counters.runningSlots)} of ${grouped(replicas)} ` +
+            `slots ran on the agents and ${grouped(counters.registered)} of ${grouped(nodes)} agents were connected ` +
+            `(${grouped(counters.connects)} connections made in all); churn and node failures not measured`,
+        );
+        progress(`${nodes} nodes: fill failed: ${errorText(error)}`);
+      } finally {
+        result.fillUsage = await fillMeter.read();
+      }
+    }
+    if (!filled) {
+      result.idle = await usageOver(server, fleet, WINDOW_MS);
+      result.apiIdle = await apiLatency(listening.url, listening.adminToken, WINDOW_MS);
+      result.counters = (await fleet.request({ cmd: 'counters' }, 'counters', 120_000)).counters;
+      return result;
     }
     // Let the last reports and health checks settle before calling anything idle.
     await sleep(3000);
@@ -472,8 +551,26 @@ function print(result: Result): void {
   ];
   out(
     table(
-      ['  window', 'server RSS', 'server CPU', 'pass p50 ms', 'pass p99 ms', 'passes/s', 'sim agents CPU'],
-      [usageRow('  idle', result.idle), usageRow(`  churn ${CHURN_PER_S}/s`, result.churn)],
+      [
+        '  window',
+        'server RSS (max)',
+        'server CPU',
+        'pass p50 ms',
+        'pass p99 ms',
+        'passes/s',
+        'sim agents CPU',
+      ],
+      [
+        usageRow(
+          `  deploy ${grouped(Math.min(result.replicas, DEPLOY_MEASURED_REPLICAS))}`,
+          result.deployUsage,
+        ),
+        ...(result.replicas > DEPLOY_MEASURED_REPLICAS
+          ? [usageRow(`  fill to ${grouped(result.replicas)}`, result.fillUsage)]
+          : []),
+        usageRow('  idle', result.idle),
+        usageRow(`  churn ${CHURN_PER_S}/s`, result.churn),
+      ],
     ),
   );
   const apiRow = (name: string, l: Latency | undefined) => [
@@ -519,7 +616,8 @@ function print(result: Result): void {
   if (c)
     out(
       `  the agents received ${grouped(c.messages)} messages (${mb(c.bytes)}), of them ${grouped(c.endpointsSkipped)} endpoints ` +
-        `(${mb(c.endpointBytes)}) and ${grouped(c.assignments)} assignments; they sent ${grouped(c.reports)} reports; ` +
+        `(${mb(c.endpointBytes)}) and ${grouped(c.assignments)} assignments; they sent ${grouped(c.reports)} reports ` +
+        `over ${grouped(c.connects)} welcomed connections; ` +
         `the churn killed ${grouped(c.churnKills)} containers`,
     );
   for (const note of result.notes) out(`  ${note}`);

@@ -76,7 +76,14 @@ process.on('message', (raw) => {
       fleet.stopChurn();
       return;
     case 'counters':
-      send({ event: 'counters', counters: { ...fleet.counters(), churnKills: fleet.churnKills } });
+      send({
+        event: 'counters',
+        counters: {
+          ...fleet.counters(),
+          runningSlots: fleet.runningSlots((agent) => !killed.has(agent.name)),
+          churnKills: fleet.churnKills,
+        },
+      });
       return;
     case 'wait-running':
       void untilRunning(command.expected);

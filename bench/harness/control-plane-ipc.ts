@@ -41,6 +41,8 @@ export const fleetCountersSchema = z.object({
   assignments: z.number(),
   reports: z.number(),
   registered: z.number(),
+  connects: z.number(),
+  runningSlots: z.number(),
   churnKills: z.number(),
 });
 export type FleetCounters = z.infer<typeof fleetCountersSchema>;

@@ -23,7 +23,7 @@ export class RealAgent {
   readonly #agent: Agent;
   readonly name: string;
   readonly engine: FakeEngine;
-  /** Set when the agent logs its registration (it has no other way to say so). */
+  /** Set when the agent first logs its registration (it has no other way to say so); never unset. */
   registered = false;
   /** The real agent counts nothing; zeros keep the fleet's totals honest about what is known. */
   readonly counters: SimAgentCounters = {
@@ -33,6 +33,7 @@ export class RealAgent {
     endpointBytes: 0,
     assignments: 0,
     reports: 0,
+    connects: 0,
   };
 
   constructor(options: RealAgentOptions) {
@@ -46,8 +47,10 @@ export class RealAgent {
       dataDir: join(options.dataRoot, options.name),
       dataPlane: false,
       log: (message) => {
-        if (message.startsWith('registered as ')) this.registered = true;
-        else options.log(`${options.name}: ${message}`);
+        if (message.startsWith('registered as ')) {
+          this.registered = true;
+          this.counters.connects++;
+        } else options.log(`${options.name}: ${message}`);
       },
     });
   }

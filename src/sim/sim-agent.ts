@@ -45,6 +45,8 @@ export interface SimAgentCounters {
   endpointBytes: number;
   assignments: number;
   reports: number;
+  /** Connections the server welcomed: more than one per agent means reconnects. */
+  connects: number;
 }
 
 export class SimAgent {
@@ -68,6 +70,7 @@ export class SimAgent {
     endpointBytes: 0,
     assignments: 0,
     reports: 0,
+    connects: 0,
   };
 
   constructor(options: SimAgentOptions) {
@@ -179,6 +182,7 @@ export class SimAgent {
         }
         this.#startLoop(message.cluster_id);
         this.registered = true;
+        this.counters.connects++;
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
         const full = this.#loop?.fullReport();

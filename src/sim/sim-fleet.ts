@@ -153,6 +153,7 @@ export class SimFleet {
       endpointBytes: 0,
       assignments: 0,
       reports: 0,
+      connects: 0,
       registered: 0,
     };
     for (const agent of this.agents) {
