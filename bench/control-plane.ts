@@ -145,6 +145,32 @@ interface Result {
   notes: string[];
 }
 
+/**
+ * The API client with network failures retried (a few times, at once): an overloaded server
+ * drops keep-alive connections under a request now and then, and every call the bench makes is
+ * a read or an idempotent deploy. HTTP errors and timeouts are not retried.
+ */
+class RetryingApi extends SkiffApi {
+  override async request(method: string, path: string, body?: unknown): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await super.request(method, path, body);
+      } catch (error) {
+        if (!(error instanceof TypeError) || attempt >= 4) throw withCause(error);
+        networkRetries++;
+      }
+    }
+  }
+}
+
+let networkRetries = 0;
+
+/** fetch says only "fetch failed"; the cause says what failed. */
+function withCause(error: unknown): unknown {
+  if (!(error instanceof Error) || !(error.cause instanceof Error)) return error;
+  return new Error(`${error.message}: ${error.cause.message}`, { cause: error });
+}
+
 function durationOption(name: string, text: string): number {
   const ms = parseDurationMs(text);
   if (ms === undefined || ms <= 0) throw new Error(`--${name}: expected a duration, got ${text}`);
@@ -273,7 +299,7 @@ async function usageOver(server: Server, fleet: Fleet, windowMs: number): Promis
  * 1/rate s whatever the answers do, the two routes taking turns, each timed to its last byte.
  */
 async function apiLatency(url: string, token: string, durationMs: number): Promise<Latency> {
-  const api = new SkiffApi(url, token, API_TIMEOUT_MS);
+  const api = new RetryingApi(url, token, API_TIMEOUT_MS);
   const latency: Latency = {
     serial: { services: [], nodes: [] },
     services: [],
@@ -405,7 +431,7 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
   let fleet: Fleet | undefined;
   try {
     const listening = await server.next('listening', 30_000);
-    const api = new SkiffApi(listening.url, listening.adminToken, 120_000);
+    const api = new RetryingApi(listening.url, listening.adminToken, 120_000);
     fleet = new IpcChild(
       'sim-agents',
       join(REPO, 'bench/sim-agents.ts'),
@@ -642,6 +668,7 @@ async function main(): Promise<void> {
     }
     checkInterrupted();
   }
+  out(`network errors retried: ${networkRetries}`);
   out(
     `load average at end: ${loadavg()
       .map((l) => l.toFixed(2))
