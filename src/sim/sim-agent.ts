@@ -9,13 +9,16 @@
  * a 1.3 MB message that costs ~6 ms to parse, times 1,000 agents per change: the simulating
  * process would eat the core the measured server needs. This agent skips endpoints messages by
  * their first bytes (it has no proxy or DNS to feed) and parses everything else as the real one
- * does. Its connection handling follows `src/agent/agent.ts` (hello, heartbeats at the interval
- * the welcome sets, pings, reconnects with a backoff capped at 1 s, a full report on welcome).
+ * does, acknowledging each endpoints generation as the real agent does. Its connection handling
+ * follows `src/agent/agent.ts` (hello with the protocol version and features, heartbeats at the
+ * interval the welcome sets, pings, reconnects with a backoff capped at 1 s, a full report on
+ * welcome).
  */
 import WebSocket from 'ws';
 import type { LoopReport } from '../agent/converge-loop.ts';
 import { ConvergeLoop } from '../agent/converge-loop.ts';
 import type { NodeRegistration } from '../model/node.ts';
+import { AGENT_FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, serverMessageSchema } from '../protocol/messages.ts';
 import type { FakeEngine } from './fake-engine.ts';
@@ -25,6 +28,7 @@ const AGENT_VERSION = '0.1.0-sim';
 const SERVER_SILENCE_MS = 2000;
 const MAX_BUFFERED_EVENTS = 1000;
 const ENDPOINTS_PREFIX = Buffer.from('{"type":"endpoints"');
+const GENERATION_PATTERN = /^\{"type":"endpoints","generation":(\d+)[,}]/;
 
 export interface SimAgentOptions {
   readonly serverUrl: string;
@@ -141,7 +145,14 @@ export class SimAgent {
       lastHeard = Date.now();
       this.#retryDelayMs = 250;
       if (this.#registration)
-        this.#send({ type: 'hello', node: this.#registration, agent_version: AGENT_VERSION });
+        this.#send({
+          type: 'hello',
+          node: this.#registration,
+          agent_version: AGENT_VERSION,
+          cluster_id: this.#clusterId ?? null,
+          protocol_version: PROTOCOL_VERSION,
+          features: [...AGENT_FEATURES],
+        });
     });
     socket.on('message', (data: Buffer) => {
       lastHeard = Date.now();
@@ -164,6 +175,10 @@ export class SimAgent {
     if (data.subarray(0, ENDPOINTS_PREFIX.length).equals(ENDPOINTS_PREFIX)) {
       this.counters.endpointsSkipped++;
       this.counters.endpointBytes += data.length;
+      // The server writes the generation right after the type; acknowledging it, as the real
+      // agent does once it has applied the endpoints, lets freed addresses return to the pool.
+      const generation = GENERATION_PATTERN.exec(data.subarray(0, 80).toString('latin1'))?.[1];
+      if (generation !== undefined) this.#send({ type: 'endpoints.ack', generation: Number(generation) });
       return;
     }
     let message: ServerMessage;
