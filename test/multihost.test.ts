@@ -72,7 +72,7 @@ describe('many hosts', { timeout: 600_000 }, () => {
   before(async () => {
     lab = await Lab.up(HOSTS);
     engines = [1, 2, 3].map((i) => new Docker({ socketPath: lab.socketPath(i) }));
-    skiff = await SkiffCluster.startServerOnly(Lab.gateway);
+    skiff = await SkiffCluster.startServerOnly(Lab.gateway, ['--address-pool', Lab.addressPool]);
     await lab.startAgents(skiff.url, skiff.joinToken);
     await eventually('three ready nodes', async () => {
       const nodes = nodeViewSchema.array().parse((await skiff.api('GET', '/api/nodes')).body);

@@ -61,7 +61,7 @@ export class LabSession {
     this.lab = lab;
     checkInterrupted();
     const labUpMs = Date.now() - upStart;
-    const skiff = await SkiffCluster.startServerOnly(Lab.gateway);
+    const skiff = await SkiffCluster.startServerOnly(Lab.gateway, ['--address-pool', Lab.addressPool]);
     this.skiff = skiff;
     checkInterrupted();
     await lab.startAgents(skiff.url, skiff.joinToken);

@@ -9,6 +9,7 @@ import type Docker from 'dockerode';
 import { containerDefinition } from '../../src/docker/container-definition.ts';
 import type { ContainerDefinition } from '../../src/docker/container-engine.ts';
 import { LABELS } from '../../src/docker/container-engine.ts';
+import { DEFAULT_POOL } from '../../src/model/addressing.ts';
 import type { ServiceSpec } from '../../src/model/service-spec.ts';
 import type { TaskSpec } from '../../src/protocol/messages.ts';
 
@@ -21,7 +22,7 @@ export async function ensureFloorNetwork(docker: Docker, rawClusterId: string): 
   await docker.createNetwork({
     Name: floorNetworkName(rawClusterId),
     Driver: 'bridge',
-    // Outside Skiff's 10.240.0.0/12, so it never collides with the measured cluster's networks.
+    // Outside Skiff's default pool 10.240.0.0/12, so it never collides with the measured cluster's networks.
     IPAM: { Config: [{ Subnet: '192.168.251.0/24' }] },
     Labels: { [LABELS.cluster]: rawClusterId },
   });
@@ -45,7 +46,7 @@ export function rawDefinition(
     spec,
     networks: [{ name: 'default', index: 0 }],
   };
-  const definition = containerDefinition(task, rawClusterId);
+  const definition = containerDefinition(task, { clusterId: rawClusterId, pool: DEFAULT_POOL });
   const { NetworkingConfig: _networking, ...body } = definition.body;
   const hostConfig: Record<string, unknown> = {
     ...(body.HostConfig as Record<string, unknown>),

@@ -3,12 +3,18 @@
  * the capacity its engine reports, heartbeats, hands each assignment to the converge loop and
  * reports back. While the server is away it keeps converging from its saved assignment and
  * buffers its reports; on reconnect it sends a full report and the buffered events.
+ *
+ * Before it runs anything it checks the host's addresses and routes against the cluster's address
+ * pool (from the welcome, or the saved assignment): a host that overlaps it refuses, says why in
+ * its log and as a node event, and looks at its host again before dialling again.
  */
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { ContainerEngine } from '../docker/container-engine.ts';
+import type { AddressPool, ClusterAddressing } from '../model/addressing.ts';
+import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { DataPlane } from '../net/data-plane/data-plane.ts';
 import { AGENT_FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
@@ -18,6 +24,9 @@ import { readServerMessage } from '../protocol/read-message.ts';
 import { loadAssignment, saveAssignment } from './assignment-file.ts';
 import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
+import { readHostNetworks } from './host-networks.ts';
+import type { HostNetworks } from './pool-overlap.ts';
+import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
 
 export const AGENT_VERSION = '0.1.0';
@@ -25,6 +34,8 @@ export const AGENT_VERSION = '0.1.0';
 const SERVER_SILENCE_MS = 2000;
 /** Events kept while the server is unreachable; the oldest go first. */
 const MAX_BUFFERED_EVENTS = 1000;
+/** How often a host that overlaps the pool looks at its networks again before dialling. */
+const POOL_RECHECK_MS = 10_000;
 
 export interface AgentOptions {
   readonly serverUrl: string;
@@ -51,6 +62,12 @@ export class Agent {
   /** DNS, VIPs and the service proxy of this host. */
   #dataPlane: DataPlane | undefined;
   #clusterId: string | undefined;
+  #pool: AddressPool | undefined;
+  /** The host's networks as read before the latest dial (the welcome is checked against them). */
+  #host: HostNetworks = { addresses: [], routes: [] };
+  #hostReadAt = 0;
+  /** Set while the host overlaps the pool: the cluster it was refused for and why. */
+  #refused: { readonly cluster: ClusterAddressing; readonly problem: string } | undefined;
   #generation = 0;
   #pendingEvents: LoopReport['events'] = [];
   #heartbeat: NodeJS.Timeout | undefined;
@@ -77,12 +94,53 @@ export class Agent {
       memory_bytes: this.#options.memoryBytes ?? info.memoryBytes,
       engine_version: info.version,
     };
+    await this.#readHost();
     const saved = loadAssignment(this.#options.dataDir, this.#options.log);
-    if (saved) {
-      this.#startLoop(saved.cluster_id);
-      this.#generation = saved.generation;
-      this.#loop?.setDesired(saved.tasks, { fromServer: false });
-      this.#options.log(`restored assignment ${saved.generation} (${saved.tasks.length} tasks) from disk`);
+    const savedPool = saved ? parsePoolOrUndefined(saved.address_pool) : undefined;
+    if (saved && savedPool) {
+      const cluster = { clusterId: saved.cluster_id, pool: savedPool };
+      if (this.#poolProblem(cluster) === undefined) {
+        this.#startLoop(cluster);
+        this.#generation = saved.generation;
+        this.#loop?.setDesired(saved.tasks, { fromServer: false });
+        this.#options.log(`restored assignment ${saved.generation} (${saved.tasks.length} tasks) from disk`);
+      }
+    }
+    this.#connect();
+  }
+
+  /** The overlap of this host with a cluster's pool (logged once), or undefined when there is none. */
+  #poolProblem(cluster: ClusterAddressing): string | undefined {
+    const overlaps = poolOverlaps(this.#host, cluster);
+    if (overlaps.length === 0) {
+      if (this.#refused)
+        this.#options.log(`this host no longer overlaps the address pool ${cluster.pool.cidr}`);
+      this.#refused = undefined;
+      return undefined;
+    }
+    const problem = overlapProblem(overlaps, cluster);
+    if (this.#refused?.problem !== problem) this.#options.log(`error: ${problem}`);
+    this.#refused = { cluster, problem };
+    return problem;
+  }
+
+  async #readHost(): Promise<void> {
+    this.#host = await readHostNetworks(this.#options.log);
+    this.#hostReadAt = Date.now();
+  }
+
+  /**
+   * Dials once the host is checked again (while refused, only once it no longer overlaps). The
+   * host's networks are re-read at most every POOL_RECHECK_MS: redials come every second while
+   * the server is away.
+   */
+  async #dial(): Promise<void> {
+    if (this.#stopped) return;
+    if (this.#refused || Date.now() - this.#hostReadAt >= POOL_RECHECK_MS) await this.#readHost();
+    const refused = this.#refused;
+    if (refused && this.#poolProblem(refused.cluster) !== undefined) {
+      setTimeout(() => void this.#dial(), POOL_RECHECK_MS);
+      return;
     }
     this.#connect();
   }
@@ -155,7 +213,7 @@ export class Agent {
         refusal !== undefined
           ? reconnectDelayMs('refused', this.#refusals)
           : reconnectDelayMs('dropped', this.#drops);
-      setTimeout(() => this.#connect(), delay);
+      setTimeout(() => void this.#dial(), delay);
     });
   }
 
@@ -182,7 +240,19 @@ export class Agent {
         if (this.#refusals > 0)
           this.#options.log(`the server accepts this agent now (cluster ${message.cluster_id})`);
         this.#refusals = 0;
-        this.#startLoop(message.cluster_id);
+        const pool = parsePoolOrUndefined(message.address_pool);
+        if (!pool) {
+          this.#options.log(`the server sent an address pool this agent cannot use: ${message.address_pool}`);
+          this.#socket?.close(CLOSE_CODES.badMessage, 'bad address pool');
+          return;
+        }
+        const cluster = { clusterId: message.cluster_id, pool };
+        const problem = this.#poolProblem(cluster);
+        if (problem !== undefined) {
+          this.#refuseServer(problem);
+          return;
+        }
+        this.#startLoop(cluster);
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
         const full = this.#loop?.fullReport();
@@ -191,10 +261,11 @@ export class Agent {
         return;
       }
       case 'assign': {
-        if (!this.#clusterId) return;
+        if (!this.#clusterId || !this.#pool) return;
         this.#generation = message.generation;
         saveAssignment(this.#options.dataDir, {
           cluster_id: this.#clusterId,
+          address_pool: this.#pool.cidr,
           generation: message.generation,
           tasks: message.tasks,
         });
@@ -230,14 +301,42 @@ export class Agent {
     ].join('\n');
   }
 
-  #startLoop(clusterId: string): void {
+  /**
+   * Tells the server why this node runs nothing (a node event, and the close code, which the
+   * server shows in `skiff nodes`), then hangs up; redials wait for the host to change.
+   */
+  #refuseServer(problem: string): void {
+    const name = this.#registration?.name ?? 'unknown';
+    this.#send({
+      type: 'report',
+      generation: this.#generation,
+      full: false,
+      tasks: [],
+      removed: [],
+      events: [
+        {
+          type: 'node',
+          service: null,
+          container: null,
+          node: name,
+          message: `Node ${name}: ${problem}`,
+          at: Date.now(),
+        },
+      ],
+    });
+    this.#socket?.close(CLOSE_CODES.addressPoolOverlap, 'this host overlaps the address pool');
+  }
+
+  #startLoop({ clusterId, pool }: ClusterAddressing): void {
     if (this.#loop) return;
     this.#clusterId = clusterId;
+    this.#pool = pool;
     const registration = this.#registration;
     if (!registration) throw new Error('agent loop started before the engine was inspected');
     this.#dataPlane = new DataPlane({
       engine: this.#options.engine,
       clusterId,
+      pool,
       nodeId: registration.name,
       log: this.#options.log,
       onProblem: (problem) =>
@@ -251,6 +350,7 @@ export class Agent {
     this.#loop = new ConvergeLoop({
       engine: this.#options.engine,
       clusterId,
+      pool,
       nodeId: registration.name,
       concurrency: this.#options.concurrency ?? 8,
       resyncIntervalMs: 5000,
@@ -312,6 +412,14 @@ export class Agent {
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
     socket.send(JSON.stringify(message));
     return true;
+  }
+}
+
+function parsePoolOrUndefined(text: string): AddressPool | undefined {
+  try {
+    return parseAddressPool(text);
+  } catch {
+    return undefined;
   }
 }
 

@@ -21,7 +21,7 @@ test('no file is no assignment, quietly', () => {
 });
 
 test('a saved assignment reads back', () => {
-  const assignment = { cluster_id: 'c1', generation: 7, tasks: [] };
+  const assignment = { cluster_id: 'c1', address_pool: '10.96.0.0/14', generation: 7, tasks: [] };
   saveAssignment(dir, assignment);
   assert.deepEqual(loadAssignment(dir, log), assignment);
   assert.deepEqual(logged, []);
@@ -47,7 +47,7 @@ for (const [what, text] of [
       /is not a saved assignment; moved it to .*unreadable-\d+ and starting without one/,
     );
     // The next save and load work as on a fresh host.
-    saveAssignment(dir, { cluster_id: 'c2', generation: 1, tasks: [] });
+    saveAssignment(dir, { cluster_id: 'c2', address_pool: '10.240.0.0/12', generation: 1, tasks: [] });
     assert.equal(loadAssignment(dir, log)?.cluster_id, 'c2');
   });
 }

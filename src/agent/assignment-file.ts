@@ -5,10 +5,13 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_ADDRESS_POOL } from '../model/addressing.ts';
 import { taskSpecSchema } from '../protocol/messages.ts';
 
 const fileSchema = z.object({
   cluster_id: z.string(),
+  /** The cluster's address pool, so a restarted agent lays out its networks without the server. */
+  address_pool: z.string().default(DEFAULT_ADDRESS_POOL),
   generation: z.int(),
   tasks: z.array(taskSpecSchema),
 });

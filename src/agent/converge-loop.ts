@@ -12,6 +12,7 @@ import type { HealthState, ProbeResult } from '../health/health-tracker.ts';
 import { INITIAL_HEALTH, trackHealth } from '../health/health-tracker.ts';
 import type { ProbeTarget } from '../health/probe.ts';
 import { Prober } from '../health/prober.ts';
+import type { AddressPool } from '../model/addressing.ts';
 import { parseDurationMs, timerDelayMs } from '../model/duration.ts';
 import type { EventInput } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
@@ -35,6 +36,8 @@ export interface LoopReport {
 export interface ConvergeLoopOptions {
   readonly engine: ContainerEngine;
   readonly clusterId: string;
+  /** The cluster's address pool, where its networks' subnets are. */
+  readonly pool: AddressPool;
   readonly nodeId: string;
   /** Engine operations allowed at once. */
   readonly concurrency: number;
@@ -273,7 +276,11 @@ export class ConvergeLoop {
         await this.#ensureImage(task);
         this.#operations.set(task.task_id, 'create');
         const attempt = this.#runtime.get(task.task_id)?.restarts ?? 0;
-        const definition = containerDefinition(task, this.#options.clusterId, attempt);
+        const definition = containerDefinition(
+          task,
+          { clusterId: this.#options.clusterId, pool: this.#options.pool },
+          attempt,
+        );
         for (const network of definition.networks) await engine.ensureNetwork(network);
         const id = await engine.createContainer(definition);
         await engine.startContainer(id);

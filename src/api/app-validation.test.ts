@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { parseAddressPool } from '../model/addressing.ts';
 import { errorBodySchema, serviceViewSchema } from '../model/views.ts';
 import type { ApiResponse, Fixture } from './test-fixture.ts';
 import { AUTH, createFixture } from './test-fixture.ts';
@@ -281,6 +282,25 @@ describe('validation', () => {
       assert.equal(res.status, 201, res.text);
     });
   });
+});
+
+test('a smaller address pool holds fewer networks: the 17th network of a /16 is refused', async () => {
+  const f = createFixture({ addressPool: parseAddressPool('10.96.0.0/16') });
+  try {
+    for (let i = 0; i < 16; i++) {
+      const res = await f.call('POST', '/api/deploy', {
+        name: `s${i}`,
+        image: 'x:1',
+        networks: [`net-${i}`],
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    }
+    const full = await f.call('POST', '/api/deploy', { name: 'late', image: 'x:1', networks: ['one-more'] });
+    assert.equal(full.status, 409);
+    assert.match(String((full.body as { error: string }).error), /all 16 network addresses are in use/);
+  } finally {
+    f.close();
+  }
 });
 
 test('running out of network addresses is a 409 naming the cause, and the server carries on', async () => {

@@ -2,6 +2,7 @@
  * What the API handlers need from the server: the store, live cluster state, the controller to
  * run a pass after a change, the event log and the log broker.
  */
+import type { AddressPool } from '../model/addressing.ts';
 import type { Cluster } from '../server/cluster.ts';
 import type { Controller } from '../server/controller.ts';
 import type { EventLog } from '../server/event-log.ts';
@@ -15,6 +16,8 @@ export interface ApiDeps {
   readonly events: EventLog;
   readonly logs: LogBroker;
   readonly adminToken: string;
+  /** The cluster's address pool: how many networks deploys may allocate. */
+  readonly addressPool: AddressPool;
   readonly now: () => number;
   /** The port the server listens on, which no service may publish (undefined: unknown). */
   readonly serverPort?: () => number | undefined;

@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import type { z } from 'zod';
-import { MAX_NETWORKS, MAX_SERVICES } from '../model/addressing.ts';
+import { MAX_SERVICES } from '../model/addressing.ts';
 import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import type { ServiceView } from '../model/views.ts';
 import { serviceView } from '../server/views.ts';
@@ -14,7 +14,7 @@ import { HttpError, NotFoundError, ValidationError } from './errors.ts';
 import { describeConflict, publishedPortConflict } from './port-conflicts.ts';
 
 export function serviceRoutes(deps: ApiDeps): Hono {
-  const { store, controller, events, now } = deps;
+  const { store, controller, events, addressPool, now } = deps;
   const app = new Hono();
 
   const view = (name: string): ServiceView => {
@@ -34,7 +34,8 @@ export function serviceRoutes(deps: ApiDeps): Hono {
     // Addresses are allocated with the spec, in one transaction: a cluster out of addresses
     // refuses the deploy (409) and stores nothing, rather than storing a service no pass can place.
     const result = store.transaction(() => {
-      for (const network of spec.networks) store.allocate('network', network, 0, MAX_NETWORKS - 1);
+      for (const network of spec.networks)
+        store.allocate('network', network, 0, addressPool.networkCount - 1);
       store.allocate('service', spec.name, 1, MAX_SERVICES);
       return store.putService(spec, now());
     });

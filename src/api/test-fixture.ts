@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
+import type { AddressPool } from '../model/addressing.ts';
+import { DEFAULT_POOL } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import type { AgentLink } from '../server/cluster.ts';
@@ -61,7 +63,9 @@ export interface Fixture {
 
 export const GiB = 1024 * 1024 * 1024;
 
-export function createFixture(options: { serverPort?: number } = {}): Fixture {
+/** `serverPort` is the server's own port; `addressPool` the cluster's (default 10.240.0.0/12). */
+export function createFixture(options: { serverPort?: number; addressPool?: AddressPool } = {}): Fixture {
+  const addressPool = options.addressPool ?? DEFAULT_POOL;
   const dir = mkdtempSync(join(tmpdir(), 'skiff-api-test-'));
   const store = new Store(join(dir, 'skiff.db'));
   const logged: string[] = [];
@@ -72,7 +76,15 @@ export function createFixture(options: { serverPort?: number } = {}): Fixture {
   const now = () => clock;
   const cluster = new Cluster(store, now());
   const events = new EventLog(store);
-  const controller = new Controller({ store, cluster, events, liveness: DEFAULT_LIVENESS, now, log });
+  const controller = new Controller({
+    store,
+    cluster,
+    events,
+    liveness: DEFAULT_LIVENESS,
+    addressPool,
+    now,
+    log,
+  });
   const logs = new LogBroker(cluster);
   const app = createApp(
     {
@@ -82,6 +94,7 @@ export function createFixture(options: { serverPort?: number } = {}): Fixture {
       events,
       logs,
       adminToken: ADMIN_TOKEN,
+      addressPool,
       now,
       serverPort: () => options.serverPort,
     },

@@ -28,6 +28,8 @@ const serverOptions = {
   listen: { type: 'string', default: '0.0.0.0' },
   'heartbeat-timeout': { type: 'string', default: formatDurationMs(DEFAULT_LIVENESS.heartbeatTimeoutMs) },
   'node-down-after': { type: 'string', default: formatDurationMs(DEFAULT_LIVENESS.downAfterMs) },
+  // No default here: a later start without the flag runs on the pool the cluster was created with.
+  'address-pool': { type: 'string' },
   ...help,
 } as const;
 

@@ -10,6 +10,8 @@ import { Agent } from '../agent/agent.ts';
 import { EngineUnreachableError } from '../docker/container-engine.ts';
 import { DockerEngine } from '../docker/docker-engine.ts';
 import { EngineAddressError } from '../docker/engine-address.ts';
+import type { AddressPool } from '../model/addressing.ts';
+import { AddressPoolError, parseAddressPool } from '../model/addressing.ts';
 import { parseDurationMs } from '../model/duration.ts';
 import type { LivenessSettings } from '../server/node-liveness.ts';
 import { type ServerOptions, startServer } from '../server/skiff-server.ts';
@@ -139,6 +141,7 @@ function serverSettingsFromFlags(values: {
   listen: string;
   'heartbeat-timeout': string;
   'node-down-after': string;
+  'address-pool'?: string;
 }): ServerOptions {
   return {
     dataDir: resolve(values['data-dir'] ?? defaultDataDir()),
@@ -146,8 +149,19 @@ function serverSettingsFromFlags(values: {
     listen: values.listen,
     presetAdminToken: process.env.SKIFF_TOKEN,
     liveness: parseLiveness(values),
+    // Not given: a new cluster takes the default pool, an existing one keeps the pool it has.
+    ...(values['address-pool'] === undefined ? {} : { addressPool: parsePool(values['address-pool']) }),
     log,
   };
+}
+
+function parsePool(text: string): AddressPool {
+  try {
+    return parseAddressPool(text);
+  } catch (error) {
+    if (error instanceof AddressPoolError) throw new UsageError(`--address-pool: ${error.message}`);
+    throw error;
+  }
 }
 
 function parseLiveness(values: { 'heartbeat-timeout': string; 'node-down-after': string }): LivenessSettings {

@@ -32,7 +32,9 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
   --port N                        API port (default 8080; 0 picks a free one)
   --listen ADDR                   address the API listens on (default 0.0.0.0)
   --heartbeat-timeout 1.5s        a node silent this long is unreachable
-  --node-down-after 3s            a node unreachable this long is down; its replicas move elsewhere`;
+  --node-down-after 3s            a node unreachable this long is down; its replicas move elsewhere
+  --address-pool CIDR             the IPv4 range of the cluster's networks and service addresses, /12 to /18
+                                  (default 10.240.0.0/12); fixed at the cluster's first start`;
 
 const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST
                                   (default: DOCKER_HOST and the TLS settings of the environment, as docker reads them)

@@ -3,7 +3,8 @@
  * resource limits, ports, env and command. Pure, so what the engine is asked for is testable.
  */
 
-import { networkAddressing } from '../model/addressing.ts';
+import type { ClusterAddressing } from '../model/addressing.ts';
+import { bridgeName, dockerNetworkName, networkAddressing } from '../model/addressing.ts';
 import { parseDurationMs } from '../model/duration.ts';
 import { containerName, slotName } from '../model/names.ts';
 import { bindsHostPort } from '../model/service-spec.ts';
@@ -11,14 +12,25 @@ import type { NetworkRef, TaskSpec } from '../protocol/messages.ts';
 import type { ContainerDefinition, NetworkDefinition } from './container-engine.ts';
 import { LABELS } from './container-engine.ts';
 
-export function networkDefinition(network: NetworkRef, clusterId: string): NetworkDefinition {
-  return { name: `skiff-${network.name}`, ...networkAddressing(network.index), clusterId };
+/** A Skiff network on this host: named after the cluster, laid out in its pool. */
+export function networkDefinition(network: NetworkRef, cluster: ClusterAddressing): NetworkDefinition {
+  return {
+    name: dockerNetworkName(cluster.clusterId, network.name),
+    bridge: bridgeName(cluster.clusterId, network.index),
+    ...networkAddressing(cluster.pool, network.index),
+    clusterId: cluster.clusterId,
+  };
 }
 
 /** `attempt` counts restarts of the task, so each replacement gets a name of its own. */
-export function containerDefinition(task: TaskSpec, clusterId: string, attempt = 0): ContainerDefinition {
+export function containerDefinition(
+  task: TaskSpec,
+  cluster: ClusterAddressing,
+  attempt = 0,
+): ContainerDefinition {
   const { spec } = task;
-  const networks = task.networks.map((n) => networkDefinition(n, clusterId));
+  const { clusterId } = cluster;
+  const networks = task.networks.map((n) => networkDefinition(n, cluster));
   const primary = networks[0];
   if (!primary) throw new RangeError(`task ${task.task_id} has no network`);
   const exposed: Record<string, object> = {};

@@ -42,7 +42,7 @@ export interface EngineInfo {
 
 /** A Skiff network on one engine: a bridge laid out by model/addressing.ts. */
 export interface NetworkDefinition {
-  /** The Docker network's name, `skiff-<network>`. */
+  /** The Docker network's name, `skiff-<cluster tag>-<network>`. */
   readonly name: string;
   readonly bridge: string;
   readonly subnet: string;

@@ -209,13 +209,20 @@ export class DockerEngine implements ContainerEngine {
 
   async #createNetwork(network: NetworkDefinition): Promise<void> {
     const found = z
-      .array(z.object({ Id: z.string(), Labels: z.record(z.string(), z.string()).nullable().optional() }))
+      .array(
+        z.object({
+          Id: z.string(),
+          Name: z.string(),
+          Labels: z.record(z.string(), z.string()).nullable().optional(),
+        }),
+      )
       .parse(
         await this.#call('list networks', () =>
           this.#docker.listNetworks({ filters: { name: [network.name] } }),
         ),
       );
-    const existing = found.find((n) => n.Labels?.[LABELS.cluster] !== undefined);
+    // The engine's name filter matches substrings (`skiff-ab12cd-web` finds `…-web2` too).
+    const existing = found.find((n) => n.Name === network.name && n.Labels?.[LABELS.cluster] !== undefined);
     if (existing && existing.Labels?.[LABELS.cluster] !== network.clusterId) {
       // A leftover of another cluster on this engine (an old `skiff up`): only ever removed when unused.
       await this.#call(`remove network ${network.name}`, () => this.#docker.getNetwork(existing.Id).remove());

@@ -4,6 +4,7 @@
  * generation number; the agent converges its engine to it and reports what it observes.
  */
 import { z } from 'zod';
+import { DEFAULT_ADDRESS_POOL } from '../model/addressing.ts';
 import {
   boundedTextSchema,
   epochMsSchema,
@@ -130,6 +131,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('welcome'),
     node_id: idTextSchema,
     cluster_id: idTextSchema,
+    /** The cluster's address pool (CIDR); a server from before pools were configurable sends none. */
+    address_pool: z.string().max(18).default(DEFAULT_ADDRESS_POOL),
     heartbeat_interval_ms: z.int().min(1).max(60_000),
   }),
   z.object({ type: z.literal('assign'), generation: z.int(), tasks: z.array(taskSpecSchema) }),
@@ -157,5 +160,7 @@ export const CLOSE_CODES = {
   /** The agent's data dir belongs to another cluster: retrying cannot help until it is reset. */
   clusterMismatch: 4010,
   badMessage: 4000,
+  /** The agent's host overlaps the cluster's address pool: it refuses to run replicas. */
+  addressPoolOverlap: 4011,
   serverShutdown: 1001,
 } as const;

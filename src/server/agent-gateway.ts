@@ -8,6 +8,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
+import type { AddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
@@ -22,6 +23,8 @@ import { bearerToken, tokenMatches } from './tokens.ts';
 export interface GatewayOptions {
   readonly joinToken: string;
   readonly clusterId: string;
+  /** Sent in the welcome: every agent derives its addresses from it and checks its host against it. */
+  readonly addressPool: AddressPool;
   readonly heartbeatIntervalMs: number;
   readonly cluster: Cluster;
   readonly controller: Controller;
@@ -122,6 +125,7 @@ function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly 
         type: 'welcome',
         node_id: nodeId,
         cluster_id: options.clusterId,
+        address_pool: options.addressPool.cidr,
         heartbeat_interval_ms: options.heartbeatIntervalMs,
       });
       const text =
@@ -179,10 +183,19 @@ function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly 
       options.log(`agent ${who()}: dropped a ${read.message.type} message: ${text.slice(0, 2000)}`);
     }
   });
-  ws.on('close', () => {
+  ws.on('close', (code) => {
     clearTimeout(helloTimer);
     if (gateway.closing || nodeId === undefined) return;
     try {
+      // The agent found its host inside the pool (its event says where): `skiff nodes` says so too.
+      const session = cluster.get(nodeId);
+      if (code === CLOSE_CODES.addressPoolOverlap && session?.link === link) {
+        cluster.refuse(
+          session.registration,
+          `its host overlaps the address pool ${options.addressPool.cidr} (see the node's events)`,
+          now(),
+        );
+      }
       if (!cluster.disconnect(nodeId, link, now())) return;
       logs.nodeGone(nodeId);
       events.append(

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, test } from 'node:test';
 import WebSocket from 'ws';
 import { createFixture, type Fixture, field } from '../api/test-fixture.ts';
+import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { nodeViewSchema } from '../model/views.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
@@ -17,6 +18,7 @@ import { attachAgentGateway } from './agent-gateway.ts';
 
 const JOIN_TOKEN = 'join-token-for-the-test';
 const SERVER_CLUSTER = 'cluster-new';
+const POOL = parseAddressPool('10.96.0.0/14');
 
 let f: Fixture;
 let server: Server;
@@ -29,6 +31,7 @@ beforeEach(async () => {
   gateway = attachAgentGateway(server, {
     joinToken: JOIN_TOKEN,
     clusterId: SERVER_CLUSTER,
+    addressPool: POOL,
     heartbeatIntervalMs: 500,
     cluster: f.cluster,
     controller: f.controller,
@@ -135,4 +138,46 @@ test('a known node refused later keeps its row and says why', async () => {
   const all = await nodes();
   assert.equal(all.length, 1, 'one row: the known node, not a second stranger');
   assert.match(all[0]?.message ?? '', /^refused: /);
+});
+
+test('an agent whose host overlaps the pool: the welcome names the pool, its event is kept, and nodes say why', async () => {
+  const socket = new WebSocket(url, { headers: { authorization: `Bearer ${JOIN_TOKEN}` } });
+  const welcome = await new Promise<unknown>((resolve, reject) => {
+    socket.on('open', () =>
+      socket.send(
+        JSON.stringify({ type: 'hello', node: registration, agent_version: 'test', cluster_id: null }),
+      ),
+    );
+    socket.once('message', (data) => resolve(JSON.parse(String(data))));
+    socket.on('error', reject);
+  });
+  assert.equal(field(welcome, 'address_pool'), '10.96.0.0/14');
+  // What a refusing agent does (agent.ts): one report with the event, then the close code.
+  const problem = "this host's address 10.97.0.4/24 on eth0 overlaps the cluster's address pool 10.96.0.0/14";
+  socket.send(
+    JSON.stringify({
+      type: 'report',
+      generation: 0,
+      full: false,
+      tasks: [],
+      removed: [],
+      events: [
+        {
+          type: 'node',
+          service: null,
+          container: null,
+          node: 'h1',
+          message: `Node h1: ${problem}`,
+          at: f.clock,
+        },
+      ],
+    }),
+  );
+  socket.close(CLOSE_CODES.addressPoolOverlap, 'this host overlaps the address pool');
+  await new Promise((resolve) => socket.once('close', resolve));
+  const [node] = await nodes();
+  assert.notEqual(node?.status, 'ready');
+  assert.match(node?.message ?? '', /^refused: its host overlaps the address pool 10\.96\.0\.0\/14/);
+  const events = f.store.listEvents({ limit: 100 }).map((e) => e.message);
+  assert.ok(events.includes(`Node h1: ${problem}`), events.join('\n'));
 });

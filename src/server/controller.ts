@@ -5,7 +5,8 @@
  * it changed. Triggers are coalesced; a periodic tick retries what waits on time or room.
  */
 import { randomUUID } from 'node:crypto';
-import { MAX_NETWORKS, MAX_SERVICES } from '../model/addressing.ts';
+import type { AddressPool } from '../model/addressing.ts';
+import { MAX_SERVICES } from '../model/addressing.ts';
 import { slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { TaskObservation } from '../model/task.ts';
@@ -35,6 +36,8 @@ export interface ControllerOptions {
   readonly cluster: Cluster;
   readonly events: EventLog;
   readonly liveness: LivenessSettings;
+  /** The cluster's address pool: how many networks there can be. */
+  readonly addressPool: AddressPool;
   readonly now: () => number;
   readonly log: (message: string) => void;
   /** How long a freed address waits after every agent acknowledged its removal: one DNS TTL. */
@@ -406,7 +409,7 @@ export class Controller {
     if (index === undefined) {
       index =
         kind === 'network'
-          ? this.#options.store.allocate(kind, name, 0, MAX_NETWORKS - 1)
+          ? this.#options.store.allocate(kind, name, 0, this.#options.addressPool.networkCount - 1)
           : this.#options.store.allocate(kind, name, 1, MAX_SERVICES);
       known.set(name, index);
     }

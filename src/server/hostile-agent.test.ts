@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { eventually } from '../../test/support/eventually.ts';
+import { DEFAULT_POOL } from '../model/addressing.ts';
 import { MAX_EVENT_MESSAGE_CHARS } from '../model/bounds.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { Store } from '../store/store.ts';
@@ -238,6 +239,7 @@ test('a message whose handling throws is dropped; the connection and the process
   const gateway = attachAgentGateway(http, {
     joinToken: 'join-secret',
     clusterId: 'cluster-1',
+    addressPool: DEFAULT_POOL,
     heartbeatIntervalMs: 500,
     cluster,
     controller,

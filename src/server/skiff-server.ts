@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
+import type { AddressPool } from '../model/addressing.ts';
 import { Store } from '../store/store.ts';
 import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
@@ -17,6 +18,8 @@ import { EventLog } from './event-log.ts';
 import { LogBroker } from './log-broker.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import { DEFAULT_LIVENESS } from './node-liveness.ts';
+import type { PoolDecision } from './stored-pool.ts';
+import { decidePool, POOL_META_KEY } from './stored-pool.ts';
 import type { Tokens } from './tokens.ts';
 import { ensureTokens } from './tokens.ts';
 
@@ -25,6 +28,8 @@ export interface ServerOptions {
   readonly port: number;
   readonly listen: string;
   readonly presetAdminToken?: string;
+  /** `--address-pool`: taken at the cluster's first start; a later start must match or omit it. */
+  readonly addressPool?: AddressPool;
   readonly heartbeatIntervalMs?: number;
   readonly liveness?: LivenessSettings;
   readonly log: (message: string) => void;
@@ -37,17 +42,33 @@ export interface RunningServer {
   readonly url: string;
   readonly tokens: Tokens;
   readonly clusterId: string;
+  readonly addressPool: AddressPool;
   close(): Promise<void>;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const store = new Store(join(options.dataDir, 'skiff.db'));
-  let clusterId = store.getMeta('cluster_id');
-  if (!clusterId) {
-    clusterId = randomUUID();
-    store.setMeta('cluster_id', clusterId);
+  const storedClusterId = store.getMeta('cluster_id');
+  let decision: PoolDecision;
+  try {
+    decision = decidePool({
+      stored: store.getMeta(POOL_META_KEY),
+      clusterExists: storedClusterId !== undefined,
+      given: options.addressPool,
+      dataDir: options.dataDir,
+    });
+  } catch (error) {
+    store.close();
+    throw error;
   }
+  const addressPool = decision.pool;
+  const clusterId = storedClusterId ?? randomUUID();
+  // The pool is stored with the cluster id, at once: a cluster never exists without its pool.
+  store.transaction(() => {
+    if (decision.store) store.setMeta(POOL_META_KEY, addressPool.cidr);
+    if (storedClusterId === undefined) store.setMeta('cluster_id', clusterId);
+  });
   const tokens = ensureTokens(options.dataDir, options.presetAdminToken);
   const now = Date.now;
   const cluster = new Cluster(store, now());
@@ -58,6 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cluster,
     events,
     liveness,
+    addressPool,
     now,
     log: options.log,
     onPass: options.onControllerPass,
@@ -69,7 +91,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return typeof address === 'object' && address !== null ? address.port : undefined;
   };
   const app = createApp(
-    { store, cluster, controller, events, logs, adminToken: tokens.admin, now, serverPort },
+    { store, cluster, controller, events, logs, adminToken: tokens.admin, addressPool, now, serverPort },
     options.log,
   );
 
@@ -81,6 +103,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const gateway = attachAgentGateway(server, {
     joinToken: tokens.join,
     clusterId,
+    addressPool,
     // A third of the timeout: one lost heartbeat is not yet silence.
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? Math.round(liveness.heartbeatTimeoutMs / 3),
     cluster,
@@ -104,6 +127,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     tokens,
     clusterId,
+    addressPool,
     async close() {
       controller.stop();
       gateway.close();

@@ -11,7 +11,9 @@
  * Deterministic for a seed in everything the simulator owns (time, delays, victims, ids of fake
  * containers); the controller draws task ids from `randomUUID`, so traces leave task ids out.
  */
+
 import { createApp } from '../api/app.ts';
+import { DEFAULT_POOL } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import type { ServiceSpecInput } from '../model/service-spec.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
@@ -109,6 +111,7 @@ export class ClusterSim {
       cluster: this.cluster,
       events,
       liveness: this.#options.liveness,
+      addressPool: DEFAULT_POOL,
       now,
       log: (message) => this.#controllerErrors.push(message),
     });
@@ -119,6 +122,7 @@ export class ClusterSim {
       events,
       logs: new LogBroker(this.cluster),
       adminToken: ADMIN_TOKEN,
+      addressPool: DEFAULT_POOL,
       now,
     });
     for (let i = 1; i <= options.nodes; i++) {

@@ -5,6 +5,7 @@ import { ConvergeLoop } from '../agent/converge-loop.ts';
 import { containerDefinition } from '../docker/container-definition.ts';
 import type { EngineEvent } from '../docker/container-engine.ts';
 import { EngineError } from '../docker/container-engine.ts';
+import { DEFAULT_POOL } from '../model/addressing.ts';
 import type { ServiceSpecInput } from '../model/service-spec.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
@@ -13,6 +14,7 @@ import { FakeEngine } from './fake-engine.ts';
 import { seededRandom } from './random.ts';
 
 const CLUSTER = 'cluster-a';
+const ADDRESSING = { clusterId: CLUSTER, pool: DEFAULT_POOL };
 
 function task(id: string, slot = 0, overrides: Partial<ServiceSpecInput> = {}): TaskSpec {
   return {
@@ -39,7 +41,7 @@ test('a created and started container is listed by its labels and its events rea
   const engine = new FakeEngine();
   const mine = watch(engine);
   const other = watch(engine, 'cluster-b');
-  const id = await engine.createContainer(containerDefinition(task('t1', 2), CLUSTER));
+  const id = await engine.createContainer(containerDefinition(task('t1', 2), ADDRESSING));
   await engine.startContainer(id);
   await flush();
   const [listed] = await engine.listManaged(CLUSTER);
@@ -65,7 +67,7 @@ test('a created and started container is listed by its labels and its events rea
 test('a start delay holds the container in created until the clock passes it', async () => {
   const clock = new VirtualClock(1_000);
   const engine = new FakeEngine({ clock, startDelayMs: 300 });
-  const id = await engine.createContainer(containerDefinition(task('t1'), CLUSTER));
+  const id = await engine.createContainer(containerDefinition(task('t1'), ADDRESSING));
   let started = false;
   const starting = engine.startContainer(id).then(() => {
     started = true;
@@ -83,7 +85,7 @@ test('a start delay holds the container in created until the clock passes it', a
 test('a killed container dies with its exit code, reported by a die event and in the list', async () => {
   const engine = new FakeEngine();
   const { events, stop } = watch(engine);
-  const id = await engine.createContainer(containerDefinition(task('t1'), CLUSTER));
+  const id = await engine.createContainer(containerDefinition(task('t1'), ADDRESSING));
   await engine.startContainer(id);
   assert.equal(engine.kill(id, { oom: true }), true);
   await flush();
@@ -104,7 +106,7 @@ test('a killed container dies with its exit code, reported by a die event and in
 
 test('stop honours SIGTERM (exit 0), or waits out the grace period for an image that ignores it (137)', async () => {
   const polite = new FakeEngine();
-  const a = await polite.createContainer(containerDefinition(task('t1'), CLUSTER));
+  const a = await polite.createContainer(containerDefinition(task('t1'), ADDRESSING));
   await polite.startContainer(a);
   await polite.stopContainer(a);
   assert.equal((await polite.listManaged(CLUSTER))[0]?.exitCode, 0);
@@ -112,7 +114,7 @@ test('stop honours SIGTERM (exit 0), or waits out the grace period for an image 
   const clock = new VirtualClock();
   const stubborn = new FakeEngine({ clock, ignoresSigterm: true });
   const b = await stubborn.createContainer(
-    containerDefinition(task('t2', 0, { stop_grace_period: '4s' }), CLUSTER),
+    containerDefinition(task('t2', 0, { stop_grace_period: '4s' }), ADDRESSING),
   );
   await stubborn.startContainer(b);
   const stopping = stubborn.stopContainer(b);
@@ -128,7 +130,7 @@ test('stop honours SIGTERM (exit 0), or waits out the grace period for an image 
 test('removing a running container kills it then destroys it; removing a missing one is fine', async () => {
   const engine = new FakeEngine();
   const { events, stop } = watch(engine);
-  const id = await engine.createContainer(containerDefinition(task('t1'), CLUSTER));
+  const id = await engine.createContainer(containerDefinition(task('t1'), ADDRESSING));
   await engine.startContainer(id);
   await engine.removeContainer(id);
   await engine.removeContainer(id);
@@ -143,7 +145,7 @@ test('removing a running container kills it then destroys it; removing a missing
 
 test('the engine refuses what Docker refuses: a taken name (409), an unknown container (404), a taken host port', async () => {
   const engine = new FakeEngine();
-  const definition = containerDefinition(task('t1'), CLUSTER);
+  const definition = containerDefinition(task('t1'), ADDRESSING);
   await engine.createContainer(definition);
   await assert.rejects(
     engine.createContainer(definition),
@@ -152,8 +154,8 @@ test('the engine refuses what Docker refuses: a taken name (409), an unknown con
   await assert.rejects(engine.startContainer('nope'), (e) => e instanceof EngineError && e.status === 404);
 
   const hostMode = { ports: [{ container_port: 80, host_port: 8080, mode: 'host' as const }] };
-  const first = await engine.createContainer(containerDefinition(task('p1', 0, hostMode), CLUSTER));
-  const second = await engine.createContainer(containerDefinition(task('p2', 1, hostMode), CLUSTER));
+  const first = await engine.createContainer(containerDefinition(task('p1', 0, hostMode), ADDRESSING));
+  const second = await engine.createContainer(containerDefinition(task('p2', 1, hostMode), ADDRESSING));
   await engine.startContainer(first);
   await assert.rejects(engine.startContainer(second), /port is already allocated/);
   const [published] = (await engine.listManaged(CLUSTER)).filter((c) => c.id === first);
@@ -162,7 +164,7 @@ test('the engine refuses what Docker refuses: a taken name (409), an unknown con
 
 test('exec health checks pass until told to fail; exec in a stopped container is refused', async () => {
   const engine = new FakeEngine();
-  const id = await engine.createContainer(containerDefinition(task('t1'), CLUSTER));
+  const id = await engine.createContainer(containerDefinition(task('t1'), ADDRESSING));
   await engine.startContainer(id);
   assert.equal((await engine.exec(id, ['true'], 1000)).exitCode, 0);
   engine.setHealthy(id, false);
@@ -187,7 +189,7 @@ test('images: a missing one is refused at create, pulled when asked, and an unpu
   const engine = new FakeEngine({ images: [], unpullable: (ref) => ref.startsWith('127.0.0.1:1/') });
   assert.equal(await engine.hasImage('skiff-demo:v1'), false);
   await assert.rejects(
-    engine.createContainer(containerDefinition(task('t1'), CLUSTER)),
+    engine.createContainer(containerDefinition(task('t1'), ADDRESSING)),
     (e) => e instanceof EngineError && e.status === 404,
   );
   await engine.pullImage('skiff-demo:v1');
@@ -199,8 +201,8 @@ test('the same seed gives the same container ids', async () => {
   const ids = async (seed: number) => {
     const engine = new FakeEngine({ random: seededRandom(seed) });
     return [
-      await engine.createContainer(containerDefinition(task('t1', 0), CLUSTER)),
-      await engine.createContainer(containerDefinition(task('t2', 1), CLUSTER)),
+      await engine.createContainer(containerDefinition(task('t1', 0), ADDRESSING)),
+      await engine.createContainer(containerDefinition(task('t2', 1), ADDRESSING)),
     ];
   };
   assert.deepEqual(await ids(7), await ids(7));
@@ -213,6 +215,7 @@ test("the agent's real converge loop runs its tasks on the fake engine and repla
   const loop = new ConvergeLoop({
     engine,
     clusterId: CLUSTER,
+    pool: DEFAULT_POOL,
     nodeId: 'node-1',
     concurrency: 8,
     resyncIntervalMs: 60_000,

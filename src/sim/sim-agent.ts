@@ -17,6 +17,7 @@
 import WebSocket from 'ws';
 import type { LoopReport } from '../agent/converge-loop.ts';
 import { ConvergeLoop } from '../agent/converge-loop.ts';
+import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { AGENT_FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
@@ -195,7 +196,7 @@ export class SimAgent {
           this.#socket?.close(1000, 'cluster mismatch');
           return;
         }
-        this.#startLoop(message.cluster_id);
+        this.#startLoop(message.cluster_id, message.address_pool);
         this.registered = true;
         this.counters.connects++;
         clearInterval(this.#heartbeat);
@@ -219,12 +220,13 @@ export class SimAgent {
     }
   }
 
-  #startLoop(clusterId: string): void {
+  #startLoop(clusterId: string, addressPool: string): void {
     if (this.#loop) return;
     this.#clusterId = clusterId;
     this.#loop = new ConvergeLoop({
       engine: this.#options.engine,
       clusterId,
+      pool: parseAddressPool(addressPool),
       nodeId: this.name,
       concurrency: this.#options.concurrency ?? 8,
       resyncIntervalMs: 5000,

@@ -6,6 +6,7 @@
  * takes milliseconds and replays exactly. (`ConvergeLoop` itself calls `setTimeout` directly;
  * once it takes a scheduling clock, the simulator can run it instead of this loop.)
  */
+
 import type { Action, TaskRuntime } from '../agent/converger.ts';
 import { converge, FRESH_RUNTIME } from '../agent/converger.ts';
 import type { Operation } from '../agent/observation.ts';
@@ -15,6 +16,7 @@ import type { ManagedContainer } from '../docker/container-engine.ts';
 import { EngineError } from '../docker/container-engine.ts';
 import type { HealthState } from '../health/health-tracker.ts';
 import { INITIAL_HEALTH, trackHealth } from '../health/health-tracker.ts';
+import { DEFAULT_POOL } from '../model/addressing.ts';
 import { parseDurationMs } from '../model/duration.ts';
 import type { EventInput } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
@@ -209,7 +211,9 @@ export class SimNode {
         }
         this.#operations.set(task.task_id, 'create');
         const attempt = this.#runtime.get(task.task_id)?.restarts ?? 0;
-        const id = await engine.createContainer(containerDefinition(task, clusterId, attempt));
+        const id = await engine.createContainer(
+          containerDefinition(task, { clusterId, pool: DEFAULT_POOL }, attempt),
+        );
         await engine.startContainer(id);
         if (action.kind === 'replace') await engine.removeContainer(action.containerId);
       }

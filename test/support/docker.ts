@@ -26,6 +26,36 @@ export async function containersOf(clusterId: string, service?: string): Promise
   }));
 }
 
+/** Runs `sh -c COMMAND` in a container; its output (stdout and stderr), and whether it exited 0. */
+export async function execIn(
+  engine: Docker,
+  containerId: string,
+  command: string,
+): Promise<{ ok: boolean; out: string }> {
+  const exec = await engine.getContainer(containerId).exec({
+    Cmd: ['sh', '-c', command],
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+  const { ExitCode } = await exec.inspect();
+  // Strip the engine's 8-byte stream frame headers.
+  const raw = Buffer.concat(chunks);
+  const parts: Buffer[] = [];
+  for (let at = 0; at + 8 <= raw.length; ) {
+    const size = raw.readUInt32BE(at + 4);
+    parts.push(raw.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return { ok: ExitCode === 0, out: Buffer.concat(parts).toString('utf8') };
+}
+
 /** Removes a test cluster's containers, then its networks (which need their containers gone). */
 export async function removeCluster(clusterId: string, engine: Docker = docker): Promise<void> {
   const label = { label: [`skiff.cluster=${clusterId}`] };

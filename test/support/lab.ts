@@ -24,6 +24,12 @@ export interface LabResult {
 export class Lab {
   /** The host side of the lab bridge: where the hosts reach a server running on this machine. */
   static readonly gateway = '10.231.0.1';
+  /**
+   * The address pool lab clusters are given (`--address-pool`): not Skiff's default, so the lab
+   * shows a non-default pool works end to end, and outside the lab's own 10.231.0.0/24 (hosts)
+   * and 10.232.I.0/24 (each host's docker0).
+   */
+  static readonly addressPool = '10.96.0.0/14';
   readonly hosts: number;
 
   private constructor(hosts: number) {
@@ -91,6 +97,11 @@ export class Lab {
   /** Host i's address on the lab network (its agent's `--address`). */
   address(i: number): string {
     return `10.231.0.${10 + Number(this.#host(i))}`;
+  }
+
+  /** Host i's agent log (what `skiff agent` writes to stderr, every start appended). */
+  agentLogPath(i: number): string {
+    return `/run/skiff-lab/h${this.#host(i)}/agent.log`;
   }
 
   /** The name host i's agent registers under. */

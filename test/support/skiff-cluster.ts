@@ -40,11 +40,26 @@ export class SkiffCluster {
     this.host = host;
   }
 
-  static async start(mode: 'up' | 'split' = 'up'): Promise<SkiffCluster> {
+  /**
+   * `serverArgs` are extra flags for `skiff up`/`skiff server` (e.g. `--address-pool CIDR`);
+   * `waitForNode: false` returns once the server answers, for an agent expected to refuse.
+   */
+  static async start(
+    mode: 'up' | 'split' = 'up',
+    { serverArgs = [], waitForNode = true }: { serverArgs?: readonly string[]; waitForNode?: boolean } = {},
+  ): Promise<SkiffCluster> {
     const cluster = new SkiffCluster(await freePort(), mode, '127.0.0.1');
-    await cluster.startServer();
-    if (mode === 'split') await cluster.startAgent();
-    await cluster.waitForNode();
+    cluster.#extraServerArgs = serverArgs;
+    try {
+      await cluster.startServer();
+      if (mode === 'split') await cluster.startAgent();
+      if (waitForNode) await cluster.waitForNode();
+    } catch (error) {
+      // The caller never gets the cluster to stop: its processes must not outlive the test file.
+      console.error(cluster.output.slice(-40).join('\n'));
+      await cluster.stop().catch(() => {});
+      throw error;
+    }
     return cluster;
   }
 

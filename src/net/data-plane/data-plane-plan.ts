@@ -5,7 +5,8 @@
  * addresses). Pure. Local replicas are reached directly on their container address, remote ones
  * through their node's address and published port.
  */
-import { networkAddressing, serviceVip } from '../../model/addressing.ts';
+import type { ClusterAddressing } from '../../model/addressing.ts';
+import { bridgeName, networkAddressing, serviceVip } from '../../model/addressing.ts';
 import type { NetworkRef, ServiceEndpoints } from '../../protocol/messages.ts';
 import type { Backend, Strategy } from '../proxy/balancer.ts';
 import type { ProxyMode } from '../proxy/proxy-route.ts';
@@ -33,13 +34,16 @@ export const DNS_PORT = 53;
 
 /**
  * `hostAddresses` are where ingress ports listen: the host's own IPv4 addresses. Not 0.0.0.0: a
- * wildcard bind would collide with a VIP bound on the same port (`-p 8080:8080`).
+ * wildcard bind would collide with a VIP bound on the same port (`-p 8080:8080`). `cluster` names
+ * the bridges and holds the pool the addresses come from.
  */
 export function planDataPlane(
   services: readonly ServiceEndpoints[],
   nodeId: string,
   hostAddresses: readonly string[],
+  cluster: ClusterAddressing,
 ): DataPlanePlan {
+  const { pool } = cluster;
   const networks = new Map<string, NetworkRef>();
   const vips: { bridge: string; address: string }[] = [];
   const routes: PlannedRoute[] = [];
@@ -50,8 +54,8 @@ export function planDataPlane(
     for (const network of service.networks) {
       networks.set(network.name, network);
       vips.push({
-        bridge: networkAddressing(network.index).bridge,
-        address: serviceVip(network.index, service.vip_index),
+        bridge: bridgeName(cluster.clusterId, network.index),
+        address: serviceVip(pool, network.index, service.vip_index),
       });
     }
     for (const port of service.ports) {
@@ -65,7 +69,7 @@ export function planDataPlane(
           key: `${service.name}@${network.name}:${port.container_port}`,
           mode: port.app_protocol,
           strategy: port.balance ?? 'round-robin',
-          listen: [{ host: serviceVip(network.index, service.vip_index), port: port.container_port }],
+          listen: [{ host: serviceVip(pool, network.index, service.vip_index), port: port.container_port }],
           backends,
           network: network.index,
         });
@@ -91,7 +95,7 @@ export function planDataPlane(
   return {
     networks: networkList,
     vips,
-    dns: networkList.map((n) => ({ address: networkAddressing(n.index).gateway, port: DNS_PORT })),
+    dns: networkList.map((n) => ({ address: networkAddressing(pool, n.index).gateway, port: DNS_PORT })),
     routes,
     skipped,
   };

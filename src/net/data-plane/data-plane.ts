@@ -8,7 +8,8 @@
 import { networkInterfaces } from 'node:os';
 import { networkDefinition } from '../../docker/container-definition.ts';
 import type { ContainerEngine } from '../../docker/container-engine.ts';
-import { inNetwork, isSkiffAddress } from '../../model/addressing.ts';
+import type { AddressPool } from '../../model/addressing.ts';
+import { inNetwork, isOwnBridge } from '../../model/addressing.ts';
 import type { ServiceEndpoints } from '../../protocol/messages.ts';
 import type { ServiceRegistry } from '../dns/dns-answer.ts';
 import { DnsServer } from '../dns/dns-server.ts';
@@ -21,18 +22,25 @@ import { syncVips } from './vip-addresses.ts';
 
 const RETRY_MS = 2000;
 
-/** The host's IPv4 addresses outside Skiff's own networks (10.240.0.0/12), for ingress ports. */
-function hostAddresses(): string[] {
-  const addresses = Object.values(networkInterfaces())
-    .flat()
-    .filter((a) => a !== undefined && a.family === 'IPv4' && !isSkiffAddress(a.address))
-    .map((a) => a?.address ?? '');
+/**
+ * The host's IPv4 addresses, for ingress ports: all but those on this cluster's own bridges
+ * (gateways and VIPs), which are told apart by name, not by address, so a host address that
+ * happens to look like a Skiff one still serves (an overlap with the pool is the agent's to report).
+ */
+function hostAddresses(clusterId: string): string[] {
+  const addresses = Object.entries(networkInterfaces())
+    .filter(([name]) => !isOwnBridge(clusterId, name))
+    .flatMap(([, list]) => list ?? [])
+    .filter((a) => a.family === 'IPv4')
+    .map((a) => a.address);
   return [...new Set(addresses)].sort();
 }
 
 export interface DataPlaneOptions {
   readonly engine: ContainerEngine;
   readonly clusterId: string;
+  /** The cluster's address pool (from the server's welcome). */
+  readonly pool: AddressPool;
   readonly nodeId: string;
   readonly log: (message: string) => void;
   /** A new problem the operator should see (an event); the same problem is reported once. */
@@ -49,7 +57,7 @@ export class DataPlane {
   readonly #bridges = new Set<string>();
   #lastSkipped = '';
   #lastProblem = '';
-  #registry: ServiceRegistry = serviceRegistry([]);
+  #registry: ServiceRegistry | undefined;
   #stopped = false;
 
   constructor(options: DataPlaneOptions) {
@@ -88,9 +96,9 @@ export class DataPlane {
 
   async #apply(): Promise<void> {
     if (this.#stopped) return;
-    const { engine, clusterId, nodeId, log } = this.#options;
+    const { engine, clusterId, pool, nodeId, log } = this.#options;
     const services = this.#services;
-    const plan = planDataPlane(services, nodeId, hostAddresses());
+    const plan = planDataPlane(services, nodeId, hostAddresses(clusterId), { clusterId, pool });
     const skipped = plan.skipped.join('; ');
     if (skipped && skipped !== this.#lastSkipped) {
       log(`data plane: ${skipped}`);
@@ -99,7 +107,7 @@ export class DataPlane {
     this.#lastSkipped = skipped;
 
     for (const network of plan.networks) {
-      const definition = networkDefinition(network, clusterId);
+      const definition = networkDefinition(network, { clusterId, pool });
       await engine.ensureNetwork(definition);
       this.#bridges.add(definition.bridge);
     }
@@ -120,7 +128,7 @@ export class DataPlane {
         listen: route.listen,
         backends: route.backends,
         strategy: route.strategy,
-        ...(network === null ? {} : { allow: (client: string) => inNetwork(client, network) }),
+        ...(network === null ? {} : { allow: (client: string) => inNetwork(pool, client, network) }),
       };
     });
     await this.#proxy.setRoutes(routes);
@@ -128,12 +136,12 @@ export class DataPlane {
 
   /** One DNS server for the host, answering from the registry of the latest endpoints. */
   async #dnsServer(services: readonly ServiceEndpoints[]): Promise<DnsServer> {
-    this.#registry = serviceRegistry(services);
+    this.#registry = serviceRegistry(services, this.#options.pool);
     if (this.#dns) return this.#dns;
     const upstreams = await loadNameservers();
     const registry: ServiceRegistry = {
-      vipFor: (name, client) => this.#registry.vipFor(name, client),
-      endpointsFor: (name, port, client) => this.#registry.endpointsFor(name, port, client),
+      vipFor: (name, client) => this.#registry?.vipFor(name, client),
+      endpointsFor: (name, port, client) => this.#registry?.endpointsFor(name, port, client),
     };
     const dns = new DnsServer({ listen: [], registry, upstreams, log: this.#options.log });
     await dns.start();
