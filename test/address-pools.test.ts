@@ -125,6 +125,8 @@ describe('address pools', { timeout: 300_000 }, () => {
         const nodes = nodeViewSchema.array().parse((await c.api('GET', '/api/nodes')).body);
         return nodes.length === 1 && nodes.every((n) => n.status !== 'ready');
       });
+      const [node] = nodeViewSchema.array().parse((await c.api('GET', '/api/nodes')).body);
+      assert.match(node?.message ?? '', new RegExp(`^refused: its host overlaps the address pool ${POOL_C}`));
       const deployed = await c.api('POST', '/api/deploy', { name: 'web', image: 'skiff-demo:v1' });
       assert.equal(deployed.status, 201);
       const networks = await docker.listNetworks({ filters: { label: [`skiff.cluster=${c.clusterId}`] } });

@@ -49,6 +49,8 @@ describe('a lab host inside the address pool', { timeout: 300_000 }, () => {
       const nodes = nodeViewSchema.array().parse((await skiff.api('GET', '/api/nodes')).body);
       return nodes.length === 1 && nodes.every((n) => n.status !== 'ready');
     });
+    const nodes = await skiff.cli(['nodes']);
+    assert.match(nodes.stdout, /refused: its host overlaps the address pool 10\.231\.0\.0\/16/, nodes.stdout);
     const deployed = await skiff.api('POST', '/api/deploy', { name: 'web', image: 'skiff-demo:v1' });
     assert.equal(deployed.status, 201);
     const web = serviceViewSchema.parse((await skiff.api('GET', '/api/services/web')).body);
