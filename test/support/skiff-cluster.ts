@@ -1,8 +1,9 @@
 /**
  * A real Skiff for tests: `skiff up`, or `skiff server` and `skiff agent` as separate processes,
  * each a child process that can be killed with SIGKILL and started again on the same data
- * directory and port. Each instance is its own cluster (own id, own container labels), so test
- * files never touch each other's containers.
+ * directory and port. Each instance is its own cluster (own id, own container labels, and unless
+ * the test gives `--address-pool`, a free pool of its own: `free-pool.ts`), so test files never
+ * touch each other's containers or networks.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -13,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { containersOf, removeCluster } from './docker.ts';
 import { eventually } from './eventually.ts';
+import { freePool } from './free-pool.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -49,7 +51,7 @@ export class SkiffCluster {
     { serverArgs = [], waitForNode = true }: { serverArgs?: readonly string[]; waitForNode?: boolean } = {},
   ): Promise<SkiffCluster> {
     const cluster = new SkiffCluster(await freePort(), mode, '127.0.0.1');
-    cluster.#extraServerArgs = serverArgs;
+    cluster.#extraServerArgs = await withPool(serverArgs);
     try {
       await cluster.startServer();
       if (mode === 'split') await cluster.startAgent();
@@ -66,7 +68,7 @@ export class SkiffCluster {
   /** A server alone, listening on `host`, for agents started elsewhere (the lab's hosts). */
   static async startServerOnly(host: string, extraArgs: readonly string[] = []): Promise<SkiffCluster> {
     const cluster = new SkiffCluster(await freePort(), 'server', host);
-    cluster.#extraServerArgs = extraArgs;
+    cluster.#extraServerArgs = await withPool(extraArgs);
     await cluster.startServer();
     return cluster;
   }
@@ -214,6 +216,11 @@ export class SkiffCluster {
     child.stderr?.on('data', keep);
     return child;
   }
+}
+
+/** The server flags, with `--address-pool` of a free pool unless the test chose one. */
+async function withPool(args: readonly string[]): Promise<readonly string[]> {
+  return args.includes('--address-pool') ? args : [...args, '--address-pool', await freePool()];
 }
 
 async function freePort(): Promise<number> {
