@@ -8,8 +8,10 @@
 import Docker from 'dockerode';
 import { Agent } from '../../src/agent/agent.ts';
 import type { ContainerEngine } from '../../src/docker/container-engine.ts';
+import { parseAddressPool } from '../../src/model/addressing.ts';
 import type { RunningServer } from '../../src/server/skiff-server.ts';
 import { startServer } from '../../src/server/skiff-server.ts';
+import { freePool } from '../../test/support/free-pool.ts';
 import { errorText } from './report.ts';
 import { SkiffApi } from './skiff-api.ts';
 import { waitFor } from './wait.ts';
@@ -37,7 +39,9 @@ export class InProcessSkiff {
     dataDir: string,
     log: (message: string) => void = () => {},
   ): Promise<{ api: SkiffApi; server: RunningServer }> {
-    const server = await startServer({ dataDir, port: 0, listen: '127.0.0.1', log });
+    // A pool of its own, as test clusters get: a leftover bridge of another run never stops a bench.
+    const addressPool = parseAddressPool(await freePool());
+    const server = await startServer({ dataDir, port: 0, listen: '127.0.0.1', addressPool, log });
     this.server = server;
     this.#serverOpen = true;
     const api = new SkiffApi(server.url, server.tokens.admin);
