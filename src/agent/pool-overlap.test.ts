@@ -54,6 +54,7 @@ test("the cluster's own bridges never count; another cluster's do, and are named
       { device: 'skiff3fa2b1-0', cidr: '10.240.8.3/32' },
       { device: 'skiff9e8d7c-0', cidr: '10.240.16.1/20' },
       { device: 'skiff-lab0', cidr: '10.240.32.1/24' },
+      { device: 'skiff0', cidr: '10.240.48.1/20' },
     ],
     routes: [
       { destination: '10.240.0.0/20', device: 'skiff3fa2b1-0' },
@@ -63,6 +64,7 @@ test("the cluster's own bridges never count; another cluster's do, and are named
   assert.deepEqual(poolOverlaps(host, { clusterId, pool: DEFAULT_POOL }), [
     "address 10.240.16.1/20 on skiff9e8d7c-0 (another Skiff cluster's bridge)",
     'address 10.240.32.1/24 on skiff-lab0',
+    'address 10.240.48.1/20 on skiff0 (an older Skiff bridge: remove its Docker network once no container uses it)',
   ]);
 });
 

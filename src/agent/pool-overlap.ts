@@ -26,8 +26,14 @@ export function poolOverlaps(host: HostNetworks, cluster: ClusterAddressing): st
   const found: string[] = [];
   const inPool = (range: Ip4Range | undefined): range is Ip4Range =>
     range !== undefined && rangesOverlap(range, cluster.pool);
-  const whose = (device: string | undefined) =>
-    device !== undefined && isSkiffBridge(device) ? " (another Skiff cluster's bridge)" : '';
+  const whose = (device: string | undefined) => {
+    if (device === undefined || !isSkiffBridge(device)) return '';
+    // `skiff<n>`: a bridge of a Skiff from before bridges carried the cluster (its network is
+    // `skiff-<name>`), which is removed once no replica uses it.
+    return /^skiff\d+$/.test(device)
+      ? ' (an older Skiff bridge: remove its Docker network once no container uses it)'
+      : " (another Skiff cluster's bridge)";
+  };
   const addressRanges: Ip4Range[] = [];
   for (const { device, cidr } of host.addresses) {
     if (isOwnBridge(cluster.clusterId, device)) continue;
