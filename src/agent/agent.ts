@@ -111,6 +111,8 @@ export class Agent {
 
   /** The overlap of this host with a cluster's pool (logged once), or undefined when there is none. */
   #poolProblem(cluster: ClusterAddressing): string | undefined {
+    // A simulated agent (no data plane, a fake engine) puts nothing on this host's network.
+    if (this.#options.dataPlane === false) return undefined;
     const overlaps = poolOverlaps(this.#host, cluster);
     if (overlaps.length === 0) {
       if (this.#refused)
@@ -125,6 +127,7 @@ export class Agent {
   }
 
   async #readHost(): Promise<void> {
+    if (this.#options.dataPlane === false) return;
     this.#host = await readHostNetworks(this.#options.log);
     this.#hostReadAt = Date.now();
   }
