@@ -11,6 +11,7 @@ import Docker from 'dockerode';
 import { serviceVip } from '../src/model/addressing.ts';
 import type { ServiceView } from '../src/model/views.ts';
 import { nodeViewSchema, serviceViewSchema } from '../src/model/views.ts';
+import { execIn } from './support/docker.ts';
 import { eventually } from './support/eventually.ts';
 import { Lab } from './support/lab.ts';
 import { SkiffCluster } from './support/skiff-cluster.ts';
@@ -46,29 +47,8 @@ async function converged(name: string, revision?: number): Promise<ServiceView> 
 }
 
 /** Runs a command in the client container on lab-h1; stdout, and whether it exited 0. */
-async function inClient(command: string): Promise<{ ok: boolean; out: string }> {
-  const exec = await (engines[0] as Docker).getContainer(clientId).exec({
-    Cmd: ['sh', '-c', command],
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve());
-    stream.on('error', reject);
-  });
-  const { ExitCode } = await exec.inspect();
-  // Strip the engine's 8-byte stream frame headers.
-  const raw = Buffer.concat(chunks);
-  const parts: Buffer[] = [];
-  for (let at = 0; at + 8 <= raw.length; ) {
-    const size = raw.readUInt32BE(at + 4);
-    parts.push(raw.subarray(at + 8, at + 8 + size));
-    at += 8 + size;
-  }
-  return { ok: ExitCode === 0, out: Buffer.concat(parts).toString('utf8') };
+function inClient(command: string): Promise<{ ok: boolean; out: string }> {
+  return execIn(clientId, command, engines[0]);
 }
 
 describe('service networking', { timeout: 900_000 }, () => {

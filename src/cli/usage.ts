@@ -66,7 +66,9 @@ ${LOCAL_AGENT}`,
   --labels KEY=VALUE,...          node labels, for placement constraints (zone=eu-1)
   --cpus N                        CPU cores to offer (default: what the engine reports)
   --memory SIZE                   memory to offer (default: what the engine reports); ${SIZE}
-${LOCAL_AGENT}`,
+${LOCAL_AGENT}
+  --cleanup                       remove this host's netfilter rules of the agent's cluster (from
+                                  --data-dir, or --cluster ID; --all: of every Skiff cluster), then exit`,
     client: false,
   },
   deploy: {

@@ -2,6 +2,8 @@
  * Direct Docker access for tests: what really runs, independent of what Skiff says.
  */
 import Docker from 'dockerode';
+import { removeRules } from '../../src/net/data-plane/netfilter.ts';
+import { chainPrefix } from '../../src/net/data-plane/netfilter-rules.ts';
 
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 
@@ -26,8 +28,12 @@ export async function containersOf(clusterId: string, service?: string): Promise
   }));
 }
 
-/** Removes a test cluster's containers, then its networks (which need their containers gone). */
+/**
+ * Removes a test cluster's containers, then its networks (which need their containers gone), and
+ * on this machine's own engine the netfilter rules its agent left (they outlive the agent).
+ */
 export async function removeCluster(clusterId: string, engine: Docker = docker): Promise<void> {
+  if (engine === docker) await removeRules(chainPrefix(clusterId)).catch(() => {});
   const label = { label: [`skiff.cluster=${clusterId}`] };
   for (const c of await engine.listContainers({ all: true, filters: label })) {
     await engine
@@ -41,4 +47,34 @@ export async function removeCluster(clusterId: string, engine: Docker = docker):
       .remove()
       .catch(() => {});
   }
+}
+
+/** Runs `sh -c command` in a container; its stdout and stderr, and whether it exited 0. */
+export async function execIn(
+  containerId: string,
+  command: string,
+  engine: Docker = docker,
+): Promise<{ ok: boolean; out: string }> {
+  const exec = await engine.getContainer(containerId).exec({
+    Cmd: ['sh', '-c', command],
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+  const { ExitCode } = await exec.inspect();
+  // Strip the engine's 8-byte stream frame headers.
+  const raw = Buffer.concat(chunks);
+  const parts: Buffer[] = [];
+  for (let at = 0; at + 8 <= raw.length; ) {
+    const size = raw.readUInt32BE(at + 4);
+    parts.push(raw.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return { ok: ExitCode === 0, out: Buffer.concat(parts).toString('utf8') };
 }

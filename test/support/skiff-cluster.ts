@@ -40,8 +40,9 @@ export class SkiffCluster {
     this.host = host;
   }
 
-  static async start(mode: 'up' | 'split' = 'up'): Promise<SkiffCluster> {
-    const cluster = new SkiffCluster(await freePort(), mode, '127.0.0.1');
+  /** `listen: '0.0.0.0'` makes the API hold its port on every address, as `skiff up` does by default. */
+  static async start(mode: 'up' | 'split' = 'up', { listen = '127.0.0.1' } = {}): Promise<SkiffCluster> {
+    const cluster = new SkiffCluster(await freePort(), mode, listen);
     await cluster.startServer();
     if (mode === 'split') await cluster.startAgent();
     await cluster.waitForNode();

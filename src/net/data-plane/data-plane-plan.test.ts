@@ -31,20 +31,20 @@ function service(overrides: Partial<ServiceEndpoints> = {}): ServiceEndpoints {
   };
 }
 
-test('a service gets a VIP route per network and an ingress route; local replicas are reached directly', () => {
-  const plan = planDataPlane([service()], 'me', ['127.0.0.1', '10.0.0.1']);
+test('an http port: the proxy takes the VIP (any free port) and the published port; local replicas are reached directly', () => {
+  const plan = planDataPlane([service()], 'me');
   assert.deepEqual(plan.vips, [{ bridge: 'skiff0', address: '10.240.8.3' }]);
-  assert.deepEqual(plan.dns, [{ address: '10.240.0.1', port: 53 }]);
+  assert.deepEqual(plan.dns, ['10.240.0.1']);
   assert.deepEqual(
     plan.routes.map((r) => [r.key, r.mode, r.listen, r.network]),
     [
-      ['web@default:8080', 'http', [{ host: '10.240.8.3', port: 8080 }], 0],
+      ['web@default:8080', 'http', [{ host: '0.0.0.0', port: 0 }], 0],
       [
         'web:ingress:80',
         'http',
         [
+          { host: '0.0.0.0', port: 0 },
           { host: '127.0.0.1', port: 80 },
-          { host: '10.0.0.1', port: 80 },
         ],
         null,
       ],
@@ -54,12 +54,54 @@ test('a service gets a VIP route per network and an ingress route; local replica
     { id: 't1', host: '10.240.0.5', port: 8080 },
     { id: 't2', host: '10.0.0.2', port: 32002 },
   ]);
+  assert.deepEqual(plan.kernel.vips, [
+    {
+      key: 'web@default:8080',
+      vip: '10.240.8.3',
+      port: 8080,
+      sourceCidr: '10.240.0.0/20',
+      target: { kind: 'proxy', routeKey: 'web@default:8080' },
+    },
+  ]);
+  assert.deepEqual(plan.kernel.ingress, [
+    { key: 'web:ingress:80', port: 80, target: { kind: 'proxy', routeKey: 'web:ingress:80' } },
+  ]);
+  assert.deepEqual(plan.published, [80]);
+});
+
+test('a tcp port goes to the kernel: VIP and published port DNAT to the replicas; the proxy only serves loopback', () => {
+  const tcp = service({ ports: [portSchema.parse({ container_port: 8080, host_port: 80 })] });
+  const plan = planDataPlane([tcp], 'me');
+  const endpoints = [
+    { host: '10.240.0.5', port: 8080, remote: false },
+    { host: '10.0.0.2', port: 32002, remote: true },
+  ];
+  assert.deepEqual(
+    plan.kernel.vips.map((v) => v.target),
+    [{ kind: 'endpoints', endpoints }],
+  );
+  assert.deepEqual(
+    plan.kernel.ingress.map((i) => [i.port, i.target]),
+    [[80, { kind: 'endpoints', endpoints }]],
+  );
+  assert.deepEqual(
+    plan.routes.map((r) => [r.key, r.mode, r.listen]),
+    [['web:ingress:80', 'tcp', [{ host: '127.0.0.1', port: 80 }]]],
+  );
+});
+
+test('a published port a host process holds is not claimed, and says who holds it', () => {
+  const plan = planDataPlane([service()], 'me', {
+    refusedPorts: new Map([[80, 'port 80/tcp is held by nginx (pid 7) on 0.0.0.0']]),
+  });
+  assert.deepEqual(plan.kernel.ingress, []);
+  assert.ok(!plan.routes.some((r) => r.key === 'web:ingress:80'));
+  assert.deepEqual(plan.skipped, ['web: not publishing port 80/tcp is held by nginx (pid 7) on 0.0.0.0']);
+  assert.equal(plan.kernel.vips.length, 1, 'the service is still reachable by name');
 });
 
 test('two services on one ingress port: the first by name keeps it, the other is reported', () => {
-  const plan = planDataPlane([service({ name: 'zeta' }), service({ name: 'alpha', vip_index: 4 })], 'me', [
-    '127.0.0.1',
-  ]);
+  const plan = planDataPlane([service({ name: 'zeta' }), service({ name: 'alpha', vip_index: 4 })], 'me');
   assert.ok(plan.routes.some((r) => r.key === 'alpha:ingress:80'));
   assert.ok(!plan.routes.some((r) => r.key === 'zeta:ingress:80'));
   assert.deepEqual(plan.skipped, ['zeta: ingress port 80 is already published by alpha']);
@@ -82,14 +124,14 @@ test('names resolve only for clients on a shared network', () => {
 
 test('a port can ask for least-connections balancing; round-robin otherwise', () => {
   const leastConnections = service({
-    ports: [portSchema.parse({ container_port: 8080, balance: 'least-connections' })],
+    ports: [portSchema.parse({ container_port: 8080, app_protocol: 'http', balance: 'least-connections' })],
   });
   assert.deepEqual(
-    planDataPlane([leastConnections], 'me', []).routes.map((r) => r.strategy),
+    planDataPlane([leastConnections], 'me').routes.map((r) => r.strategy),
     ['least-connections'],
   );
   assert.deepEqual(
-    planDataPlane([service()], 'me', ['127.0.0.1']).routes.map((r) => r.strategy),
+    planDataPlane([service()], 'me').routes.map((r) => r.strategy),
     ['round-robin', 'round-robin'],
   );
 });

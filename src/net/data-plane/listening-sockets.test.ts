@@ -39,11 +39,12 @@ test('/proc/net rows: listening TCP and unconnected UDP sockets, addresses in th
   ]);
 });
 
-test('a conflict names the port, the address and the owner; our own sockets are no conflict', () => {
+test('a conflict names the port, the address and the owner; only our own loopback listener is no conflict', () => {
   const sockets = [...parseProcNet(TCP, 'tcp'), ...parseProcNet(TCP6, 'tcp')];
   const owners = new Map([
     [1111, { pid: 10, command: 'sshd' }],
     [2222, { pid: 99, command: 'skiff' }],
+    [4444, { pid: 99, command: 'skiff' }],
   ]);
   const conflicts = findConflicts(
     sockets,
@@ -58,7 +59,7 @@ test('a conflict names the port, the address and the owner; our own sockets are 
   );
   assert.deepEqual(conflicts.map(describeConflict), [
     'port 22/tcp is held by sshd (pid 10) on 0.0.0.0',
-    'port 80/tcp is held by an unknown process on ::',
+    'port 80/tcp is held by skiff (pid 99) on ::',
   ]);
 });
 

@@ -125,7 +125,11 @@ export interface PortConflict {
   readonly owner: SocketOwner | undefined;
 }
 
-/** Pure: which of `ports` are held by a socket not in `ownInodes` (the agent's own listeners). */
+/**
+ * Pure: which of `ports` are held by another socket than the agent's own loopback listener for
+ * them (it serves published ports on 127.0.0.1 in user space). Anything else counts, our own
+ * process included: under `skiff up` the API server shares the agent's process.
+ */
 export function findConflicts(
   sockets: readonly ListeningSocket[],
   ports: readonly { readonly protocol: SocketProtocol; readonly port: number }[],
@@ -136,7 +140,7 @@ export function findConflicts(
   for (const wanted of ports) {
     const holder = sockets.find((s) => {
       if (s.protocol !== wanted.protocol || s.port !== wanted.port) return false;
-      return owners.get(s.inode)?.pid !== ownPid;
+      return !(owners.get(s.inode)?.pid === ownPid && s.address === '127.0.0.1');
     });
     if (holder) {
       conflicts.push({

@@ -83,9 +83,12 @@ interface Hook {
   readonly to: string;
 }
 
+/** What every cluster's chains start with (`.ci/run` and `skiff agent --cleanup --all` remove them all). */
+export const ALL_CLUSTERS_PREFIX = 'SKIFF-';
+
 export function chainPrefix(clusterId: string): string {
   const id = clusterId.replace(/[^0-9a-zA-Z]/g, '').slice(0, 6);
-  return `SKIFF-${id}-`;
+  return `${ALL_CLUSTERS_PREFIX}${id}-`;
 }
 
 /** iptables allows 28 characters: `SKIFF-` 6 + id 6 + `-` + `SVC-` 4 + 10 hex = 27. */
