@@ -91,7 +91,7 @@ export class DataPlane {
 
   async #apply(): Promise<void> {
     if (this.#stopped) return;
-    const { engine, clusterId, nodeId, log } = this.#options;
+    const { engine, clusterId, log } = this.#options;
     const services = this.#services;
     const plan = this.#plan(services);
     const skipped = plan.skipped.join('; ');
