@@ -5,6 +5,7 @@ import {
   describeConflict,
   findConflicts,
   parseProcNet,
+  portConflicts,
   readListeningSockets,
   socketOwners,
 } from './listening-sockets.ts';
@@ -39,14 +40,10 @@ test('/proc/net rows: listening TCP and unconnected UDP sockets, addresses in th
   ]);
 });
 
-test('a conflict names the port, the address and the owner; only our own loopback listener is no conflict', () => {
+test('a conflict is any socket on the port but our own loopback listener', () => {
   const sockets = [...parseProcNet(TCP, 'tcp'), ...parseProcNet(TCP6, 'tcp')];
-  const owners = new Map([
-    [1111, { pid: 10, command: 'sshd' }],
-    [2222, { pid: 99, command: 'skiff' }],
-    [4444, { pid: 99, command: 'skiff' }],
-  ]);
-  const conflicts = findConflicts(
+  const ours = new Set([2222, 4444]);
+  const held = findConflicts(
     sockets,
     [
       { protocol: 'tcp', port: 22 },
@@ -54,13 +51,41 @@ test('a conflict names the port, the address and the owner; only our own loopbac
       { protocol: 'tcp', port: 80 },
       { protocol: 'tcp', port: 9999 },
     ],
-    owners,
-    99,
+    ours,
   );
-  assert.deepEqual(conflicts.map(describeConflict), [
+  // 8080 is ours on 127.0.0.1 (the loopback listener); 80 is ours too, but on `::` (the API).
+  assert.deepEqual(
+    held.map((s) => [s.port, s.address]),
+    [
+      [22, '0.0.0.0'],
+      [80, '::'],
+    ],
+  );
+});
+
+test('a conflict names the port, the address and the owner', () => {
+  assert.equal(
+    describeConflict({ protocol: 'tcp', port: 22, address: '0.0.0.0', owner: { pid: 10, command: 'sshd' } }),
     'port 22/tcp is held by sshd (pid 10) on 0.0.0.0',
-    'port 80/tcp is held by skiff (pid 99) on ::',
-  ]);
+  );
+  assert.equal(
+    describeConflict({ protocol: 'tcp', port: 80, address: '::', owner: undefined }),
+    'port 80/tcp is held by an unknown process on ::',
+  );
+});
+
+test('this host: a port a process of ours holds on 0.0.0.0 is a conflict named after us', async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+  try {
+    const address = server.address();
+    assert.ok(address && typeof address === 'object');
+    const [conflict] = portConflicts([{ protocol: 'tcp', port: address.port }]);
+    assert.equal(conflict?.owner?.pid, process.pid);
+    assert.equal(conflict?.address, '0.0.0.0');
+  } finally {
+    server.close();
+  }
 });
 
 test('this host: a socket we open is found, with this process as its owner', async () => {
@@ -69,6 +94,7 @@ test('this host: a socket we open is found, with this process as its owner', asy
   try {
     const address = server.address();
     assert.ok(address && typeof address === 'object');
+    assert.deepEqual(portConflicts([{ protocol: 'tcp', port: address.port }]), [], 'our loopback listener');
     const socket = readListeningSockets().find((s) => s.protocol === 'tcp' && s.port === address.port);
     assert.ok(socket, `port ${address.port} is listed`);
     assert.equal(socket.address, '127.0.0.1');

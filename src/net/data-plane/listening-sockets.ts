@@ -127,34 +127,46 @@ export interface PortConflict {
 
 /**
  * Pure: which of `ports` are held by another socket than the agent's own loopback listener for
- * them (it serves published ports on 127.0.0.1 in user space). Anything else counts, our own
- * process included: under `skiff up` the API server shares the agent's process.
+ * them (it serves published ports on 127.0.0.1 in user space; `ownInodes` are this process's
+ * sockets). Anything else counts, our own process included: under `skiff up` the API server
+ * shares the agent's process.
  */
 export function findConflicts(
   sockets: readonly ListeningSocket[],
   ports: readonly { readonly protocol: SocketProtocol; readonly port: number }[],
-  owners: ReadonlyMap<number, SocketOwner>,
-  ownPid: number,
-): PortConflict[] {
-  const conflicts: PortConflict[] = [];
+  ownInodes: ReadonlySet<number>,
+): ListeningSocket[] {
+  const held: ListeningSocket[] = [];
   for (const wanted of ports) {
-    const holder = sockets.find((s) => {
-      if (s.protocol !== wanted.protocol || s.port !== wanted.port) return false;
-      return !(owners.get(s.inode)?.pid === ownPid && s.address === '127.0.0.1');
-    });
-    if (holder) {
-      conflicts.push({
-        protocol: wanted.protocol,
-        port: wanted.port,
-        address: holder.address,
-        owner: owners.get(holder.inode),
-      });
-    }
+    const holder = sockets.find(
+      (s) =>
+        s.protocol === wanted.protocol &&
+        s.port === wanted.port &&
+        !(ownInodes.has(s.inode) && s.address === '127.0.0.1'),
+    );
+    if (holder) held.push(holder);
   }
-  return conflicts;
+  return held;
 }
 
-/** Reads /proc and reports the host processes on `ports` (not this process). */
+/** The socket inodes this process holds (a scan of /proc/self/fd only: cheap). */
+function ownSocketInodes(procRoot = '/proc'): Set<number> {
+  const inodes = new Set<number>();
+  for (const fd of readdirSync(`${procRoot}/self/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/self/fd/${fd}`));
+      if (match?.[1]) inodes.add(Number(match[1]));
+    } catch {
+      // Closed while we looked.
+    }
+  }
+  return inodes;
+}
+
+/**
+ * Reads /proc and reports the host processes on `ports`. The agent's own loopback listeners are
+ * on those ports all the time, so the whole-machine owner scan runs only for a real conflict.
+ */
 export function portConflicts(
   ports: readonly { readonly protocol: SocketProtocol; readonly port: number }[],
 ): PortConflict[] {
@@ -163,8 +175,15 @@ export function portConflicts(
     ports.some((p) => p.protocol === s.protocol && p.port === s.port),
   );
   if (sockets.length === 0) return [];
-  const owners = socketOwners(new Set(sockets.map((s) => s.inode)));
-  return findConflicts(sockets, ports, owners, process.pid);
+  const held = findConflicts(sockets, ports, ownSocketInodes());
+  if (held.length === 0) return [];
+  const owners = socketOwners(new Set(held.map((s) => s.inode)));
+  return held.map((s) => ({
+    protocol: s.protocol,
+    port: s.port,
+    address: s.address,
+    owner: owners.get(s.inode),
+  }));
 }
 
 export function describeConflict(conflict: PortConflict): string {
