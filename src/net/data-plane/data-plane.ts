@@ -20,7 +20,7 @@ import type { ProxyRoute } from '../proxy/proxy-route.ts';
 import { ServiceProxy } from '../proxy/service-proxy.ts';
 import { type DataPlanePlan, type PlannedTarget, PROXY_LISTEN, planDataPlane } from './data-plane-plan.ts';
 import { describeConflict, portConflicts } from './listening-sockets.ts';
-import { applyRules } from './netfilter.ts';
+import { applyRules, NetfilterError } from './netfilter.ts';
 import { chainPrefix, type KernelTarget, planRules } from './netfilter-rules.ts';
 import { serviceRegistry } from './service-registry.ts';
 import { syncVips } from './vip-addresses.ts';
@@ -83,6 +83,7 @@ export class DataPlane {
       .catch((error: unknown) => {
         const problem = error instanceof Error ? error.message : String(error);
         this.#options.log(`data plane: ${problem}; retrying`);
+        if (error instanceof NetfilterError && error.input) this.#options.log(`refused rules:\n${error.input}`);
         if (problem !== this.#lastProblem) this.#options.onProblem(`networking: ${problem}`);
         this.#lastProblem = problem;
         if (!this.#stopped) this.#retry = setTimeout(() => this.#schedule(), RETRY_MS);

@@ -11,6 +11,13 @@ const TIMEOUT_MS = 10_000;
 
 export class NetfilterError extends Error {
   override readonly name = 'NetfilterError';
+  /** The restore input that was refused, for the log (too long for an event). */
+  readonly input: string | undefined;
+
+  constructor(message: string, options?: ErrorOptions & { input?: string }) {
+    super(message, options);
+    this.input = options?.input;
+  }
 }
 
 function run(command: string, args: readonly string[], input?: string): Promise<string> {
@@ -48,7 +55,7 @@ async function restore(script: string): Promise<void> {
     await run('iptables-restore', ['--noflush', '--wait'], script);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new NetfilterError(`${message}\n--- input ---\n${script}`, { cause: error });
+    throw new NetfilterError(message, { cause: error, input: script });
   }
 }
 
