@@ -83,7 +83,8 @@ export class DataPlane {
       .catch((error: unknown) => {
         const problem = error instanceof Error ? error.message : String(error);
         this.#options.log(`data plane: ${problem}; retrying`);
-        if (error instanceof NetfilterError && error.input) this.#options.log(`refused rules:\n${error.input}`);
+        if (error instanceof NetfilterError && error.input)
+          this.#options.log(`refused rules:\n${error.input}`);
         if (problem !== this.#lastProblem) this.#options.onProblem(`networking: ${problem}`);
         this.#lastProblem = problem;
         if (!this.#stopped) this.#retry = setTimeout(() => this.#schedule(), RETRY_MS);

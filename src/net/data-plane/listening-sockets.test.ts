@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import {
+  commandName,
   describeConflict,
   findConflicts,
   parseProcNet,
@@ -63,6 +64,13 @@ test('a conflict is any socket on the port but our own loopback listener', () =>
   );
 });
 
+test('an owner is named by its program, as the operator knows it', () => {
+  assert.equal(commandName('sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups', 'sshd'), 'sshd');
+  assert.equal(commandName('/usr/local/bin/node', 'MainThread'), 'node');
+  assert.equal(commandName('nginx: master process /usr/sbin/nginx', 'nginx'), 'nginx');
+  assert.equal(commandName('', 'kworker'), 'kworker');
+});
+
 test('a conflict names the port, the address and the owner', () => {
   assert.equal(
     describeConflict({ protocol: 'tcp', port: 22, address: '0.0.0.0', owner: { pid: 10, command: 'sshd' } }),
@@ -82,6 +90,7 @@ test('this host: a port a process of ours holds on 0.0.0.0 is a conflict named a
     assert.ok(address && typeof address === 'object');
     const [conflict] = portConflicts([{ protocol: 'tcp', port: address.port }]);
     assert.equal(conflict?.owner?.pid, process.pid);
+    assert.equal(conflict?.owner?.command, 'node');
     assert.equal(conflict?.address, '0.0.0.0');
   } finally {
     server.close();

@@ -106,15 +106,31 @@ export function socketOwners(inodes: ReadonlySet<number>, procRoot = '/proc'): M
       const match = /^socket:\[(\d+)\]$/.exec(target);
       const inode = match?.[1] ? Number(match[1]) : undefined;
       if (inode === undefined || !inodes.has(inode) || owners.has(inode)) continue;
-      let command = '?';
-      try {
-        command = readFileSync(`${procRoot}/${entry}/comm`, 'utf8').trim();
-      } catch {}
-      owners.set(inode, { pid: Number(entry), command });
+      owners.set(inode, { pid: Number(entry), command: commandOf(`${procRoot}/${entry}`) });
     }
     if (owners.size === inodes.size) break;
   }
   return owners;
+}
+
+/**
+ * A process's name as an operator knows it: its program (`sshd: /usr/sbin/sshd -D` → sshd,
+ * `/usr/bin/node` → node), else `comm` (which Node, for one, renames to MainThread).
+ */
+export function commandName(argv0: string, comm: string): string {
+  const program = argv0.split(' ')[0]?.split('/').pop()?.replace(/:$/, '') ?? '';
+  return program || comm || '?';
+}
+
+function commandOf(dir: string): string {
+  const read = (file: string) => {
+    try {
+      return readFileSync(`${dir}/${file}`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return commandName(read('cmdline').split('\0')[0] ?? '', read('comm').trim());
 }
 
 /** A host process on a port we were asked to publish. */
