@@ -170,8 +170,12 @@ describe('the kernel data path on one host', { timeout: 300_000 }, () => {
     );
     const rules = (await run('iptables-save', ['-t', 'nat'])).stdout;
     assert.doesNotMatch(rules, new RegExp(`--dport ${port} `), 'no rule takes the port');
-    // The service itself is still reachable by name.
-    assert.match((await get('http://pub:8080/')).out, /hello from pub-0/);
+    // The service itself is still reachable by name (once its httpd listens: it has no check).
+    const byName = await eventually('pub answers by name', async () => {
+      const answer = await get('http://pub:8080/');
+      return answer.ok ? answer : undefined;
+    });
+    assert.match(byName.out, /hello from pub-0/);
   });
 
   test('rules outlive skiff up; a restart removes what is stale; --cleanup removes the rest', async () => {

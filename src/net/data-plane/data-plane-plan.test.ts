@@ -90,6 +90,25 @@ test('a tcp port goes to the kernel: VIP and published port DNAT to the replicas
   );
 });
 
+test('a loopback node address is no kernel endpoint (a DNAT cannot reach it)', () => {
+  const tcp = service({
+    ports: [portSchema.parse({ container_port: 8080 })],
+    backends: [
+      {
+        task_id: 't1',
+        node_id: 'me',
+        address: '127.0.0.1',
+        container_ip: null,
+        ports: [{ container_port: 8080, host_port: 32001, protocol: 'tcp' }],
+      },
+    ],
+  });
+  assert.deepEqual(
+    planDataPlane([tcp], 'me').kernel.vips.map((v) => v.target),
+    [{ kind: 'endpoints', endpoints: [] }],
+  );
+});
+
 test('a published port a host process holds is not claimed, and says who holds it', () => {
   const plan = planDataPlane([service()], 'me', {
     refusedPorts: new Map([[80, 'port 80/tcp is held by nginx (pid 7) on 0.0.0.0']]),

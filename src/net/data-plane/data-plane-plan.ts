@@ -167,6 +167,10 @@ export function planDataPlane(
   };
 }
 
+/**
+ * A loopback address (a node registered as 127.0.0.1 under `skiff up`, before its replica's
+ * container address is known) cannot be a DNAT target: the kernel drops a forwarded packet to it.
+ */
 function kernelEndpoints(
   backends: readonly Backend[],
   nodeId: string,
@@ -175,7 +179,9 @@ function kernelEndpoints(
   const local = new Set(
     service.backends.filter((b) => b.node_id === nodeId && b.container_ip).map((b) => b.task_id),
   );
-  return backends.map((b) => ({ host: b.host, port: b.port, remote: !local.has(b.id) }));
+  return backends
+    .filter((b) => !b.host.startsWith('127.'))
+    .map((b) => ({ host: b.host, port: b.port, remote: !local.has(b.id) }));
 }
 
 function backendsFor(service: ServiceEndpoints, containerPort: number, nodeId: string): Backend[] {
