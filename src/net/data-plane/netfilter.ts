@@ -22,24 +22,30 @@ export class NetfilterError extends Error {
 
 function run(command: string, args: readonly string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: TIMEOUT_MS });
+    const child = spawn(command, args, {
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      timeout: TIMEOUT_MS,
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (error) =>
       reject(new NetfilterError(`${command}: ${error.message}`, { cause: error })),
     );
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
-      else
-        reject(
-          new NetfilterError(
-            `${command} ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString('utf8').trim()}`,
-          ),
-        );
+      else {
+        const stderr = Buffer.concat(err).toString('utf8').trim();
+        reject(new NetfilterError(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
+      }
     });
-    child.stdin.end(input ?? '');
+    if (input !== undefined && child.stdin) {
+      // A command that exits before reading all of it (a refused line) closes the pipe: its exit
+      // code says what went wrong, so EPIPE here is no error of its own.
+      child.stdin.on('error', () => {});
+      child.stdin.end(input);
+    }
   });
 }
 
