@@ -43,8 +43,6 @@ import { DockerEngine } from '../src/docker/docker-engine.ts';
 import { isSkiffAddress } from '../src/model/addressing.ts';
 import type { ServiceSpecInput } from '../src/model/service-spec.ts';
 import type { ServiceView } from '../src/model/views.ts';
-import { removeRules } from '../src/net/data-plane/netfilter.ts';
-import { chainPrefix } from '../src/net/data-plane/netfilter-rules.ts';
 import type { ProxyCost } from '../src/net/proxy/proxy-cost.ts';
 import { measureProxyCost } from '../src/net/proxy/proxy-cost.ts';
 import {
@@ -606,10 +604,6 @@ async function main(): Promise<void> {
     await skiff.stop();
     const clusterId = skiff.clusterId;
     if (clusterId) {
-      // The agent leaves its netfilter rules in place when it stops; this run is over.
-      await cleanupStep(async () => {
-        await removeRules(chainPrefix(clusterId));
-      });
       // One container at a time: each case has already deleted its service and waited for its
       // containers to go, so only stragglers are left.
       await cleanupStep(async () => {
