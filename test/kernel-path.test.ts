@@ -116,7 +116,7 @@ describe('the kernel data path on one host', { timeout: 300_000 }, () => {
       'hello from api-server-0 version v1',
       'hello from api-server-1 version v1',
     ]);
-    // A replica reaching its own service may land on itself: the hairpin case.
+    // A replica reaching its own service, which may land on itself.
     const self = v.containers[0]?.id ?? '';
     for (let i = 0; i < 6; i++) {
       const { ok, out } = await get(`http://api-server:${port}/`, self);
@@ -143,6 +143,11 @@ describe('the kernel data path on one host', { timeout: 300_000 }, () => {
       assert.ok(ok);
       assert.equal(out.trim(), `hello from ${name}-0 version v1`);
     }
+    // The only replica reaching its own service lands on itself: hairpin, masqueraded.
+    const ssh = (await view('ssh')).containers[0]?.id ?? '';
+    const hairpin = await get('http://ssh:22/', ssh);
+    assert.ok(hairpin.ok, hairpin.out);
+    assert.equal(hairpin.out.trim(), 'hello from ssh-0 version v1');
     const lookup = await execIn(clientId, 'nslookup ssh.skiff');
     assert.ok(lookup.ok, lookup.out);
     const vip = serviceVip(skiff.allocation('network', 'default'), skiff.allocation('service', 'ssh'));
