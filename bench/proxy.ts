@@ -220,7 +220,7 @@ async function main(): Promise<void> {
           const s = fixed[mode];
           const added = med(s, (r) => r.p99Ms) - med(d, (r) => r.p99Ms);
           fixedRows.push([
-            `${mode} at ~${rate} req/s`,
+            `${mode}, paced for ${rate} req/s`,
             med(d, (r) => r.requestsPerSecond).toFixed(0),
             med(s, (r) => r.requestsPerSecond).toFixed(0),
             med(d, (r) => r.p99Ms).toFixed(2),
