@@ -18,6 +18,7 @@ import { DnsServer } from '../dns/dns-server.ts';
 import { loadNameservers } from '../dns/resolv-conf.ts';
 import type { ProxyRoute } from '../proxy/proxy-route.ts';
 import { ServiceProxy } from '../proxy/service-proxy.ts';
+import { enableHairpin } from './bridge-hairpin.ts';
 import { type DataPlanePlan, type PlannedTarget, PROXY_LISTEN, planDataPlane } from './data-plane-plan.ts';
 import { describeConflict, portConflicts } from './listening-sockets.ts';
 import { applyRules, NetfilterError } from './netfilter.ts';
@@ -109,6 +110,7 @@ export class DataPlane {
       this.#bridges.add(definition.bridge);
     }
     await syncVips(plan.vips, [...this.#bridges]);
+    await enableHairpin([...this.#bridges]);
 
     const dns = await this.#dnsServer(services);
     for (const listener of dns.listeners) {
