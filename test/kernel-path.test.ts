@@ -86,9 +86,14 @@ function get(url: string, id = clientId): Promise<{ ok: boolean; out: string }> 
 describe('the kernel data path on one host', { timeout: 300_000 }, () => {
   before(async () => {
     skiff = await SkiffCluster.start('up', { listen: '0.0.0.0' });
-    await deploy({ name: 'client' });
-    const client = await converged('client');
-    clientId = client.containers[0]?.id ?? '';
+    try {
+      await deploy({ name: 'client' });
+      const client = await converged('client');
+      clientId = client.containers[0]?.id ?? '';
+    } catch (error) {
+      console.error(skiff.output.slice(-40).join('\n'));
+      throw error;
+    }
   });
   after(async () => {
     if (process.exitCode) console.error(skiff?.output.slice(-40).join('\n'));
