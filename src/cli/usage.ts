@@ -67,8 +67,10 @@ ${LOCAL_AGENT}`,
   --cpus N                        CPU cores to offer (default: what the engine reports)
   --memory SIZE                   memory to offer (default: what the engine reports); ${SIZE}
 ${LOCAL_AGENT}
-  --cleanup                       remove this host's netfilter rules of the agent's cluster (from
-                                  --data-dir, or --cluster ID; --all: of every Skiff cluster), then exit`,
+  --cleanup                       remove this host's netfilter rules of the agent's cluster (the one
+                                  in --data-dir), then exit; run it after skiff node rm or to uninstall
+  --cluster ID                    with --cleanup: the rules of this cluster instead
+  --all                           with --cleanup: the rules of every Skiff cluster`,
     client: false,
   },
   deploy: {
