@@ -5,7 +5,10 @@
  * skiff-demo:v1 to v2, for each case of {3 replicas, 1 replica} × {Skiff's default start-first
  * rolling update (max_surge 1, max_unavailable 0, min_healthy_time 1s), a plain stop-first
  * replacement (max_surge 0, max_unavailable 1, min_healthy_time 0s: what Swarm does by default)}.
- * Target: zero failed requests in the start-first cases.
+ * Target: zero failed requests in the start-first cases. Beside them, a TCP keep-alive case per
+ * replica count (`app_protocol: tcp`, the kernel path, loaded on the host's own address): a
+ * connection stays on its replica for its life, so keep-alive connections on an old replica are
+ * cut when it stops at the end of its drain, as with kube-proxy or IPVS; its failures say so.
  *
  * Each case deploys v1 (HTTP health check every 300 ms, 2 retries; `app_protocol: http` so the
  * node's proxy balances per request), waits until it has converged and every replica has answered
@@ -26,17 +29,18 @@
  * the verdicts (it is a measurement), 1 if the run itself failed.
  *
  * Options: --rate N (300 requests/s), --loops N (6), --replicas 3,1, --policies
- * start-first,stop-first, --proxy-duration MS (3000), --from REF (skiff-demo:v1), --to REF
+ * start-first,stop-first, --protocols http,tcp, --proxy-duration MS (3000), --from REF (skiff-demo:v1), --to REF
  * (skiff-demo:v2).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, Agent as HttpAgent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type Docker from 'dockerode';
 import { DockerEngine } from '../src/docker/docker-engine.ts';
+import { isSkiffBridge } from '../src/model/addressing.ts';
 import type { ServiceSpecInput } from '../src/model/service-spec.ts';
 import type { ServiceView } from '../src/model/views.ts';
 import type { ProxyCost } from '../src/net/proxy/proxy-cost.ts';
@@ -69,6 +73,8 @@ const REQUEST_TIMEOUT_MS = 5000;
 const CONTAINER_PORT = 8080;
 
 type Policy = 'start-first' | 'stop-first';
+/** `http`: the proxy balances per request; `tcp`: the kernel path, a connection stays on its replica. */
+type AppProtocol = 'http' | 'tcp';
 
 const UPDATE_POLICIES: Readonly<Record<Policy, NonNullable<ServiceSpecInput['update']>>> = {
   'start-first': { max_surge: 1, max_unavailable: 0, min_healthy_time: '1s' },
@@ -81,6 +87,7 @@ interface Options {
   readonly replicas: readonly number[];
   readonly policies: readonly Policy[];
   readonly proxyDurationMs: number;
+  readonly protocols: readonly AppProtocol[];
   readonly from: string;
   readonly to: string;
 }
@@ -94,6 +101,7 @@ function parseOptions(argv: string[]): Options {
       replicas: { type: 'string', default: '3,1' },
       policies: { type: 'string', default: 'start-first,stop-first' },
       'proxy-duration': { type: 'string', default: '3000' },
+      protocols: { type: 'string', default: 'http,tcp' },
       from: { type: 'string', default: 'skiff-demo:v1' },
       to: { type: 'string', default: 'skiff-demo:v2' },
     },
@@ -105,7 +113,14 @@ function parseOptions(argv: string[]): Options {
       throw new Error(`--policies: start-first and/or stop-first, got ${policy}`);
     return policy;
   });
+  const protocols = values.protocols.split(',').map((p) => {
+    const protocol = p.trim();
+    if (protocol !== 'http' && protocol !== 'tcp')
+      throw new Error(`--protocols: http and/or tcp, got ${protocol}`);
+    return protocol;
+  });
   return {
+    protocols,
     rate: positiveInt('rate', values.rate, 5000),
     loops: positiveInt('loops', values.loops, 100),
     replicas: values.replicas.split(',').map((s) => positiveInt('replicas', s.trim(), 20)),
@@ -251,12 +266,19 @@ interface CaseResult {
   readonly postAt: number;
 }
 
-function specFor(name: string, image: string, replicas: number, policy: Policy, hostPort: number) {
+function specFor(
+  name: string,
+  image: string,
+  replicas: number,
+  policy: Policy,
+  hostPort: number,
+  appProtocol: AppProtocol,
+) {
   return {
     name,
     image,
     replicas,
-    ports: [{ container_port: CONTAINER_PORT, host_port: hostPort, app_protocol: 'http' as const }],
+    ports: [{ container_port: CONTAINER_PORT, host_port: hostPort, app_protocol: appProtocol }],
     health_check: {
       type: 'http' as const,
       endpoint: `http://localhost:${CONTAINER_PORT}/health`,
@@ -307,13 +329,16 @@ async function runCase(
   replicas: number,
   policy: Policy,
   hostPort: number,
+  protocol: AppProtocol,
   onLoad: (load: RunningLoad | undefined) => void,
 ): Promise<CaseResult> {
-  const name = `roll-r${replicas}-${policy}`;
-  const label = `${replicas} replica${replicas === 1 ? '' : 's'}, ${policy}`;
-  const url = new URL(`http://127.0.0.1:${hostPort}/`);
+  const name = `roll-r${replicas}-${policy}${protocol === 'tcp' ? '-tcp' : ''}`;
+  const label = `${replicas} replica${replicas === 1 ? '' : 's'}, ${policy}${protocol === 'tcp' ? ', tcp keep-alive' : ''}`;
+  // Loopback is served in user space (a DNAT cannot take it off the host): the kernel path is
+  // measured on the host's own address.
+  const url = new URL(`http://${protocol === 'tcp' ? hostAddress() : '127.0.0.1'}:${hostPort}/`);
 
-  const first = await api.deploy(specFor(name, options.from, replicas, policy, hostPort));
+  const first = await api.deploy(specFor(name, options.from, replicas, policy, hostPort, protocol));
   await waitUntil(`${name} v1 to converge`, CONVERGE_TIMEOUT_MS, POLL_MS, async () => {
     const view = await api.service(name);
     if (view.rollout?.state === 'failed' || view.rollout?.state === 'rolled_back')
@@ -329,7 +354,7 @@ async function runCase(
     await sleep(LEAD_IN_MS);
     checkInterrupted();
     const postAt = performance.now();
-    const updated = await api.deploy(specFor(name, options.to, replicas, policy, hostPort));
+    const updated = await api.deploy(specFor(name, options.to, replicas, policy, hostPort, protocol));
     if (updated.revision === first.revision)
       throw new Error(`${name}: deploying ${options.to} made no new revision`);
     const settled = await waitUntil(
@@ -384,6 +409,16 @@ async function runCase(
 
 // ---------------------------------------------------------------------------------------------
 // Set-up, report, clean-up
+
+/** This host's first IPv4 address that is neither loopback nor on a Skiff network. */
+function hostAddress(): string {
+  const found = Object.entries(networkInterfaces())
+    .filter(([name]) => !isSkiffBridge(name))
+    .flatMap(([, list]) => list ?? [])
+    .find((a) => a.family === 'IPv4' && !a.internal);
+  if (!found) throw new Error('this host has no non-loopback IPv4 address for the tcp cases');
+  return found.address;
+}
 
 async function freePort(taken: Set<number>): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -496,27 +531,34 @@ async function main(): Promise<void> {
 
     const taken = new Set<number>();
     const results: CaseResult[] = [];
-    for (const replicas of options.replicas) {
-      for (const policy of options.policies) {
-        checkInterrupted();
-        const hostPort = await freePort(taken);
-        const result = await runCase(
-          api,
-          docker,
-          server.clusterId,
-          options,
-          replicas,
-          policy,
-          hostPort,
-          (l) => {
-            activeLoad = l;
-          },
-        );
-        results.push(result);
-        out(
-          `  ${result.label}: ${result.load.sent} sent, ${result.load.failed} failed, update ${seconds(result.updateMs)} s, ${verdict(result)}`,
-        );
-      }
+    const cases = options.protocols.flatMap((protocol) =>
+      options.replicas.flatMap((replicas) =>
+        // One tcp case per replica count: what a pinned connection meets in Skiff's default update.
+        (protocol === 'tcp' ? options.policies.filter((p) => p === 'start-first') : options.policies).map(
+          (policy) => ({ protocol, replicas, policy }),
+        ),
+      ),
+    );
+    for (const { protocol, replicas, policy } of cases) {
+      checkInterrupted();
+      const hostPort = await freePort(taken);
+      const result = await runCase(
+        api,
+        docker,
+        server.clusterId,
+        options,
+        replicas,
+        policy,
+        hostPort,
+        protocol,
+        (l) => {
+          activeLoad = l;
+        },
+      );
+      results.push(result);
+      out(
+        `  ${result.label}: ${result.load.sent} sent, ${result.load.failed} failed, update ${seconds(result.updateMs)} s, ${verdict(result)}`,
+      );
     }
 
     out('');

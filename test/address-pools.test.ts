@@ -83,14 +83,14 @@ describe('address pools', { timeout: 300_000 }, () => {
     ] as const) {
       // The proxy joins a replica once it is serving; poll until the name answers.
       const answer = await eventually(`web by name (${version})`, async () => {
-        const result = await execIn(docker, id, 'TIMEOUT=2 http-get http://web:8080/');
+        const result = await execIn(id, 'TIMEOUT=2 http-get http://web:8080/');
         return result.ok ? result.out.trim() : undefined;
       });
       assert.equal(answer, `hello from web-0 version ${version}`);
     }
-    const lookupA = await execIn(docker, idA, 'nslookup web.skiff 2>&1');
+    const lookupA = await execIn(idA, 'nslookup web.skiff 2>&1');
     assert.match(lookupA.out, /Address: 10\.210\.8\.\d+/, 'A names its VIP in its own pool');
-    const lookupB = await execIn(docker, idB, 'nslookup web.skiff 2>&1');
+    const lookupB = await execIn(idB, 'nslookup web.skiff 2>&1');
     assert.match(lookupB.out, /Address: 10\.212\.8\.\d+/, 'B names its VIP in its own pool');
 
     // Each cluster's network is its own: named after the cluster, on its own bridge and subnet.

@@ -1,11 +1,13 @@
 /**
  * Service networking across real hosts: a client container on one lab host reaches a service
  * whose replicas all run on other hosts, by name and through a published port; traffic spreads;
- * an unhealthy replica leaves the rotation; rolling updates of 3 replicas and of 1 replica lose no
+ * an unhealthy replica leaves the rotation (the HTTP proxy's, and the kernel path's within one
+ * check interval); rolling updates of 3 replicas and of 1 replica lose no
  * request under a steady load; a broken image rolls back by itself; two networks cannot see each
  * other.
  */
 import assert from 'node:assert/strict';
+import { get as httpGet } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import { parseAddressPool, serviceVip } from '../src/model/addressing.ts';
@@ -47,9 +49,25 @@ async function converged(name: string, revision?: number): Promise<ServiceView> 
   );
 }
 
-/** Runs a command in the client container on lab-h1; its output, and whether it exited 0. */
-async function inClient(command: string): Promise<{ ok: boolean; out: string }> {
-  return await execIn(engines[0] as Docker, clientId, command);
+/** Runs a command in the client container on lab-h1; stdout, and whether it exited 0. */
+function inClient(command: string): Promise<{ ok: boolean; out: string }> {
+  return execIn(clientId, command, engines[0]);
+}
+
+/** One GET on a connection of its own (a kept-alive one stays with its replica), its body trimmed. */
+function freshGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { agent: false, timeout: 3000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve(body.trim()));
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${url}: timed out`)));
+    request.on('error', reject);
+  });
 }
 
 describe('service networking', { timeout: 900_000 }, () => {
@@ -132,6 +150,57 @@ describe('service networking', { timeout: 900_000 }, () => {
       const text = await (await fetch(`http://${lab.address(1)}:18081/`)).text();
       assert.equal(text.trim(), 'hello from flaky-0 version v1');
     }
+  });
+
+  test('the kernel path balances a tcp service across hosts and drops an unhealthy replica within one check interval', async () => {
+    const intervalMs = 1000;
+    await deploy({
+      name: 'ktcp',
+      replicas: 2,
+      ports: [{ container_port: 8080, host_port: 18084 }],
+      placement: { constraints: [`node!=${lab.nodeName(1)}`], strategy: 'spread' },
+      health_check: {
+        type: 'http',
+        endpoint: 'http://localhost:8080/health',
+        interval: `${intervalMs}ms`,
+        retries: 1,
+      },
+      restart_policy: { condition: 'never' },
+    });
+    const v = await converged('ktcp');
+    assert.equal(new Set(v.containers.map((c) => c.node_id)).size, 2, 'one replica on each of two hosts');
+    // By name from lab-h1 (no replica there: both are remote), and through lab-h1's published port.
+    const byName = new Set<string>();
+    for (let i = 0; i < 16; i++) byName.add((await inClient('http-get http://ktcp:8080/')).out.trim());
+    assert.deepEqual([...byName].sort(), ['hello from ktcp-0 version v1', 'hello from ktcp-1 version v1']);
+    const published = new Set<string>();
+    for (let i = 0; i < 30; i++) published.add(await freshGet(`http://${lab.address(1)}:18084/`));
+    assert.deepEqual([...published].sort(), ['hello from ktcp-0 version v1', 'hello from ktcp-1 version v1']);
+
+    const sick = v.containers.find((c) => c.slot === 1);
+    const node = Number(sick?.node_id?.replace(/\D+/g, ''));
+    const port = sick?.ports[0]?.host_port;
+    assert.ok(node && port);
+    assert.equal((await fetch(`http://${lab.address(node)}:${port}/cgi-bin/sick`)).status, 200);
+    await eventually(
+      'ktcp-1 unhealthy',
+      async () => (await view('ktcp')).containers.find((c) => c.slot === 1)?.health === 'unhealthy',
+      { intervalMs: 50 },
+    );
+    // Within one check interval of the server calling it unhealthy, no new connection reaches it.
+    const start = Date.now();
+    await eventually(
+      'only ktcp-0 answers',
+      async () => {
+        for (let i = 0; i < 10; i++) {
+          if ((await freshGet(`http://${lab.address(1)}:18084/`)) !== 'hello from ktcp-0 version v1')
+            return false;
+        }
+        return true;
+      },
+      { timeoutMs: intervalMs, intervalMs: 20 },
+    );
+    assert.ok(Date.now() - start <= intervalMs);
   });
 
   test('a rolling update of 3 replicas under load loses no request', async () => {

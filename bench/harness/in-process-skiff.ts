@@ -5,10 +5,13 @@
  * and stopping them in the one safe order: the agent first, then the server once it has seen the
  * agent go. Also checks that the images a bench needs are already local (it never pulls).
  */
+
 import Docker from 'dockerode';
 import { Agent } from '../../src/agent/agent.ts';
 import type { ContainerEngine } from '../../src/docker/container-engine.ts';
 import { parseAddressPool } from '../../src/model/addressing.ts';
+import { removeRules } from '../../src/net/data-plane/netfilter.ts';
+import { chainPrefix } from '../../src/net/data-plane/netfilter-rules.ts';
 import type { RunningServer } from '../../src/server/skiff-server.ts';
 import { startServer } from '../../src/server/skiff-server.ts';
 import { freePool } from '../../test/support/free-pool.ts';
@@ -99,7 +102,8 @@ export class InProcessSkiff {
   /**
    * Stops the in-process agent, then closes the server once it has seen its agent (in process or
    * not, already stopped) go: the gateway records the disconnect in the store, and a disconnect
-   * arriving after `close()` would write to a closed database. Safe to call again.
+   * arriving after `close()` would write to a closed database. Then removes the cluster's
+   * netfilter rules. Safe to call again.
    */
   async stop(): Promise<void> {
     this.agent?.stop();
@@ -115,6 +119,11 @@ export class InProcessSkiff {
     }
     await this.server.close();
     this.#serverOpen = false;
+    // The agent leaves its netfilter rules in place when it stops (so traffic survives a restart);
+    // a bench's cluster is over.
+    await removeRules(chainPrefix(this.server.clusterId)).catch((error: unknown) => {
+      process.stderr.write(`removing the netfilter rules: ${errorText(error)}\n`);
+    });
   }
 
   #running(): RunningServer {

@@ -7,12 +7,15 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent } from '../agent/agent.ts';
+import { loadAssignment } from '../agent/assignment-file.ts';
 import { EngineUnreachableError } from '../docker/container-engine.ts';
 import { DockerEngine } from '../docker/docker-engine.ts';
 import { EngineAddressError } from '../docker/engine-address.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { AddressPoolError, parseAddressPool } from '../model/addressing.ts';
 import { parseDurationMs } from '../model/duration.ts';
+import { removeRules } from '../net/data-plane/netfilter.ts';
+import { ALL_CLUSTERS_PREFIX, chainPrefix } from '../net/data-plane/netfilter-rules.ts';
 import type { LivenessSettings } from '../server/node-liveness.ts';
 import { type ServerOptions, startServer } from '../server/skiff-server.ts';
 import { noPositionals, parseCommandArgs } from './command-args.ts';
@@ -44,6 +47,11 @@ export async function runAgent(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs({ args: argv, options: COMMAND_OPTIONS.agent });
   if (values.help) return printText(commandUsage('agent'));
   noPositionals(positionals);
+  const dataDir = resolve(values['data-dir'] ?? join(homedir(), '.skiff-agent'));
+  if (values.cleanup) {
+    await cleanupAgent(dataDir, values.cluster, values.all ?? false);
+    return;
+  }
   if (!values.server) throw new UsageError('agent: --server URL is required');
   const joinToken = values['join-token'] ?? process.env.SKIFF_JOIN_TOKEN;
   if (!joinToken) throw new UsageError('agent: --join-token TOKEN (or SKIFF_JOIN_TOKEN) is required');
@@ -62,7 +70,7 @@ export async function runAgent(argv: string[]): Promise<void> {
     labels,
     cpuMillicores,
     memoryBytes,
-    dataDir: resolve(values['data-dir'] ?? join(homedir(), '.skiff-agent')),
+    dataDir,
     concurrency,
     log,
   });
@@ -122,6 +130,24 @@ async function reachableEngine(dockerHost: string | undefined): Promise<DockerEn
     throw new StartupError(engineUnreachableAdvice(error, source), { cause: error });
   }
   return engine;
+}
+
+/**
+ * `skiff agent --cleanup`: removes this host's netfilter rules of the agent's cluster (from its
+ * data dir, or `--cluster ID`), or of every Skiff cluster with `--all`. The agent leaves them in
+ * place when it stops, so traffic keeps flowing through a restart; run this after `skiff node rm`
+ * or to uninstall. Containers and networks are the engine's to remove.
+ */
+async function cleanupAgent(dataDir: string, cluster: string | undefined, all: boolean): Promise<void> {
+  const clusterId = cluster ?? loadAssignment(dataDir, log)?.cluster_id;
+  if (!all && clusterId === undefined) {
+    throw new UsageError(`agent --cleanup: no cluster known in ${dataDir}; give --cluster ID or --all`);
+  }
+  const prefix = all || clusterId === undefined ? ALL_CLUSTERS_PREFIX : chainPrefix(clusterId);
+  const removed = await removeRules(prefix);
+  process.stdout.write(
+    removed ? `removed the netfilter rules of ${prefix}*\n` : `no netfilter rules of ${prefix}*\n`,
+  );
 }
 
 async function untilSignal(shutdown: () => Promise<void>): Promise<void> {

@@ -68,7 +68,11 @@ ${LOCAL_AGENT}`,
   --labels KEY=VALUE,...          node labels, for placement constraints (zone=eu-1)
   --cpus N                        CPU cores to offer (default: what the engine reports)
   --memory SIZE                   memory to offer (default: what the engine reports); ${SIZE}
-${LOCAL_AGENT}`,
+${LOCAL_AGENT}
+  --cleanup                       remove this host's netfilter rules of the agent's cluster (the one
+                                  in --data-dir), then exit; run it after skiff node rm or to uninstall
+  --cluster ID                    with --cleanup: the rules of this cluster instead
+  --all                           with --cleanup: the rules of every Skiff cluster`,
     client: false,
   },
   deploy: {

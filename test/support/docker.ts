@@ -2,6 +2,8 @@
  * Direct Docker access for tests: what really runs, independent of what Skiff says.
  */
 import Docker from 'dockerode';
+import { removeRules } from '../../src/net/data-plane/netfilter.ts';
+import { chainPrefix } from '../../src/net/data-plane/netfilter-rules.ts';
 
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 
@@ -26,11 +28,32 @@ export async function containersOf(clusterId: string, service?: string): Promise
   }));
 }
 
-/** Runs `sh -c COMMAND` in a container; its output (stdout and stderr), and whether it exited 0. */
+/**
+ * Removes a test cluster's containers, then its networks (which need their containers gone), and
+ * on this machine's own engine the netfilter rules its agent left (they outlive the agent).
+ */
+export async function removeCluster(clusterId: string, engine: Docker = docker): Promise<void> {
+  if (engine === docker) await removeRules(chainPrefix(clusterId)).catch(() => {});
+  const label = { label: [`skiff.cluster=${clusterId}`] };
+  for (const c of await engine.listContainers({ all: true, filters: label })) {
+    await engine
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => {});
+  }
+  for (const n of await engine.listNetworks({ filters: label })) {
+    await engine
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => {});
+  }
+}
+
+/** Runs `sh -c command` in a container; its stdout and stderr, and whether it exited 0. */
 export async function execIn(
-  engine: Docker,
   containerId: string,
   command: string,
+  engine: Docker = docker,
 ): Promise<{ ok: boolean; out: string }> {
   const exec = await engine.getContainer(containerId).exec({
     Cmd: ['sh', '-c', command],
@@ -54,21 +77,4 @@ export async function execIn(
     at += 8 + size;
   }
   return { ok: ExitCode === 0, out: Buffer.concat(parts).toString('utf8') };
-}
-
-/** Removes a test cluster's containers, then its networks (which need their containers gone). */
-export async function removeCluster(clusterId: string, engine: Docker = docker): Promise<void> {
-  const label = { label: [`skiff.cluster=${clusterId}`] };
-  for (const c of await engine.listContainers({ all: true, filters: label })) {
-    await engine
-      .getContainer(c.Id)
-      .remove({ force: true })
-      .catch(() => {});
-  }
-  for (const n of await engine.listNetworks({ filters: label })) {
-    await engine
-      .getNetwork(n.Id)
-      .remove()
-      .catch(() => {});
-  }
 }

@@ -12,6 +12,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import type { AddressPool } from '../../src/model/addressing.ts';
+import { DEFAULT_ADDRESS_POOL, parseAddressPool } from '../../src/model/addressing.ts';
 import { containersOf, removeCluster } from './docker.ts';
 import { eventually } from './eventually.ts';
 import { freePool } from './free-pool.ts';
@@ -44,13 +46,18 @@ export class SkiffCluster {
 
   /**
    * `serverArgs` are extra flags for `skiff up`/`skiff server` (e.g. `--address-pool CIDR`);
-   * `waitForNode: false` returns once the server answers, for an agent expected to refuse.
+   * `waitForNode: false` returns once the server answers, for an agent expected to refuse;
+   * `listen: '0.0.0.0'` makes the API hold its port on every address, as `skiff up` does by default.
    */
   static async start(
     mode: 'up' | 'split' = 'up',
-    { serverArgs = [], waitForNode = true }: { serverArgs?: readonly string[]; waitForNode?: boolean } = {},
+    {
+      serverArgs = [],
+      waitForNode = true,
+      listen = '127.0.0.1',
+    }: { serverArgs?: readonly string[]; waitForNode?: boolean; listen?: string } = {},
   ): Promise<SkiffCluster> {
-    const cluster = new SkiffCluster(await freePort(), mode, '127.0.0.1');
+    const cluster = new SkiffCluster(await freePort(), mode, listen);
     cluster.#extraServerArgs = await withPool(serverArgs);
     try {
       await cluster.startServer();
@@ -63,6 +70,12 @@ export class SkiffCluster {
       throw error;
     }
     return cluster;
+  }
+
+  /** The cluster's address pool: the `--address-pool` its server was started with. */
+  get pool(): AddressPool {
+    const at = this.#extraServerArgs.indexOf('--address-pool');
+    return parseAddressPool(this.#extraServerArgs[at + 1] ?? DEFAULT_ADDRESS_POOL);
   }
 
   /** A server alone, listening on `host`, for agents started elsewhere (the lab's hosts). */

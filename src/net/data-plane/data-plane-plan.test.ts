@@ -34,20 +34,20 @@ function service(overrides: Partial<ServiceEndpoints> = {}): ServiceEndpoints {
   };
 }
 
-test('a service gets a VIP route per network and an ingress route; local replicas are reached directly', () => {
-  const plan = planDataPlane([service()], 'me', ['127.0.0.1', '10.0.0.1'], CLUSTER);
+test('an http port: the proxy takes the VIP (any free port) and the published port; local replicas are reached directly', () => {
+  const plan = planDataPlane([service()], 'me', CLUSTER);
   assert.deepEqual(plan.vips, [{ bridge: 'skiffc0ffee-0', address: '10.240.8.3' }]);
-  assert.deepEqual(plan.dns, [{ address: '10.240.0.1', port: 53 }]);
+  assert.deepEqual(plan.dns, ['10.240.0.1']);
   assert.deepEqual(
     plan.routes.map((r) => [r.key, r.mode, r.listen, r.network]),
     [
-      ['web@default:8080', 'http', [{ host: '10.240.8.3', port: 8080 }], 0],
+      ['web@default:8080', 'http', [{ host: '0.0.0.0', port: 0 }], 0],
       [
         'web:ingress:80',
         'http',
         [
+          { host: '0.0.0.0', port: 0 },
           { host: '127.0.0.1', port: 80 },
-          { host: '10.0.0.1', port: 80 },
         ],
         null,
       ],
@@ -57,13 +57,75 @@ test('a service gets a VIP route per network and an ingress route; local replica
     { id: 't1', host: '10.240.0.5', port: 8080 },
     { id: 't2', host: '10.0.0.2', port: 32002 },
   ]);
+  assert.deepEqual(plan.kernel.vips, [
+    {
+      key: 'web@default:8080',
+      vip: '10.240.8.3',
+      port: 8080,
+      sourceCidr: '10.240.0.0/20',
+      target: { kind: 'proxy', routeKey: 'web@default:8080' },
+    },
+  ]);
+  assert.deepEqual(plan.kernel.ingress, [
+    { key: 'web:ingress:80', port: 80, target: { kind: 'proxy', routeKey: 'web:ingress:80' } },
+  ]);
+  assert.deepEqual(plan.published, [80]);
+});
+
+test('a tcp port goes to the kernel: VIP and published port DNAT to the replicas; the proxy only serves loopback', () => {
+  const tcp = service({ ports: [portSchema.parse({ container_port: 8080, host_port: 80 })] });
+  const plan = planDataPlane([tcp], 'me', CLUSTER);
+  const endpoints = [
+    { host: '10.240.0.5', port: 8080, remote: false },
+    { host: '10.0.0.2', port: 32002, remote: true },
+  ];
+  assert.deepEqual(
+    plan.kernel.vips.map((v) => v.target),
+    [{ kind: 'endpoints', endpoints }],
+  );
+  assert.deepEqual(
+    plan.kernel.ingress.map((i) => [i.port, i.target]),
+    [[80, { kind: 'endpoints', endpoints }]],
+  );
+  assert.deepEqual(
+    plan.routes.map((r) => [r.key, r.mode, r.listen]),
+    [['web:ingress:80', 'tcp', [{ host: '127.0.0.1', port: 80 }]]],
+  );
+});
+
+test('a loopback node address is no kernel endpoint (a DNAT cannot reach it)', () => {
+  const tcp = service({
+    ports: [portSchema.parse({ container_port: 8080 })],
+    backends: [
+      {
+        task_id: 't1',
+        node_id: 'me',
+        address: '127.0.0.1',
+        container_ip: null,
+        ports: [{ container_port: 8080, host_port: 32001, protocol: 'tcp' }],
+      },
+    ],
+  });
+  assert.deepEqual(
+    planDataPlane([tcp], 'me', CLUSTER).kernel.vips.map((v) => v.target),
+    [{ kind: 'endpoints', endpoints: [] }],
+  );
+});
+
+test('a published port a host process holds is not claimed, and says who holds it', () => {
+  const plan = planDataPlane([service()], 'me', CLUSTER, {
+    refusedPorts: new Map([[80, 'port 80/tcp is held by nginx (pid 7) on 0.0.0.0']]),
+  });
+  assert.deepEqual(plan.kernel.ingress, []);
+  assert.ok(!plan.routes.some((r) => r.key === 'web:ingress:80'));
+  assert.deepEqual(plan.skipped, ['web: not publishing port 80/tcp is held by nginx (pid 7) on 0.0.0.0']);
+  assert.equal(plan.kernel.vips.length, 1, 'the service is still reachable by name');
 });
 
 test('two services on one ingress port: the first by name keeps it, the other is reported', () => {
   const plan = planDataPlane(
     [service({ name: 'zeta' }), service({ name: 'alpha', vip_index: 4 })],
     'me',
-    ['127.0.0.1'],
     CLUSTER,
   );
   assert.ok(plan.routes.some((r) => r.key === 'alpha:ingress:80'));
@@ -74,18 +136,18 @@ test('two services on one ingress port: the first by name keeps it, the other is
 test('in a non-default pool, VIPs, DNS listeners and network membership all come from the pool', () => {
   const cluster = { clusterId: CLUSTER.clusterId, pool: parseAddressPool('10.96.0.0/14') };
   const db = service({ name: 'db', vip_index: 4, networks: [{ name: 'private', index: 1 }] });
-  const plan = planDataPlane([service(), db], 'me', ['10.0.0.1'], cluster);
+  const plan = planDataPlane([service(), db], 'me', cluster);
   assert.deepEqual(plan.vips, [
     { bridge: 'skiffc0ffee-1', address: '10.96.24.4' },
     { bridge: 'skiffc0ffee-0', address: '10.96.8.3' },
   ]);
-  assert.deepEqual(plan.dns, [
-    { address: '10.96.0.1', port: 53 },
-    { address: '10.96.16.1', port: 53 },
-  ]);
+  assert.deepEqual(plan.dns, ['10.96.0.1', '10.96.16.1']);
   assert.deepEqual(
-    plan.routes.filter((r) => r.network !== null).map((r) => r.listen[0]?.host),
-    ['10.96.24.4', '10.96.8.3'],
+    plan.kernel.vips.map((v) => [v.vip, v.sourceCidr]),
+    [
+      ['10.96.24.4', '10.96.16.0/20'],
+      ['10.96.8.3', '10.96.0.0/20'],
+    ],
   );
   const registry = serviceRegistry([service(), db], cluster.pool);
   assert.equal(registry.vipFor('db', '10.96.16.7'), '10.96.24.4');
@@ -113,14 +175,14 @@ test('names resolve only for clients on a shared network', () => {
 
 test('a port can ask for least-connections balancing; round-robin otherwise', () => {
   const leastConnections = service({
-    ports: [portSchema.parse({ container_port: 8080, balance: 'least-connections' })],
+    ports: [portSchema.parse({ container_port: 8080, app_protocol: 'http', balance: 'least-connections' })],
   });
   assert.deepEqual(
-    planDataPlane([leastConnections], 'me', [], CLUSTER).routes.map((r) => r.strategy),
+    planDataPlane([leastConnections], 'me', CLUSTER).routes.map((r) => r.strategy),
     ['least-connections'],
   );
   assert.deepEqual(
-    planDataPlane([service()], 'me', ['127.0.0.1'], CLUSTER).routes.map((r) => r.strategy),
+    planDataPlane([service()], 'me', CLUSTER).routes.map((r) => r.strategy),
     ['round-robin', 'round-robin'],
   );
 });

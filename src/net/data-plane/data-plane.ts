@@ -1,40 +1,35 @@
 /**
  * One host's data plane: from each endpoints message, it makes sure the Skiff networks exist on
- * the engine, puts the service VIPs on their bridges, answers DNS on each network's gateway and
- * points the proxy routes at the serving replicas. Applies are serialised and level-triggered; a
- * failed one is retried shortly, with the latest endpoints.
+ * the engine, puts the service VIPs on their bridges (so containers' ARP for them is answered),
+ * answers DNS on each network's gateway (port 53 redirected to a port of the DNS server's own),
+ * checks the host's listeners before it claims a published port, points the HTTP proxy routes at
+ * the serving replicas and writes the netfilter rules that carry everything else in the kernel.
+ * Applies are serialised and level-triggered; a failed one is retried shortly, with the latest
+ * endpoints. The rules outlive the agent (traffic keeps flowing while it restarts); the first
+ * apply after a start rewrites them whole, and `skiff agent --cleanup` removes them.
  */
 
-import { networkInterfaces } from 'node:os';
 import { networkDefinition } from '../../docker/container-definition.ts';
 import type { ContainerEngine } from '../../docker/container-engine.ts';
 import type { AddressPool } from '../../model/addressing.ts';
-import { inNetwork, isOwnBridge } from '../../model/addressing.ts';
+import { inNetwork } from '../../model/addressing.ts';
 import type { ServiceEndpoints } from '../../protocol/messages.ts';
 import type { ServiceRegistry } from '../dns/dns-answer.ts';
 import { DnsServer } from '../dns/dns-server.ts';
 import { loadNameservers } from '../dns/resolv-conf.ts';
 import type { ProxyRoute } from '../proxy/proxy-route.ts';
 import { ServiceProxy } from '../proxy/service-proxy.ts';
-import { planDataPlane } from './data-plane-plan.ts';
+import { enableHairpin } from './bridge-hairpin.ts';
+import { type DataPlanePlan, type PlannedTarget, PROXY_LISTEN, planDataPlane } from './data-plane-plan.ts';
+import { describeConflict, portConflicts } from './listening-sockets.ts';
+import { applyRules, NetfilterError } from './netfilter.ts';
+import { chainPrefix, type KernelTarget, planRules } from './netfilter-rules.ts';
 import { serviceRegistry } from './service-registry.ts';
 import { syncVips } from './vip-addresses.ts';
 
 const RETRY_MS = 2000;
-
-/**
- * The host's IPv4 addresses, for ingress ports: all but those on this cluster's own bridges
- * (gateways and VIPs), which are told apart by name, not by address, so a host address that
- * happens to look like a Skiff one still serves (an overlap with the pool is the agent's to report).
- */
-function hostAddresses(clusterId: string): string[] {
-  const addresses = Object.entries(networkInterfaces())
-    .filter(([name]) => !isOwnBridge(clusterId, name))
-    .flatMap(([, list]) => list ?? [])
-    .filter((a) => a.family === 'IPv4')
-    .map((a) => a.address);
-  return [...new Set(addresses)].sort();
-}
+/** A published port a host process holds is looked at again this often, in case it was let go. */
+const CONFLICT_RECHECK_MS = 10_000;
 
 export interface DataPlaneOptions {
   readonly engine: ContainerEngine;
@@ -58,6 +53,9 @@ export class DataPlane {
   #lastSkipped = '';
   #lastProblem = '';
   #registry: ServiceRegistry | undefined;
+  /** The rule set last written, as text: an unchanged plan writes nothing. */
+  #lastRules = '';
+  #recheck: NodeJS.Timeout | undefined;
   #stopped = false;
 
   constructor(options: DataPlaneOptions) {
@@ -73,6 +71,7 @@ export class DataPlane {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#retry);
+    clearTimeout(this.#recheck);
     await this.#queue;
     await this.#proxy.stop();
     await this.#dns?.stop();
@@ -88,6 +87,8 @@ export class DataPlane {
       .catch((error: unknown) => {
         const problem = error instanceof Error ? error.message : String(error);
         this.#options.log(`data plane: ${problem}; retrying`);
+        if (error instanceof NetfilterError && error.input)
+          this.#options.log(`refused rules:\n${error.input}`);
         if (problem !== this.#lastProblem) this.#options.onProblem(`networking: ${problem}`);
         this.#lastProblem = problem;
         if (!this.#stopped) this.#retry = setTimeout(() => this.#schedule(), RETRY_MS);
@@ -96,9 +97,9 @@ export class DataPlane {
 
   async #apply(): Promise<void> {
     if (this.#stopped) return;
-    const { engine, clusterId, pool, nodeId, log } = this.#options;
+    const { engine, clusterId, pool, log } = this.#options;
     const services = this.#services;
-    const plan = planDataPlane(services, nodeId, hostAddresses(clusterId), { clusterId, pool });
+    const plan = this.#plan(services);
     const skipped = plan.skipped.join('; ');
     if (skipped && skipped !== this.#lastSkipped) {
       log(`data plane: ${skipped}`);
@@ -112,13 +113,15 @@ export class DataPlane {
       this.#bridges.add(definition.bridge);
     }
     await syncVips(plan.vips, [...this.#bridges]);
+    await enableHairpin([...this.#bridges]);
 
     const dns = await this.#dnsServer(services);
-    const wanted = plan.dns.map((d) => `${d.address}:${d.port}`);
     for (const listener of dns.listeners) {
-      if (!wanted.includes(`${listener.address}:${listener.port}`)) await dns.removeListener(listener);
+      if (!plan.dns.includes(listener.address))
+        await dns.removeListener({ address: listener.address, port: 0 });
     }
-    for (const endpoint of plan.dns) await dns.addListener(endpoint);
+    const dnsPorts = new Map<string, number>();
+    for (const address of plan.dns) dnsPorts.set(address, (await dns.addListener({ address, port: 0 })).port);
 
     const routes: ProxyRoute[] = plan.routes.map((route) => {
       const network = route.network;
@@ -131,7 +134,53 @@ export class DataPlane {
         ...(network === null ? {} : { allow: (client: string) => inNetwork(pool, client, network) }),
       };
     });
-    await this.#proxy.setRoutes(routes);
+    // The kernel rules go in even when a proxy listener failed: only that port is left out.
+    const listening = await this.#proxy.setRoutes(routes).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    const target = (planned: PlannedTarget): KernelTarget | undefined => {
+      if (planned.kind === 'endpoints') return planned;
+      const port = this.#proxy.boundPort(planned.routeKey, PROXY_LISTEN.host);
+      return port === undefined ? undefined : { kind: 'redirect', port };
+    };
+    const rules = planRules({
+      prefix: chainPrefix(clusterId),
+      vips: plan.kernel.vips.flatMap((v) => {
+        const t = target(v.target);
+        return t ? [{ ...v, target: t }] : [];
+      }),
+      ingress: plan.kernel.ingress.flatMap((i) => {
+        const t = target(i.target);
+        return t ? [{ ...i, target: t }] : [];
+      }),
+      dns: [...dnsPorts].map(([address, port]) => ({ address, port })),
+      allVips: plan.vips.map((v) => v.address),
+    });
+    const text = JSON.stringify([...rules.tables.nat, ...rules.tables.filter]);
+    if (text !== this.#lastRules) {
+      await applyRules(rules);
+      this.#lastRules = text;
+      log(
+        `data plane: netfilter rules written (${plan.kernel.vips.length} service ports, ${plan.kernel.ingress.length} published)`,
+      );
+    }
+    if (listening !== undefined) throw listening;
+  }
+
+  /** The plan, leaving out published ports that a host process holds (rechecked later). */
+  #plan(services: readonly ServiceEndpoints[]): DataPlanePlan {
+    const nodeId = this.#options.nodeId;
+    const cluster = { clusterId: this.#options.clusterId, pool: this.#options.pool };
+    const wanted = planDataPlane(services, nodeId, cluster).published;
+    const conflicts = portConflicts(wanted.map((port) => ({ protocol: 'tcp' as const, port })));
+    clearTimeout(this.#recheck);
+    if (conflicts.length > 0 && !this.#stopped) {
+      this.#recheck = setTimeout(() => this.#schedule(), CONFLICT_RECHECK_MS);
+    }
+    const refusedPorts = new Map(conflicts.map((c) => [c.port, describeConflict(c)]));
+    return planDataPlane(services, nodeId, cluster, { refusedPorts });
   }
 
   /** One DNS server for the host, answering from the registry of the latest endpoints. */

@@ -19,7 +19,7 @@ import type { Backend } from './balancer.ts';
 import { clientAddress } from './client-address.ts';
 import { UpstreamTimeoutError } from './errors.ts';
 import { forwardRequestHeaders, forwardResponseHeaders, isUnsupportedUpgrade } from './forward-headers.ts';
-import { ReplayableBody } from './replayable-body.ts';
+import { type EmptyBody, type ReplayableBody, requestBody } from './replayable-body.ts';
 import type { Lease, RouteState } from './route-state.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
 
@@ -92,7 +92,7 @@ class Exchange {
   readonly #context: HttpRouteContext;
   readonly #options: HttpProxyOptions;
   readonly #headers: string[];
-  readonly #body: ReplayableBody;
+  readonly #body: ReplayableBody | EmptyBody;
   readonly #tried = new Set<string>();
   #current: Attempt | undefined;
   /** A response (the backend's or the proxy's) has begun: no more attempts. */
@@ -111,7 +111,7 @@ class Exchange {
     this.#context = context;
     this.#options = options;
     this.#headers = forwardRequestHeaders(req.rawHeaders, { clientAddress: client, proto: 'http' });
-    this.#body = new ReplayableBody(req, options.retryBodyLimitBytes);
+    this.#body = requestBody(req, options.retryBodyLimitBytes);
     res.once('close', () => {
       if (res.writableFinished) return;
       // The client left first: stop the backend's work; its leaving is not the backend's failure.
@@ -187,8 +187,15 @@ class Exchange {
       this.#fail(502, `${attempt.backend.id} sent an invalid response: ${errorCode(asError(error))}\n`);
       return;
     }
-    // end: false so trailers can be added before the end.
-    response.pipe(this.#res, { end: false });
+    // Relayed by hand rather than with pipe(), which sets up and tears down seven listeners per
+    // response; the end is ours too, so trailers can be added first.
+    const res = this.#res;
+    response.on('data', (chunk: Buffer) => {
+      if (!res.write(chunk)) {
+        response.pause();
+        res.once('drain', () => response.resume());
+      }
+    });
     response.once('end', () => {
       const trailers = pairs(response.rawTrailers);
       try {

@@ -75,3 +75,26 @@ export class ReplayableBody {
     }
   }
 }
+
+/** The body of a request that has none (no Content-Length, no Transfer-Encoding): nothing to copy or stream. */
+export class EmptyBody {
+  readonly replayable = true;
+
+  attach(target: Writable): void {
+    target.end();
+  }
+
+  detach(): void {}
+
+  stopCopying(): void {}
+}
+
+/** A request body for `source`: empty without framing headers (most GETs), else replayable. */
+export function requestBody(
+  source: Readable & { readonly headers: Record<string, string | string[] | undefined> },
+  limitBytes: number,
+): ReplayableBody | EmptyBody {
+  const length = source.headers['content-length'];
+  const empty = source.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+  return empty ? new EmptyBody() : new ReplayableBody(source, limitBytes);
+}

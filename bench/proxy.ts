@@ -1,0 +1,257 @@
+/**
+ * `npm run bench:proxy`: what Skiff's data path costs, on the paths users take, on the lab (3
+ * hosts). One replica of a small Node HTTP server (`bench/proxy/backend.ts`, run in the replica's
+ * network namespace) serves two services on lab-h1: `bench-tcp` (`app_protocol: tcp`, the kernel
+ * path) and `bench-http` (`app_protocol: http`, the proxy behind a REDIRECT).
+ *
+ * Paths, each measured direct and through Skiff, interleaved, 3 runs, medians:
+ * - service to service: from a client container on lab-h1, direct to the replica's container
+ *   address, and to the service's VIP (what `NAME:PORT` resolves to);
+ * - published port: from lab-h2, direct to the replica's own published port on lab-h1 (Docker's
+ *   DNAT), and to the service's ingress port on lab-h1.
+ * Loads (Debian's `wrk`, one thread, in the client's network namespace): saturation with 64
+ * keep-alive connections, then a fixed rate (paced connections) of half the direct saturation
+ * rate for TCP and 2,000 requests/s for HTTP, for the added p99. Goals: TCP ≥ 85% of direct
+ * throughput and ≤ 0.5 ms added p99; HTTP ≥ 25% and ≤ 3 ms.
+ *
+ * Installs `wrk` with apt-get if it is missing. The lab is taken down at the end, also on failure.
+ * Options: --runs N (3), --duration S (5).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { serviceVip } from '../src/model/addressing.ts';
+import type { ServiceSpecInput } from '../src/model/service-spec.ts';
+import { engineOf, runLabBench, waitNodesReady } from './harness/lab-skiff.ts';
+import { positiveInt } from './harness/options.ts';
+import { out, pct, table } from './harness/report.ts';
+import { median } from './harness/stats.ts';
+import { waitUntil } from './harness/wait.ts';
+import { type WrkResult, wrk } from './proxy/wrk.ts';
+
+const BACKEND = resolve(import.meta.dirname, 'proxy/backend.ts');
+const PORT = 9090;
+const TCP_PUBLISHED = 19090;
+const HTTP_PUBLISHED = 19091;
+const HTTP_FIXED_RATE = 2000;
+const GOALS = {
+  tcp: { throughput: 0.85, addedP99Ms: 0.5 },
+  http: { throughput: 0.25, addedP99Ms: 3 },
+} as const;
+
+interface Target {
+  readonly label: string;
+  readonly url: string;
+}
+
+interface PathCase {
+  readonly name: string;
+  readonly netns: string;
+  readonly direct: Target;
+  readonly tcp: Target;
+  readonly http: Target;
+}
+
+function ensureWrk(): void {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+  } catch (error) {
+    // wrk --version exits 1 after printing; only a missing binary is ENOENT.
+    if ((error as { code?: string }).code !== 'ENOENT') return;
+    out('installing wrk (apt-get install -y wrk)');
+    execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit' });
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '3' }, duration: { type: 'string', default: '5' } },
+  });
+  const runs = positiveInt('runs', values.runs, 9);
+  const durationS = positiveInt('duration', values.duration, 60);
+  ensureWrk();
+  const backends: ChildProcess[] = [];
+  await runLabBench(
+    'proxy',
+    async (session) => {
+      const labSkiff = await session.up(3, { labUpTimeoutMs: 240_000, httpTimeoutMs: 10_000 });
+      const { api, lab, skiff } = labSkiff;
+      await waitNodesReady(labSkiff, 'three ready nodes', 60_000, 200);
+      const onH1 = { constraints: [`node==${lab.nodeName(1)}`] };
+      const service = (name: string, appProtocol: 'tcp' | 'http', hostPort: number): ServiceSpecInput => ({
+        name,
+        image: 'skiff-demo:v1',
+        ports: [{ container_port: PORT, host_port: hostPort, app_protocol: appProtocol }],
+        placement: onH1,
+      });
+      await api.deploy(service('bench-tcp', 'tcp', TCP_PUBLISHED));
+      await api.deploy(service('bench-http', 'http', HTTP_PUBLISHED));
+      await api.deploy({ name: 'bench-client', image: 'skiff-demo:v1', placement: onH1 });
+      const h1 = engineOf(labSkiff, 1);
+      const inspect = async (name: string) => {
+        const view = await waitUntil(`${name} running`, 90_000, 200, async () => {
+          const v = await api.service(name);
+          const c = v.containers[0];
+          return c?.id && c.status === 'running' ? c : undefined;
+        });
+        const info = await h1.getContainer(view.id ?? '').inspect();
+        const ip = Object.values(info.NetworkSettings.Networks)[0]?.IPAddress ?? '';
+        return { pid: info.State.Pid, ip, ports: view.ports };
+      };
+      const tcpReplica = await inspect('bench-tcp');
+      const httpReplica = await inspect('bench-http');
+      const client = await inspect('bench-client');
+      for (const replica of [tcpReplica, httpReplica]) {
+        const child = spawn(
+          'nsenter',
+          [`--net=/proc/${replica.pid}/ns/net`, process.execPath, BACKEND, String(PORT)],
+          {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
+        backends.push(child);
+      }
+      const direct = `http://${tcpReplica.ip}:${PORT}/`;
+      await waitUntil('the backends answer', 30_000, 200, async () => {
+        const r = await wrk({
+          netns: `/proc/${client.pid}/ns/net`,
+          url: direct,
+          connections: 1,
+          durationS: 1,
+        }).catch(() => undefined);
+        return r && r.requestsPerSecond > 0 && r.errors === 0 ? r : undefined;
+      });
+      const vip = (name: string) =>
+        serviceVip(skiff.pool, skiff.allocation('network', 'default'), skiff.allocation('service', name));
+      const published = tcpReplica.ports.find((p) => p.container_port === PORT)?.host_port;
+      const h1Address = lab.address(1);
+      const cases: PathCase[] = [
+        {
+          name: 'service to service (client container on lab-h1 → NAME:PORT)',
+          netns: `/proc/${client.pid}/ns/net`,
+          direct: { label: 'direct (container address)', url: direct },
+          tcp: { label: 'skiff tcp (VIP, kernel)', url: `http://${vip('bench-tcp')}:${PORT}/` },
+          http: { label: 'skiff http (VIP, proxy)', url: `http://${vip('bench-http')}:${PORT}/` },
+        },
+        {
+          name: 'published port (lab-h2 → lab-h1)',
+          netns: '/var/run/netns/skiff-lab-h2',
+          direct: {
+            label: "direct (the replica's own published port)",
+            url: `http://${h1Address}:${published}/`,
+          },
+          tcp: { label: 'skiff tcp (ingress port, kernel)', url: `http://${h1Address}:${TCP_PUBLISHED}/` },
+          http: { label: 'skiff http (ingress port, proxy)', url: `http://${h1Address}:${HTTP_PUBLISHED}/` },
+        },
+      ];
+      // The HTTP route's proxy must have its backend before it is measured.
+      await waitUntil('the skiff paths answer', 30_000, 200, async () => {
+        for (const c of cases) {
+          for (const t of [c.tcp, c.http]) {
+            const r = await wrk({ netns: c.netns, url: t.url, connections: 1, durationS: 1 }).catch(
+              () => undefined,
+            );
+            if (!r || r.errors > 0 || r.requestsPerSecond === 0) return undefined;
+          }
+        }
+        return true;
+      });
+
+      out(`bench:proxy — ${runs} interleaved runs of ${durationS} s each, medians; wrk, 1 thread`);
+      for (const c of cases) {
+        const saturation: Record<'direct' | 'tcp' | 'http', WrkResult[]> = { direct: [], tcp: [], http: [] };
+        for (let run = 0; run < runs; run++) {
+          for (const which of ['direct', 'tcp', 'http'] as const) {
+            saturation[which].push(
+              await wrk({ netns: c.netns, url: c[which].url, connections: 64, durationS }),
+            );
+          }
+        }
+        const directRps = median(saturation.direct.map((r) => r.requestsPerSecond));
+        const tcpRate = Math.round(directRps / 2);
+        const fixed: Record<'directTcp' | 'tcp' | 'directHttp' | 'http', WrkResult[]> = {
+          directTcp: [],
+          tcp: [],
+          directHttp: [],
+          http: [],
+        };
+        for (let run = 0; run < runs; run++) {
+          fixed.directTcp.push(
+            await wrk({ netns: c.netns, url: c.direct.url, connections: 0, durationS, rate: tcpRate }),
+          );
+          fixed.tcp.push(
+            await wrk({ netns: c.netns, url: c.tcp.url, connections: 0, durationS, rate: tcpRate }),
+          );
+          fixed.directHttp.push(
+            await wrk({
+              netns: c.netns,
+              url: c.direct.url,
+              connections: 0,
+              durationS,
+              rate: HTTP_FIXED_RATE,
+            }),
+          );
+          fixed.http.push(
+            await wrk({ netns: c.netns, url: c.http.url, connections: 0, durationS, rate: HTTP_FIXED_RATE }),
+          );
+        }
+        const med = (rs: WrkResult[], f: (r: WrkResult) => number) => median(rs.map(f));
+        out('');
+        out(c.name);
+        const rows = (['direct', 'tcp', 'http'] as const).map((which) => {
+          const rps = med(saturation[which], (r) => r.requestsPerSecond);
+          return [
+            c[which].label,
+            rps.toFixed(0),
+            which === 'direct' ? '' : pct(rps / directRps),
+            med(saturation[which], (r) => r.p50Ms).toFixed(2),
+            med(saturation[which], (r) => r.p99Ms).toFixed(2),
+            String(saturation[which].reduce((n, r) => n + r.errors, 0)),
+          ];
+        });
+        out(table(['saturation, 64 connections', 'req/s', 'of direct', 'p50 ms', 'p99 ms', 'errors'], rows));
+        const fixedRows: string[][] = [];
+        const verdicts: string[] = [];
+        for (const [mode, directKey, rate] of [
+          ['tcp', 'directTcp', tcpRate],
+          ['http', 'directHttp', HTTP_FIXED_RATE],
+        ] as const) {
+          const d = fixed[directKey];
+          const s = fixed[mode];
+          const added = med(s, (r) => r.p99Ms) - med(d, (r) => r.p99Ms);
+          fixedRows.push([
+            `${mode}, paced for ${rate} req/s`,
+            med(d, (r) => r.requestsPerSecond).toFixed(0),
+            med(s, (r) => r.requestsPerSecond).toFixed(0),
+            med(d, (r) => r.p99Ms).toFixed(2),
+            med(s, (r) => r.p99Ms).toFixed(2),
+            added.toFixed(2),
+          ]);
+          const ratio = med(saturation[mode], (r) => r.requestsPerSecond) / directRps;
+          const goal = GOALS[mode];
+          const ok = ratio >= goal.throughput && added <= goal.addedP99Ms;
+          verdicts.push(
+            `${mode}: ${pct(ratio)} of direct (goal ≥ ${pct(goal.throughput)}), +${added.toFixed(2)} ms p99 (goal ≤ ${goal.addedP99Ms} ms): ${ok ? 'met' : 'NOT met'}`,
+          );
+        }
+        out(
+          table(
+            ['fixed rate', 'direct req/s', 'skiff req/s', 'direct p99', 'skiff p99', 'added p99 ms'],
+            fixedRows,
+          ),
+        );
+        for (const line of verdicts) out(`  ${line}`);
+      }
+    },
+    async () => {
+      for (const child of backends) if (child.exitCode === null) child.kill('SIGTERM');
+    },
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench:proxy failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});
