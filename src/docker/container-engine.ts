@@ -27,6 +27,8 @@ export interface ManagedContainer {
   readonly oomKilled: boolean;
   /** Epoch ms; null when never started. */
   readonly startedAt: number | null;
+  /** Epoch ms (the engine keeps whole seconds): which of a task's containers is the newest. */
+  readonly createdAt: number;
   readonly ports: readonly { container_port: number; host_port: number; protocol: 'tcp' | 'udp' }[];
   /** The container's address on its (first) network, where the agent probes it. */
   readonly ip: string | null;

@@ -35,6 +35,7 @@ const listItemSchema = z.object({
   Id: z.string(),
   Names: z.array(z.string()),
   State: z.string(),
+  Created: z.number(),
   Labels: z.record(z.string(), z.string()).nullable(),
   Ports: z
     .array(
@@ -147,6 +148,7 @@ export class DockerEngine implements ContainerEngine {
         exitCode: details ? details.State.ExitCode : null,
         oomKilled: details ? details.State.OOMKilled : false,
         startedAt: details ? parseStartedAt(details.State.StartedAt) : null,
+        createdAt: item.Created * 1000,
         ports: (item.Ports ?? [])
           .filter((p) => p.PublicPort !== undefined && (p.IP === undefined || !p.IP.includes(':')))
           .map((p) => ({
