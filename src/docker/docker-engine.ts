@@ -74,6 +74,9 @@ const eventSchema = z.object({
   Actor: z.object({ ID: z.string(), Attributes: z.record(z.string(), z.string()).optional() }),
 });
 
+/** Inspects of stopped containers in flight at once while listing. */
+const INSPECTS_AT_ONCE = 16;
+
 const CONTAINER_STATES = new Set<ContainerState>([
   'created',
   'running',
@@ -125,6 +128,15 @@ export class DockerEngine implements ContainerEngine {
       this.#docker.listContainers({ all: true, filters: { label: [`${LABELS.cluster}=${clusterId}`] } }),
     );
     const items = z.array(listItemSchema).parse(raw);
+    // The list omits exit codes and start times; only stopped containers need them, so only they
+    // pay for an inspect, a few at once (after a mass SIGKILL a pass may list a hundred of them).
+    const stopped = items.filter((item) => item.State !== 'running').map((item) => item.Id);
+    const inspected = new Map<string, z.infer<typeof inspectSchema> | undefined>();
+    for (let i = 0; i < stopped.length; i += INSPECTS_AT_ONCE) {
+      const batch = stopped.slice(i, i + INSPECTS_AT_ONCE);
+      const details = await Promise.all(batch.map(async (id) => [id, await this.#inspect(id)] as const));
+      for (const [id, detail] of details) inspected.set(id, detail);
+    }
     const containers: ManagedContainer[] = [];
     for (const item of items) {
       const labels = item.Labels ?? {};
@@ -134,9 +146,7 @@ export class DockerEngine implements ContainerEngine {
       const state = CONTAINER_STATES.has(item.State as ContainerState)
         ? (item.State as ContainerState)
         : 'dead';
-      // The list omits exit codes and start times; only stopped containers need them, so only
-      // they pay for an inspect.
-      const details = state === 'running' ? undefined : await this.#inspect(item.Id);
+      const details = inspected.get(item.Id);
       containers.push({
         id: item.Id,
         name: (item.Names[0] ?? '').replace(/^\//, ''),
