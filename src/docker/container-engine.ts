@@ -91,7 +91,10 @@ export interface ContainerEngine {
   stopContainer(id: string, graceSeconds?: number): Promise<void>;
   /** Force-removes; already gone is fine. */
   removeContainer(id: string): Promise<void>;
-  /** Calls onEvent for container events of this cluster until the signal aborts; resolves when the stream ends. */
+  /**
+   * Calls onEvent for this cluster's container state changes (create, start, die, oom, pause,
+   * unpause, destroy) until the signal aborts; resolves when the stream ends.
+   */
   watchEvents(clusterId: string, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<void>;
   /** Runs a command inside the container; resolves with its exit code, or rejects on timeout. */
   exec(

@@ -74,6 +74,9 @@ const eventSchema = z.object({
   Actor: z.object({ ID: z.string(), Attributes: z.record(z.string(), z.string()).optional() }),
 });
 
+/** The container events that change what a list shows. */
+const STATE_EVENTS = ['create', 'start', 'die', 'oom', 'pause', 'unpause', 'destroy'] as const;
+
 /** Inspects of stopped containers in flight at once while listing. */
 const INSPECTS_AT_ONCE = 16;
 
@@ -309,7 +312,13 @@ export class DockerEngine implements ContainerEngine {
   ): Promise<void> {
     const stream = (await this.#call('watch events', () =>
       this.#docker.getEvents({
-        filters: { type: ['container'], label: [`${LABELS.cluster}=${clusterId}`] },
+        // Only state changes: a `kill` before its `die`, or an exec probe's exec_* events, would
+        // each cost the agent a pass (a list) for nothing, and the `die` of a crash would wait behind it.
+        filters: {
+          type: ['container'],
+          event: [...STATE_EVENTS],
+          label: [`${LABELS.cluster}=${clusterId}`],
+        },
       }),
     )) as Readable;
     const abort = () => stream.destroy();
