@@ -241,12 +241,20 @@ export class ConvergeLoop {
     if (action.kind === 'replace' || action.kind === 'start') keys.push(action.containerId);
     const operation: Operation = action.kind;
     for (const key of keys) this.#operations.set(key, operation);
+    const held = new Set(keys);
+    // An operation may let go of a key before it ends (a replacement's task, once the new
+    // container runs); a key let go of may already belong to the next operation.
+    const release = (key: string) => {
+      if (held.delete(key)) this.#operations.delete(key);
+    };
     const done =
-      action.kind === 'remove' ? this.#remove(action) : this.#semaphore.run(() => this.#perform(action));
+      action.kind === 'remove'
+        ? this.#remove(action)
+        : this.#semaphore.run(() => this.#perform(action, release));
     void done
       .catch((error: unknown) => this.#options.onError(error))
       .finally(() => {
-        for (const key of keys) this.#operations.delete(key);
+        for (const key of held) this.#operations.delete(key);
         this.trigger();
       });
   }
@@ -275,7 +283,7 @@ export class ConvergeLoop {
     this.#lastSpecs.delete(action.taskId);
   }
 
-  async #perform(action: Exclude<Action, { kind: 'remove' }>): Promise<void> {
+  async #perform(action: Exclude<Action, { kind: 'remove' }>, release: (key: string) => void): Promise<void> {
     const { engine } = this.#options;
     const task = action.task;
     const name = slotName(task.service, task.slot);
@@ -303,8 +311,6 @@ export class ConvergeLoop {
         for (const network of definition.networks) await engine.ensureNetwork(network);
         id = await engine.createContainer(definition);
         await engine.startContainer(id);
-        // The dead container goes once its replacement runs: its removal is off the recovery path.
-        if (action.kind === 'replace') await engine.removeContainer(action.containerId);
       }
       this.#outcomes.push({ kind: 'ran', taskId: task.task_id, containerId: id });
       this.#record({
@@ -333,6 +339,15 @@ export class ConvergeLoop {
           message: `Failed to start ${name}: ${message}`,
         });
       }
+      return;
+    }
+    if (action.kind === 'replace') {
+      // The replacement runs: report it now, and remove its predecessor off the recovery path. The
+      // predecessor stays busy meanwhile, so no pass removes it twice; if this fails, a later pass
+      // removes it as any predecessor.
+      release(task.task_id);
+      this.trigger();
+      await engine.removeContainer(action.containerId);
     }
   }
 
