@@ -443,7 +443,14 @@ export class ConvergeLoop {
     } else if (event.action === 'start' || event.action === 'destroy') {
       this.#deaths.delete(event.containerId);
     }
-    this.trigger();
+    // The creates, starts and removals of this agent's own operations are no news: the operation
+    // triggers a pass when it ends. A list now would only compete with the start it waits for.
+    const ours =
+      event.action !== 'die' &&
+      event.action !== 'oom' &&
+      (this.#operations.has(event.containerId) ||
+        (event.taskId !== undefined && this.#operations.has(event.taskId)));
+    if (!ours) this.trigger();
   }
 
   async #watchEngine(): Promise<void> {
