@@ -70,6 +70,7 @@ export class ConvergeLoop {
   /** Images known to be present, so the hot path of a replacement skips the check. */
   readonly #images = new Set<string>();
   #desired: TaskSpec[] = [];
+  #desiredText = '';
   #warm = false;
   #containers: ManagedContainer[] = [];
   #runtime = new Map<string, TaskRuntime>();
@@ -117,10 +118,16 @@ export class ConvergeLoop {
 
   /** The desired set; `fromServer` is false for an assignment restored from disk. */
   setDesired(tasks: readonly TaskSpec[], options: { fromServer: boolean }): void {
+    // The server resends the whole set whenever anything of the node changes (a replica it was
+    // told about starting, say): the same set again is no news, and a pass now would only put a
+    // list beside the start in flight.
+    const text = JSON.stringify(tasks);
+    const news = text !== this.#desiredText || (options.fromServer && !this.#warm);
     this.#desired = [...tasks];
+    this.#desiredText = text;
     for (const task of tasks) this.#lastSpecs.set(task.task_id, task);
     if (options.fromServer) this.#warm = true;
-    this.trigger();
+    if (news) this.trigger();
   }
 
   /** The container that currently serves a task, for logs. */
