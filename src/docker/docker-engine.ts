@@ -77,6 +77,9 @@ const eventSchema = z.object({
 /** The container events that change what a list shows. */
 const STATE_EVENTS = ['create', 'start', 'die', 'oom', 'pause', 'unpause', 'destroy'] as const;
 
+/** States in which how a container ended is settled until it is removed or started again. */
+const FINAL_STATES: ReadonlySet<string> = new Set(['exited', 'dead']);
+
 /** Inspects of stopped containers in flight at once while listing. */
 const INSPECTS_AT_ONCE = 16;
 
@@ -100,6 +103,8 @@ export class DockerEngine implements ContainerEngine {
   /** Networks known to exist as this cluster's, so creates skip the check. */
   readonly #readyNetworks = new Set<string>();
   readonly #ensuring = new Map<string, Promise<void>>();
+  /** Inspections of containers that have exited for good (exited, dead), by id, while listed. */
+  readonly #exited = new Map<string, z.infer<typeof inspectSchema>>();
 
   /**
    * `host` is `unix:///path/docker.sock`, `tcp://host:port` or `ssh://user@host`; without it
@@ -133,12 +138,28 @@ export class DockerEngine implements ContainerEngine {
     const items = z.array(listItemSchema).parse(raw);
     // The list omits exit codes and start times; only stopped containers need them, so only they
     // pay for an inspect, a few at once (after a mass SIGKILL a pass may list a hundred of them).
-    const stopped = items.filter((item) => item.State !== 'running').map((item) => item.Id);
+    // How an exited container ended never changes, so each is inspected once, not once a pass.
+    const listed = new Set(items.map((item) => item.Id));
+    for (const id of this.#exited.keys()) if (!listed.has(id)) this.#exited.delete(id);
     const inspected = new Map<string, z.infer<typeof inspectSchema> | undefined>();
+    const stopped: string[] = [];
+    for (const item of items) {
+      if (item.State === 'running') {
+        // Started again behind Skiff's back (`docker start`): its next exit is a new one.
+        this.#exited.delete(item.Id);
+        continue;
+      }
+      const known = FINAL_STATES.has(item.State) ? this.#exited.get(item.Id) : undefined;
+      if (known) inspected.set(item.Id, known);
+      else stopped.push(item.Id);
+    }
     for (let i = 0; i < stopped.length; i += INSPECTS_AT_ONCE) {
       const batch = stopped.slice(i, i + INSPECTS_AT_ONCE);
       const details = await Promise.all(batch.map(async (id) => [id, await this.#inspect(id)] as const));
-      for (const [id, detail] of details) inspected.set(id, detail);
+      for (const [id, detail] of details) {
+        inspected.set(id, detail);
+        if (detail && FINAL_STATES.has(detail.State.Status)) this.#exited.set(id, detail);
+      }
     }
     const containers: ManagedContainer[] = [];
     for (const item of items) {
