@@ -62,9 +62,14 @@ const STOPS_AT_ONCE = 256;
 
 export class ConvergeLoop {
   readonly #options: ConvergeLoopOptions;
-  /** Creates, starts, removals: the engine operations that do work, a bounded number at once. */
+  /** Creates and starts (a replacement's removal of its predecessor too), a bounded number at once. */
   readonly #semaphore: Semaphore;
   readonly #stops = new Semaphore(STOPS_AT_ONCE);
+  /**
+   * Removals of stopped containers, bounded like creates but apart from them: a hundred removals
+   * after a mass stop must not queue a failover's start behind them.
+   */
+  readonly #removals: Semaphore;
   /** What finished operations did, for the converger's next pass. */
   #outcomes: Outcome[] = [];
   /** Images known to be present, so the hot path of a replacement skips the check. */
@@ -95,6 +100,7 @@ export class ConvergeLoop {
   constructor(options: ConvergeLoopOptions) {
     this.#options = options;
     this.#semaphore = new Semaphore(options.concurrency);
+    this.#removals = new Semaphore(options.concurrency);
     this.#prober = new Prober({
       engine: options.engine,
       now: options.now,
@@ -270,7 +276,7 @@ export class ConvergeLoop {
    * Drain, stop, remove. Before a replica is stopped the server has already taken it out of the
    * rotation, and in-flight requests get the drain timeout to finish before SIGTERM (a container
    * that is not running has nothing to drain). The drain and the stop's grace period are waits,
-   * outside the engine semaphore; only the removal takes a slot.
+   * outside the engine semaphore; the removal takes a slot of its own bound.
    */
   async #remove(action: Extract<Action, { kind: 'remove' }>): Promise<void> {
     const { engine } = this.#options;
@@ -280,7 +286,7 @@ export class ConvergeLoop {
     if (drainMs > 0 && container?.state === 'running')
       await new Promise((done) => setTimeout(done, timerDelayMs(drainMs)));
     await this.#stops.run(() => engine.stopContainer(action.containerId));
-    await this.#semaphore.run(() => engine.removeContainer(action.containerId));
+    await this.#removals.run(() => engine.removeContainer(action.containerId));
     this.#record({
       type: 'container',
       service: action.service,
