@@ -293,7 +293,8 @@ export class ConvergeLoop {
       container: action.name,
       message: `${containerLabel(action.name, action.containerId)} stopped`,
     });
-    this.#lastSpecs.delete(action.taskId);
+    // A predecessor of a task still desired leaves the task's spec in place.
+    if (!this.#desired.some((t) => t.task_id === action.taskId)) this.#lastSpecs.delete(action.taskId);
   }
 
   async #perform(action: Exclude<Action, { kind: 'remove' }>, release: (key: string) => void): Promise<void> {
