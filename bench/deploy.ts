@@ -12,6 +12,8 @@
  * DELETE → every container gone from the engine. Each replica waits out the drain timeout and its
  * whole stop grace period before SIGKILL, so the floor is drain + grace whatever N; the goal is
  * within drain + grace + 3 s, because stops run in parallel and hold no engine-semaphore slot.
+ * Beside it, the engine's own floor: the same N containers stopped at once and removed straight
+ * through the Engine API (no drain), which shows how long the engine itself takes to tear down N.
  *
  * Options: --concurrency N (8), --trials N (3), --replicas 10,30, --image REF (skiff-demo:v1),
  * --warmup N (2 containers each way before measuring; 0 for none), --trace (where Skiff's time goes),
@@ -209,6 +211,42 @@ async function removeTrial(
   return { ms, firstGoneMs: firstGoneMs ?? ms };
 }
 
+/**
+ * The engine's own floor for the same removal: N such containers (Skiff's create body) stopped
+ * all at once straight through the Engine API, each removed as soon as its stop returns. No drain.
+ */
+async function rawRemoveTrial(
+  docker: Docker,
+  options: Options,
+  rawClusterId: string,
+  name: string,
+  n: number,
+): Promise<number> {
+  const spec = serviceSpecSchema.parse({ name, image: options.rmImage, replicas: n });
+  const semaphore = new Semaphore(options.concurrency);
+  const containers = await Promise.all(
+    Array.from({ length: n }, (_, slot) =>
+      semaphore.run(async () => {
+        const container = await createRaw(docker, rawDefinition(name, slot, spec, rawClusterId));
+        await container.start();
+        return container;
+      }),
+    ),
+  );
+  const t0 = performance.now();
+  await withDeadline(
+    `raw stop+remove of ${n} containers`,
+    GRACE_MS + 60_000,
+    Promise.all(
+      containers.map(async (container) => {
+        await container.stop();
+        await container.remove({ force: true });
+      }),
+    ),
+  );
+  return performance.now() - t0;
+}
+
 const ratioText = (skiff: number, raw: number) => `${(skiff / raw).toFixed(2)}×`;
 
 /** Where one Skiff deploy's time went, from the engine calls the agent made (all ms after POST). */
@@ -356,6 +394,7 @@ async function main(): Promise<void> {
       );
       const removals: string[][] = [];
       for (const n of options.rmSizes) {
+        const rawMs = await rawRemoveTrial(docker, options, rawClusterId, `bench-raw-rm-${n}`, n);
         const result = await removeTrial(
           api,
           docker,
@@ -364,17 +403,32 @@ async function main(): Promise<void> {
           `bench-rm-${n}-${runId}`,
           n,
         );
-        out(`  N=${n}: all gone after ${fmt(result.ms)} ms (first gone after ${fmt(result.firstGoneMs)} ms)`);
+        out(
+          `  N=${n}: all gone after ${fmt(result.ms)} ms (first gone after ${fmt(result.firstGoneMs)} ms); engine floor (no drain) ${fmt(rawMs)} ms`,
+        );
         removals.push([
           String(n),
+          fmt(rawMs),
           fmt(result.firstGoneMs),
           fmt(result.ms),
-          fmt(result.ms - DRAIN_MS - GRACE_MS),
+          fmt(result.ms - DRAIN_MS - rawMs),
           result.ms <= goalMs ? 'within goal' : 'OVER goal',
         ]);
       }
       out('');
-      out(table(['N', 'first gone ms', 'all gone ms', 'beyond drain+grace ms', 'verdict'], removals));
+      out(
+        table(
+          [
+            'N',
+            'engine floor ms (no drain)',
+            'first gone ms',
+            'all gone ms',
+            'beyond drain + floor ms',
+            'verdict',
+          ],
+          removals,
+        ),
+      );
     }
   } finally {
     await skiff.stop();
