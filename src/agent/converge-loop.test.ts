@@ -13,6 +13,7 @@ import type {
   ManagedContainer,
 } from '../docker/container-engine.ts';
 import { LABELS } from '../docker/container-engine.ts';
+import { DEFAULT_POOL } from '../model/addressing.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import type { LoopReport } from './converge-loop.ts';
@@ -109,6 +110,7 @@ test('a start never queues behind stops waiting out their grace period', async (
   const loop = new ConvergeLoop({
     engine,
     clusterId: 'cluster',
+    pool: DEFAULT_POOL,
     nodeId: 'node-1',
     concurrency: 1,
     resyncIntervalMs: 60_000,
@@ -146,6 +148,7 @@ test('a replacement is current at once: the death of its predecessor changes not
   const loop = new ConvergeLoop({
     engine,
     clusterId: 'cluster',
+    pool: DEFAULT_POOL,
     nodeId: 'node-1',
     concurrency: 2,
     resyncIntervalMs: 60_000,

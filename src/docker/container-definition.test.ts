@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DEFAULT_POOL } from '../model/addressing.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import { containerDefinition } from './container-definition.ts';
+
+const CLUSTER = { clusterId: 'cluster-1', pool: DEFAULT_POOL };
 
 function task(spec: Record<string, unknown>): TaskSpec {
   return {
@@ -18,7 +21,7 @@ function task(spec: Record<string, unknown>): TaskSpec {
 test('init, stop signal and grace period reach the create body', () => {
   const { body } = containerDefinition(
     task({ init: true, stop_signal: 'SIGQUIT', stop_grace_period: '2500ms' }),
-    'cluster-1',
+    CLUSTER,
   );
   assert.equal((body.HostConfig as Record<string, unknown>).Init, true);
   assert.equal(body.StopSignal, 'SIGQUIT');
@@ -26,7 +29,7 @@ test('init, stop signal and grace period reach the create body', () => {
 });
 
 test("without them the image's own behaviour stands", () => {
-  const { body } = containerDefinition(task({}), 'cluster-1');
+  const { body } = containerDefinition(task({}), CLUSTER);
   assert.equal((body.HostConfig as Record<string, unknown>).Init, undefined);
   assert.equal(body.StopSignal, undefined);
   assert.equal(body.StopTimeout, 10);
@@ -48,6 +51,6 @@ test('stop signals come from a fixed list', () => {
 });
 
 test('each attempt of a task gets a container name of its own', () => {
-  const names = [0, 1, 2].map((attempt) => containerDefinition(task({}), 'cluster-1', attempt).name);
+  const names = [0, 1, 2].map((attempt) => containerDefinition(task({}), CLUSTER, attempt).name);
   assert.deepEqual(names, ['web-2.t0123456789a', 'web-2.t0123456789a.1', 'web-2.t0123456789a.2']);
 });
