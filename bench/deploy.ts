@@ -8,8 +8,16 @@
  * Everything it creates (containers by label, the temporary data directory) is removed at the
  * end, also on failure. It exits 0 whatever the verdict: it is a measurement.
  *
+ * Then `skiff rm` of a service whose PID 1 ignores SIGTERM (`--rm-image`, skiff-demo:v1-noterm):
+ * DELETE → every container gone from the engine. Each replica waits out the drain timeout and its
+ * whole stop grace period before SIGKILL, so the floor is drain + grace whatever N; the goal is
+ * within drain + grace + 3 s, because stops run in parallel and hold no engine-semaphore slot.
+ * Beside it, the engine's own floor: the same N containers stopped at once and removed straight
+ * through the Engine API (no drain), which shows how long the engine itself takes to tear down N.
+ *
  * Options: --concurrency N (8), --trials N (3), --replicas 10,30, --image REF (skiff-demo:v1),
- * --warmup N (2 containers each way before measuring; 0 for none), --trace (where Skiff's time goes).
+ * --warmup N (2 containers each way before measuring; 0 for none), --trace (where Skiff's time goes),
+ * --rm-replicas 10,100 (0 for none), --rm-image REF (skiff-demo:v1-noterm).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -43,6 +51,10 @@ const TARGET_RATIO = 1.3;
 const POLL_MS = 10;
 const RAW_TIMEOUT_MS = (n: number) => 30_000 + n * 2_000;
 const SKIFF_TIMEOUT_MS = (n: number) => 30_000 + n * 2_000;
+/** The spec defaults a removal waits out: update.drain_timeout and stop_grace_period. */
+const DRAIN_MS = 2_000;
+const GRACE_MS = 10_000;
+const RM_SLACK_MS = 3_000;
 
 interface Options {
   readonly concurrency: number;
@@ -51,6 +63,8 @@ interface Options {
   readonly image: string;
   readonly warmup: number;
   readonly trace: boolean;
+  readonly rmSizes: readonly number[];
+  readonly rmImage: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -63,6 +77,8 @@ function parseOptions(argv: string[]): Options {
       image: { type: 'string', default: 'skiff-demo:v1' },
       warmup: { type: 'string', default: '2' },
       trace: { type: 'boolean', default: false },
+      'rm-replicas': { type: 'string', default: '10,100' },
+      'rm-image': { type: 'string', default: 'skiff-demo:v1-noterm' },
     },
     strict: true,
   });
@@ -74,6 +90,11 @@ function parseOptions(argv: string[]): Options {
     image: values.image,
     warmup,
     trace: values.trace,
+    rmSizes:
+      values['rm-replicas'] === '0'
+        ? []
+        : values['rm-replicas'].split(',').map((s) => positiveInt('rm-replicas', s.trim(), 200)),
+    rmImage: values['rm-image'],
   };
 }
 
@@ -155,6 +176,77 @@ async function skiffTrial(
   return { ms: tRunning - t0, responseMs: tResponse - t0, calls, t0, tResponse, tRunning };
 }
 
+interface RemoveResult {
+  /** DELETE sent → the last of the service's containers gone from the engine. */
+  readonly ms: number;
+  /** DELETE sent → the first container gone (the drain and grace run in parallel, so close to ms). */
+  readonly firstGoneMs: number;
+}
+
+/** `skiff rm` of N replicas: deploy, wait for all running, then DELETE → none left on the engine. */
+async function removeTrial(
+  api: SkiffApi,
+  docker: Docker,
+  clusterId: string,
+  image: string,
+  name: string,
+  n: number,
+): Promise<RemoveResult> {
+  await api.deploy({ name, image, replicas: n });
+  await waitUntil(`${n} replicas of ${name} to be running`, SKIFF_TIMEOUT_MS(n), 100, async () => {
+    const view = await api.service(name);
+    if (view.status === 'failed') throw new Error(`service ${name} failed: ${view.message ?? ''}`);
+    return view.running === n ? true : undefined;
+  });
+  const labels = serviceLabels(clusterId, name);
+  const t0 = performance.now();
+  await api.request('DELETE', `/api/services/${name}`);
+  let firstGoneMs: number | undefined;
+  await waitUntil(`${name}'s containers to be gone`, DRAIN_MS + GRACE_MS + 60_000, POLL_MS * 5, async () => {
+    const left = (await docker.listContainers({ all: true, filters: { label: labels } })).length;
+    if (left < n && firstGoneMs === undefined) firstGoneMs = performance.now() - t0;
+    return left === 0 ? true : undefined;
+  });
+  const ms = performance.now() - t0;
+  return { ms, firstGoneMs: firstGoneMs ?? ms };
+}
+
+/**
+ * The engine's own floor for the same removal: N such containers (Skiff's create body) stopped
+ * all at once straight through the Engine API, each removed as soon as its stop returns. No drain.
+ */
+async function rawRemoveTrial(
+  docker: Docker,
+  options: Options,
+  rawClusterId: string,
+  name: string,
+  n: number,
+): Promise<number> {
+  const spec = serviceSpecSchema.parse({ name, image: options.rmImage, replicas: n });
+  const semaphore = new Semaphore(options.concurrency);
+  const containers = await Promise.all(
+    Array.from({ length: n }, (_, slot) =>
+      semaphore.run(async () => {
+        const container = await createRaw(docker, rawDefinition(name, slot, spec, rawClusterId));
+        await container.start();
+        return container;
+      }),
+    ),
+  );
+  const t0 = performance.now();
+  await withDeadline(
+    `raw stop+remove of ${n} containers`,
+    GRACE_MS + 60_000,
+    Promise.all(
+      containers.map(async (container) => {
+        await container.stop();
+        await container.remove({ force: true });
+      }),
+    ),
+  );
+  return performance.now() - t0;
+}
+
 const ratioText = (skiff: number, raw: number) => `${(skiff / raw).toFixed(2)}×`;
 
 /** Where one Skiff deploy's time went, from the engine calls the agent made (all ms after POST). */
@@ -193,7 +285,9 @@ function traceLines(n: number, result: SkiffResult, raw: RawResult | undefined):
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   abortOnSignals();
-  const docker = await localEngine([options.image]);
+  const docker = await localEngine(
+    options.rmSizes.length > 0 ? [options.image, options.rmImage] : [options.image],
+  );
 
   const runId = randomUUID().slice(0, 8);
   const rawClusterId = `skiff-bench-raw-${runId}`;
@@ -288,6 +382,54 @@ async function main(): Promise<void> {
     out('');
     out(`Medians (target: Skiff ≤ ${TARGET_RATIO}× raw floor):`);
     out(table(['N', 'raw floor ms', 'Skiff ms', 'ratio', 'verdict'], summary));
+
+    if (options.rmSizes.length > 0) {
+      const goalMs = DRAIN_MS + GRACE_MS + RM_SLACK_MS;
+      out('');
+      out(
+        `skiff rm of N replicas of ${options.rmImage} (PID 1 ignores SIGTERM: each stop ends in SIGKILL after the grace period);`,
+      );
+      out(
+        `  DELETE /api/services/{name} → no container left on the engine. Floor: drain ${DRAIN_MS} + grace ${GRACE_MS} ms; goal ≤ ${goalMs} ms whatever N.`,
+      );
+      const removals: string[][] = [];
+      for (const n of options.rmSizes) {
+        const rawMs = await rawRemoveTrial(docker, options, rawClusterId, `bench-raw-rm-${n}`, n);
+        const result = await removeTrial(
+          api,
+          docker,
+          server.clusterId,
+          options.rmImage,
+          `bench-rm-${n}-${runId}`,
+          n,
+        );
+        out(
+          `  N=${n}: all gone after ${fmt(result.ms)} ms (first gone after ${fmt(result.firstGoneMs)} ms); engine floor (no drain) ${fmt(rawMs)} ms`,
+        );
+        removals.push([
+          String(n),
+          fmt(rawMs),
+          fmt(result.firstGoneMs),
+          fmt(result.ms),
+          fmt(result.ms - DRAIN_MS - rawMs),
+          result.ms <= goalMs ? 'within goal' : 'OVER goal',
+        ]);
+      }
+      out('');
+      out(
+        table(
+          [
+            'N',
+            'engine floor ms (no drain)',
+            'first gone ms',
+            'all gone ms',
+            'beyond drain + floor ms',
+            'verdict',
+          ],
+          removals,
+        ),
+      );
+    }
   } finally {
     await skiff.stop();
     const clusterIds = [rawClusterId, ...(skiff.clusterId ? [skiff.clusterId] : [])];

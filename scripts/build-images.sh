@@ -4,6 +4,9 @@
 #   replica and the version, with GET /health (200 while /www/health exists) and CGI helpers
 #   /cgi-bin/sick (health starts failing), /cgi-bin/crash (the process exits) and
 #   /cgi-bin/headers (echoes X-Forwarded-For and the peer address).
+#   skiff-demo:v1-noterm, skiff-demo:v2-noterm — the same, but PID 1 (a shell with no signal
+#   handlers, as in many real images) ignores SIGTERM: a stop waits out the whole grace period and
+#   ends in SIGKILL (exit 137), unless the container runs with an init (`init: true`).
 # Usage: scripts/build-images.sh [DOCKER_HOST_ARGS...]   e.g. -H unix:///run/lab/h1.sock
 set -euo pipefail
 docker_args=("$@")
@@ -18,9 +21,16 @@ busybox_bin="$workdir/pkg/bin/busybox"
 [ -x "$busybox_bin" ] || { echo "could not fetch Debian's busybox package" >&2; exit 1; }
 
 build() {
-  local version=$1
-  local root
-  root="$workdir/root-$version"
+  local version=$1 variant=${2:-}
+  local root tag=$version trap_line
+  # PID 1 of a container gets only the signals it has handlers for: without the trap, SIGTERM does
+  # nothing (under an init, which forwards it to this shell as an ordinary process, it kills it).
+  trap_line="trap 'echo \"demo $version stopping\"; exit 0' TERM INT"
+  if [ "$variant" = noterm ]; then
+    tag="$version-noterm"
+    trap_line="# no signal handlers: as PID 1 this shell ignores SIGTERM"
+  fi
+  root="$workdir/root-$tag"
   mkdir -p "$root"
   mkdir -p "$root/bin" "$root/www/cgi-bin" "$root/tmp" "$root/etc"
   cp "$busybox_bin" "$root/bin/busybox"
@@ -42,7 +52,7 @@ replica=\${SKIFF_SLOT:-\$(hostname)}
 echo "hello from \$replica version $version" > /www/index.html
 echo ok > /www/health
 echo "demo $version starting as \$replica on port \${PORT:-8080}"
-trap 'echo "demo $version stopping"; exit 0' TERM INT
+$trap_line
 httpd -f -v -p \${PORT:-8080} -h /www &
 wait \$!
 SH
@@ -88,11 +98,13 @@ SH
     --change 'EXPOSE 8080' \
     --change "ENV PATH=/bin DEMO_VERSION=$version" \
     --change 'WORKDIR /' \
-    - "skiff-demo:$version" > /dev/null
-  echo "built skiff-demo:$version"
+    - "skiff-demo:$tag" > /dev/null
+  echo "built skiff-demo:$tag"
 }
 
 build v1
 build v2
+build v1 noterm
+build v2 noterm
 docker "${docker_args[@]}" tag skiff-demo:v1 skiff-demo:latest
 echo "tagged skiff-demo:latest -> v1"

@@ -1,6 +1,7 @@
 /**
  * One machine, real engine: deploy with limits, scale up and down, logs, events, crash
- * replacement, pull failure, removal, through both the CLI and the REST API.
+ * replacement, pull failure, removal, through both the CLI and the REST API; scale-down and a
+ * rolling update of an image whose PID 1 ignores SIGTERM.
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
@@ -131,15 +132,19 @@ describe('a service on one machine', { timeout: 240_000 }, () => {
     const { body } = await skiff.api('GET', '/api/events?service=web');
     const events = (body as unknown[]).map((e) => eventSchema.parse(e));
     const messages = events.map((e) => e.message);
+    const id = '\\([0-9a-f]{12}\\)';
     for (const expected of [
-      'Service web created: 3 replica(s) of skiff-demo:v1',
-      'Container web-0 started',
-      'Scaled web from 3 to 5 replica(s)',
-      'Container web-4 stopped',
+      /^Service web created: 3 replica\(s\) of skiff-demo:v1$/,
+      new RegExp(`^Container web-0 ${id} started$`),
+      /^Scaled web from 3 to 5 replica\(s\)$/,
+      new RegExp(`^Container web-4 ${id} stopped$`),
     ]) {
-      assert.ok(messages.includes(expected), `missing event "${expected}" in ${JSON.stringify(messages)}`);
+      assert.ok(
+        messages.some((m) => expected.test(m)),
+        `missing event ${expected} in ${JSON.stringify(messages)}`,
+      );
     }
-    const started = messages.filter((m) => m === 'Container web-0 started');
+    const started = messages.filter((m) => new RegExp(`^Container web-0 ${id} started$`).test(m));
     assert.equal(started.length, 1, 'one start, one event');
     const cli = await skiff.cli(['events', '--service', 'web']);
     assert.match(cli.stdout, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] Service web created/m);
@@ -161,8 +166,10 @@ describe('a service on one machine', { timeout: 240_000 }, () => {
     assert.equal(view.id, replacement.id.slice(0, 12));
     const { body } = await skiff.api('GET', '/api/events?service=web');
     const messages = (body as { message: string }[]).map((e) => e.message);
-    assert.ok(messages.includes('Container web-0 exited with code 137'));
-    assert.ok(messages.includes('Restarting web-0...'));
+    const old = before.id.slice(0, 12);
+    assert.ok(messages.includes(`Container web-0 (${old}) exited with code 137`), JSON.stringify(messages));
+    assert.ok(messages.includes(`Restarting web-0 (${old})...`));
+    assert.ok(messages.includes(`Container web-0 (${replacement.id.slice(0, 12)}) started`));
   });
 
   test('an image that cannot be pulled fails clearly, without a tight retry loop', async () => {
@@ -234,6 +241,50 @@ describe('a service on one machine', { timeout: 240_000 }, () => {
     } finally {
       holder.close();
     }
+  });
+
+  test('a SIGTERM-ignoring image: scale-down and a rolling update settle, nothing restarts', async () => {
+    // Each stop of this image waits out the grace period and ends in SIGKILL (exit 137): none of
+    // those deaths may count against a replica. A short grace keeps the test quick.
+    const spec = {
+      name: 'stubborn',
+      image: 'skiff-demo:v1-noterm',
+      replicas: 3,
+      stop_grace_period: '2s',
+      health_check: { type: 'http', endpoint: 'http://localhost:8080/health', interval: '300ms', retries: 2 },
+      update: { min_healthy_time: '500ms' },
+    };
+    assert.equal((await skiff.api('POST', '/api/deploy', spec)).status, 201);
+    await eventually('3 healthy', async () => (await service('stubborn')).healthy === 3);
+    assert.equal((await skiff.api('POST', '/api/services/stubborn/scale', { replicas: 1 })).status, 200);
+    const left = await eventually('scale-down to finish', async () => {
+      const all = await skiff.containers('stubborn');
+      return all.length === 1 ? all : undefined;
+    });
+    assert.equal(left[0]?.slot, 0);
+
+    const updated = await skiff.api('POST', '/api/deploy', {
+      ...spec,
+      replicas: 1,
+      image: 'skiff-demo:v2-noterm',
+    });
+    assert.equal(updated.status, 200, JSON.stringify(updated.body));
+    const rolled = await eventually(
+      'the rollout to finish, the old replica gone',
+      async () => {
+        const v = await service('stubborn');
+        const engine = await skiff.containers('stubborn');
+        return v.status === 'running' && v.revision === 2 && engine.length === 1 ? v : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(rolled.containers.length, 1);
+    assert.equal(rolled.containers[0]?.revision, 2);
+    assert.equal(rolled.containers[0]?.restart_count, 0);
+    const { body } = await skiff.api('GET', '/api/events?service=stubborn');
+    const messages = (body as { message: string }[]).map((e) => e.message);
+    assert.ok(!messages.some((m) => m.startsWith('Restarting ')), JSON.stringify(messages));
+    assert.equal((await skiff.api('DELETE', '/api/services/stubborn')).status, 200);
   });
 
   test('rm removes the service and its containers', async () => {

@@ -2,7 +2,8 @@
  * Many hosts, for real: three lab hosts (network namespaces, each with its own Docker engine and
  * agent) and a server on the lab bridge. Spreading, pending reasons, an agent restart that moves
  * nothing, a killed host and a partitioned host whose replicas move and whose stale copies stop
- * when they return, and a drain.
+ * when they return, and a drain (the partition and the drain with an image whose PID 1 ignores
+ * SIGTERM, the rest with one that stops on it).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -164,7 +165,14 @@ describe('many hosts', { timeout: 600_000 }, () => {
   });
 
   test('a partitioned host: its replicas move, and stop there once it heals', async () => {
-    await deploy({ name: 'part', replicas: 3, placement: { strategy: 'spread' } });
+    // An image whose PID 1 ignores SIGTERM: every stop of a stale or drained copy ends in SIGKILL
+    // after the grace period, and none of those deaths may count against the replicas.
+    await deploy({
+      name: 'part',
+      image: 'skiff-demo:v1-noterm',
+      replicas: 3,
+      placement: { strategy: 'spread' },
+    });
     const before = await runningEverywhere('part', 3);
     const onHost3 = before.get(3)?.length ?? 0;
     assert.ok(onHost3 > 0, 'lab-h3 runs a replica to lose');
@@ -203,6 +211,12 @@ describe('many hosts', { timeout: 600_000 }, () => {
       { timeoutMs: 60_000, intervalMs: 50 },
     );
     await runningEverywhere('part', 3, [1, 3]);
+    const settled = await view('part');
+    assert.deepEqual(
+      settled.containers.map((c) => c.restart_count),
+      [0, 0, 0],
+      'the drained copies died by SIGKILL; none of that counted against a replica',
+    );
     const nodes = await skiff.cli(['nodes']);
     assert.match(nodes.stdout, new RegExp(`${node}\\s+ready,draining`));
     assert.equal((await skiff.cli(['node', 'uncordon', node])).code, 0);

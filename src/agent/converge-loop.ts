@@ -3,6 +3,10 @@
  * concurrently (one per task at a time, a bounded number at once), report what changed, repeat.
  * Triggered by assignments, engine events (a crash is seen the moment the engine reports it),
  * finished actions and backoff timers; a periodic resync catches anything missed.
+ *
+ * What an operation did comes back to the converger as an outcome on the next pass; the loop
+ * never writes the per-task memory. Waiting for a container to stop (drain, then its grace
+ * period) holds no slot of the engine semaphore, so creates and starts never queue behind it.
  */
 
 import { containerDefinition } from '../docker/container-definition.ts';
@@ -18,8 +22,9 @@ import type { EventInput } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
 import type { TaskObservation } from '../model/task.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
-import type { Action, TaskRuntime } from './converger.ts';
-import { converge, FRESH_RUNTIME } from './converger.ts';
+import { containerLabel } from './container-label.ts';
+import type { Action, Outcome, TaskRuntime } from './converger.ts';
+import { converge } from './converger.ts';
 import type { Operation } from './observation.ts';
 import { observe } from './observation.ts';
 import type { ReportedDeath } from './reported-deaths.ts';
@@ -48,10 +53,29 @@ export interface ConvergeLoopOptions {
   readonly onError: (error: unknown) => void;
 }
 
+/**
+ * Stops waiting at once. A stop is one open request that the engine answers when the container
+ * has exited (up to its grace period): cheap to hold, so bounded only well above any node's
+ * replica count, apart from the semaphore that creates and starts need.
+ */
+const STOPS_AT_ONCE = 256;
+
 export class ConvergeLoop {
   readonly #options: ConvergeLoopOptions;
+  /** Creates and starts (a replacement's removal of its predecessor too), a bounded number at once. */
   readonly #semaphore: Semaphore;
+  readonly #stops = new Semaphore(STOPS_AT_ONCE);
+  /**
+   * Removals of stopped containers, bounded like creates but apart from them: a hundred removals
+   * after a mass stop must not queue a failover's start behind them.
+   */
+  readonly #removals: Semaphore;
+  /** What finished operations did, for the converger's next pass. */
+  #outcomes: Outcome[] = [];
+  /** Images known to be present, so the hot path of a replacement skips the check. */
+  readonly #images = new Set<string>();
   #desired: TaskSpec[] = [];
+  #desiredText = '';
   #warm = false;
   #containers: ManagedContainer[] = [];
   #runtime = new Map<string, TaskRuntime>();
@@ -76,6 +100,7 @@ export class ConvergeLoop {
   constructor(options: ConvergeLoopOptions) {
     this.#options = options;
     this.#semaphore = new Semaphore(options.concurrency);
+    this.#removals = new Semaphore(options.concurrency);
     this.#prober = new Prober({
       engine: options.engine,
       now: options.now,
@@ -99,15 +124,23 @@ export class ConvergeLoop {
 
   /** The desired set; `fromServer` is false for an assignment restored from disk. */
   setDesired(tasks: readonly TaskSpec[], options: { fromServer: boolean }): void {
+    // The server resends the whole set whenever anything of the node changes (a replica it was
+    // told about starting, say): the same set again is no news, and a pass now would only put a
+    // list beside the start in flight.
+    const text = JSON.stringify(tasks);
+    const news = text !== this.#desiredText || (options.fromServer && !this.#warm);
     this.#desired = [...tasks];
+    this.#desiredText = text;
     for (const task of tasks) this.#lastSpecs.set(task.task_id, task);
     if (options.fromServer) this.#warm = true;
-    this.trigger();
+    if (news) this.trigger();
   }
 
   /** The container that currently serves a task, for logs. */
   containerOf(taskId: string): ManagedContainer | undefined {
+    const current = this.#runtime.get(taskId)?.current;
     return (
+      this.#containers.find((c) => c.id === current) ??
       this.#containers.find((c) => c.taskId === taskId && c.state === 'running') ??
       this.#containers.find((c) => c.taskId === taskId)
     );
@@ -160,6 +193,7 @@ export class ConvergeLoop {
       warm: this.#warm,
       containers: this.#containers,
       runtime: this.#runtime,
+      outcomes: this.#outcomes.splice(0),
       busy,
       unhealthy: new Set([...this.#health].filter(([, h]) => h.status === 'unhealthy').map(([id]) => id)),
       now,
@@ -206,10 +240,9 @@ export class ConvergeLoop {
     this.#health.set(containerId, tracked.state);
     if (tracked.transition === null) return;
     const name = slotName(task.service, task.slot);
+    const who = containerLabel(name, containerId);
     const message =
-      tracked.transition === 'unhealthy'
-        ? `Container ${name} failed health check`
-        : `Container ${name} ${tracked.transition}`;
+      tracked.transition === 'unhealthy' ? `${who} failed health check` : `${who} ${tracked.transition}`;
     this.#record({ type: 'health_check', service: task.service, container: name, message });
     // Unhealthy needs a decision (replace); healthy only needs reporting.
     if (tracked.transition === 'unhealthy') this.trigger();
@@ -221,90 +254,95 @@ export class ConvergeLoop {
     if (action.kind === 'replace' || action.kind === 'start') keys.push(action.containerId);
     const operation: Operation = action.kind;
     for (const key of keys) this.#operations.set(key, operation);
-    void this.#drain(action)
-      .then(() => this.#semaphore.run(() => this.#perform(action)))
+    const held = new Set(keys);
+    // An operation may let go of a key before it ends (a replacement's task, once the new
+    // container runs); a key let go of may already belong to the next operation.
+    const release = (key: string) => {
+      if (held.delete(key)) this.#operations.delete(key);
+    };
+    const done =
+      action.kind === 'remove'
+        ? this.#remove(action)
+        : this.#semaphore.run(() => this.#perform(action, release));
+    void done
       .catch((error: unknown) => this.#options.onError(error))
       .finally(() => {
-        for (const key of keys) this.#operations.delete(key);
+        for (const key of held) this.#operations.delete(key);
         this.trigger();
       });
   }
 
   /**
-   * Before a replica is stopped: the server has already taken it out of the rotation, and
-   * in-flight requests get the drain timeout to finish before SIGTERM. A container that is not
-   * running has nothing to drain. Waiting here, outside the engine semaphore, costs no slot.
+   * Drain, stop, remove. Before a replica is stopped the server has already taken it out of the
+   * rotation, and in-flight requests get the drain timeout to finish before SIGTERM (a container
+   * that is not running has nothing to drain). The drain and the stop's grace period are waits,
+   * outside the engine semaphore; the removal takes a slot of its own bound.
    */
-  async #drain(action: Action): Promise<void> {
-    if (action.kind !== 'remove') return;
+  async #remove(action: Extract<Action, { kind: 'remove' }>): Promise<void> {
+    const { engine } = this.#options;
     const last = this.#lastSpecs.get(action.taskId);
     const container = this.#containers.find((c) => c.id === action.containerId);
     const drainMs = parseDurationMs(last?.spec.update.drain_timeout ?? '0s') ?? 0;
     if (drainMs > 0 && container?.state === 'running')
       await new Promise((done) => setTimeout(done, timerDelayMs(drainMs)));
+    await this.#stops.run(() => engine.stopContainer(action.containerId));
+    await this.#removals.run(() => engine.removeContainer(action.containerId));
+    this.#record({
+      type: 'container',
+      service: action.service,
+      container: action.name,
+      message: `${containerLabel(action.name, action.containerId)} stopped`,
+    });
+    // A predecessor of a task still desired leaves the task's spec in place.
+    if (!this.#desired.some((t) => t.task_id === action.taskId)) this.#lastSpecs.delete(action.taskId);
   }
 
-  async #perform(action: Action): Promise<void> {
+  async #perform(action: Exclude<Action, { kind: 'remove' }>, release: (key: string) => void): Promise<void> {
     const { engine } = this.#options;
-    if (action.kind === 'remove') {
-      await engine.stopContainer(action.containerId);
-      await engine.removeContainer(action.containerId);
-      this.#record({
-        type: 'container',
-        service: action.service,
-        container: action.name,
-        message: `Container ${action.name} stopped`,
-      });
-      this.#lastSpecs.delete(action.taskId);
-      return;
-    }
     const task = action.task;
     const name = slotName(task.service, task.slot);
     try {
+      let id: string;
       if (action.kind === 'start') {
-        await engine.startContainer(action.containerId);
+        id = action.containerId;
+        await engine.startContainer(id);
       } else {
         if (action.kind === 'replace') {
           this.#record({
             type: 'restart',
             service: task.service,
             container: name,
-            message: `Restarting ${name}...`,
+            message: `Restarting ${name} (${action.containerId.slice(0, 12)})...`,
           });
-          this.#remember(task.task_id, (m) => ({ ...m, restarts: m.restarts + 1 }));
         }
         await this.#ensureImage(task);
         this.#operations.set(task.task_id, 'create');
-        const attempt = this.#runtime.get(task.task_id)?.restarts ?? 0;
         const definition = containerDefinition(
           task,
           { clusterId: this.#options.clusterId, pool: this.#options.pool },
-          attempt,
+          action.attempt,
         );
         for (const network of definition.networks) await engine.ensureNetwork(network);
-        const id = await engine.createContainer(definition);
+        id = await engine.createContainer(definition);
         await engine.startContainer(id);
-        // The dead container goes once its replacement runs: its removal is off the recovery path.
-        if (action.kind === 'replace') await engine.removeContainer(action.containerId);
       }
-      this.#remember(task.task_id, (m) => ({ ...m, lastError: null }));
+      this.#outcomes.push({ kind: 'ran', taskId: task.task_id, containerId: id });
       this.#record({
         type: 'container',
         service: task.service,
         container: name,
-        message: `Container ${name} started`,
+        message: `${containerLabel(name, id)} started`,
       });
     } catch (error) {
+      if (action.kind !== 'start') this.#images.delete(task.spec.image);
       // A name conflict means the engine already has this task's container: the next pass adopts it.
-      if (error instanceof EngineError && error.status === 409) return;
+      if (error instanceof EngineError && error.status === 409) {
+        this.#outcomes.push({ kind: 'conflict', taskId: task.task_id });
+        return;
+      }
       const message = error instanceof Error ? error.message : String(error);
       const previous = this.#runtime.get(task.task_id)?.lastError;
-      this.#remember(task.task_id, (m) => ({
-        ...m,
-        failures: m.failures + 1,
-        lastFailureAt: this.#options.now(),
-        lastError: message,
-      }));
+      this.#outcomes.push({ kind: 'failed', taskId: task.task_id, error: message, at: this.#options.now() });
       // One event per distinct failure, not one per retry.
       if (previous !== message) {
         const type = message.startsWith('pull ') ? 'image' : 'container';
@@ -315,13 +353,27 @@ export class ConvergeLoop {
           message: `Failed to start ${name}: ${message}`,
         });
       }
+      return;
+    }
+    if (action.kind === 'replace') {
+      // The replacement runs: report it now, and remove its predecessor off the recovery path. The
+      // predecessor stays busy meanwhile, so no pass removes it twice; if this fails, a later pass
+      // removes it as any predecessor.
+      release(task.task_id);
+      this.trigger();
+      await engine.removeContainer(action.containerId);
     }
   }
 
   async #ensureImage(task: TaskSpec): Promise<void> {
     const { engine } = this.#options;
-    // Present locally means no pull, ever: a tag is not re-resolved against a registry.
-    if (await engine.hasImage(task.spec.image)) return;
+    // Present locally means no pull, ever: a tag is not re-resolved against a registry. Once seen
+    // present it is not asked again (a replacement's hot path); a create that then fails forgets it.
+    if (this.#images.has(task.spec.image)) return;
+    if (await engine.hasImage(task.spec.image)) {
+      this.#images.add(task.spec.image);
+      return;
+    }
     this.#operations.set(task.task_id, 'pull');
     this.#publish();
     this.#record({
@@ -331,16 +383,13 @@ export class ConvergeLoop {
       message: `Pulling image ${task.spec.image}`,
     });
     await engine.pullImage(task.spec.image);
+    this.#images.add(task.spec.image);
     this.#record({
       type: 'image',
       service: task.service,
       container: null,
       message: `Pulled image ${task.spec.image}`,
     });
-  }
-
-  #remember(taskId: string, update: (memory: TaskRuntime) => TaskRuntime): void {
-    this.#runtime.set(taskId, update(this.#runtime.get(taskId) ?? FRESH_RUNTIME));
   }
 
   /** An event from elsewhere in the agent (its data plane), reported with the loop's own. */
@@ -408,7 +457,14 @@ export class ConvergeLoop {
     } else if (event.action === 'start' || event.action === 'destroy') {
       this.#deaths.delete(event.containerId);
     }
-    this.trigger();
+    // The creates, starts and removals of this agent's own operations are no news: the operation
+    // triggers a pass when it ends. A list now would only compete with the start it waits for.
+    const ours =
+      event.action !== 'die' &&
+      event.action !== 'oom' &&
+      (this.#operations.has(event.containerId) ||
+        (event.taskId !== undefined && this.#operations.has(event.taskId)));
+    if (!ours) this.trigger();
   }
 
   async #watchEngine(): Promise<void> {

@@ -36,6 +36,7 @@ function container(id: string, taskId: string, overrides: Partial<ManagedContain
     exitCode: null,
     oomKilled: false,
     startedAt: 1,
+    createdAt: 1,
     ports: [],
     ip: null,
     ...overrides,
@@ -49,6 +50,7 @@ function input(overrides: Partial<ConvergeInput>): ConvergeInput {
     unhealthy: new Set(),
     containers: [],
     runtime: new Map(),
+    outcomes: [],
     busy: new Set(),
     now: 10_000,
     stableAfterMs: 10_000,
@@ -115,7 +117,7 @@ test('the first exit restarts at once, later ones back off, doubling', () => {
     first.actions.map((a) => a.kind),
     ['replace'],
   );
-  assert.equal(first.events[0]?.message, 'Container web-0 exited with code 1');
+  assert.equal(first.events[0]?.message, 'Container web-0 (c1) exited with code 1');
   assert.equal(first.runtime.get('t1')?.failures, 1);
 
   // Second failure, noticed now (10 s): the restart waits 1 s from the exit, however long the
@@ -220,4 +222,163 @@ test('an unhealthy replica is replaced like a crashed one, counted once', () => 
     converge(input({ desired: [never], containers: [sick], unhealthy: new Set(['c1']) })).actions,
     [],
   );
+});
+
+/**
+ * The churn of issue 8: an image whose PID 1 ignores SIGTERM, one failed health check. The old
+ * container dies (SIGKILL, 137) only after its replacement runs healthy; its death must not count
+ * against the task, the replacement must never be taken for an extra, and the slot settles at one
+ * restart. Each step is one pass, threading the memory the way the loop does.
+ */
+test('SIGTERM-ignoring sequence: the old container dies after its healthy replacement, and the slot settles', () => {
+  const t1 = task('t1');
+  const actionsOf = (plan: ReturnType<typeof converge>) =>
+    plan.actions.map((a) => `${a.kind} ${a.kind === 'create' ? a.task.task_id : a.containerId}`);
+  let runtime: Map<string, TaskRuntime> = new Map([['t1', { ...FRESH_RUNTIME, current: 'old' }]]);
+  let now = 10_000;
+  const pass = (overrides: Partial<ConvergeInput>) => {
+    const plan = converge(input({ desired: [t1], runtime, now, ...overrides }));
+    runtime = plan.runtime;
+    now += 500;
+    return plan;
+  };
+  const old = container('old', 't1', { createdAt: 1_000 });
+
+  // The health check fails: replace, one restart.
+  const sick = pass({ containers: [old], unhealthy: new Set(['old']) });
+  assert.deepEqual(actionsOf(sick), ['replace old']);
+  const replace = sick.actions[0];
+  assert.equal(replace?.kind === 'replace' && replace.attempt, 1, 'the replacement gets a name of its own');
+  assert.equal(runtime.get('t1')?.restarts, 1);
+
+  // While the replace runs, the new container shows up created, then running: it is never an extra.
+  const busy = new Set(['t1', 'old']);
+  const fresh = container('new', 't1', { state: 'created', createdAt: 9_000 });
+  assert.deepEqual(actionsOf(pass({ containers: [old, fresh], unhealthy: new Set(['old']), busy })), []);
+  const running = { ...fresh, state: 'running' as const };
+  assert.deepEqual(actionsOf(pass({ containers: [old, running], unhealthy: new Set(['old']), busy })), []);
+
+  // The replace is done; the old one is still stopping (its grace period: PID 1 ignores SIGTERM).
+  const done = pass({
+    containers: [old, running],
+    busy: new Set(['old']),
+    outcomes: [{ kind: 'ran', taskId: 't1', containerId: 'new' }],
+  });
+  assert.deepEqual(actionsOf(done), []);
+  assert.equal(runtime.get('t1')?.current, 'new');
+
+  // SIGKILL at the end of the grace period: exit 137 of the old container, the new one healthy.
+  const killed = { ...old, state: 'exited' as const, exitCode: 137 };
+  const afterDeath = pass({ containers: [killed, running] });
+  assert.deepEqual(actionsOf(afterDeath), ['remove old'], 'the dead predecessor is only cleaned up');
+  assert.deepEqual(afterDeath.events, [], 'its death is no event of the task');
+  assert.equal(runtime.get('t1')?.failures, 1, 'only the health failure counted');
+
+  // And then nothing, pass after pass, for 30 s.
+  const settledUntil = now + 30_000;
+  while (now < settledUntil) {
+    const plan = pass({ containers: [running] });
+    assert.deepEqual(actionsOf(plan), [], `at ${now} ms`);
+  }
+  assert.equal(runtime.get('t1')?.restarts, 1);
+  assert.equal(runtime.get('t1')?.current, 'new');
+  assert.equal(runtime.get('t1')?.failures, 0, 'stable for longer than stableAfterMs');
+});
+
+test('a death counts only against the container that died', () => {
+  // The current container runs; a predecessor of the task dies (a stop, a kill): nothing to do.
+  const runtime = new Map([['t1', { ...FRESH_RUNTIME, current: 'new', restarts: 1 }]]);
+  const plan = converge(
+    input({
+      desired: [task('t1')],
+      runtime,
+      containers: [
+        container('old', 't1', { state: 'exited', exitCode: 137, createdAt: 5 }),
+        container('new', 't1', { createdAt: 1 }),
+      ],
+      busy: new Set(['old']),
+    }),
+  );
+  assert.deepEqual(plan.actions, []);
+  assert.deepEqual(plan.events, []);
+  assert.equal(plan.runtime.get('t1')?.restarts, 1);
+  assert.equal(plan.runtime.get('t1')?.failures, 0);
+
+  // The current one dies: that counts, and it is replaced.
+  const died = converge(
+    input({
+      desired: [task('t1')],
+      runtime,
+      containers: [container('new', 't1', { state: 'exited', exitCode: 137 })],
+    }),
+  );
+  assert.deepEqual(
+    died.actions.map((a) => a.kind),
+    ['replace'],
+  );
+  assert.equal(died.events[0]?.message, 'Container web-0 (new) exited with code 137');
+});
+
+test('a list made before the replacement was created does not lose it', () => {
+  // The outcome names a container the (older) list does not show yet: keep it, do nothing.
+  const runtime = new Map([['t1', { ...FRESH_RUNTIME, current: 'old', restarts: 1, countedExit: 'old' }]]);
+  const plan = converge(
+    input({
+      desired: [task('t1')],
+      runtime,
+      containers: [container('old', 't1', { state: 'exited', exitCode: 137 })],
+      outcomes: [{ kind: 'ran', taskId: 't1', containerId: 'new' }],
+      busy: new Set(['t1', 'old']),
+    }),
+  );
+  assert.deepEqual(plan.actions, []);
+  assert.equal(plan.runtime.get('t1')?.current, 'new');
+});
+
+test('a fresh agent adopts the newest live container of a task and removes the rest', () => {
+  const plan = converge(
+    input({
+      desired: [task('t1')],
+      containers: [
+        container('older', 't1', { createdAt: 1_000 }),
+        container('newer', 't1', { createdAt: 2_000 }),
+        container('dead', 't1', { state: 'exited', exitCode: 0, createdAt: 3_000 }),
+      ],
+    }),
+  );
+  assert.deepEqual(plan.actions.map((a) => (a.kind === 'remove' ? a.containerId : a.kind)).sort(), [
+    'dead',
+    'older',
+  ]);
+  assert.equal(plan.runtime.get('t1')?.current, 'newer');
+});
+
+test('outcomes: a failure backs off, a name conflict adopts what the engine has', () => {
+  // A second failure in a row: 1 s of backoff from when it failed.
+  const failed = converge(
+    input({
+      desired: [task('t1')],
+      runtime: new Map([['t1', { ...FRESH_RUNTIME, failures: 1 }]]),
+      outcomes: [{ kind: 'failed', taskId: 't1', error: 'pull failed', at: 9_500 }],
+    }),
+  );
+  assert.deepEqual(failed.actions, []);
+  assert.equal(failed.wakeAt, 10_500);
+  assert.equal(failed.runtime.get('t1')?.lastError, 'pull failed');
+  assert.equal(failed.runtime.get('t1')?.failures, 2);
+
+  const runtime = new Map([['t1', { ...FRESH_RUNTIME, current: 'gone', restarts: 2 }]]);
+  const conflict = converge(
+    input({
+      desired: [task('t1')],
+      runtime,
+      containers: [container('named', 't1', { state: 'created' })],
+      outcomes: [{ kind: 'conflict', taskId: 't1' }],
+    }),
+  );
+  assert.deepEqual(
+    conflict.actions.map((a) => a.kind),
+    ['start'],
+  );
+  assert.equal(conflict.runtime.get('t1')?.current, 'named');
 });

@@ -1,7 +1,13 @@
 /**
  * The agent's converger: from the desired tasks of this node, the containers the engine holds
  * (found by label) and what the agent remembers of each task, the actions that bring the engine
- * to the desired state. Pure: time and memory come in, actions and the updated memory go out.
+ * to the desired state. Pure: time, memory and the outcomes of finished operations come in,
+ * actions and the updated memory go out. The memory has this one writer: the loop around it only
+ * reports what its operations did.
+ *
+ * Each task has one current container. Only that container's exit or failed health check counts
+ * against the task; its predecessors (a replaced container still stopping, a duplicate) are
+ * removed and their deaths mean nothing, so a replacement that runs healthy is left alone.
  *
  * It never removes an unknown container before the server has told it what is desired (a cold
  * agent must not delete work), and one task never has two operations in flight.
@@ -11,9 +17,16 @@ import type { EventInput } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import { backoffMs } from './backoff.ts';
+import { containerLabel } from './container-label.ts';
 
-/** What the agent remembers of a task between passes. */
+/** What the agent remembers of a task between passes. Only `converge` writes it. */
 export interface TaskRuntime {
+  /**
+   * The container that serves the task: the one this agent last created or started for it, or
+   * the one it adopted. Only its exit or health counts against the task; every other container
+   * of the task is a predecessor on its way out, whose death means nothing.
+   */
+  readonly current: string | null;
   /** Replacements made after the replica stopped (the restart count users see). */
   readonly restarts: number;
   /** Failures (exits or errors) since it last ran stably; drives the backoff. */
@@ -35,6 +48,7 @@ export interface TaskRuntime {
 }
 
 export const FRESH_RUNTIME: TaskRuntime = {
+  current: null,
   restarts: 0,
   failures: 0,
   lastFailureAt: null,
@@ -45,9 +59,15 @@ export const FRESH_RUNTIME: TaskRuntime = {
 };
 
 export type Action =
-  | { readonly kind: 'create'; readonly task: TaskSpec }
+  /** `attempt` numbers the task's containers, so a replacement's name differs from its predecessor's. */
+  | { readonly kind: 'create'; readonly task: TaskSpec; readonly attempt: number }
   | { readonly kind: 'start'; readonly task: TaskSpec; readonly containerId: string }
-  | { readonly kind: 'replace'; readonly task: TaskSpec; readonly containerId: string }
+  | {
+      readonly kind: 'replace';
+      readonly task: TaskSpec;
+      readonly containerId: string;
+      readonly attempt: number;
+    }
   | {
       readonly kind: 'remove';
       readonly taskId: string;
@@ -55,6 +75,17 @@ export type Action =
       readonly containerId: string;
       readonly name: string;
     };
+
+/**
+ * How a create, start or replace ended, reported by the loop that ran it and folded into the
+ * task's memory on the next pass (the loop never writes the memory itself).
+ */
+export type Outcome =
+  /** A container runs for the task: it becomes the current one. */
+  | { readonly kind: 'ran'; readonly taskId: string; readonly containerId: string }
+  | { readonly kind: 'failed'; readonly taskId: string; readonly error: string; readonly at: number }
+  /** The engine already had a container of that name: forget the current one and adopt what is there. */
+  | { readonly kind: 'conflict'; readonly taskId: string };
 
 export interface ConvergeInput {
   readonly desired: readonly TaskSpec[];
@@ -65,6 +96,8 @@ export interface ConvergeInput {
   readonly warm: boolean;
   readonly containers: readonly ManagedContainer[];
   readonly runtime: ReadonlyMap<string, TaskRuntime>;
+  /** Outcomes of operations finished since the last pass, oldest first. */
+  readonly outcomes: readonly Outcome[];
   /** Running containers whose health check says unhealthy: replaced like crashed ones. */
   readonly unhealthy: ReadonlySet<string>;
   /** Task ids and container ids with an operation in flight. */
@@ -88,15 +121,24 @@ const ALIVE: ReadonlySet<ContainerState> = new Set(['running', 'restarting', 'pa
 export function converge(input: ConvergeInput): ConvergePlan {
   const actions: Action[] = [];
   const events: EventInput[] = [];
-  const runtime = new Map<string, TaskRuntime>();
+  const runtime = withOutcomes(input.runtime, input.outcomes);
   let wakeAt: number | null = null;
   const byTask = groupByTask(input.containers);
+  const desiredIds = new Set(input.desired.map((t) => t.task_id));
+  // Memory of tasks neither desired nor present is dropped; a task still being removed keeps its own.
+  for (const taskId of runtime.keys())
+    if (!desiredIds.has(taskId) && !byTask.has(taskId)) runtime.delete(taskId);
 
   for (const task of input.desired) {
-    let memory = input.runtime.get(task.task_id) ?? FRESH_RUNTIME;
-    const [container, ...extras] = byTask.get(task.task_id) ?? [];
-    for (const extra of extras) {
-      if (!input.busy.has(extra.id)) actions.push(removal(extra));
+    const taskBusy = input.busy.has(task.task_id);
+    const found = byTask.get(task.task_id) ?? [];
+    let memory = runtime.get(task.task_id) ?? FRESH_RUNTIME;
+    const container = currentOf(found, memory, input.busy);
+    if (container && memory.current !== container.id && !taskBusy) memory = adopt(memory, container);
+    // Predecessors go, but never while the task has an operation in flight: its new container may
+    // not be the current one yet (the operation's outcome comes with a later pass).
+    for (const other of found) {
+      if (other !== container && !taskBusy && !input.busy.has(other.id)) actions.push(removal(other));
     }
     const stopped = container?.state === 'exited' || container?.state === 'dead';
     const unhealthy = container !== undefined && input.unhealthy.has(container.id);
@@ -116,21 +158,83 @@ export function converge(input: ConvergeInput): ConvergePlan {
     } else if (container && !unhealthy && ALIVE.has(container.state)) {
       memory = trackRunning(memory, container, input);
     }
+    if (!taskBusy) {
+      const decision = decide(task, container, memory, input.now, unhealthy);
+      if (decision.action?.kind === 'replace') memory = { ...memory, restarts: memory.restarts + 1 };
+      if (decision.action) actions.push(withAttempt(decision.action, memory));
+      if (decision.dueAt !== null)
+        wakeAt = wakeAt === null ? decision.dueAt : Math.min(wakeAt, decision.dueAt);
+    }
     runtime.set(task.task_id, memory);
-    if (input.busy.has(task.task_id)) continue;
-
-    const decision = decide(task, container, memory, input.now, unhealthy);
-    if (decision.action) actions.push(decision.action);
-    if (decision.dueAt !== null) wakeAt = wakeAt === null ? decision.dueAt : Math.min(wakeAt, decision.dueAt);
   }
 
   if (input.warm) {
-    const wanted = new Set(input.desired.map((t) => t.task_id));
     for (const container of input.containers) {
-      if (!wanted.has(container.taskId) && !input.busy.has(container.id)) actions.push(removal(container));
+      if (!desiredIds.has(container.taskId) && !input.busy.has(container.id))
+        actions.push(removal(container));
     }
   }
   return { actions, runtime, events, wakeAt };
+}
+
+function withOutcomes(
+  previous: ReadonlyMap<string, TaskRuntime>,
+  outcomes: readonly Outcome[],
+): Map<string, TaskRuntime> {
+  const runtime = new Map(previous);
+  for (const outcome of outcomes) {
+    const memory = runtime.get(outcome.taskId) ?? FRESH_RUNTIME;
+    switch (outcome.kind) {
+      case 'ran':
+        runtime.set(outcome.taskId, { ...memory, current: outcome.containerId, lastError: null });
+        break;
+      case 'failed':
+        runtime.set(outcome.taskId, {
+          ...memory,
+          failures: memory.failures + 1,
+          lastFailureAt: outcome.at,
+          lastError: outcome.error,
+        });
+        break;
+      case 'conflict':
+        runtime.set(outcome.taskId, { ...memory, current: null });
+        break;
+    }
+  }
+  return runtime;
+}
+
+/**
+ * The container that serves the task: the remembered one while the engine lists it; otherwise
+ * (a fresh agent adopting what runs, or the current one removed behind its back) the best of the
+ * rest that no operation is busy with: a live one over a created one over a stopped one, and
+ * among equals the most recently created.
+ */
+function currentOf(
+  found: readonly ManagedContainer[],
+  memory: TaskRuntime,
+  busy: ReadonlySet<string>,
+): ManagedContainer | undefined {
+  const remembered = found.find((c) => c.id === memory.current);
+  if (remembered) return remembered;
+  const candidates = found.filter((c) => !busy.has(c.id));
+  candidates.sort((a, b) => rank(b) - rank(a) || b.createdAt - a.createdAt);
+  return candidates[0];
+}
+
+function rank(container: ManagedContainer): number {
+  if (ALIVE.has(container.state)) return 2;
+  return container.state === 'created' ? 1 : 0;
+}
+
+/** A container taken over as the task's own (found running by a fresh agent, or after a name conflict). */
+function adopt(memory: TaskRuntime, container: ManagedContainer): TaskRuntime {
+  return { ...memory, current: container.id };
+}
+
+function withAttempt(action: Action, memory: TaskRuntime): Action {
+  if (action.kind === 'create' || action.kind === 'replace') return { ...action, attempt: memory.restarts };
+  return action;
 }
 
 interface Decision {
@@ -149,7 +253,7 @@ function decide(
   if (!container) {
     // Never tried, or the last try failed: retry once the backoff allows.
     if (memory.lastError !== null && now < dueAt) return { action: null, dueAt };
-    return { action: { kind: 'create', task }, dueAt: null };
+    return { action: { kind: 'create', task, attempt: memory.restarts }, dueAt: null };
   }
   if (container.state === 'created') {
     if (memory.lastError !== null && now < dueAt) return { action: null, dueAt };
@@ -159,7 +263,10 @@ function decide(
   if (!stopped && !unhealthy) return { action: null, dueAt: null };
   if (!wantsRestart(task, container, memory)) return { action: null, dueAt: null };
   if (now < dueAt) return { action: null, dueAt };
-  return { action: { kind: 'replace', task, containerId: container.id }, dueAt: null };
+  return {
+    action: { kind: 'replace', task, containerId: container.id, attempt: memory.restarts },
+    dueAt: null,
+  };
 }
 
 /** When a failed task may be tried again. */
@@ -189,13 +296,6 @@ function groupByTask(containers: readonly ManagedContainer[]): Map<string, Manag
     list.push(container);
     byTask.set(container.taskId, list);
   }
-  // The live container is the one to keep; among equals, the most recently started.
-  for (const list of byTask.values()) {
-    list.sort(
-      (a, b) =>
-        Number(ALIVE.has(b.state)) - Number(ALIVE.has(a.state)) || (b.startedAt ?? 0) - (a.startedAt ?? 0),
-    );
-  }
   return byTask;
 }
 
@@ -211,8 +311,9 @@ function removal(container: ManagedContainer): Action {
 
 function exitEvent(task: TaskSpec, container: ManagedContainer): EventInput {
   const name = slotName(task.service, task.slot);
+  const who = containerLabel(name, container.id);
   const message = container.oomKilled
-    ? `Container ${name} was killed: out of memory (OOM)`
-    : `Container ${name} exited with code ${container.exitCode ?? 'unknown'}`;
+    ? `${who} was killed: out of memory (OOM)`
+    : `${who} exited with code ${container.exitCode ?? 'unknown'}`;
   return { type: 'container', service: task.service, container: name, node: null, message };
 }

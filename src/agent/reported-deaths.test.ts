@@ -20,6 +20,7 @@ function container(
     exitCode,
     oomKilled: false,
     startedAt: 1,
+    createdAt: 1,
     ports: [{ container_port: 80, host_port: 32000, protocol: 'tcp' }],
     ip: '10.240.0.2',
   };

@@ -64,6 +64,9 @@ export function containerDefinition(
     // No swap beyond the limit, so the limit means what it says.
     hostConfig.MemorySwap = spec.resources.memory_mb * 1024 * 1024;
   }
+  // Docker's init (tini from Debian's docker.io) as PID 1 forwards the stop signal to the image's
+  // process, which as PID 1 itself would ignore any signal it has no handler for.
+  if (spec.init === true) hostConfig.Init = true;
   if (spec.resources.cpus !== undefined) hostConfig.NanoCpus = Math.round(spec.resources.cpus * 1e9);
   if (spec.resources.cpu_shares !== undefined) hostConfig.CpuShares = spec.resources.cpu_shares;
   const body: Record<string, unknown> = {
@@ -83,6 +86,7 @@ export function containerDefinition(
     HostConfig: hostConfig,
   };
   if (spec.command) body.Cmd = spec.command;
+  if (spec.stop_signal) body.StopSignal = spec.stop_signal;
   const aliases = [slotName(task.service, task.slot)];
   body.NetworkingConfig = { EndpointsConfig: { [primary.name]: { Aliases: aliases } } };
   return {

@@ -27,6 +27,8 @@ export interface ManagedContainer {
   readonly oomKilled: boolean;
   /** Epoch ms; null when never started. */
   readonly startedAt: number | null;
+  /** Epoch ms (the engine keeps whole seconds): which of a task's containers is the newest. */
+  readonly createdAt: number;
   readonly ports: readonly { container_port: number; host_port: number; protocol: 'tcp' | 'udp' }[];
   /** The container's address on its (first) network, where the agent probes it. */
   readonly ip: string | null;
@@ -89,7 +91,10 @@ export interface ContainerEngine {
   stopContainer(id: string, graceSeconds?: number): Promise<void>;
   /** Force-removes; already gone is fine. */
   removeContainer(id: string): Promise<void>;
-  /** Calls onEvent for container events of this cluster until the signal aborts; resolves when the stream ends. */
+  /**
+   * Calls onEvent for this cluster's container state changes (create, start, die, oom, pause,
+   * unpause, destroy) until the signal aborts; resolves when the stream ends.
+   */
   watchEvents(clusterId: string, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<void>;
   /** Runs a command inside the container; resolves with its exit code, or rejects on timeout. */
   exec(

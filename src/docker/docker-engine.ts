@@ -35,6 +35,7 @@ const listItemSchema = z.object({
   Id: z.string(),
   Names: z.array(z.string()),
   State: z.string(),
+  Created: z.number(),
   Labels: z.record(z.string(), z.string()).nullable(),
   Ports: z
     .array(
@@ -73,6 +74,15 @@ const eventSchema = z.object({
   Actor: z.object({ ID: z.string(), Attributes: z.record(z.string(), z.string()).optional() }),
 });
 
+/** The container events that change what a list shows. */
+const STATE_EVENTS = ['create', 'start', 'die', 'oom', 'pause', 'unpause', 'destroy'] as const;
+
+/** States in which how a container ended is settled until it is removed or started again. */
+const FINAL_STATES: ReadonlySet<string> = new Set(['exited', 'dead']);
+
+/** Inspects of stopped containers in flight at once while listing. */
+const INSPECTS_AT_ONCE = 16;
+
 const CONTAINER_STATES = new Set<ContainerState>([
   'created',
   'running',
@@ -93,6 +103,8 @@ export class DockerEngine implements ContainerEngine {
   /** Networks known to exist as this cluster's, so creates skip the check. */
   readonly #readyNetworks = new Set<string>();
   readonly #ensuring = new Map<string, Promise<void>>();
+  /** Inspections of containers that have exited for good (exited, dead), by id, while listed. */
+  readonly #exited = new Map<string, z.infer<typeof inspectSchema>>();
 
   /**
    * `host` is `unix:///path/docker.sock`, `tcp://host:port` or `ssh://user@host`; without it
@@ -124,6 +136,31 @@ export class DockerEngine implements ContainerEngine {
       this.#docker.listContainers({ all: true, filters: { label: [`${LABELS.cluster}=${clusterId}`] } }),
     );
     const items = z.array(listItemSchema).parse(raw);
+    // The list omits exit codes and start times; only stopped containers need them, so only they
+    // pay for an inspect, a few at once (after a mass SIGKILL a pass may list a hundred of them).
+    // How an exited container ended never changes, so each is inspected once, not once a pass.
+    const listed = new Set(items.map((item) => item.Id));
+    for (const id of this.#exited.keys()) if (!listed.has(id)) this.#exited.delete(id);
+    const inspected = new Map<string, z.infer<typeof inspectSchema> | undefined>();
+    const stopped: string[] = [];
+    for (const item of items) {
+      if (item.State === 'running') {
+        // Started again behind Skiff's back (`docker start`): its next exit is a new one.
+        this.#exited.delete(item.Id);
+        continue;
+      }
+      const known = FINAL_STATES.has(item.State) ? this.#exited.get(item.Id) : undefined;
+      if (known) inspected.set(item.Id, known);
+      else stopped.push(item.Id);
+    }
+    for (let i = 0; i < stopped.length; i += INSPECTS_AT_ONCE) {
+      const batch = stopped.slice(i, i + INSPECTS_AT_ONCE);
+      const details = await Promise.all(batch.map(async (id) => [id, await this.#inspect(id)] as const));
+      for (const [id, detail] of details) {
+        inspected.set(id, detail);
+        if (detail && FINAL_STATES.has(detail.State.Status)) this.#exited.set(id, detail);
+      }
+    }
     const containers: ManagedContainer[] = [];
     for (const item of items) {
       const labels = item.Labels ?? {};
@@ -133,9 +170,7 @@ export class DockerEngine implements ContainerEngine {
       const state = CONTAINER_STATES.has(item.State as ContainerState)
         ? (item.State as ContainerState)
         : 'dead';
-      // The list omits exit codes and start times; only stopped containers need them, so only
-      // they pay for an inspect.
-      const details = state === 'running' ? undefined : await this.#inspect(item.Id);
+      const details = inspected.get(item.Id);
       containers.push({
         id: item.Id,
         name: (item.Names[0] ?? '').replace(/^\//, ''),
@@ -147,6 +182,7 @@ export class DockerEngine implements ContainerEngine {
         exitCode: details ? details.State.ExitCode : null,
         oomKilled: details ? details.State.OOMKilled : false,
         startedAt: details ? parseStartedAt(details.State.StartedAt) : null,
+        createdAt: item.Created * 1000,
         ports: (item.Ports ?? [])
           .filter((p) => p.PublicPort !== undefined && (p.IP === undefined || !p.IP.includes(':')))
           .map((p) => ({
@@ -297,7 +333,13 @@ export class DockerEngine implements ContainerEngine {
   ): Promise<void> {
     const stream = (await this.#call('watch events', () =>
       this.#docker.getEvents({
-        filters: { type: ['container'], label: [`${LABELS.cluster}=${clusterId}`] },
+        // Only state changes: a `kill` before its `die`, or an exec probe's exec_* events, would
+        // each cost the agent a pass (a list) for nothing, and the `die` of a crash would wait behind it.
+        filters: {
+          type: ['container'],
+          event: [...STATE_EVENTS],
+          label: [`${LABELS.cluster}=${clusterId}`],
+        },
       }),
     )) as Readable;
     const abort = () => stream.destroy();

@@ -119,6 +119,18 @@ export const updatePolicySchema = z
     path: ['max_surge'],
   });
 
+/** Signals a replica can be asked to stop with: the ones programs use for "shut down". */
+export const STOP_SIGNALS = [
+  'SIGTERM',
+  'SIGINT',
+  'SIGQUIT',
+  'SIGHUP',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGWINCH',
+  'SIGKILL',
+] as const;
+
 const envKey = z
   .string()
   .max(256)
@@ -157,8 +169,16 @@ export const serviceSpecSchema = z.strictObject({
     auto_rollback: true,
     drain_timeout: '2s',
   }),
-  /** SIGTERM, then SIGKILL after this long, when a replica is stopped. */
+  /** SIGTERM (or `stop_signal`), then SIGKILL after this long, when a replica is stopped. */
   stop_grace_period: durationSchema.default('10s'),
+  /**
+   * Run Docker's init (tini) as PID 1: it forwards signals to the image's process and reaps
+   * zombies. A process that is PID 1 gets only the signals it installed handlers for, so without
+   * one a stop waits out the whole grace period.
+   */
+  init: z.boolean().optional(),
+  /** The signal that asks a replica to stop (the image's own STOPSIGNAL when absent). */
+  stop_signal: z.enum(STOP_SIGNALS).optional(),
 });
 
 /** What clients send (defaults optional). */

@@ -57,6 +57,7 @@ interface FakeContainer {
   exitCode: number | null;
   oomKilled: boolean;
   startedAt: number | null;
+  readonly createdAt: number;
   ports: ManagedContainer['ports'];
   healthy: boolean;
   /** Bumped on every state change, so a delayed start or stop knows it was overtaken. */
@@ -140,6 +141,7 @@ export class FakeEngine implements ContainerEngine {
         exitCode: c.state === 'running' ? null : c.exitCode,
         oomKilled: c.state === 'running' ? false : c.oomKilled,
         startedAt: c.state === 'running' ? null : c.startedAt,
+        createdAt: c.createdAt,
         ports: [...c.ports],
         ip: c.state === 'running' ? c.ip : null,
       });
@@ -204,6 +206,7 @@ export class FakeEngine implements ContainerEngine {
       exitCode: null,
       oomKilled: false,
       startedAt: null,
+      createdAt: this.#clock.now(),
       ports: [],
       healthy: true,
       epoch: 0,

@@ -7,8 +7,8 @@
  * once it takes a scheduling clock, the simulator can run it instead of this loop.)
  */
 
-import type { Action, TaskRuntime } from '../agent/converger.ts';
-import { converge, FRESH_RUNTIME } from '../agent/converger.ts';
+import type { Action, Outcome, TaskRuntime } from '../agent/converger.ts';
+import { converge } from '../agent/converger.ts';
 import type { Operation } from '../agent/observation.ts';
 import { observe } from '../agent/observation.ts';
 import { containerDefinition } from '../docker/container-definition.ts';
@@ -47,6 +47,8 @@ export class SimNode {
   #generation = 0;
   #containers: ManagedContainer[] = [];
   #runtime = new Map<string, TaskRuntime>();
+  /** What finished operations did, for the converger's next pass (it alone writes the memory). */
+  #outcomes: Outcome[] = [];
   readonly #operations = new Map<string, Operation>();
   readonly #health = new Map<string, HealthState>();
   readonly #probes = new Map<string, TimerHandle>();
@@ -144,6 +146,7 @@ export class SimNode {
       warm: this.#warm,
       containers: this.#containers,
       runtime: this.#runtime,
+      outcomes: this.#outcomes.splice(0),
       busy,
       unhealthy: new Set([...this.#health].filter(([, h]) => h.status === 'unhealthy').map(([id]) => id)),
       now,
@@ -198,6 +201,7 @@ export class SimNode {
     const task = action.task;
     const name = slotName(task.service, task.slot);
     try {
+      let id = action.kind === 'start' ? action.containerId : '';
       if (action.kind === 'start') await engine.startContainer(action.containerId);
       else {
         if (action.kind === 'replace') {
@@ -207,17 +211,15 @@ export class SimNode {
             container: name,
             message: `Restarting ${name}...`,
           });
-          this.#remember(task.task_id, (m) => ({ ...m, restarts: m.restarts + 1 }));
         }
         this.#operations.set(task.task_id, 'create');
-        const attempt = this.#runtime.get(task.task_id)?.restarts ?? 0;
-        const id = await engine.createContainer(
-          containerDefinition(task, { clusterId, pool: DEFAULT_POOL }, attempt),
+        id = await engine.createContainer(
+          containerDefinition(task, { clusterId, pool: DEFAULT_POOL }, action.attempt),
         );
         await engine.startContainer(id);
         if (action.kind === 'replace') await engine.removeContainer(action.containerId);
       }
-      this.#remember(task.task_id, (m) => ({ ...m, lastError: null }));
+      this.#outcomes.push({ kind: 'ran', taskId: task.task_id, containerId: id });
       this.#record({
         type: 'container',
         service: task.service,
@@ -225,23 +227,19 @@ export class SimNode {
         message: `Container ${name} started`,
       });
     } catch (error) {
-      if (error instanceof EngineError && error.status === 409) return;
+      if (error instanceof EngineError && error.status === 409) {
+        this.#outcomes.push({ kind: 'conflict', taskId: task.task_id });
+        return;
+      }
       const message = error instanceof Error ? error.message : String(error);
-      this.#remember(task.task_id, (m) => ({
-        ...m,
-        failures: m.failures + 1,
-        lastFailureAt: clock.now(),
-        lastError: message,
-      }));
+      this.#outcomes.push({ kind: 'failed', taskId: task.task_id, error: message, at: clock.now() });
     }
   }
 
-  #remember(taskId: string, update: (memory: TaskRuntime) => TaskRuntime): void {
-    this.#runtime.set(taskId, update(this.#runtime.get(taskId) ?? FRESH_RUNTIME));
-  }
-
   #containerOf(taskId: string): ManagedContainer | undefined {
+    const current = this.#runtime.get(taskId)?.current;
     return (
+      this.#containers.find((c) => c.id === current) ??
       this.#containers.find((c) => c.taskId === taskId && c.state === 'running') ??
       this.#containers.find((c) => c.taskId === taskId)
     );

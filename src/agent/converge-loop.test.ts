@@ -1,0 +1,183 @@
+/**
+ * The loop on an engine fake that holds every stop until the test lets it go (an image whose PID
+ * 1 ignores SIGTERM, waiting out its grace period): stops wait in parallel, and creates and
+ * starts never queue behind them, even with one engine slot.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { eventually } from '../../test/support/eventually.ts';
+import type {
+  ContainerDefinition,
+  ContainerEngine,
+  EngineEvent,
+  ManagedContainer,
+} from '../docker/container-engine.ts';
+import { LABELS } from '../docker/container-engine.ts';
+import { DEFAULT_POOL } from '../model/addressing.ts';
+import { serviceSpecSchema } from '../model/service-spec.ts';
+import type { TaskSpec } from '../protocol/messages.ts';
+import type { LoopReport } from './converge-loop.ts';
+import { ConvergeLoop } from './converge-loop.ts';
+
+class HeldStopsEngine implements ContainerEngine {
+  readonly containers = new Map<string, ManagedContainer>();
+  /** Stops in flight, each released by the test. */
+  readonly stops = new Map<string, () => void>();
+  #next = 0;
+  #onEvent: ((event: EngineEvent) => void) | undefined;
+
+  async info() {
+    return { id: 'e', name: 'fake', cpuMillicores: 2000, memoryBytes: 2 ** 32, version: 'fake' };
+  }
+  async listManaged(): Promise<ManagedContainer[]> {
+    return [...this.containers.values()];
+  }
+  async hasImage() {
+    return true;
+  }
+  async pullImage() {}
+  async ensureNetwork() {}
+  async createContainer(definition: ContainerDefinition): Promise<string> {
+    const labels = definition.body.Labels as Record<string, string>;
+    const id = `c${++this.#next}`.padEnd(12, '0');
+    this.containers.set(id, {
+      id,
+      name: definition.name,
+      taskId: labels[LABELS.task] ?? '',
+      service: labels[LABELS.service] ?? '',
+      slot: Number(labels[LABELS.slot]),
+      revision: 1,
+      state: 'created',
+      exitCode: null,
+      oomKilled: false,
+      startedAt: null,
+      createdAt: this.#next,
+      ports: [],
+      ip: null,
+    });
+    return id;
+  }
+  async startContainer(id: string) {
+    this.#set(id, { state: 'running' });
+    this.#emit('start', id);
+  }
+  async stopContainer(id: string) {
+    await new Promise<void>((release) => this.stops.set(id, release));
+    this.#set(id, { state: 'exited', exitCode: 137 });
+    this.#emit('die', id);
+  }
+  async removeContainer(id: string) {
+    this.containers.delete(id);
+    this.#emit('destroy', id);
+  }
+  async watchEvents(_cluster: string, onEvent: (event: EngineEvent) => void, signal: AbortSignal) {
+    this.#onEvent = onEvent;
+    await new Promise((done) => signal.addEventListener('abort', done, { once: true }));
+  }
+  async exec() {
+    return { exitCode: 0, output: '' };
+  }
+  async streamLogs() {}
+
+  running(service: string): number {
+    return [...this.containers.values()].filter((c) => c.service === service && c.state === 'running').length;
+  }
+
+  #set(id: string, change: Partial<ManagedContainer>) {
+    const container = this.containers.get(id);
+    if (container) this.containers.set(id, { ...container, ...change });
+  }
+  #emit(action: string, containerId: string) {
+    const exitCode = action === 'die' ? 137 : null;
+    this.#onEvent?.({ action, containerId, taskId: this.containers.get(containerId)?.taskId, exitCode });
+  }
+}
+
+function task(service: string, slot: number): TaskSpec {
+  return {
+    task_id: `${service}-task-${slot}`,
+    service,
+    slot,
+    revision: 1,
+    spec: serviceSpecSchema.parse({ name: service, image: 'img', update: { drain_timeout: '0s' } }),
+    networks: [{ name: 'default', index: 0 }],
+  };
+}
+
+test('a start never queues behind stops waiting out their grace period', async () => {
+  const engine = new HeldStopsEngine();
+  const reports: LoopReport[] = [];
+  const loop = new ConvergeLoop({
+    engine,
+    clusterId: 'cluster',
+    pool: DEFAULT_POOL,
+    nodeId: 'node-1',
+    concurrency: 1,
+    resyncIntervalMs: 60_000,
+    stableAfterMs: 10_000,
+    now: Date.now,
+    onReport: (report) => reports.push(report),
+    onError: (error) => assert.fail(String(error)),
+  });
+  loop.start();
+  try {
+    const old = [0, 1, 2, 3, 4].map((slot) => task('old', slot));
+    loop.setDesired(old, { fromServer: true });
+    await eventually('5 old replicas running', () => engine.running('old') === 5);
+
+    // The old service goes, a new one comes: five stops hang, all at once, and the new replica
+    // starts anyway through the single engine slot.
+    loop.setDesired([task('new', 0)], { fromServer: true });
+    await eventually('the new replica running', () => engine.running('new') === 1, { timeoutMs: 5_000 });
+    await eventually('every stop in flight together', () => engine.stops.size === 5, { timeoutMs: 5_000 });
+    assert.equal(engine.running('old'), 5, 'no stop has finished yet');
+
+    for (const release of engine.stops.values()) release();
+    await eventually('the old containers removed', () =>
+      [...engine.containers.values()].every((c) => c.service === 'new'),
+    );
+    const events = reports.flatMap((r) => r.events.map((e) => e.message));
+    assert.equal(events.filter((m) => / \(c\d+0*\) stopped$/.test(m)).length, 5, JSON.stringify(events));
+  } finally {
+    loop.stop();
+  }
+});
+
+test('a replacement is current at once: the death of its predecessor changes nothing', async () => {
+  const engine = new HeldStopsEngine();
+  const loop = new ConvergeLoop({
+    engine,
+    clusterId: 'cluster',
+    pool: DEFAULT_POOL,
+    nodeId: 'node-1',
+    concurrency: 2,
+    resyncIntervalMs: 60_000,
+    stableAfterMs: 10_000,
+    now: Date.now,
+    onReport: () => {},
+    onError: (error) => assert.fail(String(error)),
+  });
+  loop.start();
+  try {
+    loop.setDesired([task('web', 0)], { fromServer: true });
+    const first = await eventually('web-0 running', () => loop.containerOf('web-task-0'));
+    // The container crashes: replaced once, and the replacement stays.
+    engine.containers.set(first.id, { ...first, state: 'exited', exitCode: 137 });
+    loop.trigger();
+    const second = await eventually('a replacement running', () => {
+      const c = loop.containerOf('web-task-0');
+      return c && c.id !== first.id && c.state === 'running' ? c : undefined;
+    });
+    await eventually('the predecessor removed', () => !engine.containers.has(first.id));
+    for (let pass = 0; pass < 5; pass++) loop.trigger();
+    await eventually('still one container, the same', () => {
+      const all = [...engine.containers.values()];
+      return all.length === 1 && all[0]?.id === second.id && engine.stops.size === 0;
+    });
+    const report = loop.fullReport().tasks.find((t) => t.task_id === 'web-task-0');
+    assert.equal(report?.restart_count, 1);
+    assert.equal(report?.container_id, second.id.slice(0, 12));
+  } finally {
+    loop.stop();
+  }
+});
