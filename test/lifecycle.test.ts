@@ -217,8 +217,9 @@ describe('a service on one machine', { timeout: 240_000 }, () => {
     assert.match((refused.body as { error: string }).error, /Skiff server's own port/);
   });
 
-  test('a published port that cannot be served is reported as an event, not only logged', async () => {
-    // Another process on this host holds the port on 127.0.0.1, one of the addresses ingress listens on.
+  test('a published port a host process holds is refused and reported as an event, naming the owner', async () => {
+    // Another process on this host (this test) holds the port on 127.0.0.1: the agent checks the
+    // host's listening sockets before it claims a published port, and leaves this one alone.
     const holder = createServer();
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const port = (holder.address() as AddressInfo).port;
@@ -232,10 +233,15 @@ describe('a service on one machine', { timeout: 240_000 }, () => {
       const event = await eventually('the networking problem event', async () => {
         const { body } = await skiff.api('GET', '/api/events');
         return (body as { message: string; node: string | null }[]).find((e) =>
-          /networking: cannot listen/.test(e.message),
+          /networking: .*clash: not publishing/.test(e.message),
         );
       });
-      assert.match(event.message, new RegExp(`clash:ingress:${port} on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+      assert.match(
+        event.message,
+        new RegExp(
+          `clash: not publishing port ${port}/tcp is held by \\S+ \\(pid ${process.pid}\\) on 127\\.0\\.0\\.1`,
+        ),
+      );
       assert.ok(event.node, 'the event names the node');
       assert.equal((await skiff.api('DELETE', '/api/services/clash')).status, 200);
     } finally {

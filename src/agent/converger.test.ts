@@ -382,3 +382,25 @@ test('outcomes: a failure backs off, a name conflict adopts what the engine has'
   );
   assert.equal(conflict.runtime.get('t1')?.current, 'named');
 });
+
+test('an OOM kill the engine reports after the death corrects the exit once, without counting it again', () => {
+  const never = task('t1', { restart_policy: { ...task('t1').spec.restart_policy, condition: 'never' } });
+  const died = converge(
+    input({
+      desired: [never],
+      containers: [container('c1', 't1', { state: 'exited', exitCode: 137 })],
+      runtime: new Map([['t1', FRESH_RUNTIME]]),
+    }),
+  );
+  assert.equal(died.events[0]?.message, 'Container web-0 (c1) exited with code 137');
+  const oom = container('c1', 't1', { state: 'exited', exitCode: 137, oomKilled: true });
+  const corrected = converge(input({ desired: [never], containers: [oom], runtime: died.runtime }));
+  assert.deepEqual(
+    corrected.events.map((e) => e.message),
+    ['Container web-0 (c1) was killed: out of memory (OOM)'],
+  );
+  assert.equal(corrected.runtime.get('t1')?.failures, 1, 'one exit, counted once');
+  assert.deepEqual(corrected.runtime.get('t1')?.lastExit, { code: 137, oomKilled: true });
+  const again = converge(input({ desired: [never], containers: [oom], runtime: corrected.runtime }));
+  assert.deepEqual(again.events, []);
+});

@@ -155,6 +155,11 @@ export function converge(input: ConvergeInput): ConvergePlan {
         memory = { ...memory, lastExit: { code: container.exitCode, oomKilled: container.oomKilled } };
         events.push(exitEvent(task, container));
       }
+    } else if (container && stopped && container.oomKilled && memory.lastExit?.oomKilled === false) {
+      // The engine can report the death (`die`) before the OOM kill behind it: the exit was
+      // counted already, so only its account is corrected, once.
+      memory = { ...memory, lastExit: { code: container.exitCode, oomKilled: true } };
+      events.push(exitEvent(task, container));
     } else if (container && !unhealthy && ALIVE.has(container.state)) {
       memory = trackRunning(memory, container, input);
     }
