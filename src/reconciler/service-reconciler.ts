@@ -16,11 +16,10 @@ import { parseDurationMs } from '../model/duration.ts';
 import { slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import { bindsHostPort } from '../model/service-spec.ts';
-import type { Task, TaskObservation } from '../model/task.ts';
+import type { Task, TaskRecord } from '../model/task.ts';
 
-export interface ReconcilerTask extends Task {
-  readonly observed: TaskObservation | null;
-}
+/** The reconciler reads tasks as the store holds them (model/task.ts). */
+export type ReconcilerTask = TaskRecord;
 
 export interface DesiredService {
   readonly spec: ServiceSpec;

@@ -15,7 +15,7 @@ import type { Rollout } from '../model/rollout.ts';
 import { rolloutSchema } from '../model/rollout.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import { canonicalSpec, serviceSpecSchema } from '../model/service-spec.ts';
-import type { DesiredState, Task, TaskObservation } from '../model/task.ts';
+import type { DesiredState, Task, TaskObservation, TaskRecord } from '../model/task.ts';
 import { desiredStateSchema, taskObservationSchema } from '../model/task.ts';
 import { MIGRATIONS } from './migrations.ts';
 
@@ -33,9 +33,8 @@ export interface StoredRevision {
   readonly createdAt: number;
 }
 
-export interface StoredTask extends Task {
-  readonly observed: TaskObservation | null;
-}
+/** The task record under the name the store's callers have long used (see model/task.ts). */
+export type StoredTask = TaskRecord;
 
 export interface StoredNode {
   readonly id: string;
