@@ -152,3 +152,40 @@ test('a spec stored under older, looser limits still reads', () => {
     assert.equal(store.getRevision('web', 1)?.image, 'Old Image');
   });
 });
+
+test('reads served from memory match the file, also after a rolled-back transaction', (t) => {
+  withStore((store, path) => {
+    const task = {
+      id: 't1',
+      service: 'web',
+      slot: 0,
+      revision: 1,
+      nodeId: null,
+      desiredState: 'running' as const,
+      pendingReason: null,
+      createdAt: 1,
+    };
+    store.putService(spec, 1);
+    store.insertTask(task);
+    const before = store.taskSnapshot();
+    store.placeTask('t1', 'n1', null);
+    assert.equal(before[0]?.nodeId, null, 'a snapshot taken earlier is not changed by a later write');
+    assert.throws(() =>
+      store.transaction(() => {
+        store.setDesiredState('t1', 'shutdown');
+        store.setReplicas('web', 7, 2);
+        throw new Error('abandoned');
+      }),
+    );
+    assert.equal(
+      store.listTasks()[0]?.desiredState,
+      'running',
+      'the rolled-back write is not kept in memory',
+    );
+    assert.equal(store.getService('web')?.spec.replicas, 2);
+    const fresh = new Store(path);
+    t.after(() => fresh.close());
+    assert.deepEqual(fresh.listTasks(), store.listTasks());
+    assert.deepEqual(fresh.listServices(), store.listServices());
+  });
+});

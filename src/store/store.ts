@@ -110,6 +110,16 @@ export class AllocationExhaustedError extends Error {
 
 export class Store {
   readonly #db: DatabaseSync;
+  /**
+   * The task table, parsed, in memory: every pass and every report reads it, and at 10,000 rows
+   * a read from SQLite (query, JSON, schema) costs hundreds of milliseconds. The store is the
+   * table's only writer, so each write updates this copy in the same call; records are replaced,
+   * never mutated, so an array handed out stays a consistent snapshot. Loaded on first use and
+   * dropped when a transaction rolls back (the next read loads it again).
+   */
+  #tasks: Map<string, TaskRecord> | undefined;
+  /** The services table, parsed: read by every pass and most requests, dropped on every write. */
+  #services: Map<string, StoredService> | undefined;
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
@@ -147,6 +157,8 @@ export class Store {
       return result;
     } catch (error) {
       this.#db.exec('ROLLBACK');
+      this.#tasks = undefined;
+      this.#services = undefined;
       throw error;
     }
   }
@@ -164,16 +176,24 @@ export class Store {
 
   // Services
 
+  /** Services ordered by name. */
   listServices(): StoredService[] {
-    return this.#db
-      .prepare(`SELECT ${SERVICE_COLUMNS} FROM services ORDER BY name`)
-      .all()
-      .map((row) => toService(serviceRow.parse(row)));
+    return [...this.#serviceTable().values()];
   }
 
   getService(name: string): StoredService | undefined {
-    const row = this.#db.prepare(`SELECT ${SERVICE_COLUMNS} FROM services WHERE name = ?`).get(name);
-    return row ? toService(serviceRow.parse(row)) : undefined;
+    return this.#serviceTable().get(name);
+  }
+
+  #serviceTable(): Map<string, StoredService> {
+    if (this.#services) return this.#services;
+    const services = new Map<string, StoredService>();
+    for (const row of this.#db.prepare(`SELECT name, ${SERVICE_COLUMNS} FROM services ORDER BY name`).all()) {
+      const name = z.object({ name: z.string() }).parse(row).name;
+      services.set(name, toService(serviceRow.parse(row)));
+    }
+    this.#services = services;
+    return services;
   }
 
   /** Stores a spec; a spec that differs from the current one gets the next revision. */
@@ -204,6 +224,7 @@ export class Store {
              updated_at = excluded.updated_at, rollout = excluded.rollout`,
         )
         .run(spec.name, text, revision, now, now, JSON.stringify(rollout));
+      this.#services = undefined;
       this.#db
         .prepare('INSERT INTO service_revisions (name, revision, spec, created_at) VALUES (?, ?, ?, ?)')
         .run(spec.name, revision, text, now);
@@ -222,6 +243,7 @@ export class Store {
     this.#db
       .prepare('UPDATE services SET spec = ?, updated_at = ? WHERE name = ?')
       .run(JSON.stringify(spec), now, name);
+    this.#services = undefined;
     return this.getService(name);
   }
 
@@ -242,11 +264,13 @@ export class Store {
         JSON.stringify(rollout),
         name,
       );
+    this.#services = undefined;
     return this.getService(name);
   }
 
   setRollout(name: string, rollout: Rollout): void {
     this.#db.prepare('UPDATE services SET rollout = ? WHERE name = ?').run(JSON.stringify(rollout), name);
+    this.#services = undefined;
   }
 
   listRevisions(name: string): StoredRevision[] {
@@ -282,6 +306,7 @@ export class Store {
   deleteService(name: string): boolean {
     return this.transaction(() => {
       this.#db.prepare('DELETE FROM service_revisions WHERE name = ?').run(name);
+      this.#services = undefined;
       return this.#db.prepare('DELETE FROM services WHERE name = ?').run(name).changes > 0;
     });
   }
@@ -317,15 +342,48 @@ export class Store {
 
   // Tasks
 
+  /** Tasks ordered by service, slot and creation (one service's when named). */
   listTasks(service?: string): StoredTask[] {
-    const rows =
-      service === undefined
-        ? this.#db.prepare('SELECT * FROM tasks ORDER BY service, slot, created_at').all()
-        : this.#db.prepare('SELECT * FROM tasks WHERE service = ? ORDER BY slot, created_at').all(service);
-    return rows.map((row) => toTask(taskRow.parse(row)));
+    const tasks = this.taskSnapshot().filter((t) => service === undefined || t.service === service);
+    return tasks.sort(
+      (a, b) =>
+        (a.service < b.service ? -1 : a.service > b.service ? 1 : 0) ||
+        a.slot - b.slot ||
+        a.createdAt - b.createdAt,
+    );
+  }
+
+  /** Every task, in no particular order: a consistent snapshot, cheap to take. */
+  taskSnapshot(): TaskRecord[] {
+    return [...this.#taskTable().values()];
+  }
+
+  /** The tasks placed on one node. */
+  tasksOnNode(nodeId: string): TaskRecord[] {
+    return this.taskSnapshot().filter((t) => t.nodeId === nodeId);
+  }
+
+  #taskTable(): Map<string, TaskRecord> {
+    if (this.#tasks) return this.#tasks;
+    const rows = this.#db.prepare('SELECT * FROM tasks').all();
+    const tasks = new Map<string, TaskRecord>();
+    for (const row of rows) {
+      const task = toTask(taskRow.parse(row));
+      tasks.set(task.id, task);
+    }
+    this.#tasks = tasks;
+    return tasks;
+  }
+
+  /** Replaces a task's record in memory after its row was written. */
+  #updateTask(id: string, change: Partial<TaskRecord>): void {
+    const table = this.#taskTable();
+    const task = table.get(id);
+    if (task) table.set(id, { ...task, ...change });
   }
 
   insertTask(task: Task): void {
+    const table = this.#taskTable();
     this.#db
       .prepare(
         `INSERT INTO tasks (id, service, slot, revision, node_id, desired_state, pending_reason, created_at)
@@ -341,26 +399,43 @@ export class Store {
         task.pendingReason,
         task.createdAt,
       );
+    table.set(task.id, {
+      id: task.id,
+      service: task.service,
+      slot: task.slot,
+      revision: task.revision,
+      nodeId: task.nodeId,
+      desiredState: task.desiredState,
+      pendingReason: task.pendingReason,
+      createdAt: task.createdAt,
+      observed: null,
+    });
   }
 
   placeTask(id: string, nodeId: string | null, pendingReason: string | null): void {
     this.#db
       .prepare('UPDATE tasks SET node_id = ?, pending_reason = ? WHERE id = ?')
       .run(nodeId, pendingReason, id);
+    this.#updateTask(id, { nodeId, pendingReason });
   }
 
   setDesiredState(id: string, state: DesiredState): void {
     this.#db.prepare('UPDATE tasks SET desired_state = ? WHERE id = ?').run(state, id);
+    this.#updateTask(id, { desiredState: state });
   }
 
   setObserved(id: string, observed: TaskObservation | null): void {
     this.#db
       .prepare('UPDATE tasks SET observed = ? WHERE id = ?')
       .run(observed ? JSON.stringify(observed) : null, id);
+    // What a read of the row would give: an observation out of bounds is forgotten.
+    const parsed = observed ? taskObservationSchema.safeParse(observed) : undefined;
+    this.#updateTask(id, { observed: parsed?.success ? parsed.data : null });
   }
 
   deleteTask(id: string): void {
     this.#db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
+    this.#tasks?.delete(id);
   }
 
   // Allocations
