@@ -1,0 +1,120 @@
+/**
+ * What one controller pass reads, as one value: desired state (services, the specs of the
+ * revisions in use, tasks, address allocations), the nodes as the server knows them (liveness
+ * inputs, operator settings, what their current link was last sent) and the controller's own
+ * memory between passes. `planPass` (plan-pass.ts) turns it into a plan; `readSnapshot` takes it.
+ */
+import type { NodeAvailability, NodeStatus } from '../model/node.ts';
+import type { ServiceSpec } from '../model/service-spec.ts';
+import type { TaskRecord } from '../model/task.ts';
+import type { Store, StoredService } from '../store/store.ts';
+import type { Allocation, PendingRelease } from './address-release.ts';
+import type { Cluster } from './cluster.ts';
+import { labelsOf } from './cluster.ts';
+import type { LivenessSettings } from './node-liveness.ts';
+
+export interface PassNode {
+  readonly id: string;
+  readonly status: NodeStatus;
+  readonly availability: NodeAvailability;
+  /** The agent's labels with the operator's over them. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly address: string;
+  readonly cpuMillicores: number;
+  readonly memoryBytes: number;
+  readonly features: ReadonlySet<string>;
+  /** Liveness inputs (node-liveness.ts). */
+  readonly connected: boolean;
+  readonly lastSeen: number;
+  readonly downNotBefore: number;
+  /** The key of the assignment last sent over the current link (see plan-pass.ts). */
+  readonly sentAssignment: string | undefined;
+  /** The endpoints generation last sent over the current link. */
+  readonly sentEndpoints: number | undefined;
+  /** The endpoints generation its agent last acknowledged over the current link. */
+  readonly endpointsAcked: number;
+}
+
+/** What the controller remembers from one pass to the next (memory only). */
+export interface PassMemory {
+  /** service → node → when a replica of it was lost there (node down, drained away). */
+  readonly failures: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Addresses no longer used, on their way back to the pool (address-release.ts). */
+  readonly releases: ReadonlyMap<string, PendingRelease>;
+  /** The last assignment generation sent; generations only grow, across restarts too. */
+  readonly assignGeneration: number;
+  readonly endpointsGeneration: number;
+  /** The endpoint set of `endpointsGeneration`, as text, to tell a change. */
+  readonly endpointsKey: string | undefined;
+}
+
+export interface PassSnapshot {
+  readonly services: readonly StoredService[];
+  readonly tasks: readonly TaskRecord[];
+  /** The specs of the revisions the tasks run (and of current revisions), by `specKey`. */
+  readonly specs: ReadonlyMap<string, ServiceSpec>;
+  readonly allocations: readonly Allocation[];
+  readonly nodes: readonly PassNode[];
+  readonly memory: PassMemory;
+  readonly liveness: LivenessSettings;
+  /** How long a freed address waits after every agent acknowledged its removal. */
+  readonly addressHoldMs: number;
+}
+
+export function specKey(service: string, revision: number): string {
+  return `${service}\u0000${revision}`;
+}
+
+export interface SnapshotSources {
+  readonly store: Store;
+  readonly cluster: Cluster;
+  readonly memory: PassMemory;
+  readonly liveness: LivenessSettings;
+  readonly addressHoldMs: number;
+  /** The spec of a revision (cached by the controller: revisions never change once written). */
+  readonly specOf: (service: string, revision: number) => ServiceSpec | undefined;
+}
+
+/** One read of everything a pass needs. Synchronous, so nothing can write in between. */
+export function readSnapshot(sources: SnapshotSources): PassSnapshot {
+  const { store, cluster, specOf } = sources;
+  const services = store.listServices();
+  const tasks = store.taskSnapshot();
+  const specs = new Map<string, ServiceSpec>();
+  const want = (service: string, revision: number) => {
+    const key = specKey(service, revision);
+    if (specs.has(key)) return;
+    const spec = specOf(service, revision);
+    if (spec) specs.set(key, spec);
+  };
+  for (const service of services) want(service.spec.name, service.revision);
+  for (const task of tasks) want(task.service, task.revision);
+  const nodes = cluster.list().map(
+    (node): PassNode => ({
+      id: node.id,
+      status: node.status,
+      availability: node.availability,
+      labels: labelsOf(node),
+      address: node.registration.address,
+      cpuMillicores: node.registration.cpu_millicores,
+      memoryBytes: node.registration.memory_bytes,
+      features: node.features,
+      connected: node.link !== undefined,
+      lastSeen: node.lastSeen,
+      downNotBefore: node.downNotBefore,
+      sentAssignment: node.lastAssignment,
+      sentEndpoints: node.lastEndpoints,
+      endpointsAcked: node.endpointsAcked,
+    }),
+  );
+  return {
+    services,
+    tasks,
+    specs,
+    allocations: store.listAllocations(),
+    nodes,
+    memory: sources.memory,
+    liveness: sources.liveness,
+    addressHoldMs: sources.addressHoldMs,
+  };
+}
