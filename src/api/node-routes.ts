@@ -1,6 +1,6 @@
 /**
  * Node routes: list nodes, cordon/uncordon/drain them, set operator labels, forget a node that is
- * gone for good. Every change is an event and is followed by a controller pass.
+ * gone for good. Every change is an event; the route waits for the controller pass that includes it.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -48,14 +48,14 @@ export function nodeRoutes(deps: ApiDeps): Hono {
   app.get('/nodes/:id', (c) => c.json(view(find(c.req.param('id')))));
 
   for (const [name, action] of Object.entries(AVAILABILITY_ACTIONS)) {
-    app.post(`/nodes/:id/${name}`, (c) => {
+    app.post(`/nodes/:id/${name}`, async (c) => {
       const id = c.req.param('id');
       const node = find(id);
       if (node.availability !== action.availability) {
         cluster.setAvailability(id, action.availability);
         record(id, `Node ${id} ${action.verb}`);
       }
-      controller.sync();
+      await controller.settle();
       return c.json(view(node));
     });
   }
@@ -70,11 +70,11 @@ export function nodeRoutes(deps: ApiDeps): Hono {
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     record(id, `Node ${id} labels set to ${text || '(none)'}`);
-    controller.sync();
+    await controller.settle();
     return c.json(view(node));
   });
 
-  app.delete('/nodes/:id', (c) => {
+  app.delete('/nodes/:id', async (c) => {
     const id = c.req.param('id');
     // A refused agent that never joined is only a note: forgetting it changes nothing else.
     if (!cluster.get(id) && cluster.refusalOf(id) && cluster.remove(id)) return c.json({ deleted: id });
@@ -82,7 +82,7 @@ export function nodeRoutes(deps: ApiDeps): Hono {
     if (node.link) throw new HttpError(409, `node ${id} is connected: stop its agent first`);
     cluster.remove(id);
     record(id, `Node ${id} removed from the cluster`);
-    controller.sync();
+    await controller.settle();
     return c.json({ deleted: id });
   });
 

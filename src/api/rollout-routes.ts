@@ -66,7 +66,7 @@ export function rolloutRoutes(deps: ApiDeps): Hono {
       },
       now(),
     );
-    controller.sync();
+    await controller.settle();
     const updated = store.getService(name);
     if (!updated) throw new NotFoundError(`service ${name}`);
     return c.json(serviceView(updated, store.listTasks(name)));

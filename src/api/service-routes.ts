@@ -1,7 +1,7 @@
 /**
  * The spec's service routes: deploy, list, inspect, scale, remove. Each change is written to the
- * store, recorded as an event, and followed by a synchronous controller pass so the response
- * already shows the replicas it created.
+ * store and recorded as an event; the route then waits (up to 2 s) for the controller pass that
+ * includes it, so the response already shows the replicas it created.
  */
 import { Hono } from 'hono';
 import type { z } from 'zod';
@@ -46,7 +46,7 @@ export function serviceRoutes(deps: ApiDeps): Hono {
         : `Service ${spec.name} updated to revision ${result.service.revision} (${spec.image}, ${spec.replicas} replica(s))`;
       events.append({ type: 'service', service: spec.name, container: null, node: null, message }, now());
     }
-    controller.sync();
+    await controller.settle();
     return c.json(view(spec.name), result.created ? 201 : 200);
   });
 
@@ -82,18 +82,18 @@ export function serviceRoutes(deps: ApiDeps): Hono {
         now(),
       );
     }
-    controller.sync();
+    await controller.settle();
     return c.json(view(name));
   });
 
-  app.delete('/services/:name', (c) => {
+  app.delete('/services/:name', async (c) => {
     const name = c.req.param('name');
     if (!store.deleteService(name)) throw new NotFoundError(`service ${name}`);
     events.append(
       { type: 'service', service: name, container: null, node: null, message: `Service ${name} removed` },
       now(),
     );
-    controller.sync();
+    await controller.settle();
     return c.json({ deleted: name });
   });
 
