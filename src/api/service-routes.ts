@@ -11,6 +11,7 @@ import type { ServiceView } from '../model/views.ts';
 import { serviceView } from '../server/views.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
+import { page } from './paging.ts';
 import { describeConflict, publishedPortConflict } from './port-conflicts.ts';
 
 export function serviceRoutes(deps: ApiDeps): Hono {
@@ -51,15 +52,13 @@ export function serviceRoutes(deps: ApiDeps): Hono {
   });
 
   app.get('/services', (c) => {
-    const tasks = store.listTasks();
-    return c.json(
-      store.listServices().map((service) =>
-        serviceView(
-          service,
-          tasks.filter((t) => t.service === service.spec.name),
-        ),
-      ),
+    const services = page(c, store.listServices(), (s) => s.spec.name);
+    const names = new Set(services.map((s) => s.spec.name));
+    const tasks = Map.groupBy(
+      store.taskSnapshot().filter((t) => names.has(t.service)),
+      (t) => t.service,
     );
+    return c.json(services.map((service) => serviceView(service, tasks.get(service.spec.name) ?? [])));
   });
 
   app.get('/services/:name', (c) => c.json(view(c.req.param('name'))));

@@ -552,9 +552,14 @@ export class Store {
       params.push(query.service);
     }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    // The newest `limit` events, returned oldest first.
+    // After an id: the oldest `limit` events after it (a page, or catching up); otherwise the
+    // newest `limit`. Returned oldest first either way.
     const rows = this.#db
-      .prepare(`SELECT * FROM (SELECT * FROM events ${clause} ORDER BY id DESC LIMIT ?) ORDER BY id`)
+      .prepare(
+        query.afterId !== undefined
+          ? `SELECT * FROM events ${clause} ORDER BY id LIMIT ?`
+          : `SELECT * FROM (SELECT * FROM events ${clause} ORDER BY id DESC LIMIT ?) ORDER BY id`,
+      )
       .all(...params, query.limit);
     return rows.map((row) => {
       const e = eventRow.parse(row);
