@@ -36,6 +36,8 @@ export interface NodeSession {
   features: ReadonlySet<string>;
   /** The endpoints generation its agent last acknowledged over the current link. */
   endpointsAcked: number;
+  /** The heartbeat interval its agent was told at welcome (node-liveness.ts); undefined: the base. */
+  heartbeatIntervalMs: number | undefined;
 }
 
 /** An agent turned away at hello, and why: kept so `skiff nodes` can say so. Memory only. */
@@ -94,6 +96,7 @@ export class Cluster {
         lastEndpoints: undefined,
         features: new Set(BASELINE_FEATURES),
         endpointsAcked: -1,
+        heartbeatIntervalMs: undefined,
       });
     }
   }
@@ -139,6 +142,7 @@ export class Cluster {
       lastEndpoints: undefined,
       features: new Set(features),
       endpointsAcked: -1,
+      heartbeatIntervalMs: undefined,
     };
     const previousStatus = existing?.status;
     session.registration = registration;

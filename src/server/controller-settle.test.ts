@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { DEFAULT_POOL } from '../model/addressing.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import { Store } from '../store/store.ts';
 import { Cluster } from './cluster.ts';
@@ -29,6 +30,7 @@ function withController(
     cluster: new Cluster(store, 0),
     events: new EventLog(store),
     liveness: DEFAULT_LIVENESS,
+    addressPool: DEFAULT_POOL,
     now,
     log: (message) => logged.push(message),
     onPass: (ms) => passes.push(ms),

@@ -35,6 +35,8 @@ export interface ControllerOptions {
   readonly addressHoldMs?: number;
   /** Told how long each pass took (ms), for benchmarks; nothing is timed without it. */
   readonly onPass?: (durationMs: number) => void;
+  /** The heartbeat interval `liveness` was made for (default: a third of its timeout). */
+  readonly heartbeatIntervalMs?: number;
   /** Ids for new tasks; random unless a simulation wants them reproducible. */
   readonly newTaskId?: () => string;
 }
@@ -130,6 +132,8 @@ export class Controller {
         cluster,
         memory: this.#memory,
         liveness: this.#options.liveness,
+        baseHeartbeatIntervalMs:
+          this.#options.heartbeatIntervalMs ?? Math.round(this.#options.liveness.heartbeatTimeoutMs / 3),
         addressHoldMs: this.#options.addressHoldMs ?? DEFAULT_TTL_SECONDS * 1000,
         specOf: (service, revision) => this.#specOf(service, revision),
       });

@@ -12,6 +12,7 @@ import type { Allocation, PendingRelease } from './address-release.ts';
 import type { Cluster } from './cluster.ts';
 import { labelsOf } from './cluster.ts';
 import type { LivenessSettings } from './node-liveness.ts';
+import { livenessFor } from './node-liveness.ts';
 
 export interface PassNode {
   readonly id: string;
@@ -23,7 +24,8 @@ export interface PassNode {
   readonly cpuMillicores: number;
   readonly memoryBytes: number;
   readonly features: ReadonlySet<string>;
-  /** Liveness inputs (node-liveness.ts). */
+  /** Liveness inputs (node-liveness.ts), and the timing for the interval its agent beats at. */
+  readonly liveness: LivenessSettings;
   readonly connected: boolean;
   readonly lastSeen: number;
   readonly downNotBefore: number;
@@ -56,6 +58,7 @@ export interface PassSnapshot {
   readonly allocations: readonly Allocation[];
   readonly nodes: readonly PassNode[];
   readonly memory: PassMemory;
+  /** The base timing, for nodes that have not been told an interval. */
   readonly liveness: LivenessSettings;
   /** How long a freed address waits after every agent acknowledged its removal. */
   readonly addressHoldMs: number;
@@ -70,6 +73,8 @@ export interface SnapshotSources {
   readonly cluster: Cluster;
   readonly memory: PassMemory;
   readonly liveness: LivenessSettings;
+  /** The heartbeat interval `liveness` was made for. */
+  readonly baseHeartbeatIntervalMs: number;
   readonly addressHoldMs: number;
   /** The spec of a revision (cached by the controller: revisions never change once written). */
   readonly specOf: (service: string, revision: number) => ServiceSpec | undefined;
@@ -99,6 +104,11 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
       cpuMillicores: node.registration.cpu_millicores,
       memoryBytes: node.registration.memory_bytes,
       features: node.features,
+      liveness: livenessFor(
+        sources.liveness,
+        sources.baseHeartbeatIntervalMs,
+        node.heartbeatIntervalMs ?? sources.baseHeartbeatIntervalMs,
+      ),
       connected: node.link !== undefined,
       lastSeen: node.lastSeen,
       downNotBefore: node.downNotBefore,

@@ -10,7 +10,7 @@ import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskObservation, TaskRecord } from '../model/task.ts';
 import { AGENT_FEATURES } from '../protocol/features.ts';
 import type { StoredService } from '../store/store.ts';
-import { DEFAULT_LIVENESS } from './node-liveness.ts';
+import { DEFAULT_LIVENESS, livenessFor } from './node-liveness.ts';
 import type { PassNode, PassSnapshot } from './pass-snapshot.ts';
 import { specKey } from './pass-snapshot.ts';
 import type { PassPlan } from './plan-pass.ts';
@@ -45,6 +45,7 @@ function node(id: string, overrides: Partial<PassNode> = {}): PassNode {
     cpuMillicores: 4000,
     memoryBytes: 8 * GiB,
     features: new Set(AGENT_FEATURES),
+    liveness: DEFAULT_LIVENESS,
     connected: true,
     lastSeen: NOW,
     downNotBefore: 0,
@@ -264,4 +265,15 @@ test('the snapshot is never mutated', () => {
   const before = JSON.stringify({ ...base, specs: [...base.specs] });
   planPass(base, NOW, ids());
   assert.equal(JSON.stringify({ ...base, specs: [...base.specs] }), before);
+});
+
+test('each node is judged by the heartbeat interval it was told', () => {
+  const slow = livenessFor(DEFAULT_LIVENESS, 500, 4000);
+  const silent5s = { lastSeen: NOW - 5000 };
+  const plan = planPass(
+    snapshot([], [], [node('fast', silent5s), node('slow', { ...silent5s, liveness: slow })]),
+    NOW,
+    ids(),
+  );
+  assert.deepEqual(plan.statusChanges, [{ id: 'fast', from: 'ready', to: 'down' }]);
 });

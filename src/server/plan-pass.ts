@@ -194,8 +194,8 @@ class PassBuilder {
   }
 
   checkLiveness(): void {
-    const { liveness } = this.#snapshot;
     this.#nodes.forEach((node, i) => {
+      const { liveness } = node;
       const status = livenessStatus(node, this.#now, liveness);
       if (status === node.status) return;
       this.#statusChanges.push({ id: node.id, from: node.status, to: status });
@@ -209,7 +209,7 @@ class PassBuilder {
       };
       const message =
         status === 'down'
-          ? `Node ${node.id} is down (silent for ${liveness.downAfterMs / 1000}s): its replicas are rescheduled`
+          ? `Node ${node.id} is down (silent for ${(node.connected ? (liveness.silentDownAfterMs ?? liveness.downAfterMs) : liveness.downAfterMs) / 1000}s): its replicas are rescheduled`
           : status === 'unreachable'
             ? `Node ${node.id} is unreachable (no heartbeat for ${liveness.heartbeatTimeoutMs / 1000}s)`
             : `Node ${node.id} is ready (heartbeats resumed)`;
