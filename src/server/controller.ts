@@ -68,7 +68,7 @@ export class Controller {
       // Generations only grow, across server restarts too.
       assignGeneration: options.now(),
       endpointsGeneration: options.now(),
-      endpointsKey: undefined,
+      endpoints: undefined,
     };
   }
 

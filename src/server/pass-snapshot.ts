@@ -7,6 +7,7 @@
 import type { NodeAvailability, NodeStatus } from '../model/node.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { TaskRecord } from '../model/task.ts';
+import type { ServiceEndpoints } from '../protocol/messages.ts';
 import type { Store, StoredService } from '../store/store.ts';
 import type { Allocation, PendingRelease } from './address-release.ts';
 import type { Cluster } from './cluster.ts';
@@ -46,8 +47,25 @@ export interface PassMemory {
   /** The last assignment generation sent; generations only grow, across restarts too. */
   readonly assignGeneration: number;
   readonly endpointsGeneration: number;
-  /** The endpoint set of `endpointsGeneration`, as text, to tell a change. */
-  readonly endpointsKey: string | undefined;
+  /** The endpoint set of `endpointsGeneration`, per service, to tell a change cheaply. */
+  readonly endpoints: EndpointsMemory | undefined;
+}
+
+/** Each service's endpoints as last computed, with what they were computed from. */
+export interface EndpointsMemory {
+  /** The ready nodes and their addresses, as text: when it changes, everything is recomputed. */
+  readonly readyNodes: string;
+  readonly services: ReadonlyMap<string, ServiceEndpointsMemory>;
+}
+
+export interface ServiceEndpointsMemory {
+  /** The records they came from, compared by identity: the store replaces a record it changes. */
+  readonly service: StoredService;
+  readonly serving: readonly TaskRecord[];
+  readonly vipIndex: number;
+  readonly networks: string;
+  readonly entry: ServiceEndpoints;
+  readonly text: string;
 }
 
 export interface PassSnapshot {

@@ -103,7 +103,7 @@ function snapshot(
       releases: new Map(),
       assignGeneration: 100,
       endpointsGeneration: 200,
-      endpointsKey: undefined,
+      endpoints: undefined,
     },
     liveness: DEFAULT_LIVENESS,
     addressHoldMs: 5000,
@@ -276,4 +276,33 @@ test('each node is judged by the heartbeat interval it was told', () => {
     ids(),
   );
   assert.deepEqual(plan.statusChanges, [{ id: 'fast', from: 'ready', to: 'down' }]);
+});
+
+test('endpoints: a new generation only when who serves changes, however often records are replaced', () => {
+  const services = [service('web', 2)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b')];
+  const nodes = [node('a'), node('b')];
+  const first = planPass(snapshot(services, tasks, nodes), NOW, ids());
+  const generation = first.memory.endpointsGeneration;
+  const sent = nodes.map((n) => ({ ...n, sentEndpoints: generation }));
+  const restarted = { ...tasks[1], observed: { ...running('w1'), restart_count: 1 } } as TaskRecord;
+  const same = planPass(
+    { ...snapshot(services, [tasks[0] as TaskRecord, restarted], sent), memory: first.memory },
+    NOW + 250,
+    ids(),
+  );
+  assert.equal(same.memory.endpointsGeneration, generation, 'a new record saying the same');
+  assert.equal(same.endpoints, undefined);
+  const sick = { ...restarted, observed: { ...running('w1'), health: 'unhealthy' as const } };
+  const changed = planPass(
+    { ...snapshot(services, [tasks[0] as TaskRecord, sick], sent), memory: same.memory },
+    NOW + 500,
+    ids(),
+  );
+  assert.equal(changed.memory.endpointsGeneration, generation + 1);
+  assert.deepEqual(
+    changed.endpoints?.services.map((s) => s.backends.map((b) => b.task_id)),
+    [['w0']],
+  );
+  assert.deepEqual(changed.endpoints?.nodeIds, ['a', 'b']);
 });

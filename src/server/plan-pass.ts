@@ -25,7 +25,7 @@ import type { ServiceSpec } from '../model/service-spec.ts';
 import type { DesiredState, Task, TaskRecord } from '../model/task.ts';
 import { FEATURES, requiredFeatures } from '../protocol/features.ts';
 import type { NetworkRef, ServiceEndpoints, TaskSpec } from '../protocol/messages.ts';
-import { reconcileService } from '../reconciler/service-reconciler.ts';
+import { isServing, reconcileService } from '../reconciler/service-reconciler.ts';
 import { parseConstraint } from '../scheduler/constraints.ts';
 import { demandOf } from '../scheduler/resources.ts';
 import type { NodeSnapshot, PlacementRequest } from '../scheduler/scheduler.ts';
@@ -37,7 +37,13 @@ import { planRelease } from './address-release.ts';
 import { allocationsByNode } from './allocation.ts';
 import { serviceEndpoints } from './endpoints.ts';
 import { livenessStatus } from './node-liveness.ts';
-import type { PassMemory, PassNode, PassSnapshot } from './pass-snapshot.ts';
+import type {
+  EndpointsMemory,
+  PassMemory,
+  PassNode,
+  PassSnapshot,
+  ServiceEndpointsMemory,
+} from './pass-snapshot.ts';
 import { specKey } from './pass-snapshot.ts';
 
 /** How long a node where a service's replicas failed is avoided for that service. */
@@ -116,6 +122,10 @@ function byName<T>(name: (item: T) => string): (a: T, b: T) => number {
   return (a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0);
 }
 
+function sameRecords(a: readonly TaskRecord[], b: readonly TaskRecord[]): boolean {
+  return a.length === b.length && a.every((task, i) => task === b[i]);
+}
+
 function taskOrder(a: TaskRecord, b: TaskRecord): number {
   if (a.service !== b.service) return a.service < b.service ? -1 : 1;
   return a.slot - b.slot || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -143,7 +153,7 @@ class PassBuilder {
   #releases: PassMemory['releases'];
   #assignGeneration: number;
   #endpointsGeneration: number;
-  #endpointsKey: string | undefined;
+  #endpointsMemory: EndpointsMemory | undefined;
   readonly #assignments: AssignmentSend[] = [];
   #endpoints: EndpointsSend | undefined;
   #again = false;
@@ -166,7 +176,7 @@ class PassBuilder {
     this.#releases = snapshot.memory.releases;
     this.#assignGeneration = snapshot.memory.assignGeneration;
     this.#endpointsGeneration = snapshot.memory.endpointsGeneration;
-    this.#endpointsKey = snapshot.memory.endpointsKey;
+    this.#endpointsMemory = snapshot.memory.endpoints;
   }
 
   #event(event: EventInput): void {
@@ -417,21 +427,29 @@ class PassBuilder {
    * changed is sent anything; its TaskSpecs are built only then.
    */
   assign(): void {
-    const onNode = new Map<string, { task: TaskRecord; spec: ServiceSpec; networks: NetworkRef[] }[]>();
-    for (const task of this.#sorted()) {
+    type Entry = { task: TaskRecord; spec: ServiceSpec; networks: NetworkRef[]; key: string };
+    // Per spec, not per task: a service's replicas share their revision's networks.
+    const refs = new Map<ServiceSpec, { networks: NetworkRef[]; key: string }>();
+    const onNode = new Map<string, Entry[]>();
+    for (const task of this.#tasks.values()) {
       if (task.nodeId === null || task.desiredState !== 'running') continue;
       const spec = this.#specOf(task.service, task.revision);
       if (!spec) continue;
+      let ref = refs.get(spec);
+      if (!ref) {
+        const networks = this.#networkRefs(spec);
+        ref = { networks, key: networks.map((n) => n.index).join('.') };
+        refs.set(spec, ref);
+      }
       const list = onNode.get(task.nodeId) ?? [];
-      list.push({ task, spec, networks: this.#networkRefs(spec) });
+      list.push({ task, spec, networks: ref.networks, key: ref.key });
       onNode.set(task.nodeId, list);
     }
     for (const node of this.#nodes) {
       if (!node.connected) continue;
-      const entries = onNode.get(node.id) ?? [];
-      const key = entries
-        .map(({ task, networks }) => `${task.id}@${networks.map((n) => n.index).join('.')}`)
-        .join(',');
+      // Sorted per node (a few tasks each), not the whole table.
+      const entries = (onNode.get(node.id) ?? []).sort((a, b) => taskOrder(a.task, b.task));
+      const key = entries.map(({ task, key }) => `${task.id}@${key}`).join(',');
       if (key === node.sentAssignment) continue;
       this.#assignments.push({
         nodeId: node.id,
@@ -449,21 +467,55 @@ class PassBuilder {
     }
   }
 
+  /**
+   * A service's endpoints are recomputed (and serialised, to tell a change) only when its record,
+   * its serving tasks' records or the ready nodes changed since the last pass: at 10,000
+   * replicas, serialising them all costs more than the rest of an idle pass.
+   */
   publishEndpoints(): void {
-    const services = this.#services.map((service) => ({
-      service,
-      vipIndex: this.#index('service', service.spec.name),
-      networks: this.#networkRefs(service.spec),
-    }));
-    const endpoints = serviceEndpoints(services, [...this.#tasks.values()], this.#nodes);
-    const key = JSON.stringify(endpoints);
-    if (key !== this.#endpointsKey) {
-      this.#endpointsKey = key;
-      this.#endpointsGeneration++;
+    const readyNodes = this.#nodes
+      .filter((n) => n.status === 'ready')
+      .map((n) => `${n.id}=${n.address}`)
+      .join(',');
+    const previous = this.#endpointsMemory?.readyNodes === readyNodes ? this.#endpointsMemory : undefined;
+    const serving = new Map<string, TaskRecord[]>();
+    for (const task of this.#tasks.values()) {
+      if (task.desiredState !== 'running' || !isServing(task)) continue;
+      const list = serving.get(task.service) ?? [];
+      list.push(task);
+      serving.set(task.service, list);
     }
+    const services = new Map<string, ServiceEndpointsMemory>();
+    let changed = previous === undefined || previous.services.size !== this.#services.length;
+    for (const service of this.#services) {
+      const name = service.spec.name;
+      const tasks = serving.get(name) ?? [];
+      const vipIndex = this.#index('service', name);
+      const networks = this.#networkRefs(service.spec);
+      const networksKey = networks.map((n) => `${n.name}=${n.index}`).join(',');
+      const known = previous?.services.get(name);
+      if (
+        known &&
+        known.service === service &&
+        known.vipIndex === vipIndex &&
+        known.networks === networksKey &&
+        sameRecords(known.serving, tasks)
+      ) {
+        services.set(name, known);
+        continue;
+      }
+      const [entry] = serviceEndpoints([{ service, vipIndex, networks }], tasks, this.#nodes);
+      if (!entry) continue;
+      const text = JSON.stringify(entry);
+      if (known?.text !== text) changed = true;
+      services.set(name, { service, serving: tasks, vipIndex, networks: networksKey, entry, text });
+    }
+    this.#endpointsMemory = { readyNodes, services };
+    if (changed) this.#endpointsGeneration++;
     const generation = this.#endpointsGeneration;
     const nodeIds = this.#nodes.filter((n) => n.connected && n.sentEndpoints !== generation).map((n) => n.id);
-    if (nodeIds.length > 0) this.#endpoints = { generation, services: endpoints, nodeIds };
+    if (nodeIds.length > 0)
+      this.#endpoints = { generation, services: [...services.values()].map((s) => s.entry), nodeIds };
   }
 
   releaseAddresses(): void {
@@ -531,7 +583,7 @@ class PassBuilder {
         releases: this.#releases,
         assignGeneration: this.#assignGeneration,
         endpointsGeneration: this.#endpointsGeneration,
-        endpointsKey: this.#endpointsKey,
+        endpoints: this.#endpointsMemory,
       },
       again: this.#again,
     };
