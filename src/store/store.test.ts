@@ -189,3 +189,41 @@ test('reads served from memory match the file, also after a rolled-back transact
     assert.deepEqual(fresh.listServices(), store.listServices());
   });
 });
+
+test('event listings from memory match a fresh read of the file, through appends, prunes and a rollback', (t) => {
+  withStore((store, path) => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    store.listEvents({ limit: 1 }); // loads the (empty) tail before the appends
+    for (let i = 0; i < 600; i++) {
+      store.appendEvent(
+        { type: 'service', service: pick(['a', 'b', null]), container: null, node: null, message: `e${i}` },
+        Math.floor(random() * 1000),
+      );
+      if (i % 150 === 149) store.pruneEvents(200);
+    }
+    assert.throws(() =>
+      store.transaction(() => {
+        store.appendEvent({ type: 'node', service: null, container: null, node: null, message: 'gone' }, 1);
+        throw new Error('abandoned');
+      }),
+    );
+    const fresh = new Store(path);
+    t.after(() => fresh.close());
+    const last = store.listEvents({ limit: 1 })[0]?.id ?? 0;
+    for (let q = 0; q < 200; q++) {
+      const query = {
+        afterId: random() < 0.5 ? Math.floor(random() * (last + 5)) : undefined,
+        sinceMs: random() < 0.3 ? Math.floor(random() * 1000) : undefined,
+        service: random() < 0.5 ? pick(['a', 'b']) : undefined,
+        limit: pick([1, 5, 50, 1000]),
+      };
+      assert.deepEqual(store.listEvents(query), fresh.listEvents(query), JSON.stringify(query));
+    }
+    assert.ok(!store.listEvents({ limit: 1000 }).some((e) => e.message === 'gone'));
+  });
+});

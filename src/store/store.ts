@@ -97,6 +97,9 @@ const allocationRow = z.object({ kind: z.enum(['network', 'service']), name: z.s
 const storedRegistrationSchema = looseCopy(nodeRegistrationSchema, { checks: false });
 const storedLabelsSchema = looseCopy(nodeLabelsSchema, { checks: false });
 
+/** Events kept in memory for listings (the event log keeps 10,000 by default). */
+const EVENT_TAIL = 10_000;
+
 /** Revisions kept per service (as Kubernetes' revisionHistoryLimit), besides those still needed. */
 export const REVISION_HISTORY = 10;
 
@@ -120,6 +123,14 @@ export class Store {
   #tasks: Map<string, TaskRecord> | undefined;
   /** The services table, parsed: read by every pass and most requests, dropped on every write. */
   #services: Map<string, StoredService> | undefined;
+  /**
+   * The newest events, oldest first: every event with an id from the first one's on, so a
+   * listing within them is answered without SQLite (readers of /api/events must not take the
+   * time writers need). `complete` when they are the whole table.
+   */
+  #eventTail:
+    | { entries: { readonly at: number; readonly event: SkiffEvent }[]; complete: boolean }
+    | undefined;
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
@@ -159,6 +170,7 @@ export class Store {
       this.#db.exec('ROLLBACK');
       this.#tasks = undefined;
       this.#services = undefined;
+      this.#eventTail = undefined;
       throw error;
     }
   }
@@ -533,10 +545,68 @@ export class Store {
     const result = this.#db
       .prepare('INSERT INTO events (at, type, service, container, node, message) VALUES (?, ?, ?, ?, ?, ?)')
       .run(at, event.type, event.service, event.container, event.node, event.message);
-    return { ...event, id: Number(result.lastInsertRowid), timestamp: eventTime(at) };
+    const stored = { ...event, id: Number(result.lastInsertRowid), timestamp: eventTime(at) };
+    const tail = this.#eventTail;
+    if (tail) {
+      tail.entries.push({ at, event: stored });
+      // Trimmed in batches: a shift per append would copy the whole tail every time.
+      if (tail.entries.length > EVENT_TAIL + EVENT_TAIL / 10) {
+        tail.entries.splice(0, tail.entries.length - EVENT_TAIL);
+        tail.complete = false;
+      }
+    }
+    return stored;
   }
 
   listEvents(query: EventQuery): SkiffEvent[] {
+    return this.#eventsFromTail(query) ?? this.#eventsFromTable(query);
+  }
+
+  /** The answer from the newest events in memory, or undefined when they may not hold all of it. */
+  #eventsFromTail(query: EventQuery): SkiffEvent[] | undefined {
+    if (!this.#eventTail) {
+      const rows = this.#db
+        .prepare('SELECT * FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?) ORDER BY id')
+        .all(EVENT_TAIL);
+      this.#eventTail = {
+        entries: rows.map((row) => {
+          const e = eventRow.parse(row);
+          return { at: e.at, event: toEvent(e) };
+        }),
+        complete: rows.length < EVENT_TAIL,
+      };
+    }
+    const { entries, complete } = this.#eventTail;
+    const { afterId, sinceMs, service, limit } = query;
+    const matches = (entry: { readonly at: number; readonly event: SkiffEvent }) =>
+      (sinceMs === undefined || entry.at >= sinceMs) &&
+      (service === undefined || entry.event.service === service);
+    const found: SkiffEvent[] = [];
+    if (afterId !== undefined) {
+      const firstId = entries[0]?.event.id;
+      if (!complete && (firstId === undefined || afterId < firstId - 1)) return undefined;
+      let i = 0;
+      let hi = entries.length;
+      while (i < hi) {
+        const mid = (i + hi) >> 1;
+        if ((entries[mid]?.event.id ?? 0) <= afterId) i = mid + 1;
+        else hi = mid;
+      }
+      for (; i < entries.length && found.length < limit; i++) {
+        const entry = entries[i];
+        if (entry && matches(entry)) found.push(entry.event);
+      }
+      return found;
+    }
+    for (let i = entries.length - 1; i >= 0 && found.length < limit; i--) {
+      const entry = entries[i];
+      if (entry && matches(entry)) found.push(entry.event);
+    }
+    if (found.length < limit && !complete) return undefined;
+    return found.reverse();
+  }
+
+  #eventsFromTable(query: EventQuery): SkiffEvent[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (query.afterId !== undefined) {
@@ -561,28 +631,35 @@ export class Store {
           : `SELECT * FROM (SELECT * FROM events ${clause} ORDER BY id DESC LIMIT ?) ORDER BY id`,
       )
       .all(...params, query.limit);
-    return rows.map((row) => {
-      const e = eventRow.parse(row);
-      return {
-        id: e.id,
-        timestamp: eventTime(e.at),
-        type: e.type,
-        service: e.service,
-        container: e.container,
-        node: e.node,
-        message: e.message,
-      };
-    });
+    return rows.map((row) => toEvent(eventRow.parse(row)));
   }
 
   /** Keeps the newest `keep` events. */
   pruneEvents(keep: number): number {
-    return Number(
+    const removed = Number(
       this.#db
         .prepare('DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)')
         .run(keep).changes,
     );
+    const tail = this.#eventTail;
+    if (tail && tail.entries.length >= keep) {
+      tail.entries.splice(0, tail.entries.length - keep);
+      tail.complete = true;
+    }
+    return removed;
   }
+}
+
+function toEvent(e: z.infer<typeof eventRow>): SkiffEvent {
+  return {
+    id: e.id,
+    timestamp: eventTime(e.at),
+    type: e.type,
+    service: e.service,
+    container: e.container,
+    node: e.node,
+    message: e.message,
+  };
 }
 
 /** Rows written before times were bounded may hold any number; they show as the epoch. */
