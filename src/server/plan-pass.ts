@@ -7,7 +7,8 @@
  *  2. A down node's replicas are written off (shut down, their observation cleared), so their
  *     slots are filled elsewhere; a node that returns is sent an assignment without them.
  *  3. Each service's reconciler plan (create, shut down, forget), and how its rollout ends; a
- *     rollback skips the service's plan and asks for another pass.
+ *     rollback skips the service's plan and asks for another pass. A steady service (one current
+ *     replica per slot, no rollout under way) is skipped: its plan would be empty.
  *  4. The scheduler places every replica meant to run that has no node.
  *  5. Each connected node whose assignment changed gets its complete desired set.
  *  6. Every host gets every service's serving replicas, when they changed (endpoints.ts).
@@ -25,7 +26,7 @@ import type { ServiceSpec } from '../model/service-spec.ts';
 import type { DesiredState, Task, TaskRecord } from '../model/task.ts';
 import { FEATURES, requiredFeatures } from '../protocol/features.ts';
 import type { NetworkRef, ServiceEndpoints, TaskSpec } from '../protocol/messages.ts';
-import { isServing, reconcileService } from '../reconciler/service-reconciler.ts';
+import { isServing, isSteady, reconcileService } from '../reconciler/service-reconciler.ts';
 import { parseConstraint } from '../scheduler/constraints.ts';
 import { demandOf } from '../scheduler/resources.ts';
 import type { NodeSnapshot, PlacementRequest } from '../scheduler/scheduler.ts';
@@ -261,14 +262,15 @@ class PassBuilder {
     for (const name of names) {
       const service = services.get(name);
       const tasks = byService.get(name) ?? [];
-      const plan = reconcileService({
+      const input = {
         service: name,
         desired: service ? { spec: service.spec, revision: service.revision } : undefined,
         tasks,
         drainingNodes: draining,
-        now: this.#now,
-        newTaskId: this.#newTaskId,
-      });
+      };
+      // Most services, most passes: one replica of the current revision per slot, nothing to do.
+      if (service?.rollout?.state !== 'in_progress' && isSteady(input)) continue;
+      const plan = reconcileService({ ...input, now: this.#now, newTaskId: this.#newTaskId });
       if (service && this.#settleRollout(service, plan.failure, plan.complete)) continue;
       for (const task of plan.create) {
         this.#tasks.set(task.id, { ...task, observed: null });
