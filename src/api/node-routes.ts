@@ -11,11 +11,11 @@ import type { NodeView } from '../model/views.ts';
 import type { NodeAllocation } from '../server/allocation.ts';
 import { allocationOf, allocationsByNode } from '../server/allocation.ts';
 import type { NodeSession } from '../server/cluster.ts';
-import { nodeView, refusedNodeView } from '../server/views.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
 import { page, pageRequest } from './paging.ts';
 import { readJson } from './service-routes.ts';
+import { nodeView, refusedNodeView } from './views.ts';
 
 const labelsBodySchema = z.strictObject({ labels: nodeLabelsSchema });
 

@@ -4,9 +4,9 @@
  */
 import { Hono } from 'hono';
 import { rollbackRequestSchema } from '../model/rollout.ts';
-import { serviceView } from '../server/views.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
+import { serviceView } from './views.ts';
 
 export function rolloutRoutes(deps: ApiDeps): Hono {
   const { store, controller, events, now } = deps;

@@ -8,11 +8,11 @@ import type { z } from 'zod';
 import { MAX_SERVICES } from '../model/addressing.ts';
 import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import type { ServiceView } from '../model/views.ts';
-import { serviceView } from '../server/views.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
 import { page } from './paging.ts';
 import { describeConflict, publishedPortConflict } from './port-conflicts.ts';
+import { serviceView } from './views.ts';
 
 export function serviceRoutes(deps: ApiDeps): Hono {
   const { store, controller, events, addressPool, now } = deps;
