@@ -97,6 +97,7 @@ function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly 
   const { cluster, controller, events, logs, now } = options;
   const link: AgentLink = {
     send: (message: ServerMessage) => ws.send(JSON.stringify(message)),
+    sendText: (text: string) => ws.send(text),
     close: (code, reason) => closeWith(ws, code, reason),
   };
   let nodeId: string | undefined;

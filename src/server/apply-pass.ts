@@ -3,6 +3,7 @@
  * what changed for it, and records on its session what it was sent.
  */
 import { MAX_NETWORKS, MAX_SERVICES } from '../model/addressing.ts';
+import type { ServerMessage } from '../protocol/messages.ts';
 import type { Store } from '../store/store.ts';
 import type { Cluster } from './cluster.ts';
 import type { EventLog } from './event-log.ts';
@@ -54,15 +55,20 @@ export function applyPass(plan: PassPlan, targets: ApplyTargets, now: number): v
   }
   const endpoints = plan.endpoints;
   if (endpoints) {
+    const message: ServerMessage = {
+      type: 'endpoints',
+      generation: endpoints.generation,
+      services: [...endpoints.services],
+    };
+    let text: string | undefined;
     for (const id of endpoints.nodeIds) {
       const node = cluster.get(id);
       if (!node?.link) continue;
       node.lastEndpoints = endpoints.generation;
-      node.link.send({
-        type: 'endpoints',
-        generation: endpoints.generation,
-        services: [...endpoints.services],
-      });
+      if (node.link.sendText) {
+        text ??= JSON.stringify(message);
+        node.link.sendText(text);
+      } else node.link.send(message);
     }
   }
 }

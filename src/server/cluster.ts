@@ -11,6 +11,11 @@ import { STARTUP_GRACE_MS } from './node-liveness.ts';
 
 export interface AgentLink {
   send(message: ServerMessage): void;
+  /**
+   * Sends a message already serialised: the same endpoints set goes to every node, and at
+   * 10,000 replicas serialising it once per node would cost seconds. Optional (fakes send).
+   */
+  sendText?(text: string): void;
   close(code: number, reason: string): void;
 }
 
