@@ -86,3 +86,34 @@ test('a failing pass still lets its waiters go, and says why', () => {
     },
   );
 });
+
+test('after a slow pass the next waits as long: passes take at most half the event loop', () => {
+  let slow = false;
+  const busyMs = 40;
+  return withController(
+    async ({ controller, passes }) => {
+      slow = true;
+      await controller.settle();
+      const firstEnded = performance.now();
+      let turns = 0;
+      const counting = setInterval(() => turns++, 1);
+      await controller.settle();
+      clearInterval(counting);
+      assert.equal(passes.length, 2);
+      assert.ok((passes[0] ?? 0) >= busyMs, `the first pass was slow: ${passes[0]} ms`);
+      assert.ok(performance.now() - firstEnded >= busyMs * 2 - 5, 'waited, then ran a slow pass');
+      assert.ok(turns >= 5, `the event loop turned meanwhile: ${turns}`);
+    },
+    {
+      now: () => {
+        if (slow) {
+          const until = performance.now() + busyMs;
+          while (performance.now() < until) {
+            // A pass that costs busyMs of CPU.
+          }
+        }
+        return 1_000_000;
+      },
+    },
+  );
+});

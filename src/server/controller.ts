@@ -57,6 +57,9 @@ export class Controller {
   readonly #revisionSpecs = new Map<string, ServiceSpec>();
   #memory: PassMemory;
   #passesStarted = 0;
+  /** When the last pass ended and how long it took (performance.now() ms), to pace the next. */
+  #lastPassEndedAt = 0;
+  #lastPassMs = 0;
   #passesFinished = 0;
   #waiters: Waiter[] = [];
 
@@ -82,14 +85,21 @@ export class Controller {
     this.#wake(Number.POSITIVE_INFINITY);
   }
 
-  /** Asks for a pass soon; many triggers in one turn of the event loop make one pass. */
+  /**
+   * Asks for a pass soon; many triggers in one turn of the event loop make one pass. After a pass
+   * that took t ms the next waits until t ms have passed: under a stream of reports the passes
+   * take at most half the event loop, and requests (writes above all) keep the other half.
+   */
   trigger(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.#scheduled = false;
       this.#run();
-    });
+    };
+    const waitMs = this.#lastPassEndedAt + this.#lastPassMs - performance.now();
+    if (waitMs >= 1) setTimeout(run, waitMs);
+    else setImmediate(run);
   }
 
   /**
@@ -124,7 +134,7 @@ export class Controller {
   /** One full pass, now: snapshot, plan, apply. Synchronous: SQLite is, and so is every decision. */
   sync(): void {
     const { store, cluster, events, onPass, now } = this.#options;
-    const startedAt = onPass ? performance.now() : 0;
+    const startedAt = performance.now();
     this.#passesStarted++;
     try {
       const snapshot = readSnapshot({
@@ -147,9 +157,11 @@ export class Controller {
       this.#memory = plan.memory;
       if (plan.again) this.trigger();
     } finally {
+      this.#lastPassEndedAt = performance.now();
+      this.#lastPassMs = this.#lastPassEndedAt - startedAt;
       this.#passesFinished++;
       this.#wake(this.#passesFinished);
-      onPass?.(performance.now() - startedAt);
+      onPass?.(this.#lastPassMs);
     }
   }
 
