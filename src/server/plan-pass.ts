@@ -138,7 +138,7 @@ class PassBuilder {
   readonly #now: number;
   readonly #newTaskId: () => string;
   readonly #services: StoredService[];
-  /** Every task as decided so far, in task order once `#sorted()` has run. */
+  /** Every task as decided so far, in the snapshot's order (each step sorts what it needs). */
   readonly #tasks = new Map<string, TaskRecord>();
   readonly #original: ReadonlyMap<string, TaskRecord>;
   readonly #inserted = new Set<string>();
@@ -164,7 +164,8 @@ class PassBuilder {
     this.#now = now;
     this.#newTaskId = newTaskId;
     this.#services = [...snapshot.services].sort(byName((s) => s.spec.name));
-    for (const task of [...snapshot.tasks].sort(taskOrder)) this.#tasks.set(task.id, task);
+    // Not sorted whole (10,000 tasks a pass): each step sorts the few it needs in order.
+    for (const task of snapshot.tasks) this.#tasks.set(task.id, task);
     this.#original = new Map(this.#tasks);
     this.#nodes = [...snapshot.nodes].sort(byName((n) => n.id));
     const cutoff = now - FAILURE_MEMORY_MS;
@@ -199,11 +200,6 @@ class PassBuilder {
     return this.#snapshot.specs.get(specKey(service, revision));
   }
 
-  /** Tasks in task order (inserted ones join their service's slot order). */
-  #sorted(): TaskRecord[] {
-    return [...this.#tasks.values()].sort(taskOrder);
-  }
-
   checkLiveness(): void {
     this.#nodes.forEach((node, i) => {
       const { liveness } = node;
@@ -231,8 +227,11 @@ class PassBuilder {
   evacuateDownNodes(): void {
     const down = new Set(this.#nodes.filter((n) => n.status === 'down').map((n) => n.id));
     if (down.size === 0) return;
-    for (const task of this.#tasks.values()) {
-      if (task.nodeId === null || !down.has(task.nodeId)) continue;
+    const stranded = [...this.#tasks.values()]
+      .filter((t) => t.nodeId !== null && down.has(t.nodeId))
+      .sort(taskOrder);
+    for (const task of stranded) {
+      if (task.nodeId === null) continue;
       if (task.desiredState === 'shutdown' && task.observed === null) continue;
       if (task.desiredState === 'running') {
         const name = slotName(task.service, task.slot);
@@ -257,6 +256,7 @@ class PassBuilder {
       list.push(task);
       byService.set(task.service, list);
     }
+    for (const list of byService.values()) list.sort(taskOrder);
     const names = [...new Set([...services.keys(), ...byService.keys()])].sort();
     const draining = new Set(this.#nodes.filter((n) => n.availability === 'draining').map((n) => n.id));
     for (const name of names) {
@@ -338,8 +338,8 @@ class PassBuilder {
   }
 
   placeReplicas(): void {
-    const tasks = this.#sorted();
-    const unplaced = tasks.filter((t) => t.desiredState === 'running' && t.nodeId === null);
+    const tasks = [...this.#tasks.values()];
+    const unplaced = tasks.filter((t) => t.desiredState === 'running' && t.nodeId === null).sort(taskOrder);
     if (unplaced.length === 0) return;
     const current = new Map(this.#services.map((s) => [s.spec.name, s.spec]));
     const requests: PlacementRequest[] = [];
@@ -491,7 +491,7 @@ class PassBuilder {
     let changed = previous === undefined || previous.services.size !== this.#services.length;
     for (const service of this.#services) {
       const name = service.spec.name;
-      const tasks = serving.get(name) ?? [];
+      const tasks = (serving.get(name) ?? []).sort(taskOrder);
       const vipIndex = this.#index('service', name);
       const networks = this.#networkRefs(service.spec);
       const networksKey = networks.map((n) => `${n.name}=${n.index}`).join(',');
@@ -569,11 +569,18 @@ class PassBuilder {
       };
       if (Object.keys(change).length > 1) update.push(change);
     }
+    const order = (id: string) => this.#tasks.get(id) ?? this.#original.get(id);
+    const byTask = (a: string, b: string) => {
+      const x = order(a);
+      const y = order(b);
+      return x && y ? taskOrder(x, y) : a < b ? -1 : 1;
+    };
+    update.sort((a, b) => byTask(a.id, b.id));
     return {
       statusChanges: this.#statusChanges,
       insert,
       update,
-      forget: [...this.#forgotten].filter((id) => this.#original.has(id)),
+      forget: [...this.#forgotten].filter((id) => this.#original.has(id)).sort(byTask),
       rollouts: this.#rollouts,
       events: this.#events,
       allocate: this.#allocated,
