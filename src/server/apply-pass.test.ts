@@ -42,6 +42,7 @@ const empty: PassPlan = {
     assignGeneration: 0,
     endpointsGeneration: 0,
     endpoints: undefined,
+    endpointsPublishedAt: 0,
   },
   again: false,
 };

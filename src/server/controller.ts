@@ -72,6 +72,7 @@ export class Controller {
       assignGeneration: options.now(),
       endpointsGeneration: options.now(),
       endpoints: undefined,
+      endpointsPublishedAt: 0,
     };
   }
 

@@ -49,6 +49,8 @@ export interface PassMemory {
   readonly endpointsGeneration: number;
   /** The endpoint set of `endpointsGeneration`, per service, to tell a change cheaply. */
   readonly endpoints: EndpointsMemory | undefined;
+  /** When `endpointsGeneration` was made (plan-pass.ts paces additions). */
+  readonly endpointsPublishedAt: number;
 }
 
 /** Each service's endpoints as last computed, with what they were computed from. */

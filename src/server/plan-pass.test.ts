@@ -14,7 +14,7 @@ import { DEFAULT_LIVENESS, livenessFor } from './node-liveness.ts';
 import type { PassNode, PassSnapshot } from './pass-snapshot.ts';
 import { specKey } from './pass-snapshot.ts';
 import type { PassPlan } from './plan-pass.ts';
-import { planPass } from './plan-pass.ts';
+import { ENDPOINTS_MIN_INTERVAL_MS, planPass } from './plan-pass.ts';
 
 const NOW = 1_000_000;
 const GiB = 1024 ** 3;
@@ -104,6 +104,7 @@ function snapshot(
       assignGeneration: 100,
       endpointsGeneration: 200,
       endpoints: undefined,
+      endpointsPublishedAt: 0,
     },
     liveness: DEFAULT_LIVENESS,
     addressHoldMs: 5000,
@@ -305,4 +306,39 @@ test('endpoints: a new generation only when who serves changes, however often re
     [['w0']],
   );
   assert.deepEqual(changed.endpoints?.nodeIds, ['a', 'b']);
+});
+
+test('endpoints: a replica joining waits out the interval; one told to stop leaves at once', () => {
+  const services = [service('web', 3)];
+  const base = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b'), task('w2', 'web', 2, 'a', false)];
+  const nodes = [node('a'), node('b')];
+  const first = planPass(snapshot(services, base, nodes), NOW, ids());
+  const generation = first.memory.endpointsGeneration;
+  const sent = nodes.map((n) => ({ ...n, sentEndpoints: generation }));
+  const joined = [...base.slice(0, 2), task('w2', 'web', 2, 'a')];
+  const soon = planPass({ ...snapshot(services, joined, sent), memory: first.memory }, NOW + 50, ids());
+  assert.equal(soon.memory.endpointsGeneration, generation, 'deferred within the interval');
+  assert.equal(soon.endpoints, undefined);
+  const later = planPass(
+    { ...snapshot(services, joined, sent), memory: soon.memory },
+    NOW + ENDPOINTS_MIN_INTERVAL_MS,
+    ids(),
+  );
+  assert.equal(later.memory.endpointsGeneration, generation + 1);
+  assert.deepEqual(
+    later.endpoints?.services[0]?.backends.map((b) => b.task_id),
+    ['w0', 'w1', 'w2'],
+  );
+  const laterSent = nodes.map((n) => ({ ...n, sentEndpoints: generation + 1 }));
+  const scaled = [service('web', 2)];
+  const stop = planPass(
+    { ...snapshot(scaled, joined, laterSent), memory: later.memory },
+    NOW + ENDPOINTS_MIN_INTERVAL_MS + 10,
+    ids(),
+  );
+  assert.equal(stop.memory.endpointsGeneration, generation + 2, 'a stop is not deferred');
+  assert.deepEqual(
+    stop.endpoints?.services[0]?.backends.map((b) => b.task_id),
+    ['w0', 'w1'],
+  );
 });

@@ -47,6 +47,9 @@ import type {
 } from './pass-snapshot.ts';
 import { specKey } from './pass-snapshot.ts';
 
+/** Endpoint sets that only add or refresh backends go out at most this often (removals at once). */
+export const ENDPOINTS_MIN_INTERVAL_MS = 100;
+
 /** How long a node where a service's replicas failed is avoided for that service. */
 export const FAILURE_MEMORY_MS = 5 * 60_000;
 
@@ -155,6 +158,7 @@ class PassBuilder {
   #assignGeneration: number;
   #endpointsGeneration: number;
   #endpointsMemory: EndpointsMemory | undefined;
+  #endpointsPublishedAt: number;
   readonly #assignments: AssignmentSend[] = [];
   #endpoints: EndpointsSend | undefined;
   #again = false;
@@ -179,6 +183,7 @@ class PassBuilder {
     this.#assignGeneration = snapshot.memory.assignGeneration;
     this.#endpointsGeneration = snapshot.memory.endpointsGeneration;
     this.#endpointsMemory = snapshot.memory.endpoints;
+    this.#endpointsPublishedAt = snapshot.memory.endpointsPublishedAt;
   }
 
   #event(event: EventInput): void {
@@ -489,6 +494,11 @@ class PassBuilder {
     }
     const services = new Map<string, ServiceEndpointsMemory>();
     let changed = previous === undefined || previous.services.size !== this.#services.length;
+    // A backend told to stop (or a ready node lost, a service gone) must leave every proxy before
+    // its container stops: such a change goes out at once. Others (a replica joining, one that
+    // died) wait until ENDPOINTS_MIN_INTERVAL_MS after the last set, so a churning cluster does
+    // not send every node the whole set on every report.
+    let urgent = changed;
     for (const service of this.#services) {
       const name = service.spec.name;
       const tasks = (serving.get(name) ?? []).sort(taskOrder);
@@ -496,6 +506,7 @@ class PassBuilder {
       const networks = this.#networkRefs(service.spec);
       const networksKey = networks.map((n) => `${n.name}=${n.index}`).join(',');
       const known = previous?.services.get(name);
+      if (known?.serving.some((t) => this.#tasks.get(t.id)?.desiredState !== 'running')) urgent = true;
       if (
         known &&
         known.service === service &&
@@ -512,12 +523,19 @@ class PassBuilder {
       if (known?.text !== text) changed = true;
       services.set(name, { service, serving: tasks, vipIndex, networks: networksKey, entry, text });
     }
-    this.#endpointsMemory = { readyNodes, services };
-    if (changed) this.#endpointsGeneration++;
+    const deferred = changed && !urgent && this.#now - this.#endpointsPublishedAt < ENDPOINTS_MIN_INTERVAL_MS;
+    if (changed && !deferred) {
+      this.#endpointsMemory = { readyNodes, services };
+      this.#endpointsGeneration++;
+      this.#endpointsPublishedAt = this.#now;
+    }
+    // Deferred: the last set stays current (a later pass sees the change again), and nodes that
+    // have not had it yet (a new connection) get it.
+    const current = deferred ? (previous?.services ?? services) : services;
     const generation = this.#endpointsGeneration;
     const nodeIds = this.#nodes.filter((n) => n.connected && n.sentEndpoints !== generation).map((n) => n.id);
     if (nodeIds.length > 0)
-      this.#endpoints = { generation, services: [...services.values()].map((s) => s.entry), nodeIds };
+      this.#endpoints = { generation, services: [...current.values()].map((s) => s.entry), nodeIds };
   }
 
   releaseAddresses(): void {
@@ -593,6 +611,7 @@ class PassBuilder {
         assignGeneration: this.#assignGeneration,
         endpointsGeneration: this.#endpointsGeneration,
         endpoints: this.#endpointsMemory,
+        endpointsPublishedAt: this.#endpointsPublishedAt,
       },
       again: this.#again,
     };
