@@ -14,7 +14,7 @@ import { DEFAULT_LIVENESS, livenessFor } from './node-liveness.ts';
 import type { PassNode, PassSnapshot } from './pass-snapshot.ts';
 import { specKey } from './pass-snapshot.ts';
 import type { PassPlan } from './plan-pass.ts';
-import { ENDPOINTS_MIN_INTERVAL_MS, planPass } from './plan-pass.ts';
+import { ENDPOINTS_MIN_INTERVAL_MS, endpointsIntervalMs, planPass } from './plan-pass.ts';
 
 const NOW = 1_000_000;
 const GiB = 1024 ** 3;
@@ -341,4 +341,11 @@ test('endpoints: a replica joining waits out the interval; one told to stop leav
     stop.endpoints?.services[0]?.backends.map((b) => b.task_id),
     ['w0', 'w1'],
   );
+});
+
+test('the pace of endpoint sets follows what they cost to send to every node', () => {
+  assert.equal(endpointsIntervalMs(1000, 3), ENDPOINTS_MIN_INTERVAL_MS);
+  assert.equal(endpointsIntervalMs(113_000, 100), 108);
+  const at1000 = endpointsIntervalMs(1_300_000, 1000);
+  assert.ok(at1000 > 12_000 && at1000 < 13_000, `${at1000} ms`);
 });

@@ -49,6 +49,17 @@ import { specKey } from './pass-snapshot.ts';
 
 /** Endpoint sets that only add or refresh backends go out at most this often (removals at once). */
 export const ENDPOINTS_MIN_INTERVAL_MS = 100;
+/** What the server may spend sending endpoint sets, all nodes together (bytes a second). */
+export const ENDPOINTS_BYTES_PER_S = 100 * 1024 * 1024;
+
+/**
+ * The pace of non-urgent endpoint sets: at least ENDPOINTS_MIN_INTERVAL_MS, longer when the set
+ * times the nodes it goes to would exceed ENDPOINTS_BYTES_PER_S (1,000 nodes × 1.3 MB at 10,000
+ * replicas: one set every 12 s, where each report used to make one).
+ */
+export function endpointsIntervalMs(setBytes: number, nodes: number): number {
+  return Math.max(ENDPOINTS_MIN_INTERVAL_MS, Math.ceil((setBytes * nodes * 1000) / ENDPOINTS_BYTES_PER_S));
+}
 
 /** How long a node where a service's replicas failed is avoided for that service. */
 export const FAILURE_MEMORY_MS = 5 * 60_000;
@@ -494,11 +505,13 @@ class PassBuilder {
     }
     const services = new Map<string, ServiceEndpointsMemory>();
     let changed = previous === undefined || previous.services.size !== this.#services.length;
-    // A backend told to stop (or a ready node lost, a service gone) must leave every proxy before
-    // its container stops: such a change goes out at once. Others (a replica joining, one that
-    // died) wait until ENDPOINTS_MIN_INTERVAL_MS after the last set, so a churning cluster does
-    // not send every node the whole set on every report.
-    let urgent = changed;
+    // A backend told to stop (or a service gone) must leave every proxy before its container
+    // stops: such a change goes out at once. Others (a replica joining, one that died, a node
+    // lost) wait out `endpointsIntervalMs` after the last set: every node is sent the whole set,
+    // so a churning cluster would otherwise send it to every node on every report.
+    const last = this.#endpointsMemory;
+    const names = new Set(this.#services.map((s) => s.spec.name));
+    let urgent = last === undefined || [...last.services.keys()].some((name) => !names.has(name));
     for (const service of this.#services) {
       const name = service.spec.name;
       const tasks = (serving.get(name) ?? []).sort(taskOrder);
@@ -506,7 +519,10 @@ class PassBuilder {
       const networks = this.#networkRefs(service.spec);
       const networksKey = networks.map((n) => `${n.name}=${n.index}`).join(',');
       const known = previous?.services.get(name);
-      if (known?.serving.some((t) => this.#tasks.get(t.id)?.desiredState !== 'running')) urgent = true;
+      const told = last?.services
+        .get(name)
+        ?.serving.some((t) => this.#tasks.get(t.id)?.desiredState !== 'running');
+      if (told) urgent = true;
       if (
         known &&
         known.service === service &&
@@ -523,7 +539,10 @@ class PassBuilder {
       if (known?.text !== text) changed = true;
       services.set(name, { service, serving: tasks, vipIndex, networks: networksKey, entry, text });
     }
-    const deferred = changed && !urgent && this.#now - this.#endpointsPublishedAt < ENDPOINTS_MIN_INTERVAL_MS;
+    const connected = this.#nodes.filter((n) => n.connected).length;
+    const bytes = [...services.values()].reduce((sum, s) => sum + s.text.length, 0);
+    const deferred =
+      changed && !urgent && this.#now - this.#endpointsPublishedAt < endpointsIntervalMs(bytes, connected);
     if (changed && !deferred) {
       this.#endpointsMemory = { readyNodes, services };
       this.#endpointsGeneration++;
