@@ -57,7 +57,12 @@ export interface PassMemory {
 export interface EndpointsMemory {
   /** The ready nodes and their addresses, as text: when it changes, everything is recomputed. */
   readonly readyNodes: string;
+  /** Each service's set as last computed (published or not). */
   readonly services: ReadonlyMap<string, ServiceEndpointsMemory>;
+  /** The set of `endpointsGeneration`: what nodes are sent. */
+  readonly published: readonly ServiceEndpoints[];
+  /** A computed change waits for its turn (plan-pass.ts paces them). */
+  readonly pending: boolean;
 }
 
 export interface ServiceEndpointsMemory {

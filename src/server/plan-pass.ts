@@ -504,7 +504,12 @@ class PassBuilder {
       serving.set(task.service, list);
     }
     const services = new Map<string, ServiceEndpointsMemory>();
-    let changed = previous === undefined || previous.services.size !== this.#services.length;
+    // Computed sets are remembered every pass (so an unchanged service is not recomputed); the
+    // set last published, and whether a computed change still waits, are remembered beside them.
+    let changed =
+      this.#endpointsMemory?.pending === true ||
+      previous === undefined ||
+      previous.services.size !== this.#services.length;
     // A backend told to stop (or a service gone) must leave every proxy before its container
     // stops: such a change goes out at once. Others (a replica joining, one that died, a node
     // lost) wait out `endpointsIntervalMs` after the last set: every node is sent the whole set,
@@ -543,18 +548,18 @@ class PassBuilder {
     const bytes = [...services.values()].reduce((sum, s) => sum + s.text.length, 0);
     const deferred =
       changed && !urgent && this.#now - this.#endpointsPublishedAt < endpointsIntervalMs(bytes, connected);
+    let published = last?.published ?? [];
     if (changed && !deferred) {
-      this.#endpointsMemory = { readyNodes, services };
+      published = [...services.values()].map((s) => s.entry);
       this.#endpointsGeneration++;
       this.#endpointsPublishedAt = this.#now;
     }
-    // Deferred: the last set stays current (a later pass sees the change again), and nodes that
-    // have not had it yet (a new connection) get it.
-    const current = deferred ? (previous?.services ?? services) : services;
+    // Deferred: the last published set stays current, and nodes that have not had it yet (a new
+    // connection) get it; a later pass publishes the change.
+    this.#endpointsMemory = { readyNodes, services, published, pending: deferred };
     const generation = this.#endpointsGeneration;
     const nodeIds = this.#nodes.filter((n) => n.connected && n.sentEndpoints !== generation).map((n) => n.id);
-    if (nodeIds.length > 0)
-      this.#endpoints = { generation, services: [...current.values()].map((s) => s.entry), nodeIds };
+    if (nodeIds.length > 0) this.#endpoints = { generation, services: published, nodeIds };
   }
 
   releaseAddresses(): void {
