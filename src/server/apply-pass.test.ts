@@ -88,7 +88,7 @@ test('writes land, sends go to the named nodes, and the endpoints text is made o
     assignments: [{ nodeId: 'a', generation: 7, key: 't1@', tasks: [] }],
     endpoints: { generation: 9, services: [], nodeIds: ['a', 'b', 'c'] },
   };
-  applyPass(plan, { store, cluster, events: new EventLog(store) }, 1000);
+  applyPass(plan, { store, cluster, events: new EventLog(store), networkCount: 256 }, 1000);
   assert.deepEqual(
     store.listTasks().map((task) => [task.id, task.nodeId]),
     [['t1', 'a']],

@@ -2,7 +2,7 @@
  * The pass's thin edge: writes a plan (plan-pass.ts) in one transaction, then sends each node
  * what changed for it, and records on its session what it was sent.
  */
-import { MAX_NETWORKS, MAX_SERVICES } from '../model/addressing.ts';
+import { MAX_SERVICES } from '../model/addressing.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import type { Store } from '../store/store.ts';
 import type { Cluster } from './cluster.ts';
@@ -13,6 +13,8 @@ export interface ApplyTargets {
   readonly store: Store;
   readonly cluster: Cluster;
   readonly events: EventLog;
+  /** How many networks the cluster's address pool holds. */
+  readonly networkCount: number;
 }
 
 /** The plan was made against state that has changed since: a caller bug (passes are synchronous). */
@@ -21,11 +23,11 @@ export class StalePlanError extends Error {
 }
 
 export function applyPass(plan: PassPlan, targets: ApplyTargets, now: number): void {
-  const { store, cluster, events } = targets;
+  const { store, cluster, events, networkCount } = targets;
   for (const change of plan.statusChanges) cluster.setStatus(change.id, change.to);
   store.transaction(() => {
     for (const allocation of plan.allocate) {
-      const [first, last] = allocation.kind === 'network' ? [0, MAX_NETWORKS - 1] : [1, MAX_SERVICES];
+      const [first, last] = allocation.kind === 'network' ? [0, networkCount - 1] : [1, MAX_SERVICES];
       const index = store.allocate(allocation.kind, allocation.name, first, last);
       if (index !== allocation.index)
         throw new StalePlanError(

@@ -143,6 +143,7 @@ export class Controller {
         cluster,
         memory: this.#memory,
         liveness: this.#options.liveness,
+        networkCount: this.#options.addressPool.networkCount,
         baseHeartbeatIntervalMs:
           this.#options.heartbeatIntervalMs ?? Math.round(this.#options.liveness.heartbeatTimeoutMs / 3),
         addressHoldMs: this.#options.addressHoldMs ?? DEFAULT_TTL_SECONDS * 1000,
@@ -154,7 +155,7 @@ export class Controller {
         at,
         this.#options.newTaskId ?? (() => randomUUID().replaceAll('-', '')),
       );
-      applyPass(plan, { store, cluster, events }, at);
+      applyPass(plan, { store, cluster, events, networkCount: this.#options.addressPool.networkCount }, at);
       this.#memory = plan.memory;
       if (plan.again) this.trigger();
     } finally {

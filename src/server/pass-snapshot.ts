@@ -81,6 +81,8 @@ export interface PassSnapshot {
   /** The specs of the revisions the tasks run (and of current revisions), by `specKey`. */
   readonly specs: ReadonlyMap<string, ServiceSpec>;
   readonly allocations: readonly Allocation[];
+  /** How many networks the cluster's address pool holds (indices 0 … networkCount − 1). */
+  readonly networkCount: number;
   readonly nodes: readonly PassNode[];
   readonly memory: PassMemory;
   /** The base timing, for nodes that have not been told an interval. */
@@ -98,6 +100,7 @@ export interface SnapshotSources {
   readonly cluster: Cluster;
   readonly memory: PassMemory;
   readonly liveness: LivenessSettings;
+  readonly networkCount: number;
   /** The heartbeat interval `liveness` was made for. */
   readonly baseHeartbeatIntervalMs: number;
   readonly addressHoldMs: number;
@@ -147,6 +150,7 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
     tasks,
     specs,
     allocations: store.listAllocations(),
+    networkCount: sources.networkCount,
     nodes,
     memory: sources.memory,
     liveness: sources.liveness,

@@ -97,6 +97,7 @@ function snapshot(
     tasks,
     specs,
     allocations: services.map((s, i) => ({ kind: 'service' as const, name: s.spec.name, index: i + 1 })),
+    networkCount: 256,
     nodes,
     memory: {
       failures: new Map(),

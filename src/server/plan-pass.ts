@@ -17,7 +17,7 @@
  * Same snapshot, same `now`, same ids: same plan, whatever order the rows were read in (tasks
  * are taken in service, slot, creation and id order; services and nodes by name).
  */
-import { MAX_NETWORKS, MAX_SERVICES } from '../model/addressing.ts';
+import { MAX_SERVICES } from '../model/addressing.ts';
 import type { EventInput } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
 import type { NodeStatus } from '../model/node.ts';
@@ -424,7 +424,7 @@ class PassBuilder {
     const known = this.#indices[kind];
     const index = known.get(name);
     if (index !== undefined) return index;
-    const [first, last] = kind === 'network' ? [0, MAX_NETWORKS - 1] : [1, MAX_SERVICES];
+    const [first, last] = kind === 'network' ? [0, this.#snapshot.networkCount - 1] : [1, MAX_SERVICES];
     const taken = new Set(known.values());
     for (let candidate = first; candidate <= last; candidate++) {
       if (taken.has(candidate)) continue;
