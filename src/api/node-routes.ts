@@ -1,18 +1,21 @@
 /**
  * Node routes: list nodes, cordon/uncordon/drain them, set operator labels, forget a node that is
- * gone for good. Every change is an event and is followed by a controller pass.
+ * gone for good. Every change is an event; the route waits for the controller pass that includes it.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { NodeAvailability } from '../model/node.ts';
 import { nodeLabelsSchema } from '../model/node.ts';
+import type { TaskRecord } from '../model/task.ts';
 import type { NodeView } from '../model/views.ts';
-import { allocationOf } from '../server/allocation.ts';
+import type { NodeAllocation } from '../server/allocation.ts';
+import { allocationOf, allocationsByNode } from '../server/allocation.ts';
 import type { NodeSession } from '../server/cluster.ts';
-import { nodeView, refusedNodeView } from '../server/views.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
+import { page, pageRequest } from './paging.ts';
 import { readJson } from './service-routes.ts';
+import { nodeView, refusedNodeView } from './views.ts';
 
 const labelsBodySchema = z.strictObject({ labels: nodeLabelsSchema });
 
@@ -26,14 +29,13 @@ export function nodeRoutes(deps: ApiDeps): Hono {
   const { store, cluster, controller, events, now } = deps;
   const app = new Hono();
 
-  const view = (node: NodeSession): NodeView => {
-    const tasks = store.listTasks();
-    return nodeView(
+  const specOf = (t: TaskRecord) => controller.specOf(t.service, t.revision);
+  const view = (node: NodeSession, allocation?: NodeAllocation): NodeView =>
+    nodeView(
       node,
-      allocationOf(node.id, tasks, (t) => controller.specOf(t.service, t.revision)),
+      allocation ?? allocationOf(node.id, store.tasksOnNode(node.id), specOf),
       cluster.refusalOf(node.id),
     );
-  };
   const find = (id: string): NodeSession => {
     const node = cluster.get(id);
     if (!node) throw new NotFoundError(`node ${id}`);
@@ -42,20 +44,36 @@ export function nodeRoutes(deps: ApiDeps): Hono {
   const record = (id: string, message: string) =>
     events.append({ type: 'node', service: null, container: null, node: id, message }, now());
 
-  app.get('/nodes', (c) =>
-    c.json([...cluster.list().map(view), ...cluster.refusedStrangers().map(refusedNodeView)]),
-  );
+  app.get('/nodes', (c) => {
+    const paged = pageRequest(c).limit !== undefined || pageRequest(c).after !== undefined;
+    const entries = [
+      ...cluster.list().map((node) => ({ id: node.id, node })),
+      ...cluster.refusedStrangers().map((refusal) => ({ id: refusal.registration.name, refusal })),
+    ];
+    // Pages go by id; an unpaged answer keeps its order (nodes, then refused strangers).
+    if (paged) entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const shown = page(c, entries, (e) => e.id);
+    // Every node's allocation in one walk over the tasks, not one walk per node.
+    const held = allocationsByNode(store.taskSnapshot(), specOf);
+    return c.json(
+      shown.map((e) =>
+        'node' in e
+          ? view(e.node, held.get(e.id) ?? allocationOf(e.id, [], specOf))
+          : refusedNodeView(e.refusal),
+      ),
+    );
+  });
   app.get('/nodes/:id', (c) => c.json(view(find(c.req.param('id')))));
 
   for (const [name, action] of Object.entries(AVAILABILITY_ACTIONS)) {
-    app.post(`/nodes/:id/${name}`, (c) => {
+    app.post(`/nodes/:id/${name}`, async (c) => {
       const id = c.req.param('id');
       const node = find(id);
       if (node.availability !== action.availability) {
         cluster.setAvailability(id, action.availability);
         record(id, `Node ${id} ${action.verb}`);
       }
-      controller.sync();
+      await controller.settle();
       return c.json(view(node));
     });
   }
@@ -70,11 +88,11 @@ export function nodeRoutes(deps: ApiDeps): Hono {
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     record(id, `Node ${id} labels set to ${text || '(none)'}`);
-    controller.sync();
+    await controller.settle();
     return c.json(view(node));
   });
 
-  app.delete('/nodes/:id', (c) => {
+  app.delete('/nodes/:id', async (c) => {
     const id = c.req.param('id');
     // A refused agent that never joined is only a note: forgetting it changes nothing else.
     if (!cluster.get(id) && cluster.refusalOf(id) && cluster.remove(id)) return c.json({ deleted: id });
@@ -82,7 +100,7 @@ export function nodeRoutes(deps: ApiDeps): Hono {
     if (node.link) throw new HttpError(409, `node ${id} is connected: stop its agent first`);
     cluster.remove(id);
     record(id, `Node ${id} removed from the cluster`);
-    controller.sync();
+    await controller.settle();
     return c.json({ deleted: id });
   });
 

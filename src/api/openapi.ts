@@ -33,6 +33,12 @@ const query = (name: string, description: string, type = 'string') => ({
   schema: { type },
 });
 
+/** `limit` and `after` (paging.ts): the answer stays an array; `Link: <…>; rel="next"` when more follow. */
+const pageParams = (key: string) => [
+  query('limit', 'At most this many; a `Link: <…>; rel="next"` header points to the next page', 'integer'),
+  query('after', `Only items after this ${key} (the last of the previous page)`),
+];
+
 export function openApiDocument(): Record<string, unknown> {
   return {
     openapi: '3.1.0',
@@ -59,6 +65,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/services': {
         get: {
           summary: 'List services',
+          parameters: pageParams('service name'),
           responses: { '200': { description: 'Services', content: json(z.array(serviceViewSchema)) } },
         },
       },
@@ -143,7 +150,8 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [
             query('since', 'RFC 3339 time, unix seconds, or a duration ago'),
             query('service', 'Only this service'),
-            query('limit', 'At most this many (newest), default 1000', 'integer'),
+            query('limit', 'At most this many (newest; after `after`, the oldest), default 1000', 'integer'),
+            query('after', 'Only events after this id, oldest first; a full page links the next', 'integer'),
             query('follow', 'NDJSON: the backlog, then live events', 'boolean'),
           ],
           responses: { '200': { description: 'Events', content: json(z.array(eventSchema)) } },
@@ -152,6 +160,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/nodes': {
         get: {
           summary: 'Nodes of the cluster',
+          parameters: pageParams('node id'),
           responses: { '200': { description: 'Nodes', content: json(z.array(nodeViewSchema)) } },
         },
       },

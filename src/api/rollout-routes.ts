@@ -4,9 +4,9 @@
  */
 import { Hono } from 'hono';
 import { rollbackRequestSchema } from '../model/rollout.ts';
-import { serviceView } from '../server/views.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
+import { serviceView } from './views.ts';
 
 export function rolloutRoutes(deps: ApiDeps): Hono {
   const { store, controller, events, now } = deps;
@@ -66,7 +66,7 @@ export function rolloutRoutes(deps: ApiDeps): Hono {
       },
       now(),
     );
-    controller.sync();
+    await controller.settle();
     const updated = store.getService(name);
     if (!updated) throw new NotFoundError(`service ${name}`);
     return c.json(serviceView(updated, store.listTasks(name)));

@@ -1,17 +1,18 @@
 /**
  * The spec's service routes: deploy, list, inspect, scale, remove. Each change is written to the
- * store, recorded as an event, and followed by a synchronous controller pass so the response
- * already shows the replicas it created.
+ * store and recorded as an event; the route then waits (up to 2 s) for the controller pass that
+ * includes it, so the response already shows the replicas it created.
  */
 import { Hono } from 'hono';
 import type { z } from 'zod';
 import { MAX_SERVICES } from '../model/addressing.ts';
 import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import type { ServiceView } from '../model/views.ts';
-import { serviceView } from '../server/views.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
+import { page } from './paging.ts';
 import { describeConflict, publishedPortConflict } from './port-conflicts.ts';
+import { serviceView } from './views.ts';
 
 export function serviceRoutes(deps: ApiDeps): Hono {
   const { store, controller, events, addressPool, now } = deps;
@@ -46,20 +47,18 @@ export function serviceRoutes(deps: ApiDeps): Hono {
         : `Service ${spec.name} updated to revision ${result.service.revision} (${spec.image}, ${spec.replicas} replica(s))`;
       events.append({ type: 'service', service: spec.name, container: null, node: null, message }, now());
     }
-    controller.sync();
+    await controller.settle();
     return c.json(view(spec.name), result.created ? 201 : 200);
   });
 
   app.get('/services', (c) => {
-    const tasks = store.listTasks();
-    return c.json(
-      store.listServices().map((service) =>
-        serviceView(
-          service,
-          tasks.filter((t) => t.service === service.spec.name),
-        ),
-      ),
+    const services = page(c, store.listServices(), (s) => s.spec.name);
+    const names = new Set(services.map((s) => s.spec.name));
+    const tasks = Map.groupBy(
+      store.taskSnapshot().filter((t) => names.has(t.service)),
+      (t) => t.service,
     );
+    return c.json(services.map((service) => serviceView(service, tasks.get(service.spec.name) ?? [])));
   });
 
   app.get('/services/:name', (c) => c.json(view(c.req.param('name'))));
@@ -82,18 +81,18 @@ export function serviceRoutes(deps: ApiDeps): Hono {
         now(),
       );
     }
-    controller.sync();
+    await controller.settle();
     return c.json(view(name));
   });
 
-  app.delete('/services/:name', (c) => {
+  app.delete('/services/:name', async (c) => {
     const name = c.req.param('name');
     if (!store.deleteService(name)) throw new NotFoundError(`service ${name}`);
     events.append(
       { type: 'service', service: name, container: null, node: null, message: `Service ${name} removed` },
       now(),
     );
-    controller.sync();
+    await controller.settle();
     return c.json({ deleted: name });
   });
 

@@ -16,6 +16,7 @@ import { ServiceLogFollower } from '../server/service-log-follower.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError } from './errors.ts';
 import { FollowStream } from './follow-stream.ts';
+import { linkNext } from './paging.ts';
 import { parseCount, parseFlag, parseSince } from './query.ts';
 
 /** How long a non-following log request waits for slow agents before answering with what it has. */
@@ -30,8 +31,15 @@ export function streamRoutes(deps: ApiDeps): Hono {
     const service = c.req.query('service') || undefined;
     const limit = parseCount('limit', c.req.query('limit'), 10_000) ?? 1000;
     const follow = parseFlag('follow', c.req.query('follow'));
-    const backlog = store.listEvents({ sinceMs, service, limit });
-    if (!follow) return c.json(backlog);
+    // `after` (an event id) pages forward through the log (paging.ts).
+    const afterId = parseCount('after', c.req.query('after'), Number.MAX_SAFE_INTEGER);
+    const backlog = store.listEvents({ afterId, sinceMs, service, limit });
+    if (!follow) {
+      const last = backlog.at(-1);
+      if (afterId !== undefined && last !== undefined && backlog.length === limit)
+        linkNext(c, limit, String(last.id));
+      return c.json(backlog);
+    }
     c.header('Content-Type', 'application/x-ndjson');
     return stream(c, async (out) => {
       const line = (event: SkiffEvent) => `${JSON.stringify(event)}\n`;

@@ -70,3 +70,8 @@ export interface Task {
   readonly pendingReason: string | null;
   readonly createdAt: number;
 }
+
+/** A task with what its agent last reported of it: what the store holds and the cores read. */
+export interface TaskRecord extends Task {
+  readonly observed: TaskObservation | null;
+}

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskObservation } from '../model/task.ts';
 import type { ReconcileInput, ReconcilerTask } from './service-reconciler.ts';
-import { reconcileService } from './service-reconciler.ts';
+import { isSteady, reconcileService } from './service-reconciler.ts';
 
 const spec = serviceSpecSchema.parse({ name: 'web', image: 'skiff-demo:v1', replicas: 3 });
 const NOW = 100_000;
@@ -252,4 +252,51 @@ test('a service published through the ingress mesh still replaces start-first', 
   const plan = reconcileService(input({ desired: { spec: meshed, revision: 2 }, tasks: [task('old', 0)] }));
   assert.deepEqual(plan.shutdown, []);
   assert.equal(plan.create.length, 1);
+});
+
+test('a steady service (isSteady) gets an empty plan, at any time, on 2,000 seeded inputs', () => {
+  let seed = 11;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  let steady = 0;
+  for (let i = 0; i < 2000; i++) {
+    const replicas = pick([0, 1, 2, 3]);
+    const revision = pick([1, 2]);
+    const count = pick([0, 1, 2, 3, 4]);
+    const tasks = Array.from({ length: count }, (_, n) =>
+      task(`t${n}`, random() < 0.8 ? n : pick([0, 1, 2, 3]), {
+        revision: random() < 0.85 ? revision : pick([1, 2]),
+        desiredState: random() < 0.9 ? 'running' : 'shutdown',
+        nodeId: pick(['n1', 'n2', null]),
+        createdAt: Math.floor(random() * NOW),
+        observed: pick([
+          null,
+          observed('running'),
+          observed('running', { health: 'unhealthy' }),
+          observed('running', { ready_since: NOW - 1 }),
+          observed('failed', { message: 'boom' }),
+          observed('starting', { restart_count: 5 }),
+        ]),
+      }),
+    );
+    const desired = {
+      spec: { ...spec, replicas, update: { ...spec.update, min_healthy_time: '10s' } },
+      revision,
+    };
+    const drainingNodes = new Set(random() < 0.2 ? ['n2'] : []);
+    const at = Math.floor(random() * NOW * 2);
+    const given = input({ desired, tasks, drainingNodes, now: at });
+    if (!isSteady(given)) continue;
+    steady++;
+    const plan = reconcileService(given);
+    assert.deepEqual(
+      { create: plan.create, shutdown: plan.shutdown, forget: plan.forget, failure: plan.failure },
+      { create: [], shutdown: [], forget: [], failure: null },
+      JSON.stringify(given),
+    );
+  }
+  assert.ok(steady > 100, `steady inputs were drawn: ${steady}`);
 });

@@ -16,11 +16,10 @@ import { parseDurationMs } from '../model/duration.ts';
 import { slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import { bindsHostPort } from '../model/service-spec.ts';
-import type { Task, TaskObservation } from '../model/task.ts';
+import type { Task, TaskRecord } from '../model/task.ts';
 
-export interface ReconcilerTask extends Task {
-  readonly observed: TaskObservation | null;
-}
+/** The reconciler reads tasks as the store holds them (model/task.ts). */
+export type ReconcilerTask = TaskRecord;
 
 export interface DesiredService {
   readonly spec: ServiceSpec;
@@ -60,6 +59,25 @@ const FAILED_AFTER_RESTARTS = 3;
 export function isServing(task: ReconcilerTask): boolean {
   const observed = task.observed;
   return observed?.state === 'running' && (observed.health === 'healthy' || observed.health === 'none');
+}
+
+/**
+ * True when the service needs nothing from the reconciler, whatever the time: no rollout under
+ * way, and exactly one replica of the current revision meant to run in each slot, none on a
+ * draining node, nothing shutting down. Cheap (one walk), so a pass can skip the steady
+ * majority of services; `reconcileService` would return an empty plan for them.
+ */
+export function isSteady(input: Omit<ReconcileInput, 'now' | 'newTaskId'>): boolean {
+  const { desired, tasks } = input;
+  if (!desired || tasks.length !== desired.spec.replicas) return false;
+  const slots = new Set<number>();
+  for (const t of tasks) {
+    if (t.desiredState !== 'running' || t.revision !== desired.revision) return false;
+    if (t.slot >= desired.spec.replicas || slots.has(t.slot)) return false;
+    if (t.nodeId !== null && input.drainingNodes.has(t.nodeId)) return false;
+    slots.add(t.slot);
+  }
+  return true;
 }
 
 export function reconcileService(input: ReconcileInput): ServicePlan {

@@ -18,6 +18,7 @@ import { clusterMismatch } from './cluster.ts';
 import type { Controller } from './controller.ts';
 import type { EventLog } from './event-log.ts';
 import type { LogBroker } from './log-broker.ts';
+import { heartbeatIntervalMs } from './node-liveness.ts';
 import { bearerToken, tokenMatches } from './tokens.ts';
 
 export interface GatewayOptions {
@@ -25,6 +26,7 @@ export interface GatewayOptions {
   readonly clusterId: string;
   /** Sent in the welcome: every agent derives its addresses from it and checks its host against it. */
   readonly addressPool: AddressPool;
+  /** The base heartbeat interval: small clusters get it, larger ones longer (node-liveness.ts). */
   readonly heartbeatIntervalMs: number;
   readonly cluster: Cluster;
   readonly controller: Controller;
@@ -95,6 +97,7 @@ function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly 
   const { cluster, controller, events, logs, now } = options;
   const link: AgentLink = {
     send: (message: ServerMessage) => ws.send(JSON.stringify(message)),
+    sendText: (text: string) => ws.send(text),
     close: (code, reason) => closeWith(ws, code, reason),
   };
   let nodeId: string | undefined;
@@ -121,12 +124,15 @@ function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly 
         return;
       }
       nodeId = outcome.session.id;
+      // Slower beats as the cluster grows; the node's silence is judged by what it was told.
+      const intervalMs = heartbeatIntervalMs(options.heartbeatIntervalMs, cluster.list().length);
+      outcome.session.heartbeatIntervalMs = intervalMs;
       link.send({
         type: 'welcome',
         node_id: nodeId,
         cluster_id: options.clusterId,
         address_pool: options.addressPool.cidr,
-        heartbeat_interval_ms: options.heartbeatIntervalMs,
+        heartbeat_interval_ms: intervalMs,
       });
       const text =
         outcome.previousStatus === undefined

@@ -7,11 +7,15 @@ import type { NodeAvailability, NodeRegistration, NodeStatus } from '../model/no
 import { BASELINE_FEATURES } from '../protocol/features.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import type { Store } from '../store/store.ts';
-import type { LivenessSettings } from './node-liveness.ts';
-import { livenessStatus, STARTUP_GRACE_MS } from './node-liveness.ts';
+import { STARTUP_GRACE_MS } from './node-liveness.ts';
 
 export interface AgentLink {
   send(message: ServerMessage): void;
+  /**
+   * Sends a message already serialised: the same endpoints set goes to every node, and at
+   * 10,000 replicas serialising it once per node would cost seconds. Optional (fakes send).
+   */
+  sendText?(text: string): void;
   close(code: number, reason: string): void;
 }
 
@@ -29,20 +33,16 @@ export interface NodeSession {
   downNotBefore: number;
   lastHeartbeat: number | null;
   link: AgentLink | undefined;
-  /** The last assignment sent over the current link, to send only changes. */
+  /** The key of the last assignment sent over the current link, to send only changes. */
   lastAssignment: string | undefined;
-  /** The last endpoints sent over the current link. */
-  lastEndpoints: string | undefined;
+  /** The generation of the last endpoints sent over the current link. */
+  lastEndpoints: number | undefined;
   /** What its agent said it supports (protocol/features.ts); until it says, the baseline. */
   features: ReadonlySet<string>;
   /** The endpoints generation its agent last acknowledged over the current link. */
   endpointsAcked: number;
-}
-
-export interface StatusChange {
-  readonly id: string;
-  readonly from: NodeStatus;
-  readonly to: NodeStatus;
+  /** The heartbeat interval its agent was told at welcome (node-liveness.ts); undefined: the base. */
+  heartbeatIntervalMs: number | undefined;
 }
 
 /** An agent turned away at hello, and why: kept so `skiff nodes` can say so. Memory only. */
@@ -101,6 +101,7 @@ export class Cluster {
         lastEndpoints: undefined,
         features: new Set(BASELINE_FEATURES),
         endpointsAcked: -1,
+        heartbeatIntervalMs: undefined,
       });
     }
   }
@@ -146,6 +147,7 @@ export class Cluster {
       lastEndpoints: undefined,
       features: new Set(features),
       endpointsAcked: -1,
+      heartbeatIntervalMs: undefined,
     };
     const previousStatus = existing?.status;
     session.registration = registration;
@@ -185,25 +187,16 @@ export class Cluster {
     session.lastHeartbeat = now;
   }
 
-  /** Re-derives every node's status from its liveness; returns what changed. */
-  tick(now: number, settings: LivenessSettings): StatusChange[] {
-    const changes: StatusChange[] = [];
-    for (const node of this.#nodes.values()) {
-      const status = livenessStatus(
-        { connected: node.link !== undefined, lastSeen: node.lastSeen, downNotBefore: node.downNotBefore },
-        now,
-        settings,
-      );
-      if (status === node.status) continue;
-      changes.push({ id: node.id, from: node.status, to: status });
-      node.status = status;
-      // A node back from silence gets its whole assignment again.
-      if (status !== 'ready') {
-        node.lastAssignment = undefined;
-        node.lastEndpoints = undefined;
-      }
+  /** A status the controller's pass derived from the node's liveness (plan-pass.ts). */
+  setStatus(id: string, status: NodeStatus): void {
+    const node = this.#nodes.get(id);
+    if (!node || node.status === status) return;
+    node.status = status;
+    // A node back from silence gets its whole assignment again.
+    if (status !== 'ready') {
+      node.lastAssignment = undefined;
+      node.lastEndpoints = undefined;
     }
-    return changes;
   }
 
   setAvailability(id: string, availability: NodeAvailability): NodeSession | undefined {

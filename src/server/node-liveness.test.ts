@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { livenessStatus } from './node-liveness.ts';
+import { heartbeatIntervalMs, livenessFor, livenessStatus, MAX_HEARTBEATS_PER_S } from './node-liveness.ts';
 
 const settings = { heartbeatTimeoutMs: 1500, downAfterMs: 3000 };
 
@@ -49,4 +49,23 @@ test('nodes known before a server restart are not down before the startup grace'
   const input = { connected: false, lastSeen: 1000, downNotBefore: 11_000 };
   assert.equal(livenessStatus(input, 5000, settings), 'unreachable');
   assert.equal(livenessStatus(input, 11_000, settings), 'down');
+});
+
+test('heartbeats slow down with the cluster: at most MAX_HEARTBEATS_PER_S, never below the base', () => {
+  assert.equal(heartbeatIntervalMs(500, 3), 500);
+  assert.equal(heartbeatIntervalMs(500, 125), 500);
+  assert.equal(heartbeatIntervalMs(500, 1000), 4000);
+  assert.ok(1000 / (heartbeatIntervalMs(500, 5000) / 1000) <= MAX_HEARTBEATS_PER_S * 1.01);
+});
+
+test('liveness follows the interval a node was given; a dropped connection keeps the base grace', () => {
+  assert.deepEqual(livenessFor(settings, 500, 500), settings, 'small clusters keep today’s values');
+  const slow = livenessFor(settings, 500, 4000);
+  assert.equal(slow.heartbeatTimeoutMs, 12_000);
+  assert.equal(slow.silentDownAfterMs, 13_500, 'the same 1.5 s grace after the timeout');
+  const input = { connected: true, lastSeen: 0, downNotBefore: 0 };
+  assert.equal(livenessStatus(input, 11_000, slow), 'ready', 'three slow heartbeats may be missed');
+  assert.equal(livenessStatus(input, 12_500, slow), 'unreachable');
+  assert.equal(livenessStatus(input, 13_500, slow), 'down');
+  assert.equal(livenessStatus({ ...input, connected: false }, 3000, slow), 'down');
 });

@@ -3,6 +3,12 @@
  * connection drops, or when heartbeats stop (partition, power loss); down once it has been
  * silent past a grace, which is when its replicas move. The grace is what lets an agent restart
  * without moving anything. Pure: time comes in.
+ *
+ * Heartbeats scale with the cluster: an agent is told to beat every `heartbeatIntervalMs(base,
+ * nodes)`, so the server hears at most about MAX_HEARTBEATS_PER_S of them, and its node's silence
+ * is judged by `livenessFor` that interval (timeouts grow with it; small clusters keep the base).
+ * A dropped connection is evidence, not silence: its node is down after the base grace whatever
+ * the interval.
  */
 import type { NodeStatus } from '../model/node.ts';
 
@@ -11,6 +17,38 @@ export interface LivenessSettings {
   readonly heartbeatTimeoutMs: number;
   /** Silence after which a node is down and its replicas are rescheduled. */
   readonly downAfterMs: number;
+  /**
+   * Silence after which a node whose connection is still open is down (its heartbeats stopped):
+   * `downAfterMs` when absent.
+   */
+  readonly silentDownAfterMs?: number;
+}
+
+/** The most heartbeats a second the server should have to handle, whatever the cluster's size. */
+export const MAX_HEARTBEATS_PER_S = 250;
+
+/** The heartbeat interval for an agent joining a cluster of `nodes`: the base, or longer. */
+export function heartbeatIntervalMs(baseMs: number, nodes: number): number {
+  return Math.max(baseMs, Math.ceil((nodes * 1000) / MAX_HEARTBEATS_PER_S));
+}
+
+/**
+ * The liveness timing for a node told to beat every `intervalMs` when the base settings were
+ * made for `baseIntervalMs`: the heartbeat timeout grows in proportion, the grace after it stays.
+ */
+export function livenessFor(
+  base: LivenessSettings,
+  baseIntervalMs: number,
+  intervalMs: number,
+): LivenessSettings {
+  if (intervalMs <= baseIntervalMs) return base;
+  const heartbeatTimeoutMs = Math.round((base.heartbeatTimeoutMs * intervalMs) / baseIntervalMs);
+  const graceMs = (base.silentDownAfterMs ?? base.downAfterMs) - base.heartbeatTimeoutMs;
+  return {
+    heartbeatTimeoutMs,
+    downAfterMs: base.downAfterMs,
+    silentDownAfterMs: heartbeatTimeoutMs + graceMs,
+  };
 }
 
 export const DEFAULT_LIVENESS: LivenessSettings = { heartbeatTimeoutMs: 1500, downAfterMs: 3000 };
@@ -32,5 +70,8 @@ export interface LivenessInput {
 export function livenessStatus(input: LivenessInput, now: number, settings: LivenessSettings): NodeStatus {
   const silentMs = now - input.lastSeen;
   if (input.connected && silentMs <= settings.heartbeatTimeoutMs) return 'ready';
-  return silentMs >= settings.downAfterMs && now >= input.downNotBefore ? 'down' : 'unreachable';
+  const downAfterMs = input.connected
+    ? (settings.silentDownAfterMs ?? settings.downAfterMs)
+    : settings.downAfterMs;
+  return silentMs >= downAfterMs && now >= input.downNotBefore ? 'down' : 'unreachable';
 }

@@ -74,12 +74,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const cluster = new Cluster(store, now());
   const events = new EventLog(store);
   const liveness = options.liveness ?? DEFAULT_LIVENESS;
+  // A third of the timeout: one lost heartbeat is not yet silence. Larger clusters beat slower
+  // (node-liveness.ts), with timeouts in proportion.
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.round(liveness.heartbeatTimeoutMs / 3);
   const controller = new Controller({
     store,
     cluster,
     events,
     liveness,
     addressPool,
+    heartbeatIntervalMs,
     now,
     log: options.log,
     onPass: options.onControllerPass,
@@ -104,8 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     joinToken: tokens.join,
     clusterId,
     addressPool,
-    // A third of the timeout: one lost heartbeat is not yet silence.
-    heartbeatIntervalMs: options.heartbeatIntervalMs ?? Math.round(liveness.heartbeatTimeoutMs / 3),
+    heartbeatIntervalMs,
     cluster,
     controller,
     events,

@@ -3,13 +3,14 @@
  * nodes (the agent's pure cores on fake engines) in one thread, in virtual time, with faults
  * (hosts dying, partitions, flapping) and invariants checked after every controller pass.
  *
- * The server side is today's `Controller` over an in-memory SQLite store, driven pass by pass on
- * the virtual clock (its own timer is never started): there is no pure `planPass` yet. The API
- * routes run through `app.request`, as in the API tests. Messages between server and nodes go
- * through links that the simulator delays (1 ms) or drops (partitions, dead hosts).
+ * The server side is the real `Controller` (each pass a snapshot, the pure `planPass`, and its
+ * applier) over an in-memory SQLite store, driven pass by pass on the virtual clock (its own
+ * timer is never started). The API routes run through `app.request`, as in the API tests.
+ * Messages between server and nodes go through links that the simulator delays (1 ms) or drops
+ * (partitions, dead hosts).
  *
  * Deterministic for a seed in everything the simulator owns (time, delays, victims, ids of fake
- * containers); the controller draws task ids from `randomUUID`, so traces leave task ids out.
+ * containers) and in the controller's task ids, drawn from a seeded stream of their own.
  */
 
 import { createApp } from '../api/app.ts';
@@ -32,7 +33,7 @@ import { FakeEngine } from './fake-engine.ts';
 import type { Invariants } from './invariants.ts';
 import { checkInvariants, convergence, traceLine } from './invariants.ts';
 import type { Random } from './random.ts';
-import { seededRandom, seedOf } from './random.ts';
+import { hexId, seededRandom, seedOf } from './random.ts';
 import { SimNode } from './sim-node.ts';
 
 const ADMIN_TOKEN = 'sim-admin-token';
@@ -114,6 +115,10 @@ export class ClusterSim {
       addressPool: DEFAULT_POOL,
       now,
       log: (message) => this.#controllerErrors.push(message),
+      newTaskId: (() => {
+        const ids = seededRandom(seedOf('task-ids', options.seed));
+        return () => hexId(ids, 32);
+      })(),
     });
     this.#app = createApp({
       store: this.store,

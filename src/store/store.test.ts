@@ -152,3 +152,82 @@ test('a spec stored under older, looser limits still reads', () => {
     assert.equal(store.getRevision('web', 1)?.image, 'Old Image');
   });
 });
+
+test('reads served from memory match the file, also after a rolled-back transaction', (t) => {
+  withStore((store, path) => {
+    const task = {
+      id: 't1',
+      service: 'web',
+      slot: 0,
+      revision: 1,
+      nodeId: null,
+      desiredState: 'running' as const,
+      pendingReason: null,
+      createdAt: 1,
+    };
+    store.putService(spec, 1);
+    store.insertTask(task);
+    const before = store.taskSnapshot();
+    store.placeTask('t1', 'n1', null);
+    assert.equal(before[0]?.nodeId, null, 'a snapshot taken earlier is not changed by a later write');
+    assert.throws(() =>
+      store.transaction(() => {
+        store.setDesiredState('t1', 'shutdown');
+        store.setReplicas('web', 7, 2);
+        throw new Error('abandoned');
+      }),
+    );
+    assert.equal(
+      store.listTasks()[0]?.desiredState,
+      'running',
+      'the rolled-back write is not kept in memory',
+    );
+    assert.equal(store.getService('web')?.spec.replicas, 2);
+    const fresh = new Store(path);
+    t.after(() => fresh.close());
+    assert.deepEqual(fresh.listTasks(), store.listTasks());
+    assert.deepEqual(fresh.listServices(), store.listServices());
+  });
+});
+
+test('event listings from memory match a fresh read of the file, through appends, prunes and a rollback', (t) => {
+  withStore((store, path) => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    store.listEvents({ limit: 1 }); // loads the (empty) tail before the appends
+    for (let i = 0; i < 600; i++) {
+      store.appendEvent(
+        { type: 'service', service: pick(['a', 'b', null]), container: null, node: null, message: `e${i}` },
+        Math.floor(random() * 1000),
+      );
+      if (i % 150 === 149) store.pruneEvents(200);
+    }
+    const fresh = new Store(path);
+    t.after(() => fresh.close());
+    const compare = () => {
+      const last = store.listEvents({ limit: 1 })[0]?.id ?? 0;
+      for (let q = 0; q < 200; q++) {
+        const query = {
+          afterId: random() < 0.5 ? Math.floor(random() * (last + 5)) : undefined,
+          sinceMs: random() < 0.3 ? Math.floor(random() * 1000) : undefined,
+          service: random() < 0.5 ? pick(['a', 'b']) : undefined,
+          limit: pick([1, 5, 50, 1000]),
+        };
+        assert.deepEqual(store.listEvents(query), fresh.listEvents(query), JSON.stringify(query));
+      }
+    };
+    compare();
+    assert.throws(() =>
+      store.transaction(() => {
+        store.appendEvent({ type: 'node', service: null, container: null, node: null, message: 'gone' }, 1);
+        throw new Error('abandoned');
+      }),
+    );
+    compare();
+    assert.ok(!store.listEvents({ limit: 1000 }).some((e) => e.message === 'gone'));
+  });
+});

@@ -15,7 +15,7 @@ import type { Rollout } from '../model/rollout.ts';
 import { rolloutSchema } from '../model/rollout.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import { canonicalSpec, serviceSpecSchema } from '../model/service-spec.ts';
-import type { DesiredState, Task, TaskObservation } from '../model/task.ts';
+import type { DesiredState, Task, TaskObservation, TaskRecord } from '../model/task.ts';
 import { desiredStateSchema, taskObservationSchema } from '../model/task.ts';
 import { MIGRATIONS } from './migrations.ts';
 
@@ -33,9 +33,8 @@ export interface StoredRevision {
   readonly createdAt: number;
 }
 
-export interface StoredTask extends Task {
-  readonly observed: TaskObservation | null;
-}
+/** The task record under the name the store's callers have long used (see model/task.ts). */
+export type StoredTask = TaskRecord;
 
 export interface StoredNode {
   readonly id: string;
@@ -98,6 +97,9 @@ const allocationRow = z.object({ kind: z.enum(['network', 'service']), name: z.s
 const storedRegistrationSchema = looseCopy(nodeRegistrationSchema, { checks: false });
 const storedLabelsSchema = looseCopy(nodeLabelsSchema, { checks: false });
 
+/** Events kept in memory for listings (the event log keeps 10,000 by default). */
+const EVENT_TAIL = 10_000;
+
 /** Revisions kept per service (as Kubernetes' revisionHistoryLimit), besides those still needed. */
 export const REVISION_HISTORY = 10;
 
@@ -111,6 +113,24 @@ export class AllocationExhaustedError extends Error {
 
 export class Store {
   readonly #db: DatabaseSync;
+  /**
+   * The task table, parsed, in memory: every pass and every report reads it, and at 10,000 rows
+   * a read from SQLite (query, JSON, schema) costs hundreds of milliseconds. The store is the
+   * table's only writer, so each write updates this copy in the same call; records are replaced,
+   * never mutated, so an array handed out stays a consistent snapshot. Loaded on first use and
+   * dropped when a transaction rolls back (the next read loads it again).
+   */
+  #tasks: Map<string, TaskRecord> | undefined;
+  /** The services table, parsed: read by every pass and most requests, dropped on every write. */
+  #services: Map<string, StoredService> | undefined;
+  /**
+   * The newest events, oldest first: every event with an id from the first one's on, so a
+   * listing within them is answered without SQLite (readers of /api/events must not take the
+   * time writers need). `complete` when they are the whole table.
+   */
+  #eventTail:
+    | { entries: { readonly at: number; readonly event: SkiffEvent }[]; complete: boolean }
+    | undefined;
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
@@ -148,6 +168,9 @@ export class Store {
       return result;
     } catch (error) {
       this.#db.exec('ROLLBACK');
+      this.#tasks = undefined;
+      this.#services = undefined;
+      this.#eventTail = undefined;
       throw error;
     }
   }
@@ -165,16 +188,24 @@ export class Store {
 
   // Services
 
+  /** Services ordered by name. */
   listServices(): StoredService[] {
-    return this.#db
-      .prepare(`SELECT ${SERVICE_COLUMNS} FROM services ORDER BY name`)
-      .all()
-      .map((row) => toService(serviceRow.parse(row)));
+    return [...this.#serviceTable().values()];
   }
 
   getService(name: string): StoredService | undefined {
-    const row = this.#db.prepare(`SELECT ${SERVICE_COLUMNS} FROM services WHERE name = ?`).get(name);
-    return row ? toService(serviceRow.parse(row)) : undefined;
+    return this.#serviceTable().get(name);
+  }
+
+  #serviceTable(): Map<string, StoredService> {
+    if (this.#services) return this.#services;
+    const services = new Map<string, StoredService>();
+    for (const row of this.#db.prepare(`SELECT name, ${SERVICE_COLUMNS} FROM services ORDER BY name`).all()) {
+      const name = z.object({ name: z.string() }).parse(row).name;
+      services.set(name, toService(serviceRow.parse(row)));
+    }
+    this.#services = services;
+    return services;
   }
 
   /** Stores a spec; a spec that differs from the current one gets the next revision. */
@@ -205,6 +236,7 @@ export class Store {
              updated_at = excluded.updated_at, rollout = excluded.rollout`,
         )
         .run(spec.name, text, revision, now, now, JSON.stringify(rollout));
+      this.#services = undefined;
       this.#db
         .prepare('INSERT INTO service_revisions (name, revision, spec, created_at) VALUES (?, ?, ?, ?)')
         .run(spec.name, revision, text, now);
@@ -223,6 +255,7 @@ export class Store {
     this.#db
       .prepare('UPDATE services SET spec = ?, updated_at = ? WHERE name = ?')
       .run(JSON.stringify(spec), now, name);
+    this.#services = undefined;
     return this.getService(name);
   }
 
@@ -243,11 +276,13 @@ export class Store {
         JSON.stringify(rollout),
         name,
       );
+    this.#services = undefined;
     return this.getService(name);
   }
 
   setRollout(name: string, rollout: Rollout): void {
     this.#db.prepare('UPDATE services SET rollout = ? WHERE name = ?').run(JSON.stringify(rollout), name);
+    this.#services = undefined;
   }
 
   listRevisions(name: string): StoredRevision[] {
@@ -283,6 +318,7 @@ export class Store {
   deleteService(name: string): boolean {
     return this.transaction(() => {
       this.#db.prepare('DELETE FROM service_revisions WHERE name = ?').run(name);
+      this.#services = undefined;
       return this.#db.prepare('DELETE FROM services WHERE name = ?').run(name).changes > 0;
     });
   }
@@ -318,15 +354,48 @@ export class Store {
 
   // Tasks
 
+  /** Tasks ordered by service, slot and creation (one service's when named). */
   listTasks(service?: string): StoredTask[] {
-    const rows =
-      service === undefined
-        ? this.#db.prepare('SELECT * FROM tasks ORDER BY service, slot, created_at').all()
-        : this.#db.prepare('SELECT * FROM tasks WHERE service = ? ORDER BY slot, created_at').all(service);
-    return rows.map((row) => toTask(taskRow.parse(row)));
+    const tasks = this.taskSnapshot().filter((t) => service === undefined || t.service === service);
+    return tasks.sort(
+      (a, b) =>
+        (a.service < b.service ? -1 : a.service > b.service ? 1 : 0) ||
+        a.slot - b.slot ||
+        a.createdAt - b.createdAt,
+    );
+  }
+
+  /** Every task, in no particular order: a consistent snapshot, cheap to take. */
+  taskSnapshot(): TaskRecord[] {
+    return [...this.#taskTable().values()];
+  }
+
+  /** The tasks placed on one node. */
+  tasksOnNode(nodeId: string): TaskRecord[] {
+    return this.taskSnapshot().filter((t) => t.nodeId === nodeId);
+  }
+
+  #taskTable(): Map<string, TaskRecord> {
+    if (this.#tasks) return this.#tasks;
+    const rows = this.#db.prepare('SELECT * FROM tasks').all();
+    const tasks = new Map<string, TaskRecord>();
+    for (const row of rows) {
+      const task = toTask(taskRow.parse(row));
+      tasks.set(task.id, task);
+    }
+    this.#tasks = tasks;
+    return tasks;
+  }
+
+  /** Replaces a task's record in memory after its row was written. */
+  #updateTask(id: string, change: Partial<TaskRecord>): void {
+    const table = this.#taskTable();
+    const task = table.get(id);
+    if (task) table.set(id, { ...task, ...change });
   }
 
   insertTask(task: Task): void {
+    const table = this.#taskTable();
     this.#db
       .prepare(
         `INSERT INTO tasks (id, service, slot, revision, node_id, desired_state, pending_reason, created_at)
@@ -342,26 +411,43 @@ export class Store {
         task.pendingReason,
         task.createdAt,
       );
+    table.set(task.id, {
+      id: task.id,
+      service: task.service,
+      slot: task.slot,
+      revision: task.revision,
+      nodeId: task.nodeId,
+      desiredState: task.desiredState,
+      pendingReason: task.pendingReason,
+      createdAt: task.createdAt,
+      observed: null,
+    });
   }
 
   placeTask(id: string, nodeId: string | null, pendingReason: string | null): void {
     this.#db
       .prepare('UPDATE tasks SET node_id = ?, pending_reason = ? WHERE id = ?')
       .run(nodeId, pendingReason, id);
+    this.#updateTask(id, { nodeId, pendingReason });
   }
 
   setDesiredState(id: string, state: DesiredState): void {
     this.#db.prepare('UPDATE tasks SET desired_state = ? WHERE id = ?').run(state, id);
+    this.#updateTask(id, { desiredState: state });
   }
 
   setObserved(id: string, observed: TaskObservation | null): void {
     this.#db
       .prepare('UPDATE tasks SET observed = ? WHERE id = ?')
       .run(observed ? JSON.stringify(observed) : null, id);
+    // What a read of the row would give: an observation out of bounds is forgotten.
+    const parsed = observed ? taskObservationSchema.safeParse(observed) : undefined;
+    this.#updateTask(id, { observed: parsed?.success ? parsed.data : null });
   }
 
   deleteTask(id: string): void {
     this.#db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
+    this.#tasks?.delete(id);
   }
 
   // Allocations
@@ -459,10 +545,68 @@ export class Store {
     const result = this.#db
       .prepare('INSERT INTO events (at, type, service, container, node, message) VALUES (?, ?, ?, ?, ?, ?)')
       .run(at, event.type, event.service, event.container, event.node, event.message);
-    return { ...event, id: Number(result.lastInsertRowid), timestamp: eventTime(at) };
+    const stored = { ...event, id: Number(result.lastInsertRowid), timestamp: eventTime(at) };
+    const tail = this.#eventTail;
+    if (tail) {
+      tail.entries.push({ at, event: stored });
+      // Trimmed in batches: a shift per append would copy the whole tail every time.
+      if (tail.entries.length > EVENT_TAIL + EVENT_TAIL / 10) {
+        tail.entries.splice(0, tail.entries.length - EVENT_TAIL);
+        tail.complete = false;
+      }
+    }
+    return stored;
   }
 
   listEvents(query: EventQuery): SkiffEvent[] {
+    return this.#eventsFromTail(query) ?? this.#eventsFromTable(query);
+  }
+
+  /** The answer from the newest events in memory, or undefined when they may not hold all of it. */
+  #eventsFromTail(query: EventQuery): SkiffEvent[] | undefined {
+    if (!this.#eventTail) {
+      const rows = this.#db
+        .prepare('SELECT * FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?) ORDER BY id')
+        .all(EVENT_TAIL);
+      this.#eventTail = {
+        entries: rows.map((row) => {
+          const e = eventRow.parse(row);
+          return { at: e.at, event: toEvent(e) };
+        }),
+        complete: rows.length < EVENT_TAIL,
+      };
+    }
+    const { entries, complete } = this.#eventTail;
+    const { afterId, sinceMs, service, limit } = query;
+    const matches = (entry: { readonly at: number; readonly event: SkiffEvent }) =>
+      (sinceMs === undefined || entry.at >= sinceMs) &&
+      (service === undefined || entry.event.service === service);
+    const found: SkiffEvent[] = [];
+    if (afterId !== undefined) {
+      const firstId = entries[0]?.event.id;
+      if (!complete && (firstId === undefined || afterId < firstId - 1)) return undefined;
+      let i = 0;
+      let hi = entries.length;
+      while (i < hi) {
+        const mid = (i + hi) >> 1;
+        if ((entries[mid]?.event.id ?? 0) <= afterId) i = mid + 1;
+        else hi = mid;
+      }
+      for (; i < entries.length && found.length < limit; i++) {
+        const entry = entries[i];
+        if (entry && matches(entry)) found.push(entry.event);
+      }
+      return found;
+    }
+    for (let i = entries.length - 1; i >= 0 && found.length < limit; i--) {
+      const entry = entries[i];
+      if (entry && matches(entry)) found.push(entry.event);
+    }
+    if (found.length < limit && !complete) return undefined;
+    return found.reverse();
+  }
+
+  #eventsFromTable(query: EventQuery): SkiffEvent[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (query.afterId !== undefined) {
@@ -478,32 +622,44 @@ export class Store {
       params.push(query.service);
     }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    // The newest `limit` events, returned oldest first.
+    // After an id: the oldest `limit` events after it (a page, or catching up); otherwise the
+    // newest `limit`. Returned oldest first either way.
     const rows = this.#db
-      .prepare(`SELECT * FROM (SELECT * FROM events ${clause} ORDER BY id DESC LIMIT ?) ORDER BY id`)
+      .prepare(
+        query.afterId !== undefined
+          ? `SELECT * FROM events ${clause} ORDER BY id LIMIT ?`
+          : `SELECT * FROM (SELECT * FROM events ${clause} ORDER BY id DESC LIMIT ?) ORDER BY id`,
+      )
       .all(...params, query.limit);
-    return rows.map((row) => {
-      const e = eventRow.parse(row);
-      return {
-        id: e.id,
-        timestamp: eventTime(e.at),
-        type: e.type,
-        service: e.service,
-        container: e.container,
-        node: e.node,
-        message: e.message,
-      };
-    });
+    return rows.map((row) => toEvent(eventRow.parse(row)));
   }
 
   /** Keeps the newest `keep` events. */
   pruneEvents(keep: number): number {
-    return Number(
+    const removed = Number(
       this.#db
         .prepare('DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)')
         .run(keep).changes,
     );
+    const tail = this.#eventTail;
+    if (tail && tail.entries.length >= keep) {
+      tail.entries.splice(0, tail.entries.length - keep);
+      tail.complete = true;
+    }
+    return removed;
   }
+}
+
+function toEvent(e: z.infer<typeof eventRow>): SkiffEvent {
+  return {
+    id: e.id,
+    timestamp: eventTime(e.at),
+    type: e.type,
+    service: e.service,
+    container: e.container,
+    node: e.node,
+    message: e.message,
+  };
 }
 
 /** Rows written before times were bounded may hold any number; they show as the epoch. */

@@ -6,10 +6,10 @@ import { isoTimeOrNull } from '../model/bounds.ts';
 import { slotName } from '../model/names.ts';
 import type { ContainerView, NodeView, ServiceView } from '../model/views.ts';
 import { isServing } from '../reconciler/service-reconciler.ts';
+import type { NodeAllocation } from '../server/allocation.ts';
+import type { NodeSession, Refusal } from '../server/cluster.ts';
+import { labelsOf } from '../server/cluster.ts';
 import type { StoredService, StoredTask } from '../store/store.ts';
-import type { NodeAllocation } from './allocation.ts';
-import type { NodeSession, Refusal } from './cluster.ts';
-import { labelsOf } from './cluster.ts';
 
 export function serviceView(service: StoredService, tasks: readonly StoredTask[]): ServiceView {
   // Replicas still shutting down stay visible until their container is gone.

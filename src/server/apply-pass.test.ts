@@ -1,0 +1,112 @@
+/**
+ * The applier: a plan's writes land in the store in one transaction, each node gets what the plan
+ * sends it and its session remembers it, and the endpoints set is serialised once for all.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { NodeRegistration } from '../model/node.ts';
+import type { ServerMessage } from '../protocol/messages.ts';
+import { Store } from '../store/store.ts';
+import { applyPass } from './apply-pass.ts';
+import { Cluster } from './cluster.ts';
+import { EventLog } from './event-log.ts';
+import type { PassPlan } from './plan-pass.ts';
+
+const registration = (name: string): NodeRegistration => ({
+  name,
+  engine_id: `e-${name}`,
+  address: '10.0.0.1',
+  labels: {},
+  cpu_millicores: 1000,
+  memory_bytes: 2 ** 30,
+  engine_version: '27',
+});
+
+const empty: PassPlan = {
+  statusChanges: [],
+  insert: [],
+  update: [],
+  forget: [],
+  rollouts: [],
+  events: [],
+  allocate: [],
+  release: [],
+  assignments: [],
+  endpoints: undefined,
+  memory: {
+    failures: new Map(),
+    releases: new Map(),
+    assignGeneration: 0,
+    endpointsGeneration: 0,
+    endpoints: undefined,
+    endpointsPublishedAt: 0,
+  },
+  again: false,
+};
+
+test('writes land, sends go to the named nodes, and the endpoints text is made once', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-apply-'));
+  const store = new Store(join(dir, 'skiff.db'));
+  t.after(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const cluster = new Cluster(store, 0);
+  const texts: string[] = [];
+  const sent: ServerMessage[] = [];
+  cluster.connect(
+    registration('a'),
+    { send: (m) => sent.push(m), sendText: (x) => texts.push(x), close() {} },
+    0,
+  );
+  cluster.connect(
+    registration('b'),
+    { send: (m) => sent.push(m), sendText: (x) => texts.push(x), close() {} },
+    0,
+  );
+  cluster.connect(registration('c'), { send: (m) => sent.push(m), close() {} }, 0);
+  const plan: PassPlan = {
+    ...empty,
+    insert: [
+      {
+        id: 't1',
+        service: 'web',
+        slot: 0,
+        revision: 1,
+        nodeId: 'a',
+        desiredState: 'running',
+        pendingReason: null,
+        createdAt: 5,
+      },
+    ],
+    events: [
+      { type: 'schedule', service: 'web', container: 'web-0', node: 'a', message: 'Scheduled web-0 on a' },
+    ],
+    assignments: [{ nodeId: 'a', generation: 7, key: 't1@', tasks: [] }],
+    endpoints: { generation: 9, services: [], nodeIds: ['a', 'b', 'c'] },
+  };
+  applyPass(plan, { store, cluster, events: new EventLog(store), networkCount: 256 }, 1000);
+  assert.deepEqual(
+    store.listTasks().map((task) => [task.id, task.nodeId]),
+    [['t1', 'a']],
+  );
+  assert.deepEqual(
+    store.listEvents({ limit: 10 }).map((e) => e.message),
+    ['Scheduled web-0 on a'],
+  );
+  assert.deepEqual(
+    sent.map((m) => m.type),
+    ['assign', 'endpoints'],
+    'the assignment, and endpoints to the link that cannot take text',
+  );
+  assert.equal(texts.length, 2);
+  assert.deepEqual(JSON.parse(texts[0] ?? ''), { type: 'endpoints', generation: 9, services: [] });
+  assert.equal(cluster.get('a')?.lastAssignment, 't1@');
+  assert.deepEqual(
+    ['a', 'b', 'c'].map((id) => cluster.get(id)?.lastEndpoints),
+    [9, 9, 9],
+  );
+});

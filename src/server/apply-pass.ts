@@ -1,0 +1,76 @@
+/**
+ * The pass's thin edge: writes a plan (plan-pass.ts) in one transaction, then sends each node
+ * what changed for it, and records on its session what it was sent.
+ */
+import { MAX_SERVICES } from '../model/addressing.ts';
+import type { ServerMessage } from '../protocol/messages.ts';
+import type { Store } from '../store/store.ts';
+import type { Cluster } from './cluster.ts';
+import type { EventLog } from './event-log.ts';
+import type { PassPlan } from './plan-pass.ts';
+
+export interface ApplyTargets {
+  readonly store: Store;
+  readonly cluster: Cluster;
+  readonly events: EventLog;
+  /** How many networks the cluster's address pool holds. */
+  readonly networkCount: number;
+}
+
+/** The plan was made against state that has changed since: a caller bug (passes are synchronous). */
+export class StalePlanError extends Error {
+  override readonly name = 'StalePlanError';
+}
+
+export function applyPass(plan: PassPlan, targets: ApplyTargets, now: number): void {
+  const { store, cluster, events, networkCount } = targets;
+  for (const change of plan.statusChanges) cluster.setStatus(change.id, change.to);
+  store.transaction(() => {
+    for (const allocation of plan.allocate) {
+      const [first, last] = allocation.kind === 'network' ? [0, networkCount - 1] : [1, MAX_SERVICES];
+      const index = store.allocate(allocation.kind, allocation.name, first, last);
+      if (index !== allocation.index)
+        throw new StalePlanError(
+          `${allocation.kind} ${allocation.name}: planned ${allocation.index}, got ${index}`,
+        );
+    }
+    for (const task of plan.insert) store.insertTask(task);
+    for (const change of plan.update) {
+      if (change.placement)
+        store.placeTask(change.id, change.placement.nodeId, change.placement.pendingReason);
+      if (change.desiredState) store.setDesiredState(change.id, change.desiredState);
+      if (change.clearObserved) store.setObserved(change.id, null);
+    }
+    for (const id of plan.forget) store.deleteTask(id);
+    for (const write of plan.rollouts) {
+      if (write.revertTo === null) store.setRollout(write.service, write.rollout);
+      else store.revertService(write.service, write.revertTo, write.rollout, now);
+    }
+    for (const allocation of plan.release) store.releaseAllocation(allocation.kind, allocation.name);
+    for (const event of plan.events) events.append(event, now);
+  });
+  for (const assignment of plan.assignments) {
+    const node = cluster.get(assignment.nodeId);
+    if (!node?.link) continue;
+    node.lastAssignment = assignment.key;
+    node.link.send({ type: 'assign', generation: assignment.generation, tasks: [...assignment.tasks] });
+  }
+  const endpoints = plan.endpoints;
+  if (endpoints) {
+    const message: ServerMessage = {
+      type: 'endpoints',
+      generation: endpoints.generation,
+      services: [...endpoints.services],
+    };
+    let text: string | undefined;
+    for (const id of endpoints.nodeIds) {
+      const node = cluster.get(id);
+      if (!node?.link) continue;
+      node.lastEndpoints = endpoints.generation;
+      if (node.link.sendText) {
+        text ??= JSON.stringify(message);
+        node.link.sendText(text);
+      } else node.link.send(message);
+    }
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * What one controller pass reads, as one value: desired state (services, the specs of the
+ * revisions in use, tasks, address allocations), the nodes as the server knows them (liveness
+ * inputs, operator settings, what their current link was last sent) and the controller's own
+ * memory between passes. `planPass` (plan-pass.ts) turns it into a plan; `readSnapshot` takes it.
+ */
+import type { NodeAvailability, NodeStatus } from '../model/node.ts';
+import type { ServiceSpec } from '../model/service-spec.ts';
+import type { TaskRecord } from '../model/task.ts';
+import type { ServiceEndpoints } from '../protocol/messages.ts';
+import type { Store, StoredService } from '../store/store.ts';
+import type { Allocation, PendingRelease } from './address-release.ts';
+import type { Cluster } from './cluster.ts';
+import { labelsOf } from './cluster.ts';
+import type { LivenessSettings } from './node-liveness.ts';
+import { livenessFor } from './node-liveness.ts';
+
+export interface PassNode {
+  readonly id: string;
+  readonly status: NodeStatus;
+  readonly availability: NodeAvailability;
+  /** The agent's labels with the operator's over them. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly address: string;
+  readonly cpuMillicores: number;
+  readonly memoryBytes: number;
+  readonly features: ReadonlySet<string>;
+  /** Liveness inputs (node-liveness.ts), and the timing for the interval its agent beats at. */
+  readonly liveness: LivenessSettings;
+  readonly connected: boolean;
+  readonly lastSeen: number;
+  readonly downNotBefore: number;
+  /** The key of the assignment last sent over the current link (see plan-pass.ts). */
+  readonly sentAssignment: string | undefined;
+  /** The endpoints generation last sent over the current link. */
+  readonly sentEndpoints: number | undefined;
+  /** The endpoints generation its agent last acknowledged over the current link. */
+  readonly endpointsAcked: number;
+}
+
+/** What the controller remembers from one pass to the next (memory only). */
+export interface PassMemory {
+  /** service → node → when a replica of it was lost there (node down, drained away). */
+  readonly failures: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Addresses no longer used, on their way back to the pool (address-release.ts). */
+  readonly releases: ReadonlyMap<string, PendingRelease>;
+  /** The last assignment generation sent; generations only grow, across restarts too. */
+  readonly assignGeneration: number;
+  readonly endpointsGeneration: number;
+  /** The endpoint set of `endpointsGeneration`, per service, to tell a change cheaply. */
+  readonly endpoints: EndpointsMemory | undefined;
+  /** When `endpointsGeneration` was made (plan-pass.ts paces additions). */
+  readonly endpointsPublishedAt: number;
+}
+
+/** Each service's endpoints as last computed, with what they were computed from. */
+export interface EndpointsMemory {
+  /** The ready nodes and their addresses, as text: when it changes, everything is recomputed. */
+  readonly readyNodes: string;
+  /** Each service's set as last computed (published or not). */
+  readonly services: ReadonlyMap<string, ServiceEndpointsMemory>;
+  /** The set of `endpointsGeneration`: what nodes are sent. */
+  readonly published: readonly ServiceEndpoints[];
+  /** A computed change waits for its turn (plan-pass.ts paces them). */
+  readonly pending: boolean;
+}
+
+export interface ServiceEndpointsMemory {
+  /** The records they came from, compared by identity: the store replaces a record it changes. */
+  readonly service: StoredService;
+  readonly serving: readonly TaskRecord[];
+  readonly vipIndex: number;
+  readonly networks: string;
+  readonly entry: ServiceEndpoints;
+  readonly text: string;
+}
+
+export interface PassSnapshot {
+  readonly services: readonly StoredService[];
+  readonly tasks: readonly TaskRecord[];
+  /** The specs of the revisions the tasks run (and of current revisions), by `specKey`. */
+  readonly specs: ReadonlyMap<string, ServiceSpec>;
+  readonly allocations: readonly Allocation[];
+  /** How many networks the cluster's address pool holds (indices 0 … networkCount − 1). */
+  readonly networkCount: number;
+  readonly nodes: readonly PassNode[];
+  readonly memory: PassMemory;
+  /** The base timing, for nodes that have not been told an interval. */
+  readonly liveness: LivenessSettings;
+  /** How long a freed address waits after every agent acknowledged its removal. */
+  readonly addressHoldMs: number;
+}
+
+export function specKey(service: string, revision: number): string {
+  return `${service}\u0000${revision}`;
+}
+
+export interface SnapshotSources {
+  readonly store: Store;
+  readonly cluster: Cluster;
+  readonly memory: PassMemory;
+  readonly liveness: LivenessSettings;
+  readonly networkCount: number;
+  /** The heartbeat interval `liveness` was made for. */
+  readonly baseHeartbeatIntervalMs: number;
+  readonly addressHoldMs: number;
+  /** The spec of a revision (cached by the controller: revisions never change once written). */
+  readonly specOf: (service: string, revision: number) => ServiceSpec | undefined;
+}
+
+/** One read of everything a pass needs. Synchronous, so nothing can write in between. */
+export function readSnapshot(sources: SnapshotSources): PassSnapshot {
+  const { store, cluster, specOf } = sources;
+  const services = store.listServices();
+  const tasks = store.taskSnapshot();
+  const specs = new Map<string, ServiceSpec>();
+  const want = (service: string, revision: number) => {
+    const key = specKey(service, revision);
+    if (specs.has(key)) return;
+    const spec = specOf(service, revision);
+    if (spec) specs.set(key, spec);
+  };
+  for (const service of services) want(service.spec.name, service.revision);
+  for (const task of tasks) want(task.service, task.revision);
+  const nodes = cluster.list().map(
+    (node): PassNode => ({
+      id: node.id,
+      status: node.status,
+      availability: node.availability,
+      labels: labelsOf(node),
+      address: node.registration.address,
+      cpuMillicores: node.registration.cpu_millicores,
+      memoryBytes: node.registration.memory_bytes,
+      features: node.features,
+      liveness: livenessFor(
+        sources.liveness,
+        sources.baseHeartbeatIntervalMs,
+        node.heartbeatIntervalMs ?? sources.baseHeartbeatIntervalMs,
+      ),
+      connected: node.link !== undefined,
+      lastSeen: node.lastSeen,
+      downNotBefore: node.downNotBefore,
+      sentAssignment: node.lastAssignment,
+      sentEndpoints: node.lastEndpoints,
+      endpointsAcked: node.endpointsAcked,
+    }),
+  );
+  return {
+    services,
+    tasks,
+    specs,
+    allocations: store.listAllocations(),
+    networkCount: sources.networkCount,
+    nodes,
+    memory: sources.memory,
+    liveness: sources.liveness,
+    addressHoldMs: sources.addressHoldMs,
+  };
+}

@@ -1,0 +1,352 @@
+/**
+ * planPass on snapshots built by hand: no SQLite, no sockets. What a pass decides for a new
+ * service, a down node and a converged cluster, and that the plan does not depend on the order
+ * the rows were read in.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ServiceSpec } from '../model/service-spec.ts';
+import { serviceSpecSchema } from '../model/service-spec.ts';
+import type { TaskObservation, TaskRecord } from '../model/task.ts';
+import { AGENT_FEATURES } from '../protocol/features.ts';
+import type { StoredService } from '../store/store.ts';
+import { DEFAULT_LIVENESS, livenessFor } from './node-liveness.ts';
+import type { PassNode, PassSnapshot } from './pass-snapshot.ts';
+import { specKey } from './pass-snapshot.ts';
+import type { PassPlan } from './plan-pass.ts';
+import { ENDPOINTS_MIN_INTERVAL_MS, endpointsIntervalMs, planPass } from './plan-pass.ts';
+
+const NOW = 1_000_000;
+const GiB = 1024 ** 3;
+
+function service(name: string, replicas: number, extra: Record<string, unknown> = {}): StoredService {
+  return {
+    spec: serviceSpecSchema.parse({
+      name,
+      image: 'skiff-demo:v1',
+      replicas,
+      resources: { cpus: 0.5, memory_mb: 64 },
+      ...extra,
+    }),
+    revision: 1,
+    createdAt: 0,
+    updatedAt: 0,
+    rollout: null,
+  };
+}
+
+function node(id: string, overrides: Partial<PassNode> = {}): PassNode {
+  return {
+    id,
+    status: 'ready',
+    availability: 'active',
+    labels: {},
+    address: `10.0.0.${id.length}`,
+    cpuMillicores: 4000,
+    memoryBytes: 8 * GiB,
+    features: new Set(AGENT_FEATURES),
+    liveness: DEFAULT_LIVENESS,
+    connected: true,
+    lastSeen: NOW,
+    downNotBefore: 0,
+    sentAssignment: undefined,
+    sentEndpoints: undefined,
+    endpointsAcked: -1,
+    ...overrides,
+  };
+}
+
+function running(id: string): TaskObservation {
+  return {
+    task_id: id,
+    state: 'running',
+    container_id: `c-${id}`,
+    health: 'none',
+    message: null,
+    exit_code: null,
+    restart_count: 0,
+    ports: [],
+    retry_at: null,
+    ready_since: 0,
+    ip: '172.20.0.2',
+  };
+}
+
+function task(id: string, svc: string, slot: number, nodeId: string | null, up = true): TaskRecord {
+  return {
+    id,
+    service: svc,
+    slot,
+    revision: 1,
+    nodeId,
+    desiredState: 'running',
+    pendingReason: null,
+    createdAt: 10 + slot,
+    observed: up && nodeId !== null ? running(id) : null,
+  };
+}
+
+function snapshot(
+  services: readonly StoredService[],
+  tasks: readonly TaskRecord[],
+  nodes: readonly PassNode[],
+): PassSnapshot {
+  const specs = new Map<string, ServiceSpec>(services.map((s) => [specKey(s.spec.name, s.revision), s.spec]));
+  return {
+    services,
+    tasks,
+    specs,
+    allocations: services.map((s, i) => ({ kind: 'service' as const, name: s.spec.name, index: i + 1 })),
+    networkCount: 256,
+    nodes,
+    memory: {
+      failures: new Map(),
+      releases: new Map(),
+      assignGeneration: 100,
+      endpointsGeneration: 200,
+      endpoints: undefined,
+      endpointsPublishedAt: 0,
+    },
+    liveness: DEFAULT_LIVENESS,
+    addressHoldMs: 5000,
+  };
+}
+
+function ids(): () => string {
+  let next = 0;
+  return () => `t${String(next++).padStart(3, '0')}`;
+}
+
+/** A seeded shuffle (mulberry32), so a failure replays. */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  let state = seed >>> 0;
+  const random = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+test('a new service: its replicas are created, placed, assigned and published in one plan', () => {
+  const plan = planPass(snapshot([service('web', 3)], [], [node('a'), node('b')]), NOW, ids());
+  assert.deepEqual(
+    plan.insert.map((t) => [t.id, t.slot]),
+    [
+      ['t000', 0],
+      ['t001', 1],
+      ['t002', 2],
+    ],
+  );
+  assert.ok(
+    plan.insert.every((t) => t.nodeId === 'a' || t.nodeId === 'b'),
+    'inserted already placed',
+  );
+  assert.equal(plan.update.length, 0);
+  assert.equal(plan.events.filter((e) => e.message.startsWith('Scheduled web-')).length, 3);
+  assert.deepEqual(plan.assignments.map((a) => a.nodeId).sort(), ['a', 'b']);
+  assert.equal(
+    plan.assignments.reduce((n, a) => n + a.tasks.length, 0),
+    3,
+  );
+  assert.deepEqual(
+    plan.assignments.map((a) => a.generation),
+    [101, 102],
+  );
+  assert.equal(plan.endpoints?.generation, 201);
+  assert.deepEqual(plan.endpoints?.nodeIds, ['a', 'b']);
+  assert.equal(plan.memory.assignGeneration, 102);
+});
+
+test('a converged cluster: a pass over what the last one sent sends nothing and writes nothing', () => {
+  const services = [service('web', 2)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b')];
+  const first = planPass(snapshot(services, tasks, [node('a'), node('b')]), NOW, ids());
+  assert.equal(first.insert.length + first.update.length + first.forget.length, 0);
+  assert.equal(first.assignments.length, 2);
+  const sent = (id: string) => first.assignments.find((a) => a.nodeId === id)?.key;
+  const nodes = [
+    node('a', { sentAssignment: sent('a'), sentEndpoints: first.endpoints?.generation }),
+    node('b', { sentAssignment: sent('b'), sentEndpoints: first.endpoints?.generation }),
+  ];
+  const second = planPass({ ...snapshot(services, tasks, nodes), memory: first.memory }, NOW + 250, ids());
+  assert.deepEqual(second.assignments, []);
+  assert.equal(second.endpoints, undefined);
+  assert.deepEqual(second.events, []);
+  // One node's replica is told to stop (scale down): only that node hears of it.
+  const scaled = [{ ...service('web', 1) }];
+  const third = planPass({ ...snapshot(scaled, tasks, nodes), memory: first.memory }, NOW + 500, ids());
+  assert.deepEqual(third.update, [{ id: 'w1', desiredState: 'shutdown' }]);
+  assert.deepEqual(
+    third.assignments.map((a) => [a.nodeId, a.tasks.length]),
+    [['b', 0]],
+  );
+});
+
+test('a node silent past the grace is down: its replicas are written off and placed elsewhere', () => {
+  const services = [service('web', 2)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b')];
+  const silent = node('b', { connected: false, lastSeen: NOW - DEFAULT_LIVENESS.downAfterMs - 1 });
+  const plan = planPass(snapshot(services, tasks, [node('a'), silent, node('c')]), NOW, ids());
+  assert.deepEqual(plan.statusChanges, [{ id: 'b', from: 'ready', to: 'down' }]);
+  assert.deepEqual(plan.forget, ['w1'], 'written off (shut down, no container) and forgotten at once');
+  assert.deepEqual(
+    plan.insert.map((t) => [t.slot, t.nodeId]),
+    [[1, 'c']],
+    'the slot is filled on a node without the service',
+  );
+  assert.deepEqual(
+    plan.events.map((e) => e.message),
+    [
+      `Node b is down (silent for ${DEFAULT_LIVENESS.downAfterMs / 1000}s): its replicas are rescheduled`,
+      'Rescheduling web-1: node b is down',
+      'Scheduled web-1 on c',
+    ],
+  );
+  assert.deepEqual([...(plan.memory.failures.get('web')?.keys() ?? [])], ['b']);
+  assert.ok(!plan.assignments.some((a) => a.nodeId === 'b'), 'nothing is sent to a disconnected node');
+});
+
+test('the plan is the same whatever order services, tasks, nodes and allocations are read in', () => {
+  const services = [
+    service('api', 4),
+    service('web', 3, { placement: { strategy: 'spread' } }),
+    service('db', 1, { ports: [{ container_port: 5432, host_port: 5432 }] }),
+    service('worker', 6, { resources: { cpus: 1, memory_mb: 512 } }),
+  ];
+  const tasks = [
+    task('a0', 'api', 0, 'n1'),
+    task('a1', 'api', 1, 'n2'),
+    task('a2', 'api', 2, null, false),
+    task('w0', 'web', 0, 'n3'),
+    { ...task('w0-old', 'web', 0, 'n1'), desiredState: 'shutdown' as const },
+    { ...task('w1', 'web', 1, 'n4'), observed: null },
+    task('d0', 'db', 0, 'n5'),
+    task('k0', 'worker', 0, 'n2'),
+    task('k1', 'worker', 1, 'n2'),
+    task('gone0', 'removed', 0, 'n1'),
+  ];
+  const nodes = [
+    node('n1'),
+    node('n2', { availability: 'draining' }),
+    node('n3', { cpuMillicores: 1000 }),
+    node('n4', { connected: false, lastSeen: NOW - 60_000 }),
+    node('n5', { labels: { zone: 'b' } }),
+    node('n6', { availability: 'cordoned' }),
+    node('n7', { connected: false, lastSeen: NOW - 1000 }),
+  ];
+  const base = snapshot(services, tasks, nodes);
+  const reference = planPass(base, NOW, ids());
+  assert.ok(reference.insert.length > 0 && reference.update.length > 0 && reference.forget.length > 0);
+  for (let seed = 1; seed <= 50; seed++) {
+    const reordered: PassSnapshot = {
+      ...base,
+      services: shuffled(base.services, seed),
+      tasks: shuffled(base.tasks, seed * 7),
+      nodes: shuffled(base.nodes, seed * 13),
+      allocations: shuffled(base.allocations, seed * 17),
+      specs: new Map(shuffled([...base.specs], seed * 19)),
+    };
+    const plan: PassPlan = planPass(reordered, NOW, ids());
+    assert.deepEqual(plan, reference, `seed ${seed}`);
+  }
+});
+
+test('the snapshot is never mutated', () => {
+  const services = [service('web', 3)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w5', 'web', 5, 'a')];
+  const nodes = [node('a'), node('b', { connected: false, lastSeen: NOW - 60_000 })];
+  const base = snapshot(services, tasks, nodes);
+  const before = JSON.stringify({ ...base, specs: [...base.specs] });
+  planPass(base, NOW, ids());
+  assert.equal(JSON.stringify({ ...base, specs: [...base.specs] }), before);
+});
+
+test('each node is judged by the heartbeat interval it was told', () => {
+  const slow = livenessFor(DEFAULT_LIVENESS, 500, 4000);
+  const silent5s = { lastSeen: NOW - 5000 };
+  const plan = planPass(
+    snapshot([], [], [node('fast', silent5s), node('slow', { ...silent5s, liveness: slow })]),
+    NOW,
+    ids(),
+  );
+  assert.deepEqual(plan.statusChanges, [{ id: 'fast', from: 'ready', to: 'down' }]);
+});
+
+test('endpoints: a new generation only when who serves changes, however often records are replaced', () => {
+  const services = [service('web', 2)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b')];
+  const nodes = [node('a'), node('b')];
+  const first = planPass(snapshot(services, tasks, nodes), NOW, ids());
+  const generation = first.memory.endpointsGeneration;
+  const sent = nodes.map((n) => ({ ...n, sentEndpoints: generation }));
+  const restarted = { ...tasks[1], observed: { ...running('w1'), restart_count: 1 } } as TaskRecord;
+  const same = planPass(
+    { ...snapshot(services, [tasks[0] as TaskRecord, restarted], sent), memory: first.memory },
+    NOW + 250,
+    ids(),
+  );
+  assert.equal(same.memory.endpointsGeneration, generation, 'a new record saying the same');
+  assert.equal(same.endpoints, undefined);
+  const sick = { ...restarted, observed: { ...running('w1'), health: 'unhealthy' as const } };
+  const changed = planPass(
+    { ...snapshot(services, [tasks[0] as TaskRecord, sick], sent), memory: same.memory },
+    NOW + 500,
+    ids(),
+  );
+  assert.equal(changed.memory.endpointsGeneration, generation + 1);
+  assert.deepEqual(
+    changed.endpoints?.services.map((s) => s.backends.map((b) => b.task_id)),
+    [['w0']],
+  );
+  assert.deepEqual(changed.endpoints?.nodeIds, ['a', 'b']);
+});
+
+test('endpoints: a replica joining waits out the interval; one told to stop leaves at once', () => {
+  const services = [service('web', 3)];
+  const base = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b'), task('w2', 'web', 2, 'a', false)];
+  const nodes = [node('a'), node('b')];
+  const first = planPass(snapshot(services, base, nodes), NOW, ids());
+  const generation = first.memory.endpointsGeneration;
+  const sent = nodes.map((n) => ({ ...n, sentEndpoints: generation }));
+  const joined = [...base.slice(0, 2), task('w2', 'web', 2, 'a')];
+  const soon = planPass({ ...snapshot(services, joined, sent), memory: first.memory }, NOW + 50, ids());
+  assert.equal(soon.memory.endpointsGeneration, generation, 'deferred within the interval');
+  assert.equal(soon.endpoints, undefined);
+  const later = planPass(
+    { ...snapshot(services, joined, sent), memory: soon.memory },
+    NOW + ENDPOINTS_MIN_INTERVAL_MS,
+    ids(),
+  );
+  assert.equal(later.memory.endpointsGeneration, generation + 1);
+  assert.deepEqual(
+    later.endpoints?.services[0]?.backends.map((b) => b.task_id),
+    ['w0', 'w1', 'w2'],
+  );
+  const laterSent = nodes.map((n) => ({ ...n, sentEndpoints: generation + 1 }));
+  const scaled = [service('web', 2)];
+  const stop = planPass(
+    { ...snapshot(scaled, joined, laterSent), memory: later.memory },
+    NOW + ENDPOINTS_MIN_INTERVAL_MS + 10,
+    ids(),
+  );
+  assert.equal(stop.memory.endpointsGeneration, generation + 2, 'a stop is not deferred');
+  assert.deepEqual(
+    stop.endpoints?.services[0]?.backends.map((b) => b.task_id),
+    ['w0', 'w1'],
+  );
+});
+
+test('the pace of endpoint sets follows what they cost to send to every node', () => {
+  assert.equal(endpointsIntervalMs(1000, 3), ENDPOINTS_MIN_INTERVAL_MS);
+  assert.equal(endpointsIntervalMs(113_000, 100), 108);
+  const at1000 = endpointsIntervalMs(1_300_000, 1000);
+  assert.ok(at1000 > 12_000 && at1000 < 13_000, `${at1000} ms`);
+});

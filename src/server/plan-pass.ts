@@ -1,0 +1,643 @@
+/**
+ * One controller pass as a pure function: a snapshot in (pass-snapshot.ts), everything the pass
+ * decides out, as data. The applier (apply-pass.ts) writes it in one transaction and sends it.
+ *
+ * In order, each step seeing what the earlier ones decided:
+ *  1. Liveness: each node's status from its liveness inputs (node-liveness.ts).
+ *  2. A down node's replicas are written off (shut down, their observation cleared), so their
+ *     slots are filled elsewhere; a node that returns is sent an assignment without them.
+ *  3. Each service's reconciler plan (create, shut down, forget), and how its rollout ends; a
+ *     rollback skips the service's plan and asks for another pass. A steady service (one current
+ *     replica per slot, no rollout under way) is skipped: its plan would be empty.
+ *  4. The scheduler places every replica meant to run that has no node.
+ *  5. Each connected node whose assignment changed gets its complete desired set.
+ *  6. Every host gets every service's serving replicas, when they changed (endpoints.ts).
+ *  7. Addresses no task and no service uses return to the pool once it is safe (address-release.ts).
+ *
+ * Same snapshot, same `now`, same ids: same plan, whatever order the rows were read in (tasks
+ * are taken in service, slot, creation and id order; services and nodes by name).
+ */
+import { MAX_SERVICES } from '../model/addressing.ts';
+import type { EventInput } from '../model/event.ts';
+import { slotName } from '../model/names.ts';
+import type { NodeStatus } from '../model/node.ts';
+import type { Rollout } from '../model/rollout.ts';
+import type { ServiceSpec } from '../model/service-spec.ts';
+import type { DesiredState, Task, TaskRecord } from '../model/task.ts';
+import { FEATURES, requiredFeatures } from '../protocol/features.ts';
+import type { NetworkRef, ServiceEndpoints, TaskSpec } from '../protocol/messages.ts';
+import { isServing, isSteady, reconcileService } from '../reconciler/service-reconciler.ts';
+import { parseConstraint } from '../scheduler/constraints.ts';
+import { demandOf } from '../scheduler/resources.ts';
+import type { NodeSnapshot, PlacementRequest } from '../scheduler/scheduler.ts';
+import { schedule } from '../scheduler/scheduler.ts';
+import type { StoredService } from '../store/store.ts';
+import { AllocationExhaustedError } from '../store/store.ts';
+import type { Allocation, AllocationKind } from './address-release.ts';
+import { planRelease } from './address-release.ts';
+import { allocationsByNode } from './allocation.ts';
+import { serviceEndpoints } from './endpoints.ts';
+import { livenessStatus } from './node-liveness.ts';
+import type {
+  EndpointsMemory,
+  PassMemory,
+  PassNode,
+  PassSnapshot,
+  ServiceEndpointsMemory,
+} from './pass-snapshot.ts';
+import { specKey } from './pass-snapshot.ts';
+
+/** Endpoint sets that only add or refresh backends go out at most this often (removals at once). */
+export const ENDPOINTS_MIN_INTERVAL_MS = 100;
+/** What the server may spend sending endpoint sets, all nodes together (bytes a second). */
+export const ENDPOINTS_BYTES_PER_S = 100 * 1024 * 1024;
+
+/**
+ * The pace of non-urgent endpoint sets: at least ENDPOINTS_MIN_INTERVAL_MS, longer when the set
+ * times the nodes it goes to would exceed ENDPOINTS_BYTES_PER_S (1,000 nodes × 1.3 MB at 10,000
+ * replicas: one set every 12 s, where each report used to make one).
+ */
+export function endpointsIntervalMs(setBytes: number, nodes: number): number {
+  return Math.max(ENDPOINTS_MIN_INTERVAL_MS, Math.ceil((setBytes * nodes * 1000) / ENDPOINTS_BYTES_PER_S));
+}
+
+/** How long a node where a service's replicas failed is avoided for that service. */
+export const FAILURE_MEMORY_MS = 5 * 60_000;
+
+export interface StatusChange {
+  readonly id: string;
+  readonly from: NodeStatus;
+  readonly to: NodeStatus;
+}
+
+/** A task's fields that changed; absent ones stay as they are. */
+export interface TaskUpdate {
+  readonly id: string;
+  readonly placement?: { readonly nodeId: string | null; readonly pendingReason: string | null };
+  readonly desiredState?: DesiredState;
+  /** Its container is written off with its node: the observation goes. */
+  readonly clearObserved?: true;
+}
+
+export interface RolloutWrite {
+  readonly service: string;
+  readonly rollout: Rollout;
+  /** Set when the service returns to this revision (an automatic rollback). */
+  readonly revertTo: number | null;
+}
+
+export interface AssignmentSend {
+  readonly nodeId: string;
+  readonly generation: number;
+  /** What the node's session keeps, to tell the next change. */
+  readonly key: string;
+  readonly tasks: readonly TaskSpec[];
+}
+
+export interface EndpointsSend {
+  readonly generation: number;
+  readonly services: readonly ServiceEndpoints[];
+  /** Connected nodes that have not been sent this generation. */
+  readonly nodeIds: readonly string[];
+}
+
+export interface PassPlan {
+  readonly statusChanges: readonly StatusChange[];
+  readonly insert: readonly Task[];
+  readonly update: readonly TaskUpdate[];
+  /** Task rows to delete: shut down, and their containers gone. */
+  readonly forget: readonly string[];
+  readonly rollouts: readonly RolloutWrite[];
+  /** Events, in the order they happened; all at `now`. */
+  readonly events: readonly EventInput[];
+  /** Indices allocated in this pass (a service or network that had none). */
+  readonly allocate: readonly Allocation[];
+  /** Indices returned to the pool. */
+  readonly release: readonly Allocation[];
+  readonly assignments: readonly AssignmentSend[];
+  readonly endpoints: EndpointsSend | undefined;
+  readonly memory: PassMemory;
+  /** A pass right after this one has more to do (a rollback was decided). */
+  readonly again: boolean;
+}
+
+export function planPass(snapshot: PassSnapshot, now: number, newTaskId: () => string): PassPlan {
+  const plan = new PassBuilder(snapshot, now, newTaskId);
+  plan.checkLiveness();
+  plan.evacuateDownNodes();
+  plan.reconcileServices();
+  plan.placeReplicas();
+  plan.assign();
+  plan.publishEndpoints();
+  plan.releaseAddresses();
+  return plan.result();
+}
+
+function byName<T>(name: (item: T) => string): (a: T, b: T) => number {
+  return (a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0);
+}
+
+function sameRecords(a: readonly TaskRecord[], b: readonly TaskRecord[]): boolean {
+  return a.length === b.length && a.every((task, i) => task === b[i]);
+}
+
+function taskOrder(a: TaskRecord, b: TaskRecord): number {
+  if (a.service !== b.service) return a.service < b.service ? -1 : 1;
+  return a.slot - b.slot || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** The pass's working state: the snapshot as the steps so far have changed it. */
+class PassBuilder {
+  readonly #snapshot: PassSnapshot;
+  readonly #now: number;
+  readonly #newTaskId: () => string;
+  readonly #services: StoredService[];
+  /** Every task as decided so far, in the snapshot's order (each step sorts what it needs). */
+  readonly #tasks = new Map<string, TaskRecord>();
+  readonly #original: ReadonlyMap<string, TaskRecord>;
+  readonly #inserted = new Set<string>();
+  readonly #forgotten = new Set<string>();
+  readonly #nodes: PassNode[];
+  readonly #statusChanges: StatusChange[] = [];
+  readonly #events: EventInput[] = [];
+  readonly #rollouts: RolloutWrite[] = [];
+  readonly #failures = new Map<string, Map<string, number>>();
+  readonly #indices = { network: new Map<string, number>(), service: new Map<string, number>() };
+  readonly #allocated: Allocation[] = [];
+  #release: readonly Allocation[] = [];
+  #releases: PassMemory['releases'];
+  #assignGeneration: number;
+  #endpointsGeneration: number;
+  #endpointsMemory: EndpointsMemory | undefined;
+  #endpointsPublishedAt: number;
+  readonly #assignments: AssignmentSend[] = [];
+  #endpoints: EndpointsSend | undefined;
+  #again = false;
+
+  constructor(snapshot: PassSnapshot, now: number, newTaskId: () => string) {
+    this.#snapshot = snapshot;
+    this.#now = now;
+    this.#newTaskId = newTaskId;
+    this.#services = [...snapshot.services].sort(byName((s) => s.spec.name));
+    // Not sorted whole (10,000 tasks a pass): each step sorts the few it needs in order.
+    for (const task of snapshot.tasks) this.#tasks.set(task.id, task);
+    this.#original = new Map(this.#tasks);
+    this.#nodes = [...snapshot.nodes].sort(byName((n) => n.id));
+    const cutoff = now - FAILURE_MEMORY_MS;
+    for (const [service, nodes] of snapshot.memory.failures) {
+      const kept = new Map([...nodes].filter(([, at]) => at >= cutoff));
+      if (kept.size > 0) this.#failures.set(service, kept);
+    }
+    for (const allocation of snapshot.allocations)
+      this.#indices[allocation.kind].set(allocation.name, allocation.index);
+    this.#releases = snapshot.memory.releases;
+    this.#assignGeneration = snapshot.memory.assignGeneration;
+    this.#endpointsGeneration = snapshot.memory.endpointsGeneration;
+    this.#endpointsMemory = snapshot.memory.endpoints;
+    this.#endpointsPublishedAt = snapshot.memory.endpointsPublishedAt;
+  }
+
+  #event(event: EventInput): void {
+    this.#events.push(event);
+  }
+
+  #update(id: string, change: Partial<TaskRecord>): void {
+    const task = this.#tasks.get(id);
+    if (task) this.#tasks.set(id, { ...task, ...change });
+  }
+
+  #rememberFailure(service: string, nodeId: string): void {
+    const nodes = this.#failures.get(service) ?? new Map<string, number>();
+    nodes.set(nodeId, this.#now);
+    this.#failures.set(service, nodes);
+  }
+
+  #specOf(service: string, revision: number): ServiceSpec | undefined {
+    return this.#snapshot.specs.get(specKey(service, revision));
+  }
+
+  checkLiveness(): void {
+    this.#nodes.forEach((node, i) => {
+      const { liveness } = node;
+      const status = livenessStatus(node, this.#now, liveness);
+      if (status === node.status) return;
+      this.#statusChanges.push({ id: node.id, from: node.status, to: status });
+      // A node back from silence gets its whole assignment and endpoints again.
+      const forgetSent = status !== 'ready';
+      this.#nodes[i] = {
+        ...node,
+        status,
+        sentAssignment: forgetSent ? undefined : node.sentAssignment,
+        sentEndpoints: forgetSent ? undefined : node.sentEndpoints,
+      };
+      const message =
+        status === 'down'
+          ? `Node ${node.id} is down (silent for ${(node.connected ? (liveness.silentDownAfterMs ?? liveness.downAfterMs) : liveness.downAfterMs) / 1000}s): its replicas are rescheduled`
+          : status === 'unreachable'
+            ? `Node ${node.id} is unreachable (no heartbeat for ${liveness.heartbeatTimeoutMs / 1000}s)`
+            : `Node ${node.id} is ready (heartbeats resumed)`;
+      this.#event({ type: 'node', service: null, container: null, node: node.id, message });
+    });
+  }
+
+  evacuateDownNodes(): void {
+    const down = new Set(this.#nodes.filter((n) => n.status === 'down').map((n) => n.id));
+    if (down.size === 0) return;
+    const stranded = [...this.#tasks.values()]
+      .filter((t) => t.nodeId !== null && down.has(t.nodeId))
+      .sort(taskOrder);
+    for (const task of stranded) {
+      if (task.nodeId === null) continue;
+      if (task.desiredState === 'shutdown' && task.observed === null) continue;
+      if (task.desiredState === 'running') {
+        const name = slotName(task.service, task.slot);
+        this.#event({
+          type: 'schedule',
+          service: task.service,
+          container: name,
+          node: task.nodeId,
+          message: `Rescheduling ${name}: node ${task.nodeId} is down`,
+        });
+        this.#rememberFailure(task.service, task.nodeId);
+      }
+      this.#update(task.id, { desiredState: 'shutdown', observed: null });
+    }
+  }
+
+  reconcileServices(): void {
+    const services = new Map(this.#services.map((s) => [s.spec.name, s]));
+    const byService = new Map<string, TaskRecord[]>();
+    for (const task of this.#tasks.values()) {
+      const list = byService.get(task.service) ?? [];
+      list.push(task);
+      byService.set(task.service, list);
+    }
+    for (const list of byService.values()) list.sort(taskOrder);
+    const names = [...new Set([...services.keys(), ...byService.keys()])].sort();
+    const draining = new Set(this.#nodes.filter((n) => n.availability === 'draining').map((n) => n.id));
+    for (const name of names) {
+      const service = services.get(name);
+      const tasks = byService.get(name) ?? [];
+      const input = {
+        service: name,
+        desired: service ? { spec: service.spec, revision: service.revision } : undefined,
+        tasks,
+        drainingNodes: draining,
+      };
+      // Most services, most passes: one replica of the current revision per slot, nothing to do.
+      if (service?.rollout?.state !== 'in_progress' && isSteady(input)) continue;
+      const plan = reconcileService({ ...input, now: this.#now, newTaskId: this.#newTaskId });
+      if (service && this.#settleRollout(service, plan.failure, plan.complete)) continue;
+      for (const task of plan.create) {
+        this.#tasks.set(task.id, { ...task, observed: null });
+        this.#inserted.add(task.id);
+      }
+      for (const id of plan.shutdown) {
+        const nodeId = this.#tasks.get(id)?.nodeId;
+        if (nodeId && draining.has(nodeId)) this.#rememberFailure(name, nodeId);
+        this.#update(id, { desiredState: 'shutdown' });
+      }
+      for (const id of plan.forget) {
+        this.#tasks.delete(id);
+        this.#forgotten.add(id);
+      }
+    }
+  }
+
+  /**
+   * Records how the service's rollout ended. Returns true when it rolled back: the plan was made
+   * for the abandoned revision, so the next pass plans again for the restored one.
+   */
+  #settleRollout(
+    service: StoredService,
+    failure: { readonly reason: string; readonly rollbackTo: number | null } | null,
+    complete: boolean,
+  ): boolean {
+    const rollout = service.rollout;
+    if (rollout?.state !== 'in_progress') return false;
+    const name = service.spec.name;
+    const finishedAt = new Date(this.#now).toISOString();
+    const record = (message: string) =>
+      this.#event({ type: 'rollout', service: name, container: null, node: null, message });
+    if (failure) {
+      const { reason, rollbackTo } = failure;
+      if (rollbackTo === null) {
+        this.#rollouts.push({
+          service: name,
+          rollout: { ...rollout, state: 'failed', finished_at: finishedAt, message: reason },
+          revertTo: null,
+        });
+        record(`Rollout of ${name} to revision ${rollout.to_revision} failed: ${reason}`);
+        return false;
+      }
+      this.#rollouts.push({
+        service: name,
+        rollout: { ...rollout, state: 'rolled_back', finished_at: finishedAt, message: reason },
+        revertTo: rollbackTo,
+      });
+      record(
+        `Rollout of ${name} to revision ${rollout.to_revision} failed: ${reason}; rolled back to revision ${rollbackTo}`,
+      );
+      this.#again = true;
+      return true;
+    }
+    if (complete) {
+      this.#rollouts.push({
+        service: name,
+        rollout: { ...rollout, state: 'complete', finished_at: finishedAt },
+        revertTo: null,
+      });
+      if (rollout.from_revision !== null)
+        record(`Rollout of ${name} to revision ${rollout.to_revision} complete`);
+    }
+    return false;
+  }
+
+  placeReplicas(): void {
+    const tasks = [...this.#tasks.values()];
+    const unplaced = tasks.filter((t) => t.desiredState === 'running' && t.nodeId === null).sort(taskOrder);
+    if (unplaced.length === 0) return;
+    const current = new Map(this.#services.map((s) => [s.spec.name, s.spec]));
+    const requests: PlacementRequest[] = [];
+    for (const task of unplaced) {
+      const spec = this.#specOf(task.service, task.revision) ?? current.get(task.service);
+      if (!spec) continue;
+      requests.push({
+        taskId: task.id,
+        service: task.service,
+        // The service's current count: scaling changes it without writing a new revision.
+        desiredReplicas: current.get(task.service)?.replicas ?? spec.replicas,
+        demand: demandOf(spec.resources),
+        ports: spec.ports,
+        constraints: spec.placement.constraints.map(parseConstraint),
+        strategy: spec.placement.strategy,
+        penalizedNodes: new Set(this.#failures.get(task.service)?.keys() ?? []),
+        requiredFeatures: requiredFeatures(spec),
+      });
+    }
+    const held = allocationsByNode(tasks, (t) => this.#specOf(t.service, t.revision));
+    const nodes = this.#nodes.map((node): NodeSnapshot => {
+      const allocation = held.get(node.id);
+      return {
+        id: node.id,
+        status: node.status,
+        schedulable: node.availability === 'active',
+        labels: node.labels,
+        cpuMillicores: node.cpuMillicores,
+        memoryBytes: node.memoryBytes,
+        allocatedCpuMillicores: allocation?.cpuMillicores ?? 0,
+        allocatedMemoryBytes: allocation?.memoryBytes ?? 0,
+        usedHostPorts: allocation?.hostPorts ?? new Set(),
+        serviceCounts: allocation?.serviceCounts ?? new Map(),
+        features: node.features,
+      };
+    });
+    const byId = new Map(unplaced.map((t) => [t.id, t]));
+    for (const placement of schedule(nodes, requests)) {
+      const task = byId.get(placement.taskId);
+      if (!task) continue;
+      const name = slotName(task.service, task.slot);
+      if (placement.placed) {
+        this.#update(task.id, { nodeId: placement.nodeId, pendingReason: null });
+        this.#event({
+          type: 'schedule',
+          service: task.service,
+          container: name,
+          node: placement.nodeId,
+          message: `Scheduled ${name} on ${placement.nodeId}`,
+        });
+      } else if (task.pendingReason !== placement.reason) {
+        this.#update(task.id, { pendingReason: placement.reason });
+        this.#event({
+          type: 'schedule',
+          service: task.service,
+          container: name,
+          node: null,
+          message: `Replica ${name} is pending: ${placement.reason}`,
+        });
+      }
+    }
+  }
+
+  /** The index of a network or service, allocated (the lowest free one) when it has none. */
+  #index(kind: AllocationKind, name: string): number {
+    const known = this.#indices[kind];
+    const index = known.get(name);
+    if (index !== undefined) return index;
+    const [first, last] = kind === 'network' ? [0, this.#snapshot.networkCount - 1] : [1, MAX_SERVICES];
+    const taken = new Set(known.values());
+    for (let candidate = first; candidate <= last; candidate++) {
+      if (taken.has(candidate)) continue;
+      known.set(name, candidate);
+      this.#allocated.push({ kind, name, index: candidate });
+      return candidate;
+    }
+    throw new AllocationExhaustedError(kind, last - first + 1);
+  }
+
+  #networkRefs(spec: ServiceSpec): NetworkRef[] {
+    return spec.networks.map((name) => ({ name, index: this.#index('network', name) }));
+  }
+
+  /**
+   * A node's assignment is known by its tasks' ids and network indices: a task's spec is its
+   * revision's, which never changes, so equal keys mean equal messages. Only a node whose key
+   * changed is sent anything; its TaskSpecs are built only then.
+   */
+  assign(): void {
+    type Entry = { task: TaskRecord; spec: ServiceSpec; networks: NetworkRef[]; key: string };
+    // Per spec, not per task: a service's replicas share their revision's networks.
+    const refs = new Map<ServiceSpec, { networks: NetworkRef[]; key: string }>();
+    const onNode = new Map<string, Entry[]>();
+    for (const task of this.#tasks.values()) {
+      if (task.nodeId === null || task.desiredState !== 'running') continue;
+      const spec = this.#specOf(task.service, task.revision);
+      if (!spec) continue;
+      let ref = refs.get(spec);
+      if (!ref) {
+        const networks = this.#networkRefs(spec);
+        ref = { networks, key: networks.map((n) => n.index).join('.') };
+        refs.set(spec, ref);
+      }
+      const list = onNode.get(task.nodeId) ?? [];
+      list.push({ task, spec, networks: ref.networks, key: ref.key });
+      onNode.set(task.nodeId, list);
+    }
+    for (const node of this.#nodes) {
+      if (!node.connected) continue;
+      // Sorted per node (a few tasks each), not the whole table.
+      const entries = (onNode.get(node.id) ?? []).sort((a, b) => taskOrder(a.task, b.task));
+      const key = entries.map(({ task, key }) => `${task.id}@${key}`).join(',');
+      if (key === node.sentAssignment) continue;
+      this.#assignments.push({
+        nodeId: node.id,
+        generation: ++this.#assignGeneration,
+        key,
+        tasks: entries.map(({ task, spec, networks }) => ({
+          task_id: task.id,
+          service: task.service,
+          slot: task.slot,
+          revision: task.revision,
+          spec,
+          networks,
+        })),
+      });
+    }
+  }
+
+  /**
+   * A service's endpoints are recomputed (and serialised, to tell a change) only when its record,
+   * its serving tasks' records or the ready nodes changed since the last pass: at 10,000
+   * replicas, serialising them all costs more than the rest of an idle pass.
+   */
+  publishEndpoints(): void {
+    const readyNodes = this.#nodes
+      .filter((n) => n.status === 'ready')
+      .map((n) => `${n.id}=${n.address}`)
+      .join(',');
+    const previous = this.#endpointsMemory?.readyNodes === readyNodes ? this.#endpointsMemory : undefined;
+    const serving = new Map<string, TaskRecord[]>();
+    for (const task of this.#tasks.values()) {
+      if (task.desiredState !== 'running' || !isServing(task)) continue;
+      const list = serving.get(task.service) ?? [];
+      list.push(task);
+      serving.set(task.service, list);
+    }
+    const services = new Map<string, ServiceEndpointsMemory>();
+    // Computed sets are remembered every pass (so an unchanged service is not recomputed); the
+    // set last published, and whether a computed change still waits, are remembered beside them.
+    let changed =
+      this.#endpointsMemory?.pending === true ||
+      previous === undefined ||
+      previous.services.size !== this.#services.length;
+    // A backend told to stop (or a service gone) must leave every proxy before its container
+    // stops: such a change goes out at once. Others (a replica joining, one that died, a node
+    // lost) wait out `endpointsIntervalMs` after the last set: every node is sent the whole set,
+    // so a churning cluster would otherwise send it to every node on every report.
+    const last = this.#endpointsMemory;
+    const names = new Set(this.#services.map((s) => s.spec.name));
+    let urgent = last === undefined || [...last.services.keys()].some((name) => !names.has(name));
+    for (const service of this.#services) {
+      const name = service.spec.name;
+      const tasks = (serving.get(name) ?? []).sort(taskOrder);
+      const vipIndex = this.#index('service', name);
+      const networks = this.#networkRefs(service.spec);
+      const networksKey = networks.map((n) => `${n.name}=${n.index}`).join(',');
+      const known = previous?.services.get(name);
+      const told = last?.services
+        .get(name)
+        ?.serving.some((t) => this.#tasks.get(t.id)?.desiredState !== 'running');
+      if (told) urgent = true;
+      if (
+        known &&
+        known.service === service &&
+        known.vipIndex === vipIndex &&
+        known.networks === networksKey &&
+        sameRecords(known.serving, tasks)
+      ) {
+        services.set(name, known);
+        continue;
+      }
+      const [entry] = serviceEndpoints([{ service, vipIndex, networks }], tasks, this.#nodes);
+      if (!entry) continue;
+      const text = JSON.stringify(entry);
+      if (known?.text !== text) changed = true;
+      services.set(name, { service, serving: tasks, vipIndex, networks: networksKey, entry, text });
+    }
+    const connected = this.#nodes.filter((n) => n.connected).length;
+    const bytes = [...services.values()].reduce((sum, s) => sum + s.text.length, 0);
+    const deferred =
+      changed && !urgent && this.#now - this.#endpointsPublishedAt < endpointsIntervalMs(bytes, connected);
+    let published = last?.published ?? [];
+    if (changed && !deferred) {
+      published = [...services.values()].map((s) => s.entry);
+      this.#endpointsGeneration++;
+      this.#endpointsPublishedAt = this.#now;
+    }
+    // Deferred: the last published set stays current, and nodes that have not had it yet (a new
+    // connection) get it; a later pass publishes the change.
+    this.#endpointsMemory = { readyNodes, services, published, pending: deferred };
+    const generation = this.#endpointsGeneration;
+    const nodeIds = this.#nodes.filter((n) => n.connected && n.sentEndpoints !== generation).map((n) => n.id);
+    if (nodeIds.length > 0) this.#endpoints = { generation, services: published, nodeIds };
+  }
+
+  releaseAddresses(): void {
+    const tasks = [...this.#tasks.values()];
+    const names = new Set(this.#services.map((s) => s.spec.name));
+    const servicesInUse = new Set([...names, ...tasks.map((t) => t.service)]);
+    const networksInUse = new Set(this.#services.flatMap((s) => s.spec.networks));
+    // Replicas of a deleted service may still sit on their networks, whose names went with its
+    // revisions: until they are gone, no network is freed.
+    const orphans = tasks.some((t) => !names.has(t.service));
+    const allocations = [...this.#snapshot.allocations, ...this.#allocated].filter(
+      (a) => a.kind === 'service' || !orphans,
+    );
+    const acknowledged = this.#nodes
+      .filter((node) => node.connected)
+      .map((node) => (node.features.has(FEATURES.endpointsAck) ? node.endpointsAcked : undefined));
+    const released = planRelease({
+      allocations,
+      networksInUse,
+      servicesInUse,
+      pending: this.#releases,
+      generation: this.#endpointsGeneration,
+      acknowledged,
+      now: this.#now,
+      holdMs: this.#snapshot.addressHoldMs,
+    });
+    this.#releases = released.pending;
+    this.#release = released.release;
+  }
+
+  result(): PassPlan {
+    const insert: Task[] = [];
+    const update: TaskUpdate[] = [];
+    for (const id of this.#inserted) {
+      const task = this.#tasks.get(id);
+      if (!task) continue;
+      const { observed: _observed, ...row } = task;
+      insert.push(row);
+    }
+    for (const [id, before] of this.#original) {
+      const after = this.#tasks.get(id);
+      if (!after || after === before) continue;
+      const moved = after.nodeId !== before.nodeId || after.pendingReason !== before.pendingReason;
+      const change: TaskUpdate = {
+        id,
+        ...(moved ? { placement: { nodeId: after.nodeId, pendingReason: after.pendingReason } } : {}),
+        ...(after.desiredState !== before.desiredState ? { desiredState: after.desiredState } : {}),
+        ...(after.observed === null && before.observed !== null ? { clearObserved: true as const } : {}),
+      };
+      if (Object.keys(change).length > 1) update.push(change);
+    }
+    const order = (id: string) => this.#tasks.get(id) ?? this.#original.get(id);
+    const byTask = (a: string, b: string) => {
+      const x = order(a);
+      const y = order(b);
+      return x && y ? taskOrder(x, y) : a < b ? -1 : 1;
+    };
+    update.sort((a, b) => byTask(a.id, b.id));
+    return {
+      statusChanges: this.#statusChanges,
+      insert,
+      update,
+      forget: [...this.#forgotten].filter((id) => this.#original.has(id)).sort(byTask),
+      rollouts: this.#rollouts,
+      events: this.#events,
+      allocate: this.#allocated,
+      release: this.#release,
+      assignments: this.#assignments,
+      endpoints: this.#endpoints,
+      memory: {
+        failures: this.#failures,
+        releases: this.#releases,
+        assignGeneration: this.#assignGeneration,
+        endpointsGeneration: this.#endpointsGeneration,
+        endpoints: this.#endpointsMemory,
+        endpointsPublishedAt: this.#endpointsPublishedAt,
+      },
+      again: this.#again,
+    };
+  }
+}
