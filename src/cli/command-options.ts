@@ -88,6 +88,7 @@ export const COMMAND_OPTIONS = {
   rm: connectionOptions,
   nodes: { ...connectionOptions, ...jsonOption },
   node: { ...connectionOptions, ...jsonOption },
+  token: connectionOptions,
   rollout: {
     ...connectionOptions,
     ...jsonOption,

@@ -38,7 +38,8 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
   --address-pool CIDR             the IPv4 range of the cluster's networks and service addresses, /12 to /18
                                   (default 10.240.0.0/12); fixed at the cluster's first start
   --san NAME[,NAME...]            more names or addresses for the serving certificate
-  --tls-cert FILE, --tls-key FILE serve this certificate and key instead of one from the cluster CA
+  --tls-cert FILE                 serve this certificate (PEM, with its chain) instead of the cluster CA's
+  --tls-key FILE                  the key of --tls-cert
   --cert-lifetime 2160h           lifetime of serving and node certificates (90 days; renewed at 2/3)`;
 
 const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST
@@ -176,6 +177,12 @@ ${JSON_OPTION}`,
   label NODE [KEY=VALUE ...]      set its operator labels (replacing the previous ones; none clears them)
   rm NODE                         forget a node whose agent is gone`,
     options: JSON_OPTION,
+    client: true,
+  },
+  token: {
+    synopsis: 'skiff token rotate join',
+    summary: 'Replace the join token; joined agents keep their node certificates.',
+    actions: `  rotate join                     a new join secret (same CA digest), printed and written to DIR/join.token`,
     client: true,
   },
 } as const satisfies Record<string, CommandHelp>;
