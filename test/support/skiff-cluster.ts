@@ -91,6 +91,7 @@ export class SkiffCluster {
 
   /** Plain HTTP on loopback (the server takes it from its own host), https with the CA elsewhere. */
   get url(): string {
+    if (this.host === '0.0.0.0') return `http://127.0.0.1:${this.port}`;
     const loopback = this.host === '127.0.0.1' || this.host === 'localhost';
     return `${loopback ? 'http' : 'https'}://${this.host}:${this.port}`;
   }
