@@ -91,7 +91,8 @@ export class Agent {
   async start(): Promise<void> {
     const info = await this.#options.engine.info();
     this.#registration = {
-      name: this.#options.name ?? hostname(),
+      // Node names are DNS labels (they name certificates): the host name's first label.
+      name: this.#options.name ?? defaultNodeName(hostname()),
       engine_id: info.id,
       address: this.#options.address ?? '127.0.0.1',
       labels: this.#options.labels ?? {},
@@ -462,6 +463,14 @@ function parsePoolOrUndefined(text: string): AddressPool | undefined {
   } catch {
     return undefined;
   }
+}
+
+export function defaultNodeName(host: string): string {
+  const label = (host.split('.')[0] ?? '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return label.slice(0, 63) || 'node';
 }
 
 type LogStartRequest = Extract<ServerMessage, { type: 'logs.start' }>['request'];

@@ -13,6 +13,7 @@ import { EngineAddressError } from '../docker/engine-address.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { AddressPoolError, parseAddressPool } from '../model/addressing.ts';
 import { parseDurationMs } from '../model/duration.ts';
+import { SERVICE_NAME_PATTERN } from '../model/names.ts';
 import { removeRules } from '../net/data-plane/netfilter.ts';
 import { ALL_CLUSTERS_PREFIX, chainPrefix } from '../net/data-plane/netfilter-rules.ts';
 import { JoinTokenFormatError, parseJoinToken } from '../security/join-token.ts';
@@ -55,7 +56,6 @@ export async function runAgent(argv: string[]): Promise<void> {
   }
   if (!values.server) throw new UsageError('agent: --server URL is required');
   const joinToken = nonEmpty(values['join-token'] ?? process.env.SKIFF_JOIN_TOKEN);
-  const dataDir = resolve(values['data-dir'] ?? join(homedir(), '.skiff-agent'));
   // The token is needed once: after joining, the node certificate in the data dir is the identity.
   if (!joinToken && !loadIdentity(dataDir)) {
     throw new UsageError(
@@ -75,6 +75,7 @@ export async function runAgent(argv: string[]): Promise<void> {
   const memoryBytes = values.memory === undefined ? undefined : parseSizeBytes('--memory', values.memory);
   const labels = parseLabels(values.labels);
   const concurrency = parseIntegerFlag('--concurrency', values.concurrency, 1, 256);
+  checkNodeName(values.name);
   const engine = await reachableEngine(values['docker-host']);
   const agent = new Agent({
     serverUrl: values.server,
@@ -100,6 +101,7 @@ export async function runUp(argv: string[]): Promise<void> {
   noPositionals(positionals);
   const concurrency = parseIntegerFlag('--concurrency', values.concurrency, 1, 256);
   const settings = serverSettingsFromFlags(values);
+  checkNodeName(values.name);
   const { dataDir } = settings;
   // The engine first: without one there is nothing to run, and no server half started.
   const engine = await reachableEngine(values['docker-host']);
@@ -255,4 +257,11 @@ function parseLabels(text: string | undefined): Record<string, string> {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** A node name names its certificate and its DNS entries: a DNS label, like a service name. */
+function checkNodeName(name: string | undefined): void {
+  if (name !== undefined && !SERVICE_NAME_PATTERN.test(name)) {
+    throw new UsageError(`--name: a node name is a DNS label (a-z, 0-9 and -, at most 63), got "${name}"`);
+  }
 }

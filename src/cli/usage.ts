@@ -44,7 +44,7 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
 
 const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST
                                   (default: DOCKER_HOST and the TLS settings of the environment, as docker reads them)
-  --name NAME                     this node's name (default the host name)
+  --name NAME                     this node's name, a DNS label (default the host name's first label)
   --concurrency N                 engine operations at once (1-256, default 8)`;
 
 /** How every size flag reads, the same wherever one is taken. */

@@ -13,7 +13,7 @@ import { certificateDigest, certificateFacts, createNodeRequest } from './certif
 import { httpsRequest } from './https-json.ts';
 import { parseJoinToken } from './join-token.ts';
 import { splitPemBundle } from './pem.ts';
-import { readTextIfExists, writePrivateFile } from './private-files.ts';
+import { ensurePrivateDir, readTextIfExists, writePrivateFile } from './private-files.ts';
 import { renewalDueAtMs } from './renewal.ts';
 
 export interface NodeIdentity {
@@ -50,6 +50,7 @@ export function loadIdentity(dataDir: string): NodeIdentity | undefined {
 }
 
 function saveIdentity(dataDir: string, identity: NodeIdentity): void {
+  ensurePrivateDir(dataDir);
   writePrivateFile(join(dataDir, FILES.key), identity.keyPem);
   writePrivateFile(join(dataDir, FILES.cert), identity.certPem);
   writePrivateFile(join(dataDir, FILES.ca), identity.caPem);
