@@ -3,11 +3,12 @@
  * `curl` over https with and without the cluster CA, plain HTTP from loopback and from a
  * non-loopback peer (a network namespace of this test's own), an agent that meets a CA other
  * than its token's, an agent that presents node A's certificate while claiming node B, one
- * connection being one node, and `skiff node rm` revoking a certificate.
+ * connection being one node, `skiff node rm` revoking a certificate, join-token and CA rotation.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -20,6 +21,7 @@ import {
   JoinRefusedError,
   joinCluster,
   type NodeIdentity,
+  renewIdentity,
 } from '../src/security/node-identity.ts';
 import { eventually } from './support/eventually.ts';
 import { SkiffCluster } from './support/skiff-cluster.ts';
@@ -268,4 +270,55 @@ test('rotating the join token refuses the old one and leaves joined nodes alone'
     (error: unknown) => error instanceof JoinRefusedError && error.status === 401,
   );
   assert.equal((await dial(d, ['node-d'])).welcome, true);
+});
+
+test('ca rotate: old and new CA both trusted, old node certificates accepted, renewal moves a node onto the new CA, the old token is refused', async () => {
+  const r = await joinCluster({
+    serverUrl: skiff.url,
+    token: skiff.joinToken,
+    nodeName: 'node-r',
+    dataDir: freshDir(),
+  });
+  const oldToken = skiff.joinToken;
+  const oldCaFile = join(freshDir(), 'old-ca.crt');
+  writeFileSync(oldCaFile, readFileSync(skiff.caPath));
+
+  const rotated = await skiff.cli(['ca', 'rotate']);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  const newToken = rotated.stdout.trim();
+  assert.equal(readFileSync(join(skiff.dataDir, 'join.token'), 'utf8').trim(), newToken);
+  assert.notEqual(parseJoinToken(newToken).caDigest, parseJoinToken(oldToken).caDigest);
+  assert.equal(readFileSync(skiff.caPath, 'utf8').match(/BEGIN CERTIFICATE/g)?.length, 2);
+
+  // A client holding only the old CA still verifies the server (new CA cross-signed by the old).
+  const url = `https://${HOST_ADDRESS}:${skiff.port}/api/nodes`;
+  for (const ca of [oldCaFile, skiff.caPath]) {
+    const answer = await curl(['-sS', '--fail', '--cacert', ca, ...auth(), url]);
+    assert.equal(answer.code, 0, `${ca}: ${answer.out}`);
+  }
+  assert.equal((await dial(r, ['node-r'])).welcome, true);
+
+  // The old CA is still trusted, so the agent goes on, but the secret was reissued too.
+  await assert.rejects(
+    joinCluster({ serverUrl: skiff.url, token: oldToken, nodeName: 'node-s', dataDir: freshDir() }),
+    (error: unknown) => error instanceof JoinRefusedError && error.status === 401,
+  );
+  const renewed = await renewIdentity({
+    serverUrl: skiff.url,
+    nodeName: 'node-r',
+    dataDir: freshDir(),
+    identity: r,
+  });
+  const newCa = new X509Certificate(
+    readFileSync(skiff.caPath, 'utf8').split(/(?<=-----END CERTIFICATE-----)/)[0] ?? '',
+  );
+  assert.ok(new X509Certificate(renewed.certPem).verify(newCa.publicKey), 'renewed by the new CA');
+  assert.equal((await dial(renewed, ['node-r'])).welcome, true);
+  const s = await joinCluster({
+    serverUrl: skiff.url,
+    token: newToken,
+    nodeName: 'node-s',
+    dataDir: freshDir(),
+  });
+  assert.equal((await dial(s, ['node-s'])).welcome, true);
 });

@@ -89,6 +89,7 @@ export const COMMAND_OPTIONS = {
   nodes: { ...connectionOptions, ...jsonOption },
   node: { ...connectionOptions, ...jsonOption },
   token: connectionOptions,
+  ca: connectionOptions,
   rollout: {
     ...connectionOptions,
     ...jsonOption,

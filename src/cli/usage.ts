@@ -179,6 +179,12 @@ ${JSON_OPTION}`,
     options: JSON_OPTION,
     client: true,
   },
+  ca: {
+    synopsis: 'skiff ca rotate',
+    summary: 'Make a new cluster CA; the old one stays trusted, agents renew onto the new one.',
+    actions: `  rotate                          new CA, serving certificate and join token (printed); DIR/ca.crt holds both CAs`,
+    client: true,
+  },
   token: {
     synopsis: 'skiff token rotate join',
     summary: 'Replace the join token; joined agents keep their node certificates.',

@@ -12,8 +12,11 @@ x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const;
-/** Certificates start a little in the past, so a peer whose clock is slightly behind accepts them. */
-const BACKDATE_MS = 5 * 60_000;
+/**
+ * Certificates start a little in the past, so a peer whose clock is slightly behind accepts them;
+ * a tenth of the lifetime at most, so renewal at two thirds still comes after issue.
+ */
+const backdateMs = (lifetimeMs: number) => Math.min(5 * 60_000, Math.floor(lifetimeMs / 10));
 
 export interface KeyAndCertificate {
   readonly keyPem: string;
@@ -34,12 +37,13 @@ export async function createCa(
     serialNumber: serial(),
     // The time keeps two CAs of one cluster (before and after a rotation) apart by name.
     name: `CN=skiff cluster CA ${new Date(now).toISOString()}, O=skiff ${clusterId}`,
-    notBefore: new Date(now - BACKDATE_MS),
+    notBefore: new Date(now - backdateMs(lifetimeMs)),
     notAfter: new Date(now + lifetimeMs),
     keys,
     signingAlgorithm: SIGNING,
     extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
+      // Path length 1: during a CA rotation the next CA, cross-signed by this one, sits between.
+      new x509.BasicConstraintsExtension(true, 1, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
@@ -137,13 +141,43 @@ async function issue(
     serialNumber: serial(),
     subject: settings.subject,
     issuer: caCert.subject,
-    notBefore: new Date(settings.now - BACKDATE_MS),
+    notBefore: new Date(settings.now - backdateMs(settings.lifetimeMs)),
     // Never beyond the CA: a certificate outliving its issuer would fail verification early.
     notAfter: new Date(Math.min(settings.now + settings.lifetimeMs, caCert.notAfter.getTime())),
     publicKey,
     signingKey: await importPrivateKey(ca.keyPem),
     signingAlgorithm: SIGNING,
     extensions,
+  });
+  return cert.toString('pem');
+}
+
+/**
+ * The next CA's certificate signed by the current CA: served after the leaf during a rotation,
+ * so clients that still trust only the current CA verify certificates of the next one.
+ */
+export async function crossSignCa(
+  current: KeyAndCertificate,
+  nextCertPem: string,
+  now: number,
+): Promise<string> {
+  const currentCert = new x509.X509Certificate(current.certPem);
+  const next = new x509.X509Certificate(nextCertPem);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: next.subject,
+    issuer: currentCert.subject,
+    notBefore: new Date(now - backdateMs(next.notAfter.getTime() - now)),
+    notAfter: new Date(Math.min(next.notAfter.getTime(), currentCert.notAfter.getTime())),
+    publicKey: next.publicKey,
+    signingKey: await importPrivateKey(current.keyPem),
+    signingAlgorithm: SIGNING,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(next.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(currentCert.publicKey),
+    ],
   });
   return cert.toString('pem');
 }

@@ -5,8 +5,15 @@
  * present is remembered in the store (`node_cert:<name>`: its current and previous serials), so
  * `skiff node rm` revokes a node by forgetting them.
  *
- * Files: ca.crt (the trusted CAs, current first; two during a rotation), ca.key (the current
- * CA's key), server.crt (leaf, then the chain), server.key, join.token.
+ * Files: ca.crt (the trusted CAs, current first; two after a rotation), ca.key (the current
+ * CA's key), ca-cross.crt (after a rotation: the current CA signed by the previous one),
+ * server.crt (leaf, then ca-cross.crt), server.key, join.token.
+ *
+ * CA rotation (`rotateCa`): a new CA signs from then on; the previous one stays trusted (until the
+ * next rotation), and the serving certificate carries the new CA cross-signed by the previous,
+ * so clients and agents holding only the previous CA keep verifying the server. Agents notice
+ * the new bundle at `GET /ca.crt` and renew onto the new CA; the join token is reissued (new
+ * digest, new secret).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
@@ -17,6 +24,7 @@ import {
   certificateDigest,
   certificateFacts,
   createCa,
+  crossSignCa,
   issueNodeCertificate,
   issueServingCertificate,
   type KeyAndCertificate,
@@ -61,6 +69,8 @@ export class ClusterPki {
   #ca: KeyAndCertificate;
   /** Every CA whose certificates are accepted, PEM, current first. */
   #trusted: string[];
+  /** Intermediate certificates served after the leaf (the cross-signed CA after a rotation). */
+  #chain: string[];
   #serving: KeyAndCertificate & { dueAtMs: number };
   #tlsOptions: SecureContextOptions = {};
   readonly #renewed: (() => void)[] = [];
@@ -69,11 +79,12 @@ export class ClusterPki {
 
   private constructor(
     options: PkiOptions,
-    state: { ca: KeyAndCertificate; trusted: string[]; secret: string },
+    state: { ca: KeyAndCertificate; trusted: string[]; chain: string[]; secret: string },
   ) {
     this.#options = options;
     this.#ca = state.ca;
     this.#trusted = state.trusted;
+    this.#chain = state.chain;
     this.#joinSecret = state.secret;
     this.#serving = { keyPem: '', certPem: '', dueAtMs: Number.POSITIVE_INFINITY };
   }
@@ -94,7 +105,13 @@ export class ClusterPki {
       writePrivateFile(join(dir, 'ca.crt'), ca.certPem);
       options.log(`created the cluster CA (${certificateDigest(ca.certPem).slice(0, 16)}…) in ${dir}`);
     }
-    const pki = new ClusterPki(options, { ca, trusted, secret: readJoinSecret(dir) ?? newJoinSecret() });
+    const chain = splitPemBundle(readTextIfExists(join(dir, 'ca-cross.crt')) ?? '');
+    const pki = new ClusterPki(options, {
+      ca,
+      trusted,
+      chain,
+      secret: readJoinSecret(dir) ?? newJoinSecret(),
+    });
     pki.#writeJoinToken();
     await pki.#renewServing();
     return pki;
@@ -141,6 +158,30 @@ export class ClusterPki {
   rotateJoinToken(): string {
     this.#joinSecret = newJoinSecret();
     this.#writeJoinToken();
+    return this.joinToken;
+  }
+
+  /** A new CA (see the file comment); returns the reissued join token. */
+  async rotateCa(): Promise<string> {
+    const now = this.#options.now();
+    const current = this.#ca;
+    const next = await createCa(this.#options.clusterId, now, CA_LIFETIME_MS);
+    const cross = await crossSignCa(current, next.certPem, now);
+    const dir = this.#options.dataDir;
+    // Order: the cross certificate and bundle first, the key last, so a crash in between leaves
+    // the current CA signing and the next merely trusted.
+    writePrivateFile(join(dir, 'ca-cross.crt'), cross);
+    writePrivateFile(join(dir, 'ca.crt'), [next.certPem, current.certPem].join('\n'));
+    writePrivateFile(join(dir, 'ca.key'), next.keyPem);
+    this.#ca = next;
+    this.#trusted = [next.certPem, current.certPem];
+    this.#chain = [cross];
+    this.#joinSecret = newJoinSecret();
+    this.#writeJoinToken();
+    await this.#renewServing();
+    this.#options.log(
+      `rotated the cluster CA: now ${this.caDigest.slice(0, 16)}…, the previous one still trusted`,
+    );
     return this.joinToken;
   }
 
@@ -237,7 +278,7 @@ export class ClusterPki {
     }
     this.#tlsOptions = {
       key: this.#serving.keyPem,
-      cert: this.#serving.certPem,
+      cert: [this.#serving.certPem, ...(this.#options.operatorCert ? [] : this.#chain)].join('\n'),
       // Client certificates (agents') are checked against every trusted CA.
       ca: this.#trusted,
     };

@@ -1,6 +1,6 @@
 /**
  * Admin routes of the cluster's trust, under /api (behind its auth): the join token and its
- * rotation. Rotating the join token changes only the secret: joined agents use their node
+ * rotation, and the CA's rotation (cluster-pki.ts). Rotating the join token changes only the secret: joined agents use their node
  * certificates and are not disturbed; agents not yet joined need the new token.
  */
 import { Hono } from 'hono';
@@ -18,6 +18,20 @@ export function securityApiRoutes(deps: {
     const token = deps.pki.rotateJoinToken();
     deps.events.append(
       { type: 'node', service: null, container: null, node: null, message: 'Join token rotated' },
+      deps.now(),
+    );
+    return c.json({ join_token: token, ca_digest: deps.pki.caDigest });
+  });
+  app.post('/ca/rotate', async (c) => {
+    const token = await deps.pki.rotateCa();
+    deps.events.append(
+      {
+        type: 'node',
+        service: null,
+        container: null,
+        node: null,
+        message: 'Cluster CA rotated: the previous CA stays trusted; join tokens reissued',
+      },
       deps.now(),
     );
     return c.json({ join_token: token, ca_digest: deps.pki.caDigest });

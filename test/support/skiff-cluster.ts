@@ -100,6 +100,10 @@ export class SkiffCluster {
     return join(this.dataDir, 'ca.crt');
   }
 
+  caPem(): string {
+    return readFileSync(this.caPath, 'utf8');
+  }
+
   /** This process's fetch trusts the cluster CA from now on (beside every CA trusted before). */
   trustCa(): void {
     if (!existsSync(this.caPath)) return;
