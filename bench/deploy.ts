@@ -155,6 +155,11 @@ async function skiffTrial(
   return { ms: tRunning - t0, responseMs: tResponse - t0, calls, t0, tResponse, tRunning };
 }
 
+/** bench:deploy before the agent link was TLS (README "Measured", notes): ratio to the raw floor. */
+const PLAIN_RATIOS: Record<number, string> = { 10: '1.09×', 30: '1.08×' };
+/** Agent start → node ready before TLS, measured with this bench's method on the plain-WebSocket build. */
+const PLAIN_RECONNECT_MS = 'not measured';
+
 const ratioText = (skiff: number, raw: number) => `${(skiff / raw).toFixed(2)}×`;
 
 /** Where one Skiff deploy's time went, from the engine calls the agent made (all ms after POST). */
@@ -203,12 +208,14 @@ async function main(): Promise<void> {
     await ensureFloorNetwork(docker, rawClusterId);
     const tracer = options.trace ? new EngineTracer(new DockerEngine()) : undefined;
     const engine: ContainerEngine = tracer?.engine ?? new DockerEngine();
-    const { api, server } = await skiff.up(dataDir, {
+    const agentSettings = {
       engine,
       name: `bench-${runId}`,
       dataDir: join(dataDir, 'agent'),
       concurrency: options.concurrency,
-    });
+    };
+    const { api, server } = await skiff.startServer(dataDir);
+    const firstJoinMs = await skiff.timeAgentToReady(agentSettings);
 
     out(
       `Skiff deploy benchmark: image ${options.image}, engine concurrency ${options.concurrency} (agent and raw floor),`,
@@ -288,6 +295,26 @@ async function main(): Promise<void> {
     out('');
     out(`Medians (target: Skiff ≤ ${TARGET_RATIO}× raw floor):`);
     out(table(['N', 'raw floor ms', 'Skiff ms', 'ratio', 'verdict'], summary));
+
+    // The agent link is mutual TLS now; the previous figures (plain WebSocket) are the README's.
+    const reconnects: number[] = [];
+    for (let i = 0; i < options.trials; i++) {
+      await skiff.stopAgent();
+      reconnects.push(await skiff.timeAgentToReady(agentSettings));
+    }
+    out('');
+    out('With TLS on (agent over mutual TLS) vs before (plain WebSocket, README figures of the same bench):');
+    out(
+      table(
+        ['N', 'ratio now', 'ratio before'],
+        summary.map(([n, , , ratio]) => [n ?? '', ratio ?? '', PLAIN_RATIOS[Number(n)] ?? '-']),
+      ),
+    );
+    out(
+      `Agent start → node ready: first join ${fmt(firstJoinMs)} ms (CA fetch + certificate issue + mTLS dial);` +
+        ` reconnect on the saved certificate, median of ${reconnects.length}: ${fmt(median(reconnects))} ms` +
+        ` (before, plain WebSocket with the join token: ${PLAIN_RECONNECT_MS} ms).`,
+    );
   } finally {
     await skiff.stop();
     const clusterIds = [rawClusterId, ...(skiff.clusterId ? [skiff.clusterId] : [])];
