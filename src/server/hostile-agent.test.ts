@@ -55,6 +55,21 @@ export async function rawAgent(server: { url: string; identity?: NodeIdentity })
   };
 }
 
+/** A raw agent of a real server, joined as `name` (its node certificate kept in `dir`). */
+export async function joinedAgent(
+  server: Pick<RunningServer, 'url' | 'tokens'>,
+  name: string,
+  dir: string,
+): Promise<RawAgent> {
+  const identity = await joinCluster({
+    serverUrl: server.url,
+    token: server.tokens.join,
+    nodeName: name,
+    dataDir: join(dir, 'agents', name),
+  });
+  return rawAgent({ url: server.url, identity });
+}
+
 export function hello(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     type: 'hello',
@@ -91,16 +106,7 @@ describe('a hostile agent', () => {
     return { status: response.status, body: (await response.json()) as unknown };
   };
   /** Joined with the join token (a node certificate for `name`), then connected. */
-  const joined = async (name: string): Promise<RawAgent> =>
-    rawAgent({
-      url: server.url,
-      identity: await joinCluster({
-        serverUrl: server.url,
-        token: server.tokens.join,
-        nodeName: name,
-        dataDir: join(dir, 'agents', name),
-      }),
-    });
+  const joined = (name: string): Promise<RawAgent> => joinedAgent(server, name, dir);
   const welcomed = async (name: string): Promise<RawAgent> => {
     const agent = await joined(name);
     agent.send(hello(name));
@@ -295,7 +301,7 @@ test('a replica is never assigned to an agent lacking a feature it needs; it wai
       return message.type === 'assign' && (message.tasks?.length ?? 0) > 0;
     });
   try {
-    const lacking = await rawAgent(server);
+    const lacking = await joinedAgent(server, 'no-exec', dir);
     lacking.send(hello('no-exec', { protocol_version: 2, features: ['published-ports'], future_field: 1 }));
     await eventually('a welcome', () => lacking.received.length > 0, { timeoutMs: 5000, intervalMs: 10 });
     const deployed = await fetch(`${server.url}/api/deploy`, {
@@ -313,7 +319,7 @@ test('a replica is never assigned to an agent lacking a feature it needs; it wai
     assert.match(pending.message, /agent lacks feature exec-health/);
     assert.equal(assigned(lacking), false);
 
-    const able = await rawAgent(server);
+    const able = await joinedAgent(server, 'with-exec', dir);
     able.send(hello('with-exec', { protocol_version: 2, features: ['exec-health'] }));
     await eventually('the replica assigned to the able agent', () => assigned(able), {
       timeoutMs: 5000,
