@@ -246,6 +246,14 @@ async function rawRemoveTrial(
   );
   return performance.now() - t0;
 }
+/** bench:deploy before the agent link was TLS (README "Measured", notes): ratio to the raw floor. */
+const PLAIN_RATIOS: Record<number, string> = { 10: '1.09×', 30: '1.08×' };
+/**
+ * Agent start → node ready before TLS: the same method (5 ms polling of /api/nodes) on the
+ * plain-WebSocket build (main at e801347), 2026-12-01: first connect 76 ms, reconnects 21/27/31 ms.
+ */
+const PLAIN_FIRST_CONNECT_MS = 76;
+const PLAIN_RECONNECT_MS = 27;
 
 const ratioText = (skiff: number, raw: number) => `${(skiff / raw).toFixed(2)}×`;
 
@@ -297,12 +305,14 @@ async function main(): Promise<void> {
     await ensureFloorNetwork(docker, rawClusterId);
     const tracer = options.trace ? new EngineTracer(new DockerEngine()) : undefined;
     const engine: ContainerEngine = tracer?.engine ?? new DockerEngine();
-    const { api, server } = await skiff.up(dataDir, {
+    const agentSettings = {
       engine,
       name: `bench-${runId}`,
       dataDir: join(dataDir, 'agent'),
       concurrency: options.concurrency,
-    });
+    };
+    const { api, server } = await skiff.startServer(dataDir);
+    const firstJoinMs = await skiff.timeAgentToReady(agentSettings);
 
     out(
       `Skiff deploy benchmark: image ${options.image}, engine concurrency ${options.concurrency} (agent and raw floor),`,
@@ -430,6 +440,25 @@ async function main(): Promise<void> {
         ),
       );
     }
+    // The agent link is mutual TLS now; the previous figures (plain WebSocket) are the README's.
+    const reconnects: number[] = [];
+    for (let i = 0; i < options.trials; i++) {
+      await skiff.stopAgent();
+      reconnects.push(await skiff.timeAgentToReady(agentSettings));
+    }
+    out('');
+    out('With TLS on (agent over mutual TLS) vs before (plain WebSocket, README figures of the same bench):');
+    out(
+      table(
+        ['N', 'ratio now', 'ratio before'],
+        summary.map(([n, , , ratio]) => [n ?? '', ratio ?? '', PLAIN_RATIOS[Number(n)] ?? '-']),
+      ),
+    );
+    out(
+      `Agent start → node ready: first join ${fmt(firstJoinMs)} ms (CA fetch + certificate issue + mTLS dial;` +
+        ` before: ${PLAIN_FIRST_CONNECT_MS} ms); reconnect on the saved certificate, median of ${reconnects.length}:` +
+        ` ${fmt(median(reconnects))} ms (before, plain WebSocket with the join token: ${PLAIN_RECONNECT_MS} ms).`,
+    );
   } finally {
     await skiff.stop();
     const clusterIds = [rawClusterId, ...(skiff.clusterId ? [skiff.clusterId] : [])];

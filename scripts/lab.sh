@@ -17,7 +17,7 @@
 # Addresses: bridge skiff-lab0 10.231.0.1/24 on the host; host I is netns skiff-lab-hI at
 # 10.231.0.(10+I) (veth slhI on the bridge, eth0 inside), its docker0 is 10.232.I.1/24. A server on
 # the machine listening on 10.231.0.1 (or 0.0.0.0) is reachable from the hosts at
-# http://10.231.0.1:PORT. Host I's engine: unix:///run/skiff-lab/hI/docker.sock.
+# https://10.231.0.1:PORT (agents always speak mutual TLS; the join token carries the CA digest). Host I's engine: unix:///run/skiff-lab/hI/docker.sock.
 #
 # Processes are found by their pidfiles (and, for what they leave behind, by the lab's network
 # namespaces and cgroups), never by a process name; every PID is checked to be the lab's before it
@@ -441,7 +441,7 @@ cmd_up() {
     start_agents $(seq 1 "$n") || exit 1
   else
     say "no agents started; to join the hosts to a server listening on $GATEWAY (or 0.0.0.0):"
-    say "  npm run lab -- agents --server http://$GATEWAY:PORT --join-token TOKEN"
+    say "  npm run lab -- agents --server https://$GATEWAY:PORT --join-token \"\$(cat DIR/join.token)\""
   fi
   up_done=1
 }

@@ -71,6 +71,24 @@ export class InProcessSkiff {
     await this.api.waitReadyNodes('the agent node to be ready', NODE_READY_TIMEOUT_MS, 50, (n) => n > 0);
   }
 
+  /**
+   * Agent start → node ready, in ms: a first join (CA fetch, certificate request, mutual-TLS
+   * dial) when the agent's data dir is fresh, a reconnect on its saved certificate otherwise.
+   */
+  async timeAgentToReady(settings: AgentSettings): Promise<number> {
+    const startedAt = performance.now();
+    await this.startAgent(settings);
+    await this.api.waitReadyNodes('the agent node to be ready', NODE_READY_TIMEOUT_MS, 5, (n) => n > 0);
+    return performance.now() - startedAt;
+  }
+
+  /** Stops the in-process agent and waits until the server no longer counts its node ready. */
+  async stopAgent(): Promise<void> {
+    this.agent?.stop();
+    this.agent = undefined;
+    await this.api.waitReadyNodes('the agent node to be gone', NODE_READY_TIMEOUT_MS, 5, (n) => n === 0);
+  }
+
   /** Server, in-process agent and its node ready: what `skiff up` gives. */
   async up(
     serverDataDir: string,

@@ -1,5 +1,7 @@
 /**
- * The agent process: dials the server's WebSocket with the join token, registers its node with
+ * The agent process: joins the cluster once with the join token (a node certificate,
+ * src/security/node-identity.ts), dials the server's WebSocket over mutual TLS with that
+ * certificate (renewed before it expires), registers its node with
  * the capacity its engine reports, heartbeats, hands each assignment to the converge loop and
  * reports back. While the server is away it keeps converging from its saved assignment and
  * buffers its reports; on reconnect it sends a full report and the buffered events.
@@ -25,6 +27,7 @@ import { loadAssignment, saveAssignment } from './assignment-file.ts';
 import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
 import { readHostNetworks } from './host-networks.ts';
+import { NodeCertificate } from './node-certificate.ts';
 import type { HostNetworks } from './pool-overlap.ts';
 import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
@@ -39,7 +42,8 @@ const POOL_RECHECK_MS = 10_000;
 
 export interface AgentOptions {
   readonly serverUrl: string;
-  readonly joinToken: string;
+  /** Needed only until the agent holds a node certificate (its data dir keeps it). */
+  readonly joinToken?: string | undefined;
   readonly engine: ContainerEngine;
   readonly name?: string;
   readonly address?: string;
@@ -78,6 +82,7 @@ export class Agent {
   #refusingServer: string | undefined;
   #stopped = false;
   readonly #logStreams = new Map<string, AbortController>();
+  #certificate: NodeCertificate | undefined;
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -86,7 +91,8 @@ export class Agent {
   async start(): Promise<void> {
     const info = await this.#options.engine.info();
     this.#registration = {
-      name: this.#options.name ?? hostname(),
+      // Node names are DNS labels (they name certificates): the host name's first label.
+      name: this.#options.name ?? defaultNodeName(hostname()),
       engine_id: info.id,
       address: this.#options.address ?? '127.0.0.1',
       labels: this.#options.labels ?? {},
@@ -95,6 +101,13 @@ export class Agent {
       engine_version: info.version,
     };
     await this.#readHost();
+    this.#certificate = new NodeCertificate({
+      serverUrl: this.#options.serverUrl,
+      joinToken: this.#options.joinToken,
+      nodeName: this.#registration.name,
+      dataDir: this.#options.dataDir,
+      log: this.#options.log,
+    });
     const saved = loadAssignment(this.#options.dataDir, this.#options.log);
     const savedPool = saved ? parsePoolOrUndefined(saved.address_pool) : undefined;
     if (saved && savedPool) {
@@ -150,6 +163,7 @@ export class Agent {
 
   stop(): void {
     this.#stopped = true;
+    this.#certificate?.stop();
     clearInterval(this.#heartbeat);
     this.#loop?.stop();
     void this.#dataPlane?.stop();
@@ -159,10 +173,35 @@ export class Agent {
 
   #connect(): void {
     if (this.#stopped) return;
-    const url = new URL(AGENT_PATH, this.#options.serverUrl.replace(/^http/, 'ws'));
+    const certificate = this.#certificate;
+    if (!certificate) throw new Error('agent connecting before start');
+    certificate.current().then(
+      (identity) => this.#open(identity),
+      (error: unknown) => {
+        if (this.#stopped) return;
+        this.#drops += 1;
+        this.#options.log(`joining the cluster: ${error instanceof Error ? error.message : String(error)}`);
+        setTimeout(() => this.#connect(), reconnectDelayMs('refused', this.#drops));
+      },
+    );
+  }
+
+  #open(identity: { keyPem: string; certPem: string; caPem: string }): void {
+    if (this.#stopped) return;
+    // wss:// always: the server's one port speaks TLS to anyone, and agents only over TLS.
+    const url = new URL(AGENT_PATH, this.#options.serverUrl.replace(/^https?/, 'wss'));
     const socket = new WebSocket(url, {
-      headers: { authorization: `Bearer ${this.#options.joinToken}` },
+      ca: identity.caPem,
+      cert: identity.certPem,
+      key: identity.keyPem,
       handshakeTimeout: SERVER_SILENCE_MS,
+    });
+    socket.on('unexpected-response', (request, response) => {
+      response.resume();
+      if (response.statusCode === 401) this.#certificate?.refused();
+      this.#options.log(`the server refused this node's certificate (${response.statusCode})`);
+      request.destroy();
+      socket.terminate();
     });
     this.#socket = socket;
     // A connection that went quiet (a partition) can take many seconds of TCP retransmission
@@ -209,7 +248,7 @@ export class Agent {
         if (this.#refusals === 1) this.#options.log(this.#refusalAdvice(refusal));
       } else {
         this.#drops += 1;
-        if (code === CLOSE_CODES.nameConflict)
+        if (code === CLOSE_CODES.nameConflict || code === CLOSE_CODES.identityMismatch)
           this.#options.log(`server refused this node: ${String(reason)}`);
       }
       const delay =
@@ -424,6 +463,14 @@ function parsePoolOrUndefined(text: string): AddressPool | undefined {
   } catch {
     return undefined;
   }
+}
+
+export function defaultNodeName(host: string): string {
+  const label = (host.split('.')[0] ?? '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return label.slice(0, 63) || 'node';
 }
 
 type LogStartRequest = Extract<ServerMessage, { type: 'logs.start' }>['request'];

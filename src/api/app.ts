@@ -43,6 +43,7 @@ export function createApp(deps: ApiDeps, log: (message: string) => void = () => 
   app.route('/api', streamRoutes(deps));
   app.route('/api', nodeRoutes(deps));
   app.route('/api', rolloutRoutes(deps));
+  for (const routes of deps.extraApiRoutes ?? []) app.route('/api', routes);
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {

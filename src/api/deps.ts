@@ -2,6 +2,8 @@
  * What the API handlers need from the server: the store, live cluster state, the controller to
  * run a pass after a change, the event log and the log broker.
  */
+
+import type { Hono } from 'hono';
 import type { AddressPool } from '../model/addressing.ts';
 import type { Cluster } from '../server/cluster.ts';
 import type { Controller } from '../server/controller.ts';
@@ -21,4 +23,8 @@ export interface ApiDeps {
   readonly now: () => number;
   /** The port the server listens on, which no service may publish (undefined: unknown). */
   readonly serverPort?: () => number | undefined;
+  /** Routes mounted under /api behind the same auth (the cluster CA's, src/security). */
+  readonly extraApiRoutes?: readonly Hono[];
+  /** After `DELETE /api/nodes/:id`: the node's certificate is revoked. */
+  readonly onNodeRemoved?: (id: string) => void;
 }

@@ -95,11 +95,15 @@ export function nodeRoutes(deps: ApiDeps): Hono {
   app.delete('/nodes/:id', async (c) => {
     const id = c.req.param('id');
     // A refused agent that never joined is only a note: forgetting it changes nothing else.
-    if (!cluster.get(id) && cluster.refusalOf(id) && cluster.remove(id)) return c.json({ deleted: id });
+    if (!cluster.get(id) && cluster.refusalOf(id) && cluster.remove(id)) {
+      deps.onNodeRemoved?.(id);
+      return c.json({ deleted: id });
+    }
     const node = find(id);
     if (node.link) throw new HttpError(409, `node ${id} is connected: stop its agent first`);
     cluster.remove(id);
-    record(id, `Node ${id} removed from the cluster`);
+    deps.onNodeRemoved?.(id);
+    record(id, `Node ${id} removed from the cluster (its certificate revoked)`);
     await controller.settle();
     return c.json({ deleted: id });
   });

@@ -6,7 +6,12 @@ import { ApiClient, servicePath } from './api-client.ts';
 import type { Connection } from './connection.ts';
 import { serviceView } from './service-view-fixture.ts';
 
-const connection: Connection = { serverUrl: 'http://skiff:8080', token: 't0k', tokenFile: '/d/admin.token' };
+const connection: Connection = {
+  serverUrl: 'http://skiff:8080',
+  token: 't0k',
+  tokenFile: '/d/admin.token',
+  caPem: undefined,
+};
 
 function answering(response: () => Response | Promise<Response>, seen: Request[] = []): typeof fetch {
   return async (input, init) => {

@@ -91,6 +91,14 @@ export class ApiClient {
       });
     } catch (error) {
       if (signal?.aborted) return undefined;
+      const tlsCode = certificateErrorCode(error);
+      if (tlsCode !== undefined) {
+        throw new ConnectionError(
+          serverUrl,
+          `the Skiff server at ${serverUrl} was not verified (${tlsCode}): pass the cluster CA with --ca FILE (the server's DIR/ca.crt) or SKIFF_CA`,
+          { cause: error },
+        );
+      }
       throw new ConnectionError(
         serverUrl,
         `cannot reach the Skiff server at ${serverUrl} (is "skiff up" running?)`,
@@ -121,6 +129,13 @@ function streamEnd(value: unknown): ErrorBody | undefined {
   if (typeof value !== 'object' || value === null || !('error' in value)) return undefined;
   const parsed = errorBodySchema.safeParse(value);
   return parsed.success ? parsed.data : undefined;
+}
+
+/** The TLS verification failure under a fetch error (undici puts it in `cause`), if that is what it was. */
+function certificateErrorCode(error: unknown): string | undefined {
+  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (typeof code !== 'string') return undefined;
+  return /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|ALTNAME/.test(code) ? code : undefined;
 }
 
 function parseJsonOrUndefined(text: string): unknown {

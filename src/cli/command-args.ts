@@ -5,6 +5,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ApiClient } from './api-client.ts';
+import { trustClusterCa } from './cluster-trust.ts';
 import { type ConnectionFlags, processConnectionSources, resolveConnection } from './connection.ts';
 import { UsageError } from './errors.ts';
 
@@ -36,5 +37,7 @@ export function noPositionals(positionals: readonly string[]): void {
 
 /** A client for the server the flags (or the environment) point at. */
 export function clientFromFlags(flags: ConnectionFlags): ApiClient {
-  return new ApiClient(resolveConnection(flags, processConnectionSources()));
+  const connection = resolveConnection(flags, processConnectionSources());
+  if (connection.caPem !== undefined) trustClusterCa(connection.caPem);
+  return new ApiClient(connection);
 }

@@ -16,6 +16,7 @@ export const connectionOptions = {
   server: { type: 'string' },
   token: { type: 'string' },
   'data-dir': { type: 'string' },
+  ca: { type: 'string' },
   ...help,
 } as const;
 
@@ -30,6 +31,10 @@ const serverOptions = {
   'node-down-after': { type: 'string', default: formatDurationMs(DEFAULT_LIVENESS.downAfterMs) },
   // No default here: a later start without the flag runs on the pool the cluster was created with.
   'address-pool': { type: 'string' },
+  san: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'cert-lifetime': { type: 'string', default: '2160h' },
   ...help,
 } as const;
 
@@ -83,6 +88,8 @@ export const COMMAND_OPTIONS = {
   rm: connectionOptions,
   nodes: { ...connectionOptions, ...jsonOption },
   node: { ...connectionOptions, ...jsonOption },
+  token: connectionOptions,
+  ca: connectionOptions,
   rollout: {
     ...connectionOptions,
     ...jsonOption,

@@ -11,6 +11,7 @@ test('defaults: local server, token from ~/.skiff/admin.token, trimmed', () => {
     serverUrl: 'http://127.0.0.1:8080',
     token: 's3cret',
     tokenFile: '/home/ada/.skiff/admin.token',
+    caPem: undefined,
   });
 });
 
@@ -21,12 +22,14 @@ test('flags win over the environment, which wins over the defaults', () => {
     serverUrl: 'http://env:1',
     token: 'env-token',
     tokenFile: '/srv/skiff/admin.token',
+    caPem: undefined,
   });
   const flags = { server: 'https://flag:2/', token: 'flag-token', 'data-dir': '/opt/d' };
   assert.deepEqual(resolveConnection(flags, sources(env, files)), {
     serverUrl: 'https://flag:2',
     token: 'flag-token',
     tokenFile: '/opt/d/admin.token',
+    caPem: undefined,
   });
   const { SKIFF_TOKEN: _, ...withoutToken } = env;
   assert.equal(resolveConnection({}, sources(withoutToken, files)).token, 'file-token');
@@ -34,6 +37,18 @@ test('flags win over the environment, which wins over the defaults', () => {
     resolveConnection({ 'data-dir': '/opt/d' }, sources(withoutToken, files)).token,
     'flag-dir-token',
   );
+});
+
+test('the cluster CA: --ca, then SKIFF_CA, then the data dir ca.crt; a named file that cannot be read is a usage error', () => {
+  const files = { '/f/ca.pem': 'FLAG', '/e/ca.pem': 'ENV', '/home/ada/.skiff/ca.crt': 'DIR' };
+  assert.equal(
+    resolveConnection({ ca: '/f/ca.pem' }, sources({ SKIFF_CA: '/e/ca.pem' }, files)).caPem,
+    'FLAG',
+  );
+  assert.equal(resolveConnection({}, sources({ SKIFF_CA: '/e/ca.pem' }, files)).caPem, 'ENV');
+  assert.equal(resolveConnection({}, sources({}, files)).caPem, 'DIR');
+  assert.equal(resolveConnection({}, sources({})).caPem, undefined);
+  assert.throws(() => resolveConnection({ ca: '/nope' }, sources({})), /--ca: cannot read \/nope/);
 });
 
 test('no token anywhere is not an error here: the server decides', () => {

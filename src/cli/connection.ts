@@ -14,6 +14,7 @@ export interface ConnectionFlags {
   readonly server?: string | undefined;
   readonly token?: string | undefined;
   readonly 'data-dir'?: string | undefined;
+  readonly ca?: string | undefined;
 }
 
 export interface Connection {
@@ -22,6 +23,8 @@ export interface Connection {
   readonly token: string | undefined;
   /** The token file consulted, named in the hint when the server rejects an absent token. */
   readonly tokenFile: string;
+  /** The cluster CA bundle (PEM) https is verified against, when one was found. */
+  readonly caPem: string | undefined;
 }
 
 /** What resolution reads from the outside world, passed in so tests need no real environment. */
@@ -46,7 +49,11 @@ export function resolveConnection(flags: ConnectionFlags, sources: ConnectionSou
     nonEmpty(flags.token) ??
     nonEmpty(sources.env.SKIFF_TOKEN) ??
     nonEmpty(sources.readTextFile(tokenFile)?.trim());
-  return { serverUrl: serverUrl.replace(/\/+$/, ''), token, tokenFile };
+  // The cluster CA: --ca, SKIFF_CA, or the data dir's ca.crt (on the server's own host).
+  const caFlag = nonEmpty(flags.ca) ?? nonEmpty(sources.env.SKIFF_CA);
+  const caPem = sources.readTextFile(caFlag ?? join(dataDir, 'ca.crt'));
+  if (caFlag !== undefined && caPem === undefined) throw new UsageError(`--ca: cannot read ${caFlag}`);
+  return { serverUrl: serverUrl.replace(/\/+$/, ''), token, tokenFile, caPem };
 }
 
 export function processConnectionSources(): ConnectionSources {

@@ -3,7 +3,6 @@
  * `skiff up` (both in one process, the agent speaking the same protocol over a real socket).
  * Each exits cleanly on SIGINT/SIGTERM; containers keep running, as they belong to the cluster.
  */
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent } from '../agent/agent.ts';
@@ -14,8 +13,11 @@ import { EngineAddressError } from '../docker/engine-address.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { AddressPoolError, parseAddressPool } from '../model/addressing.ts';
 import { parseDurationMs } from '../model/duration.ts';
+import { SERVICE_NAME_PATTERN } from '../model/names.ts';
 import { removeRules } from '../net/data-plane/netfilter.ts';
 import { ALL_CLUSTERS_PREFIX, chainPrefix } from '../net/data-plane/netfilter-rules.ts';
+import { JoinTokenFormatError, parseJoinToken } from '../security/join-token.ts';
+import { loadIdentity } from '../security/node-identity.ts';
 import type { LivenessSettings } from '../server/node-liveness.ts';
 import { type ServerOptions, startServer } from '../server/skiff-server.ts';
 import { noPositionals, parseCommandArgs } from './command-args.ts';
@@ -53,13 +55,27 @@ export async function runAgent(argv: string[]): Promise<void> {
     return;
   }
   if (!values.server) throw new UsageError('agent: --server URL is required');
-  const joinToken = values['join-token'] ?? process.env.SKIFF_JOIN_TOKEN;
-  if (!joinToken) throw new UsageError('agent: --join-token TOKEN (or SKIFF_JOIN_TOKEN) is required');
+  const joinToken = nonEmpty(values['join-token'] ?? process.env.SKIFF_JOIN_TOKEN);
+  // The token is needed once: after joining, the node certificate in the data dir is the identity.
+  if (!joinToken && !loadIdentity(dataDir)) {
+    throw new UsageError(
+      `agent: --join-token TOKEN (or SKIFF_JOIN_TOKEN) is required to join (${dataDir} holds no node certificate)`,
+    );
+  }
+  if (joinToken) {
+    try {
+      parseJoinToken(joinToken);
+    } catch (error) {
+      if (error instanceof JoinTokenFormatError) throw new UsageError(`--join-token: ${error.message}`);
+      throw error;
+    }
+  }
   const cpuMillicores =
     values.cpus === undefined ? undefined : Math.round(parsePositiveNumberFlag('--cpus', values.cpus) * 1000);
   const memoryBytes = values.memory === undefined ? undefined : parseSizeBytes('--memory', values.memory);
   const labels = parseLabels(values.labels);
   const concurrency = parseIntegerFlag('--concurrency', values.concurrency, 1, 256);
+  checkNodeName(values.name);
   const engine = await reachableEngine(values['docker-host']);
   const agent = new Agent({
     serverUrl: values.server,
@@ -85,13 +101,15 @@ export async function runUp(argv: string[]): Promise<void> {
   noPositionals(positionals);
   const concurrency = parseIntegerFlag('--concurrency', values.concurrency, 1, 256);
   const settings = serverSettingsFromFlags(values);
+  checkNodeName(values.name);
   const { dataDir } = settings;
   // The engine first: without one there is nothing to run, and no server half started.
   const engine = await reachableEngine(values['docker-host']);
   const server = await startServer(settings);
   const agent = new Agent({
     serverUrl: server.url,
-    joinToken: readFileSync(server.tokens.joinPath, 'utf8').trim(),
+    // The local agent joins like any other, over mutual TLS on loopback.
+    joinToken: server.tokens.join,
     engine,
     name: values.name,
     dataDir: join(dataDir, 'agent'),
@@ -168,8 +186,29 @@ function serverSettingsFromFlags(values: {
   'heartbeat-timeout': string;
   'node-down-after': string;
   'address-pool'?: string;
+  san?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'cert-lifetime': string;
 }): ServerOptions {
+  const certLifetimeMs = parseDurationMs(values['cert-lifetime']);
+  if (certLifetimeMs === undefined || certLifetimeMs < 3000) {
+    throw new UsageError(
+      `--cert-lifetime: expected a duration of at least 3s, got ${values['cert-lifetime']}`,
+    );
+  }
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together');
+  }
   return {
+    sans: (values.san ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== ''),
+    certLifetimeMs,
+    ...(values['tls-cert'] && values['tls-key']
+      ? { operatorCert: { certPath: resolve(values['tls-cert']), keyPath: resolve(values['tls-key']) } }
+      : {}),
     dataDir: resolve(values['data-dir'] ?? defaultDataDir()),
     port: parseIntegerFlag('--port', values.port, 0, 65535),
     listen: values.listen,
@@ -214,4 +253,15 @@ function parseLabels(text: string | undefined): Record<string, string> {
     labels[key.trim()] = rest.join('=').trim();
   }
   return labels;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** A node name names its certificate and its DNS entries: a DNS label, like a service name. */
+function checkNodeName(name: string | undefined): void {
+  if (name !== undefined && !SERVICE_NAME_PATTERN.test(name)) {
+    throw new UsageError(`--name: a node name is a DNS label (a-z, 0-9 and -, at most 63), got "${name}"`);
+  }
 }

@@ -15,7 +15,9 @@ interface CommandHelp {
 }
 
 const CONNECTION = `Connection:
-  --server URL                    the Skiff server (env SKIFF_SERVER, default http://127.0.0.1:8080)
+  --server URL                    the Skiff server (env SKIFF_SERVER, default http://127.0.0.1:8080;
+                                  https:// off this host)
+  --ca FILE                       the cluster CA for https (env SKIFF_CA, default: the data dir's ca.crt)
   --token TOKEN                   API token (env SKIFF_TOKEN, default: the data dir's admin.token)
   --data-dir DIR                  where admin.token is (env SKIFF_DATA_DIR, default ~/.skiff)`;
 
@@ -34,11 +36,15 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
   --heartbeat-timeout 1.5s        a node silent this long is unreachable
   --node-down-after 3s            a node unreachable this long is down; its replicas move elsewhere
   --address-pool CIDR             the IPv4 range of the cluster's networks and service addresses, /12 to /18
-                                  (default 10.240.0.0/12); fixed at the cluster's first start`;
+                                  (default 10.240.0.0/12); fixed at the cluster's first start
+  --san NAME[,NAME...]            more names or addresses for the serving certificate
+  --tls-cert FILE                 serve this certificate (PEM, with its chain) instead of the cluster CA's
+  --tls-key FILE                  the key of --tls-cert
+  --cert-lifetime 2160h           lifetime of serving and node certificates (90 days; renewed at 2/3)`;
 
 const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST
                                   (default: DOCKER_HOST and the TLS settings of the environment, as docker reads them)
-  --name NAME                     this node's name (default the host name)
+  --name NAME                     this node's name, a DNS label (default the host name's first label)
   --concurrency N                 engine operations at once (1-256, default 8)`;
 
 /** How every size flag reads, the same wherever one is taken. */
@@ -62,7 +68,8 @@ ${LOCAL_AGENT}`,
     synopsis: 'skiff agent --server URL --join-token TOKEN [options]',
     summary: 'Run an agent that joins a server.',
     options: `  --server URL                    the server to join (http://HOST:8080)
-  --join-token TOKEN              the server's DIR/join.token (env SKIFF_JOIN_TOKEN)
+  --join-token TOKEN              the server's DIR/join.token (env SKIFF_JOIN_TOKEN); needed only
+                                  to join: the node certificate in --data-dir is used after
   --data-dir DIR                  where the agent keeps its assignment (default ~/.skiff-agent)
   --address IP                    where other hosts reach this one's published ports (default 127.0.0.1)
   --labels KEY=VALUE,...          node labels, for placement constraints (zone=eu-1)
@@ -170,6 +177,18 @@ ${JSON_OPTION}`,
   label NODE [KEY=VALUE ...]      set its operator labels (replacing the previous ones; none clears them)
   rm NODE                         forget a node whose agent is gone`,
     options: JSON_OPTION,
+    client: true,
+  },
+  ca: {
+    synopsis: 'skiff ca rotate',
+    summary: 'Make a new cluster CA; the old one stays trusted, agents renew onto the new one.',
+    actions: `  rotate                          new CA, serving certificate and join token (printed); DIR/ca.crt holds both CAs`,
+    client: true,
+  },
+  token: {
+    synopsis: 'skiff token rotate join',
+    summary: 'Replace the join token; joined agents keep their node certificates.',
+    actions: `  rotate join                     a new join secret (same CA digest), printed and written to DIR/join.token`,
     client: true,
   },
 } as const satisfies Record<string, CommandHelp>;

@@ -159,6 +159,8 @@ export const CLOSE_CODES = {
   nameConflict: 4009,
   /** The agent's data dir belongs to another cluster: retrying cannot help until it is reset. */
   clusterMismatch: 4010,
+  /** The hello names a node other than the one the connection's certificate names. */
+  identityMismatch: 4011,
   badMessage: 4000,
   /** The agent's host overlaps the cluster's address pool: it refuses to run replicas. */
   addressPoolOverlap: 4011,

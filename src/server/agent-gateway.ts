@@ -1,6 +1,7 @@
 /**
- * The agents' door: WebSocket upgrades on /agent/v1 carrying the join token. The first message
- * must be a hello (the node's registration); after that, heartbeats, reports and log lines flow
+ * The agents' door: WebSocket upgrades on /agent/v1, over mutual TLS only (loopback included):
+ * the client certificate names the node, and the hello must name the same node, once (one
+ * connection is one node). The first message must be a hello (the node's registration); after that, heartbeats, reports and log lines flow
  * in, assignments and log requests flow out. A dropped connection marks the node unreachable at
  * once.
  */
@@ -19,10 +20,10 @@ import type { Controller } from './controller.ts';
 import type { EventLog } from './event-log.ts';
 import type { LogBroker } from './log-broker.ts';
 import { heartbeatIntervalMs } from './node-liveness.ts';
-import { bearerToken, tokenMatches } from './tokens.ts';
 
 export interface GatewayOptions {
-  readonly joinToken: string;
+  /** The node a verified client certificate names, if that certificate is still its own. */
+  readonly authenticate: (request: IncomingMessage) => { readonly nodeName: string } | undefined;
   readonly clusterId: string;
   /** Sent in the welcome: every agent derives its addresses from it and checks its host against it. */
   readonly addressPool: AddressPool;
@@ -53,10 +54,9 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): { c
   const state = { closing: false };
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!isAgentUpgrade(request)) return refuse(socket, 404, 'Not Found');
-    if (!tokenMatches(bearerToken(request.headers.authorization), options.joinToken)) {
-      return refuse(socket, 401, 'Unauthorized');
-    }
-    wss.handleUpgrade(request, socket, head, (ws) => serveAgent(ws, options, state));
+    const identity = options.authenticate(request);
+    if (!identity) return refuse(socket, 401, 'Unauthorized');
+    wss.handleUpgrade(request, socket, head, (ws) => serveAgent(ws, identity.nodeName, options, state));
   };
   server.on('upgrade', onUpgrade);
   return {
@@ -93,7 +93,12 @@ function closeWith(ws: WebSocket, code: number, reason: string): void {
   ws.close(code, text);
 }
 
-function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly closing: boolean }): void {
+function serveAgent(
+  ws: WebSocket,
+  certifiedName: string,
+  options: GatewayOptions,
+  gateway: { readonly closing: boolean },
+): void {
   const { cluster, controller, events, logs, now } = options;
   const link: AgentLink = {
     send: (message: ServerMessage) => ws.send(JSON.stringify(message)),
@@ -109,6 +114,15 @@ function serveAgent(ws: WebSocket, options: GatewayOptions, gateway: { readonly 
   const handle = (message: AgentMessage): void => {
     if (message.type === 'hello') {
       clearTimeout(helloTimer);
+      if (nodeId !== undefined) {
+        ws.close(CLOSE_CODES.badMessage, 'one connection is one node: hello only once');
+        return;
+      }
+      if (message.node.name !== certifiedName) {
+        options.log(`refused a hello as ${message.node.name} on node ${certifiedName}'s certificate`);
+        ws.close(CLOSE_CODES.identityMismatch, `this connection's certificate is node ${certifiedName}'s`);
+        return;
+      }
       const mismatch = clusterMismatch(message.cluster_id, options.clusterId);
       if (mismatch !== undefined) {
         refuseForeignAgent(message.node, mismatch, options);

@@ -29,7 +29,8 @@ beforeEach(async () => {
   f = createFixture();
   server = createServer();
   gateway = attachAgentGateway(server, {
-    joinToken: JOIN_TOKEN,
+    // Certificates are src/security's and test/tls.test.ts's concern: here every connection is h1's.
+    authenticate: () => ({ nodeName: 'h1' }),
     clusterId: SERVER_CLUSTER,
     addressPool: POOL,
     heartbeatIntervalMs: 500,

@@ -15,6 +15,7 @@ import { eventually } from '../../test/support/eventually.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import { MAX_EVENT_MESSAGE_CHARS } from '../model/bounds.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
+import { joinCluster, type NodeIdentity } from '../security/node-identity.ts';
 import { Store } from '../store/store.ts';
 import { attachAgentGateway } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
@@ -32,12 +33,13 @@ export interface RawAgent {
   readonly closed: Promise<number>;
 }
 
-export async function rawAgent(
-  server: Pick<RunningServer, 'url'> & { tokens: { join: string } },
-): Promise<RawAgent> {
-  const socket = new WebSocket(new URL(AGENT_PATH, server.url.replace(/^http/, 'ws')), {
-    headers: { authorization: `Bearer ${server.tokens.join}` },
-  });
+/** With an identity, over mutual TLS as real agents connect; without, to a bare gateway. */
+export async function rawAgent(server: { url: string; identity?: NodeIdentity }): Promise<RawAgent> {
+  const { identity } = server;
+  const socket = new WebSocket(
+    new URL(AGENT_PATH, server.url.replace(/^https?/, identity ? 'wss' : 'ws')),
+    identity ? { ca: identity.caPem, cert: identity.certPem, key: identity.keyPem } : {},
+  );
   const received: unknown[] = [];
   socket.on('message', (data) => received.push(JSON.parse(String(data))));
   const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
@@ -51,6 +53,21 @@ export async function rawAgent(
     closed,
     send: (message) => socket.send(typeof message === 'string' ? message : JSON.stringify(message)),
   };
+}
+
+/** A raw agent of a real server, joined as `name` (its node certificate kept in `dir`). */
+export async function joinedAgent(
+  server: Pick<RunningServer, 'url' | 'tokens'>,
+  name: string,
+  dir: string,
+): Promise<RawAgent> {
+  const identity = await joinCluster({
+    serverUrl: server.url,
+    token: server.tokens.join,
+    nodeName: name,
+    dataDir: join(dir, 'agents', name),
+  });
+  return rawAgent({ url: server.url, identity });
 }
 
 export function hello(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -88,8 +105,10 @@ describe('a hostile agent', () => {
     });
     return { status: response.status, body: (await response.json()) as unknown };
   };
+  /** Joined with the join token (a node certificate for `name`), then connected. */
+  const joined = (name: string): Promise<RawAgent> => joinedAgent(server, name, dir);
   const welcomed = async (name: string): Promise<RawAgent> => {
-    const agent = await rawAgent(server);
+    const agent = await joined(name);
     agent.send(hello(name));
     await eventually(
       'a welcome',
@@ -167,19 +186,19 @@ describe('a hostile agent', () => {
   });
 
   test('garbage, a missing hello and an overlong name are refused one connection at a time', async () => {
-    const notJson = await rawAgent(server);
+    const notJson = await joined('garbage-1');
     notJson.send('{"type": "hello", ');
     assert.equal(await notJson.closed, CLOSE_CODES.badMessage);
 
-    const noHello = await rawAgent(server);
+    const noHello = await joined('garbage-2');
     noHello.send({ type: 'heartbeat' });
     assert.equal(await noHello.closed, CLOSE_CODES.badMessage);
 
-    const longName = await rawAgent(server);
+    const longName = await joined('garbage-3');
     longName.send(hello('n'.repeat(10_000)));
     assert.equal(await longName.closed, CLOSE_CODES.badMessage);
 
-    const numbers = await rawAgent(server);
+    const numbers = await joined('evil-3');
     numbers.send({
       ...hello('evil-3'),
       node: { ...(hello('x').node as object), name: 'evil-3', cpu_millicores: 1e300 },
@@ -237,7 +256,8 @@ test('a message whose handling throws is dropped; the connection and the process
   } as unknown as Controller;
   const http = createServer((_, response) => response.end());
   const gateway = attachAgentGateway(http, {
-    joinToken: 'join-secret',
+    // A bare gateway: every connection is node thrower's (certificates are tested in test/tls.test.ts).
+    authenticate: () => ({ nodeName: 'thrower' }),
     clusterId: 'cluster-1',
     addressPool: DEFAULT_POOL,
     heartbeatIntervalMs: 500,
@@ -251,10 +271,7 @@ test('a message whose handling throws is dropped; the connection and the process
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   try {
     const { port } = http.address() as AddressInfo;
-    const agent = await rawAgent({
-      url: `http://127.0.0.1:${port}`,
-      tokens: { join: 'join-secret' },
-    });
+    const agent = await rawAgent({ url: `http://127.0.0.1:${port}` });
     agent.send(hello('thrower'));
     agent.send(report());
     await eventually('the throw logged', () => logged.some((l) => l.includes('boom in applyReport')), {
@@ -284,7 +301,7 @@ test('a replica is never assigned to an agent lacking a feature it needs; it wai
       return message.type === 'assign' && (message.tasks?.length ?? 0) > 0;
     });
   try {
-    const lacking = await rawAgent(server);
+    const lacking = await joinedAgent(server, 'no-exec', dir);
     lacking.send(hello('no-exec', { protocol_version: 2, features: ['published-ports'], future_field: 1 }));
     await eventually('a welcome', () => lacking.received.length > 0, { timeoutMs: 5000, intervalMs: 10 });
     const deployed = await fetch(`${server.url}/api/deploy`, {
@@ -302,7 +319,7 @@ test('a replica is never assigned to an agent lacking a feature it needs; it wai
     assert.match(pending.message, /agent lacks feature exec-health/);
     assert.equal(assigned(lacking), false);
 
-    const able = await rawAgent(server);
+    const able = await joinedAgent(server, 'with-exec', dir);
     able.send(hello('with-exec', { protocol_version: 2, features: ['exec-health'] }));
     await eventually('the replica assigned to the able agent', () => assigned(able), {
       timeoutMs: 5000,

@@ -1,15 +1,20 @@
 /**
- * The control plane's composition root: the store in DIR/skiff.db, tokens, the cluster, the
- * controller, the agent gateway and the HTTP API on one port.
+ * The control plane's composition root: the store in DIR/skiff.db, tokens, the cluster CA, the
+ * cluster, the controller, the agent gateway and the HTTP API on one port (TLS, and plain HTTP
+ * from loopback; src/security/README.md).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createAdaptorServer } from '@hono/node-server';
+import { createAdaptorServer, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
 import type { AddressPool } from '../model/addressing.ts';
+import { agentRoutes, clientIdentity } from '../security/agent-routes.ts';
+import { ClusterPki, DEFAULT_CERT_LIFETIME_MS } from '../security/cluster-pki.ts';
+import { createFirstByteListener, type FirstByteListener } from '../security/first-byte-listener.ts';
+import { ensurePrivateDir, restrictFile } from '../security/private-files.ts';
+import { securityApiRoutes } from '../security/security-api-routes.ts';
 import { Store } from '../store/store.ts';
 import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
@@ -30,6 +35,12 @@ export interface ServerOptions {
   readonly presetAdminToken?: string;
   /** `--address-pool`: taken at the cluster's first start; a later start must match or omit it. */
   readonly addressPool?: AddressPool;
+  /** Extra names for the serving certificate (`--san`). */
+  readonly sans?: readonly string[];
+  /** Lifetime of serving and node certificates (renewed at two thirds). */
+  readonly certLifetimeMs?: number;
+  /** The operator's own serving certificate (`--tls-cert`, `--tls-key`), instead of ours. */
+  readonly operatorCert?: { readonly certPath: string; readonly keyPath: string };
   readonly heartbeatIntervalMs?: number;
   readonly liveness?: LivenessSettings;
   readonly log: (message: string) => void;
@@ -43,12 +54,17 @@ export interface RunningServer {
   readonly tokens: Tokens;
   readonly clusterId: string;
   readonly addressPool: AddressPool;
+  /** The cluster CA and certificates. */
+  readonly pki: ClusterPki;
   close(): Promise<void>;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const store = new Store(join(options.dataDir, 'skiff.db'));
+  // 0700 and 0600 whatever existed before: the store holds every service's environment.
+  ensurePrivateDir(options.dataDir);
+  const dbPath = join(options.dataDir, 'skiff.db');
+  const store = new Store(dbPath);
+  for (const suffix of ['', '-wal', '-shm']) restrictFile(`${dbPath}${suffix}`);
   const storedClusterId = store.getMeta('cluster_id');
   let decision: PoolDecision;
   try {
@@ -69,8 +85,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (decision.store) store.setMeta(POOL_META_KEY, addressPool.cidr);
     if (storedClusterId === undefined) store.setMeta('cluster_id', clusterId);
   });
-  const tokens = ensureTokens(options.dataDir, options.presetAdminToken);
   const now = Date.now;
+  const pki = await ClusterPki.open({
+    dataDir: options.dataDir,
+    clusterId,
+    store,
+    listen: options.listen,
+    sans: options.sans ?? [],
+    certLifetimeMs: options.certLifetimeMs ?? DEFAULT_CERT_LIFETIME_MS,
+    ...(options.operatorCert ? { operatorCert: options.operatorCert } : {}),
+    now,
+    log: options.log,
+  });
+  const adminTokens = ensureTokens(options.dataDir, options.presetAdminToken);
+  // The join token is the CA's (it pins the CA's digest); rotations change it while running.
+  const tokens: Tokens = {
+    admin: adminTokens.admin,
+    adminPath: adminTokens.adminPath,
+    joinPath: pki.joinTokenPath,
+    get join() {
+      return pki.joinToken;
+    },
+  };
   const cluster = new Cluster(store, now());
   const events = new EventLog(store);
   const liveness = options.liveness ?? DEFAULT_LIVENESS;
@@ -90,22 +126,49 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const logs = new LogBroker(cluster);
   let server: Server | undefined;
+  // The port is the first-byte listener's (the HTTP server itself never listens).
+  let listener: FirstByteListener | undefined;
   const serverPort = () => {
-    const address = server?.address();
+    const address = listener?.net.address();
     return typeof address === 'object' && address !== null ? address.port : undefined;
   };
   const app = createApp(
-    { store, cluster, controller, events, logs, adminToken: tokens.admin, addressPool, now, serverPort },
+    {
+      store,
+      cluster,
+      controller,
+      events,
+      logs,
+      adminToken: tokens.admin,
+      addressPool,
+      now,
+      serverPort,
+      extraApiRoutes: [securityApiRoutes({ pki, events, now })],
+      onNodeRemoved: (name) => pki.revokeNode(name),
+    },
     options.log,
   );
+  const agentApp = agentRoutes(pki, options.log);
+  const agentPaths = new Set(['/ca.crt', '/agent/v1/join', '/agent/v1/renew']);
 
   server = createAdaptorServer({
-    fetch: app.fetch,
+    // An HTTP/1.1 server: its bindings are always node:http's.
+    fetch: (request: Request, env: HttpBindings | Http2Bindings) =>
+      agentPaths.has(new URL(request.url).pathname)
+        ? agentApp.fetch(request, env as HttpBindings)
+        : app.fetch(request, env),
     // Only the agents' WebSocket goes to the upgrade handler; other `Upgrade` requests are plain HTTP.
     serverOptions: { shouldUpgradeCallback: isAgentUpgrade },
   }) as Server;
+  listener = createFirstByteListener(server, pki.tlsOptions);
+  const tlsListener = listener;
+  pki.onRenewed(() => tlsListener.setSecureContext(pki.tlsOptions));
   const gateway = attachAgentGateway(server, {
-    joinToken: tokens.join,
+    authenticate: (request) => {
+      const identity = clientIdentity(request);
+      if (!identity || !pki.allowedSerials(identity.name).includes(identity.serial)) return undefined;
+      return { nodeName: identity.name };
+    },
     clusterId,
     addressPool,
     heartbeatIntervalMs,
@@ -117,25 +180,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log: options.log,
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.listen, () => {
-      server.off('error', reject);
+    listener.net.once('error', reject);
+    listener.net.listen(options.port, options.listen, () => {
+      listener.net.off('error', reject);
       resolve();
     });
   });
   controller.start();
-  const port = (server.address() as AddressInfo).port;
+  pki.startRenewal();
+  const port = (listener.net.address() as AddressInfo).port;
   const host = options.listen === '0.0.0.0' || options.listen === '::' ? '127.0.0.1' : options.listen;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     tokens,
     clusterId,
     addressPool,
+    pki,
     async close() {
       controller.stop();
+      pki.stop();
       gateway.close();
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        listener.net.close(() => resolve());
         server.closeAllConnections();
       });
       store.close();

@@ -22,6 +22,7 @@ import type { NodeRegistration } from '../model/node.ts';
 import { AGENT_FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, serverMessageSchema } from '../protocol/messages.ts';
+import { joinCluster, type NodeIdentity } from '../security/node-identity.ts';
 import type { FakeEngine } from './fake-engine.ts';
 
 const AGENT_VERSION = '0.1.0-sim';
@@ -58,6 +59,7 @@ export class SimAgent {
   readonly #options: SimAgentOptions;
   #registration: NodeRegistration | undefined;
   #socket: WebSocket | undefined;
+  #identity: NodeIdentity | undefined;
   #loop: ConvergeLoop | undefined;
   #clusterId: string | undefined;
   #generation = 0;
@@ -127,9 +129,31 @@ export class SimAgent {
 
   #connect(): void {
     if (this.#stopped) return;
-    const url = new URL(AGENT_PATH, this.#options.serverUrl.replace(/^http/, 'ws'));
+    if (!this.#identity) {
+      // Joined as a real agent joins (node certificate, kept in memory), once.
+      joinCluster({
+        serverUrl: this.#options.serverUrl,
+        token: this.#options.joinToken,
+        nodeName: this.#options.name,
+        dataDir: undefined,
+      }).then(
+        (identity) => {
+          this.#identity = identity;
+          this.#connect();
+        },
+        (error: unknown) => {
+          this.#options.log(`${this.#options.name}: join: ${String(error)}`);
+          setTimeout(() => this.#connect(), this.#retryDelayMs);
+        },
+      );
+      return;
+    }
+    const identity = this.#identity;
+    const url = new URL(AGENT_PATH, this.#options.serverUrl.replace(/^https?/, 'wss'));
     const socket = new WebSocket(url, {
-      headers: { authorization: `Bearer ${this.#options.joinToken}` },
+      ca: identity.caPem,
+      cert: identity.certPem,
+      key: identity.keyPem,
       handshakeTimeout: SERVER_SILENCE_MS * 5,
     });
     this.#socket = socket;

@@ -2,10 +2,12 @@
  * The multi-host lab for integration tests: N hosts on this machine, each a network namespace with
  * its own Docker engine and, once started, its own Skiff agent (`scripts/lab.sh` does the work;
  * this only runs it). Needs root. A server the agents join must listen on `Lab.gateway` (or
- * 0.0.0.0) and is reached from the hosts at `http://${Lab.gateway}:PORT`.
+ * 0.0.0.0) and is reached from the hosts at `https://${Lab.gateway}:PORT`: agents join with the
+ * server's join token, then use mutual TLS; the test process trusts the cluster CA
+ * (`SkiffCluster.trustCa`).
  *
  *   const lab = await Lab.up(3);
- *   await lab.startAgents(`http://${Lab.gateway}:${port}`, joinToken);
+ *   await lab.startAgents(`https://${Lab.gateway}:${port}`, joinToken);
  *   ...
  *   await lab.down();
  *

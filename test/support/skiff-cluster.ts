@@ -7,11 +7,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import type { AddressPool } from '../../src/model/addressing.ts';
 import { DEFAULT_ADDRESS_POOL, parseAddressPool } from '../../src/model/addressing.ts';
 import { containersOf, removeCluster } from './docker.ts';
@@ -88,8 +89,25 @@ export class SkiffCluster {
 
   #extraServerArgs: readonly string[] = [];
 
+  /** Plain HTTP on loopback (the server takes it from its own host), https with the CA elsewhere. */
   get url(): string {
-    return `http://${this.host}:${this.port}`;
+    if (this.host === '0.0.0.0') return `http://127.0.0.1:${this.port}`;
+    const loopback = this.host === '127.0.0.1' || this.host === 'localhost';
+    return `${loopback ? 'http' : 'https'}://${this.host}:${this.port}`;
+  }
+
+  get caPath(): string {
+    return join(this.dataDir, 'ca.crt');
+  }
+
+  caPem(): string {
+    return readFileSync(this.caPath, 'utf8');
+  }
+
+  /** This process's fetch trusts the cluster CA from now on (beside every CA trusted before). */
+  trustCa(): void {
+    if (!existsSync(this.caPath)) return;
+    setDefaultCACertificates([...getCACertificates('default'), readFileSync(this.caPath, 'utf8')]);
   }
 
   get joinToken(): string {
@@ -108,6 +126,14 @@ export class SkiffCluster {
       this.#clusterId = String(row?.value);
     }
     return this.#clusterId;
+  }
+
+  /** A value of the server's meta table (read-only), or undefined. */
+  metaValue(key: string): string | undefined {
+    const db = new DatabaseSync(join(this.dataDir, 'skiff.db'), { readOnly: true });
+    const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key);
+    db.close();
+    return row === undefined ? undefined : String(row.value);
   }
 
   /** An index the server allocated (a network's or a service's), read from its store. */
@@ -131,9 +157,14 @@ export class SkiffCluster {
       ...this.#extraServerArgs,
     );
     this.server = this.#spawn(args, this.mode === 'up' ? 'up' : 'server');
-    await eventually('the server to answer /healthz', async () => (await fetch(`${this.url}/healthz`)).ok, {
-      timeoutMs: 20_000,
-    });
+    await eventually(
+      'the server to answer /healthz',
+      async () => {
+        if (this.url.startsWith('https:')) this.trustCa();
+        return (await fetch(`${this.url}/healthz`)).ok;
+      },
+      { timeoutMs: 20_000 },
+    );
   }
 
   async startAgent(): Promise<void> {

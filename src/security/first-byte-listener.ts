@@ -1,0 +1,115 @@
+/**
+ * One port, two protocols: a TLS handshake starts with byte 0x16 (a handshake record), plain
+ * HTTP with a letter. TLS connections go through a `tls.Server` (client certificates requested,
+ * not required: API clients have none, agents do) and then to the HTTP server; plain connections
+ * only from loopback peers (the spec's `curl http://localhost:8080/...` on the server's host),
+ * anything else is answered with a refusal that says to use https.
+ */
+import type { Server as HttpServer } from 'node:http';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
+
+const TLS_HANDSHAKE = 0x16;
+/** A peer that sends nothing this long after connecting is dropped. */
+const FIRST_BYTE_TIMEOUT_MS = 10_000;
+
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4 === '::1' || /^127\./.test(v4);
+}
+
+export function plainRefusal(hostHeaderless: string): string {
+  const body = `${JSON.stringify({
+    error: `plain HTTP is accepted only from this server's own host: use https://${hostHeaderless} and trust the cluster CA (skiff --ca FILE, curl --cacert DIR/ca.crt; GET /ca.crt serves it)`,
+  })}\n`;
+  return `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/**
+ * The socket as a plain stream that starts with the bytes already read: TLS on a net.Socket reads
+ * its native handle directly and would miss them. The peer's address rides along for the API.
+ */
+function replaying(socket: Socket): Duplex {
+  const stream = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk, encoding, done) {
+      socket.write(chunk, encoding, done);
+    },
+    final(done) {
+      socket.end(done);
+    },
+    destroy(error, done) {
+      socket.destroy(error ?? undefined);
+      done(error);
+    },
+  });
+  socket.on('data', (data: Buffer) => {
+    if (!stream.push(data)) socket.pause();
+  });
+  socket.on('end', () => stream.push(null));
+  socket.on('close', () => stream.destroy());
+  PEERS.set(stream, { address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily });
+  return stream;
+}
+
+/**
+ * A TLS socket over a plain stream knows no peer address; node:net reads `_peername` when its
+ * handle cannot say (JSStreamSocket), so the raw socket's address is put there.
+ */
+function keepPeerAddress(socket: TLSSocket): void {
+  const inner = socket as unknown as { ssl?: { _parentWrap?: { stream?: unknown } }; _peername?: unknown };
+  const stream = inner.ssl?._parentWrap?.stream;
+  const peer = stream instanceof Duplex ? PEERS.get(stream) : undefined;
+  if (peer) inner._peername = peer;
+}
+
+const PEERS = new WeakMap<
+  Duplex,
+  { address?: string | undefined; port?: number | undefined; family?: string | undefined }
+>();
+
+export interface FirstByteListener {
+  readonly net: NetServer;
+  /** New TLS settings (a renewed certificate); connections already open keep theirs. */
+  setSecureContext(options: SecureContextOptions): void;
+}
+
+export function createFirstByteListener(
+  http: HttpServer,
+  tlsOptions: SecureContextOptions,
+): FirstByteListener {
+  const tls = createTlsServer({ ...tlsOptions, requestCert: true, rejectUnauthorized: false });
+  tls.on('secureConnection', (socket: TLSSocket) => {
+    keepPeerAddress(socket);
+    http.emit('connection', socket);
+  });
+  tls.on('tlsClientError', (_error, socket) => socket.destroy());
+  const net = createServer({ pauseOnConnect: true }, (socket: Socket) => {
+    socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy());
+    socket.once('data', (chunk: Buffer) => {
+      socket.setTimeout(0);
+      socket.pause();
+      socket.unshift(chunk);
+      if (chunk[0] === TLS_HANDSHAKE) {
+        tls.emit('connection', replaying(socket));
+      } else if (isLoopback(socket.remoteAddress)) {
+        http.emit('connection', socket);
+      } else {
+        socket.end(plainRefusal(`${socket.localAddress}:${socket.localPort}`));
+      }
+      socket.resume();
+    });
+    socket.on('error', () => socket.destroy());
+    socket.resume();
+  });
+  return {
+    net,
+    setSecureContext(options) {
+      tls.setSecureContext(options);
+    },
+  };
+}
