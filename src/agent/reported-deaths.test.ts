@@ -50,3 +50,10 @@ test('an oom event alone does not make a running container dead: its die event w
   const deaths = new Map<string, ReportedDeath>([['c1', { died: false, exitCode: null, oomKilled: true }]]);
   assert.equal(withDeaths([container('c1', 'running')], deaths)[0]?.state, 'running');
 });
+
+test('an oom event marks an exited container OOM-killed even when its inspect did not say so', () => {
+  const deaths = new Map<string, ReportedDeath>([['c1', { died: true, exitCode: 137, oomKilled: true }]]);
+  const [seen] = withDeaths([container('c1', 'exited', 137)], deaths);
+  assert.equal(seen?.oomKilled, true);
+  assert.equal(seen?.exitCode, 137);
+});

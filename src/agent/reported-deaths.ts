@@ -21,7 +21,11 @@ export function withDeaths(
   for (const id of deaths.keys()) if (!listed.has(id)) deaths.delete(id);
   return containers.map((c) => {
     const death = deaths.get(c.id);
-    if (!death?.died || c.state === 'exited' || c.state === 'dead') return c;
+    const stopped = c.state === 'exited' || c.state === 'dead';
+    // The engine's `oom` event is believed too: a container inspected the moment it exited may not
+    // carry the OOM flag yet, and an exited container is not inspected again.
+    if (stopped && death?.oomKilled && !c.oomKilled) return { ...c, oomKilled: true };
+    if (!death?.died || stopped) return c;
     return { ...c, state: 'exited', exitCode: death.exitCode, oomKilled: death.oomKilled, ports: [] };
   });
 }
