@@ -67,8 +67,8 @@ test('skiff agent with no engine says the same', async () => {
     'agent',
     '--server',
     'http://127.0.0.1:1',
-    '--join-token',
-    'x',
+    // Well formed (the CA digest is checked only once the engine is there to join with).
+    `--join-token=SKIFF-1-${'0'.repeat(64)}-${'s'.repeat(32)}`,
     '--docker-host',
     'unix:///nonexistent.sock',
     '--data-dir',
