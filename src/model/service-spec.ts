@@ -119,6 +119,52 @@ export const updatePolicySchema = z
     path: ['max_surge'],
   });
 
+/**
+ * Container privileges and namespaces (Docker HostConfig settings real services sometimes need).
+ * Kept in one block, spread into the spec: the admission policy (src/policy) decides which of them
+ * a service may use, on the server at deploy and again on the agent before it creates a container.
+ * All optional with no defaults, so specs stored before they existed keep their revision.
+ */
+const CAPABILITY = /^(ALL|[A-Z][A-Z0-9_]*)$/;
+const capabilitySchema = z
+  .string()
+  .regex(CAPABILITY, 'must be a capability name in capitals, e.g. NET_ADMIN')
+  .refine((cap) => !cap.startsWith('CAP_'), { message: 'must be given without the CAP_ prefix' });
+/** `/dev/fuse`, or `HOST:CONTAINER[:PERMISSIONS]` like `/dev/sda:/dev/xvda:rwm` (Docker's form). */
+const DEVICE = /^\/dev\/[A-Za-z0-9._/-]+(:\/dev\/[A-Za-z0-9._/-]+)?(:[rwm]{1,3})?$/;
+const SYSCTL = /^[a-z0-9_]+(\.[a-z0-9_*-]+)+$/;
+
+export const containerPrivilegesShape = {
+  privileged: z.boolean().optional(),
+  cap_add: z.array(capabilitySchema).max(64).optional(),
+  cap_drop: z.array(capabilitySchema).max(64).optional(),
+  /** `user`, `uid`, `user:group` or `uid:gid`, as `docker run --user`. */
+  user: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}(:[A-Za-z0-9_.-]{1,64})?$/, 'must be NAME, UID, NAME:GROUP or UID:GID')
+    .optional(),
+  /** The container's root filesystem mounted read-only. */
+  read_only: z.boolean().optional(),
+  /** The host's network namespace instead of the service's networks (no VIP, no name on them). */
+  network_mode: z.literal('host').optional(),
+  pid_mode: z.literal('host').optional(),
+  ipc_mode: z.literal('host').optional(),
+  uts_mode: z.literal('host').optional(),
+  userns_mode: z.literal('host').optional(),
+  devices: z
+    .array(z.string().regex(DEVICE, 'must look like /dev/fuse or /dev/sda:/dev/xvda:rwm'))
+    .max(32)
+    .optional(),
+  sysctls: z
+    .record(
+      z.string().regex(SYSCTL, 'must be a sysctl name like net.ipv4.tcp_syncookies'),
+      z.string().max(256),
+    )
+    .optional(),
+  seccomp: z.enum(['default', 'unconfined']).optional(),
+  apparmor: z.enum(['default', 'unconfined']).optional(),
+};
+
 const envKey = z
   .string()
   .max(256)
@@ -159,6 +205,7 @@ export const serviceSpecSchema = z.strictObject({
   }),
   /** SIGTERM, then SIGKILL after this long, when a replica is stopped. */
   stop_grace_period: durationSchema.default('10s'),
+  ...containerPrivilegesShape,
 });
 
 /** What clients send (defaults optional). */

@@ -1,0 +1,91 @@
+/**
+ * The privilege block of a spec reaches the Docker create body as HostConfig fields, a plain spec
+ * asks for none of them, and host networking leaves out Skiff's networks, resolver and ports.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ServiceSpecInput } from '../model/service-spec.ts';
+import { serviceSpecSchema } from '../model/service-spec.ts';
+import type { TaskSpec } from '../protocol/messages.ts';
+import { containerDefinition } from './container-definition.ts';
+
+const task = (extra: Partial<ServiceSpecInput>): TaskSpec => ({
+  task_id: 't1',
+  service: 'web',
+  slot: 0,
+  revision: 1,
+  spec: serviceSpecSchema.parse({
+    name: 'web',
+    image: 'skiff-demo:v1',
+    ports: [{ container_port: 80 }],
+    ...extra,
+  }),
+  networks: [{ name: 'default', index: 0 }],
+});
+const hostConfig = (extra: Partial<ServiceSpecInput>) =>
+  containerDefinition(task(extra), 'cluster-1').body.HostConfig as Record<string, unknown>;
+
+test('a plain spec sets no privilege field', () => {
+  const config = hostConfig({});
+  for (const key of [
+    'Privileged',
+    'CapAdd',
+    'CapDrop',
+    'ReadonlyRootfs',
+    'PidMode',
+    'Devices',
+    'Sysctls',
+    'SecurityOpt',
+  ])
+    assert.equal(key in config, false, key);
+  assert.equal(config.NetworkMode, 'skiff-default');
+});
+
+test('privileges map to HostConfig', () => {
+  const definition = containerDefinition(
+    task({
+      privileged: true,
+      cap_add: ['NET_ADMIN'],
+      cap_drop: ['MKNOD'],
+      user: '1000:1000',
+      read_only: true,
+      pid_mode: 'host',
+      ipc_mode: 'host',
+      uts_mode: 'host',
+      userns_mode: 'host',
+      devices: ['/dev/fuse', '/dev/sda:/dev/xvda:r', '/dev/null:rw'],
+      sysctls: { 'net.ipv4.tcp_syncookies': '1' },
+      seccomp: 'unconfined',
+      apparmor: 'unconfined',
+    }),
+    'cluster-1',
+  );
+  const config = definition.body.HostConfig as Record<string, unknown>;
+  assert.equal(definition.body.User, '1000:1000');
+  assert.equal(config.Privileged, true);
+  assert.deepEqual(config.CapAdd, ['NET_ADMIN']);
+  assert.deepEqual(config.CapDrop, ['MKNOD']);
+  assert.equal(config.ReadonlyRootfs, true);
+  assert.equal(config.PidMode, 'host');
+  assert.equal(config.IpcMode, 'host');
+  assert.equal(config.UTSMode, 'host');
+  assert.equal(config.UsernsMode, 'host');
+  assert.deepEqual(config.Devices, [
+    { PathOnHost: '/dev/fuse', PathInContainer: '/dev/fuse', CgroupPermissions: 'rwm' },
+    { PathOnHost: '/dev/sda', PathInContainer: '/dev/xvda', CgroupPermissions: 'r' },
+    { PathOnHost: '/dev/null', PathInContainer: '/dev/null', CgroupPermissions: 'rw' },
+  ]);
+  assert.deepEqual(config.Sysctls, { 'net.ipv4.tcp_syncookies': '1' });
+  assert.deepEqual(config.SecurityOpt, ['seccomp=unconfined', 'apparmor=unconfined']);
+});
+
+test('host networking: the host network, no Skiff network, resolver, aliases or port bindings', () => {
+  const definition = containerDefinition(task({ network_mode: 'host' }), 'cluster-1');
+  const config = definition.body.HostConfig as Record<string, unknown>;
+  assert.equal(config.NetworkMode, 'host');
+  assert.equal('Dns' in config, false);
+  assert.equal('PortBindings' in config, false);
+  assert.equal('NetworkingConfig' in definition.body, false);
+  assert.deepEqual(definition.networks, []);
+  assert.deepEqual(definition.aliases, []);
+});
