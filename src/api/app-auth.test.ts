@@ -48,6 +48,10 @@ describe('auth', () => {
 
   const concrete = (path: string) => path.replaceAll(':name', 'api-server').replaceAll(':id', 'node-1');
   const bodyFor = (method: string, path: string) => {
+    if (method === 'GET' || method === 'DELETE') return undefined;
+    if (path === '/api/tokens') return '{"name":"ci","role":"viewer"}';
+    if (path === '/api/policy') return '{"mode":"baseline"}';
+    if (path.startsWith('/api/policy/')) return '{"service":"api-server","exception":"cap:NET_ADMIN"}';
     if (method === 'PUT') return '{"labels":{"zone":"a"}}';
     if (path.endsWith('/rollback')) return '{}';
     if (method !== 'POST' || path.startsWith('/api/nodes/')) return undefined;
@@ -126,7 +130,8 @@ describe('auth', () => {
     for (const [method, path] of apiRoutes) {
       if (method === 'DELETE') continue;
       const res = await f.call(method, concrete(path), bodyFor(method, path));
-      assert.equal(res.status, 200, `${method} ${path}: ${res.text}`);
+      const created = method === 'POST' && path === '/api/tokens';
+      assert.equal(res.status, created ? 201 : 200, `${method} ${path}: ${res.text}`);
     }
     const deleted = await f.call('DELETE', '/api/services/api-server');
     assert.equal(deleted.status, 200);

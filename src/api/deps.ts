@@ -5,15 +5,16 @@
 import type { AddressPool } from '../model/addressing.ts';
 import type { Cluster } from '../server/cluster.ts';
 import type { Controller } from '../server/controller.ts';
-import type { EventLog } from '../server/event-log.ts';
 import type { LogBroker } from '../server/log-broker.ts';
 import type { Store } from '../store/store.ts';
+import type { EventSink } from './event-attribution.ts';
 
 export interface ApiDeps {
   readonly store: Store;
   readonly cluster: Cluster;
   readonly controller: Controller;
-  readonly events: EventLog;
+  /** The event log (routes get one that names the caller, see event-attribution.ts). */
+  readonly events: EventSink;
   readonly logs: LogBroker;
   readonly adminToken: string;
   /** The cluster's address pool: how many networks deploys may allocate. */

@@ -11,6 +11,7 @@ import type { ServiceView } from '../model/views.ts';
 import { serviceView } from '../server/views.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
+import { assertAdmitted } from './policy-routes.ts';
 import { describeConflict, publishedPortConflict } from './port-conflicts.ts';
 
 export function serviceRoutes(deps: ApiDeps): Hono {
@@ -25,6 +26,7 @@ export function serviceRoutes(deps: ApiDeps): Hono {
 
   app.post('/deploy', async (c) => {
     const spec = parseBody(await readJson(c.req.raw), serviceSpecSchema, 'service spec');
+    assertAdmitted(store, spec);
     const conflict = publishedPortConflict(
       spec,
       store.listServices().map((s) => s.spec),

@@ -15,6 +15,10 @@ export const eventTypeSchema = z.enum([
   'image',
   'node',
   'rollout',
+  /** API tokens created or removed. */
+  'token',
+  /** The admission policy changed. */
+  'policy',
 ]);
 export type EventType = z.infer<typeof eventTypeSchema>;
 
