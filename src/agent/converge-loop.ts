@@ -17,6 +17,7 @@ import { parseDurationMs, timerDelayMs } from '../model/duration.ts';
 import type { EventInput } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
 import type { TaskObservation } from '../model/task.ts';
+import { assertAdmittedOnAgent } from '../policy/agent-admission.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import type { Action, TaskRuntime } from './converger.ts';
 import { converge, FRESH_RUNTIME } from './converger.ts';
@@ -273,6 +274,8 @@ export class ConvergeLoop {
           });
           this.#remember(task.task_id, (m) => ({ ...m, restarts: m.restarts + 1 }));
         }
+        // The agent's own check: a server that is buggy (or not ours) cannot start what the policy refuses.
+        assertAdmittedOnAgent(task);
         await this.#ensureImage(task);
         this.#operations.set(task.task_id, 'create');
         const attempt = this.#runtime.get(task.task_id)?.restarts ?? 0;

@@ -18,6 +18,7 @@ import { looseCopy } from '../model/loose.ts';
 import { nodeRegistrationSchema } from '../model/node.ts';
 import { portSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { publishedPortSchema, taskObservationSchema } from '../model/task.ts';
+import { serviceAdmissionSchema } from '../policy/admission-policy.ts';
 
 export const AGENT_PATH = '/agent/v1';
 
@@ -38,6 +39,11 @@ export const taskSpecSchema = z.object({
   spec: looseCopy(serviceSpecSchema, { checks: false }),
   /** The service's networks, first one primary (its gateway is the container's resolver). */
   networks: z.array(networkRefSchema).min(1).max(64),
+  /**
+   * The admission policy the service is held to; the agent checks the spec against it before it
+   * creates a container. Absent (an older server) means baseline.
+   */
+  admission: serviceAdmissionSchema.optional(),
 });
 
 /** One serving replica, as every host's proxy and DNS need it. */

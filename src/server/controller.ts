@@ -11,6 +11,8 @@ import { slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { TaskObservation } from '../model/task.ts';
 import { DEFAULT_TTL_SECONDS } from '../net/dns/dns-answer.ts';
+import { admissionFor } from '../policy/admission-policy.ts';
+import { readPolicy } from '../policy/policy-store.ts';
 import { FEATURES, requiredFeatures } from '../protocol/features.ts';
 import type { AgentMessage, NetworkRef, TaskSpec } from '../protocol/messages.ts';
 import type { ServicePlan } from '../reconciler/service-reconciler.ts';
@@ -418,6 +420,7 @@ export class Controller {
 
   #pushAssignments(): void {
     const tasks = this.#options.store.listTasks();
+    const policy = readPolicy(this.#options.store);
     for (const node of this.#options.cluster.list()) {
       if (!node.link) continue;
       const desired: TaskSpec[] = [];
@@ -432,6 +435,7 @@ export class Controller {
             revision: task.revision,
             spec,
             networks: this.#networkRefs(spec),
+            admission: admissionFor(policy, task.service),
           });
       }
       const text = JSON.stringify(desired);
