@@ -28,6 +28,8 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   nodes: async () => (await import('./nodes-command.ts')).runNodes,
   node: async () => (await import('./node-command.ts')).runNode,
   rollout: async () => (await import('./rollout-command.ts')).runRollout,
+  token: async () => (await import('./token-command.ts')).runToken,
+  policy: async () => (await import('./policy-command.ts')).runPolicy,
 };
 
 export async function runCli(argv: readonly string[]): Promise<number> {

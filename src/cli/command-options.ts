@@ -83,6 +83,14 @@ export const COMMAND_OPTIONS = {
   rm: connectionOptions,
   nodes: { ...connectionOptions, ...jsonOption },
   node: { ...connectionOptions, ...jsonOption },
+  token: {
+    ...connectionOptions,
+    ...jsonOption,
+    name: { type: 'string' },
+    role: { type: 'string' },
+    expires: { type: 'string' },
+  },
+  policy: { ...connectionOptions, ...jsonOption },
   rollout: {
     ...connectionOptions,
     ...jsonOption,

@@ -172,6 +172,34 @@ ${JSON_OPTION}`,
     options: JSON_OPTION,
     client: true,
   },
+  token: {
+    synopsis:
+      'skiff token create --name NAME --role viewer|operator|admin [--expires 30d] | skiff token ls | skiff token rm NAME',
+    summary:
+      'API tokens with roles: viewer reads, operator also runs services, admin does everything (admin only).',
+    actions: `  create                          make a token; prints its secret once (the server keeps only a hash)
+  ls                              list tokens: name, role, created, last used, expiry
+  rm NAME                         remove a token: it stops working at once`,
+    options: `  --name NAME                     create: the token's name (lowercase letters, digits, dashes), named in events
+  --role ROLE                     create: viewer, operator or admin
+  --expires 30d                   create: lifetime in d, h or m (default: never expires)
+${JSON_OPTION}`,
+    client: true,
+  },
+  policy: {
+    synopsis:
+      'skiff policy show | skiff policy set baseline|privileged | skiff policy allow|deny SERVICE EXCEPTION',
+    summary: 'The admission policy: which container privileges services may use (changes: admin only).',
+    actions: `  show                            print the policy
+  set baseline|privileged         baseline refuses privileged, host namespaces, extra capabilities, devices,
+                                  unsafe sysctls, unconfined seccomp/AppArmor and host paths; privileged admits all
+  allow SERVICE EXCEPTION         grant one service an exception: privileged, cap:NET_ADMIN, device:/dev/fuse,
+                                  sysctl:NAME, bind:/var/log, host-network, host-pid, host-ipc, host-uts,
+                                  host-userns, seccomp-unconfined, apparmor-unconfined
+  deny SERVICE EXCEPTION          withdraw it`,
+    options: JSON_OPTION,
+    client: true,
+  },
 } as const satisfies Record<string, CommandHelp>;
 
 export type CommandName = keyof typeof COMMANDS;
