@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { createdTokenViewSchema } from '../src/model/access-views.ts';
+import { DEFAULT_ADDRESS_POOL } from '../src/model/addressing.ts';
 import { serviceSpecSchema } from '../src/model/service-spec.ts';
 import type { ServiceView } from '../src/model/views.ts';
 import { serviceViewSchema } from '../src/model/views.ts';
@@ -133,7 +134,13 @@ describe('the agent enforces the policy itself', { timeout: 120_000 }, () => {
         const message = agentMessageSchema.parse(JSON.parse(String(data)));
         reports.push(message);
         if (message.type !== 'hello') return;
-        send({ type: 'welcome', node_id: 'node-1', cluster_id: clusterId, heartbeat_interval_ms: 1000 });
+        send({
+          type: 'welcome',
+          node_id: 'node-1',
+          cluster_id: clusterId,
+          address_pool: DEFAULT_ADDRESS_POOL,
+          heartbeat_interval_ms: 1000,
+        });
         send({
           type: 'assign',
           generation: 1,

@@ -49,6 +49,7 @@ describe('auth', () => {
   const concrete = (path: string) => path.replaceAll(':name', 'api-server').replaceAll(':id', 'node-1');
   const bodyFor = (method: string, path: string) => {
     if (method === 'GET' || method === 'DELETE') return undefined;
+    if (path === '/api/secrets' || path === '/api/configs') return '{"name":"api-server","data":"aGk="}';
     if (path === '/api/tokens') return '{"name":"ci","role":"viewer"}';
     if (path === '/api/policy') return '{"mode":"baseline"}';
     if (path.startsWith('/api/policy/')) return '{"service":"api-server","exception":"cap:NET_ADMIN"}';
@@ -127,6 +128,9 @@ describe('auth', () => {
     assert.equal(deployed.status, 201);
     // A second revision, so there is one to roll back to.
     assert.equal((await f.call('POST', '/api/deploy', { ...SPEC, image: 'skiff-demo:v2' })).status, 200);
+    // A secret and a config by the name the routes are called with, so each answers 200.
+    for (const kind of ['secrets', 'configs'])
+      assert.equal((await f.call('POST', `/api/${kind}`, { name: 'api-server', data: 'aGk=' })).status, 201);
     for (const [method, path] of apiRoutes) {
       if (method === 'DELETE') continue;
       const res = await f.call(method, concrete(path), bodyFor(method, path));

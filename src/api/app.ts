@@ -3,19 +3,22 @@
  * and one error handler that turns named errors into JSON 4xx bodies (and anything else into a
  * 500 that never takes the server down).
  */
+import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate } from '../auth/authenticate.ts';
 import { FailedAuthLimiter } from '../auth/failed-auth-limiter.ts';
 import { TokenRegistry } from '../auth/token-registry.ts';
+import { SecretStore } from '../secrets/secret-store.ts';
 import { AllocationExhaustedError } from '../store/store.ts';
-import type { ApiDeps } from './deps.ts';
+import type { ApiDeps, RouteDeps } from './deps.ts';
 import { HttpError } from './errors.ts';
 import { attributedEvents } from './event-attribution.ts';
 import { nodeRoutes } from './node-routes.ts';
 import { openApiDocument } from './openapi.ts';
 import { policyRoutes } from './policy-routes.ts';
 import { rolloutRoutes } from './rollout-routes.ts';
+import { secretRoutes } from './secret-routes.ts';
 import { serviceRoutes } from './service-routes.ts';
 import { streamRoutes } from './stream-routes.ts';
 import { tokenRoutes } from './token-routes.ts';
@@ -39,7 +42,12 @@ export function createApp(
   const tokens = options.tokens ?? new TokenRegistry(apiDeps.store);
   const limiter = options.limiter ?? new FailedAuthLimiter();
   // Routes write events that name the caller; the controller and agents keep the plain log.
-  const deps: ApiDeps = { ...apiDeps, events: attributedEvents(apiDeps.events) };
+  const secrets = apiDeps.secrets ?? new SecretStore(apiDeps.store, randomBytes(32));
+  const deps: RouteDeps = {
+    ...apiDeps,
+    secrets,
+    events: attributedEvents(apiDeps.events),
+  };
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
@@ -59,6 +67,7 @@ export function createApp(
   app.route('/api', rolloutRoutes(deps));
   app.route('/api', tokenRoutes({ tokens, events: deps.events, now: deps.now }));
   app.route('/api', policyRoutes(deps));
+  app.route('/api', secretRoutes(deps, deps.secrets));
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {

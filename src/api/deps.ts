@@ -3,6 +3,8 @@
  * run a pass after a change, the event log and the log broker.
  */
 import type { AddressPool } from '../model/addressing.ts';
+
+import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Cluster } from '../server/cluster.ts';
 import type { Controller } from '../server/controller.ts';
 import type { LogBroker } from '../server/log-broker.ts';
@@ -19,7 +21,15 @@ export interface ApiDeps {
   readonly adminToken: string;
   /** The cluster's address pool: how many networks deploys may allocate. */
   readonly addressPool: AddressPool;
+  /**
+   * Secrets and configs, sealed under the cluster key. Absent (simulations), the app seals them
+   * under a key of its own that dies with it.
+   */
+  readonly secrets?: SecretStore;
   readonly now: () => number;
   /** The port the server listens on, which no service may publish (undefined: unknown). */
   readonly serverPort?: () => number | undefined;
 }
+
+/** The deps as the routes see them: a secret store always there. */
+export type RouteDeps = ApiDeps & { readonly secrets: SecretStore };

@@ -25,8 +25,61 @@ const policyChange = (summary: string) => ({
   },
 });
 
+const secretView = z.object({
+  name: z.string(),
+  version: z.int(),
+  size_bytes: z.int(),
+  digest: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+const secretPut = z.strictObject({ name: z.string(), data: z.string() });
+const secretKindPaths = (plural: 'secrets' | 'configs') => ({
+  [`/api/${plural}`]: {
+    get: {
+      summary: `List ${plural} (names, versions, sizes; never a secret's value)`,
+      responses: { '200': { description: 'Entries', content: json(z.array(secretView)) } },
+    },
+    post: {
+      summary: `Create or update one (data base64); an update rolls every service that uses it`,
+      requestBody: { required: true, content: json(secretPut, 'input') },
+      responses: {
+        '201': { description: 'Created', content: json(secretView) },
+        '200': { description: 'Updated (or unchanged)', content: json(secretView) },
+        '400': error('Invalid name or data'),
+        '403': error('The token may not change it'),
+      },
+    },
+  },
+  [`/api/${plural}/{name}`]: {
+    ...(plural === 'configs'
+      ? {
+          get: {
+            summary: 'One config with its data (configs are not secret)',
+            parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+            responses: {
+              '200': { description: 'The config', content: json(secretView.extend({ data: z.string() })) },
+              '404': error('Unknown config'),
+            },
+          },
+        }
+      : {}),
+    delete: {
+      summary: 'Remove one that no service uses',
+      parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: {
+        '200': { description: 'Removed', content: json(z.object({ deleted: z.string() })) },
+        '404': error('Unknown name'),
+        '409': error('A service uses it'),
+      },
+    },
+  },
+});
+
 export function accessPaths(): Record<string, unknown> {
   return {
+    ...secretKindPaths('secrets'),
+    ...secretKindPaths('configs'),
     '/api/tokens': {
       get: {
         summary: 'List API tokens (never their secrets)',

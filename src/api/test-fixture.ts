@@ -3,6 +3,7 @@
  * Cluster, EventLog, LogBroker and Controller, never started) behind `createApp`, driven through
  * Hono's `app.request`. The one fake is the agent link, which records what the server sends.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { AddressPool } from '../model/addressing.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
+import { SecretStore } from '../secrets/secret-store.ts';
 import type { AgentLink } from '../server/cluster.ts';
 import { Cluster } from '../server/cluster.ts';
 import { Controller } from '../server/controller.ts';
@@ -76,6 +78,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
   const now = () => clock;
   const cluster = new Cluster(store, now());
   const events = new EventLog(store);
+  const secrets = new SecretStore(store, randomBytes(32));
   const controller = new Controller({
     store,
     cluster,
@@ -84,6 +87,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
     addressPool,
     now,
     log,
+    secrets,
   });
   const logs = new LogBroker(cluster);
   const app = createApp(
@@ -96,6 +100,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
       adminToken: ADMIN_TOKEN,
       addressPool,
       now,
+      secrets,
       serverPort: () => options.serverPort,
     },
     log,

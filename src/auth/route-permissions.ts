@@ -15,11 +15,18 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/nodes': 'read',
   'GET /api/nodes/:id': 'read',
   'GET /api/policy': 'read',
+  'GET /api/secrets': 'read',
+  'GET /api/configs': 'read',
+  'GET /api/configs/:name': 'read',
 
   'POST /api/deploy': 'operate',
   'POST /api/services/:name/scale': 'operate',
   'POST /api/services/:name/rollback': 'operate',
   'DELETE /api/services/:name': 'operate',
+  'POST /api/secrets': 'operate',
+  'DELETE /api/secrets/:name': 'operate',
+  'POST /api/configs': 'operate',
+  'DELETE /api/configs/:name': 'operate',
 
   'POST /api/nodes/:id/cordon': 'admin',
   'POST /api/nodes/:id/uncordon': 'admin',

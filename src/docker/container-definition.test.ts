@@ -4,10 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DEFAULT_POOL } from '../model/addressing.ts';
 import type { ServiceSpecInput } from '../model/service-spec.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import { containerDefinition } from './container-definition.ts';
+
+const CLUSTER = { clusterId: 'cluster-1', pool: DEFAULT_POOL };
 
 const task = (extra: Partial<ServiceSpecInput>): TaskSpec => ({
   task_id: 't1',
@@ -23,7 +26,7 @@ const task = (extra: Partial<ServiceSpecInput>): TaskSpec => ({
   networks: [{ name: 'default', index: 0 }],
 });
 const hostConfig = (extra: Partial<ServiceSpecInput>) =>
-  containerDefinition(task(extra), 'cluster-1').body.HostConfig as Record<string, unknown>;
+  containerDefinition(task(extra), CLUSTER).body.HostConfig as Record<string, unknown>;
 
 test('a plain spec sets no privilege field', () => {
   const config = hostConfig({});
@@ -58,7 +61,7 @@ test('privileges map to HostConfig', () => {
       seccomp: 'unconfined',
       apparmor: 'unconfined',
     }),
-    'cluster-1',
+    CLUSTER,
   );
   const config = definition.body.HostConfig as Record<string, unknown>;
   assert.equal(definition.body.User, '1000:1000');
@@ -80,7 +83,7 @@ test('privileges map to HostConfig', () => {
 });
 
 test('host networking: the host network, no Skiff network, resolver, aliases or port bindings', () => {
-  const definition = containerDefinition(task({ network_mode: 'host' }), 'cluster-1');
+  const definition = containerDefinition(task({ network_mode: 'host' }), CLUSTER);
   const config = definition.body.HostConfig as Record<string, unknown>;
   assert.equal(config.NetworkMode, 'host');
   assert.equal('Dns' in config, false);

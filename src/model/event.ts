@@ -19,6 +19,9 @@ export const eventTypeSchema = z.enum([
   'token',
   /** The admission policy changed. */
   'policy',
+  /** Secrets and configs created, updated or removed (never their values). */
+  'secret',
+  'config',
 ]);
 export type EventType = z.infer<typeof eventTypeSchema>;
 

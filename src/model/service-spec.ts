@@ -8,6 +8,7 @@ import { boundedRecordSchema } from './bounds.ts';
 import { durationSchema, durationWithin } from './duration.ts';
 import { imageReferenceSchema } from './image-reference.ts';
 import { SERVICE_NAME_PATTERN } from './names.ts';
+import { secretRefSchema } from './secret-ref.ts';
 
 /** An env or label value, one command argument: 64 KiB each, while the whole body is at most 1 MiB. */
 const MAX_VALUE_CHARS = 64 * 1024;
@@ -165,6 +166,15 @@ export const containerPrivilegesShape = {
   apparmor: z.enum(['default', 'unconfined']).optional(),
 };
 
+/**
+ * Secrets and configs the replicas see as files (values live in the secret store, never here).
+ * A separate block, like the privileges above, spread into the spec.
+ */
+export const secretReferencesShape = {
+  secrets: z.array(secretRefSchema).max(64).optional(),
+  configs: z.array(secretRefSchema).max(64).optional(),
+};
+
 const envKey = z
   .string()
   .max(256)
@@ -206,6 +216,7 @@ export const serviceSpecSchema = z.strictObject({
   /** SIGTERM, then SIGKILL after this long, when a replica is stopped. */
   stop_grace_period: durationSchema.default('10s'),
   ...containerPrivilegesShape,
+  ...secretReferencesShape,
 });
 
 /** What clients send (defaults optional). */

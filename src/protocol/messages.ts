@@ -27,6 +27,18 @@ export const AGENT_PATH = '/agent/v1';
 export const networkRefSchema = z.object({ name: z.string().max(256), index: z.int().min(0).max(65_535) });
 export type NetworkRef = z.infer<typeof networkRefSchema>;
 
+/** A secret or config file a task's container needs, with its value. */
+export const secretFileSchema = z.object({
+  kind: z.enum(['secret', 'config']),
+  name: z.string(),
+  /** Absolute path in the container. */
+  target: z.string().startsWith('/'),
+  mode: z.int().min(0).max(0o777),
+  /** base64 */
+  data: z.string(),
+});
+export type SecretFile = z.infer<typeof secretFileSchema>;
+
 export const taskSpecSchema = z.object({
   task_id: idTextSchema,
   service: idTextSchema,
@@ -44,6 +56,11 @@ export const taskSpecSchema = z.object({
    * creates a container. Absent (an older server) means baseline.
    */
   admission: serviceAdmissionSchema.optional(),
+  /**
+   * The values of the secrets and configs the spec refers to, sent only to the node that runs the
+   * task and never written to the agent's disk (its saved assignment drops them).
+   */
+  secret_files: z.array(secretFileSchema).optional(),
 });
 
 /** One serving replica, as every host's proxy and DNS need it. */

@@ -14,13 +14,15 @@ import { DEFAULT_TTL_SECONDS } from '../net/dns/dns-answer.ts';
 import { admissionFor } from '../policy/admission-policy.ts';
 import { readPolicy } from '../policy/policy-store.ts';
 import { FEATURES, requiredFeatures } from '../protocol/features.ts';
-import type { AgentMessage, NetworkRef, TaskSpec } from '../protocol/messages.ts';
+import type { AgentMessage, NetworkRef, SecretFile, TaskSpec } from '../protocol/messages.ts';
 import type { ServicePlan } from '../reconciler/service-reconciler.ts';
 import { reconcileService } from '../reconciler/service-reconciler.ts';
 import { parseConstraint } from '../scheduler/constraints.ts';
 import { demandOf } from '../scheduler/resources.ts';
 import type { NodeSnapshot, PlacementRequest } from '../scheduler/scheduler.ts';
 import { schedule } from '../scheduler/scheduler.ts';
+import { secretFiles } from '../secrets/secret-refs.ts';
+import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Store, StoredService, StoredTask } from '../store/store.ts';
 import type { PendingRelease } from './address-release.ts';
 import { planRelease } from './address-release.ts';
@@ -46,6 +48,8 @@ export interface ControllerOptions {
   readonly addressHoldMs?: number;
   /** Told how long each pass took (ms), for benchmarks; nothing is timed without it. */
   readonly onPass?: (durationMs: number) => void;
+  /** Where the values of the secrets and configs tasks refer to come from; none: no files are sent. */
+  readonly secrets?: SecretStore;
 }
 
 /** How long a node where a service's replicas failed is avoided for that service. */
@@ -436,6 +440,7 @@ export class Controller {
             spec,
             networks: this.#networkRefs(spec),
             admission: admissionFor(policy, task.service),
+            ...this.#secretFilesOf(spec),
           });
       }
       const text = JSON.stringify(desired);
@@ -443,6 +448,13 @@ export class Controller {
       node.lastAssignment = text;
       node.link.send({ type: 'assign', generation: ++this.#generation, tasks: desired });
     }
+  }
+
+  /** Only tasks that use secrets or configs carry files, and only to the node that runs them. */
+  #secretFilesOf(spec: ServiceSpec): { secret_files?: SecretFile[] } {
+    const { secrets } = this.#options;
+    if (!secrets || (!spec.secrets?.length && !spec.configs?.length)) return {};
+    return { secret_files: secretFiles(secrets, spec) };
   }
 
   #specOf(service: string, revision: number): ServiceSpec | undefined {

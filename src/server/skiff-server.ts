@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
 import type { AddressPool } from '../model/addressing.ts';
+import { ensureClusterKey } from '../secrets/cluster-key.ts';
+import { SecretStore } from '../secrets/secret-store.ts';
 import { Store } from '../store/store.ts';
 import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
@@ -74,6 +76,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const cluster = new Cluster(store, now());
   const events = new EventLog(store);
   const liveness = options.liveness ?? DEFAULT_LIVENESS;
+  const secrets = new SecretStore(store, ensureClusterKey(options.dataDir));
   const controller = new Controller({
     store,
     cluster,
@@ -82,6 +85,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     addressPool,
     now,
     log: options.log,
+    secrets,
     onPass: options.onControllerPass,
   });
   const logs = new LogBroker(cluster);
@@ -91,7 +95,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return typeof address === 'object' && address !== null ? address.port : undefined;
   };
   const app = createApp(
-    { store, cluster, controller, events, logs, adminToken: tokens.admin, addressPool, now, serverPort },
+    {
+      store,
+      cluster,
+      controller,
+      events,
+      logs,
+      adminToken: tokens.admin,
+      addressPool,
+      now,
+      serverPort,
+      secrets,
+    },
     options.log,
   );
 
