@@ -25,6 +25,7 @@ import type { Operation } from './observation.ts';
 import { observe } from './observation.ts';
 import type { ReportedDeath } from './reported-deaths.ts';
 import { withDeaths } from './reported-deaths.ts';
+import { SecretFileWriter } from './secret-files.ts';
 import { Semaphore } from './semaphore.ts';
 
 export interface LoopReport {
@@ -47,6 +48,8 @@ export interface ConvergeLoopOptions {
   readonly now: () => number;
   readonly onReport: (report: LoopReport) => void;
   readonly onError: (error: unknown) => void;
+  /** Where secret and config files are written (a tmpfs; default /run/skiff/secrets). */
+  readonly secretsDir?: string;
 }
 
 export class ConvergeLoop {
@@ -67,6 +70,7 @@ export class ConvergeLoop {
   /** Tracked health by container id, for replicas whose service has a check. */
   readonly #health = new Map<string, HealthState>();
   readonly #prober: Prober;
+  readonly #secretFiles: SecretFileWriter;
   #passing = false;
   #again = false;
   #stopped = false;
@@ -76,6 +80,7 @@ export class ConvergeLoop {
 
   constructor(options: ConvergeLoopOptions) {
     this.#options = options;
+    this.#secretFiles = new SecretFileWriter(options.secretsDir);
     this.#semaphore = new Semaphore(options.concurrency);
     this.#prober = new Prober({
       engine: options.engine,
@@ -250,6 +255,7 @@ export class ConvergeLoop {
     if (action.kind === 'remove') {
       await engine.stopContainer(action.containerId);
       await engine.removeContainer(action.containerId);
+      this.#secretFiles.release(action.taskId);
       this.#record({
         type: 'container',
         service: action.service,
@@ -279,10 +285,12 @@ export class ConvergeLoop {
         await this.#ensureImage(task);
         this.#operations.set(task.task_id, 'create');
         const attempt = this.#runtime.get(task.task_id)?.restarts ?? 0;
+        const binds = this.#secretFiles.prepare(task);
         const definition = containerDefinition(
           task,
           { clusterId: this.#options.clusterId, pool: this.#options.pool },
           attempt,
+          binds,
         );
         for (const network of definition.networks) await engine.ensureNetwork(network);
         const id = await engine.createContainer(definition);

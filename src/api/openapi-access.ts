@@ -25,27 +25,19 @@ const policyChange = (summary: string) => ({
   },
 });
 
-const secretView = z.object({
-  name: z.string(),
-  version: z.int(),
-  size_bytes: z.int(),
-  digest: z.string().nullable(),
-  created_at: z.string(),
-  updated_at: z.string(),
-});
 const secretPut = z.strictObject({ name: z.string(), data: z.string() });
 const secretKindPaths = (plural: 'secrets' | 'configs') => ({
   [`/api/${plural}`]: {
     get: {
       summary: `List ${plural} (names, versions, sizes; never a secret's value)`,
-      responses: { '200': { description: 'Entries', content: json(z.array(secretView)) } },
+      responses: { '200': { description: 'Entries', content: json(z.array(secretViewSchema)) } },
     },
     post: {
       summary: `Create or update one (data base64); an update rolls every service that uses it`,
       requestBody: { required: true, content: json(secretPut, 'input') },
       responses: {
-        '201': { description: 'Created', content: json(secretView) },
-        '200': { description: 'Updated (or unchanged)', content: json(secretView) },
+        '201': { description: 'Created', content: json(secretViewSchema) },
+        '200': { description: 'Updated (or unchanged)', content: json(secretViewSchema) },
         '400': error('Invalid name or data'),
         '403': error('The token may not change it'),
       },
@@ -58,7 +50,10 @@ const secretKindPaths = (plural: 'secrets' | 'configs') => ({
             summary: 'One config with its data (configs are not secret)',
             parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
             responses: {
-              '200': { description: 'The config', content: json(secretView.extend({ data: z.string() })) },
+              '200': {
+                description: 'The config',
+                content: json(secretViewSchema.extend({ data: z.string() })),
+              },
               '404': error('Unknown config'),
             },
           },

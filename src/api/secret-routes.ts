@@ -6,6 +6,7 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { secretViewSchema } from '../model/access-views.ts';
 import type { SecretKind } from '../model/secret-ref.ts';
 import { SECRET_NAME_PATTERN } from '../model/secret-ref.ts';
 import { usesRef, withVersions } from '../secrets/secret-refs.ts';
@@ -95,15 +96,6 @@ export function secretRoutes(
   }
   return app;
 }
-
-export const secretViewSchema = z.object({
-  name: z.string(),
-  version: z.int(),
-  size_bytes: z.int(),
-  digest: z.string().nullable(),
-  created_at: z.string(),
-  updated_at: z.string(),
-});
 
 function entryView(_kind: SecretKind, entry: SecretEntry): z.infer<typeof secretViewSchema> {
   return {

@@ -73,6 +73,7 @@ export async function runAgent(argv: string[]): Promise<void> {
     memoryBytes,
     dataDir,
     concurrency,
+    ...(values['secrets-dir'] ? { secretsDir: resolve(values['secrets-dir']) } : {}),
     log,
   });
   await agent.start();
@@ -97,6 +98,7 @@ export async function runUp(argv: string[]): Promise<void> {
     name: values.name,
     dataDir: join(dataDir, 'agent'),
     concurrency,
+    ...(values['secrets-dir'] ? { secretsDir: resolve(values['secrets-dir']) } : {}),
     log,
   });
   try {

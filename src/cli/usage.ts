@@ -39,7 +39,9 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
 const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST
                                   (default: DOCKER_HOST and the TLS settings of the environment, as docker reads them)
   --name NAME                     this node's name (default the host name)
-  --concurrency N                 engine operations at once (1-256, default 8)`;
+  --concurrency N                 engine operations at once (1-256, default 8)
+  --secrets-dir DIR               where replicas' secret and config files are written, on a tmpfs the
+                                  agent mounts if needed (default /run/skiff/secrets)`;
 
 /** How every size flag reads, the same wherever one is taken. */
 const SIZE = 'SIZE is 512m, 1g, 1.5g, or a bare number of MiB (512 = 512m)';
@@ -198,6 +200,29 @@ ${JSON_OPTION}`,
                                   host-userns, seccomp-unconfined, apparmor-unconfined
   deny SERVICE EXCEPTION          withdraw it`,
     options: JSON_OPTION,
+    client: true,
+  },
+  secret: {
+    synopsis: 'skiff secret create NAME -f FILE|- | skiff secret ls | skiff secret rm NAME',
+    summary:
+      'Secrets: encrypted at rest, sent only to nodes running a replica that uses them, seen there as files (/run/secrets/NAME).',
+    actions: `  create NAME                     create it, or update it (which rolls every service that uses it)
+  ls                              list names, versions, sizes (never values)
+  rm NAME                         remove one no service uses`,
+    options: `  -f, --file FILE                 create: read the value from FILE, or - for stdin
+${JSON_OPTION}`,
+    client: true,
+  },
+  config: {
+    synopsis:
+      'skiff config create NAME -f FILE|- | skiff config ls | skiff config show NAME | skiff config rm NAME',
+    summary: 'Configs: like secrets (files in the replicas, /NAME by default) but readable back.',
+    actions: `  create NAME                     create it, or update it (which rolls every service that uses it)
+  ls                              list names, versions, sizes
+  show NAME                       print its content
+  rm NAME                         remove one no service uses`,
+    options: `  -f, --file FILE                 create: read the value from FILE, or - for stdin
+${JSON_OPTION}`,
     client: true,
   },
 } as const satisfies Record<string, CommandHelp>;

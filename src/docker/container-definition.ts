@@ -28,6 +28,8 @@ export function containerDefinition(
   task: TaskSpec,
   cluster: ClusterAddressing,
   attempt = 0,
+  /** Secret and config files, `HOST:TARGET:ro` (the agent writes them: secret-files.ts). */
+  binds: readonly string[] = [],
 ): ContainerDefinition {
   const { spec } = task;
   const { clusterId } = cluster;
@@ -68,6 +70,7 @@ export function containerDefinition(
   if (spec.resources.cpus !== undefined) hostConfig.NanoCpus = Math.round(spec.resources.cpus * 1e9);
   if (spec.resources.cpu_shares !== undefined) hostConfig.CpuShares = spec.resources.cpu_shares;
   Object.assign(hostConfig, privilegesHostConfig(spec));
+  if (binds.length > 0) hostConfig.Binds = [...binds];
   const hostNetwork = spec.network_mode === 'host';
   if (hostNetwork) {
     // The host's own network: no Skiff network, resolver or published ports (it binds them itself).

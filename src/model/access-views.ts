@@ -30,3 +30,14 @@ export const createTokenRequestSchema = z.strictObject({
     .regex(/^\d{1,5}(d|h|m)$/, 'must be a lifetime such as "30d", "12h" or "90m"')
     .optional(),
 });
+
+/** A secret or config as the API lists it: never a secret's value. */
+export const secretViewSchema = z.object({
+  name: z.string(),
+  version: z.int(),
+  size_bytes: z.int(),
+  /** The value's SHA-256 prefix, for configs only. */
+  digest: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
