@@ -1,9 +1,14 @@
 /**
- * The OpenAPI paths of access control (tokens, admission policy), spread into openapi.ts's
- * document; generated from the same schemas as the routes.
+ * The OpenAPI paths of access control and secrets (tokens, admission policy, secrets, configs),
+ * spread into openapi.ts's document; generated from the same schemas as the routes.
  */
 import { z } from 'zod';
-import { createdTokenViewSchema, createTokenRequestSchema, tokenViewSchema } from '../model/access-views.ts';
+import {
+  createdTokenViewSchema,
+  createTokenRequestSchema,
+  secretViewSchema,
+  tokenViewSchema,
+} from '../model/access-views.ts';
 import { errorBodySchema } from '../model/views.ts';
 import { admissionPolicySchema, exceptionSchema } from '../policy/admission-policy.ts';
 
