@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { admissionPolicySchema } from '../policy/admission-policy.ts';
+import { AGENT_FEATURES } from '../protocol/features.ts';
 import type { FakeNode, Fixture } from './test-fixture.ts';
 import { createFixture, field } from './test-fixture.ts';
 
@@ -52,7 +53,7 @@ describe('admission policy', () => {
   });
 
   test('an exception lets that service through, and its tasks carry it to the agent', async () => {
-    node = f.connectNode('node-1');
+    node = f.connectNode('node-1', { features: AGENT_FEATURES });
     const allowed = await f.call('POST', '/api/policy/allow', { service: 'web', exception: 'cap:NET_ADMIN' });
     assert.equal(allowed.status, 200, allowed.text);
     assert.deepEqual(field(allowed.body, 'exceptions'), { web: ['cap:NET_ADMIN'] });
@@ -103,5 +104,21 @@ describe('admission policy', () => {
       'Admission policy set to privileged with exceptions for 0 service(s) (by token admin)',
       'Admission policy set to baseline with exceptions for 0 service(s) (by token admin)',
     ]);
+  });
+});
+
+describe('agents from before privileges and secrets', () => {
+  test('a replica that needs them is not placed on such an agent (it would run without them)', async () => {
+    const f = createFixture();
+    try {
+      const old = f.connectNode('old');
+      await f.call('POST', '/api/policy/allow', { service: 'web', exception: 'cap:NET_ADMIN' });
+      const res = await f.call('POST', '/api/deploy', { ...PLAIN, cap_add: ['NET_ADMIN'] });
+      assert.equal(res.status, 201, res.text);
+      assert.deepEqual(old.lastAssign()?.tasks ?? [], []);
+      assert.match(JSON.stringify(res.body), /container-privileges/);
+    } finally {
+      f.close();
+    }
   });
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { secretViewSchema } from '../model/access-views.ts';
 import { serviceViewSchema } from '../model/views.ts';
+import { AGENT_FEATURES } from '../protocol/features.ts';
 import type { Fixture } from './test-fixture.ts';
 import { createFixture, field } from './test-fixture.ts';
 
@@ -49,8 +50,8 @@ describe('secrets and configs', () => {
   });
 
   test('values go only to the node running a replica that uses them, and nowhere else', async () => {
-    const a = f.connectNode('a');
-    const b = f.connectNode('b');
+    const a = f.connectNode('a', { features: AGENT_FEATURES });
+    const b = f.connectNode('b', { features: AGENT_FEATURES });
     await f.call('POST', '/api/configs', { name: 'app.conf', data: b64('debug = false') });
     const res = await f.call('POST', '/api/deploy', {
       name: 'web',

@@ -59,7 +59,10 @@ export interface Fixture {
   /** A request with exactly the given init: no token added, body sent as is. */
   raw(path: string, init?: RequestInit): Promise<ApiResponse>;
   /** Registers a ready node whose agent link records sent messages. */
-  connectNode(name: string, capacity?: { memoryBytes?: number; cpuMillicores?: number }): FakeNode;
+  connectNode(
+    name: string,
+    capacity?: { memoryBytes?: number; cpuMillicores?: number; features?: readonly string[] },
+  ): FakeNode;
   close(): void;
 }
 
@@ -131,7 +134,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
 
   const connectNode = (
     name: string,
-    capacity: { memoryBytes?: number; cpuMillicores?: number } = {},
+    capacity: { memoryBytes?: number; cpuMillicores?: number; features?: readonly string[] } = {},
   ): FakeNode => {
     const sent: ServerMessage[] = [];
     const link: AgentLink = {
@@ -149,7 +152,9 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
       memory_bytes: capacity.memoryBytes ?? 8 * GiB,
       engine_version: '27.0.0',
     };
-    const outcome = cluster.connect(registration, link, now());
+    const outcome = capacity.features
+      ? cluster.connect(registration, link, now(), capacity.features)
+      : cluster.connect(registration, link, now());
     if (!outcome.ok) throw new Error(`fake node ${name} refused: ${outcome.reason}`);
     const assigns = () => sent.filter((m): m is AssignMessage => m.type === 'assign');
     return { id: outcome.session.id, sent, assigns, lastAssign: () => assigns().at(-1) };
