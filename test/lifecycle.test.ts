@@ -132,9 +132,9 @@ describe('a service on one machine', { timeout: 240_000 }, () => {
     const events = (body as unknown[]).map((e) => eventSchema.parse(e));
     const messages = events.map((e) => e.message);
     for (const expected of [
-      'Service web created: 3 replica(s) of skiff-demo:v1',
+      'Service web created: 3 replica(s) of skiff-demo:v1 (by token admin)',
       'Container web-0 started',
-      'Scaled web from 3 to 5 replica(s)',
+      'Scaled web from 3 to 5 replica(s) (by token admin)',
       'Container web-4 stopped',
     ]) {
       assert.ok(messages.includes(expected), `missing event "${expected}" in ${JSON.stringify(messages)}`);
