@@ -55,7 +55,7 @@ describe('secrets on a real cluster', { timeout: 180_000 }, () => {
   const secretsDir = mkdtempSync(join(tmpdir(), 'skiff-secrets-tmpfs-'));
   let skiff: SkiffCluster;
   before(async () => {
-    skiff = await SkiffCluster.start('up', ['--secrets-dir', secretsDir]);
+    skiff = await SkiffCluster.start('up', { serverArgs: ['--secrets-dir', secretsDir] });
   });
   after(async () => {
     await skiff?.stop();

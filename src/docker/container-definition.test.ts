@@ -41,7 +41,7 @@ test('a plain spec sets no privilege field', () => {
     'SecurityOpt',
   ])
     assert.equal(key in config, false, key);
-  assert.equal(config.NetworkMode, 'skiff-default');
+  assert.equal(config.NetworkMode, containerDefinition(task({}), CLUSTER).networks[0]?.name);
 });
 
 test('privileges map to HostConfig', () => {
