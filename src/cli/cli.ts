@@ -28,6 +28,10 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   nodes: async () => (await import('./nodes-command.ts')).runNodes,
   node: async () => (await import('./node-command.ts')).runNode,
   rollout: async () => (await import('./rollout-command.ts')).runRollout,
+  token: async () => (await import('./token-command.ts')).runToken,
+  policy: async () => (await import('./policy-command.ts')).runPolicy,
+  secret: async () => (await import('./secret-command.ts')).runSecret,
+  config: async () => (await import('./secret-command.ts')).runConfig,
 };
 
 export async function runCli(argv: readonly string[]): Promise<number> {

@@ -38,6 +38,7 @@ const localAgentOptions = {
   'docker-host': { type: 'string' },
   name: { type: 'string' },
   concurrency: { type: 'string', default: '8' },
+  'secrets-dir': { type: 'string' },
 } as const;
 
 const waitOptions = {
@@ -83,6 +84,16 @@ export const COMMAND_OPTIONS = {
   rm: connectionOptions,
   nodes: { ...connectionOptions, ...jsonOption },
   node: { ...connectionOptions, ...jsonOption },
+  token: {
+    ...connectionOptions,
+    ...jsonOption,
+    name: { type: 'string' },
+    role: { type: 'string' },
+    expires: { type: 'string' },
+  },
+  policy: { ...connectionOptions, ...jsonOption },
+  secret: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
+  config: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
   rollout: {
     ...connectionOptions,
     ...jsonOption,

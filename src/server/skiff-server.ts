@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
 import type { AddressPool } from '../model/addressing.ts';
+import { ensureClusterKey } from '../secrets/cluster-key.ts';
+import { SecretStore } from '../secrets/secret-store.ts';
 import { Store } from '../store/store.ts';
 import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
@@ -77,6 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // A third of the timeout: one lost heartbeat is not yet silence. Larger clusters beat slower
   // (node-liveness.ts), with timeouts in proportion.
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.round(liveness.heartbeatTimeoutMs / 3);
+  const secrets = new SecretStore(store, ensureClusterKey(options.dataDir));
   const controller = new Controller({
     store,
     cluster,
@@ -86,6 +89,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     heartbeatIntervalMs,
     now,
     log: options.log,
+    secrets,
     onPass: options.onControllerPass,
   });
   const logs = new LogBroker(cluster);
@@ -95,7 +99,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return typeof address === 'object' && address !== null ? address.port : undefined;
   };
   const app = createApp(
-    { store, cluster, controller, events, logs, adminToken: tokens.admin, addressPool, now, serverPort },
+    {
+      store,
+      cluster,
+      controller,
+      events,
+      logs,
+      adminToken: tokens.admin,
+      addressPool,
+      now,
+      serverPort,
+      secrets,
+    },
     options.log,
   );
 
