@@ -134,9 +134,9 @@ describe('a service on one machine', { timeout: 240_000 }, () => {
     const messages = events.map((e) => e.message);
     const id = '\\([0-9a-f]{12}\\)';
     for (const expected of [
-      /^Service web created: 3 replica\(s\) of skiff-demo:v1$/,
+      /^Service web created: 3 replica\(s\) of skiff-demo:v1 \(by token admin\)$/,
       new RegExp(`^Container web-0 ${id} started$`),
-      /^Scaled web from 3 to 5 replica\(s\)$/,
+      /^Scaled web from 3 to 5 replica\(s\) \(by token admin\)$/,
       new RegExp(`^Container web-4 ${id} stopped$`),
     ]) {
       assert.ok(

@@ -31,6 +31,7 @@ import { NodeCertificate } from './node-certificate.ts';
 import type { HostNetworks } from './pool-overlap.ts';
 import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
+import { withoutSecretValues } from './secret-files.ts';
 
 export const AGENT_VERSION = '0.1.0';
 /** A server silent this long (no pong, no message) is given up on and dialled again. */
@@ -55,6 +56,8 @@ export interface AgentOptions {
   readonly concurrency?: number;
   /** False for a simulated agent (src/sim): endpoints are ignored, so no networks, VIPs, DNS or proxy. */
   readonly dataPlane?: boolean;
+  /** Where secret and config files are written for replicas (a tmpfs; default /run/skiff/secrets). */
+  readonly secretsDir?: string;
   readonly log: (message: string) => void;
 }
 
@@ -309,7 +312,8 @@ export class Agent {
           cluster_id: this.#clusterId,
           address_pool: this.#pool.cidr,
           generation: message.generation,
-          tasks: message.tasks,
+          // References only: secret values stay in memory (and in the tmpfs files), never on disk.
+          tasks: message.tasks.map(withoutSecretValues),
         });
         this.#loop?.setDesired(message.tasks, { fromServer: true });
         return;
@@ -395,6 +399,7 @@ export class Agent {
       pool,
       nodeId: registration.name,
       concurrency: this.#options.concurrency ?? 8,
+      ...(this.#options.secretsDir ? { secretsDir: this.#options.secretsDir } : {}),
       resyncIntervalMs: 5000,
       stableAfterMs: 10_000,
       now: Date.now,

@@ -21,6 +21,7 @@ import { parseDurationMs, timerDelayMs } from '../model/duration.ts';
 import type { EventInput } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
 import type { TaskObservation } from '../model/task.ts';
+import { assertAdmittedOnAgent } from '../policy/agent-admission.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import { containerLabel } from './container-label.ts';
 import type { Action, Outcome, TaskRuntime } from './converger.ts';
@@ -29,6 +30,7 @@ import type { Operation } from './observation.ts';
 import { observe } from './observation.ts';
 import type { ReportedDeath } from './reported-deaths.ts';
 import { withDeaths } from './reported-deaths.ts';
+import { SecretFileWriter } from './secret-files.ts';
 import { Semaphore } from './semaphore.ts';
 
 export interface LoopReport {
@@ -51,6 +53,8 @@ export interface ConvergeLoopOptions {
   readonly now: () => number;
   readonly onReport: (report: LoopReport) => void;
   readonly onError: (error: unknown) => void;
+  /** Where secret and config files are written (a tmpfs; default /run/skiff/secrets). */
+  readonly secretsDir?: string;
 }
 
 /**
@@ -90,6 +94,7 @@ export class ConvergeLoop {
   /** Tracked health by container id, for replicas whose service has a check. */
   readonly #health = new Map<string, HealthState>();
   readonly #prober: Prober;
+  readonly #secretFiles: SecretFileWriter;
   #passing = false;
   #again = false;
   #stopped = false;
@@ -99,6 +104,7 @@ export class ConvergeLoop {
 
   constructor(options: ConvergeLoopOptions) {
     this.#options = options;
+    this.#secretFiles = new SecretFileWriter(options.secretsDir);
     this.#semaphore = new Semaphore(options.concurrency);
     this.#removals = new Semaphore(options.concurrency);
     this.#prober = new Prober({
@@ -293,8 +299,11 @@ export class ConvergeLoop {
       container: action.name,
       message: `${containerLabel(action.name, action.containerId)} stopped`,
     });
-    // A predecessor of a task still desired leaves the task's spec in place.
-    if (!this.#desired.some((t) => t.task_id === action.taskId)) this.#lastSpecs.delete(action.taskId);
+    // A predecessor of a task still desired leaves the task's spec and files (its successor's) in place.
+    if (!this.#desired.some((t) => t.task_id === action.taskId)) {
+      this.#lastSpecs.delete(action.taskId);
+      this.#secretFiles.release(action.taskId);
+    }
   }
 
   async #perform(action: Exclude<Action, { kind: 'remove' }>, release: (key: string) => void): Promise<void> {
@@ -315,12 +324,16 @@ export class ConvergeLoop {
             message: `Restarting ${name} (${action.containerId.slice(0, 12)})...`,
           });
         }
+        // The agent's own check: a server that is buggy (or not ours) cannot start what the policy refuses.
+        assertAdmittedOnAgent(task);
         await this.#ensureImage(task);
         this.#operations.set(task.task_id, 'create');
+        const binds = this.#secretFiles.prepare(task);
         const definition = containerDefinition(
           task,
           { clusterId: this.#options.clusterId, pool: this.#options.pool },
           action.attempt,
+          binds,
         );
         for (const network of definition.networks) await engine.ensureNetwork(network);
         id = await engine.createContainer(definition);

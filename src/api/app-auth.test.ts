@@ -48,6 +48,11 @@ describe('auth', () => {
 
   const concrete = (path: string) => path.replaceAll(':name', 'api-server').replaceAll(':id', 'node-1');
   const bodyFor = (method: string, path: string) => {
+    if (method === 'GET' || method === 'DELETE') return undefined;
+    if (path === '/api/secrets' || path === '/api/configs') return '{"name":"api-server","data":"aGk="}';
+    if (path === '/api/tokens') return '{"name":"ci","role":"viewer"}';
+    if (path === '/api/policy') return '{"mode":"baseline"}';
+    if (path.startsWith('/api/policy/')) return '{"service":"api-server","exception":"cap:NET_ADMIN"}';
     if (method === 'PUT') return '{"labels":{"zone":"a"}}';
     if (path.endsWith('/rollback')) return '{}';
     if (method !== 'POST' || path.startsWith('/api/nodes/')) return undefined;
@@ -123,10 +128,14 @@ describe('auth', () => {
     assert.equal(deployed.status, 201);
     // A second revision, so there is one to roll back to.
     assert.equal((await f.call('POST', '/api/deploy', { ...SPEC, image: 'skiff-demo:v2' })).status, 200);
+    // A secret and a config by the name the routes are called with, so each answers 200.
+    for (const kind of ['secrets', 'configs'])
+      assert.equal((await f.call('POST', `/api/${kind}`, { name: 'api-server', data: 'aGk=' })).status, 201);
     for (const [method, path] of apiRoutes) {
       if (method === 'DELETE') continue;
       const res = await f.call(method, concrete(path), bodyFor(method, path));
-      assert.equal(res.status, 200, `${method} ${path}: ${res.text}`);
+      const created = method === 'POST' && path === '/api/tokens';
+      assert.equal(res.status, created ? 201 : 200, `${method} ${path}: ${res.text}`);
     }
     const deleted = await f.call('DELETE', '/api/services/api-server');
     assert.equal(deleted.status, 200);

@@ -78,7 +78,7 @@ describe('node operations', () => {
     reportRunning(b);
     assert.deepEqual(assignedTo(a), [], 'drained');
     const messages = (f.store.listEvents({ limit: 100 }) ?? []).map((e) => e.message);
-    assert.ok(messages.includes('Node a draining: its replicas move to other nodes'));
+    assert.ok(messages.includes('Node a draining: its replicas move to other nodes (by token admin)'));
   });
 
   test('a drain with nowhere to go keeps the replicas where they are, pending with a reason', async () => {

@@ -63,7 +63,9 @@ describe('service lifecycle', () => {
     }
     firstTaskIds = view.containers.map((c) => c.task_id);
     assert.ok(
-      messages(f, 'api-server').includes('Service api-server created: 3 replica(s) of skiff-demo:v1'),
+      messages(f, 'api-server').includes(
+        'Service api-server created: 3 replica(s) of skiff-demo:v1 (by token admin)',
+      ),
     );
   });
 
@@ -92,7 +94,7 @@ describe('service lifecycle', () => {
     );
     assert.ok(
       messages(f, 'api-server').includes(
-        'Service api-server updated to revision 2 (skiff-demo:v2, 3 replica(s))',
+        'Service api-server updated to revision 2 (skiff-demo:v2, 3 replica(s)) (by token admin)',
       ),
     );
   });
@@ -128,7 +130,9 @@ describe('service lifecycle', () => {
       [0, 1, 2, 3, 4].map((slot) => [`api-server-${slot}`, 'node-1', 'assigned']),
     );
     assert.deepEqual(assigned(node.lastAssign()), ['0@2', '1@2', '2@2', '3@2', '4@2']);
-    assert.ok(messages(f, 'api-server').includes('Scaled api-server from 3 to 5 replica(s)'));
+    assert.ok(
+      messages(f, 'api-server').includes('Scaled api-server from 3 to 5 replica(s) (by token admin)'),
+    );
   });
 
   test('scale to 1: slots 1..4 are no longer desired, the node is told to run 1 task', async () => {
@@ -156,7 +160,7 @@ describe('service lifecycle', () => {
     assert.equal(after.status, 404);
     assert.deepEqual((await f.call('GET', '/api/services')).body, []);
     assert.deepEqual(assigned(node.lastAssign()), []);
-    assert.ok(messages(f, 'api-server').includes('Service api-server removed'));
+    assert.ok(messages(f, 'api-server').includes('Service api-server removed (by token admin)'));
     assert.equal((await f.call('DELETE', '/api/services/api-server')).status, 404);
   });
 });
@@ -279,7 +283,7 @@ describe('events', () => {
       times,
       [...times].sort((a, b) => a - b),
     );
-    assert.equal(events[0]?.message, 'Service alpha created: 1 replica(s) of skiff-demo:v1');
+    assert.equal(events[0]?.message, 'Service alpha created: 1 replica(s) of skiff-demo:v1 (by token admin)');
     assert.equal(events[0]?.timestamp, new Date(t0).toISOString());
     assert.equal(events[0]?.type, 'service');
     assert.equal(events[0]?.container, null);

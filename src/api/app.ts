@@ -3,33 +3,55 @@
  * and one error handler that turns named errors into JSON 4xx bodies (and anything else into a
  * 500 that never takes the server down).
  */
+import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { bearerToken, tokenMatches } from '../server/tokens.ts';
+import { authenticate } from '../auth/authenticate.ts';
+import { FailedAuthLimiter } from '../auth/failed-auth-limiter.ts';
+import { TokenRegistry } from '../auth/token-registry.ts';
+import { SecretStore } from '../secrets/secret-store.ts';
 import { AllocationExhaustedError } from '../store/store.ts';
-import type { ApiDeps } from './deps.ts';
+import type { ApiDeps, RouteDeps } from './deps.ts';
 import { HttpError } from './errors.ts';
+import { attributedEvents } from './event-attribution.ts';
 import { nodeRoutes } from './node-routes.ts';
 import { openApiDocument } from './openapi.ts';
+import { policyRoutes } from './policy-routes.ts';
 import { rolloutRoutes } from './rollout-routes.ts';
+import { secretRoutes } from './secret-routes.ts';
 import { serviceRoutes } from './service-routes.ts';
 import { streamRoutes } from './stream-routes.ts';
+import { tokenRoutes } from './token-routes.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
-export function createApp(deps: ApiDeps, log: (message: string) => void = () => {}): Hono {
+export interface AppOptions {
+  /** The API tokens; by default kept in deps.store. */
+  readonly tokens?: TokenRegistry;
+  /** Slows down failed authentications per address; one per app by default. */
+  readonly limiter?: FailedAuthLimiter;
+}
+
+export function createApp(
+  apiDeps: ApiDeps,
+  log: (message: string) => void = () => {},
+  options: AppOptions = {},
+): Hono {
   const app = new Hono();
   const document = openApiDocument();
+  const tokens = options.tokens ?? new TokenRegistry(apiDeps.store);
+  const limiter = options.limiter ?? new FailedAuthLimiter();
+  // Routes write events that name the caller; the controller and agents keep the plain log.
+  const secrets = apiDeps.secrets ?? new SecretStore(apiDeps.store, randomBytes(32));
+  const deps: RouteDeps = {
+    ...apiDeps,
+    secrets,
+    events: attributedEvents(apiDeps.events),
+  };
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
-  app.use('/api/*', async (c, next) => {
-    if (!tokenMatches(bearerToken(c.req.header('authorization')), deps.adminToken)) {
-      c.header('WWW-Authenticate', 'Bearer realm="skiff"');
-      return c.json({ error: 'missing or invalid bearer token (Authorization: Bearer <admin token>)' }, 401);
-    }
-    await next();
-  });
+  app.use('/api/*', authenticate({ adminToken: deps.adminToken, tokens, limiter, now: deps.now }));
   app.use(
     '/api/*',
     bodyLimit({
@@ -44,6 +66,9 @@ export function createApp(deps: ApiDeps, log: (message: string) => void = () => 
   app.route('/api', nodeRoutes(deps));
   app.route('/api', rolloutRoutes(deps));
   for (const routes of deps.extraApiRoutes ?? []) app.route('/api', routes);
+  app.route('/api', tokenRoutes({ tokens, events: deps.events, now: deps.now }));
+  app.route('/api', policyRoutes(deps));
+  app.route('/api', secretRoutes(deps, deps.secrets));
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {

@@ -5,21 +5,29 @@
 
 import type { Hono } from 'hono';
 import type { AddressPool } from '../model/addressing.ts';
+
+import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Cluster } from '../server/cluster.ts';
 import type { Controller } from '../server/controller.ts';
-import type { EventLog } from '../server/event-log.ts';
 import type { LogBroker } from '../server/log-broker.ts';
 import type { Store } from '../store/store.ts';
+import type { EventSink } from './event-attribution.ts';
 
 export interface ApiDeps {
   readonly store: Store;
   readonly cluster: Cluster;
   readonly controller: Controller;
-  readonly events: EventLog;
+  /** The event log (routes get one that names the caller, see event-attribution.ts). */
+  readonly events: EventSink;
   readonly logs: LogBroker;
   readonly adminToken: string;
   /** The cluster's address pool: how many networks deploys may allocate. */
   readonly addressPool: AddressPool;
+  /**
+   * Secrets and configs, sealed under the cluster key. Absent (simulations), the app seals them
+   * under a key of its own that dies with it.
+   */
+  readonly secrets?: SecretStore;
   readonly now: () => number;
   /** The port the server listens on, which no service may publish (undefined: unknown). */
   readonly serverPort?: () => number | undefined;
@@ -28,3 +36,6 @@ export interface ApiDeps {
   /** After `DELETE /api/nodes/:id`: the node's certificate is revoked. */
   readonly onNodeRemoved?: (id: string) => void;
 }
+
+/** The deps as the routes see them: a secret store always there. */
+export type RouteDeps = ApiDeps & { readonly secrets: SecretStore };

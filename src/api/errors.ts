@@ -7,7 +7,7 @@ import { truncateText } from '../model/bounds.ts';
 
 export class HttpError extends Error {
   override readonly name: string = 'HttpError';
-  readonly status: 400 | 401 | 404 | 409 | 413 | 503;
+  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503;
   readonly details: string[] | undefined;
   constructor(status: HttpError['status'], message: string, details?: string[]) {
     super(message);

@@ -8,6 +8,7 @@ import { nodeLabelsSchema } from '../model/node.ts';
 import { revisionViewSchema, rollbackRequestSchema } from '../model/rollout.ts';
 import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { errorBodySchema, logLineSchema, nodeViewSchema, serviceViewSchema } from '../model/views.ts';
+import { accessPaths } from './openapi-access.ts';
 
 const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') => ({
   'application/json': { schema: z.toJSONSchema(schema, { io, unrepresentable: 'any' }) },
@@ -59,6 +60,9 @@ export function openApiDocument(): Record<string, unknown> {
             '200': { description: 'Updated (or unchanged)', content: json(serviceViewSchema) },
             '400': error('Invalid spec; details name each field'),
             '401': error('Missing or wrong token'),
+            '403': error(
+              'The token may not deploy, or the admission policy refuses the spec (details name each field and rule)',
+            ),
           },
         },
       },
@@ -201,6 +205,7 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      ...accessPaths(),
       '/healthz': {
         get: {
           summary: 'Liveness (no token needed)',

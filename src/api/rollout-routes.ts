@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { rollbackRequestSchema } from '../model/rollout.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
+import { assertAdmitted } from './policy-routes.ts';
 import { serviceView } from './views.ts';
 
 export function rolloutRoutes(deps: ApiDeps): Hono {
@@ -42,6 +43,9 @@ export function rolloutRoutes(deps: ApiDeps): Hono {
       throw new HttpError(400, `revision: service ${name} has no revision ${target}`);
     if (target === service.revision)
       throw new HttpError(409, `service ${name} already runs revision ${target}`);
+    // The policy may have tightened since that revision ran.
+    const targetSpec = store.getRevision(name, target);
+    if (targetSpec) assertAdmitted(store, targetSpec);
     const at = new Date(now()).toISOString();
     store.revertService(
       name,

@@ -8,13 +8,15 @@ import type { z } from 'zod';
 import { MAX_SERVICES } from '../model/addressing.ts';
 import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import type { ServiceView } from '../model/views.ts';
-import type { ApiDeps } from './deps.ts';
+import { missingRefs, withVersions } from '../secrets/secret-refs.ts';
+import type { RouteDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
 import { page } from './paging.ts';
+import { assertAdmitted } from './policy-routes.ts';
 import { describeConflict, publishedPortConflict } from './port-conflicts.ts';
 import { serviceView } from './views.ts';
 
-export function serviceRoutes(deps: ApiDeps): Hono {
+export function serviceRoutes(deps: RouteDeps): Hono {
   const { store, controller, events, addressPool, now } = deps;
   const app = new Hono();
 
@@ -25,7 +27,11 @@ export function serviceRoutes(deps: ApiDeps): Hono {
   };
 
   app.post('/deploy', async (c) => {
-    const spec = parseBody(await readJson(c.req.raw), serviceSpecSchema, 'service spec');
+    const parsed = parseBody(await readJson(c.req.raw), serviceSpecSchema, 'service spec');
+    assertAdmitted(store, parsed);
+    const missing = missingRefs(deps.secrets, parsed);
+    if (missing.length > 0) throw new HttpError(400, `invalid service spec: ${missing.join('; ')}`, missing);
+    const spec = withVersions(deps.secrets, parsed);
     const conflict = publishedPortConflict(
       spec,
       store.listServices().map((s) => s.spec),

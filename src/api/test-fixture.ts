@@ -3,6 +3,7 @@
  * Cluster, EventLog, LogBroker and Controller, never started) behind `createApp`, driven through
  * Hono's `app.request`. The one fake is the agent link, which records what the server sends.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { AddressPool } from '../model/addressing.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
+import { SecretStore } from '../secrets/secret-store.ts';
 import type { AgentLink } from '../server/cluster.ts';
 import { Cluster } from '../server/cluster.ts';
 import { Controller } from '../server/controller.ts';
@@ -57,7 +59,10 @@ export interface Fixture {
   /** A request with exactly the given init: no token added, body sent as is. */
   raw(path: string, init?: RequestInit): Promise<ApiResponse>;
   /** Registers a ready node whose agent link records sent messages. */
-  connectNode(name: string, capacity?: { memoryBytes?: number; cpuMillicores?: number }): FakeNode;
+  connectNode(
+    name: string,
+    capacity?: { memoryBytes?: number; cpuMillicores?: number; features?: readonly string[] },
+  ): FakeNode;
   close(): void;
 }
 
@@ -76,6 +81,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
   const now = () => clock;
   const cluster = new Cluster(store, now());
   const events = new EventLog(store);
+  const secrets = new SecretStore(store, randomBytes(32));
   const controller = new Controller({
     store,
     cluster,
@@ -84,6 +90,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
     addressPool,
     now,
     log,
+    secrets,
   });
   const logs = new LogBroker(cluster);
   const app = createApp(
@@ -96,6 +103,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
       adminToken: ADMIN_TOKEN,
       addressPool,
       now,
+      secrets,
       serverPort: () => options.serverPort,
     },
     log,
@@ -126,7 +134,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
 
   const connectNode = (
     name: string,
-    capacity: { memoryBytes?: number; cpuMillicores?: number } = {},
+    capacity: { memoryBytes?: number; cpuMillicores?: number; features?: readonly string[] } = {},
   ): FakeNode => {
     const sent: ServerMessage[] = [];
     const link: AgentLink = {
@@ -144,7 +152,9 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
       memory_bytes: capacity.memoryBytes ?? 8 * GiB,
       engine_version: '27.0.0',
     };
-    const outcome = cluster.connect(registration, link, now());
+    const outcome = capacity.features
+      ? cluster.connect(registration, link, now(), capacity.features)
+      : cluster.connect(registration, link, now());
     if (!outcome.ok) throw new Error(`fake node ${name} refused: ${outcome.reason}`);
     const assigns = () => sent.filter((m): m is AssignMessage => m.type === 'assign');
     return { id: outcome.session.id, sent, assigns, lastAssign: () => assigns().at(-1) };

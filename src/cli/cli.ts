@@ -30,6 +30,9 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   rollout: async () => (await import('./rollout-command.ts')).runRollout,
   token: async () => (await import('./token-command.ts')).runToken,
   ca: async () => (await import('./token-command.ts')).runCa,
+  policy: async () => (await import('./policy-command.ts')).runPolicy,
+  secret: async () => (await import('./secret-command.ts')).runSecret,
+  config: async () => (await import('./secret-command.ts')).runConfig,
 };
 
 export async function runCli(argv: readonly string[]): Promise<number> {

@@ -43,6 +43,7 @@ const localAgentOptions = {
   'docker-host': { type: 'string' },
   name: { type: 'string' },
   concurrency: { type: 'string', default: '8' },
+  'secrets-dir': { type: 'string' },
 } as const;
 
 const waitOptions = {
@@ -88,8 +89,17 @@ export const COMMAND_OPTIONS = {
   rm: connectionOptions,
   nodes: { ...connectionOptions, ...jsonOption },
   node: { ...connectionOptions, ...jsonOption },
-  token: connectionOptions,
   ca: connectionOptions,
+  token: {
+    ...connectionOptions,
+    ...jsonOption,
+    name: { type: 'string' },
+    role: { type: 'string' },
+    expires: { type: 'string' },
+  },
+  policy: { ...connectionOptions, ...jsonOption },
+  secret: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
+  config: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
   rollout: {
     ...connectionOptions,
     ...jsonOption,

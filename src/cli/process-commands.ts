@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent } from '../agent/agent.ts';
 import { loadAssignment } from '../agent/assignment-file.ts';
+import { weakTokenReason } from '../auth/token-strength.ts';
 import { EngineUnreachableError } from '../docker/container-engine.ts';
 import { DockerEngine } from '../docker/docker-engine.ts';
 import { EngineAddressError } from '../docker/engine-address.ts';
@@ -88,6 +89,7 @@ export async function runAgent(argv: string[]): Promise<void> {
     memoryBytes,
     dataDir,
     concurrency,
+    ...(values['secrets-dir'] ? { secretsDir: resolve(values['secrets-dir']) } : {}),
     log,
   });
   await agent.start();
@@ -114,6 +116,7 @@ export async function runUp(argv: string[]): Promise<void> {
     name: values.name,
     dataDir: join(dataDir, 'agent'),
     concurrency,
+    ...(values['secrets-dir'] ? { secretsDir: resolve(values['secrets-dir']) } : {}),
     log,
   });
   try {
@@ -178,6 +181,14 @@ async function untilSignal(shutdown: () => Promise<void>): Promise<void> {
   process.exit(0);
 }
 
+/** SKIFF_TOKEN as the admin token, refused before anything starts when it is too weak to be one. */
+function presetAdminToken(token: string | undefined): string | undefined {
+  if (token === undefined || token === '') return undefined;
+  const weak = weakTokenReason(token);
+  if (weak) throw new StartupError(weak);
+  return token;
+}
+
 /** Every server flag checked, so a usage error comes before anything starts. */
 function serverSettingsFromFlags(values: {
   'data-dir'?: string;
@@ -212,7 +223,7 @@ function serverSettingsFromFlags(values: {
     dataDir: resolve(values['data-dir'] ?? defaultDataDir()),
     port: parseIntegerFlag('--port', values.port, 0, 65535),
     listen: values.listen,
-    presetAdminToken: process.env.SKIFF_TOKEN,
+    presetAdminToken: presetAdminToken(process.env.SKIFF_TOKEN),
     liveness: parseLiveness(values),
     // Not given: a new cluster takes the default pool, an existing one keeps the pool it has.
     ...(values['address-pool'] === undefined ? {} : { addressPool: parsePool(values['address-pool']) }),

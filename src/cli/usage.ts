@@ -45,7 +45,9 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
 const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST
                                   (default: DOCKER_HOST and the TLS settings of the environment, as docker reads them)
   --name NAME                     this node's name, a DNS label (default the host name's first label)
-  --concurrency N                 engine operations at once (1-256, default 8)`;
+  --concurrency N                 engine operations at once (1-256, default 8)
+  --secrets-dir DIR               where replicas' secret and config files are written, on a tmpfs the
+                                  agent mounts if needed (default /run/skiff/secrets)`;
 
 /** How every size flag reads, the same wherever one is taken. */
 const SIZE = 'SIZE is 512m, 1g, 1.5g, or a bare number of MiB (512 = 512m)';
@@ -186,9 +188,56 @@ ${JSON_OPTION}`,
     client: true,
   },
   token: {
-    synopsis: 'skiff token rotate join',
-    summary: 'Replace the join token; joined agents keep their node certificates.',
-    actions: `  rotate join                     a new join secret (same CA digest), printed and written to DIR/join.token`,
+    synopsis:
+      'skiff token create --name NAME --role viewer|operator|admin [--expires 30d] | skiff token ls | skiff token rm NAME | skiff token rotate join',
+    summary:
+      'API tokens with roles: viewer reads, operator also runs services, admin does everything (admin only).',
+    actions: `  create                          make a token; prints its secret once (the server keeps only a hash)
+  ls                              list tokens: name, role, created, last used, expiry
+  rm NAME                         remove a token: it stops working at once
+  rotate join                     a new join secret (same CA digest), printed and written to DIR/join.token;
+                                  joined agents keep their node certificates`,
+    options: `  --name NAME                     create: the token's name (lowercase letters, digits, dashes), named in events
+  --role ROLE                     create: viewer, operator or admin
+  --expires 30d                   create: lifetime in d, h or m (default: never expires)
+${JSON_OPTION}`,
+    client: true,
+  },
+  policy: {
+    synopsis:
+      'skiff policy show | skiff policy set baseline|privileged | skiff policy allow|deny SERVICE EXCEPTION',
+    summary: 'The admission policy: which container privileges services may use (changes: admin only).',
+    actions: `  show                            print the policy
+  set baseline|privileged         baseline refuses privileged, host namespaces, extra capabilities, devices,
+                                  unsafe sysctls, unconfined seccomp/AppArmor and host paths; privileged admits all
+  allow SERVICE EXCEPTION         grant one service an exception: privileged, cap:NET_ADMIN, device:/dev/fuse,
+                                  sysctl:NAME, bind:/var/log, host-network, host-pid, host-ipc, host-uts,
+                                  host-userns, seccomp-unconfined, apparmor-unconfined
+  deny SERVICE EXCEPTION          withdraw it`,
+    options: JSON_OPTION,
+    client: true,
+  },
+  secret: {
+    synopsis: 'skiff secret create NAME -f FILE|- | skiff secret ls | skiff secret rm NAME',
+    summary:
+      'Secrets: encrypted at rest, sent only to nodes running a replica that uses them, seen there as files (/run/secrets/NAME).',
+    actions: `  create NAME                     create it, or update it (which rolls every service that uses it)
+  ls                              list names, versions, sizes (never values)
+  rm NAME                         remove one no service uses`,
+    options: `  -f, --file FILE                 create: read the value from FILE, or - for stdin
+${JSON_OPTION}`,
+    client: true,
+  },
+  config: {
+    synopsis:
+      'skiff config create NAME -f FILE|- | skiff config ls | skiff config show NAME | skiff config rm NAME',
+    summary: 'Configs: like secrets (files in the replicas, /NAME by default) but readable back.',
+    actions: `  create NAME                     create it, or update it (which rolls every service that uses it)
+  ls                              list names, versions, sizes
+  show NAME                       print its content
+  rm NAME                         remove one no service uses`,
+    options: `  -f, --file FILE                 create: read the value from FILE, or - for stdin
+${JSON_OPTION}`,
     client: true,
   },
 } as const satisfies Record<string, CommandHelp>;

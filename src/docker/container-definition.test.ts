@@ -1,22 +1,31 @@
+/**
+ * The privilege block of a spec reaches the Docker create body as HostConfig fields, a plain spec
+ * asks for none of them, and host networking leaves out Skiff's networks, resolver and ports;
+ * init and the stop signal reach it too.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_POOL } from '../model/addressing.ts';
+import type { ServiceSpecInput } from '../model/service-spec.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import { containerDefinition } from './container-definition.ts';
 
 const CLUSTER = { clusterId: 'cluster-1', pool: DEFAULT_POOL };
 
-function task(spec: Record<string, unknown>): TaskSpec {
-  return {
-    task_id: 't0123456789abcdef',
-    service: 'web',
-    slot: 2,
-    revision: 1,
-    spec: serviceSpecSchema.parse({ name: 'web', image: 'skiff-demo:v1', ...spec }),
-    networks: [{ name: 'default', index: 0 }],
-  };
-}
+const task = (extra: Partial<ServiceSpecInput>): TaskSpec => ({
+  task_id: 't0123456789abcdef',
+  service: 'web',
+  slot: 2,
+  revision: 1,
+  spec: serviceSpecSchema.parse({
+    name: 'web',
+    image: 'skiff-demo:v1',
+    ports: [{ container_port: 80 }],
+    ...extra,
+  }),
+  networks: [{ name: 'default', index: 0 }],
+});
 
 test('init, stop signal and grace period reach the create body', () => {
   const { body } = containerDefinition(
@@ -53,4 +62,72 @@ test('stop signals come from a fixed list', () => {
 test('each attempt of a task gets a container name of its own', () => {
   const names = [0, 1, 2].map((attempt) => containerDefinition(task({}), CLUSTER, attempt).name);
   assert.deepEqual(names, ['web-2.t0123456789a', 'web-2.t0123456789a.1', 'web-2.t0123456789a.2']);
+});
+
+const hostConfig = (extra: Partial<ServiceSpecInput>) =>
+  containerDefinition(task(extra), CLUSTER).body.HostConfig as Record<string, unknown>;
+
+test('a plain spec sets no privilege field', () => {
+  const config = hostConfig({});
+  for (const key of [
+    'Privileged',
+    'CapAdd',
+    'CapDrop',
+    'ReadonlyRootfs',
+    'PidMode',
+    'Devices',
+    'Sysctls',
+    'SecurityOpt',
+  ])
+    assert.equal(key in config, false, key);
+  assert.equal(config.NetworkMode, containerDefinition(task({}), CLUSTER).networks[0]?.name);
+});
+
+test('privileges map to HostConfig', () => {
+  const definition = containerDefinition(
+    task({
+      privileged: true,
+      cap_add: ['NET_ADMIN'],
+      cap_drop: ['MKNOD'],
+      user: '1000:1000',
+      read_only: true,
+      pid_mode: 'host',
+      ipc_mode: 'host',
+      uts_mode: 'host',
+      userns_mode: 'host',
+      devices: ['/dev/fuse', '/dev/sda:/dev/xvda:r', '/dev/null:rw'],
+      sysctls: { 'net.ipv4.tcp_syncookies': '1' },
+      seccomp: 'unconfined',
+      apparmor: 'unconfined',
+    }),
+    CLUSTER,
+  );
+  const config = definition.body.HostConfig as Record<string, unknown>;
+  assert.equal(definition.body.User, '1000:1000');
+  assert.equal(config.Privileged, true);
+  assert.deepEqual(config.CapAdd, ['NET_ADMIN']);
+  assert.deepEqual(config.CapDrop, ['MKNOD']);
+  assert.equal(config.ReadonlyRootfs, true);
+  assert.equal(config.PidMode, 'host');
+  assert.equal(config.IpcMode, 'host');
+  assert.equal(config.UTSMode, 'host');
+  assert.equal(config.UsernsMode, 'host');
+  assert.deepEqual(config.Devices, [
+    { PathOnHost: '/dev/fuse', PathInContainer: '/dev/fuse', CgroupPermissions: 'rwm' },
+    { PathOnHost: '/dev/sda', PathInContainer: '/dev/xvda', CgroupPermissions: 'r' },
+    { PathOnHost: '/dev/null', PathInContainer: '/dev/null', CgroupPermissions: 'rw' },
+  ]);
+  assert.deepEqual(config.Sysctls, { 'net.ipv4.tcp_syncookies': '1' });
+  assert.deepEqual(config.SecurityOpt, ['seccomp=unconfined', 'apparmor=unconfined']);
+});
+
+test('host networking: the host network, no Skiff network, resolver, aliases or port bindings', () => {
+  const definition = containerDefinition(task({ network_mode: 'host' }), CLUSTER);
+  const config = definition.body.HostConfig as Record<string, unknown>;
+  assert.equal(config.NetworkMode, 'host');
+  assert.equal('Dns' in config, false);
+  assert.equal('PortBindings' in config, false);
+  assert.equal('NetworkingConfig' in definition.body, false);
+  assert.deepEqual(definition.networks, []);
+  assert.deepEqual(definition.aliases, []);
 });

@@ -7,6 +7,7 @@ import type { ClusterAddressing } from '../model/addressing.ts';
 import { bridgeName, dockerNetworkName, networkAddressing } from '../model/addressing.ts';
 import { parseDurationMs } from '../model/duration.ts';
 import { containerName, slotName } from '../model/names.ts';
+import type { ServiceSpec } from '../model/service-spec.ts';
 import { bindsHostPort } from '../model/service-spec.ts';
 import type { NetworkRef, TaskSpec } from '../protocol/messages.ts';
 import type { ContainerDefinition, NetworkDefinition } from './container-engine.ts';
@@ -27,6 +28,8 @@ export function containerDefinition(
   task: TaskSpec,
   cluster: ClusterAddressing,
   attempt = 0,
+  /** Secret and config files, `HOST:TARGET:ro` (the agent writes them: secret-files.ts). */
+  binds: readonly string[] = [],
 ): ContainerDefinition {
   const { spec } = task;
   const { clusterId } = cluster;
@@ -69,6 +72,16 @@ export function containerDefinition(
   if (spec.init === true) hostConfig.Init = true;
   if (spec.resources.cpus !== undefined) hostConfig.NanoCpus = Math.round(spec.resources.cpus * 1e9);
   if (spec.resources.cpu_shares !== undefined) hostConfig.CpuShares = spec.resources.cpu_shares;
+  Object.assign(hostConfig, privilegesHostConfig(spec));
+  if (binds.length > 0) hostConfig.Binds = [...binds];
+  const hostNetwork = spec.network_mode === 'host';
+  if (hostNetwork) {
+    // The host's own network: no Skiff network, resolver or published ports (it binds them itself).
+    hostConfig.NetworkMode = 'host';
+    delete hostConfig.Dns;
+    delete hostConfig.DnsSearch;
+    delete hostConfig.PortBindings;
+  }
   const body: Record<string, unknown> = {
     Image: spec.image,
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
@@ -80,20 +93,48 @@ export function containerDefinition(
       [LABELS.slot]: String(task.slot),
       [LABELS.revision]: String(task.revision),
     },
-    Hostname: slotName(task.service, task.slot),
-    ExposedPorts: exposed,
+    ...(hostNetwork ? {} : { Hostname: slotName(task.service, task.slot), ExposedPorts: exposed }),
     StopTimeout: Math.ceil((parseDurationMs(spec.stop_grace_period) ?? 10_000) / 1000),
     HostConfig: hostConfig,
   };
   if (spec.command) body.Cmd = spec.command;
   if (spec.stop_signal) body.StopSignal = spec.stop_signal;
-  const aliases = [slotName(task.service, task.slot)];
-  body.NetworkingConfig = { EndpointsConfig: { [primary.name]: { Aliases: aliases } } };
+  if (spec.user !== undefined) body.User = spec.user;
+  const aliases = hostNetwork ? [] : [slotName(task.service, task.slot)];
+  if (!hostNetwork) body.NetworkingConfig = { EndpointsConfig: { [primary.name]: { Aliases: aliases } } };
   return {
     name: containerName(task.service, task.slot, task.task_id, attempt),
     image: spec.image,
     body,
-    networks,
+    networks: hostNetwork ? [] : networks,
     aliases,
   };
+}
+
+/** The spec's privilege block as HostConfig fields; only the ones set, so a plain spec asks for nothing. */
+export function privilegesHostConfig(spec: ServiceSpec): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  if (spec.privileged !== undefined) config.Privileged = spec.privileged;
+  if (spec.cap_add !== undefined) config.CapAdd = spec.cap_add;
+  if (spec.cap_drop !== undefined) config.CapDrop = spec.cap_drop;
+  if (spec.read_only !== undefined) config.ReadonlyRootfs = spec.read_only;
+  if (spec.pid_mode !== undefined) config.PidMode = spec.pid_mode;
+  if (spec.ipc_mode !== undefined) config.IpcMode = spec.ipc_mode;
+  if (spec.uts_mode !== undefined) config.UTSMode = spec.uts_mode;
+  if (spec.userns_mode !== undefined) config.UsernsMode = spec.userns_mode;
+  if (spec.sysctls !== undefined) config.Sysctls = spec.sysctls;
+  if (spec.devices !== undefined) {
+    config.Devices = spec.devices.map((device) => {
+      // HOST[:CONTAINER][:PERMISSIONS]: a second part that is not a path is the permissions.
+      const [host = device, ...rest] = device.split(':');
+      const container = rest[0]?.startsWith('/') ? rest.shift() : host;
+      const permissions = rest[0] ?? 'rwm';
+      return { PathOnHost: host, PathInContainer: container, CgroupPermissions: permissions };
+    });
+  }
+  const securityOpt: string[] = [];
+  if (spec.seccomp === 'unconfined') securityOpt.push('seccomp=unconfined');
+  if (spec.apparmor === 'unconfined') securityOpt.push('apparmor=unconfined');
+  if (securityOpt.length > 0) config.SecurityOpt = securityOpt;
+  return config;
 }

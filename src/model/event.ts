@@ -15,6 +15,13 @@ export const eventTypeSchema = z.enum([
   'image',
   'node',
   'rollout',
+  /** API tokens created or removed. */
+  'token',
+  /** The admission policy changed. */
+  'policy',
+  /** Secrets and configs created, updated or removed (never their values). */
+  'secret',
+  'config',
 ]);
 export type EventType = z.infer<typeof eventTypeSchema>;
 

@@ -8,6 +8,7 @@ import { boundedRecordSchema } from './bounds.ts';
 import { durationSchema, durationWithin } from './duration.ts';
 import { imageReferenceSchema } from './image-reference.ts';
 import { SERVICE_NAME_PATTERN } from './names.ts';
+import { secretRefSchema } from './secret-ref.ts';
 
 /** An env or label value, one command argument: 64 KiB each, while the whole body is at most 1 MiB. */
 const MAX_VALUE_CHARS = 64 * 1024;
@@ -130,6 +131,60 @@ export const STOP_SIGNALS = [
   'SIGWINCH',
   'SIGKILL',
 ] as const;
+/**
+ * Container privileges and namespaces (Docker HostConfig settings real services sometimes need).
+ * Kept in one block, spread into the spec: the admission policy (src/policy) decides which of them
+ * a service may use, on the server at deploy and again on the agent before it creates a container.
+ * All optional with no defaults, so specs stored before they existed keep their revision.
+ */
+const CAPABILITY = /^(ALL|[A-Z][A-Z0-9_]*)$/;
+const capabilitySchema = z
+  .string()
+  .regex(CAPABILITY, 'must be a capability name in capitals, e.g. NET_ADMIN')
+  .refine((cap) => !cap.startsWith('CAP_'), { message: 'must be given without the CAP_ prefix' });
+/** `/dev/fuse`, or `HOST:CONTAINER[:PERMISSIONS]` like `/dev/sda:/dev/xvda:rwm` (Docker's form). */
+const DEVICE = /^\/dev\/[A-Za-z0-9._/-]+(:\/dev\/[A-Za-z0-9._/-]+)?(:[rwm]{1,3})?$/;
+const SYSCTL = /^[a-z0-9_]+(\.[a-z0-9_*-]+)+$/;
+
+export const containerPrivilegesShape = {
+  privileged: z.boolean().optional(),
+  cap_add: z.array(capabilitySchema).max(64).optional(),
+  cap_drop: z.array(capabilitySchema).max(64).optional(),
+  /** `user`, `uid`, `user:group` or `uid:gid`, as `docker run --user`. */
+  user: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}(:[A-Za-z0-9_.-]{1,64})?$/, 'must be NAME, UID, NAME:GROUP or UID:GID')
+    .optional(),
+  /** The container's root filesystem mounted read-only. */
+  read_only: z.boolean().optional(),
+  /** The host's network namespace instead of the service's networks (no VIP, no name on them). */
+  network_mode: z.literal('host').optional(),
+  pid_mode: z.literal('host').optional(),
+  ipc_mode: z.literal('host').optional(),
+  uts_mode: z.literal('host').optional(),
+  userns_mode: z.literal('host').optional(),
+  devices: z
+    .array(z.string().regex(DEVICE, 'must look like /dev/fuse or /dev/sda:/dev/xvda:rwm'))
+    .max(32)
+    .optional(),
+  sysctls: z
+    .record(
+      z.string().regex(SYSCTL, 'must be a sysctl name like net.ipv4.tcp_syncookies'),
+      z.string().max(256),
+    )
+    .optional(),
+  seccomp: z.enum(['default', 'unconfined']).optional(),
+  apparmor: z.enum(['default', 'unconfined']).optional(),
+};
+
+/**
+ * Secrets and configs the replicas see as files (values live in the secret store, never here).
+ * A separate block, like the privileges above, spread into the spec.
+ */
+export const secretReferencesShape = {
+  secrets: z.array(secretRefSchema).max(64).optional(),
+  configs: z.array(secretRefSchema).max(64).optional(),
+};
 
 const envKey = z
   .string()
@@ -179,6 +234,8 @@ export const serviceSpecSchema = z.strictObject({
   init: z.boolean().optional(),
   /** The signal that asks a replica to stop (the image's own STOPSIGNAL when absent). */
   stop_signal: z.enum(STOP_SIGNALS).optional(),
+  ...containerPrivilegesShape,
+  ...secretReferencesShape,
 });
 
 /** What clients send (defaults optional). */

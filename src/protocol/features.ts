@@ -21,6 +21,10 @@ export const FEATURES = {
   init: 'init',
   /** `stop_signal`: a signal other than SIGTERM to stop a replica. */
   stopSignal: 'stop_signal',
+  /** The spec's privilege block (privileged, cap_add, host namespaces, devices, sysctls, …) applied, and admission checked. */
+  containerPrivileges: 'container-privileges',
+  /** `secrets`/`configs` written as files from `secret_files`, never saved to disk. */
+  secretFiles: 'secret-files',
   /** Acknowledges each endpoints generation (`endpoints.ack`), so freed addresses can be reused. */
   endpointsAck: 'endpoints-ack',
 } as const;
@@ -45,5 +49,24 @@ export function requiredFeatures(spec: ServiceSpec): string[] {
   if (spec.ports.some((p) => p.app_protocol === 'http')) needs.push(FEATURES.httpProxy);
   if (fields.init === true) needs.push(FEATURES.init);
   if (fields.stop_signal !== undefined) needs.push(FEATURES.stopSignal);
+  // An agent from before these would run the replica without its privileges or files, silently.
+  const privileged = [
+    'privileged',
+    'cap_add',
+    'cap_drop',
+    'user',
+    'read_only',
+    'network_mode',
+    'pid_mode',
+    'ipc_mode',
+    'uts_mode',
+    'userns_mode',
+    'devices',
+    'sysctls',
+    'seccomp',
+    'apparmor',
+  ];
+  if (privileged.some((field) => fields[field] !== undefined)) needs.push(FEATURES.containerPrivileges);
+  if (spec.secrets?.length || spec.configs?.length) needs.push(FEATURES.secretFiles);
   return needs;
 }

@@ -18,6 +18,7 @@ import { looseCopy } from '../model/loose.ts';
 import { nodeRegistrationSchema } from '../model/node.ts';
 import { portSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { publishedPortSchema, taskObservationSchema } from '../model/task.ts';
+import { serviceAdmissionSchema } from '../policy/admission-policy.ts';
 
 export const AGENT_PATH = '/agent/v1';
 
@@ -25,6 +26,18 @@ export const AGENT_PATH = '/agent/v1';
 /** A network by name and by the index its addresses derive from (model/addressing.ts). */
 export const networkRefSchema = z.object({ name: z.string().max(256), index: z.int().min(0).max(65_535) });
 export type NetworkRef = z.infer<typeof networkRefSchema>;
+
+/** A secret or config file a task's container needs, with its value. */
+export const secretFileSchema = z.object({
+  kind: z.enum(['secret', 'config']),
+  name: z.string(),
+  /** Absolute path in the container. */
+  target: z.string().startsWith('/'),
+  mode: z.int().min(0).max(0o777),
+  /** base64 */
+  data: z.string(),
+});
+export type SecretFile = z.infer<typeof secretFileSchema>;
 
 export const taskSpecSchema = z.object({
   task_id: idTextSchema,
@@ -38,6 +51,16 @@ export const taskSpecSchema = z.object({
   spec: looseCopy(serviceSpecSchema, { checks: false }),
   /** The service's networks, first one primary (its gateway is the container's resolver). */
   networks: z.array(networkRefSchema).min(1).max(64),
+  /**
+   * The admission policy the service is held to; the agent checks the spec against it before it
+   * creates a container. Absent (an older server) means baseline.
+   */
+  admission: serviceAdmissionSchema.optional(),
+  /**
+   * The values of the secrets and configs the spec refers to, sent only to the node that runs the
+   * task and never written to the agent's disk (its saved assignment drops them).
+   */
+  secret_files: z.array(secretFileSchema).optional(),
 });
 
 /** One serving replica, as every host's proxy and DNS need it. */

@@ -1,9 +1,13 @@
 /**
  * The pass's thin edge: writes a plan (plan-pass.ts) in one transaction, then sends each node
- * what changed for it, and records on its session what it was sent.
+ * what changed for it, and records on its session what it was sent. Secret and config values are
+ * attached here, at sending, to the tasks whose specs use them: the plan never holds them, and a
+ * node is sent only the values of the replicas it runs.
  */
 import { MAX_SERVICES } from '../model/addressing.ts';
-import type { ServerMessage } from '../protocol/messages.ts';
+import type { ServerMessage, TaskSpec } from '../protocol/messages.ts';
+import { secretFiles } from '../secrets/secret-refs.ts';
+import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Store } from '../store/store.ts';
 import type { Cluster } from './cluster.ts';
 import type { EventLog } from './event-log.ts';
@@ -15,6 +19,8 @@ export interface ApplyTargets {
   readonly events: EventLog;
   /** How many networks the cluster's address pool holds. */
   readonly networkCount: number;
+  /** Where the values of the secrets and configs tasks refer to come from; none: no files are sent. */
+  readonly secrets?: SecretStore;
 }
 
 /** The plan was made against state that has changed since: a caller bug (passes are synchronous). */
@@ -23,7 +29,7 @@ export class StalePlanError extends Error {
 }
 
 export function applyPass(plan: PassPlan, targets: ApplyTargets, now: number): void {
-  const { store, cluster, events, networkCount } = targets;
+  const { store, cluster, events, networkCount, secrets } = targets;
   for (const change of plan.statusChanges) cluster.setStatus(change.id, change.to);
   store.transaction(() => {
     for (const allocation of plan.allocate) {
@@ -53,7 +59,8 @@ export function applyPass(plan: PassPlan, targets: ApplyTargets, now: number): v
     const node = cluster.get(assignment.nodeId);
     if (!node?.link) continue;
     node.lastAssignment = assignment.key;
-    node.link.send({ type: 'assign', generation: assignment.generation, tasks: [...assignment.tasks] });
+    const tasks = assignment.tasks.map((task) => withSecretFiles(task, secrets));
+    node.link.send({ type: 'assign', generation: assignment.generation, tasks });
   }
   const endpoints = plan.endpoints;
   if (endpoints) {
@@ -73,4 +80,11 @@ export function applyPass(plan: PassPlan, targets: ApplyTargets, now: number): v
       } else node.link.send(message);
     }
   }
+}
+
+/** Only tasks that use secrets or configs carry files, and only to the node that runs them. */
+function withSecretFiles(task: TaskSpec, secrets: SecretStore | undefined): TaskSpec {
+  const { spec } = task;
+  if (!secrets || (!spec.secrets?.length && !spec.configs?.length)) return task;
+  return { ...task, secret_files: secretFiles(secrets, spec) };
 }

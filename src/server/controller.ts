@@ -11,6 +11,7 @@ import type { ServiceSpec } from '../model/service-spec.ts';
 import type { TaskObservation } from '../model/task.ts';
 import { DEFAULT_TTL_SECONDS } from '../net/dns/dns-answer.ts';
 import type { AgentMessage } from '../protocol/messages.ts';
+import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Store } from '../store/store.ts';
 import { applyPass } from './apply-pass.ts';
 import type { Cluster } from './cluster.ts';
@@ -39,6 +40,8 @@ export interface ControllerOptions {
   readonly heartbeatIntervalMs?: number;
   /** Ids for new tasks; random unless a simulation wants them reproducible. */
   readonly newTaskId?: () => string;
+  /** Where the values of the secrets and configs tasks refer to come from; none: no files are sent. */
+  readonly secrets?: SecretStore;
 }
 
 /** How long `settle` waits for its pass before the caller answers with what is decided so far. */
@@ -155,7 +158,17 @@ export class Controller {
         at,
         this.#options.newTaskId ?? (() => randomUUID().replaceAll('-', '')),
       );
-      applyPass(plan, { store, cluster, events, networkCount: this.#options.addressPool.networkCount }, at);
+      applyPass(
+        plan,
+        {
+          store,
+          cluster,
+          events,
+          networkCount: this.#options.addressPool.networkCount,
+          secrets: this.#options.secrets,
+        },
+        at,
+      );
       this.#memory = plan.memory;
       if (plan.again) this.trigger();
     } finally {

@@ -7,6 +7,8 @@
 import type { NodeAvailability, NodeStatus } from '../model/node.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { TaskRecord } from '../model/task.ts';
+import type { AdmissionPolicy } from '../policy/admission-policy.ts';
+import { readPolicy } from '../policy/policy-store.ts';
 import type { ServiceEndpoints } from '../protocol/messages.ts';
 import type { Store, StoredService } from '../store/store.ts';
 import type { Allocation, PendingRelease } from './address-release.ts';
@@ -81,6 +83,8 @@ export interface PassSnapshot {
   /** The specs of the revisions the tasks run (and of current revisions), by `specKey`. */
   readonly specs: ReadonlyMap<string, ServiceSpec>;
   readonly allocations: readonly Allocation[];
+  /** The admission policy each task carries its service's part of (agents check it before creating). */
+  readonly policy: AdmissionPolicy;
   /** How many networks the cluster's address pool holds (indices 0 … networkCount − 1). */
   readonly networkCount: number;
   readonly nodes: readonly PassNode[];
@@ -150,6 +154,7 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
     tasks,
     specs,
     allocations: store.listAllocations(),
+    policy: readPolicy(store),
     networkCount: sources.networkCount,
     nodes,
     memory: sources.memory,

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskObservation, TaskRecord } from '../model/task.ts';
+import { DEFAULT_POLICY } from '../policy/admission-policy.ts';
 import { AGENT_FEATURES } from '../protocol/features.ts';
 import type { StoredService } from '../store/store.ts';
 import { DEFAULT_LIVENESS, livenessFor } from './node-liveness.ts';
@@ -97,6 +98,7 @@ function snapshot(
     tasks,
     specs,
     allocations: services.map((s, i) => ({ kind: 'service' as const, name: s.spec.name, index: i + 1 })),
+    policy: DEFAULT_POLICY,
     networkCount: 256,
     nodes,
     memory: {
@@ -187,6 +189,29 @@ test('a converged cluster: a pass over what the last one sent sends nothing and 
   assert.deepEqual(
     third.assignments.map((a) => [a.nodeId, a.tasks.length]),
     [['b', 0]],
+  );
+});
+
+test("each task carries its service's admission, and a policy change re-sends only its nodes", () => {
+  const services = [service('web', 1), service('db', 1)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('d0', 'db', 0, 'b')];
+  const first = planPass(snapshot(services, tasks, [node('a'), node('b')]), NOW, ids());
+  const admissions = first.assignments.flatMap((a) => a.tasks.map((t) => [t.service, t.admission]));
+  assert.deepEqual(admissions.sort(), [
+    ['db', { mode: 'baseline', allow: [] }],
+    ['web', { mode: 'baseline', allow: [] }],
+  ]);
+  const sent = (id: string) => first.assignments.find((a) => a.nodeId === id)?.key;
+  const nodes = [node('a', { sentAssignment: sent('a') }), node('b', { sentAssignment: sent('b') })];
+  const policy = { mode: 'baseline' as const, exceptions: { web: ['cap:NET_ADMIN'] } };
+  const second = planPass(
+    { ...snapshot(services, tasks, nodes), policy, memory: first.memory },
+    NOW + 250,
+    ids(),
+  );
+  assert.deepEqual(
+    second.assignments.map((a) => [a.nodeId, a.tasks[0]?.admission]),
+    [['a', { mode: 'baseline', allow: ['cap:NET_ADMIN'] }]],
   );
 });
 

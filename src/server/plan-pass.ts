@@ -24,6 +24,8 @@ import type { NodeStatus } from '../model/node.ts';
 import type { Rollout } from '../model/rollout.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { DesiredState, Task, TaskRecord } from '../model/task.ts';
+import type { ServiceAdmission } from '../policy/admission-policy.ts';
+import { admissionFor } from '../policy/admission-policy.ts';
 import { FEATURES, requiredFeatures } from '../protocol/features.ts';
 import type { NetworkRef, ServiceEndpoints, TaskSpec } from '../protocol/messages.ts';
 import { isServing, isSteady, reconcileService } from '../reconciler/service-reconciler.ts';
@@ -440,14 +442,21 @@ class PassBuilder {
   }
 
   /**
-   * A node's assignment is known by its tasks' ids and network indices: a task's spec is its
-   * revision's, which never changes, so equal keys mean equal messages. Only a node whose key
-   * changed is sent anything; its TaskSpecs are built only then.
+   * A node's assignment is known by its tasks' ids, network indices and admissions: a task's spec
+   * is its revision's, which never changes, so equal keys mean equal messages (a policy change
+   * changes the key). Only a node whose key changed is sent anything; its TaskSpecs are built only
+   * then. Secret values are not part of the plan: the applier attaches them when sending.
    */
   assign(): void {
-    type Entry = { task: TaskRecord; spec: ServiceSpec; networks: NetworkRef[]; key: string };
-    // Per spec, not per task: a service's replicas share their revision's networks.
-    const refs = new Map<ServiceSpec, { networks: NetworkRef[]; key: string }>();
+    type Entry = {
+      task: TaskRecord;
+      spec: ServiceSpec;
+      networks: NetworkRef[];
+      admission: ServiceAdmission;
+      key: string;
+    };
+    // Per spec, not per task: a service's replicas share their revision's networks and admission.
+    const refs = new Map<ServiceSpec, { networks: NetworkRef[]; admission: ServiceAdmission; key: string }>();
     const onNode = new Map<string, Entry[]>();
     for (const task of this.#tasks.values()) {
       if (task.nodeId === null || task.desiredState !== 'running') continue;
@@ -456,11 +465,16 @@ class PassBuilder {
       let ref = refs.get(spec);
       if (!ref) {
         const networks = this.#networkRefs(spec);
-        ref = { networks, key: networks.map((n) => n.index).join('.') };
+        const admission = admissionFor(this.#snapshot.policy, task.service);
+        ref = {
+          networks,
+          admission,
+          key: `${networks.map((n) => n.index).join('.')}@${admission.mode}:${admission.allow.join('+')}`,
+        };
         refs.set(spec, ref);
       }
       const list = onNode.get(task.nodeId) ?? [];
-      list.push({ task, spec, networks: ref.networks, key: ref.key });
+      list.push({ task, spec, networks: ref.networks, admission: ref.admission, key: ref.key });
       onNode.set(task.nodeId, list);
     }
     for (const node of this.#nodes) {
@@ -473,13 +487,14 @@ class PassBuilder {
         nodeId: node.id,
         generation: ++this.#assignGeneration,
         key,
-        tasks: entries.map(({ task, spec, networks }) => ({
+        tasks: entries.map(({ task, spec, networks, admission }) => ({
           task_id: task.id,
           service: task.service,
           slot: task.slot,
           revision: task.revision,
           spec,
           networks,
+          admission,
         })),
       });
     }

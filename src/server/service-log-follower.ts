@@ -25,7 +25,7 @@ export interface FollowerOptions {
   readonly store: Store;
   readonly cluster: Cluster;
   readonly logs: LogBroker;
-  readonly events: EventLog;
+  readonly events: Pick<EventLog, 'subscribe'>;
   readonly onLines: (lines: LogLine[]) => void;
   /** The service is gone: nothing more will come. */
   readonly onEnd: () => void;

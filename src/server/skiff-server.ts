@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
 import type { AddressPool } from '../model/addressing.ts';
+import { ensureClusterKey } from '../secrets/cluster-key.ts';
+import { SecretStore } from '../secrets/secret-store.ts';
 import { agentRoutes, clientIdentity } from '../security/agent-routes.ts';
 import { ClusterPki, DEFAULT_CERT_LIFETIME_MS } from '../security/cluster-pki.ts';
 import { createFirstByteListener, type FirstByteListener } from '../security/first-byte-listener.ts';
@@ -113,6 +115,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // A third of the timeout: one lost heartbeat is not yet silence. Larger clusters beat slower
   // (node-liveness.ts), with timeouts in proportion.
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.round(liveness.heartbeatTimeoutMs / 3);
+  const secrets = new SecretStore(store, ensureClusterKey(options.dataDir));
   const controller = new Controller({
     store,
     cluster,
@@ -122,6 +125,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     heartbeatIntervalMs,
     now,
     log: options.log,
+    secrets,
     onPass: options.onControllerPass,
   });
   const logs = new LogBroker(cluster);
@@ -145,6 +149,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       serverPort,
       extraApiRoutes: [securityApiRoutes({ pki, events, now })],
       onNodeRemoved: (name) => pki.revokeNode(name),
+      secrets,
     },
     options.log,
   );
