@@ -5,21 +5,18 @@
  * agent, sent a privileged task directly by a server that skipped the check, refuses to create it.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { WebSocketServer } from 'ws';
+import type { LoopReport } from '../src/agent/converge-loop.ts';
+import { ConvergeLoop } from '../src/agent/converge-loop.ts';
+import { DockerEngine } from '../src/docker/docker-engine.ts';
 import { createdTokenViewSchema } from '../src/model/access-views.ts';
-import { DEFAULT_ADDRESS_POOL } from '../src/model/addressing.ts';
+import { DEFAULT_POOL } from '../src/model/addressing.ts';
 import { serviceSpecSchema } from '../src/model/service-spec.ts';
 import type { ServiceView } from '../src/model/views.ts';
 import { serviceViewSchema } from '../src/model/views.ts';
-import type { AgentMessage, ServerMessage } from '../src/protocol/messages.ts';
-import { AGENT_PATH, agentMessageSchema } from '../src/protocol/messages.ts';
 import { containersOf, docker, removeCluster } from './support/docker.ts';
 import { eventually } from './support/eventually.ts';
 import { SkiffCluster } from './support/skiff-cluster.ts';
@@ -117,78 +114,50 @@ describe('roles and admission on a real cluster', { timeout: 180_000 }, () => {
 });
 
 describe('the agent enforces the policy itself', { timeout: 120_000 }, () => {
+  // The agent's own converge loop on the real engine, handed the desired set directly: what a
+  // server that skipped the admission check would send (its link is mutual TLS, so a fake server
+  // would need the whole join; the loop is where the check lives).
   const clusterId = `admission-test-${process.pid}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-admission-agent-'));
-  let wss: WebSocketServer;
-  let agent: ChildProcess | undefined;
-  const reports: AgentMessage[] = [];
-  const agentOutput: string[] = [];
+  const reports: LoopReport[] = [];
+  let loop: ConvergeLoop | undefined;
 
-  before(async () => {
-    wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: AGENT_PATH });
-    await new Promise<void>((done) => wss.once('listening', () => done()));
-    // A server that skipped the admission check: it sends a privileged task with no exception.
-    wss.on('connection', (socket) => {
-      const send = (message: ServerMessage) => socket.send(JSON.stringify(message));
-      socket.on('message', (data) => {
-        const message = agentMessageSchema.parse(JSON.parse(String(data)));
-        reports.push(message);
-        if (message.type !== 'hello') return;
-        send({
-          type: 'welcome',
-          node_id: 'node-1',
-          cluster_id: clusterId,
-          address_pool: DEFAULT_ADDRESS_POOL,
-          heartbeat_interval_ms: 1000,
-        });
-        send({
-          type: 'assign',
-          generation: 1,
-          tasks: [
-            {
-              task_id: 'evil0000000000000001',
-              service: 'evil',
-              slot: 0,
-              revision: 1,
-              spec: serviceSpecSchema.parse({
-                name: 'evil',
-                image: 'skiff-demo:v1',
-                privileged: true,
-                pid_mode: 'host',
-              }),
-              networks: [{ name: 'default', index: 200 }],
-            },
-          ],
-        });
-      });
+  before(() => {
+    loop = new ConvergeLoop({
+      engine: new DockerEngine(),
+      clusterId,
+      pool: DEFAULT_POOL,
+      nodeId: 'node-1',
+      concurrency: 4,
+      resyncIntervalMs: 1000,
+      stableAfterMs: 10_000,
+      now: Date.now,
+      onReport: (report) => reports.push(report),
+      onError: () => {},
+      secretsDir: join(dataDir, 'secrets'),
     });
-    const port = (wss.address() as AddressInfo).port;
-    agent = spawn(
-      process.execPath,
+    loop.start();
+    loop.setDesired(
       [
-        '--disable-warning=ExperimentalWarning',
-        resolve(import.meta.dirname, '../src/cli/main.ts'),
-        'agent',
-        '--server',
-        `http://127.0.0.1:${port}`,
-        '--join-token=not-checked-by-this-server',
-        '--data-dir',
-        dataDir,
-        '--name',
-        'node-1',
+        {
+          task_id: 'evil0000000000000001',
+          service: 'evil',
+          slot: 0,
+          revision: 1,
+          spec: serviceSpecSchema.parse({
+            name: 'evil',
+            image: 'skiff-demo:v1',
+            privileged: true,
+            pid_mode: 'host',
+          }),
+          networks: [{ name: 'default', index: 200 }],
+        },
       ],
-      { env: { ...process.env, SKIFF_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      { fromServer: true },
     );
-    agent.stdout?.on('data', (d) => agentOutput.push(String(d)));
-    agent.stderr?.on('data', (d) => agentOutput.push(String(d)));
   });
   after(async () => {
-    if (agent && agent.exitCode === null && agent.signalCode === null) {
-      const exited = new Promise((done) => agent?.once('exit', done));
-      agent.kill('SIGTERM');
-      await exited;
-    }
-    wss?.close();
+    loop?.stop();
     await removeCluster(clusterId);
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -198,7 +167,7 @@ describe('the agent enforces the policy itself', { timeout: 120_000 }, () => {
       'the agent to report the refusal',
       async () =>
         reports
-          .flatMap((r) => (r.type === 'report' ? r.events : []))
+          .flatMap((r) => r.events)
           .find((e) => /refused by the agent's admission check/.test(e.message)),
       { timeoutMs: 30_000 },
     );
@@ -208,10 +177,10 @@ describe('the agent enforces the policy itself', { timeout: 120_000 }, () => {
     );
     assert.match(event.message, /pid_mode: the host's namespace/);
     const observed = reports
-      .flatMap((r) => (r.type === 'report' ? r.tasks : []))
+      .flatMap((r) => r.tasks)
       .filter((t) => t.task_id === 'evil0000000000000001')
       .at(-1);
-    assert.ok(observed, `no observation of the task in ${agentOutput.join('')}`);
+    assert.ok(observed, 'no observation of the task');
     assert.notEqual(observed.state, 'running');
     assert.deepEqual(await containersOf(clusterId, 'evil'), [], 'no container was created');
   });
