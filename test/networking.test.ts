@@ -145,7 +145,15 @@ describe('service networking', { timeout: 900_000 }, () => {
       'flaky-1 unhealthy',
       async () => (await view('flaky')).containers.find((c) => c.slot === 1)?.health === 'unhealthy',
     );
-    // From now on every request lands on flaky-0.
+    // The endpoints without flaky-1 reach every agent within the server's endpoints interval
+    // (100 ms here); from then on every request lands on flaky-0.
+    await eventually(
+      'the proxies to drop flaky-1',
+      async () =>
+        (await (await fetch(`http://${lab.address(1)}:18081/`)).text()).trim() ===
+        'hello from flaky-0 version v1',
+      { timeoutMs: 1000 },
+    );
     for (let i = 0; i < 20; i++) {
       const text = await (await fetch(`http://${lab.address(1)}:18081/`)).text();
       assert.equal(text.trim(), 'hello from flaky-0 version v1');
