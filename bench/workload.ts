@@ -14,25 +14,11 @@ import { portKey } from '../src/scheduler/scheduler.ts';
 export const MiB = 1024 ** 2;
 export const GiB = 1024 ** 3;
 
-/** A uniform number in [0, 1). */
-export type Rng = () => number;
+// The simulator's seeded randomness (mulberry32), under the names the benches use.
+export type { Random as Rng } from '../src/sim/random.ts';
+export { intBetween, seededRandom as seededRng } from '../src/sim/random.ts';
 
-/** mulberry32: small, fast, and good enough to shuffle a benchmark's workload. */
-export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** An integer in [lo, hi]. */
-export function intBetween(rng: Rng, lo: number, hi: number): number {
-  return lo + Math.floor(rng() * (hi - lo + 1));
-}
+import type { Random as Rng } from '../src/sim/random.ts';
 
 export function pick<T>(rng: Rng, items: readonly T[]): T {
   const item = items[Math.floor(rng() * items.length)];
