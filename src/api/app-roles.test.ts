@@ -49,7 +49,7 @@ describe('route × role', () => {
 
   test('every API route has a permission, and every permission names a served route', () => {
     const served = appRoutes(f.app)
-      .filter(([, path]) => path.startsWith('/api/'))
+      .filter(([, path]) => path.startsWith('/api/') || path === '/metrics')
       .map(([method, path]) => `${method} ${path}`);
     for (const route of served)
       assert.ok(ROUTE_PERMISSIONS[route], `${route} has no entry in ROUTE_PERMISSIONS`);
@@ -59,7 +59,9 @@ describe('route × role', () => {
 
   for (const role of ROLES) {
     test(`${role}: allowed routes pass the gate, the others are 403 naming the role needed`, async () => {
-      for (const [method, path] of appRoutes(f.app).filter(([, p]) => p.startsWith('/api/'))) {
+      for (const [method, path] of appRoutes(f.app).filter(
+        ([, p]) => p.startsWith('/api/') || p === '/metrics',
+      )) {
         const permission = permissionFor(method, path);
         const res = await f.call(method, concrete(path), bodyFor(method, path), {
           authorization: `Bearer ${secrets.get(role)}`,

@@ -9,6 +9,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { authenticate } from '../auth/authenticate.ts';
 import { FailedAuthLimiter } from '../auth/failed-auth-limiter.ts';
 import { TokenRegistry } from '../auth/token-registry.ts';
+import { instrumentRequests } from '../metrics/api-instrumentation.ts';
+import { METRICS_PATH, metricsRoute } from '../metrics/metrics-route.ts';
 import { SecretStore } from '../secrets/secret-store.ts';
 import { AllocationExhaustedError } from '../store/store.ts';
 import type { ApiDeps, RouteDeps } from './deps.ts';
@@ -49,9 +51,13 @@ export function createApp(
     events: attributedEvents(apiDeps.events),
   };
 
+  if (deps.metrics) app.use('*', instrumentRequests(deps.metrics));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
-  app.use('/api/*', authenticate({ adminToken: deps.adminToken, tokens, limiter, now: deps.now }));
+  const gate = authenticate({ adminToken: deps.adminToken, tokens, limiter, now: deps.now });
+  app.use('/api/*', gate);
+  // Any role may read the metrics (route-permissions.ts); they say nothing a viewer cannot see.
+  app.use(METRICS_PATH, gate);
   app.use(
     '/api/*',
     bodyLimit({
@@ -69,6 +75,7 @@ export function createApp(
   app.route('/api', tokenRoutes({ tokens, events: deps.events, now: deps.now }));
   app.route('/api', policyRoutes(deps));
   app.route('/api', secretRoutes(deps, deps.secrets));
+  if (deps.metrics) app.route('/', metricsRoute(deps.metrics));
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {

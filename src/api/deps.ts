@@ -4,6 +4,7 @@
  */
 
 import type { Hono } from 'hono';
+import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import type { AddressPool } from '../model/addressing.ts';
 
 import type { SecretStore } from '../secrets/secret-store.ts';
@@ -35,6 +36,8 @@ export interface ApiDeps {
   readonly extraApiRoutes?: readonly Hono[];
   /** After `DELETE /api/nodes/:id`: the node's certificate is revoked. */
   readonly onNodeRemoved?: (id: string) => void;
+  /** The server's metrics: requests are timed and counted, and `GET /metrics` serves them. */
+  readonly metrics?: ServerMetrics;
 }
 
 /** The deps as the routes see them: a secret store always there. */

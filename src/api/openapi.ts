@@ -206,6 +206,12 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       ...accessPaths(),
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics of the whole cluster, in the text format (any role)',
+          responses: { '200': { description: 'text/plain; version=0.0.4' } },
+        },
+      },
       '/healthz': {
         get: {
           summary: 'Liveness (no token needed)',

@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
+import { readClusterState } from '../metrics/cluster-state.ts';
+import { ServerMetrics } from '../metrics/server-metrics.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
@@ -50,6 +52,8 @@ export interface Fixture {
   readonly controller: Controller;
   readonly events: EventLog;
   readonly logs: LogBroker;
+  /** The server metrics `GET /metrics` serves (no process defaults). */
+  readonly metrics: ServerMetrics;
   /** Milliseconds since the epoch the deps see; tests may move it. */
   clock: number;
   /** Internal errors the app logged (a 500 leaves a line here). */
@@ -93,6 +97,10 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
     secrets,
   });
   const logs = new LogBroker(cluster);
+  const metrics = new ServerMetrics({ defaultMetrics: false });
+  metrics.setSources({
+    cluster: () => readClusterState({ store, cluster, specOf: (s, r) => controller.specOf(s, r), now }),
+  });
   const app = createApp(
     {
       store,
@@ -105,6 +113,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
       now,
       secrets,
       serverPort: () => options.serverPort,
+      metrics,
     },
     log,
   );
@@ -173,6 +182,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
     controller,
     events,
     logs,
+    metrics,
     logged,
     call,
     raw,

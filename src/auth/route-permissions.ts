@@ -18,6 +18,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/secrets': 'read',
   'GET /api/configs': 'read',
   'GET /api/configs/:name': 'read',
+  // Prometheus' scrape: a viewer token in its credentials_file is enough.
+  'GET /metrics': 'read',
 
   'POST /api/deploy': 'operate',
   'POST /api/services/:name/scale': 'operate',

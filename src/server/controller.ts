@@ -19,6 +19,7 @@ import type { EventLog } from './event-log.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import type { PassMemory } from './pass-snapshot.ts';
 import { readSnapshot, specKey } from './pass-snapshot.ts';
+import type { PassPlan } from './plan-pass.ts';
 import { planPass } from './plan-pass.ts';
 
 type Report = Extract<AgentMessage, { type: 'report' }>;
@@ -36,6 +37,8 @@ export interface ControllerOptions {
   readonly addressHoldMs?: number;
   /** Told how long each pass took (ms), for benchmarks; nothing is timed without it. */
   readonly onPass?: (durationMs: number) => void;
+  /** Told each plan once it is applied (the metrics count rollouts and placements from it). */
+  readonly onPlan?: (plan: PassPlan) => void;
   /** The heartbeat interval `liveness` was made for (default: a third of its timeout). */
   readonly heartbeatIntervalMs?: number;
   /** Ids for new tasks; random unless a simulation wants them reproducible. */
@@ -170,6 +173,7 @@ export class Controller {
         at,
       );
       this.#memory = plan.memory;
+      this.#options.onPlan?.(plan);
       if (plan.again) this.trigger();
     } finally {
       this.#lastPassEndedAt = performance.now();

@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
+import { readClusterState, taskCreatedAt } from '../metrics/cluster-state.ts';
+import { ServerMetrics } from '../metrics/server-metrics.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { ensureClusterKey } from '../secrets/cluster-key.ts';
 import { SecretStore } from '../secrets/secret-store.ts';
@@ -116,6 +118,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // (node-liveness.ts), with timeouts in proportion.
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.round(liveness.heartbeatTimeoutMs / 3);
   const secrets = new SecretStore(store, ensureClusterKey(options.dataDir));
+  const metrics = new ServerMetrics();
   const controller = new Controller({
     store,
     cluster,
@@ -126,7 +129,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     now,
     log: options.log,
     secrets,
-    onPass: options.onControllerPass,
+    onPass: (durationMs) => {
+      metrics.observePassDuration(durationMs);
+      options.onControllerPass?.(durationMs);
+    },
+    onPlan: (plan) => metrics.observePlan(plan, taskCreatedAt(store), now()),
+  });
+  metrics.setSources({
+    cluster: () => readClusterState({ store, cluster, specOf: (s, r) => controller.specOf(s, r), now }),
   });
   const logs = new LogBroker(cluster);
   let server: Server | undefined;
@@ -150,6 +160,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       extraApiRoutes: [securityApiRoutes({ pki, events, now })],
       onNodeRemoved: (name) => pki.revokeNode(name),
       secrets,
+      metrics,
     },
     options.log,
   );

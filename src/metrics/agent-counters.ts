@@ -1,0 +1,232 @@
+/**
+ * What agents count (exits, restarts, OOM kills, health probes, image pulls, proxied requests)
+ * and how it reaches the server: each agent keeps a tally (`AgentTally`) and sends its snapshot,
+ * cumulative since the agent started, in an `agent.metrics` message; the server keeps the latest
+ * per node and renders them with a `node` label (`agentFamilies`), so one scrape of the server
+ * covers every agent. An agent restart resets its counters, which Prometheus' rate() handles.
+ */
+import { z } from 'zod';
+import type { HistogramSample, Labels, MetricFamily, Sample } from './text-format.ts';
+
+/** Health probes and proxied requests: milliseconds to seconds. */
+export const LATENCY_BOUNDS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Image pulls: seconds to minutes. */
+export const PULL_BOUNDS_S = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+interface CounterDef {
+  readonly family: string;
+  readonly help: string;
+  /** The label keys besides `service` (and the server's `node`), with their known values. */
+  readonly label: string;
+  readonly values: readonly string[];
+}
+
+export const AGENT_COUNTERS = {
+  exits: {
+    family: 'skiff_replica_exits_total',
+    help: 'Replica containers that stopped on their own, by how: completed (exit 0), error (other codes), oom_killed.',
+    label: 'reason',
+    values: ['completed', 'error', 'oom_killed'],
+  },
+  restarts: {
+    family: 'skiff_replica_restarts_total',
+    help: 'Replicas replaced by a fresh container in their slot, by the failure behind it.',
+    label: 'reason',
+    values: ['completed', 'error', 'oom_killed', 'unhealthy'],
+  },
+  oomKills: {
+    family: 'skiff_replica_oom_kills_total',
+    help: "Replica containers the kernel's OOM killer killed (the engine's oom events).",
+    label: '',
+    values: [],
+  },
+  probes: {
+    family: 'skiff_health_probes_total',
+    help: 'Health probes run by the agents, by result.',
+    label: 'result',
+    values: ['success', 'failure'],
+  },
+  pulls: {
+    family: 'skiff_image_pulls_total',
+    help: 'Image pulls by the agents, by result.',
+    label: 'result',
+    values: ['success', 'failure'],
+  },
+  proxyRequests: {
+    family: 'skiff_proxy_requests_total',
+    help: "Requests through the agents' HTTP proxies (app_protocol: http), by status class (2xx..5xx, or error: no upstream answered).",
+    label: 'code',
+    values: ['2xx', '3xx', '4xx', '5xx', 'error'],
+  },
+} as const satisfies Record<string, CounterDef>;
+export type AgentCounter = keyof typeof AGENT_COUNTERS;
+
+export const AGENT_HISTOGRAMS = {
+  probeDuration: {
+    family: 'skiff_health_probe_duration_seconds',
+    help: 'How long health probes took.',
+    bounds: LATENCY_BOUNDS_S,
+  },
+  pullDuration: {
+    family: 'skiff_image_pull_duration_seconds',
+    help: 'How long image pulls took (failed ones included).',
+    bounds: PULL_BOUNDS_S,
+  },
+  proxyDuration: {
+    family: 'skiff_proxy_request_duration_seconds',
+    help: "Time from a request's arrival at the agent's HTTP proxy to its upstream's response headers.",
+    bounds: LATENCY_BOUNDS_S,
+  },
+} as const;
+export type AgentHistogram = keyof typeof AGENT_HISTOGRAMS;
+
+const labelText = z.string().max(253);
+const count = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const counterEntrySchema = z.object({
+  name: z.enum(Object.keys(AGENT_COUNTERS) as [AgentCounter, ...AgentCounter[]]),
+  service: labelText,
+  /** The counter's own label value (reason, result, code); '' for a counter with none. */
+  value: labelText,
+  count,
+});
+export type CounterEntry = z.infer<typeof counterEntrySchema>;
+
+export const histogramEntrySchema = z.object({
+  name: z.enum(Object.keys(AGENT_HISTOGRAMS) as [AgentHistogram, ...AgentHistogram[]]),
+  service: labelText,
+  /** Per bucket, not cumulative, one past the bounds (+Inf). */
+  counts: z.array(count).max(64),
+  sum: z.number().min(0),
+});
+export type HistogramEntry = z.infer<typeof histogramEntrySchema>;
+
+/** Far above one agent's services × label values; the bound on what one message costs the server. */
+export const MAX_AGENT_METRIC_ENTRIES = 20_000;
+
+/**
+ * The message's envelope; its entries are read one by one (`readAgentSnapshot`), so an entry a
+ * newer agent names differently is dropped, not a reason to close the link.
+ */
+export const agentMetricsMessageSchema = z.object({
+  type: z.literal('agent.metrics'),
+  counters: z.array(z.unknown()).max(MAX_AGENT_METRIC_ENTRIES),
+  histograms: z.array(z.unknown()).max(MAX_AGENT_METRIC_ENTRIES),
+});
+export type AgentMetricsMessage = z.infer<typeof agentMetricsMessageSchema>;
+
+export interface AgentSnapshot {
+  readonly counters: readonly CounterEntry[];
+  readonly histograms: readonly HistogramEntry[];
+}
+
+export function readAgentSnapshot(
+  message: Pick<AgentMetricsMessage, 'counters' | 'histograms'>,
+): AgentSnapshot {
+  const counters: CounterEntry[] = [];
+  const histograms: HistogramEntry[] = [];
+  for (const raw of message.counters) {
+    const parsed = counterEntrySchema.safeParse(raw);
+    if (parsed.success) counters.push(parsed.data);
+  }
+  for (const raw of message.histograms) {
+    const parsed = histogramEntrySchema.safeParse(raw);
+    if (parsed.success && parsed.data.counts.length === AGENT_HISTOGRAMS[parsed.data.name].bounds.length + 1)
+      histograms.push(parsed.data);
+  }
+  return { counters, histograms };
+}
+
+/** The agent's side: counts and latencies since the agent started. */
+export class AgentTally {
+  readonly #counters = new Map<string, CounterEntry>();
+  readonly #histograms = new Map<
+    string,
+    { name: AgentHistogram; service: string; counts: number[]; sum: number }
+  >();
+  #services = new Set<string>();
+
+  /** The services on this node now: their known label values are sent from zero. */
+  setServices(services: Iterable<string>): void {
+    this.#services = new Set(services);
+  }
+
+  count(name: AgentCounter, service: string, value = '', by = 1): void {
+    const key = `${name}\u0000${service}\u0000${value}`;
+    const entry = this.#counters.get(key);
+    this.#counters.set(key, { name, service, value, count: (entry?.count ?? 0) + by });
+  }
+
+  observe(name: AgentHistogram, service: string, seconds: number): void {
+    const bounds = AGENT_HISTOGRAMS[name].bounds;
+    const key = `${name}\u0000${service}`;
+    let entry = this.#histograms.get(key);
+    if (!entry) {
+      entry = { name, service, counts: new Array<number>(bounds.length + 1).fill(0), sum: 0 };
+      this.#histograms.set(key, entry);
+    }
+    let i = bounds.findIndex((bound) => seconds <= bound);
+    if (i === -1) i = bounds.length;
+    entry.counts[i] = (entry.counts[i] ?? 0) + 1;
+    entry.sum += seconds;
+  }
+
+  snapshot(): AgentSnapshot {
+    // Zeros for the services here, so a rate has a start before the first event.
+    for (const service of this.#services) {
+      for (const [name, def] of Object.entries(AGENT_COUNTERS) as [AgentCounter, CounterDef][]) {
+        for (const value of def.values.length === 0 ? [''] : def.values) {
+          const key = `${name}\u0000${service}\u0000${value}`;
+          if (!this.#counters.has(key)) this.#counters.set(key, { name, service, value, count: 0 });
+        }
+      }
+    }
+    return {
+      counters: [...this.#counters.values()],
+      histograms: [...this.#histograms.values()].map((h) => ({ ...h, counts: [...h.counts] })),
+    };
+  }
+}
+
+/** Every node's latest snapshot as families, each sample labelled with its node. */
+export function agentFamilies(snapshots: ReadonlyMap<string, AgentSnapshot>): MetricFamily[] {
+  const nodes = [...snapshots.keys()].sort();
+  const families: MetricFamily[] = [];
+  for (const [name, def] of Object.entries(AGENT_COUNTERS) as [AgentCounter, CounterDef][]) {
+    const samples: Sample[] = [];
+    for (const node of nodes) {
+      const entries = (snapshots.get(node)?.counters ?? []).filter((c) => c.name === name);
+      entries.sort((a, b) =>
+        a.service < b.service ? -1 : a.service > b.service ? 1 : a.value < b.value ? -1 : 1,
+      );
+      for (const entry of entries) {
+        const labels: Labels = def.label
+          ? { service: entry.service, node, [def.label]: entry.value }
+          : { service: entry.service, node };
+        samples.push({ labels, value: entry.count });
+      }
+    }
+    families.push({ name: def.family, help: def.help, type: 'counter', samples });
+  }
+  for (const [name, def] of Object.entries(AGENT_HISTOGRAMS) as [
+    AgentHistogram,
+    (typeof AGENT_HISTOGRAMS)[AgentHistogram],
+  ][]) {
+    const samples: HistogramSample[] = [];
+    for (const node of nodes) {
+      const entries = (snapshots.get(node)?.histograms ?? []).filter((h) => h.name === name);
+      entries.sort((a, b) => (a.service < b.service ? -1 : 1));
+      for (const entry of entries) {
+        let total = 0;
+        const buckets = def.bounds.map((bound, i): [number, number] => {
+          total += entry.counts[i] ?? 0;
+          return [bound, total];
+        });
+        total += entry.counts[def.bounds.length] ?? 0;
+        samples.push({ labels: { service: entry.service, node }, buckets, sum: entry.sum, count: total });
+      }
+    }
+    families.push({ name: def.family, help: def.help, type: 'histogram', samples });
+  }
+  return families;
+}
