@@ -15,11 +15,12 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { ContainerEngine } from '../docker/container-engine.ts';
+import { AgentTally } from '../metrics/agent-counters.ts';
 import type { AddressPool, ClusterAddressing } from '../model/addressing.ts';
 import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { DataPlane } from '../net/data-plane/data-plane.ts';
-import { AGENT_FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
+import { AGENT_FEATURES, FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { readServerMessage } from '../protocol/read-message.ts';
@@ -38,6 +39,8 @@ export const AGENT_VERSION = '0.1.0';
 const SERVER_SILENCE_MS = 2000;
 /** Events kept while the server is unreachable; the oldest go first. */
 const MAX_BUFFERED_EVENTS = 1000;
+/** How often the agent's counters go to the server (each message is the whole snapshot). */
+const METRICS_INTERVAL_MS = 5000;
 /** How often a host that overlaps the pool looks at its networks again before dialling. */
 const POOL_RECHECK_MS = 10_000;
 
@@ -78,6 +81,9 @@ export class Agent {
   #generation = 0;
   #pendingEvents: LoopReport['events'] = [];
   #heartbeat: NodeJS.Timeout | undefined;
+  #metricsTimer: NodeJS.Timeout | undefined;
+  /** Exits, restarts, probes, pulls and proxied requests, for the server's metrics. */
+  readonly #tally = new AgentTally();
   /** Dial failures in a row, by kind (reconnect-delay.ts). */
   #drops = 0;
   #refusals = 0;
@@ -168,6 +174,7 @@ export class Agent {
     this.#stopped = true;
     this.#certificate?.stop();
     clearInterval(this.#heartbeat);
+    clearInterval(this.#metricsTimer);
     this.#loop?.stop();
     void this.#dataPlane?.stop();
     for (const controller of this.#logStreams.values()) controller.abort();
@@ -240,6 +247,7 @@ export class Agent {
     socket.on('close', (code, reason) => {
       clearInterval(liveness);
       clearInterval(this.#heartbeat);
+      clearInterval(this.#metricsTimer);
       if (this.#socket === socket) this.#socket = undefined;
       if (this.#stopped) return;
       const refusal =
@@ -300,6 +308,15 @@ export class Agent {
         this.#startLoop(cluster);
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
+        clearInterval(this.#metricsTimer);
+        if (message.features?.includes(FEATURES.agentMetrics)) {
+          const sendMetrics = () => {
+            const { counters, histograms } = this.#tally.snapshot();
+            this.#send({ type: 'agent.metrics', counters: [...counters], histograms: [...histograms] });
+          };
+          this.#metricsTimer = setInterval(sendMetrics, METRICS_INTERVAL_MS);
+          sendMetrics();
+        }
         const full = this.#loop?.fullReport();
         if (full) this.#sendReport(full);
         this.#options.log(`registered as ${message.node_id}`);
@@ -385,6 +402,7 @@ export class Agent {
       pool,
       nodeId: registration.name,
       log: this.#options.log,
+      tally: this.#tally,
       onProblem: (problem) =>
         this.#loop?.recordEvent({
           type: 'node',
@@ -403,6 +421,7 @@ export class Agent {
       resyncIntervalMs: 5000,
       stableAfterMs: 10_000,
       now: Date.now,
+      tally: this.#tally,
       onReport: (report) => this.#sendReport(report),
       onError: (error) =>
         this.#options.log(`converge: ${error instanceof Error ? error.message : String(error)}`),

@@ -16,6 +16,8 @@ import type { HealthState, ProbeResult } from '../health/health-tracker.ts';
 import { INITIAL_HEALTH, trackHealth } from '../health/health-tracker.ts';
 import type { ProbeTarget } from '../health/probe.ts';
 import { Prober } from '../health/prober.ts';
+import type { AgentTally } from '../metrics/agent-counters.ts';
+import { replicaTally } from '../metrics/replica-tally.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { parseDurationMs, timerDelayMs } from '../model/duration.ts';
 import type { EventInput } from '../model/event.ts';
@@ -55,6 +57,8 @@ export interface ConvergeLoopOptions {
   readonly onError: (error: unknown) => void;
   /** Where secret and config files are written (a tmpfs; default /run/skiff/secrets). */
   readonly secretsDir?: string;
+  /** Counts exits, restarts, OOM kills, probes and pulls for the server's metrics. */
+  readonly tally?: AgentTally;
 }
 
 /**
@@ -110,7 +114,7 @@ export class ConvergeLoop {
     this.#prober = new Prober({
       engine: options.engine,
       now: options.now,
-      onResult: (containerId, result) => this.#onProbe(containerId, result),
+      onResult: (containerId, result, durationMs) => this.#onProbe(containerId, result, durationMs),
     });
   }
 
@@ -138,6 +142,7 @@ export class ConvergeLoop {
     this.#desired = [...tasks];
     this.#desiredText = text;
     for (const task of tasks) this.#lastSpecs.set(task.task_id, task);
+    this.#options.tally?.setServices(tasks.map((t) => t.service));
     if (options.fromServer) this.#warm = true;
     if (news) this.trigger();
   }
@@ -194,6 +199,9 @@ export class ConvergeLoop {
     const known = new Set([...this.#desired.map((t) => t.task_id), ...this.#containers.map((c) => c.taskId)]);
     for (const taskId of this.#lastSpecs.keys()) if (!known.has(taskId)) this.#lastSpecs.delete(taskId);
     const now = this.#options.now();
+    const unhealthy = new Set(
+      [...this.#health].filter(([, h]) => h.status === 'unhealthy').map(([id]) => id),
+    );
     const plan = converge({
       desired: this.#desired,
       warm: this.#warm,
@@ -201,10 +209,11 @@ export class ConvergeLoop {
       runtime: this.#runtime,
       outcomes: this.#outcomes.splice(0),
       busy,
-      unhealthy: new Set([...this.#health].filter(([, h]) => h.status === 'unhealthy').map(([id]) => id)),
+      unhealthy,
       now,
       stableAfterMs: this.#options.stableAfterMs,
     });
+    this.#countPass(this.#runtime, plan.runtime, plan.actions, unhealthy);
     this.#runtime = plan.runtime;
     for (const event of plan.events) this.#record(event);
     for (const action of plan.actions) this.#launch(action);
@@ -214,6 +223,20 @@ export class ConvergeLoop {
       this.#wakeTimer = setTimeout(() => this.trigger(), timerDelayMs(plan.wakeAt - now));
     }
     this.#publish();
+  }
+
+  #countPass(
+    before: ReadonlyMap<string, TaskRuntime>,
+    after: ReadonlyMap<string, TaskRuntime>,
+    actions: readonly Action[],
+    unhealthy: ReadonlySet<string>,
+  ): void {
+    const tally = this.#options.tally;
+    if (!tally) return;
+    const services = new Map(this.#desired.map((t) => [t.task_id, t.service]));
+    const counted = replicaTally({ before, after, actions, unhealthy, serviceOf: (id) => services.get(id) });
+    for (const exit of counted.exits) tally.count('exits', exit.service, exit.reason);
+    for (const restart of counted.restarts) tally.count('restarts', restart.service, restart.reason);
   }
 
   /** Probes every running replica whose service has a check; forgets the health of the gone. */
@@ -230,11 +253,13 @@ export class ConvergeLoop {
     for (const id of this.#health.keys()) if (!live.has(id)) this.#health.delete(id);
   }
 
-  #onProbe(containerId: string, result: ProbeResult): void {
+  #onProbe(containerId: string, result: ProbeResult, durationMs: number): void {
     const container = this.#containers.find((c) => c.id === containerId);
     const task = this.#desired.find((t) => t.task_id === container?.taskId);
     const check = task?.spec.health_check;
     if (!container || !task || !check) return;
+    this.#options.tally?.count('probes', task.service, result.ok ? 'success' : 'failure');
+    this.#options.tally?.observe('probeDuration', task.service, durationMs / 1000);
     const now = this.#options.now();
     const tracked = trackHealth(
       this.#health.get(containerId) ?? INITIAL_HEALTH,
@@ -395,7 +420,18 @@ export class ConvergeLoop {
       container: null,
       message: `Pulling image ${task.spec.image}`,
     });
-    await engine.pullImage(task.spec.image);
+    const pullStartedAt = performance.now();
+    const pulled = (result: 'success' | 'failure') => {
+      this.#options.tally?.count('pulls', task.service, result);
+      this.#options.tally?.observe('pullDuration', task.service, (performance.now() - pullStartedAt) / 1000);
+    };
+    try {
+      await engine.pullImage(task.spec.image);
+    } catch (error) {
+      pulled('failure');
+      throw error;
+    }
+    pulled('success');
     this.#images.add(task.spec.image);
     this.#record({
       type: 'image',
@@ -462,6 +498,8 @@ export class ConvergeLoop {
         oomKilled: known?.oomKilled ?? false,
       });
     } else if (event.action === 'oom') {
+      const service = this.#containers.find((c) => c.id === event.containerId)?.service;
+      if (service !== undefined) this.#options.tally?.count('oomKills', service);
       this.#deaths.set(event.containerId, {
         died: known?.died ?? false,
         exitCode: known?.exitCode ?? null,

@@ -28,7 +28,8 @@ interface Schedule {
 export interface ProberOptions {
   readonly engine: ContainerEngine;
   readonly now: () => number;
-  readonly onResult: (containerId: string, result: ProbeResult) => void;
+  /** `durationMs`: how long the probe took, for the metrics. */
+  readonly onResult: (containerId: string, result: ProbeResult, durationMs: number) => void;
   /** Replaceable for tests of the scheduling alone. */
   readonly probe?: (target: ProbeTarget, engine: ContainerEngine) => Promise<ProbeResult>;
 }
@@ -100,6 +101,7 @@ export class Prober {
     if (schedule.inFlight) return;
     schedule.inFlight = true;
     const probe = this.#options.probe ?? runProbe;
+    const startedAt = performance.now();
     void probe(schedule.target, this.#options.engine)
       .catch((error: unknown) => ({
         ok: false,
@@ -108,7 +110,7 @@ export class Prober {
       .then((result) => {
         schedule.inFlight = false;
         if (this.#schedules.get(schedule.target.containerId) === schedule) {
-          this.#options.onResult(schedule.target.containerId, result);
+          this.#options.onResult(schedule.target.containerId, result, performance.now() - startedAt);
         }
       });
   }

@@ -74,7 +74,7 @@ export const AGENT_HISTOGRAMS = {
   },
   proxyDuration: {
     family: 'skiff_proxy_request_duration_seconds',
-    help: "Time from a request's arrival at the agent's HTTP proxy to its upstream's response headers.",
+    help: "Time from a request's arrival at the agent's HTTP proxy until its answer was sent.",
     bounds: LATENCY_BOUNDS_S,
   },
 } as const;

@@ -27,10 +27,19 @@ export const FEATURES = {
   secretFiles: 'secret-files',
   /** Acknowledges each endpoints generation (`endpoints.ack`), so freed addresses can be reused. */
   endpointsAck: 'endpoints-ack',
+  /** Sends `agent.metrics` (its counters: src/metrics/agent-counters.ts) to a server whose welcome lists it. */
+  agentMetrics: 'agent-metrics',
 } as const;
 
 /** What this agent supports. */
 export const AGENT_FEATURES: readonly string[] = Object.values(FEATURES);
+
+/**
+ * What this server reads, said in its welcome: an agent sends a message of a later feature (such
+ * as `agent.metrics`) only to a server that lists it, so an older server's log is not filled with
+ * "unknown type" lines.
+ */
+export const SERVER_FEATURES: readonly string[] = [FEATURES.agentMetrics];
 
 /** What every agent could do before hellos carried features: an agent that names none has these. */
 export const BASELINE_FEATURES: readonly string[] = [

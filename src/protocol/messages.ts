@@ -4,6 +4,7 @@
  * generation number; the agent converges its engine to it and reports what it observes.
  */
 import { z } from 'zod';
+import { agentMetricsMessageSchema } from '../metrics/agent-counters.ts';
 import { DEFAULT_ADDRESS_POOL } from '../model/addressing.ts';
 import {
   boundedTextSchema,
@@ -146,6 +147,8 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   }),
   /** The agent has applied the endpoints of this generation (server/address-release.ts). */
   z.object({ type: z.literal('endpoints.ack'), generation: z.int().min(0) }),
+  /** The agent's counters since it started, to a server whose welcome lists `agent-metrics`. */
+  agentMetricsMessageSchema,
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
@@ -157,6 +160,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     /** The cluster's address pool (CIDR); a server from before pools were configurable sends none. */
     address_pool: z.string().max(18).default(DEFAULT_ADDRESS_POOL),
     heartbeat_interval_ms: z.int().min(1).max(60_000),
+    /** What the server reads beyond the baseline (features.ts `SERVER_FEATURES`); absent from older servers. */
+    features: z.array(z.string().max(64)).max(256).optional(),
   }),
   z.object({ type: z.literal('assign'), generation: z.int(), tasks: z.array(taskSpecSchema) }),
   /** Every service's serving replicas, for the proxies and DNS of every host; sent whole on change. */

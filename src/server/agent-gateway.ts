@@ -9,8 +9,11 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
+import type { AgentSnapshot } from '../metrics/agent-counters.ts';
+import { readAgentSnapshot } from '../metrics/agent-counters.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
+import { SERVER_FEATURES } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { readAgentMessage } from '../protocol/read-message.ts';
@@ -35,6 +38,8 @@ export interface GatewayOptions {
   readonly logs: LogBroker;
   readonly now: () => number;
   readonly log: (message: string) => void;
+  /** Takes a node's latest agent counters (src/metrics). */
+  readonly onAgentMetrics?: (nodeId: string, snapshot: AgentSnapshot) => void;
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
@@ -147,6 +152,7 @@ function serveAgent(
         cluster_id: options.clusterId,
         address_pool: options.addressPool.cidr,
         heartbeat_interval_ms: intervalMs,
+        features: [...SERVER_FEATURES],
       });
       const text =
         outcome.previousStatus === undefined
@@ -177,6 +183,9 @@ function serveAgent(
       case 'endpoints.ack':
         cluster.ackEndpoints(nodeId, message.generation);
         controller.trigger();
+        return;
+      case 'agent.metrics':
+        options.onAgentMetrics?.(nodeId, readAgentSnapshot(message));
         return;
     }
   };

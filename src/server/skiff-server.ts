@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
+import { AgentSnapshots } from '../metrics/agent-snapshots.ts';
 import { readClusterState, taskCreatedAt } from '../metrics/cluster-state.ts';
 import { ServerMetrics } from '../metrics/server-metrics.ts';
 import type { AddressPool } from '../model/addressing.ts';
@@ -119,6 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.round(liveness.heartbeatTimeoutMs / 3);
   const secrets = new SecretStore(store, ensureClusterKey(options.dataDir));
   const metrics = new ServerMetrics();
+  const agentSnapshots = new AgentSnapshots();
   const controller = new Controller({
     store,
     cluster,
@@ -137,6 +139,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   metrics.setSources({
     cluster: () => readClusterState({ store, cluster, specOf: (s, r) => controller.specOf(s, r), now }),
+    agents: () => agentSnapshots.current((id) => cluster.get(id) !== undefined),
   });
   const logs = new LogBroker(cluster);
   let server: Server | undefined;
@@ -194,6 +197,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logs,
     now,
     log: options.log,
+    onAgentMetrics: (nodeId, snapshot) => agentSnapshots.record(nodeId, snapshot),
   });
   await new Promise<void>((resolve, reject) => {
     listener.net.once('error', reject);

@@ -11,6 +11,8 @@
 
 import { networkDefinition } from '../../docker/container-definition.ts';
 import type { ContainerEngine } from '../../docker/container-engine.ts';
+import type { AgentTally } from '../../metrics/agent-counters.ts';
+import { proxiedRequestCounter } from '../../metrics/proxy-requests.ts';
 import type { AddressPool } from '../../model/addressing.ts';
 import { inNetwork } from '../../model/addressing.ts';
 import type { ServiceEndpoints } from '../../protocol/messages.ts';
@@ -40,11 +42,13 @@ export interface DataPlaneOptions {
   readonly log: (message: string) => void;
   /** A new problem the operator should see (an event); the same problem is reported once. */
   readonly onProblem: (message: string) => void;
+  /** Counts the HTTP proxy's requests by service, for the server's metrics. */
+  readonly tally?: AgentTally;
 }
 
 export class DataPlane {
   readonly #options: DataPlaneOptions;
-  readonly #proxy = new ServiceProxy();
+  readonly #proxy: ServiceProxy;
   #dns: DnsServer | undefined;
   #services: readonly ServiceEndpoints[] = [];
   #queue: Promise<void> = Promise.resolve();
@@ -60,6 +64,8 @@ export class DataPlane {
 
   constructor(options: DataPlaneOptions) {
     this.#options = options;
+    const tally = options.tally;
+    this.#proxy = new ServiceProxy(tally ? { onRequest: proxiedRequestCounter(tally) } : {});
   }
 
   /** Takes the latest endpoints; the apply runs after any in progress. */

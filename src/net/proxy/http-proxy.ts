@@ -28,7 +28,14 @@ export interface HttpProxyOptions {
   readonly requestTimeoutMs: number;
   /** Request body kept for a retry after a keep-alive reset; larger bodies are not retried then. */
   readonly retryBodyLimitBytes: number;
+  readonly onRequest?: RequestListener;
 }
+
+/**
+ * Told of each request once its answer is sent (or the client went away before one: status
+ * undefined), with the seconds since it arrived: the agent counts them by service.
+ */
+export type RequestListener = (routeKey: string, status: number | undefined, seconds: number) => void;
 
 export interface HttpRouteContext {
   readonly route: RouteState;
@@ -64,6 +71,22 @@ function handleRequest(
 ): void {
   const { route } = context;
   route.countRequest();
+  const onRequest = options.onRequest;
+  if (onRequest) {
+    const startedAt = performance.now();
+    let told = false;
+    const tell = () => {
+      if (told) return;
+      told = true;
+      onRequest(
+        route.key,
+        res.writableFinished ? res.statusCode : undefined,
+        (performance.now() - startedAt) / 1000,
+      );
+    };
+    res.once('finish', tell);
+    res.once('close', tell);
+  }
   const client = clientAddress(req.socket);
   if (client === undefined || !route.allows(client)) {
     route.countRejected();

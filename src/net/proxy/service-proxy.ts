@@ -7,7 +7,7 @@
  */
 import type { Server } from 'node:net';
 import { type ListenAddress, ListenFailedError, type ListenFailure, ProxyStoppedError } from './errors.ts';
-import { createHttpProxyServer } from './http-proxy.ts';
+import { createHttpProxyServer, type RequestListener } from './http-proxy.ts';
 import { ProxyListener } from './proxy-listener.ts';
 import type { ProxyRoute, RouteStats } from './proxy-route.ts';
 import { listenerId, planRoutes, type RunningRoute } from './route-plan.ts';
@@ -29,6 +29,8 @@ export interface ServiceProxyOptions {
   readonly retryBodyLimitBytes?: number;
   /** `stop()` lets client connections finish for this long before cutting them. Default 5 s. */
   readonly stopGraceMs?: number;
+  /** HTTP: told of every answered request (the agent's metrics). */
+  readonly onRequest?: RequestListener;
 }
 
 interface ActiveRoute {
@@ -38,7 +40,8 @@ interface ActiveRoute {
 }
 
 export class ServiceProxy {
-  readonly #options: Required<ServiceProxyOptions>;
+  readonly #options: Required<Omit<ServiceProxyOptions, 'onRequest'>>;
+  readonly #onRequest: RequestListener | undefined;
   readonly #routes = new Map<string, ActiveRoute>();
   /** Listeners closed by an update, kept until their connections end so `stop()` can settle them. */
   readonly #retired = new Set<ProxyListener>();
@@ -53,6 +56,7 @@ export class ServiceProxy {
       retryBodyLimitBytes: options.retryBodyLimitBytes ?? 64 * 1024,
       stopGraceMs: options.stopGraceMs ?? 5000,
     };
+    this.#onRequest = options.onRequest;
   }
 
   /**
@@ -157,6 +161,7 @@ export class ServiceProxy {
       {
         requestTimeoutMs: this.#options.requestTimeoutMs,
         retryBodyLimitBytes: this.#options.retryBodyLimitBytes,
+        ...(this.#onRequest ? { onRequest: this.#onRequest } : {}),
       },
     );
   }
