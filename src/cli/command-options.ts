@@ -35,6 +35,7 @@ const serverOptions = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'cert-lifetime': { type: 'string', default: '2160h' },
+  'metrics-listen': { type: 'string' },
   ...help,
 } as const;
 

@@ -11,6 +11,7 @@ import { weakTokenReason } from '../auth/token-strength.ts';
 import { EngineUnreachableError } from '../docker/container-engine.ts';
 import { DockerEngine } from '../docker/docker-engine.ts';
 import { EngineAddressError } from '../docker/engine-address.ts';
+import { type ListenAddress, MetricsListenError, parseListenAddress } from '../metrics/metrics-listener.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { AddressPoolError, parseAddressPool } from '../model/addressing.ts';
 import { parseDurationMs } from '../model/duration.ts';
@@ -43,6 +44,7 @@ export async function runServer(argv: string[]): Promise<void> {
   const server = await startServer(settings);
   log(`skiff server listening on ${values.listen}:${new URL(server.url).port} (data in ${settings.dataDir})`);
   log(`admin token: ${server.tokens.adminPath}; join token: ${server.tokens.joinPath}`);
+  if (server.metricsUrl) log(`metrics without a token at ${server.metricsUrl}`);
   await untilSignal(() => server.close());
 }
 
@@ -108,6 +110,7 @@ export async function runUp(argv: string[]): Promise<void> {
   // The engine first: without one there is nothing to run, and no server half started.
   const engine = await reachableEngine(values['docker-host']);
   const server = await startServer(settings);
+  if (server.metricsUrl) log(`metrics without a token at ${server.metricsUrl}`);
   const agent = new Agent({
     serverUrl: server.url,
     // The local agent joins like any other, over mutual TLS on loopback.
@@ -201,6 +204,7 @@ function serverSettingsFromFlags(values: {
   'tls-cert'?: string;
   'tls-key'?: string;
   'cert-lifetime': string;
+  'metrics-listen'?: string;
 }): ServerOptions {
   const certLifetimeMs = parseDurationMs(values['cert-lifetime']);
   if (certLifetimeMs === undefined || certLifetimeMs < 3000) {
@@ -225,10 +229,22 @@ function serverSettingsFromFlags(values: {
     listen: values.listen,
     presetAdminToken: presetAdminToken(process.env.SKIFF_TOKEN),
     liveness: parseLiveness(values),
+    ...(values['metrics-listen'] === undefined
+      ? {}
+      : { metricsListen: parseMetricsListen(values['metrics-listen']) }),
     // Not given: a new cluster takes the default pool, an existing one keeps the pool it has.
     ...(values['address-pool'] === undefined ? {} : { addressPool: parsePool(values['address-pool']) }),
     log,
   };
+}
+
+function parseMetricsListen(text: string): ListenAddress {
+  try {
+    return parseListenAddress(text);
+  } catch (error) {
+    if (error instanceof MetricsListenError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 function parsePool(text: string): AddressPool {

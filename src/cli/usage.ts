@@ -40,7 +40,9 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
   --san NAME[,NAME...]            more names or addresses for the serving certificate
   --tls-cert FILE                 serve this certificate (PEM, with its chain) instead of the cluster CA's
   --tls-key FILE                  the key of --tls-cert
-  --cert-lifetime 2160h           lifetime of serving and node certificates (90 days; renewed at 2/3)`;
+  --cert-lifetime 2160h           lifetime of serving and node certificates (90 days; renewed at 2/3)
+  --metrics-listen ADDR           also serve GET /metrics without a token on HOST:PORT (plain HTTP on
+                                  loopback, TLS with the serving certificate elsewhere)`;
 
 const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST
                                   (default: DOCKER_HOST and the TLS settings of the environment, as docker reads them)

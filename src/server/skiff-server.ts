@@ -11,6 +11,8 @@ import { createAdaptorServer, type Http2Bindings, type HttpBindings } from '@hon
 import { createApp } from '../api/app.ts';
 import { AgentSnapshots } from '../metrics/agent-snapshots.ts';
 import { readClusterState, taskCreatedAt } from '../metrics/cluster-state.ts';
+import type { ListenAddress } from '../metrics/metrics-listener.ts';
+import { startMetricsListener } from '../metrics/metrics-listener.ts';
 import { ServerMetrics } from '../metrics/server-metrics.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { ensureClusterKey } from '../secrets/cluster-key.ts';
@@ -49,6 +51,8 @@ export interface ServerOptions {
   readonly heartbeatIntervalMs?: number;
   readonly liveness?: LivenessSettings;
   readonly log: (message: string) => void;
+  /** `--metrics-listen`: GET /metrics without a token on this address (TLS unless loopback). */
+  readonly metricsListen?: ListenAddress;
   /** Told how long each controller pass took (ms): the control-plane benchmark's hook. */
   readonly onControllerPass?: (durationMs: number) => void;
 }
@@ -61,6 +65,8 @@ export interface RunningServer {
   readonly addressPool: AddressPool;
   /** The cluster CA and certificates. */
   readonly pki: ClusterPki;
+  /** Where `--metrics-listen` serves the metrics, when it was given. */
+  readonly metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -206,6 +212,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       resolve();
     });
   });
+  const metricsListener = options.metricsListen
+    ? await startMetricsListener({
+        address: options.metricsListen,
+        metrics,
+        tls: () => pki.tlsOptions,
+        onRenewed: (listener) => pki.onRenewed(listener),
+        log: options.log,
+      }).catch((error: unknown) => {
+        listener.net.close();
+        store.close();
+        throw error;
+      })
+    : undefined;
   controller.start();
   pki.startRenewal();
   const port = (listener.net.address() as AddressInfo).port;
@@ -216,8 +235,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clusterId,
     addressPool,
     pki,
+    metricsUrl: metricsListener?.url,
     async close() {
       controller.stop();
+      await metricsListener?.close();
       pki.stop();
       gateway.close();
       await new Promise<void>((resolve) => {
