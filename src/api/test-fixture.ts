@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
-import { readClusterState } from '../metrics/cluster-state.ts';
+import { readClusterState, taskCreatedAt } from '../metrics/cluster-state.ts';
 import { ServerMetrics } from '../metrics/server-metrics.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
@@ -86,6 +86,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
   const cluster = new Cluster(store, now());
   const events = new EventLog(store);
   const secrets = new SecretStore(store, randomBytes(32));
+  const metrics = new ServerMetrics({ defaultMetrics: false });
   const controller = new Controller({
     store,
     cluster,
@@ -95,9 +96,9 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
     now,
     log,
     secrets,
+    onPlan: (plan) => metrics.observePlan(plan, taskCreatedAt(store), now()),
   });
   const logs = new LogBroker(cluster);
-  const metrics = new ServerMetrics({ defaultMetrics: false });
   metrics.setSources({
     cluster: () => readClusterState({ store, cluster, specOf: (s, r) => controller.specOf(s, r), now }),
   });

@@ -17,9 +17,10 @@
 import WebSocket from 'ws';
 import type { LoopReport } from '../agent/converge-loop.ts';
 import { ConvergeLoop } from '../agent/converge-loop.ts';
+import { AgentTally } from '../metrics/agent-counters.ts';
 import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
-import { AGENT_FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
+import { AGENT_FEATURES, FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, serverMessageSchema } from '../protocol/messages.ts';
 import { joinCluster, type NodeIdentity } from '../security/node-identity.ts';
@@ -65,6 +66,9 @@ export class SimAgent {
   #generation = 0;
   #pendingEvents: LoopReport['events'] = [];
   #heartbeat: NodeJS.Timeout | undefined;
+  #metricsTimer: NodeJS.Timeout | undefined;
+  /** As the real agent: its counters go to the server every 5 s. */
+  readonly #tally = new AgentTally();
   #liveness: NodeJS.Timeout | undefined;
   #retryDelayMs = 250;
   #stopped = false;
@@ -122,6 +126,7 @@ export class SimAgent {
 
   #halt(): void {
     clearInterval(this.#heartbeat);
+    clearInterval(this.#metricsTimer);
     clearInterval(this.#liveness);
     this.#loop?.stop();
     this.registered = false;
@@ -186,6 +191,7 @@ export class SimAgent {
     socket.on('error', (error) => this.#options.log(`${this.name}: server connection: ${error.message}`));
     socket.on('close', () => {
       clearInterval(this.#heartbeat);
+      clearInterval(this.#metricsTimer);
       this.registered = false;
       if (this.#socket === socket) this.#socket = undefined;
       if (this.#stopped) return;
@@ -225,6 +231,15 @@ export class SimAgent {
         this.counters.connects++;
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
+        clearInterval(this.#metricsTimer);
+        if (message.features?.includes(FEATURES.agentMetrics)) {
+          const sendMetrics = () => {
+            const { counters, histograms } = this.#tally.snapshot();
+            this.#send({ type: 'agent.metrics', counters: [...counters], histograms: [...histograms] });
+          };
+          this.#metricsTimer = setInterval(sendMetrics, 5000);
+          sendMetrics();
+        }
         const full = this.#loop?.fullReport();
         if (full) this.#sendReport(full);
         return;
@@ -256,6 +271,7 @@ export class SimAgent {
       resyncIntervalMs: 5000,
       stableAfterMs: 10_000,
       now: Date.now,
+      tally: this.#tally,
       onReport: (report) => this.#sendReport(report),
       onError: (error) =>
         this.#options.log(

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  AGENT_COUNTERS,
+  AgentTally,
+  agentFamilies,
+  LATENCY_BOUNDS_S,
+  readAgentSnapshot,
+} from './agent-counters.ts';
+import { proxiedRequestCounter, serviceOfRoute, statusClass } from './proxy-requests.ts';
+import type { MetricFamily } from './text-format.ts';
+
+const family = (families: MetricFamily[], name: string) => {
+  const found = families.find((f) => f.name === name);
+  assert.ok(found, `${name} missing`);
+  return found;
+};
+
+test("a node's services have every known counter from zero, before anything happened", () => {
+  const tally = new AgentTally();
+  tally.setServices(['web', 'web', 'db']);
+  const families = agentFamilies(new Map([['n1', tally.snapshot()]]));
+  const exits = family(families, 'skiff_replica_exits_total');
+  assert.equal(exits.samples.length, 2 * AGENT_COUNTERS.exits.values.length);
+  assert.ok(exits.samples.every((s) => s.labels.node === 'n1' && 'value' in s && s.value === 0));
+  const ooms = family(families, 'skiff_replica_oom_kills_total');
+  assert.deepEqual(
+    ooms.samples.map((s) => s.labels),
+    [
+      { service: 'db', node: 'n1' },
+      { service: 'web', node: 'n1' },
+    ],
+  );
+});
+
+test('counts and latencies survive the trip through the message, labelled by node', () => {
+  const tally = new AgentTally();
+  tally.count('restarts', 'web', 'error');
+  tally.count('restarts', 'web', 'error');
+  tally.count('restarts', 'web', 'unhealthy');
+  tally.observe('probeDuration', 'web', 0.003);
+  tally.observe('probeDuration', 'web', 0.2);
+  tally.observe('probeDuration', 'web', 99);
+  // Through JSON, as the link carries it.
+  const wire = JSON.parse(JSON.stringify({ type: 'agent.metrics', ...tally.snapshot() }));
+  const snapshot = readAgentSnapshot(wire);
+  const families = agentFamilies(new Map([['n2', snapshot]]));
+  const restarts = family(families, 'skiff_replica_restarts_total');
+  assert.deepEqual(
+    restarts.samples.map((s) => [s.labels.reason, 'value' in s ? s.value : undefined]),
+    [
+      ['error', 2],
+      ['unhealthy', 1],
+    ],
+  );
+  const probes = family(families, 'skiff_health_probe_duration_seconds');
+  assert.equal(probes.type, 'histogram');
+  const [sample] = probes.type === 'histogram' ? probes.samples : [];
+  assert.ok(sample);
+  assert.equal(sample.count, 3);
+  assert.equal(sample.sum, 99.203);
+  assert.equal(sample.buckets.length, LATENCY_BOUNDS_S.length);
+  assert.deepEqual(
+    sample.buckets.find(([bound]) => bound === 0.005),
+    [0.005, 1],
+  );
+  assert.deepEqual(
+    sample.buckets.find(([bound]) => bound === 0.25),
+    [0.25, 2],
+  );
+  assert.deepEqual(sample.buckets.at(-1), [10, 2]);
+});
+
+test('entries a newer agent names differently, or gets wrong, are dropped one by one', () => {
+  const snapshot = readAgentSnapshot({
+    counters: [
+      { name: 'exits', service: 'web', value: 'error', count: 1 },
+      { name: 'teleports', service: 'web', value: '', count: 1 },
+      { name: 'exits', service: 'web', value: 'error', count: -1 },
+    ],
+    histograms: [
+      { name: 'probeDuration', service: 'web', counts: [1, 2], sum: 1 },
+      {
+        name: 'probeDuration',
+        service: 'web',
+        counts: new Array(LATENCY_BOUNDS_S.length + 1).fill(0),
+        sum: 0,
+      },
+    ],
+  });
+  assert.equal(snapshot.counters.length, 1);
+  assert.equal(snapshot.histograms.length, 1);
+});
+
+test('proxied requests count by service and status class', () => {
+  assert.equal(serviceOfRoute('api-server:8080'), 'api-server');
+  assert.equal(statusClass(204), '2xx');
+  assert.equal(statusClass(503), '5xx');
+  assert.equal(statusClass(undefined), 'error');
+  const tally = new AgentTally();
+  const count = proxiedRequestCounter(tally);
+  count('web:80', 200, 0.01);
+  count('web:80', undefined, 0.5);
+  const { counters, histograms } = tally.snapshot();
+  assert.deepEqual(
+    counters.map((c) => [c.name, c.service, c.value, c.count]),
+    [
+      ['proxyRequests', 'web', '2xx', 1],
+      ['proxyRequests', 'web', 'error', 1],
+    ],
+  );
+  assert.equal(
+    histograms[0]?.counts.reduce((a, b) => a + b, 0),
+    2,
+  );
+});
