@@ -115,13 +115,14 @@ test('a scrape of a busy cluster passes promtool check metrics', async () => {
 });
 
 test('--metrics-listen serves the same metrics without a token', async () => {
-  assert.ok(server.metricsUrl?.startsWith('http://127.0.0.1:'));
-  const res = await fetch(server.metricsUrl);
+  const url = server.metricsUrl;
+  assert.ok(url?.startsWith('http://127.0.0.1:'), url);
+  const res = await fetch(url);
   assert.equal(res.status, 200);
   const text = await res.text();
   assert.match(text, /^skiff_service_replicas_desired\{service="web"\} 3$/m);
   assert.match(text, /^skiff_agent_connected\{node="m-1"\} 1$/m);
-  assert.equal((await fetch(new URL('/api/services', server.metricsUrl))).status, 404);
+  assert.equal((await fetch(new URL('/api/services', url))).status, 404);
   // The API's own port still asks for one.
   assert.equal((await fetch(`${server.url}/metrics`)).status, 401);
 });
