@@ -10,6 +10,7 @@ import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Cluster } from '../server/cluster.ts';
 import type { Controller } from '../server/controller.ts';
 import type { LogBroker } from '../server/log-broker.ts';
+import type { StatsWindow } from '../stats/stats-window.ts';
 import type { Store } from '../store/store.ts';
 import type { EventSink } from './event-attribution.ts';
 
@@ -35,6 +36,8 @@ export interface ApiDeps {
   readonly extraApiRoutes?: readonly Hono[];
   /** After `DELETE /api/nodes/:id`: the node's certificate is revoked. */
   readonly onNodeRemoved?: (id: string) => void;
+  /** Resource usage the agents report (src/stats); absent, the stats routes answer empty. */
+  readonly stats?: StatsWindow;
 }
 
 /** The deps as the routes see them: a secret store always there. */

@@ -27,10 +27,19 @@ export const FEATURES = {
   secretFiles: 'secret-files',
   /** Acknowledges each endpoints generation (`endpoints.ack`), so freed addresses can be reused. */
   endpointsAck: 'endpoints-ack',
+  /** Sends `stats` messages (resource usage); the server asks for them by listing it in its welcome. */
+  stats: 'stats',
 } as const;
 
 /** What this agent supports. */
 export const AGENT_FEATURES: readonly string[] = Object.values(FEATURES);
+
+/**
+ * What this server reads, said in its welcome: an agent sends a message of a later feature (such
+ * as `stats`) only to a server that lists it, so an older server's log is not filled with
+ * "unknown type" lines.
+ */
+export const SERVER_FEATURES: readonly string[] = [FEATURES.stats];
 
 /** What every agent could do before hellos carried features: an agent that names none has these. */
 export const BASELINE_FEATURES: readonly string[] = [

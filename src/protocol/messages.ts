@@ -19,6 +19,7 @@ import { nodeRegistrationSchema } from '../model/node.ts';
 import { portSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { publishedPortSchema, taskObservationSchema } from '../model/task.ts';
 import { serviceAdmissionSchema } from '../policy/admission-policy.ts';
+import { statsMessageSchema } from './stats-message.ts';
 
 export const AGENT_PATH = '/agent/v1';
 
@@ -146,6 +147,8 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   }),
   /** The agent has applied the endpoints of this generation (server/address-release.ts). */
   z.object({ type: z.literal('endpoints.ack'), generation: z.int().min(0) }),
+  /** Resource usage of the node and its replicas, to a server whose welcome lists `stats` (stats-message.ts). */
+  statsMessageSchema,
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
@@ -157,6 +160,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     /** The cluster's address pool (CIDR); a server from before pools were configurable sends none. */
     address_pool: z.string().max(18).default(DEFAULT_ADDRESS_POOL),
     heartbeat_interval_ms: z.int().min(1).max(60_000),
+    /** What the server reads beyond the baseline (features.ts `SERVER_FEATURES`); absent from older servers. */
+    features: z.array(z.string().max(64)).max(256).optional(),
   }),
   z.object({ type: z.literal('assign'), generation: z.int(), tasks: z.array(taskSpecSchema) }),
   /** Every service's serving replicas, for the proxies and DNS of every host; sent whole on change. */

@@ -11,9 +11,12 @@ import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import type { AddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
+import { SERVER_FEATURES } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { readAgentMessage } from '../protocol/read-message.ts';
+import { readStatsSamples } from '../protocol/stats-message.ts';
+import type { StatsWindow } from '../stats/stats-window.ts';
 import type { AgentLink, Cluster } from './cluster.ts';
 import { clusterMismatch } from './cluster.ts';
 import type { Controller } from './controller.ts';
@@ -33,6 +36,8 @@ export interface GatewayOptions {
   readonly controller: Controller;
   readonly events: EventLog;
   readonly logs: LogBroker;
+  /** Where agents' resource usage goes (src/stats); without one, stats messages are ignored. */
+  readonly stats?: StatsWindow;
   readonly now: () => number;
   readonly log: (message: string) => void;
 }
@@ -147,6 +152,7 @@ function serveAgent(
         cluster_id: options.clusterId,
         address_pool: options.addressPool.cidr,
         heartbeat_interval_ms: intervalMs,
+        features: options.stats ? [...SERVER_FEATURES] : [],
       });
       const text =
         outcome.previousStatus === undefined
@@ -177,6 +183,9 @@ function serveAgent(
       case 'endpoints.ack':
         cluster.ackEndpoints(nodeId, message.generation);
         controller.trigger();
+        return;
+      case 'stats':
+        options.stats?.record(nodeId, message.interval_ms, readStatsSamples(message), now());
         return;
     }
   };

@@ -17,6 +17,7 @@ import { ClusterPki, DEFAULT_CERT_LIFETIME_MS } from '../security/cluster-pki.ts
 import { createFirstByteListener, type FirstByteListener } from '../security/first-byte-listener.ts';
 import { ensurePrivateDir, restrictFile } from '../security/private-files.ts';
 import { securityApiRoutes } from '../security/security-api-routes.ts';
+import { StatsWindow } from '../stats/stats-window.ts';
 import { Store } from '../store/store.ts';
 import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
@@ -58,6 +59,8 @@ export interface RunningServer {
   readonly addressPool: AddressPool;
   /** The cluster CA and certificates. */
   readonly pki: ClusterPki;
+  /** Resource usage the agents report, in memory (src/stats/README.md). */
+  readonly stats: StatsWindow;
   close(): Promise<void>;
 }
 
@@ -129,6 +132,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onPass: options.onControllerPass,
   });
   const logs = new LogBroker(cluster);
+  const stats = new StatsWindow();
   let server: Server | undefined;
   // The port is the first-byte listener's (the HTTP server itself never listens).
   let listener: FirstByteListener | undefined;
@@ -148,8 +152,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       now,
       serverPort,
       extraApiRoutes: [securityApiRoutes({ pki, events, now })],
-      onNodeRemoved: (name) => pki.revokeNode(name),
+      onNodeRemoved: (name) => {
+        pki.revokeNode(name);
+        stats.forgetNode(name);
+      },
       secrets,
+      stats,
     },
     options.log,
   );
@@ -181,6 +189,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     controller,
     events,
     logs,
+    stats,
     now,
     log: options.log,
   });
@@ -201,6 +210,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clusterId,
     addressPool,
     pki,
+    stats,
     async close() {
       controller.stop();
       pki.stop();
