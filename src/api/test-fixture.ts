@@ -19,6 +19,7 @@ import { Controller } from '../server/controller.ts';
 import { EventLog } from '../server/event-log.ts';
 import { LogBroker } from '../server/log-broker.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
+import { StatsWindow } from '../stats/stats-window.ts';
 import { Store } from '../store/store.ts';
 import { createApp } from './app.ts';
 
@@ -50,6 +51,8 @@ export interface Fixture {
   readonly controller: Controller;
   readonly events: EventLog;
   readonly logs: LogBroker;
+  /** The stats window behind /api/stats: tests record samples into it. */
+  readonly stats: StatsWindow;
   /** Milliseconds since the epoch the deps see; tests may move it. */
   clock: number;
   /** Internal errors the app logged (a 500 leaves a line here). */
@@ -93,6 +96,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
     secrets,
   });
   const logs = new LogBroker(cluster);
+  const stats = new StatsWindow();
   const app = createApp(
     {
       store,
@@ -104,6 +108,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
       addressPool,
       now,
       secrets,
+      stats,
       serverPort: () => options.serverPort,
     },
     log,
@@ -173,6 +178,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
     controller,
     events,
     logs,
+    stats,
     logged,
     call,
     raw,

@@ -18,6 +18,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/secrets': 'read',
   'GET /api/configs': 'read',
   'GET /api/configs/:name': 'read',
+  'GET /api/stats': 'read',
+  'GET /api/services/:name/stats': 'read',
 
   'POST /api/deploy': 'operate',
   'POST /api/services/:name/scale': 'operate',

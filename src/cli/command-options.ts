@@ -44,6 +44,7 @@ const localAgentOptions = {
   name: { type: 'string' },
   concurrency: { type: 'string', default: '8' },
   'secrets-dir': { type: 'string' },
+  'stats-interval': { type: 'string', default: '5s' },
 } as const;
 
 const waitOptions = {

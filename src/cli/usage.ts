@@ -47,7 +47,9 @@ const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:/
   --name NAME                     this node's name, a DNS label (default the host name's first label)
   --concurrency N                 engine operations at once (1-256, default 8)
   --secrets-dir DIR               where replicas' secret and config files are written, on a tmpfs the
-                                  agent mounts if needed (default /run/skiff/secrets)`;
+                                  agent mounts if needed (default /run/skiff/secrets)
+  --stats-interval 5s             how often replicas' and the node's CPU, memory, network and disk use is
+                                  sampled and sent to the server (1s to 1h)`;
 
 /** How every size flag reads, the same wherever one is taken. */
 const SIZE = 'SIZE is 512m, 1g, 1.5g, or a bare number of MiB (512 = 512m)';

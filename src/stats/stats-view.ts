@@ -6,53 +6,11 @@
  */
 import { isoTimeOrNull } from '../model/bounds.ts';
 import type { NodeSampleWire, ReplicaSampleWire } from '../protocol/stats-message.ts';
+import type { NodeStats, ReplicaStats } from './stats-schema.ts';
 import type { NodeSeries, ReplicaSeries, StatsWindow } from './stats-window.ts';
 import { cpuPercentOfHost, cpuPercentOfOneCore, percentOf, ratePerSecond } from './usage-arithmetic.ts';
 
-export interface ReplicaStats {
-  readonly task_id: string;
-  readonly service: string;
-  readonly slot: number;
-  /** `service-slot`, as `skiff ps` names replicas. */
-  readonly replica: string;
-  readonly node: string;
-  readonly container_id: string;
-  /** When the engine read the container (agent clock), RFC 3339. */
-  readonly at: string | null;
-  /** Of one core, as docker stats shows it (a busy 2-core container: 200); null until two samples. */
-  readonly cpu_percent: number | null;
-  /** Cumulative CPU seconds since the container started (a counter: resets with a new container). */
-  readonly cpu_seconds: number;
-  readonly memory_working_set_bytes: number;
-  /** Null: no limit of its own (then memory_percent is of the node's memory, as docker stats does). */
-  readonly memory_limit_bytes: number | null;
-  readonly memory_percent: number | null;
-  readonly network_rx_bytes: number;
-  readonly network_tx_bytes: number;
-  readonly network_rx_bytes_per_second: number | null;
-  readonly network_tx_bytes_per_second: number | null;
-  readonly block_read_bytes: number;
-  readonly block_write_bytes: number;
-  readonly pids: number | null;
-}
-
-export interface NodeStats {
-  readonly node: string;
-  readonly at: string | null;
-  /** Busy share of the whole host, 0–100; null until two samples. */
-  readonly cpu_percent: number | null;
-  readonly cpu_count: number;
-  /** Cumulative non-idle CPU seconds since boot, all cores. */
-  readonly cpu_seconds: number;
-  readonly memory_used_bytes: number;
-  readonly memory_total_bytes: number;
-  readonly memory_percent: number | null;
-  /** The engine's data root, whose filesystem the disk figures are of. */
-  readonly disk_path: string;
-  readonly disk_used_bytes: number;
-  readonly disk_total_bytes: number;
-  readonly disk_percent: number | null;
-}
+export type { NodeStats, ReplicaStats } from './stats-schema.ts';
 
 const reading = (sample: { at: number }, value: number) => ({ atMs: sample.at, value });
 
