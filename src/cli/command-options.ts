@@ -87,6 +87,12 @@ export const COMMAND_OPTIONS = {
     since: { type: 'string' },
     limit: { type: 'string' },
   },
+  stats: {
+    ...connectionOptions,
+    ...jsonOption,
+    'no-stream': { type: 'boolean' },
+    output: { type: 'string', short: 'o' },
+  },
   rm: connectionOptions,
   nodes: { ...connectionOptions, ...jsonOption },
   node: { ...connectionOptions, ...jsonOption },
