@@ -33,6 +33,8 @@ import type { HostNetworks } from './pool-overlap.ts';
 import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
 import { withoutSecretValues } from './secret-files.ts';
+import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from './stats-sampler.ts';
+import type { UsageSource } from './stats-usage.ts';
 
 export const AGENT_VERSION = '0.1.0';
 /** A server silent this long (no pong, no message) is given up on and dialled again. */
@@ -61,6 +63,10 @@ export interface AgentOptions {
   readonly dataPlane?: boolean;
   /** Where secret and config files are written for replicas (a tmpfs; default /run/skiff/secrets). */
   readonly secretsDir?: string;
+  /** Where replicas' and the host's resource usage is read; without one the agent sends no stats. */
+  readonly usage?: UsageSource;
+  /** `--stats-interval` (default 5 s). */
+  readonly statsIntervalMs?: number;
   readonly log: (message: string) => void;
 }
 
@@ -92,9 +98,22 @@ export class Agent {
   #stopped = false;
   readonly #logStreams = new Map<string, AbortController>();
   #certificate: NodeCertificate | undefined;
+  /** Runs while connected to a server that reads stats (its welcome lists the feature). */
+  readonly #stats: StatsSampler | undefined;
 
   constructor(options: AgentOptions) {
     this.#options = options;
+    const usage = options.usage;
+    this.#stats = usage
+      ? new StatsSampler({
+          usage,
+          containers: () => this.#loop?.runningContainers() ?? [],
+          intervalMs: options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
+          send: (message) => this.#send(message),
+          now: Date.now,
+          onError: (error) => options.log(`stats: ${error instanceof Error ? error.message : String(error)}`),
+        })
+      : undefined;
   }
 
   async start(): Promise<void> {
@@ -175,6 +194,7 @@ export class Agent {
     this.#certificate?.stop();
     clearInterval(this.#heartbeat);
     clearInterval(this.#metricsTimer);
+    this.#stats?.stop();
     this.#loop?.stop();
     void this.#dataPlane?.stop();
     for (const controller of this.#logStreams.values()) controller.abort();
@@ -248,6 +268,7 @@ export class Agent {
       clearInterval(liveness);
       clearInterval(this.#heartbeat);
       clearInterval(this.#metricsTimer);
+      this.#stats?.stop();
       if (this.#socket === socket) this.#socket = undefined;
       if (this.#stopped) return;
       const refusal =
@@ -319,6 +340,8 @@ export class Agent {
         }
         const full = this.#loop?.fullReport();
         if (full) this.#sendReport(full);
+        // An older server would log every stats message as unknown: only to one that asks.
+        if (message.features?.includes(FEATURES.stats)) this.#stats?.start();
         this.#options.log(`registered as ${message.node_id}`);
         return;
       }

@@ -157,6 +157,11 @@ export class ConvergeLoop {
     );
   }
 
+  /** The running containers of this cluster as the last list saw them (what the stats sampler reads). */
+  runningContainers(): ManagedContainer[] {
+    return this.#containers.filter((c) => c.state === 'running');
+  }
+
   /** Everything the agent knows, for a (re)connected server. */
   fullReport(): LoopReport {
     this.#reported.clear();

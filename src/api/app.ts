@@ -22,6 +22,7 @@ import { policyRoutes } from './policy-routes.ts';
 import { rolloutRoutes } from './rollout-routes.ts';
 import { secretRoutes } from './secret-routes.ts';
 import { serviceRoutes } from './service-routes.ts';
+import { statsRoutes } from './stats-routes.ts';
 import { streamRoutes } from './stream-routes.ts';
 import { tokenRoutes } from './token-routes.ts';
 
@@ -71,6 +72,7 @@ export function createApp(
   app.route('/api', streamRoutes(deps));
   app.route('/api', nodeRoutes(deps));
   app.route('/api', rolloutRoutes(deps));
+  app.route('/api', statsRoutes(deps));
   for (const routes of deps.extraApiRoutes ?? []) app.route('/api', routes);
   app.route('/api', tokenRoutes({ tokens, events: deps.events, now: deps.now }));
   app.route('/api', policyRoutes(deps));

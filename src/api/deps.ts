@@ -11,6 +11,7 @@ import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Cluster } from '../server/cluster.ts';
 import type { Controller } from '../server/controller.ts';
 import type { LogBroker } from '../server/log-broker.ts';
+import type { StatsWindow } from '../stats/stats-window.ts';
 import type { Store } from '../store/store.ts';
 import type { EventSink } from './event-attribution.ts';
 
@@ -38,6 +39,8 @@ export interface ApiDeps {
   readonly onNodeRemoved?: (id: string) => void;
   /** The server's metrics: requests are timed and counted, and `GET /metrics` serves them. */
   readonly metrics?: ServerMetrics;
+  /** Resource usage the agents report (src/stats); absent, the stats routes answer empty. */
+  readonly stats?: StatsWindow;
 }
 
 /** The deps as the routes see them: a secret store always there. */

@@ -8,6 +8,7 @@ import { nodeLabelsSchema } from '../model/node.ts';
 import { revisionViewSchema, rollbackRequestSchema } from '../model/rollout.ts';
 import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { errorBodySchema, logLineSchema, nodeViewSchema, serviceViewSchema } from '../model/views.ts';
+import { clusterStatsSchema, serviceStatsSchema } from '../stats/stats-schema.ts';
 import { accessPaths } from './openapi-access.ts';
 
 const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') => ({
@@ -159,6 +160,37 @@ export function openApiDocument(): Record<string, unknown> {
             query('follow', 'NDJSON: the backlog, then live events', 'boolean'),
           ],
           responses: { '200': { description: 'Events', content: json(z.array(eventSchema)) } },
+        },
+      },
+      '/api/stats': {
+        get: {
+          summary:
+            'CPU, memory, network and block I/O of every replica, and each node’s CPU, memory and disk',
+          parameters: [
+            query(
+              'follow',
+              'NDJSON: the current figures, then a line whenever agents report (at most 1/s)',
+              'boolean',
+            ),
+          ],
+          responses: { '200': { description: 'Latest resource usage', content: json(clusterStatsSchema) } },
+        },
+      },
+      '/api/services/{name}/stats': {
+        get: {
+          summary: 'Resource usage of one service’s replicas',
+          parameters: [
+            nameParam,
+            query(
+              'follow',
+              'NDJSON: the current figures, then a line whenever agents report (at most 1/s)',
+              'boolean',
+            ),
+          ],
+          responses: {
+            '200': { description: 'Latest resource usage', content: json(serviceStatsSchema) },
+            '404': error('Unknown service'),
+          },
         },
       },
       '/api/nodes': {

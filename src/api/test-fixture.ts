@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { readClusterState, taskCreatedAt } from '../metrics/cluster-state.ts';
 import { ServerMetrics } from '../metrics/server-metrics.ts';
+import { statsUsage } from '../metrics/stats-usage.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
@@ -21,6 +22,7 @@ import { Controller } from '../server/controller.ts';
 import { EventLog } from '../server/event-log.ts';
 import { LogBroker } from '../server/log-broker.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
+import { StatsWindow } from '../stats/stats-window.ts';
 import { Store } from '../store/store.ts';
 import { createApp } from './app.ts';
 
@@ -54,6 +56,8 @@ export interface Fixture {
   readonly logs: LogBroker;
   /** The server metrics `GET /metrics` serves (no process defaults). */
   readonly metrics: ServerMetrics;
+  /** The stats window behind /api/stats: tests record samples into it. */
+  readonly stats: StatsWindow;
   /** Milliseconds since the epoch the deps see; tests may move it. */
   clock: number;
   /** Internal errors the app logged (a 500 leaves a line here). */
@@ -99,8 +103,10 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
     onPlan: (plan) => metrics.observePlan(plan, taskCreatedAt(store), now()),
   });
   const logs = new LogBroker(cluster);
+  const stats = new StatsWindow();
   metrics.setSources({
     cluster: () => readClusterState({ store, cluster, specOf: (s, r) => controller.specOf(s, r), now }),
+    usage: statsUsage(stats, now),
   });
   const app = createApp(
     {
@@ -113,6 +119,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
       addressPool,
       now,
       secrets,
+      stats,
       serverPort: () => options.serverPort,
       metrics,
     },
@@ -184,6 +191,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
     events,
     logs,
     metrics,
+    stats,
     logged,
     call,
     raw,

@@ -20,6 +20,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/configs/:name': 'read',
   // Prometheus' scrape: a viewer token in its credentials_file is enough.
   'GET /metrics': 'read',
+  'GET /api/stats': 'read',
+  'GET /api/services/:name/stats': 'read',
 
   'POST /api/deploy': 'operate',
   'POST /api/services/:name/scale': 'operate',

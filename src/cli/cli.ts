@@ -24,6 +24,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   ps: async () => (await import('./ps-command.ts')).runPs,
   logs: async () => (await import('./logs-command.ts')).runLogs,
   events: async () => (await import('./events-command.ts')).runEvents,
+  stats: async () => (await import('./stats-command.ts')).runStats,
   rm: async () => (await import('./rm-command.ts')).runRm,
   nodes: async () => (await import('./nodes-command.ts')).runNodes,
   node: async () => (await import('./node-command.ts')).runNode,

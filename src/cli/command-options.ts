@@ -45,6 +45,7 @@ const localAgentOptions = {
   name: { type: 'string' },
   concurrency: { type: 'string', default: '8' },
   'secrets-dir': { type: 'string' },
+  'stats-interval': { type: 'string', default: '5s' },
 } as const;
 
 const waitOptions = {
@@ -86,6 +87,12 @@ export const COMMAND_OPTIONS = {
     service: { type: 'string' },
     since: { type: 'string' },
     limit: { type: 'string' },
+  },
+  stats: {
+    ...connectionOptions,
+    ...jsonOption,
+    'no-stream': { type: 'boolean' },
+    output: { type: 'string', short: 'o' },
   },
   rm: connectionOptions,
   nodes: { ...connectionOptions, ...jsonOption },

@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent } from '../agent/agent.ts';
 import { loadAssignment } from '../agent/assignment-file.ts';
+import { DockerUsageSource } from '../agent/stats-docker-usage.ts';
 import { weakTokenReason } from '../auth/token-strength.ts';
 import { EngineUnreachableError } from '../docker/container-engine.ts';
 import { DockerEngine } from '../docker/docker-engine.ts';
@@ -92,6 +93,7 @@ export async function runAgent(argv: string[]): Promise<void> {
     dataDir,
     concurrency,
     ...(values['secrets-dir'] ? { secretsDir: resolve(values['secrets-dir']) } : {}),
+    ...usageFromFlags(values),
     log,
   });
   await agent.start();
@@ -120,6 +122,7 @@ export async function runUp(argv: string[]): Promise<void> {
     dataDir: join(dataDir, 'agent'),
     concurrency,
     ...(values['secrets-dir'] ? { secretsDir: resolve(values['secrets-dir']) } : {}),
+    ...usageFromFlags(values),
     log,
   });
   try {
@@ -135,6 +138,19 @@ export async function runUp(argv: string[]): Promise<void> {
     agent.stop();
     await server.close();
   });
+}
+
+/** The agent's stats sampling: the engine `--docker-host` names, every `--stats-interval`. */
+function usageFromFlags(values: {
+  'docker-host'?: string | undefined;
+  'stats-interval'?: string | undefined;
+}) {
+  const statsIntervalMs = parseDurationMs(values['stats-interval'] ?? '5s');
+  if (statsIntervalMs === undefined || statsIntervalMs < 1000 || statsIntervalMs > 3_600_000)
+    throw new UsageError(
+      `--stats-interval ${values['stats-interval']}: expected a duration from 1s to 1h (5s)`,
+    );
+  return { usage: new DockerUsageSource(values['docker-host']), statsIntervalMs };
 }
 
 /** The engine `--docker-host` (or the environment) names, once it has answered. */

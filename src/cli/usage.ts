@@ -49,7 +49,9 @@ const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:/
   --name NAME                     this node's name, a DNS label (default the host name's first label)
   --concurrency N                 engine operations at once (1-256, default 8)
   --secrets-dir DIR               where replicas' secret and config files are written, on a tmpfs the
-                                  agent mounts if needed (default /run/skiff/secrets)`;
+                                  agent mounts if needed (default /run/skiff/secrets)
+  --stats-interval 5s             how often replicas' and the node's CPU, memory, network and disk use is
+                                  sampled and sent to the server (1s to 1h)`;
 
 /** How every size flag reads, the same wherever one is taken. */
 const SIZE = 'SIZE is 512m, 1g, 1.5g, or a bare number of MiB (512 = 512m)';
@@ -150,6 +152,14 @@ ${JSON_OPTION}`,
   --since ${SINCE}
                                   events since then
   --limit N                       at most N events of the backlog (default 1000)
+${JSON_OPTION}`,
+    client: true,
+  },
+  stats: {
+    synopsis: 'skiff stats [SERVICE] [options]',
+    summary: "Show replicas' CPU, memory, network and block I/O (and each node's), live, like docker stats.",
+    options: `  --no-stream                     print the current figures once instead of following them until Ctrl-C
+  -o, --output table|json         table (default) or the API's JSON (one object per line when streaming)
 ${JSON_OPTION}`,
     client: true,
   },

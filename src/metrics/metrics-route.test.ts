@@ -119,6 +119,64 @@ describe('GET /metrics', () => {
     assert.ok(![...samples.keys()].some((key) => key.includes('/api/services/one')));
   });
 
+  test('replica and node usage from the stats window, cAdvisor-style, one series per container', async () => {
+    const at = f.clock;
+    const replica = (containerId: string, cpuSeconds: number) => ({
+      task_id: `task-${containerId}`,
+      service: 'web',
+      slot: 0,
+      container_id: `${containerId}0000000000000000`,
+      at,
+      cpu_seconds: cpuSeconds,
+      memory_working_set_bytes: 5_000_000,
+      memory_limit_bytes: 67_108_864,
+      network_rx_bytes: 10,
+      network_tx_bytes: 20,
+      block_read_bytes: 30,
+      block_write_bytes: 40,
+    });
+    f.stats.record(
+      'n1',
+      5000,
+      {
+        node: {
+          at,
+          cpu_seconds: 1234.5,
+          cpu_count: 2,
+          memory_used_bytes: 1e9,
+          memory_total_bytes: 4e9,
+          disk_path: '/var/lib/docker',
+          disk_used_bytes: 5e9,
+          disk_total_bytes: 2e10,
+        },
+        // Two containers of one slot on one node (a rollout's old and new): two series.
+        replicas: [replica('aaaaaaaaaaaa', 1.5), replica('bbbbbbbbbbbb', 0.25)],
+        dropped: 0,
+      },
+      at,
+    );
+    const samples = await scrape();
+    const labels = 'service="web",replica="web-0",node="n1"';
+    assert.equal(
+      samples.get(`skiff_container_cpu_usage_seconds_total{${labels},container="aaaaaaaaaaaa"}`),
+      1.5,
+    );
+    assert.equal(
+      samples.get(`skiff_container_cpu_usage_seconds_total{${labels},container="bbbbbbbbbbbb"}`),
+      0.25,
+    );
+    assert.equal(
+      samples.get(`skiff_container_memory_working_set_bytes{${labels},container="aaaaaaaaaaaa"}`),
+      5e6,
+    );
+    assert.equal(
+      samples.get(`skiff_container_spec_memory_limit_bytes{${labels},container="aaaaaaaaaaaa"}`),
+      67108864,
+    );
+    assert.equal(samples.get('skiff_node_cpu_usage_seconds_total{node="n1"}'), 1234.5);
+    assert.equal(samples.get('skiff_node_disk_total_bytes{node="n1"}'), 2e10);
+  });
+
   test('a deleted service takes its series with it', async () => {
     await f.call('POST', '/api/deploy', SPEC);
     assert.ok((await scrape()).has('skiff_rollouts_total{service="web",result="failed"}'));

@@ -11,6 +11,11 @@ export interface ReplicaUsage {
   readonly service: string;
   /** The slot name (`api-server-0`). */
   readonly replica: string;
+  /**
+   * The container's short id: each container's counters are a series of their own (they restart
+   * from zero with it), and during a rollout two containers of one slot may share a node.
+   */
+  readonly container: string;
   readonly cpuSeconds: number;
   readonly memoryWorkingSetBytes: number;
   readonly memoryLimitBytes: number | null;
@@ -40,12 +45,18 @@ type Field<T> = { readonly [K in keyof T]: T[K] extends number ? K : never }[key
 
 export function usageFamilies(source: UsageSource): MetricFamily[] {
   const replicas = [...source.replicas()].sort((a, b) =>
-    a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : a.node < b.node ? -1 : 1,
+    a.replica !== b.replica ? (a.replica < b.replica ? -1 : 1) : a.container < b.container ? -1 : 1,
   );
   const nodes = [...source.nodes()].sort((a, b) => (a.node < b.node ? -1 : 1));
+  const labelsOf = (r: ReplicaUsage) => ({
+    service: r.service,
+    replica: r.replica,
+    node: r.node,
+    container: r.container,
+  });
   const perReplica = (field: Field<ReplicaUsage>): Sample[] =>
     replicas.map((r) => ({
-      labels: { service: r.service, replica: r.replica, node: r.node },
+      labels: labelsOf(r),
       value: r[field],
     }));
   const perNode = (value: (n: NodeUsage) => number): Sample[] =>
@@ -54,7 +65,7 @@ export function usageFamilies(source: UsageSource): MetricFamily[] {
   for (const r of replicas)
     if (r.memoryLimitBytes !== null)
       limits.push({
-        labels: { service: r.service, replica: r.replica, node: r.node },
+        labels: labelsOf(r),
         value: r.memoryLimitBytes,
       });
   return [

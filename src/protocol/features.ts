@@ -29,6 +29,8 @@ export const FEATURES = {
   endpointsAck: 'endpoints-ack',
   /** Sends `agent.metrics` (its counters: src/metrics/agent-counters.ts) to a server whose welcome lists it. */
   agentMetrics: 'agent-metrics',
+  /** Sends `stats` messages (resource usage); the server asks for them by listing it in its welcome. */
+  stats: 'stats',
 } as const;
 
 /** What this agent supports. */
@@ -36,10 +38,10 @@ export const AGENT_FEATURES: readonly string[] = Object.values(FEATURES);
 
 /**
  * What this server reads, said in its welcome: an agent sends a message of a later feature (such
- * as `agent.metrics`) only to a server that lists it, so an older server's log is not filled with
- * "unknown type" lines.
+ * as `stats` or `agent.metrics`) only to a server that lists it, so an older server's log is not
+ * filled with "unknown type" lines.
  */
-export const SERVER_FEATURES: readonly string[] = [FEATURES.agentMetrics];
+export const SERVER_FEATURES: readonly string[] = [FEATURES.stats, FEATURES.agentMetrics];
 
 /** What every agent could do before hellos carried features: an agent that names none has these. */
 export const BASELINE_FEATURES: readonly string[] = [

@@ -20,6 +20,7 @@ import { nodeRegistrationSchema } from '../model/node.ts';
 import { portSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { publishedPortSchema, taskObservationSchema } from '../model/task.ts';
 import { serviceAdmissionSchema } from '../policy/admission-policy.ts';
+import { statsMessageSchema } from './stats-message.ts';
 
 export const AGENT_PATH = '/agent/v1';
 
@@ -149,6 +150,8 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('endpoints.ack'), generation: z.int().min(0) }),
   /** The agent's counters since it started, to a server whose welcome lists `agent-metrics`. */
   agentMetricsMessageSchema,
+  /** Resource usage of the node and its replicas, to a server whose welcome lists `stats` (stats-message.ts). */
+  statsMessageSchema,
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 

@@ -132,5 +132,34 @@ test("the server reads a newer agent's hello and report with extra fields", () =
     }),
   );
   assert.equal(report.kind, 'ok', JSON.stringify(report));
-  assert.deepEqual(readAgentMessage('{"type":"stats"}'), { kind: 'unknown', type: 'stats' });
+  assert.deepEqual(readAgentMessage('{"type":"profile"}'), { kind: 'unknown', type: 'profile' });
+});
+
+test('a stats message with a malformed sample is read, not refused: the sample alone is dropped later', () => {
+  const read = readAgentMessage(
+    JSON.stringify({
+      type: 'stats',
+      interval_ms: 5000,
+      node: { at: 'yesterday' },
+      replicas: [{ task_id: 't1', cpu_seconds: 'lots' }, { a_newer: 'shape' }],
+      a_newer_field: true,
+    }),
+  );
+  assert.equal(read.kind, 'ok');
+  // The envelope still bounds the work: a flood of samples is a bad message.
+  const flood = readAgentMessage(
+    JSON.stringify({ type: 'stats', interval_ms: 5000, replicas: new Array(6000).fill(0) }),
+  );
+  assert.equal(flood.kind, 'bad');
+});
+
+test("an older server's welcome has no features: the agent reads it as none", () => {
+  const read = readServerMessage(
+    JSON.stringify({ type: 'welcome', node_id: 'n1', cluster_id: 'c1', heartbeat_interval_ms: 500 }),
+  );
+  assert.equal(read.kind, 'ok');
+  assert.equal(
+    read.kind === 'ok' && read.message.type === 'welcome' ? read.message.features : 'x',
+    undefined,
+  );
 });

@@ -13,10 +13,12 @@ import type { AgentSnapshot } from '../metrics/agent-counters.ts';
 import { readAgentSnapshot } from '../metrics/agent-counters.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
-import { SERVER_FEATURES } from '../protocol/features.ts';
+import { FEATURES, SERVER_FEATURES } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { readAgentMessage } from '../protocol/read-message.ts';
+import { readStatsSamples } from '../protocol/stats-message.ts';
+import type { StatsWindow } from '../stats/stats-window.ts';
 import type { AgentLink, Cluster } from './cluster.ts';
 import { clusterMismatch } from './cluster.ts';
 import type { Controller } from './controller.ts';
@@ -36,6 +38,8 @@ export interface GatewayOptions {
   readonly controller: Controller;
   readonly events: EventLog;
   readonly logs: LogBroker;
+  /** Where agents' resource usage goes (src/stats); without one, stats messages are ignored. */
+  readonly stats?: StatsWindow;
   readonly now: () => number;
   readonly log: (message: string) => void;
   /** Takes a node's latest agent counters (src/metrics). */
@@ -152,7 +156,12 @@ function serveAgent(
         cluster_id: options.clusterId,
         address_pool: options.addressPool.cidr,
         heartbeat_interval_ms: intervalMs,
-        features: [...SERVER_FEATURES],
+        // Each feature the server reads is listed only when this server has its reader.
+        features: SERVER_FEATURES.filter(
+          (feature) =>
+            (feature === FEATURES.stats && options.stats !== undefined) ||
+            (feature === FEATURES.agentMetrics && options.onAgentMetrics !== undefined),
+        ),
       });
       const text =
         outcome.previousStatus === undefined
@@ -186,6 +195,9 @@ function serveAgent(
         return;
       case 'agent.metrics':
         options.onAgentMetrics?.(nodeId, readAgentSnapshot(message));
+        return;
+      case 'stats':
+        options.stats?.record(nodeId, message.interval_ms, readStatsSamples(message), now());
         return;
     }
   };

@@ -14,6 +14,7 @@ import { readClusterState, taskCreatedAt } from '../metrics/cluster-state.ts';
 import type { ListenAddress } from '../metrics/metrics-listener.ts';
 import { startMetricsListener } from '../metrics/metrics-listener.ts';
 import { ServerMetrics } from '../metrics/server-metrics.ts';
+import { statsUsage } from '../metrics/stats-usage.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { ensureClusterKey } from '../secrets/cluster-key.ts';
 import { SecretStore } from '../secrets/secret-store.ts';
@@ -22,6 +23,7 @@ import { ClusterPki, DEFAULT_CERT_LIFETIME_MS } from '../security/cluster-pki.ts
 import { createFirstByteListener, type FirstByteListener } from '../security/first-byte-listener.ts';
 import { ensurePrivateDir, restrictFile } from '../security/private-files.ts';
 import { securityApiRoutes } from '../security/security-api-routes.ts';
+import { StatsWindow } from '../stats/stats-window.ts';
 import { Store } from '../store/store.ts';
 import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
@@ -67,6 +69,8 @@ export interface RunningServer {
   readonly pki: ClusterPki;
   /** Where `--metrics-listen` serves the metrics, when it was given. */
   readonly metricsUrl: string | undefined;
+  /** Resource usage the agents report, in memory (src/stats/README.md). */
+  readonly stats: StatsWindow;
   close(): Promise<void>;
 }
 
@@ -126,6 +130,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.round(liveness.heartbeatTimeoutMs / 3);
   const secrets = new SecretStore(store, ensureClusterKey(options.dataDir));
   const metrics = new ServerMetrics();
+  const stats = new StatsWindow();
   const agentSnapshots = new AgentSnapshots();
   const controller = new Controller({
     store,
@@ -146,6 +151,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   metrics.setSources({
     cluster: () => readClusterState({ store, cluster, specOf: (s, r) => controller.specOf(s, r), now }),
     agents: () => agentSnapshots.current((id) => cluster.get(id) !== undefined),
+    usage: statsUsage(stats, now),
   });
   const logs = new LogBroker(cluster);
   let server: Server | undefined;
@@ -167,9 +173,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       now,
       serverPort,
       extraApiRoutes: [securityApiRoutes({ pki, events, now })],
-      onNodeRemoved: (name) => pki.revokeNode(name),
+      onNodeRemoved: (name) => {
+        pki.revokeNode(name);
+        stats.forgetNode(name);
+      },
       secrets,
       metrics,
+      stats,
     },
     options.log,
   );
@@ -201,6 +211,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     controller,
     events,
     logs,
+    stats,
     now,
     log: options.log,
     onAgentMetrics: (nodeId, snapshot) => agentSnapshots.record(nodeId, snapshot),
@@ -236,6 +247,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     addressPool,
     pki,
     metricsUrl: metricsListener?.url,
+    stats,
     async close() {
       controller.stop();
       await metricsListener?.close();

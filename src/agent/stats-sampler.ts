@@ -1,0 +1,159 @@
+/**
+ * Samples the usage of every running replica and of the node every `intervalMs` and hands one
+ * `stats` message to `send`. Reads go to the engine a few at a time (`concurrency`), so 100
+ * containers are a short burst of small requests, not 100 at once; a round still running when the
+ * next is due is not doubled up (that round is skipped). The schedule is drift-free: rounds fall on
+ * multiples of the interval from the start, whatever a round took.
+ */
+import type { StatsMessage } from '../protocol/stats-message.ts';
+import { MAX_STATS_REPLICAS } from '../protocol/stats-message.ts';
+import type { ContainerUsage, NodeUsage, UsageSource } from './stats-usage.ts';
+
+export const DEFAULT_STATS_INTERVAL_MS = 5000;
+const DEFAULT_CONCURRENCY = 4;
+
+/** A running replica's container, as the converge loop knows it. */
+export interface SampledContainer {
+  readonly id: string;
+  readonly taskId: string;
+  readonly service: string;
+  readonly slot: number;
+}
+
+export interface StatsSamplerOptions {
+  readonly usage: UsageSource;
+  /** The replicas running now. */
+  readonly containers: () => readonly SampledContainer[];
+  readonly intervalMs: number;
+  readonly concurrency?: number;
+  readonly send: (message: StatsMessage) => void;
+  readonly now: () => number;
+  readonly onError: (error: unknown) => void;
+}
+
+/** Pure: one round's readings as the wire message. Containers without a reading are left out. */
+export function statsMessageOf(
+  intervalMs: number,
+  node: NodeUsage | undefined,
+  readings: readonly { readonly container: SampledContainer; readonly usage: ContainerUsage | undefined }[],
+): StatsMessage {
+  const replicas = [];
+  for (const { container, usage } of readings) {
+    if (!usage || replicas.length >= MAX_STATS_REPLICAS) continue;
+    replicas.push({
+      task_id: container.taskId,
+      service: container.service,
+      slot: container.slot,
+      container_id: container.id,
+      at: usage.atMs,
+      cpu_seconds: usage.cpuSeconds,
+      memory_working_set_bytes: usage.memoryWorkingSetBytes,
+      memory_limit_bytes: usage.memoryLimitBytes,
+      network_rx_bytes: usage.networkRxBytes,
+      network_tx_bytes: usage.networkTxBytes,
+      block_read_bytes: usage.blockReadBytes,
+      block_write_bytes: usage.blockWriteBytes,
+      ...(usage.pids === null ? {} : { pids: usage.pids }),
+    });
+  }
+  return {
+    type: 'stats',
+    interval_ms: intervalMs,
+    ...(node
+      ? {
+          node: {
+            at: node.atMs,
+            cpu_seconds: node.cpuSeconds,
+            cpu_count: node.cpuCount,
+            memory_used_bytes: node.memoryUsedBytes,
+            memory_total_bytes: node.memoryTotalBytes,
+            disk_path: node.diskPath,
+            disk_used_bytes: node.diskUsedBytes,
+            disk_total_bytes: node.diskTotalBytes,
+          },
+        }
+      : {}),
+    replicas,
+  };
+}
+
+export class StatsSampler {
+  readonly #options: StatsSamplerOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #startedAtMs = 0;
+  #round = 0;
+
+  constructor(options: StatsSamplerOptions) {
+    this.#options = options;
+  }
+
+  get started(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** Samples at once, then every interval; starting a started sampler does nothing. */
+  start(): void {
+    if (this.#timer) return;
+    this.#startedAtMs = this.#options.now();
+    this.#round = 0;
+    this.#timer = setTimeout(() => this.#tick(), 0);
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One round now: the readings as a message (what each tick sends). */
+  async sample(): Promise<StatsMessage> {
+    const { usage, intervalMs } = this.#options;
+    const containers = [...this.#options.containers()];
+    const readings: { container: SampledContainer; usage: ContainerUsage | undefined }[] = containers.map(
+      (container) => ({ container, usage: undefined }),
+    );
+    let next = 0;
+    const worker = async () => {
+      while (next < readings.length) {
+        const reading = readings[next++];
+        if (reading) reading.usage = await usage.container(reading.container.id).catch(() => undefined);
+      }
+    };
+    const node = usage.node().catch((error: unknown) => {
+      this.#options.onError(error);
+      return undefined;
+    });
+    await Promise.all(
+      Array.from(
+        { length: Math.min(this.#options.concurrency ?? DEFAULT_CONCURRENCY, readings.length) },
+        worker,
+      ),
+    );
+    return statsMessageOf(intervalMs, await node, readings);
+  }
+
+  #tick(): void {
+    if (!this.#timer) return;
+    const { intervalMs, now } = this.#options;
+    if (!this.#running) {
+      this.#running = true;
+      this.sample().then(
+        (message) => {
+          this.#running = false;
+          if (this.#timer) this.#options.send(message);
+        },
+        (error: unknown) => {
+          this.#running = false;
+          this.#options.onError(error);
+        },
+      );
+    }
+    // The next multiple of the interval from the start that is still ahead.
+    const elapsed = now() - this.#startedAtMs;
+    this.#round = Math.max(this.#round + 1, Math.floor(elapsed / intervalMs) + 1);
+    this.#timer = setTimeout(
+      () => this.#tick(),
+      Math.max(0, this.#startedAtMs + this.#round * intervalMs - now()),
+    );
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The server's short memory of resource usage: per replica and per node, a ring of the last
+ * `capacity` samples (default 60: five minutes at the agents' 5 s), never a store row. Memory is
+ * bounded by what is live: a node's message lists every replica it runs, so a replica missing from
+ * it is gone and forgotten; a replica whose container changed starts a fresh series (its counters
+ * restarted); a node silent for three of its intervals is stale (left out of reads) and
+ * forgotten by the next message from any node (`prune`), and `forgetNode` drops a node at once.
+ *
+ * Time: samples carry the agent's clock (`at`, used for rates, both ends from one clock); staleness
+ * is judged on the server's clock, when the message arrived, so a skewed agent clock cannot make
+ * its stats look fresh or old.
+ */
+import type { NodeSampleWire, ReplicaSampleWire, StatsSamples } from '../protocol/stats-message.ts';
+import { RingBuffer } from './ring-buffer.ts';
+
+export const DEFAULT_WINDOW_CAPACITY = 60;
+/** A node that has sent nothing for this many of its intervals has stale stats. */
+const STALE_AFTER_INTERVALS = 3;
+
+export interface ReplicaSeries {
+  readonly taskId: string;
+  readonly service: string;
+  readonly slot: number;
+  readonly nodeId: string;
+  readonly containerId: string;
+  readonly samples: RingBuffer<ReplicaSampleWire>;
+}
+
+export interface NodeSeries {
+  readonly nodeId: string;
+  readonly intervalMs: number;
+  /** Server clock, epoch ms, of the last message from the node. */
+  readonly receivedAtMs: number;
+  readonly samples: RingBuffer<NodeSampleWire>;
+  /** The replicas its last message listed. */
+  readonly taskIds: ReadonlySet<string>;
+}
+
+export interface StatsWindowOptions {
+  /** Samples kept per replica and per node. */
+  readonly capacity?: number;
+}
+
+export type StatsListener = (nodeId: string) => void;
+
+export class StatsWindow {
+  readonly #capacity: number;
+  readonly #replicas = new Map<string, ReplicaSeries>();
+  readonly #nodes = new Map<string, NodeSeries>();
+  readonly #listeners = new Set<StatsListener>();
+
+  constructor(options: StatsWindowOptions = {}) {
+    this.#capacity = options.capacity ?? DEFAULT_WINDOW_CAPACITY;
+  }
+
+  /**
+   * Takes in one message's samples from `nodeId`, received at `receivedAtMs` (server clock), and
+   * forgets nodes gone stale by then: the window needs no timer of its own.
+   */
+  record(nodeId: string, intervalMs: number, samples: StatsSamples, receivedAtMs: number): void {
+    this.prune(receivedAtMs);
+    const previous = this.#nodes.get(nodeId);
+    const nodeSamples = previous?.samples ?? new RingBuffer<NodeSampleWire>(this.#capacity);
+    if (samples.node) nodeSamples.push(samples.node);
+    const taskIds = new Set<string>();
+    for (const sample of samples.replicas) {
+      taskIds.add(sample.task_id);
+      let series = this.#replicas.get(sample.task_id);
+      // A new container restarted its counters; a replica another node reported is this one's now
+      // (the other node's list no longer removes it: removal checks whose it is).
+      if (series === undefined || series.containerId !== sample.container_id || series.nodeId !== nodeId) {
+        series = {
+          taskId: sample.task_id,
+          service: sample.service,
+          slot: sample.slot,
+          nodeId,
+          containerId: sample.container_id,
+          samples: new RingBuffer<ReplicaSampleWire>(this.#capacity),
+        };
+        this.#replicas.set(sample.task_id, series);
+      }
+      const last = series.samples.last();
+      // A repeated or older reading (a resent message) would make a zero-length interval.
+      if (last === undefined || sample.at > last.at) series.samples.push(sample);
+    }
+    for (const taskId of previous?.taskIds ?? []) {
+      if (!taskIds.has(taskId) && this.#replicas.get(taskId)?.nodeId === nodeId)
+        this.#replicas.delete(taskId);
+    }
+    this.#nodes.set(nodeId, { nodeId, intervalMs, receivedAtMs, samples: nodeSamples, taskIds });
+    for (const listener of this.#listeners) listener(nodeId);
+  }
+
+  /** Forgets a node and its replicas (the node was removed). */
+  forgetNode(nodeId: string): void {
+    const node = this.#nodes.get(nodeId);
+    if (!node) return;
+    for (const taskId of node.taskIds)
+      if (this.#replicas.get(taskId)?.nodeId === nodeId) this.#replicas.delete(taskId);
+    this.#nodes.delete(nodeId);
+  }
+
+  /** Forgets every node (and its replicas) whose stats are stale at `nowMs`. */
+  prune(nowMs: number): void {
+    for (const node of [...this.#nodes.values()])
+      if (this.#isStale(node, nowMs)) this.forgetNode(node.nodeId);
+  }
+
+  /** Every replica series of a node whose stats are fresh at `nowMs`. */
+  replicas(nowMs: number): ReplicaSeries[] {
+    const out: ReplicaSeries[] = [];
+    for (const series of this.#replicas.values()) {
+      const node = this.#nodes.get(series.nodeId);
+      if (node && !this.#isStale(node, nowMs)) out.push(series);
+    }
+    return out;
+  }
+
+  /** Every node series that is fresh at `nowMs` and has at least one node sample. */
+  nodes(nowMs: number): NodeSeries[] {
+    return [...this.#nodes.values()].filter((node) => node.samples.length > 0 && !this.#isStale(node, nowMs));
+  }
+
+  replica(taskId: string): ReplicaSeries | undefined {
+    return this.#replicas.get(taskId);
+  }
+
+  node(nodeId: string): NodeSeries | undefined {
+    return this.#nodes.get(nodeId);
+  }
+
+  /** How many series are held: what the memory bound is about. */
+  get size(): { readonly replicas: number; readonly nodes: number } {
+    return { replicas: this.#replicas.size, nodes: this.#nodes.size };
+  }
+
+  /** Calls `listener` after every recorded message; returns the unsubscribe. */
+  subscribe(listener: StatsListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #isStale(node: NodeSeries, nowMs: number): boolean {
+    return nowMs - node.receivedAtMs > STALE_AFTER_INTERVALS * node.intervalMs;
+  }
+}
