@@ -3,6 +3,7 @@
  * without Grafana: every panel target's expression, and the expression as Grafana would send it
  * once its variables are replaced (`$__rate_interval`, `$__range`, `$service`, `$node`, …).
  */
+import { parser } from '@prometheus-io/lezer-promql';
 import { z } from 'zod';
 
 const targetSchema = z.object({ expr: z.string().min(1), refId: z.string() }).loose();
@@ -63,4 +64,27 @@ export function substitute(expr: string, values: VariableValues): string {
       return all[name] ?? match;
     },
   );
+}
+
+/**
+ * The expression with one more label matcher on every series it selects, so a query sees only one
+ * target's series: a test sharing a Prometheus with earlier runs must not pass on their data.
+ */
+export function withMatcher(expr: string, label: string, value: string): string {
+  const matcher = `${label}=${JSON.stringify(value)}`;
+  const inserts: { at: number; text: string }[] = [];
+  const cursor = parser.parse(expr).cursor();
+  do {
+    if (cursor.type.name !== 'VectorSelector') continue;
+    const selector = cursor.node;
+    const matchers = selector.getChild('LabelMatchers');
+    if (matchers) {
+      const empty = expr.slice(matchers.from + 1, matchers.to - 1).trim() === '';
+      inserts.push({ at: matchers.from + 1, text: empty ? matcher : `${matcher},` });
+    } else inserts.push({ at: selector.to, text: `{${matcher}}` });
+  } while (cursor.next());
+  let out = expr;
+  for (const { at, text } of inserts.sort((a, b) => b.at - a.at))
+    out = out.slice(0, at) + text + out.slice(at);
+  return out;
 }

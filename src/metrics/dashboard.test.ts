@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { parser } from '@prometheus-io/lezer-promql';
-import { dashboardSchema, panelQueries, substitute } from './dashboard-queries.ts';
+import { dashboardSchema, panelQueries, substitute, withMatcher } from './dashboard-queries.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const dashboard = dashboardSchema.parse(
@@ -44,6 +44,22 @@ test('every panel query parses as PromQL once its variables are replaced', () =>
     assert.doesNotMatch(expr, /\$/, `${query.panel}: a variable is left in ${expr}`);
     assert.deepEqual(parseErrors(expr), [], `${query.panel} ${query.refId}: ${expr}`);
     assert.match(expr, /skiff_/, `${query.panel}: names no Skiff metric`);
+  }
+});
+
+test('a matcher added to every selector confines a query to one target', () => {
+  assert.equal(withMatcher('up', 'run', 'a'), 'up{run="a"}');
+  assert.equal(
+    withMatcher('max(foo{}) / bar offset 5m', 'run', 'a'),
+    'max(foo{run="a"}) / bar{run="a"} offset 5m',
+  );
+  assert.equal(
+    withMatcher('sum by (le) (rate(x_bucket{service=~".*"}[4s]))', 'run', 'a'),
+    'sum by (le) (rate(x_bucket{run="a",service=~".*"}[4s]))',
+  );
+  for (const query of panelQueries(dashboard)) {
+    const expr = withMatcher(substitute(query.expr, VALUES), 'run', 'a');
+    assert.deepEqual(parseErrors(expr), [], expr);
   }
 });
 
