@@ -80,7 +80,12 @@ describe('the dashboard against a real Prometheus', { timeout: 180_000 }, () => 
     await eventually('2 healthy replicas', async () => ((await view()).healthy === 2 ? true : undefined), {
       timeoutMs: 60_000,
     });
-    // Requests through the agent's HTTP proxy.
+    // Requests through the agent's HTTP proxy, once its endpoints have arrived.
+    await eventually('the proxy to answer', async () => {
+      const response = await fetch(`http://127.0.0.1:${HOST_PORT}/`);
+      await response.text();
+      return response.status === 200 || undefined;
+    });
     for (let i = 0; i < 20; i++) {
       const response = await fetch(`http://127.0.0.1:${HOST_PORT}/`);
       assert.equal(response.status, 200);
@@ -137,7 +142,7 @@ describe('the dashboard against a real Prometheus', { timeout: 180_000 }, () => 
           const result = await query(q.expr);
           if (result.length === 0) empty.push(`${q.panel} (${q.refId}): ${q.expr}`);
         }
-        return empty.length === 0 ? true : empty;
+        return empty.length === 0 ? true : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 1000 },
     );

@@ -23,6 +23,14 @@ test("a node's services have every known counter from zero, before anything happ
   const exits = family(families, 'skiff_replica_exits_total');
   assert.equal(exits.samples.length, 2 * AGENT_COUNTERS.exits.values.length);
   assert.ok(exits.samples.every((s) => s.labels.node === 'n1' && 'value' in s && s.value === 0));
+  const probeLatency = family(families, 'skiff_health_probe_duration_seconds');
+  assert.deepEqual(
+    probeLatency.samples.map((s) => [s.labels.service, 'count' in s ? s.count : undefined]),
+    [
+      ['db', 0],
+      ['web', 0],
+    ],
+  );
   const ooms = family(families, 'skiff_replica_oom_kills_total');
   assert.deepEqual(
     ooms.samples.map((s) => s.labels),

@@ -159,20 +159,26 @@ export class AgentTally {
 
   observe(name: AgentHistogram, service: string, seconds: number): void {
     const bounds = AGENT_HISTOGRAMS[name].bounds;
-    const key = `${name}\u0000${service}`;
-    let entry = this.#histograms.get(key);
-    if (!entry) {
-      entry = { name, service, counts: new Array<number>(bounds.length + 1).fill(0), sum: 0 };
-      this.#histograms.set(key, entry);
-    }
+    const entry = this.#histogram(name, service);
     let i = bounds.findIndex((bound) => seconds <= bound);
     if (i === -1) i = bounds.length;
     entry.counts[i] = (entry.counts[i] ?? 0) + 1;
     entry.sum += seconds;
   }
 
+  #histogram(name: AgentHistogram, service: string) {
+    const key = `${name}\u0000${service}`;
+    let entry = this.#histograms.get(key);
+    if (!entry) {
+      const buckets = AGENT_HISTOGRAMS[name].bounds.length + 1;
+      entry = { name, service, counts: new Array<number>(buckets).fill(0), sum: 0 };
+      this.#histograms.set(key, entry);
+    }
+    return entry;
+  }
+
   snapshot(): AgentSnapshot {
-    // Zeros for the services here, so a rate has a start before the first event.
+    // Zeros for the services here (counters and histograms), so a rate has a start before the first event.
     for (const service of this.#services) {
       for (const [name, def] of Object.entries(AGENT_COUNTERS) as [AgentCounter, CounterDef][]) {
         for (const value of def.values.length === 0 ? [''] : def.values) {
@@ -181,6 +187,8 @@ export class AgentTally {
         }
       }
     }
+    for (const service of this.#services)
+      for (const name of Object.keys(AGENT_HISTOGRAMS) as AgentHistogram[]) this.#histogram(name, service);
     return {
       counters: [...this.#counters.values()],
       histograms: [...this.#histograms.values()].map((h) => ({ ...h, counts: [...h.counts] })),
