@@ -142,7 +142,9 @@ export class ConvergeLoop {
     this.#desired = [...tasks];
     this.#desiredText = text;
     for (const task of tasks) this.#lastSpecs.set(task.task_id, task);
-    this.#options.tally?.setServices(tasks.map((t) => t.service));
+    this.#options.tally?.setServices(
+      tasks.map((t) => ({ service: t.service, probed: t.spec.health_check !== undefined })),
+    );
     if (options.fromServer) this.#warm = true;
     if (news) this.trigger();
   }

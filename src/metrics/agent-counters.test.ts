@@ -18,7 +18,11 @@ const family = (families: MetricFamily[], name: string) => {
 
 test("a node's services have every known counter from zero, before anything happened", () => {
   const tally = new AgentTally();
-  tally.setServices(['web', 'web', 'db']);
+  tally.setServices([
+    { service: 'web', probed: true },
+    { service: 'web', probed: true },
+    { service: 'db', probed: false },
+  ]);
   const families = agentFamilies(new Map([['n1', tally.snapshot()]]));
   const exits = family(families, 'skiff_replica_exits_total');
   assert.equal(exits.samples.length, 2 * AGENT_COUNTERS.exits.values.length);
@@ -26,11 +30,11 @@ test("a node's services have every known counter from zero, before anything happ
   const probeLatency = family(families, 'skiff_health_probe_duration_seconds');
   assert.deepEqual(
     probeLatency.samples.map((s) => [s.labels.service, 'count' in s ? s.count : undefined]),
-    [
-      ['db', 0],
-      ['web', 0],
-    ],
+    [['web', 0]],
+    'only a service with a health check has probe series',
   );
+  assert.deepEqual(family(families, 'skiff_proxy_requests_total').samples, [], 'nothing proxied yet');
+  assert.deepEqual(family(families, 'skiff_image_pull_duration_seconds').samples, []);
   const ooms = family(families, 'skiff_replica_oom_kills_total');
   assert.deepEqual(
     ooms.samples.map((s) => s.labels),
@@ -76,7 +80,7 @@ test('counts and latencies survive the trip through the message, labelled by nod
     sample.buckets.find(([bound]) => bound === 0.25),
     [0.25, 2],
   );
-  assert.deepEqual(sample.buckets.at(-1), [10, 2]);
+  assert.deepEqual(sample.buckets.at(-1), [5, 2]);
 });
 
 test('entries a newer agent names differently, or gets wrong, are dropped one by one', () => {
@@ -115,6 +119,10 @@ test('proxied requests count by service and status class', () => {
     [
       ['proxyRequests', 'web', '2xx', 1],
       ['proxyRequests', 'web', 'error', 1],
+      // Once a service has been proxied, its other classes count from zero.
+      ['proxyRequests', 'web', '3xx', 0],
+      ['proxyRequests', 'web', '4xx', 0],
+      ['proxyRequests', 'web', '5xx', 0],
     ],
   );
   assert.equal(

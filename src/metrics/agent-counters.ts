@@ -8,10 +8,13 @@
 import { z } from 'zod';
 import type { HistogramSample, Labels, MetricFamily, Sample } from './text-format.ts';
 
-/** Health probes and proxied requests: milliseconds to seconds. */
-export const LATENCY_BOUNDS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/**
+ * Health probes and proxied requests: milliseconds to seconds. Few buckets: each is a series per
+ * service per node, and at 100 nodes they are most of a scrape.
+ */
+export const LATENCY_BOUNDS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
 /** Image pulls: seconds to minutes. */
-export const PULL_BOUNDS_S = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+export const PULL_BOUNDS_S = [0.5, 1, 5, 10, 30, 60, 300];
 
 interface CounterDef {
   readonly family: string;
@@ -19,6 +22,12 @@ interface CounterDef {
   /** The label keys besides `service` (and the server's `node`), with their known values. */
   readonly label: string;
   readonly values: readonly string[];
+  /**
+   * Which services of a node start it at zero: every one with replicas here (`replicas`), those
+   * with a health check (`probed`), or those the proxy has served once (`proxied`: the proxy on
+   * every host serves every http service, most never asked on most hosts).
+   */
+  readonly zeroFor: 'replicas' | 'probed' | 'proxied';
 }
 
 export const AGENT_COUNTERS = {
@@ -27,57 +36,74 @@ export const AGENT_COUNTERS = {
     help: 'Replica containers that stopped on their own, by how: completed (exit 0), error (other codes), oom_killed.',
     label: 'reason',
     values: ['completed', 'error', 'oom_killed'],
+    zeroFor: 'replicas',
   },
   restarts: {
     family: 'skiff_replica_restarts_total',
     help: 'Replicas replaced by a fresh container in their slot, by the failure behind it.',
     label: 'reason',
     values: ['completed', 'error', 'oom_killed', 'unhealthy'],
+    zeroFor: 'replicas',
   },
   oomKills: {
     family: 'skiff_replica_oom_kills_total',
     help: "Replica containers the kernel's OOM killer killed (the engine's oom events).",
     label: '',
     values: [],
+    zeroFor: 'replicas',
   },
   probes: {
     family: 'skiff_health_probes_total',
     help: 'Health probes run by the agents, by result.',
     label: 'result',
     values: ['success', 'failure'],
+    zeroFor: 'probed',
   },
   pulls: {
     family: 'skiff_image_pulls_total',
     help: 'Image pulls by the agents, by result.',
     label: 'result',
     values: ['success', 'failure'],
+    zeroFor: 'replicas',
   },
   proxyRequests: {
     family: 'skiff_proxy_requests_total',
     help: "Requests through the agents' HTTP proxies (app_protocol: http), by status class (2xx..5xx, or error: no upstream answered).",
     label: 'code',
     values: ['2xx', '3xx', '4xx', '5xx', 'error'],
+    zeroFor: 'proxied',
   },
 } as const satisfies Record<string, CounterDef>;
 export type AgentCounter = keyof typeof AGENT_COUNTERS;
+
+interface HistogramDef {
+  readonly family: string;
+  readonly help: string;
+  readonly bounds: readonly number[];
+  /** As for counters; undefined: not before the first observation (image pulls are rare). */
+  readonly zeroFor: CounterDef['zeroFor'] | undefined;
+}
 
 export const AGENT_HISTOGRAMS = {
   probeDuration: {
     family: 'skiff_health_probe_duration_seconds',
     help: 'How long health probes took.',
     bounds: LATENCY_BOUNDS_S,
+    zeroFor: 'probed',
   },
   pullDuration: {
     family: 'skiff_image_pull_duration_seconds',
     help: 'How long image pulls took (failed ones included).',
     bounds: PULL_BOUNDS_S,
+    zeroFor: undefined,
   },
   proxyDuration: {
     family: 'skiff_proxy_request_duration_seconds',
     help: "Time from a request's arrival at the agent's HTTP proxy until its answer was sent.",
     bounds: LATENCY_BOUNDS_S,
+    zeroFor: 'proxied',
   },
-} as const;
+} as const satisfies Record<string, HistogramDef>;
 export type AgentHistogram = keyof typeof AGENT_HISTOGRAMS;
 
 const labelText = z.string().max(253);
@@ -144,20 +170,31 @@ export class AgentTally {
     string,
     { name: AgentHistogram; service: string; counts: number[]; sum: number }
   >();
-  #services = new Set<string>();
+  #zeroFor = { replicas: new Set<string>(), probed: new Set<string>(), proxied: new Set<string>() };
 
-  /** The services on this node now: their known label values are sent from zero. */
-  setServices(services: Iterable<string>): void {
-    this.#services = new Set(services);
+  /**
+   * The services with replicas on this node now, and which of them have a health check: their
+   * known label values are sent from zero.
+   */
+  setServices(services: Iterable<{ readonly service: string; readonly probed: boolean }>): void {
+    const replicas = new Set<string>();
+    const probed = new Set<string>();
+    for (const { service, probed: checked } of services) {
+      replicas.add(service);
+      if (checked) probed.add(service);
+    }
+    this.#zeroFor = { ...this.#zeroFor, replicas, probed };
   }
 
   count(name: AgentCounter, service: string, value = '', by = 1): void {
+    if (name === 'proxyRequests') this.#zeroFor.proxied.add(service);
     const key = `${name}\u0000${service}\u0000${value}`;
     const entry = this.#counters.get(key);
     this.#counters.set(key, { name, service, value, count: (entry?.count ?? 0) + by });
   }
 
   observe(name: AgentHistogram, service: string, seconds: number): void {
+    if (name === 'proxyDuration') this.#zeroFor.proxied.add(service);
     const bounds = AGENT_HISTOGRAMS[name].bounds;
     const entry = this.#histogram(name, service);
     let i = bounds.findIndex((bound) => seconds <= bound);
@@ -178,17 +215,19 @@ export class AgentTally {
   }
 
   snapshot(): AgentSnapshot {
-    // Zeros for the services here (counters and histograms), so a rate has a start before the first event.
-    for (const service of this.#services) {
-      for (const [name, def] of Object.entries(AGENT_COUNTERS) as [AgentCounter, CounterDef][]) {
+    // Zeros for the services they concern, so a rate has a start before the first event.
+    for (const [name, def] of Object.entries(AGENT_COUNTERS) as [AgentCounter, CounterDef][]) {
+      for (const service of this.#zeroFor[def.zeroFor]) {
         for (const value of def.values.length === 0 ? [''] : def.values) {
           const key = `${name}\u0000${service}\u0000${value}`;
           if (!this.#counters.has(key)) this.#counters.set(key, { name, service, value, count: 0 });
         }
       }
     }
-    for (const service of this.#services)
-      for (const name of Object.keys(AGENT_HISTOGRAMS) as AgentHistogram[]) this.#histogram(name, service);
+    for (const [name, def] of Object.entries(AGENT_HISTOGRAMS) as [AgentHistogram, HistogramDef][]) {
+      if (def.zeroFor === undefined) continue;
+      for (const service of this.#zeroFor[def.zeroFor]) this.#histogram(name, service);
+    }
     return {
       counters: [...this.#counters.values()],
       histograms: [...this.#histograms.values()].map((h) => ({ ...h, counts: [...h.counts] })),

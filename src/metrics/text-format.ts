@@ -39,30 +39,47 @@ export type MetricFamily =
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export function renderFamilies(families: readonly MetricFamily[]): string {
+  // Built as strings, each sample's labels once: at 1,000 replicas a scrape is tens of thousands
+  // of lines, and object spreads per bucket line cost more than the rest of the scrape.
   const lines: string[] = [];
   for (const family of families) {
-    lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`, `# TYPE ${family.name} ${family.type}`);
+    const name = family.name;
+    lines.push(`# HELP ${name} ${escapeHelp(family.help)}`, `# TYPE ${name} ${family.type}`);
     if (family.type === 'histogram') {
       for (const sample of family.samples) {
+        const labels = labelText(sample.labels);
+        const open = labels === '' ? '{' : `{${labels},`;
         for (const [bound, count] of sample.buckets)
-          lines.push(line(`${family.name}_bucket`, { ...sample.labels, le: formatValue(bound) }, count));
-        lines.push(line(`${family.name}_bucket`, { ...sample.labels, le: '+Inf' }, sample.count));
-        lines.push(line(`${family.name}_sum`, sample.labels, sample.sum));
-        lines.push(line(`${family.name}_count`, sample.labels, sample.count));
+          lines.push(`${name}_bucket${open}le="${formatValue(bound)}"} ${formatValue(count)}`);
+        lines.push(`${name}_bucket${open}le="+Inf"} ${formatValue(sample.count)}`);
+        const braced = labels === '' ? '' : `{${labels}}`;
+        lines.push(`${name}_sum${braced} ${formatValue(sample.sum)}`);
+        lines.push(`${name}_count${braced} ${formatValue(sample.count)}`);
       }
     } else {
-      for (const sample of family.samples) lines.push(line(family.name, sample.labels, sample.value));
+      for (const sample of family.samples) {
+        const labels = labelText(sample.labels);
+        lines.push(
+          labels === ''
+            ? `${name} ${formatValue(sample.value)}`
+            : `${name}{${labels}} ${formatValue(sample.value)}`,
+        );
+      }
     }
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
-function line(name: string, labels: Labels, value: number): string {
-  const keys = Object.keys(labels);
-  if (keys.length === 0) return `${name} ${formatValue(value)}`;
-  const pairs = keys.map((key) => `${key}="${escapeLabel(labels[key] ?? '')}"`);
-  return `${name}{${pairs.join(',')}} ${formatValue(value)}`;
+function labelText(labels: Labels): string {
+  let text = '';
+  for (const key in labels) {
+    const value = labels[key] ?? '';
+    text += `${text === '' ? '' : ','}${key}="${NEEDS_ESCAPE.test(value) ? escapeLabel(value) : value}"`;
+  }
+  return text;
 }
+
+const NEEDS_ESCAPE = /[\\\n"]/;
 
 export function formatValue(value: number): string {
   if (Number.isNaN(value)) return 'NaN';

@@ -1,0 +1,201 @@
+/**
+ * `npm run bench:metrics`: what one Prometheus scrape of the server costs at scale. A real Skiff
+ * server (in this process: SQLite on tmpfs) with N simulated agents in a child process
+ * (bench/sim-agents.ts: the real protocol, the agent's converge loop on fake engines, each agent
+ * sending its counters every 5 s), R replicas deployed over them, and every replica and node given
+ * a resource-usage sample in the stats window as agents would send (the simulated engines have no
+ * cgroups). Then GET /metrics, one request at a time: the time to the last byte (client side, over
+ * loopback HTTP with a bearer token), the server's own render time
+ * (`skiff_metrics_scrape_duration_seconds`), the body's size and its number of series.
+ *
+ * Options: --nodes 100  --replicas 1000  --scrapes 50  --timeout 300s. Goal: scrape ≤ 100 ms.
+ * Exits 0 whatever the figures: it is a measurement.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ServiceSpecInput } from '../src/model/service-spec.ts';
+import type { ReplicaSampleWire } from '../src/protocol/stats-message.ts';
+import { startServer } from '../src/server/skiff-server.ts';
+import { positiveInt } from './harness/options.ts';
+import { fmtMs, grouped, out, runMain, table } from './harness/report.ts';
+import { SkiffApi } from './harness/skiff-api.ts';
+import { median, percentile } from './harness/stats.ts';
+import { waitFor } from './harness/wait.ts';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '100' },
+    replicas: { type: 'string', default: '1000' },
+    scrapes: { type: 'string', default: '50' },
+    timeout: { type: 'string', default: '300' },
+  },
+});
+const NODES = positiveInt('nodes', values.nodes, 5000);
+const REPLICAS = positiveInt('replicas', values.replicas, 100_000);
+const SCRAPES = positiveInt('scrapes', values.scrapes, 10_000);
+const TIMEOUT_MS = positiveInt('timeout', values.timeout.replace(/s$/, ''), 3600) * 1000;
+const PER_SERVICE = 100;
+const GOAL_MS = 100;
+const REPO = join(import.meta.dirname, '..');
+
+runMain('bench:metrics', async () => {
+  const dir = mkdtempSync(join('/dev/shm', 'skiff-bench-metrics-'));
+  const server = await startServer({ dataDir: dir, port: 0, listen: '127.0.0.1', log: () => {} });
+  let fleet: ChildProcess | undefined;
+  try {
+    const api = new SkiffApi(server.url, server.tokens.admin, 60_000);
+    fleet = spawn(
+      process.execPath,
+      [join(REPO, 'bench/sim-agents.ts'), '--server', server.url, '--nodes', String(NODES), '--cpus', '4'],
+      { env: { ...process.env, SKIFF_JOIN_TOKEN: server.tokens.join }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const fleetLog: string[] = [];
+    fleet.stderr?.on('data', (d: Buffer) => fleetLog.push(String(d)));
+    const startedAt = performance.now();
+    await waitFor(`${NODES} ready nodes`, TIMEOUT_MS, 500, async () => {
+      if (fleet?.exitCode !== null) throw new Error(`sim-agents exited: ${fleetLog.join('').slice(-2000)}`);
+      const ready = (await api.nodes()).filter((n) => n.status === 'ready').length;
+      return ready >= NODES ? ready : undefined;
+    });
+    out(`${NODES} simulated agents ready in ${fmtMs(performance.now() - startedAt)} ms`);
+
+    const services = Math.ceil(REPLICAS / PER_SERVICE);
+    const deployedAt = performance.now();
+    for (let i = 0; i < services; i++) {
+      const spec: ServiceSpecInput = {
+        name: `svc-${i}`,
+        image: 'sim:v1',
+        replicas: Math.min(PER_SERVICE, REPLICAS - i * PER_SERVICE),
+        resources: { cpus: 0.1, memory_mb: 32 },
+        placement: { strategy: 'spread' },
+        // A health check on every tenth service, so probe histograms are in the scrape too.
+        ...(i % 10 === 0
+          ? { health_check: { type: 'exec', command: ['true'], interval: '1s', timeout: '1s', retries: 3 } }
+          : {}),
+      };
+      await api.deploy(spec);
+    }
+    const running = await waitFor(`${REPLICAS} replicas running`, TIMEOUT_MS, 1000, async () => {
+      const all = await api.services();
+      const count = all.reduce((n, s) => n + s.running, 0);
+      return count >= REPLICAS ? all : undefined;
+    });
+    out(
+      `${grouped(REPLICAS)} replicas of ${services} services running (${fmtMs(performance.now() - deployedAt)} ms from the first deploy)`,
+    );
+
+    // Usage samples as the agents' stats messages would bring them (one per replica and node).
+    const now = Date.now();
+    const byNode = new Map<string, ReplicaSampleWire[]>();
+    for (const service of running) {
+      for (const c of service.containers) {
+        if (!c.node_id || !c.id) continue;
+        const list = byNode.get(c.node_id) ?? [];
+        list.push({
+          task_id: c.task_id,
+          service: service.name,
+          slot: c.slot,
+          container_id: c.id,
+          at: now,
+          cpu_seconds: 12.5 + c.slot,
+          memory_working_set_bytes: 20_000_000 + c.slot * 1000,
+          memory_limit_bytes: 32 * 1024 * 1024,
+          network_rx_bytes: 123_456,
+          network_tx_bytes: 654_321,
+          block_read_bytes: 4096,
+          block_write_bytes: 8192,
+        });
+        byNode.set(c.node_id, list);
+      }
+    }
+    for (const [node, replicas] of byNode) {
+      server.stats.record(
+        node,
+        5000,
+        {
+          node: {
+            at: now,
+            cpu_seconds: 5000,
+            cpu_count: 4,
+            memory_used_bytes: 2e9,
+            memory_total_bytes: 4e9,
+            disk_path: '/var/lib/docker',
+            disk_used_bytes: 1e10,
+            disk_total_bytes: 5e10,
+          },
+          replicas,
+          dropped: 0,
+        },
+        Date.now(),
+      );
+    }
+    // The agents' counters (sent every 5 s) are in.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+
+    const timesMs: number[] = [];
+    const renderMs: number[] = [];
+    let bytes = 0;
+    let series = 0;
+    let families = 0;
+    for (let i = 0; i < SCRAPES; i++) {
+      const t0 = performance.now();
+      const response = await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${server.tokens.admin}` },
+      });
+      const text = await response.text();
+      timesMs.push(performance.now() - t0);
+      if (!response.ok) throw new Error(`GET /metrics: ${response.status} ${text.slice(0, 200)}`);
+      bytes = Buffer.byteLength(text);
+      const lines = text.split('\n');
+      series = lines.filter((l) => l !== '' && !l.startsWith('#')).length;
+      families = lines.filter((l) => l.startsWith('# TYPE ')).length;
+      // The previous scrape's render time, as the server measured it.
+      const rendered = /^skiff_metrics_scrape_duration_seconds (\S+)$/m.exec(text)?.[1];
+      if (i > 0 && rendered !== undefined) renderMs.push(Number(rendered) * 1000);
+    }
+    out();
+    out(
+      table(
+        [
+          'nodes',
+          'replicas',
+          'scrape p50 ms',
+          'p99 ms',
+          'max ms',
+          'render p50 ms',
+          'size',
+          'series',
+          'families',
+          'goal',
+        ],
+        [
+          [
+            grouped(NODES),
+            grouped(REPLICAS),
+            fmtMs(median(timesMs)),
+            fmtMs(percentile(timesMs, 99)),
+            fmtMs(Math.max(...timesMs)),
+            fmtMs(median(renderMs)),
+            `${(bytes / 1024).toFixed(0)} KiB`,
+            grouped(series),
+            String(families),
+            percentile(timesMs, 99) <= GOAL_MS ? `≤ ${GOAL_MS} ms: met` : `≤ ${GOAL_MS} ms: missed`,
+          ],
+        ],
+        { rule: true },
+      ),
+    );
+    out(`(${SCRAPES} scrapes one at a time; the first includes warm-up)`);
+  } finally {
+    if (fleet && fleet.exitCode === null) {
+      const exited = new Promise((done) => fleet?.once('exit', done));
+      fleet.kill('SIGTERM');
+      await exited;
+    }
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
