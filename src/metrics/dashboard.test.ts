@@ -1,8 +1,8 @@
 /**
  * The shipped dashboard, Prometheus config and alert rules, checked without Grafana: every
  * panel's PromQL parses (lezer-promql, the grammar of Prometheus' own UI) once its variables are
- * replaced, every query uses the datasource variable and names Skiff's metrics, and promtool
- * accepts the config and the rules. test/prometheus.test.ts runs each query against a real
+ * replaced, every query uses the datasource variable and names Skiff's metrics, promtool
+ * accepts the config and the rules, and the rules' own unit tests (prometheus/skiff-rules.test.yml) pass. test/prometheus.test.ts runs each query against a real
  * Prometheus scraping a real Skiff.
  */
 import assert from 'node:assert/strict';
@@ -121,4 +121,14 @@ test('promtool accepts the Prometheus config and the alert rules', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('each alert fires on the series that should fire it, and only then (promtool test rules)', () => {
+  const run = spawnSync('promtool', ['test', 'rules', 'skiff-rules.test.yml'], {
+    cwd: join(ROOT, 'prometheus'),
+    encoding: 'utf8',
+  });
+  assert.equal(run.error, undefined, 'promtool missing (apt-get install prometheus)');
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /SUCCESS/);
 });
