@@ -69,6 +69,8 @@ export interface RunningServer {
   readonly pki: ClusterPki;
   /** Where `--metrics-listen` serves the metrics, when it was given. */
   readonly metricsUrl: string | undefined;
+  /** The server's metrics (`setLeader` for a control plane with standbys). */
+  readonly metrics: ServerMetrics;
   /** Resource usage the agents report, in memory (src/stats/README.md). */
   readonly stats: StatsWindow;
   close(): Promise<void>;
@@ -247,6 +249,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     addressPool,
     pki,
     metricsUrl: metricsListener?.url,
+    metrics,
     stats,
     async close() {
       controller.stop();
