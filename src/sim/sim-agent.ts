@@ -17,9 +17,11 @@
 import WebSocket from 'ws';
 import type { LoopReport } from '../agent/converge-loop.ts';
 import { ConvergeLoop } from '../agent/converge-loop.ts';
+import { StatsSampler } from '../agent/stats-sampler.ts';
+import type { UsageSource } from '../agent/stats-usage.ts';
 import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
-import { AGENT_FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
+import { AGENT_FEATURES, FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, serverMessageSchema } from '../protocol/messages.ts';
 import { joinCluster, type NodeIdentity } from '../security/node-identity.ts';
@@ -40,6 +42,9 @@ export interface SimAgentOptions {
   readonly address?: string;
   readonly labels?: Record<string, string>;
   readonly concurrency?: number;
+  /** Usage to report every `statsIntervalMs`, as the real agent's sampler does; none: no stats. */
+  readonly usage?: UsageSource;
+  readonly statsIntervalMs?: number;
   readonly log: (message: string) => void;
 }
 
@@ -51,6 +56,8 @@ export interface SimAgentCounters {
   endpointBytes: number;
   assignments: number;
   reports: number;
+  /** Stats messages sent. */
+  stats: number;
   /** Connections the server welcomed: more than one per agent means reconnects. */
   connects: number;
 }
@@ -77,11 +84,27 @@ export class SimAgent {
     endpointBytes: 0,
     assignments: 0,
     reports: 0,
+    stats: 0,
     connects: 0,
   };
+  readonly #stats: StatsSampler | undefined;
 
   constructor(options: SimAgentOptions) {
     this.#options = options;
+    const usage = options.usage;
+    this.#stats =
+      usage && options.statsIntervalMs
+        ? new StatsSampler({
+            usage,
+            containers: () => this.#loop?.runningContainers() ?? [],
+            intervalMs: options.statsIntervalMs,
+            send: (message) => {
+              if (this.#send(message)) this.counters.stats++;
+            },
+            now: Date.now,
+            onError: (error) => options.log(`${this.name}: stats: ${String(error)}`),
+          })
+        : undefined;
   }
 
   get name(): string {
@@ -121,6 +144,7 @@ export class SimAgent {
   }
 
   #halt(): void {
+    this.#stats?.stop();
     clearInterval(this.#heartbeat);
     clearInterval(this.#liveness);
     this.#loop?.stop();
@@ -186,6 +210,7 @@ export class SimAgent {
     socket.on('error', (error) => this.#options.log(`${this.name}: server connection: ${error.message}`));
     socket.on('close', () => {
       clearInterval(this.#heartbeat);
+      this.#stats?.stop();
       this.registered = false;
       if (this.#socket === socket) this.#socket = undefined;
       if (this.#stopped) return;
@@ -227,6 +252,7 @@ export class SimAgent {
         this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
         const full = this.#loop?.fullReport();
         if (full) this.#sendReport(full);
+        if (message.features?.includes(FEATURES.stats)) this.#stats?.start();
         return;
       }
       case 'assign':
