@@ -27,7 +27,8 @@
  *
  * Options: --nodes 100,1000  --window 10s (each measuring window)  --churn 100 (kills/s)
  * --seed 1  --start-delay-ms 0  --timeout 600s (for each wait)  --fill-timeout 300s (a fill that
- * does not finish is reported with what ran, and the run goes on to the idle figures)  --agent sim|real (sim: src/sim's
+ * does not finish is reported with what ran, and the run goes on to the idle figures)  --stats-interval 5s
+ * (each simulated agent's stats stream, as a real agent's: fake usage of every replica and node; 0: off)  --agent sim|real (sim: src/sim's
  * SimAgent; real: src/agent/agent.ts with its data plane off, to compare what the agents cost).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -60,6 +61,7 @@ const { values } = parseArgs({
     churn: { type: 'string', default: '100' },
     seed: { type: 'string', default: '1' },
     'start-delay-ms': { type: 'string', default: '0' },
+    'stats-interval': { type: 'string', default: '5s' },
     timeout: { type: 'string', default: '600s' },
     'fill-timeout': { type: 'string', default: '300s' },
     agent: { type: 'string', default: 'sim' },
@@ -447,6 +449,8 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
         String(NODE_MEMORY_MB),
         '--start-delay-ms',
         values['start-delay-ms'],
+        '--stats-interval',
+        values['stats-interval'],
         '--seed',
         String(SEED),
         '--agent',

@@ -2,9 +2,8 @@
  * `npm run bench:metrics`: what one Prometheus scrape of the server costs at scale. A real Skiff
  * server (in this process: SQLite on tmpfs) with N simulated agents in a child process
  * (bench/sim-agents.ts: the real protocol, the agent's converge loop on fake engines, each agent
- * sending its counters every 5 s), R replicas deployed over them, and every replica and node given
- * a resource-usage sample in the stats window as agents would send (the simulated engines have no
- * cgroups). Then GET /metrics, one request at a time: the time to the last byte (client side, over
+ * sending its counters and its usage samples, src/sim/fake-usage.ts, every 5 s), R replicas deployed
+ * over them. Then GET /metrics, one request at a time: the time to the last byte (client side, over
  * loopback HTTP with a bearer token), the server's own render time
  * (`skiff_metrics_scrape_duration_seconds`), the body's size and its number of series.
  *
@@ -17,7 +16,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ServiceSpecInput } from '../src/model/service-spec.ts';
-import type { ReplicaSampleWire } from '../src/protocol/stats-message.ts';
 import { startServer } from '../src/server/skiff-server.ts';
 import { positiveInt } from './harness/options.ts';
 import { fmtMs, grouped, out, runMain, table } from './harness/report.ts';
@@ -78,63 +76,24 @@ runMain('bench:metrics', async () => {
       };
       await api.deploy(spec);
     }
-    const running = await waitFor(`${REPLICAS} replicas running`, TIMEOUT_MS, 1000, async () => {
+    await waitFor(`${REPLICAS} replicas running`, TIMEOUT_MS, 1000, async () => {
       const all = await api.services();
       const count = all.reduce((n, s) => n + s.running, 0);
-      return count >= REPLICAS ? all : undefined;
+      return count >= REPLICAS ? true : undefined;
     });
     out(
       `${grouped(REPLICAS)} replicas of ${services} services running (${fmtMs(performance.now() - deployedAt)} ms from the first deploy)`,
     );
 
-    // Usage samples as the agents' stats messages would bring them (one per replica and node).
-    const now = Date.now();
-    const byNode = new Map<string, ReplicaSampleWire[]>();
-    for (const service of running) {
-      for (const c of service.containers) {
-        if (!c.node_id || !c.id) continue;
-        const list = byNode.get(c.node_id) ?? [];
-        list.push({
-          task_id: c.task_id,
-          service: service.name,
-          slot: c.slot,
-          container_id: c.id,
-          at: now,
-          cpu_seconds: 12.5 + c.slot,
-          memory_working_set_bytes: 20_000_000 + c.slot * 1000,
-          memory_limit_bytes: 32 * 1024 * 1024,
-          network_rx_bytes: 123_456,
-          network_tx_bytes: 654_321,
-          block_read_bytes: 4096,
-          block_write_bytes: 8192,
-        });
-        byNode.set(c.node_id, list);
-      }
-    }
-    for (const [node, replicas] of byNode) {
-      server.stats.record(
-        node,
-        5000,
-        {
-          node: {
-            at: now,
-            cpu_seconds: 5000,
-            cpu_count: 4,
-            memory_used_bytes: 2e9,
-            memory_total_bytes: 4e9,
-            disk_path: '/var/lib/docker',
-            disk_used_bytes: 1e10,
-            disk_total_bytes: 5e10,
-          },
-          replicas,
-          dropped: 0,
-        },
-        Date.now(),
-      );
-    }
-    // The agents' counters (sent every 5 s) are in.
-    await new Promise((resolve) => setTimeout(resolve, 6000));
-
+    // The agents' counters (every 5 s) and usage samples (stats, every 5 s) of every replica are in.
+    await waitFor('usage of every replica in /metrics', TIMEOUT_MS, 1000, async () => {
+      const text = await (
+        await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.tokens.admin}` } })
+      ).text();
+      const usage = text.match(/^skiff_container_cpu_usage_seconds_total\{/gm)?.length ?? 0;
+      const counters = text.match(/^skiff_replica_restarts_total\{/gm)?.length ?? 0;
+      return usage >= REPLICAS && counters > 0 ? true : undefined;
+    });
     const timesMs: number[] = [];
     const renderMs: number[] = [];
     let bytes = 0;

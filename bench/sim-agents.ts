@@ -9,12 +9,14 @@
  * churn containers, read counters). Options: --nodes N (100), --cpus N per node (2),
  * --memory-mb N per node (4096), --start-delay-ms N or MIN-MAX (0), --seed N (1),
  * --prefix NAME (sim), --agent sim|real (sim; real is src/agent/agent.ts with its data plane off and
- * its data dirs on /dev/shm, to compare what it costs). Stops on SIGINT/SIGTERM (agents close politely; containers are fakes).
+ * its data dirs on /dev/shm, to compare what it costs), --stats-interval DURATION (5s; 0: no stats
+ * messages; the usage is fake, src/sim/fake-usage.ts). Stops on SIGINT/SIGTERM (agents close politely; containers are fakes).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseDurationMs } from '../src/model/duration.ts';
 import type { DelayMs } from '../src/sim/fake-engine.ts';
 import { SimFleet } from '../src/sim/sim-fleet.ts';
 import type { FleetReply } from './harness/control-plane-ipc.ts';
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     prefix: { type: 'string', default: 'sim' },
     agent: { type: 'string', default: 'sim' },
+    'stats-interval': { type: 'string', default: '5s' },
   },
 });
 const serverUrl = values.server;
@@ -46,6 +49,14 @@ const dataRoot = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
 const send = (reply: FleetReply) => process.send?.(reply);
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
+function statsIntervalOption(text: string): number {
+  if (text === '0') return 0;
+  const ms = parseDurationMs(text);
+  if (ms === undefined || ms < 100)
+    throw new Error(`--stats-interval: a duration of at least 100ms, or 0; got ${text}`);
+  return ms;
+}
+
 const fleet = new SimFleet({
   serverUrl,
   joinToken,
@@ -57,6 +68,7 @@ const fleet = new SimFleet({
   seed: integerOption('seed', values.seed, 0, 2 ** 31),
   agent: values.agent,
   dataRoot,
+  statsIntervalMs: statsIntervalOption(values['stats-interval']),
   log,
 });
 const cleanUp = () => rmSync(dataRoot, { recursive: true, force: true });

@@ -40,6 +40,7 @@ export const fleetCountersSchema = z.object({
   endpointBytes: z.number(),
   assignments: z.number(),
   reports: z.number(),
+  stats: z.number(),
   registered: z.number(),
   connects: z.number(),
   runningSlots: z.number(),

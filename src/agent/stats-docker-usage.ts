@@ -1,10 +1,12 @@
 /**
  * Resource usage from the Docker Engine API: one `GET /containers/{id}/stats?stream=false&one-shot=true`
- * per container per interval (the engine reads the cgroup and the network namespace once and
- * answers at once; without one-shot it waits a second for a second reading), checked against a
- * schema here. Why one-shot and not a stream per container or the cgroup files: bench/stats.ts
- * measured all three (src/agent/README.md has the figures). The host's own usage comes from
- * /proc and the engine's data root (`stats-node-usage.ts`).
+ * per container per interval, checked against a schema here. The engine answers such a request
+ * from its stats collector's next tick (once a second; without one-shot it waits for two ticks),
+ * so a request takes up to a second of waiting but little work, and requests in flight together
+ * are answered by the same tick: the sampler sends a round's requests all at once. Why one-shot
+ * and not a stream per container or the cgroup files: bench/stats.ts measured all three
+ * (src/agent/README.md has the figures). The host's own usage comes from /proc and the engine's
+ * data root (`stats-node-usage.ts`).
  */
 import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';

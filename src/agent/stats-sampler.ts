@@ -1,8 +1,9 @@
 /**
  * Samples the usage of every running replica and of the node every `intervalMs` and hands one
- * `stats` message to `send`. Reads go to the engine a few at a time (`concurrency`), so 100
- * containers are a short burst of small requests, not 100 at once; a round still running when the
- * next is due is not doubled up (that round is skipped). The schedule is drift-free: rounds fall on
+ * `stats` message to `send`. A round's reads are in flight together, up to `concurrency` (the
+ * Docker engine answers every waiting one-shot request from the same once-a-second tick of its
+ * collector, so 100 containers take about a second of waiting, not a hundred); a round still
+ * running when the next is due is not doubled up (that round is skipped). The schedule is drift-free: rounds fall on
  * multiples of the interval from the start, whatever a round took.
  */
 import type { StatsMessage } from '../protocol/stats-message.ts';
@@ -10,7 +11,8 @@ import { MAX_STATS_REPLICAS } from '../protocol/stats-message.ts';
 import type { ContainerUsage, NodeUsage, UsageSource } from './stats-usage.ts';
 
 export const DEFAULT_STATS_INTERVAL_MS = 5000;
-const DEFAULT_CONCURRENCY = 4;
+/** Reads in flight at once: more than one node runs, so a round is normally one engine tick. */
+const DEFAULT_CONCURRENCY = 128;
 
 /** A running replica's container, as the converge loop knows it. */
 export interface SampledContainer {

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { Agent } from '../agent/agent.ts';
+import type { UsageSource } from '../agent/stats-usage.ts';
 import type { FakeEngine } from './fake-engine.ts';
 import type { SimAgentCounters } from './sim-agent.ts';
 
@@ -16,6 +17,8 @@ export interface RealAgentOptions {
   readonly engine: FakeEngine;
   /** Each agent writes its assignment.json under `<dataRoot>/<name>`. */
   readonly dataRoot: string;
+  readonly usage?: UsageSource;
+  readonly statsIntervalMs?: number;
   readonly log: (message: string) => void;
 }
 
@@ -33,6 +36,7 @@ export class RealAgent {
     endpointBytes: 0,
     assignments: 0,
     reports: 0,
+    stats: 0,
     connects: 0,
   };
 
@@ -46,6 +50,7 @@ export class RealAgent {
       name: options.name,
       dataDir: join(options.dataRoot, options.name),
       dataPlane: false,
+      ...(options.usage ? { usage: options.usage, statsIntervalMs: options.statsIntervalMs } : {}),
       log: (message) => {
         if (message.startsWith('registered as ')) {
           this.registered = true;

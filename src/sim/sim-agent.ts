@@ -17,6 +17,8 @@
 import WebSocket from 'ws';
 import type { LoopReport } from '../agent/converge-loop.ts';
 import { ConvergeLoop } from '../agent/converge-loop.ts';
+import { StatsSampler } from '../agent/stats-sampler.ts';
+import type { UsageSource } from '../agent/stats-usage.ts';
 import { AgentTally } from '../metrics/agent-counters.ts';
 import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
@@ -41,6 +43,9 @@ export interface SimAgentOptions {
   readonly address?: string;
   readonly labels?: Record<string, string>;
   readonly concurrency?: number;
+  /** Usage to report every `statsIntervalMs`, as the real agent's sampler does; none: no stats. */
+  readonly usage?: UsageSource;
+  readonly statsIntervalMs?: number;
   readonly log: (message: string) => void;
 }
 
@@ -52,6 +57,8 @@ export interface SimAgentCounters {
   endpointBytes: number;
   assignments: number;
   reports: number;
+  /** Stats messages sent. */
+  stats: number;
   /** Connections the server welcomed: more than one per agent means reconnects. */
   connects: number;
 }
@@ -81,11 +88,27 @@ export class SimAgent {
     endpointBytes: 0,
     assignments: 0,
     reports: 0,
+    stats: 0,
     connects: 0,
   };
+  readonly #stats: StatsSampler | undefined;
 
   constructor(options: SimAgentOptions) {
     this.#options = options;
+    const usage = options.usage;
+    this.#stats =
+      usage && options.statsIntervalMs
+        ? new StatsSampler({
+            usage,
+            containers: () => this.#loop?.runningContainers() ?? [],
+            intervalMs: options.statsIntervalMs,
+            send: (message) => {
+              if (this.#send(message)) this.counters.stats++;
+            },
+            now: Date.now,
+            onError: (error) => options.log(`${this.name}: stats: ${String(error)}`),
+          })
+        : undefined;
   }
 
   get name(): string {
@@ -125,6 +148,7 @@ export class SimAgent {
   }
 
   #halt(): void {
+    this.#stats?.stop();
     clearInterval(this.#heartbeat);
     clearInterval(this.#metricsTimer);
     clearInterval(this.#liveness);
@@ -192,6 +216,7 @@ export class SimAgent {
     socket.on('close', () => {
       clearInterval(this.#heartbeat);
       clearInterval(this.#metricsTimer);
+      this.#stats?.stop();
       this.registered = false;
       if (this.#socket === socket) this.#socket = undefined;
       if (this.#stopped) return;
@@ -242,6 +267,7 @@ export class SimAgent {
         }
         const full = this.#loop?.fullReport();
         if (full) this.#sendReport(full);
+        if (message.features?.includes(FEATURES.stats)) this.#stats?.start();
         return;
       }
       case 'assign':

@@ -6,6 +6,7 @@
  */
 import type { DelayMs } from './fake-engine.ts';
 import { FakeEngine } from './fake-engine.ts';
+import { FakeUsageSource } from './fake-usage.ts';
 import type { Random } from './random.ts';
 import { seededRandom, seedOf } from './random.ts';
 import { RealAgent } from './real-agent.ts';
@@ -38,6 +39,8 @@ export interface SimFleetOptions {
   /** `real` runs src/agent/agent.ts (data plane off, data dirs under `dataRoot`). */
   readonly agent?: 'sim' | 'real';
   readonly dataRoot?: string;
+  /** How often each agent sends stats (fake usage, src/sim/fake-usage.ts); 0 or absent: never. */
+  readonly statsIntervalMs?: number;
   readonly log: (message: string) => void;
 }
 
@@ -64,6 +67,15 @@ export class SimFleet {
         joinToken: options.joinToken,
         name,
         engine,
+        ...(options.statsIntervalMs
+          ? {
+              usage: new FakeUsageSource({
+                cpuMillicores: options.cpuMillicores,
+                memoryBytes: options.memoryBytes,
+              }),
+              statsIntervalMs: options.statsIntervalMs,
+            }
+          : {}),
         log: options.log,
       };
       this.agents.push(
@@ -153,6 +165,7 @@ export class SimFleet {
       endpointBytes: 0,
       assignments: 0,
       reports: 0,
+      stats: 0,
       connects: 0,
       registered: 0,
     };
