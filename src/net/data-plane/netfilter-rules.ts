@@ -8,7 +8,7 @@
  * Chains, all named `<prefix><KIND>[-<hash>]` with a per-cluster prefix (`SKIFF-1a2b3c-`):
  * - nat `SERVICES` (jumped to from PREROUTING and OUTPUT): VIP:port from the service's networks →
  *   its `SVC` chain; published ports on the host's own addresses → their `SVC` chain; the DNS
- *   gateway:53 → the agent's DNS on a port of its own; HTTP ports → REDIRECT to the proxy's port.
+ *   gateway:53 (udp and tcp) → the agent's DNS on a port of its own; HTTP ports → REDIRECT to the proxy's port.
  * - nat `SVC-<hash>`: one rule per endpoint, `-m statistic --mode random --probability 1/(n-i)`,
  *   the last unconditional, each jumping to its `SEP-<hash>`.
  * - nat `SEP-<hash>`: marks for masquerade (a remote endpoint, or a client that is the endpoint
@@ -17,8 +17,8 @@
  * - filter `FORWARD` (jumped to from DOCKER-USER, or FORWARD without Docker): accepts traffic we
  *   DNATed, whose Docker's DROP policy and network isolation chains would drop otherwise.
  * - filter `INPUT`: rejects what reaches a VIP without being DNATed (a client of another network,
- *   a port with no endpoint), and TCP to the DNS gateway's port 53, so a host process listening
- *   on a wildcard address never answers for a service.
+ *   a port with no endpoint), so a host process listening on a wildcard address never answers
+ *   for a service.
  */
 import { createHash } from 'node:crypto';
 
@@ -53,7 +53,7 @@ export interface IngressService {
   readonly target: KernelTarget;
 }
 
-/** The agent's DNS: `address:53` (udp) goes to `address:port`. */
+/** The agent's DNS: `address:53` (udp and tcp) goes to `address:port`, where it listens on both. */
 export interface DnsRedirect {
   readonly address: string;
   readonly port: number;
@@ -139,10 +139,10 @@ export function planRules(input: KernelPlanInput): RuleSet {
   };
 
   for (const dns of input.dns) {
-    services.push(
-      `-d ${dns.address}/32 -p udp -m udp --dport 53 ${comment('skiff dns')} -j DNAT --to-destination ${dns.address}:${dns.port}`,
-    );
-    inputRules.push(`-d ${dns.address}/32 -p tcp -m tcp --dport 53 -j REJECT --reject-with tcp-reset`);
+    for (const protocol of ['udp', 'tcp'])
+      services.push(
+        `-d ${dns.address}/32 -p ${protocol} -m ${protocol} --dport 53 ${comment('skiff dns')} -j DNAT --to-destination ${dns.address}:${dns.port}`,
+      );
   }
   for (const vip of input.vips) {
     const jump = target(vip.key, vip.target);
