@@ -369,6 +369,35 @@ test('endpoints: a replica joining waits out the interval; one told to stop leav
   );
 });
 
+test('endpoints: a node known before a restart serves its replicas until its startup grace ends', () => {
+  const services = [service('web', 2)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b')];
+  const graceEnds = NOW + 10_000;
+  // Just restarted: a is back, b's agent has not reconnected yet; both were known before.
+  const nodes = [
+    node('a', { downNotBefore: graceEnds }),
+    node('b', { status: 'unreachable', connected: false, lastSeen: NOW - 1000, downNotBefore: graceEnds }),
+  ];
+  const early = planPass(snapshot(services, tasks, nodes), NOW, ids());
+  assert.deepEqual(
+    early.endpoints?.services[0]?.backends.map((b) => b.task_id),
+    ['w0', 'w1'],
+    'b’s replica stays in the set while b may still come back',
+  );
+  assert.deepEqual(early.endpoints?.nodeIds, ['a'], 'only connected nodes are sent it');
+  const lateNow = graceEnds + ENDPOINTS_MIN_INTERVAL_MS;
+  const sent = [
+    { ...(nodes[0] as PassNode), lastSeen: lateNow, sentEndpoints: early.memory.endpointsGeneration },
+    nodes[1] as PassNode,
+  ];
+  const late = planPass({ ...snapshot(services, tasks, sent), memory: early.memory }, lateNow, ids());
+  assert.deepEqual(
+    late.memory.endpoints?.published[0]?.backends.map((b) => b.task_id),
+    ['w0'],
+    'past the grace, a node still away serves nothing',
+  );
+});
+
 test('the pace of endpoint sets follows what they cost to send to every node', () => {
   assert.equal(endpointsIntervalMs(1000, 3), ENDPOINTS_MIN_INTERVAL_MS);
   assert.equal(endpointsIntervalMs(113_000, 100), 108);

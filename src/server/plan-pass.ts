@@ -506,7 +506,16 @@ class PassBuilder {
    * replicas, serialising them all costs more than the rest of an idle pass.
    */
   publishEndpoints(): void {
-    const readyNodes = this.#nodes
+    // A node the server knew before it started, not back yet, still inside the startup grace,
+    // serves what it last reported: its containers most likely run on while its agent reconnects,
+    // and leaving it out would take its replicas out of every proxy (and a VIP whose replicas all
+    // sit there would refuse connections) for the seconds it takes every agent to come back.
+    const endpointNodes = this.#nodes.map((n) =>
+      n.status === 'unreachable' && !n.connected && this.#now < n.downNotBefore
+        ? { ...n, status: 'ready' as const }
+        : n,
+    );
+    const readyNodes = endpointNodes
       .filter((n) => n.status === 'ready')
       .map((n) => `${n.id}=${n.address}`)
       .join(',');
@@ -553,7 +562,7 @@ class PassBuilder {
         services.set(name, known);
         continue;
       }
-      const [entry] = serviceEndpoints([{ service, vipIndex, networks }], tasks, this.#nodes);
+      const [entry] = serviceEndpoints([{ service, vipIndex, networks }], tasks, endpointNodes);
       if (!entry) continue;
       const text = JSON.stringify(entry);
       if (known?.text !== text) changed = true;
