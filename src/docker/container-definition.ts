@@ -5,6 +5,7 @@
 
 import type { ClusterAddressing } from '../model/addressing.ts';
 import { bridgeName, dockerNetworkName, networkAddressing } from '../model/addressing.ts';
+import { runtimeCreateFields } from '../model/container-runtime.ts';
 import { parseDurationMs } from '../model/duration.ts';
 import { containerName, slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
@@ -73,6 +74,8 @@ export function containerDefinition(
   if (spec.resources.cpus !== undefined) hostConfig.NanoCpus = Math.round(spec.resources.cpus * 1e9);
   if (spec.resources.cpu_shares !== undefined) hostConfig.CpuShares = spec.resources.cpu_shares;
   Object.assign(hostConfig, privilegesHostConfig(spec));
+  const runtime = runtimeCreateFields(spec);
+  Object.assign(hostConfig, runtime.hostConfig);
   if (binds.length > 0) hostConfig.Binds = [...binds];
   const hostNetwork = spec.network_mode === 'host';
   if (hostNetwork) {
@@ -97,6 +100,7 @@ export function containerDefinition(
     StopTimeout: Math.ceil((parseDurationMs(spec.stop_grace_period) ?? 10_000) / 1000),
     HostConfig: hostConfig,
   };
+  Object.assign(body, runtime.body);
   if (spec.command) body.Cmd = spec.command;
   if (spec.stop_signal) body.StopSignal = spec.stop_signal;
   if (spec.user !== undefined) body.User = spec.user;

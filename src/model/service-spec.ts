@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { boundedRecordSchema } from './bounds.ts';
+import { containerRuntimeShape } from './container-runtime.ts';
 import { durationSchema, durationWithin } from './duration.ts';
 import { imageReferenceSchema } from './image-reference.ts';
 import { SERVICE_NAME_PATTERN } from './names.ts';
@@ -236,6 +237,7 @@ export const serviceSpecSchema = z.strictObject({
   stop_signal: z.enum(STOP_SIGNALS).optional(),
   ...containerPrivilegesShape,
   ...secretReferencesShape,
+  ...containerRuntimeShape,
 });
 
 /** What clients send (defaults optional). */

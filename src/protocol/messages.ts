@@ -80,6 +80,8 @@ export const serviceEndpointsSchema = z.object({
   networks: z.array(networkRefSchema),
   ports: z.array(looseCopy(portSchema, { checks: false })),
   backends: z.array(backendSchema),
+  /** Other names the service answers to on its networks (a stack's short Compose names). */
+  aliases: z.array(idTextSchema).max(16).optional(),
 });
 export type ServiceEndpoints = z.infer<typeof serviceEndpointsSchema>;
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
