@@ -18,6 +18,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/secrets': 'read',
   'GET /api/configs': 'read',
   'GET /api/configs/:name': 'read',
+  'GET /api/stacks': 'read',
+  'GET /api/stacks/:name': 'read',
 
   'POST /api/deploy': 'operate',
   'POST /api/services/:name/scale': 'operate',
@@ -27,6 +29,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'DELETE /api/secrets/:name': 'operate',
   'POST /api/configs': 'operate',
   'DELETE /api/configs/:name': 'operate',
+  'POST /api/stacks/:name': 'operate',
+  'DELETE /api/stacks/:name': 'operate',
 
   'POST /api/nodes/:id/cordon': 'admin',
   'POST /api/nodes/:id/uncordon': 'admin',

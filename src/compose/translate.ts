@@ -15,6 +15,7 @@ import { splitShellWords } from '../cli/shell-words.ts';
 import { parseDurationMs } from '../model/duration.ts';
 import { SERVICE_NAME_PATTERN } from '../model/names.ts';
 import { type ServiceSpecInput, serviceSpecSchema } from '../model/service-spec.ts';
+import { STACK_LABEL, STACK_SERVICE_LABEL } from '../model/stack.ts';
 import { ComposeError } from './compose-error.ts';
 import { pathText } from './compose-file.ts';
 import {
@@ -29,10 +30,6 @@ import {
 } from './compose-values.ts';
 import type { Environment } from './interpolate.ts';
 import { asKeyed, isPlainObject, type MergedCompose } from './merge.ts';
-
-/** The labels every stack service carries: which stack, and its name in the Compose file. */
-export const STACK_LABEL = 'skiff.stack';
-export const STACK_SERVICE_LABEL = 'skiff.stack.service';
 
 export interface StackObject {
   readonly kind: 'secret' | 'config';
