@@ -401,6 +401,7 @@ export class Agent {
       concurrency: this.#options.concurrency ?? 8,
       ...(this.#options.secretsDir ? { secretsDir: this.#options.secretsDir } : {}),
       resyncIntervalMs: 5000,
+      networksInUse: () => (this.#options.dataPlane === false ? [] : this.#dataPlane?.networkNames()),
       stableAfterMs: 10_000,
       now: Date.now,
       onReport: (report) => this.#sendReport(report),

@@ -37,6 +37,12 @@ class HeldStopsEngine implements ContainerEngine {
   }
   async pullImage() {}
   async ensureNetwork() {}
+  async listNetworks(): Promise<string[]> {
+    return [];
+  }
+  async removeNetwork() {
+    return false;
+  }
   async createContainer(definition: ContainerDefinition): Promise<string> {
     const labels = definition.body.Labels as Record<string, string>;
     const id = `c${++this.#next}`.padEnd(12, '0');

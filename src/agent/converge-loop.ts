@@ -26,6 +26,7 @@ import type { TaskSpec } from '../protocol/messages.ts';
 import { containerLabel } from './container-label.ts';
 import type { Action, Outcome, TaskRuntime } from './converger.ts';
 import { converge } from './converger.ts';
+import { unusedNetworks } from './network-sweep.ts';
 import type { Operation } from './observation.ts';
 import { observe } from './observation.ts';
 import type { ReportedDeath } from './reported-deaths.ts';
@@ -40,6 +41,9 @@ export interface LoopReport {
   readonly events: (EventInput & { at: number })[];
 }
 
+/** How often an idle loop looks again for networks to remove when nothing changed. */
+const NETWORK_SWEEP_INTERVAL_MS = 30_000;
+
 export interface ConvergeLoopOptions {
   readonly engine: ContainerEngine;
   readonly clusterId: string;
@@ -49,6 +53,11 @@ export interface ConvergeLoopOptions {
   /** Engine operations allowed at once. */
   readonly concurrency: number;
   readonly resyncIntervalMs: number;
+  /**
+   * Networks other parts of the agent keep on this host (the data plane's, whose bridges hold
+   * VIPs), by Docker name; undefined while they are not known yet, which holds off any removal.
+   */
+  readonly networksInUse?: () => readonly string[] | undefined;
   readonly stableAfterMs: number;
   readonly now: () => number;
   readonly onReport: (report: LoopReport) => void;
@@ -97,6 +106,9 @@ export class ConvergeLoop {
   readonly #secretFiles: SecretFileWriter;
   #passing = false;
   #again = false;
+  /** When networks were last swept (network-sweep.ts), and whether the desired set changed since. */
+  #sweptAt = Number.NEGATIVE_INFINITY;
+  #sweepWanted = true;
   #stopped = false;
   #wakeTimer: NodeJS.Timeout | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -139,6 +151,7 @@ export class ConvergeLoop {
     this.#desiredText = text;
     for (const task of tasks) this.#lastSpecs.set(task.task_id, task);
     if (options.fromServer) this.#warm = true;
+    if (news) this.#sweepWanted = true;
     if (news) this.trigger();
   }
 
@@ -214,6 +227,35 @@ export class ConvergeLoop {
       this.#wakeTimer = setTimeout(() => this.trigger(), timerDelayMs(plan.wakeAt - now));
     }
     this.#publish();
+    if (plan.actions.length === 0) await this.#sweepNetworks(now);
+  }
+
+  /**
+   * Removes the cluster's networks no desired task uses, when the loop is idle (nothing in flight
+   * could be about to use one) and has heard from the server (never on a cold cache): soon after
+   * the desired set changes, and now and then in case a removal was refused while a replica stopped.
+   */
+  async #sweepNetworks(now: number): Promise<void> {
+    if (!this.#warm || this.#operations.size > 0) return;
+    if (!this.#sweepWanted && now - this.#sweptAt < NETWORK_SWEEP_INTERVAL_MS) return;
+    this.#sweepWanted = false;
+    this.#sweptAt = now;
+    const { engine, clusterId } = this.#options;
+    const others = this.#options.networksInUse ? this.#options.networksInUse() : [];
+    if (others === undefined) return;
+    try {
+      const unused = unusedNetworks(await engine.listNetworks(clusterId), this.#desired, clusterId);
+      for (const name of unused.filter((n) => !others.includes(n))) {
+        if (this.#operations.size > 0 || this.#again) {
+          this.#sweepWanted = true;
+          return;
+        }
+        // Refused while a container is still on it (one stopping, or not ours): try again soon.
+        if (!(await engine.removeNetwork(name))) this.#sweepWanted = true;
+      }
+    } catch (error) {
+      this.#options.onError(error);
+    }
   }
 
   /** Probes every running replica whose service has a check; forgets the health of the gone. */

@@ -33,6 +33,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   policy: async () => (await import('./policy-command.ts')).runPolicy,
   secret: async () => (await import('./secret-command.ts')).runSecret,
   config: async () => (await import('./secret-command.ts')).runConfig,
+  stack: async () => (await import('./stack-command.ts')).runStack,
 };
 
 export async function runCli(argv: readonly string[]): Promise<number> {

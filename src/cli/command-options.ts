@@ -100,6 +100,13 @@ export const COMMAND_OPTIONS = {
   policy: { ...connectionOptions, ...jsonOption },
   secret: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
   config: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
+  stack: {
+    ...connectionOptions,
+    ...jsonOption,
+    'compose-file': { type: 'string', short: 'c', multiple: true },
+    prune: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+  },
   rollout: {
     ...connectionOptions,
     ...jsonOption,

@@ -240,6 +240,23 @@ ${JSON_OPTION}`,
 ${JSON_OPTION}`,
     client: true,
   },
+  stack: {
+    synopsis:
+      'skiff stack deploy -c FILE [-c FILE…] [--prune] [--dry-run] NAME | skiff stack ls | skiff stack ps NAME | skiff stack rm NAME | skiff stack config -c FILE…',
+    summary:
+      'Stacks from Compose files, as docker stack deploy: service web of stack shop is shop-web, reached as web on the stack’s networks.',
+    actions: `  deploy NAME                     deploy (or update) the files' services, secrets and configs, all or nothing;
+                                  only the services that changed roll
+  ls                              list stacks: services, replicas running/desired
+  ps NAME                         the stack's services and replicas
+  rm NAME                         remove the stack's services
+  config                          print the files merged and interpolated, as Skiff read them`,
+    options: `  -c, --compose-file FILE         a Compose file; several are merged in order (.env beside the first is read)
+  --prune                         deploy: remove the stack's services the files no longer have
+  --dry-run                       deploy: print the Skiff service specs instead of deploying
+${JSON_OPTION}`,
+    client: true,
+  },
 } as const satisfies Record<string, CommandHelp>;
 
 export type CommandName = keyof typeof COMMANDS;

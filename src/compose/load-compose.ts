@@ -20,6 +20,8 @@ export interface LoadOptions {
 export interface LoadedStack extends StackPlan {
   /** The project directory: relative paths in the files (env_file, secret files) start here. */
   readonly directory: string;
+  /** The files merged and interpolated, as Skiff read them (`skiff stack config`). */
+  readonly merged: Record<string, unknown>;
 }
 
 export function loadComposeStack(options: LoadOptions): LoadedStack {
@@ -39,7 +41,11 @@ export function loadComposeStack(options: LoadOptions): LoadedStack {
     const text = readOptional(resolve(directory, path));
     if (text !== undefined) envFiles.set(path, text);
   }
-  return { ...translateCompose(merged, { stack: options.stack, env, envFiles }), directory };
+  return {
+    ...translateCompose(merged, { stack: options.stack, env, envFiles }),
+    directory,
+    merged: merged.value,
+  };
 }
 
 function readOptional(path: string): string | undefined {

@@ -84,6 +84,10 @@ export interface ContainerEngine {
   pullImage(ref: string): Promise<void>;
   /** Creates the network if missing (idempotent); a same-named network of another cluster is replaced when unused. */
   ensureNetwork(network: NetworkDefinition): Promise<void>;
+  /** The names of this cluster's networks on the engine. */
+  listNetworks(clusterId: string): Promise<string[]>;
+  /** Removes one of this cluster's networks; false when a container still uses it (or it is gone). */
+  removeNetwork(name: string): Promise<boolean>;
   /** Returns the new container's id, attached to all its networks. */
   createContainer(definition: ContainerDefinition): Promise<string>;
   startContainer(id: string): Promise<void>;

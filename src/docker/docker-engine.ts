@@ -282,6 +282,31 @@ export class DockerEngine implements ContainerEngine {
     this.#readyNetworks.add(network.name);
   }
 
+  async listNetworks(clusterId: string): Promise<string[]> {
+    const found = z
+      .array(z.object({ Name: z.string() }))
+      .parse(
+        await this.#call('list networks', () =>
+          this.#docker.listNetworks({ filters: { label: [`${LABELS.cluster}=${clusterId}`] } }),
+        ),
+      );
+    return found.map((n) => n.Name);
+  }
+
+  async removeNetwork(name: string): Promise<boolean> {
+    // Forgotten first: an ensure after this point checks the engine again and recreates it.
+    this.#readyNetworks.delete(name);
+    try {
+      await this.#docker.getNetwork(name).remove();
+      return true;
+    } catch (error) {
+      // 403/409: a container still has an endpoint on it; 404: gone already.
+      const status = statusOf(error);
+      if (status === 403 || status === 404 || status === 409) return false;
+      throw toEngineError(`remove network ${name}`, error, this.address);
+    }
+  }
+
   async createContainer(definition: ContainerDefinition): Promise<string> {
     const container = await this.#call(`create ${definition.name}`, () =>
       this.#docker.createContainer({ ...definition.body, name: definition.name }),

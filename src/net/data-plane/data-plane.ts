@@ -12,7 +12,7 @@
 import { networkDefinition } from '../../docker/container-definition.ts';
 import type { ContainerEngine } from '../../docker/container-engine.ts';
 import type { AddressPool } from '../../model/addressing.ts';
-import { inNetwork } from '../../model/addressing.ts';
+import { dockerNetworkName, inNetwork } from '../../model/addressing.ts';
 import type { ServiceEndpoints } from '../../protocol/messages.ts';
 import type { ServiceRegistry } from '../dns/dns-answer.ts';
 import { DnsServer } from '../dns/dns-server.ts';
@@ -57,14 +57,26 @@ export class DataPlane {
   #lastRules = '';
   #recheck: NodeJS.Timeout | undefined;
   #stopped = false;
+  #received = false;
 
   constructor(options: DataPlaneOptions) {
     this.#options = options;
   }
 
+  /**
+   * The Docker networks the latest endpoints need on this host (every network of every service:
+   * VIPs live on their bridges), or undefined before the first endpoints arrive.
+   */
+  networkNames(): string[] | undefined {
+    if (!this.#received) return undefined;
+    const names = new Set(this.#services.flatMap((s) => s.networks.map((n) => n.name)));
+    return [...names].map((name) => dockerNetworkName(this.#options.clusterId, name));
+  }
+
   /** Takes the latest endpoints; the apply runs after any in progress. */
   update(services: readonly ServiceEndpoints[]): void {
     this.#services = services;
+    this.#received = true;
     this.#schedule();
   }
 
