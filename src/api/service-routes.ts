@@ -47,6 +47,11 @@ export function serviceRoutes(deps: RouteDeps): Hono {
     const existing = store.getService(name);
     if (!existing) throw new NotFoundError(`service ${name}`);
     const { replicas } = parseBody(await readJson(c.req.raw), scaleRequestSchema, 'scale request');
+    if (existing.spec.mode === 'global')
+      throw new HttpError(
+        400,
+        `replicas: ${name} is a global service: it runs one replica on each node it matches`,
+      );
     if (replicas !== existing.spec.replicas) {
       store.setReplicas(name, replicas, now());
       events.append(

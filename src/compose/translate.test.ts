@@ -275,7 +275,7 @@ test('an invalid key is an error with its file and line; nothing is planned', ()
   const overridden = failure(() =>
     plan({
       'a.yml': 'services:\n  web:\n    image: x\n',
-      'b.yml': '\nservices:\n  web:\n    deploy: { mode: global }\n',
+      'b.yml': '\nservices:\n  web:\n    deploy: { mode: daemon }\n',
     }),
   );
   assert.equal(overridden.file, 'b.yml', 'the error names the file that set the key');
@@ -348,6 +348,15 @@ test('env_file values come first, environment wins; a missing required env_file 
   );
   assert.deepEqual(result.services[0]?.env, { MODE: 'prod', TOKEN: 'abc' });
   assert.equal(failure(() => plan({ 'compose.yml': file })).key, 'services.web.env_file.0');
+});
+
+test('deploy.mode global: one replica per node, replicas ignored with a warning', () => {
+  const result = plan({
+    'compose.yml': 'services:\n  logs:\n    image: x\n    deploy: { mode: global, replicas: 2 }\n',
+  });
+  assert.equal(result.services[0]?.mode, 'global');
+  assert.equal(result.services[0]?.replicas, undefined);
+  assert.match(result.warnings[0] ?? '', /deploy\.replicas: ignored/);
 });
 
 test('update_config stop-first, parallelism 0 and monitor; restart condition none', () => {

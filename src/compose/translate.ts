@@ -518,12 +518,13 @@ function readDeploy(
   ];
   for (const key of Object.keys(deploy))
     if (!known.includes(key) && !key.startsWith('x-')) fail([...path, key], 'not a Compose deploy key');
-  if (deploy.mode !== undefined && deploy.mode !== 'replicated') {
-    if (deploy.mode === 'global')
-      fail([...path, 'mode'], 'global services are not supported by this version yet');
+  if (deploy.mode !== undefined && deploy.mode !== 'replicated' && deploy.mode !== 'global')
     fail([...path, 'mode'], `"${String(deploy.mode)}" is not replicated or global`);
-  }
-  if (deploy.replicas !== undefined) spec.replicas = deploy.replicas;
+  if (deploy.mode === 'global') {
+    spec.mode = 'global';
+    if (deploy.replicas !== undefined)
+      warn([...path, 'replicas'], 'ignored: a global service runs one replica per node');
+  } else if (deploy.replicas !== undefined) spec.replicas = deploy.replicas;
   for (const [key, label] of Object.entries(asKeyed(deploy.labels))) labels[key] = String(label ?? '');
   if (deploy.endpoint_mode === 'dnsrr')
     warn([...path, 'endpoint_mode'], 'ignored: Skiff always gives a service a virtual IP (vip)');

@@ -398,6 +398,28 @@ test('endpoints: a node known before a restart serves its replicas until its sta
   );
 });
 
+test('a global service: one replica pinned to each eligible node, none moved when a node leaves', () => {
+  const services = [service('logs', 1, { mode: 'global', placement: { constraints: ['tier!=edge'] } })];
+  const nodes = [node('a'), node('b'), node('c', { labels: { tier: 'edge' } })];
+  const first = planPass(snapshot(services, [], nodes), NOW, ids());
+  const created = first.insert.map((t) => [t.slot, t.nodeId]);
+  assert.deepEqual(created, [
+    [0, 'a'],
+    [1, 'b'],
+  ]);
+  const tasks = first.insert.map((t) => ({ ...t, observed: running(t.id) }));
+  const drained = planPass(
+    snapshot(services, tasks, [node('a'), node('b', { availability: 'draining' }), nodes[2] as PassNode]),
+    NOW + 1000,
+    ids(),
+  );
+  assert.deepEqual(drained.insert, [], 'nothing takes the drained node’s place');
+  assert.deepEqual(
+    drained.update.filter((u) => u.desiredState === 'shutdown').map((u) => u.id),
+    [tasks[1]?.id],
+  );
+});
+
 test('the pace of endpoint sets follows what they cost to send to every node', () => {
   assert.equal(endpointsIntervalMs(1000, 3), ENDPOINTS_MIN_INTERVAL_MS);
   assert.equal(endpointsIntervalMs(113_000, 100), 108);

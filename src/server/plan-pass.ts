@@ -28,8 +28,9 @@ import type { ServiceAdmission } from '../policy/admission-policy.ts';
 import { admissionFor } from '../policy/admission-policy.ts';
 import { FEATURES, requiredFeatures } from '../protocol/features.ts';
 import type { NetworkRef, ServiceEndpoints, TaskSpec } from '../protocol/messages.ts';
+import { type GlobalNode, globalSlots } from '../reconciler/global-slots.ts';
 import { isServing, isSteady, reconcileService } from '../reconciler/service-reconciler.ts';
-import { parseConstraint } from '../scheduler/constraints.ts';
+import { parseConstraint, satisfies } from '../scheduler/constraints.ts';
 import { demandOf } from '../scheduler/resources.ts';
 import type { NodeSnapshot, PlacementRequest } from '../scheduler/scheduler.ts';
 import { schedule } from '../scheduler/scheduler.ts';
@@ -258,7 +259,9 @@ class PassBuilder {
           service: task.service,
           container: name,
           node: task.nodeId,
-          message: `Rescheduling ${name}: node ${task.nodeId} is down`,
+          message: this.#services.some((s) => s.spec.name === task.service && s.spec.mode === 'global')
+            ? `Stopping ${name}: node ${task.nodeId} is down (a global service runs on each node, not elsewhere)`
+            : `Rescheduling ${name}: node ${task.nodeId} is down`,
         });
         this.#rememberFailure(task.service, task.nodeId);
       }
@@ -286,9 +289,15 @@ class PassBuilder {
         tasks,
         drainingNodes: draining,
       };
+      const global = service?.spec.mode === 'global';
       // Most services, most passes: one replica of the current revision per slot, nothing to do.
-      if (service?.rollout?.state !== 'in_progress' && isSteady(input)) continue;
-      const plan = reconcileService({ ...input, now: this.#now, newTaskId: this.#newTaskId });
+      if (!global && service?.rollout?.state !== 'in_progress' && isSteady(input)) continue;
+      const plan = reconcileService({
+        ...input,
+        ...(global && service ? { slotNodes: globalSlots(this.#globalNodes(service.spec), tasks) } : {}),
+        now: this.#now,
+        newTaskId: this.#newTaskId,
+      });
       if (service && this.#settleRollout(service, plan.failure, plan.complete)) continue;
       for (const task of plan.create) {
         this.#tasks.set(task.id, { ...task, observed: null });
@@ -353,6 +362,20 @@ class PassBuilder {
         record(`Rollout of ${name} to revision ${rollout.to_revision} complete`);
     }
     return false;
+  }
+
+  /** The nodes a global service runs on: not down, active, matching its constraints and features. */
+  #globalNodes(spec: ServiceSpec): GlobalNode[] {
+    const constraints = spec.placement.constraints.map(parseConstraint);
+    const features = requiredFeatures(spec);
+    return this.#nodes.map((node) => ({
+      id: node.id,
+      eligible:
+        node.status !== 'down' &&
+        node.availability === 'active' &&
+        constraints.every((c) => satisfies(node, c)) &&
+        features.every((f) => node.features.has(f)),
+    }));
   }
 
   placeReplicas(): void {
