@@ -26,6 +26,7 @@ import { readServerMessage } from '../protocol/read-message.ts';
 import { loadAssignment, saveAssignment } from './assignment-file.ts';
 import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
+import { ExecSessions } from './exec-sessions.ts';
 import { readHostNetworks } from './host-networks.ts';
 import { NodeCertificate } from './node-certificate.ts';
 import type { HostNetworks } from './pool-overlap.ts';
@@ -85,10 +86,19 @@ export class Agent {
   #refusingServer: string | undefined;
   #stopped = false;
   readonly #logStreams = new Map<string, AbortController>();
+  readonly #execs: ExecSessions;
   #certificate: NodeCertificate | undefined;
 
   constructor(options: AgentOptions) {
     this.#options = options;
+    this.#execs = new ExecSessions({
+      engine: options.engine,
+      send: (message) => this.#send(message),
+      runningContainer: (taskId) => {
+        const container = this.#loop?.containerOf(taskId);
+        return container?.state === 'running' ? container.id : undefined;
+      },
+    });
   }
 
   async start(): Promise<void> {
@@ -171,6 +181,7 @@ export class Agent {
     this.#loop?.stop();
     void this.#dataPlane?.stop();
     for (const controller of this.#logStreams.values()) controller.abort();
+    this.#execs.cancelAll();
     this.#socket?.close(1000, 'agent stopping');
   }
 
@@ -241,6 +252,7 @@ export class Agent {
       clearInterval(liveness);
       clearInterval(this.#heartbeat);
       if (this.#socket === socket) this.#socket = undefined;
+      this.#execs.cancelAll();
       if (this.#stopped) return;
       const refusal =
         this.#refusingServer ?? (code === CLOSE_CODES.clusterMismatch ? String(reason) : undefined);
@@ -328,6 +340,21 @@ export class Agent {
         return;
       case 'logs.cancel':
         this.#logStreams.get(message.request_id)?.abort();
+        return;
+      case 'exec.start':
+        void this.#execs.start(message.request_id, message.task_id, message.request);
+        return;
+      case 'exec.input':
+        this.#execs.input(message.request_id, message.data);
+        return;
+      case 'exec.input_end':
+        this.#execs.inputEnd(message.request_id);
+        return;
+      case 'exec.resize':
+        this.#execs.resize(message.request_id, message.cols, message.rows);
+        return;
+      case 'exec.cancel':
+        this.#execs.cancel(message.request_id);
         return;
     }
   }

@@ -40,6 +40,9 @@ class HeldStopsEngine implements ContainerEngine {
   async listNetworks(): Promise<string[]> {
     return [];
   }
+  async execSession(): Promise<never> {
+    throw new Error('not in this test');
+  }
   async removeNetwork() {
     return false;
   }

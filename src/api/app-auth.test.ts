@@ -136,6 +136,12 @@ describe('auth', () => {
       assert.equal((await f.call('POST', `/api/${kind}`, { name: 'api-server', data: 'aGk=' })).status, 201);
     for (const [method, path] of apiRoutes) {
       if (method === 'DELETE') continue;
+      if (path === '/api/exec') {
+        // Past the gate, a plain GET of the WebSocket route is told to upgrade.
+        const exec = await f.call('GET', '/api/exec?target=nothing&cmd=true');
+        assert.equal(exec.status, 404, exec.text);
+        continue;
+      }
       const res = await f.call(method, concrete(path), bodyFor(method, path));
       const created = method === 'POST' && path === '/api/tokens';
       assert.equal(res.status, created ? 201 : 200, `${method} ${path}: ${res.text}`);

@@ -14,6 +14,7 @@ import { AllocationExhaustedError } from '../store/store.ts';
 import type { ApiDeps, RouteDeps } from './deps.ts';
 import { HttpError } from './errors.ts';
 import { attributedEvents } from './event-attribution.ts';
+import { execRoutes } from './exec-routes.ts';
 import { nodeRoutes } from './node-routes.ts';
 import { openApiDocument } from './openapi.ts';
 import { policyRoutes } from './policy-routes.ts';
@@ -71,6 +72,7 @@ export function createApp(
   app.route('/api', policyRoutes(deps));
   app.route('/api', secretRoutes(deps, deps.secrets));
   app.route('/api', stackRoutes(deps));
+  app.route('/api', execRoutes(deps));
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {

@@ -9,6 +9,7 @@ import { revisionViewSchema, rollbackRequestSchema } from '../model/rollout.ts';
 import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { errorBodySchema, logLineSchema, nodeViewSchema, serviceViewSchema } from '../model/views.ts';
 import { accessPaths } from './openapi-access.ts';
+import { execPaths } from './openapi-exec.ts';
 import { stackPaths } from './openapi-stacks.ts';
 
 const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') => ({
@@ -208,6 +209,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       ...accessPaths(),
       ...stackPaths(),
+      ...execPaths(),
       '/healthz': {
         get: {
           summary: 'Liveness (no token needed)',

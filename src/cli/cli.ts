@@ -7,6 +7,7 @@ import {
   ApiError,
   ConnectionError,
   ConvergenceError,
+  RemoteExitError,
   ResponseShapeError,
   StartupError,
   UsageError,
@@ -34,6 +35,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   secret: async () => (await import('./secret-command.ts')).runSecret,
   config: async () => (await import('./secret-command.ts')).runConfig,
   stack: async () => (await import('./stack-command.ts')).runStack,
+  exec: async () => (await import('./exec-command.ts')).runExec,
 };
 
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -66,6 +68,8 @@ function usageError(text: string): number {
 }
 
 function report(error: unknown, command: CommandName): number {
+  // Not a failure of ours: the status of the command `skiff exec` ran, passed on silently.
+  if (error instanceof RemoteExitError) return error.exitCode;
   if (error instanceof UsageError) {
     return usageError(`error: ${error.message}\nRun "skiff ${command} --help" for usage.\n`);
   }

@@ -100,6 +100,14 @@ export const COMMAND_OPTIONS = {
   policy: { ...connectionOptions, ...jsonOption },
   secret: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
   config: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
+  exec: {
+    ...connectionOptions,
+    interactive: { type: 'boolean', short: 'i' },
+    tty: { type: 'boolean', short: 't' },
+    user: { type: 'string', short: 'u' },
+    workdir: { type: 'string', short: 'w' },
+    env: { type: 'string', short: 'e', multiple: true },
+  },
   stack: {
     ...connectionOptions,
     ...jsonOption,

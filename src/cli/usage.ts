@@ -240,6 +240,17 @@ ${JSON_OPTION}`,
 ${JSON_OPTION}`,
     client: true,
   },
+  exec: {
+    synopsis: 'skiff exec [-i] [-t] [-u USER] [-w DIR] [-e K=V…] REPLICA|SERVICE [--] COMMAND [ARG…]',
+    summary:
+      'Run a command in a replica (api-server-2), or in any running replica of a service, through its agent; exits with its status (operator or admin).',
+    options: `  -i, --interactive               send stdin to the command
+  -t, --tty                       give it a terminal (with -i at a terminal: raw mode, window resizes)
+  -u, --user USER                 run as USER, UID or UID:GID
+  -w, --workdir DIR               run in DIR
+  -e, --env K=V                   set a variable (repeatable)`,
+    client: true,
+  },
   stack: {
     synopsis:
       'skiff stack deploy -c FILE [-c FILE…] [--prune] [--dry-run] NAME | skiff stack ls | skiff stack ps NAME | skiff stack rm NAME | skiff stack config -c FILE…',

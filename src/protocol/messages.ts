@@ -19,6 +19,7 @@ import { nodeRegistrationSchema } from '../model/node.ts';
 import { portSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { publishedPortSchema, taskObservationSchema } from '../model/task.ts';
 import { serviceAdmissionSchema } from '../policy/admission-policy.ts';
+import { execAgentMessages, execServerMessages } from './exec-messages.ts';
 
 export const AGENT_PATH = '/agent/v1';
 
@@ -148,6 +149,7 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   }),
   /** The agent has applied the endpoints of this generation (server/address-release.ts). */
   z.object({ type: z.literal('endpoints.ack'), generation: z.int().min(0) }),
+  ...execAgentMessages,
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
@@ -175,6 +177,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     request: logRequestSchema,
   }),
   z.object({ type: z.literal('logs.cancel'), request_id: idTextSchema }),
+  ...execServerMessages,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 

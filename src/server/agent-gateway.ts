@@ -18,6 +18,7 @@ import type { AgentLink, Cluster } from './cluster.ts';
 import { clusterMismatch } from './cluster.ts';
 import type { Controller } from './controller.ts';
 import type { EventLog } from './event-log.ts';
+import type { ExecBroker } from './exec-broker.ts';
 import type { LogBroker } from './log-broker.ts';
 import { heartbeatIntervalMs } from './node-liveness.ts';
 
@@ -33,6 +34,7 @@ export interface GatewayOptions {
   readonly controller: Controller;
   readonly events: EventLog;
   readonly logs: LogBroker;
+  readonly execs: ExecBroker;
   readonly now: () => number;
   readonly log: (message: string) => void;
 }
@@ -53,7 +55,8 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): { c
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   const state = { closing: false };
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (!isAgentUpgrade(request)) return refuse(socket, 404, 'Not Found');
+    // Not the agents' door: another upgrade handler (`skiff exec`'s, src/api) answers it.
+    if (!isAgentUpgrade(request)) return;
     const identity = options.authenticate(request);
     if (!identity) return refuse(socket, 401, 'Unauthorized');
     wss.handleUpgrade(request, socket, head, (ws) => serveAgent(ws, identity.nodeName, options, state));
@@ -178,6 +181,12 @@ function serveAgent(
         cluster.ackEndpoints(nodeId, message.generation);
         controller.trigger();
         return;
+      case 'exec.output':
+        options.execs.output(nodeId, message.request_id, message.stream, message.data);
+        return;
+      case 'exec.exit':
+        options.execs.exit(nodeId, message.request_id, message.exit_code, message.error);
+        return;
     }
   };
   const who = () => nodeId ?? '(unregistered)';
@@ -218,6 +227,7 @@ function serveAgent(
       }
       if (!cluster.disconnect(nodeId, link, now())) return;
       logs.nodeGone(nodeId);
+      options.execs.nodeGone(nodeId);
       events.append(
         {
           type: 'node',

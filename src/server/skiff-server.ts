@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
+import { attachExecUpgrades, isExecUpgrade } from '../api/exec-upgrade.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { ensureClusterKey } from '../secrets/cluster-key.ts';
 import { SecretStore } from '../secrets/secret-store.ts';
@@ -22,6 +23,7 @@ import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
 import { EventLog } from './event-log.ts';
+import { ExecBroker } from './exec-broker.ts';
 import { LogBroker } from './log-broker.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import { DEFAULT_LIVENESS } from './node-liveness.ts';
@@ -129,6 +131,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onPass: options.onControllerPass,
   });
   const logs = new LogBroker(cluster);
+  const execs = new ExecBroker(cluster);
   let server: Server | undefined;
   // The port is the first-byte listener's (the HTTP server itself never listens).
   let listener: FirstByteListener | undefined;
@@ -162,8 +165,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       agentPaths.has(new URL(request.url).pathname)
         ? agentApp.fetch(request, env as HttpBindings)
         : app.fetch(request, env),
-    // Only the agents' WebSocket goes to the upgrade handler; other `Upgrade` requests are plain HTTP.
-    serverOptions: { shouldUpgradeCallback: isAgentUpgrade },
+    // Only the agents' and exec's WebSockets go to upgrade handlers; other `Upgrade` requests are plain HTTP.
+    serverOptions: { shouldUpgradeCallback: (request) => isAgentUpgrade(request) || isExecUpgrade(request) },
   }) as Server;
   listener = createFirstByteListener(server, pki.tlsOptions);
   const tlsListener = listener;
@@ -181,9 +184,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     controller,
     events,
     logs,
+    execs,
     now,
     log: options.log,
   });
+  const execUpgrades = attachExecUpgrades(server, (request, env) => app.fetch(request, env), execs);
   await new Promise<void>((resolve, reject) => {
     listener.net.once('error', reject);
     listener.net.listen(options.port, options.listen, () => {
@@ -205,6 +210,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       controller.stop();
       pki.stop();
       gateway.close();
+      execUpgrades.close();
       await new Promise<void>((resolve) => {
         listener.net.close(() => resolve());
         server.closeAllConnections();

@@ -13,6 +13,7 @@ import type {
   ContainerState,
   EngineEvent,
   EngineInfo,
+  ExecSession,
   LogEntry,
   ManagedContainer,
   NetworkDefinition,
@@ -169,6 +170,11 @@ export class FakeEngine implements ContainerEngine {
   async ensureNetwork(network: NetworkDefinition): Promise<void> {
     this.#call('ensureNetwork');
     this.#networks.set(network.name, network);
+  }
+
+  async execSession(): Promise<ExecSession> {
+    this.#call('execSession');
+    throw new EngineError('exec: the simulated engine runs no commands', undefined);
   }
 
   async listNetworks(clusterId: string): Promise<string[]> {
