@@ -14,6 +14,7 @@ import type { SecretEntry, SecretStore } from '../secrets/secret-store.ts';
 import { MAX_SECRET_BYTES } from '../secrets/secret-store.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
+import { assertAdmitted } from './policy-routes.ts';
 import { readJson } from './service-routes.ts';
 
 const putRequestSchema = z.strictObject({
@@ -45,6 +46,12 @@ export function secretRoutes(
           `data: a ${kind} holds at most ${MAX_SECRET_BYTES} bytes, got ${value.length}`,
         );
       const { name } = parsed.data;
+      // An update rolls every service that uses the value: each must still pass the policy, or
+      // nothing is written (the rolled revisions would be refused by every agent anyway).
+      const changes = secrets.get(kind, name) !== undefined && !secrets.value(kind, name)?.equals(value);
+      if (changes)
+        for (const service of store.listServices())
+          if (usesRef(service.spec, kind, name)) assertAdmitted(store, service.spec);
       const result = secrets.put(kind, name, value, now());
       if (result.created) record(`${capital(kind)} ${name} created (${value.length} bytes)`);
       else if (result.changed) {
