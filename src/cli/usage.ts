@@ -112,6 +112,26 @@ ${LOCAL_AGENT}
   --constraint KEY==VALUE         place only on nodes whose label matches; also !=, node==ID (repeatable)
   --placement binpack|spread      fill nodes first (default) or keep them evenly loaded
   --stop-grace-period 10s         time between SIGTERM and SIGKILL
+  --stop-signal SIGNAL            the signal that stops a replica (SIGTERM, SIGINT, SIGQUIT, …)
+  --init                          run Docker's init as PID 1 (forwards the stop signal, reaps zombies)
+  --network NAME                  a Skiff network the replicas join (repeatable; default "default")
+  --secret NAME[:TARGET]          a secret as a file, /run/secrets/NAME by default; also
+                                  source=NAME,target=PATH,mode=0400 (repeatable)
+  --config NAME[:TARGET]          a config as a file, /NAME by default; same forms (repeatable)
+  -u, --user USER[:GROUP]         the user the replicas run as (name or uid)
+  --read-only                     mount the container's root filesystem read-only
+  --cap-add CAP                   add a Linux capability, NET_ADMIN (repeatable; the policy may refuse it)
+  --cap-drop CAP                  drop a Linux capability, ALL or e.g. NET_RAW (repeatable)
+  --privileged                    full access to the host (refused by the baseline policy)
+  --network-mode host             the host's network instead of Skiff networks (policy: host-network)
+  --pid host                      the host's PID namespace (refused by the baseline policy)
+  --ipc host                      the host's IPC namespace (refused by the baseline policy)
+  --uts host                      the host's UTS namespace (refused by the baseline policy)
+  --userns host                   the host's user namespace (refused by the baseline policy)
+  --device /dev/X[:/dev/Y][:rwm]  give the replicas a host device (repeatable; policy: device:/dev/X)
+  --sysctl KEY=VALUE              a namespaced kernel parameter (repeatable; unsafe ones need policy)
+  --security-opt seccomp=unconfined|apparmor=unconfined
+                                  lift a confinement profile (repeatable; refused by the baseline policy)
   -f, --file FILE                 JSON service spec ("-" for stdin); flags override its fields
 ${WAIT}`,
     client: true,
