@@ -19,7 +19,7 @@ import type { AddressPool, ClusterAddressing } from '../model/addressing.ts';
 import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { DataPlane } from '../net/data-plane/data-plane.ts';
-import { AGENT_FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
+import { AGENT_FEATURES, FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { readServerMessage } from '../protocol/read-message.ts';
@@ -31,7 +31,7 @@ import { NodeCertificate } from './node-certificate.ts';
 import type { HostNetworks } from './pool-overlap.ts';
 import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
-import { withoutSecretValues } from './secret-files.ts';
+import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
 
 export const AGENT_VERSION = '0.1.0';
 /** A server silent this long (no pong, no message) is given up on and dialled again. */
@@ -58,11 +58,23 @@ export interface AgentOptions {
   readonly dataPlane?: boolean;
   /** Where secret and config files are written for replicas (a tmpfs; default /run/skiff/secrets). */
   readonly secretsDir?: string;
+  /**
+   * Where the engine is (`DockerEngine.address`): one on another host cannot mount this host's
+   * secret files, so the agent then does not offer them (secret-files.ts). Unset: on this host.
+   */
+  readonly engineAddress?: string;
   readonly log: (message: string) => void;
+}
+
+/** What an agent offers in its hello: everything, except secret files when it cannot mount them. */
+export function offeredFeatures(refusal: string | undefined): string[] {
+  return AGENT_FEATURES.filter((feature) => refusal === undefined || feature !== FEATURES.secretFiles);
 }
 
 export class Agent {
   readonly #options: AgentOptions;
+  /** Why replicas here cannot have secrets or configs (a remote engine), if so. */
+  readonly #secretsRefusal: string | undefined;
   #registration: NodeRegistration | undefined;
   #socket: WebSocket | undefined;
   #loop: ConvergeLoop | undefined;
@@ -89,6 +101,8 @@ export class Agent {
 
   constructor(options: AgentOptions) {
     this.#options = options;
+    this.#secretsRefusal =
+      options.engineAddress === undefined ? undefined : secretsRefusal(options.engineAddress);
   }
 
   async start(): Promise<void> {
@@ -104,6 +118,18 @@ export class Agent {
       engine_version: info.version,
     };
     await this.#readHost();
+    if (this.#secretsRefusal !== undefined) {
+      this.#options.log(`warning: ${this.#secretsRefusal}`);
+      // Sent with the first report: `skiff events` says why this node gets no replica using secrets.
+      this.#pendingEvents.push({
+        type: 'node',
+        service: null,
+        container: null,
+        node: this.#registration.name,
+        message: `Node ${this.#registration.name}: ${this.#secretsRefusal}`,
+        at: Date.now(),
+      });
+    }
     this.#certificate = new NodeCertificate({
       serverUrl: this.#options.serverUrl,
       joinToken: this.#options.joinToken,
@@ -229,7 +255,7 @@ export class Agent {
           agent_version: AGENT_VERSION,
           cluster_id: this.#clusterId ?? null,
           protocol_version: PROTOCOL_VERSION,
-          features: [...AGENT_FEATURES],
+          features: offeredFeatures(this.#secretsRefusal),
         });
     });
     socket.on('message', (data) => {
@@ -400,6 +426,7 @@ export class Agent {
       nodeId: registration.name,
       concurrency: this.#options.concurrency ?? 8,
       ...(this.#options.secretsDir ? { secretsDir: this.#options.secretsDir } : {}),
+      ...(this.#secretsRefusal ? { secretsRefusal: this.#secretsRefusal } : {}),
       resyncIntervalMs: 5000,
       networksInUse: () => (this.#options.dataPlane === false ? [] : this.#dataPlane?.networkNames()),
       stableAfterMs: 10_000,

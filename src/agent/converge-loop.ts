@@ -64,6 +64,8 @@ export interface ConvergeLoopOptions {
   readonly onError: (error: unknown) => void;
   /** Where secret and config files are written (a tmpfs; default /run/skiff/secrets). */
   readonly secretsDir?: string;
+  /** Set when this host cannot give replicas secret files (a remote engine): tasks using them fail with it. */
+  readonly secretsRefusal?: string;
 }
 
 /**
@@ -116,7 +118,7 @@ export class ConvergeLoop {
 
   constructor(options: ConvergeLoopOptions) {
     this.#options = options;
-    this.#secretFiles = new SecretFileWriter(options.secretsDir);
+    this.#secretFiles = new SecretFileWriter(options.secretsDir, options.secretsRefusal);
     this.#semaphore = new Semaphore(options.concurrency);
     this.#removals = new Semaphore(options.concurrency);
     this.#prober = new Prober({
