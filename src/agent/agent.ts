@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { ContainerEngine } from '../docker/container-engine.ts';
+import { engineOnThisHost } from '../docker/engine-address.ts';
 import type { AddressPool, ClusterAddressing } from '../model/addressing.ts';
 import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
@@ -30,6 +31,7 @@ import { readHostNetworks } from './host-networks.ts';
 import { NodeCertificate } from './node-certificate.ts';
 import type { HostNetworks } from './pool-overlap.ts';
 import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
+import { publishAddress, publishAddressWarning } from './publish-address.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
 import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
 
@@ -345,7 +347,8 @@ export class Agent {
         return;
       }
       case 'endpoints':
-        if (this.#options.dataPlane !== false) this.#dataPlane?.update(message.services);
+        if (this.#options.dataPlane !== false)
+          this.#dataPlane?.update(message.services, message.node_addresses);
         if (message.generation !== undefined)
           this.#send({ type: 'endpoints.ack', generation: message.generation });
         return;
@@ -405,11 +408,21 @@ export class Agent {
     this.#pool = pool;
     const registration = this.#registration;
     if (!registration) throw new Error('agent loop started before the engine was inspected');
+    const where = {
+      address: registration.address,
+      host: this.#host,
+      engineOnThisHost:
+        this.#options.engineAddress === undefined || engineOnThisHost(this.#options.engineAddress),
+    };
+    const published = this.#options.dataPlane === false ? undefined : publishAddress(where);
+    const warning = this.#options.dataPlane === false ? undefined : publishAddressWarning(where);
+    if (warning) this.#options.log(`warning: ${warning}`);
     this.#dataPlane = new DataPlane({
       engine: this.#options.engine,
       clusterId,
       pool,
       nodeId: registration.name,
+      ...(published === undefined ? {} : { nodeAddress: published }),
       log: this.#options.log,
       onProblem: (problem) =>
         this.#loop?.recordEvent({
@@ -427,6 +440,7 @@ export class Agent {
       concurrency: this.#options.concurrency ?? 8,
       ...(this.#options.secretsDir ? { secretsDir: this.#options.secretsDir } : {}),
       ...(this.#secretsRefusal ? { secretsRefusal: this.#secretsRefusal } : {}),
+      ...(published === undefined ? {} : { publishAddress: published }),
       resyncIntervalMs: 5000,
       networksInUse: () => (this.#options.dataPlane === false ? [] : this.#dataPlane?.networkNames()),
       stableAfterMs: 10_000,

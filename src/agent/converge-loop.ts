@@ -64,6 +64,8 @@ export interface ConvergeLoopOptions {
   readonly onError: (error: unknown) => void;
   /** Where secret and config files are written (a tmpfs; default /run/skiff/secrets). */
   readonly secretsDir?: string;
+  /** The node's cluster address, where replica ports are published for other nodes (publish-address.ts). */
+  readonly publishAddress?: string;
   /** Set when this host cannot give replicas secret files (a remote engine): tasks using them fail with it. */
   readonly secretsRefusal?: string;
 }
@@ -378,6 +380,7 @@ export class ConvergeLoop {
           { clusterId: this.#options.clusterId, pool: this.#options.pool },
           action.attempt,
           binds,
+          this.#options.publishAddress,
         );
         for (const network of definition.networks) await engine.ensureNetwork(network);
         id = await engine.createContainer(definition);

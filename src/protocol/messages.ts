@@ -167,6 +167,11 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     /** Grows with every change; acknowledged by the agent, so freed addresses can be reused. */
     generation: z.int().min(0).optional(),
     services: z.array(serviceEndpointsSchema),
+    /**
+     * Every node's address: the only sources let through to this node's node-to-node published
+     * ports. Absent (an older server): the agent leaves those ports unfiltered.
+     */
+    node_addresses: z.array(z.string().max(253)).max(100_000).optional(),
   }),
   z.object({
     type: z.literal('logs.start'),

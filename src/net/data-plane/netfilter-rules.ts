@@ -19,8 +19,14 @@
  * - filter `INPUT`: rejects what reaches a VIP without being DNATed (a client of another network,
  *   a port with no endpoint), so a host process listening on a wildcard address never answers
  *   for a service.
+ * - filter `PEERS` (from `FORWARD`): the node-to-node published ports. Each replica port is
+ *   published by the engine on the node's cluster address (an engine-chosen port, the one other
+ *   nodes DNAT to); what the engine DNATs from that address into our bridges comes through only
+ *   from another node's address. The user's own `host`-mode ports (`host_port`, open to anyone as
+ *   the spec says) are let by first; ingress ports and VIPs are accepted before either.
  */
 import { createHash } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 
 /** A bit of the packet mark: "masquerade this connection" (kube-proxy uses 0x4000; keep clear of it). */
 export const MASQUERADE_MARK = '0x20000';
@@ -59,6 +65,17 @@ export interface DnsRedirect {
   readonly port: number;
 }
 
+/** This node's node-to-node published ports: reachable on `address` from `peers` only. */
+export interface NodePortFilter {
+  readonly address: string;
+  /** Every node's address (ours too: harmless, a host's own traffic does not pass FORWARD). */
+  readonly peers: readonly string[];
+  /** The cluster's bridges, as an iptables interface pattern (`skiff1a2b3c-+`). */
+  readonly bridges: string;
+  /** `host`-mode `host_port`s: the user's published ports, open to anyone (the spec's feature). */
+  readonly openPorts: readonly { readonly port: number; readonly protocol: 'tcp' | 'udp' }[];
+}
+
 export interface KernelPlanInput {
   readonly prefix: string;
   readonly vips: readonly VipService[];
@@ -66,6 +83,8 @@ export interface KernelPlanInput {
   readonly dns: readonly DnsRedirect[];
   /** Every VIP on this host, with or without endpoints: what is not DNATed to them is refused. */
   readonly allVips: readonly string[];
+  /** Unset (no peer list from the server yet, or a loopback node address): those ports are not filtered. */
+  readonly nodePorts?: NodePortFilter;
 }
 
 export type TableName = 'nat' | 'filter';
@@ -173,6 +192,23 @@ export function planRules(input: KernelPlanInput): RuleSet {
     `-j MARK --set-xmark ${MASQUERADE_MARK}/0x0`,
     '-j MASQUERADE',
   ]);
+  // Addresses come from the server and go into rule text: only plain IPv4 addresses are used.
+  if (input.nodePorts && isIPv4(input.nodePorts.address)) {
+    const { address, bridges, openPorts } = input.nodePorts;
+    const peers = input.nodePorts.peers.filter((peer) => isIPv4(peer));
+    const fromEngine = `-m conntrack --ctstate DNAT --ctorigdst ${address}/32`;
+    for (const open of [...openPorts].sort((a, b) => a.port - b.port)) {
+      forward.push(
+        `-p ${open.protocol} ${fromEngine} --ctorigdstport ${open.port} ${comment(`host port ${open.port}`)} -j RETURN`,
+      );
+    }
+    forward.push(`-o ${bridges} ${fromEngine} ${comment('node ports')} -j ${prefix}PEERS`);
+    filter.set(`${prefix}PEERS`, [
+      ...[...new Set(peers)].sort().map((peer) => `-s ${peer}/32 -j RETURN`),
+      `-p tcp ${comment('not a node of this cluster')} -j REJECT --reject-with tcp-reset`,
+      '-j REJECT --reject-with icmp-port-unreachable',
+    ]);
+  }
   filter.set(`${prefix}FORWARD`, forward);
   filter.set(`${prefix}INPUT`, inputRules);
   return { prefix, tables: { nat, filter } };
