@@ -440,7 +440,9 @@ export class Agent {
       concurrency: this.#options.concurrency ?? 8,
       ...(this.#options.secretsDir ? { secretsDir: this.#options.secretsDir } : {}),
       ...(this.#secretsRefusal ? { secretsRefusal: this.#secretsRefusal } : {}),
-      ...(published === undefined ? {} : { publishAddress: published }),
+      ...(published === undefined
+        ? {}
+        : { publishAddress: published, onPublishedPorts: (ports) => this.#dataPlane?.setLocalPorts(ports) }),
       resyncIntervalMs: 5000,
       networksInUse: () => (this.#options.dataPlane === false ? [] : this.#dataPlane?.networkNames()),
       stableAfterMs: 10_000,

@@ -23,7 +23,7 @@ import { enableHairpin } from './bridge-hairpin.ts';
 import { type DataPlanePlan, type PlannedTarget, PROXY_LISTEN, planDataPlane } from './data-plane-plan.ts';
 import { describeConflict, portConflicts } from './listening-sockets.ts';
 import { applyRules, NetfilterError } from './netfilter.ts';
-import { chainPrefix, type KernelTarget, planRules } from './netfilter-rules.ts';
+import { chainPrefix, type HostPort, type KernelTarget, planRules } from './netfilter-rules.ts';
 import { serviceRegistry } from './service-registry.ts';
 import { syncVips } from './vip-addresses.ts';
 
@@ -54,6 +54,8 @@ export class DataPlane {
   #services: readonly ServiceEndpoints[] = [];
   /** Every node's address, from the server; undefined until a server that sends them does. */
   #peers: readonly string[] | undefined;
+  /** Host ports the engine published for this cluster's containers (from the converge loop). */
+  #localPorts: readonly HostPort[] = [];
   #queue: Promise<void> = Promise.resolve();
   #retry: NodeJS.Timeout | undefined;
   readonly #bridges = new Set<string>();
@@ -86,6 +88,12 @@ export class DataPlane {
     this.#peers = peers;
     this.#received = true;
     this.#schedule();
+  }
+
+  /** The engine's published ports for our containers changed: the node-port rules follow. */
+  setLocalPorts(ports: readonly HostPort[]): void {
+    this.#localPorts = ports;
+    if (this.#peers !== undefined && this.#options.nodeAddress !== undefined) this.#schedule();
   }
 
   async stop(): Promise<void> {
@@ -185,6 +193,7 @@ export class DataPlane {
               peers: this.#peers,
               bridges: bridgePattern(clusterId),
               openPorts: plan.hostModePorts,
+              localPorts: this.#localPorts,
             },
           }),
     });

@@ -285,6 +285,11 @@ test('node ports: what the engine DNATs from the cluster address into our bridge
           { port: 9000, protocol: 'udp' },
           { port: 5432, protocol: 'tcp' },
         ],
+        localPorts: [
+          { port: 32771, protocol: 'udp' },
+          { port: 5432, protocol: 'tcp' },
+          { port: 32770, protocol: 'tcp' },
+        ],
       },
     }),
   );
@@ -305,19 +310,37 @@ test('node ports: what the engine DNATs from the cluster address into our bridge
     '-p tcp -m comment --comment "not a node of this cluster" -j REJECT --reject-with tcp-reset',
     '-j REJECT --reject-with icmp-port-unreachable',
   ]);
+  // From our bridges the engine's user-space proxy answers (INPUT): the node ports are refused
+  // there, the user's host-mode port is not.
+  const inputRules = chain(rules, 'filter', `${PREFIX}INPUT`).filter((r) => r.includes('node port'));
+  assert.deepEqual(inputRules, [
+    '-i skiff1a2b3c-+ -d 10.0.0.1/32 -p tcp -m tcp --dport 32770 -m comment --comment "node port" -j REJECT --reject-with tcp-reset',
+    '-i skiff1a2b3c-+ -d 10.0.0.1/32 -p udp -m udp --dport 32771 -m comment --comment "node port" -j REJECT --reject-with icmp-port-unreachable',
+  ]);
   // Declared and filled in one restore; gone (and the jump with it) once the filter is off.
   const script = restoreScript(rules, EMPTY_SAVE);
   assert.ok(script.indexOf(`:${PREFIX}PEERS - [0:0]`) < script.indexOf(`-j ${PREFIX}PEERS`));
-  const saved = parseSave(`*filter\n:INPUT ACCEPT [0:0]\n:${PREFIX}PEERS - [0:0]\n:${PREFIX}FORWARD - [0:0]\nCOMMIT\n`);
+  const saved = parseSave(
+    `*filter\n:INPUT ACCEPT [0:0]\n:${PREFIX}PEERS - [0:0]\n:${PREFIX}FORWARD - [0:0]\nCOMMIT\n`,
+  );
   assert.match(restoreScript(planRules(input()), saved), new RegExp(`-X ${PREFIX}PEERS`));
 });
 
 test('node ports: no filter without a peer list or with an address that is not plain IPv4', () => {
   for (const address of ['node-1.example', '10.0.0.1/8 -j ACCEPT']) {
     const rules = planRules(
-      input({ nodePorts: { address, peers: ['10.0.0.2'], bridges: 'skiff1a2b3c-+', openPorts: [] } }),
+      input({
+        nodePorts: {
+          address,
+          peers: ['10.0.0.2'],
+          bridges: 'skiff1a2b3c-+',
+          openPorts: [],
+          localPorts: [{ port: 32770, protocol: 'tcp' }],
+        },
+      }),
     );
     assert.equal(rules.tables.filter.has(`${PREFIX}PEERS`), false, address);
+    assert.doesNotMatch(JSON.stringify([...rules.tables.filter]), /node port/);
   }
   assert.equal(planRules(input()).tables.filter.has(`${PREFIX}PEERS`), false);
 });

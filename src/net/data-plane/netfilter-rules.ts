@@ -23,7 +23,9 @@
  *   published by the engine on the node's cluster address (an engine-chosen port, the one other
  *   nodes DNAT to); what the engine DNATs from that address into our bridges comes through only
  *   from another node's address. The user's own `host`-mode ports (`host_port`, open to anyone as
- *   the spec says) are let by first; ingress ports and VIPs are accepted before either.
+ *   the spec says) are let by first; ingress ports and VIPs are accepted before either. A
+ *   container on one of our bridges reaches those ports through the engine's user-space proxy
+ *   instead (INPUT, not FORWARD), so INPUT refuses them from our bridges, port by port.
  */
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
@@ -73,7 +75,19 @@ export interface NodePortFilter {
   /** The cluster's bridges, as an iptables interface pattern (`skiff1a2b3c-+`). */
   readonly bridges: string;
   /** `host`-mode `host_port`s: the user's published ports, open to anyone (the spec's feature). */
-  readonly openPorts: readonly { readonly port: number; readonly protocol: 'tcp' | 'udp' }[];
+  readonly openPorts: readonly HostPort[];
+  /**
+   * Every host port the engine published for this cluster's containers here. A container on one
+   * of our bridges is not DNATed by the engine (it skips traffic from its own bridges) but served
+   * by its user-space proxy on the address: INPUT refuses these ports (less `openPorts`) from our
+   * bridges, so another network's container cannot reach a replica that way either.
+   */
+  readonly localPorts: readonly HostPort[];
+}
+
+export interface HostPort {
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp';
 }
 
 export interface KernelPlanInput {
@@ -194,15 +208,25 @@ export function planRules(input: KernelPlanInput): RuleSet {
   ]);
   // Addresses come from the server and go into rule text: only plain IPv4 addresses are used.
   if (input.nodePorts && isIPv4(input.nodePorts.address)) {
-    const { address, bridges, openPorts } = input.nodePorts;
+    const { address, bridges, openPorts, localPorts } = input.nodePorts;
     const peers = input.nodePorts.peers.filter((peer) => isIPv4(peer));
     const fromEngine = `-m conntrack --ctstate DNAT --ctorigdst ${address}/32`;
-    for (const open of [...openPorts].sort((a, b) => a.port - b.port)) {
+    for (const p of [...openPorts].sort((a, b) => a.port - b.port)) {
       forward.push(
-        `-p ${open.protocol} ${fromEngine} --ctorigdstport ${open.port} ${comment(`host port ${open.port}`)} -j RETURN`,
+        `-p ${p.protocol} ${fromEngine} --ctorigdstport ${p.port} ${comment(`host port ${p.port}`)} -j RETURN`,
       );
     }
     forward.push(`-o ${bridges} ${fromEngine} ${comment('node ports')} -j ${prefix}PEERS`);
+    const open = new Set(openPorts.map((p) => `${p.port}/${p.protocol}`));
+    const guarded = [...localPorts]
+      .filter((p) => !open.has(`${p.port}/${p.protocol}`))
+      .sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
+    for (const p of guarded) {
+      const reject = p.protocol === 'tcp' ? 'tcp-reset' : 'icmp-port-unreachable';
+      inputRules.push(
+        `-i ${bridges} -d ${address}/32 -p ${p.protocol} -m ${p.protocol} --dport ${p.port} ${comment('node port')} -j REJECT --reject-with ${reject}`,
+      );
+    }
     filter.set(`${prefix}PEERS`, [
       ...[...new Set(peers)].sort().map((peer) => `-s ${peer}/32 -j RETURN`),
       `-p tcp ${comment('not a node of this cluster')} -j REJECT --reject-with tcp-reset`,
