@@ -34,6 +34,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   secret: async () => (await import('./secret-command.ts')).runSecret,
   config: async () => (await import('./secret-command.ts')).runConfig,
   stack: async () => (await import('./stack-command.ts')).runStack,
+  context: async () => (await import('./context-command.ts')).runContext,
 };
 
 export async function runCli(argv: readonly string[]): Promise<number> {

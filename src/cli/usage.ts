@@ -14,12 +14,14 @@ interface CommandHelp {
   readonly client: boolean;
 }
 
-const CONNECTION = `Connection:
-  --server URL                    the Skiff server (env SKIFF_SERVER, default http://127.0.0.1:8080;
-                                  https:// off this host)
+const CONNECTION = `Connection (each: the flag, else its SKIFF_* variable, else the context, else the default):
+  --server URL[,URL...]           the Skiff server, or one cluster's servers tried in order (env SKIFF_SERVER,
+                                  default http://127.0.0.1:8080; https:// off this host)
   --ca FILE                       the cluster CA for https (env SKIFF_CA, default: the data dir's ca.crt)
   --token TOKEN                   API token (env SKIFF_TOKEN, default: the data dir's admin.token)
-  --data-dir DIR                  where admin.token is (env SKIFF_DATA_DIR, default ~/.skiff)`;
+  --data-dir DIR                  where admin.token and ca.crt are (env SKIFF_DATA_DIR, default ~/.skiff)
+  --context NAME                  a saved context (skiff context; env SKIFF_CONTEXT; default: the current one;
+                                  "default" for none)`;
 
 const SINCE = '10m|UNIX_SECONDS|RFC3339';
 
@@ -276,6 +278,23 @@ ${JSON_OPTION}`,
   --dry-run                       deploy: print the Skiff service specs instead of deploying
 ${JSON_OPTION}`,
     client: true,
+  },
+  context: {
+    synopsis:
+      'skiff context add NAME --server URL[,URL...] [--token-file FILE] [--ca FILE] | skiff context use NAME | skiff context ls | skiff context rm NAME',
+    summary: 'Saved ways to reach a cluster from this machine (servers, token, CA), like docker context.',
+    actions: `  add NAME                        save a context (or replace it); the first one saved becomes current
+  use NAME                        make it the current one ("default": none, back to ~/.skiff)
+  ls                              list contexts; * marks the current one
+  rm NAME                         remove one`,
+    options: `  --server URL[,URL...]           add: the cluster's servers (https://HOST:8080), tried in order
+  --token-file FILE               add: an API token to send (its content is saved; skiff token create)
+  --ca FILE                       add: the cluster CA to verify the servers with (the server's DIR/ca.crt;
+                                  its content is saved); without it, the system's CAs (an operator certificate)
+${JSON_OPTION}
+Kept in $XDG_CONFIG_HOME/skiff/config (default ~/.config/skiff/config), mode 0600. Flags and
+SKIFF_SERVER, SKIFF_TOKEN, SKIFF_CA, SKIFF_DATA_DIR beat what a context holds.`,
+    client: false,
   },
 } as const satisfies Record<string, CommandHelp>;
 
