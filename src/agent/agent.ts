@@ -24,6 +24,7 @@ import { AGENT_FEATURES, FEATURES, PROTOCOL_VERSION } from '../protocol/features
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { readServerMessage } from '../protocol/read-message.ts';
+import { agentTlsOptions } from '../security/agent-tls.ts';
 import { loadAssignment, saveAssignment } from './assignment-file.ts';
 import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
@@ -221,12 +222,16 @@ export class Agent {
     if (this.#stopped) return;
     // wss:// always: the server's one port speaks TLS to anyone, and agents only over TLS.
     const url = new URL(AGENT_PATH, this.#options.serverUrl.replace(/^https?/, 'wss'));
-    const socket = new WebSocket(url, {
+    const options = {
+      // ws hands these to tls.connect as they are (its typings lack servername, and give
+      // checkServerIdentity node:tls's job with a boolean answer).
+      ...agentTlsOptions(url),
       ca: identity.caPem,
       cert: identity.certPem,
       key: identity.keyPem,
       handshakeTimeout: SERVER_SILENCE_MS,
-    });
+    };
+    const socket = new WebSocket(url, options as unknown as WebSocket.ClientOptions);
     socket.on('unexpected-response', (request, response) => {
       response.resume();
       if (response.statusCode === 401) this.#certificate?.refused();
