@@ -189,8 +189,11 @@ export const CLOSE_CODES = {
   nameConflict: 4009,
   /** The agent's data dir belongs to another cluster: retrying cannot help until it is reset. */
   clusterMismatch: 4010,
-  /** The hello names a node other than the one the connection's certificate names. */
-  identityMismatch: 4011,
+  /**
+   * The hello names a node other than the one the connection's certificate names. (It shared
+   * 4011 with addressPoolOverlap, which the server reads as "this host overlaps the pool".)
+   */
+  identityMismatch: 4012,
   badMessage: 4000,
   /** The agent's host overlaps the cluster's address pool: it refuses to run replicas. */
   addressPoolOverlap: 4011,
