@@ -40,7 +40,8 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
   --address-pool CIDR             the IPv4 range of the cluster's networks and service addresses, /12 to /18
                                   (default 10.240.0.0/12); fixed at the cluster's first start
   --san NAME[,NAME...]            more names or addresses for the serving certificate
-  --tls-cert FILE                 serve this certificate (PEM, with its chain) instead of the cluster CA's
+  --tls-cert FILE                 serve people this certificate (PEM, with its chain) instead of the cluster
+                                  CA's; agents are still served the cluster's (by SNI) and verify it
   --tls-key FILE                  the key of --tls-cert
   --cert-lifetime 2160h           lifetime of serving and node certificates (90 days; renewed at 2/3)`;
 
