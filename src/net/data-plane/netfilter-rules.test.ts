@@ -314,8 +314,8 @@ test('node ports: what the engine DNATs from the cluster address into our bridge
   // there, the user's host-mode port is not.
   const inputRules = chain(rules, 'filter', `${PREFIX}INPUT`).filter((r) => r.includes('node port'));
   assert.deepEqual(inputRules, [
-    '-i skiff1a2b3c-+ -d 10.0.0.1/32 -p tcp -m tcp --dport 32770 -m comment --comment "node port" -j REJECT --reject-with tcp-reset',
-    '-i skiff1a2b3c-+ -d 10.0.0.1/32 -p udp -m udp --dport 32771 -m comment --comment "node port" -j REJECT --reject-with icmp-port-unreachable',
+    '-i skiff1a2b3c-+ -d 10.0.0.1/32 -p tcp -m tcp --dport 32770 -m conntrack ! --ctstate DNAT -m comment --comment "node port" -j REJECT --reject-with tcp-reset',
+    '-i skiff1a2b3c-+ -d 10.0.0.1/32 -p udp -m udp --dport 32771 -m conntrack ! --ctstate DNAT -m comment --comment "node port" -j REJECT --reject-with icmp-port-unreachable',
   ]);
   // Declared and filled in one restore; gone (and the jump with it) once the filter is off.
   const script = restoreScript(rules, EMPTY_SAVE);

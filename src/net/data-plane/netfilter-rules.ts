@@ -224,7 +224,8 @@ export function planRules(input: KernelPlanInput): RuleSet {
     for (const p of guarded) {
       const reject = p.protocol === 'tcp' ? 'tcp-reset' : 'icmp-port-unreachable';
       inputRules.push(
-        `-i ${bridges} -d ${address}/32 -p ${p.protocol} -m ${p.protocol} --dport ${p.port} ${comment('node port')} -j REJECT --reject-with ${reject}`,
+        // Not what our own VIP rules DNATed here (a local replica known only by the node's address).
+        `-i ${bridges} -d ${address}/32 -p ${p.protocol} -m ${p.protocol} --dport ${p.port} -m conntrack ! --ctstate DNAT ${comment('node port')} -j REJECT --reject-with ${reject}`,
       );
     }
     filter.set(`${prefix}PEERS`, [
