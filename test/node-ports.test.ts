@@ -3,7 +3,7 @@
  * is published by the engine on an engine-chosen port, for other nodes' rules to DNAT to. On
  * 0.0.0.0, a container of another Skiff network on the same host reached the service through its
  * own gateway and that port (`wget http://GATEWAY:PORT/` from n2 answered by a replica on n1),
- * and so did any machine that could reach the host. Now the port is on the node's cluster address
+ * and so did a container on plain Docker's bridge and any machine that could reach the host. Now the port is on the node's cluster address
  * only, and a rule of ours lets through only other nodes' addresses: the gateway path and an
  * outside host (a network namespace of the test's own, which is not a node) are refused, while
  * the service is still reached by name from its own network and the user's `host`-mode
@@ -121,6 +121,20 @@ describe('node-to-node published ports', { timeout: 240_000 }, () => {
       assert.equal(ok, false, `n2 reached web through ${host}:${enginePort}: ${out}`);
       assert.doesNotMatch(out, /hello from web/);
     }
+    // Nor does a container on plain Docker's default bridge (the engine's user-space proxy path).
+    const plain = await run('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'bridge',
+      '--entrypoint',
+      'sh',
+      'skiff-demo:v1',
+      '-c',
+      `TIMEOUT=3 http-get http://${NODE_ADDRESS}:${enginePort}/ || echo refused`,
+    ]);
+    assert.doesNotMatch(plain.stdout, /hello from web/);
+    assert.match(plain.stdout, /refused/);
     // Its own network still reaches it by name: the refusal is of that path, not of the service.
     const web = (await skiff.containers('web'))[0]?.id ?? '';
     const byName = await eventually('web by name from its own network', async () => {

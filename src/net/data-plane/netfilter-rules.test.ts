@@ -310,12 +310,12 @@ test('node ports: what the engine DNATs from the cluster address into our bridge
     '-p tcp -m comment --comment "not a node of this cluster" -j REJECT --reject-with tcp-reset',
     '-j REJECT --reject-with icmp-port-unreachable',
   ]);
-  // From our bridges the engine's user-space proxy answers (INPUT): the node ports are refused
-  // there, the user's host-mode port is not.
+  // From a bridge the engine's user-space proxy answers (INPUT): the node ports go to PEERS
+  // there too, the user's host-mode port does not.
   const inputRules = chain(rules, 'filter', `${PREFIX}INPUT`).filter((r) => r.includes('node port'));
   assert.deepEqual(inputRules, [
-    '-i skiff1a2b3c-+ -d 10.0.0.1/32 -p tcp -m tcp --dport 32770 -m conntrack ! --ctstate DNAT -m comment --comment "node port" -j REJECT --reject-with tcp-reset',
-    '-i skiff1a2b3c-+ -d 10.0.0.1/32 -p udp -m udp --dport 32771 -m conntrack ! --ctstate DNAT -m comment --comment "node port" -j REJECT --reject-with icmp-port-unreachable',
+    `! -i lo -d 10.0.0.1/32 -p tcp -m tcp --dport 32770 -m conntrack ! --ctstate DNAT -m comment --comment "node port" -j ${PREFIX}PEERS`,
+    `! -i lo -d 10.0.0.1/32 -p udp -m udp --dport 32771 -m conntrack ! --ctstate DNAT -m comment --comment "node port" -j ${PREFIX}PEERS`,
   ]);
   // Declared and filled in one restore; gone (and the jump with it) once the filter is off.
   const script = restoreScript(rules, EMPTY_SAVE);

@@ -24,8 +24,8 @@
  *   nodes DNAT to); what the engine DNATs from that address into our bridges comes through only
  *   from another node's address. The user's own `host`-mode ports (`host_port`, open to anyone as
  *   the spec says) are let by first; ingress ports and VIPs are accepted before either. A
- *   container on one of our bridges reaches those ports through the engine's user-space proxy
- *   instead (INPUT, not FORWARD), so INPUT refuses them from our bridges, port by port.
+ *   container (on any bridge of the host) reaches those ports through the engine's user-space
+ *   proxy instead (INPUT, not FORWARD), so INPUT sends them to `PEERS` too, port by port.
  */
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
@@ -77,10 +77,10 @@ export interface NodePortFilter {
   /** `host`-mode `host_port`s: the user's published ports, open to anyone (the spec's feature). */
   readonly openPorts: readonly HostPort[];
   /**
-   * Every host port the engine published for this cluster's containers here. A container on one
-   * of our bridges is not DNATed by the engine (it skips traffic from its own bridges) but served
-   * by its user-space proxy on the address: INPUT refuses these ports (less `openPorts`) from our
-   * bridges, so another network's container cannot reach a replica that way either.
+   * Every host port the engine published for this cluster's containers here. A container on any
+   * bridge of the engine is not DNATed by it (it skips traffic from its own bridges) but served by
+   * its user-space proxy on the address: INPUT sends these ports (less `openPorts`) to `PEERS`
+   * too, so another network's container cannot reach a replica that way either.
    */
   readonly localPorts: readonly HostPort[];
 }
@@ -222,10 +222,11 @@ export function planRules(input: KernelPlanInput): RuleSet {
       .filter((p) => !open.has(`${p.port}/${p.protocol}`))
       .sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
     for (const p of guarded) {
-      const reject = p.protocol === 'tcp' ? 'tcp-reset' : 'icmp-port-unreachable';
+      // Only containers come this way (the host's own connections arrive on lo, other hosts' are
+      // DNATed to FORWARD): ours, another cluster's or plain Docker's. What our own VIP rules
+      // DNATed here (a local replica known only by the node's address) is let by.
       inputRules.push(
-        // Not what our own VIP rules DNATed here (a local replica known only by the node's address).
-        `-i ${bridges} -d ${address}/32 -p ${p.protocol} -m ${p.protocol} --dport ${p.port} -m conntrack ! --ctstate DNAT ${comment('node port')} -j REJECT --reject-with ${reject}`,
+        `! -i lo -d ${address}/32 -p ${p.protocol} -m ${p.protocol} --dport ${p.port} -m conntrack ! --ctstate DNAT ${comment('node port')} -j ${prefix}PEERS`,
       );
     }
     filter.set(`${prefix}PEERS`, [
