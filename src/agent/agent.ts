@@ -15,14 +15,16 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { ContainerEngine } from '../docker/container-engine.ts';
+import { engineOnThisHost } from '../docker/engine-address.ts';
 import type { AddressPool, ClusterAddressing } from '../model/addressing.ts';
 import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { DataPlane } from '../net/data-plane/data-plane.ts';
-import { AGENT_FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
+import { AGENT_FEATURES, FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { readServerMessage } from '../protocol/read-message.ts';
+import { agentTlsOptions } from '../security/agent-tls.ts';
 import { loadAssignment, saveAssignment } from './assignment-file.ts';
 import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
@@ -31,8 +33,9 @@ import { readHostNetworks } from './host-networks.ts';
 import { NodeCertificate } from './node-certificate.ts';
 import type { HostNetworks } from './pool-overlap.ts';
 import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
+import { publishAddress, publishAddressWarning } from './publish-address.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
-import { withoutSecretValues } from './secret-files.ts';
+import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
 
 export const AGENT_VERSION = '0.1.0';
 /** A server silent this long (no pong, no message) is given up on and dialled again. */
@@ -59,11 +62,23 @@ export interface AgentOptions {
   readonly dataPlane?: boolean;
   /** Where secret and config files are written for replicas (a tmpfs; default /run/skiff/secrets). */
   readonly secretsDir?: string;
+  /**
+   * Where the engine is (`DockerEngine.address`): one on another host cannot mount this host's
+   * secret files, so the agent then does not offer them (secret-files.ts). Unset: on this host.
+   */
+  readonly engineAddress?: string;
   readonly log: (message: string) => void;
+}
+
+/** What an agent offers in its hello: everything, except secret files when it cannot mount them. */
+export function offeredFeatures(refusal: string | undefined): string[] {
+  return AGENT_FEATURES.filter((feature) => refusal === undefined || feature !== FEATURES.secretFiles);
 }
 
 export class Agent {
   readonly #options: AgentOptions;
+  /** Why replicas here cannot have secrets or configs (a remote engine), if so. */
+  readonly #secretsRefusal: string | undefined;
   #registration: NodeRegistration | undefined;
   #socket: WebSocket | undefined;
   #loop: ConvergeLoop | undefined;
@@ -99,6 +114,8 @@ export class Agent {
         return container?.state === 'running' ? container.id : undefined;
       },
     });
+    this.#secretsRefusal =
+      options.engineAddress === undefined ? undefined : secretsRefusal(options.engineAddress);
   }
 
   async start(): Promise<void> {
@@ -114,6 +131,18 @@ export class Agent {
       engine_version: info.version,
     };
     await this.#readHost();
+    if (this.#secretsRefusal !== undefined) {
+      this.#options.log(`warning: ${this.#secretsRefusal}`);
+      // Sent with the first report: `skiff events` says why this node gets no replica using secrets.
+      this.#pendingEvents.push({
+        type: 'node',
+        service: null,
+        container: null,
+        node: this.#registration.name,
+        message: `Node ${this.#registration.name}: ${this.#secretsRefusal}`,
+        at: Date.now(),
+      });
+    }
     this.#certificate = new NodeCertificate({
       serverUrl: this.#options.serverUrl,
       joinToken: this.#options.joinToken,
@@ -204,12 +233,16 @@ export class Agent {
     if (this.#stopped) return;
     // wss:// always: the server's one port speaks TLS to anyone, and agents only over TLS.
     const url = new URL(AGENT_PATH, this.#options.serverUrl.replace(/^https?/, 'wss'));
-    const socket = new WebSocket(url, {
+    const options = {
+      // ws hands these to tls.connect as they are (its typings lack servername, and give
+      // checkServerIdentity node:tls's job with a boolean answer).
+      ...agentTlsOptions(url),
       ca: identity.caPem,
       cert: identity.certPem,
       key: identity.keyPem,
       handshakeTimeout: SERVER_SILENCE_MS,
-    });
+    };
+    const socket = new WebSocket(url, options as unknown as WebSocket.ClientOptions);
     socket.on('unexpected-response', (request, response) => {
       response.resume();
       if (response.statusCode === 401) this.#certificate?.refused();
@@ -240,7 +273,7 @@ export class Agent {
           agent_version: AGENT_VERSION,
           cluster_id: this.#clusterId ?? null,
           protocol_version: PROTOCOL_VERSION,
-          features: [...AGENT_FEATURES],
+          features: offeredFeatures(this.#secretsRefusal),
         });
     });
     socket.on('message', (data) => {
@@ -331,7 +364,8 @@ export class Agent {
         return;
       }
       case 'endpoints':
-        if (this.#options.dataPlane !== false) this.#dataPlane?.update(message.services);
+        if (this.#options.dataPlane !== false)
+          this.#dataPlane?.update(message.services, message.node_addresses);
         if (message.generation !== undefined)
           this.#send({ type: 'endpoints.ack', generation: message.generation });
         return;
@@ -406,11 +440,21 @@ export class Agent {
     this.#pool = pool;
     const registration = this.#registration;
     if (!registration) throw new Error('agent loop started before the engine was inspected');
+    const where = {
+      address: registration.address,
+      host: this.#host,
+      engineOnThisHost:
+        this.#options.engineAddress === undefined || engineOnThisHost(this.#options.engineAddress),
+    };
+    const published = this.#options.dataPlane === false ? undefined : publishAddress(where);
+    const warning = this.#options.dataPlane === false ? undefined : publishAddressWarning(where);
+    if (warning) this.#options.log(`warning: ${warning}`);
     this.#dataPlane = new DataPlane({
       engine: this.#options.engine,
       clusterId,
       pool,
       nodeId: registration.name,
+      ...(published === undefined ? {} : { nodeAddress: published }),
       log: this.#options.log,
       onProblem: (problem) =>
         this.#loop?.recordEvent({
@@ -427,6 +471,10 @@ export class Agent {
       nodeId: registration.name,
       concurrency: this.#options.concurrency ?? 8,
       ...(this.#options.secretsDir ? { secretsDir: this.#options.secretsDir } : {}),
+      ...(this.#secretsRefusal ? { secretsRefusal: this.#secretsRefusal } : {}),
+      ...(published === undefined
+        ? {}
+        : { publishAddress: published, onPublishedPorts: (ports) => this.#dataPlane?.setLocalPorts(ports) }),
       resyncIntervalMs: 5000,
       networksInUse: () => (this.#options.dataPlane === false ? [] : this.#dataPlane?.networkNames()),
       stableAfterMs: 10_000,

@@ -44,6 +44,11 @@ export interface LoopReport {
 /** How often an idle loop looks again for networks to remove when nothing changed. */
 const NETWORK_SWEEP_INTERVAL_MS = 30_000;
 
+export interface PublishedHostPort {
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp';
+}
+
 export interface ConvergeLoopOptions {
   readonly engine: ContainerEngine;
   readonly clusterId: string;
@@ -64,6 +69,15 @@ export interface ConvergeLoopOptions {
   readonly onError: (error: unknown) => void;
   /** Where secret and config files are written (a tmpfs; default /run/skiff/secrets). */
   readonly secretsDir?: string;
+  /** The node's cluster address, where replica ports are published for other nodes (publish-address.ts). */
+  readonly publishAddress?: string;
+  /**
+   * The host ports the engine published for this cluster's containers, whenever the set changes
+   * (the data plane guards them: net/data-plane/netfilter-rules.ts, PEERS).
+   */
+  readonly onPublishedPorts?: (ports: readonly PublishedHostPort[]) => void;
+  /** Set when this host cannot give replicas secret files (a remote engine): tasks using them fail with it. */
+  readonly secretsRefusal?: string;
 }
 
 /**
@@ -91,6 +105,7 @@ export class ConvergeLoop {
   #desiredText = '';
   #warm = false;
   #containers: ManagedContainer[] = [];
+  #publishedPortsText = '';
   #runtime = new Map<string, TaskRuntime>();
   /** Operations in flight, by task id and by container id. */
   readonly #operations = new Map<string, Operation>();
@@ -116,7 +131,7 @@ export class ConvergeLoop {
 
   constructor(options: ConvergeLoopOptions) {
     this.#options = options;
-    this.#secretFiles = new SecretFileWriter(options.secretsDir);
+    this.#secretFiles = new SecretFileWriter(options.secretsDir, options.secretsRefusal);
     this.#semaphore = new Semaphore(options.concurrency);
     this.#removals = new Semaphore(options.concurrency);
     this.#prober = new Prober({
@@ -204,6 +219,7 @@ export class ConvergeLoop {
       this.#deaths,
     );
     for (const key of this.#operations.keys()) busy.add(key);
+    this.#tellPublishedPorts();
     const known = new Set([...this.#desired.map((t) => t.task_id), ...this.#containers.map((c) => c.taskId)]);
     for (const taskId of this.#lastSpecs.keys()) if (!known.has(taskId)) this.#lastSpecs.delete(taskId);
     const now = this.#options.now();
@@ -376,6 +392,7 @@ export class ConvergeLoop {
           { clusterId: this.#options.clusterId, pool: this.#options.pool },
           action.attempt,
           binds,
+          this.#options.publishAddress,
         );
         for (const network of definition.networks) await engine.ensureNetwork(network);
         id = await engine.createContainer(definition);
@@ -445,6 +462,18 @@ export class ConvergeLoop {
       container: null,
       message: `Pulled image ${task.spec.image}`,
     });
+  }
+
+  #tellPublishedPorts(): void {
+    const ports = new Map<string, PublishedHostPort>();
+    for (const container of this.#containers)
+      for (const p of container.ports)
+        ports.set(`${p.host_port}/${p.protocol}`, { port: p.host_port, protocol: p.protocol });
+    const list = [...ports.values()].sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
+    const text = JSON.stringify(list);
+    if (text === this.#publishedPortsText) return;
+    this.#publishedPortsText = text;
+    this.#options.onPublishedPorts?.(list);
   }
 
   /** An event from elsewhere in the agent (its data plane), reported with the loop's own. */

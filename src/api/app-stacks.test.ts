@@ -129,3 +129,47 @@ describe('stacks', () => {
     assert.equal((await f.call('DELETE', '/api/stacks/shop')).status, 404);
   });
 });
+
+describe('a stack that changes a secret other services use', () => {
+  test('rolls them too, and is refused whole (403) when one is no longer admitted', async () => {
+    const f = createFixture();
+    try {
+      const spec = {
+        name: 'other',
+        image: 'skiff-demo:v1',
+        cap_add: ['NET_ADMIN'],
+        secrets: [{ name: 'shop-db_password' }],
+      };
+      assert.equal(
+        (await f.call('POST', '/api/secrets', { name: 'shop-db_password', data: b64('one') })).status,
+        201,
+      );
+      await f.call('POST', '/api/policy/allow', { service: 'other', exception: 'cap:NET_ADMIN' });
+      assert.equal((await f.call('POST', '/api/deploy', spec)).status, 201);
+      const before = f.store.getService('other')?.revision ?? 0;
+
+      const rolled = await f.call(
+        'POST',
+        '/api/stacks/shop',
+        body([db], { secrets: [{ name: 'shop-db_password', data: b64('two') }] }),
+      );
+      assert.equal(rolled.status, 200, rolled.text);
+      assert.equal(f.store.getService('other')?.revision, before + 1, 'the service outside the stack rolls');
+      assert.equal(f.store.getService('other')?.spec.secrets?.[0]?.version, 2);
+
+      await f.call('POST', '/api/policy/deny', { service: 'other', exception: 'cap:NET_ADMIN' });
+      const refused = await f.call(
+        'POST',
+        '/api/stacks/shop',
+        body([db], { secrets: [{ name: 'shop-db_password', data: b64('three') }] }),
+      );
+      assert.equal(refused.status, 403, refused.text);
+      assert.match(String(field(refused.body, 'error')), /cap_add\.0: NET_ADMIN/);
+      assert.equal(f.store.getService('other')?.revision, before + 1);
+      const list = (await f.call('GET', '/api/secrets')).body as { name: string; version: number }[];
+      assert.equal(list.find((e) => e.name === 'shop-db_password')?.version, 2, 'nothing written');
+    } finally {
+      f.close();
+    }
+  });
+});

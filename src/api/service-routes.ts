@@ -10,6 +10,7 @@ import { admitSpec, assertNoConflicts, commitDeploys, parseBody } from './deploy
 import type { RouteDeps } from './deps.ts';
 import { HttpError, NotFoundError } from './errors.ts';
 import { page } from './paging.ts';
+import { assertAdmitted } from './policy-routes.ts';
 import { serviceView } from './views.ts';
 
 export function serviceRoutes(deps: RouteDeps): Hono {
@@ -52,6 +53,9 @@ export function serviceRoutes(deps: RouteDeps): Hono {
         400,
         `replicas: ${name} is a global service: it runs one replica on each node it matches`,
       );
+    // More replicas of a spec the policy now refuses (it changed since the deploy) are refused
+    // too; fewer are not, so a refused service can still be wound down.
+    if (replicas > existing.spec.replicas) assertAdmitted(store, existing.spec);
     if (replicas !== existing.spec.replicas) {
       store.setReplicas(name, replicas, now());
       events.append(

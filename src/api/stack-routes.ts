@@ -20,6 +20,7 @@ import type { StoredService } from '../store/store.ts';
 import { assertNoConflicts, checkSpec, commitDeploys, parseBody } from './deploy-service.ts';
 import type { RouteDeps } from './deps.ts';
 import { HttpError, NotFoundError } from './errors.ts';
+import { assertUsersAdmitted, changesValue, rollUsers } from './secret-rolls.ts';
 import { readJson } from './service-routes.ts';
 import { serviceView } from './views.ts';
 
@@ -70,9 +71,16 @@ export function stackRoutes(deps: RouteDeps): Hono {
     if (names.size !== specs.length) throw new HttpError(400, 'services: two services have the same name');
     const pruned = request.prune ? servicesOf(stack).filter((s) => !names.has(s.spec.name)) : [];
     assertNoConflicts(deps, specs, new Set(pruned.map((s) => s.spec.name)));
+    // A value the stack changes rolls the services outside it that use it too (its own are
+    // stamped below), and each must still pass the policy (secret-rolls.ts).
+    const own = new Set(specs.map((s) => s.name));
+    for (const object of objects)
+      if (changesValue(deps.secrets, object.kind, object.name, Buffer.from(object.data, 'base64')))
+        assertUsersAdmitted(store, object.kind, object.name, own);
 
     for (const object of objects) {
       const result = deps.secrets.put(object.kind, object.name, Buffer.from(object.data, 'base64'), now());
+      if (result.changed && !result.created) rollUsers({ ...deps, events }, object.kind, object.name, own);
       if (result.created || result.changed)
         events.append(
           {

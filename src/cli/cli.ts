@@ -36,6 +36,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   config: async () => (await import('./secret-command.ts')).runConfig,
   stack: async () => (await import('./stack-command.ts')).runStack,
   exec: async () => (await import('./exec-command.ts')).runExec,
+  context: async () => (await import('./context-command.ts')).runContext,
 };
 
 export async function runCli(argv: readonly string[]): Promise<number> {

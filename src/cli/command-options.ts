@@ -17,6 +17,7 @@ export const connectionOptions = {
   token: { type: 'string' },
   'data-dir': { type: 'string' },
   ca: { type: 'string' },
+  context: { type: 'string' },
   ...help,
 } as const;
 
@@ -114,6 +115,13 @@ export const COMMAND_OPTIONS = {
     'compose-file': { type: 'string', short: 'c', multiple: true },
     prune: { type: 'boolean' },
     'dry-run': { type: 'boolean' },
+  },
+  context: {
+    server: { type: 'string' },
+    'token-file': { type: 'string' },
+    ca: { type: 'string' },
+    ...jsonOption,
+    ...help,
   },
   rollout: {
     ...connectionOptions,

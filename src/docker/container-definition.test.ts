@@ -170,3 +170,29 @@ test('runtime fields are checked: relative paths, bad hosts, soft over hard, a t
       JSON.stringify(extra),
     );
 });
+
+test('engine-chosen ports are published on the cluster address; a host-mode host_port on every address', () => {
+  const spec = task({
+    ports: [
+      { container_port: 80 },
+      { container_port: 443, host_port: 8443 },
+      { container_port: 5432, host_port: 5432, mode: 'host' },
+      { container_port: 53, protocol: 'udp' },
+    ],
+  });
+  const bindings = (address?: string) =>
+    (containerDefinition(spec, CLUSTER, 0, [], address).body.HostConfig as Record<string, unknown>)
+      .PortBindings;
+  assert.deepEqual(bindings('192.168.1.10'), {
+    '80/tcp': [{ HostIp: '192.168.1.10', HostPort: '' }],
+    '443/tcp': [{ HostIp: '192.168.1.10', HostPort: '' }],
+    '5432/tcp': [{ HostPort: '5432' }],
+    '53/udp': [{ HostIp: '192.168.1.10', HostPort: '' }],
+  });
+  assert.deepEqual(bindings(undefined), {
+    '80/tcp': [{ HostPort: '' }],
+    '443/tcp': [{ HostPort: '' }],
+    '5432/tcp': [{ HostPort: '5432' }],
+    '53/udp': [{ HostPort: '' }],
+  });
+});

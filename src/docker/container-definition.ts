@@ -31,6 +31,8 @@ export function containerDefinition(
   attempt = 0,
   /** Secret and config files, `HOST:TARGET:ro` (the agent writes them: secret-files.ts). */
   binds: readonly string[] = [],
+  /** The node's cluster address: engine-chosen ports are published there only (agent/publish-address.ts). */
+  publishAddress?: string,
 ): ContainerDefinition {
   const { spec } = task;
   const { clusterId } = cluster;
@@ -38,13 +40,17 @@ export function containerDefinition(
   const primary = networks[0];
   if (!primary) throw new RangeError(`task ${task.task_id} has no network`);
   const exposed: Record<string, object> = {};
-  const bindings: Record<string, { HostPort: string }[]> = {};
+  const bindings: Record<string, { HostIp?: string; HostPort: string }[]> = {};
   for (const port of spec.ports) {
     const key = `${port.container_port}/${port.protocol}`;
     exposed[key] = {};
     // An empty HostPort asks the engine for a free one. Ingress ports belong to every node's
     // proxy, which reaches the replica through this dynamic port; only host mode binds host_port.
-    bindings[key] = [{ HostPort: bindsHostPort(port) ? String(port.host_port) : '' }];
+    // The dynamic port is for other nodes: on the cluster address only, never 0.0.0.0, where a
+    // container of another network would reach it through its gateway. A host-mode host_port is
+    // the user's, published on every address as the spec says.
+    if (bindsHostPort(port)) bindings[key] = [{ HostPort: String(port.host_port) }];
+    else bindings[key] = [{ ...(publishAddress ? { HostIp: publishAddress } : {}), HostPort: '' }];
   }
   const env = {
     ...spec.env,

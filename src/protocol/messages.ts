@@ -169,6 +169,11 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     /** Grows with every change; acknowledged by the agent, so freed addresses can be reused. */
     generation: z.int().min(0).optional(),
     services: z.array(serviceEndpointsSchema),
+    /**
+     * Every node's address: the only sources let through to this node's node-to-node published
+     * ports. Absent (an older server): the agent leaves those ports unfiltered.
+     */
+    node_addresses: z.array(z.string().max(253)).max(100_000).optional(),
   }),
   z.object({
     type: z.literal('logs.start'),
@@ -187,8 +192,11 @@ export const CLOSE_CODES = {
   nameConflict: 4009,
   /** The agent's data dir belongs to another cluster: retrying cannot help until it is reset. */
   clusterMismatch: 4010,
-  /** The hello names a node other than the one the connection's certificate names. */
-  identityMismatch: 4011,
+  /**
+   * The hello names a node other than the one the connection's certificate names. (It shared
+   * 4011 with addressPoolOverlap, which the server reads as "this host overlaps the pool".)
+   */
+  identityMismatch: 4012,
   badMessage: 4000,
   /** The agent's host overlaps the cluster's address pool: it refuses to run replicas. */
   addressPoolOverlap: 4011,

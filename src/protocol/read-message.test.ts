@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { CLOSE_CODES } from './messages.ts';
 import { readAgentMessage, readServerMessage } from './read-message.ts';
 
 const spec = {
@@ -133,4 +134,9 @@ test("the server reads a newer agent's hello and report with extra fields", () =
   );
   assert.equal(report.kind, 'ok', JSON.stringify(report));
   assert.deepEqual(readAgentMessage('{"type":"stats"}'), { kind: 'unknown', type: 'stats' });
+});
+
+test('close codes are distinct: each tells the other side one thing', () => {
+  const codes = Object.values(CLOSE_CODES);
+  assert.equal(new Set(codes).size, codes.length, JSON.stringify(CLOSE_CODES));
 });

@@ -426,3 +426,22 @@ test('the pace of endpoint sets follows what they cost to send to every node', (
   const at1000 = endpointsIntervalMs(1_300_000, 1000);
   assert.ok(at1000 > 12_000 && at1000 < 13_000, `${at1000} ms`);
 });
+
+test('endpoints: every node’s address goes with them, and a node joining is sent at once', () => {
+  const services = [service('web', 1)];
+  const tasks = [task('w0', 'web', 0, 'a')];
+  const nodes = [node('a', { address: '10.0.0.1' }), node('bb', { address: '10.0.0.2', status: 'down' })];
+  const first = planPass(snapshot(services, tasks, nodes), NOW, ids());
+  assert.deepEqual(
+    first.endpoints?.peers,
+    ['10.0.0.1', '10.0.0.2'],
+    'any status: a node coming back is let in',
+  );
+  const generation = first.memory.endpointsGeneration;
+  const sent = nodes.map((n) => ({ ...n, sentEndpoints: generation }));
+  const joined = [...sent, node('ccc', { address: '10.0.0.3' })];
+  const next = planPass({ ...snapshot(services, tasks, joined), memory: first.memory }, NOW + 50, ids());
+  assert.equal(next.memory.endpointsGeneration, generation + 1, 'not deferred by the interval');
+  assert.deepEqual(next.endpoints?.peers, ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+  assert.deepEqual(next.endpoints?.nodeIds, ['a', 'bb', 'ccc']);
+});

@@ -100,6 +100,8 @@ export interface AssignmentSend {
 export interface EndpointsSend {
   readonly generation: number;
   readonly services: readonly ServiceEndpoints[];
+  /** Every known node's address (the sources allowed at node-to-node published ports). */
+  readonly peers: readonly string[];
   /** Connected nodes that have not been sent this generation. */
   readonly nodeIds: readonly string[];
 }
@@ -564,6 +566,13 @@ class PassBuilder {
     const last = this.#endpointsMemory;
     const names = new Set(this.#services.map((s) => s.spec.name));
     let urgent = last === undefined || [...last.services.keys()].some((name) => !names.has(name));
+    // A node that joins (or moves) must be let through every other node's published ports at
+    // once, or its proxies are refused there until the next paced send.
+    const peers = [...new Set(this.#nodes.map((n) => n.address))].sort();
+    if (last !== undefined && last.peers.join(',') !== peers.join(',')) {
+      changed = true;
+      urgent = true;
+    }
     for (const service of this.#services) {
       const name = service.spec.name;
       const tasks = (serving.get(name) ?? []).sort(taskOrder);
@@ -596,17 +605,20 @@ class PassBuilder {
     const deferred =
       changed && !urgent && this.#now - this.#endpointsPublishedAt < endpointsIntervalMs(bytes, connected);
     let published = last?.published ?? [];
+    let publishedPeers = last?.peers ?? peers;
     if (changed && !deferred) {
       published = [...services.values()].map((s) => s.entry);
+      publishedPeers = peers;
       this.#endpointsGeneration++;
       this.#endpointsPublishedAt = this.#now;
     }
     // Deferred: the last published set stays current, and nodes that have not had it yet (a new
     // connection) get it; a later pass publishes the change.
-    this.#endpointsMemory = { readyNodes, services, published, pending: deferred };
+    this.#endpointsMemory = { readyNodes, services, published, peers: publishedPeers, pending: deferred };
     const generation = this.#endpointsGeneration;
     const nodeIds = this.#nodes.filter((n) => n.connected && n.sentEndpoints !== generation).map((n) => n.id);
-    if (nodeIds.length > 0) this.#endpoints = { generation, services: published, nodeIds };
+    if (nodeIds.length > 0)
+      this.#endpoints = { generation, services: published, peers: publishedPeers, nodeIds };
   }
 
   releaseAddresses(): void {
