@@ -13,9 +13,12 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { decode } from 'dns-packet';
 import { serviceVip } from '../src/model/addressing.ts';
 import { type ServiceView, serviceViewSchema } from '../src/model/views.ts';
 import { chainPrefix } from '../src/net/data-plane/netfilter-rules.ts';
+import { queryBytes } from '../src/net/dns/dns-test-fixture.ts';
+import { TcpFrameReader, tcpFrame } from '../src/net/dns/tcp-framing.ts';
 import { execIn } from './support/docker.ts';
 import { eventually } from './support/eventually.ts';
 import { SkiffCluster } from './support/skiff-cluster.ts';
@@ -161,6 +164,21 @@ describe('the kernel data path on one host', { timeout: 300_000 }, () => {
       skiff.allocation('service', 'ssh'),
     );
     assert.match(lookup.out, new RegExp(`Address: ${vip.replaceAll('.', '\\.')}`));
+    // Over TCP too (a resolver's retry after a truncated answer), past the host process on tcp:53.
+    const framed = tcpFrame(queryBytes('ssh.skiff', 'A', { id: 4242 }));
+    const escaped = [...framed].map((byte) => `\\${byte.toString(8).padStart(3, '0')}`).join('');
+    const overTcp = await execIn(
+      clientId,
+      `printf '${escaped}' | nc -w 2 $(awk '/^nameserver/ {print $2; exit}' /etc/resolv.conf) 53 | xxd -p`,
+    );
+    assert.ok(overTcp.ok, overTcp.out);
+    const read = new TcpFrameReader().push(Buffer.from(overTcp.out.replace(/\s/g, ''), 'hex'));
+    assert.ok(read.kind === 'messages' && read.messages[0], `no DNS reply over TCP: ${overTcp.out}`);
+    const reply = decode(read.messages[0]);
+    assert.deepEqual(
+      [reply.id, reply.answers?.map((answer) => (answer as { data?: unknown }).data)],
+      [4242, [vip]],
+    );
   });
 
   test('a published port a host process holds is refused and reported with its owner', async () => {

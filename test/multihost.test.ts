@@ -221,4 +221,51 @@ describe('many hosts', { timeout: 600_000 }, () => {
     assert.match(nodes.stdout, new RegExp(`${node}\\s+ready,draining`));
     assert.equal((await skiff.cli(['node', 'uncordon', node])).code, 0);
   });
+
+  test('a global service follows nodes as they drain, change labels, leave and return', async () => {
+    const spec = { name: 'agentd', image: 'skiff-demo:v1-noterm', mode: 'global' };
+    await deploy(spec);
+    /** agentd runs once on each of `hosts` and nowhere else among the engines that are up. */
+    const once = async (hosts: number[], what: string, up: number[] = [1, 2, 3]) =>
+      await eventually(
+        what,
+        async () => {
+          const byHost = await placement('agentd', up);
+          const counts = up.map((i) => byHost.get(i)?.length ?? 0);
+          return counts.every((n, at) => n === (hosts.includes(up[at] as number) ? 1 : 0))
+            ? byHost
+            : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+    const first = await once([1, 2, 3], 'one agentd on each host');
+    const names = (await view('agentd')).containers.map((c) => c.name).sort();
+    assert.deepEqual(names, ['agentd-0', 'agentd-1', 'agentd-2']);
+    assert.equal((await skiff.api('POST', '/api/services/agentd/scale', { replicas: 5 })).status, 400);
+
+    assert.equal((await skiff.cli(['node', 'drain', lab.nodeName(2)])).code, 0);
+    await once([1, 3], 'none on the drained host, none moved');
+    assert.equal((await skiff.cli(['node', 'uncordon', lab.nodeName(2)])).code, 0);
+    await once([1, 2, 3], 'back on the uncordoned host');
+
+    const labelled = await skiff.api('PUT', `/api/nodes/${lab.nodeName(3)}/labels`, {
+      labels: { tier: 'edge' },
+    });
+    assert.equal(labelled.status, 200, JSON.stringify(labelled.body));
+    await deploy({ ...spec, placement: { constraints: ['tier!=edge'] } });
+    await once([1, 2], 'none where the constraint fails');
+
+    await lab.killHost(1);
+    await eventually('lab-h1 down', async () => (await nodeStatus(1)) === 'down', { timeoutMs: 20_000 });
+    await once([2], 'none moved off the dead host', [2, 3]);
+    await lab.startHost(1);
+    await eventually('lab-h1 ready', async () => (await nodeStatus(1)) === 'ready', { timeoutMs: 30_000 });
+    const back = await once([1, 2], 'the returning host runs its own again');
+    assert.notDeepEqual(back.get(1), first.get(1), 'a new container: the old one died with its host');
+    const v = await eventually('agentd running again', async () => {
+      const current = await view('agentd');
+      return current.status === 'running' ? current : undefined;
+    });
+    assert.equal(v.replicas, 2, 'a global service wants one replica per node it runs on');
+  });
 });

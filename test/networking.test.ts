@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { get as httpGet } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
-import { parseAddressPool, serviceVip } from '../src/model/addressing.ts';
+import { networkAddressing, parseAddressPool, serviceVip } from '../src/model/addressing.ts';
 import type { ServiceView } from '../src/model/views.ts';
 import { nodeViewSchema, serviceViewSchema } from '../src/model/views.ts';
 import { execIn } from './support/docker.ts';
@@ -136,11 +136,11 @@ describe('service networking', { timeout: 900_000 }, () => {
     });
     const v = await converged('flaky');
     const sick = v.containers.find((c) => c.slot === 1);
-    const node = sick?.node_id;
-    const published = sick?.ports[0]?.host_port;
-    assert.ok(node && published);
-    const address = lab.address(Number(node.replace(/\D+/g, '')));
-    assert.equal((await fetch(`http://${address}:${published}/cgi-bin/sick`)).status, 200);
+    const engine = engines[Number(sick?.node_id?.replace(/\D+/g, '')) - 1];
+    assert.ok(sick?.id && engine);
+    // From inside the replica: its node port lets only other nodes through, not this process.
+    const made = await execIn(sick.id, 'http-get http://localhost:8080/cgi-bin/sick', engine);
+    assert.ok(made.ok, made.out);
     await eventually(
       'flaky-1 unhealthy',
       async () => (await view('flaky')).containers.find((c) => c.slot === 1)?.health === 'unhealthy',
@@ -187,9 +187,11 @@ describe('service networking', { timeout: 900_000 }, () => {
 
     const sick = v.containers.find((c) => c.slot === 1);
     const node = Number(sick?.node_id?.replace(/\D+/g, ''));
-    const port = sick?.ports[0]?.host_port;
-    assert.ok(node && port);
-    assert.equal((await fetch(`http://${lab.address(node)}:${port}/cgi-bin/sick`)).status, 200);
+    const engine = engines[node - 1];
+    assert.ok(sick?.id && engine);
+    // From inside the replica: its node port lets only other nodes through, not this process.
+    const made = await execIn(sick.id, 'http-get http://localhost:8080/cgi-bin/sick', engine);
+    assert.ok(made.ok, made.out);
     await eventually(
       'ktcp-1 unhealthy',
       async () => (await view('ktcp')).containers.find((c) => c.slot === 1)?.health === 'unhealthy',
@@ -299,12 +301,14 @@ describe('service networking', { timeout: 900_000 }, () => {
   });
 
   test('two networks cannot see each other', async () => {
+    // On the client's own host, so the engine's port for other nodes is on the same host too.
     await deploy({
       name: 'secret',
       networks: ['private'],
       ports: [{ container_port: 8080, app_protocol: 'http' }],
+      placement: { constraints: [`node==${lab.nodeName(1)}`] },
     });
-    await converged('secret');
+    const secret = await converged('secret');
     const byName = await inClient('TIMEOUT=2 http-get http://secret.skiff:8080/');
     assert.equal(byName.ok, false, byName.out);
     const lookup = await inClient('nslookup secret.skiff 2>&1');
@@ -317,5 +321,14 @@ describe('service networking', { timeout: 900_000 }, () => {
     );
     const vip = await inClient(`TIMEOUT=2 http-get http://${address}:8080/`);
     assert.equal(vip.ok, false);
+    // Nor does the port the engine published for other nodes, through the client's own gateway
+    // (issue 10's reproduction) or its host's address: only other nodes are let through there.
+    const enginePort = secret.containers[0]?.ports.find((p) => p.container_port === 8080)?.host_port;
+    assert.ok(enginePort, JSON.stringify(secret.containers));
+    const gateway = networkAddressing(LAB_POOL, skiff.allocation('network', 'default')).gateway;
+    for (const host of [gateway, lab.address(1)]) {
+      const direct = await inClient(`TIMEOUT=2 http-get http://${host}:${enginePort}/`);
+      assert.equal(direct.ok, false, `the client reached secret at ${host}:${enginePort}: ${direct.out}`);
+    }
   });
 });

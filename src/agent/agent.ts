@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { ContainerEngine } from '../docker/container-engine.ts';
+import { engineOnThisHost } from '../docker/engine-address.ts';
 import { AgentTally } from '../metrics/agent-counters.ts';
 import type { AddressPool, ClusterAddressing } from '../model/addressing.ts';
 import { parseAddressPool } from '../model/addressing.ts';
@@ -24,15 +25,18 @@ import { AGENT_FEATURES, FEATURES, PROTOCOL_VERSION } from '../protocol/features
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { readServerMessage } from '../protocol/read-message.ts';
+import { agentTlsOptions } from '../security/agent-tls.ts';
 import { loadAssignment, saveAssignment } from './assignment-file.ts';
 import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
+import { ExecSessions } from './exec-sessions.ts';
 import { readHostNetworks } from './host-networks.ts';
 import { NodeCertificate } from './node-certificate.ts';
 import type { HostNetworks } from './pool-overlap.ts';
 import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
+import { publishAddress, publishAddressWarning } from './publish-address.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
-import { withoutSecretValues } from './secret-files.ts';
+import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
 import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from './stats-sampler.ts';
 import type { UsageSource } from './stats-usage.ts';
 
@@ -67,11 +71,23 @@ export interface AgentOptions {
   readonly usage?: UsageSource;
   /** `--stats-interval` (default 5 s). */
   readonly statsIntervalMs?: number;
+  /**
+   * Where the engine is (`DockerEngine.address`): one on another host cannot mount this host's
+   * secret files, so the agent then does not offer them (secret-files.ts). Unset: on this host.
+   */
+  readonly engineAddress?: string;
   readonly log: (message: string) => void;
+}
+
+/** What an agent offers in its hello: everything, except secret files when it cannot mount them. */
+export function offeredFeatures(refusal: string | undefined): string[] {
+  return AGENT_FEATURES.filter((feature) => refusal === undefined || feature !== FEATURES.secretFiles);
 }
 
 export class Agent {
   readonly #options: AgentOptions;
+  /** Why replicas here cannot have secrets or configs (a remote engine), if so. */
+  readonly #secretsRefusal: string | undefined;
   #registration: NodeRegistration | undefined;
   #socket: WebSocket | undefined;
   #loop: ConvergeLoop | undefined;
@@ -97,6 +113,7 @@ export class Agent {
   #refusingServer: string | undefined;
   #stopped = false;
   readonly #logStreams = new Map<string, AbortController>();
+  readonly #execs: ExecSessions;
   #certificate: NodeCertificate | undefined;
   /** Runs while connected to a server that reads stats (its welcome lists the feature). */
   readonly #stats: StatsSampler | undefined;
@@ -114,6 +131,16 @@ export class Agent {
           onError: (error) => options.log(`stats: ${error instanceof Error ? error.message : String(error)}`),
         })
       : undefined;
+    this.#execs = new ExecSessions({
+      engine: options.engine,
+      send: (message) => this.#send(message),
+      runningContainer: (taskId) => {
+        const container = this.#loop?.containerOf(taskId);
+        return container?.state === 'running' ? container.id : undefined;
+      },
+    });
+    this.#secretsRefusal =
+      options.engineAddress === undefined ? undefined : secretsRefusal(options.engineAddress);
   }
 
   async start(): Promise<void> {
@@ -129,6 +156,18 @@ export class Agent {
       engine_version: info.version,
     };
     await this.#readHost();
+    if (this.#secretsRefusal !== undefined) {
+      this.#options.log(`warning: ${this.#secretsRefusal}`);
+      // Sent with the first report: `skiff events` says why this node gets no replica using secrets.
+      this.#pendingEvents.push({
+        type: 'node',
+        service: null,
+        container: null,
+        node: this.#registration.name,
+        message: `Node ${this.#registration.name}: ${this.#secretsRefusal}`,
+        at: Date.now(),
+      });
+    }
     this.#certificate = new NodeCertificate({
       serverUrl: this.#options.serverUrl,
       joinToken: this.#options.joinToken,
@@ -198,6 +237,7 @@ export class Agent {
     this.#loop?.stop();
     void this.#dataPlane?.stop();
     for (const controller of this.#logStreams.values()) controller.abort();
+    this.#execs.cancelAll();
     this.#socket?.close(1000, 'agent stopping');
   }
 
@@ -220,12 +260,16 @@ export class Agent {
     if (this.#stopped) return;
     // wss:// always: the server's one port speaks TLS to anyone, and agents only over TLS.
     const url = new URL(AGENT_PATH, this.#options.serverUrl.replace(/^https?/, 'wss'));
-    const socket = new WebSocket(url, {
+    const options = {
+      // ws hands these to tls.connect as they are (its typings lack servername, and give
+      // checkServerIdentity node:tls's job with a boolean answer).
+      ...agentTlsOptions(url),
       ca: identity.caPem,
       cert: identity.certPem,
       key: identity.keyPem,
       handshakeTimeout: SERVER_SILENCE_MS,
-    });
+    };
+    const socket = new WebSocket(url, options as unknown as WebSocket.ClientOptions);
     socket.on('unexpected-response', (request, response) => {
       response.resume();
       if (response.statusCode === 401) this.#certificate?.refused();
@@ -256,7 +300,7 @@ export class Agent {
           agent_version: AGENT_VERSION,
           cluster_id: this.#clusterId ?? null,
           protocol_version: PROTOCOL_VERSION,
-          features: [...AGENT_FEATURES],
+          features: offeredFeatures(this.#secretsRefusal),
         });
     });
     socket.on('message', (data) => {
@@ -270,6 +314,7 @@ export class Agent {
       clearInterval(this.#metricsTimer);
       this.#stats?.stop();
       if (this.#socket === socket) this.#socket = undefined;
+      this.#execs.cancelAll();
       if (this.#stopped) return;
       const refusal =
         this.#refusingServer ?? (code === CLOSE_CODES.clusterMismatch ? String(reason) : undefined);
@@ -359,7 +404,8 @@ export class Agent {
         return;
       }
       case 'endpoints':
-        if (this.#options.dataPlane !== false) this.#dataPlane?.update(message.services);
+        if (this.#options.dataPlane !== false)
+          this.#dataPlane?.update(message.services, message.node_addresses);
         if (message.generation !== undefined)
           this.#send({ type: 'endpoints.ack', generation: message.generation });
         return;
@@ -368,6 +414,21 @@ export class Agent {
         return;
       case 'logs.cancel':
         this.#logStreams.get(message.request_id)?.abort();
+        return;
+      case 'exec.start':
+        void this.#execs.start(message.request_id, message.task_id, message.request);
+        return;
+      case 'exec.input':
+        this.#execs.input(message.request_id, message.data);
+        return;
+      case 'exec.input_end':
+        this.#execs.inputEnd(message.request_id);
+        return;
+      case 'exec.resize':
+        this.#execs.resize(message.request_id, message.cols, message.rows);
+        return;
+      case 'exec.cancel':
+        this.#execs.cancel(message.request_id);
         return;
     }
   }
@@ -419,11 +480,21 @@ export class Agent {
     this.#pool = pool;
     const registration = this.#registration;
     if (!registration) throw new Error('agent loop started before the engine was inspected');
+    const where = {
+      address: registration.address,
+      host: this.#host,
+      engineOnThisHost:
+        this.#options.engineAddress === undefined || engineOnThisHost(this.#options.engineAddress),
+    };
+    const published = this.#options.dataPlane === false ? undefined : publishAddress(where);
+    const warning = this.#options.dataPlane === false ? undefined : publishAddressWarning(where);
+    if (warning) this.#options.log(`warning: ${warning}`);
     this.#dataPlane = new DataPlane({
       engine: this.#options.engine,
       clusterId,
       pool,
       nodeId: registration.name,
+      ...(published === undefined ? {} : { nodeAddress: published }),
       log: this.#options.log,
       tally: this.#tally,
       onProblem: (problem) =>
@@ -441,7 +512,12 @@ export class Agent {
       nodeId: registration.name,
       concurrency: this.#options.concurrency ?? 8,
       ...(this.#options.secretsDir ? { secretsDir: this.#options.secretsDir } : {}),
+      ...(this.#secretsRefusal ? { secretsRefusal: this.#secretsRefusal } : {}),
+      ...(published === undefined
+        ? {}
+        : { publishAddress: published, onPublishedPorts: (ports) => this.#dataPlane?.setLocalPorts(ports) }),
       resyncIntervalMs: 5000,
+      networksInUse: () => (this.#options.dataPlane === false ? [] : this.#dataPlane?.networkNames()),
       stableAfterMs: 10_000,
       now: Date.now,
       tally: this.#tally,

@@ -37,6 +37,15 @@ class HeldStopsEngine implements ContainerEngine {
   }
   async pullImage() {}
   async ensureNetwork() {}
+  async listNetworks(): Promise<string[]> {
+    return [];
+  }
+  async execSession(): Promise<never> {
+    throw new Error('not in this test');
+  }
+  async removeNetwork() {
+    return false;
+  }
   async createContainer(definition: ContainerDefinition): Promise<string> {
     const labels = definition.body.Labels as Record<string, string>;
     const id = `c${++this.#next}`.padEnd(12, '0');

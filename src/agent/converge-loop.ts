@@ -28,6 +28,7 @@ import type { TaskSpec } from '../protocol/messages.ts';
 import { containerLabel } from './container-label.ts';
 import type { Action, Outcome, TaskRuntime } from './converger.ts';
 import { converge } from './converger.ts';
+import { unusedNetworks } from './network-sweep.ts';
 import type { Operation } from './observation.ts';
 import { observe } from './observation.ts';
 import type { ReportedDeath } from './reported-deaths.ts';
@@ -42,6 +43,14 @@ export interface LoopReport {
   readonly events: (EventInput & { at: number })[];
 }
 
+/** How often an idle loop looks again for networks to remove when nothing changed. */
+const NETWORK_SWEEP_INTERVAL_MS = 30_000;
+
+export interface PublishedHostPort {
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp';
+}
+
 export interface ConvergeLoopOptions {
   readonly engine: ContainerEngine;
   readonly clusterId: string;
@@ -51,12 +60,26 @@ export interface ConvergeLoopOptions {
   /** Engine operations allowed at once. */
   readonly concurrency: number;
   readonly resyncIntervalMs: number;
+  /**
+   * Networks other parts of the agent keep on this host (the data plane's, whose bridges hold
+   * VIPs), by Docker name; undefined while they are not known yet, which holds off any removal.
+   */
+  readonly networksInUse?: () => readonly string[] | undefined;
   readonly stableAfterMs: number;
   readonly now: () => number;
   readonly onReport: (report: LoopReport) => void;
   readonly onError: (error: unknown) => void;
   /** Where secret and config files are written (a tmpfs; default /run/skiff/secrets). */
   readonly secretsDir?: string;
+  /** The node's cluster address, where replica ports are published for other nodes (publish-address.ts). */
+  readonly publishAddress?: string;
+  /**
+   * The host ports the engine published for this cluster's containers, whenever the set changes
+   * (the data plane guards them: net/data-plane/netfilter-rules.ts, PEERS).
+   */
+  readonly onPublishedPorts?: (ports: readonly PublishedHostPort[]) => void;
+  /** Set when this host cannot give replicas secret files (a remote engine): tasks using them fail with it. */
+  readonly secretsRefusal?: string;
   /** Counts exits, restarts, OOM kills, probes and pulls for the server's metrics. */
   readonly tally?: AgentTally;
 }
@@ -86,6 +109,7 @@ export class ConvergeLoop {
   #desiredText = '';
   #warm = false;
   #containers: ManagedContainer[] = [];
+  #publishedPortsText = '';
   #runtime = new Map<string, TaskRuntime>();
   /** Operations in flight, by task id and by container id. */
   readonly #operations = new Map<string, Operation>();
@@ -101,6 +125,9 @@ export class ConvergeLoop {
   readonly #secretFiles: SecretFileWriter;
   #passing = false;
   #again = false;
+  /** When networks were last swept (network-sweep.ts), and whether the desired set changed since. */
+  #sweptAt = Number.NEGATIVE_INFINITY;
+  #sweepWanted = true;
   #stopped = false;
   #wakeTimer: NodeJS.Timeout | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -108,7 +135,7 @@ export class ConvergeLoop {
 
   constructor(options: ConvergeLoopOptions) {
     this.#options = options;
-    this.#secretFiles = new SecretFileWriter(options.secretsDir);
+    this.#secretFiles = new SecretFileWriter(options.secretsDir, options.secretsRefusal);
     this.#semaphore = new Semaphore(options.concurrency);
     this.#removals = new Semaphore(options.concurrency);
     this.#prober = new Prober({
@@ -146,6 +173,7 @@ export class ConvergeLoop {
       tasks.map((t) => ({ service: t.service, probed: t.spec.health_check !== undefined })),
     );
     if (options.fromServer) this.#warm = true;
+    if (news) this.#sweepWanted = true;
     if (news) this.trigger();
   }
 
@@ -203,6 +231,7 @@ export class ConvergeLoop {
       this.#deaths,
     );
     for (const key of this.#operations.keys()) busy.add(key);
+    this.#tellPublishedPorts();
     const known = new Set([...this.#desired.map((t) => t.task_id), ...this.#containers.map((c) => c.taskId)]);
     for (const taskId of this.#lastSpecs.keys()) if (!known.has(taskId)) this.#lastSpecs.delete(taskId);
     const now = this.#options.now();
@@ -230,6 +259,35 @@ export class ConvergeLoop {
       this.#wakeTimer = setTimeout(() => this.trigger(), timerDelayMs(plan.wakeAt - now));
     }
     this.#publish();
+    if (plan.actions.length === 0) await this.#sweepNetworks(now);
+  }
+
+  /**
+   * Removes the cluster's networks no desired task uses, when the loop is idle (nothing in flight
+   * could be about to use one) and has heard from the server (never on a cold cache): soon after
+   * the desired set changes, and now and then in case a removal was refused while a replica stopped.
+   */
+  async #sweepNetworks(now: number): Promise<void> {
+    if (!this.#warm || this.#operations.size > 0) return;
+    if (!this.#sweepWanted && now - this.#sweptAt < NETWORK_SWEEP_INTERVAL_MS) return;
+    this.#sweepWanted = false;
+    this.#sweptAt = now;
+    const { engine, clusterId } = this.#options;
+    const others = this.#options.networksInUse ? this.#options.networksInUse() : [];
+    if (others === undefined) return;
+    try {
+      const unused = unusedNetworks(await engine.listNetworks(clusterId), this.#desired, clusterId);
+      for (const name of unused.filter((n) => !others.includes(n))) {
+        if (this.#operations.size > 0 || this.#again) {
+          this.#sweepWanted = true;
+          return;
+        }
+        // Refused while a container is still on it (one stopping, or not ours): try again soon.
+        if (!(await engine.removeNetwork(name))) this.#sweepWanted = true;
+      }
+    } catch (error) {
+      this.#options.onError(error);
+    }
   }
 
   #countPass(
@@ -366,6 +424,7 @@ export class ConvergeLoop {
           { clusterId: this.#options.clusterId, pool: this.#options.pool },
           action.attempt,
           binds,
+          this.#options.publishAddress,
         );
         for (const network of definition.networks) await engine.ensureNetwork(network);
         id = await engine.createContainer(definition);
@@ -446,6 +505,18 @@ export class ConvergeLoop {
       container: null,
       message: `Pulled image ${task.spec.image}`,
     });
+  }
+
+  #tellPublishedPorts(): void {
+    const ports = new Map<string, PublishedHostPort>();
+    for (const container of this.#containers)
+      for (const p of container.ports)
+        ports.set(`${p.host_port}/${p.protocol}`, { port: p.host_port, protocol: p.protocol });
+    const list = [...ports.values()].sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
+    const text = JSON.stringify(list);
+    if (text === this.#publishedPortsText) return;
+    this.#publishedPortsText = text;
+    this.#options.onPublishedPorts?.(list);
   }
 
   /** An event from elsewhere in the agent (its data plane), reported with the loop's own. */

@@ -4,10 +4,15 @@
  * owned by the spec's numeric user if it has one) and bind-mounted read-only at their targets, so
  * a value never reaches the node's disk or the container's environment. A task whose values have
  * not come from the server (an assignment restored from disk keeps references only) waits for it.
+ *
+ * An engine on another host (`--docker-host tcp://…`) cannot mount files of the agent's host, and
+ * would mount an empty directory in their place: such an agent does not offer secrets at all
+ * (`secretsRefusal`), and refuses a task that uses them with that reason.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { engineOnThisHost } from '../docker/engine-address.ts';
 import type { SecretKind } from '../model/secret-ref.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 
@@ -24,12 +29,29 @@ export function withoutSecretValues(task: TaskSpec): TaskSpec {
   return rest;
 }
 
+/**
+ * Why an agent whose engine is at `engineAddress` cannot give replicas secrets or configs, or
+ * undefined when it can. Copying the files into the container instead (the Engine API's archive
+ * upload) would write them to the engine host's disk in clear, in the container's layer.
+ */
+export function secretsRefusal(engineAddress: string): string | undefined {
+  if (engineOnThisHost(engineAddress)) return undefined;
+  return (
+    `secrets and configs are not offered by this node: its Docker engine (${engineAddress}) is on another host, ` +
+    "and the files Skiff mounts into a replica live on a tmpfs of the agent's own host (copying them into the " +
+    "container would put them on the engine host's disk in clear); run the agent on the engine's host to use them"
+  );
+}
+
 export class SecretFileWriter {
   readonly #baseDir: string;
+  readonly #refusal: string | undefined;
   #tmpfsReady = false;
 
-  constructor(baseDir: string = DEFAULT_SECRETS_DIR) {
+  /** `refusal`: this agent cannot give replicas files (secretsRefusal); every task using them fails with it. */
+  constructor(baseDir: string = DEFAULT_SECRETS_DIR, refusal?: string) {
     this.#baseDir = baseDir;
+    this.#refusal = refusal;
   }
 
   /** Writes the task's files and returns the engine binds (`HOST:TARGET:ro`); none for a task without any. */
@@ -39,6 +61,7 @@ export class SecretFileWriter {
       ...(task.spec.configs ?? []).map((r) => ({ kind: 'config' as const, name: r.name })),
     ];
     if (refs.length === 0) return [];
+    if (this.#refusal !== undefined) throw new SecretsUnavailableError(this.#refusal);
     const files = task.secret_files ?? [];
     const missing = refs.filter((r) => !files.some((f) => f.kind === r.kind && f.name === r.name));
     if (missing.length > 0) {

@@ -31,6 +31,8 @@ const EXPECTED_API_ROUTES = [
 ];
 
 const SPEC = { name: 'api-server', image: 'skiff-demo:v1', replicas: 1 };
+/** A stack named as the routes are called (`api-server`), with one service. */
+const STACK = JSON.stringify({ services: [{ name: 'api-server-web', image: 'skiff-demo:v1' }] });
 
 describe('auth', () => {
   let f: Fixture;
@@ -51,6 +53,7 @@ describe('auth', () => {
     if (method === 'GET' || method === 'DELETE') return undefined;
     if (path === '/api/secrets' || path === '/api/configs') return '{"name":"api-server","data":"aGk="}';
     if (path === '/api/tokens') return '{"name":"ci","role":"viewer"}';
+    if (path.startsWith('/api/stacks/')) return STACK;
     if (path === '/api/policy') return '{"mode":"baseline"}';
     if (path.startsWith('/api/policy/')) return '{"service":"api-server","exception":"cap:NET_ADMIN"}';
     if (method === 'PUT') return '{"labels":{"zone":"a"}}';
@@ -133,6 +136,12 @@ describe('auth', () => {
       assert.equal((await f.call('POST', `/api/${kind}`, { name: 'api-server', data: 'aGk=' })).status, 201);
     for (const [method, path] of apiRoutes) {
       if (method === 'DELETE') continue;
+      if (path === '/api/exec') {
+        // Past the gate, a plain GET of the WebSocket route is told to upgrade.
+        const exec = await f.call('GET', '/api/exec?target=nothing&cmd=true');
+        assert.equal(exec.status, 404, exec.text);
+        continue;
+      }
       const res = await f.call(method, concrete(path), bodyFor(method, path));
       const created = method === 'POST' && path === '/api/tokens';
       assert.equal(res.status, created ? 201 : 200, `${method} ${path}: ${res.text}`);

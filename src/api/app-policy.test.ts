@@ -107,6 +107,42 @@ describe('admission policy', () => {
   });
 });
 
+describe('every write that makes replicas of a spec re-checks the policy', () => {
+  test('scale up and a secret update of a service the policy no longer admits are 403; scale down is not', async () => {
+    const f = createFixture();
+    try {
+      f.connectNode('node-1', { features: AGENT_FEATURES });
+      const b64 = (text: string) => Buffer.from(text).toString('base64');
+      assert.equal((await f.call('POST', '/api/secrets', { name: 'key', data: b64('one') })).status, 201);
+      await f.call('POST', '/api/policy/allow', { service: 'web', exception: 'cap:NET_ADMIN' });
+      const spec = { ...PLAIN, replicas: 2, cap_add: ['NET_ADMIN'], secrets: [{ name: 'key' }] };
+      assert.equal((await f.call('POST', '/api/deploy', spec)).status, 201);
+      await f.call('POST', '/api/policy/deny', { service: 'web', exception: 'cap:NET_ADMIN' });
+
+      const up = await f.call('POST', '/api/services/web/scale', { replicas: 3 });
+      assert.equal(up.status, 403, up.text);
+      assert.match(String(field(up.body, 'error')), /cap_add\.0: NET_ADMIN/);
+      assert.equal(f.store.getService('web')?.spec.replicas, 2);
+
+      const revision = f.store.getService('web')?.revision;
+      const update = await f.call('POST', '/api/secrets', { name: 'key', data: b64('two') });
+      assert.equal(update.status, 403, update.text);
+      assert.match(String(field(update.body, 'error')), /cap_add\.0: NET_ADMIN/);
+      assert.equal(f.store.getService('web')?.revision, revision, 'no new revision');
+      const list = (await f.call('GET', '/api/secrets')).body as { name: string; version: number }[];
+      assert.equal(list.find((e) => e.name === 'key')?.version, 1, 'the value is not written');
+
+      const down = await f.call('POST', '/api/services/web/scale', { replicas: 1 });
+      assert.equal(down.status, 200, down.text);
+      await f.call('POST', '/api/policy/allow', { service: 'web', exception: 'cap:NET_ADMIN' });
+      assert.equal((await f.call('POST', '/api/services/web/scale', { replicas: 3 })).status, 200);
+      assert.equal((await f.call('POST', '/api/secrets', { name: 'key', data: b64('two') })).status, 200);
+    } finally {
+      f.close();
+    }
+  });
+});
+
 describe('agents from before privileges and secrets', () => {
   test('a replica that needs them is not placed on such an agent (it would run without them)', async () => {
     const f = createFixture();

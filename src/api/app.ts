@@ -16,12 +16,14 @@ import { AllocationExhaustedError } from '../store/store.ts';
 import type { ApiDeps, RouteDeps } from './deps.ts';
 import { HttpError } from './errors.ts';
 import { attributedEvents } from './event-attribution.ts';
+import { execRoutes } from './exec-routes.ts';
 import { nodeRoutes } from './node-routes.ts';
 import { openApiDocument } from './openapi.ts';
 import { policyRoutes } from './policy-routes.ts';
 import { rolloutRoutes } from './rollout-routes.ts';
 import { secretRoutes } from './secret-routes.ts';
 import { serviceRoutes } from './service-routes.ts';
+import { stackRoutes } from './stack-routes.ts';
 import { statsRoutes } from './stats-routes.ts';
 import { streamRoutes } from './stream-routes.ts';
 import { tokenRoutes } from './token-routes.ts';
@@ -78,6 +80,8 @@ export function createApp(
   app.route('/api', policyRoutes(deps));
   app.route('/api', secretRoutes(deps, deps.secrets));
   if (deps.metrics) app.route('/', metricsRoute(deps.metrics));
+  app.route('/api', stackRoutes(deps));
+  app.route('/api', execRoutes(deps));
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {

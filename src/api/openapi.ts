@@ -10,6 +10,8 @@ import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts'
 import { errorBodySchema, logLineSchema, nodeViewSchema, serviceViewSchema } from '../model/views.ts';
 import { clusterStatsSchema, serviceStatsSchema } from '../stats/stats-schema.ts';
 import { accessPaths } from './openapi-access.ts';
+import { execPaths } from './openapi-exec.ts';
+import { stackPaths } from './openapi-stacks.ts';
 
 const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') => ({
   'application/json': { schema: z.toJSONSchema(schema, { io, unrepresentable: 'any' }) },
@@ -238,6 +240,8 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       ...accessPaths(),
+      ...stackPaths(),
+      ...execPaths(),
       '/metrics': {
         get: {
           summary: 'Prometheus metrics of the whole cluster, in the text format (any role)',

@@ -9,11 +9,12 @@ import { z } from 'zod';
 import type { secretViewSchema } from '../model/access-views.ts';
 import type { SecretKind } from '../model/secret-ref.ts';
 import { SECRET_NAME_PATTERN } from '../model/secret-ref.ts';
-import { usesRef, withVersions } from '../secrets/secret-refs.ts';
+import { usesRef } from '../secrets/secret-refs.ts';
 import type { SecretEntry, SecretStore } from '../secrets/secret-store.ts';
 import { MAX_SECRET_BYTES } from '../secrets/secret-store.ts';
 import type { ApiDeps } from './deps.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
+import { assertUsersAdmitted, changesValue, rollUsers, usersOf } from './secret-rolls.ts';
 import { readJson } from './service-routes.ts';
 
 const putRequestSchema = z.strictObject({
@@ -45,27 +46,17 @@ export function secretRoutes(
           `data: a ${kind} holds at most ${MAX_SECRET_BYTES} bytes, got ${value.length}`,
         );
       const { name } = parsed.data;
+      // An update rolls every service that uses the value: each must still pass the policy, or
+      // nothing is written (secret-rolls.ts).
+      if (changesValue(secrets, kind, name, value)) assertUsersAdmitted(store, kind, name);
       const result = secrets.put(kind, name, value, now());
       if (result.created) record(`${capital(kind)} ${name} created (${value.length} bytes)`);
       else if (result.changed) {
-        const users = store.listServices().filter((s) => usesRef(s.spec, kind, name));
+        const users = usersOf(store, kind, name).map((s) => s.spec.name);
         record(
-          `${capital(kind)} ${name} updated to version ${result.entry.version}${users.length ? `: rolling ${users.map((s) => s.spec.name).join(', ')}` : ''}`,
+          `${capital(kind)} ${name} updated to version ${result.entry.version}${users.length ? `: rolling ${users.join(', ')}` : ''}`,
         );
-        for (const service of users) {
-          const put = store.putService(withVersions(secrets, service.spec), now());
-          if (put.changed)
-            events.append(
-              {
-                type: 'service',
-                service: service.spec.name,
-                container: null,
-                node: null,
-                message: `Service ${service.spec.name} updated to revision ${put.service.revision} (${kind} ${name} changed)`,
-              },
-              now(),
-            );
-        }
+        rollUsers({ store, secrets, events, now }, kind, name);
         await controller.settle();
       }
       return c.json(entryView(kind, result.entry), result.created ? 201 : 200);

@@ -4,20 +4,17 @@
  * includes it, so the response already shows the replicas it created.
  */
 import { Hono } from 'hono';
-import type { z } from 'zod';
-import { MAX_SERVICES } from '../model/addressing.ts';
-import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
+import { scaleRequestSchema } from '../model/service-spec.ts';
 import type { ServiceView } from '../model/views.ts';
-import { missingRefs, withVersions } from '../secrets/secret-refs.ts';
+import { admitSpec, assertNoConflicts, commitDeploys, parseBody } from './deploy-service.ts';
 import type { RouteDeps } from './deps.ts';
-import { HttpError, NotFoundError, ValidationError } from './errors.ts';
+import { HttpError, NotFoundError } from './errors.ts';
 import { page } from './paging.ts';
 import { assertAdmitted } from './policy-routes.ts';
-import { describeConflict, publishedPortConflict } from './port-conflicts.ts';
 import { serviceView } from './views.ts';
 
 export function serviceRoutes(deps: RouteDeps): Hono {
-  const { store, controller, events, addressPool, now } = deps;
+  const { store, controller, events, now } = deps;
   const app = new Hono();
 
   const view = (name: string): ServiceView => {
@@ -27,34 +24,11 @@ export function serviceRoutes(deps: RouteDeps): Hono {
   };
 
   app.post('/deploy', async (c) => {
-    const parsed = parseBody(await readJson(c.req.raw), serviceSpecSchema, 'service spec');
-    assertAdmitted(store, parsed);
-    const missing = missingRefs(deps.secrets, parsed);
-    if (missing.length > 0) throw new HttpError(400, `invalid service spec: ${missing.join('; ')}`, missing);
-    const spec = withVersions(deps.secrets, parsed);
-    const conflict = publishedPortConflict(
-      spec,
-      store.listServices().map((s) => s.spec),
-      deps.serverPort?.(),
-    );
-    if (conflict) throw new HttpError(409, `ports: ${describeConflict(conflict)}`);
-    // Addresses are allocated with the spec, in one transaction: a cluster out of addresses
-    // refuses the deploy (409) and stores nothing, rather than storing a service no pass can place.
-    const result = store.transaction(() => {
-      for (const network of spec.networks)
-        store.allocate('network', network, 0, addressPool.networkCount - 1);
-      store.allocate('service', spec.name, 1, MAX_SERVICES);
-      return store.putService(spec, now());
-    });
-    if (result.created) controller.forgetService(spec.name);
-    if (result.changed) {
-      const message = result.created
-        ? `Service ${spec.name} created: ${spec.replicas} replica(s) of ${spec.image}`
-        : `Service ${spec.name} updated to revision ${result.service.revision} (${spec.image}, ${spec.replicas} replica(s))`;
-      events.append({ type: 'service', service: spec.name, container: null, node: null, message }, now());
-    }
+    const spec = admitSpec(deps, await readJson(c.req.raw));
+    assertNoConflicts(deps, [spec]);
+    const [result] = commitDeploys(deps, [spec]);
     await controller.settle();
-    return c.json(view(spec.name), result.created ? 201 : 200);
+    return c.json(view(spec.name), result?.created ? 201 : 200);
   });
 
   app.get('/services', (c) => {
@@ -74,6 +48,14 @@ export function serviceRoutes(deps: RouteDeps): Hono {
     const existing = store.getService(name);
     if (!existing) throw new NotFoundError(`service ${name}`);
     const { replicas } = parseBody(await readJson(c.req.raw), scaleRequestSchema, 'scale request');
+    if (existing.spec.mode === 'global')
+      throw new HttpError(
+        400,
+        `replicas: ${name} is a global service: it runs one replica on each node it matches`,
+      );
+    // More replicas of a spec the policy now refuses (it changed since the deploy) are refused
+    // too; fewer are not, so a refused service can still be wound down.
+    if (replicas > existing.spec.replicas) assertAdmitted(store, existing.spec);
     if (replicas !== existing.spec.replicas) {
       store.setReplicas(name, replicas, now());
       events.append(
@@ -113,10 +95,4 @@ export async function readJson(request: Request): Promise<unknown> {
   } catch (error) {
     throw new HttpError(400, `request body is not valid JSON: ${(error as Error).message}`);
   }
-}
-
-function parseBody<S extends z.ZodType>(body: unknown, schema: S, what: string): z.output<S> {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new ValidationError(what, parsed.error);
-  return parsed.data;
 }

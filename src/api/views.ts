@@ -19,9 +19,15 @@ export function serviceView(service: StoredService, tasks: readonly StoredTask[]
   const current = visible.filter((t) => t.desiredState === 'running' && t.revision === service.revision);
   const running = current.filter((t) => t.observed?.state === 'running').length;
   const healthy = current.filter(isServing).length;
-  const { status, message } = statusOf(service, current, visible, running, healthy);
+  // A global service wants one replica per node it runs on: as many as the nodes it has tasks for.
+  const replicas =
+    service.spec.mode === 'global'
+      ? new Set(tasks.filter((t) => t.desiredState === 'running').map((t) => t.nodeId ?? t.id)).size
+      : service.spec.replicas;
+  const { status, message } = statusOf(service, replicas, current, visible, running, healthy);
   return {
     ...service.spec,
+    replicas,
     revision: service.revision,
     status,
     running,
@@ -36,12 +42,12 @@ export function serviceView(service: StoredService, tasks: readonly StoredTask[]
 
 function statusOf(
   service: StoredService,
+  replicas: number,
   current: readonly StoredTask[],
   visible: readonly StoredTask[],
   running: number,
   healthy: number,
 ): { status: ServiceView['status']; message: string | null } {
-  const replicas = service.spec.replicas;
   if (replicas === 0) return { status: 'stopped', message: null };
   const failed = current.find((t) => t.observed?.state === 'failed');
   const rollout = service.rollout;

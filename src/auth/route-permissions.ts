@@ -22,6 +22,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /metrics': 'read',
   'GET /api/stats': 'read',
   'GET /api/services/:name/stats': 'read',
+  'GET /api/stacks': 'read',
+  'GET /api/stacks/:name': 'read',
 
   'POST /api/deploy': 'operate',
   'POST /api/services/:name/scale': 'operate',
@@ -31,6 +33,10 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'DELETE /api/secrets/:name': 'operate',
   'POST /api/configs': 'operate',
   'DELETE /api/configs/:name': 'operate',
+  'POST /api/stacks/:name': 'operate',
+  // A shell in a replica can do anything the replica can: operator, as `docker exec` on a host.
+  'GET /api/exec': 'operate',
+  'DELETE /api/stacks/:name': 'operate',
 
   'POST /api/nodes/:id/cordon': 'admin',
   'POST /api/nodes/:id/uncordon': 'admin',

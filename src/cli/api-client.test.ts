@@ -8,6 +8,8 @@ import { serviceView } from './service-view-fixture.ts';
 
 const connection: Connection = {
   serverUrl: 'http://skiff:8080',
+  serverUrls: ['http://skiff:8080'],
+  context: undefined,
   token: 't0k',
   tokenFile: '/d/admin.token',
   caPem: undefined,
@@ -150,4 +152,47 @@ test('answers from a newer server with fields this CLI does not know are read, n
     answering(() => Response.json({ deleted: 'web', at: 'now' })),
   );
   assert.deepEqual(await nodes.delete('/api/services/web', okSchema), { deleted: 'web' });
+});
+
+test('several servers: an unreachable one is skipped, the one that answered is tried first next time', async () => {
+  const seen: string[] = [];
+  const client = new ApiClient(
+    { ...connection, serverUrl: 'http://a:1', serverUrls: ['http://a:1', 'http://b:2', 'http://c:3'] },
+    async (input) => {
+      const url = String(input);
+      seen.push(url);
+      if (url.startsWith('http://a:1'))
+        throw new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
+      return Response.json({ deleted: 'web' });
+    },
+  );
+  assert.deepEqual(await client.delete('/api/services/web', okSchema), { deleted: 'web' });
+  assert.deepEqual(await client.delete('/api/services/web', okSchema), { deleted: 'web' });
+  assert.deepEqual(seen, [
+    'http://a:1/api/services/web',
+    'http://b:2/api/services/web',
+    'http://b:2/api/services/web',
+  ]);
+  const none = new ApiClient({ ...connection, serverUrls: ['http://a:1', 'http://b:2'] }, async () => {
+    throw new TypeError('fetch failed');
+  });
+  await assert.rejects(none.delete('/x', okSchema), /cannot reach any of http:\/\/a:1, http:\/\/b:2/);
+});
+
+test('several servers: one whose certificate does not verify stops there, the next is not tried', async () => {
+  const seen: string[] = [];
+  const client = new ApiClient(
+    { ...connection, serverUrls: ['https://a:1', 'https://b:2'] },
+    async (input) => {
+      seen.push(String(input));
+      throw new TypeError('fetch failed', {
+        cause: Object.assign(new Error('x'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }),
+      });
+    },
+  );
+  await assert.rejects(
+    client.delete('/x', okSchema),
+    /https:\/\/a:1 was not verified \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/,
+  );
+  assert.deepEqual(seen, ['https://a:1/x']);
 });

@@ -16,6 +16,8 @@ type Fetch = typeof globalThis.fetch;
 export class ApiClient {
   readonly #connection: Connection;
   readonly #fetch: Fetch;
+  /** The server that answered last (an index into `serverUrls`). */
+  #current = 0;
 
   constructor(connection: Connection, fetchImpl: Fetch = globalThis.fetch) {
     this.#connection = connection;
@@ -77,34 +79,44 @@ export class ApiClient {
     body: unknown,
     signal?: AbortSignal,
   ): Promise<Response | undefined> {
-    const { serverUrl, token } = this.#connection;
+    const { serverUrls, token } = this.#connection;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    try {
-      response = await this.#fetch(`${serverUrl}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? null : JSON.stringify(body),
-        signal: signal ?? null,
-      });
-    } catch (error) {
-      if (signal?.aborted) return undefined;
-      const tlsCode = certificateErrorCode(error);
-      if (tlsCode !== undefined) {
-        throw new ConnectionError(
-          serverUrl,
-          `the Skiff server at ${serverUrl} was not verified (${tlsCode}): pass the cluster CA with --ca FILE (the server's DIR/ca.crt) or SKIFF_CA`,
-          { cause: error },
-        );
+    let response: Response | undefined;
+    // One cluster's servers, tried in order from the last that answered: a server that cannot be
+    // reached is skipped; one whose certificate does not verify stops everything.
+    for (let tried = 0; tried < serverUrls.length && response === undefined; tried++) {
+      const at = (this.#current + tried) % serverUrls.length;
+      const serverUrl = serverUrls[at] ?? '';
+      try {
+        response = await this.#fetch(`${serverUrl}${path}`, {
+          method,
+          headers,
+          body: body === undefined ? null : JSON.stringify(body),
+          signal: signal ?? null,
+        });
+        this.#current = at;
+      } catch (error) {
+        if (signal?.aborted) return undefined;
+        const tlsCode = certificateErrorCode(error);
+        if (tlsCode !== undefined) {
+          throw new ConnectionError(
+            serverUrl,
+            `the Skiff server at ${serverUrl} was not verified (${tlsCode}): pass the cluster CA with --ca FILE (the server's DIR/ca.crt), SKIFF_CA, or a context (skiff context add NAME --server URL --ca FILE)`,
+            { cause: error },
+          );
+        }
+        if (tried === serverUrls.length - 1) {
+          const where =
+            serverUrls.length > 1 ? `any of ${serverUrls.join(', ')}` : `the Skiff server at ${serverUrl}`;
+          throw new ConnectionError(serverUrl, `cannot reach ${where} (is "skiff up" running?)`, {
+            cause: error,
+          });
+        }
       }
-      throw new ConnectionError(
-        serverUrl,
-        `cannot reach the Skiff server at ${serverUrl} (is "skiff up" running?)`,
-        { cause: error },
-      );
     }
+    if (response === undefined) throw new Error('no server to send the request to');
     if (!response.ok) throw await this.#apiError(response);
     return response;
   }

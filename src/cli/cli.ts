@@ -7,6 +7,7 @@ import {
   ApiError,
   ConnectionError,
   ConvergenceError,
+  RemoteExitError,
   ResponseShapeError,
   StartupError,
   UsageError,
@@ -34,6 +35,9 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   policy: async () => (await import('./policy-command.ts')).runPolicy,
   secret: async () => (await import('./secret-command.ts')).runSecret,
   config: async () => (await import('./secret-command.ts')).runConfig,
+  stack: async () => (await import('./stack-command.ts')).runStack,
+  exec: async () => (await import('./exec-command.ts')).runExec,
+  context: async () => (await import('./context-command.ts')).runContext,
 };
 
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -66,6 +70,8 @@ function usageError(text: string): number {
 }
 
 function report(error: unknown, command: CommandName): number {
+  // Not a failure of ours: the status of the command `skiff exec` ran, passed on silently.
+  if (error instanceof RemoteExitError) return error.exitCode;
   if (error instanceof UsageError) {
     return usageError(`error: ${error.message}\nRun "skiff ${command} --help" for usage.\n`);
   }

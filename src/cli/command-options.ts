@@ -17,6 +17,7 @@ export const connectionOptions = {
   token: { type: 'string' },
   'data-dir': { type: 'string' },
   ca: { type: 'string' },
+  context: { type: 'string' },
   ...help,
 } as const;
 
@@ -108,6 +109,28 @@ export const COMMAND_OPTIONS = {
   policy: { ...connectionOptions, ...jsonOption },
   secret: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
   config: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
+  exec: {
+    ...connectionOptions,
+    interactive: { type: 'boolean', short: 'i' },
+    tty: { type: 'boolean', short: 't' },
+    user: { type: 'string', short: 'u' },
+    workdir: { type: 'string', short: 'w' },
+    env: { type: 'string', short: 'e', multiple: true },
+  },
+  stack: {
+    ...connectionOptions,
+    ...jsonOption,
+    'compose-file': { type: 'string', short: 'c', multiple: true },
+    prune: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+  },
+  context: {
+    server: { type: 'string' },
+    'token-file': { type: 'string' },
+    ca: { type: 'string' },
+    ...jsonOption,
+    ...help,
+  },
   rollout: {
     ...connectionOptions,
     ...jsonOption,

@@ -9,6 +9,8 @@ function sources(env: Record<string, string>, files: Record<string, string> = {}
 test('defaults: local server, token from ~/.skiff/admin.token, trimmed', () => {
   assert.deepEqual(resolveConnection({}, sources({}, { '/home/ada/.skiff/admin.token': ' s3cret\n' })), {
     serverUrl: 'http://127.0.0.1:8080',
+    serverUrls: ['http://127.0.0.1:8080'],
+    context: undefined,
     token: 's3cret',
     tokenFile: '/home/ada/.skiff/admin.token',
     caPem: undefined,
@@ -20,6 +22,8 @@ test('flags win over the environment, which wins over the defaults', () => {
   const files = { '/srv/skiff/admin.token': 'file-token', '/opt/d/admin.token': 'flag-dir-token' };
   assert.deepEqual(resolveConnection({}, sources(env, files)), {
     serverUrl: 'http://env:1',
+    serverUrls: ['http://env:1'],
+    context: undefined,
     token: 'env-token',
     tokenFile: '/srv/skiff/admin.token',
     caPem: undefined,
@@ -27,6 +31,8 @@ test('flags win over the environment, which wins over the defaults', () => {
   const flags = { server: 'https://flag:2/', token: 'flag-token', 'data-dir': '/opt/d' };
   assert.deepEqual(resolveConnection(flags, sources(env, files)), {
     serverUrl: 'https://flag:2',
+    serverUrls: ['https://flag:2'],
+    context: undefined,
     token: 'flag-token',
     tokenFile: '/opt/d/admin.token',
     caPem: undefined,

@@ -147,3 +147,103 @@ test('health flags without a type, and a missing name or image, are usage errors
   );
   assert.deepEqual(body.health_check, { type: 'tcp', port: 81 });
 });
+
+test('Docker’s privilege, namespace, secret and config flags land in the spec’s fields', () => {
+  const { body } = buildDeployBody({
+    name: 'tools',
+    image: 'busybox',
+    privileged: true,
+    'cap-add': ['net_admin', 'CAP_SYS_TIME'],
+    'cap-drop': ['ALL'],
+    user: '1000:1000',
+    'read-only': true,
+    init: true,
+    'stop-signal': 'int',
+    network: ['backend', 'default'],
+    'network-mode': 'host',
+    pid: 'host',
+    ipc: 'host',
+    uts: 'host',
+    userns: 'host',
+    device: ['/dev/fuse', '/dev/sda:/dev/xvda:r'],
+    sysctl: ['net.ipv4.tcp_syncookies=1', 'net.core.somaxconn=1024'],
+    'security-opt': ['seccomp=unconfined', 'apparmor=default'],
+    secret: ['db-password', 'tls.key:/etc/tls/key.pem', 'source=api-token,target=token,mode=0440'],
+    config: ['nginx.conf:/etc/nginx/nginx.conf', 'src=motd'],
+  });
+  assert.deepEqual(
+    { ...body, name: undefined, image: undefined },
+    {
+      name: undefined,
+      image: undefined,
+      privileged: true,
+      cap_add: ['NET_ADMIN', 'SYS_TIME'],
+      cap_drop: ['ALL'],
+      user: '1000:1000',
+      read_only: true,
+      init: true,
+      stop_signal: 'SIGINT',
+      networks: ['backend', 'default'],
+      network_mode: 'host',
+      pid_mode: 'host',
+      ipc_mode: 'host',
+      uts_mode: 'host',
+      userns_mode: 'host',
+      devices: ['/dev/fuse', '/dev/sda:/dev/xvda:r'],
+      sysctls: { 'net.ipv4.tcp_syncookies': '1', 'net.core.somaxconn': '1024' },
+      seccomp: 'unconfined',
+      apparmor: 'default',
+      secrets: [
+        { name: 'db-password' },
+        { name: 'tls.key', target: '/etc/tls/key.pem' },
+        { name: 'api-token', target: 'token', mode: 0o440 },
+      ],
+      configs: [{ name: 'nginx.conf', target: '/etc/nginx/nginx.conf' }, { name: 'motd' }],
+    },
+  );
+  const parsed = serviceSpecSchema.safeParse(body);
+  assert.equal(parsed.success, true, JSON.stringify(parsed.error?.issues));
+});
+
+test('privilege flags replace the file’s fields; absent flags leave the file alone', () => {
+  const file = {
+    name: 'web',
+    image: 'busybox',
+    cap_add: ['NET_RAW'],
+    secrets: [{ name: 'a' }],
+    user: 'nobody',
+  };
+  const { body } = buildDeployBody({ 'cap-add': ['NET_ADMIN'] }, file);
+  assert.deepEqual(body.cap_add, ['NET_ADMIN']);
+  assert.deepEqual(body.secrets, [{ name: 'a' }]);
+  assert.equal(body.user, 'nobody');
+  assert.equal(body.privileged, undefined, 'no flag, no field: the server’s default stands');
+  assert.equal(body.read_only, undefined);
+});
+
+test('privilege flags that cannot be right are usage errors naming the flag', () => {
+  const base = { name: 'web', image: 'busybox' };
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ 'network-mode': 'bridge' }, /--network-mode must be one of host/],
+    [{ pid: 'container:x' }, /--pid must be one of host/],
+    [{ network: ['host'] }, /--network-mode host/],
+    [{ sysctl: ['net.core.somaxconn'] }, /--sysctl must be KEY=VALUE/],
+    [{ 'security-opt': ['label=disable'] }, /--security-opt: only seccomp/],
+    [
+      { 'security-opt': ['seccomp=/tmp/profile.json'] },
+      /--security-opt seccomp must be one of default, unconfined/,
+    ],
+    [{ secret: [':/run/x'] }, /--secret needs NAME\[:TARGET\]/],
+    [{ secret: ['db:'] }, /--secret needs NAME\[:TARGET\]/],
+    [{ secret: ['target=/x'] }, /--secret: source=NAME is required/],
+    [{ config: ['source=a,uid=0'] }, /--config: unknown key uid/],
+    [{ secret: ['source=a,mode=rw'] }, /--secret: mode must be octal/],
+  ];
+  for (const [flags, message] of cases) {
+    assert.throws(
+      () => buildDeployBody({ ...base, ...flags }),
+      (error: unknown) => error instanceof UsageError && message.test(error.message),
+      JSON.stringify(flags),
+    );
+  }
+});

@@ -1,10 +1,12 @@
 /**
  * Turns `skiff deploy` flags (and an optional `--file` spec) into the body of `POST /api/deploy`.
- * Flags override the file field by field: scalars and `ports`/`command` replace, while `env`,
+ * Flags override the file field by field: scalars, lists (`ports`, `command`, `cap_add`,
+ * `secrets`, …) and `sysctls` replace, while `env`,
  * `labels`, `resources`, `health_check`, `restart_policy` and `placement` merge key by key, so `-f spec.json
  * --health-interval 5s` changes only the interval. The server validates the result; this only
  * checks what a flag alone can get wrong, and names the flag when it does.
  */
+import { privilegeFields, privilegeOptions } from './deploy-privileges.ts';
 import { UsageError } from './errors.ts';
 import {
   parseChoiceFlag,
@@ -42,15 +44,18 @@ export const deployOptions = {
   placement: { type: 'string' },
   'stop-grace-period': { type: 'string' },
   file: { type: 'string', short: 'f' },
+  ...privilegeOptions,
 } as const;
 
 /** The spec-shaping flags as parseArgs returns them (all optional). */
 export type DeployFlags = { readonly [K in keyof typeof deployOptions]?: DeployFlagValue<K> };
 type DeployFlagValue<K extends keyof typeof deployOptions> = (typeof deployOptions)[K] extends {
-  multiple: true;
+  type: 'boolean';
 }
-  ? string[]
-  : string;
+  ? boolean
+  : (typeof deployOptions)[K] extends { multiple: true }
+    ? string[]
+    : string;
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -70,6 +75,8 @@ export function buildDeployBody(flags: DeployFlags, file: JsonObject = {}): Depl
   if (flags['stop-grace-period'] !== undefined) {
     body.stop_grace_period = parseDurationFlag('--stop-grace-period', flags['stop-grace-period']);
   }
+  // Privileges, namespaces, secrets and configs replace the file's field of the same name.
+  Object.assign(body, privilegeFields(flags));
   mergeInto(body, 'resources', resourceOverrides(flags));
   mergeInto(body, 'env', keyValues('--env', flags.env));
   mergeInto(body, 'labels', keyValues('--label', flags.label));

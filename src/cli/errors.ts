@@ -47,3 +47,13 @@ export class ConvergenceError extends Error {
 export class StartupError extends Error {
   override readonly name = 'StartupError';
 }
+
+/** The command `skiff exec` ran ended with this status, which becomes the CLI's own. */
+export class RemoteExitError extends Error {
+  override readonly name = 'RemoteExitError';
+  readonly exitCode: number;
+  constructor(exitCode: number) {
+    super(`the command exited with status ${exitCode}`);
+    this.exitCode = exitCode;
+  }
+}

@@ -85,6 +85,7 @@ export async function runAgent(argv: string[]): Promise<void> {
     serverUrl: values.server,
     joinToken,
     engine,
+    engineAddress: engine.address,
     name: values.name,
     address: values.address,
     labels,
@@ -118,6 +119,7 @@ export async function runUp(argv: string[]): Promise<void> {
     // The local agent joins like any other, over mutual TLS on loopback.
     joinToken: server.tokens.join,
     engine,
+    engineAddress: engine.address,
     name: values.name,
     dataDir: join(dataDir, 'agent'),
     concurrency,

@@ -14,12 +14,14 @@ interface CommandHelp {
   readonly client: boolean;
 }
 
-const CONNECTION = `Connection:
-  --server URL                    the Skiff server (env SKIFF_SERVER, default http://127.0.0.1:8080;
-                                  https:// off this host)
+const CONNECTION = `Connection (each: the flag, else its SKIFF_* variable, else the context, else the default):
+  --server URL[,URL...]           the Skiff server, or one cluster's servers tried in order (env SKIFF_SERVER,
+                                  default http://127.0.0.1:8080; https:// off this host)
   --ca FILE                       the cluster CA for https (env SKIFF_CA, default: the data dir's ca.crt)
   --token TOKEN                   API token (env SKIFF_TOKEN, default: the data dir's admin.token)
-  --data-dir DIR                  where admin.token is (env SKIFF_DATA_DIR, default ~/.skiff)`;
+  --data-dir DIR                  where admin.token and ca.crt are (env SKIFF_DATA_DIR, default ~/.skiff)
+  --context NAME                  a saved context (skiff context; env SKIFF_CONTEXT; default: the current one;
+                                  "default" for none)`;
 
 const SINCE = '10m|UNIX_SECONDS|RFC3339';
 
@@ -38,7 +40,8 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
   --address-pool CIDR             the IPv4 range of the cluster's networks and service addresses, /12 to /18
                                   (default 10.240.0.0/12); fixed at the cluster's first start
   --san NAME[,NAME...]            more names or addresses for the serving certificate
-  --tls-cert FILE                 serve this certificate (PEM, with its chain) instead of the cluster CA's
+  --tls-cert FILE                 serve people this certificate (PEM, with its chain) instead of the cluster
+                                  CA's; agents are still served the cluster's (by SNI) and verify it
   --tls-key FILE                  the key of --tls-cert
   --cert-lifetime 2160h           lifetime of serving and node certificates (90 days; renewed at 2/3)
   --metrics-listen ADDR           also serve GET /metrics without a token on HOST:PORT (plain HTTP on
@@ -116,6 +119,26 @@ ${LOCAL_AGENT}
   --constraint KEY==VALUE         place only on nodes whose label matches; also !=, node==ID (repeatable)
   --placement binpack|spread      fill nodes first (default) or keep them evenly loaded
   --stop-grace-period 10s         time between SIGTERM and SIGKILL
+  --stop-signal SIGNAL            the signal that stops a replica (SIGTERM, SIGINT, SIGQUIT, …)
+  --init                          run Docker's init as PID 1 (forwards the stop signal, reaps zombies)
+  --network NAME                  a Skiff network the replicas join (repeatable; default "default")
+  --secret NAME[:TARGET]          a secret as a file, /run/secrets/NAME by default; also
+                                  source=NAME,target=PATH,mode=0400 (repeatable)
+  --config NAME[:TARGET]          a config as a file, /NAME by default; same forms (repeatable)
+  -u, --user USER[:GROUP]         the user the replicas run as (name or uid)
+  --read-only                     mount the container's root filesystem read-only
+  --cap-add CAP                   add a Linux capability, NET_ADMIN (repeatable; the policy may refuse it)
+  --cap-drop CAP                  drop a Linux capability, ALL or e.g. NET_RAW (repeatable)
+  --privileged                    full access to the host (refused by the baseline policy)
+  --network-mode host             the host's network instead of Skiff networks (policy: host-network)
+  --pid host                      the host's PID namespace (refused by the baseline policy)
+  --ipc host                      the host's IPC namespace (refused by the baseline policy)
+  --uts host                      the host's UTS namespace (refused by the baseline policy)
+  --userns host                   the host's user namespace (refused by the baseline policy)
+  --device /dev/X[:/dev/Y][:rwm]  give the replicas a host device (repeatable; policy: device:/dev/X)
+  --sysctl KEY=VALUE              a namespaced kernel parameter (repeatable; unsafe ones need policy)
+  --security-opt seccomp=unconfined|apparmor=unconfined
+                                  lift a confinement profile (repeatable; refused by the baseline policy)
   -f, --file FILE                 JSON service spec ("-" for stdin); flags override its fields
 ${WAIT}`,
     client: true,
@@ -251,6 +274,51 @@ ${JSON_OPTION}`,
     options: `  -f, --file FILE                 create: read the value from FILE, or - for stdin
 ${JSON_OPTION}`,
     client: true,
+  },
+  exec: {
+    synopsis: 'skiff exec [-i] [-t] [-u USER] [-w DIR] [-e K=V…] REPLICA|SERVICE [--] COMMAND [ARG…]',
+    summary:
+      'Run a command in a replica (api-server-2), or in any running replica of a service, through its agent; exits with its status (operator or admin).',
+    options: `  -i, --interactive               send stdin to the command
+  -t, --tty                       give it a terminal (with -i at a terminal: raw mode, window resizes)
+  -u, --user USER                 run as USER, UID or UID:GID
+  -w, --workdir DIR               run in DIR
+  -e, --env K=V                   set a variable (repeatable)`,
+    client: true,
+  },
+  stack: {
+    synopsis:
+      'skiff stack deploy -c FILE [-c FILE…] [--prune] [--dry-run] NAME | skiff stack ls | skiff stack ps NAME | skiff stack rm NAME | skiff stack config -c FILE…',
+    summary:
+      'Stacks from Compose files, as docker stack deploy: service web of stack shop is shop-web, reached as web on the stack’s networks.',
+    actions: `  deploy NAME                     deploy (or update) the files' services, secrets and configs, all or nothing;
+                                  only the services that changed roll
+  ls                              list stacks: services, replicas running/desired
+  ps NAME                         the stack's services and replicas
+  rm NAME                         remove the stack's services
+  config                          print the files merged and interpolated, as Skiff read them`,
+    options: `  -c, --compose-file FILE         a Compose file; several are merged in order (.env beside the first is read)
+  --prune                         deploy: remove the stack's services the files no longer have
+  --dry-run                       deploy: print the Skiff service specs instead of deploying
+${JSON_OPTION}`,
+    client: true,
+  },
+  context: {
+    synopsis:
+      'skiff context add NAME --server URL[,URL...] [--token-file FILE] [--ca FILE] | skiff context use NAME | skiff context ls | skiff context rm NAME',
+    summary: 'Saved ways to reach a cluster from this machine (servers, token, CA), like docker context.',
+    actions: `  add NAME                        save a context (or replace it); the first one saved becomes current
+  use NAME                        make it the current one ("default": none, back to ~/.skiff)
+  ls                              list contexts; * marks the current one
+  rm NAME                         remove one`,
+    options: `  --server URL[,URL...]           add: the cluster's servers (https://HOST:8080), tried in order
+  --token-file FILE               add: an API token to send (its content is saved; skiff token create)
+  --ca FILE                       add: the cluster CA to verify the servers with (the server's DIR/ca.crt;
+                                  its content is saved); without it, the system's CAs (an operator certificate)
+${JSON_OPTION}
+Kept in $XDG_CONFIG_HOME/skiff/config (default ~/.config/skiff/config), mode 0600. Flags and
+SKIFF_SERVER, SKIFF_TOKEN, SKIFF_CA, SKIFF_DATA_DIR beat what a context holds.`,
+    client: false,
   },
 } as const satisfies Record<string, CommandHelp>;
 

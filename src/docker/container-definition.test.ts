@@ -131,3 +131,68 @@ test('host networking: the host network, no Skiff network, resolver, aliases or 
   assert.deepEqual(definition.networks, []);
   assert.deepEqual(definition.aliases, []);
 });
+
+test('entrypoint, working dir, extra hosts, ulimits and tmpfs reach the create body; unset, none is sent', () => {
+  const { body } = containerDefinition(
+    task({
+      entrypoint: ['/bin/sh', '-c'],
+      working_dir: '/srv',
+      extra_hosts: ['db.internal:10.0.0.5'],
+      ulimits: { nofile: { soft: 1024, hard: 4096 } },
+      tmpfs: [{ target: '/cache', size_mb: 16, mode: '1777' }, { target: '/run' }],
+    }),
+    CLUSTER,
+  );
+  const config = body.HostConfig as Record<string, unknown>;
+  assert.deepEqual(body.Entrypoint, ['/bin/sh', '-c']);
+  assert.equal(body.WorkingDir, '/srv');
+  assert.deepEqual(config.ExtraHosts, ['db.internal:10.0.0.5']);
+  assert.deepEqual(config.Ulimits, [{ Name: 'nofile', Soft: 1024, Hard: 4096 }]);
+  assert.deepEqual(config.Tmpfs, { '/cache': 'size=16m,mode=1777', '/run': '' });
+  const plain = containerDefinition(task({}), CLUSTER).body;
+  for (const key of ['Entrypoint', 'WorkingDir']) assert.equal(plain[key], undefined, key);
+  for (const key of ['ExtraHosts', 'Ulimits', 'Tmpfs'])
+    assert.equal((plain.HostConfig as Record<string, unknown>)[key], undefined, key);
+});
+
+test('runtime fields are checked: relative paths, bad hosts, soft over hard, a tmpfs target twice', () => {
+  const bad = [
+    { working_dir: 'srv' },
+    { extra_hosts: ['no-address'] },
+    { ulimits: { nofile: { soft: 10, hard: 5 } } },
+    { tmpfs: [{ target: '/a' }, { target: '/a' }] },
+    { aliases: ['Not_A_Label'] },
+  ];
+  for (const extra of bad)
+    assert.equal(
+      serviceSpecSchema.safeParse({ name: 'web', image: 'skiff-demo:v1', ...extra }).success,
+      false,
+      JSON.stringify(extra),
+    );
+});
+
+test('engine-chosen ports are published on the cluster address; a host-mode host_port on every address', () => {
+  const spec = task({
+    ports: [
+      { container_port: 80 },
+      { container_port: 443, host_port: 8443 },
+      { container_port: 5432, host_port: 5432, mode: 'host' },
+      { container_port: 53, protocol: 'udp' },
+    ],
+  });
+  const bindings = (address?: string) =>
+    (containerDefinition(spec, CLUSTER, 0, [], address).body.HostConfig as Record<string, unknown>)
+      .PortBindings;
+  assert.deepEqual(bindings('192.168.1.10'), {
+    '80/tcp': [{ HostIp: '192.168.1.10', HostPort: '' }],
+    '443/tcp': [{ HostIp: '192.168.1.10', HostPort: '' }],
+    '5432/tcp': [{ HostPort: '5432' }],
+    '53/udp': [{ HostIp: '192.168.1.10', HostPort: '' }],
+  });
+  assert.deepEqual(bindings(undefined), {
+    '80/tcp': [{ HostPort: '' }],
+    '443/tcp': [{ HostPort: '' }],
+    '5432/tcp': [{ HostPort: '5432' }],
+    '53/udp': [{ HostPort: '' }],
+  });
+});

@@ -5,6 +5,7 @@
 
 import type { ClusterAddressing } from '../model/addressing.ts';
 import { bridgeName, dockerNetworkName, networkAddressing } from '../model/addressing.ts';
+import { runtimeCreateFields } from '../model/container-runtime.ts';
 import { parseDurationMs } from '../model/duration.ts';
 import { containerName, slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
@@ -30,6 +31,8 @@ export function containerDefinition(
   attempt = 0,
   /** Secret and config files, `HOST:TARGET:ro` (the agent writes them: secret-files.ts). */
   binds: readonly string[] = [],
+  /** The node's cluster address: engine-chosen ports are published there only (agent/publish-address.ts). */
+  publishAddress?: string,
 ): ContainerDefinition {
   const { spec } = task;
   const { clusterId } = cluster;
@@ -37,13 +40,17 @@ export function containerDefinition(
   const primary = networks[0];
   if (!primary) throw new RangeError(`task ${task.task_id} has no network`);
   const exposed: Record<string, object> = {};
-  const bindings: Record<string, { HostPort: string }[]> = {};
+  const bindings: Record<string, { HostIp?: string; HostPort: string }[]> = {};
   for (const port of spec.ports) {
     const key = `${port.container_port}/${port.protocol}`;
     exposed[key] = {};
     // An empty HostPort asks the engine for a free one. Ingress ports belong to every node's
     // proxy, which reaches the replica through this dynamic port; only host mode binds host_port.
-    bindings[key] = [{ HostPort: bindsHostPort(port) ? String(port.host_port) : '' }];
+    // The dynamic port is for other nodes: on the cluster address only, never 0.0.0.0, where a
+    // container of another network would reach it through its gateway. A host-mode host_port is
+    // the user's, published on every address as the spec says.
+    if (bindsHostPort(port)) bindings[key] = [{ HostPort: String(port.host_port) }];
+    else bindings[key] = [{ ...(publishAddress ? { HostIp: publishAddress } : {}), HostPort: '' }];
   }
   const env = {
     ...spec.env,
@@ -73,6 +80,8 @@ export function containerDefinition(
   if (spec.resources.cpus !== undefined) hostConfig.NanoCpus = Math.round(spec.resources.cpus * 1e9);
   if (spec.resources.cpu_shares !== undefined) hostConfig.CpuShares = spec.resources.cpu_shares;
   Object.assign(hostConfig, privilegesHostConfig(spec));
+  const runtime = runtimeCreateFields(spec);
+  Object.assign(hostConfig, runtime.hostConfig);
   if (binds.length > 0) hostConfig.Binds = [...binds];
   const hostNetwork = spec.network_mode === 'host';
   if (hostNetwork) {
@@ -97,6 +106,7 @@ export function containerDefinition(
     StopTimeout: Math.ceil((parseDurationMs(spec.stop_grace_period) ?? 10_000) / 1000),
     HostConfig: hostConfig,
   };
+  Object.assign(body, runtime.body);
   if (spec.command) body.Cmd = spec.command;
   if (spec.stop_signal) body.StopSignal = spec.stop_signal;
   if (spec.user !== undefined) body.User = spec.user;

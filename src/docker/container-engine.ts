@@ -84,6 +84,10 @@ export interface ContainerEngine {
   pullImage(ref: string): Promise<void>;
   /** Creates the network if missing (idempotent); a same-named network of another cluster is replaced when unused. */
   ensureNetwork(network: NetworkDefinition): Promise<void>;
+  /** The names of this cluster's networks on the engine. */
+  listNetworks(clusterId: string): Promise<string[]>;
+  /** Removes one of this cluster's networks; false when a container still uses it (or it is gone). */
+  removeNetwork(name: string): Promise<boolean>;
   /** Returns the new container's id, attached to all its networks. */
   createContainer(definition: ContainerDefinition): Promise<string>;
   startContainer(id: string): Promise<void>;
@@ -102,6 +106,8 @@ export interface ContainerEngine {
     command: readonly string[],
     timeoutMs: number,
   ): Promise<{ exitCode: number; output: string }>;
+  /** Starts an interactive command in the container (`skiff exec`): output, stdin, resize, exit code. */
+  execSession(id: string, request: ExecSessionRequest): Promise<ExecSession>;
   streamLogs(
     id: string,
     request: LogRequest,
@@ -133,4 +139,28 @@ export class EngineUnreachableError extends EngineError {
     this.address = address;
     this.code = code;
   }
+}
+
+export interface ExecSessionRequest {
+  readonly command: readonly string[];
+  readonly tty: boolean;
+  readonly stdin: boolean;
+  readonly user?: string | undefined;
+  readonly workdir?: string | undefined;
+  readonly env: readonly string[];
+}
+
+/** A running `exec`: its output as it comes (a TTY's is all stdout), its input, its end. */
+export interface ExecSession {
+  onOutput(listener: (stream: 'stdout' | 'stderr', data: Buffer) => void): void;
+  write(data: Buffer): void;
+  endInput(): void;
+  resize(cols: number, rows: number): Promise<void>;
+  /** The command's exit code once its output ends (null when the engine does not say). */
+  readonly exited: Promise<number | null>;
+  /**
+   * Stops listening: the stream is closed. The engine has no way to kill an exec'd process, so
+   * a command that ignores the closed terminal runs on (as with `docker exec`).
+   */
+  close(): void;
 }

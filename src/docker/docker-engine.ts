@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { type Duplex, PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { z } from 'zod';
 import type { LogRequest } from '../protocol/messages.ts';
@@ -15,6 +15,8 @@ import type {
   ContainerState,
   EngineEvent,
   EngineInfo,
+  ExecSession,
+  ExecSessionRequest,
   LogEntry,
   ManagedContainer,
   NetworkDefinition,
@@ -282,6 +284,31 @@ export class DockerEngine implements ContainerEngine {
     this.#readyNetworks.add(network.name);
   }
 
+  async listNetworks(clusterId: string): Promise<string[]> {
+    const found = z
+      .array(z.object({ Name: z.string() }))
+      .parse(
+        await this.#call('list networks', () =>
+          this.#docker.listNetworks({ filters: { label: [`${LABELS.cluster}=${clusterId}`] } }),
+        ),
+      );
+    return found.map((n) => n.Name);
+  }
+
+  async removeNetwork(name: string): Promise<boolean> {
+    // Forgotten first: an ensure after this point checks the engine again and recreates it.
+    this.#readyNetworks.delete(name);
+    try {
+      await this.#docker.getNetwork(name).remove();
+      return true;
+    } catch (error) {
+      // 403/409: a container still has an endpoint on it; 404: gone already.
+      const status = statusOf(error);
+      if (status === 403 || status === 404 || status === 409) return false;
+      throw toEngineError(`remove network ${name}`, error, this.address);
+    }
+  }
+
   async createContainer(definition: ContainerDefinition): Promise<string> {
     const container = await this.#call(`create ${definition.name}`, () =>
       this.#docker.createContainer({ ...definition.body, name: definition.name }),
@@ -400,6 +427,68 @@ export class DockerEngine implements ContainerEngine {
     }
     const details = z.object({ ExitCode: z.number().nullable() }).parse(await exec.inspect());
     return { exitCode: details.ExitCode ?? -1, output: lines.join('\n') };
+  }
+
+  async execSession(id: string, request: ExecSessionRequest): Promise<ExecSession> {
+    const container = this.#docker.getContainer(id);
+    const what = `exec in ${id.slice(0, 12)}`;
+    const exec = await this.#call(what, () =>
+      container.exec({
+        Cmd: [...request.command],
+        AttachStdin: request.stdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: request.tty,
+        Env: [...request.env],
+        ...(request.user === undefined ? {} : { User: request.user }),
+        ...(request.workdir === undefined ? {} : { WorkingDir: request.workdir }),
+      }),
+    );
+    const stream = (await this.#call(what, () =>
+      exec.start({ hijack: true, stdin: request.stdin, Tty: request.tty }),
+    )) as Duplex;
+    const listeners: ((stream: 'stdout' | 'stderr', data: Buffer) => void)[] = [];
+    const emit = (kind: 'stdout' | 'stderr') => (data: Buffer) => {
+      for (const listener of listeners) listener(kind, data);
+    };
+    if (request.tty) stream.on('data', emit('stdout'));
+    else {
+      // Without a TTY the engine multiplexes stdout and stderr in 8-byte-headed frames.
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      stdout.on('data', emit('stdout'));
+      stderr.on('data', emit('stderr'));
+      this.#docker.modem.demuxStream(stream, stdout, stderr);
+    }
+    const exited = new Promise<number | null>((resolve) => {
+      let ended = false;
+      const done = () => {
+        if (ended) return;
+        ended = true;
+        exec.inspect().then(
+          (details) => resolve(z.object({ ExitCode: z.number().nullable() }).parse(details).ExitCode),
+          () => resolve(null),
+        );
+      };
+      stream.once('end', done);
+      stream.once('close', done);
+      stream.once('error', done);
+    });
+    return {
+      onOutput: (listener) => listeners.push(listener),
+      write: (data) => {
+        if (!stream.destroyed) stream.write(data);
+      },
+      endInput: () => {
+        // Half-close: the command sees end of file and may still write its output.
+        if (!stream.destroyed) stream.end();
+      },
+      resize: async (cols, rows) => {
+        await this.#call(`${what}: resize`, () => exec.resize({ w: cols, h: rows }));
+      },
+      exited,
+      close: () => stream.destroy(),
+    };
   }
 
   async streamLogs(

@@ -7,6 +7,7 @@ import {
   dockerOptionsFor,
   EngineAddressError,
   type EngineEnvironment,
+  engineOnThisHost,
 } from './engine-address.ts';
 
 function environment(env: Record<string, string> = {}): EngineEnvironment & { read: string[] } {
@@ -120,4 +121,25 @@ test('addresses read the way users write them', () => {
   assert.equal(describeEngineAddress({ socketPath: '/var/run/docker.sock' }), 'unix:///var/run/docker.sock');
   assert.equal(describeEngineAddress({ socketPath: () => '' }), 'unix:///var/run/docker.sock');
   assert.equal(describeEngineAddress({ host: 'h', port: '2376', protocol: 'https' }), 'tcp+tls://h:2376');
+});
+
+test('an engine is on this host over a unix socket or a loopback name, elsewhere otherwise', () => {
+  for (const local of [
+    'unix:///var/run/docker.sock',
+    'tcp://127.0.0.1:2375',
+    'tcp+tls://localhost:2376',
+    'ssh://me@127.0.0.2:22',
+    'tcp://[::1]:2375',
+  ])
+    assert.equal(engineOnThisHost(local), true, local);
+  for (const remote of [
+    'tcp://10.0.0.5:2375',
+    'tcp+tls://docker.example:2376',
+    'ssh://me@build-1:22',
+    'garbage',
+  ])
+    assert.equal(engineOnThisHost(remote), false, remote);
+  // What DockerEngine says of a remote --docker-host is what the agent checks.
+  assert.equal(engineOnThisHost(new DockerEngine('tcp://10.0.0.5:2376').address), false);
+  assert.equal(engineOnThisHost(new DockerEngine('unix:///run/docker.sock').address), true);
 });

@@ -90,3 +90,16 @@ export function describeEngineAddress(modem: {
   // Without DOCKER_HOST docker-modem picks ~/.docker/run/docker.sock if it exists, else this.
   return typeof modem.socketPath === 'string' ? `unix://${modem.socketPath}` : 'unix:///var/run/docker.sock';
 }
+
+/**
+ * Whether the engine at `address` (as `describeEngineAddress` writes it) runs on this host: a
+ * unix socket, or TCP/SSH to a loopback name. Files the agent makes on its own host (secrets on
+ * its tmpfs) can be bind-mounted only by an engine on the same host.
+ */
+export function engineOnThisHost(address: string): boolean {
+  if (address.startsWith('unix://') || address.startsWith('npipe://')) return true;
+  const url = URL.parse(address.replace(/^tcp\+tls:/, 'tcp:'));
+  if (url === null) return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -133,6 +133,11 @@ export function bridgeName(clusterId: string, index: number): string {
   return `skiff${clusterTag(clusterId)}-${index}`;
 }
 
+/** Every bridge of the cluster, as an iptables interface pattern (`skiff1a2b3c-+`). */
+export function bridgePattern(clusterId: string): string {
+  return `skiff${clusterTag(clusterId)}-+`;
+}
+
 /** The Docker network of a Skiff network: `skiff-<tag>-<name>`. */
 export function dockerNetworkName(clusterId: string, network: string): string {
   return `skiff-${clusterTag(clusterId)}-${network}`;

@@ -22,6 +22,8 @@ export const eventTypeSchema = z.enum([
   /** Secrets and configs created, updated or removed (never their values). */
   'secret',
   'config',
+  /** A stack deployed or removed (its services' own events follow). */
+  'stack',
 ]);
 export type EventType = z.infer<typeof eventTypeSchema>;
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { boundedRecordSchema } from './bounds.ts';
+import { containerRuntimeShape } from './container-runtime.ts';
 import { durationSchema, durationWithin } from './duration.ts';
 import { imageReferenceSchema } from './image-reference.ts';
 import { SERVICE_NAME_PATTERN } from './names.ts';
@@ -197,6 +198,11 @@ export const serviceSpecSchema = z.strictObject({
     .regex(SERVICE_NAME_PATTERN, 'must be lowercase letters, digits and dashes (a DNS label, at most 63)'),
   image: imageReferenceSchema,
   replicas: z.int().min(0).max(1000).default(1),
+  /**
+   * `global`: one replica on every node that matches the placement constraints, following nodes
+   * as they join, leave, drain or change labels (`replicas` is then ignored). Unset: replicated.
+   */
+  mode: z.enum(['replicated', 'global']).optional(),
   ports: z.array(portSchema).max(64).default([]),
   resources: resourcesSchema.default({}),
   env: boundedRecordSchema(envKey, z.string().max(MAX_VALUE_CHARS), 1024).default({}),
@@ -236,6 +242,7 @@ export const serviceSpecSchema = z.strictObject({
   stop_signal: z.enum(STOP_SIGNALS).optional(),
   ...containerPrivilegesShape,
   ...secretReferencesShape,
+  ...containerRuntimeShape,
 });
 
 /** What clients send (defaults optional). */

@@ -31,6 +31,12 @@ export const FEATURES = {
   agentMetrics: 'agent-metrics',
   /** Sends `stats` messages (resource usage); the server asks for them by listing it in its welcome. */
   stats: 'stats',
+  /** `entrypoint`, `working_dir`, `extra_hosts`, `ulimits`, `tmpfs` applied to the container. */
+  containerRuntime: 'container-runtime',
+  /** Its DNS answers services' `aliases` (a stack's short Compose names). */
+  serviceAliases: 'service-aliases',
+  /** Runs `exec.start` requests: a command in a replica, with stdin, output, TTY and exit code. */
+  exec: 'exec',
 } as const;
 
 /** What this agent supports. */
@@ -79,5 +85,9 @@ export function requiredFeatures(spec: ServiceSpec): string[] {
   ];
   if (privileged.some((field) => fields[field] !== undefined)) needs.push(FEATURES.containerPrivileges);
   if (spec.secrets?.length || spec.configs?.length) needs.push(FEATURES.secretFiles);
+  const runtime = ['entrypoint', 'working_dir', 'extra_hosts', 'ulimits', 'tmpfs'];
+  if (runtime.some((field) => fields[field] !== undefined)) needs.push(FEATURES.containerRuntime);
+  // A stack's replicas call each other by alias: a node whose DNS does not know aliases cannot run them.
+  if (Array.isArray(fields.aliases) && fields.aliases.length > 0) needs.push(FEATURES.serviceAliases);
   return needs;
 }

@@ -20,6 +20,7 @@ import { nodeRegistrationSchema } from '../model/node.ts';
 import { portSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { publishedPortSchema, taskObservationSchema } from '../model/task.ts';
 import { serviceAdmissionSchema } from '../policy/admission-policy.ts';
+import { execAgentMessages, execServerMessages } from './exec-messages.ts';
 import { statsMessageSchema } from './stats-message.ts';
 
 export const AGENT_PATH = '/agent/v1';
@@ -82,6 +83,8 @@ export const serviceEndpointsSchema = z.object({
   networks: z.array(networkRefSchema),
   ports: z.array(looseCopy(portSchema, { checks: false })),
   backends: z.array(backendSchema),
+  /** Other names the service answers to on its networks (a stack's short Compose names). */
+  aliases: z.array(idTextSchema).max(16).optional(),
 });
 export type ServiceEndpoints = z.infer<typeof serviceEndpointsSchema>;
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
@@ -152,6 +155,7 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   agentMetricsMessageSchema,
   /** Resource usage of the node and its replicas, to a server whose welcome lists `stats` (stats-message.ts). */
   statsMessageSchema,
+  ...execAgentMessages,
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
@@ -173,6 +177,11 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     /** Grows with every change; acknowledged by the agent, so freed addresses can be reused. */
     generation: z.int().min(0).optional(),
     services: z.array(serviceEndpointsSchema),
+    /**
+     * Every node's address: the only sources let through to this node's node-to-node published
+     * ports. Absent (an older server): the agent leaves those ports unfiltered.
+     */
+    node_addresses: z.array(z.string().max(253)).max(100_000).optional(),
   }),
   z.object({
     type: z.literal('logs.start'),
@@ -181,6 +190,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     request: logRequestSchema,
   }),
   z.object({ type: z.literal('logs.cancel'), request_id: idTextSchema }),
+  ...execServerMessages,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 
@@ -190,8 +200,11 @@ export const CLOSE_CODES = {
   nameConflict: 4009,
   /** The agent's data dir belongs to another cluster: retrying cannot help until it is reset. */
   clusterMismatch: 4010,
-  /** The hello names a node other than the one the connection's certificate names. */
-  identityMismatch: 4011,
+  /**
+   * The hello names a node other than the one the connection's certificate names. (It shared
+   * 4011 with addressPoolOverlap, which the server reads as "this host overlaps the pool".)
+   */
+  identityMismatch: 4012,
   badMessage: 4000,
   /** The agent's host overlaps the cluster's address pool: it refuses to run replicas. */
   addressPoolOverlap: 4011,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { CLOSE_CODES } from './messages.ts';
 import { readAgentMessage, readServerMessage } from './read-message.ts';
 
 const spec = {
@@ -162,4 +163,9 @@ test("an older server's welcome has no features: the agent reads it as none", ()
     read.kind === 'ok' && read.message.type === 'welcome' ? read.message.features : 'x',
     undefined,
   );
+});
+
+test('close codes are distinct: each tells the other side one thing', () => {
+  const codes = Object.values(CLOSE_CODES);
+  assert.equal(new Set(codes).size, codes.length, JSON.stringify(CLOSE_CODES));
 });

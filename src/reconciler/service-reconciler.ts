@@ -48,8 +48,17 @@ export interface ReconcileInput {
   readonly tasks: readonly ReconcilerTask[];
   /** Nodes being drained: their replicas are replaced elsewhere, start-first. */
   readonly drainingNodes: ReadonlySet<string>;
+  /**
+   * A global service's slots: one per node it should run on, each pinned there (global-slots.ts).
+   * Absent for a replicated service, whose slots are 0 … replicas-1, placed by the scheduler.
+   */
+  readonly slotNodes?: ReadonlyMap<number, string>;
   readonly now: number;
   readonly newTaskId: () => string;
+}
+
+function range(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
 }
 
 /** A crash-looping successor fails the rollout after this many restarts, without waiting for the deadline. */
@@ -96,7 +105,12 @@ export function reconcileService(input: ReconcileInput): ServicePlan {
   const stopFirst = spec.ports.some(bindsHostPort);
   const maxSurge = stopFirst ? 0 : policy.max_surge;
   const maxUnavailable = stopFirst ? Math.max(1, policy.max_unavailable) : policy.max_unavailable;
-  const replicas = spec.replicas;
+  const slotList = input.slotNodes ? [...input.slotNodes.keys()].sort((a, b) => a - b) : range(spec.replicas);
+  const wanted = new Set(slotList);
+  const replicas = slotList.length;
+  // A global slot belongs to one node: a task there on any other node is not the slot's.
+  const inPlace = (t: ReconcilerTask) =>
+    input.slotNodes === undefined || input.slotNodes.get(t.slot) === t.nodeId;
 
   const create: Task[] = [];
   const shutdown: string[] = [];
@@ -110,15 +124,15 @@ export function reconcileService(input: ReconcileInput): ServicePlan {
     service: input.service,
     slot,
     revision,
-    nodeId: null,
+    nodeId: input.slotNodes?.get(slot) ?? null,
     desiredState: 'running',
     pendingReason: null,
     createdAt: now,
   });
 
-  shutdown.push(...live.filter((t) => t.slot >= replicas).map((t) => t.id));
-  const slots = Array.from({ length: replicas }, (_, slot) => {
-    const inSlot = live.filter((t) => t.slot === slot);
+  shutdown.push(...live.filter((t) => !wanted.has(t.slot) || !inPlace(t)).map((t) => t.id));
+  const slots = slotList.map((slot) => {
+    const inSlot = live.filter((t) => t.slot === slot && inPlace(t));
     const [current, ...extras] = inSlot
       .filter((t) => t.revision === revision && staying(t))
       .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));

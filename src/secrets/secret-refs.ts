@@ -16,11 +16,16 @@ export function refsOf(spec: ServiceSpec, kind: SecretKind): readonly SecretRef[
 }
 
 /** Missing references, as `secrets.0.name: no secret db-password` problems. */
-export function missingRefs(store: SecretStore, spec: ServiceSpec): string[] {
+export function missingRefs(
+  store: SecretStore,
+  spec: ServiceSpec,
+  /** Names that will exist by the time the spec is stored (a stack creates its own first). */
+  pending: (kind: SecretKind, name: string) => boolean = () => false,
+): string[] {
   const problems: string[] = [];
   for (const kind of KINDS) {
     refsOf(spec, kind).forEach((ref, index) => {
-      if (!store.get(kind, ref.name))
+      if (!store.get(kind, ref.name) && !pending(kind, ref.name))
         problems.push(
           `${kind}s.${index}.name: no ${kind} ${ref.name} (create it with: skiff ${kind} create ${ref.name} -f FILE)`,
         );

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
+import { agentTlsOptions } from './agent-tls.ts';
 import {
   CertificateRequestError,
   certificateDigest,
@@ -12,7 +13,7 @@ import {
 } from './certificates.ts';
 import { formatJoinToken, JoinTokenFormatError, newJoinSecret, parseJoinToken } from './join-token.ts';
 import { renewalDueAtMs } from './renewal.ts';
-import { servingNames } from './serving-names.ts';
+import { AGENT_SERVERNAME, servingNames } from './serving-names.ts';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const DAY_MS = 86_400_000;
@@ -114,14 +115,14 @@ test('renewal is due at two thirds of the lifetime', () => {
   assert.equal(renewalDueAtMs(1000, 4000), 3000);
 });
 
-test('serving names: every interface address for a wildcard listen, else the listen address; plus loopback, host name, --san', () => {
+test('serving names: every interface address for a wildcard listen, else the listen address; plus loopback, host name, --san, the agents’ name', () => {
   const interfaces = {
     lo: [{ address: '127.0.0.1' }],
     eth0: [{ address: '192.168.1.5' }, { address: 'fe80::1%eth0' }],
   } as unknown as Parameters<typeof servingNames>[0]['interfaces'];
   assert.deepEqual(
     servingNames({ listen: '0.0.0.0', interfaces, hostname: 'h1', extra: ['skiff.example'] }),
-    ['localhost', '127.0.0.1', '::1', 'h1', '192.168.1.5', 'fe80::1', 'skiff.example'],
+    ['localhost', '127.0.0.1', '::1', 'h1', '192.168.1.5', 'fe80::1', 'skiff.example', AGENT_SERVERNAME],
   );
   assert.deepEqual(servingNames({ listen: '10.0.0.9', interfaces, hostname: 'h1', extra: [] }), [
     'localhost',
@@ -129,5 +130,25 @@ test('serving names: every interface address for a wildcard listen, else the lis
     '::1',
     'h1',
     '10.0.0.9',
+    AGENT_SERVERNAME,
   ]);
+});
+
+test('an agent verifies the server by the agents’ name, or else by the address it dialled', async () => {
+  const ca = await createCa('cluster-1', NOW, 3650 * DAY_MS);
+  const pem = async (names: string[]) =>
+    new X509Certificate((await issueServingCertificate({ ca, names, now: NOW, lifetimeMs: DAY_MS })).certPem);
+  const peer = (cert: X509Certificate) =>
+    ({ subject: {}, subjectaltname: cert.subjectAltName }) as unknown as Parameters<
+      ReturnType<typeof agentTlsOptions>['checkServerIdentity']
+    >[1];
+  const { servername, checkServerIdentity } = agentTlsOptions(new URL('wss://10.0.0.1:8080/agent/v1'));
+  assert.equal(servername, AGENT_SERVERNAME);
+  assert.equal(checkServerIdentity(servername, peer(await pem([AGENT_SERVERNAME]))), undefined);
+  assert.equal(
+    checkServerIdentity(servername, peer(await pem(['10.0.0.1']))),
+    undefined,
+    'a server from before',
+  );
+  assert.ok(checkServerIdentity(servername, peer(await pem(['10.0.0.2', 'other.example']))) instanceof Error);
 });

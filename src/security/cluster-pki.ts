@@ -29,6 +29,7 @@ import {
   issueServingCertificate,
   type KeyAndCertificate,
 } from './certificates.ts';
+import type { ListenerTls } from './first-byte-listener.ts';
 import { formatJoinToken, newJoinSecret, parseJoinToken } from './join-token.ts';
 import { splitPemBundle } from './pem.ts';
 import { readTextIfExists, writePrivateFile } from './private-files.ts';
@@ -72,7 +73,7 @@ export class ClusterPki {
   /** Intermediate certificates served after the leaf (the cross-signed CA after a rotation). */
   #chain: string[];
   #serving: KeyAndCertificate & { dueAtMs: number };
-  #tlsOptions: SecureContextOptions = {};
+  #tlsOptions: ListenerTls = {};
   readonly #renewed: (() => void)[] = [];
   #joinSecret: string;
   #timer: NodeJS.Timeout | undefined;
@@ -118,7 +119,7 @@ export class ClusterPki {
   }
 
   /** The TLS settings of the listener now; renewals replace them and call `onRenewed`. */
-  get tlsOptions(): SecureContextOptions {
+  get tlsOptions(): ListenerTls {
     return this.#tlsOptions;
   }
 
@@ -251,37 +252,41 @@ export class ClusterPki {
   }
 
   async #renewServing(): Promise<void> {
+    // The cluster's own serving certificate is made (and renewed) even beside an operator's: it
+    // is what agents verify, by SNI, against the CA their join token pins.
+    const names = servingNames({
+      listen: this.#options.listen,
+      interfaces: networkInterfaces(),
+      hostname: hostname(),
+      extra: this.#options.sans,
+    });
+    const issued = await issueServingCertificate({
+      ca: this.#ca,
+      names,
+      now: this.#options.now(),
+      lifetimeMs: this.#options.certLifetimeMs,
+    });
+    const facts = certificateFacts(issued.certPem);
+    this.#serving = { ...issued, dueAtMs: renewalDueAtMs(facts.validFromMs, facts.validToMs) };
+    writePrivateFile(join(this.#options.dataDir, 'server.key'), issued.keyPem);
+    writePrivateFile(join(this.#options.dataDir, 'server.crt'), issued.certPem);
+    const cluster: SecureContextOptions = {
+      key: this.#serving.keyPem,
+      cert: [this.#serving.certPem, ...this.#chain].join('\n'),
+      // Client certificates (agents') are checked against every trusted CA.
+      ca: this.#trusted,
+    };
     const operator = this.#options.operatorCert;
     if (operator) {
+      // Read again at every renewal, so an operator's renewed files are picked up too.
       const certPem = readTextIfExists(operator.certPath);
       const keyPem = readTextIfExists(operator.keyPath);
       if (!certPem || !keyPem)
         throw new Error(`cannot read --tls-cert ${operator.certPath} or --tls-key ${operator.keyPath}`);
-      this.#serving = { keyPem, certPem, dueAtMs: Number.POSITIVE_INFINITY };
+      this.#tlsOptions = { key: keyPem, cert: certPem, ca: this.#trusted, agents: cluster };
     } else {
-      const names = servingNames({
-        listen: this.#options.listen,
-        interfaces: networkInterfaces(),
-        hostname: hostname(),
-        extra: this.#options.sans,
-      });
-      const issued = await issueServingCertificate({
-        ca: this.#ca,
-        names,
-        now: this.#options.now(),
-        lifetimeMs: this.#options.certLifetimeMs,
-      });
-      const facts = certificateFacts(issued.certPem);
-      this.#serving = { ...issued, dueAtMs: renewalDueAtMs(facts.validFromMs, facts.validToMs) };
-      writePrivateFile(join(this.#options.dataDir, 'server.key'), issued.keyPem);
-      writePrivateFile(join(this.#options.dataDir, 'server.crt'), issued.certPem);
+      this.#tlsOptions = { ...cluster, agents: cluster };
     }
-    this.#tlsOptions = {
-      key: this.#serving.keyPem,
-      cert: [this.#serving.certPem, ...(this.#options.operatorCert ? [] : this.#chain)].join('\n'),
-      // Client certificates (agents') are checked against every trusted CA.
-      ca: this.#trusted,
-    };
     for (const listener of this.#renewed) listener();
   }
 

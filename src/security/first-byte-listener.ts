@@ -9,6 +9,13 @@ import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import { AGENT_SERVERNAME } from './serving-names.ts';
+
+/**
+ * The listener's TLS: what everyone is served, and `agents`, the cluster's own certificate served
+ * to a client asking for `AGENT_SERVERNAME` by SNI (the same unless an operator's is served).
+ */
+export type ListenerTls = SecureContextOptions & { readonly agents?: SecureContextOptions };
 
 const TLS_HANDSHAKE = 0x16;
 /** A peer that sends nothing this long after connecting is dropped. */
@@ -75,14 +82,14 @@ const PEERS = new WeakMap<
 export interface FirstByteListener {
   readonly net: NetServer;
   /** New TLS settings (a renewed certificate); connections already open keep theirs. */
-  setSecureContext(options: SecureContextOptions): void;
+  setSecureContext(options: ListenerTls): void;
 }
 
-export function createFirstByteListener(
-  http: HttpServer,
-  tlsOptions: SecureContextOptions,
-): FirstByteListener {
-  const tls = createTlsServer({ ...tlsOptions, requestCert: true, rejectUnauthorized: false });
+export function createFirstByteListener(http: HttpServer, tlsOptions: ListenerTls): FirstByteListener {
+  const { agents, ...served } = tlsOptions;
+  const tls = createTlsServer({ ...served, requestCert: true, rejectUnauthorized: false });
+  // The last context added for a name wins (Node's SNI lookup runs from the end), so a renewal adds one.
+  if (agents) tls.addContext(AGENT_SERVERNAME, agents);
   tls.on('secureConnection', (socket: TLSSocket) => {
     keepPeerAddress(socket);
     http.emit('connection', socket);
@@ -109,7 +116,9 @@ export function createFirstByteListener(
   return {
     net,
     setSecureContext(options) {
-      tls.setSecureContext(options);
+      const { agents: renewed, ...rest } = options;
+      tls.setSecureContext(rest);
+      if (renewed) tls.addContext(AGENT_SERVERNAME, renewed);
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
  * One JSON (or text) request over HTTPS with explicit trust: the CA bundle to verify the server
- * with, and optionally the client's key and certificate.
+ * with (by the agents' name, agent-tls.ts), and optionally the client's key and certificate.
  */
 import { request } from 'node:https';
+import { agentTlsOptions } from './agent-tls.ts';
 
 export interface TlsTrust {
   /** PEM bundle the server must chain to; absent only to fetch the CA itself (see node-identity.ts). */
@@ -33,7 +34,7 @@ export function httpsRequest(
         ...(options.trust.ca === undefined
           ? // Only GET /ca.crt goes unverified: what it returns is checked against the token's digest.
             { rejectUnauthorized: false }
-          : { ca: options.trust.ca }),
+          : { ca: options.trust.ca, ...agentTlsOptions(url) }),
         ...(options.trust.key === undefined ? {} : { key: options.trust.key, cert: options.trust.cert }),
         agent: false,
       },

@@ -23,6 +23,7 @@ import type { AgentLink, Cluster } from './cluster.ts';
 import { clusterMismatch } from './cluster.ts';
 import type { Controller } from './controller.ts';
 import type { EventLog } from './event-log.ts';
+import type { ExecBroker } from './exec-broker.ts';
 import type { LogBroker } from './log-broker.ts';
 import { heartbeatIntervalMs } from './node-liveness.ts';
 
@@ -40,6 +41,7 @@ export interface GatewayOptions {
   readonly logs: LogBroker;
   /** Where agents' resource usage goes (src/stats); without one, stats messages are ignored. */
   readonly stats?: StatsWindow;
+  readonly execs: ExecBroker;
   readonly now: () => number;
   readonly log: (message: string) => void;
   /** Takes a node's latest agent counters (src/metrics). */
@@ -62,7 +64,8 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): { c
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   const state = { closing: false };
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (!isAgentUpgrade(request)) return refuse(socket, 404, 'Not Found');
+    // Not the agents' door: another upgrade handler (`skiff exec`'s, src/api) answers it.
+    if (!isAgentUpgrade(request)) return;
     const identity = options.authenticate(request);
     if (!identity) return refuse(socket, 401, 'Unauthorized');
     wss.handleUpgrade(request, socket, head, (ws) => serveAgent(ws, identity.nodeName, options, state));
@@ -199,6 +202,12 @@ function serveAgent(
       case 'stats':
         options.stats?.record(nodeId, message.interval_ms, readStatsSamples(message), now());
         return;
+      case 'exec.output':
+        options.execs.output(nodeId, message.request_id, message.stream, message.data);
+        return;
+      case 'exec.exit':
+        options.execs.exit(nodeId, message.request_id, message.exit_code, message.error);
+        return;
     }
   };
   const who = () => nodeId ?? '(unregistered)';
@@ -239,6 +248,7 @@ function serveAgent(
       }
       if (!cluster.disconnect(nodeId, link, now())) return;
       logs.nodeGone(nodeId);
+      options.execs.nodeGone(nodeId);
       events.append(
         {
           type: 'node',

@@ -15,6 +15,7 @@ import type { NodeRegistration } from '../model/node.ts';
 import { nodeViewSchema } from '../model/views.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { attachAgentGateway } from './agent-gateway.ts';
+import { ExecBroker } from './exec-broker.ts';
 
 const JOIN_TOKEN = 'join-token-for-the-test';
 const SERVER_CLUSTER = 'cluster-new';
@@ -38,6 +39,7 @@ beforeEach(async () => {
     controller: f.controller,
     events: f.events,
     logs: f.logs,
+    execs: new ExecBroker(f.cluster),
     now: () => f.clock,
     log: () => {},
   });

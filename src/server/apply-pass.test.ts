@@ -86,7 +86,7 @@ test('writes land, sends go to the named nodes, and the endpoints text is made o
       { type: 'schedule', service: 'web', container: 'web-0', node: 'a', message: 'Scheduled web-0 on a' },
     ],
     assignments: [{ nodeId: 'a', generation: 7, key: 't1@', tasks: [] }],
-    endpoints: { generation: 9, services: [], nodeIds: ['a', 'b', 'c'] },
+    endpoints: { generation: 9, services: [], peers: ['10.0.0.1'], nodeIds: ['a', 'b', 'c'] },
   };
   applyPass(plan, { store, cluster, events: new EventLog(store), networkCount: 256 }, 1000);
   assert.deepEqual(
@@ -103,7 +103,12 @@ test('writes land, sends go to the named nodes, and the endpoints text is made o
     'the assignment, and endpoints to the link that cannot take text',
   );
   assert.equal(texts.length, 2);
-  assert.deepEqual(JSON.parse(texts[0] ?? ''), { type: 'endpoints', generation: 9, services: [] });
+  assert.deepEqual(JSON.parse(texts[0] ?? ''), {
+    type: 'endpoints',
+    generation: 9,
+    services: [],
+    node_addresses: ['10.0.0.1'],
+  });
   assert.equal(cluster.get('a')?.lastAssignment, 't1@');
   assert.deepEqual(
     ['a', 'b', 'c'].map((id) => cluster.get(id)?.lastEndpoints),

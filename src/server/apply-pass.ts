@@ -68,6 +68,7 @@ export function applyPass(plan: PassPlan, targets: ApplyTargets, now: number): v
       type: 'endpoints',
       generation: endpoints.generation,
       services: [...endpoints.services],
+      node_addresses: [...endpoints.peers],
     };
     let text: string | undefined;
     for (const id of endpoints.nodeIds) {

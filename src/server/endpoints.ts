@@ -55,6 +55,7 @@ export function serviceEndpoints(
       networks: [...networks],
       ports: service.spec.ports,
       backends,
+      ...(service.spec.aliases?.length ? { aliases: [...service.spec.aliases] } : {}),
     };
   });
 }

@@ -21,6 +21,7 @@ import { attachAgentGateway } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
 import type { Controller } from './controller.ts';
 import { EventLog } from './event-log.ts';
+import { ExecBroker } from './exec-broker.ts';
 import { LogBroker } from './log-broker.ts';
 import type { RunningServer } from './skiff-server.ts';
 import { startServer } from './skiff-server.ts';
@@ -265,6 +266,7 @@ test('a message whose handling throws is dropped; the connection and the process
     controller,
     events: new EventLog(store),
     logs: new LogBroker(cluster),
+    execs: new ExecBroker(cluster),
     now: Date.now,
     log: (line) => logged.push(line),
   });

@@ -63,6 +63,11 @@ export interface EndpointsMemory {
   readonly services: ReadonlyMap<string, ServiceEndpointsMemory>;
   /** The set of `endpointsGeneration`: what nodes are sent. */
   readonly published: readonly ServiceEndpoints[];
+  /**
+   * Every known node's address, sorted, as last sent: each agent lets only these reach its
+   * replicas' node-to-node published ports (net/data-plane/netfilter-rules.ts).
+   */
+  readonly peers: readonly string[];
   /** A computed change waits for its turn (plan-pass.ts paces them). */
   readonly pending: boolean;
 }

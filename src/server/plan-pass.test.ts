@@ -369,9 +369,79 @@ test('endpoints: a replica joining waits out the interval; one told to stop leav
   );
 });
 
+test('endpoints: a node known before a restart serves its replicas until its startup grace ends', () => {
+  const services = [service('web', 2)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b')];
+  const graceEnds = NOW + 10_000;
+  // Just restarted: a is back, b's agent has not reconnected yet; both were known before.
+  const nodes = [
+    node('a', { downNotBefore: graceEnds }),
+    node('b', { status: 'unreachable', connected: false, lastSeen: NOW - 1000, downNotBefore: graceEnds }),
+  ];
+  const early = planPass(snapshot(services, tasks, nodes), NOW, ids());
+  assert.deepEqual(
+    early.endpoints?.services[0]?.backends.map((b) => b.task_id),
+    ['w0', 'w1'],
+    'b’s replica stays in the set while b may still come back',
+  );
+  assert.deepEqual(early.endpoints?.nodeIds, ['a'], 'only connected nodes are sent it');
+  const lateNow = graceEnds + ENDPOINTS_MIN_INTERVAL_MS;
+  const sent = [
+    { ...(nodes[0] as PassNode), lastSeen: lateNow, sentEndpoints: early.memory.endpointsGeneration },
+    nodes[1] as PassNode,
+  ];
+  const late = planPass({ ...snapshot(services, tasks, sent), memory: early.memory }, lateNow, ids());
+  assert.deepEqual(
+    late.memory.endpoints?.published[0]?.backends.map((b) => b.task_id),
+    ['w0'],
+    'past the grace, a node still away serves nothing',
+  );
+});
+
+test('a global service: one replica pinned to each eligible node, none moved when a node leaves', () => {
+  const services = [service('logs', 1, { mode: 'global', placement: { constraints: ['tier!=edge'] } })];
+  const nodes = [node('a'), node('b'), node('c', { labels: { tier: 'edge' } })];
+  const first = planPass(snapshot(services, [], nodes), NOW, ids());
+  const created = first.insert.map((t) => [t.slot, t.nodeId]);
+  assert.deepEqual(created, [
+    [0, 'a'],
+    [1, 'b'],
+  ]);
+  const tasks = first.insert.map((t) => ({ ...t, observed: running(t.id) }));
+  const drained = planPass(
+    snapshot(services, tasks, [node('a'), node('b', { availability: 'draining' }), nodes[2] as PassNode]),
+    NOW + 1000,
+    ids(),
+  );
+  assert.deepEqual(drained.insert, [], 'nothing takes the drained node’s place');
+  assert.deepEqual(
+    drained.update.filter((u) => u.desiredState === 'shutdown').map((u) => u.id),
+    [tasks[1]?.id],
+  );
+});
+
 test('the pace of endpoint sets follows what they cost to send to every node', () => {
   assert.equal(endpointsIntervalMs(1000, 3), ENDPOINTS_MIN_INTERVAL_MS);
   assert.equal(endpointsIntervalMs(113_000, 100), 108);
   const at1000 = endpointsIntervalMs(1_300_000, 1000);
   assert.ok(at1000 > 12_000 && at1000 < 13_000, `${at1000} ms`);
+});
+
+test('endpoints: every node’s address goes with them, and a node joining is sent at once', () => {
+  const services = [service('web', 1)];
+  const tasks = [task('w0', 'web', 0, 'a')];
+  const nodes = [node('a', { address: '10.0.0.1' }), node('bb', { address: '10.0.0.2', status: 'down' })];
+  const first = planPass(snapshot(services, tasks, nodes), NOW, ids());
+  assert.deepEqual(
+    first.endpoints?.peers,
+    ['10.0.0.1', '10.0.0.2'],
+    'any status: a node coming back is let in',
+  );
+  const generation = first.memory.endpointsGeneration;
+  const sent = nodes.map((n) => ({ ...n, sentEndpoints: generation }));
+  const joined = [...sent, node('ccc', { address: '10.0.0.3' })];
+  const next = planPass({ ...snapshot(services, tasks, joined), memory: first.memory }, NOW + 50, ids());
+  assert.equal(next.memory.endpointsGeneration, generation + 1, 'not deferred by the interval');
+  assert.deepEqual(next.endpoints?.peers, ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+  assert.deepEqual(next.endpoints?.nodeIds, ['a', 'bb', 'ccc']);
 });

@@ -28,8 +28,9 @@ import type { ServiceAdmission } from '../policy/admission-policy.ts';
 import { admissionFor } from '../policy/admission-policy.ts';
 import { FEATURES, requiredFeatures } from '../protocol/features.ts';
 import type { NetworkRef, ServiceEndpoints, TaskSpec } from '../protocol/messages.ts';
+import { type GlobalNode, globalSlots } from '../reconciler/global-slots.ts';
 import { isServing, isSteady, reconcileService } from '../reconciler/service-reconciler.ts';
-import { parseConstraint } from '../scheduler/constraints.ts';
+import { parseConstraint, satisfies } from '../scheduler/constraints.ts';
 import { demandOf } from '../scheduler/resources.ts';
 import type { NodeSnapshot, PlacementRequest } from '../scheduler/scheduler.ts';
 import { schedule } from '../scheduler/scheduler.ts';
@@ -99,6 +100,8 @@ export interface AssignmentSend {
 export interface EndpointsSend {
   readonly generation: number;
   readonly services: readonly ServiceEndpoints[];
+  /** Every known node's address (the sources allowed at node-to-node published ports). */
+  readonly peers: readonly string[];
   /** Connected nodes that have not been sent this generation. */
   readonly nodeIds: readonly string[];
 }
@@ -258,7 +261,9 @@ class PassBuilder {
           service: task.service,
           container: name,
           node: task.nodeId,
-          message: `Rescheduling ${name}: node ${task.nodeId} is down`,
+          message: this.#services.some((s) => s.spec.name === task.service && s.spec.mode === 'global')
+            ? `Stopping ${name}: node ${task.nodeId} is down (a global service runs on each node, not elsewhere)`
+            : `Rescheduling ${name}: node ${task.nodeId} is down`,
         });
         this.#rememberFailure(task.service, task.nodeId);
       }
@@ -286,9 +291,15 @@ class PassBuilder {
         tasks,
         drainingNodes: draining,
       };
+      const global = service?.spec.mode === 'global';
       // Most services, most passes: one replica of the current revision per slot, nothing to do.
-      if (service?.rollout?.state !== 'in_progress' && isSteady(input)) continue;
-      const plan = reconcileService({ ...input, now: this.#now, newTaskId: this.#newTaskId });
+      if (!global && service?.rollout?.state !== 'in_progress' && isSteady(input)) continue;
+      const plan = reconcileService({
+        ...input,
+        ...(global && service ? { slotNodes: globalSlots(this.#globalNodes(service.spec), tasks) } : {}),
+        now: this.#now,
+        newTaskId: this.#newTaskId,
+      });
       if (service && this.#settleRollout(service, plan.failure, plan.complete)) continue;
       for (const task of plan.create) {
         this.#tasks.set(task.id, { ...task, observed: null });
@@ -353,6 +364,20 @@ class PassBuilder {
         record(`Rollout of ${name} to revision ${rollout.to_revision} complete`);
     }
     return false;
+  }
+
+  /** The nodes a global service runs on: not down, active, matching its constraints and features. */
+  #globalNodes(spec: ServiceSpec): GlobalNode[] {
+    const constraints = spec.placement.constraints.map(parseConstraint);
+    const features = requiredFeatures(spec);
+    return this.#nodes.map((node) => ({
+      id: node.id,
+      eligible:
+        node.status !== 'down' &&
+        node.availability === 'active' &&
+        constraints.every((c) => satisfies(node, c)) &&
+        features.every((f) => node.features.has(f)),
+    }));
   }
 
   placeReplicas(): void {
@@ -506,7 +531,16 @@ class PassBuilder {
    * replicas, serialising them all costs more than the rest of an idle pass.
    */
   publishEndpoints(): void {
-    const readyNodes = this.#nodes
+    // A node the server knew before it started, not back yet, still inside the startup grace,
+    // serves what it last reported: its containers most likely run on while its agent reconnects,
+    // and leaving it out would take its replicas out of every proxy (and a VIP whose replicas all
+    // sit there would refuse connections) for the seconds it takes every agent to come back.
+    const endpointNodes = this.#nodes.map((n) =>
+      n.status === 'unreachable' && !n.connected && this.#now < n.downNotBefore
+        ? { ...n, status: 'ready' as const }
+        : n,
+    );
+    const readyNodes = endpointNodes
       .filter((n) => n.status === 'ready')
       .map((n) => `${n.id}=${n.address}`)
       .join(',');
@@ -532,6 +566,13 @@ class PassBuilder {
     const last = this.#endpointsMemory;
     const names = new Set(this.#services.map((s) => s.spec.name));
     let urgent = last === undefined || [...last.services.keys()].some((name) => !names.has(name));
+    // A node that joins (or moves) must be let through every other node's published ports at
+    // once, or its proxies are refused there until the next paced send.
+    const peers = [...new Set(this.#nodes.map((n) => n.address))].sort();
+    if (last !== undefined && last.peers.join(',') !== peers.join(',')) {
+      changed = true;
+      urgent = true;
+    }
     for (const service of this.#services) {
       const name = service.spec.name;
       const tasks = (serving.get(name) ?? []).sort(taskOrder);
@@ -553,7 +594,7 @@ class PassBuilder {
         services.set(name, known);
         continue;
       }
-      const [entry] = serviceEndpoints([{ service, vipIndex, networks }], tasks, this.#nodes);
+      const [entry] = serviceEndpoints([{ service, vipIndex, networks }], tasks, endpointNodes);
       if (!entry) continue;
       const text = JSON.stringify(entry);
       if (known?.text !== text) changed = true;
@@ -564,17 +605,20 @@ class PassBuilder {
     const deferred =
       changed && !urgent && this.#now - this.#endpointsPublishedAt < endpointsIntervalMs(bytes, connected);
     let published = last?.published ?? [];
+    let publishedPeers = last?.peers ?? peers;
     if (changed && !deferred) {
       published = [...services.values()].map((s) => s.entry);
+      publishedPeers = peers;
       this.#endpointsGeneration++;
       this.#endpointsPublishedAt = this.#now;
     }
     // Deferred: the last published set stays current, and nodes that have not had it yet (a new
     // connection) get it; a later pass publishes the change.
-    this.#endpointsMemory = { readyNodes, services, published, pending: deferred };
+    this.#endpointsMemory = { readyNodes, services, published, peers: publishedPeers, pending: deferred };
     const generation = this.#endpointsGeneration;
     const nodeIds = this.#nodes.filter((n) => n.connected && n.sentEndpoints !== generation).map((n) => n.id);
-    if (nodeIds.length > 0) this.#endpoints = { generation, services: published, nodeIds };
+    if (nodeIds.length > 0)
+      this.#endpoints = { generation, services: published, peers: publishedPeers, nodeIds };
   }
 
   releaseAddresses(): void {

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
+import { attachExecUpgrades, isExecUpgrade } from '../api/exec-upgrade.ts';
 import { AgentSnapshots } from '../metrics/agent-snapshots.ts';
 import { readClusterState, taskCreatedAt } from '../metrics/cluster-state.ts';
 import type { ListenAddress } from '../metrics/metrics-listener.ts';
@@ -29,6 +30,7 @@ import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
 import { EventLog } from './event-log.ts';
+import { ExecBroker } from './exec-broker.ts';
 import { LogBroker } from './log-broker.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import { DEFAULT_LIVENESS } from './node-liveness.ts';
@@ -156,6 +158,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     usage: statsUsage(stats, now),
   });
   const logs = new LogBroker(cluster);
+  const execs = new ExecBroker(cluster);
   let server: Server | undefined;
   // The port is the first-byte listener's (the HTTP server itself never listens).
   let listener: FirstByteListener | undefined;
@@ -194,8 +197,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       agentPaths.has(new URL(request.url).pathname)
         ? agentApp.fetch(request, env as HttpBindings)
         : app.fetch(request, env),
-    // Only the agents' WebSocket goes to the upgrade handler; other `Upgrade` requests are plain HTTP.
-    serverOptions: { shouldUpgradeCallback: isAgentUpgrade },
+    // Only the agents' and exec's WebSockets go to upgrade handlers; other `Upgrade` requests are plain HTTP.
+    serverOptions: { shouldUpgradeCallback: (request) => isAgentUpgrade(request) || isExecUpgrade(request) },
   }) as Server;
   listener = createFirstByteListener(server, pki.tlsOptions);
   const tlsListener = listener;
@@ -214,10 +217,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     events,
     logs,
     stats,
+    execs,
     now,
     log: options.log,
     onAgentMetrics: (nodeId, snapshot) => agentSnapshots.record(nodeId, snapshot),
   });
+  const execUpgrades = attachExecUpgrades(server, (request, env) => app.fetch(request, env), execs);
   await new Promise<void>((resolve, reject) => {
     listener.net.once('error', reject);
     listener.net.listen(options.port, options.listen, () => {
@@ -256,6 +261,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await metricsListener?.close();
       pki.stop();
       gateway.close();
+      execUpgrades.close();
       await new Promise<void>((resolve) => {
         listener.net.close(() => resolve());
         server.closeAllConnections();

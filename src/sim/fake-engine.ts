@@ -13,6 +13,7 @@ import type {
   ContainerState,
   EngineEvent,
   EngineInfo,
+  ExecSession,
   LogEntry,
   ManagedContainer,
   NetworkDefinition,
@@ -53,6 +54,8 @@ interface FakeContainer {
   /** container port/protocol → requested host port (0: the engine picks one at start). */
   readonly bindings: readonly { container_port: number; protocol: 'tcp' | 'udp'; requested: number }[];
   readonly ip: string;
+  /** The networks it is attached to, by name. */
+  readonly networks: readonly string[];
   state: ContainerState;
   exitCode: number | null;
   oomKilled: boolean;
@@ -169,6 +172,22 @@ export class FakeEngine implements ContainerEngine {
     this.#networks.set(network.name, network);
   }
 
+  async execSession(): Promise<ExecSession> {
+    this.#call('execSession');
+    throw new EngineError('exec: the simulated engine runs no commands', undefined);
+  }
+
+  async listNetworks(clusterId: string): Promise<string[]> {
+    this.#call('listNetworks');
+    return [...this.#networks.values()].filter((n) => n.clusterId === clusterId).map((n) => n.name);
+  }
+
+  async removeNetwork(name: string): Promise<boolean> {
+    this.#call('removeNetwork');
+    const inUse = [...this.#containers.values()].some((c) => c.networks.includes(name));
+    return inUse ? false : this.#networks.delete(name);
+  }
+
   async createContainer(definition: ContainerDefinition): Promise<string> {
     this.#call('createContainer');
     for (const c of this.#containers.values()) {
@@ -202,6 +221,7 @@ export class FakeEngine implements ContainerEngine {
       stopTimeoutS: typeof body.StopTimeout === 'number' ? body.StopTimeout : 10,
       bindings,
       ip: this.#address(definition.networks[0]),
+      networks: definition.networks.map((n) => n.name),
       state: 'created',
       exitCode: null,
       oomKilled: false,

@@ -56,10 +56,18 @@ export class SkiffCluster {
       serverArgs = [],
       waitForNode = true,
       listen = '127.0.0.1',
-    }: { serverArgs?: readonly string[]; waitForNode?: boolean; listen?: string } = {},
+      agentArgs = [],
+    }: {
+      serverArgs?: readonly string[];
+      waitForNode?: boolean;
+      listen?: string;
+      /** Extra flags for `skiff agent` in split mode (e.g. `--address IP`). */
+      agentArgs?: readonly string[];
+    } = {},
   ): Promise<SkiffCluster> {
     const cluster = new SkiffCluster(await freePort(), mode, listen);
     cluster.#extraServerArgs = await withPool(serverArgs);
+    cluster.#agentArgs = agentArgs;
     try {
       await cluster.startServer();
       if (mode === 'split') await cluster.startAgent();
@@ -88,6 +96,7 @@ export class SkiffCluster {
   }
 
   #extraServerArgs: readonly string[] = [];
+  #agentArgs: readonly string[] = [];
 
   /** Plain HTTP on loopback (the server takes it from its own host), https with the CA elsewhere. */
   get url(): string {
@@ -179,6 +188,7 @@ export class SkiffCluster {
         join(this.dataDir, 'agent'),
         '--name',
         'node-1',
+        ...this.#agentArgs,
       ],
       'agent',
     );

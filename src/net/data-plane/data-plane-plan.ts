@@ -55,6 +55,8 @@ export interface DataPlanePlan {
   readonly routes: readonly PlannedRoute[];
   /** Published ports this plan claims, to check against the host's own listeners first. */
   readonly published: readonly number[];
+  /** Every service's `host`-mode ports (bound by the engine on every address, open to anyone). */
+  readonly hostModePorts: readonly { readonly port: number; readonly protocol: 'tcp' | 'udp' }[];
   /** Routes left out, and why (e.g. two services publishing one ingress port). */
   readonly skipped: readonly string[];
 }
@@ -81,6 +83,7 @@ export function planDataPlane(
   const published: number[] = [];
   const skipped: string[] = [];
   const ingressTaken = new Map<number, string>();
+  const hostModePorts = new Map<string, { port: number; protocol: 'tcp' | 'udp' }>();
 
   for (const service of [...services].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     for (const network of service.networks) {
@@ -91,6 +94,10 @@ export function planDataPlane(
       });
     }
     for (const port of service.ports) {
+      if (port.mode === 'host' && port.host_port !== undefined) {
+        const open = { port: port.host_port, protocol: port.protocol };
+        hostModePorts.set(`${open.port}/${open.protocol}`, open);
+      }
       if (port.protocol !== 'tcp') {
         skipped.push(`${service.name}:${port.container_port}/udp: only tcp is balanced`);
         continue;
@@ -167,6 +174,7 @@ export function planDataPlane(
     kernel: { vips: kernelVips, ingress: kernelIngress },
     routes,
     published,
+    hostModePorts: [...hostModePorts.values()],
     skipped,
   };
 }

@@ -14,7 +14,7 @@ import type { ContainerEngine } from '../../docker/container-engine.ts';
 import type { AgentTally } from '../../metrics/agent-counters.ts';
 import { proxiedRequestCounter } from '../../metrics/proxy-requests.ts';
 import type { AddressPool } from '../../model/addressing.ts';
-import { inNetwork } from '../../model/addressing.ts';
+import { bridgePattern, dockerNetworkName, inNetwork } from '../../model/addressing.ts';
 import type { ServiceEndpoints } from '../../protocol/messages.ts';
 import type { ServiceRegistry } from '../dns/dns-answer.ts';
 import { DnsServer } from '../dns/dns-server.ts';
@@ -25,7 +25,7 @@ import { enableHairpin } from './bridge-hairpin.ts';
 import { type DataPlanePlan, type PlannedTarget, PROXY_LISTEN, planDataPlane } from './data-plane-plan.ts';
 import { describeConflict, portConflicts } from './listening-sockets.ts';
 import { applyRules, NetfilterError } from './netfilter.ts';
-import { chainPrefix, type KernelTarget, planRules } from './netfilter-rules.ts';
+import { chainPrefix, type HostPort, type KernelTarget, planRules } from './netfilter-rules.ts';
 import { serviceRegistry } from './service-registry.ts';
 import { syncVips } from './vip-addresses.ts';
 
@@ -39,6 +39,11 @@ export interface DataPlaneOptions {
   /** The cluster's address pool (from the server's welcome). */
   readonly pool: AddressPool;
   readonly nodeId: string;
+  /**
+   * The node's cluster address, where the engine publishes replica ports for other nodes
+   * (agent/publish-address.ts); unset, those ports are on every address and not filtered.
+   */
+  readonly nodeAddress?: string;
   readonly log: (message: string) => void;
   /** A new problem the operator should see (an event); the same problem is reported once. */
   readonly onProblem: (message: string) => void;
@@ -51,6 +56,10 @@ export class DataPlane {
   readonly #proxy: ServiceProxy;
   #dns: DnsServer | undefined;
   #services: readonly ServiceEndpoints[] = [];
+  /** Every node's address, from the server; undefined until a server that sends them does. */
+  #peers: readonly string[] | undefined;
+  /** Host ports the engine published for this cluster's containers (from the converge loop). */
+  #localPorts: readonly HostPort[] = [];
   #queue: Promise<void> = Promise.resolve();
   #retry: NodeJS.Timeout | undefined;
   readonly #bridges = new Set<string>();
@@ -61,6 +70,7 @@ export class DataPlane {
   #lastRules = '';
   #recheck: NodeJS.Timeout | undefined;
   #stopped = false;
+  #received = false;
 
   constructor(options: DataPlaneOptions) {
     this.#options = options;
@@ -68,10 +78,28 @@ export class DataPlane {
     this.#proxy = new ServiceProxy(tally ? { onRequest: proxiedRequestCounter(tally) } : {});
   }
 
-  /** Takes the latest endpoints; the apply runs after any in progress. */
-  update(services: readonly ServiceEndpoints[]): void {
+  /**
+   * The Docker networks the latest endpoints need on this host (every network of every service:
+   * VIPs live on their bridges), or undefined before the first endpoints arrive.
+   */
+  networkNames(): string[] | undefined {
+    if (!this.#received) return undefined;
+    const names = new Set(this.#services.flatMap((s) => s.networks.map((n) => n.name)));
+    return [...names].map((name) => dockerNetworkName(this.#options.clusterId, name));
+  }
+
+  /** Takes the latest endpoints (and every node's address); the apply runs after any in progress. */
+  update(services: readonly ServiceEndpoints[], peers?: readonly string[]): void {
     this.#services = services;
+    this.#peers = peers;
+    this.#received = true;
     this.#schedule();
+  }
+
+  /** The engine's published ports for our containers changed: the node-port rules follow. */
+  setLocalPorts(ports: readonly HostPort[]): void {
+    this.#localPorts = ports;
+    if (this.#peers !== undefined && this.#options.nodeAddress !== undefined) this.#schedule();
   }
 
   async stop(): Promise<void> {
@@ -163,6 +191,17 @@ export class DataPlane {
       }),
       dns: [...dnsPorts].map(([address, port]) => ({ address, port })),
       allVips: plan.vips.map((v) => v.address),
+      ...(this.#peers === undefined || this.#options.nodeAddress === undefined
+        ? {}
+        : {
+            nodePorts: {
+              address: this.#options.nodeAddress,
+              peers: this.#peers,
+              bridges: bridgePattern(clusterId),
+              openPorts: plan.hostModePorts,
+              localPorts: this.#localPorts,
+            },
+          }),
     });
     const text = JSON.stringify([...rules.tables.nat, ...rules.tables.filter]);
     if (text !== this.#lastRules) {

@@ -113,7 +113,7 @@ test('a port without endpoints gets no DNAT, and the VIP refuses what is not DNA
   const services = chain(rules, 'nat', `${PREFIX}SERVICES`);
   assert.ok(!services.some((r) => r.includes('10.240.8.4')));
   assert.ok(![...rules.tables.nat.keys()].some((c) => c.includes('-SVC-')));
-  assert.deepEqual(chain(rules, 'filter', `${PREFIX}INPUT`).slice(1), [
+  assert.deepEqual(chain(rules, 'filter', `${PREFIX}INPUT`), [
     '-d 10.240.8.4/32 -p tcp -j REJECT --reject-with tcp-reset',
     '-d 10.240.8.4/32 -j REJECT --reject-with icmp-port-unreachable',
   ]);
@@ -122,17 +122,18 @@ test('a port without endpoints gets no DNAT, and the VIP refuses what is not DNA
   ]);
 });
 
-test('DNS: gateway:53/udp is DNATed to the agent’s own port, and tcp:53 is refused there', () => {
+test('DNS: gateway:53 over udp and tcp is DNATed to the agent’s own port, which serves both', () => {
   const rules = planRules(input());
   const services = chain(rules, 'nat', `${PREFIX}SERVICES`);
   assert.match(
     services[0] ?? '',
     /^-d 10\.240\.0\.1\/32 -p udp -m udp --dport 53 .*-j DNAT --to-destination 10\.240\.0\.1:41234$/,
   );
-  assert.equal(
-    chain(rules, 'filter', `${PREFIX}INPUT`)[0],
-    '-d 10.240.0.1/32 -p tcp -m tcp --dport 53 -j REJECT --reject-with tcp-reset',
+  assert.match(
+    services[1] ?? '',
+    /^-d 10\.240\.0\.1\/32 -p tcp -m tcp --dport 53 .*-j DNAT --to-destination 10\.240\.0\.1:41234$/,
   );
+  assert.ok(!chain(rules, 'filter', `${PREFIX}INPUT`).some((rule) => rule.includes('--dport 53')));
 });
 
 test('HTTP ports go to the proxy’s own port; published ports skip loopback and are let through FORWARD', () => {
@@ -263,4 +264,83 @@ test('cleanup removes the jumps into a prefix’s chains, then the chains; all c
   assert.match(all, /-D PREROUTING -j SKIFF-ffffff-SERVICES/);
   assert.doesNotMatch(all, /DOCKER/);
   assert.equal(cleanupScript(EMPTY_SAVE, PREFIX), '');
+});
+
+test('node ports: what the engine DNATs from the cluster address into our bridges passes only from nodes', () => {
+  const ingress = [
+    {
+      key: 'web:ingress:80',
+      port: 80,
+      target: { kind: 'endpoints' as const, endpoints: [{ host: '10.240.0.5', port: 8080, remote: false }] },
+    },
+  ];
+  const rules = planRules(
+    input({
+      ingress,
+      nodePorts: {
+        address: '10.0.0.1',
+        peers: ['10.0.0.3', '10.0.0.2', '10.0.0.1', '10.0.0.2', 'node-9; -j ACCEPT', '10.0.0.4 -j ACCEPT'],
+        bridges: 'skiff1a2b3c-+',
+        openPorts: [
+          { port: 9000, protocol: 'udp' },
+          { port: 5432, protocol: 'tcp' },
+        ],
+        localPorts: [
+          { port: 32771, protocol: 'udp' },
+          { port: 5432, protocol: 'tcp' },
+          { port: 32770, protocol: 'tcp' },
+        ],
+      },
+    }),
+  );
+  const forward = chain(rules, 'filter', `${PREFIX}FORWARD`);
+  const fromEngine = '-m conntrack --ctstate DNAT --ctorigdst 10.0.0.1/32';
+  // Ingress (anyone, the spec's published port) and VIPs are accepted first; the user's host-mode
+  // ports are left to the engine's own rules; everything else into our bridges is a node port.
+  assert.deepEqual(forward.slice(-3), [
+    `-p tcp ${fromEngine} --ctorigdstport 5432 -m comment --comment "host port 5432" -j RETURN`,
+    `-p udp ${fromEngine} --ctorigdstport 9000 -m comment --comment "host port 9000" -j RETURN`,
+    `-o skiff1a2b3c-+ ${fromEngine} -m comment --comment "node ports" -j ${PREFIX}PEERS`,
+  ]);
+  assert.ok(forward.findIndex((r) => r.includes('--ctorigdstport 80 ')) < forward.length - 3);
+  assert.deepEqual(chain(rules, 'filter', `${PREFIX}PEERS`), [
+    '-s 10.0.0.1/32 -j RETURN',
+    '-s 10.0.0.2/32 -j RETURN',
+    '-s 10.0.0.3/32 -j RETURN',
+    '-p tcp -m comment --comment "not a node of this cluster" -j REJECT --reject-with tcp-reset',
+    '-j REJECT --reject-with icmp-port-unreachable',
+  ]);
+  // From a bridge the engine's user-space proxy answers (INPUT): the node ports go to PEERS
+  // there too, the user's host-mode port does not.
+  const inputRules = chain(rules, 'filter', `${PREFIX}INPUT`).filter((r) => r.includes('node port'));
+  assert.deepEqual(inputRules, [
+    `! -i lo -d 10.0.0.1/32 -p tcp -m tcp --dport 32770 -m conntrack ! --ctstate DNAT -m comment --comment "node port" -j ${PREFIX}PEERS`,
+    `! -i lo -d 10.0.0.1/32 -p udp -m udp --dport 32771 -m conntrack ! --ctstate DNAT -m comment --comment "node port" -j ${PREFIX}PEERS`,
+  ]);
+  // Declared and filled in one restore; gone (and the jump with it) once the filter is off.
+  const script = restoreScript(rules, EMPTY_SAVE);
+  assert.ok(script.indexOf(`:${PREFIX}PEERS - [0:0]`) < script.indexOf(`-j ${PREFIX}PEERS`));
+  const saved = parseSave(
+    `*filter\n:INPUT ACCEPT [0:0]\n:${PREFIX}PEERS - [0:0]\n:${PREFIX}FORWARD - [0:0]\nCOMMIT\n`,
+  );
+  assert.match(restoreScript(planRules(input()), saved), new RegExp(`-X ${PREFIX}PEERS`));
+});
+
+test('node ports: no filter without a peer list or with an address that is not plain IPv4', () => {
+  for (const address of ['node-1.example', '10.0.0.1/8 -j ACCEPT']) {
+    const rules = planRules(
+      input({
+        nodePorts: {
+          address,
+          peers: ['10.0.0.2'],
+          bridges: 'skiff1a2b3c-+',
+          openPorts: [],
+          localPorts: [{ port: 32770, protocol: 'tcp' }],
+        },
+      }),
+    );
+    assert.equal(rules.tables.filter.has(`${PREFIX}PEERS`), false, address);
+    assert.doesNotMatch(JSON.stringify([...rules.tables.filter]), /node port/);
+  }
+  assert.equal(planRules(input()).tables.filter.has(`${PREFIX}PEERS`), false);
 });

@@ -8,7 +8,7 @@
  * Chains, all named `<prefix><KIND>[-<hash>]` with a per-cluster prefix (`SKIFF-1a2b3c-`):
  * - nat `SERVICES` (jumped to from PREROUTING and OUTPUT): VIP:port from the service's networks →
  *   its `SVC` chain; published ports on the host's own addresses → their `SVC` chain; the DNS
- *   gateway:53 → the agent's DNS on a port of its own; HTTP ports → REDIRECT to the proxy's port.
+ *   gateway:53 (udp and tcp) → the agent's DNS on a port of its own; HTTP ports → REDIRECT to the proxy's port.
  * - nat `SVC-<hash>`: one rule per endpoint, `-m statistic --mode random --probability 1/(n-i)`,
  *   the last unconditional, each jumping to its `SEP-<hash>`.
  * - nat `SEP-<hash>`: marks for masquerade (a remote endpoint, or a client that is the endpoint
@@ -17,10 +17,18 @@
  * - filter `FORWARD` (jumped to from DOCKER-USER, or FORWARD without Docker): accepts traffic we
  *   DNATed, whose Docker's DROP policy and network isolation chains would drop otherwise.
  * - filter `INPUT`: rejects what reaches a VIP without being DNATed (a client of another network,
- *   a port with no endpoint), and TCP to the DNS gateway's port 53, so a host process listening
- *   on a wildcard address never answers for a service.
+ *   a port with no endpoint), so a host process listening on a wildcard address never answers
+ *   for a service.
+ * - filter `PEERS` (from `FORWARD`): the node-to-node published ports. Each replica port is
+ *   published by the engine on the node's cluster address (an engine-chosen port, the one other
+ *   nodes DNAT to); what the engine DNATs from that address into our bridges comes through only
+ *   from another node's address. The user's own `host`-mode ports (`host_port`, open to anyone as
+ *   the spec says) are let by first; ingress ports and VIPs are accepted before either. A
+ *   container (on any bridge of the host) reaches those ports through the engine's user-space
+ *   proxy instead (INPUT, not FORWARD), so INPUT sends them to `PEERS` too, port by port.
  */
 import { createHash } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 
 /** A bit of the packet mark: "masquerade this connection" (kube-proxy uses 0x4000; keep clear of it). */
 export const MASQUERADE_MARK = '0x20000';
@@ -53,10 +61,33 @@ export interface IngressService {
   readonly target: KernelTarget;
 }
 
-/** The agent's DNS: `address:53` (udp) goes to `address:port`. */
+/** The agent's DNS: `address:53` (udp and tcp) goes to `address:port`, where it listens on both. */
 export interface DnsRedirect {
   readonly address: string;
   readonly port: number;
+}
+
+/** This node's node-to-node published ports: reachable on `address` from `peers` only. */
+export interface NodePortFilter {
+  readonly address: string;
+  /** Every node's address (ours too: harmless, a host's own traffic does not pass FORWARD). */
+  readonly peers: readonly string[];
+  /** The cluster's bridges, as an iptables interface pattern (`skiff1a2b3c-+`). */
+  readonly bridges: string;
+  /** `host`-mode `host_port`s: the user's published ports, open to anyone (the spec's feature). */
+  readonly openPorts: readonly HostPort[];
+  /**
+   * Every host port the engine published for this cluster's containers here. A container on any
+   * bridge of the engine is not DNATed by it (it skips traffic from its own bridges) but served by
+   * its user-space proxy on the address: INPUT sends these ports (less `openPorts`) to `PEERS`
+   * too, so another network's container cannot reach a replica that way either.
+   */
+  readonly localPorts: readonly HostPort[];
+}
+
+export interface HostPort {
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp';
 }
 
 export interface KernelPlanInput {
@@ -66,6 +97,8 @@ export interface KernelPlanInput {
   readonly dns: readonly DnsRedirect[];
   /** Every VIP on this host, with or without endpoints: what is not DNATed to them is refused. */
   readonly allVips: readonly string[];
+  /** Unset (no peer list from the server yet, or a loopback node address): those ports are not filtered. */
+  readonly nodePorts?: NodePortFilter;
 }
 
 export type TableName = 'nat' | 'filter';
@@ -139,10 +172,10 @@ export function planRules(input: KernelPlanInput): RuleSet {
   };
 
   for (const dns of input.dns) {
-    services.push(
-      `-d ${dns.address}/32 -p udp -m udp --dport 53 ${comment('skiff dns')} -j DNAT --to-destination ${dns.address}:${dns.port}`,
-    );
-    inputRules.push(`-d ${dns.address}/32 -p tcp -m tcp --dport 53 -j REJECT --reject-with tcp-reset`);
+    for (const protocol of ['udp', 'tcp'])
+      services.push(
+        `-d ${dns.address}/32 -p ${protocol} -m ${protocol} --dport 53 ${comment('skiff dns')} -j DNAT --to-destination ${dns.address}:${dns.port}`,
+      );
   }
   for (const vip of input.vips) {
     const jump = target(vip.key, vip.target);
@@ -173,6 +206,35 @@ export function planRules(input: KernelPlanInput): RuleSet {
     `-j MARK --set-xmark ${MASQUERADE_MARK}/0x0`,
     '-j MASQUERADE',
   ]);
+  // Addresses come from the server and go into rule text: only plain IPv4 addresses are used.
+  if (input.nodePorts && isIPv4(input.nodePorts.address)) {
+    const { address, bridges, openPorts, localPorts } = input.nodePorts;
+    const peers = input.nodePorts.peers.filter((peer) => isIPv4(peer));
+    const fromEngine = `-m conntrack --ctstate DNAT --ctorigdst ${address}/32`;
+    for (const p of [...openPorts].sort((a, b) => a.port - b.port)) {
+      forward.push(
+        `-p ${p.protocol} ${fromEngine} --ctorigdstport ${p.port} ${comment(`host port ${p.port}`)} -j RETURN`,
+      );
+    }
+    forward.push(`-o ${bridges} ${fromEngine} ${comment('node ports')} -j ${prefix}PEERS`);
+    const open = new Set(openPorts.map((p) => `${p.port}/${p.protocol}`));
+    const guarded = [...localPorts]
+      .filter((p) => !open.has(`${p.port}/${p.protocol}`))
+      .sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
+    for (const p of guarded) {
+      // Only containers come this way (the host's own connections arrive on lo, other hosts' are
+      // DNATed to FORWARD): ours, another cluster's or plain Docker's. What our own VIP rules
+      // DNATed here (a local replica known only by the node's address) is let by.
+      inputRules.push(
+        `! -i lo -d ${address}/32 -p ${p.protocol} -m ${p.protocol} --dport ${p.port} -m conntrack ! --ctstate DNAT ${comment('node port')} -j ${prefix}PEERS`,
+      );
+    }
+    filter.set(`${prefix}PEERS`, [
+      ...[...new Set(peers)].sort().map((peer) => `-s ${peer}/32 -j RETURN`),
+      `-p tcp ${comment('not a node of this cluster')} -j REJECT --reject-with tcp-reset`,
+      '-j REJECT --reject-with icmp-port-unreachable',
+    ]);
+  }
   filter.set(`${prefix}FORWARD`, forward);
   filter.set(`${prefix}INPUT`, inputRules);
   return { prefix, tables: { nat, filter } };

@@ -72,13 +72,20 @@ export function readQuery(bytes: Buffer): ReadQuery {
   };
 }
 
-/** Our own answer to `query` (never for `forward`, which is relayed, not built). */
-export function decisionReply(query: DnsQuery, decision: Exclude<DnsDecision, { kind: 'forward' }>): Buffer {
+/**
+ * Our own answer to `query` (never for `forward`, which is relayed, not built), truncated to what
+ * the client takes over UDP unless a larger limit is given (over TCP a message may take 64 KiB).
+ */
+export function decisionReply(
+  query: DnsQuery,
+  decision: Exclude<DnsDecision, { kind: 'forward' }>,
+  limitBytes: number = replyLimitBytes(query),
+): Buffer {
   const answers = decision.kind === 'answer' ? decision.records.map(toAnswer) : [];
   const rcode = decision.kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR;
   // No SOA goes in the authority section of a negative answer, so resolvers do not cache it
   // (RFC 2308 §5): a service deployed a moment later must resolve at once.
-  return fitReply(replyPacket(query, { rcode, authoritative: true, answers }), replyLimitBytes(query));
+  return fitReply(replyPacket(query, { rcode, authoritative: true, answers }), limitBytes);
 }
 
 /** A reply carrying only a status: SERVFAIL when no upstream answered, NOTIMP, FORMERR. */

@@ -1,16 +1,24 @@
 /**
- * The per-host DNS server the containers use as their resolver: UDP listeners (one per address the
- * agent asks for, typically each container network's gateway), each query read, decided by
- * `answerQuestion` and answered — or relayed through `UpstreamForwarder`. This file is only the
- * socket plumbing and the listener lifecycle; what to answer lives in `dns-answer.ts` and how to
- * spell it on the wire in `dns-message.ts`. Nothing a client sends can throw out of here.
+ * The per-host DNS server the containers use as their resolver: listeners (one per address the
+ * agent asks for, typically each container network's gateway), each a UDP socket and a TCP server
+ * on the same port, each query read, decided by `answerQuestion` and answered — or relayed through
+ * `UpstreamForwarder`. TCP is there because a truncated UDP answer (a service with many replicas)
+ * sends the client's resolver to TCP for the whole set. This file is only the socket plumbing and
+ * the listener lifecycle; what to answer lives in `dns-answer.ts`, how to spell it on the wire in
+ * `dns-message.ts`, TCP framing in `tcp-framing.ts`. Nothing a client sends can throw out of here.
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIP } from 'node:net';
+import { createSocket, type Socket } from 'node:dgram';
+import {
+  createServer as createTcpServer,
+  isIP,
+  type Server as TcpServer,
+  type Socket as TcpSocket,
+} from 'node:net';
 import { answerQuestion, DEFAULT_TTL_SECONDS, type ServiceRegistry } from './dns-answer.ts';
 import { type DnsQuery, decisionReply, RCODE, readQuery, statusReply } from './dns-message.ts';
 import { canonicalAddress, type Endpoint, parseUpstream, sameEndpoint } from './endpoint.ts';
 import { DnsListenerError, DnsServerStateError, formatEndpoint } from './errors.ts';
+import { MAX_TCP_MESSAGE_BYTES, TcpFrameReader, tcpFrame } from './tcp-framing.ts';
 import { UpstreamForwarder } from './upstream-forwarder.ts';
 
 export interface DnsServerOptions {
@@ -28,11 +36,26 @@ export interface DnsServerOptions {
 
 const DEFAULT_FORWARD_TIMEOUT_MS = 2000;
 const DEFAULT_MAX_PENDING_FORWARDS = 1000;
+/** RFC 7766 §6.2.3: a server should close idle connections; resolvers reopen them at will. */
+const TCP_IDLE_TIMEOUT_MS = 10_000;
+/** Open TCP connections per server; past it new ones are closed at once, so no client can hoard sockets. */
+const MAX_TCP_CONNECTIONS = 256;
+/** A port 0 request binds UDP where the kernel says, then TCP on that port; that port may be taken for TCP. */
+const BIND_ATTEMPTS = 8;
 
 interface Listener {
   readonly requested: Endpoint;
   readonly bound: Endpoint;
   readonly socket: Socket;
+  readonly tcp: TcpServer;
+}
+
+/** Where a query came from and how to answer it: UDP datagram or TCP frame, each with its size limit. */
+interface Asker {
+  readonly address: string;
+  readonly port: number;
+  readonly limitBytes: number | undefined;
+  reply(bytes: Buffer): void;
 }
 
 type State = 'new' | 'running' | 'stopped';
@@ -51,6 +74,7 @@ export class DnsServer {
   readonly #listeners = new Map<string, Promise<Listener>>();
   /** Bound listeners, for the synchronous `listeners` view and the loop check on forwarding. */
   readonly #bound = new Map<string, Listener>();
+  readonly #connections = new Set<TcpSocket>();
   #state: State = 'new';
 
   constructor(options: DnsServerOptions) {
@@ -133,42 +157,92 @@ export class DnsServer {
   async #bind(requested: Endpoint): Promise<Listener> {
     const family = isIP(requested.address);
     if (family === 0) throw new DnsListenerError(requested, 'not an IP address');
-    // ipv6Only: `::` must not also take the IPv4 wildcard, which may belong to another listener.
-    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', (error) => {
-        void closeSocket(socket);
-        reject(new DnsListenerError(requested, error.message, { cause: error }));
-      });
-      socket.bind(requested.port, requested.address, () => resolve());
-    });
-    socket.removeAllListeners('error');
+    let listener: Listener | undefined;
+    for (let attempt = 1; listener === undefined; attempt += 1) {
+      const socket = await bindUdp(requested, family);
+      const port = socket.address().port;
+      try {
+        const tcp = await this.#listenTcp(requested.address, port);
+        listener = { requested, bound: { address: requested.address, port }, socket, tcp };
+      } catch (error) {
+        await closeSocket(socket);
+        // A port the kernel chose for UDP can be in use for TCP: ask for another pair.
+        if (requested.port !== 0 || attempt >= BIND_ATTEMPTS)
+          throw new DnsListenerError(requested, `tcp: ${describe(error)}`, { cause: error });
+      }
+    }
+    const { socket } = listener;
     socket.on('error', (error) => this.#log(`dns: listener ${formatEndpoint(requested)}: ${error.message}`));
-    socket.on('message', (bytes, from) => this.#onQuery(socket, bytes, from));
-    const listener = {
-      requested,
-      bound: { address: requested.address, port: socket.address().port },
-      socket,
-    };
+    socket.on('message', (bytes, from) =>
+      this.#onQuery(bytes, {
+        address: from.address,
+        port: from.port,
+        limitBytes: undefined,
+        reply: (reply) => this.#sendUdp(socket, from.address, from.port, reply),
+      }),
+    );
     // stop() may have run while we were binding; it could not see this socket yet.
     if (this.#state !== 'running') {
-      await closeSocket(socket);
+      await closeListener(listener);
       throw new DnsServerStateError('the DNS server stopped while a listener was being bound');
     }
     this.#bound.set(formatEndpoint(requested), listener);
-    this.#log(`dns: listening on ${formatEndpoint(listener.bound)}`);
+    this.#log(`dns: listening on ${formatEndpoint(listener.bound)} (udp and tcp)`);
     return listener;
+  }
+
+  #listenTcp(address: string, port: number): Promise<TcpServer> {
+    const server = createTcpServer((connection) => this.#onConnection(connection));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: address, port, ipv6Only: isIP(address) === 6, exclusive: true }, () => {
+        server.removeListener('error', reject);
+        server.on('error', (error) => this.#log(`dns: tcp listener ${address}:${port}: ${error.message}`));
+        resolve(server);
+      });
+    });
+  }
+
+  #onConnection(connection: TcpSocket): void {
+    if (this.#connections.size >= MAX_TCP_CONNECTIONS || this.#state !== 'running') {
+      connection.destroy();
+      return;
+    }
+    this.#connections.add(connection);
+    connection.on('close', () => this.#connections.delete(connection));
+    connection.on('error', () => connection.destroy());
+    connection.setTimeout(TCP_IDLE_TIMEOUT_MS, () => connection.destroy());
+    const reader = new TcpFrameReader();
+    const asker: Asker = {
+      address: connection.remoteAddress ?? '',
+      port: connection.remotePort ?? 0,
+      limitBytes: MAX_TCP_MESSAGE_BYTES,
+      reply: (bytes) => {
+        if (!connection.destroyed && connection.writable) connection.write(tcpFrame(bytes));
+      },
+    };
+    connection.on('data', (chunk: Buffer) => {
+      const read = reader.push(chunk);
+      if (read.kind === 'invalid') {
+        connection.destroy();
+        return;
+      }
+      for (const message of read.messages) this.#onQuery(message, asker);
+    });
   }
 
   async #close(key: string, listener: Listener): Promise<void> {
     this.#bound.delete(key);
-    await closeSocket(listener.socket);
+    for (const connection of this.#connections)
+      if (connection.localAddress === listener.bound.address && connection.localPort === listener.bound.port)
+        connection.destroy();
+    await closeListener(listener);
     this.#log(`dns: stopped listening on ${formatEndpoint(listener.bound)}`);
   }
 
-  #onQuery(socket: Socket, bytes: Buffer, from: RemoteInfo): void {
+  #onQuery(bytes: Buffer, from: Asker): void {
     try {
-      this.#answer(socket, bytes, from);
+      this.#answer(bytes, from);
     } catch (error) {
       // The last line of defence for "nothing a client sends can throw out of here": even the
       // SERVFAIL below could fail to encode an odd question. The client will time out and retry.
@@ -176,11 +250,11 @@ export class DnsServer {
     }
   }
 
-  #answer(socket: Socket, bytes: Buffer, from: RemoteInfo): void {
+  #answer(bytes: Buffer, from: Asker): void {
     const read = readQuery(bytes);
     if (read.kind === 'drop') return;
     if (read.kind === 'reject') {
-      this.#send(socket, from, statusReply(read, read.rcode));
+      from.reply(statusReply(read, read.rcode));
       return;
     }
     const { query } = read;
@@ -190,41 +264,67 @@ export class DnsServer {
         query.question.class === undefined || query.question.class === 'IN'
           ? answerQuestion(query.question, from.address, this.#registry, { ttlSeconds: this.#ttlSeconds })
           : ({ kind: 'forward' } as const);
-      if (decision.kind === 'forward') this.#forward(socket, from, bytes, query);
-      else this.#send(socket, from, decisionReply(query, decision));
+      if (decision.kind === 'forward') this.#forward(from, bytes, query);
+      else from.reply(decisionReply(query, decision, from.limitBytes));
     } catch (error) {
       // A registry that throws or a record that will not encode is our bug, not the client's.
       this.#log(`dns: cannot answer ${query.question.name} ${query.question.type}: ${describe(error)}`);
-      this.#send(socket, from, statusReply(query, RCODE.SERVFAIL));
+      from.reply(statusReply(query, RCODE.SERVFAIL));
     }
   }
 
-  #forward(socket: Socket, from: RemoteInfo, bytes: Buffer, query: DnsQuery): void {
+  /**
+   * Relays over UDP whichever way the client asked: an upstream's truncated answer reaches a TCP
+   * client truncated (it can ask the upstream itself); names outside the zone rarely need more.
+   */
+  #forward(from: Asker, bytes: Buffer, query: DnsQuery): void {
     // An upstream that is one of our own listeners would send the query straight back to us.
     const upstreams = this.#upstreams.filter(
       (upstream) => !this.listeners.some((own) => sameEndpoint(own, upstream)),
     );
     this.#forwarder.forward(bytes, upstreams, (outcome) => {
       if (outcome.kind === 'relayed') {
-        this.#send(socket, from, outcome.bytes);
+        from.reply(outcome.bytes);
         return;
       }
       if (outcome.kind === 'failed')
         this.#log(`dns: no upstream answered ${query.question.name} ${query.question.type}`);
-      this.#send(socket, from, statusReply(query, RCODE.SERVFAIL));
+      from.reply(statusReply(query, RCODE.SERVFAIL));
     });
   }
 
-  #send(socket: Socket, to: RemoteInfo, bytes: Buffer): void {
+  #sendUdp(socket: Socket, address: string, port: number, bytes: Buffer): void {
     try {
-      socket.send(bytes, to.port, to.address, (error) => {
-        if (error) this.#log(`dns: cannot reply to ${to.address}:${to.port}: ${error.message}`);
+      socket.send(bytes, port, address, (error) => {
+        if (error) this.#log(`dns: cannot reply to ${address}:${port}: ${error.message}`);
       });
     } catch (error) {
       // The listener was removed while an upstream was still answering: the client will retry.
-      this.#log(`dns: cannot reply to ${to.address}:${to.port}: ${describe(error)}`);
+      this.#log(`dns: cannot reply to ${address}:${port}: ${describe(error)}`);
     }
   }
+}
+
+function bindUdp(requested: Endpoint, family: number): Promise<Socket> {
+  // ipv6Only: `::` must not also take the IPv4 wildcard, which may belong to another listener.
+  const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+  return new Promise((resolve, reject) => {
+    socket.once('error', (error) => {
+      void closeSocket(socket);
+      reject(new DnsListenerError(requested, error.message, { cause: error }));
+    });
+    socket.bind(requested.port, requested.address, () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}
+
+async function closeListener(listener: Listener): Promise<void> {
+  await Promise.all([
+    closeSocket(listener.socket),
+    new Promise<void>((resolve) => listener.tcp.close(() => resolve())),
+  ]);
 }
 
 function closeSocket(socket: Socket): Promise<void> {

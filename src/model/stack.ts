@@ -1,0 +1,49 @@
+/**
+ * Stacks on the wire: what `POST /api/stacks/{name}` takes (the Skiff specs a Compose file
+ * translated to, with the secrets and configs it defines) and what the stack routes answer.
+ * A stack is not stored apart from its services: it is the services labelled `skiff.stack=NAME`.
+ */
+import { z } from 'zod';
+import { SECRET_NAME_PATTERN } from './secret-ref.ts';
+import { serviceViewSchema } from './views.ts';
+
+export const STACK_LABEL = 'skiff.stack';
+export const STACK_SERVICE_LABEL = 'skiff.stack.service';
+/** Far above a real Compose file's services, far below what one request should carry. */
+export const MAX_STACK_SERVICES = 200;
+
+const stackObjectSchema = z.strictObject({
+  name: z.string().regex(SECRET_NAME_PATTERN, 'must be letters, digits, ".", "_" or "-", at most 64'),
+  data: z.base64('must be base64'),
+});
+
+export const stackRequestSchema = z.strictObject({
+  /** Service specs (checked one by one, so an error names `services.N`). */
+  services: z.array(z.unknown()).min(1).max(MAX_STACK_SERVICES),
+  secrets: z.array(stackObjectSchema).max(64).default([]),
+  configs: z.array(stackObjectSchema).max(64).default([]),
+  /** Remove the stack's services that the request no longer has. */
+  prune: z.boolean().default(false),
+});
+
+export const stackDeployViewSchema = z.object({
+  name: z.string(),
+  created: z.array(z.string()),
+  updated: z.array(z.string()),
+  unchanged: z.array(z.string()),
+  removed: z.array(z.string()),
+});
+
+export const stackSummarySchema = z.object({
+  name: z.string(),
+  services: z.int(),
+  /** Replicas of current revisions running, and wanted, over all its services. */
+  running: z.int(),
+  replicas: z.int(),
+});
+
+export const stackViewSchema = z.object({ name: z.string(), services: z.array(serviceViewSchema) });
+
+export type StackDeployView = z.infer<typeof stackDeployViewSchema>;
+export type StackSummary = z.infer<typeof stackSummarySchema>;
+export type StackView = z.infer<typeof stackViewSchema>;
