@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { RunningServer } from '../src/server/skiff-server.ts';
@@ -126,4 +127,37 @@ test('--metrics-listen serves the same metrics without a token', async () => {
   assert.equal((await fetch(new URL('/api/services', url))).status, 404);
   // The API's own port still asks for one.
   assert.equal((await fetch(`${server.url}/metrics`)).status, 401);
+});
+
+test('--metrics-listen off loopback speaks TLS with the serving certificate, and plain HTTP gets nothing', async () => {
+  const otherDir = mkdtempSync(join('/dev/shm', 'skiff-metrics-tls-'));
+  const other = await startServer({
+    dataDir: otherDir,
+    port: 0,
+    listen: '127.0.0.1',
+    metricsListen: { host: '0.0.0.0', port: 0 },
+    log: () => {},
+  });
+  try {
+    const url = other.metricsUrl;
+    if (url === undefined) throw new Error('no metrics listener');
+    const port = new URL(url).port;
+    assert.match(url, /^https:\/\/0\.0\.0\.0:\d+\/metrics$/);
+    const ca = readFileSync(join(otherDir, 'ca.crt'), 'utf8');
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = httpsGet({ host: '127.0.0.1', port, path: '/metrics', ca }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+    });
+    assert.match(text, /^skiff_server_leader 1$/m);
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/metrics`));
+  } finally {
+    await other.close();
+    rmSync(otherDir, { recursive: true, force: true });
+  }
 });
