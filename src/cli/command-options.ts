@@ -7,6 +7,7 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { formatDurationMs } from '../model/duration.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
 import { deployOptions } from './deploy-body.ts';
+import { outputOptions } from './output-format.ts';
 import type { CommandName } from './usage.ts';
 
 const help = { help: { type: 'boolean', short: 'h' } } as const;
@@ -70,7 +71,7 @@ export const COMMAND_OPTIONS = {
   },
   deploy: { ...connectionOptions, ...deployOptions, ...waitOptions },
   scale: { ...connectionOptions, replicas: { type: 'string' }, ...waitOptions },
-  ps: { ...connectionOptions, ...jsonOption },
+  ps: { ...connectionOptions, ...outputOptions },
   logs: {
     ...connectionOptions,
     ...jsonOption,
@@ -80,26 +81,26 @@ export const COMMAND_OPTIONS = {
   },
   events: {
     ...connectionOptions,
-    ...jsonOption,
+    ...outputOptions,
     follow: { type: 'boolean', short: 'f' },
     service: { type: 'string' },
     since: { type: 'string' },
     limit: { type: 'string' },
   },
   rm: connectionOptions,
-  nodes: { ...connectionOptions, ...jsonOption },
-  node: { ...connectionOptions, ...jsonOption },
+  nodes: { ...connectionOptions, ...outputOptions },
+  node: { ...connectionOptions, ...outputOptions },
   ca: connectionOptions,
   token: {
     ...connectionOptions,
-    ...jsonOption,
+    ...outputOptions,
     name: { type: 'string' },
     role: { type: 'string' },
     expires: { type: 'string' },
   },
-  policy: { ...connectionOptions, ...jsonOption },
-  secret: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
-  config: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
+  policy: { ...connectionOptions, ...outputOptions },
+  secret: { ...connectionOptions, ...outputOptions, file: { type: 'string', short: 'f' } },
+  config: { ...connectionOptions, ...outputOptions, file: { type: 'string', short: 'f' } },
   stack: {
     ...connectionOptions,
     ...jsonOption,
@@ -109,7 +110,7 @@ export const COMMAND_OPTIONS = {
   },
   rollout: {
     ...connectionOptions,
-    ...jsonOption,
+    ...outputOptions,
     'to-revision': { type: 'string' },
     'no-wait': { type: 'boolean' },
     timeout: { type: 'string', default: '120s' },

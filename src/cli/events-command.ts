@@ -8,7 +8,8 @@ import { COMMAND_OPTIONS } from './command-options.ts';
 import { formatEventLine } from './event-line.ts';
 import { parseIntegerFlag, parseSinceFlag } from './flag-values.ts';
 import { untilInterrupted } from './interrupt.ts';
-import { printJson, printJsonLine, printLines, printText } from './output.ts';
+import { printText } from './output.ts';
+import { outputFormatFrom, printView, renderStreamItem } from './output-format.ts';
 import { commandUsage } from './usage.ts';
 
 export async function runEvents(argv: string[]): Promise<void> {
@@ -25,16 +26,18 @@ export async function runEvents(argv: string[]): Promise<void> {
   if (values.limit !== undefined) query.set('limit', String(parseIntegerFlag('--limit', values.limit, 1)));
   if (values.follow) query.set('follow', 'true');
   const path = query.size > 0 ? `/api/events?${query}` : '/api/events';
+  const format = outputFormatFrom(values);
   const client = clientFromFlags(values);
 
   if (!values.follow) {
     const events = await client.get(path, eventSchema.array());
-    return values.json ? printJson(events) : printLines(events.map(formatEventLine));
+    return printView(values, { data: events, table: () => events.map(formatEventLine) });
   }
+  // Checked before following, so a wrong format is a usage error and not a stream's first line.
+  renderStreamItem(format, {}, () => '');
   await untilInterrupted(async (signal) => {
     for await (const event of client.stream(path, eventSchema, signal)) {
-      if (values.json) printJsonLine(event);
-      else process.stdout.write(`${formatEventLine(event)}\n`);
+      process.stdout.write(renderStreamItem(format, event, () => formatEventLine(event)));
     }
   });
 }

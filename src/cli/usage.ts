@@ -25,6 +25,11 @@ const SINCE = '10m|UNIX_SECONDS|RFC3339';
 
 const JSON_OPTION = '  --json                          print JSON (one object per line when following)';
 
+/** Every read command's output flags (output-format.ts). */
+const OUTPUT_OPTION = `  -o, --output FORMAT             table (default), wide, json, yaml, or name (one name a line)
+  -q, --quiet                     names only (-o name)
+  --json                          the same as -o json`;
+
 const WAIT = `  --detach                        return once the server has accepted it
   --timeout 120s                  how long to wait for the service to converge`;
 
@@ -124,9 +129,9 @@ ${WAIT}`,
     client: true,
   },
   ps: {
-    synopsis: 'skiff ps [NAME] [--json]',
+    synopsis: 'skiff ps [NAME] [-o table|wide|json|yaml|name] [-q]',
     summary: "List services; with NAME, that service's replicas.",
-    options: JSON_OPTION,
+    options: OUTPUT_OPTION,
     client: true,
   },
   logs: {
@@ -148,14 +153,14 @@ ${JSON_OPTION}`,
   --since ${SINCE}
                                   events since then
   --limit N                       at most N events of the backlog (default 1000)
-${JSON_OPTION}`,
+${OUTPUT_OPTION}`,
     client: true,
   },
   rm: { synopsis: 'skiff rm NAME', summary: 'Remove a service and stop its replicas.', client: true },
   nodes: {
-    synopsis: 'skiff nodes [--json]',
+    synopsis: 'skiff nodes [-o table|wide|json|yaml|name] [-q]',
     summary: 'List nodes with their capacity and what is allocated on them.',
-    options: JSON_OPTION,
+    options: OUTPUT_OPTION,
     client: true,
   },
   rollout: {
@@ -167,7 +172,7 @@ ${JSON_OPTION}`,
     options: `  --to-revision N                 undo: the revision to return to
   --no-wait                       status, undo: do not wait for the rollout to end
   --timeout 120s                  how long to wait
-${JSON_OPTION}`,
+${OUTPUT_OPTION}`,
     client: true,
   },
   node: {
@@ -178,7 +183,7 @@ ${JSON_OPTION}`,
   drain NODE                      cordon it and move its replicas elsewhere, each started before the old stops
   label NODE [KEY=VALUE ...]      set its operator labels (replacing the previous ones; none clears them)
   rm NODE                         forget a node whose agent is gone`,
-    options: JSON_OPTION,
+    options: OUTPUT_OPTION,
     client: true,
   },
   ca: {
@@ -200,7 +205,7 @@ ${JSON_OPTION}`,
     options: `  --name NAME                     create: the token's name (lowercase letters, digits, dashes), named in events
   --role ROLE                     create: viewer, operator or admin
   --expires 30d                   create: lifetime in d, h or m (default: never expires)
-${JSON_OPTION}`,
+${OUTPUT_OPTION}`,
     client: true,
   },
   policy: {
@@ -214,7 +219,7 @@ ${JSON_OPTION}`,
                                   sysctl:NAME, bind:/var/log, host-network, host-pid, host-ipc, host-uts,
                                   host-userns, seccomp-unconfined, apparmor-unconfined
   deny SERVICE EXCEPTION          withdraw it`,
-    options: JSON_OPTION,
+    options: OUTPUT_OPTION,
     client: true,
   },
   secret: {
@@ -225,7 +230,7 @@ ${JSON_OPTION}`,
   ls                              list names, versions, sizes (never values)
   rm NAME                         remove one no service uses`,
     options: `  -f, --file FILE                 create: read the value from FILE, or - for stdin
-${JSON_OPTION}`,
+${OUTPUT_OPTION}`,
     client: true,
   },
   config: {
@@ -237,7 +242,7 @@ ${JSON_OPTION}`,
   show NAME                       print its content
   rm NAME                         remove one no service uses`,
     options: `  -f, --file FILE                 create: read the value from FILE, or - for stdin
-${JSON_OPTION}`,
+${OUTPUT_OPTION}`,
     client: true,
   },
   stack: {

@@ -1,0 +1,99 @@
+/**
+ * `-o table|wide|json|yaml|name` and `-q` on every read command, as kubectl users expect. A
+ * command hands over a view of what it read (the API's data, and how it reads as a table, a wide
+ * table and names); the format picks one. `json` and `yaml` print the API's data as it came, so
+ * `-o yaml` parsed back equals `-o json`; `name` prints one name a line (what `-q` prints), for
+ * `xargs`. `--json` stays as an alias of `-o json`. Pure but for `printView`.
+ */
+import { stringify } from 'yaml';
+import { UsageError } from './errors.ts';
+
+export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml', 'name'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** The flags, spread into a read command's COMMAND_OPTIONS entry. */
+export const outputOptions = {
+  output: { type: 'string', short: 'o' },
+  quiet: { type: 'boolean', short: 'q' },
+  json: { type: 'boolean' },
+} as const;
+
+export interface OutputFlags {
+  readonly output?: string | undefined;
+  readonly quiet?: boolean | undefined;
+  readonly json?: boolean | undefined;
+}
+
+export interface View {
+  /** What json and yaml print: the API's answer, unchanged. */
+  readonly data: unknown;
+  /** The lines people read (`-o table`, the default). */
+  table(): readonly string[];
+  /** More columns (`-o wide`); the table when there are none to add. */
+  wide?(): readonly string[];
+  /** One name a line (`-o name`, `-q`); a view without names refuses those formats. */
+  names?(): readonly string[];
+}
+
+/** The format the flags ask for; contradictions are usage errors rather than a silent pick. */
+export function outputFormatFrom(flags: OutputFlags): OutputFormat {
+  const asked: OutputFormat[] = [];
+  if (flags.output !== undefined) {
+    if (!(OUTPUT_FORMATS as readonly string[]).includes(flags.output)) {
+      throw new UsageError(`-o/--output: expected one of ${OUTPUT_FORMATS.join('|')}, got "${flags.output}"`);
+    }
+    asked.push(flags.output as OutputFormat);
+  }
+  if (flags.json) asked.push('json');
+  if (flags.quiet) asked.push('name');
+  const distinct = [...new Set(asked)];
+  if (distinct.length > 1) {
+    throw new UsageError(`conflicting output flags: ${describe(flags)} (give one of -o FORMAT, --json, -q)`);
+  }
+  return distinct[0] ?? 'table';
+}
+
+function describe(flags: OutputFlags): string {
+  return [
+    flags.output !== undefined ? `-o ${flags.output}` : undefined,
+    flags.json ? '--json' : undefined,
+    flags.quiet ? '-q' : undefined,
+  ]
+    .filter((flag) => flag !== undefined)
+    .join(', ');
+}
+
+/** The whole output for one view, ending in a newline unless it is empty. */
+export function renderView(format: OutputFormat, view: View): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(view.data, null, 2)}\n`;
+    case 'yaml':
+      return stringify(view.data, { lineWidth: 0 });
+    case 'name': {
+      if (view.names === undefined)
+        throw new UsageError('this command has no names to print: -o table|wide|json|yaml');
+      return lines(view.names());
+    }
+    case 'wide':
+      return lines(view.wide?.() ?? view.table());
+    case 'table':
+      return lines(view.table());
+  }
+}
+
+/** One item of a followed stream: a compact JSON line, a YAML document, or the item's line. */
+export function renderStreamItem(format: OutputFormat, item: unknown, line: () => string): string {
+  if (format === 'json') return `${JSON.stringify(item)}\n`;
+  if (format === 'yaml') return `---\n${stringify(item, { lineWidth: 0 })}`;
+  if (format === 'name') throw new UsageError('a followed stream has no names to print: -o table|json|yaml');
+  return `${line()}\n`;
+}
+
+export function printView(flags: OutputFlags, view: View): void {
+  process.stdout.write(renderView(outputFormatFrom(flags), view));
+}
+
+function lines(list: readonly string[]): string {
+  return list.length === 0 ? '' : `${list.join('\n')}\n`;
+}
