@@ -23,6 +23,7 @@ export function runSelftest(): number {
     etcdServices,
     assets: assets === undefined ? null : { origin: assets.origin, files: assets.list().length },
     build: buildInfo(),
+    execPath: process.execPath,
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
   return typeof sqlite === 'string' && etcdServices ? 0 : 1;

@@ -11,8 +11,9 @@
  *   4. postject injects the blob and flips the SEA fuse;
  *   5. `dist/skiff.sha256` is written in `sha256sum -c` format.
  *
- * Options: `--out DIR` (default dist), `--node PATH` (another Node 24 binary, e.g. linux-arm64:
- * a cross build, which turns the code cache off), `--no-strip`.
+ * Options: `--out DIR` (default dist), `--web DIR` (the dashboard build to embed, default web/dist,
+ * skipped when absent), `--node PATH` (another Node 24 binary, e.g. linux-arm64: a cross build,
+ * which turns the code cache off), `--no-strip`.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -40,6 +41,7 @@ const root = resolve(import.meta.dirname, '..', '..');
 const { values } = parseArgs({
   options: {
     out: { type: 'string', default: join(root, 'dist') },
+    web: { type: 'string', default: join(root, 'web', 'dist') },
     node: { type: 'string' },
     'no-strip': { type: 'boolean' },
   },
@@ -84,7 +86,7 @@ const bundled = await build({
 const bundleBytes = statSync(bundlePath).size;
 writeFileSync(join(work, 'meta.json'), JSON.stringify(bundled.metafile));
 
-const dashboardDir = join(root, 'web', 'dist');
+const dashboardDir = resolve(values.web);
 const dashboardFiles = listFiles(dashboardDir);
 const blobPath = join(work, 'sea-prep.blob');
 const configPath = join(work, 'sea-config.json');

@@ -23,8 +23,16 @@ export const connectionOptions = {
 
 export const jsonOption = { json: { type: 'boolean' } } as const;
 
+/** Every daemon's: its config file (config-file.ts) and its logs (src/log). */
+const daemonOptions = {
+  config: { type: 'string' },
+  'log-format': { type: 'string', default: 'text' },
+  'log-level': { type: 'string', default: 'info' },
+} as const;
+
 /** The flags `server` and `up` share: the control plane they start. */
 const serverOptions = {
+  ...daemonOptions,
   'data-dir': { type: 'string' },
   port: { type: 'string', default: '8080' },
   listen: { type: 'string', default: '0.0.0.0' },
@@ -67,6 +75,7 @@ export const COMMAND_OPTIONS = {
     cleanup: { type: 'boolean' },
     cluster: { type: 'string' },
     all: { type: 'boolean' },
+    ...daemonOptions,
     ...help,
   },
   deploy: { ...connectionOptions, ...deployOptions, ...waitOptions },
@@ -108,6 +117,15 @@ export const COMMAND_OPTIONS = {
     prune: { type: 'boolean' },
     'dry-run': { type: 'boolean' },
   },
+  completion: help,
+  install: { 'dry-run': { type: 'boolean' }, root: { type: 'string' }, ...help },
+  uninstall: {
+    'dry-run': { type: 'boolean' },
+    root: { type: 'string' },
+    purge: { type: 'boolean' },
+    ...help,
+  },
+  version: { ...connectionOptions, ...outputOptions, client: { type: 'boolean' } },
   rollout: {
     ...connectionOptions,
     ...outputOptions,

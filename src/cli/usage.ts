@@ -35,6 +35,12 @@ const WAIT = `  --detach                        return once the server has accep
 
 const HELP = '  -h, --help                      print this help';
 
+/** Every daemon's flags (config-file.ts, src/log). */
+const DAEMON = `  --config FILE                   settings by flag name, in YAML; flags given here win
+                                  (default /etc/skiff/server.yaml or agent.yaml, when it exists)
+  --log-format text|json          json: one object a line (time, level, component, msg, fields)
+  --log-level info                debug, info, warn or error`;
+
 const SERVER = `  --data-dir DIR                  state, tokens and the local agent's files (env SKIFF_DATA_DIR, default ~/.skiff)
   --port N                        API port (default 8080; 0 picks a free one)
   --listen ADDR                   address the API listens on (default 0.0.0.0)
@@ -45,7 +51,8 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
   --san NAME[,NAME...]            more names or addresses for the serving certificate
   --tls-cert FILE                 serve this certificate (PEM, with its chain) instead of the cluster CA's
   --tls-key FILE                  the key of --tls-cert
-  --cert-lifetime 2160h           lifetime of serving and node certificates (90 days; renewed at 2/3)`;
+  --cert-lifetime 2160h           lifetime of serving and node certificates (90 days; renewed at 2/3)
+${DAEMON}`;
 
 const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST
                                   (default: DOCKER_HOST and the TLS settings of the environment, as docker reads them)
@@ -86,7 +93,8 @@ ${LOCAL_AGENT}
   --cleanup                       remove this host's netfilter rules of the agent's cluster (the one
                                   in --data-dir), then exit; run it after skiff node rm or to uninstall
   --cluster ID                    with --cleanup: the rules of this cluster instead
-  --all                           with --cleanup: the rules of every Skiff cluster`,
+  --all                           with --cleanup: the rules of every Skiff cluster
+${DAEMON}`,
     client: false,
   },
   deploy: {
@@ -260,6 +268,38 @@ ${OUTPUT_OPTION}`,
   --prune                         deploy: remove the stack's services the files no longer have
   --dry-run                       deploy: print the Skiff service specs instead of deploying
 ${JSON_OPTION}`,
+    client: true,
+  },
+  completion: {
+    synopsis: 'skiff completion bash|zsh|fish',
+    summary: 'Print a shell completion script: commands, flags, and service and node names from the server.',
+    actions: `  bash                            source <(skiff completion bash), or save it in /etc/bash_completion.d/skiff
+  zsh                             skiff completion zsh > "\${fpath[1]}/_skiff"
+  fish                            skiff completion fish > ~/.config/fish/completions/skiff.fish`,
+    client: false,
+  },
+  install: {
+    synopsis: 'skiff install server|agent [--dry-run] [--root DIR]',
+    summary:
+      'Install this skiff as a systemd service: binary, unit, /etc/skiff config; then enable and start it.',
+    options: `  --dry-run                       print every step and file, change nothing
+  --root DIR                      write under DIR instead of / and do not call systemctl (packaging)`,
+    client: false,
+  },
+  uninstall: {
+    synopsis: 'skiff uninstall server|agent [--purge] [--dry-run] [--root DIR]',
+    summary:
+      "Stop and remove a skiff service (an agent's netfilter rules too); its state in /var/lib/skiff stays.",
+    options: `  --purge                         also remove /etc/skiff/ROLE.yaml and ROLE.env
+  --dry-run                       print every step, change nothing
+  --root DIR                      remove under DIR instead of / and do not call systemctl`,
+    client: false,
+  },
+  version: {
+    synopsis: 'skiff version [--client] [-o json|yaml]',
+    summary: "Print this skiff's version, commit, build date, API and protocol versions, and the server's.",
+    options: `  --client                        this skiff only; do not ask the server
+${OUTPUT_OPTION}`,
     client: true,
   },
 } as const satisfies Record<string, CommandHelp>;

@@ -22,6 +22,35 @@ import { freePool } from './free-pool.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/cli/main.ts');
 
+/** How a skiff process is started: this checkout's CLI by default, or a binary, or another checkout. */
+export interface SkiffCommand {
+  readonly file: string;
+  /** Arguments before skiff's own (node's flags and the script). */
+  readonly prefix: readonly string[];
+  /** The working directory (a binary's own temp dir, so nothing of this checkout is found). */
+  readonly cwd?: string;
+}
+
+/** This checkout's `src/cli/main.ts` under the Node running the tests. */
+export const CHECKOUT_SKIFF: SkiffCommand = {
+  file: process.execPath,
+  prefix: ['--disable-warning=ExperimentalWarning', MAIN],
+};
+
+/** Another checkout's CLI (a previous release's worktree), under the same Node. */
+export function checkoutSkiff(root: string): SkiffCommand {
+  return {
+    file: process.execPath,
+    prefix: ['--disable-warning=ExperimentalWarning', join(root, 'src/cli/main.ts')],
+  };
+}
+
+export interface SkiffCommands {
+  readonly server?: SkiffCommand;
+  readonly agent?: SkiffCommand;
+  readonly cli?: SkiffCommand;
+}
+
 export interface CliResult {
   readonly code: number | null;
   readonly stdout: string;
@@ -38,17 +67,29 @@ export class SkiffCluster {
   agent: ChildProcess | undefined;
   readonly output: string[] = [];
   #clusterId: string | undefined;
+  readonly commands: Required<SkiffCommands>;
 
-  private constructor(port: number, mode: 'up' | 'split' | 'server', host: string) {
+  private constructor(
+    port: number,
+    mode: 'up' | 'split' | 'server',
+    host: string,
+    commands: SkiffCommands = {},
+  ) {
     this.port = port;
     this.mode = mode;
     this.host = host;
+    this.commands = {
+      server: commands.server ?? CHECKOUT_SKIFF,
+      agent: commands.agent ?? CHECKOUT_SKIFF,
+      cli: commands.cli ?? CHECKOUT_SKIFF,
+    };
   }
 
   /**
    * `serverArgs` are extra flags for `skiff up`/`skiff server` (e.g. `--address-pool CIDR`);
    * `waitForNode: false` returns once the server answers, for an agent expected to refuse;
-   * `listen: '0.0.0.0'` makes the API hold its port on every address, as `skiff up` does by default.
+   * `listen: '0.0.0.0'` makes the API hold its port on every address, as `skiff up` does by default;
+   * `commands` runs the server, agent or CLI from a binary or another checkout.
    */
   static async start(
     mode: 'up' | 'split' = 'up',
@@ -56,9 +97,15 @@ export class SkiffCluster {
       serverArgs = [],
       waitForNode = true,
       listen = '127.0.0.1',
-    }: { serverArgs?: readonly string[]; waitForNode?: boolean; listen?: string } = {},
+      commands = {},
+    }: {
+      serverArgs?: readonly string[];
+      waitForNode?: boolean;
+      listen?: string;
+      commands?: SkiffCommands;
+    } = {},
   ): Promise<SkiffCluster> {
-    const cluster = new SkiffCluster(await freePort(), mode, listen);
+    const cluster = new SkiffCluster(await freePort(), mode, listen, commands);
     cluster.#extraServerArgs = await withPool(serverArgs);
     try {
       await cluster.startServer();
@@ -156,7 +203,7 @@ export class SkiffCluster {
       this.host,
       ...this.#extraServerArgs,
     );
-    this.server = this.#spawn(args, this.mode === 'up' ? 'up' : 'server');
+    this.server = this.#spawn(args, this.mode === 'up' ? 'up' : 'server', this.commands.server);
     await eventually(
       'the server to answer /healthz',
       async () => {
@@ -181,6 +228,7 @@ export class SkiffCluster {
         'node-1',
       ],
       'agent',
+      this.commands.agent,
     );
   }
 
@@ -212,9 +260,11 @@ export class SkiffCluster {
 
   /** Runs the real CLI against this cluster. */
   async cli(args: string[], { timeoutMs = 120_000 } = {}): Promise<CliResult> {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], {
+    const { file, prefix, cwd } = this.commands.cli;
+    const child = spawn(file, [...prefix, ...args], {
       env: { ...process.env, SKIFF_SERVER: this.url, SKIFF_DATA_DIR: this.dataDir, SKIFF_TOKEN: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(cwd ? { cwd } : {}),
     });
     let stdout = '';
     let stderr = '';
@@ -247,10 +297,11 @@ export class SkiffCluster {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 
-  #spawn(args: string[], label: string): ChildProcess {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], {
+  #spawn(args: string[], label: string, command: SkiffCommand): ChildProcess {
+    const child = spawn(command.file, [...command.prefix, ...args], {
       env: { ...process.env, SKIFF_TOKEN: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(command.cwd ? { cwd: command.cwd } : {}),
     });
     const keep = (d: Buffer) => {
       for (const line of String(d).split('\n')) if (line) this.output.push(`[${label}] ${line}`);
