@@ -67,7 +67,8 @@ export class SkiffCluster {
   agent: ChildProcess | undefined;
   readonly output: string[] = [];
   #clusterId: string | undefined;
-  readonly commands: Required<SkiffCommands>;
+  /** Changed between starts to upgrade one process (the version-skew test). */
+  commands: Required<SkiffCommands>;
 
   private constructor(
     port: number,
