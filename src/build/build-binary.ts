@@ -100,7 +100,7 @@ quietly(hostNode, ['--experimental-sea-config', configPath]);
 const binary = join(outDir, 'skiff');
 copyFileSync(targetNode, binary);
 chmodSync(binary, 0o755);
-if (!values['no-strip']) execFileSync('strip', ['--strip-all', binary]);
+if (!values['no-strip']) execFileSync(stripTool(crossBuild), ['--strip-all', binary]);
 quietly(hostNode, [
   join(root, 'node_modules', 'postject', 'dist', 'cli.js'),
   binary,
@@ -109,6 +109,19 @@ quietly(hostNode, [
   '--sentinel-fuse',
   SEA_FUSE,
 ]);
+
+/** GNU strip reads only the host's architecture; llvm-strip reads every one (Debian's llvm package). */
+function stripTool(cross: boolean): string {
+  if (!cross) return 'strip';
+  try {
+    execFileSync('llvm-strip', ['--version'], { stdio: 'ignore' });
+    return 'llvm-strip';
+  } catch {
+    throw new Error(
+      "a cross build needs llvm-strip to strip another architecture's binary (or pass --no-strip)",
+    );
+  }
+}
 
 /**
  * Runs a build tool, showing its output only when it fails. postject's ELF library warns "Can't find

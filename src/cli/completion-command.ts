@@ -7,13 +7,13 @@
 import { nodeViewSchema, type ServiceView, serviceViewSchema } from '../model/views.ts';
 import { ApiClient } from './api-client.ts';
 import { trustClusterCa } from './cluster-trust.ts';
-import { parseCommandArgs, singlePositional } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { complete, type NameKind } from './completion.ts';
 import { completionScript, SHELLS, type Shell } from './completion-scripts.ts';
 import { type ConnectionFlags, processConnectionSources, resolveConnection } from './connection.ts';
 import { UsageError } from './errors.ts';
 import { printText } from './output.ts';
+import { parseCommandArgs, singlePositional } from './parse-args.ts';
 import { commandUsage } from './usage.ts';
 
 /** TAB should feel instant; a server slower than this offers no names. */

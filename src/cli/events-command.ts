@@ -9,7 +9,7 @@ import { formatEventLine } from './event-line.ts';
 import { parseIntegerFlag, parseSinceFlag } from './flag-values.ts';
 import { untilInterrupted } from './interrupt.ts';
 import { printText } from './output.ts';
-import { outputFormatFrom, printView, renderStreamItem } from './output-format.ts';
+import { outputFormatFrom, prepareOutput, printView, renderStreamItem } from './output-format.ts';
 import { commandUsage } from './usage.ts';
 
 export async function runEvents(argv: string[]): Promise<void> {
@@ -34,6 +34,7 @@ export async function runEvents(argv: string[]): Promise<void> {
     return printView(values, { data: events, table: () => events.map(formatEventLine) });
   }
   // Checked before following, so a wrong format is a usage error and not a stream's first line.
+  await prepareOutput(format);
   renderStreamItem(format, {}, () => '');
   await untilInterrupted(async (signal) => {
     for await (const event of client.stream(path, eventSchema, signal)) {

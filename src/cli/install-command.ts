@@ -18,7 +18,6 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isBinaryBuild } from '../build/build-info.ts';
-import { parseCommandArgs, singlePositional } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { StartupError, UsageError } from './errors.ts';
 import {
@@ -31,6 +30,7 @@ import {
   uninstallPlan,
 } from './install-units.ts';
 import { printText } from './output.ts';
+import { parseCommandArgs, singlePositional } from './parse-args.ts';
 import { commandUsage } from './usage.ts';
 
 export async function runInstall(argv: string[]): Promise<void> {

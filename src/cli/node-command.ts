@@ -43,7 +43,7 @@ export async function runNode(argv: string[]): Promise<void> {
   const labels = Object.entries(node.labels)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
-  printView(
+  await printView(
     values,
     objectView(node, node.name, () => [
       `node ${node.id}: ${node.status}, ${node.availability}${labels ? `, labels ${labels}` : ''}`,

@@ -18,5 +18,5 @@ export async function runNodes(argv: string[]): Promise<void> {
   if (values.help) return printText(commandUsage('nodes'));
   noPositionals(positionals);
   const nodes = await clientFromFlags(values).get('/api/nodes', nodeViewSchema.array());
-  printView(values, nodeListView(nodes, Date.now()));
+  await printView(values, nodeListView(nodes, Date.now()));
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import type { NodeView } from '../model/views.ts';
 import { UsageError } from './errors.ts';
-import { outputFormatFrom, renderStreamItem, renderView, type View } from './output-format.ts';
+import { outputFormatFrom, prepareOutput, renderStreamItem, renderView, type View } from './output-format.ts';
 import { nodeListView, serviceDetailView, serviceListView } from './output-format-views.ts';
 import { replica, serviceView } from './service-view-fixture.ts';
 
@@ -39,7 +39,8 @@ const views: Record<string, View> = {
 };
 
 for (const [name, view] of Object.entries(views)) {
-  test(`${name}: -o yaml parsed back equals -o json`, () => {
+  test(`${name}: -o yaml parsed back equals -o json`, async () => {
+    await prepareOutput('yaml');
     assert.deepEqual(parse(renderView('yaml', view)), JSON.parse(renderView('json', view)));
   });
 }
@@ -77,7 +78,8 @@ test('the flags pick one format; --json is -o json, -q is -o name; contradiction
   assert.throws(() => outputFormatFrom({ json: true, quiet: true }), UsageError);
 });
 
-test('a followed stream prints compact JSON lines, YAML documents, or its lines', () => {
+test('a followed stream prints compact JSON lines, YAML documents, or its lines', async () => {
+  await prepareOutput('yaml');
   const event = { type: 'service', message: 'x' };
   assert.equal(
     renderStreamItem('json', event, () => 'line'),

@@ -3,10 +3,24 @@
  * command hands over a view of what it read (the API's data, and how it reads as a table, a wide
  * table and names); the format picks one. `json` and `yaml` print the API's data as it came, so
  * `-o yaml` parsed back equals `-o json`; `name` prints one name a line (what `-q` prints), for
- * `xargs`. `--json` stays as an alias of `-o json`. Pure but for `printView`.
+ * `xargs`. `--json` stays as an alias of `-o json`. Pure but for `printView`. The yaml package
+ * is loaded only for `-o yaml` (`prepareOutput`), so the other formats do not pay for it at start.
  */
-import { stringify } from 'yaml';
 import { UsageError } from './errors.ts';
+
+type Stringify = (value: unknown, options: { lineWidth: number }) => string;
+let yamlStringify: Stringify | undefined;
+
+/** Loads what `format` needs; renderView and renderStreamItem may then be called for it. */
+export async function prepareOutput(format: OutputFormat): Promise<void> {
+  if (format === 'yaml' && yamlStringify === undefined) yamlStringify = (await import('yaml')).stringify;
+}
+
+function toYaml(value: unknown): string {
+  if (yamlStringify === undefined)
+    throw new Error('prepareOutput("yaml") was not awaited before rendering YAML');
+  return yamlStringify(value, { lineWidth: 0 });
+}
 
 export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml', 'name'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -69,7 +83,7 @@ export function renderView(format: OutputFormat, view: View): string {
     case 'json':
       return `${JSON.stringify(view.data, null, 2)}\n`;
     case 'yaml':
-      return stringify(view.data, { lineWidth: 0 });
+      return toYaml(view.data);
     case 'name': {
       if (view.names === undefined)
         throw new UsageError('this command has no names to print: -o table|wide|json|yaml');
@@ -85,13 +99,15 @@ export function renderView(format: OutputFormat, view: View): string {
 /** One item of a followed stream: a compact JSON line, a YAML document, or the item's line. */
 export function renderStreamItem(format: OutputFormat, item: unknown, line: () => string): string {
   if (format === 'json') return `${JSON.stringify(item)}\n`;
-  if (format === 'yaml') return `---\n${stringify(item, { lineWidth: 0 })}`;
+  if (format === 'yaml') return `---\n${toYaml(item)}`;
   if (format === 'name') throw new UsageError('a followed stream has no names to print: -o table|json|yaml');
   return `${line()}\n`;
 }
 
-export function printView(flags: OutputFlags, view: View): void {
-  process.stdout.write(renderView(outputFormatFrom(flags), view));
+export async function printView(flags: OutputFlags, view: View): Promise<void> {
+  const format = outputFormatFrom(flags);
+  await prepareOutput(format);
+  process.stdout.write(renderView(format, view));
 }
 
 function lines(list: readonly string[]): string {

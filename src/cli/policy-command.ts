@@ -45,7 +45,7 @@ export async function runPolicy(argv: string[]): Promise<void> {
     throw new UsageError(`policy: expected show, set, allow or deny, got ${action ?? 'nothing'}`);
   }
   const shown = policy;
-  printView(values, { data: shown, table: () => policyLines(shown) });
+  await printView(values, { data: shown, table: () => policyLines(shown) });
 }
 
 export function policyLines(policy: AdmissionPolicy): string[] {

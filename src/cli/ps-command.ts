@@ -27,5 +27,5 @@ export async function runPs(argv: string[]): Promise<void> {
     return printView(values, serviceListView(services));
   }
   const service = await client.get(servicePath(name), serviceViewSchema);
-  printView(values, serviceDetailView(service, Date.now()));
+  await printView(values, serviceDetailView(service, Date.now()));
 }

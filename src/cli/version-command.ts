@@ -5,19 +5,14 @@
  * stderr and is not an error: the client's part still answers.
  */
 import { buildInfo } from '../build/build-info.ts';
-import { API_VERSION, type VersionView, versionViewSchema } from '../model/version-view.ts';
+import { API_VERSION } from '../model/api-version.ts';
+import type { VersionView } from '../model/version-view.ts';
 import { PROTOCOL_VERSION } from '../protocol/features.ts';
-import { ApiClient } from './api-client.ts';
-import { trustClusterCa } from './cluster-trust.ts';
-import { noPositionals, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
-import { processConnectionSources, resolveConnection } from './connection.ts';
 import { printText } from './output.ts';
 import { printView } from './output-format.ts';
+import { noPositionals, parseCommandArgs } from './parse-args.ts';
 import { commandUsage } from './usage.ts';
-
-/** A server that does not answer this fast is reported as unreachable. */
-const SERVER_TIMEOUT_MS = 3000;
 
 export function clientVersion(): VersionView {
   const info = buildInfo();
@@ -59,28 +54,8 @@ export async function runVersion(argv: string[]): Promise<void> {
   if (values.help) return printText(commandUsage('version'));
   noPositionals(positionals);
   const client = clientVersion();
-  const server = values.client ? null : await serverVersion(values);
+  // The HTTP client and schemas load only when the server is asked (a cold `--client` stays quick).
+  const server = values.client ? null : await (await import('./version-server.ts')).serverVersion(values);
   const report: VersionReport = { client, server };
-  printView(values, { data: report, table: () => versionLines(report), names: () => [client.version] });
-}
-
-async function serverVersion(flags: {
-  server?: string;
-  token?: string;
-  'data-dir'?: string;
-  ca?: string;
-}): Promise<VersionReport['server']> {
-  const connection = resolveConnection(flags, processConnectionSources());
-  if (connection.caPem !== undefined) trustClusterCa(connection.caPem);
-  const api = new ApiClient(connection, (url, init) =>
-    globalThis.fetch(url, { ...init, signal: AbortSignal.timeout(SERVER_TIMEOUT_MS) }),
-  );
-  try {
-    return { url: connection.serverUrl, ...(await api.get('/api/version', versionViewSchema)) };
-  } catch (error) {
-    process.stderr.write(
-      `Server: ${connection.serverUrl}: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    return null;
-  }
+  await printView(values, { data: report, table: () => versionLines(report), names: () => [client.version] });
 }

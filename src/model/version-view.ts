@@ -5,11 +5,7 @@
  */
 import { z } from 'zod';
 
-/**
- * The REST API's version. Additions (routes, fields) keep it; it changes only when an answer or
- * request changes meaning, and then the server keeps serving the previous one beside it.
- */
-export const API_VERSION = 1;
+export { API_VERSION } from './api-version.ts';
 
 export const versionViewSchema = z.object({
   version: z.string(),
