@@ -37,7 +37,9 @@ if [ "$funcstack[1]" = "_skiff" ]; then _skiff "$@"; else compdef _skiff skiff; 
 const FISH = `# skiff completion for fish: put it in ~/.config/fish/completions/skiff.fish
 function __skiff_complete
     set -l tokens (commandline -opc)
-    $tokens[1] __complete $tokens[2..-1] (commandline -ct) 2>/dev/null
+    # Quoted, so an empty word under the cursor is still passed (as "").
+    set -l current (commandline -ct)
+    $tokens[1] __complete $tokens[2..-1] "$current" 2>/dev/null
 end
 complete -c skiff -f -a '(__skiff_complete)'
 `;
