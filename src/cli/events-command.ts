@@ -5,6 +5,7 @@
 import { eventSchema } from '../model/event.ts';
 import { clientFromFlags, noPositionals, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
+import { UsageError } from './errors.ts';
 import { formatEventLine } from './event-line.ts';
 import { parseIntegerFlag, parseSinceFlag } from './flag-values.ts';
 import { untilInterrupted } from './interrupt.ts';
@@ -27,15 +28,15 @@ export async function runEvents(argv: string[]): Promise<void> {
   if (values.follow) query.set('follow', 'true');
   const path = query.size > 0 ? `/api/events?${query}` : '/api/events';
   const format = outputFormatFrom(values);
+  // Before asking the server, so a wrong format is a usage error and not an answer's first line.
+  if (format === 'name') throw new UsageError('events have no names: -o table|wide|json|yaml');
+  await prepareOutput(format);
   const client = clientFromFlags(values);
 
   if (!values.follow) {
     const events = await client.get(path, eventSchema.array());
     return printView(values, { data: events, table: () => events.map(formatEventLine) });
   }
-  // Checked before following, so a wrong format is a usage error and not a stream's first line.
-  await prepareOutput(format);
-  renderStreamItem(format, {}, () => '');
   await untilInterrupted(async (signal) => {
     for await (const event of client.stream(path, eventSchema, signal)) {
       process.stdout.write(renderStreamItem(format, event, () => formatEventLine(event)));
