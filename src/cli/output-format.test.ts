@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import type { NodeView } from '../model/views.ts';
 import { UsageError } from './errors.ts';
+import { stdoutWantsColour } from './output.ts';
 import { outputFormatFrom, prepareOutput, renderStreamItem, renderView, type View } from './output-format.ts';
 import { nodeListView, serviceDetailView, serviceListView } from './output-format-views.ts';
 import { replica, serviceView } from './service-view-fixture.ts';
@@ -94,4 +95,41 @@ test('a followed stream prints compact JSON lines, YAML documents, or its lines'
     'line\n',
   );
   assert.throws(() => renderStreamItem('name', event, () => 'line'), UsageError);
+});
+
+const ESC = String.fromCharCode(27);
+const hasEscape = (text: string) => text.includes(ESC);
+const plain = (text: string) =>
+  text
+    .split(`${ESC}[`)
+    .map((part, i) => (i === 0 ? part : part.replace(/^\d+m/, '')))
+    .join('');
+
+test('colour only when asked (a terminal without NO_COLOR): status words, never the header or JSON', async () => {
+  const view = views.ps as View;
+  assert.equal(hasEscape(renderView('table', view)), false);
+  const coloured = renderView('table', view, { colour: true });
+  assert.ok(coloured.includes(`${ESC}[32mrunning${ESC}[0m`), coloured);
+  assert.equal(hasEscape(coloured.split('\n')[0] ?? ''), false);
+  assert.equal(hasEscape(renderView('json', view, { colour: true })), false);
+  assert.equal(plain(coloured), renderView('table', view), 'the same text, aligned the same');
+});
+
+test('stdout wants colour only at a terminal, and never with NO_COLOR', () => {
+  const { isTTY } = process.stdout;
+  const noColour = process.env.NO_COLOR;
+  try {
+    Object.defineProperty(process.stdout, 'isTTY', { value: true, configurable: true });
+    delete process.env.NO_COLOR;
+    assert.equal(stdoutWantsColour(), true);
+    process.env.NO_COLOR = '1';
+    assert.equal(stdoutWantsColour(), false);
+    Object.defineProperty(process.stdout, 'isTTY', { value: false, configurable: true });
+    delete process.env.NO_COLOR;
+    assert.equal(stdoutWantsColour(), false);
+  } finally {
+    Object.defineProperty(process.stdout, 'isTTY', { value: isTTY, configurable: true });
+    if (noColour === undefined) delete process.env.NO_COLOR;
+    else process.env.NO_COLOR = noColour;
+  }
 });

@@ -7,6 +7,7 @@
  * is loaded only for `-o yaml` (`prepareOutput`), so the other formats do not pay for it at start.
  */
 import { UsageError } from './errors.ts';
+import { stdoutWantsColour } from './output.ts';
 
 type Stringify = (value: unknown, options: { lineWidth: number }) => string;
 let yamlStringify: Stringify | undefined;
@@ -77,8 +78,36 @@ function describe(flags: OutputFlags): string {
     .join(', ');
 }
 
-/** The whole output for one view, ending in a newline unless it is empty. */
-export function renderView(format: OutputFormat, view: View): string {
+const GREEN = '\x1b[32m';
+const YELLOW = '\x1b[33m';
+const RED = '\x1b[31m';
+const RESET = '\x1b[0m';
+const STATUS_COLOURS: readonly (readonly [RegExp, string])[] = [
+  [/\b(running|healthy|ready|active|succeeded)\b/g, GREEN],
+  [/\b(pending|starting|pulling|stopping|degraded|draining|cordoned|in_progress|assigned)\b/g, YELLOW],
+  [/\b(failed|unhealthy|down|unreachable|backoff|exited|rolled_back|refused)\b/g, RED],
+];
+
+/**
+ * Table lines with their status words coloured (green serving, yellow on the way, red failed),
+ * the header left plain. Codes are added after alignment, so columns stay aligned on a terminal.
+ */
+export function paintStatusWords(lines: readonly string[]): string[] {
+  return lines.map((line, index) => {
+    if (index === 0) return line;
+    let painted = line;
+    for (const [words, colour] of STATUS_COLOURS) painted = painted.replace(words, `${colour}$1${RESET}`);
+    return painted;
+  });
+}
+
+/** The whole output for one view, ending in a newline unless it is empty; colour for tables only when asked. */
+export function renderView(
+  format: OutputFormat,
+  view: View,
+  { colour = false }: { colour?: boolean } = {},
+): string {
+  const paint = (list: readonly string[]) => (colour ? paintStatusWords(list) : list);
   switch (format) {
     case 'json':
       return `${JSON.stringify(view.data, null, 2)}\n`;
@@ -90,9 +119,9 @@ export function renderView(format: OutputFormat, view: View): string {
       return lines(view.names());
     }
     case 'wide':
-      return lines(view.wide?.() ?? view.table());
+      return lines(paint(view.wide?.() ?? view.table()));
     case 'table':
-      return lines(view.table());
+      return lines(paint(view.table()));
   }
 }
 
@@ -107,7 +136,7 @@ export function renderStreamItem(format: OutputFormat, item: unknown, line: () =
 export async function printView(flags: OutputFlags, view: View): Promise<void> {
   const format = outputFormatFrom(flags);
   await prepareOutput(format);
-  process.stdout.write(renderView(format, view));
+  process.stdout.write(renderView(format, view, { colour: stdoutWantsColour() }));
 }
 
 function lines(list: readonly string[]): string {
