@@ -112,7 +112,7 @@ export const COMMAND_OPTIONS = {
   config: { ...connectionOptions, ...outputOptions, file: { type: 'string', short: 'f' } },
   stack: {
     ...connectionOptions,
-    ...jsonOption,
+    ...outputOptions,
     'compose-file': { type: 'string', short: 'c', multiple: true },
     prune: { type: 'boolean' },
     'dry-run': { type: 'boolean' },

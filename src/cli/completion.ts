@@ -28,6 +28,7 @@ const POSITIONALS: Partial<Record<CommandName, readonly Slot[]>> = {
   policy: ['actions', 'services'],
   secret: ['actions'],
   config: ['actions'],
+  stack: ['actions'],
   completion: [['bash', 'zsh', 'fish']],
   install: [['server', 'agent']],
   uninstall: [['server', 'agent']],

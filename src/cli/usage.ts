@@ -267,7 +267,7 @@ ${OUTPUT_OPTION}`,
     options: `  -c, --compose-file FILE         a Compose file; several are merged in order (.env beside the first is read)
   --prune                         deploy: remove the stack's services the files no longer have
   --dry-run                       deploy: print the Skiff service specs instead of deploying
-${JSON_OPTION}`,
+${OUTPUT_OPTION}`,
     client: true,
   },
   completion: {
