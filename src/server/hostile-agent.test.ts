@@ -368,6 +368,14 @@ test('agents one protocol version either side are accepted; two ahead is refused
       ),
       JSON.stringify(events.map((e) => e.message)),
     );
+    const nodes = (await (await fetch(`${server.url}/api/nodes`, { headers: admin })).json()) as {
+      name: string;
+      message: string | null;
+    }[];
+    assert.match(
+      nodes.find((n) => n.name === 'future')?.message ?? '',
+      /^refused: agent protocol \d+ is too new/,
+    );
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
