@@ -317,12 +317,20 @@ export class Agent {
       this.#execs.cancelAll();
       if (this.#stopped) return;
       const refusal =
-        this.#refusingServer ?? (code === CLOSE_CODES.clusterMismatch ? String(reason) : undefined);
+        this.#refusingServer ??
+        (code === CLOSE_CODES.clusterMismatch || code === CLOSE_CODES.protocolUnsupported
+          ? String(reason)
+          : undefined);
       this.#refusingServer = undefined;
       if (refusal !== undefined) {
         this.#refusals += 1;
         // Once per episode: the retries that follow would only repeat it.
-        if (this.#refusals === 1) this.#options.log(this.#refusalAdvice(refusal));
+        if (this.#refusals === 1)
+          this.#options.log(
+            code === CLOSE_CODES.protocolUnsupported
+              ? `the server at ${this.#options.serverUrl} refused this agent: ${refusal} (this agent speaks protocol ${PROTOCOL_VERSION}). Upgrade servers first, then agents, one release at a time; until then this agent keeps running what it was assigned and retries every 30 s at most.`
+              : this.#refusalAdvice(refusal),
+          );
       } else {
         this.#drops += 1;
         if (code === CLOSE_CODES.nameConflict || code === CLOSE_CODES.identityMismatch)

@@ -12,6 +12,7 @@ import { ADMIN_TOKEN, appRoutes, createFixture } from './test-fixture.ts';
 /** The routes the spec promises; the app may not lose any of them. */
 const EXPECTED_API_ROUTES = [
   'GET /api/openapi.json',
+  'GET /api/version',
   'POST /api/deploy',
   'GET /api/services',
   'GET /api/services/:name',

@@ -27,6 +27,7 @@ import { stackRoutes } from './stack-routes.ts';
 import { statsRoutes } from './stats-routes.ts';
 import { streamRoutes } from './stream-routes.ts';
 import { tokenRoutes } from './token-routes.ts';
+import { versionRoutes } from './version-route.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -70,6 +71,7 @@ export function createApp(
   );
 
   app.get('/api/openapi.json', (c) => c.json(document));
+  app.route('/api', versionRoutes());
   app.route('/api', serviceRoutes(deps));
   app.route('/api', streamRoutes(deps));
   app.route('/api', nodeRoutes(deps));

@@ -5,6 +5,7 @@
  * with their addresses, so a batch that cannot be deployed whole stores nothing.
  */
 import type { z } from 'zod';
+import { autoscaleProblems } from '../autoscale/autoscale-spec.ts';
 import { MAX_SERVICES } from '../model/addressing.ts';
 import type { SecretKind } from '../model/secret-ref.ts';
 import { type ServiceSpec, serviceSpecSchema } from '../model/service-spec.ts';
@@ -38,6 +39,8 @@ export function checkSpec(
   pending?: (kind: SecretKind, name: string) => boolean,
 ): ServiceSpec {
   const parsed = parseBody(body, serviceSpecSchema, what);
+  const autoscale = autoscaleProblems(parsed);
+  if (autoscale.length > 0) throw new HttpError(400, `invalid ${what}: ${autoscale.join('; ')}`, autoscale);
   assertAdmitted(deps.store, parsed);
   const missing = missingRefs(deps.secrets, parsed, pending);
   if (missing.length > 0) throw new HttpError(400, `invalid ${what}: ${missing.join('; ')}`, missing);

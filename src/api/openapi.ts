@@ -7,6 +7,7 @@ import { eventSchema } from '../model/event.ts';
 import { nodeLabelsSchema } from '../model/node.ts';
 import { revisionViewSchema, rollbackRequestSchema } from '../model/rollout.ts';
 import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
+import { versionViewSchema } from '../model/version-view.ts';
 import { errorBodySchema, logLineSchema, nodeViewSchema, serviceViewSchema } from '../model/views.ts';
 import { clusterStatsSchema, serviceStatsSchema } from '../stats/stats-schema.ts';
 import { accessPaths } from './openapi-access.ts';
@@ -54,6 +55,12 @@ export function openApiDocument(): Record<string, unknown> {
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
     paths: {
+      '/api/version': {
+        get: {
+          summary: "The server's release, build, API version and the agent protocol versions it accepts",
+          responses: { '200': { description: 'Versions', content: json(versionViewSchema) } },
+        },
+      },
       '/api/deploy': {
         post: {
           summary: 'Create a service, or replace the spec of an existing one',

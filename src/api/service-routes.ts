@@ -4,6 +4,7 @@
  * includes it, so the response already shows the replicas it created.
  */
 import { Hono } from 'hono';
+import { scaleOutsideRange } from '../autoscale/autoscale-spec.ts';
 import { scaleRequestSchema } from '../model/service-spec.ts';
 import type { ServiceView } from '../model/views.ts';
 import { admitSpec, assertNoConflicts, commitDeploys, parseBody } from './deploy-service.ts';
@@ -48,6 +49,8 @@ export function serviceRoutes(deps: RouteDeps): Hono {
     const existing = store.getService(name);
     if (!existing) throw new NotFoundError(`service ${name}`);
     const { replicas } = parseBody(await readJson(c.req.raw), scaleRequestSchema, 'scale request');
+    const outside = scaleOutsideRange(existing.spec, replicas);
+    if (outside) throw new HttpError(400, outside);
     if (existing.spec.mode === 'global')
       throw new HttpError(
         400,

@@ -7,6 +7,7 @@ import type { Permission } from './roles.ts';
 
 export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/openapi.json': 'read',
+  'GET /api/version': 'read',
   'GET /api/services': 'read',
   'GET /api/services/:name': 'read',
   'GET /api/services/:name/logs': 'read',

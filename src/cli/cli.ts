@@ -38,6 +38,10 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   stack: async () => (await import('./stack-command.ts')).runStack,
   exec: async () => (await import('./exec-command.ts')).runExec,
   context: async () => (await import('./context-command.ts')).runContext,
+  completion: async () => (await import('./completion-command.ts')).runCompletion,
+  install: async () => (await import('./install-command.ts')).runInstall,
+  uninstall: async () => (await import('./install-command.ts')).runUninstall,
+  version: async () => (await import('./version-command.ts')).runVersion,
 };
 
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -45,6 +49,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   if (command === undefined) return usageError(mainUsage());
   if (command === '--help' || command === '-h') return help(rest[0]);
   if (command === 'help') return help(rest[0]);
+  // Hidden: what the completion scripts call on TAB (completion-command.ts). Never an error.
+  if (command === '__complete') {
+    await (await import('./completion-command.ts')).runComplete(rest);
+    return 0;
+  }
   if (!isCommandName(command)) return usageError(`skiff: unknown command "${command}"\n\n${mainUsage()}`);
   try {
     await (await RUNNERS[command]())(rest);

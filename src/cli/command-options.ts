@@ -7,6 +7,7 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { formatDurationMs } from '../model/duration.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
 import { deployOptions } from './deploy-body.ts';
+import { outputOptions } from './output-format.ts';
 import type { CommandName } from './usage.ts';
 
 const help = { help: { type: 'boolean', short: 'h' } } as const;
@@ -23,8 +24,16 @@ export const connectionOptions = {
 
 export const jsonOption = { json: { type: 'boolean' } } as const;
 
+/** Every daemon's: its config file (config-file.ts) and its logs (src/log). */
+const daemonOptions = {
+  config: { type: 'string' },
+  'log-format': { type: 'string', default: 'text' },
+  'log-level': { type: 'string', default: 'info' },
+} as const;
+
 /** The flags `server` and `up` share: the control plane they start. */
 const serverOptions = {
+  ...daemonOptions,
   'data-dir': { type: 'string' },
   port: { type: 'string', default: '8080' },
   listen: { type: 'string', default: '0.0.0.0' },
@@ -69,11 +78,12 @@ export const COMMAND_OPTIONS = {
     cleanup: { type: 'boolean' },
     cluster: { type: 'string' },
     all: { type: 'boolean' },
+    ...daemonOptions,
     ...help,
   },
   deploy: { ...connectionOptions, ...deployOptions, ...waitOptions },
   scale: { ...connectionOptions, replicas: { type: 'string' }, ...waitOptions },
-  ps: { ...connectionOptions, ...jsonOption },
+  ps: { ...connectionOptions, ...outputOptions },
   logs: {
     ...connectionOptions,
     ...jsonOption,
@@ -83,7 +93,7 @@ export const COMMAND_OPTIONS = {
   },
   events: {
     ...connectionOptions,
-    ...jsonOption,
+    ...outputOptions,
     follow: { type: 'boolean', short: 'f' },
     service: { type: 'string' },
     since: { type: 'string' },
@@ -96,19 +106,19 @@ export const COMMAND_OPTIONS = {
     output: { type: 'string', short: 'o' },
   },
   rm: connectionOptions,
-  nodes: { ...connectionOptions, ...jsonOption },
-  node: { ...connectionOptions, ...jsonOption },
+  nodes: { ...connectionOptions, ...outputOptions },
+  node: { ...connectionOptions, ...outputOptions },
   ca: connectionOptions,
   token: {
     ...connectionOptions,
-    ...jsonOption,
+    ...outputOptions,
     name: { type: 'string' },
     role: { type: 'string' },
     expires: { type: 'string' },
   },
-  policy: { ...connectionOptions, ...jsonOption },
-  secret: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
-  config: { ...connectionOptions, ...jsonOption, file: { type: 'string', short: 'f' } },
+  policy: { ...connectionOptions, ...outputOptions },
+  secret: { ...connectionOptions, ...outputOptions, file: { type: 'string', short: 'f' } },
+  config: { ...connectionOptions, ...outputOptions, file: { type: 'string', short: 'f' } },
   exec: {
     ...connectionOptions,
     interactive: { type: 'boolean', short: 'i' },
@@ -119,7 +129,7 @@ export const COMMAND_OPTIONS = {
   },
   stack: {
     ...connectionOptions,
-    ...jsonOption,
+    ...outputOptions,
     'compose-file': { type: 'string', short: 'c', multiple: true },
     prune: { type: 'boolean' },
     'dry-run': { type: 'boolean' },
@@ -131,9 +141,18 @@ export const COMMAND_OPTIONS = {
     ...jsonOption,
     ...help,
   },
+  completion: help,
+  install: { 'dry-run': { type: 'boolean' }, root: { type: 'string' }, ...help },
+  uninstall: {
+    'dry-run': { type: 'boolean' },
+    root: { type: 'string' },
+    purge: { type: 'boolean' },
+    ...help,
+  },
+  version: { ...connectionOptions, ...outputOptions, client: { type: 'boolean' } },
   rollout: {
     ...connectionOptions,
-    ...jsonOption,
+    ...outputOptions,
     'to-revision': { type: 'string' },
     'no-wait': { type: 'boolean' },
     timeout: { type: 'string', default: '120s' },

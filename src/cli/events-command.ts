@@ -5,10 +5,12 @@
 import { eventSchema } from '../model/event.ts';
 import { clientFromFlags, noPositionals, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
+import { UsageError } from './errors.ts';
 import { formatEventLine } from './event-line.ts';
 import { parseIntegerFlag, parseSinceFlag } from './flag-values.ts';
 import { untilInterrupted } from './interrupt.ts';
-import { printJson, printJsonLine, printLines, printText } from './output.ts';
+import { printText } from './output.ts';
+import { outputFormatFrom, prepareOutput, printView, renderStreamItem } from './output-format.ts';
 import { commandUsage } from './usage.ts';
 
 export async function runEvents(argv: string[]): Promise<void> {
@@ -25,16 +27,19 @@ export async function runEvents(argv: string[]): Promise<void> {
   if (values.limit !== undefined) query.set('limit', String(parseIntegerFlag('--limit', values.limit, 1)));
   if (values.follow) query.set('follow', 'true');
   const path = query.size > 0 ? `/api/events?${query}` : '/api/events';
+  const format = outputFormatFrom(values);
+  // Before asking the server, so a wrong format is a usage error and not an answer's first line.
+  if (format === 'name') throw new UsageError('events have no names: -o table|wide|json|yaml');
+  await prepareOutput(format);
   const client = clientFromFlags(values);
 
   if (!values.follow) {
     const events = await client.get(path, eventSchema.array());
-    return values.json ? printJson(events) : printLines(events.map(formatEventLine));
+    return printView(values, { data: events, table: () => events.map(formatEventLine) });
   }
   await untilInterrupted(async (signal) => {
     for await (const event of client.stream(path, eventSchema, signal)) {
-      if (values.json) printJsonLine(event);
-      else process.stdout.write(`${formatEventLine(event)}\n`);
+      process.stdout.write(renderStreamItem(format, event, () => formatEventLine(event)));
     }
   });
 }

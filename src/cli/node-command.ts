@@ -8,7 +8,9 @@ import { clientFromFlags, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { UsageError } from './errors.ts';
 import { parseKeyValueFlag } from './flag-values.ts';
-import { printJson, printLines, printText } from './output.ts';
+import { printLines, printText } from './output.ts';
+import { outputFormatFrom, printView } from './output-format.ts';
+import { objectView } from './output-format-views.ts';
 import { commandUsage } from './usage.ts';
 
 const ACTIONS = ['cordon', 'uncordon', 'drain', 'label', 'rm'] as const;
@@ -27,6 +29,7 @@ export async function runNode(argv: string[]): Promise<void> {
   if (!id) throw new UsageError(`node ${action}: a NODE is required`);
   if (action !== 'label' && rest.length > 0)
     throw new UsageError(`node ${action}: unexpected ${rest.join(' ')}`);
+  outputFormatFrom(values);
   const client = clientFromFlags(values);
   const path = `/api/nodes/${encodeURIComponent(id)}`;
   if (action === 'rm') {
@@ -37,11 +40,15 @@ export async function runNode(argv: string[]): Promise<void> {
     action === 'label'
       ? await client.put(`${path}/labels`, { labels: labelsFrom(rest) }, nodeViewSchema)
       : await client.post(`${path}/${action}`, {}, nodeViewSchema);
-  if (values.json) return printJson(node);
   const labels = Object.entries(node.labels)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
-  printLines([`node ${node.id}: ${node.status}, ${node.availability}${labels ? `, labels ${labels}` : ''}`]);
+  await printView(
+    values,
+    objectView(node, node.name, () => [
+      `node ${node.id}: ${node.status}, ${node.availability}${labels ? `, labels ${labels}` : ''}`,
+    ]),
+  );
 }
 
 function isAction(value: string | undefined): value is NodeAction {

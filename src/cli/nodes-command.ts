@@ -4,8 +4,9 @@
 import { nodeViewSchema } from '../model/views.ts';
 import { clientFromFlags, noPositionals, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
-import { formatNodeTable } from './node-table.ts';
-import { printJson, printLines, printText } from './output.ts';
+import { printText } from './output.ts';
+import { printView } from './output-format.ts';
+import { nodeListView } from './output-format-views.ts';
 import { commandUsage } from './usage.ts';
 
 export async function runNodes(argv: string[]): Promise<void> {
@@ -17,6 +18,5 @@ export async function runNodes(argv: string[]): Promise<void> {
   if (values.help) return printText(commandUsage('nodes'));
   noPositionals(positionals);
   const nodes = await clientFromFlags(values).get('/api/nodes', nodeViewSchema.array());
-  if (values.json) return printJson(nodes);
-  printLines(formatNodeTable(nodes, Date.now()));
+  await printView(values, nodeListView(nodes, Date.now()));
 }

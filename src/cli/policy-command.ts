@@ -7,7 +7,8 @@ import { admissionPolicySchema } from '../policy/admission-policy.ts';
 import { clientFromFlags, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { UsageError } from './errors.ts';
-import { printJson, printLines, printText } from './output.ts';
+import { printText } from './output.ts';
+import { outputFormatFrom, printView } from './output-format.ts';
 import { commandUsage } from './usage.ts';
 
 export async function runPolicy(argv: string[]): Promise<void> {
@@ -18,6 +19,7 @@ export async function runPolicy(argv: string[]): Promise<void> {
   });
   if (values.help) return printText(commandUsage('policy'));
   const [action, ...rest] = positionals;
+  outputFormatFrom(values);
   const client = clientFromFlags(values);
   const expect = (count: number, what: string) => {
     if (rest.length !== count)
@@ -42,8 +44,8 @@ export async function runPolicy(argv: string[]): Promise<void> {
   } else {
     throw new UsageError(`policy: expected show, set, allow or deny, got ${action ?? 'nothing'}`);
   }
-  if (values.json) return printJson(policy);
-  printLines(policyLines(policy));
+  const shown = policy;
+  await printView(values, { data: shown, table: () => policyLines(shown) });
 }
 
 export function policyLines(policy: AdmissionPolicy): string[] {

@@ -12,6 +12,8 @@ import { weakTokenReason } from '../auth/token-strength.ts';
 import { EngineUnreachableError } from '../docker/container-engine.ts';
 import { DockerEngine } from '../docker/docker-engine.ts';
 import { EngineAddressError } from '../docker/engine-address.ts';
+import { parseLogFormat, parseLogLevel } from '../log/log-line.ts';
+import { createLogger, type Logger, lineLogger } from '../log/logger.ts';
 import { type ListenAddress, MetricsListenError, parseListenAddress } from '../metrics/metrics-listener.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { AddressPoolError, parseAddressPool } from '../model/addressing.ts';
@@ -25,23 +27,49 @@ import type { LivenessSettings } from '../server/node-liveness.ts';
 import { type ServerOptions, startServer } from '../server/skiff-server.ts';
 import { noPositionals, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
+import { DEFAULT_CONFIG_FILES, withConfigFile } from './config-file.ts';
 import { engineAddressSource, engineUnreachableAdvice } from './engine-advice.ts';
 import { StartupError, UsageError } from './errors.ts';
 import { parseIntegerFlag, parsePositiveNumberFlag, parseSizeBytes } from './flag-values.ts';
 import { printText } from './output.ts';
 import { commandUsage } from './usage.ts';
 
-const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+/** This process's own lines; replaced by the flags' logger once they are read (startLogging). */
+let log: (message: string) => void = lineLogger(createLogger({ format: 'text', level: 'info' }), 'skiff');
+
+/** `--log-format` and `--log-level` checked, and the daemon's loggers made from them. */
+function startLogging(values: { 'log-format': string; 'log-level': string }): Logger {
+  const format = parseLogFormat(values['log-format']);
+  if (format === undefined)
+    throw new UsageError(`--log-format: expected text or json, got ${values['log-format']}`);
+  const level = parseLogLevel(values['log-level']);
+  if (level === undefined) {
+    throw new UsageError(`--log-level: expected debug, info, warn or error, got ${values['log-level']}`);
+  }
+  const logger = createLogger({ format, level });
+  log = lineLogger(logger, 'skiff');
+  return logger;
+}
+
+/** The daemon's argv with its config file's settings in front (flags win). */
+function daemonArgs(argv: string[], role: 'server' | 'agent' | 'up'): string[] {
+  const defaultFile = role === 'up' ? undefined : DEFAULT_CONFIG_FILES[role];
+  return withConfigFile(argv, defaultFile, COMMAND_OPTIONS[role]);
+}
 
 export function defaultDataDir(): string {
   return process.env.SKIFF_DATA_DIR || join(homedir(), '.skiff');
 }
 
 export async function runServer(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommandArgs({ args: argv, options: COMMAND_OPTIONS.server });
-  if (values.help) return printText(commandUsage('server'));
+  if (argv.includes('--help') || argv.includes('-h')) return printText(commandUsage('server'));
+  const { values, positionals } = parseCommandArgs({
+    args: daemonArgs(argv, 'server'),
+    options: COMMAND_OPTIONS.server,
+  });
   noPositionals(positionals);
-  const settings = serverSettingsFromFlags(values);
+  const logger = startLogging(values);
+  const settings = { ...serverSettingsFromFlags(values), log: lineLogger(logger, 'server') };
   const server = await startServer(settings);
   log(`skiff server listening on ${values.listen}:${new URL(server.url).port} (data in ${settings.dataDir})`);
   log(`admin token: ${server.tokens.adminPath}; join token: ${server.tokens.joinPath}`);
@@ -50,9 +78,13 @@ export async function runServer(argv: string[]): Promise<void> {
 }
 
 export async function runAgent(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommandArgs({ args: argv, options: COMMAND_OPTIONS.agent });
-  if (values.help) return printText(commandUsage('agent'));
+  if (argv.includes('--help') || argv.includes('-h')) return printText(commandUsage('agent'));
+  const { values, positionals } = parseCommandArgs({
+    args: daemonArgs(argv, 'agent'),
+    options: COMMAND_OPTIONS.agent,
+  });
   noPositionals(positionals);
+  const logger = startLogging(values);
   const dataDir = resolve(values['data-dir'] ?? join(homedir(), '.skiff-agent'));
   if (values.cleanup) {
     await cleanupAgent(dataDir, values.cluster, values.all ?? false);
@@ -95,7 +127,7 @@ export async function runAgent(argv: string[]): Promise<void> {
     concurrency,
     ...(values['secrets-dir'] ? { secretsDir: resolve(values['secrets-dir']) } : {}),
     ...usageFromFlags(values),
-    log,
+    log: lineLogger(logger, 'agent'),
   });
   await agent.start();
   log(`skiff agent started, server ${values.server}`);
@@ -103,11 +135,15 @@ export async function runAgent(argv: string[]): Promise<void> {
 }
 
 export async function runUp(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommandArgs({ args: argv, options: COMMAND_OPTIONS.up });
-  if (values.help) return printText(commandUsage('up'));
+  if (argv.includes('--help') || argv.includes('-h')) return printText(commandUsage('up'));
+  const { values, positionals } = parseCommandArgs({
+    args: daemonArgs(argv, 'up'),
+    options: COMMAND_OPTIONS.up,
+  });
   noPositionals(positionals);
+  const logger = startLogging(values);
   const concurrency = parseIntegerFlag('--concurrency', values.concurrency, 1, 256);
-  const settings = serverSettingsFromFlags(values);
+  const settings = { ...serverSettingsFromFlags(values), log: lineLogger(logger, 'server') };
   checkNodeName(values.name);
   const { dataDir } = settings;
   // The engine first: without one there is nothing to run, and no server half started.
@@ -125,7 +161,7 @@ export async function runUp(argv: string[]): Promise<void> {
     concurrency,
     ...(values['secrets-dir'] ? { secretsDir: resolve(values['secrets-dir']) } : {}),
     ...usageFromFlags(values),
-    log,
+    log: lineLogger(logger, 'agent'),
   });
   try {
     await agent.start();

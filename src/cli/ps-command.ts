@@ -6,8 +6,9 @@ import { servicePath } from './api-client.ts';
 import { clientFromFlags, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { UsageError } from './errors.ts';
-import { printJson, printLines, printText } from './output.ts';
-import { formatReplicaTable, formatServiceHeader, formatServiceTable } from './service-tables.ts';
+import { printText } from './output.ts';
+import { printView } from './output-format.ts';
+import { serviceDetailView, serviceListView } from './output-format-views.ts';
 import { commandUsage } from './usage.ts';
 
 export async function runPs(argv: string[]): Promise<void> {
@@ -23,9 +24,8 @@ export async function runPs(argv: string[]): Promise<void> {
 
   if (name === undefined) {
     const services = await client.get('/api/services', serviceViewSchema.array());
-    return values.json ? printJson(services) : printLines(formatServiceTable(services));
+    return printView(values, serviceListView(services));
   }
   const service = await client.get(servicePath(name), serviceViewSchema);
-  if (values.json) return printJson(service);
-  printLines([formatServiceHeader(service), ...formatReplicaTable(service, Date.now())]);
+  await printView(values, serviceDetailView(service, Date.now()));
 }

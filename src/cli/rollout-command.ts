@@ -9,8 +9,9 @@ import { clientFromFlags, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { UsageError } from './errors.ts';
 import { parseDurationFlagMs, parseIntegerFlag } from './flag-values.ts';
-import { printJson, printLines, printText } from './output.ts';
-import { formatTable } from './table.ts';
+import { printLines, printText } from './output.ts';
+import { outputFormatFrom, printView } from './output-format.ts';
+import { listView, objectView } from './output-format-views.ts';
 import { commandUsage } from './usage.ts';
 import { waitAndReport } from './wait-and-report.ts';
 
@@ -29,16 +30,19 @@ export async function runRollout(argv: string[]): Promise<void> {
   }
   if (!name || rest.length > 0)
     throw new UsageError(`rollout ${action}: exactly one service NAME is required`);
+  const format = outputFormatFrom(values);
   const client = clientFromFlags(values);
   const timeoutMs = parseDurationFlagMs('--timeout', values.timeout);
 
   if (action === 'history') {
     const revisions = await client.get(servicePath(name, '/revisions'), revisionViewSchema.array());
-    if (values.json) return printJson(revisions);
-    return printLines(
-      formatTable(
+    return printView(
+      values,
+      listView(
+        revisions,
         ['REVISION', 'IMAGE', 'CREATED', 'CURRENT'],
         revisions.map((r) => [String(r.revision), r.image, r.created_at, r.current ? '*' : '']),
+        revisions.map((r) => String(r.revision)),
       ),
     );
   }
@@ -58,7 +62,12 @@ export async function runRollout(argv: string[]): Promise<void> {
   }
   const service = await client.get(servicePath(name), serviceViewSchema);
   const rollout = service.rollout;
-  if (values.json) return printJson(rollout);
+  if (format !== 'table' && format !== 'wide') {
+    return printView(
+      values,
+      objectView(rollout, String(rollout?.to_revision ?? service.revision), () => []),
+    );
+  }
   if (!rollout) return printLines([`${name}: no rollout recorded (revision ${service.revision})`]);
   const from = rollout.from_revision === null ? 'first deploy' : `revision ${rollout.from_revision}`;
   const line = `${name}: rollout ${rollout.state.replace('_', ' ')} (${from} → revision ${rollout.to_revision})${

@@ -10,8 +10,9 @@ import { clientFromFlags, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { UsageError } from './errors.ts';
 import { formatBytes, formatLocalTime } from './human-units.ts';
-import { printJson, printLines, printText } from './output.ts';
-import { formatTable } from './table.ts';
+import { printLines, printText } from './output.ts';
+import { outputFormatFrom, printView } from './output-format.ts';
+import { listView, objectView } from './output-format-views.ts';
 import { commandUsage } from './usage.ts';
 
 export const runSecret = (argv: string[]) => run('secret', argv);
@@ -26,6 +27,7 @@ async function run(kind: SecretKind, argv: string[]): Promise<void> {
   if (values.help) return printText(commandUsage(kind));
   const [action, name, ...rest] = positionals;
   if (rest.length > 0) throw new UsageError(`${kind} ${action}: unexpected ${rest.join(' ')}`);
+  outputFormatFrom(values);
   const client = clientFromFlags(values);
   const plural = `${kind}s`;
   if (action === 'create') {
@@ -37,15 +39,20 @@ async function run(kind: SecretKind, argv: string[]): Promise<void> {
       { name, data: data.toString('base64') },
       secretViewSchema,
     );
-    if (values.json) return printJson(entry);
-    return printLines([`${kind} ${entry.name}: version ${entry.version}, ${formatBytes(entry.size_bytes)}`]);
+    return printView(
+      values,
+      objectView(entry, entry.name, () => [
+        `${kind} ${entry.name}: version ${entry.version}, ${formatBytes(entry.size_bytes)}`,
+      ]),
+    );
   }
   if (action === 'ls') {
     if (name) throw new UsageError(`${kind} ls: unexpected ${name}`);
     const entries = await client.get(`/api/${plural}`, z.array(secretViewSchema));
-    if (values.json) return printJson(entries);
-    return printLines(
-      formatTable(
+    return printView(
+      values,
+      listView(
+        entries,
         ['NAME', 'VERSION', 'SIZE', 'UPDATED'],
         entries.map((e) => [
           e.name,
@@ -53,6 +60,7 @@ async function run(kind: SecretKind, argv: string[]): Promise<void> {
           formatBytes(e.size_bytes),
           formatLocalTime(e.updated_at),
         ]),
+        entries.map((e) => e.name),
       ),
     );
   }
@@ -70,7 +78,11 @@ async function run(kind: SecretKind, argv: string[]): Promise<void> {
       `/api/configs/${encodeURIComponent(name)}`,
       secretViewSchema.extend({ data: z.string() }),
     );
-    if (values.json) return printJson(config);
+    if (outputFormatFrom(values) !== 'table')
+      return printView(
+        values,
+        objectView(config, config.name, () => []),
+      );
     process.stdout.write(Buffer.from(config.data, 'base64'));
     return;
   }

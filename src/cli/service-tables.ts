@@ -45,19 +45,28 @@ export function formatServiceHeader(
 }
 
 export function formatReplicaTable(service: Pick<ServiceView, 'containers'>, nowMs: number): string[] {
-  const replicas = [...service.containers].sort((a, b) => a.slot - b.slot || a.revision - b.revision);
   return formatTable(
     REPLICA_COLUMNS,
-    replicas.map((replica) => [
-      replica.name,
-      replica.id ?? '-',
-      replica.node_id ?? '-',
-      replica.status,
-      replica.health,
-      String(replica.restart_count),
-      messageCell(replica, nowMs),
-    ]),
+    sortedReplicas(service).map((replica) => replicaCells(replica, nowMs)),
   );
+}
+
+/** Replicas in table order: by slot, then revision. */
+export function sortedReplicas(service: Pick<ServiceView, 'containers'>): ContainerView[] {
+  return [...service.containers].sort((a, b) => a.slot - b.slot || a.revision - b.revision);
+}
+
+/** One replica's cells, in REPLICA_COLUMNS order. */
+export function replicaCells(replica: ContainerView, nowMs: number): string[] {
+  return [
+    replica.name,
+    replica.id ?? '-',
+    replica.node_id ?? '-',
+    replica.status,
+    replica.health,
+    String(replica.restart_count),
+    messageCell(replica, nowMs),
+  ];
 }
 
 function messageCell(replica: Pick<ContainerView, 'message' | 'retry_at'>, nowMs: number): string {

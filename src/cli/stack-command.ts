@@ -13,9 +13,10 @@ import { stackDeployViewSchema, stackSummarySchema, stackViewSchema } from '../m
 import { clientFromFlags, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { UsageError } from './errors.ts';
-import { printJson, printLines, printText } from './output.ts';
+import { printText } from './output.ts';
+import { outputFormatFrom, printView } from './output-format.ts';
+import { listView, objectView } from './output-format-views.ts';
 import { formatReplicaTable, formatServiceTable } from './service-tables.ts';
-import { formatTable } from './table.ts';
 import { commandUsage } from './usage.ts';
 
 export async function runStack(argv: string[]): Promise<void> {
@@ -28,6 +29,7 @@ export async function runStack(argv: string[]): Promise<void> {
   const [action, name, ...rest] = positionals;
   if (rest.length > 0) throw new UsageError(`stack ${action}: unexpected ${rest.join(' ')}`);
   const files = values['compose-file'] ?? [];
+  const format = outputFormatFrom(values);
 
   if (action === 'config') {
     const stack = load(name ?? 'stack', files);
@@ -51,46 +53,60 @@ export async function runStack(argv: string[]): Promise<void> {
         secrets: body.secrets.map((s) => s.name),
         configs: body.configs.map((c) => c.name),
       };
-      return values.json ? printJson(shown) : printText(stringify(shown));
+      return format === 'table'
+        ? printText(stringify(shown))
+        : printView(
+            values,
+            objectView(shown, name, () => []),
+          );
     }
     const client = clientFromFlags(values);
     const result = await client.post(`/api/stacks/${encodeURIComponent(name)}`, body, stackDeployViewSchema);
-    if (values.json) return printJson(result);
-    return printLines([
-      ...result.created.map((s) => `Creating service ${s}`),
-      ...result.updated.map((s) => `Updating service ${s}`),
-      ...result.unchanged.map((s) => `Service ${s} unchanged`),
-      ...result.removed.map((s) => `Removing service ${s}`),
-    ]);
+    return printView(
+      values,
+      objectView(result, name, () => [
+        ...result.created.map((s) => `Creating service ${s}`),
+        ...result.updated.map((s) => `Updating service ${s}`),
+        ...result.unchanged.map((s) => `Service ${s} unchanged`),
+        ...result.removed.map((s) => `Removing service ${s}`),
+      ]),
+    );
   }
   const client = clientFromFlags(values);
   if (action === 'ls') {
     const stacks = await client.get('/api/stacks', z.array(stackSummarySchema));
-    if (values.json) return printJson(stacks);
-    return printLines(
-      formatTable(
+    return printView(
+      values,
+      listView(
+        stacks,
         ['NAME', 'SERVICES', 'REPLICAS'],
         stacks.map((s) => [s.name, String(s.services), `${s.running}/${s.replicas}`]),
+        stacks.map((s) => s.name),
       ),
     );
   }
   if (action === 'ps' && name) {
     const stack = await client.get(`/api/stacks/${encodeURIComponent(name)}`, stackViewSchema);
-    if (values.json) return printJson(stack);
     const now = Date.now();
-    return printLines([
-      ...formatServiceTable(stack.services),
-      '',
-      ...formatReplicaTable({ containers: stack.services.flatMap((s) => s.containers) }, now),
-    ]);
+    return printView(values, {
+      data: stack,
+      table: () => [
+        ...formatServiceTable(stack.services),
+        '',
+        ...formatReplicaTable({ containers: stack.services.flatMap((s) => s.containers) }, now),
+      ],
+      names: () => stack.services.map((s) => s.name),
+    });
   }
   if (action === 'rm' && name) {
     const removed = await client.delete(
       `/api/stacks/${encodeURIComponent(name)}`,
       z.object({ deleted: z.string(), services: z.array(z.string()) }),
     );
-    if (values.json) return printJson(removed);
-    return printLines(removed.services.map((s) => `Removing service ${s}`));
+    return printView(
+      values,
+      objectView(removed, removed.deleted, () => removed.services.map((s) => `Removing service ${s}`)),
+    );
   }
   throw new UsageError(`stack: expected deploy, ls, ps, rm or config, got ${action ?? 'nothing'}`);
 }

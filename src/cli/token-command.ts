@@ -11,8 +11,9 @@ import { clientFromFlags, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { UsageError } from './errors.ts';
 import { formatLocalTime } from './human-units.ts';
-import { printJson, printLines, printText } from './output.ts';
-import { formatTable } from './table.ts';
+import { printLines, printText } from './output.ts';
+import { outputFormatFrom, printView } from './output-format.ts';
+import { listView, objectView } from './output-format-views.ts';
 import { commandUsage } from './usage.ts';
 
 const joinTokenSchema = z.object({ join_token: z.string(), ca_digest: z.string() });
@@ -25,6 +26,7 @@ export async function runToken(argv: string[]): Promise<void> {
   });
   if (values.help) return printText(commandUsage('token'));
   const [action, ...rest] = positionals;
+  outputFormatFrom(values);
   const client = clientFromFlags(values);
   if (action === 'rotate') {
     if (rest.join(' ') !== 'join') throw new UsageError('expected "token rotate join"');
@@ -41,19 +43,22 @@ export async function runToken(argv: string[]): Promise<void> {
       ...(values.expires ? { expires_in: values.expires } : {}),
     };
     const created = await client.post('/api/tokens', body, createdTokenViewSchema);
-    if (values.json) return printJson(created);
-    return printLines([
-      created.token,
-      `# token ${created.name} (${created.role}${created.expires_at ? `, expires ${formatLocalTime(created.expires_at)}` : ''}): shown once, keep it now`,
-    ]);
+    return printView(
+      values,
+      objectView(created, created.name, () => [
+        created.token,
+        `# token ${created.name} (${created.role}${created.expires_at ? `, expires ${formatLocalTime(created.expires_at)}` : ''}): shown once, keep it now`,
+      ]),
+    );
   }
   if (action === 'ls') {
     if (rest.length > 0) throw new UsageError(`token ls: unexpected ${rest.join(' ')}`);
     const tokens = await client.get('/api/tokens', z.array(tokenViewSchema));
-    if (values.json) return printJson(tokens);
     const time = (iso: string | null) => (iso ? formatLocalTime(iso) : '-');
-    return printLines(
-      formatTable(
+    return printView(
+      values,
+      listView(
+        tokens,
         ['NAME', 'ROLE', 'CREATED', 'LAST USED', 'EXPIRES'],
         tokens.map((t) => [
           t.name,
@@ -62,6 +67,7 @@ export async function runToken(argv: string[]): Promise<void> {
           time(t.last_used_at),
           t.expires_at ? time(t.expires_at) : 'never',
         ]),
+        tokens.map((t) => t.name),
       ),
     );
   }

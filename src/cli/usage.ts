@@ -27,10 +27,21 @@ const SINCE = '10m|UNIX_SECONDS|RFC3339';
 
 const JSON_OPTION = '  --json                          print JSON (one object per line when following)';
 
+/** Every read command's output flags (output-format.ts). */
+const OUTPUT_OPTION = `  -o, --output FORMAT             table (default), wide, json, yaml, or name (one name a line)
+  -q, --quiet                     names only (-o name)
+  --json                          the same as -o json`;
+
 const WAIT = `  --detach                        return once the server has accepted it
   --timeout 120s                  how long to wait for the service to converge`;
 
 const HELP = '  -h, --help                      print this help';
+
+/** Every daemon's flags (config-file.ts, src/log). */
+const DAEMON = `  --config FILE                   settings by flag name, in YAML; flags given here win
+                                  (default /etc/skiff/server.yaml or agent.yaml, when it exists)
+  --log-format text|json          json: one object a line (time, level, component, msg, fields)
+  --log-level info                debug, info, warn or error`;
 
 const SERVER = `  --data-dir DIR                  state, tokens and the local agent's files (env SKIFF_DATA_DIR, default ~/.skiff)
   --port N                        API port (default 8080; 0 picks a free one)
@@ -45,7 +56,8 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
   --tls-key FILE                  the key of --tls-cert
   --cert-lifetime 2160h           lifetime of serving and node certificates (90 days; renewed at 2/3)
   --metrics-listen ADDR           also serve GET /metrics without a token on HOST:PORT (plain HTTP on
-                                  loopback, TLS with the serving certificate elsewhere)`;
+                                  loopback, TLS with the serving certificate elsewhere)
+${DAEMON}`;
 
 const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST
                                   (default: DOCKER_HOST and the TLS settings of the environment, as docker reads them)
@@ -88,7 +100,8 @@ ${LOCAL_AGENT}
   --cleanup                       remove this host's netfilter rules of the agent's cluster (the one
                                   in --data-dir), then exit; run it after skiff node rm or to uninstall
   --cluster ID                    with --cleanup: the rules of this cluster instead
-  --all                           with --cleanup: the rules of every Skiff cluster`,
+  --all                           with --cleanup: the rules of every Skiff cluster
+${DAEMON}`,
     client: false,
   },
   deploy: {
@@ -151,9 +164,9 @@ ${WAIT}`,
     client: true,
   },
   ps: {
-    synopsis: 'skiff ps [NAME] [--json]',
+    synopsis: 'skiff ps [NAME] [-o table|wide|json|yaml|name] [-q]',
     summary: "List services; with NAME, that service's replicas.",
-    options: JSON_OPTION,
+    options: OUTPUT_OPTION,
     client: true,
   },
   logs: {
@@ -175,7 +188,7 @@ ${JSON_OPTION}`,
   --since ${SINCE}
                                   events since then
   --limit N                       at most N events of the backlog (default 1000)
-${JSON_OPTION}`,
+${OUTPUT_OPTION}`,
     client: true,
   },
   stats: {
@@ -188,9 +201,9 @@ ${JSON_OPTION}`,
   },
   rm: { synopsis: 'skiff rm NAME', summary: 'Remove a service and stop its replicas.', client: true },
   nodes: {
-    synopsis: 'skiff nodes [--json]',
+    synopsis: 'skiff nodes [-o table|wide|json|yaml|name] [-q]',
     summary: 'List nodes with their capacity and what is allocated on them.',
-    options: JSON_OPTION,
+    options: OUTPUT_OPTION,
     client: true,
   },
   rollout: {
@@ -202,7 +215,7 @@ ${JSON_OPTION}`,
     options: `  --to-revision N                 undo: the revision to return to
   --no-wait                       status, undo: do not wait for the rollout to end
   --timeout 120s                  how long to wait
-${JSON_OPTION}`,
+${OUTPUT_OPTION}`,
     client: true,
   },
   node: {
@@ -213,7 +226,7 @@ ${JSON_OPTION}`,
   drain NODE                      cordon it and move its replicas elsewhere, each started before the old stops
   label NODE [KEY=VALUE ...]      set its operator labels (replacing the previous ones; none clears them)
   rm NODE                         forget a node whose agent is gone`,
-    options: JSON_OPTION,
+    options: OUTPUT_OPTION,
     client: true,
   },
   ca: {
@@ -235,7 +248,7 @@ ${JSON_OPTION}`,
     options: `  --name NAME                     create: the token's name (lowercase letters, digits, dashes), named in events
   --role ROLE                     create: viewer, operator or admin
   --expires 30d                   create: lifetime in d, h or m (default: never expires)
-${JSON_OPTION}`,
+${OUTPUT_OPTION}`,
     client: true,
   },
   policy: {
@@ -249,7 +262,7 @@ ${JSON_OPTION}`,
                                   sysctl:NAME, bind:/var/log, host-network, host-pid, host-ipc, host-uts,
                                   host-userns, seccomp-unconfined, apparmor-unconfined
   deny SERVICE EXCEPTION          withdraw it`,
-    options: JSON_OPTION,
+    options: OUTPUT_OPTION,
     client: true,
   },
   secret: {
@@ -260,7 +273,7 @@ ${JSON_OPTION}`,
   ls                              list names, versions, sizes (never values)
   rm NAME                         remove one no service uses`,
     options: `  -f, --file FILE                 create: read the value from FILE, or - for stdin
-${JSON_OPTION}`,
+${OUTPUT_OPTION}`,
     client: true,
   },
   config: {
@@ -272,7 +285,7 @@ ${JSON_OPTION}`,
   show NAME                       print its content
   rm NAME                         remove one no service uses`,
     options: `  -f, --file FILE                 create: read the value from FILE, or - for stdin
-${JSON_OPTION}`,
+${OUTPUT_OPTION}`,
     client: true,
   },
   exec: {
@@ -300,7 +313,39 @@ ${JSON_OPTION}`,
     options: `  -c, --compose-file FILE         a Compose file; several are merged in order (.env beside the first is read)
   --prune                         deploy: remove the stack's services the files no longer have
   --dry-run                       deploy: print the Skiff service specs instead of deploying
-${JSON_OPTION}`,
+${OUTPUT_OPTION}`,
+    client: true,
+  },
+  completion: {
+    synopsis: 'skiff completion bash|zsh|fish',
+    summary: 'Print a shell completion script: commands, flags, and service and node names from the server.',
+    actions: `  bash                            source <(skiff completion bash), or save it in /etc/bash_completion.d/skiff
+  zsh                             skiff completion zsh > "\${fpath[1]}/_skiff"
+  fish                            skiff completion fish > ~/.config/fish/completions/skiff.fish`,
+    client: false,
+  },
+  install: {
+    synopsis: 'skiff install server|agent [--dry-run] [--root DIR]',
+    summary:
+      'Install this skiff as a systemd service: binary, unit, /etc/skiff config; then enable and start it.',
+    options: `  --dry-run                       print every step and file, change nothing
+  --root DIR                      write under DIR instead of / and do not call systemctl (packaging)`,
+    client: false,
+  },
+  uninstall: {
+    synopsis: 'skiff uninstall server|agent [--purge] [--dry-run] [--root DIR]',
+    summary:
+      "Stop and remove a skiff service (an agent's netfilter rules too); its state in /var/lib/skiff stays.",
+    options: `  --purge                         also remove /etc/skiff/ROLE.yaml and ROLE.env
+  --dry-run                       print every step, change nothing
+  --root DIR                      remove under DIR instead of / and do not call systemctl`,
+    client: false,
+  },
+  version: {
+    synopsis: 'skiff version [--client] [-o json|yaml]',
+    summary: "Print this skiff's version, commit, build date, API and protocol versions, and the server's.",
+    options: `  --client                        this skiff only; do not ask the server
+${OUTPUT_OPTION}`,
     client: true,
   },
   context: {

@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import type Docker from 'dockerode';
+import { SSH_TRANSPORT_LEFT_OUT, sshTransportIncluded } from '../build/build-info.ts';
 
 export interface EngineEnvironment {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -29,6 +30,13 @@ export function dockerOptionsFor(
   environment: EngineEnvironment,
 ): Docker.DockerOptions | undefined {
   const address = host?.trim();
+  // The single executable leaves the ssh transport out (a native addon): say so before dialling.
+  const named = address || environment.env.DOCKER_HOST?.trim();
+  if (named?.startsWith('ssh://') && !sshTransportIncluded()) {
+    throw new EngineAddressError(
+      `${address ? '--docker-host' : 'DOCKER_HOST'} ${named}: ${SSH_TRANSPORT_LEFT_OUT}`,
+    );
+  }
   if (!address) return undefined;
   const none = { host: undefined, port: undefined, username: undefined, socketPath: undefined };
   if (address.startsWith('unix://')) {

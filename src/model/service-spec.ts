@@ -4,6 +4,7 @@
  * rejected so a typo never silently does nothing.
  */
 import { z } from 'zod';
+import { autoscalePolicySchema } from './autoscale-policy.ts';
 import { boundedRecordSchema } from './bounds.ts';
 import { containerRuntimeShape } from './container-runtime.ts';
 import { durationSchema, durationWithin } from './duration.ts';
@@ -203,6 +204,8 @@ export const serviceSpecSchema = z.strictObject({
    * as they join, leave, drain or change labels (`replicas` is then ignored). Unset: replicated.
    */
   mode: z.enum(['replicated', 'global']).optional(),
+  /** Scale between min and max on CPU and/or memory per replica (src/autoscale). */
+  autoscale: autoscalePolicySchema.optional(),
   ports: z.array(portSchema).max(64).default([]),
   resources: resourcesSchema.default({}),
   env: boundedRecordSchema(envKey, z.string().max(MAX_VALUE_CHARS), 1024).default({}),

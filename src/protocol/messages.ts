@@ -209,4 +209,6 @@ export const CLOSE_CODES = {
   /** The agent's host overlaps the cluster's address pool: it refuses to run replicas. */
   addressPoolOverlap: 4011,
   serverShutdown: 1001,
+  /** The agent's protocol version is outside what the server accepts (compatibility.ts). */
+  protocolUnsupported: 4013,
 } as const;

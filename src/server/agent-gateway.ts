@@ -13,7 +13,8 @@ import type { AgentSnapshot } from '../metrics/agent-counters.ts';
 import { readAgentSnapshot } from '../metrics/agent-counters.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
-import { FEATURES, SERVER_FEATURES } from '../protocol/features.ts';
+import { checkAgentProtocol, closeReasonFor } from '../protocol/compatibility.ts';
+import { FEATURES, PROTOCOL_VERSION, SERVER_FEATURES } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { readAgentMessage } from '../protocol/read-message.ts';
@@ -133,6 +134,27 @@ function serveAgent(
       if (message.node.name !== certifiedName) {
         options.log(`refused a hello as ${message.node.name} on node ${certifiedName}'s certificate`);
         ws.close(CLOSE_CODES.identityMismatch, `this connection's certificate is node ${certifiedName}'s`);
+        return;
+      }
+      const protocol = checkAgentProtocol(message.protocol_version, PROTOCOL_VERSION);
+      if (!protocol.ok) {
+        // Said once (and shown by `skiff nodes`); the agent retries slowly until it is upgraded.
+        if (cluster.refuse(message.node, protocol.reason, now())) {
+          options.log(
+            `Node ${message.node.name} (agent ${message.agent_version}) refused: ${protocol.reason}`,
+          );
+          events.append(
+            {
+              type: 'node',
+              service: null,
+              container: null,
+              node: message.node.name,
+              message: `Node ${message.node.name} refused: ${protocol.reason}`,
+            },
+            now(),
+          );
+        }
+        ws.close(CLOSE_CODES.protocolUnsupported, closeReasonFor(protocol, PROTOCOL_VERSION));
         return;
       }
       const mismatch = clusterMismatch(message.cluster_id, options.clusterId);

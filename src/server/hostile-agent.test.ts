@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { eventually } from '../../test/support/eventually.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import { MAX_EVENT_MESSAGE_CHARS } from '../model/bounds.ts';
+import { PROTOCOL_VERSION } from '../protocol/features.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { joinCluster, type NodeIdentity } from '../security/node-identity.ts';
 import { Store } from '../store/store.ts';
@@ -330,6 +331,53 @@ test('a replica is never assigned to an agent lacking a feature it needs; it wai
     assert.equal(assigned(lacking), false, 'never to the one lacking it');
     lacking.socket.close();
     able.socket.close();
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('agents one protocol version either side are accepted; two ahead is refused, saying so', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-protocol-'));
+  const server = await startServer({ dataDir: dir, port: 0, listen: '127.0.0.1', log: () => {} });
+  const admin = { authorization: `Bearer ${server.tokens.admin}` };
+  try {
+    for (const [name, version] of [
+      ['previous', PROTOCOL_VERSION - 1],
+      ['next', PROTOCOL_VERSION + 1],
+    ] as const) {
+      const agent = await joinedAgent(server, name, dir);
+      agent.send(hello(name, { protocol_version: version }));
+      await eventually(
+        `${name}: a welcome`,
+        () => agent.received.some((m) => (m as { type?: string }).type === 'welcome'),
+        {
+          timeoutMs: 5000,
+          intervalMs: 10,
+        },
+      );
+      agent.socket.close();
+    }
+    const future = await joinedAgent(server, 'future', dir);
+    future.send(hello('future', { protocol_version: PROTOCOL_VERSION + 2 }));
+    assert.equal(await future.closed, CLOSE_CODES.protocolUnsupported);
+    const events = (await (await fetch(`${server.url}/api/events`, { headers: admin })).json()) as {
+      message: string;
+    }[];
+    assert.ok(
+      events.some((e) =>
+        /Node future refused: agent protocol \d+ is too new .*upgrade the servers first/.test(e.message),
+      ),
+      JSON.stringify(events.map((e) => e.message)),
+    );
+    const nodes = (await (await fetch(`${server.url}/api/nodes`, { headers: admin })).json()) as {
+      name: string;
+      message: string | null;
+    }[];
+    assert.match(
+      nodes.find((n) => n.name === 'future')?.message ?? '',
+      /^refused: agent protocol \d+ is too new/,
+    );
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });

@@ -22,6 +22,35 @@ import { freePool } from './free-pool.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/cli/main.ts');
 
+/** How a skiff process is started: this checkout's CLI by default, or a binary, or another checkout. */
+export interface SkiffCommand {
+  readonly file: string;
+  /** Arguments before skiff's own (node's flags and the script). */
+  readonly prefix: readonly string[];
+  /** The working directory (a binary's own temp dir, so nothing of this checkout is found). */
+  readonly cwd?: string;
+}
+
+/** This checkout's `src/cli/main.ts` under the Node running the tests. */
+export const CHECKOUT_SKIFF: SkiffCommand = {
+  file: process.execPath,
+  prefix: ['--disable-warning=ExperimentalWarning', MAIN],
+};
+
+/** Another checkout's CLI (a previous release's worktree), under the same Node. */
+export function checkoutSkiff(root: string): SkiffCommand {
+  return {
+    file: process.execPath,
+    prefix: ['--disable-warning=ExperimentalWarning', join(root, 'src/cli/main.ts')],
+  };
+}
+
+export interface SkiffCommands {
+  readonly server?: SkiffCommand;
+  readonly agent?: SkiffCommand;
+  readonly cli?: SkiffCommand;
+}
+
 export interface CliResult {
   readonly code: number | null;
   readonly stdout: string;
@@ -38,17 +67,30 @@ export class SkiffCluster {
   agent: ChildProcess | undefined;
   readonly output: string[] = [];
   #clusterId: string | undefined;
+  /** Changed between starts to upgrade one process (the version-skew test). */
+  commands: Required<SkiffCommands>;
 
-  private constructor(port: number, mode: 'up' | 'split' | 'server', host: string) {
+  private constructor(
+    port: number,
+    mode: 'up' | 'split' | 'server',
+    host: string,
+    commands: SkiffCommands = {},
+  ) {
     this.port = port;
     this.mode = mode;
     this.host = host;
+    this.commands = {
+      server: commands.server ?? CHECKOUT_SKIFF,
+      agent: commands.agent ?? CHECKOUT_SKIFF,
+      cli: commands.cli ?? CHECKOUT_SKIFF,
+    };
   }
 
   /**
    * `serverArgs` are extra flags for `skiff up`/`skiff server` (e.g. `--address-pool CIDR`);
    * `waitForNode: false` returns once the server answers, for an agent expected to refuse;
-   * `listen: '0.0.0.0'` makes the API hold its port on every address, as `skiff up` does by default.
+   * `listen: '0.0.0.0'` makes the API hold its port on every address, as `skiff up` does by default;
+   * `commands` runs the server, agent or CLI from a binary or another checkout.
    */
   static async start(
     mode: 'up' | 'split' = 'up',
@@ -57,15 +99,17 @@ export class SkiffCluster {
       waitForNode = true,
       listen = '127.0.0.1',
       agentArgs = [],
+      commands = {},
     }: {
       serverArgs?: readonly string[];
       waitForNode?: boolean;
       listen?: string;
       /** Extra flags for `skiff agent` in split mode (e.g. `--address IP`). */
       agentArgs?: readonly string[];
+      commands?: SkiffCommands;
     } = {},
   ): Promise<SkiffCluster> {
-    const cluster = new SkiffCluster(await freePort(), mode, listen);
+    const cluster = new SkiffCluster(await freePort(), mode, listen, commands);
     cluster.#extraServerArgs = await withPool(serverArgs);
     cluster.#agentArgs = agentArgs;
     try {
@@ -165,7 +209,7 @@ export class SkiffCluster {
       this.host,
       ...this.#extraServerArgs,
     );
-    this.server = this.#spawn(args, this.mode === 'up' ? 'up' : 'server');
+    this.server = this.#spawn(args, this.mode === 'up' ? 'up' : 'server', this.commands.server);
     await eventually(
       'the server to answer /healthz',
       async () => {
@@ -191,6 +235,7 @@ export class SkiffCluster {
         ...this.#agentArgs,
       ],
       'agent',
+      this.commands.agent,
     );
   }
 
@@ -222,9 +267,11 @@ export class SkiffCluster {
 
   /** Runs the real CLI against this cluster. */
   async cli(args: string[], { timeoutMs = 120_000 } = {}): Promise<CliResult> {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], {
+    const { file, prefix, cwd } = this.commands.cli;
+    const child = spawn(file, [...prefix, ...args], {
       env: { ...process.env, SKIFF_SERVER: this.url, SKIFF_DATA_DIR: this.dataDir, SKIFF_TOKEN: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(cwd ? { cwd } : {}),
     });
     let stdout = '';
     let stderr = '';
@@ -257,10 +304,11 @@ export class SkiffCluster {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 
-  #spawn(args: string[], label: string): ChildProcess {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], {
+  #spawn(args: string[], label: string, command: SkiffCommand): ChildProcess {
+    const child = spawn(command.file, [...command.prefix, ...args], {
       env: { ...process.env, SKIFF_TOKEN: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(command.cwd ? { cwd: command.cwd } : {}),
     });
     const keep = (d: Buffer) => {
       for (const line of String(d).split('\n')) if (line) this.output.push(`[${label}] ${line}`);

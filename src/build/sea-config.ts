@@ -1,0 +1,40 @@
+/**
+ * The `node --experimental-sea-config` file for the single executable (pure: paths in, JSON out).
+ * The code cache makes start-up skip compiling the bundle (the cache is specific to the Node
+ * binary and CPU architecture that made it, so a cross build turns it off).
+ */
+import { join } from 'node:path';
+import { DASHBOARD_ASSET_PREFIX } from './embedded-assets.ts';
+
+export interface SeaConfigInput {
+  readonly bundlePath: string;
+  readonly blobPath: string;
+  /** The dashboard's build directory and its files (relative paths), empty when not built. */
+  readonly dashboardDir: string;
+  readonly dashboardFiles: readonly string[];
+  readonly crossBuild: boolean;
+}
+
+export interface SeaConfig {
+  readonly main: string;
+  readonly output: string;
+  readonly disableExperimentalSEAWarning: true;
+  readonly useSnapshot: false;
+  readonly useCodeCache: boolean;
+  readonly assets: Record<string, string>;
+}
+
+export function seaConfig(input: SeaConfigInput): SeaConfig {
+  const assets: Record<string, string> = {};
+  for (const file of input.dashboardFiles) {
+    assets[DASHBOARD_ASSET_PREFIX + file] = join(input.dashboardDir, ...file.split('/'));
+  }
+  return {
+    main: input.bundlePath,
+    output: input.blobPath,
+    disableExperimentalSEAWarning: true,
+    useSnapshot: false,
+    useCodeCache: !input.crossBuild,
+    assets,
+  };
+}

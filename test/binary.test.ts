@@ -1,0 +1,181 @@
+/**
+ * The single executable (`npm run build:binary`), run from a directory with no node_modules: what
+ * only a bundle can break (etcd3's protos, node:sqlite, embedded assets, the left-out ssh
+ * transport), then the CLI-level lifecycle on the real engine with `skiff up` and every client
+ * command from the binary: deploy, ps (every output format), scale, logs, rm; `skiff version`
+ * with the server's part; and bash completing a service name from the server.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { eventually } from './support/eventually.ts';
+import { type BuiltBinary, buildBinary } from './support/skiff-binary.ts';
+import { SkiffCluster } from './support/skiff-cluster.ts';
+
+const run = promisify(execFile);
+
+let binary: BuiltBinary;
+let skiff: SkiffCluster;
+
+/** The binary with a clean environment: no NODE_* settings, no PATH entry for this checkout's Node. */
+async function skiffBinary(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(binary.path, args, {
+      cwd: binary.dir,
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: binary.dir, ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+describe('the single executable', { timeout: 180_000 }, () => {
+  before(() => {
+    binary = buildBinary();
+  });
+  after(async () => {
+    await skiff?.stop();
+    binary?.remove();
+  });
+
+  test('is one file with its checksum, alone in a directory without node_modules', () => {
+    assert.equal(existsSync(join(binary.dir, 'node_modules')), false);
+    for (let dir = binary.dir; dir !== '/'; dir = dirname(dir)) {
+      assert.equal(existsSync(join(dir, 'node_modules')), false, `${dir} has node_modules`);
+    }
+    const digest = createHash('sha256').update(readFileSync(binary.path)).digest('hex');
+    assert.equal(binary.checksumLine, `${digest}  skiff`);
+  });
+
+  test('carries etcd3 with its protos, node:sqlite and the dashboard assets', async () => {
+    const result = await skiffBinary(['__binary-selftest']);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as {
+      sqlite: string;
+      etcdServices: boolean;
+      assets: { origin: string; files: number } | null;
+      build: { flavour: string; sshTransport: boolean };
+      execPath: string;
+    };
+    assert.match(report.sqlite, /^3\.\d+\.\d+$/);
+    assert.equal(report.etcdServices, true);
+    assert.equal(report.build.flavour, 'binary');
+    assert.equal(report.execPath, binary.path, 'the binary is its own runtime');
+    if (binary.dashboardFiles.length > 0) {
+      assert.deepEqual(report.assets, { origin: 'embedded', files: binary.dashboardFiles.length });
+    }
+  });
+
+  test('version names its release, commit, build date, API and protocol versions', async () => {
+    const result = await skiffBinary(['version', '--client']);
+    assert.equal(result.code, 0, result.stderr);
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    assert.match(result.stdout, new RegExp(`Version: +${pkg.version.replaceAll('.', '\\.')} \\(binary\\)`));
+    assert.match(result.stdout, /Commit: +[0-9a-f]{40}/);
+    assert.match(result.stdout, /Built: +\d{4}-\d\d-\d\dT/);
+    assert.match(result.stdout, /API: +\d+\n +Protocol: +\d+/);
+  });
+
+  test('an ssh:// Docker host is refused, saying the binary leaves that transport out', async () => {
+    const result = await skiffBinary(['up', '--docker-host', 'ssh://me@docker.invalid', '--port', '0']);
+    assert.equal(result.code, 2);
+    assert.match(
+      result.stderr,
+      /no ssh:\/\/ transport to Docker .*native ssh2 addon.*--docker-host unix:\/\//,
+    );
+  });
+
+  describe('on the real engine', () => {
+    before(async () => {
+      skiff = await SkiffCluster.start('up', { commands: { server: binary.command, cli: binary.command } });
+    });
+
+    test('deploy, ps in every format, scale, logs', async () => {
+      const deployed = await skiff.cli([
+        'deploy',
+        '--name',
+        'web',
+        '--image',
+        'skiff-demo:v1',
+        '--replicas',
+        '2',
+        '--port',
+        '8080',
+      ]);
+      assert.equal(deployed.code, 0, deployed.stderr);
+      assert.match(deployed.stdout, /web\s+running\s+2\/2\s+healthy/);
+
+      const table = await skiff.cli(['ps']);
+      assert.match(table.stdout, /^NAME +STATUS +REPLICAS +HEALTH\nweb +running +2\/2 +healthy\n$/);
+      const json = await skiff.cli(['ps', '-o', 'json']);
+      const yaml = await skiff.cli(['ps', '-o', 'yaml']);
+      assert.equal(yaml.code, 0, yaml.stderr);
+      assert.deepEqual(parse(yaml.stdout), JSON.parse(json.stdout));
+      assert.deepEqual(JSON.parse((await skiff.cli(['ps', '--json'])).stdout), JSON.parse(json.stdout));
+      assert.equal((await skiff.cli(['ps', '-q'])).stdout, 'web\n');
+      assert.equal((await skiff.cli(['ps', 'web', '-o', 'name'])).stdout, 'web-0\nweb-1\n');
+      assert.match(
+        (await skiff.cli(['ps', 'web', '-o', 'wide'])).stdout,
+        /TASK +REVISION +EXIT +PORTS +MESSAGE/,
+      );
+      assert.equal((await skiff.cli(['ps', '-o', 'xml'])).code, 2);
+
+      const scaled = await skiff.cli(['scale', 'web', '--replicas', '3']);
+      assert.equal(scaled.code, 0, scaled.stderr);
+      assert.equal((await skiff.containers('web')).filter((c) => c.state === 'running').length, 3);
+
+      const logs = await eventually('logs of every replica', async () => {
+        const result = await skiff.cli(['logs', 'web', '--tail', '5']);
+        return ['web-0 |', 'web-1 |', 'web-2 |'].every((p) => result.stdout.includes(p))
+          ? result.stdout
+          : undefined;
+      });
+      assert.match(logs, /web-0\s*\| demo v1 starting as web-0/);
+    });
+
+    test('version shows the server it talks to', async () => {
+      const result = await skiff.cli(['version']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(
+        result.stdout,
+        new RegExp(`Server: ${skiff.url.replaceAll('.', '\\.')}\n +Version: +\\S+ \\(binary\\)`),
+      );
+      assert.match(result.stdout, /accepts agents of protocol \d+-\d+/);
+    });
+
+    test('bash completes commands, and a service name from the server', async () => {
+      const script = `source <("${binary.path}" completion bash)
+complete -p skiff
+COMP_WORDS=("${binary.path}" sc); COMP_CWORD=1; _skiff; echo "commands: \${COMPREPLY[*]}"
+COMP_WORDS=("${binary.path}" logs w); COMP_CWORD=2; _skiff; echo "services: \${COMPREPLY[*]}"
+COMP_WORDS=("${binary.path}" ps --o); COMP_CWORD=2; _skiff; echo "flags: \${COMPREPLY[*]}"`;
+      const { stdout } = await run('bash', ['-c', script], {
+        env: { PATH: '/usr/bin:/bin', SKIFF_SERVER: skiff.url, SKIFF_DATA_DIR: skiff.dataDir },
+        cwd: binary.dir,
+      });
+      assert.match(stdout, /^complete -o default -o nosort -F _skiff skiff$/m);
+      assert.match(stdout, /^commands: scale$/m);
+      assert.match(stdout, /^services: web$/m);
+      assert.match(stdout, /^flags: --output$/m);
+    });
+
+    test('rm removes the service and its containers', async () => {
+      const removed = await skiff.cli(['rm', 'web']);
+      assert.equal(removed.code, 0, removed.stderr);
+      await eventually('containers gone', async () => (await skiff.containers('web')).length === 0);
+      const gone = await skiff.cli(['ps', 'web']);
+      assert.equal(gone.code, 1);
+      assert.match(gone.stderr, /service web not found/);
+    });
+  });
+});
