@@ -99,6 +99,10 @@ runMain('bench:metrics', async () => {
     let bytes = 0;
     let series = 0;
     let families = 0;
+    // One scrape first, untimed: the first render compiles the code paths it takes.
+    await (
+      await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.tokens.admin}` } })
+    ).text();
     for (let i = 0; i < SCRAPES; i++) {
       const t0 = performance.now();
       const response = await fetch(`${server.url}/metrics`, {
@@ -141,13 +145,13 @@ runMain('bench:metrics', async () => {
             `${(bytes / 1024).toFixed(0)} KiB`,
             grouped(series),
             String(families),
-            percentile(timesMs, 99) <= GOAL_MS ? `≤ ${GOAL_MS} ms: met` : `≤ ${GOAL_MS} ms: missed`,
+            `p50 ${median(timesMs) <= GOAL_MS ? 'met' : 'missed'}, p99 ${percentile(timesMs, 99) <= GOAL_MS ? 'met' : 'missed'}`,
           ],
         ],
         { rule: true },
       ),
     );
-    out(`(${SCRAPES} scrapes one at a time; the first includes warm-up)`);
+    out(`(${SCRAPES} scrapes one at a time after one untimed; goal ≤ ${GOAL_MS} ms)`);
   } finally {
     if (fleet && fleet.exitCode === null) {
       const exited = new Promise((done) => fleet?.once('exit', done));
