@@ -18,7 +18,7 @@ import { ClusterPki, DEFAULT_CERT_LIFETIME_MS } from '../security/cluster-pki.ts
 import { createFirstByteListener, type FirstByteListener } from '../security/first-byte-listener.ts';
 import { ensurePrivateDir, restrictFile } from '../security/private-files.ts';
 import { securityApiRoutes } from '../security/security-api-routes.ts';
-import { Store } from '../store/store.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
 import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
@@ -67,7 +67,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // 0700 and 0600 whatever existed before: the store holds every service's environment.
   ensurePrivateDir(options.dataDir);
   const dbPath = join(options.dataDir, 'skiff.db');
-  const store = new Store(dbPath);
+  const store = new SqliteStore(dbPath);
   for (const suffix of ['', '-wal', '-shm']) restrictFile(`${dbPath}${suffix}`);
   const storedClusterId = store.getMeta('cluster_id');
   let decision: PoolDecision;
