@@ -71,8 +71,9 @@ export function createApp(
   // A write is answered once the store has committed it (etcd: its transaction; SQLite: at
   // once), so a 2xx means durable and a refused commit is the answer (below) instead.
   app.use('/api/*', async (c, next) => {
+    const mark = deps.store.writeMark();
     await next();
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') await deps.store.durable();
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') await deps.store.durable(mark);
   });
 
   app.get('/api/openapi.json', (c) => c.json(document));

@@ -119,8 +119,12 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
+  writeMark(): number {
+    return 0;
+  }
+
   /** The file is written before each call returns. */
-  durable(): Promise<void> {
+  durable(_since?: number): Promise<void> {
     return Promise.resolve();
   }
 

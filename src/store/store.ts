@@ -106,12 +106,16 @@ export interface Store {
    */
   transaction<T>(fn: () => T): T;
 
+  /** A mark of the writes made so far, for `durable(since)`. */
+  writeMark(): number;
+
   /**
-   * Resolves once every write made so far is committed; rejects with the first failure among
-   * them (NotLeaderError, StoreUnavailableError, StoreConflictError). SQLite: already resolved.
-   * The API awaits it before answering a write, so a 2xx answer means the write is durable.
+   * Resolves once every write made after `since` (a `writeMark()`; default: all) is committed;
+   * rejects with the first failure among them (NotLeaderError, StoreUnavailableError,
+   * StoreConflictError). SQLite: already resolved. The API takes a mark when a request starts and
+   * awaits this before answering it, so a 2xx answer means its writes are durable.
    */
-  durable(): Promise<void>;
+  durable(since?: number): Promise<void>;
 
   /**
    * Called (at most once per turn of the event loop) when state changed by another writer was
