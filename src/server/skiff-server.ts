@@ -1,12 +1,12 @@
 /**
- * The control plane's composition root: the store in DIR/skiff.db, tokens, the cluster CA, the
+ * The control plane's composition root: the store (DIR/skiff.db, or etcd with `store`), tokens,
+ * the cluster CA, the
  * cluster, the controller, the agent gateway and the HTTP API on one port (TLS, and plain HTTP
  * from loopback; src/security/README.md).
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
 import { attachExecUpgrades, isExecUpgrade } from '../api/exec-upgrade.ts';
@@ -18,7 +18,9 @@ import { ClusterPki, DEFAULT_CERT_LIFETIME_MS } from '../security/cluster-pki.ts
 import { createFirstByteListener, type FirstByteListener } from '../security/first-byte-listener.ts';
 import { ensurePrivateDir, restrictFile } from '../security/private-files.ts';
 import { securityApiRoutes } from '../security/security-api-routes.ts';
-import { SqliteStore } from '../store/sqlite-store.ts';
+import type { Store } from '../store/store.ts';
+import type { StoreLocation } from '../store/store-url.ts';
+import { describeLocation, openStore, sqliteLocation } from '../store/store-url.ts';
 import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
@@ -33,7 +35,10 @@ import type { Tokens } from './tokens.ts';
 import { ensureTokens } from './tokens.ts';
 
 export interface ServerOptions {
+  /** Key files (CA, cluster key, tokens) and, without `store`, the SQLite store. */
   readonly dataDir: string;
+  /** Where the cluster state lives (default: SQLite in the data dir). */
+  readonly store?: StoreLocation;
   readonly port: number;
   readonly listen: string;
   readonly presetAdminToken?: string;
@@ -60,15 +65,19 @@ export interface RunningServer {
   readonly addressPool: AddressPool;
   /** The cluster CA and certificates. */
   readonly pki: ClusterPki;
+  /** The cluster state (for the HA layer: the write guard, the etcd client). */
+  readonly store: Store;
+  readonly controller: Controller;
   close(): Promise<void>;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   // 0700 and 0600 whatever existed before: the store holds every service's environment.
   ensurePrivateDir(options.dataDir);
-  const dbPath = join(options.dataDir, 'skiff.db');
-  const store = new SqliteStore(dbPath);
-  for (const suffix of ['', '-wal', '-shm']) restrictFile(`${dbPath}${suffix}`);
+  const location = options.store ?? sqliteLocation(options.dataDir);
+  const store = await openStore(location, options.log);
+  if (location.kind === 'sqlite')
+    for (const suffix of ['', '-wal', '-shm']) restrictFile(`${location.path}${suffix}`);
   const storedClusterId = store.getMeta('cluster_id');
   let decision: PoolDecision;
   try {
@@ -76,10 +85,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stored: store.getMeta(POOL_META_KEY),
       clusterExists: storedClusterId !== undefined,
       given: options.addressPool,
-      dataDir: options.dataDir,
+      dataDir: location.kind === 'sqlite' ? options.dataDir : describeLocation(location),
     });
   } catch (error) {
-    store.close();
+    await store.close();
     throw error;
   }
   const addressPool = decision.pool;
@@ -89,6 +98,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (decision.store) store.setMeta(POOL_META_KEY, addressPool.cidr);
     if (storedClusterId === undefined) store.setMeta('cluster_id', clusterId);
   });
+  try {
+    // On etcd: a store that cannot take writes is said at once, not at the first deploy.
+    await store.durable();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const now = Date.now;
   const pki = await ClusterPki.open({
     dataDir: options.dataDir,
@@ -206,6 +222,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clusterId,
     addressPool,
     pki,
+    store,
+    controller,
     async close() {
       controller.stop();
       pki.stop();
@@ -215,7 +233,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         listener.net.close(() => resolve());
         server.closeAllConnections();
       });
-      store.close();
+      await store.close();
     },
   };
 }

@@ -189,6 +189,16 @@ export class SqliteStore implements Store {
     return row ? z.object({ value: z.string() }).parse(row).value : undefined;
   }
 
+  metaEntries(): [string, string][] {
+    return this.#db
+      .prepare('SELECT key, value FROM meta ORDER BY key')
+      .all()
+      .map((row) => {
+        const parsed = z.object({ key: z.string(), value: z.string() }).parse(row);
+        return [parsed.key, parsed.value];
+      });
+  }
+
   setMeta(key: string, value: string): void {
     this.#db
       .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?')

@@ -131,6 +131,8 @@ export interface Store {
 
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
+  /** Every meta entry, ordered by key (snapshots and migration copy them all). */
+  metaEntries(): [string, string][];
 
   /** Services ordered by name. */
   listServices(): StoredService[];

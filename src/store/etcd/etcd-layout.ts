@@ -19,7 +19,9 @@ import { looseCopy } from '../../model/loose.ts';
 import { nodeAvailabilitySchema, nodeLabelsSchema, nodeRegistrationSchema } from '../../model/node.ts';
 import { rolloutSchema } from '../../model/rollout.ts';
 import { serviceSpecSchema } from '../../model/service-spec.ts';
+import type { TaskRecord } from '../../model/task.ts';
 import { desiredStateSchema, taskObservationSchema } from '../../model/task.ts';
+import type { StoredNode, StoredService } from '../store.ts';
 
 export const DEFAULT_ETCD_PREFIX = '/skiff';
 
@@ -146,3 +148,26 @@ export function parseJson(text: string): unknown {
     return undefined;
   }
 }
+
+/** How each record is written (the inverse of the schemas above). */
+export const encode = {
+  service: (s: StoredService) =>
+    JSON.stringify({
+      spec: s.spec,
+      revision: s.revision,
+      createdAt: s.createdAt,
+      updatedAt: s.updatedAt,
+      rollout: s.rollout,
+    }),
+  revision: (r: { readonly spec: unknown; readonly createdAt: number }) =>
+    JSON.stringify({ spec: r.spec, createdAt: r.createdAt }),
+  task: (t: TaskRecord) => JSON.stringify(t),
+  node: (n: StoredNode) =>
+    JSON.stringify({
+      registration: n.registration,
+      joinedAt: n.joinedAt,
+      availability: n.availability,
+      labels: n.labels,
+    }),
+  event: (e: z.infer<typeof eventRecord>) => JSON.stringify(e),
+};

@@ -38,7 +38,7 @@ import type {
 import { REVISION_HISTORY } from '../store.ts';
 import type { EtcdTlsFiles } from './etcd-client.ts';
 import { classifyEtcdError, createEtcdClient, errorText } from './etcd-client.ts';
-import { DEFAULT_ETCD_PREFIX, EVENT_ID_SPAN, keys, parseKey } from './etcd-layout.ts';
+import { DEFAULT_ETCD_PREFIX, EVENT_ID_SPAN, encode, keys, parseKey } from './etcd-layout.ts';
 import { EtcdTables } from './etcd-tables.ts';
 import { EtcdUpkeep } from './etcd-upkeep.ts';
 import type { PendingBatch, VisibleChange } from './kv-mirror.ts';
@@ -643,6 +643,10 @@ export class EtcdStore implements Store {
     return this.#tables.meta.get(key);
   }
 
+  metaEntries(): [string, string][] {
+    return [...this.#tables.meta.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
   setMeta(key: string, value: string): void {
     if (this.#tables.meta.get(key) === value) return;
     this.#put(keys.meta(key), value);
@@ -659,17 +663,7 @@ export class EtcdStore implements Store {
   }
 
   #writeService(name: string, service: StoredService): StoredService {
-    this.#put(
-      keys.service(name),
-      JSON.stringify({
-        spec: service.spec,
-        revision: service.revision,
-        createdAt: service.createdAt,
-        updatedAt: service.updatedAt,
-        rollout: service.rollout,
-      }),
-      service,
-    );
+    this.#put(keys.service(name), encode.service(service), service);
     return service;
   }
 
@@ -698,7 +692,7 @@ export class EtcdStore implements Store {
         updatedAt: now,
         rollout,
       });
-      this.#put(keys.revision(spec.name, revision), JSON.stringify({ spec, createdAt: now }));
+      this.#put(keys.revision(spec.name, revision), encode.revision({ spec, createdAt: now }));
       this.pruneRevisions(spec.name, REVISION_HISTORY);
       return { service, created: !existing, changed: true };
     });
@@ -788,7 +782,7 @@ export class EtcdStore implements Store {
   }
 
   #writeTask(record: TaskRecord): void {
-    this.#put(keys.task(record.id), JSON.stringify(record), record);
+    this.#put(keys.task(record.id), encode.task(record), record);
   }
 
   insertTask(task: Task): void {
@@ -865,8 +859,7 @@ export class EtcdStore implements Store {
   }
 
   #writeNode(node: StoredNode): void {
-    const { id, ...record } = node;
-    this.#put(keys.node(id), JSON.stringify(record));
+    this.#put(keys.node(node.id), encode.node(node));
   }
 
   upsertNode(id: string, registration: NodeRegistration, now: number): void {
@@ -914,7 +907,7 @@ export class EtcdStore implements Store {
       message: truncateText(given.message, MAX_EVENT_MESSAGE_CHARS),
     };
     // Staged only: an event shows in listings, and reaches subscribers, once committed with its id.
-    this.#mirror.stage(state.batch, keys.event(this.writerId, this.#eventSeq++), JSON.stringify(record));
+    this.#mirror.stage(state.batch, keys.event(this.writerId, this.#eventSeq++), encode.event(record));
   }
 
   listEvents(query: EventQuery): SkiffEvent[] {
@@ -930,13 +923,17 @@ export class EtcdStore implements Store {
   }
 
   /** Every key and value under the prefix at one revision (for `skiff snapshot save`). */
-  async exportAll(): Promise<{ revision: number; entries: { key: string; value: string }[] }> {
+  async exportAll(): Promise<{
+    revision: number;
+    entries: { key: string; value: string; create: number }[];
+  }> {
     const { revision, kvs } = await this.#rangeAll();
     return {
       revision,
       entries: kvs.map((kv) => ({
         key: kv.key.toString().slice(this.#root.length),
         value: kv.value.toString(),
+        create: Number(kv.create_revision),
       })),
     };
   }
