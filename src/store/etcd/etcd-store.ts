@@ -78,6 +78,8 @@ interface BatchState {
 }
 
 const PAGE = 1000;
+/** One commit attempt's deadline (ms); a slow but healthy etcd answers a big batch well within it. */
+const ATTEMPT_MS = 750;
 
 export class EtcdStore implements Store {
   readonly kind = 'etcd';
@@ -614,9 +616,13 @@ export class EtcdStore implements Store {
       if (this.#closed && this.#ownsClient)
         throw new StoreUnavailableError('closed', 'the etcd store is closed');
       try {
-        return await this.client.kv.txn(request, { deadline: Math.min(Date.now() + 2000, deadline) });
+        // A member without a leader holds a proposal until its own timeout (seconds): a short
+        // attempt, retried, gets through soon after a new etcd leader is elected (1–1.5 s). An
+        // attempt that was applied after all is known by its marker (see #commitChunk).
+        return await this.client.kv.txn(request, { deadline: Math.min(Date.now() + ATTEMPT_MS, deadline) });
       } catch (error) {
-        last = error;
+        // The breaker's own refusal says nothing about etcd: keep the error that opened it.
+        if (last === undefined || !/circuit breaker/i.test(errorText(error))) last = error;
         const kind = classifyEtcdError(error);
         if (kind === 'no-space')
           throw new StoreUnavailableError('no-space', NO_SPACE_ADVICE, { cause: error });
