@@ -17,6 +17,7 @@ import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { Task } from '../model/task.ts';
 import { AllocationExhaustedError, NotLeaderError, StoreConflictError } from './errors.ts';
 import { EtcdStore } from './etcd/etcd-store.ts';
+import { EtcdUpkeep } from './etcd/etcd-upkeep.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import type { Store } from './store.ts';
 
@@ -481,4 +482,44 @@ describe('store contract: two servers on one etcd prefix', () => {
       await close();
     }
   });
+});
+
+test('etcd upkeep: history is compacted to the revision seen one period before; the store reads on', async () => {
+  const endpoints = await sharedEtcdEndpoints();
+  const store = await EtcdStore.open({
+    endpoints,
+    prefix: testPrefix('compact'),
+    compactEveryMs: 0,
+    alarmCheckMs: 0,
+  });
+  try {
+    store.setMeta('k', 'v1');
+    await store.durable();
+    const logged: string[] = [];
+    let revision = (await store.client.kv.range({ key: Buffer.from('-') })).header.revision;
+    const upkeep = new EtcdUpkeep({
+      client: store.client,
+      compactEveryMs: 0,
+      alarmCheckMs: 0,
+      revision: () => Number(revision),
+      log: (m) => logged.push(m),
+      onNoSpace: () => {},
+    });
+    assert.equal(await upkeep.compact(), 0, 'the first period only remembers where it was');
+    const old = revision;
+    store.setMeta('k', 'v2');
+    await store.durable();
+    revision = (await store.client.kv.range({ key: Buffer.from('-') })).header.revision;
+    assert.equal(await upkeep.compact(), Number(old));
+    await assert.rejects(
+      store.client.kv.range({ key: Buffer.from(`${store.prefix}/meta/k`), revision: Number(old) - 1 }),
+      /compacted/,
+    );
+    assert.equal(store.getMeta('k'), 'v2');
+    assert.deepEqual(logged, []);
+    await upkeep.checkAlarms();
+    assert.equal(store.health().writable, true);
+  } finally {
+    await store.close();
+  }
 });
