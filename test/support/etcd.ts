@@ -65,7 +65,8 @@ export async function freePort(): Promise<number> {
 
 let started = 0;
 
-export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
+/** `extraFlags` go after TEST_ETCD_FLAGS, so they win (e.g. a tiny `--quota-backend-bytes`). */
+export async function startEtcdCluster(size = 3, extraFlags: readonly string[] = []): Promise<EtcdCluster> {
   const id = `${process.pid}-${started++}-${Date.now().toString(36)}`;
   const token = `skiff-test-${id}`;
   const members: EtcdMember[] = [];
@@ -96,6 +97,7 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
         `--initial-cluster-state=${state}`,
         `--initial-cluster-token=${token}`,
         ...TEST_ETCD_FLAGS,
+        ...extraFlags,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
