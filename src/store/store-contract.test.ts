@@ -426,6 +426,22 @@ describe('store contract: two servers on one etcd prefix', () => {
           undefined,
         { timeoutMs: 5000 },
       );
+      // Two servers pruning the same old events do not refuse each other.
+      for (let i = 0; i < 5; i++)
+        a.appendEvent({ type: 'service', service: 'web', container: null, node: null, message: `e${i}` }, i);
+      await a.durable();
+      await eventually('b has the events', () => b.listEvents({ limit: 10 }).length === 5 || undefined, {
+        timeoutMs: 5000,
+      });
+      a.pruneEvents(2);
+      b.pruneEvents(2);
+      await Promise.all([a.durable(), b.durable()]);
+      await eventually(
+        'both keep the newest 2',
+        () =>
+          (a.listEvents({ limit: 10 }).length === 2 && b.listEvents({ limit: 10 }).length === 2) || undefined,
+        { timeoutMs: 5000 },
+      );
       // Two servers cannot take one address index for different names.
       a.allocate('service', 'x', 1, 100);
       b.allocate('service', 'y', 1, 100);

@@ -561,9 +561,12 @@ export class EtcdStore implements Store {
     const marker = `${group[0]?.batch.id ?? 0}-${group.at(-1)?.batch.id ?? 0}-${chunk[0]?.[0] ?? ''}`;
     const full = (key: string) => Buffer.from(this.#root + key);
     const writerKey = full(keys.writer(this.writerId));
+    // Event keys are each writer's own and only ever created or deleted (pruning, by any server):
+    // nothing to compare, so two servers pruning the same old events never refuse each other.
+    const compared = chunk.filter(([key]) => parseKey(key).table !== 'event');
     const compare = [
       ...guardCompares(guard),
-      ...chunk.map(([key, w]) => ({
+      ...compared.map(([key, w]) => ({
         key: full(key),
         target: 'Mod' as const,
         result: 'Equal' as const,
@@ -579,7 +582,7 @@ export class EtcdStore implements Store {
     const failure: IRequestOp[] = [
       { request_range: { key: writerKey } },
       ...(guard ? [{ request_range: { key: Buffer.from(guard.key) } }] : []),
-      ...chunk.map(([key]) => ({ request_range: { key: full(key) } })),
+      ...compared.map(([key]) => ({ request_range: { key: full(key) } })),
     ];
     const response = await this.#send({ compare, success, failure });
     if (response.succeeded) return Number(response.header.revision);
@@ -593,7 +596,7 @@ export class EtcdStore implements Store {
       if (why) throw new NotLeaderError(guard.key, why);
     }
     const conflicts: string[] = [];
-    chunk.forEach(([key, w], i) => {
+    compared.forEach(([key, w], i) => {
       const kv = rest[i]?.response_range.kvs[0];
       const now = kv ? Number(kv.mod_revision) : 0;
       if (now === w.base) return;
