@@ -16,6 +16,7 @@ import {
   StoreConflictError,
   StoreUnavailableError,
 } from '../store/errors.ts';
+import { writeOwner } from '../store/write-owner.ts';
 import type { ApiDeps, RouteDeps } from './deps.ts';
 import { HttpError } from './errors.ts';
 import { attributedEvents } from './event-attribution.ts';
@@ -71,9 +72,10 @@ export function createApp(
   // A write is answered once the store has committed it (etcd: its transaction; SQLite: at
   // once), so a 2xx means durable and a refused commit is the answer (below) instead.
   app.use('/api/*', async (c, next) => {
-    const mark = deps.store.writeMark();
-    await next();
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') await deps.store.durable(mark);
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return await next();
+    const owner = {};
+    await writeOwner.run(owner, next);
+    await deps.store.durable(owner);
   });
 
   app.get('/api/openapi.json', (c) => c.json(document));

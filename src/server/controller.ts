@@ -13,6 +13,7 @@ import { DEFAULT_TTL_SECONDS } from '../net/dns/dns-answer.ts';
 import type { AgentMessage } from '../protocol/messages.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Store } from '../store/store.ts';
+import { unowned } from '../store/write-owner.ts';
 import { applyPass, sendPass, writePass } from './apply-pass.ts';
 import type { Cluster } from './cluster.ts';
 import type { EventLog } from './event-log.ts';
@@ -104,10 +105,12 @@ export class Controller {
   trigger(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    const run = () => {
-      this.#scheduled = false;
-      this.#run();
-    };
+    // A pass is nobody's request: a request that triggered it is not told the pass's outcome.
+    const run = () =>
+      unowned(() => {
+        this.#scheduled = false;
+        this.#run();
+      });
     const waitMs = this.#lastPassEndedAt + this.#lastPassMs - performance.now();
     if (waitMs >= 1) setTimeout(run, waitMs);
     else setImmediate(run);

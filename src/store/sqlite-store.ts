@@ -32,6 +32,7 @@ import type {
   WriteGuard,
 } from './store.ts';
 import { REVISION_HISTORY } from './store.ts';
+import type { WriteOwner } from './write-owner.ts';
 
 const serviceRow = z.object({
   spec: z.string(),
@@ -124,7 +125,7 @@ export class SqliteStore implements Store {
   }
 
   /** The file is written before each call returns. */
-  durable(_since?: number): Promise<void> {
+  durable(_since?: number | WriteOwner): Promise<void> {
     return Promise.resolve();
   }
 

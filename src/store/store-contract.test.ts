@@ -20,6 +20,7 @@ import { EtcdStore } from './etcd/etcd-store.ts';
 import { EtcdUpkeep } from './etcd/etcd-upkeep.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import type { Store } from './store.ts';
+import { writeOwner } from './write-owner.ts';
 
 interface Implementation {
   readonly name: string;
@@ -494,6 +495,15 @@ describe('store contract: two servers on one etcd prefix', () => {
       a.setMeta('x', '2');
       await a.durable();
       assert.equal(a.getMeta('x'), '2');
+      // A request's own writes are told their own outcome, not that of a pass that failed beside them.
+      const request = {};
+      writeOwner.run(request, () => a.setMeta('mine', '1'));
+      a.setWriteGuard({ key: electionKey });
+      a.setMeta('pass', 'x');
+      await a.durable(request);
+      await assert.rejects(a.durable(), NotLeaderError);
+      assert.equal(a.getMeta('mine'), '1');
+      assert.equal(a.getMeta('pass'), undefined);
     } finally {
       await close();
     }

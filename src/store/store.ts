@@ -18,6 +18,8 @@ import type { Rollout } from '../model/rollout.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { DesiredState, Task, TaskObservation, TaskRecord } from '../model/task.ts';
 
+import type { WriteOwner } from './write-owner.ts';
+
 export { AllocationExhaustedError } from './errors.ts';
 
 export interface StoredService {
@@ -110,12 +112,13 @@ export interface Store {
   writeMark(): number;
 
   /**
-   * Resolves once every write made after `since` (a `writeMark()`; default: all) is committed;
+   * Resolves once every write made after `since` (a `writeMark()`), or made for `since` (an owner,
+   * write-owner.ts: an API request's own writes), is committed; without it, what is pending;
    * rejects with the first failure among them (NotLeaderError, StoreUnavailableError,
    * StoreConflictError). SQLite: already resolved. The API takes a mark when a request starts and
    * awaits this before answering it, so a 2xx answer means its writes are durable.
    */
-  durable(since?: number): Promise<void>;
+  durable(since?: number | WriteOwner): Promise<void>;
 
   /**
    * Called (at most once per turn of the event loop) when state changed by another writer was

@@ -36,6 +36,8 @@ import type {
   WriteGuard,
 } from '../store.ts';
 import { REVISION_HISTORY } from '../store.ts';
+import type { WriteOwner } from '../write-owner.ts';
+import { writeOwner } from '../write-owner.ts';
 import type { EtcdTlsFiles } from './etcd-client.ts';
 import { classifyEtcdError, createEtcdClient, errorText } from './etcd-client.ts';
 import { DEFAULT_ETCD_PREFIX, EVENT_ID_SPAN, encode, keys, parseKey } from './etcd-layout.ts';
@@ -66,6 +68,8 @@ export interface EtcdStoreOptions {
 
 interface BatchState {
   readonly batch: PendingBatch;
+  /** The API request it was written for (write-owner.ts), if any. */
+  readonly owner: WriteOwner | undefined;
   readonly guard: WriteGuard | null;
   /** Events staged in it, by key: their place in the batch is in the record. */
   eventCount: number;
@@ -104,6 +108,8 @@ export class EtcdStore implements Store {
   #lastBatchId = 0;
   /** Failures of recent batches (id → error), for `durable(since)` asked after they settled. */
   readonly #failures = new Map<number, unknown>();
+  /** The first failure of each owner's writes (write-owner.ts). */
+  readonly #ownerFailures = new WeakMap<WriteOwner, unknown>();
   #watcher: Watcher | undefined;
   #watchedRevision = 0;
   readonly #changeListeners = new Set<() => void>();
@@ -320,9 +326,15 @@ export class EtcdStore implements Store {
     return this.#lastBatchId;
   }
 
-  durable(since?: number): Promise<void> {
+  durable(since?: number | WriteOwner): Promise<void> {
     if (this.#open && this.#depth === 0) this.#seal();
     const waiting: Promise<void>[] = [];
+    if (typeof since === 'object') {
+      const failed = this.#ownerFailures.get(since);
+      if (failed !== undefined) return Promise.reject(failed);
+      for (const state of this.#batches.values()) if (state.owner === since) waiting.push(state.done);
+      return Promise.all(waiting).then(() => {});
+    }
     if (since === undefined) {
       // Without a mark: what is pending, and the newest batch's failure if it failed.
       const newest = this.#failures.get(this.#lastBatchId);
@@ -357,7 +369,12 @@ export class EtcdStore implements Store {
 
   #batch(): BatchState {
     if (this.#closed) throw new StoreUnavailableError('closed', 'the etcd store is closed');
-    if (this.#open) return this.#open;
+    const owner = writeOwner.getStore();
+    if (this.#open) {
+      if (this.#open.owner === owner || this.#depth > 0) return this.#open;
+      // Another request's writes in the same turn: a batch of their own, so each is told its own outcome.
+      this.#seal();
+    }
     const batch = this.#mirror.openBatch();
     let resolve: () => void = () => {};
     let reject: (error: unknown) => void = () => {};
@@ -369,6 +386,7 @@ export class EtcdStore implements Store {
     done.catch(() => {});
     const state: BatchState = {
       batch,
+      owner,
       guard: this.#guard,
       eventCount: 0,
       sealed: false,
@@ -417,6 +435,7 @@ export class EtcdStore implements Store {
     if (error === undefined) state.resolve();
     else {
       state.error = error;
+      if (state.owner) this.#ownerFailures.set(state.owner, error);
       this.#failures.set(state.batch.id, error);
       if (this.#failures.size > 1000) {
         const oldest = this.#failures.keys().next().value;
