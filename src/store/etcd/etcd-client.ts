@@ -34,6 +34,9 @@ export function createEtcdClient(endpoints: readonly string[], tls: EtcdTlsFiles
       'grpc.max_send_message_length': 64 * 1024 * 1024,
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 3_000,
+      // A member that comes back is used again within a second (gRPC's default backoff grows to 2 min).
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
     },
     faultHandling: {
       // A member that refuses or drops is skipped for a second, so calls go to the others at
