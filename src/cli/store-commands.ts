@@ -39,6 +39,8 @@ export function etcdLocationFromFlags(values: {
 }): StoreLocation | undefined {
   if ((values['etcd-cert'] === undefined) !== (values['etcd-key'] === undefined))
     throw new UsageError('--etcd-cert and --etcd-key go together');
+  if (values['etcd-cert'] !== undefined && values['etcd-ca'] === undefined)
+    throw new UsageError('--etcd-cert needs --etcd-ca (the CA etcd’s own certificate is checked against)');
   if (values.store === undefined) {
     if (values['etcd-ca'] || values['etcd-cert'])
       throw new UsageError('--etcd-ca/--etcd-cert need --store etcd://…');

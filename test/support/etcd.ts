@@ -8,7 +8,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { eventually } from './eventually.ts';
 
@@ -65,8 +66,25 @@ export async function freePort(): Promise<number> {
 
 let started = 0;
 
-/** `extraFlags` go after TEST_ETCD_FLAGS, so they win (e.g. a tiny `--quota-backend-bytes`). */
-export async function startEtcdCluster(size = 3, extraFlags: readonly string[] = []): Promise<EtcdCluster> {
+/** TLS on the client port: etcd's certificate and key, and the CA client certificates must chain to. */
+export interface EtcdTestTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+  /** A client certificate for the health check (client certificates are required). */
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+}
+
+/**
+ * `extraFlags` go after TEST_ETCD_FLAGS, so they win (e.g. a tiny `--quota-backend-bytes`);
+ * `tls` serves clients over TLS and requires client certificates.
+ */
+export async function startEtcdCluster(
+  size = 3,
+  extraFlags: readonly string[] = [],
+  tls?: EtcdTestTls,
+): Promise<EtcdCluster> {
   const id = `${process.pid}-${started++}-${Date.now().toString(36)}`;
   const token = `skiff-test-${id}`;
   const members: EtcdMember[] = [];
@@ -75,7 +93,7 @@ export async function startEtcdCluster(size = 3, extraFlags: readonly string[] =
     const peerPort = await freePort();
     members.push({
       name: `m${i}`,
-      clientUrl: `http://127.0.0.1:${clientPort}`,
+      clientUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`,
       peerUrl: `http://127.0.0.1:${peerPort}`,
       dataDir: `/dev/shm/skiff-etcd-${id}-m${i}`,
       process: undefined,
@@ -97,6 +115,14 @@ export async function startEtcdCluster(size = 3, extraFlags: readonly string[] =
         `--initial-cluster-state=${state}`,
         `--initial-cluster-token=${token}`,
         ...TEST_ETCD_FLAGS,
+        ...(tls
+          ? [
+              `--cert-file=${tls.certFile}`,
+              `--key-file=${tls.keyFile}`,
+              `--trusted-ca-file=${tls.caFile}`,
+              '--client-cert-auth',
+            ]
+          : []),
         ...extraFlags,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -139,7 +165,7 @@ export async function startEtcdCluster(size = 3, extraFlags: readonly string[] =
         async () => {
           for (const member of members) {
             if (!member.process) return false;
-            if (!(await healthy(member.clientUrl))) return false;
+            if (!(await healthy(member.clientUrl, tls))) return false;
           }
           return true;
         },
@@ -160,7 +186,8 @@ export async function startEtcdCluster(size = 3, extraFlags: readonly string[] =
   return cluster;
 }
 
-async function healthy(clientUrl: string): Promise<boolean> {
+async function healthy(clientUrl: string, tls: EtcdTestTls | undefined): Promise<boolean> {
+  if (tls) return await healthyOverTls(clientUrl, tls);
   try {
     const response = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
     const body: unknown = await response.json();
@@ -168,6 +195,30 @@ async function healthy(clientUrl: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+function healthyOverTls(clientUrl: string, tls: EtcdTestTls): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = httpsRequest(
+      `${clientUrl}/health`,
+      {
+        ca: readFileSync(tls.caFile),
+        cert: readFileSync(tls.clientCertFile),
+        key: readFileSync(tls.clientKeyFile),
+        timeout: 1000,
+      },
+      (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        response.on('end', () => resolve(body.includes('"health":"true"')));
+      },
+    );
+    request.on('error', () => resolve(false));
+    request.on('timeout', () => request.destroy());
+    request.end();
+  });
 }
 
 let shared: Promise<readonly string[]> | undefined;
