@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import type { RunningServer } from '../src/server/skiff-server.ts';
 import { startServer } from '../src/server/skiff-server.ts';
+import { EtcdStore } from '../src/store/etcd/etcd-store.ts';
 import type { EtcdCluster } from './support/etcd.ts';
 import { startEtcdCluster, testPrefix } from './support/etcd.ts';
 import { eventually } from './support/eventually.ts';
@@ -137,5 +138,39 @@ describe('a server while etcd loses members', { timeout: 180_000 }, () => {
     const names = ((await api('GET', '/api/services')).body as { name: string }[]).map((s) => s.name);
     assert.deepEqual(names, ['a', 'b']);
     assert.equal(server.store.health().writable, true);
+  });
+
+  test("whichever member a watch is on dies, another server's writes still reach the mirror", async () => {
+    const open = () =>
+      EtcdStore.open({
+        endpoints: etcd.endpoints,
+        prefix: testPrefix('watch-failover'),
+        compactEveryMs: 0,
+        alarmCheckMs: 0,
+      });
+    const writer = await open();
+    const reader = await EtcdStore.open({
+      endpoints: etcd.endpoints,
+      prefix: writer.prefix,
+      compactEveryMs: 0,
+      alarmCheckMs: 0,
+    });
+    try {
+      for (const member of [0, 1, 2]) {
+        await etcd.kill(member);
+        writer.setMeta('seen', `while m${member} is down`);
+        await writer.durable();
+        await eventually(
+          `the reader to see the write made while m${member} is down`,
+          () => reader.getMeta('seen') === `while m${member} is down` || undefined,
+          { timeoutMs: 15_000 },
+        );
+        await etcd.restart(member);
+        await etcd.waitHealthy(30_000);
+      }
+    } finally {
+      await writer.close();
+      await reader.close();
+    }
   });
 });
