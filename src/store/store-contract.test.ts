@@ -229,7 +229,14 @@ for (const impl of implementations) {
         assert.equal(store.allocate('service', 'c', 1, 3), 3);
         assert.throws(() => store.allocate('service', 'd', 1, 3), AllocationExhaustedError);
         store.releaseAllocation('service', 'b');
+        await store.durable();
+        // Taken again once its release is committed (etcd: a key created again after a delete).
         assert.equal(store.allocate('service', 'd', 1, 3), 2);
+        await store.durable();
+        store.releaseAllocation('network', 'default');
+        await store.durable();
+        assert.equal(store.allocate('network', 'default', 0, 1), 0);
+        await store.durable();
         assert.deepEqual(store.listAllocations(), [
           { kind: 'network', name: 'default', index: 0 },
           { kind: 'service', name: 'a', index: 1 },

@@ -74,3 +74,21 @@ test('a committed delete stays a tombstone until the watch passes it, so an olde
   assert.equal(mirror.confirmed('k'), undefined, 'the tombstone is gone once the watch passed it');
   assert.deepEqual(mirror.observe('k', 'again', 12, 12), { key: 'k', value: 'again' });
 });
+
+test('a write after a delete (pending or committed) is based on the key being absent, as etcd compares it', () => {
+  const mirror = new KvMirror();
+  mirror.observe('alloc', '0', 5, 5);
+  const release = mirror.openBatch();
+  mirror.stage(release, 'alloc', null);
+  const again = mirror.openBatch();
+  mirror.stage(again, 'alloc', '0');
+  mirror.confirmWrites(release, ['alloc'], 9);
+  mirror.finish(release);
+  assert.equal(mirror.baseRevision(again, 'alloc'), 0, 'on a pending delete');
+  const later = mirror.openBatch();
+  mirror.stage(later, 'other', 'x');
+  mirror.drop(again);
+  const fresh = mirror.openBatch();
+  mirror.stage(fresh, 'alloc', '1');
+  assert.equal(mirror.baseRevision(fresh, 'alloc'), 0, 'on a committed delete (a tombstone)');
+});

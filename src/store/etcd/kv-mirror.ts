@@ -76,7 +76,12 @@ export class KvMirror {
   stage(batch: PendingBatch, key: string, value: string | null): void {
     if (!batch.bases.has(key)) {
       const over = this.#overlay.get(key);
-      batch.bases.set(key, over && over.batch !== batch ? over.batch : (this.#confirmed.get(key)?.mod ?? 0));
+      const known = this.#confirmed.get(key);
+      // A key absent from etcd (never written, or deleted: a tombstone) compares as mod revision 0.
+      batch.bases.set(
+        key,
+        over && over.batch !== batch ? over.batch : known && known.value !== null ? known.mod : 0,
+      );
     }
     batch.writes.set(key, value);
     this.#overlay.set(key, { value, batch });
@@ -87,6 +92,8 @@ export class KvMirror {
     const base = batch.bases.get(key);
     if (base === undefined) throw new Error(`key ${key} was not staged in batch ${batch.id}`);
     if (typeof base === 'number') return base;
+    // Based on an earlier batch's delete: the key is absent, whose mod revision compares as 0.
+    if (base.writes.get(key) === null) return 0;
     const revision = base.revisions.get(key);
     if (revision === undefined)
       throw new Error(`batch ${batch.id} committed before batch ${base.id} it was staged on`);
