@@ -322,11 +322,30 @@ for (const impl of implementations) {
           ['m4'],
         );
         assert.equal(all[0]?.timestamp, new Date(1000).toISOString());
+        // Batches committed together (the later two wait for the first): every id stays unique.
+        for (let t = 0; t < 3; t++)
+          store.transaction(() => {
+            for (const n of [0, 1])
+              store.appendEvent(
+                { type: 'scale', service: 'c', container: null, node: null, message: `g${t}${n}` },
+                3000,
+              );
+          });
+        await store.durable();
+        await eventually('the grouped events heard', () => heard.length === 13 || undefined, {
+          timeoutMs: 5000,
+        });
+        const grouped = store.listEvents({ limit: 100, service: 'c' });
+        assert.deepEqual(
+          grouped.map((e) => e.message),
+          ['g00', 'g01', 'g10', 'g11', 'g20', 'g21'],
+        );
+        assert.equal(new Set(store.listEvents({ limit: 100 }).map((e) => e.id)).size, 13, 'ids are unique');
         store.pruneEvents(3);
         await store.durable();
         assert.deepEqual(
-          store.listEvents({ limit: 100 }).map((e) => e.message.slice(0, 2)),
-          ['m4', 'm5', 'xx'],
+          store.listEvents({ limit: 100 }).map((e) => e.message.slice(0, 3)),
+          ['g11', 'g20', 'g21'],
         );
       });
     });

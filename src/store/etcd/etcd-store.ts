@@ -40,7 +40,15 @@ import type { WriteOwner } from '../write-owner.ts';
 import { writeOwner } from '../write-owner.ts';
 import type { EtcdTlsFiles } from './etcd-client.ts';
 import { classifyEtcdError, createEtcdClient, errorText } from './etcd-client.ts';
-import { DEFAULT_ETCD_PREFIX, EVENT_ID_SPAN, encode, keys, parseKey } from './etcd-layout.ts';
+import {
+  DEFAULT_ETCD_PREFIX,
+  EVENT_ID_SPAN,
+  encode,
+  eventRecord,
+  keys,
+  parseJson,
+  parseKey,
+} from './etcd-layout.ts';
 import { EtcdTables } from './etcd-tables.ts';
 import { EtcdUpkeep } from './etcd-upkeep.ts';
 import type { PendingBatch, VisibleChange } from './kv-mirror.ts';
@@ -481,9 +489,13 @@ export class EtcdStore implements Store {
     if (!first) return [];
     const group = [first];
     const keysSeen = new Set(first.batch.writes.keys());
+    let events = first.eventCount;
     for (let i = 1; i < this.#queue.length; i++) {
       const next = this.#queue[i];
       if (!next || next.guard !== first.guard) break;
+      // Events are numbered across the group (their ids share its revision).
+      if (events + next.eventCount >= EVENT_ID_SPAN) break;
+      events += next.eventCount;
       const more = [...next.batch.writes.keys()].filter((k) => !keysSeen.has(k)).length;
       if (keysSeen.size + more > this.#maxTxnOps - 2) break;
       for (const key of next.batch.writes.keys()) keysSeen.add(key);
@@ -499,8 +511,16 @@ export class EtcdStore implements Store {
     try {
       // The first write of each key in the group says what it was based on; the last one wins.
       const writes = new Map<string, { value: string | null; base: number; batch: PendingBatch }>();
+      // Events get their place anew across the group: batches number theirs from 0 each, and an
+      // event's id (commit revision × EVENT_ID_SPAN + place) must be unique.
+      let place = 0;
       for (const state of group) {
-        for (const [key, value] of state.batch.writes) {
+        for (const [key, staged] of state.batch.writes) {
+          let value = staged;
+          if (value !== null && state.eventCount > 0 && parseKey(key).table === 'event') {
+            value = renumberEvent(value, place++);
+            state.batch.writes.set(key, value);
+          }
           const earlier = writes.get(key);
           writes.set(key, {
             value,
@@ -1026,6 +1046,12 @@ export function rangeEnd(prefix: string): Buffer {
     }
   }
   return Buffer.from([0]);
+}
+
+/** An event record with its place in the transaction set to `place`. */
+function renumberEvent(text: string, place: number): string {
+  const parsed = eventRecord.safeParse(parseJson(text));
+  return parsed.success ? encode.event({ ...parsed.data, i: place }) : text;
 }
 
 /** etcd refused a transaction for its size (--max-txn-ops, --max-request-bytes). */
