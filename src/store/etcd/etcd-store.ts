@@ -109,6 +109,8 @@ export class EtcdStore implements Store {
   /** Batches sealed and waiting for (or in) their commit, oldest first. */
   #queue: BatchState[] = [];
   #committing = false;
+  /** Batches to commit one at a time (after their group was refused for a conflict). */
+  #singles = 0;
   #open: BatchState | undefined;
   #depth = 0;
   #guard: WriteGuard | null = null;
@@ -488,6 +490,11 @@ export class EtcdStore implements Store {
     const first = this.#queue[0];
     if (!first) return [];
     const group = [first];
+    if (this.#singles > 0) {
+      this.#singles--;
+      this.#queue = this.#queue.slice(1);
+      return group;
+    }
     const keysSeen = new Set(first.batch.writes.keys());
     let events = first.eventCount;
     for (let i = 1; i < this.#queue.length; i++) {
@@ -508,6 +515,7 @@ export class EtcdStore implements Store {
   async #commitGroup(group: BatchState[]): Promise<void> {
     const first = group[0];
     if (!first) return;
+    let committedAny = false;
     try {
       // The first write of each key in the group says what it was based on; the last one wins.
       const writes = new Map<string, { value: string | null; base: number; batch: PendingBatch }>();
@@ -547,6 +555,7 @@ export class EtcdStore implements Store {
           throw error;
         }
         remaining = remaining.slice(chunk.length);
+        committedAny = true;
         const byBatch = new Map<PendingBatch, string[]>();
         for (const [key] of chunk) {
           for (const state of group) {
@@ -570,6 +579,12 @@ export class EtcdStore implements Store {
         this.#settle(state);
       }
     } catch (error) {
+      // A conflict refuses the whole group; batches that did not cause it deserve their own try.
+      if (error instanceof StoreConflictError && group.length > 1 && !committedAny) {
+        this.#queue.unshift(...group);
+        this.#singles = group.length;
+        return;
+      }
       if (error instanceof StoreUnavailableError)
         this.#problem = { reason: error.reason, message: error.message };
       this.#log(`etcd store: write refused: ${errorText(error)}`);
