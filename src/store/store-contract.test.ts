@@ -293,7 +293,7 @@ for (const impl of implementations) {
           );
         });
         await store.durable();
-        await eventually('every event heard', () => heard.length === 7 || undefined, { timeoutMs: 5000 });
+        await eventually('every event heard', () => heard.length === 7 || undefined, { timeoutMs: 15_000 });
         const all = store.listEvents({ limit: 100 });
         assert.deepEqual(
           all.map((e) => e.message.slice(0, 2)),
@@ -333,7 +333,7 @@ for (const impl of implementations) {
           });
         await store.durable();
         await eventually('the grouped events heard', () => heard.length === 13 || undefined, {
-          timeoutMs: 5000,
+          timeoutMs: 15_000,
         });
         const grouped = store.listEvents({ limit: 100, service: 'c' });
         assert.deepEqual(
@@ -407,14 +407,14 @@ describe('store contract: two servers on one etcd prefix', () => {
         'b sees a’s writes',
         () => (b.getService('web') && b.listTasks().length === 1) || undefined,
         {
-          timeoutMs: 5000,
+          timeoutMs: 15_000,
         },
       );
       await eventually(
         'b was woken and heard the event',
         () => (woken > 0 && heard.includes('from a')) || undefined,
         {
-          timeoutMs: 5000,
+          timeoutMs: 15_000,
         },
       );
       assert.deepEqual(
@@ -425,7 +425,7 @@ describe('store contract: two servers on one etcd prefix', () => {
       a.onChange(() => ownWakes++);
       a.setMeta('k', 'v');
       await a.durable();
-      await eventually('b sees the meta', () => b.getMeta('k') === 'v' || undefined, { timeoutMs: 5000 });
+      await eventually('b sees the meta', () => b.getMeta('k') === 'v' || undefined, { timeoutMs: 15_000 });
       assert.equal(ownWakes, 0, 'a store is not woken by its own writes');
     } finally {
       await close();
@@ -437,7 +437,7 @@ describe('store contract: two servers on one etcd prefix', () => {
     try {
       a.putService(spec, 1);
       await a.durable();
-      await eventually('b has the service', () => b.getService('web') || undefined, { timeoutMs: 5000 });
+      await eventually('b has the service', () => b.getService('web') || undefined, { timeoutMs: 15_000 });
       // Both change the same service from the same state: one wins, the other is refused.
       a.setReplicas('web', 7, 2);
       b.setReplicas('web', 9, 2);
@@ -451,14 +451,14 @@ describe('store contract: two servers on one etcd prefix', () => {
         () =>
           (a.getService('web')?.spec.replicas === winner && b.getService('web')?.spec.replicas === winner) ||
           undefined,
-        { timeoutMs: 5000 },
+        { timeoutMs: 15_000 },
       );
       // Two servers pruning the same old events do not refuse each other.
       for (let i = 0; i < 5; i++)
         a.appendEvent({ type: 'service', service: 'web', container: null, node: null, message: `e${i}` }, i);
       await a.durable();
       await eventually('b has the events', () => b.listEvents({ limit: 10 }).length === 5 || undefined, {
-        timeoutMs: 5000,
+        timeoutMs: 15_000,
       });
       a.pruneEvents(2);
       b.pruneEvents(2);
@@ -467,7 +467,7 @@ describe('store contract: two servers on one etcd prefix', () => {
         'both keep the newest 2',
         () =>
           (a.listEvents({ limit: 10 }).length === 2 && b.listEvents({ limit: 10 }).length === 2) || undefined,
-        { timeoutMs: 5000 },
+        { timeoutMs: 15_000 },
       );
       // Two servers cannot take one address index for different names.
       a.allocate('service', 'x', 1, 100);
@@ -484,7 +484,7 @@ describe('store contract: two servers on one etcd prefix', () => {
             undefined
           );
         },
-        { timeoutMs: 5000 },
+        { timeoutMs: 15_000 },
       );
     } finally {
       await close();
@@ -512,7 +512,7 @@ describe('store contract: two servers on one etcd prefix', () => {
       assert.equal(a.getService('web')?.spec.replicas, 2, 'the refused write is undone');
       assert.equal(a.listTasks().length, 0);
       await eventually('b never saw it', () => b.getService('web')?.spec.replicas === 2 || undefined, {
-        timeoutMs: 5000,
+        timeoutMs: 15_000,
       });
       await a.client.delete().key(electionKey);
       a.setMeta('x', '1');
