@@ -17,7 +17,9 @@
  *
  * Options: --concurrency N (8), --trials N (3), --replicas 10,30, --image REF (skiff-demo:v1),
  * --warmup N (2 containers each way before measuring; 0 for none), --trace (where Skiff's time goes),
- * --rm-replicas 10,100 (0 for none), --rm-image REF (skiff-demo:v1-noterm).
+ * --rm-replicas 10,100 (0 for none), --rm-image REF (skiff-demo:v1-noterm),
+ * --store etcd|etcd://HOST:PORT[,…][/prefix] (the server on etcd: `etcd` starts a 3-member test
+ * cluster on tmpfs for the run, test/support/etcd.ts; default SQLite in a temp dir).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -29,6 +31,9 @@ import { Semaphore } from '../src/agent/semaphore.ts';
 import type { ContainerEngine } from '../src/docker/container-engine.ts';
 import { DockerEngine } from '../src/docker/docker-engine.ts';
 import { serviceSpecSchema } from '../src/model/service-spec.ts';
+import type { StoreLocation } from '../src/store/store-url.ts';
+import { describeLocation, parseStoreUrl } from '../src/store/store-url.ts';
+import { startEtcdCluster } from '../test/support/etcd.ts';
 import {
   cleanupStep,
   forceRemoveAll,
@@ -65,6 +70,8 @@ interface Options {
   readonly trace: boolean;
   readonly rmSizes: readonly number[];
   readonly rmImage: string;
+  /** undefined: SQLite; 'etcd': a test cluster started for the run; else an etcd:// URL. */
+  readonly store: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -78,6 +85,7 @@ function parseOptions(argv: string[]): Options {
       warmup: { type: 'string', default: '2' },
       trace: { type: 'boolean', default: false },
       'rm-replicas': { type: 'string', default: '10,100' },
+      store: { type: 'string' },
       'rm-image': { type: 'string', default: 'skiff-demo:v1-noterm' },
     },
     strict: true,
@@ -95,7 +103,24 @@ function parseOptions(argv: string[]): Options {
         ? []
         : values['rm-replicas'].split(',').map((s) => positiveInt('rm-replicas', s.trim(), 200)),
     rmImage: values['rm-image'],
+    store: values.store,
   };
+}
+
+/** Where the bench's server keeps its state, and what to stop at the end. */
+async function benchStore(
+  given: string | undefined,
+): Promise<{ location?: StoreLocation; stop: () => Promise<void> }> {
+  if (given === undefined || given === 'sqlite') return { stop: async () => {} };
+  if (given === 'etcd') {
+    const cluster = await startEtcdCluster();
+    const endpoints = cluster.endpoints.map((e) => e.replace(/^\w+:\/\//, ''));
+    return {
+      location: { kind: 'etcd', endpoints, prefix: '/skiff-bench', tls: {} },
+      stop: () => cluster.stop(),
+    };
+  }
+  return { location: parseStoreUrl(given), stop: async () => {} };
 }
 
 interface RawResult {
@@ -301,6 +326,7 @@ async function main(): Promise<void> {
   const rawClusterId = `skiff-bench-raw-${runId}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'skiff-bench-'));
   const skiff = new InProcessSkiff();
+  const store = await benchStore(options.store);
   try {
     await ensureFloorNetwork(docker, rawClusterId);
     const tracer = options.trace ? new EngineTracer(new DockerEngine()) : undefined;
@@ -311,7 +337,8 @@ async function main(): Promise<void> {
       dataDir: join(dataDir, 'agent'),
       concurrency: options.concurrency,
     };
-    const { api, server } = await skiff.startServer(dataDir);
+    const { api, server } = await skiff.startServer(dataDir, () => {}, store.location);
+    out(`Store: ${store.location ? describeLocation(store.location) : 'SQLite in a temp dir'}`);
     const firstJoinMs = await skiff.timeAgentToReady(agentSettings);
 
     out(
@@ -465,6 +492,7 @@ async function main(): Promise<void> {
     await cleanupStep(() => sweepClusters(docker, clusterIds, options.concurrency));
     for (const clusterId of clusterIds) await removeClusterNetworks(docker, clusterId);
     await rm(dataDir, { recursive: true, force: true });
+    await store.stop();
     printAgentLog(skiff.notableAgentLog());
   }
 }

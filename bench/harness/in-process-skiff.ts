@@ -14,6 +14,7 @@ import { removeRules } from '../../src/net/data-plane/netfilter.ts';
 import { chainPrefix } from '../../src/net/data-plane/netfilter-rules.ts';
 import type { RunningServer } from '../../src/server/skiff-server.ts';
 import { startServer } from '../../src/server/skiff-server.ts';
+import type { StoreLocation } from '../../src/store/store-url.ts';
 import { freePool } from '../../test/support/free-pool.ts';
 import { errorText } from './report.ts';
 import { SkiffApi } from './skiff-api.ts';
@@ -41,10 +42,18 @@ export class InProcessSkiff {
   async startServer(
     dataDir: string,
     log: (message: string) => void = () => {},
+    store?: StoreLocation,
   ): Promise<{ api: SkiffApi; server: RunningServer }> {
     // A pool of its own, as test clusters get: a leftover bridge of another run never stops a bench.
     const addressPool = parseAddressPool(await freePool());
-    const server = await startServer({ dataDir, port: 0, listen: '127.0.0.1', addressPool, log });
+    const server = await startServer({
+      dataDir,
+      port: 0,
+      listen: '127.0.0.1',
+      addressPool,
+      log,
+      ...(store ? { store } : {}),
+    });
     this.server = server;
     this.#serverOpen = true;
     const api = new SkiffApi(server.url, server.tokens.admin);

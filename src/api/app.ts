@@ -12,7 +12,13 @@ import { TokenRegistry } from '../auth/token-registry.ts';
 import { instrumentRequests } from '../metrics/api-instrumentation.ts';
 import { METRICS_PATH, metricsRoute } from '../metrics/metrics-route.ts';
 import { SecretStore } from '../secrets/secret-store.ts';
-import { AllocationExhaustedError } from '../store/store.ts';
+import {
+  AllocationExhaustedError,
+  NotLeaderError,
+  StoreConflictError,
+  StoreUnavailableError,
+} from '../store/errors.ts';
+import { writeOwner } from '../store/write-owner.ts';
 import type { ApiDeps, RouteDeps } from './deps.ts';
 import { HttpError } from './errors.ts';
 import { attributedEvents } from './event-attribution.ts';
@@ -70,6 +76,15 @@ export function createApp(
     }),
   );
 
+  // A write is answered once the store has committed it (etcd: its transaction; SQLite: at
+  // once), so a 2xx means durable and a refused commit is the answer (below) instead.
+  app.use('/api/*', async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return await next();
+    const owner = {};
+    await writeOwner.run(owner, next);
+    await deps.store.durable(owner);
+  });
+
   app.get('/api/openapi.json', (c) => c.json(document));
   app.route('/api', versionRoutes());
   app.route('/api', serviceRoutes(deps));
@@ -89,6 +104,10 @@ export function createApp(
   app.onError((error, c) => {
     // Running out of network or VIP addresses is a state of the cluster, not a server fault.
     if (error instanceof AllocationExhaustedError) return c.json({ error: error.message }, 409);
+    // The store could not commit: etcd without quorum or space, or this server lost leadership.
+    if (error instanceof StoreUnavailableError || error instanceof NotLeaderError)
+      return c.json({ error: `the cluster store refused the write: ${error.message}` }, 503);
+    if (error instanceof StoreConflictError) return c.json({ error: error.message }, 409);
     if (error instanceof HttpError) {
       // Every 400 says what was wrong in `details`, even when there is one thing to say.
       const details = error.details ?? (error.status === 400 ? [error.message] : undefined);

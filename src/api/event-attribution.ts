@@ -7,7 +7,7 @@ import { currentPrincipal } from '../auth/authenticate.ts';
 import type { EventInput, SkiffEvent } from '../model/event.ts';
 
 export interface EventSink {
-  append(input: EventInput, at: number): SkiffEvent;
+  append(input: EventInput, at: number): void;
   subscribe(listener: (event: SkiffEvent) => void): () => void;
 }
 

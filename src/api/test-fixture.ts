@@ -23,7 +23,7 @@ import { EventLog } from '../server/event-log.ts';
 import { LogBroker } from '../server/log-broker.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
 import { StatsWindow } from '../stats/stats-window.ts';
-import { Store } from '../store/store.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
 import { createApp } from './app.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -49,7 +49,7 @@ export interface FakeNode {
 
 export interface Fixture {
   readonly app: Hono;
-  readonly store: Store;
+  readonly store: SqliteStore;
   readonly cluster: Cluster;
   readonly controller: Controller;
   readonly events: EventLog;
@@ -80,7 +80,7 @@ export const GiB = 1024 * 1024 * 1024;
 export function createFixture(options: { serverPort?: number; addressPool?: AddressPool } = {}): Fixture {
   const addressPool = options.addressPool ?? DEFAULT_POOL;
   const dir = mkdtempSync(join(tmpdir(), 'skiff-api-test-'));
-  const store = new Store(join(dir, 'skiff.db'));
+  const store = new SqliteStore(join(dir, 'skiff.db'));
   const logged: string[] = [];
   const log = (message: string) => {
     logged.push(message);

@@ -33,6 +33,8 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   token: async () => (await import('./token-command.ts')).runToken,
   ca: async () => (await import('./token-command.ts')).runCa,
   policy: async () => (await import('./policy-command.ts')).runPolicy,
+  store: async () => (await import('./store-commands.ts')).runStore,
+  snapshot: async () => (await import('./store-commands.ts')).runSnapshot,
   secret: async () => (await import('./secret-command.ts')).runSecret,
   config: async () => (await import('./secret-command.ts')).runConfig,
   stack: async () => (await import('./stack-command.ts')).runStack,

@@ -31,6 +31,16 @@ const daemonOptions = {
   'log-level': { type: 'string', default: 'info' },
 } as const;
 
+/** Where the store is: SQLite in the data dir, or etcd. */
+function storeLocationOptions() {
+  return {
+    store: { type: 'string' },
+    'etcd-ca': { type: 'string' },
+    'etcd-cert': { type: 'string' },
+    'etcd-key': { type: 'string' },
+  } as const;
+}
+
 /** The flags `server` and `up` share: the control plane they start. */
 const serverOptions = {
   ...daemonOptions,
@@ -46,6 +56,7 @@ const serverOptions = {
   'tls-key': { type: 'string' },
   'cert-lifetime': { type: 'string', default: '2160h' },
   'metrics-listen': { type: 'string' },
+  ...storeLocationOptions(),
   ...help,
 } as const;
 
@@ -115,6 +126,21 @@ export const COMMAND_OPTIONS = {
     name: { type: 'string' },
     role: { type: 'string' },
     expires: { type: 'string' },
+  },
+  store: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    force: { type: 'boolean' },
+    'etcd-ca': { type: 'string' },
+    'etcd-cert': { type: 'string' },
+    'etcd-key': { type: 'string' },
+    ...help,
+  },
+  snapshot: {
+    ...storeLocationOptions(),
+    'data-dir': { type: 'string' },
+    force: { type: 'boolean' },
+    ...help,
   },
   policy: { ...connectionOptions, ...outputOptions },
   secret: { ...connectionOptions, ...outputOptions, file: { type: 'string', short: 'f' } },

@@ -25,6 +25,7 @@ import { JoinTokenFormatError, parseJoinToken } from '../security/join-token.ts'
 import { loadIdentity } from '../security/node-identity.ts';
 import type { LivenessSettings } from '../server/node-liveness.ts';
 import { type ServerOptions, startServer } from '../server/skiff-server.ts';
+import { describeLocation } from '../store/store-url.ts';
 import { noPositionals, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { DEFAULT_CONFIG_FILES, withConfigFile } from './config-file.ts';
@@ -32,6 +33,7 @@ import { engineAddressSource, engineUnreachableAdvice } from './engine-advice.ts
 import { StartupError, UsageError } from './errors.ts';
 import { parseIntegerFlag, parsePositiveNumberFlag, parseSizeBytes } from './flag-values.ts';
 import { printText } from './output.ts';
+import { etcdLocationFromFlags } from './store-commands.ts';
 import { commandUsage } from './usage.ts';
 
 /** This process's own lines; replaced by the flags' logger once they are read (startLogging). */
@@ -71,7 +73,10 @@ export async function runServer(argv: string[]): Promise<void> {
   const logger = startLogging(values);
   const settings = { ...serverSettingsFromFlags(values), log: lineLogger(logger, 'server') };
   const server = await startServer(settings);
-  log(`skiff server listening on ${values.listen}:${new URL(server.url).port} (data in ${settings.dataDir})`);
+  const state = settings.store ? `state in ${describeLocation(settings.store)}, keys` : 'data';
+  log(
+    `skiff server listening on ${values.listen}:${new URL(server.url).port} (${state} in ${settings.dataDir})`,
+  );
   log(`admin token: ${server.tokens.adminPath}; join token: ${server.tokens.joinPath}`);
   if (server.metricsUrl) log(`metrics without a token at ${server.metricsUrl}`);
   await untilSignal(() => server.close());
@@ -259,7 +264,12 @@ function serverSettingsFromFlags(values: {
   'tls-key'?: string;
   'cert-lifetime': string;
   'metrics-listen'?: string;
+  store?: string;
+  'etcd-ca'?: string;
+  'etcd-cert'?: string;
+  'etcd-key'?: string;
 }): ServerOptions {
+  const store = etcdLocationFromFlags(values);
   const certLifetimeMs = parseDurationMs(values['cert-lifetime']);
   if (certLifetimeMs === undefined || certLifetimeMs < 3000) {
     throw new UsageError(
@@ -279,6 +289,7 @@ function serverSettingsFromFlags(values: {
       ? { operatorCert: { certPath: resolve(values['tls-cert']), keyPath: resolve(values['tls-key']) } }
       : {}),
     dataDir: resolve(values['data-dir'] ?? defaultDataDir()),
+    ...(store ? { store } : {}),
     port: parseIntegerFlag('--port', values.port, 0, 65535),
     listen: values.listen,
     presetAdminToken: presetAdminToken(process.env.SKIFF_TOKEN),

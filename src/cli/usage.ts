@@ -43,6 +43,13 @@ const DAEMON = `  --config FILE                   settings by flag name, in YAML
   --log-format text|json          json: one object a line (time, level, component, msg, fields)
   --log-level info                debug, info, warn or error`;
 
+const STORE_FLAGS = `  --store etcd://HOST:PORT[,HOST:PORT...][/PREFIX]
+                                  keep the cluster state in etcd under PREFIX (default /skiff) instead of
+                                  SQLite in the data dir (key files stay in the data dir)
+  --etcd-ca FILE                  the CA etcd's certificates are checked against (TLS to etcd)
+  --etcd-cert FILE                a client certificate for etcd (with --etcd-key)
+  --etcd-key FILE                 the key of --etcd-cert`;
+
 const SERVER = `  --data-dir DIR                  state, tokens and the local agent's files (env SKIFF_DATA_DIR, default ~/.skiff)
   --port N                        API port (default 8080; 0 picks a free one)
   --listen ADDR                   address the API listens on (default 0.0.0.0)
@@ -57,6 +64,7 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
   --cert-lifetime 2160h           lifetime of serving and node certificates (90 days; renewed at 2/3)
   --metrics-listen ADDR           also serve GET /metrics without a token on HOST:PORT (plain HTTP on
                                   loopback, TLS with the serving certificate elsewhere)
+${STORE_FLAGS}
 ${DAEMON}`;
 
 const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST
@@ -250,6 +258,27 @@ ${OUTPUT_OPTION}`,
   --expires 30d                   create: lifetime in d, h or m (default: never expires)
 ${OUTPUT_OPTION}`,
     client: true,
+  },
+  store: {
+    synopsis: 'skiff store migrate --from DIR --to etcd://HOST:PORT[,...][/PREFIX] [--force]',
+    summary: 'Copy a single-server cluster (SQLite in DIR) into etcd; its agents and containers carry on.',
+    actions: `  migrate                         stop the server first; then start it with --data-dir DIR --store URL
+                                  (other servers need DIR's key files: ca.crt, ca.key, cluster.key, tokens)`,
+    options: `  --from DIR                      the data dir of the cluster to copy (its skiff.db)
+  --to URL                        the etcd store to copy it into (etcd://HOST:PORT[,...][/PREFIX])
+  --force                         replace whatever the prefix holds
+${STORE_FLAGS.split('\n').slice(3).join('\n')}`,
+    client: false,
+  },
+  snapshot: {
+    synopsis: 'skiff snapshot save|restore FILE [--data-dir DIR | --store etcd://...] [--force]',
+    summary:
+      'Save the cluster state to a file, or put one back (SQLite: a database copy; etcd: an export at one revision).',
+    actions: `  save FILE                       a consistent copy, taken while the server runs
+  restore FILE                    put it back (stop the servers first); agents' containers are adopted again`,
+    options: `  --force                         restore: replace the state that is there
+${STORE_FLAGS.replace('  --store', '  --data-dir DIR                  the SQLite store (default ~/.skiff; env SKIFF_DATA_DIR)\n  --store')}`,
+    client: false,
   },
   policy: {
     synopsis:

@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test';
 import { SecretFileWriter, SecretsUnavailableError, withoutSecretValues } from '../agent/secret-files.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
-import { Store } from '../store/store.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
 import { ensureClusterKey } from './cluster-key.ts';
 import { open, SealedBoxError, seal } from './sealed-box.ts';
 import { missingRefs, secretFiles, withVersions } from './secret-refs.ts';
@@ -43,7 +43,7 @@ describe('sealed box', () => {
 
 describe('secret store', () => {
   const path = join(dir, 'skiff.db');
-  const store = new Store(path);
+  const store = new SqliteStore(path);
   const secrets = new SecretStore(store, randomBytes(32));
   after(() => store.close());
   const VALUE = 'correct-horse-battery-staple-4f1e';

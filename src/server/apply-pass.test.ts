@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { NodeRegistration } from '../model/node.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
-import { Store } from '../store/store.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
 import { applyPass } from './apply-pass.ts';
 import { Cluster } from './cluster.ts';
 import { EventLog } from './event-log.ts';
@@ -49,7 +49,7 @@ const empty: PassPlan = {
 
 test('writes land, sends go to the named nodes, and the endpoints text is made once', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-apply-'));
-  const store = new Store(join(dir, 'skiff.db'));
+  const store = new SqliteStore(join(dir, 'skiff.db'));
   t.after(() => {
     store.close();
     rmSync(dir, { recursive: true, force: true });

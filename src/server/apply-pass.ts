@@ -1,6 +1,6 @@
 /**
- * The pass's thin edge: writes a plan (plan-pass.ts) in one transaction, then sends each node
- * what changed for it, and records on its session what it was sent. Secret and config values are
+ * The pass's thin edge: writes a plan (plan-pass.ts) in one transaction, then (once the store has
+ * committed it) sends each node what changed for it, and records on its session what it was sent. Secret and config values are
  * attached here, at sending, to the tasks whose specs use them: the plan never holds them, and a
  * node is sent only the values of the replicas it runs.
  */
@@ -28,8 +28,18 @@ export class StalePlanError extends Error {
   override readonly name = 'StalePlanError';
 }
 
+/** Writes and sends a plan at once: for a store whose writes are durable when made (SQLite). */
 export function applyPass(plan: PassPlan, targets: ApplyTargets, now: number): void {
-  const { store, cluster, events, networkCount, secrets } = targets;
+  writePass(plan, targets, now);
+  sendPass(plan, targets);
+}
+
+/**
+ * The plan's writes, in one transaction (on etcd: one etcd transaction, whose outcome
+ * `store.durable()` tells). Node status changes are the server's memory and take effect at once.
+ */
+export function writePass(plan: PassPlan, targets: ApplyTargets, now: number): void {
+  const { store, cluster, events, networkCount } = targets;
   for (const change of plan.statusChanges) cluster.setStatus(change.id, change.to);
   store.transaction(() => {
     for (const allocation of plan.allocate) {
@@ -55,6 +65,11 @@ export function applyPass(plan: PassPlan, targets: ApplyTargets, now: number): v
     for (const allocation of plan.release) store.releaseAllocation(allocation.kind, allocation.name);
     for (const event of plan.events) events.append(event, now);
   });
+}
+
+/** What changed for each node, sent once the writes are durable (an agent never runs a task the store lost). */
+export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
+  const { cluster, secrets } = targets;
   for (const assignment of plan.assignments) {
     const node = cluster.get(assignment.nodeId);
     if (!node?.link) continue;

@@ -10,18 +10,23 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
-import { Store } from '../store/store.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
 import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
 import { EventLog } from './event-log.ts';
 import { DEFAULT_LIVENESS } from './node-liveness.ts';
 
 function withController(
-  fn: (deps: { store: Store; controller: Controller; passes: number[]; logged: string[] }) => Promise<void>,
+  fn: (deps: {
+    store: SqliteStore;
+    controller: Controller;
+    passes: number[];
+    logged: string[];
+  }) => Promise<void>,
   options: { now?: () => number } = {},
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-controller-'));
-  const store = new Store(join(dir, 'skiff.db'));
+  const store = new SqliteStore(join(dir, 'skiff.db'));
   const passes: number[] = [];
   const logged: string[] = [];
   const now = options.now ?? (() => 1_000_000);

@@ -13,7 +13,8 @@ import { DEFAULT_TTL_SECONDS } from '../net/dns/dns-answer.ts';
 import type { AgentMessage } from '../protocol/messages.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Store } from '../store/store.ts';
-import { applyPass } from './apply-pass.ts';
+import { unowned } from '../store/write-owner.ts';
+import { applyPass, sendPass, writePass } from './apply-pass.ts';
 import type { Cluster } from './cluster.ts';
 import type { EventLog } from './event-log.ts';
 import type { LivenessSettings } from './node-liveness.ts';
@@ -68,6 +69,10 @@ export class Controller {
   #lastPassMs = 0;
   #passesFinished = 0;
   #waiters: Waiter[] = [];
+  /** A pass's writes are being committed (a store whose writes are not durable at once). */
+  #committing = false;
+  #againAfterCommit = false;
+  #unsubscribeStore: (() => void) | undefined;
 
   constructor(options: ControllerOptions) {
     this.#options = options;
@@ -84,11 +89,14 @@ export class Controller {
 
   start(tickMs = 250): void {
     this.#tick = setInterval(() => this.trigger(), tickMs);
+    // Another server wrote (a deploy taken by a follower): the leader's pass picks it up at once.
+    this.#unsubscribeStore = this.#options.store.onChange(() => this.trigger());
     this.trigger();
   }
 
   stop(): void {
     clearInterval(this.#tick);
+    this.#unsubscribeStore?.();
     this.#wake(Number.POSITIVE_INFINITY);
   }
 
@@ -100,10 +108,12 @@ export class Controller {
   trigger(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    const run = () => {
-      this.#scheduled = false;
-      this.#run();
-    };
+    // A pass is nobody's request: a request that triggered it is not told the pass's outcome.
+    const run = () =>
+      unowned(() => {
+        this.#scheduled = false;
+        this.#run();
+      });
     const waitMs = this.#lastPassEndedAt + this.#lastPassMs - performance.now();
     if (waitMs >= 1) setTimeout(run, waitMs);
     else setImmediate(run);
@@ -129,59 +139,104 @@ export class Controller {
   }
 
   #run(): void {
+    if (this.#committing) {
+      this.#againAfterCommit = true;
+      return;
+    }
     try {
-      this.sync();
+      if (this.#options.store.kind === 'sqlite') this.sync();
+      else void this.#passCommitted();
     } catch (error) {
-      this.#options.log(
-        `reconcile failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-      );
+      this.#logFailure(error);
     }
   }
 
-  /** One full pass, now: snapshot, plan, apply. Synchronous: SQLite is, and so is every decision. */
+  #logFailure(error: unknown): void {
+    this.#options.log(
+      `reconcile failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+  }
+
+  /**
+   * A pass on a store that commits asynchronously (etcd): the plan is written, its transaction
+   * awaited, and only then sent; no other pass starts meanwhile, and a pass whose commit failed
+   * sends nothing and leaves the controller's memory as it was (the next pass decides again).
+   */
+  async #passCommitted(): Promise<void> {
+    const { store } = this.#options;
+    const startedAt = performance.now();
+    this.#passesStarted++;
+    this.#committing = true;
+    try {
+      const mark = store.writeMark();
+      const { plan, at, targets } = this.#plan();
+      writePass(plan, targets, at);
+      await store.durable(mark);
+      this.#memory = plan.memory;
+      sendPass(plan, targets);
+      if (plan.again) this.trigger();
+    } catch (error) {
+      this.#logFailure(error);
+      this.#againAfterCommit = true;
+    } finally {
+      this.#committing = false;
+      this.#finished(startedAt);
+      if (this.#againAfterCommit) {
+        this.#againAfterCommit = false;
+        this.trigger();
+      }
+    }
+  }
+
+  #finished(startedAt: number): void {
+    this.#lastPassEndedAt = performance.now();
+    this.#lastPassMs = this.#lastPassEndedAt - startedAt;
+    this.#passesFinished++;
+    this.#wake(this.#passesFinished);
+    this.#options.onPass?.(this.#lastPassMs);
+  }
+
+  /**
+   * One full pass, now: snapshot, plan, apply. Synchronous: SQLite is, and so is every decision
+   * (on etcd the loop waits for the commit before sending; tests on SQLite call this directly).
+   */
   sync(): void {
-    const { store, cluster, events, onPass, now } = this.#options;
     const startedAt = performance.now();
     this.#passesStarted++;
     try {
-      const snapshot = readSnapshot({
-        store,
-        cluster,
-        memory: this.#memory,
-        liveness: this.#options.liveness,
-        networkCount: this.#options.addressPool.networkCount,
-        baseHeartbeatIntervalMs:
-          this.#options.heartbeatIntervalMs ?? Math.round(this.#options.liveness.heartbeatTimeoutMs / 3),
-        addressHoldMs: this.#options.addressHoldMs ?? DEFAULT_TTL_SECONDS * 1000,
-        specOf: (service, revision) => this.#specOf(service, revision),
-      });
-      const at = now();
-      const plan = planPass(
-        snapshot,
-        at,
-        this.#options.newTaskId ?? (() => randomUUID().replaceAll('-', '')),
-      );
-      applyPass(
-        plan,
-        {
-          store,
-          cluster,
-          events,
-          networkCount: this.#options.addressPool.networkCount,
-          secrets: this.#options.secrets,
-        },
-        at,
-      );
+      const { plan, at, targets } = this.#plan();
+      applyPass(plan, targets, at);
       this.#memory = plan.memory;
       this.#options.onPlan?.(plan);
       if (plan.again) this.trigger();
     } finally {
-      this.#lastPassEndedAt = performance.now();
-      this.#lastPassMs = this.#lastPassEndedAt - startedAt;
-      this.#passesFinished++;
-      this.#wake(this.#passesFinished);
-      onPass?.(this.#lastPassMs);
+      this.#finished(startedAt);
     }
+  }
+
+  #plan() {
+    const { store, cluster, events, now } = this.#options;
+    const snapshot = readSnapshot({
+      store,
+      cluster,
+      memory: this.#memory,
+      liveness: this.#options.liveness,
+      networkCount: this.#options.addressPool.networkCount,
+      baseHeartbeatIntervalMs:
+        this.#options.heartbeatIntervalMs ?? Math.round(this.#options.liveness.heartbeatTimeoutMs / 3),
+      addressHoldMs: this.#options.addressHoldMs ?? DEFAULT_TTL_SECONDS * 1000,
+      specOf: (service, revision) => this.#specOf(service, revision),
+    });
+    const at = now();
+    const plan = planPass(snapshot, at, this.#options.newTaskId ?? (() => randomUUID().replaceAll('-', '')));
+    const targets = {
+      store,
+      cluster,
+      events,
+      networkCount: this.#options.addressPool.networkCount,
+      secrets: this.#options.secrets,
+    };
+    return { plan, at, targets };
   }
 
   #wake(finished: number): void {

@@ -17,7 +17,7 @@ import { MAX_EVENT_MESSAGE_CHARS } from '../model/bounds.ts';
 import { PROTOCOL_VERSION } from '../protocol/features.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { joinCluster, type NodeIdentity } from '../security/node-identity.ts';
-import { Store } from '../store/store.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
 import { attachAgentGateway } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
 import type { Controller } from './controller.ts';
@@ -247,7 +247,7 @@ describe('a hostile agent', () => {
 
 test('a message whose handling throws is dropped; the connection and the process stay', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-gateway-'));
-  const store = new Store(join(dir, 'skiff.db'));
+  const store = new SqliteStore(join(dir, 'skiff.db'));
   const logged: string[] = [];
   const cluster = new Cluster(store, Date.now());
   const controller = {

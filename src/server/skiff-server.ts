@@ -1,12 +1,12 @@
 /**
- * The control plane's composition root: the store in DIR/skiff.db, tokens, the cluster CA, the
+ * The control plane's composition root: the store (DIR/skiff.db, or etcd with `store`), tokens,
+ * the cluster CA, the
  * cluster, the controller, the agent gateway and the HTTP API on one port (TLS, and plain HTTP
  * from loopback; src/security/README.md).
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
 import { attachExecUpgrades, isExecUpgrade } from '../api/exec-upgrade.ts';
@@ -25,7 +25,9 @@ import { createFirstByteListener, type FirstByteListener } from '../security/fir
 import { ensurePrivateDir, restrictFile } from '../security/private-files.ts';
 import { securityApiRoutes } from '../security/security-api-routes.ts';
 import { StatsWindow } from '../stats/stats-window.ts';
-import { Store } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
+import type { StoreLocation } from '../store/store-url.ts';
+import { describeLocation, openStore, sqliteLocation } from '../store/store-url.ts';
 import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
 import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
@@ -40,7 +42,10 @@ import type { Tokens } from './tokens.ts';
 import { ensureTokens } from './tokens.ts';
 
 export interface ServerOptions {
+  /** Key files (CA, cluster key, tokens) and, without `store`, the SQLite store. */
   readonly dataDir: string;
+  /** Where the cluster state lives (default: SQLite in the data dir). */
+  readonly store?: StoreLocation;
   readonly port: number;
   readonly listen: string;
   readonly presetAdminToken?: string;
@@ -75,15 +80,19 @@ export interface RunningServer {
   readonly metrics: ServerMetrics;
   /** Resource usage the agents report, in memory (src/stats/README.md). */
   readonly stats: StatsWindow;
+  /** The cluster state (for the HA layer: the write guard, the etcd client). */
+  readonly store: Store;
+  readonly controller: Controller;
   close(): Promise<void>;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   // 0700 and 0600 whatever existed before: the store holds every service's environment.
   ensurePrivateDir(options.dataDir);
-  const dbPath = join(options.dataDir, 'skiff.db');
-  const store = new Store(dbPath);
-  for (const suffix of ['', '-wal', '-shm']) restrictFile(`${dbPath}${suffix}`);
+  const location = options.store ?? sqliteLocation(options.dataDir);
+  const store = await openStore(location, options.log);
+  if (location.kind === 'sqlite')
+    for (const suffix of ['', '-wal', '-shm']) restrictFile(`${location.path}${suffix}`);
   const storedClusterId = store.getMeta('cluster_id');
   let decision: PoolDecision;
   try {
@@ -91,10 +100,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stored: store.getMeta(POOL_META_KEY),
       clusterExists: storedClusterId !== undefined,
       given: options.addressPool,
-      dataDir: options.dataDir,
+      dataDir: location.kind === 'sqlite' ? options.dataDir : describeLocation(location),
     });
   } catch (error) {
-    store.close();
+    await store.close();
     throw error;
   }
   const addressPool = decision.pool;
@@ -104,6 +113,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (decision.store) store.setMeta(POOL_META_KEY, addressPool.cidr);
     if (storedClusterId === undefined) store.setMeta('cluster_id', clusterId);
   });
+  try {
+    // On etcd: a store that cannot take writes is said at once, not at the first deploy.
+    await store.durable();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const now = Date.now;
   const pki = await ClusterPki.open({
     dataDir: options.dataDir,
@@ -256,6 +272,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metricsUrl: metricsListener?.url,
     metrics,
     stats,
+    store,
+    controller,
     async close() {
       controller.stop();
       await metricsListener?.close();
@@ -266,7 +284,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         listener.net.close(() => resolve());
         server.closeAllConnections();
       });
-      store.close();
+      await store.close();
     },
   };
 }

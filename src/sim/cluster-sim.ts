@@ -25,7 +25,7 @@ import { EventLog } from '../server/event-log.ts';
 import { LogBroker } from '../server/log-broker.ts';
 import type { LivenessSettings } from '../server/node-liveness.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
-import { Store } from '../store/store.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
 import type { TimerHandle } from './clock.ts';
 import { VirtualClock } from './clock.ts';
 import type { DelayMs } from './fake-engine.ts';
@@ -77,7 +77,7 @@ interface NodeHandle {
 export class ClusterSim {
   readonly clock = new VirtualClock(Date.parse('2030-01-01T00:00:00.000Z'));
   readonly random: Random;
-  readonly store = new Store(':memory:');
+  readonly store = new SqliteStore(':memory:');
   readonly cluster: Cluster;
   readonly controller: Controller;
   readonly #options: Required<Omit<ClusterSimOptions, 'seed' | 'nodes'>> & { seed: number; nodes: number };

@@ -141,6 +141,17 @@ export class SkiffCluster {
 
   #extraServerArgs: readonly string[] = [];
   #agentArgs: readonly string[] = [];
+  #storeArgs: readonly string[] = [];
+
+  /**
+   * The server's store from its next start on (`--store etcd://…`, none: SQLite in the data
+   * dir). The cluster id (container labels) is the one read before, from SQLite: a migrated or
+   * restored cluster keeps it.
+   */
+  useStore(args: readonly string[]): void {
+    if (!this.#clusterId) this.#clusterId = this.clusterId;
+    this.#storeArgs = args;
+  }
 
   /** Plain HTTP on loopback (the server takes it from its own host), https with the CA elsewhere. */
   get url(): string {
@@ -208,6 +219,7 @@ export class SkiffCluster {
       '--listen',
       this.host,
       ...this.#extraServerArgs,
+      ...this.#storeArgs,
     );
     this.server = this.#spawn(args, this.mode === 'up' ? 'up' : 'server', this.commands.server);
     await eventually(

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { type DecodedPacket, decode } from 'dns-packet';
 import type { ServiceRegistry } from './dns-answer.ts';
@@ -128,5 +128,29 @@ test('a zero-length frame ends the connection; the server keeps answering others
     assert.equal((await good.next()).id, 31);
   } finally {
     good.socket.destroy();
+  }
+});
+
+test('a port asked for by number whose TCP side is taken still serves UDP', async () => {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const port = (holder.address() as { port: number }).port;
+  const logged: string[] = [];
+  const udpOnly = new DnsServer({
+    listen: [{ address: '127.0.0.1', port }],
+    registry: bigRegistry,
+    upstreams: [],
+    log: (line) => logged.push(line),
+  });
+  const client = await TestClient.open();
+  try {
+    await udpOnly.start();
+    const reply = await client.ask({ address: '127.0.0.1', port }, queryBytes('big.skiff', 'A', { id: 41 }));
+    assert.equal(reply.id, 41);
+    assert.ok(logged.some((line) => line.includes('serves UDP only')));
+  } finally {
+    await client.close();
+    await udpOnly.stop();
+    await new Promise<void>((resolve) => holder.close(() => resolve()));
   }
 });

@@ -47,7 +47,8 @@ interface Listener {
   readonly requested: Endpoint;
   readonly bound: Endpoint;
   readonly socket: Socket;
-  readonly tcp: TcpServer;
+  /** Undefined only for a fixed port whose TCP side someone else holds. */
+  readonly tcp: TcpServer | undefined;
 }
 
 /** Where a query came from and how to answer it: UDP datagram or TCP frame, each with its size limit. */
@@ -165,9 +166,16 @@ export class DnsServer {
         const tcp = await this.#listenTcp(requested.address, port);
         listener = { requested, bound: { address: requested.address, port }, socket, tcp };
       } catch (error) {
+        if (requested.port !== 0) {
+          // A port asked for by number, taken for TCP by someone else: UDP, which every resolver
+          // tries first, still answers; truncated answers cannot be retried over TCP there.
+          this.#log(`dns: ${formatEndpoint(requested)} serves UDP only: tcp ${describe(error)}`);
+          listener = { requested, bound: { address: requested.address, port }, socket, tcp: undefined };
+          break;
+        }
         await closeSocket(socket);
         // A port the kernel chose for UDP can be in use for TCP: ask for another pair.
-        if (requested.port !== 0 || attempt >= BIND_ATTEMPTS)
+        if (attempt >= BIND_ATTEMPTS)
           throw new DnsListenerError(requested, `tcp: ${describe(error)}`, { cause: error });
       }
     }
@@ -187,7 +195,9 @@ export class DnsServer {
       throw new DnsServerStateError('the DNS server stopped while a listener was being bound');
     }
     this.#bound.set(formatEndpoint(requested), listener);
-    this.#log(`dns: listening on ${formatEndpoint(listener.bound)} (udp and tcp)`);
+    this.#log(
+      `dns: listening on ${formatEndpoint(listener.bound)} (${listener.tcp ? 'udp and tcp' : 'udp'})`,
+    );
     return listener;
   }
 
@@ -323,7 +333,7 @@ function bindUdp(requested: Endpoint, family: number): Promise<Socket> {
 async function closeListener(listener: Listener): Promise<void> {
   await Promise.all([
     closeSocket(listener.socket),
-    new Promise<void>((resolve) => listener.tcp.close(() => resolve())),
+    new Promise<void>((resolve) => (listener.tcp ? listener.tcp.close(() => resolve()) : resolve())),
   ]);
 }
 

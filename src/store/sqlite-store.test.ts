@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { serviceSpecSchema } from '../model/service-spec.ts';
-import { Store } from './store.ts';
+import { SqliteStore } from './sqlite-store.ts';
 
-function withStore(fn: (store: Store, path: string) => void): void {
+function withStore(fn: (store: SqliteStore, path: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-store-'));
-  const store = new Store(join(dir, 'skiff.db'));
+  const store = new SqliteStore(join(dir, 'skiff.db'));
   try {
     fn(store, join(dir, 'skiff.db'));
   } finally {
@@ -79,7 +79,7 @@ test('state survives reopening the file', () => {
       createdAt: 1,
     });
     store.placeTask('t1', 'node-1', null);
-    const again = new Store(path);
+    const again = new SqliteStore(path);
     assert.equal(again.listTasks('web')[0]?.nodeId, 'node-1');
     assert.equal(again.getService('web')?.spec.replicas, 2);
     again.close();
@@ -183,7 +183,7 @@ test('reads served from memory match the file, also after a rolled-back transact
       'the rolled-back write is not kept in memory',
     );
     assert.equal(store.getService('web')?.spec.replicas, 2);
-    const fresh = new Store(path);
+    const fresh = new SqliteStore(path);
     t.after(() => fresh.close());
     assert.deepEqual(fresh.listTasks(), store.listTasks());
     assert.deepEqual(fresh.listServices(), store.listServices());
@@ -206,7 +206,7 @@ test('event listings from memory match a fresh read of the file, through appends
       );
       if (i % 150 === 149) store.pruneEvents(200);
     }
-    const fresh = new Store(path);
+    const fresh = new SqliteStore(path);
     t.after(() => fresh.close());
     const compare = () => {
       const last = store.listEvents({ limit: 1 })[0]?.id ?? 0;
