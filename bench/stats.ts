@@ -138,8 +138,8 @@ async function runMethod(
   const child = spawn(
     process.execPath,
     [
-      import.meta.filename,
-      '--worker',
+      join(REPO_ROOT, 'bench/harness/stats-sampling-worker.ts'),
+      '--method',
       method,
       '--ids',
       ids.join(','),
