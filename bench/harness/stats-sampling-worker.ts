@@ -1,18 +1,18 @@
 /**
  * The worker of bench/stats.ts: samples the given containers every interval one way (`oneshot`:
- * the agent's own sampler; `stream`: a stats stream per container; `cgroup`: the cgroup files and
- * /proc/<pid>/net/dev; `idle`: nothing), builds and serializes the `stats` message each interval,
- * and on SIGTERM prints how many it made. Its own process, so its CPU and RSS are the method's.
+ * the agent's sampler on Docker's one-shot stats; `stream`: a stats stream per container;
+ * `cgroup`: the agent's sampler on the kernel's files, stats-cgroup-usage.ts; `idle`: nothing),
+ * builds and serializes the `stats` message each interval, and on SIGTERM prints how many it made. Its own process, so its CPU and RSS are the method's.
  *
  *   node bench/harness/stats-sampling-worker.ts --method oneshot --ids ID,ID --interval-ms 5000
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 import {
   DockerUsageSource,
   dockerStatsSchema,
   usageFromDockerStats,
+  usageSourceFor,
 } from '../../src/agent/stats-docker-usage.ts';
 import { readNodeUsage } from '../../src/agent/stats-node-usage.ts';
 import type { SampledContainer } from '../../src/agent/stats-sampler.ts';
@@ -76,22 +76,16 @@ async function worker(method: Method, ids: string[], intervalMs: number): Promis
       );
     }, intervalMs);
   } else if (method === 'cgroup') {
-    const paths = new Map<string, CgroupPaths>();
-    for (const container of containers) {
-      const inspect = (await docker.getContainer(container.id).inspect()) as { State: { Pid: number } };
-      paths.set(container.id, cgroupPathsOf(inspect.State.Pid));
-    }
-    const tick = async () => {
-      const node = await readNodeUsage(info.DockerRootDir, Date.now());
-      const readings = [];
-      for (const container of containers) {
-        const p = paths.get(container.id);
-        readings.push({ container, usage: p ? await cgroupUsage(p, info.MemTotal) : undefined });
-      }
-      send(statsMessageOf(intervalMs, node, readings));
-    };
-    void tick();
-    setInterval(() => void tick(), intervalMs);
+    // The agent's own source for a local engine: the kernel's files, the engine for what they cannot tell.
+    const usage = usageSourceFor(undefined);
+    new StatsSampler({
+      usage,
+      containers: () => containers,
+      intervalMs,
+      send,
+      now: Date.now,
+      onError: (error) => process.stderr.write(`${errorText(error)}\n`),
+    }).start();
   } else {
     setInterval(() => {}, intervalMs);
   }
@@ -99,117 +93,6 @@ async function worker(method: Method, ids: string[], intervalMs: number): Promis
     process.stdout.write(`${JSON.stringify({ sent, bytes })}\n`);
     process.exit(0);
   });
-}
-
-interface CgroupPaths {
-  readonly version: 1 | 2;
-  readonly cpu: string;
-  readonly memory: string;
-  readonly blkio: string;
-  readonly pids: string;
-  readonly pid: number;
-}
-
-/** Where a process's cgroups are: v1 has one hierarchy per controller, v2 one for all. */
-function cgroupPathsOf(pid: number): CgroupPaths {
-  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
-  const v1 = new Map<string, string>();
-  let unified = '';
-  for (const line of lines) {
-    const [, controllers = '', path = ''] = line.split(':');
-    if (controllers === '') unified = path;
-    for (const controller of controllers.split(',')) v1.set(controller, path);
-  }
-  if (v1.has('memory')) {
-    return {
-      version: 1,
-      cpu: `/sys/fs/cgroup/cpuacct${v1.get('cpuacct')}`,
-      memory: `/sys/fs/cgroup/memory${v1.get('memory')}`,
-      blkio: `/sys/fs/cgroup/blkio${v1.get('blkio')}`,
-      pids: `/sys/fs/cgroup/pids${v1.get('pids')}`,
-      pid,
-    };
-  }
-  const root = `/sys/fs/cgroup${unified}`;
-  return { version: 2, cpu: root, memory: root, blkio: root, pids: root, pid };
-}
-
-const statValue = (text: string, key: string) =>
-  Number(new RegExp(`^${key} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-
-async function cgroupUsage(p: CgroupPaths, hostMemoryBytes: number): Promise<ContainerUsage | undefined> {
-  try {
-    // Synchronous reads: for small files in /sys and /proc the cheapest Node has (no thread pool hop).
-    const read = async (path: string) => readFileSync(path, 'utf8');
-    const net = await read(`/proc/${p.pid}/net/dev`);
-    let rx = 0;
-    let tx = 0;
-    for (const line of net.split('\n').slice(2)) {
-      const [name, rest] = line.split(':');
-      if (!rest || name?.trim() === 'lo') continue;
-      const fields = rest.trim().split(/\s+/).map(Number);
-      rx += fields[0] ?? 0;
-      tx += fields[8] ?? 0;
-    }
-    let cpuSeconds: number;
-    let usage: number;
-    let inactiveFile: number;
-    let limit: number;
-    let blockRead = 0;
-    let blockWrite = 0;
-    let pids: number;
-    if (p.version === 1) {
-      const [cpu, mem, stat, lim, blk, pid] = await Promise.all([
-        read(`${p.cpu}/cpuacct.usage`),
-        read(`${p.memory}/memory.usage_in_bytes`),
-        read(`${p.memory}/memory.stat`),
-        read(`${p.memory}/memory.limit_in_bytes`),
-        read(`${p.blkio}/blkio.throttle.io_service_bytes_recursive`),
-        read(`${p.pids}/pids.current`),
-      ]);
-      cpuSeconds = Number(cpu) / 1e9;
-      usage = Number(mem);
-      inactiveFile = statValue(stat, 'total_inactive_file');
-      limit = Number(lim);
-      for (const line of blk.split('\n')) {
-        const [, op, value] = line.split(' ');
-        if (op === 'Read') blockRead += Number(value);
-        if (op === 'Write') blockWrite += Number(value);
-      }
-      pids = Number(pid);
-    } else {
-      const [cpu, mem, stat, lim, io, pid] = await Promise.all([
-        read(`${p.cpu}/cpu.stat`),
-        read(`${p.memory}/memory.current`),
-        read(`${p.memory}/memory.stat`),
-        read(`${p.memory}/memory.max`),
-        read(`${p.blkio}/io.stat`).catch(() => ''),
-        read(`${p.pids}/pids.current`),
-      ]);
-      cpuSeconds = statValue(cpu, 'usage_usec') / 1e6;
-      usage = Number(mem);
-      inactiveFile = statValue(stat, 'inactive_file');
-      limit = lim.trim() === 'max' ? 0 : Number(lim);
-      for (const match of io.matchAll(/rbytes=(\d+) wbytes=(\d+)/g)) {
-        blockRead += Number(match[1]);
-        blockWrite += Number(match[2]);
-      }
-      pids = Number(pid);
-    }
-    return {
-      atMs: Date.now(),
-      cpuSeconds,
-      memoryWorkingSetBytes: Math.max(0, usage - inactiveFile),
-      memoryLimitBytes: limit > 0 && limit < hostMemoryBytes ? limit : null,
-      networkRxBytes: rx,
-      networkTxBytes: tx,
-      blockReadBytes: blockRead,
-      blockWriteBytes: blockWrite,
-      pids,
-    };
-  } catch {
-    return undefined;
-  }
 }
 
 const { values } = parseArgs({

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import { z } from 'zod';
 import { dockerOptionsFor } from '../docker/engine-address.ts';
+import { CgroupUsageSource } from './stats-cgroup-usage.ts';
 import { readNodeUsage } from './stats-node-usage.ts';
 import type { ContainerUsage, NodeUsage, UsageSource } from './stats-usage.ts';
 
@@ -114,6 +115,20 @@ export class DockerUsageSource implements UsageSource {
     return usageFromDockerStats(parsed.data, memoryBytes, this.#now());
   }
 
+  /** A running container's main PID; undefined when it has none (stopped) or is gone. */
+  async pidOf(id: string): Promise<number | undefined> {
+    const inspect = z
+      .object({ State: z.object({ Pid: z.number(), Running: z.boolean() }) })
+      .safeParse(await this.#docker.getContainer(id).inspect());
+    return inspect.success && inspect.data.State.Running && inspect.data.State.Pid > 0
+      ? inspect.data.State.Pid
+      : undefined;
+  }
+
+  async hostMemoryBytes(): Promise<number> {
+    return (await this.#engineInfo()).memoryBytes;
+  }
+
   async node(): Promise<NodeUsage> {
     const { dataRoot } = await this.#engineInfo();
     return readNodeUsage(dataRoot, this.#now());
@@ -132,4 +147,27 @@ export class DockerUsageSource implements UsageSource {
     );
     return this.#engine;
   }
+}
+
+/** Whether the engine at `host` (or DOCKER_HOST) is on this machine, behind a unix socket. */
+export function isLocalEngine(
+  host: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): boolean {
+  const address = host?.trim() || env.DOCKER_HOST?.trim() || '';
+  return address === '' || address.startsWith('unix://');
+}
+
+/**
+ * The agent's usage source: for a local engine the kernel's files first (the cheapest by far;
+ * the engine for whatever they cannot tell), for a remote one the engine's one-shot stats.
+ */
+export function usageSourceFor(host: string | undefined, env = process.env): UsageSource {
+  const engine = new DockerUsageSource(host);
+  if (!isLocalEngine(host, env)) return engine;
+  return new CgroupUsageSource({
+    fallback: engine,
+    pidOf: (id) => engine.pidOf(id),
+    hostMemoryBytes: () => engine.hostMemoryBytes(),
+  });
 }

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent } from '../agent/agent.ts';
 import { loadAssignment } from '../agent/assignment-file.ts';
-import { DockerUsageSource } from '../agent/stats-docker-usage.ts';
+import { usageSourceFor } from '../agent/stats-docker-usage.ts';
 import { weakTokenReason } from '../auth/token-strength.ts';
 import { EngineUnreachableError } from '../docker/container-engine.ts';
 import { DockerEngine } from '../docker/docker-engine.ts';
@@ -193,7 +193,7 @@ function usageFromFlags(values: {
     throw new UsageError(
       `--stats-interval ${values['stats-interval']}: expected a duration from 1s to 1h (5s)`,
     );
-  return { usage: new DockerUsageSource(values['docker-host']), statsIntervalMs };
+  return { usage: usageSourceFor(values['docker-host']), statsIntervalMs };
 }
 
 /** The engine `--docker-host` (or the environment) names, once it has answered. */
