@@ -646,7 +646,7 @@ function print(result: Result): void {
   if (c)
     out(
       `  the agents received ${grouped(c.messages)} messages (${mb(c.bytes)}), of them ${grouped(c.endpointsSkipped)} endpoints ` +
-        `(${mb(c.endpointBytes)}) and ${grouped(c.assignments)} assignments; they sent ${grouped(c.reports)} reports ` +
+        `(${mb(c.endpointBytes)}) and ${grouped(c.assignments)} assignments; they sent ${grouped(c.reports)} reports and ${grouped(c.stats)} stats messages ` +
         `over ${grouped(c.connects)} welcomed connections; ` +
         `the churn killed ${grouped(c.churnKills)} containers`,
     );
@@ -656,7 +656,7 @@ function print(result: Result): void {
 async function main(): Promise<void> {
   abortOnSignals();
   out(
-    `bench:control-plane  nodes ${SIZES.join(', ')}, window ${WINDOW_MS} ms, churn ${CHURN_PER_S}/s, seed ${SEED}, agents ${values.agent}`,
+    `bench:control-plane  nodes ${SIZES.join(', ')}, window ${WINDOW_MS} ms, churn ${CHURN_PER_S}/s, seed ${SEED}, agents ${values.agent}, stats every ${values['stats-interval']}`,
   );
   out(
     `load average at start: ${loadavg()

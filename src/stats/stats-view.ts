@@ -5,9 +5,9 @@
  * the window's contents.
  */
 import { isoTimeOrNull } from '../model/bounds.ts';
-import type { NodeSampleWire, ReplicaSampleWire } from '../protocol/stats-message.ts';
+import type { NodeSampleWire } from '../protocol/stats-message.ts';
 import type { NodeStats, ReplicaStats } from './stats-schema.ts';
-import type { NodeSeries, ReplicaSeries, StatsWindow } from './stats-window.ts';
+import type { NodeSeries, ReplicaSample, ReplicaSeries, StatsWindow } from './stats-window.ts';
 import { cpuPercentOfHost, cpuPercentOfOneCore, percentOf, ratePerSecond } from './usage-arithmetic.ts';
 
 export type { NodeStats, ReplicaStats } from './stats-schema.ts';
@@ -21,7 +21,7 @@ export function replicaStatsOf(
   const latest = series.samples.last();
   if (!latest) return undefined;
   const before = series.samples.last(1);
-  const rate = (value: (s: ReplicaSampleWire) => number) =>
+  const rate = (value: (s: ReplicaSample) => number) =>
     before ? ratePerSecond(reading(before, value(before)), reading(latest, value(latest))) : null;
   return {
     task_id: series.taskId,
@@ -99,7 +99,7 @@ export function latestNodeStats(window: StatsWindow, nowMs: number): NodeStats[]
 }
 
 /** A replica's window, oldest first (empty when unknown). */
-export function replicaWindow(window: StatsWindow, taskId: string): ReplicaSampleWire[] {
+export function replicaWindow(window: StatsWindow, taskId: string): ReplicaSample[] {
   return window.replica(taskId)?.samples.toArray() ?? [];
 }
 

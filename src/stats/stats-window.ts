@@ -17,13 +17,19 @@ export const DEFAULT_WINDOW_CAPACITY = 60;
 /** A node that has sent nothing for this many of its intervals has stale stats. */
 const STALE_AFTER_INTERVALS = 3;
 
+/**
+ * A replica's reading as kept: the wire sample without who it is (the series says that once), so
+ * a window holds numbers, not 60 copies of its ids.
+ */
+export type ReplicaSample = Omit<ReplicaSampleWire, 'task_id' | 'service' | 'slot' | 'container_id'>;
+
 export interface ReplicaSeries {
   readonly taskId: string;
   readonly service: string;
   readonly slot: number;
   readonly nodeId: string;
   readonly containerId: string;
-  readonly samples: RingBuffer<ReplicaSampleWire>;
+  readonly samples: RingBuffer<ReplicaSample>;
 }
 
 export interface NodeSeries {
@@ -75,13 +81,13 @@ export class StatsWindow {
           slot: sample.slot,
           nodeId,
           containerId: sample.container_id,
-          samples: new RingBuffer<ReplicaSampleWire>(this.#capacity),
+          samples: new RingBuffer<ReplicaSample>(this.#capacity),
         };
         this.#replicas.set(sample.task_id, series);
       }
       const last = series.samples.last();
       // A repeated or older reading (a resent message) would make a zero-length interval.
-      if (last === undefined || sample.at > last.at) series.samples.push(sample);
+      if (last === undefined || sample.at > last.at) series.samples.push(keptSample(sample));
     }
     for (const taskId of previous?.taskIds ?? []) {
       if (!taskIds.has(taskId) && this.#replicas.get(taskId)?.nodeId === nodeId)
@@ -143,4 +149,18 @@ export class StatsWindow {
   #isStale(node: NodeSeries, nowMs: number): boolean {
     return nowMs - node.receivedAtMs > STALE_AFTER_INTERVALS * node.intervalMs;
   }
+}
+
+function keptSample(sample: ReplicaSampleWire): ReplicaSample {
+  return {
+    at: sample.at,
+    cpu_seconds: sample.cpu_seconds,
+    memory_working_set_bytes: sample.memory_working_set_bytes,
+    memory_limit_bytes: sample.memory_limit_bytes,
+    network_rx_bytes: sample.network_rx_bytes,
+    network_tx_bytes: sample.network_tx_bytes,
+    block_read_bytes: sample.block_read_bytes,
+    block_write_bytes: sample.block_write_bytes,
+    ...(sample.pids === undefined ? {} : { pids: sample.pids }),
+  };
 }
