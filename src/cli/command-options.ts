@@ -110,12 +110,7 @@ export const COMMAND_OPTIONS = {
     since: { type: 'string' },
     limit: { type: 'string' },
   },
-  stats: {
-    ...connectionOptions,
-    ...jsonOption,
-    'no-stream': { type: 'boolean' },
-    output: { type: 'string', short: 'o' },
-  },
+  stats: { ...connectionOptions, ...outputOptions, 'no-stream': { type: 'boolean' } },
   rm: connectionOptions,
   nodes: { ...connectionOptions, ...outputOptions },
   node: { ...connectionOptions, ...outputOptions },

@@ -1,8 +1,8 @@
 /**
  * `skiff stats [SERVICE]`: like `docker stats`, across the cluster. Streams until Ctrl-C (on a
  * terminal the table is redrawn in place; otherwise each update is printed as a table followed
- * by a blank line); `--no-stream` prints once; `--json` (or `-o json`) prints the API's JSON (one
- * object per line when streaming).
+ * by a blank line, or one JSON object a line with `-o json`); `--no-stream` prints once, in any
+ * of the read commands' formats (`-o name`: the replicas' names).
  */
 import type { z } from 'zod';
 import type { NodeStats, ReplicaStats } from '../stats/stats-schema.ts';
@@ -12,7 +12,8 @@ import { clientFromFlags, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { UsageError } from './errors.ts';
 import { untilInterrupted } from './interrupt.ts';
-import { printJson, printJsonLine, printLines, printText } from './output.ts';
+import { printText } from './output.ts';
+import { outputFormatFrom, prepareOutput, printView, renderStreamItem } from './output-format.ts';
 import { formatStatsFrame } from './stats-table.ts';
 import { commandUsage } from './usage.ts';
 
@@ -32,9 +33,10 @@ export async function runStats(argv: string[]): Promise<void> {
   });
   if (values.help) return printText(commandUsage('stats'));
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
-  const output = values.output ?? (values.json ? 'json' : 'table');
-  if (output !== 'json' && output !== 'table') throw new UsageError(`-o ${output}: expected table or json`);
-  const json = output === 'json';
+  const format = outputFormatFrom(values);
+  if (format === 'name' && !values['no-stream'])
+    throw new UsageError('a followed stream has no names to print: -o table|json|yaml, or --no-stream');
+  await prepareOutput(format);
   const [service] = positionals;
   const client = clientFromFlags(values);
   // One shape per view: the cluster's has nodes, a service's has only its replicas.
@@ -44,16 +46,19 @@ export async function runStats(argv: string[]): Promise<void> {
 
   if (values['no-stream']) {
     const stats = await client.get(path, schema);
-    return json ? printJson(stats) : printLines(frame(stats));
+    return printView(values, {
+      data: stats,
+      table: () => frame(stats),
+      names: () => stats.replicas.map((r) => r.replica),
+    });
   }
-  const tty = process.stdout.isTTY === true && !json;
-  if (tty) process.stdout.write(CLEAR_SCREEN);
+  const redraw = process.stdout.isTTY === true && (format === 'table' || format === 'wide');
+  if (redraw) process.stdout.write(CLEAR_SCREEN);
   await untilInterrupted(async (signal) => {
     for await (const stats of client.stream(`${path}?follow=true`, schema, signal)) {
-      if (json) printJsonLine(stats);
-      else if (tty)
+      if (redraw)
         process.stdout.write(`${HOME}${frame(stats).join(`${CLEAR_BELOW}\n`)}${CLEAR_BELOW}\n${CLEAR_BELOW}`);
-      else printLines([...frame(stats), '']);
+      else process.stdout.write(renderStreamItem(format, stats, () => `${frame(stats).join('\n')}\n`));
     }
   });
 }

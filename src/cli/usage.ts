@@ -203,8 +203,7 @@ ${OUTPUT_OPTION}`,
     synopsis: 'skiff stats [SERVICE] [options]',
     summary: "Show replicas' CPU, memory, network and block I/O (and each node's), live, like docker stats.",
     options: `  --no-stream                     print the current figures once instead of following them until Ctrl-C
-  -o, --output table|json         table (default) or the API's JSON (one object per line when streaming)
-${JSON_OPTION}`,
+${OUTPUT_OPTION}`,
     client: true,
   },
   rm: { synopsis: 'skiff rm NAME', summary: 'Remove a service and stop its replicas.', client: true },
