@@ -126,6 +126,8 @@ export class Agent {
           usage,
           containers: () => this.#loop?.runningContainers() ?? [],
           intervalMs: options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
+          // Out of step with other agents: see firstRoundAfterMs.
+          firstRoundAfterMs: () => Math.random() * (options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS),
           send: (message) => this.#send(message),
           now: Date.now,
           onError: (error) => options.log(`stats: ${error instanceof Error ? error.message : String(error)}`),

@@ -31,6 +31,12 @@ export interface StatsSamplerOptions {
   readonly send: (message: StatsMessage) => void;
   readonly now: () => number;
   readonly onError: (error: unknown) => void;
+  /**
+   * How long after `start` the first round runs (default: at once). Agents pass a random part of
+   * the interval: agents that connect together (a server restart brings them all back in the same
+   * second) would otherwise send in step, a burst every interval on the server's event loop.
+   */
+  readonly firstRoundAfterMs?: () => number;
 }
 
 /** Pure: one round's readings as the wire message. Containers without a reading are left out. */
@@ -94,12 +100,13 @@ export class StatsSampler {
     return this.#timer !== undefined;
   }
 
-  /** Samples at once, then every interval; starting a started sampler does nothing. */
+  /** Samples after `firstRoundAfterMs` (at once by default), then every interval; starting a started sampler does nothing. */
   start(): void {
     if (this.#timer) return;
-    this.#startedAtMs = this.#options.now();
+    const delayMs = Math.max(0, this.#options.firstRoundAfterMs?.() ?? 0);
+    this.#startedAtMs = this.#options.now() + delayMs;
     this.#round = 0;
-    this.#timer = setTimeout(() => this.#tick(), 0);
+    this.#timer = setTimeout(() => this.#tick(), delayMs);
   }
 
   stop(): void {

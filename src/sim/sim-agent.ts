@@ -102,6 +102,8 @@ export class SimAgent {
             usage,
             containers: () => this.#loop?.runningContainers() ?? [],
             intervalMs: options.statsIntervalMs,
+            // Out of step with the others, as real agents are: a fleet welcomed together would send in bursts.
+            firstRoundAfterMs: () => Math.random() * (options.statsIntervalMs ?? 0),
             send: (message) => {
               if (this.#send(message)) this.counters.stats++;
             },
