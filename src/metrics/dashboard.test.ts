@@ -74,6 +74,7 @@ test('it imports into Grafana 10+: a datasource variable every panel uses, the q
     assert.ok(!ids.has(panel.id), `panel id ${panel.id} twice`);
     ids.add(panel.id);
     if (panel.type === 'row') continue;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own variable syntax
     assert.deepEqual(panel.datasource, { type: 'prometheus', uid: '${datasource}' }, panel.title);
   }
   // The issue's views are all there.
