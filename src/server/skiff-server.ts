@@ -29,6 +29,7 @@ import type { Store } from '../store/store.ts';
 import type { StoreLocation } from '../store/store-url.ts';
 import { describeLocation, openStore, sqliteLocation } from '../store/store-url.ts';
 import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
+import { Autoscaler } from './autoscaler.ts';
 import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
 import { EventLog } from './event-log.ts';
@@ -175,6 +176,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const logs = new LogBroker(cluster);
   const execs = new ExecBroker(cluster);
+  const autoscaler = new Autoscaler({
+    store,
+    stats,
+    events,
+    now,
+    trigger: () => controller.trigger(),
+    log: options.log,
+  });
   let server: Server | undefined;
   // The port is the first-byte listener's (the HTTP server itself never listens).
   let listener: FirstByteListener | undefined;
@@ -260,6 +269,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       })
     : undefined;
   controller.start();
+  autoscaler.start();
   pki.startRenewal();
   const port = (listener.net.address() as AddressInfo).port;
   const host = options.listen === '0.0.0.0' || options.listen === '::' ? '127.0.0.1' : options.listen;
@@ -280,6 +290,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       pki.stop();
       gateway.close();
       execUpgrades.close();
+      autoscaler.stop();
       await new Promise<void>((resolve) => {
         listener.net.close(() => resolve());
         server.closeAllConnections();
