@@ -31,6 +31,11 @@ import { secretRoutes } from './secret-routes.ts';
 import { serviceRoutes } from './service-routes.ts';
 import { stackRoutes } from './stack-routes.ts';
 import { statsRoutes } from './stats-routes.ts';
+import { SessionAuthority } from './session-authority.ts';
+import { cookieSession, credentialCheck, publicSessionRoutes, sessionRoutes } from './session-routes.ts';
+import { liveRoutes } from './stream/live-routes.ts';
+import { StreamHub } from './stream/stream-hub.ts';
+import { streamSource } from './stream/stream-source.ts';
 import { streamRoutes } from './stream-routes.ts';
 import { tokenRoutes } from './token-routes.ts';
 import { versionRoutes } from './version-route.ts';
@@ -68,6 +73,32 @@ export function createApp(
   app.use('/api/*', gate);
   // Any role may read the metrics (route-permissions.ts); they say nothing a viewer cannot see.
   app.use(METRICS_PATH, gate);
+  // Sessions are signed under the cluster key's derivative, so every server accepts them; without
+  // one (simulations), under a key that dies with the app.
+  const sessions = new SessionAuthority({
+    key: deps.sessionKey ?? randomBytes(32),
+    store: deps.store,
+    tokens,
+    adminToken: deps.adminToken,
+  });
+  const auth = {
+    adminToken: deps.adminToken,
+    tokens,
+    limiter,
+    now: deps.now,
+    sessions: cookieSession(sessions, deps.now),
+  };
+  // Signing in and out come before the gate: they are how one passes it, or stops to.
+  app.route(
+    '/api',
+    publicSessionRoutes({
+      ...auth,
+      authority: sessions,
+      events: deps.events,
+      allowedOrigins: deps.allowedOrigins ?? [],
+    }),
+  );
+  app.use('/api/*', authenticate(auth));
   app.use(
     '/api/*',
     bodyLimit({
@@ -87,6 +118,16 @@ export function createApp(
 
   app.get('/api/openapi.json', (c) => c.json(document));
   app.route('/api', versionRoutes());
+  app.route('/api', sessionRoutes(sessions, deps.now));
+  const hub = deps.streamHub ?? new StreamHub({ source: streamSource(deps), now: deps.now });
+  app.route(
+    '/api',
+    liveRoutes({
+      hub,
+      allowedOrigins: deps.allowedOrigins ?? [],
+      credentialCheck: credentialCheck(sessions, auth),
+    }),
+  );
   app.route('/api', serviceRoutes(deps));
   app.route('/api', streamRoutes(deps));
   app.route('/api', nodeRoutes(deps));

@@ -14,6 +14,8 @@ import type { LogBroker } from '../server/log-broker.ts';
 import type { StatsWindow } from '../stats/stats-window.ts';
 import type { Store } from '../store/store.ts';
 import type { EventSink } from './event-attribution.ts';
+import type { StatsSample } from './stream/messages.ts';
+import type { StreamHub } from './stream/stream-hub.ts';
 
 export interface ApiDeps {
   readonly store: Store;
@@ -35,6 +37,17 @@ export interface ApiDeps {
   readonly serverPort?: () => number | undefined;
   /** Routes mounted under /api behind the same auth (the cluster CA's, src/security). */
   readonly extraApiRoutes?: readonly Hono[];
+  /**
+   * Signs dashboard sessions (session-cookie.ts `deriveSessionKey` of the cluster key, so every
+   * server of the cluster accepts them). Absent, a key of the app's own.
+   */
+  readonly sessionKey?: Buffer;
+  /** Origins besides the server's own whose pages may sign in and open the stream (`https://ops.example`). */
+  readonly allowedOrigins?: readonly string[];
+  /** The live stream's hub (the server makes one and closes it); absent, the app makes its own. */
+  readonly streamHub?: StreamHub;
+  /** Replicas' resource samples as they arrive (src/stats), for the stream's stats topic. */
+  readonly stats?: { subscribe(listener: (samples: readonly StatsSample[]) => void): () => void };
   /** After `DELETE /api/nodes/:id`: the node's certificate is revoked. */
   readonly onNodeRemoved?: (id: string) => void;
   /** The server's metrics: requests are timed and counted, and `GET /metrics` serves them. */

@@ -13,6 +13,7 @@ import { clusterStatsSchema, serviceStatsSchema } from '../stats/stats-schema.ts
 import { accessPaths } from './openapi-access.ts';
 import { execPaths } from './openapi-exec.ts';
 import { stackPaths } from './openapi-stacks.ts';
+import { sessionPaths } from './session-openapi.ts';
 
 const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') => ({
   'application/json': { schema: z.toJSONSchema(schema, { io, unrepresentable: 'any' }) },
@@ -255,6 +256,7 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': { description: 'text/plain; version=0.0.4' } },
         },
       },
+      ...sessionPaths(),
       '/healthz': {
         get: {
           summary: 'Liveness (no token needed)',

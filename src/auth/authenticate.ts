@@ -34,7 +34,15 @@ export interface AuthOptions {
   readonly tokens: TokenRegistry;
   readonly limiter: FailedAuthLimiter;
   readonly now: () => number;
+  /**
+   * The dashboard's session cookie (src/api/session-authority.ts), used when no bearer token is
+   * presented: its principal and the CSRF token state-changing requests must carry.
+   */
+  readonly sessions?: (c: Context) => { readonly principal: Principal; readonly csrf: string } | undefined;
 }
+
+/** Methods that change nothing: a cookie request with another method needs the CSRF header. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function authenticate(options: AuthOptions): MiddlewareHandler {
   return async (c, next) => {
@@ -55,13 +63,28 @@ export function authenticate(options: AuthOptions): MiddlewareHandler {
       }
     }
     const presented = bearerToken(c.req.header('authorization'));
-    const principal = identify(presented, options);
+    // A bearer token wins over a cookie: scripts are not CSRF-prone, and say who they are.
+    const session = presented === undefined ? options.sessions?.(c) : undefined;
+    const principal = session?.principal ?? identifyBearer(presented, options);
     if (!principal) {
-      if (limited) options.limiter.recordFailure(address, options.now());
+      if (limited && presented !== undefined) options.limiter.recordFailure(address, options.now());
       c.header('WWW-Authenticate', 'Bearer realm="skiff"');
       return c.json(
-        { error: 'missing, invalid or expired bearer token (Authorization: Bearer <token>)' },
+        {
+          error:
+            'missing, invalid or expired bearer token (Authorization: Bearer <token>) or dashboard session (POST /api/session)',
+        },
         401,
+      );
+    }
+    if (
+      session &&
+      !SAFE_METHODS.has(c.req.method) &&
+      !csrfMatches(c.req.header('x-csrf-token'), session.csrf)
+    ) {
+      return c.json(
+        { error: 'missing or wrong X-CSRF-Token header: GET /api/session returns this session’s token' },
+        403,
       );
     }
     const route = handlerRoute(c);
@@ -79,7 +102,15 @@ export function authenticate(options: AuthOptions): MiddlewareHandler {
   };
 }
 
-function identify(presented: string | undefined, options: AuthOptions): Principal | undefined {
+function csrfMatches(presented: string | undefined, expected: string): boolean {
+  return presented !== undefined && tokenMatches(presented, expected);
+}
+
+/** The caller a bearer secret names: the admin token, or an unexpired API token. */
+export function identifyBearer(
+  presented: string | undefined,
+  options: Pick<AuthOptions, 'adminToken' | 'tokens' | 'now'>,
+): Principal | undefined {
   if (presented === undefined) return undefined;
   if (tokenMatches(presented, options.adminToken)) return { name: ADMIN_TOKEN_NAME, role: 'admin' };
   const token = options.tokens.authenticate(presented, options.now());
@@ -94,7 +125,7 @@ function handlerRoute(c: Context): { method: string; path: string } | undefined 
   return route ? { method: route.method, path: route.path } : undefined;
 }
 
-function remoteAddress(c: Context): string | undefined {
+export function remoteAddress(c: Context): string | undefined {
   try {
     return getConnInfo(c).remote.address;
   } catch {

@@ -25,6 +25,13 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/services/:name/stats': 'read',
   'GET /api/stacks': 'read',
   'GET /api/stacks/:name': 'read',
+  // The dashboard's session (src/api/session-routes.ts): POST and DELETE are served before the
+  // gate (signing in is how one passes it), so any caller reaches them.
+  'POST /api/session': 'read',
+  'DELETE /api/session': 'read',
+  'GET /api/session': 'read',
+  'GET /api/stream': 'read',
+  'GET /api/stream/snapshot': 'read',
 
   'POST /api/deploy': 'operate',
   'POST /api/services/:name/scale': 'operate',

@@ -66,6 +66,7 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): { c
   const state = { closing: false };
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Not the agents' door: another upgrade handler (`skiff exec`'s, src/api) answers it.
+    // Not the agents' door: the dashboard stream's handler (src/api/stream) answers it.
     if (!isAgentUpgrade(request)) return;
     const identity = options.authenticate(request);
     if (!identity) return refuse(socket, 401, 'Unauthorized');

@@ -16,6 +16,10 @@ import type { ListenAddress } from '../metrics/metrics-listener.ts';
 import { startMetricsListener } from '../metrics/metrics-listener.ts';
 import { ServerMetrics } from '../metrics/server-metrics.ts';
 import { statsUsage } from '../metrics/stats-usage.ts';
+import { deriveSessionKey } from '../api/session-cookie.ts';
+import { StreamHub } from '../api/stream/stream-hub.ts';
+import { streamSource } from '../api/stream/stream-source.ts';
+import { attachStreamUpgrades, isStreamUpgrade } from '../api/stream/stream-upgrade.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { ensureClusterKey } from '../secrets/cluster-key.ts';
 import { SecretStore } from '../secrets/secret-store.ts';
@@ -59,6 +63,8 @@ export interface ServerOptions {
   /** The operator's own serving certificate (`--tls-cert`, `--tls-key`), instead of ours. */
   readonly operatorCert?: { readonly certPath: string; readonly keyPath: string };
   readonly heartbeatIntervalMs?: number;
+  /** Origins besides the server's own whose pages may use the dashboard's session and stream. */
+  readonly allowedOrigins?: readonly string[];
   readonly liveness?: LivenessSettings;
   readonly log: (message: string) => void;
   /** `--metrics-listen`: GET /metrics without a token on this address (TLS unless loopback). */
@@ -153,6 +159,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const metrics = new ServerMetrics();
   const stats = new StatsWindow();
   const agentSnapshots = new AgentSnapshots();
+  const clusterKey = ensureClusterKey(options.dataDir);
+  const secrets = new SecretStore(store, clusterKey);
   const controller = new Controller({
     store,
     cluster,
@@ -184,6 +192,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     trigger: () => controller.trigger(),
     log: options.log,
   });
+  const streamHub = new StreamHub({ source: streamSource({ store, cluster, controller, events }), now });
   let server: Server | undefined;
   // The port is the first-byte listener's (the HTTP server itself never listens).
   let listener: FirstByteListener | undefined;
@@ -210,6 +219,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       secrets,
       metrics,
       stats,
+      sessionKey: deriveSessionKey(clusterKey),
+      allowedOrigins: options.allowedOrigins ?? [],
+      streamHub,
     },
     options.log,
   );
@@ -224,6 +236,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         : app.fetch(request, env),
     // Only the agents' and exec's WebSockets go to upgrade handlers; other `Upgrade` requests are plain HTTP.
     serverOptions: { shouldUpgradeCallback: (request) => isAgentUpgrade(request) || isExecUpgrade(request) },
+    // Only the agents' WebSocket and the dashboard's stream go to the upgrade handlers; other
+    // `Upgrade` requests are plain HTTP.
+    serverOptions: { shouldUpgradeCallback: (r) => isAgentUpgrade(r) || isStreamUpgrade(r) },
   }) as Server;
   listener = createFirstByteListener(server, pki.tlsOptions);
   const tlsListener = listener;
@@ -248,6 +263,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onAgentMetrics: (nodeId, snapshot) => agentSnapshots.record(nodeId, snapshot),
   });
   const execUpgrades = attachExecUpgrades(server, (request, env) => app.fetch(request, env), execs);
+  const streamUpgrades = attachStreamUpgrades(server, (request, env) => app.fetch(request, env), streamHub);
   await new Promise<void>((resolve, reject) => {
     listener.net.once('error', reject);
     listener.net.listen(options.port, options.listen, () => {
@@ -291,6 +307,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       gateway.close();
       execUpgrades.close();
       autoscaler.stop();
+      streamHub.close();
+      streamUpgrades.close();
       await new Promise<void>((resolve) => {
         listener.net.close(() => resolve());
         server.closeAllConnections();

@@ -1,0 +1,240 @@
+/**
+ * The stream's hub: one per server. While any client is connected it re-derives the state from
+ * the views every `tickMs` (level-triggered: whatever changed the store, the cluster or a node,
+ * the next tick sees it), diffs it against the last, and offers the difference, with the events
+ * and stats samples that came meanwhile, to every client, which paces it to its socket. A tick
+ * with no difference sends nothing. Each client's credentials are checked again every few
+ * seconds, so a session signed out or a token removed ends its stream too.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Principal } from '../../auth/authenticate.ts';
+import type { SkiffEvent } from '../../model/event.ts';
+import type { NodeView, ServiceView } from '../../model/views.ts';
+import type { SnapshotMessage, StatsSample } from './messages.ts';
+import { clientMessageSchema, RECENT_EVENTS, STREAM_CLOSE_CODES, STREAM_PROTOCOL } from './messages.ts';
+import type { ClientLimits, StreamSocket } from './stream-client.ts';
+import { StreamClient } from './stream-client.ts';
+import type { StreamChanges, StreamState } from './stream-state.ts';
+import { buildState, diffStates, EMPTY_STATE, isEmpty, latestSamples } from './stream-state.ts';
+
+/** Where the hub's data comes from (stream-source.ts builds it from the API's deps). */
+export interface StreamSource {
+  views(): { readonly services: readonly ServiceView[]; readonly nodes: readonly NodeView[] };
+  /** The newest events, oldest first. */
+  recentEvents(limit: number): SkiffEvent[];
+  subscribeEvents(listener: (event: SkiffEvent) => void): () => void;
+  /** Resource samples as they arrive (src/stats); absent while the server has none. */
+  subscribeStats?(listener: (samples: readonly StatsSample[]) => void): () => void;
+}
+
+export interface HubOptions {
+  readonly source: StreamSource;
+  readonly now: () => number;
+  /** How often a state is derived while clients are connected: at most 1000/tickMs messages a second per client. */
+  readonly tickMs?: number;
+  /** How often each client's credentials are checked again. */
+  readonly revalidateMs?: number;
+  readonly clientLimits?: ClientLimits;
+}
+
+export interface Connection {
+  /** A text frame from the client. */
+  receive(text: string): void;
+  /** The socket closed. */
+  closed(): void;
+}
+
+interface Member {
+  readonly client: StreamClient;
+  readonly principal: Principal;
+  readonly stillValid: () => boolean;
+  checkedAt: number;
+}
+
+export class StreamHub {
+  readonly epoch = randomBytes(6).toString('base64url');
+  readonly #options: HubOptions;
+  readonly #members = new Set<Member>();
+  #state: StreamState = EMPTY_STATE;
+  #seq = 0;
+  #refreshedAt = Number.NEGATIVE_INFINITY;
+  /** Events and samples since the last refresh. */
+  #newEvents: SkiffEvent[] = [];
+  #newStats: StatsSample[] = [];
+  /** What a snapshot shows: the events and latest samples as of the last refresh. */
+  #recentEvents: SkiffEvent[] | undefined;
+  readonly #latestStats = new Map<string, StatsSample>();
+  readonly #unsubscribe: (() => void)[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: HubOptions) {
+    this.#options = options;
+    const { source } = options;
+    this.#unsubscribe.push(
+      source.subscribeEvents((event) => {
+        this.#newEvents.push(event);
+        // With no one connected nothing waits for these but the next snapshot's recent list.
+        if (this.#members.size === 0 && this.#newEvents.length > RECENT_EVENTS * 2)
+          this.#newEvents = this.#newEvents.slice(-RECENT_EVENTS);
+      }),
+    );
+    if (source.subscribeStats)
+      this.#unsubscribe.push(
+        source.subscribeStats((samples) => {
+          this.#newStats.push(...samples);
+          if (this.#members.size === 0 && this.#newStats.length > 10_000)
+            this.#newStats = latestSamples(this.#newStats);
+        }),
+      );
+  }
+
+  get clients(): number {
+    return this.#members.size;
+  }
+
+  /** A new stream client: sends its snapshot at once, then changes. */
+  connect(socket: StreamSocket, principal: Principal, stillValid: () => boolean): Connection {
+    this.#refreshIfStale();
+    const client = new StreamClient({
+      socket,
+      snapshot: () => this.#snapshotAt(principal),
+      now: this.#options.now,
+      ...(this.#options.clientLimits && { limits: this.#options.clientLimits }),
+    });
+    const member: Member = { client, principal, stillValid, checkedAt: this.#options.now() };
+    this.#members.add(member);
+    client.start();
+    this.#startTimer();
+    return {
+      receive: (text) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        const message = clientMessageSchema.safeParse(json);
+        if (!message.success) {
+          this.#drop(
+            member,
+            STREAM_CLOSE_CODES.badMessage,
+            'not a stream client message: send {"type":"resync"}',
+          );
+          return;
+        }
+        client.requestResync();
+      },
+      closed: () => {
+        this.#members.delete(member);
+        if (this.#members.size === 0) this.#stopTimer();
+      },
+    };
+  }
+
+  /** The current state for one caller: what the polling fallback answers. */
+  snapshot(principal: Principal): SnapshotMessage {
+    this.#refreshIfStale();
+    return this.#snapshotAt(principal);
+  }
+
+  /** One tick now: derive, diff, offer, pace (the timer's work; tests call it directly). */
+  tick(): void {
+    this.#refreshAndOffer();
+    const now = this.#options.now();
+    const revalidateMs = this.#options.revalidateMs ?? 5_000;
+    for (const member of [...this.#members]) {
+      if (now - member.checkedAt >= revalidateMs) {
+        member.checkedAt = now;
+        if (!member.stillValid()) {
+          this.#drop(member, STREAM_CLOSE_CODES.unauthorized, 'the session or token ended: sign in again');
+          continue;
+        }
+      }
+      member.client.flush();
+      member.client.heartbeat();
+    }
+  }
+
+  close(): void {
+    this.#stopTimer();
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    for (const member of [...this.#members])
+      this.#drop(member, STREAM_CLOSE_CODES.serverShutdown, 'server shutting down');
+  }
+
+  #drop(member: Member, code: number, reason: string): void {
+    this.#members.delete(member);
+    member.client.close(code, reason);
+    if (this.#members.size === 0) this.#stopTimer();
+  }
+
+  #refreshIfStale(): void {
+    if (this.#options.now() - this.#refreshedAt >= (this.#options.tickMs ?? 100)) this.#refreshAndOffer();
+  }
+
+  /** Every change goes to every client: a seq no client was offered would be a silent gap. */
+  #refreshAndOffer(): void {
+    const changes = this.#refresh();
+    if (changes) for (const member of this.#members) member.client.offer(changes, this.#seq);
+  }
+
+  /** Derives the state; returns what changed (and bumps seq), or undefined when nothing did. */
+  #refresh(): StreamChanges | undefined {
+    const { source, now } = this.#options;
+    this.#refreshedAt = now();
+    const { services, nodes } = source.views();
+    const next = buildState(services, nodes);
+    const diff = diffStates(this.#state, next);
+    this.#state = next;
+    if (this.#recentEvents === undefined) {
+      // The first refresh: the log so far, and only what comes after it as new.
+      const known = source.recentEvents(RECENT_EVENTS);
+      const lastId = known.at(-1)?.id ?? 0;
+      this.#recentEvents = known;
+      this.#newEvents = this.#newEvents.filter((e) => e.id > lastId);
+    }
+    const events = this.#newEvents;
+    this.#newEvents = [];
+    const stats = latestSamples(this.#newStats).filter((s) => next.tasks.has(s.task_id));
+    this.#newStats = [];
+    this.#recentEvents = [...this.#recentEvents, ...events].slice(-RECENT_EVENTS);
+    for (const sample of stats) this.#latestStats.set(sample.task_id, sample);
+    for (const id of this.#latestStats.keys()) if (!next.tasks.has(id)) this.#latestStats.delete(id);
+    const changes: StreamChanges = {
+      ...diff,
+      ...(events.length > 0 && { events }),
+      ...(stats.length > 0 && { stats }),
+    };
+    if (isEmpty(changes)) return undefined;
+    this.#seq++;
+    return changes;
+  }
+
+  #snapshotAt(principal: Principal): SnapshotMessage {
+    const state = this.#state;
+    return {
+      type: 'snapshot',
+      protocol: STREAM_PROTOCOL,
+      epoch: this.epoch,
+      seq: this.#seq,
+      at: new Date(this.#options.now()).toISOString(),
+      principal: { name: principal.name, role: principal.role },
+      services: [...state.services.values()].map((r) => r.view),
+      tasks: [...state.tasks.values()].map((r) => r.view),
+      nodes: [...state.nodes.values()].map((r) => r.view),
+      events: this.#recentEvents ?? [],
+      stats: [...this.#latestStats.values()],
+    };
+  }
+
+  #startTimer(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.tick(), this.#options.tickMs ?? 100);
+    this.#timer.unref();
+  }
+
+  #stopTimer(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

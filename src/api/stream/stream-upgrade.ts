@@ -1,0 +1,87 @@
+/**
+ * WebSocket upgrades of `/api/stream`: the request goes through the API app first (the same auth
+ * gate, role table and Origin check as any request); only if the route accepts it is the socket
+ * upgraded and joined to the hub. A refusal is answered as the HTTP response the app gave.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { Principal } from '../../auth/authenticate.ts';
+import type { StreamUpgrade } from './live-routes.ts';
+import { STREAM_UPGRADE_ENV } from './live-routes.ts';
+import { STREAM_CLOSE_CODES, STREAM_PATH } from './messages.ts';
+import type { StreamHub } from './stream-hub.ts';
+
+export function isStreamUpgrade(request: IncomingMessage): boolean {
+  const path = new URL(request.url ?? '/', 'http://skiff').pathname;
+  return path === STREAM_PATH && request.headers.upgrade?.toLowerCase() === 'websocket';
+}
+
+type Fetch = (request: Request, env: Record<string, unknown>) => Response | Promise<Response>;
+
+export function attachStreamUpgrades(server: Server, fetch: Fetch, hub: StreamHub): { close(): void } {
+  // Clients send only `{"type":"resync"}`.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  const onUpgrade = (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!isStreamUpgrade(incoming)) return;
+    void upgrade(incoming, socket, head);
+  };
+  const upgrade = async (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+    let accepted: { principal: Principal; stillValid: () => boolean } | undefined;
+    const callback: StreamUpgrade = {
+      accept: (principal, stillValid) => {
+        accepted = { principal, stillValid };
+      },
+    };
+    let response: Response;
+    try {
+      response = await fetch(requestOf(incoming), {
+        incoming,
+        outgoing: undefined,
+        [STREAM_UPGRADE_ENV]: callback,
+      });
+    } catch {
+      return refuse(socket, 500, '{"error":"internal server error"}');
+    }
+    const granted = accepted;
+    if (!granted) return refuse(socket, response.status, await response.text());
+    wss.handleUpgrade(incoming, socket, head, (ws) => {
+      const connection = hub.connect(ws, granted.principal, granted.stillValid);
+      ws.on('message', (data, isBinary) => connection.receive(isBinary ? '' : data.toString()));
+      ws.on('close', () => connection.closed());
+      ws.on('error', () => ws.terminate());
+    });
+  };
+  server.on('upgrade', onUpgrade);
+  return {
+    close() {
+      server.off('upgrade', onUpgrade);
+      for (const client of wss.clients)
+        client.close(STREAM_CLOSE_CODES.serverShutdown, 'server shutting down');
+      wss.close();
+    },
+  };
+}
+
+function requestOf(incoming: IncomingMessage): Request {
+  const encrypted = (incoming.socket as { encrypted?: boolean }).encrypted === true;
+  const url = new URL(
+    incoming.url ?? '/',
+    `${encrypted ? 'https' : 'http'}://${incoming.headers.host ?? 'localhost'}`,
+  );
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(incoming.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  return new Request(url, { headers });
+}
+
+function refuse(socket: Duplex, status: number, body: string): void {
+  if (socket.destroyed) return;
+  const text = status === 204 || status === 304 ? '' : body;
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Refused'}\r\n` +
+      `Connection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
+}
