@@ -33,6 +33,7 @@ import { stackRoutes } from './stack-routes.ts';
 import { statsRoutes } from './stats-routes.ts';
 import { SessionAuthority } from './session-authority.ts';
 import { cookieSession, credentialCheck, publicSessionRoutes, sessionRoutes } from './session-routes.ts';
+import { defaultDashboardAssets, staticAssets } from './static-assets.ts';
 import { liveRoutes } from './stream/live-routes.ts';
 import { StreamHub } from './stream/stream-hub.ts';
 import { streamSource } from './stream/stream-source.ts';
@@ -140,6 +141,8 @@ export function createApp(
   if (deps.metrics) app.route('/', metricsRoute(deps.metrics));
   app.route('/api', stackRoutes(deps));
   app.route('/api', execRoutes(deps));
+  // Last: the dashboard answers only what no route did, and never under the server's own prefixes.
+  app.use('*', staticAssets(deps.assets ?? defaultDashboardAssets()));
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {

@@ -14,6 +14,7 @@ import type { LogBroker } from '../server/log-broker.ts';
 import type { StatsWindow } from '../stats/stats-window.ts';
 import type { Store } from '../store/store.ts';
 import type { EventSink } from './event-attribution.ts';
+import type { AssetSource } from './static-assets.ts';
 import type { StatsSample } from './stream/messages.ts';
 import type { StreamHub } from './stream/stream-hub.ts';
 
@@ -44,6 +45,8 @@ export interface ApiDeps {
   readonly sessionKey?: Buffer;
   /** Origins besides the server's own whose pages may sign in and open the stream (`https://ops.example`). */
   readonly allowedOrigins?: readonly string[];
+  /** The built dashboard (static-assets.ts); absent, `web/dist` of this checkout. */
+  readonly assets?: AssetSource;
   /** The live stream's hub (the server makes one and closes it); absent, the app makes its own. */
   readonly streamHub?: StreamHub;
   /** Replicas' resource samples as they arrive (src/stats), for the stream's stats topic. */

@@ -25,6 +25,7 @@ import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
 import { StatsWindow } from '../stats/stats-window.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { createApp } from './app.ts';
+import type { ApiDeps } from './deps.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` } as const;
@@ -77,7 +78,14 @@ export interface Fixture {
 export const GiB = 1024 * 1024 * 1024;
 
 /** `serverPort` is the server's own port; `addressPool` the cluster's (default 10.240.0.0/12). */
-export function createFixture(options: { serverPort?: number; addressPool?: AddressPool } = {}): Fixture {
+export function createFixture(
+  options: {
+    serverPort?: number;
+    addressPool?: AddressPool;
+    /** More deps for the app (a session key, assets, allowed origins …). */
+    deps?: Partial<Pick<ApiDeps, 'sessionKey' | 'assets' | 'allowedOrigins' | 'stats'>>;
+  } = {},
+): Fixture {
   const addressPool = options.addressPool ?? DEFAULT_POOL;
   const dir = mkdtempSync(join(tmpdir(), 'skiff-api-test-'));
   const store = new SqliteStore(join(dir, 'skiff.db'));
@@ -122,6 +130,7 @@ export function createFixture(options: { serverPort?: number; addressPool?: Addr
       stats,
       serverPort: () => options.serverPort,
       metrics,
+      ...options.deps,
     },
     log,
   );
