@@ -246,7 +246,8 @@ describe('validation', () => {
     test('an unknown route is 404 JSON', async () => {
       assertJsonError(await f.call('GET', '/api/nope'), 404, /no route GET \/api\/nope/);
       assertJsonError(await f.call('PUT', '/api/deploy', GOOD), 404);
-      assertJsonError(await f.call('GET', '/nope'), 404);
+      // Other paths are the dashboard's client routes (static-assets.ts), but not the server's own.
+      assertJsonError(await f.call('GET', '/agent/nope'), 404);
     });
   });
 
