@@ -27,6 +27,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   events: async () => (await import('./events-command.ts')).runEvents,
   stats: async () => (await import('./stats-command.ts')).runStats,
   rm: async () => (await import('./rm-command.ts')).runRm,
+  top: async () => (await import('./top/top-command.ts')).runTop,
   nodes: async () => (await import('./nodes-command.ts')).runNodes,
   node: async () => (await import('./node-command.ts')).runNode,
   rollout: async () => (await import('./rollout-command.ts')).runRollout,

@@ -114,6 +114,9 @@ export const COMMAND_OPTIONS = {
   rm: connectionOptions,
   nodes: { ...connectionOptions, ...outputOptions },
   node: { ...connectionOptions, ...outputOptions },
+  top: { ...connectionOptions, once: { type: 'boolean' } },
+  nodes: { ...connectionOptions, ...jsonOption },
+  node: { ...connectionOptions, ...jsonOption },
   ca: connectionOptions,
   token: {
     ...connectionOptions,

@@ -207,6 +207,14 @@ ${OUTPUT_OPTION}`,
     client: true,
   },
   rm: { synopsis: 'skiff rm NAME', summary: 'Remove a service and stop its replicas.', client: true },
+  top: {
+    synopsis: 'skiff top [--once]',
+    summary:
+      'Services, replicas, nodes and events, live in the terminal (keys: move, filter, scale, roll back, logs).',
+    options: `  --once                          not on a terminal: print the snapshot and exit (else one line per change follows)
+Keys: ↑↓ or j/k move, tab or 1-4 switch pane, / filter, s scale, r roll back, l follow logs, esc clear, q quit`,
+    client: true,
+  },
   nodes: {
     synopsis: 'skiff nodes [-o table|wide|json|yaml|name] [-q]',
     summary: 'List nodes with their capacity and what is allocated on them.',
