@@ -31,9 +31,9 @@ export function decodeKeys(chunk: string): Key[] {
         continue;
       }
       // CSI/SS3 sequences we do not use (other arrows, function keys): skip to their final byte.
-      const unknown = /^\u001b(\[[0-9;?]*[ -/]*[@-~]|O.)/.exec(rest);
+      const unknown = /^(\[[0-9;?]*[ -/]*[@-~]|O.)/.exec(rest.slice(1));
       if (unknown) {
-        i += unknown[0].length;
+        i += 1 + unknown[0].length;
         continue;
       }
       keys.push(KEYS.escape);
