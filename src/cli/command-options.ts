@@ -52,6 +52,7 @@ const serverOptions = {
   // No default here: a later start without the flag runs on the pool the cluster was created with.
   'address-pool': { type: 'string' },
   san: { type: 'string' },
+  'allowed-origin': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'cert-lifetime': { type: 'string', default: '2160h' },

@@ -260,6 +260,7 @@ function serverSettingsFromFlags(values: {
   'node-down-after': string;
   'address-pool'?: string;
   san?: string;
+  'allowed-origin'?: string;
   'tls-cert'?: string;
   'tls-key'?: string;
   'cert-lifetime': string;
@@ -285,6 +286,7 @@ function serverSettingsFromFlags(values: {
       .map((n) => n.trim())
       .filter((n) => n !== ''),
     certLifetimeMs,
+    allowedOrigins: parseOrigins(values['allowed-origin']),
     ...(values['tls-cert'] && values['tls-key']
       ? { operatorCert: { certPath: resolve(values['tls-cert']), keyPath: resolve(values['tls-key']) } }
       : {}),
@@ -310,6 +312,18 @@ function parseMetricsListen(text: string): ListenAddress {
     if (error instanceof MetricsListenError) throw new UsageError(error.message);
     throw error;
   }
+/** `--allowed-origin https://ops.example,https://other.example`: each an origin, exactly. */
+function parseOrigins(text: string | undefined): string[] {
+  const origins = (text ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  for (const origin of origins) {
+    const url = URL.parse(origin);
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== origin)
+      throw new UsageError(`--allowed-origin: expected origins like https://ops.example:8443, got ${origin}`);
+  }
+  return origins;
 }
 
 function parsePool(text: string): AddressPool {
