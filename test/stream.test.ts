@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
@@ -147,6 +148,42 @@ describe('the stream over a real server', () => {
     await eventually('the stream closed', () => reader.closed, { timeoutMs: 10_000 });
     assert.equal(reader.closed?.code, STREAM_CLOSE_CODES.unauthorized);
     assert.equal(reader.messages.at(-1)?.type, 'error');
+  });
+
+  test('over TLS the session cookie is Secure and the stream is a wss:// socket verified by the cluster CA', async () => {
+    const port = new URL(server.url).port;
+    const ca = server.pki.caBundlePem;
+    const cookie = await new Promise<string>((resolve, reject) => {
+      const request = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/session',
+          method: 'POST',
+          ca,
+          headers: { 'content-type': 'application/json' },
+        },
+        (response) => {
+          response.resume();
+          resolve(String(response.headers['set-cookie']?.[0] ?? ''));
+        },
+      );
+      request.on('error', reject);
+      request.end(JSON.stringify({ token: server.tokens.admin }));
+    });
+    assert.match(cookie, /; Secure/);
+    assert.match(cookie, /; HttpOnly/);
+    const pair = cookie.split(';')[0] ?? '';
+    const ws = new WebSocket(`wss://127.0.0.1:${port}/api/stream`, {
+      ca,
+      headers: { cookie: pair, origin: `https://127.0.0.1:${port}` },
+    });
+    const first = await new Promise<StreamServerMessage | undefined>((resolve, reject) => {
+      ws.once('message', (data) => resolve(parseServerMessage(String(data))));
+      ws.once('error', reject);
+    });
+    assert.equal(first?.type, 'snapshot');
+    ws.close();
   });
 
   test('the agents’ door still answers only agents (their upgrade goes to the gateway)', async () => {
