@@ -17,6 +17,7 @@ import { startMetricsListener } from '../metrics/metrics-listener.ts';
 import { ServerMetrics } from '../metrics/server-metrics.ts';
 import { statsUsage } from '../metrics/stats-usage.ts';
 import { deriveSessionKey } from '../api/session-cookie.ts';
+import type { AssetSource } from '../api/static-assets.ts';
 import { StreamHub } from '../api/stream/stream-hub.ts';
 import { streamSource } from '../api/stream/stream-source.ts';
 import { attachStreamUpgrades, isStreamUpgrade } from '../api/stream/stream-upgrade.ts';
@@ -63,6 +64,8 @@ export interface ServerOptions {
   /** The operator's own serving certificate (`--tls-cert`, `--tls-key`), instead of ours. */
   readonly operatorCert?: { readonly certPath: string; readonly keyPath: string };
   readonly heartbeatIntervalMs?: number;
+  /** The built dashboard (src/api/static-assets.ts); absent, `web/dist` of this checkout. */
+  readonly assets?: AssetSource;
   /** Origins besides the server's own whose pages may use the dashboard's session and stream. */
   readonly allowedOrigins?: readonly string[];
   readonly liveness?: LivenessSettings;
@@ -222,6 +225,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       sessionKey: deriveSessionKey(clusterKey),
       allowedOrigins: options.allowedOrigins ?? [],
       streamHub,
+      ...(options.assets && { assets: options.assets }),
     },
     options.log,
   );
