@@ -113,6 +113,15 @@ describe('sign-in', () => {
     }
   });
 
+  test('a body over 4 KiB is refused before it is read whole', async () => {
+    const res = await f.raw('/api/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: 'x'.repeat(10_000) }),
+    });
+    assert.equal(res.status, 413);
+  });
+
   test('a page of another origin cannot sign in', async () => {
     const res = await f.raw('http://localhost/api/session', {
       method: 'POST',

@@ -7,6 +7,7 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { ADMIN_TOKEN_NAME, hashToken } from '../auth/api-tokens.ts';
@@ -69,7 +70,13 @@ const isTls = (c: Context) => new URL(c.req.url).protocol === 'https:';
 /** POST and DELETE: mounted before the auth gate. */
 export function publicSessionRoutes(deps: SessionRouteDeps): Hono {
   const app = new Hono();
-  app.post('/session', async (c) => {
+  // The gate's body limit does not cover this route: its own, small, before anything is read.
+  const limit = bodyLimit({
+    maxSize: MAX_SIGN_IN_BODY_BYTES,
+    onError: (c) =>
+      c.json({ error: `request body too large (at most ${MAX_SIGN_IN_BODY_BYTES} bytes)` }, 413),
+  });
+  app.post('/session', limit, async (c) => {
     const now = deps.now();
     if (!originAllowed(c.req.raw, deps.allowedOrigins))
       return c.json({ error: `origin ${c.req.header('origin')} may not sign in here` }, 403);
@@ -83,8 +90,6 @@ export function publicSessionRoutes(deps: SessionRouteDeps): Hono {
       }
     }
     const text = await c.req.text();
-    if (Buffer.byteLength(text) > MAX_SIGN_IN_BODY_BYTES)
-      return c.json({ error: 'request body too large' }, 413);
     let json: unknown;
     try {
       json = JSON.parse(text);
