@@ -89,6 +89,14 @@ test('skiff top shows a deployed service and reacts to a scale made from its key
   const service = await skiff.api('GET', '/api/services/web');
   assert.equal((service.body as { replicas: number }).replicas, 3, 'the scale went through the API');
 
+  // Not on a terminal: plain tables, no escape codes.
+  const plain = await skiff.cli(['top', '--once']);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.match(plain.stdout, /^SERVICES \(1\)\nNAME +STATUS +REPLICAS/);
+  assert.match(plain.stdout, /web +running +3\/3/);
+  assert.match(plain.stdout, /REPLICAS of web \(3\)/);
+  assert.ok(!plain.stdout.includes('\u001b'), 'no escape codes when stdout is not a terminal');
+
   await tmux('send-keys', '-t', 'top', '/', 'n', 'o', 'p', 'e', 'Enter');
   await screenShows('the filter hiding the service', /SERVICES \(0\) +filter: nope/);
   await tmux('send-keys', '-t', 'top', 'Escape', 'q');
