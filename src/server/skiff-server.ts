@@ -196,6 +196,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log: options.log,
   });
   const streamHub = new StreamHub({ source: streamSource({ store, cluster, controller, events }), now });
+  const stats = new StatsWindow();
+  const stats = new StatsWindow();
+  const streamHub = new StreamHub({
+    source: streamSource({ store, cluster, controller, events, stats }),
+    now,
+  });
   let server: Server | undefined;
   // The port is the first-byte listener's (the HTTP server itself never listens).
   let listener: FirstByteListener | undefined;

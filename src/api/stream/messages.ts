@@ -51,8 +51,9 @@ export const taskViewSchema = containerViewSchema.extend({ service: z.string() }
 export type TaskView = z.infer<typeof taskViewSchema>;
 
 /**
- * One resource sample of a replica (src/stats, issue 12). Until the server collects stats the
- * stream carries none; the topic and its shape are fixed now so clients can be written against it.
+ * One resource sample of a replica (from src/stats' window: `GET /api/stats` has the full rows).
+ * Sent after each agent report (every 5 s by default) for that node's replicas, from a replica's
+ * second sample on (CPU % takes two).
  */
 export const statsSampleSchema = z.object({
   task_id: z.string(),
@@ -64,8 +65,11 @@ export const statsSampleSchema = z.object({
   at: z.string(),
   /** Share of one CPU core, in percent (200 = two cores busy). */
   cpu_percent: z.number(),
+  /** The working set (usage less inactive file cache), as `docker stats` and `kubectl top` count it. */
   memory_bytes: z.number(),
+  /** Null: no limit of its own. */
   memory_limit_bytes: z.number().nullable(),
+  /** Bytes received and sent since the container started (counters). */
   net_rx_bytes: z.number().nullable().default(null),
   net_tx_bytes: z.number().nullable().default(null),
 });

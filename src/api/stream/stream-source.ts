@@ -7,12 +7,13 @@ import type { TaskRecord } from '../../model/task.ts';
 import { allocationOf, allocationsByNode } from '../../server/allocation.ts';
 import type { ApiDeps } from '../deps.ts';
 import { nodeView, refusedNodeView, serviceView } from '../views.ts';
+import { subscribeSamples } from './stats-samples.ts';
 import type { StreamSource } from './stream-hub.ts';
 
 export function streamSource(
   deps: Pick<ApiDeps, 'store' | 'cluster' | 'controller' | 'events' | 'stats'>,
 ): StreamSource {
-  const { store, cluster, controller, events } = deps;
+  const { store, cluster, controller, events, stats } = deps;
   const specOf = (t: TaskRecord) => controller.specOf(t.service, t.revision);
   return {
     views() {
@@ -39,5 +40,6 @@ export function streamSource(
     recentEvents: (limit) => store.listEvents({ limit }),
     subscribeEvents: (listener) => events.subscribe(listener),
     ...(deps.stats && { subscribeStats: deps.stats.subscribe }),
+    ...(stats && { subscribeStats: (listener) => subscribeSamples(stats, Date.now, listener) }),
   };
 }

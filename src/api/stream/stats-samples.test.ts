@@ -1,0 +1,98 @@
+/**
+ * The stats topic from the real stats window: a replica's samples reach the stream from its
+ * second on (CPU % takes two), as the latest per replica, in a `changes` message and in the next
+ * snapshot; samples of replicas the state does not hold are not sent.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { replica, serviceView } from '../../cli/service-view-fixture.ts';
+import type { SkiffEvent } from '../../model/event.ts';
+import type { ReplicaSampleWire } from '../../protocol/stats-message.ts';
+import { StatsWindow } from '../../stats/stats-window.ts';
+import type { StreamServerMessage } from './messages.ts';
+import { parseServerMessage } from './messages.ts';
+import { subscribeSamples } from './stats-samples.ts';
+import { StreamHub } from './stream-hub.ts';
+
+function wire(taskId: string, atMs: number, cpuSeconds: number): ReplicaSampleWire {
+  return {
+    task_id: taskId,
+    service: 'web',
+    slot: Number(taskId.split('-')[1]),
+    container_id: `c-${taskId}`,
+    at: atMs,
+    cpu_seconds: cpuSeconds,
+    memory_working_set_bytes: 64 * 1024 * 1024,
+    memory_limit_bytes: 128 * 1024 * 1024,
+    network_rx_bytes: 1000,
+    network_tx_bytes: 10,
+    block_read_bytes: 0,
+    block_write_bytes: 0,
+  };
+}
+
+test('samples flow from the stats window into changes and snapshots', () => {
+  let now = 1_000_000;
+  const window = new StatsWindow();
+  const service = serviceView({
+    name: 'web',
+    replicas: 1,
+    containers: [replica({ slot: 0, name: 'web-0', task_id: 'web-0' })],
+  });
+  const hub = new StreamHub({
+    now: () => now,
+    source: {
+      views: () => ({ services: [service], nodes: [] }),
+      recentEvents: () => [],
+      subscribeEvents: (_listener: (event: SkiffEvent) => void) => () => {},
+      subscribeStats: (listener) => subscribeSamples(window, () => now, listener),
+    },
+  });
+  const sent: StreamServerMessage[] = [];
+  hub.connect(
+    {
+      send: (text) => sent.push(parseServerMessage(text) ?? { type: 'error', error: text }),
+      bufferedAmount: 0,
+      close() {},
+    },
+    { name: 'admin', role: 'admin' },
+    () => true,
+  );
+  const record = (cpuSeconds: number, tasks = ['web-0']) => {
+    window.record(
+      'n1',
+      5000,
+      { node: undefined, replicas: tasks.map((t) => wire(t, now, cpuSeconds)), dropped: 0 },
+      now,
+    );
+    now += 5000;
+    hub.tick();
+  };
+  record(10, ['web-0', 'other-0']);
+  assert.deepEqual(
+    sent.map((m) => m.type),
+    ['snapshot'],
+    'one sample: no CPU % yet, nothing sent',
+  );
+  record(12.5, ['web-0', 'other-0']);
+  const changes = sent[1];
+  assert.ok(changes?.type === 'changes', JSON.stringify(sent));
+  assert.deepEqual(
+    changes.stats?.map((s) => [
+      s.task_id,
+      s.container,
+      s.node_id,
+      s.cpu_percent,
+      s.memory_bytes,
+      s.net_rx_bytes,
+    ]),
+    [['web-0', 'web-0', 'n1', 50, 64 * 1024 * 1024, 1000]],
+    'other-0 is no replica of the state',
+  );
+  const snapshot = hub.snapshot({ name: 'admin', role: 'admin' });
+  assert.deepEqual(
+    snapshot.stats.map((s) => s.cpu_percent),
+    [50],
+  );
+  hub.close();
+});

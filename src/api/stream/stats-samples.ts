@@ -1,0 +1,40 @@
+/**
+ * The stream's stats topic from the server's stats window (src/stats): after each agent's stats
+ * message, the latest figures of that node's replicas as `StatsSample`s. A replica's first sample
+ * has no CPU % yet (it takes two); it is sent from its second on.
+ */
+import type { ReplicaStats } from '../../stats/stats-schema.ts';
+import { latestReplicaStats } from '../../stats/stats-view.ts';
+import type { StatsWindow } from '../../stats/stats-window.ts';
+import type { StatsSample } from './messages.ts';
+
+export function sampleOf(stats: ReplicaStats, nowMs: number): StatsSample | undefined {
+  if (stats.cpu_percent === null) return undefined;
+  return {
+    task_id: stats.task_id,
+    service: stats.service,
+    container: stats.replica,
+    node_id: stats.node,
+    at: stats.at ?? new Date(nowMs).toISOString(),
+    cpu_percent: stats.cpu_percent,
+    memory_bytes: stats.memory_working_set_bytes,
+    memory_limit_bytes: stats.memory_limit_bytes,
+    net_rx_bytes: stats.network_rx_bytes,
+    net_tx_bytes: stats.network_tx_bytes,
+  };
+}
+
+export function subscribeSamples(
+  window: StatsWindow,
+  now: () => number,
+  listener: (samples: readonly StatsSample[]) => void,
+): () => void {
+  return window.subscribe((nodeId) => {
+    const at = now();
+    const samples = latestReplicaStats(window, at)
+      .filter((r) => r.node === nodeId)
+      .map((r) => sampleOf(r, at))
+      .filter((s) => s !== undefined);
+    if (samples.length > 0) listener(samples);
+  });
+}
