@@ -50,16 +50,21 @@ function replicasTable(state: TopState): Table {
   const replicas = visibleReplicas(state);
   return table(
     service ? `REPLICAS of ${service.name} (${replicas.length})` : 'REPLICAS',
-    ['NAME', 'STATUS', 'HEALTH', 'NODE', 'RESTARTS', 'REV', 'MESSAGE'],
-    replicas.map((t) => [
-      t.name,
-      t.status,
-      t.health,
-      t.node_id ?? '-',
-      String(t.restart_count),
-      String(t.revision),
-      t.message ?? '',
-    ]),
+    ['NAME', 'STATUS', 'HEALTH', 'NODE', 'RESTARTS', 'REV', 'CPU', 'MEMORY', 'MESSAGE'],
+    replicas.map((t) => {
+      const sample = state.stats.get(t.task_id);
+      return [
+        t.name,
+        t.status,
+        t.health,
+        t.node_id ?? '-',
+        String(t.restart_count),
+        String(t.revision),
+        sample ? `${sample.cpu_percent.toFixed(1)}%` : '-',
+        sample ? formatBytes(sample.memory_bytes) : '-',
+        t.message ?? '',
+      ];
+    }),
   );
 }
 

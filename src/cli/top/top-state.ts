@@ -4,7 +4,7 @@
  * for an effect (scale, roll back, follow logs, quit) that the command performs.
  */
 
-import type { StreamServerMessage, TaskView } from '../../api/stream/messages.ts';
+import type { StatsSample, StreamServerMessage, TaskView } from '../../api/stream/messages.ts';
 import type { Role } from '../../auth/roles.ts';
 import type { SkiffEvent } from '../../model/event.ts';
 import type { NodeView, ServiceView } from '../../model/views.ts';
@@ -35,6 +35,8 @@ export interface TopState {
   readonly tasks: ReadonlyMap<string, TaskView>;
   readonly nodes: ReadonlyMap<string, NodeView>;
   readonly events: readonly SkiffEvent[];
+  /** The latest resource sample per replica (task id). */
+  readonly stats: ReadonlyMap<string, StatsSample>;
   readonly focus: Pane;
   /** Selected row per pane, an index into that pane's visible rows. */
   readonly selected: Readonly<Record<Pane, number>>;
@@ -60,6 +62,7 @@ export function initialState(): TopState {
     tasks: new Map(),
     nodes: new Map(),
     events: [],
+    stats: new Map(),
     focus: 'services',
     selected: { services: 0, replicas: 0, nodes: 0, events: 0 },
     filter: '',
@@ -105,6 +108,7 @@ export function applyMessage(state: TopState, message: StreamServerMessage): Mes
           tasks: new Map(message.tasks.map((t) => [t.task_id, t])),
           nodes: new Map(message.nodes.map((n) => [n.id, n])),
           events: message.events.slice(-MAX_EVENTS),
+          stats: new Map(message.stats.map((sample) => [sample.task_id, sample])),
         }),
       };
     case 'changes': {
@@ -118,6 +122,7 @@ export function applyMessage(state: TopState, message: StreamServerMessage): Mes
           tasks: applyRows(state.tasks, message.tasks, (t) => t.task_id),
           nodes: applyRows(state.nodes, message.nodes, (n) => n.id),
           events: message.events ? [...state.events, ...message.events].slice(-MAX_EVENTS) : state.events,
+          stats: statsAfter(state.stats, message),
         }),
       };
     }
@@ -129,6 +134,20 @@ export function applyMessage(state: TopState, message: StreamServerMessage): Mes
     case 'error':
       return { state: { ...state, connectionNote: message.error }, resync: false };
   }
+}
+
+function statsAfter(
+  stats: ReadonlyMap<string, StatsSample>,
+  message: {
+    readonly stats?: readonly StatsSample[];
+    readonly tasks?: { readonly remove: readonly string[] };
+  },
+): ReadonlyMap<string, StatsSample> {
+  if (!message.stats && !message.tasks?.remove.length) return stats;
+  const next = new Map(stats);
+  for (const sample of message.stats ?? []) next.set(sample.task_id, sample);
+  for (const id of message.tasks?.remove ?? []) next.delete(id);
+  return next;
 }
 
 export function connectionChanged(state: TopState, connection: ConnectionState, note = ''): TopState {

@@ -75,7 +75,20 @@ function snapshot(services: ServiceView[], role: 'admin' | 'viewer' = 'admin', s
         message: 'Service api created',
       },
     ],
-    stats: [],
+    stats: [
+      {
+        task_id: 'web-t1',
+        service: 'web',
+        container: 'web-1',
+        node_id: 'node-1',
+        at: '2025-06-01T12:00:00.000Z',
+        cpu_percent: 12.5,
+        memory_bytes: 48 * 1024 * 1024,
+        memory_limit_bytes: null,
+        net_rx_bytes: null,
+        net_tx_bytes: null,
+      },
+    ],
   };
 }
 
@@ -220,6 +233,12 @@ describe('the screen', () => {
     assert.match(text, /▶ SERVICES \(2\)/);
     assert.match(text, /> web +running +3\/3 +healthy +myapp:latest/);
     assert.match(text, /REPLICAS of web \(3\)/);
+    assert.match(
+      text,
+      /web-1 +running +healthy +node-1 +0 +1 +12\.5% +48Mi/,
+      'the replica’s latest sample',
+    );
+    assert.match(text, /web-0 +running +healthy +node-1 +0 +1 +- +-/, 'no sample yet');
     assert.match(text, /NODES \(1\)/);
     assert.match(text, /node-1 +ready +active +0\.5\/4 /);
     assert.match(text, /EVENTS \(1, newest first\)/);
