@@ -233,11 +233,7 @@ describe('the screen', () => {
     assert.match(text, /▶ SERVICES \(2\)/);
     assert.match(text, /> web +running +3\/3 +healthy +myapp:latest/);
     assert.match(text, /REPLICAS of web \(3\)/);
-    assert.match(
-      text,
-      /web-1 +running +healthy +node-1 +0 +1 +12\.5% +48Mi/,
-      'the replica’s latest sample',
-    );
+    assert.match(text, /web-1 +running +healthy +node-1 +0 +1 +12\.5% +48Mi/, 'the replica’s latest sample');
     assert.match(text, /web-0 +running +healthy +node-1 +0 +1 +- +-/, 'no sample yet');
     assert.match(text, /NODES \(1\)/);
     assert.match(text, /node-1 +ready +active +0\.5\/4 /);
