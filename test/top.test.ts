@@ -89,6 +89,9 @@ test('skiff top shows a deployed service and reacts to a scale made from its key
   const service = await skiff.api('GET', '/api/services/web');
   assert.equal((service.body as { replicas: number }).replicas, 3, 'the scale went through the API');
 
+  // The agent's stats reach the replicas pane through the stream (two 5 s samples make a CPU %).
+  await screenShows('a replica’s CPU and memory', /web-0 +running +\S+ +\S+ +\d+ +\d+ +\d+\.\d% +\d/, 45_000);
+
   // Not on a terminal: plain tables, no escape codes.
   const plain = await skiff.cli(['top', '--once']);
   assert.equal(plain.code, 0, plain.stderr);
