@@ -268,6 +268,7 @@ describe('a session ends', () => {
     const out = await withCookie(f, cookie, 'DELETE', '/api/session');
     assert.equal(out.status, 200);
     assert.deepEqual(out.body, { signed_out: true });
+    assert.equal(f.store.listEvents({ limit: 1 })[0]?.message, 'Dashboard session of token admin signed out');
     assert.match(out.headers.get('set-cookie') ?? '', new RegExp(`^${SESSION_COOKIE}=;.*Max-Age=0`));
     assert.equal((await withCookie(f, cookie, 'GET', '/api/services')).status, 401, 'a kept copy is refused');
     // Another server of the cluster (the same store, the same key) refuses it too.

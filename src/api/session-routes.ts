@@ -143,7 +143,19 @@ export function publicSessionRoutes(deps: SessionRouteDeps): Hono {
     const now = deps.now();
     const value = getCookie(c, SESSION_COOKIE);
     const payload = value === undefined ? undefined : deps.authority.payloadOf(value, now);
-    if (payload) deps.authority.revoke(payload, now);
+    if (payload) {
+      deps.authority.revoke(payload, now);
+      deps.events.append(
+        {
+          type: 'token',
+          service: null,
+          container: null,
+          node: null,
+          message: `Dashboard session of token ${payload.name} signed out`,
+        },
+        now,
+      );
+    }
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: isTls(c), httpOnly: true, sameSite: 'Strict' });
     return c.json({ signed_out: payload !== undefined });
   });
