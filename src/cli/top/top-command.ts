@@ -160,6 +160,11 @@ async function runPlain(options: {
             stream.stop();
             resolve();
           }
+        } else if (message.type === 'snapshot') {
+          // After a reconnect or a resync: the state starts over; say so rather than diff it.
+          process.stdout.write(
+            `-- resynchronised: ${state.services.size} services, ${state.tasks.size} replicas, ${state.nodes.size} nodes\n`,
+          );
         } else if (message.type === 'changes' && !outcome.resync) {
           const lines = plainChangeLines(message as ChangesMessage, before);
           if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
