@@ -64,6 +64,14 @@ describe('a built dashboard', () => {
     assert.equal(await head.text(), '');
   });
 
+  test('a build with relative asset URLs works from a client route: /services/assets/… is /assets/…', async () => {
+    const js = await f.raw('/services/web/assets/index-AbC123_x.js');
+    assert.equal(js.status, 200);
+    assert.equal(js.text, 'console.log(1)');
+    assert.equal(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.equal((await f.raw('/services/assets/gone-12345678.js')).status, 404);
+  });
+
   test('a missing file is a 404, not the index; the server’s own paths are never the SPA’s', async () => {
     assert.equal((await f.raw('/assets/gone-12345678.js')).status, 404);
     for (const path of ['/api/nothing', '/api', '/agent/v1/nothing', '/metrics', '/ca.crt', '/healthz/x']) {

@@ -88,7 +88,7 @@ export const DASHBOARD_CSP = [
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Vite names built files `assets/name-HASH.ext`, the hash 8 characters of base64url. */
-const HASHED_ASSET = /^assets\/.+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
+const HASHED_ASSET = /(^|\/)assets\/[^/]+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
 
 /** The request path as a relative asset path, or undefined if it could point outside the assets. */
 export function assetPath(urlPath: string): string | undefined {
@@ -174,7 +174,10 @@ export function staticAssets(source: AssetSource): MiddlewareHandler {
     const respond = (body: Uint8Array | string, status: 200 | 404, headers: Record<string, string>) =>
       new Response(c.req.method === 'HEAD' ? null : body, { status, headers });
     if (plan.kind === 'file') {
-      const bytes = await source.read(plan.path);
+      // A build with relative asset URLs (Vite's `base: './'`) loaded at a client route
+      // (`/services/web`) asks for `/services/assets/…`: the same file as `/assets/…`.
+      const nested = /^.+\/(assets\/[^/]+)$/.exec(plan.path)?.[1];
+      const bytes = (await source.read(plan.path)) ?? (nested ? await source.read(nested) : undefined);
       if (bytes)
         return respond(bytes, 200, {
           ...securityHeaders(plan.contentType),
