@@ -17,6 +17,8 @@ export function isStreamUpgrade(request: IncomingMessage): boolean {
   return path === STREAM_PATH && request.headers.upgrade?.toLowerCase() === 'websocket';
 }
 
+const PING_INTERVAL_MS = 20_000;
+
 type Fetch = (request: Request, env: Record<string, unknown>) => Response | Promise<Response>;
 
 export function attachStreamUpgrades(server: Server, fetch: Fetch, hub: StreamHub): { close(): void } {
@@ -47,8 +49,23 @@ export function attachStreamUpgrades(server: Server, fetch: Fetch, hub: StreamHu
     if (!granted) return refuse(socket, response.status, await response.text());
     wss.handleUpgrade(incoming, socket, head, (ws) => {
       const connection = hub.connect(ws, granted.principal, granted.stillValid);
+      // A peer gone without a FIN (a laptop closed, a partition) would hold its socket for many
+      // minutes: every browser answers pings, so one unanswered for a whole interval ends it.
+      let answered = true;
+      const pinger = setInterval(() => {
+        if (!answered) return ws.terminate();
+        answered = false;
+        ws.ping();
+      }, PING_INTERVAL_MS);
+      pinger.unref();
+      ws.on('pong', () => {
+        answered = true;
+      });
       ws.on('message', (data, isBinary) => connection.receive(isBinary ? '' : data.toString()));
-      ws.on('close', () => connection.closed());
+      ws.on('close', () => {
+        clearInterval(pinger);
+        connection.closed();
+      });
       ws.on('error', () => ws.terminate());
     });
   };
