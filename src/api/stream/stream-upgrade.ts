@@ -4,6 +4,7 @@
  * upgraded and joined to the hub. A refusal is answered as the HTTP response the app gave.
  */
 import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Principal } from '../../auth/authenticate.ts';
@@ -98,7 +99,7 @@ function refuse(socket: Duplex, status: number, body: string): void {
   if (socket.destroyed) return;
   const text = status === 204 || status === 304 ? '' : body;
   socket.end(
-    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Refused'}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Refused'}\r\n` +
       `Connection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
   );
 }
