@@ -15,7 +15,6 @@ import type { StatsWindow } from '../stats/stats-window.ts';
 import type { Store } from '../store/store.ts';
 import type { EventSink } from './event-attribution.ts';
 import type { AssetSource } from './static-assets.ts';
-import type { StatsSample } from './stream/messages.ts';
 import type { StreamHub } from './stream/stream-hub.ts';
 
 export interface ApiDeps {
@@ -49,8 +48,6 @@ export interface ApiDeps {
   readonly assets?: AssetSource;
   /** The live stream's hub (the server makes one and closes it); absent, the app makes its own. */
   readonly streamHub?: StreamHub;
-  /** Replicas' resource samples as they arrive (src/stats), for the stream's stats topic. */
-  readonly stats?: { subscribe(listener: (samples: readonly StatsSample[]) => void): () => void };
   /** After `DELETE /api/nodes/:id`: the node's certificate is revoked. */
   readonly onNodeRemoved?: (id: string) => void;
   /** The server's metrics: requests are timed and counted, and `GET /metrics` serves them. */

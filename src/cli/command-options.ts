@@ -116,8 +116,6 @@ export const COMMAND_OPTIONS = {
   nodes: { ...connectionOptions, ...outputOptions },
   node: { ...connectionOptions, ...outputOptions },
   top: { ...connectionOptions, once: { type: 'boolean' } },
-  nodes: { ...connectionOptions, ...jsonOption },
-  node: { ...connectionOptions, ...jsonOption },
   ca: connectionOptions,
   token: {
     ...connectionOptions,

@@ -62,7 +62,6 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
                                   CA's; agents are still served the cluster's (by SNI) and verify it
   --allowed-origin URL[,URL...]   pages of these origins (besides the server's own) may sign in to the
                                   dashboard's session and open its stream (e.g. https://ops.example)
-  --tls-cert FILE                 serve this certificate (PEM, with its chain) instead of the cluster CA's
   --tls-key FILE                  the key of --tls-cert
   --cert-lifetime 2160h           lifetime of serving and node certificates (90 days; renewed at 2/3)
   --metrics-listen ADDR           also serve GET /metrics without a token on HOST:PORT (plain HTTP on

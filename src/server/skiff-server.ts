@@ -244,11 +244,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       agentPaths.has(new URL(request.url).pathname)
         ? agentApp.fetch(request, env as HttpBindings)
         : app.fetch(request, env),
-    // Only the agents' and exec's WebSockets go to upgrade handlers; other `Upgrade` requests are plain HTTP.
-    serverOptions: { shouldUpgradeCallback: (request) => isAgentUpgrade(request) || isExecUpgrade(request) },
-    // Only the agents' WebSocket and the dashboard's stream go to the upgrade handlers; other
+    // Only the agents', exec's and the dashboard stream's WebSockets go to upgrade handlers; other
     // `Upgrade` requests are plain HTTP.
-    serverOptions: { shouldUpgradeCallback: (r) => isAgentUpgrade(r) || isStreamUpgrade(r) },
+    serverOptions: {
+      shouldUpgradeCallback: (request) =>
+        isAgentUpgrade(request) || isExecUpgrade(request) || isStreamUpgrade(request),
+    },
   }) as Server;
   listener = createFirstByteListener(server, pki.tlsOptions);
   const tlsListener = listener;

@@ -39,7 +39,6 @@ export function streamSource(
     },
     recentEvents: (limit) => store.listEvents({ limit }),
     subscribeEvents: (listener) => events.subscribe(listener),
-    ...(deps.stats && { subscribeStats: deps.stats.subscribe }),
     ...(stats && { subscribeStats: (listener) => subscribeSamples(stats, Date.now, listener) }),
   };
 }
