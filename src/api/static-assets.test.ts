@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { directoryAssets } from '../build/embedded-assets.ts';
 import { assetPath, DirectoryAssets } from './static-assets.ts';
 import type { Fixture } from './test-fixture.ts';
 import { createFixture } from './test-fixture.ts';
@@ -101,6 +102,23 @@ describe('a built dashboard', () => {
     assert.equal(assetPath('/'), 'index.html');
     assert.equal(assetPath('/assets/x.js'), 'assets/x.js');
   });
+});
+
+test('the single binary’s asset source (synchronous reads, src/build) serves the same way', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-sea-like-'));
+  mkdirSync(join(dir, 'assets'));
+  writeFileSync(join(dir, 'index.html'), INDEX);
+  writeFileSync(join(dir, 'assets', 'index-AbC123_x.js'), 'console.log(2)');
+  const f = createFixture({ deps: { assets: directoryAssets(dir) } });
+  try {
+    assert.equal((await f.raw('/services/web')).text, INDEX);
+    const js = await f.raw('/assets/index-AbC123_x.js');
+    assert.equal(js.text, 'console.log(2)');
+    assert.equal(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  } finally {
+    f.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('with no build, / says how to make one', async () => {

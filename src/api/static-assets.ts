@@ -11,21 +11,25 @@ import { extname, posix, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MiddlewareHandler } from 'hono';
 
+/**
+ * Where the dashboard's files come from. The single binary's embedded files
+ * (src/build/embedded-assets.ts `seaAssets`) have this shape too, so either serves.
+ */
 export interface AssetSource {
-  /** Where the assets come from, for logs and the no-build page. */
-  readonly description: string;
+  /** Where the assets come from, for logs and the no-build page: `embedded` or a directory. */
+  readonly origin: string;
   /** The bytes of `path` (relative, `/`-separated, already checked: `index.html`, `assets/app-1a2b3c4d.js`), or undefined. */
-  read(path: string): Promise<Uint8Array | undefined>;
+  read(path: string): Uint8Array | undefined | Promise<Uint8Array | undefined>;
 }
 
 /** Assets from a directory on disk, read on each request (a rebuild shows without a restart). */
 export class DirectoryAssets implements AssetSource {
-  readonly description: string;
+  readonly origin: string;
   readonly #root: string;
 
   constructor(root: string) {
     this.#root = resolve(root);
-    this.description = `directory ${this.#root}`;
+    this.origin = this.#root;
   }
 
   async read(path: string): Promise<Uint8Array | undefined> {
@@ -143,7 +147,7 @@ function notBuiltPage(source: AssetSource): string {
 <html lang="en"><head><meta charset="utf-8"><title>Skiff</title></head>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
 <h1>Skiff is running; its dashboard is not built</h1>
-<p>The server looks for the dashboard in ${escapeHtml(source.description)} and found no <code>index.html</code>.</p>
+<p>The server looks for the dashboard in ${escapeHtml(source.origin === 'embedded' ? 'the files this binary embeds' : source.origin)} and found no <code>index.html</code>.</p>
 <p>Build it from the repository: <code>npm install</code> (its prepare step runs the web build), or
 <code>node_modules/.bin/vite build web</code>, then reload this page. The API is at <code>/api</code>;
 <code>skiff top</code> shows the cluster live in a terminal.</p>

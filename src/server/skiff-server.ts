@@ -21,6 +21,7 @@ import type { AssetSource } from '../api/static-assets.ts';
 import { StreamHub } from '../api/stream/stream-hub.ts';
 import { streamSource } from '../api/stream/stream-source.ts';
 import { attachStreamUpgrades, isStreamUpgrade } from '../api/stream/stream-upgrade.ts';
+import { DASHBOARD_ASSET_PREFIX, seaAssets } from '../build/embedded-assets.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { ensureClusterKey } from '../secrets/cluster-key.ts';
 import { SecretStore } from '../secrets/secret-store.ts';
@@ -209,6 +210,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const address = listener?.net.address();
     return typeof address === 'object' && address !== null ? address.port : undefined;
   };
+  // The single binary serves the dashboard it embeds; a checkout, its web/dist (the app's default).
+  const assets = options.assets ?? seaAssets(DASHBOARD_ASSET_PREFIX);
   const app = createApp(
     {
       store,
@@ -232,6 +235,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       allowedOrigins: options.allowedOrigins ?? [],
       streamHub,
       ...(options.assets && { assets: options.assets }),
+      ...(assets && { assets }),
+      stats,
     },
     options.log,
   );
