@@ -91,6 +91,16 @@ export function createApp(
     now: deps.now,
     sessions: cookieSession(sessions, deps.now),
   };
+  // A write is answered once the store has committed it (etcd: its transaction; SQLite: at
+  // once), so a 2xx means durable and a refused commit is the answer (below) instead.
+  // First of all: signing out must be durable too, so no other server accepts the cookie after.
+  app.use('/api/*', async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return await next();
+    const owner = {};
+    await writeOwner.run(owner, next);
+    await deps.store.durable(owner);
+  });
+
   // Signing in and out come before the gate: they are how one passes it, or stops to.
   app.route(
     '/api',
@@ -109,15 +119,6 @@ export function createApp(
       onError: (c) => c.json({ error: `request body too large (at most ${MAX_BODY_BYTES} bytes)` }, 413),
     }),
   );
-
-  // A write is answered once the store has committed it (etcd: its transaction; SQLite: at
-  // once), so a 2xx means durable and a refused commit is the answer (below) instead.
-  app.use('/api/*', async (c, next) => {
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return await next();
-    const owner = {};
-    await writeOwner.run(owner, next);
-    await deps.store.durable(owner);
-  });
 
   app.get('/api/openapi.json', (c) => c.json(document));
   app.route('/api', versionRoutes());
