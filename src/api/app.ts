@@ -29,8 +29,6 @@ import { policyRoutes } from './policy-routes.ts';
 import { rolloutRoutes } from './rollout-routes.ts';
 import { secretRoutes } from './secret-routes.ts';
 import { serviceRoutes } from './service-routes.ts';
-import { stackRoutes } from './stack-routes.ts';
-import { statsRoutes } from './stats-routes.ts';
 import { SessionAuthority } from './session-authority.ts';
 import { cookieSession, credentialCheck, publicSessionRoutes, sessionRoutes } from './session-routes.ts';
 import { stackRoutes } from './stack-routes.ts';

@@ -312,6 +312,8 @@ function parseMetricsListen(text: string): ListenAddress {
     if (error instanceof MetricsListenError) throw new UsageError(error.message);
     throw error;
   }
+}
+
 /** `--allowed-origin https://ops.example,https://other.example`: each an origin, exactly. */
 function parseOrigins(text: string | undefined): string[] {
   const origins = (text ?? '')

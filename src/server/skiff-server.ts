@@ -10,18 +10,18 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
 import { attachExecUpgrades, isExecUpgrade } from '../api/exec-upgrade.ts';
-import { AgentSnapshots } from '../metrics/agent-snapshots.ts';
-import { readClusterState, taskCreatedAt } from '../metrics/cluster-state.ts';
-import type { ListenAddress } from '../metrics/metrics-listener.ts';
-import { startMetricsListener } from '../metrics/metrics-listener.ts';
-import { ServerMetrics } from '../metrics/server-metrics.ts';
-import { statsUsage } from '../metrics/stats-usage.ts';
 import { deriveSessionKey } from '../api/session-cookie.ts';
 import type { AssetSource } from '../api/static-assets.ts';
 import { StreamHub } from '../api/stream/stream-hub.ts';
 import { streamSource } from '../api/stream/stream-source.ts';
 import { attachStreamUpgrades, isStreamUpgrade } from '../api/stream/stream-upgrade.ts';
 import { DASHBOARD_ASSET_PREFIX, seaAssets } from '../build/embedded-assets.ts';
+import { AgentSnapshots } from '../metrics/agent-snapshots.ts';
+import { readClusterState, taskCreatedAt } from '../metrics/cluster-state.ts';
+import type { ListenAddress } from '../metrics/metrics-listener.ts';
+import { startMetricsListener } from '../metrics/metrics-listener.ts';
+import { ServerMetrics } from '../metrics/server-metrics.ts';
+import { statsUsage } from '../metrics/stats-usage.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { ensureClusterKey } from '../secrets/cluster-key.ts';
 import { SecretStore } from '../secrets/secret-store.ts';
@@ -159,12 +159,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // A third of the timeout: one lost heartbeat is not yet silence. Larger clusters beat slower
   // (node-liveness.ts), with timeouts in proportion.
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.round(liveness.heartbeatTimeoutMs / 3);
-  const secrets = new SecretStore(store, ensureClusterKey(options.dataDir));
+  const clusterKey = ensureClusterKey(options.dataDir);
+  const secrets = new SecretStore(store, clusterKey);
   const metrics = new ServerMetrics();
   const stats = new StatsWindow();
   const agentSnapshots = new AgentSnapshots();
-  const clusterKey = ensureClusterKey(options.dataDir);
-  const secrets = new SecretStore(store, clusterKey);
   const controller = new Controller({
     store,
     cluster,
@@ -234,9 +233,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       sessionKey: deriveSessionKey(clusterKey),
       allowedOrigins: options.allowedOrigins ?? [],
       streamHub,
-      ...(options.assets && { assets: options.assets }),
       ...(assets && { assets }),
-      stats,
     },
     options.log,
   );
