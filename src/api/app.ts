@@ -70,10 +70,6 @@ export function createApp(
   if (deps.metrics) app.use('*', instrumentRequests(deps.metrics));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
-  const gate = authenticate({ adminToken: deps.adminToken, tokens, limiter, now: deps.now });
-  app.use('/api/*', gate);
-  // Any role may read the metrics (route-permissions.ts); they say nothing a viewer cannot see.
-  app.use(METRICS_PATH, gate);
   // Sessions are signed under the cluster key's derivative, so every server accepts them; without
   // one (simulations), under a key that dies with the app.
   const sessions = new SessionAuthority({
@@ -109,7 +105,10 @@ export function createApp(
       allowedOrigins: deps.allowedOrigins ?? [],
     }),
   );
-  app.use('/api/*', authenticate(auth));
+  const gate = authenticate(auth);
+  app.use('/api/*', gate);
+  // Any role may read the metrics (route-permissions.ts); they say nothing a viewer cannot see.
+  app.use(METRICS_PATH, gate);
   app.use(
     '/api/*',
     bodyLimit({
