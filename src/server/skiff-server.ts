@@ -195,9 +195,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     trigger: () => controller.trigger(),
     log: options.log,
   });
-  const streamHub = new StreamHub({ source: streamSource({ store, cluster, controller, events }), now });
-  const stats = new StatsWindow();
-  const stats = new StatsWindow();
   const streamHub = new StreamHub({
     source: streamSource({ store, cluster, controller, events, stats }),
     now,
