@@ -5,6 +5,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { formatBytes, formatCpu } from '../format.ts';
 import type { Series } from '../live/stats-series.ts';
 
 export interface SparklineProps {
@@ -33,9 +34,17 @@ export function Sparkline({ series, field, width, height, label, full = false }:
         {
           width,
           height,
-          legend: { show: full },
-          cursor: { show: full },
-          axes: full ? [{}, { size: 60 }] : [{ show: false }, { show: false }],
+          legend: { show: false },
+          cursor: { show: full, y: false },
+          axes: full
+            ? [
+                {},
+                {
+                  size: 70,
+                  values: (_u, ticks) => ticks.map((v) => (field === 'cpu' ? formatCpu(v) : formatBytes(v))),
+                },
+              ]
+            : [{ show: false }, { show: false }],
           scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max, 1)] } },
           series: [
             {},

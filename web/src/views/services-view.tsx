@@ -9,6 +9,7 @@ import { StatusPill } from '../components/action-button.tsx';
 import { Sparkline } from '../components/sparkline.tsx';
 import { formatBytes, formatCpu } from '../format.ts';
 import { useServiceStats, useServices } from '../live/live-context.tsx';
+import type { Series } from '../live/stats-series.ts';
 import { href, replaceParam, useRoute } from '../router.ts';
 
 export function ServicesView() {
@@ -63,7 +64,17 @@ export function ServicesView() {
   );
 }
 
-export const ServiceRow = memo(function ServiceRow({ service }: { service: ServiceView }) {
+/**
+ * `series` is for a caller that keeps stats itself (the benchmark's cache-bypassing variant);
+ * without it the row reads its service's stats from the cache.
+ */
+export const ServiceRow = memo(function ServiceRow({
+  service,
+  series,
+}: {
+  service: ServiceView;
+  series?: Series;
+}) {
   const restarts = service.containers.reduce((sum, c) => sum + c.restart_count, 0);
   return (
     <div className="row" data-service={service.name}>
@@ -87,7 +98,11 @@ export const ServiceRow = memo(function ServiceRow({ service }: { service: Servi
         {restarts}
       </span>
       <span className="wide">
-        <ServiceSparklines name={service.name} />
+        {series === undefined ? (
+          <ServiceSparklines name={service.name} />
+        ) : (
+          <Sparks name={service.name} series={series} />
+        )}
       </span>
       {service.message && <span className="row-message muted">{service.message}</span>}
     </div>
@@ -97,6 +112,10 @@ export const ServiceRow = memo(function ServiceRow({ service }: { service: Servi
 /** Only this re-renders when the service's stats get a point (once a second). */
 function ServiceSparklines({ name }: { name: string }) {
   const series = useServiceStats(name);
+  return <Sparks name={name} series={series} />;
+}
+
+function Sparks({ name, series }: { name: string; series: Series | undefined }) {
   if (!series || series.t.length === 0) return <span className="muted">no stats</span>;
   const cpu = series.cpu.at(-1) ?? 0;
   const memory = series.memory.at(-1) ?? 0;

@@ -1,0 +1,83 @@
+/**
+ * The benchmark's comparison page (`npm run bench:ui`, never shipped): the same service rows,
+ * fed the way a dashboard without the query cache is often written — every stream message is a
+ * `setState` of its own, straight from `onmessage`, with no batching per frame and every stats
+ * message a new point for every service's chart.
+ */
+import { StrictMode, useEffect, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import type { ServiceView } from '../src/api/types.ts';
+import { withContainer } from '../src/live/collections.ts';
+import { streamUrl } from '../src/live/connection.ts';
+import type { StatsSample } from '../src/live/messages.ts';
+import { parseMessage } from '../src/live/messages.ts';
+import type { Series } from '../src/live/stats-series.ts';
+import { EMPTY_SERIES, SERIES_POINTS } from '../src/live/stats-series.ts';
+import { ServiceRow } from '../src/views/services-view.tsx';
+import '../src/styles.css';
+
+function NaiveServices() {
+  const [services, setServices] = useState<readonly ServiceView[]>([]);
+  const [stats, setStats] = useState<Readonly<Record<string, Series>>>({});
+  useEffect(() => {
+    const latest = new Map<string, StatsSample>();
+    const socket = new WebSocket(streamUrl(window.location));
+    socket.onmessage = (event) => {
+      const message = parseMessage(String(event.data));
+      if (!message) return;
+      if (message.type === 'snapshot')
+        setServices([...message.services].sort((a, b) => a.name.localeCompare(b.name)));
+      else if (message.type === 'task')
+        setServices((old) =>
+          old.map((s) =>
+            s.name === message.service ? withContainer(s, message.container.task_id, message.container) : s,
+          ),
+        );
+      else if (message.type === 'service')
+        setServices((old) => old.map((s) => (s.name === message.service.name ? message.service : s)));
+      else if (message.type === 'stats') {
+        for (const sample of message.samples) latest.set(sample.task_id, sample);
+        const sums = new Map<string, { cpu: number; memory: number }>();
+        for (const s of latest.values()) {
+          const sum = sums.get(s.service) ?? { cpu: 0, memory: 0 };
+          sum.cpu += s.cpu_millicores;
+          sum.memory += s.memory_bytes;
+          sums.set(s.service, sum);
+        }
+        const t = Date.now() / 1000;
+        setStats((old) => {
+          const next: Record<string, Series> = { ...old };
+          for (const [name, sum] of sums) {
+            const series = old[name] ?? EMPTY_SERIES;
+            const drop = series.t.length >= SERIES_POINTS ? 1 : 0;
+            next[name] = {
+              t: [...series.t.slice(drop), t],
+              cpu: [...series.cpu.slice(drop), sum.cpu],
+              memory: [...series.memory.slice(drop), sum.memory],
+            };
+          }
+          return next;
+        });
+      }
+    };
+    return () => socket.close();
+  }, []);
+  return (
+    <main>
+      <h1>Services (state per message)</h1>
+      <section className="table services" aria-label="Services">
+        {services.map((service) => (
+          <ServiceRow key={service.name} service={service} series={stats[service.name] ?? EMPTY_SERIES} />
+        ))}
+      </section>
+    </main>
+  );
+}
+
+const root = document.getElementById('root');
+if (root)
+  createRoot(root).render(
+    <StrictMode>
+      <NaiveServices />
+    </StrictMode>,
+  );
