@@ -6,9 +6,10 @@
  * restart count raised every `probeIntervalMs`, and the send time of each value is kept, so the
  * page can report when each value was painted.
  *
- * Of each replica's updates, one in ten changes its state (health or status, or restarts); the
- * others are stats samples, which go out as one `stats` message per tick. State changes go out
- * as one `task` message each: the client's worst case.
+ * It speaks the real stream protocol (src/api/stream/messages.ts): a snapshot, then one `changes`
+ * message per tick (100 ms, as the server's hub paces each client) holding every service and task
+ * row that changed in the tick, whole, and the tick's stats samples. Of each replica's updates one
+ * in ten changes its state (health, status or restarts); the others are stats samples.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -18,6 +19,12 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
+import type {
+  ChangesMessage,
+  SnapshotMessage,
+  StatsSample,
+  TaskView,
+} from '../../src/api/stream/messages.ts';
 import type { ContainerView, NodeView, ServiceView } from '../../src/model/views.ts';
 
 export interface GeneratorOptions {
@@ -29,7 +36,8 @@ export interface GeneratorOptions {
   readonly token: string;
 }
 
-const TICK_MS = 50;
+/** The server's hub sends each client at most one `changes` message per 100 ms tick. */
+const TICK_MS = 100;
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript',
@@ -43,7 +51,7 @@ export class UiStreamServer {
   readonly #nodes: NodeView[] = [];
   readonly #sessions = new Map<string, string>();
   readonly #sockets = new Set<WebSocket>();
-  /** Probe value → unix ms it was sent at. */
+  /** Probe value → unix ms it changed at (it goes out with the next tick, as the hub would send it). */
   readonly probeSentAt = new Map<number, number>();
   #probe = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -51,6 +59,8 @@ export class UiStreamServer {
   #server = createServer((req, res) => void this.#handle(req, res));
   #wss = new WebSocketServer({ noServer: true });
   sentMessages = 0;
+  /** Replica updates made (state changes and stats samples). */
+  generatedUpdates = 0;
   port = 0;
 
   constructor(options: GeneratorOptions) {
@@ -135,14 +145,31 @@ export class UiStreamServer {
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         this.#sockets.add(ws);
         ws.on('close', () => this.#sockets.delete(ws));
-        ws.send(
-          JSON.stringify({ type: 'snapshot', services: this.#services, nodes: this.#nodes, events: [] }),
-        );
+        ws.send(JSON.stringify(this.#snapshot()));
       });
     });
     await new Promise<void>((done) => this.#server.listen(0, '127.0.0.1', done));
     this.port = (this.#server.address() as AddressInfo).port;
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  #epoch = randomBytes(4).toString('hex');
+  #seq = 0;
+
+  #snapshot(): SnapshotMessage {
+    return {
+      type: 'snapshot',
+      protocol: 1,
+      epoch: this.#epoch,
+      seq: this.#seq,
+      at: new Date().toISOString(),
+      principal: { name: 'admin', role: 'admin' },
+      services: this.#services,
+      tasks: this.#services.flatMap((s) => s.containers.map((c) => ({ ...c, service: s.name }))),
+      nodes: this.#nodes,
+      events: [],
+      stats: [],
+    };
   }
 
   /** Starts the changes. */
@@ -156,36 +183,76 @@ export class UiStreamServer {
       carry += perTick;
       const count = Math.floor(carry);
       carry -= count;
-      const atMs = Date.now();
-      const samples: unknown[] = [];
+      this.generatedUpdates += count;
+      const at = new Date().toISOString();
+      const stats: StatsSample[] = [];
+      const changedServices = new Set<ServiceView>();
+      const tasks = new Map<string, TaskView>();
       for (let i = 0; i < count; i++) {
         const index = cursor++ % replicas;
+        const slot = index % replicasPerService;
         const service = this.#services[Math.floor(index / replicasPerService)];
-        const container = service?.containers[index % replicasPerService];
+        const container = service?.containers[slot];
         if (!service || !container) continue;
-        if (i % 10 === 0 && !(service.name === 'svc-000')) this.#broadcast(this.#change(service, container));
-        else
-          samples.push({
-            service: service.name,
+        if (i % 10 === 0 && service.name !== 'svc-000') {
+          const next = this.#change(container);
+          service.containers[slot] = next;
+          changedServices.add(service);
+          tasks.set(next.task_id, { ...next, service: service.name });
+        } else
+          stats.push({
             task_id: container.task_id,
+            service: service.name,
+            container: container.name,
             node_id: container.node_id,
-            at_ms: atMs,
-            cpu_millicores: 5 + Math.round(Math.random() * 40),
+            at,
+            cpu_percent: 0.5 + Math.random() * 4,
             memory_bytes: (20 + Math.round(Math.random() * 30)) * 1024 * 1024,
+            memory_limit_bytes: 64 * 1024 * 1024,
+            net_rx_bytes: null,
+            net_tx_bytes: null,
           });
       }
-      if (samples.length > 0) this.#broadcast({ type: 'stats', samples });
+      if (this.#probeDue) {
+        this.#probeDue = false;
+        const service = this.#services[0];
+        const container = service?.containers[0];
+        if (service && container) {
+          const next: ContainerView = { ...container, restart_count: ++this.#probe };
+          service.containers[0] = next;
+          changedServices.add(service);
+          tasks.set(next.task_id, { ...next, service: service.name });
+          this.probeSentAt.set(this.#probe, this.#probeDueAtMs);
+        }
+      }
+      const from = this.#seq;
+      this.#seq++;
+      const message: ChangesMessage = {
+        type: 'changes',
+        epoch: this.#epoch,
+        seq: this.#seq,
+        from,
+        at,
+        // Each changed row whole, as the hub sends it (a new object: the server re-serialises).
+        services: {
+          upsert: [...changedServices].map((s) => ({ ...s, containers: [...s.containers], updated_at: at })),
+          remove: [],
+        },
+        tasks: { upsert: [...tasks.values()], remove: [] },
+        stats,
+      };
+      this.#broadcast(message);
     }, TICK_MS);
+    // The probe's value is due every probeIntervalMs and goes out with the next tick, as a real
+    // change would.
     this.#probeTimer = setInterval(() => {
-      const service = this.#services[0];
-      const container = service?.containers[0];
-      if (!service || !container) return;
-      const next: ContainerView = { ...container, restart_count: ++this.#probe };
-      service.containers[0] = next;
-      this.probeSentAt.set(this.#probe, Date.now());
-      this.#broadcast({ type: 'task', service: service.name, container: next });
+      this.#probeDue = true;
+      this.#probeDueAtMs = Date.now();
     }, this.#options.probeIntervalMs);
   }
+
+  #probeDue = false;
+  #probeDueAtMs = 0;
 
   pause(): void {
     clearInterval(this.#timer);
@@ -198,17 +265,11 @@ export class UiStreamServer {
     await new Promise<void>((done) => this.#server.close(() => done()));
   }
 
-  #change(service: ServiceView, container: ContainerView): unknown {
+  #change(container: ContainerView): ContainerView {
     const roll = Math.random();
-    const next: ContainerView =
-      roll < 0.4
-        ? { ...container, health: container.health === 'healthy' ? 'unhealthy' : 'healthy' }
-        : roll < 0.8
-          ? { ...container, status: container.status === 'running' ? 'starting' : 'running' }
-          : { ...container, restart_count: container.restart_count + 1, id: randomBytes(6).toString('hex') };
-    const at = service.containers.indexOf(container);
-    service.containers[at] = next;
-    return { type: 'task', service: service.name, container: next };
+    if (roll < 0.4) return { ...container, health: container.health === 'healthy' ? 'unhealthy' : 'healthy' };
+    if (roll < 0.8) return { ...container, status: container.status === 'running' ? 'starting' : 'running' };
+    return { ...container, restart_count: container.restart_count + 1, id: randomBytes(6).toString('hex') };
   }
 
   #broadcast(message: unknown): void {
@@ -219,8 +280,12 @@ export class UiStreamServer {
     }
   }
 
+  #sessionOf(req: IncomingMessage): string | undefined {
+    return /(?:^|;\s*)skiff_session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+  }
+
   #authorised(req: IncomingMessage): boolean {
-    const cookie = /(?:^|;\s*)skiff_session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+    const cookie = this.#sessionOf(req);
     return cookie !== undefined && this.#sessions.has(cookie);
   }
 
@@ -241,15 +306,22 @@ export class UiStreamServer {
         this.#sessions.set(id, csrf);
         return json(
           201,
-          { name: 'admin', role: 'admin', csrf_token: csrf },
+          { name: 'admin', role: 'admin', via: 'session', csrf_token: csrf, expires_at: null },
           { 'set-cookie': `skiff_session=${id}; HttpOnly; SameSite=Strict; Path=/` },
         );
       }
       if (!this.#authorised(req)) return json(401, { error: 'no session' });
-      return json(200, { name: 'admin', role: 'admin', csrf_token: 'x' });
+      return json(200, {
+        name: 'admin',
+        role: 'admin',
+        via: 'session',
+        csrf_token: this.#sessions.get(this.#sessionOf(req) ?? ''),
+        expires_at: null,
+      });
     }
     if (url.pathname.startsWith('/api/')) {
       if (!this.#authorised(req)) return json(401, { error: 'no session' });
+      if (url.pathname === '/api/stream/snapshot') return json(200, this.#snapshot());
       if (url.pathname === '/api/services') return json(200, this.#services);
       if (url.pathname === '/api/nodes') return json(200, this.#nodes);
       if (url.pathname === '/api/events') return json(200, []);

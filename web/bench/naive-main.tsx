@@ -1,13 +1,12 @@
 /**
  * The benchmark's comparison page (`npm run bench:ui`, never shipped): the same service rows,
  * fed the way a dashboard without the query cache is often written — every stream message is a
- * `setState` of its own, straight from `onmessage`, with no batching per frame and every stats
- * message a new point for every service's chart.
+ * `setState` of its own, straight from `onmessage` (no batching per frame, no query cache), and
+ * every stats message a new point for every service's chart.
  */
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { ServiceView } from '../src/api/types.ts';
-import { withContainer } from '../src/live/collections.ts';
 import { streamUrl } from '../src/live/connection.ts';
 import type { StatsSample } from '../src/live/messages.ts';
 import { parseMessage } from '../src/live/messages.ts';
@@ -25,22 +24,22 @@ function NaiveServices() {
     socket.onmessage = (event) => {
       const message = parseMessage(String(event.data));
       if (!message) return;
-      if (message.type === 'snapshot')
+      if (message.type === 'snapshot') {
         setServices([...message.services].sort((a, b) => a.name.localeCompare(b.name)));
-      else if (message.type === 'task')
-        setServices((old) =>
-          old.map((s) =>
-            s.name === message.service ? withContainer(s, message.container.task_id, message.container) : s,
-          ),
-        );
-      else if (message.type === 'service')
-        setServices((old) => old.map((s) => (s.name === message.service.name ? message.service : s)));
-      else if (message.type === 'stats') {
-        for (const sample of message.samples) latest.set(sample.task_id, sample);
+        return;
+      }
+      if (message.type !== 'changes') return;
+      const upserts = message.services?.upsert ?? [];
+      if (upserts.length > 0) {
+        const changed = new Map(upserts.map((s) => [s.name, s]));
+        setServices((old) => old.map((s) => changed.get(s.name) ?? s));
+      }
+      if (message.stats && message.stats.length > 0) {
+        for (const sample of message.stats) latest.set(sample.task_id, sample);
         const sums = new Map<string, { cpu: number; memory: number }>();
         for (const s of latest.values()) {
           const sum = sums.get(s.service) ?? { cpu: 0, memory: 0 };
-          sum.cpu += s.cpu_millicores;
+          sum.cpu += s.cpu_percent * 10;
           sum.memory += s.memory_bytes;
           sums.set(s.service, sum);
         }

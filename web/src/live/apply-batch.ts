@@ -1,13 +1,16 @@
 /**
- * Applies one frame's worth of stream messages to the query cache: each cached list is written
- * at most once per batch, whatever the number of messages, and only items that changed get new
- * identities. The caller wraps this in `notifyManager.batch` so the whole burst is one render.
+ * Applies one frame's worth of stream messages (snapshots and `changes`, already checked to follow
+ * on from each other) to the query cache: each cached list is written at most once per batch,
+ * whatever the number of messages, and only rows that changed get new identities. The caller wraps
+ * this in `notifyManager.batch` so the whole burst is one render.
  */
 import type { NodeView, ServiceView, SkiffEvent } from '../api/types.ts';
 import { appendEvents, upsertByKey, withContainer } from './collections.ts';
-import type { StreamMessage } from './messages.ts';
+import type { ChangesMessage, SnapshotMessage } from './messages.ts';
 import { keys, MAX_CACHED_EVENTS } from './query-keys.ts';
 import type { StatsSeries } from './stats-series.ts';
+
+export type StateMessage = SnapshotMessage | ChangesMessage;
 
 /** The part of the query cache this writes; a QueryClient fits. */
 export interface CacheWriter {
@@ -15,22 +18,18 @@ export interface CacheWriter {
   setQueryData<T>(key: readonly unknown[], value: T): unknown;
 }
 
-export interface BatchOutcome {
-  /** A snapshot was applied (the connection is in sync from here). */
-  readonly synced: boolean;
-  /** The snapshot carried no events: the caller fetches them. */
-  readonly needsEvents: boolean;
-}
-
 const serviceKey = (s: ServiceView) => s.name;
 const nodeKey = (n: NodeView) => n.id;
+const byName = (a: ServiceView, b: ServiceView) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const byId = (a: NodeView, b: NodeView) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+/** Returns whether a snapshot was among the messages (the cache was replaced, then changed). */
 export function applyBatch(
-  messages: readonly StreamMessage[],
+  messages: readonly StateMessage[],
   cache: CacheWriter,
   stats: StatsSeries,
   nowMs: number,
-): BatchOutcome {
+): boolean {
   // Everything before the last snapshot is superseded by it.
   let start = 0;
   for (let i = messages.length - 1; i >= 0; i--) {
@@ -40,7 +39,6 @@ export function applyBatch(
     }
   }
   let synced = false;
-  let needsEvents = false;
   let services = cache.getQueryData<readonly ServiceView[]>(keys.services);
   let nodes = cache.getQueryData<readonly NodeView[]>(keys.nodes);
   let events = cache.getQueryData<readonly SkiffEvent[]>(keys.events);
@@ -49,62 +47,51 @@ export function applyBatch(
   const newEvents: SkiffEvent[] = [];
   let servicesWritten = false;
   let nodesWritten = false;
-  let byName: Map<string, ServiceView> | undefined;
+  let named: Map<string, ServiceView> | undefined;
   const serviceNamed = (name: string): ServiceView | undefined => {
     if (serviceChanges.has(name)) return serviceChanges.get(name) ?? undefined;
-    byName ??= new Map((services ?? []).map((s) => [s.name, s]));
-    return byName.get(name);
+    named ??= new Map((services ?? []).map((s) => [s.name, s]));
+    return named.get(name);
   };
 
   for (let i = start; i < messages.length; i++) {
     const message = messages[i];
     if (!message) continue;
-    switch (message.type) {
-      case 'snapshot':
-        synced = true;
-        services = [...message.services].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-        nodes = [...message.nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-        servicesWritten = true;
-        nodesWritten = true;
-        byName = undefined;
-        if (message.events) events = appendEvents(undefined, message.events, MAX_CACHED_EVENTS);
-        else needsEvents = true;
-        stats.clear();
-        if (message.stats) stats.add(message.stats);
-        break;
-      case 'service':
-        serviceChanges.set(message.service.name, message.service);
-        break;
-      case 'service_removed':
-        serviceChanges.set(message.name, null);
-        break;
-      case 'task': {
-        const service = serviceNamed(message.service);
-        if (service)
-          serviceChanges.set(
-            service.name,
-            withContainer(service, message.container.task_id, message.container),
-          );
-        break;
-      }
-      case 'task_removed': {
-        const service = serviceNamed(message.service);
-        if (service) serviceChanges.set(service.name, withContainer(service, message.task_id, null));
-        break;
-      }
-      case 'node':
-        nodeChanges.set(message.node.id, message.node);
-        break;
-      case 'node_removed':
-        nodeChanges.set(message.id, null);
-        break;
-      case 'event':
-        newEvents.push(message.event);
-        break;
-      case 'stats':
-        stats.add(message.samples);
-        break;
+    if (message.type === 'snapshot') {
+      synced = true;
+      // The snapshot's whole rows; the cache's structural sharing keeps unchanged ones as they were.
+      services = [...message.services].sort(byName);
+      nodes = [...message.nodes].sort(byId);
+      servicesWritten = true;
+      nodesWritten = true;
+      named = undefined;
+      serviceChanges.clear();
+      nodeChanges.clear();
+      newEvents.length = 0;
+      events = appendEvents(undefined, message.events, MAX_CACHED_EVENTS);
+      stats.clear();
+      stats.add(message.stats);
+      continue;
     }
+    const upserted = new Set<string>();
+    for (const service of message.services?.upsert ?? []) {
+      serviceChanges.set(service.name, service);
+      upserted.add(service.name);
+    }
+    for (const name of message.services?.remove ?? []) serviceChanges.set(name, null);
+    // A replica's change also changes its service's row, which then comes whole; a task row alone
+    // (a server that sends only it) is folded into its service here.
+    for (const task of message.tasks?.upsert ?? []) {
+      if (upserted.has(task.service)) continue;
+      const service = serviceNamed(task.service);
+      if (!service) continue;
+      const { service: _name, ...container } = task;
+      serviceChanges.set(service.name, withContainer(service, task.task_id, container));
+    }
+    for (const node of message.nodes?.upsert ?? []) nodeChanges.set(node.id, node);
+    for (const id of message.nodes?.remove ?? []) nodeChanges.set(id, null);
+    if (message.events) newEvents.push(...message.events);
+    if (message.stats) stats.add(message.stats);
   }
 
   if (serviceChanges.size > 0) {
@@ -123,5 +110,5 @@ export function applyBatch(
   const points = stats.flush(nowMs);
   for (const [name, series] of points.services) cache.setQueryData(keys.serviceStats(name), series);
   for (const [id, series] of points.nodes) cache.setQueryData(keys.nodeStats(id), series);
-  return { synced, needsEvents };
+  return synced;
 }

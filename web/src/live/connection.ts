@@ -1,20 +1,24 @@
 /**
- * The tab's one live connection: a WebSocket to `/api/stream` whose messages are queued and
- * written into the query cache once per animation frame. Every (re)connect starts with a
- * snapshot, so a reconnect resynchronises. If the socket cannot open at all (a proxy that blocks
- * WebSockets), the dashboard polls the REST API instead and says so, while it keeps trying the
- * socket with backoff. Its state is always on screen (`ConnectionBadge`).
+ * The tab's one live connection: a WebSocket to `/api/stream` whose state messages are checked
+ * for continuity as they arrive (same `epoch`, `from` = the last `seq`; otherwise a resync is asked
+ * for), queued, and written into the query cache once per animation frame. Every (re)connect
+ * starts with a snapshot, so a reconnect resynchronises. If the socket cannot open at all (a proxy
+ * that blocks WebSockets), the dashboard polls `GET /api/stream/snapshot` instead, and says so,
+ * while it keeps trying the socket with backoff. Its state is always on screen (`ConnectionBadge`).
  */
 import type { QueryClient } from '@tanstack/react-query';
 import { notifyManager } from '@tanstack/react-query';
-import { apiRequest } from '../api/http.ts';
-import type { NodeView, ServiceView, SkiffEvent } from '../api/types.ts';
+import type { StateMessage } from './apply-batch.ts';
 import { applyBatch } from './apply-batch.ts';
 import { backoffDelayMs } from './backoff.ts';
-import { appendEvents } from './collections.ts';
-import type { StreamMessage } from './messages.ts';
-import { parseMessage } from './messages.ts';
-import { keys, MAX_CACHED_EVENTS } from './query-keys.ts';
+import type { SnapshotMessage } from './messages.ts';
+import {
+  parseMessage,
+  SILENCE_LIMIT_MS,
+  SNAPSHOT_PATH,
+  STREAM_PATH,
+  UNAUTHORIZED_CLOSE_CODE,
+} from './messages.ts';
 import { StatsSeries } from './stats-series.ts';
 
 export type ConnectionMode = 'connecting' | 'live' | 'reconnecting' | 'polling' | 'stopped';
@@ -32,12 +36,10 @@ export interface ConnectionState {
 export const POLL_INTERVAL_MS = 2000;
 /** Socket attempts that never opened, in a row, before the dashboard polls meanwhile. */
 const FAILED_OPENS_BEFORE_POLLING = 2;
-/** Close codes by which the server says the session is not (or no longer) valid. */
-const AUTH_CLOSE_CODES = new Set([1008, 4401, 4403]);
 
 export interface ConnectionOptions {
   readonly url: string;
-  /** The session ended (a 401, or the socket closed for auth): the app shows the sign-in. */
+  /** The session ended (a 401, or the socket closed with 4401): the app shows the sign-in. */
   readonly onAuthLost: () => void;
 }
 
@@ -48,11 +50,18 @@ export class LiveConnection {
   readonly #listeners = new Set<() => void>();
   #state: ConnectionState = { mode: 'connecting', retryAtMs: null, detail: null, syncedAtMs: null };
   #socket: WebSocket | undefined;
-  #queue: StreamMessage[] = [];
+  #queue: StateMessage[] = [];
   #frame: number | undefined;
   #frameTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #pollTag: string | null = null;
+  /** The stream position applied up to (as received; the cache catches up by the next frame). */
+  #epoch: string | null = null;
+  #seq = -1;
+  #inSync = false;
+  #heardAtMs = 0;
   #attempt = 0;
   #failedOpens = 0;
   #stopped = false;
@@ -71,16 +80,19 @@ export class LiveConnection {
 
   start(): void {
     this.#stopped = false;
+    this.#watchdog = setInterval(() => this.#checkSilence(), 5000);
     this.#open();
   }
 
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#retryTimer);
-    clearTimeout(this.#pollTimer);
+    clearInterval(this.#watchdog);
+    this.#stopPolling();
     clearTimeout(this.#frameTimer);
     if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
-    this.#pollTimer = undefined;
+    this.#frame = undefined;
+    this.#frameTimer = undefined;
     const socket = this.#socket;
     this.#socket = undefined;
     socket?.close(1000, 'signed out');
@@ -95,8 +107,8 @@ export class LiveConnection {
 
   #open(): void {
     if (this.#stopped) return;
-    const polling = this.#pollTimer !== undefined;
-    if (!polling) this.#set({ mode: this.#attempt === 0 ? 'connecting' : 'reconnecting', retryAtMs: null });
+    if (this.#pollTimer === undefined)
+      this.#set({ mode: this.#attempt === 0 ? 'connecting' : 'reconnecting', retryAtMs: null });
     let opened = false;
     let socket: WebSocket;
     try {
@@ -106,34 +118,79 @@ export class LiveConnection {
       return;
     }
     this.#socket = socket;
+    this.#inSync = false;
     socket.onopen = () => {
       opened = true;
+      this.#heardAtMs = Date.now();
     };
     socket.onmessage = (event) => {
       if (this.#socket !== socket || typeof event.data !== 'string') return;
-      const message = parseMessage(event.data);
-      if (message) this.#enqueue(message);
+      this.#receive(socket, event.data);
     };
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
       this.#socket = undefined;
-      const why = event.reason || (opened ? `closed (code ${event.code})` : 'could not open a WebSocket');
+      const why = event.reason || (opened ? `closed (code ${event.code})` : 'the WebSocket could not open');
       this.#failed(opened, why, event.code);
     };
   }
 
+  #receive(socket: WebSocket, text: string): void {
+    this.#heardAtMs = Date.now();
+    const message = parseMessage(text);
+    if (!message) return;
+    switch (message.type) {
+      case 'snapshot':
+        this.#epoch = message.epoch;
+        this.#seq = message.seq;
+        this.#inSync = true;
+        this.#enqueue(message);
+        return;
+      case 'changes':
+        if (!this.#inSync) return;
+        if (message.epoch !== this.#epoch || message.from !== this.#seq) {
+          // A gap: what we hold can no longer be patched. The snapshot that answers replaces it.
+          this.#inSync = false;
+          socket.send(JSON.stringify({ type: 'resync' }));
+          return;
+        }
+        this.#seq = message.seq;
+        this.#enqueue(message);
+        return;
+      case 'resync':
+        this.#inSync = false;
+        return;
+      case 'heartbeat':
+        if (this.#inSync && (message.epoch !== this.#epoch || message.seq !== this.#seq)) {
+          this.#inSync = false;
+          socket.send(JSON.stringify({ type: 'resync' }));
+        }
+        return;
+      case 'error':
+        this.#set({ detail: message.error });
+        return;
+    }
+  }
+
+  /** A socket that has heard nothing, not even a heartbeat, for too long is presumed dead. */
+  #checkSilence(): void {
+    const socket = this.#socket;
+    if (socket && socket.readyState === WebSocket.OPEN && Date.now() - this.#heardAtMs > SILENCE_LIMIT_MS) {
+      this.#socket = undefined;
+      socket.close(4000, 'silent');
+      this.#failed(true, `nothing heard for ${SILENCE_LIMIT_MS / 1000} s`, 4000);
+    }
+  }
+
   #failed(opened: boolean, detail: string, code: number): void {
     if (this.#stopped) return;
-    if (AUTH_CLOSE_CODES.has(code)) {
+    this.#inSync = false;
+    if (code === UNAUTHORIZED_CLOSE_CODE) {
       this.#options.onAuthLost();
       return;
     }
-    if (!opened) {
-      this.#failedOpens++;
-      // A socket that never opens may be a blocked upgrade, or an expired session (the upgrade
-      // answered 401, which a browser does not show): ask the API which.
-      void apiRequest('GET', '/api/session').catch(() => {});
-    } else this.#failedOpens = 0;
+    if (opened) this.#failedOpens = 0;
+    else this.#failedOpens++;
     const delay = backoffDelayMs(this.#attempt++, Math.random());
     const retryAtMs = Date.now() + delay;
     if (this.#failedOpens >= FAILED_OPENS_BEFORE_POLLING) {
@@ -146,7 +203,7 @@ export class LiveConnection {
     this.#retryTimer = setTimeout(() => this.#open(), delay);
   }
 
-  #enqueue(message: StreamMessage): void {
+  #enqueue(message: StateMessage): void {
     this.#queue.push(message);
     if (this.#frame !== undefined || this.#frameTimer !== undefined) return;
     // A hidden tab gets no animation frames: a timer keeps the queue short there.
@@ -161,72 +218,46 @@ export class LiveConnection {
     const batch = this.#queue;
     this.#queue = [];
     if (batch.length === 0) return;
-    let outcome = { synced: false, needsEvents: false };
+    let synced = false;
     notifyManager.batch(() => {
-      outcome = applyBatch(batch, this.#client, this.#stats, Date.now());
+      synced = applyBatch(batch, this.#client, this.#stats, Date.now());
     });
-    if (outcome.synced) {
+    if (synced && this.#socket !== undefined) {
       this.#attempt = 0;
       this.#failedOpens = 0;
       this.#stopPolling();
       this.#set({ mode: 'live', retryAtMs: null, detail: null, syncedAtMs: Date.now() });
-      if (outcome.needsEvents) void this.#fetchEvents();
     }
   }
 
   #stopPolling(): void {
     clearTimeout(this.#pollTimer);
     this.#pollTimer = undefined;
+    this.#pollTag = null;
   }
 
-  async #fetchEvents(): Promise<void> {
-    try {
-      const events = await apiRequest<SkiffEvent[]>('GET', `/api/events?limit=${MAX_CACHED_EVENTS}`);
-      const current = this.#client.getQueryData<readonly SkiffEvent[]>(keys.events) ?? [];
-      // Live events may have arrived meanwhile; the fetched backlog goes before them.
-      const merged = appendEvents(events, current, MAX_CACHED_EVENTS);
-      this.#client.setQueryData(keys.events, merged);
-    } catch {
-      // The events view says it has none; the next resync tries again.
-    }
-  }
-
-  /** One round of REST reads into the same cache keys, then the next in POLL_INTERVAL_MS. */
+  /** One read of the stream's snapshot (304 when nothing changed), then the next in POLL_INTERVAL_MS. */
   #poll(): void {
     this.#pollTimer = setTimeout(() => this.#poll(), POLL_INTERVAL_MS);
-    const lastId = this.#client.getQueryData<readonly SkiffEvent[]>(keys.events)?.at(-1)?.id;
-    const eventsPath =
-      lastId === undefined
-        ? `/api/events?limit=${MAX_CACHED_EVENTS}`
-        : `/api/events?after=${lastId}&limit=1000`;
-    void Promise.all([
-      apiRequest<ServiceView[]>('GET', '/api/services'),
-      apiRequest<NodeView[]>('GET', '/api/nodes'),
-      apiRequest<SkiffEvent[]>('GET', eventsPath),
-    ])
-      .then(([services, nodes, events]) => {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.#pollTag) headers['if-none-match'] = this.#pollTag;
+    void fetch(SNAPSHOT_PATH, { headers, credentials: 'same-origin' })
+      .then(async (response) => {
         if (this.#pollTimer === undefined) return;
-        notifyManager.batch(() => {
-          this.#client.setQueryData(keys.services, [...services].sort(byString((s) => s.name)));
-          this.#client.setQueryData(keys.nodes, [...nodes].sort(byString((n) => n.id)));
-          const current = this.#client.getQueryData<readonly SkiffEvent[]>(keys.events);
-          this.#client.setQueryData(keys.events, appendEvents(current, events, MAX_CACHED_EVENTS));
-        });
+        if (response.status === 401) return this.#options.onAuthLost();
+        if (response.status === 304) return this.#set({ syncedAtMs: Date.now() });
+        if (!response.ok) return;
+        const snapshot = (await response.json()) as SnapshotMessage;
+        if (this.#pollTimer === undefined) return;
+        this.#pollTag = response.headers.get('etag');
+        notifyManager.batch(() => applyBatch([snapshot], this.#client, this.#stats, Date.now()));
         this.#set({ syncedAtMs: Date.now() });
       })
       .catch(() => {});
   }
 }
 
-function byString<T>(keyOf: (item: T) => string): (a: T, b: T) => number {
-  return (a, b) => {
-    const x = keyOf(a);
-    const y = keyOf(b);
-    return x < y ? -1 : x > y ? 1 : 0;
-  };
-}
-
 /** The stream's address on this page's own origin (so the server's Origin check passes). */
 export function streamUrl(location: Location): string {
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/stream`;
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${STREAM_PATH}`;
 }

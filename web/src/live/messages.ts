@@ -1,56 +1,31 @@
 /**
- * What `/api/stream` sends: a snapshot first (on every connect, so a reconnect resynchronises),
- * then changes. The server's message schemas are the source of truth; this is the reader's view
- * of them, tolerant of fields and message types it does not know.
+ * The live stream's messages, as the server defines them (src/api/stream/messages.ts: one file
+ * for the server, `skiff top` and this dashboard). Imported as types only, so zod stays out of the
+ * bundle; frames are told apart by their `type` here, and the server (same origin, the one this
+ * page came from) is trusted for their shape.
  */
-import type { ContainerView, NodeView, ServiceView, SkiffEvent } from '../api/types.ts';
+import type { StreamServerMessage } from '../../../src/api/stream/messages.ts';
 
-/** One replica's resource use at one moment. */
-export interface StatsSample {
-  readonly service: string;
-  readonly task_id: string;
-  readonly node_id: string | null;
-  /** Unix ms. */
-  readonly at_ms: number;
-  readonly cpu_millicores: number;
-  readonly memory_bytes: number;
-}
+export type {
+  ChangesMessage,
+  SessionView,
+  SnapshotMessage,
+  StatsSample,
+  StreamServerMessage,
+  TaskView,
+} from '../../../src/api/stream/messages.ts';
 
-export interface SnapshotMessage {
-  readonly type: 'snapshot';
-  readonly services: readonly ServiceView[];
-  readonly nodes: readonly NodeView[];
-  /** Recent events, oldest first; absent when the server leaves them to `GET /api/events`. */
-  readonly events?: readonly SkiffEvent[];
-  readonly stats?: readonly StatsSample[];
-}
+/** The values of src/api/stream/messages.ts the page needs (importing that file would bundle zod). */
+export const STREAM_PATH = '/api/stream';
+export const SNAPSHOT_PATH = '/api/stream/snapshot';
+export const UNAUTHORIZED_CLOSE_CODE = 4401;
+/** The server sends a heartbeat after 15 s of quiet; three missed and the socket is presumed dead. */
+export const SILENCE_LIMIT_MS = 45_000;
 
-export type ChangeMessage =
-  | { readonly type: 'service'; readonly service: ServiceView }
-  | { readonly type: 'service_removed'; readonly name: string }
-  | { readonly type: 'task'; readonly service: string; readonly container: ContainerView }
-  | { readonly type: 'task_removed'; readonly service: string; readonly task_id: string }
-  | { readonly type: 'node'; readonly node: NodeView }
-  | { readonly type: 'node_removed'; readonly id: string }
-  | { readonly type: 'event'; readonly event: SkiffEvent }
-  | { readonly type: 'stats'; readonly samples: readonly StatsSample[] };
-
-export type StreamMessage = SnapshotMessage | ChangeMessage;
-
-const KNOWN = new Set([
-  'snapshot',
-  'service',
-  'service_removed',
-  'task',
-  'task_removed',
-  'node',
-  'node_removed',
-  'event',
-  'stats',
-]);
+const KNOWN = new Set(['snapshot', 'changes', 'resync', 'heartbeat', 'error']);
 
 /** A parsed frame, or undefined for what this dashboard does not know (a newer server's message). */
-export function parseMessage(text: string): StreamMessage | undefined {
+export function parseMessage(text: string): StreamServerMessage | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -59,5 +34,5 @@ export function parseMessage(text: string): StreamMessage | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const type = (value as { type?: unknown }).type;
-  return typeof type === 'string' && KNOWN.has(type) ? (value as StreamMessage) : undefined;
+  return typeof type === 'string' && KNOWN.has(type) ? (value as StreamServerMessage) : undefined;
 }

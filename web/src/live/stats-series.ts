@@ -1,8 +1,10 @@
 /**
  * Replica stats arrive many times a second; charts need one point per second per service and
- * per node. This keeps each replica's latest sample and, once a second has closed, yields the
- * sums as new points: a chart re-renders at most once a second, whatever the sample rate.
- * Deterministic: time comes from the samples and from `flush(nowMs)`.
+ * per node. This keeps each replica's latest sample and, once a series' second has closed, yields
+ * the sums as new points: a chart re-renders at most once a second, whatever the sample rate.
+ * Each series' second begins at its own offset (from its key), so the redraws of a hundred charts
+ * are spread over the second instead of landing in one frame. Deterministic: time comes from the
+ * samples and from `flush(nowMs)`.
  */
 import type { StatsSample } from './messages.ts';
 
@@ -32,18 +34,19 @@ export class StatsSeries {
   readonly #latest = new Map<string, Latest>();
   readonly #services = new Map<string, Series>();
   readonly #nodes = new Map<string, Series>();
-  #lastSecond = 0;
   #dirty = false;
 
   add(samples: readonly StatsSample[]): void {
     for (const s of samples) {
+      const atMs = Date.parse(s.at);
       const known = this.#latest.get(s.task_id);
-      if (known && known.atMs > s.at_ms) continue;
+      if (Number.isNaN(atMs) || (known && known.atMs > atMs)) continue;
       this.#latest.set(s.task_id, {
         service: s.service,
         nodeId: s.node_id,
-        atMs: s.at_ms,
-        cpu: s.cpu_millicores,
+        atMs,
+        // A share of one core in percent: 100% is 1000 millicores.
+        cpu: s.cpu_percent * 10,
         memory: s.memory_bytes,
       });
       this.#dirty = true;
@@ -60,12 +63,9 @@ export class StatsSeries {
    * that got a point, with their whole series; otherwise empty maps.
    */
   flush(nowMs: number): { services: Map<string, Series>; nodes: Map<string, Series> } {
-    const second = Math.floor(nowMs / 1000);
     const services = new Map<string, Series>();
     const nodes = new Map<string, Series>();
-    if (second <= this.#lastSecond || !this.#dirty) return { services, nodes };
-    this.#lastSecond = second;
-    this.#dirty = false;
+    if (!this.#dirty) return { services, nodes };
     const byService = new Map<string, { cpu: number; memory: number }>();
     const byNode = new Map<string, { cpu: number; memory: number }>();
     for (const [taskId, s] of this.#latest) {
@@ -76,13 +76,27 @@ export class StatsSeries {
       add(byService, s.service, s);
       if (s.nodeId !== null) add(byNode, s.nodeId, s);
     }
-    for (const [name, sum] of byService) services.set(name, this.#push(this.#services, name, second, sum));
-    for (const [id, sum] of byNode) nodes.set(id, this.#push(this.#nodes, id, second, sum));
+    for (const [name, sum] of byService) {
+      const series = this.#push(this.#services, `s:${name}`, nowMs, sum);
+      if (series) services.set(name, series);
+    }
+    for (const [id, sum] of byNode) {
+      const series = this.#push(this.#nodes, `n:${id}`, nowMs, sum);
+      if (series) nodes.set(id, series);
+    }
     return { services, nodes };
   }
 
-  #push(map: Map<string, Series>, key: string, second: number, sum: { cpu: number; memory: number }): Series {
+  /** The series with a new point, if its own second has turned since its last point. */
+  #push(
+    map: Map<string, Series>,
+    key: string,
+    nowMs: number,
+    sum: { cpu: number; memory: number },
+  ): Series | undefined {
+    const second = Math.floor((nowMs + offsetMs(key)) / 1000);
     const old = map.get(key) ?? EMPTY_SERIES;
+    if ((old.t.at(-1) ?? 0) >= second) return undefined;
     const drop = old.t.length >= SERIES_POINTS ? old.t.length - SERIES_POINTS + 1 : 0;
     const next: Series = {
       t: [...old.t.slice(drop), second],
@@ -92,6 +106,13 @@ export class StatsSeries {
     map.set(key, next);
     return next;
   }
+}
+
+/** A fixed offset in [0, 1000) ms per key (FNV-1a of its characters). */
+function offsetMs(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % 1000;
 }
 
 function add(map: Map<string, { cpu: number; memory: number }>, key: string, s: Latest): void {
