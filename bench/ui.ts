@@ -165,7 +165,10 @@ async function runVariant(browser: Browser, distDir: string, variant: 'cache' | 
       const wait = Math.min(nextHeap, endAt) - Date.now();
       if (wait > 0) await new Promise((done) => setTimeout(done, wait));
       if (Date.now() >= nextHeap) {
-        heap.push([Math.round((Date.now() - startedAt - SETTLE_MS) / 1000), await heapBytes(page, gcWindows)]);
+        heap.push([
+          Math.round((Date.now() - startedAt - SETTLE_MS) / 1000),
+          await heapBytes(page, gcWindows),
+        ]);
         nextHeap += MEMORY_EVERY_MS;
       }
     }
