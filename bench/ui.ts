@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/support/chromium.ts';
 import { UiStreamServer } from './harness/ui-stream-server.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -46,15 +47,6 @@ const SETTLE_MS = 3000;
 const MEMORY_EVERY_MS = 15_000;
 /** How long before and after a forced GC the page's figures are not taken. */
 const GC_QUIET_MS = 500;
-
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 interface PageFigures {
   readonly longTasks: readonly (readonly [number, number])[];
@@ -232,7 +224,7 @@ try {
       },
     },
   });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   const variants = (values.only ? [values.only] : ['cache', 'usestate']) as ('cache' | 'usestate')[];
   console.log(
     `${values.services} services × ${values.replicas} replicas, ${values.rate} updates/s per replica, ${seconds} s per variant; load average ${loadavg()

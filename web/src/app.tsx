@@ -99,8 +99,9 @@ function Shell({ session }: { session: Session }) {
   const [first = 'services', second] = segments;
   const out = async () => {
     await signOut().catch(() => {});
-    client.clear();
+    // Signed out first (the views and the stream unmount), then nothing of the session stays cached.
     client.setQueryData(SESSION_KEY, null);
+    client.removeQueries({ predicate: (query) => query.queryKey[0] !== SESSION_KEY[0] });
   };
   const links: [string, string][] = [
     ['services', 'Services'],

@@ -83,7 +83,7 @@ function ServiceActions({ service }: { service: ServiceView }) {
           max={1000}
           value={replicas}
           onChange={(e) => setReplicas(e.target.value)}
-          aria-label="Replicas"
+          aria-label="Desired replicas"
           className="narrow"
         />
       </label>
