@@ -112,6 +112,7 @@ function Shell({ session }: { session: Session }) {
     ['policy', 'Policy'],
   ];
   if (mayAdminister(session.role)) links.push(['tokens', 'Tokens']);
+  useSlashToFilter();
   return (
     <>
       <a className="skip" href="#main">
@@ -141,6 +142,24 @@ function Shell({ session }: { session: Session }) {
       </main>
     </>
   );
+}
+
+/** `/` moves the focus to the view's filter or search box, as in most list UIs. */
+function useSlashToFilter(): void {
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== '/' || event.ctrlKey || event.metaKey || event.altKey) return;
+      const target = event.target as HTMLElement | null;
+      if (target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName)))
+        return;
+      const search = document.querySelector<HTMLInputElement>('main input[type="search"]');
+      if (!search) return;
+      event.preventDefault();
+      search.focus();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
 }
 
 function View({ first, second, session }: { first: string; second: string | undefined; session: Session }) {
