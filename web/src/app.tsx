@@ -97,6 +97,10 @@ function Shell({ session }: { session: Session }) {
   const client = useQueryClient();
   const { segments } = useRoute();
   const [first = 'services', second] = segments;
+  useEffect(() => {
+    // The bare address names the services view, so what is bookmarked from it says so.
+    if (segments.length === 0) history.replaceState(null, '', href(['services']));
+  }, [segments.length]);
   const out = async () => {
     await signOut().catch(() => {});
     // Signed out first (the views and the stream unmount), then nothing of the session stays cached.

@@ -184,15 +184,17 @@ function ServiceCharts({ name }: { name: string }) {
   const series = useServiceStats(name);
   if (!series || series.t.length === 0)
     return <p className="muted">No CPU or memory figures reported yet.</p>;
+  // As wide as a narrow window allows.
+  const width = Math.max(200, Math.min(420, window.innerWidth - 40));
   return (
     <div className="charts">
       <figure>
         <figcaption>CPU ({formatCpu(series.cpu.at(-1) ?? 0)})</figcaption>
-        <Sparkline series={series} field="cpu" width={420} height={140} label="CPU millicores" full />
+        <Sparkline series={series} field="cpu" width={width} height={140} label="CPU millicores" full />
       </figure>
       <figure>
         <figcaption>Memory ({formatBytes(series.memory.at(-1) ?? 0)})</figcaption>
-        <Sparkline series={series} field="memory" width={420} height={140} label="Memory bytes" full />
+        <Sparkline series={series} field="memory" width={width} height={140} label="Memory bytes" full />
       </figure>
     </div>
   );
