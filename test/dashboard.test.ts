@@ -257,3 +257,37 @@ test('a page whose WebSocket cannot open polls instead, says so, and still updat
     await context.close();
   }
 });
+
+test('when the server goes away the page says it is reconnecting, then resynchronises by itself', {
+  timeout: 90_000,
+}, async () => {
+  const { context, page } = await openDashboard();
+  try {
+    await signIn(page, skiff.token);
+    await eventually('the stream live', async () => (await textOf(page, '.connection')) === 'live');
+    await skiff.kill('server');
+    await eventually(
+      'the reconnecting notice',
+      async () => (await textOf(page, '.connection')).includes('reconnecting'),
+      {
+        timeoutMs: 15_000,
+      },
+    );
+    await skiff.startServer();
+    await skiff.waitForNode();
+    // 'live' is shown only once a fresh snapshot has been applied; changes then flow again.
+    const scaled = await skiff.api('POST', '/api/services/e2e-pre/scale', { replicas: 1 });
+    assert.equal(scaled.status, 200, JSON.stringify(scaled.body));
+    await eventually('live again', async () => (await textOf(page, '.connection')) === 'live', {
+      timeoutMs: 45_000,
+    });
+    await eventually(
+      'the change made meanwhile',
+      async () => (await textOf(page, '[data-service="e2e-pre"] [data-testid="running"]')) === '1/1',
+      { timeoutMs: 30_000 },
+    );
+    await notReloaded(page);
+  } finally {
+    await context.close();
+  }
+});
