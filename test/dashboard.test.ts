@@ -161,6 +161,14 @@ test('an admin signs in, deploys, scales, sees a restart and logs, and signs out
       return text.includes('e2e-web-1') && !text.includes('starting as e2e-web-2');
     });
 
+    // The agents' resource samples reach the list as sparklines (a chart per series, once stats exist).
+    await page.getByRole('link', { name: 'Services', exact: true }).click();
+    await eventually(
+      'CPU and memory sparklines for e2e-web',
+      async () => (await page.locator('[data-service="e2e-web"] .sparkline canvas').count()) === 2,
+      { timeoutMs: 30_000 },
+    );
+
     await notReloaded(page);
 
     // Signed out: the sign-in form again, and the cookie no longer opens the API.

@@ -19,8 +19,8 @@ export const EMPTY_SERIES: Series = { t: [], cpu: [], memory: [] };
 
 /** Two minutes of points at one a second. */
 export const SERIES_POINTS = 120;
-/** A replica not heard of for this long no longer counts in its service's sum. */
-const STALE_MS = 10_000;
+/** A replica not heard of for this long (agents report every 5 s by default) no longer counts in its sums. */
+const STALE_MS = 30_000;
 
 interface Latest {
   readonly service: string;
