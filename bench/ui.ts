@@ -19,7 +19,8 @@
  * machine clock). Goals (issue 13): no long task over 50 ms, p95 ≤ 250 ms, memory stable.
  *
  * Options: --seconds N per variant (120), --services N (100), --replicas N per service (10),
- * --rate N updates per replica per second (10), --only cache|usestate.
+ * --rate N updates per replica per second (10), --tick-ms N between `changes` messages (100, the
+ * server's pacing; 10 shows a server that sends changes nearly as they happen), --only cache|usestate.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     services: { type: 'string', default: '100' },
     replicas: { type: 'string', default: '10' },
     rate: { type: 'string', default: '10' },
+    'tick-ms': { type: 'string', default: '100' },
     only: { type: 'string' },
   },
 });
@@ -124,6 +126,7 @@ async function runVariant(browser: Browser, distDir: string, variant: 'cache' | 
     updatesPerReplicaPerSecond: Number(values.rate),
     probeIntervalMs: 200,
     token: TOKEN,
+    tickMs: Number(values['tick-ms']),
   });
   const url = await server.start();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -227,7 +230,7 @@ try {
   browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   const variants = (values.only ? [values.only] : ['cache', 'usestate']) as ('cache' | 'usestate')[];
   console.log(
-    `${values.services} services × ${values.replicas} replicas, ${values.rate} updates/s per replica, ${seconds} s per variant; load average ${loadavg()
+    `${values.services} services × ${values.replicas} replicas, ${values.rate} updates/s per replica, a message every ${values['tick-ms']} ms, ${seconds} s per variant; load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );

@@ -205,6 +205,7 @@ test('a viewer sees no action buttons, and the API refuses the actions anyway', 
     await eventually('a node listed', async () => (await page.locator('[data-node]').count()) > 0);
     await assertNoActions(page, 'the nodes page');
     assert.equal(await page.getByRole('link', { name: 'Tokens' }).count(), 0);
+    assert.equal(await page.getByRole('link', { name: 'Deploy', exact: true }).count(), 0);
 
     // The same requests the buttons would make, with the session and its CSRF token: refused.
     const statuses = await page.evaluate(async () => {

@@ -34,10 +34,12 @@ export interface GeneratorOptions {
   readonly updatesPerReplicaPerSecond: number;
   readonly probeIntervalMs: number;
   readonly token: string;
+  /** How often a `changes` message goes out: the hub's 100 ms, or less to see an unpaced server. */
+  readonly tickMs?: number;
 }
 
 /** The server's hub sends each client at most one `changes` message per 100 ms tick. */
-const TICK_MS = 100;
+export const HUB_TICK_MS = 100;
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript',
@@ -176,7 +178,8 @@ export class UiStreamServer {
   run(): void {
     const { services, replicasPerService, updatesPerReplicaPerSecond } = this.#options;
     const replicas = services * replicasPerService;
-    const perTick = (replicas * updatesPerReplicaPerSecond * TICK_MS) / 1000;
+    const tickMs = this.#options.tickMs ?? HUB_TICK_MS;
+    const perTick = (replicas * updatesPerReplicaPerSecond * tickMs) / 1000;
     let carry = 0;
     let cursor = 0;
     this.#timer = setInterval(() => {
@@ -242,7 +245,7 @@ export class UiStreamServer {
         stats,
       };
       this.#broadcast(message);
-    }, TICK_MS);
+    }, tickMs);
     // The probe's value is due every probeIntervalMs and goes out with the next tick, as a real
     // change would.
     this.#probeTimer = setInterval(() => {

@@ -6,7 +6,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { ApiError, setUnauthorizedHandler } from './api/http.ts';
 import type { Session } from './api/session.ts';
-import { mayAdminister, SESSION_KEY, signIn, signOut, useSession } from './api/session.ts';
+import { mayAdminister, mayOperate, SESSION_KEY, signIn, signOut, useSession } from './api/session.ts';
 import { ConnectionBadge } from './components/connection-badge.tsx';
 import { LiveProvider } from './live/live-context.tsx';
 import { href, useRoute } from './router.ts';
@@ -111,10 +111,11 @@ function Shell({ session }: { session: Session }) {
     ['services', 'Services'],
     ['nodes', 'Nodes'],
     ['events', 'Events'],
-    ['deploy', 'Deploy'],
     ['secrets', 'Secrets'],
     ['policy', 'Policy'],
   ];
+  // Offered to the roles that may use it; the API decides again on every request.
+  if (mayOperate(session.role)) links.splice(3, 0, ['deploy', 'Deploy']);
   if (mayAdminister(session.role)) links.push(['tokens', 'Tokens']);
   useSlashToFilter();
   return (

@@ -1,9 +1,13 @@
 /** The dashboard's entry: one QueryClient for the tab, the app inside it. */
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { notifyManager, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app.tsx';
 import './styles.css';
+
+// Cache notifications go out in a microtask rather than the default next task: the stream's
+// batch, written in an animation frame, then renders before that frame is painted, not a frame later.
+notifyManager.setScheduler(queueMicrotask);
 
 const client = new QueryClient({
   defaultOptions: {

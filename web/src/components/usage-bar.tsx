@@ -1,4 +1,7 @@
-/** Capacity against what is reserved and what is used, as one bar: reserved filled, used marked. */
+/**
+ * Capacity against what is reserved and what is used (the sum of its replicas' latest samples from
+ * the stream), as one bar: reserved filled, used marked.
+ */
 export function UsageBar({
   label,
   capacity,
@@ -13,7 +16,7 @@ export function UsageBar({
   format: (n: number) => string;
 }) {
   const share = (n: number) => `${capacity > 0 ? Math.min(100, (n / capacity) * 100) : 0}%`;
-  const usedText = used === undefined ? 'usage not reported' : `${format(used)} used`;
+  const usedText = used === undefined ? 'usage not reported yet' : `${format(used)} used by its replicas`;
   return (
     <div className="usage">
       <div className="usage-label">
