@@ -12,7 +12,7 @@ import type { StatsSample } from '../src/live/messages.ts';
 import { parseMessage } from '../src/live/messages.ts';
 import type { Series } from '../src/live/stats-series.ts';
 import { EMPTY_SERIES, SERIES_POINTS } from '../src/live/stats-series.ts';
-import { ServiceRow } from '../src/views/services-view.tsx';
+import { ServiceTable } from '../src/views/services-view.tsx';
 import '../src/styles.css';
 
 function NaiveServices() {
@@ -64,11 +64,7 @@ function NaiveServices() {
   return (
     <main>
       <h1>Services (state per message)</h1>
-      <section className="table services" aria-label="Services">
-        {services.map((service) => (
-          <ServiceRow key={service.name} service={service} series={stats[service.name] ?? EMPTY_SERIES} />
-        ))}
-      </section>
+      <ServiceTable services={services} seriesOf={(name) => stats[name] ?? EMPTY_SERIES} />
     </main>
   );
 }

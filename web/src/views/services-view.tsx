@@ -1,11 +1,12 @@
 /**
  * Every service, one memoised row each: a stream change re-renders the rows of the services it
- * changed and no other (unchanged services keep their identity in the cache). Rows off screen
- * are skipped by the browser (`content-visibility: auto`), so 500 services stay cheap.
+ * changed and no other (unchanged services keep their identity in the cache), and only the rows
+ * near the viewport are rendered at all (`row-window.ts`), so 500 services stay cheap.
  */
-import { memo } from 'react';
+import { memo, useRef } from 'react';
 import type { ServiceView } from '../api/types.ts';
 import { StatusPill } from '../components/action-button.tsx';
+import { useRowWindow } from '../components/row-window.ts';
 import { Sparkline } from '../components/sparkline.tsx';
 import { formatBytes, formatCpu } from '../format.ts';
 import { useServiceStats, useServices } from '../live/live-context.tsx';
@@ -44,21 +45,7 @@ export function ServicesView() {
           {shown.length} of {services.length}
         </span>
       </div>
-      <section className="table services" aria-label="Services">
-        <div className="row head">
-          <span>Name</span>
-          <span>Status</span>
-          <span>Running</span>
-          <span className="wide">Health</span>
-          <span className="wide">Image</span>
-          <span className="wide">Rev</span>
-          <span className="wide">Restarts</span>
-          <span className="wide">CPU / memory</span>
-        </div>
-        {shown.map((service) => (
-          <ServiceRow key={service.name} service={service} />
-        ))}
-      </section>
+      <ServiceTable services={shown} />
       {services.length === 0 && <p className="muted">No services yet. Deploy one from the Deploy view.</p>}
     </section>
   );
@@ -68,6 +55,42 @@ export function ServicesView() {
  * `series` is for a caller that keeps stats itself (the benchmark's cache-bypassing variant);
  * without it the row reads its service's stats from the cache.
  */
+/** A row's height in px (CSS `.services .row`), which windowing counts on. */
+export const SERVICE_ROW_PX = 48;
+
+/** `seriesOf` is for a caller that keeps stats itself (the benchmark's cache-bypassing page). */
+export function ServiceTable({
+  services,
+  seriesOf,
+}: {
+  services: readonly ServiceView[];
+  seriesOf?: (name: string) => Series;
+}) {
+  const body = useRef<HTMLDivElement>(null);
+  const { start, end } = useRowWindow(body, services.length, SERVICE_ROW_PX);
+  return (
+    <section className="table services" aria-label="Services">
+      <div className="row head">
+        <span>Name</span>
+        <span>Status</span>
+        <span>Running</span>
+        <span className="wide">Health</span>
+        <span className="wide">Image</span>
+        <span className="wide">Rev</span>
+        <span className="wide">Restarts</span>
+        <span className="wide">CPU / memory</span>
+      </div>
+      <div ref={body} style={{ height: services.length * SERVICE_ROW_PX }}>
+        <div style={{ transform: `translateY(${start * SERVICE_ROW_PX}px)` }}>
+          {services.slice(start, end).map((service) => (
+            <ServiceRow key={service.name} service={service} series={seriesOf?.(service.name)} />
+          ))}
+        </div>
+      </div>
+    </section>
+  );
+}
+
 export const ServiceRow = memo(function ServiceRow({
   service,
   series,
