@@ -8,7 +8,8 @@ import { defineConfig } from 'vite';
 
 export default defineConfig({
   root: import.meta.dirname,
-  base: './',
+  // Absolute asset paths: the server answers client routes (`/services/web`) with index.html too.
+  base: '/',
   plugins: [react()],
   build: {
     outDir: 'dist',
