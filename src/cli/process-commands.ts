@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { Agent } from '../agent/agent.ts';
 import { loadAssignment } from '../agent/assignment-file.ts';
 import { usageSourceFor } from '../agent/stats-docker-usage.ts';
+import { parseServerList } from '../agent/server-choice.ts';
 import { weakTokenReason } from '../auth/token-strength.ts';
 import { EngineUnreachableError } from '../docker/container-engine.ts';
 import { DockerEngine } from '../docker/docker-engine.ts';
@@ -118,8 +119,9 @@ export async function runAgent(argv: string[]): Promise<void> {
   const concurrency = parseIntegerFlag('--concurrency', values.concurrency, 1, 256);
   checkNodeName(values.name);
   const engine = await reachableEngine(values['docker-host']);
+  const serverUrls = parseServerList(values.server);
   const agent = new Agent({
-    serverUrl: values.server,
+    serverUrls,
     joinToken,
     engine,
     engineAddress: engine.address,
@@ -156,7 +158,7 @@ export async function runUp(argv: string[]): Promise<void> {
   const server = await startServer(settings);
   if (server.metricsUrl) log(`metrics without a token at ${server.metricsUrl}`);
   const agent = new Agent({
-    serverUrl: server.url,
+    serverUrls: [server.url],
     // The local agent joins like any other, over mutual TLS on loopback.
     joinToken: server.tokens.join,
     engine,

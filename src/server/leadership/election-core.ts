@@ -64,7 +64,14 @@ export const LEASE_MARGIN_MS = 300;
 export const CAMPAIGN_RETRY_MS = 200;
 
 export function initialElection(self: string): ElectionState {
-  return { self, holder: undefined, lease: undefined, leading: false, campaigning: false, campaignNotBeforeMs: 0 };
+  return {
+    self,
+    holder: undefined,
+    lease: undefined,
+    leading: false,
+    campaigning: false,
+    campaignNotBeforeMs: 0,
+  };
 }
 
 /** Until when a lease renewed by a keepalive sent at `sentAtMs` is surely alive. */
@@ -80,12 +87,18 @@ export function stepElection(state: ElectionState, input: ElectionInput, nowMs: 
       next = { ...state, holder: input.holder };
       break;
     case 'lease-granted':
-      next = { ...state, lease: { id: input.id, validUntilMs: leaseValidUntil(input.sentAtMs, input.ttlMs) } };
+      next = {
+        ...state,
+        lease: { id: input.id, validUntilMs: leaseValidUntil(input.sentAtMs, input.ttlMs) },
+      };
       break;
     case 'keepalive':
       // An answer about a lease we already replaced says nothing about the current one.
       if (state.lease?.id === input.id)
-        next = { ...state, lease: { id: input.id, validUntilMs: leaseValidUntil(input.sentAtMs, input.ttlMs) } };
+        next = {
+          ...state,
+          lease: { id: input.id, validUntilMs: leaseValidUntil(input.sentAtMs, input.ttlMs) },
+        };
       break;
     case 'lease-lost':
       next = { ...state, lease: undefined };
