@@ -122,10 +122,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw error;
   }
   const now = Date.now;
+  const clusterKey = ensureClusterKey(options.dataDir);
   const pki = await ClusterPki.open({
     dataDir: options.dataDir,
     clusterId,
     store,
+    clusterKey,
     listen: options.listen,
     sans: options.sans ?? [],
     certLifetimeMs: options.certLifetimeMs ?? DEFAULT_CERT_LIFETIME_MS,
@@ -149,7 +151,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // A third of the timeout: one lost heartbeat is not yet silence. Larger clusters beat slower
   // (node-liveness.ts), with timeouts in proportion.
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.round(liveness.heartbeatTimeoutMs / 3);
-  const secrets = new SecretStore(store, ensureClusterKey(options.dataDir));
+  const secrets = new SecretStore(store, clusterKey);
   const metrics = new ServerMetrics();
   const stats = new StatsWindow();
   const agentSnapshots = new AgentSnapshots();
