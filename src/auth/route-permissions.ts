@@ -25,6 +25,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/services/:name/stats': 'read',
   'GET /api/stacks': 'read',
   'GET /api/stacks/:name': 'read',
+  'GET /api/servers': 'read',
 
   'POST /api/deploy': 'operate',
   'POST /api/services/:name/scale': 'operate',

@@ -28,6 +28,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   stats: async () => (await import('./stats-command.ts')).runStats,
   rm: async () => (await import('./rm-command.ts')).runRm,
   nodes: async () => (await import('./nodes-command.ts')).runNodes,
+  servers: async () => (await import('./servers-command.ts')).runServers,
   node: async () => (await import('./node-command.ts')).runNode,
   rollout: async () => (await import('./rollout-command.ts')).runRollout,
   token: async () => (await import('./token-command.ts')).runToken,

@@ -57,6 +57,7 @@ const serverOptions = {
   'cert-lifetime': { type: 'string', default: '2160h' },
   'metrics-listen': { type: 'string' },
   ...storeLocationOptions(),
+  advertise: { type: 'string' },
   ...help,
 } as const;
 
@@ -114,6 +115,7 @@ export const COMMAND_OPTIONS = {
   rm: connectionOptions,
   nodes: { ...connectionOptions, ...outputOptions },
   node: { ...connectionOptions, ...outputOptions },
+  servers: { ...connectionOptions, ...outputOptions },
   ca: connectionOptions,
   token: {
     ...connectionOptions,

@@ -270,6 +270,7 @@ function serverSettingsFromFlags(values: {
   'etcd-ca'?: string;
   'etcd-cert'?: string;
   'etcd-key'?: string;
+  advertise?: string;
 }): ServerOptions {
   const store = etcdLocationFromFlags(values);
   const certLifetimeMs = parseDurationMs(values['cert-lifetime']);
@@ -301,6 +302,7 @@ function serverSettingsFromFlags(values: {
       : { metricsListen: parseMetricsListen(values['metrics-listen']) }),
     // Not given: a new cluster takes the default pool, an existing one keeps the pool it has.
     ...(values['address-pool'] === undefined ? {} : { addressPool: parsePool(values['address-pool']) }),
+    ...(values.advertise === undefined ? {} : { advertiseUrl: advertiseUrl(values.advertise) }),
     log,
   };
 }
@@ -312,6 +314,13 @@ function parseMetricsListen(text: string): ListenAddress {
     if (error instanceof MetricsListenError) throw new UsageError(error.message);
     throw error;
   }
+}
+
+function advertiseUrl(text: string): string {
+  const url = URL.parse(text);
+  if (url === null || url.protocol !== 'https:')
+    throw new UsageError(`--advertise: expected an https:// URL (agents speak TLS), got "${text}"`);
+  return text.replace(/\/+$/, '');
 }
 
 function parsePool(text: string): AddressPool {

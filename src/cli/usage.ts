@@ -64,6 +64,8 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
   --cert-lifetime 2160h           lifetime of serving and node certificates (90 days; renewed at 2/3)
   --metrics-listen ADDR           also serve GET /metrics without a token on HOST:PORT (plain HTTP on
                                   loopback, TLS with the serving certificate elsewhere)
+  --advertise URL                 where other hosts reach this server (several servers: agents are sent
+                                  to the leader's; default https://LISTEN-ADDRESS:PORT)
 ${STORE_FLAGS}
 ${DAEMON}`;
 
@@ -94,9 +96,10 @@ ${LOCAL_AGENT}`,
     client: false,
   },
   agent: {
-    synopsis: 'skiff agent --server URL --join-token TOKEN [options]',
+    synopsis: 'skiff agent --server URL[,URL...] --join-token TOKEN [options]',
     summary: 'Run an agent that joins a server.',
-    options: `  --server URL                    the server to join (http://HOST:8080)
+    options: `  --server URL[,URL...]           the server to join (https://HOST:8080); every server of an HA
+                                  cluster: the agent keeps to the leader and fails over
   --join-token TOKEN              the server's DIR/join.token (env SKIFF_JOIN_TOKEN); needed only
                                   to join: the node certificate in --data-dir is used after
   --data-dir DIR                  where the agent keeps its assignment (default ~/.skiff-agent)
@@ -207,6 +210,12 @@ ${OUTPUT_OPTION}`,
     client: true,
   },
   rm: { synopsis: 'skiff rm NAME', summary: 'Remove a service and stop its replicas.', client: true },
+  servers: {
+    synopsis: 'skiff servers [--json]',
+    summary: "List the servers of the cluster, which one leads and since when, and the store's health.",
+    options: JSON_OPTION,
+    client: true,
+  },
   nodes: {
     synopsis: 'skiff nodes [-o table|wide|json|yaml|name] [-q]',
     summary: 'List nodes with their capacity and what is allocated on them.',

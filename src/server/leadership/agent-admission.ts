@@ -1,0 +1,25 @@
+/**
+ * Whether a server serves a connecting agent, pure: with several servers only the leader does
+ * (liveness, assignments and logs live where the controller runs). A follower names the leader,
+ * or holds the connection while nobody leads (an election is under way).
+ */
+import type { LeaderRecord } from './election-core.ts';
+
+export type AgentAdmission =
+  /** Serve it; `selfUrl` is where this server is reached (held agents are sent there). */
+  | { readonly kind: 'accept'; readonly selfUrl?: string }
+  | { readonly kind: 'redirect'; readonly url: string }
+  | { readonly kind: 'hold' };
+
+export function agentAdmission(input: {
+  readonly leading: boolean;
+  readonly selfId: string;
+  readonly selfUrl: string;
+  readonly holder: LeaderRecord | undefined;
+}): AgentAdmission {
+  if (input.leading) return { kind: 'accept', selfUrl: input.selfUrl };
+  // The key may still name this server for a moment after it stepped down (its lease not yet
+  // expired in etcd): that is no leader to send anyone to.
+  if (input.holder === undefined || input.holder.id === input.selfId) return { kind: 'hold' };
+  return { kind: 'redirect', url: input.holder.url };
+}
