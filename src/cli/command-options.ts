@@ -58,6 +58,7 @@ const serverOptions = {
   'metrics-listen': { type: 'string' },
   ...storeLocationOptions(),
   advertise: { type: 'string' },
+  store: { type: 'string' },
   ...help,
 } as const;
 

@@ -26,6 +26,7 @@ import { createFirstByteListener, type FirstByteListener } from '../security/fir
 import { ensurePrivateDir, restrictFile } from '../security/private-files.ts';
 import { securityApiRoutes } from '../security/security-api-routes.ts';
 import { StatsWindow } from '../stats/stats-window.ts';
+import { EtcdStore } from '../store/etcd/etcd-store.ts';
 import type { Store } from '../store/store.ts';
 import type { StoreLocation } from '../store/store-url.ts';
 import { describeLocation, openStore, sqliteLocation } from '../store/store-url.ts';
@@ -151,6 +152,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const adminTokens = ensureTokens(options.dataDir, options.presetAdminToken);
   // The join token is the CA's (it pins the CA's digest); rotations change it while running.
+  await store.durable();
   const tokens: Tokens = {
     admin: adminTokens.admin,
     adminPath: adminTokens.adminPath,
@@ -379,7 +381,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
 /** The etcd client and key prefix of an etcd store (HA), or undefined for SQLite. */
 function etcdHandle(store: Store): { readonly client: Etcd3; readonly prefix: string } | undefined {
-  if (store.kind !== 'etcd') return undefined;
-  const { client, prefix } = store as unknown as { client: Etcd3; prefix: string };
-  return { client, prefix };
+  return store instanceof EtcdStore ? { client: store.client, prefix: store.prefix } : undefined;
 }
