@@ -14,7 +14,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -77,7 +77,6 @@ export class HaServers {
       const [first, ...rest] = ha.servers;
       if (!first) throw new Error('no server to start');
       await ha.startServer(first.index);
-      ha.trustCa();
       for (const server of rest) {
         copyFileSync(join(first.dataDir, 'cluster.key'), join(server.dataDir, 'cluster.key'));
         await ha.startServer(server.index);
@@ -104,9 +103,11 @@ export class HaServers {
   }
 
   #clusterId: string | undefined;
+  #trusted = false;
 
   /** This process's fetch trusts the cluster CA (as SkiffCluster.trustCa does). */
   trustCa(): void {
+    this.#trusted = true;
     const ca = readFileSync(join(this.#server(0).dataDir, 'ca.crt'), 'utf8');
     setDefaultCACertificates([...getCACertificates('default'), ca]);
   }
@@ -143,6 +144,7 @@ export class HaServers {
       `server ${i} to answer /healthz`,
       async () => {
         if (child.exitCode !== null) throw new Error(`server ${i} exited ${child.exitCode}`);
+        if (!this.#trusted && existsSync(join(this.#server(0).dataDir, 'ca.crt'))) this.trustCa();
         return (await fetch(`${server.url}/healthz`).catch(() => undefined))?.ok === true;
       },
       { timeoutMs: 20_000, intervalMs: 100 },
