@@ -220,13 +220,18 @@ async function runTrial(
       return view.containers.some((c) => c.node_id !== null) ? since() : undefined;
     });
   })();
-  const agents = waitUntil('every agent on the new leader', 30_000, POLL_MS, async () =>
-    (await nodesReady(ha, via)) ? since() : undefined,
-  );
-  const leader = waitUntil('a new leader', 30_000, POLL_MS, async () => {
+  const elected = waitUntil('a new leader', 30_000, POLL_MS, async () => {
     const now = await ha.leader();
-    return now !== undefined && now !== old ? since() : undefined;
+    return now !== undefined && now !== old ? { index: now, ms: since() } : undefined;
   });
+  const leader = elected.then((e) => e.ms);
+  // Asked of the new leader itself: it took its nodes from the store unreachable, so a ready node
+  // is an agent that came over to it (an ex-leader cut off from etcd still lists its old agents).
+  const agents = elected.then(({ index }) =>
+    waitUntil('every agent on the new leader', 30_000, POLL_MS, async () =>
+      (await nodesReady(ha, index)) ? since() : undefined,
+    ),
+  );
   // Writes through the other servers while leadership moves: each answered 2xx must exist after.
   const writes: string[] = [];
   for (let j = 0; j < 3; j++) {

@@ -44,7 +44,7 @@ import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
 import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from './stats-sampler.ts';
 import type { UsageSource } from './stats-usage.ts';
 import type { DialOutcome, ServerChoice } from './server-choice.ts';
-import { currentServer, firstChoice, nextChoice } from './server-choice.ts';
+import { currentServer, dialUrl, firstChoice, nextChoice } from './server-choice.ts';
 
 export const AGENT_VERSION = '0.1.0';
 /** A server silent this long (no pong, no message) is given up on and dialled again. */
@@ -278,8 +278,10 @@ export class Agent {
 
   #open(identity: { keyPem: string; certPem: string; caPem: string }): void {
     if (this.#stopped) return;
-    // wss:// always: the server's one port speaks TLS to anyone, and agents only over TLS.
-    const url = new URL(AGENT_PATH, this.serverUrl.replace(/^https?/, 'wss'));
+    // wss:// even for an http:// URL (the port speaks TLS to anyone, and agents only over TLS);
+    // `?unreachable=` names the server that just failed (server-choice.ts).
+    const url = dialUrl(this.#choice, AGENT_PATH);
+    url.protocol = 'wss:';
     const options = {
       // ws hands these to tls.connect as they are (its typings lack servername, and give
       // checkServerIdentity node:tls's job with a boolean answer).

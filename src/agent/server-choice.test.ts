@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import type { DialOutcome, ServerChoice } from './server-choice.ts';
 import {
   currentServer,
+  dialUrl,
   firstChoice,
   MAX_REDIRECTS,
   NO_LEADER_RETRY_MS,
@@ -106,4 +107,17 @@ describe('server choice', () => {
     assert.deepEqual(parseServerList(` ${A}/, ${B},,${A} `), [A, B]);
     assert.throws(() => firstChoice([]), /no server/);
   });
+});
+
+test('the server that failed is named to the next one, until a welcome', () => {
+  let choice = firstChoice([A, B, C]);
+  choice = nextChoice(choice, { kind: 'failed' }).choice;
+  assert.equal(
+    dialUrl(choice, '/agent/v1').href,
+    `wss://10.0.0.2:8080/agent/v1?unreachable=${encodeURIComponent(A)}`,
+  );
+  choice = nextChoice(choice, { kind: 'redirected', leaderUrl: C }).choice;
+  assert.equal(dialUrl(choice, '/agent/v1').searchParams.get('unreachable'), A);
+  choice = nextChoice(choice, { kind: 'welcomed' }).choice;
+  assert.equal(dialUrl(choice, '/agent/v1').href, 'wss://10.0.0.3:8080/agent/v1');
 });

@@ -19,6 +19,12 @@ export interface ServerChoice {
   readonly misses: number;
   /** Redirects followed since the last welcome. */
   readonly redirects: number;
+  /**
+   * The server whose connection failed last, since the last welcome: told to the next server
+   * (`?unreachable=`), which then holds the agent rather than naming that server as the leader
+   * again while its key waits out the lease (agent-admission.ts).
+   */
+  readonly unreachable: string | undefined;
 }
 
 export type DialOutcome =
@@ -42,7 +48,7 @@ export class NoServerError extends Error {
 
 export function firstChoice(urls: readonly string[]): ServerChoice {
   if (urls.length === 0) throw new NoServerError('no server URL given');
-  return { urls, index: 0, redirect: undefined, misses: 0, redirects: 0 };
+  return { urls, index: 0, redirect: undefined, misses: 0, redirects: 0, unreachable: undefined };
 }
 
 /** The URL to dial now. */
@@ -59,7 +65,7 @@ export function nextChoice(
   switch (outcome.kind) {
     case 'welcomed':
       // Keep the server that keeps us; a redirect target stays current until it fails.
-      return { choice: { ...choice, misses: 0, redirects: 0 }, delayMs: 0 };
+      return { choice: { ...choice, misses: 0, redirects: 0, unreachable: undefined }, delayMs: 0 };
     case 'redirected': {
       const redirects = choice.redirects + 1;
       const excess = redirects - MAX_REDIRECTS * count;
@@ -85,7 +91,7 @@ export function nextChoice(
       return { choice: { ...next.choice, misses: choice.misses }, delayMs: NO_LEADER_RETRY_MS };
     }
     case 'failed':
-      return advance(choice, choice.misses + 1);
+      return advance({ ...choice, unreachable: currentServer(choice) }, choice.misses + 1);
   }
 }
 
@@ -109,4 +115,11 @@ export function parseServerList(text: string): string[] {
     .map((url) => url.trim().replace(/\/+$/, ''))
     .filter((url) => url !== '');
   return [...new Set(urls)];
+}
+
+/** The agent's WebSocket URL for `server`, saying which server it could not reach. */
+export function dialUrl(choice: ServerChoice, path: string): URL {
+  const url = new URL(path, currentServer(choice).replace(/^http/, 'ws'));
+  if (choice.unreachable !== undefined) url.searchParams.set('unreachable', choice.unreachable);
+  return url;
 }

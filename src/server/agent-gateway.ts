@@ -53,8 +53,17 @@ export interface GatewayOptions {
   readonly log: (message: string) => void;
   /** Takes a node's latest agent counters (src/metrics). */
   readonly onAgentMetrics?: (nodeId: string, snapshot: AgentSnapshot) => void;
-  /** Whether this server serves agents now (HA: the leader does); absent, always. */
-  readonly admit?: () => AgentAdmission;
+  /**
+   * Whether this server serves agents now (HA: the leader does); absent, always. `unreachable` is
+   * the server the agent says it just failed to reach (the dial's `unreachable` query).
+   */
+  readonly admit?: (unreachable: Unreachable | undefined) => AgentAdmission;
+}
+
+/** The server an agent says it just failed to reach, and when it arrived here (this server's clock). */
+export interface Unreachable {
+  readonly url: string;
+  readonly arrivedAtMs: number;
 }
 
 export interface AgentGateway {
@@ -83,20 +92,22 @@ export function isAgentUpgrade(request: IncomingMessage): boolean {
 export function attachAgentGateway(server: Server, options: GatewayOptions): AgentGateway {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   const state = { closing: false };
-  /** Connections waiting for a leader to be named, with their hold timers. */
-  const held = new Map<WebSocket, NodeJS.Timeout>();
+  /** Connections waiting for a leader to be named: their hold timers and what they could not reach. */
+  const held = new Map<
+    WebSocket,
+    { readonly timer: NodeJS.Timeout; readonly unreachable: Unreachable | undefined }
+  >();
   const served = new Set<WebSocket>();
-  const admission = (): AgentAdmission => options.admit?.() ?? { kind: 'accept' };
-  const hold = (ws: WebSocket) => {
-    held.set(
-      ws,
-      setTimeout(() => {
-        held.delete(ws);
-        ws.close(CLOSE_CODES.noLeader, 'no leader elected yet');
-      }, HOLD_FOR_LEADER_MS),
-    );
+  const admission = (unreachable?: Unreachable): AgentAdmission =>
+    options.admit?.(unreachable) ?? { kind: 'accept' };
+  const hold = (ws: WebSocket, unreachable: Unreachable | undefined) => {
+    const timer = setTimeout(() => {
+      held.delete(ws);
+      ws.close(CLOSE_CODES.noLeader, 'no leader elected yet');
+    }, HOLD_FOR_LEADER_MS);
+    held.set(ws, { timer, unreachable });
     ws.on('close', () => {
-      clearTimeout(held.get(ws));
+      clearTimeout(held.get(ws)?.timer);
       held.delete(ws);
     });
     // Whatever the agent says while held (its hello) waits for the leader it will be sent to.
@@ -107,10 +118,12 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): Age
     if (!isAgentUpgrade(request)) return;
     const identity = options.authenticate(request);
     if (!identity) return refuse(socket, 401, 'Unauthorized');
+    const gone = new URL(request.url ?? '/', 'http://skiff').searchParams.get('unreachable');
+    const unreachable = gone ? { url: gone, arrivedAtMs: options.now() } : undefined;
     wss.handleUpgrade(request, socket, head, (ws) => {
-      const decision = admission();
+      const decision = admission(unreachable);
       if (decision.kind === 'redirect') return closeWith(ws, CLOSE_CODES.notLeader, decision.url);
-      if (decision.kind === 'hold') return hold(ws);
+      if (decision.kind === 'hold') return hold(ws, unreachable);
       served.add(ws);
       ws.on('close', () => served.delete(ws));
       serveAgent(ws, identity.nodeName, options, state);
@@ -129,10 +142,12 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): Age
         return;
       }
       // A held agent dials the leader anew (this server, if it leads now): its hello went unread.
-      const url = decision.kind === 'redirect' ? decision.url : decision.selfUrl;
-      for (const [ws, timer] of held) {
+      for (const [ws, { timer, unreachable }] of held) {
+        const own = admission(unreachable);
+        if (own.kind === 'hold') continue;
         clearTimeout(timer);
         held.delete(ws);
+        const url = own.kind === 'redirect' ? own.url : own.selfUrl;
         if (url === undefined) ws.close(CLOSE_CODES.noLeader, 'dial again');
         else closeWith(ws, CLOSE_CODES.notLeader, url);
       }
@@ -144,7 +159,7 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): Age
       }
     },
     close() {
-      for (const timer of held.values()) clearTimeout(timer);
+      for (const { timer } of held.values()) clearTimeout(timer);
       // Closing sockets below fires their close handlers later, after the store may be closed:
       // a server going down records nothing about its agents.
       state.closing = true;

@@ -267,7 +267,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const tlsListener = listener;
   pki.onRenewed(() => tlsListener.setSecureContext(pki.tlsOptions));
   const gateway: AgentGateway = attachAgentGateway(server, {
-    admit: () => leadership?.admission() ?? { kind: 'hold' },
+    admit: (unreachable) => leadership?.admission(unreachable) ?? { kind: 'hold' },
     authenticate: (request) => {
       const identity = clientIdentity(request);
       if (!identity || !pki.allowedSerials(identity.name).includes(identity.serial)) return undefined;

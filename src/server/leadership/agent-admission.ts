@@ -16,10 +16,24 @@ export function agentAdmission(input: {
   readonly selfId: string;
   readonly selfUrl: string;
   readonly holder: LeaderRecord | undefined;
+  /**
+   * The server the agent just failed to reach (its dial says so): most likely a leader that died
+   * while its key waits out the lease. Sending the agent back there would only bounce it, so the
+   * connection is held until the key names another leader, or the same server elected anew
+   * after the agent arrived (`arrivedAtMs`, this server's clock).
+   */
+  readonly unreachable?: { readonly url: string; readonly arrivedAtMs: number } | undefined;
 }): AgentAdmission {
   if (input.leading) return { kind: 'accept', selfUrl: input.selfUrl };
   // The key may still name this server for a moment after it stepped down (its lease not yet
   // expired in etcd): that is no leader to send anyone to.
   if (input.holder === undefined || input.holder.id === input.selfId) return { kind: 'hold' };
+  const gone = input.unreachable;
+  if (gone && sameServer(gone.url, input.holder.url) && input.holder.since <= gone.arrivedAtMs)
+    return { kind: 'hold' };
   return { kind: 'redirect', url: input.holder.url };
+}
+
+function sameServer(a: string, b: string): boolean {
+  return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 }

@@ -78,12 +78,13 @@ export class EtcdLeadership implements Leadership {
     return this.#election.holder;
   }
 
-  admission(): AgentAdmission {
+  admission(unreachable?: { readonly url: string; readonly arrivedAtMs: number }): AgentAdmission {
     return agentAdmission({
       leading: this.#election.leading,
       selfId: this.self.id,
       selfUrl: this.self.url,
       holder: this.#election.holder,
+      unreachable,
     });
   }
 

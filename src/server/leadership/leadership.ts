@@ -23,8 +23,8 @@ export interface Leadership {
   readonly leading: boolean;
   /** The leader as last seen (this server while it leads); undefined while nobody does. */
   readonly leader: LeaderRecord | undefined;
-  /** What the agent gateway does with a connecting agent now. */
-  admission(): AgentAdmission;
+  /** What the agent gateway does with a connecting agent now (`unreachable`: see agent-admission.ts). */
+  admission(unreachable?: { readonly url: string; readonly arrivedAtMs: number }): AgentAdmission;
   /** Every server known to the cluster, the leader marked. */
   servers(): Promise<ServerView[]>;
   close(): Promise<void>;
@@ -42,7 +42,7 @@ export class SoleLeadership implements Leadership {
     return { id: this.self.id, url: this.self.url, since: this.self.startedAt, lease: '0' };
   }
 
-  admission(): AgentAdmission {
+  admission(_unreachable?: { readonly url: string; readonly arrivedAtMs: number }): AgentAdmission {
     return agentAdmission({
       leading: true,
       selfId: this.self.id,
