@@ -163,6 +163,17 @@ describe('HA: three servers on etcd', { timeout: 420_000 }, () => {
     // The killed server comes back as a follower.
     await ha.startServer(old);
     await eventually('the old leader following', async () => (await ha.leader()) === leader);
+
+    // A follower forwards what needs the leader: the node sessions, and logs from the agents.
+    assert.ok(await nodesReady(old), 'GET /api/nodes through a follower lists the ready nodes');
+    const logs = await ha.api(old, 'GET', '/api/services/web/logs?tail=1');
+    assert.equal(logs.status, 200);
+    assert.match(String(logs.body), /web-0 \| /, 'log lines of web through a follower');
+    assert.equal(
+      (await ha.api(old, 'DELETE', '/api/nodes/no-such-node')).status,
+      404,
+      'node routes answered by the leader',
+    );
   });
 
   test('the leader partitioned from etcd stops acting within its lease; another takes over', async () => {
