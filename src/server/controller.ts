@@ -285,6 +285,14 @@ export class Controller {
     }
   }
 
+  /**
+   * Another server wrote to the store (HA): a service it deleted and created again under the same
+   * name numbers its revisions from 1 again, and this cache cannot tell, so it starts over.
+   */
+  forgetSpecs(): void {
+    this.#revisionSpecs.clear();
+  }
+
   /** Revision specs never change once written (a service deleted and created again aside). */
   specOf(service: string, revision: number): ServiceSpec | undefined {
     return this.#specOf(service, revision);

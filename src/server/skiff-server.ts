@@ -346,7 +346,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     gateway.reconsider();
   }
   // Another server's write (a deploy it took) wakes this one's controller, if it leads.
-  store.onChange(() => controller.trigger());
+  store.onChange(() => {
+    controller.forgetSpecs();
+    controller.trigger();
+  });
   controller.start();
   autoscaler.start();
   pki.startRenewal();
