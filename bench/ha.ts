@@ -115,10 +115,19 @@ async function main(): Promise<void> {
     out(`lab up: 3 servers on a 3-member etcd, ${HOSTS} agents; ${trials} trial(s) of ${kinds.join(', ')}`);
 
     const results: Trial[] = [];
-    for (let n = 0; n < trials; n++) {
+    let failed: unknown;
+    for (let n = 0; n < trials && failed === undefined; n++) {
       for (const kind of kinds) {
         checkInterrupted();
-        const trial = await runTrial(cluster, kind, `${kind.slice(0, 4)}${n}`, running);
+        let trial: Trial;
+        try {
+          trial = await runTrial(cluster, kind, `${kind.slice(0, 4)}${n}`, running);
+        } catch (error) {
+          // The figures so far are still printed; the run counts as failed.
+          out(`${kind.padEnd(9)} #${n + 1} failed: ${errorText(error)}`);
+          failed = error;
+          break;
+        }
         const now = await running('steady');
         for (const [slot, ids] of steady) if (now.get(slot)?.[0] !== ids[0]) trial.restarts++;
         results.push(trial);
@@ -132,6 +141,7 @@ async function main(): Promise<void> {
     const rows: string[][] = [];
     for (const kind of kinds) {
       const of = results.filter((r) => r.kind === kind);
+      if (of.length === 0) continue;
       const stat = (label: string, values: number[], goalMs: number) =>
         rows.push([
           `${kind}: ${label}`,
@@ -167,6 +177,7 @@ async function main(): Promise<void> {
     out(
       `over ${results.length} trials: ${sum((t) => t.lost)} lost writes, ${sum((t) => t.duplicates)} duplicate replicas, ${sum((t) => t.restarts)} healthy replicas restarted`,
     );
+    if (failed !== undefined) throw failed;
   } finally {
     await ha?.stop().catch((error: unknown) => out(`stopping the servers: ${errorText(error)}`));
     await lab?.down().catch((error: unknown) => out(`lab down: ${errorText(error)}`));

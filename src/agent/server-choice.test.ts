@@ -121,3 +121,8 @@ test('the server that failed is named to the next one, until a welcome', () => {
   choice = nextChoice(choice, { kind: 'welcomed' }).choice;
   assert.equal(dialUrl(choice, '/agent/v1').href, 'wss://10.0.0.3:8080/agent/v1');
 });
+
+test('a server that knows no leader is named to the next as unreachable (it may still be named the leader)', () => {
+  const choice = nextChoice(firstChoice([A, B]), { kind: 'no-leader' }).choice;
+  assert.equal(dialUrl(choice, '/agent/v1').searchParams.get('unreachable'), A);
+});

@@ -87,7 +87,9 @@ export function nextChoice(
     case 'no-leader': {
       // A live follower that waited for an election and saw none: not a failure of the agent's,
       // so it does not grow the backoff.
-      const next = advance(choice, choice.misses);
+      // Named to the next server as unreachable: it cannot lead us, and if the key still names
+      // it (a leader that just stepped down) the next one must hold us, not send us back.
+      const next = advance({ ...choice, unreachable: currentServer(choice) }, choice.misses);
       return { choice: { ...next.choice, misses: choice.misses }, delayMs: NO_LEADER_RETRY_MS };
     }
     case 'failed':

@@ -124,6 +124,7 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): Age
       const decision = admission(unreachable);
       if (decision.kind === 'redirect') return closeWith(ws, CLOSE_CODES.notLeader, decision.url);
       if (decision.kind === 'hold') return hold(ws, unreachable);
+      if (decision.kind === 'refuse') return ws.close(CLOSE_CODES.noLeader, 'this server knows no leader');
       served.add(ws);
       ws.on('close', () => served.delete(ws));
       serveAgent(ws, identity.nodeName, options, state);
@@ -133,7 +134,7 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): Age
   return {
     reconsider() {
       const decision = admission();
-      if (decision.kind === 'hold') {
+      if (decision.kind === 'hold' || decision.kind === 'refuse') {
         // Agents this server served (it stepped down) go and look for the leader themselves.
         for (const ws of served) {
           served.delete(ws);
@@ -147,6 +148,10 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): Age
         if (own.kind === 'hold') continue;
         clearTimeout(timer);
         held.delete(ws);
+        if (own.kind === 'refuse') {
+          ws.close(CLOSE_CODES.noLeader, 'this server knows no leader');
+          continue;
+        }
         const url = own.kind === 'redirect' ? own.url : own.selfUrl;
         if (url === undefined) ws.close(CLOSE_CODES.noLeader, 'dial again');
         else closeWith(ws, CLOSE_CODES.notLeader, url);

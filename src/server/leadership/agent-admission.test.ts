@@ -14,9 +14,9 @@ test('the leader serves agents; a follower names the leader; nobody leading: hol
   assert.deepEqual(agentAdmission({ ...self, leading: false, holder: undefined }), { kind: 'hold' });
 });
 
-test('a server that stepped down while the key still names it sends nobody to itself', () => {
+test('a server that stepped down while the key still names it sends the agent elsewhere at once', () => {
   const stale = { id: 's1', url: self.selfUrl, since: 1, lease: '7' };
-  assert.deepEqual(agentAdmission({ ...self, leading: false, holder: stale }), { kind: 'hold' });
+  assert.deepEqual(agentAdmission({ ...self, leading: false, holder: stale }), { kind: 'refuse' });
 });
 
 test('an agent that just failed to reach the leader the key still names is held, not sent back there', () => {

@@ -9,7 +9,9 @@ export type AgentAdmission =
   /** Serve it; `selfUrl` is where this server is reached (held agents are sent there). */
   | { readonly kind: 'accept'; readonly selfUrl?: string }
   | { readonly kind: 'redirect'; readonly url: string }
-  | { readonly kind: 'hold' };
+  | { readonly kind: 'hold' }
+  /** Send it away at once: this server knows of no leader but a past self (cut off from etcd?). */
+  | { readonly kind: 'refuse' };
 
 export function agentAdmission(input: {
   readonly leading: boolean;
@@ -25,9 +27,11 @@ export function agentAdmission(input: {
   readonly unreachable?: { readonly url: string; readonly arrivedAtMs: number } | undefined;
 }): AgentAdmission {
   if (input.leading) return { kind: 'accept', selfUrl: input.selfUrl };
-  // The key may still name this server for a moment after it stepped down (its lease not yet
-  // expired in etcd): that is no leader to send anyone to.
-  if (input.holder === undefined || input.holder.id === input.selfId) return { kind: 'hold' };
+  if (input.holder === undefined) return { kind: 'hold' };
+  // The key still names this server after it stepped down: its lease has not expired in etcd
+  // yet, or this server is cut off from etcd and will not hear who leads next. Either way no
+  // leader to send anyone to, nor to wait for here: the agent tries another server.
+  if (input.holder.id === input.selfId) return { kind: 'refuse' };
   const gone = input.unreachable;
   if (gone && sameServer(gone.url, input.holder.url) && input.holder.since <= gone.arrivedAtMs)
     return { kind: 'hold' };

@@ -6,7 +6,10 @@
  * only does it, and tells its listener when this server starts and stops leading.
  *
  * When a leader dies its lease expires (TTL after its last keepalive) and etcd deletes the key;
- * the others see the delete on their watch and campaign at once.
+ * the others see the delete on their watch and campaign at once. The key is also read again every
+ * second: a watch that a partition broke can stay silent after the network heals, and a server
+ * with a stale view would send agents and requests to a leader that is gone. Facts about the key
+ * are applied in revision order, so a slow read never undoes a newer watch event.
  */
 import type { Etcd3, Lease, Namespace } from 'etcd3';
 import type { ElectionAction, ElectionInput, ElectionState, LeaderRecord } from './election-core.ts';
@@ -29,6 +32,8 @@ export const LEADER_KEY = 'leader';
 export const DEFAULT_LEASE_TTL_MS = 2000;
 /** How often the lease's validity is checked against the clock. */
 const TICK_MS = 50;
+/** How often the leader key is read again, besides the watch. */
+const REREAD_MS = 1000;
 
 export class EtcdElection {
   readonly #options: ElectionOptions;
@@ -63,15 +68,34 @@ export class EtcdElection {
 
   async start(): Promise<void> {
     const watcher = await this.#options.etcd.watch().key(LEADER_KEY).create();
-    watcher.on('put', (kv) => this.#input({ kind: 'holder', holder: parseRecord(kv.value) }));
-    watcher.on('delete', () => this.#input({ kind: 'holder', holder: undefined }));
+    watcher.on('put', (kv) => this.#holderAt(Number(kv.mod_revision), parseRecord(kv.value)));
+    watcher.on('delete', (kv) => this.#holderAt(Number(kv.mod_revision), undefined));
     watcher.on('error', (error) => this.#options.log(`leader watch: ${error.message}`));
     this.#watcher = watcher;
-    const current = await this.#options.etcd.get(LEADER_KEY).buffer();
-    this.#input({ kind: 'holder', holder: current ? parseRecord(current) : undefined });
+    await this.#read();
     await this.#grant();
     this.#timers.push(setInterval(() => this.#input({ kind: 'tick' }), TICK_MS));
     this.#timers.push(setInterval(() => void this.#keepalive(), this.#ttlMs / 4));
+    this.#timers.push(setInterval(() => void this.#read().catch(() => {}), REREAD_MS));
+  }
+
+  /** The revision of the newest fact about the key applied so far. */
+  #holderRevision = 0;
+
+  #holderAt(revision: number, holder: LeaderRecord | undefined): void {
+    if (revision < this.#holderRevision) return;
+    this.#holderRevision = revision;
+    this.#input({ kind: 'holder', holder });
+  }
+
+  async #read(): Promise<void> {
+    const answer = await withDeadline(
+      this.#options.etcd.get(LEADER_KEY).exec(),
+      this.#ttlMs / 2,
+      'leader read',
+    );
+    const kv = answer.kvs[0];
+    this.#holderAt(Number(answer.header.revision), kv ? parseRecord(kv.value) : undefined);
   }
 
   /** Steps down (the key goes with the lease, so another server takes over at once). */
