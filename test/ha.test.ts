@@ -201,7 +201,14 @@ describe('HA: three servers on etcd', { timeout: 420_000 }, () => {
       const via = another(old);
       assert.equal((await ha.api(via, 'POST', '/api/deploy', spec('after-cut', 2))).status, 201);
       await runsExactly('after-cut', 2);
-      await eventually('every agent on the new leader', () => nodesReady(leader), { timeoutMs: 15_000 });
+      await eventually('every agent on the new leader', () => nodesReady(leader), {
+        timeoutMs: 15_000,
+        intervalMs: 50,
+      });
+      const agentsMs = Date.now() - cutAt;
+      console.log(`leader partitioned: every agent ready on the new leader after ${agentsMs} ms`);
+      // Not held by the cut-off ex-leader, which would never hear who leads next.
+      assert.ok(agentsMs < 8000, `the agents came over within seconds (${agentsMs} ms)`);
       const now = await runsExactly('web', 5);
       for (const [slot, ids] of web) assert.deepEqual(now.get(slot), ids, `${slot}: never restarted`);
     } finally {
