@@ -40,7 +40,7 @@ import { ExecBroker } from './exec-broker.ts';
 import { EtcdLeadership, leaderKey } from './leadership/etcd-leadership.ts';
 import { FORWARDED_HEADER, forwardDecision } from './leadership/forward-decision.ts';
 import { LeaderDuties } from './leadership/leader-duties.ts';
-import { forwardToLeader } from './leadership/leader-forward.ts';
+import { forwardToLeader, forwardUpgrade } from './leadership/leader-forward.ts';
 import type { Leadership } from './leadership/leadership.ts';
 import { SoleLeadership } from './leadership/leadership.ts';
 import { serverIdentity } from './leadership/server-identity.ts';
@@ -286,7 +286,34 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log: options.log,
     onAgentMetrics: (nodeId, snapshot) => agentSnapshots.record(nodeId, snapshot),
   });
-  const execUpgrades = attachExecUpgrades(server, (request, env) => app.fetch(request, env), execs);
+  // A follower passes exec's WebSocket on to the leader, like every request that needs an agent.
+  const execUpgrades = attachExecUpgrades(
+    server,
+    (request, env) => app.fetch(request, env),
+    execs,
+    (incoming, socket, head) => {
+      const decision = forwardDecision({
+        pathname: new URL(incoming.url ?? '/', 'http://skiff').pathname,
+        leading: leadership?.leading ?? true,
+        leaderUrl: leadership?.leader?.url,
+        forwarded: incoming.headers[FORWARDED_HEADER] !== undefined,
+      });
+      if (decision.kind === 'local') return false;
+      if (decision.kind === 'forward')
+        forwardUpgrade(incoming, socket, head, {
+          leaderUrl: decision.leaderUrl,
+          caPem: pki.caBundlePem,
+          selfId: leadership?.self.id ?? '',
+        });
+      else {
+        const body = JSON.stringify({ error: decision.reason });
+        socket.end(
+          `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      }
+      return true;
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     listener.net.once('error', reject);
     listener.net.listen(options.port, options.listen, () => {

@@ -2,9 +2,14 @@
  * Forwards one API request to the leader over TLS verified by the cluster CA, streaming both
  * ways (a followed log keeps flowing through the follower), and hands back the leader's answer.
  * The caller's bearer token goes along: the leader authenticates and authorises it itself.
+ * WebSocket upgrades (exec) are passed on whole: the request's head is written to a TLS
+ * connection to the leader, and from then on bytes flow both ways untouched.
  */
+import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import { FORWARDED_HEADER } from './forward-decision.ts';
 
 /** Headers that belong to one hop (RFC 9110 §7.6.1), not to the forwarded request. */
@@ -63,4 +68,54 @@ export async function forwardToLeader(request: Request, options: ForwardOptions)
     if (request.body === null) outgoing.end();
     else Readable.fromWeb(request.body as import('node:stream/web').ReadableStream).pipe(outgoing);
   });
+}
+
+/** Passes an upgrade request (a WebSocket) on to the leader and joins the two connections. */
+export function forwardUpgrade(
+  incoming: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  options: ForwardOptions,
+): void {
+  const leader = new URL(options.leaderUrl);
+  const upstream = tlsConnect({
+    host: leader.hostname,
+    port: Number(leader.port || 443),
+    ca: options.caPem,
+    servername: isIp(leader.hostname) ? undefined : leader.hostname,
+  });
+  const lines = [`${incoming.method ?? 'GET'} ${incoming.url ?? '/'} HTTP/1.1`];
+  for (let i = 0; i < incoming.rawHeaders.length; i += 2) {
+    const name = incoming.rawHeaders[i] ?? '';
+    if (name.toLowerCase() === 'host' || name.toLowerCase() === FORWARDED_HEADER) continue;
+    lines.push(`${name}: ${incoming.rawHeaders[i + 1] ?? ''}`);
+  }
+  lines.push(`Host: ${leader.host}`, `${FORWARDED_HEADER}: ${options.selfId}`);
+  upstream.once('secureConnect', () => {
+    upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (head.length > 0) upstream.write(head);
+    upstream.pipe(socket).pipe(upstream);
+  });
+  const close = () => {
+    upstream.destroy();
+    socket.destroy();
+  };
+  upstream.on('error', (error) => {
+    if (socket.writable && upstream.bytesRead === 0) {
+      const body = JSON.stringify({
+        error: `the leader at ${options.leaderUrl} could not be reached: ${error.message}; retry`,
+      });
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    }
+    close();
+  });
+  socket.on('error', close);
+  socket.on('close', () => upstream.destroy());
+  upstream.on('close', () => socket.destroy());
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
 }
