@@ -8,6 +8,8 @@
  * healthy replica restarts, and the agents, which follow the leader, keep their containers.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import type { ServiceView } from '../src/model/views.ts';
@@ -18,6 +20,20 @@ import { HaServers } from './support/ha-servers.ts';
 import { Lab } from './support/lab.ts';
 
 const HOSTS = 3;
+const MAIN = resolve(import.meta.dirname, '../src/cli/main.ts');
+
+/** The real CLI, its exit code and output. */
+function execCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', MAIN, ...args],
+      { timeout: 30_000 },
+      (error, stdout, stderr) =>
+        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
 let lab: Lab;
 let ha: HaServers;
 let engines: Docker[];
@@ -174,6 +190,24 @@ describe('HA: three servers on etcd', { timeout: 420_000 }, () => {
       404,
       'node routes answered by the leader',
     );
+    // exec's WebSocket through a follower, passed on to the leader, then to the replica's agent.
+    const follower = ha.servers[old];
+    assert.ok(follower);
+    const exec = await execCli([
+      'exec',
+      '--server',
+      follower.url,
+      '--ca',
+      join(follower.dataDir, 'ca.crt'),
+      '--token',
+      ha.token,
+      'web-0',
+      '--',
+      'echo',
+      'exec-through-a-follower',
+    ]);
+    assert.equal(exec.code, 0, exec.stderr);
+    assert.match(exec.stdout, /exec-through-a-follower/);
   });
 
   test('the leader partitioned from etcd stops acting within its lease; another takes over', async () => {
