@@ -125,6 +125,7 @@ async function main(): Promise<void> {
         } catch (error) {
           // The figures so far are still printed; the run counts as failed.
           out(`${kind.padEnd(9)} #${n + 1} failed: ${errorText(error)}`);
+          for (const line of cluster.output.slice(-60)) out(`  ${line}`);
           failed = error;
           break;
         }
@@ -243,6 +244,8 @@ async function runTrial(
       (await nodesReady(ha, index)) ? since() : undefined,
     ),
   );
+  // Observed at once (a failure is thrown below, by Promise.all), never left unhandled meanwhile.
+  for (const measure of [accepted, acting, agents, leader]) measure.catch(() => {});
   // Writes through the other servers while leadership moves: each answered 2xx must exist after.
   const writes: string[] = [];
   for (let j = 0; j < 3; j++) {
@@ -253,6 +256,8 @@ async function runTrial(
     if (answer && answer.status < 300) writes.push(service);
     await sleep(200);
   }
+  // Awaited together: one that fails must not be left rejecting unobserved behind another.
+  await Promise.all([accepted, acting, agents, leader]);
   const trial: Trial = {
     kind,
     acceptedMs: await accepted,
