@@ -29,6 +29,7 @@ export interface EtcdLeadershipOptions {
 const registrationSchema = z.object({ id: z.string(), url: z.string(), started_at: z.number() });
 /** A registration outlives its server by at most this (a crashed server's entry expires). */
 const REGISTRY_TTL_S = 5;
+const REGISTRY_CHECK_MS = 2000;
 
 /** The full etcd key of the leader (what the store's write guard compares). */
 export function leaderKey(prefix: string): string {
@@ -45,6 +46,7 @@ export class EtcdLeadership implements Leadership {
   readonly #etcd: Namespace;
   readonly #election: EtcdElection;
   #registration: Lease | undefined;
+  #refresh: NodeJS.Timeout | undefined;
   #closed = false;
 
   private constructor(options: EtcdLeadershipOptions) {
@@ -66,6 +68,9 @@ export class EtcdLeadership implements Leadership {
   static async start(options: EtcdLeadershipOptions): Promise<EtcdLeadership> {
     const leadership = new EtcdLeadership(options);
     await leadership.#register();
+    // A partition can cost the registration its lease without etcd3 noticing for a while: the
+    // entry is checked every REGISTRY_CHECK_MS and put back under a new lease when it is gone.
+    leadership.#refresh = setInterval(() => void leadership.#checkRegistration(), REGISTRY_CHECK_MS);
     await leadership.#election.start();
     return leadership;
   }
@@ -92,6 +97,20 @@ export class EtcdLeadership implements Leadership {
     const entries = await this.#etcd.getAll().prefix('servers/').strings();
     const leader = this.#election.holder;
     const views: ServerView[] = [];
+    // The leader is listed whatever the registry says (its entry may be between two leases).
+    if (
+      leader &&
+      !Object.values(entries).some(
+        (text) => registrationSchema.safeParse(safeJson(text)).data?.id === leader.id,
+      )
+    )
+      views.push({
+        id: leader.id,
+        url: leader.url,
+        leader: true,
+        started_at: null,
+        leader_since: new Date(leader.since).toISOString(),
+      });
     for (const text of Object.values(entries)) {
       const parsed = registrationSchema.safeParse(safeJson(text));
       if (!parsed.success) continue;
@@ -109,12 +128,40 @@ export class EtcdLeadership implements Leadership {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#refresh);
     await this.#election.stop();
     await this.#registration?.revoke({ deadline: Date.now() + 1000 }).catch(() => {});
   }
 
+  async #checkRegistration(): Promise<void> {
+    if (this.#closed || this.#registering) return;
+    try {
+      const present = await this.#etcd
+        .get(`servers/${this.self.id}`)
+        .options({ deadline: Date.now() + 1000 })
+        .string();
+      if (present !== null) return;
+      this.#options.log('this server was missing from the registry: registering again');
+      this.#registration?.release();
+      await this.#register();
+    } catch {
+      // etcd unreachable: the next check tries again.
+    }
+  }
+
+  #registering = false;
+
   /** Puts this server's entry on a lease kept alive by etcd3; a lost lease registers again. */
   async #register(): Promise<void> {
+    this.#registering = true;
+    try {
+      await this.#registerOnce();
+    } finally {
+      this.#registering = false;
+    }
+  }
+
+  async #registerOnce(): Promise<void> {
     const lease = this.#etcd.lease(REGISTRY_TTL_S);
     this.#registration = lease;
     lease.on('lost', () => {
