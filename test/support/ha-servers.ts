@@ -227,24 +227,29 @@ export class HaServers {
     return { status: response.status, body: parsed };
   }
 
-  /** The index of the server every live, unpartitioned server names as the leader, if they agree. */
+  /**
+   * The index of the leader, when every live, unpartitioned server that answers names the same
+   * one and it names itself. A server that does not answer (its etcd connection still recovering
+   * from a partition: TCP's retransmission backoff can hold it for seconds after the heal) is
+   * not counted, but the leader must answer.
+   */
   async leader(): Promise<number | undefined> {
-    const named = new Set<string>();
+    const named = new Map<number, string>();
     for (const server of this.servers) {
       if (!this.alive(server.index) || server.partitioned) continue;
       const answer = await this.api(server.index, 'GET', '/api/servers', undefined, 2000).catch(
         () => undefined,
       );
-      if (answer?.status !== 200) return undefined;
-      const view = serversViewSchema.parse(answer.body);
-      const leader = view.servers.find((s) => s.leader);
+      if (answer?.status !== 200) continue;
+      const leader = serversViewSchema.parse(answer.body).servers.find((s) => s.leader);
       if (!leader) return undefined;
-      named.add(leader.url);
+      named.set(server.index, leader.url);
     }
-    if (named.size !== 1) return undefined;
-    const url = [...named][0];
-    const index = this.servers.findIndex((s) => s.url === url);
-    return index >= 0 && this.alive(index) && !this.#server(index).partitioned ? index : undefined;
+    const urls = new Set(named.values());
+    if (urls.size !== 1) return undefined;
+    const index = this.servers.findIndex((s) => s.url === [...urls][0]);
+    if (index < 0 || !named.has(index)) return undefined;
+    return this.alive(index) && !this.#server(index).partitioned ? index : undefined;
   }
 
   async stop(): Promise<void> {

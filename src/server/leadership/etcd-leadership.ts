@@ -94,7 +94,16 @@ export class EtcdLeadership implements Leadership {
   }
 
   async servers(): Promise<ServerView[]> {
-    const entries = await this.#etcd.getAll().prefix('servers/').strings();
+    // etcd out of reach (a partition, or a connection still recovering from one): what this
+    // server knows, itself and the leader it last saw, rather than no answer.
+    const entries: Record<string, string> = await this.#etcd
+      .getAll()
+      .prefix('servers/')
+      .options({ deadline: Date.now() + 1000 })
+      .strings()
+      .catch(() => ({
+        self: JSON.stringify({ id: this.self.id, url: this.self.url, started_at: this.self.startedAt }),
+      }));
     const leader = this.#election.holder;
     const views: ServerView[] = [];
     // The leader is listed whatever the registry says (its entry may be between two leases).
