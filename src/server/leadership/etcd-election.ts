@@ -12,6 +12,7 @@
  * are applied in revision order, so a slow read never undoes a newer watch event.
  */
 import type { Etcd3, Lease, Namespace } from 'etcd3';
+import { EtcdLeaseInvalidError } from 'etcd3';
 import type { ElectionAction, ElectionInput, ElectionState, LeaderRecord } from './election-core.ts';
 import { initialElection, leaderRecordSchema, stepElection } from './election-core.ts';
 
@@ -174,8 +175,11 @@ export class EtcdElection {
       this.#input({ kind: 'keepalive', id: this.#leaseId, sentAtMs, ttlMs });
     } catch (error) {
       if (lease !== this.#lease) return;
-      // An expired lease is final; a slow or failed keepalive is not yet (the clock decides).
-      if ((error as { name?: string }).name === 'EtcdLeaseInvalidError') {
+      // An expired lease is final; a slow or failed keepalive is not yet (the clock decides),
+      // unless it has failed for so long that etcd has surely expired the lease (a partition).
+      const validUntil = this.#state.lease?.validUntilMs ?? 0;
+      const surelyExpired = this.#options.now() > validUntil + this.#ttlMs;
+      if (error instanceof EtcdLeaseInvalidError || surelyExpired) {
         this.#lease = undefined;
         this.#leaseId = undefined;
         this.#input({ kind: 'lease-lost' });
@@ -202,6 +206,8 @@ export class EtcdElection {
         'campaign',
       );
       won = result.succeeded;
+      // What the transaction saw is as new as its revision: an older read must not undo it.
+      this.#holderRevision = Math.max(this.#holderRevision, Number(result.header.revision));
       if (won) holder = record;
       else {
         const kv = result.responses[0]?.response_range?.kvs[0];
