@@ -41,10 +41,10 @@ import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
 import { publishAddress, publishAddressWarning } from './publish-address.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
 import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
-import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from './stats-sampler.ts';
-import type { UsageSource } from './stats-usage.ts';
 import type { DialOutcome, ServerChoice } from './server-choice.ts';
 import { currentServer, dialUrl, firstChoice, nextChoice } from './server-choice.ts';
+import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from './stats-sampler.ts';
+import type { UsageSource } from './stats-usage.ts';
 
 export const AGENT_VERSION = '0.1.0';
 /** A server silent this long (no pong, no message) is given up on and dialled again. */
