@@ -116,7 +116,7 @@ export const COMMAND_OPTIONS = {
   rm: connectionOptions,
   nodes: { ...connectionOptions, ...outputOptions },
   node: { ...connectionOptions, ...outputOptions },
-  servers: { ...connectionOptions, ...outputOptions },
+  servers: { ...connectionOptions, ...jsonOption },
   ca: connectionOptions,
   token: {
     ...connectionOptions,
