@@ -101,7 +101,7 @@ test('people are served the operator’s certificate, agents the cluster’s', a
 test('an agent joins and connects over mutual TLS, verifying the server by the join token’s CA', async () => {
   const logs: string[] = [];
   agent = new Agent({
-    serverUrl: `https://127.0.0.1:${skiff.port}`,
+    serverUrls: [`https://127.0.0.1:${skiff.port}`],
     joinToken: skiff.joinToken,
     engine: new FakeEngine(),
     name: 'op-node',

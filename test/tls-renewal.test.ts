@@ -55,7 +55,7 @@ test('the serving certificate is renewed while the server runs', async () => {
 test("the agent's node certificate is renewed before it expires, with the old one still its own", async () => {
   const logs: string[] = [];
   const certificate = new NodeCertificate({
-    serverUrl: skiff.url,
+    server: () => skiff.url,
     joinToken: skiff.joinToken,
     nodeName: 'node-renew',
     dataDir: agentDir,

@@ -64,7 +64,7 @@ export class InProcessSkiff {
   async startAgent(settings: AgentSettings): Promise<void> {
     const server = this.#running();
     this.agent = new Agent({
-      serverUrl: server.url,
+      serverUrls: [server.url],
       joinToken: server.tokens.join,
       engine: settings.engine,
       name: settings.name,

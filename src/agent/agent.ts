@@ -6,6 +6,10 @@
  * reports back. While the server is away it keeps converging from its saved assignment and
  * buffers its reports; on reconnect it sends a full report and the buffered events.
  *
+ * It knows every server (`--server URL1,URL2,URL3`): only the leader keeps agents, a follower
+ * names the leader when it closes, and a server that is gone makes the agent try the next
+ * (server-choice.ts). Its node identity and containers do not depend on which server it reaches.
+ *
  * Before it runs anything it checks the host's addresses and routes against the cluster's address
  * pool (from the welcome, or the saved assignment): a host that overlaps it refuses, says why in
  * its log and as a node event, and looks at its host again before dialling again.
@@ -37,6 +41,8 @@ import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
 import { publishAddress, publishAddressWarning } from './publish-address.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
 import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
+import type { DialOutcome, ServerChoice } from './server-choice.ts';
+import { currentServer, dialUrl, firstChoice, nextChoice } from './server-choice.ts';
 import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from './stats-sampler.ts';
 import type { UsageSource } from './stats-usage.ts';
 
@@ -51,7 +57,8 @@ const METRICS_INTERVAL_MS = 5000;
 const POOL_RECHECK_MS = 10_000;
 
 export interface AgentOptions {
-  readonly serverUrl: string;
+  /** Every server of the cluster; the agent settles on the leader. */
+  readonly serverUrls: readonly string[];
   /** Needed only until the agent holds a node certificate (its data dir keeps it). */
   readonly joinToken?: string | undefined;
   readonly engine: ContainerEngine;
@@ -117,6 +124,7 @@ export class Agent {
   #certificate: NodeCertificate | undefined;
   /** Runs while connected to a server that reads stats (its welcome lists the feature). */
   readonly #stats: StatsSampler | undefined;
+  #choice: ServerChoice;
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -143,6 +151,12 @@ export class Agent {
     });
     this.#secretsRefusal =
       options.engineAddress === undefined ? undefined : secretsRefusal(options.engineAddress);
+    this.#choice = firstChoice(options.serverUrls);
+  }
+
+  /** The server dialled now (the leader, once a follower named it). */
+  get serverUrl(): string {
+    return currentServer(this.#choice);
   }
 
   async start(): Promise<void> {
@@ -171,7 +185,7 @@ export class Agent {
       });
     }
     this.#certificate = new NodeCertificate({
-      serverUrl: this.#options.serverUrl,
+      server: () => this.serverUrl,
       joinToken: this.#options.joinToken,
       nodeName: this.#registration.name,
       dataDir: this.#options.dataDir,
@@ -252,7 +266,11 @@ export class Agent {
       (error: unknown) => {
         if (this.#stopped) return;
         this.#drops += 1;
-        this.#options.log(`joining the cluster: ${error instanceof Error ? error.message : String(error)}`);
+        this.#options.log(
+          `joining the cluster at ${this.serverUrl}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        // Another server may be up (it shares the CA): try it next, as a dial would.
+        this.#choice = nextChoice(this.#choice, { kind: 'failed' }).choice;
         setTimeout(() => this.#connect(), reconnectDelayMs('refused', this.#drops));
       },
     );
@@ -260,8 +278,10 @@ export class Agent {
 
   #open(identity: { keyPem: string; certPem: string; caPem: string }): void {
     if (this.#stopped) return;
-    // wss:// always: the server's one port speaks TLS to anyone, and agents only over TLS.
-    const url = new URL(AGENT_PATH, this.#options.serverUrl.replace(/^https?/, 'wss'));
+    // wss:// even for an http:// URL (the port speaks TLS to anyone, and agents only over TLS);
+    // `?unreachable=` names the server that just failed (server-choice.ts).
+    const url = dialUrl(this.#choice, AGENT_PATH);
+    url.protocol = 'wss:';
     const options = {
       // ws hands these to tls.connect as they are (its typings lack servername, and give
       // checkServerIdentity node:tls's job with a boolean answer).
@@ -330,19 +350,27 @@ export class Agent {
         if (this.#refusals === 1)
           this.#options.log(
             code === CLOSE_CODES.protocolUnsupported
-              ? `the server at ${this.#options.serverUrl} refused this agent: ${refusal} (this agent speaks protocol ${PROTOCOL_VERSION}). Upgrade servers first, then agents, one release at a time; until then this agent keeps running what it was assigned and retries every 30 s at most.`
+              ? `the server at ${this.serverUrl} refused this agent: ${refusal} (this agent speaks protocol ${PROTOCOL_VERSION}). Upgrade servers first, then agents, one release at a time; until then this agent keeps running what it was assigned and retries every 30 s at most.`
               : this.#refusalAdvice(refusal),
           );
-      } else {
-        this.#drops += 1;
-        if (code === CLOSE_CODES.nameConflict || code === CLOSE_CODES.identityMismatch)
-          this.#options.log(`server refused this node: ${String(reason)}`);
+        setTimeout(() => void this.#dial(), reconnectDelayMs('refused', this.#refusals));
+        return;
       }
-      const delay =
-        refusal !== undefined
-          ? reconnectDelayMs('refused', this.#refusals)
-          : reconnectDelayMs('dropped', this.#drops);
-      setTimeout(() => void this.#dial(), delay);
+      if (code === CLOSE_CODES.nameConflict || code === CLOSE_CODES.identityMismatch)
+        this.#options.log(`server refused this node: ${String(reason)}`);
+      const outcome: DialOutcome =
+        code === CLOSE_CODES.notLeader && URL.canParse(String(reason))
+          ? { kind: 'redirected', leaderUrl: String(reason) }
+          : code === CLOSE_CODES.noLeader
+            ? { kind: 'no-leader' }
+            : { kind: 'failed' };
+      const from = this.serverUrl;
+      const next = nextChoice(this.#choice, outcome);
+      this.#choice = next.choice;
+      if (outcome.kind === 'redirected')
+        this.#options.log(`${from} does not lead: dialling the leader ${this.serverUrl}`);
+      else if (this.serverUrl !== from) this.#options.log(`${from} is unreachable: trying ${this.serverUrl}`);
+      setTimeout(() => void this.#dial(), next.delayMs);
     });
   }
 
@@ -369,6 +397,7 @@ export class Agent {
         if (this.#refusals > 0)
           this.#options.log(`the server accepts this agent now (cluster ${message.cluster_id})`);
         this.#refusals = 0;
+        this.#choice = nextChoice(this.#choice, { kind: 'welcomed' }).choice;
         const pool = parsePoolOrUndefined(message.address_pool);
         if (!pool) {
           this.#options.log(`the server sent an address pool this agent cannot use: ${message.address_pool}`);
@@ -445,7 +474,8 @@ export class Agent {
 
   /** What is wrong and how to fix it, for a server of another cluster. */
   #refusalAdvice(reason: string): string {
-    const { dataDir, serverUrl } = this.#options;
+    const { dataDir } = this.#options;
+    const serverUrl = this.serverUrl;
     const file = join(dataDir, 'assignment.json');
     const reset = existsSync(file)
       ? `stop the agent, remove ${file} (or start it with a fresh --data-dir), and start it again`

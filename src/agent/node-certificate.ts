@@ -18,7 +18,8 @@ import {
 import { renewalCheckIntervalMs } from '../security/renewal.ts';
 
 export interface NodeCertificateOptions {
-  readonly serverUrl: string;
+  /** The server to join or renew at: the one the agent dials now. */
+  readonly server: () => string;
   readonly joinToken: string | undefined;
   readonly nodeName: string;
   readonly dataDir: string;
@@ -55,7 +56,11 @@ export class NodeCertificate {
           : `no node certificate in ${dataDir}: start the agent with --join-token (the server's DIR/join.token)`,
       );
     }
-    const identity = await joinCluster({ ...this.#options, token: joinToken });
+    const identity = await joinCluster({
+      ...this.#options,
+      serverUrl: this.#options.server(),
+      token: joinToken,
+    });
     this.#options.log(
       `joined the cluster: node certificate for ${this.#options.nodeName} saved in ${dataDir}`,
     );
@@ -91,7 +96,7 @@ export class NodeCertificate {
     this.#renewing = true;
     try {
       if (Date.now() < renewalDueMs(identity) && !(await this.#caChanged(identity))) return;
-      this.#identity = await renewIdentity({ ...this.#options, identity });
+      this.#identity = await renewIdentity({ ...this.#options, serverUrl: this.#options.server(), identity });
       this.#options.log(
         `renewed the node certificate (valid until ${new Date(certificateFacts(this.#identity.certPem).validToMs).toISOString()})`,
       );
@@ -106,7 +111,7 @@ export class NodeCertificate {
 
   /** Does the server now trust a CA bundle other than ours (a rotation began)? */
   async #caChanged(identity: NodeIdentity): Promise<boolean> {
-    const answer = await httpsRequest(new URL('/ca.crt', httpsBase(this.#options.serverUrl)), {
+    const answer = await httpsRequest(new URL('/ca.crt', httpsBase(this.#options.server())), {
       method: 'GET',
       trust: { ca: identity.caPem },
     });

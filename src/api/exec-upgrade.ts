@@ -31,10 +31,21 @@ export function isExecUpgrade(request: IncomingMessage): boolean {
 
 type Fetch = (request: Request, env: Record<string, unknown>) => Response | Promise<Response>;
 
-export function attachExecUpgrades(server: Server, fetch: Fetch, broker: ExecBroker): { close(): void } {
+/**
+ * `forward`, when given, may take an upgrade first (a follower of an HA cluster passes exec on to
+ * the leader, where the agents are): it returns true when it did.
+ */
+export function attachExecUpgrades(
+  server: Server,
+  fetch: Fetch,
+  broker: ExecBroker,
+  forward?: (incoming: IncomingMessage, socket: Duplex, head: Buffer) => boolean,
+): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const onUpgrade = (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (isExecUpgrade(incoming)) void upgrade(incoming, socket, head);
+    if (!isExecUpgrade(incoming)) return;
+    if (forward?.(incoming, socket, head)) return;
+    void upgrade(incoming, socket, head);
   };
   const upgrade = async (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
     let target: ExecTarget | undefined;

@@ -8,7 +8,13 @@ import { nodeLabelsSchema } from '../model/node.ts';
 import { revisionViewSchema, rollbackRequestSchema } from '../model/rollout.ts';
 import { scaleRequestSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { versionViewSchema } from '../model/version-view.ts';
-import { errorBodySchema, logLineSchema, nodeViewSchema, serviceViewSchema } from '../model/views.ts';
+import {
+  errorBodySchema,
+  logLineSchema,
+  nodeViewSchema,
+  serversViewSchema,
+  serviceViewSchema,
+} from '../model/views.ts';
 import { clusterStatsSchema, serviceStatsSchema } from '../stats/stats-schema.ts';
 import { accessPaths } from './openapi-access.ts';
 import { execPaths } from './openapi-exec.ts';
@@ -201,6 +207,12 @@ export function openApiDocument(): Record<string, unknown> {
             '200': { description: 'Latest resource usage', content: json(serviceStatsSchema) },
             '404': error('Unknown service'),
           },
+        },
+      },
+      '/api/servers': {
+        get: {
+          summary: "The cluster's servers, which one leads and since when, and the store's health",
+          responses: { '200': { description: 'Servers', content: json(serversViewSchema) } },
         },
       },
       '/api/nodes': {

@@ -20,6 +20,8 @@ import type { AgentLink } from '../server/cluster.ts';
 import { Cluster } from '../server/cluster.ts';
 import { Controller } from '../server/controller.ts';
 import { EventLog } from '../server/event-log.ts';
+import { SoleLeadership } from '../server/leadership/leadership.ts';
+import { serversRoutes } from '../server/leadership/servers-routes.ts';
 import { LogBroker } from '../server/log-broker.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
 import { StatsWindow } from '../stats/stats-window.ts';
@@ -131,6 +133,14 @@ export function createFixture(
       serverPort: () => options.serverPort,
       metrics,
       ...options.deps,
+      // `GET /api/servers` as one server on SQLite answers it.
+      extraApiRoutes: [
+        serversRoutes({
+          store,
+          leadership: () =>
+            new SoleLeadership({ id: 'fixture-8080', url: 'https://127.0.0.1:8080', startedAt: now() }),
+        }),
+      ],
     },
     log,
   );

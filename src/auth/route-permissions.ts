@@ -32,6 +32,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/session': 'read',
   'GET /api/stream': 'read',
   'GET /api/stream/snapshot': 'read',
+  'GET /api/servers': 'read',
 
   'POST /api/deploy': 'operate',
   'POST /api/services/:name/scale': 'operate',

@@ -29,6 +29,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   rm: async () => (await import('./rm-command.ts')).runRm,
   top: async () => (await import('./top/top-command.ts')).runTop,
   nodes: async () => (await import('./nodes-command.ts')).runNodes,
+  servers: async () => (await import('./servers-command.ts')).runServers,
   node: async () => (await import('./node-command.ts')).runNode,
   rollout: async () => (await import('./rollout-command.ts')).runRollout,
   token: async () => (await import('./token-command.ts')).runToken,

@@ -58,6 +58,8 @@ const serverOptions = {
   'cert-lifetime': { type: 'string', default: '2160h' },
   'metrics-listen': { type: 'string' },
   ...storeLocationOptions(),
+  advertise: { type: 'string' },
+  store: { type: 'string' },
   ...help,
 } as const;
 
@@ -116,6 +118,7 @@ export const COMMAND_OPTIONS = {
   nodes: { ...connectionOptions, ...outputOptions },
   node: { ...connectionOptions, ...outputOptions },
   top: { ...connectionOptions, once: { type: 'boolean' } },
+  servers: { ...connectionOptions, ...jsonOption },
   ca: connectionOptions,
   token: {
     ...connectionOptions,

@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent } from '../agent/agent.ts';
 import { loadAssignment } from '../agent/assignment-file.ts';
+import { parseServerList } from '../agent/server-choice.ts';
 import { usageSourceFor } from '../agent/stats-docker-usage.ts';
 import { weakTokenReason } from '../auth/token-strength.ts';
 import { EngineUnreachableError } from '../docker/container-engine.ts';
@@ -118,8 +119,9 @@ export async function runAgent(argv: string[]): Promise<void> {
   const concurrency = parseIntegerFlag('--concurrency', values.concurrency, 1, 256);
   checkNodeName(values.name);
   const engine = await reachableEngine(values['docker-host']);
+  const serverUrls = parseServerList(values.server);
   const agent = new Agent({
-    serverUrl: values.server,
+    serverUrls,
     joinToken,
     engine,
     engineAddress: engine.address,
@@ -156,7 +158,7 @@ export async function runUp(argv: string[]): Promise<void> {
   const server = await startServer(settings);
   if (server.metricsUrl) log(`metrics without a token at ${server.metricsUrl}`);
   const agent = new Agent({
-    serverUrl: server.url,
+    serverUrls: [server.url],
     // The local agent joins like any other, over mutual TLS on loopback.
     joinToken: server.tokens.join,
     engine,
@@ -269,6 +271,7 @@ function serverSettingsFromFlags(values: {
   'etcd-ca'?: string;
   'etcd-cert'?: string;
   'etcd-key'?: string;
+  advertise?: string;
 }): ServerOptions {
   const store = etcdLocationFromFlags(values);
   const certLifetimeMs = parseDurationMs(values['cert-lifetime']);
@@ -301,6 +304,7 @@ function serverSettingsFromFlags(values: {
       : { metricsListen: parseMetricsListen(values['metrics-listen']) }),
     // Not given: a new cluster takes the default pool, an existing one keeps the pool it has.
     ...(values['address-pool'] === undefined ? {} : { addressPool: parsePool(values['address-pool']) }),
+    ...(values.advertise === undefined ? {} : { advertiseUrl: advertiseUrl(values.advertise) }),
     log,
   };
 }
@@ -326,6 +330,13 @@ function parseOrigins(text: string | undefined): string[] {
       throw new UsageError(`--allowed-origin: expected origins like https://ops.example:8443, got ${origin}`);
   }
   return origins;
+}
+
+function advertiseUrl(text: string): string {
+  const url = URL.parse(text);
+  if (url === null || url.protocol !== 'https:')
+    throw new UsageError(`--advertise: expected an https:// URL (agents speak TLS), got "${text}"`);
+  return text.replace(/\/+$/, '');
 }
 
 function parsePool(text: string): AddressPool {

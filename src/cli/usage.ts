@@ -66,6 +66,8 @@ const SERVER = `  --data-dir DIR                  state, tokens and the local ag
   --cert-lifetime 2160h           lifetime of serving and node certificates (90 days; renewed at 2/3)
   --metrics-listen ADDR           also serve GET /metrics without a token on HOST:PORT (plain HTTP on
                                   loopback, TLS with the serving certificate elsewhere)
+  --advertise URL                 where other hosts reach this server (several servers: agents are sent
+                                  to the leader's; default https://LISTEN-ADDRESS:PORT)
 ${STORE_FLAGS}
 ${DAEMON}`;
 
@@ -96,9 +98,10 @@ ${LOCAL_AGENT}`,
     client: false,
   },
   agent: {
-    synopsis: 'skiff agent --server URL --join-token TOKEN [options]',
+    synopsis: 'skiff agent --server URL[,URL...] --join-token TOKEN [options]',
     summary: 'Run an agent that joins a server.',
-    options: `  --server URL                    the server to join (http://HOST:8080)
+    options: `  --server URL[,URL...]           the server to join (https://HOST:8080); every server of an HA
+                                  cluster: the agent keeps to the leader and fails over
   --join-token TOKEN              the server's DIR/join.token (env SKIFF_JOIN_TOKEN); needed only
                                   to join: the node certificate in --data-dir is used after
   --data-dir DIR                  where the agent keeps its assignment (default ~/.skiff-agent)
@@ -215,6 +218,12 @@ ${OUTPUT_OPTION}`,
       'Services, replicas, nodes and events, live in the terminal (keys: move, filter, scale, roll back, logs).',
     options: `  --once                          not on a terminal: print the snapshot and exit (else one line per change follows)
 Keys: ↑↓ or j/k move, tab or 1-4 switch pane, / filter, s scale, r roll back, l follow logs, esc clear, q quit`,
+    client: true,
+  },
+  servers: {
+    synopsis: 'skiff servers [--json]',
+    summary: "List the servers of the cluster, which one leads and since when, and the store's health.",
+    options: JSON_OPTION,
     client: true,
   },
   nodes: {

@@ -24,6 +24,8 @@ export const eventTypeSchema = z.enum([
   'config',
   /** A stack deployed or removed (its services' own events follow). */
   'stack',
+  /** Servers of an HA cluster: which one leads (leadership changes). */
+  'server',
 ]);
 export type EventType = z.infer<typeof eventTypeSchema>;
 

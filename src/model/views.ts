@@ -91,3 +91,28 @@ export const logLineSchema = z.object({
   line: z.string(),
 });
 export type LogLine = z.infer<typeof logLineSchema>;
+
+/** `GET /api/servers`: every server of the cluster, who leads, and the store's health. */
+export const serverViewSchema = z.object({
+  id: z.string(),
+  /** Where its API and agent port is reached (what agents are redirected to). */
+  url: z.string(),
+  leader: z.boolean(),
+  /** When it started (ISO), and for the leader when it took the lead. */
+  started_at: z.string().nullable(),
+  leader_since: z.string().nullable(),
+});
+export type ServerView = z.infer<typeof serverViewSchema>;
+
+export const serversViewSchema = z.object({
+  /** The server that answered. */
+  answered_by: z.string(),
+  servers: z.array(serverViewSchema),
+  store: z.object({
+    kind: z.enum(['sqlite', 'etcd']),
+    writable: z.boolean(),
+    problem: z.string().nullable(),
+    location: z.string(),
+  }),
+});
+export type ServersView = z.infer<typeof serversViewSchema>;

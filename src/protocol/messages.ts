@@ -211,4 +211,8 @@ export const CLOSE_CODES = {
   serverShutdown: 1001,
   /** The agent's protocol version is outside what the server accepts (compatibility.ts). */
   protocolUnsupported: 4013,
+  /** This server does not lead: the close reason is the leader's URL, which the agent dials next. */
+  notLeader: 4015,
+  /** This server does not lead and no leader is known yet (an election is under way): retry soon. */
+  noLeader: 4016,
 } as const;

@@ -5,6 +5,12 @@
  * present is remembered in the store (`node_cert:<name>`: its current and previous serials), so
  * `skiff node rm` revokes a node by forgetting them.
  *
+ * The CA, its key and the join secret also live in the store (shared-ca.ts, the key and secret
+ * sealed under the cluster key), and the store's copy wins: every server of a cluster on one
+ * store (etcd) signs with the same CA, so a node certificate is valid on each. A server whose
+ * store holds none (the first start) makes one, or takes the one its files hold (a cluster from
+ * before), and puts it there; the files stay, for the CLI and agents on this host.
+ *
  * Files: ca.crt (the trusted CAs, current first; two after a rotation), ca.key (the current
  * CA's key), ca-cross.crt (after a rotation: the current CA signed by the previous one),
  * server.crt (leaf, then ca-cross.crt), server.key, join.token.
@@ -35,6 +41,7 @@ import { splitPemBundle } from './pem.ts';
 import { readTextIfExists, writePrivateFile } from './private-files.ts';
 import { renewalCheckIntervalMs, renewalDueAtMs } from './renewal.ts';
 import { servingNames } from './serving-names.ts';
+import { type CaState, readSharedCa, SHARED_CA_META_KEY, sharedCaText } from './shared-ca.ts';
 
 export const CA_LIFETIME_MS = 10 * 365 * 24 * 3_600_000;
 export const DEFAULT_CERT_LIFETIME_MS = 90 * 24 * 3_600_000;
@@ -48,6 +55,8 @@ export interface PkiOptions {
   readonly dataDir: string;
   readonly clusterId: string;
   readonly store: MetaStore;
+  /** Seals the CA's key and the join secret in the store (DIR/cluster.key). */
+  readonly clusterKey: Buffer;
   readonly listen: string;
   readonly sans: readonly string[];
   /** Lifetime of serving and node certificates; short in tests to watch renewal. */
@@ -77,6 +86,8 @@ export class ClusterPki {
   readonly #renewed: (() => void)[] = [];
   #joinSecret: string;
   #timer: NodeJS.Timeout | undefined;
+  /** The store's `cluster_ca` text last taken in: another server's rotation changes it. */
+  #sharedText: string | undefined;
 
   private constructor(
     options: PkiOptions,
@@ -91,6 +102,24 @@ export class ClusterPki {
   }
 
   static async open(options: PkiOptions): Promise<ClusterPki> {
+    const dir = options.dataDir;
+    const shared = readSharedCa(options.store, options.clusterKey);
+    const state = shared ?? (await ClusterPki.#fromFiles(options));
+    if (shared) {
+      writePrivateFile(join(dir, 'ca.key'), shared.ca.keyPem);
+      writePrivateFile(join(dir, 'ca.crt'), shared.trusted.join('\n'));
+      if (shared.chain.length > 0) writePrivateFile(join(dir, 'ca-cross.crt'), shared.chain.join('\n'));
+    }
+    const pki = new ClusterPki(options, state);
+    if (shared) pki.#sharedText = options.store.getMeta(SHARED_CA_META_KEY);
+    else pki.#share();
+    pki.#writeJoinToken();
+    await pki.#renewServing();
+    return pki;
+  }
+
+  /** The CA of DIR's files (a cluster from before the store held it), or a new one. */
+  static async #fromFiles(options: PkiOptions): Promise<CaState> {
     const dir = options.dataDir;
     const bundle = readTextIfExists(join(dir, 'ca.crt'));
     const key = readTextIfExists(join(dir, 'ca.key'));
@@ -107,15 +136,32 @@ export class ClusterPki {
       options.log(`created the cluster CA (${certificateDigest(ca.certPem).slice(0, 16)}…) in ${dir}`);
     }
     const chain = splitPemBundle(readTextIfExists(join(dir, 'ca-cross.crt')) ?? '');
-    const pki = new ClusterPki(options, {
-      ca,
-      trusted,
-      chain,
-      secret: readJoinSecret(dir) ?? newJoinSecret(),
-    });
-    pki.#writeJoinToken();
-    await pki.#renewServing();
-    return pki;
+    return { ca, trusted, chain, secret: readJoinSecret(dir) ?? newJoinSecret() };
+  }
+
+  /** Puts this CA and join secret in the store, for the other servers. */
+  #share(): void {
+    const text = sharedCaText(
+      { ca: this.#ca, trusted: this.#trusted, chain: this.#chain, secret: this.#joinSecret },
+      this.#options.clusterKey,
+    );
+    this.#options.store.setMeta(SHARED_CA_META_KEY, text);
+    this.#sharedText = text;
+  }
+
+  /** Takes in another server's change to the shared CA or join secret (a token rotation). */
+  #follow(): void {
+    const text = this.#options.store.getMeta(SHARED_CA_META_KEY);
+    if (text === undefined || text === this.#sharedText) return;
+    const state = readSharedCa(this.#options.store, this.#options.clusterKey);
+    this.#sharedText = text;
+    if (!state) return;
+    const secretChanged = state.secret !== this.#joinSecret;
+    this.#ca = state.ca;
+    this.#trusted = state.trusted;
+    this.#chain = state.chain;
+    this.#joinSecret = state.secret;
+    if (secretChanged) this.#writeJoinToken();
   }
 
   /** The TLS settings of the listener now; renewals replace them and call `onRenewed`. */
@@ -137,6 +183,7 @@ export class ClusterPki {
   }
 
   get joinToken(): string {
+    this.#follow();
     return formatJoinToken({ caDigest: this.caDigest, secret: this.#joinSecret });
   }
 
@@ -150,6 +197,7 @@ export class ClusterPki {
 
   /** Is `presented` the current join secret (constant time)? */
   joinSecretIs(presented: string): boolean {
+    this.#follow();
     const a = Buffer.from(presented);
     const b = Buffer.from(this.#joinSecret);
     return a.length === b.length && timingSafeEqual(a, b);
@@ -158,6 +206,7 @@ export class ClusterPki {
   /** A new join secret; joined agents keep their certificates, so nothing else changes. */
   rotateJoinToken(): string {
     this.#joinSecret = newJoinSecret();
+    this.#share();
     this.#writeJoinToken();
     return this.joinToken;
   }
@@ -178,6 +227,7 @@ export class ClusterPki {
     this.#trusted = [next.certPem, current.certPem];
     this.#chain = [cross];
     this.#joinSecret = newJoinSecret();
+    this.#share();
     this.#writeJoinToken();
     await this.#renewServing();
     this.#options.log(

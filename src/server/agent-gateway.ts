@@ -4,6 +4,11 @@
  * connection is one node). The first message must be a hello (the node's registration); after that, heartbeats, reports and log lines flow
  * in, assignments and log requests flow out. A dropped connection marks the node unreachable at
  * once.
+ *
+ * With several servers (HA) only the leader serves agents (`admit`): a follower closes a verified
+ * connection naming the leader (`CLOSE_CODES.notLeader`), or holds it while no leader is known and
+ * names the leader as soon as one is (`reconsider`), so an agent waits out an election on an open
+ * connection rather than redialling. A leader that steps down closes its agents the same way.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -25,6 +30,7 @@ import { clusterMismatch } from './cluster.ts';
 import type { Controller } from './controller.ts';
 import type { EventLog } from './event-log.ts';
 import type { ExecBroker } from './exec-broker.ts';
+import type { AgentAdmission } from './leadership/agent-admission.ts';
 import type { LogBroker } from './log-broker.ts';
 import { heartbeatIntervalMs } from './node-liveness.ts';
 
@@ -47,9 +53,31 @@ export interface GatewayOptions {
   readonly log: (message: string) => void;
   /** Takes a node's latest agent counters (src/metrics). */
   readonly onAgentMetrics?: (nodeId: string, snapshot: AgentSnapshot) => void;
+  /**
+   * Whether this server serves agents now (HA: the leader does); absent, always. `unreachable` is
+   * the server the agent says it just failed to reach (the dial's `unreachable` query).
+   */
+  readonly admit?: (unreachable: Unreachable | undefined) => AgentAdmission;
+}
+
+/** The server an agent says it just failed to reach, and when it arrived here (this server's clock). */
+export interface Unreachable {
+  readonly url: string;
+  readonly arrivedAtMs: number;
+}
+
+export interface AgentGateway {
+  /**
+   * Applies `admit` again: to connections held for want of a leader, and, when this server no
+   * longer serves agents, to every agent it serves (closed naming the leader, or held).
+   */
+  reconsider(): void;
+  close(): void;
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
+/** How long a follower holds an agent's connection waiting for a leader before it says so. */
+export const HOLD_FOR_LEADER_MS = 10_000;
 
 /**
  * Whether a request is for the upgrade handler: a WebSocket upgrade on the agent path. Any other
@@ -61,20 +89,83 @@ export function isAgentUpgrade(request: IncomingMessage): boolean {
   return path === AGENT_PATH && request.headers.upgrade?.toLowerCase() === 'websocket';
 }
 
-export function attachAgentGateway(server: Server, options: GatewayOptions): { close(): void } {
+export function attachAgentGateway(server: Server, options: GatewayOptions): AgentGateway {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   const state = { closing: false };
+  /** Connections waiting for a leader to be named: their hold timers and what they could not reach. */
+  const held = new Map<
+    WebSocket,
+    { readonly timer: NodeJS.Timeout; readonly unreachable: Unreachable | undefined }
+  >();
+  const served = new Set<WebSocket>();
+  const admission = (unreachable?: Unreachable): AgentAdmission =>
+    options.admit?.(unreachable) ?? { kind: 'accept' };
+  const hold = (ws: WebSocket, unreachable: Unreachable | undefined) => {
+    const timer = setTimeout(() => {
+      held.delete(ws);
+      ws.close(CLOSE_CODES.noLeader, 'no leader elected yet');
+    }, HOLD_FOR_LEADER_MS);
+    held.set(ws, { timer, unreachable });
+    ws.on('close', () => {
+      clearTimeout(held.get(ws)?.timer);
+      held.delete(ws);
+    });
+    // Whatever the agent says while held (its hello) waits for the leader it will be sent to.
+    ws.on('error', () => {});
+  };
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Not the agents' door: another upgrade handler (`skiff exec`'s, src/api) answers it.
     // Not the agents' door: the dashboard stream's handler (src/api/stream) answers it.
     if (!isAgentUpgrade(request)) return;
     const identity = options.authenticate(request);
     if (!identity) return refuse(socket, 401, 'Unauthorized');
-    wss.handleUpgrade(request, socket, head, (ws) => serveAgent(ws, identity.nodeName, options, state));
+    const gone = new URL(request.url ?? '/', 'http://skiff').searchParams.get('unreachable');
+    const unreachable = gone ? { url: gone, arrivedAtMs: options.now() } : undefined;
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const decision = admission(unreachable);
+      if (decision.kind === 'redirect') return closeWith(ws, CLOSE_CODES.notLeader, decision.url);
+      if (decision.kind === 'hold') return hold(ws, unreachable);
+      if (decision.kind === 'refuse') return ws.close(CLOSE_CODES.noLeader, 'this server knows no leader');
+      served.add(ws);
+      ws.on('close', () => served.delete(ws));
+      serveAgent(ws, identity.nodeName, options, state);
+    });
   };
   server.on('upgrade', onUpgrade);
   return {
+    reconsider() {
+      const decision = admission();
+      if (decision.kind === 'hold' || decision.kind === 'refuse') {
+        // Agents this server served (it stepped down) go and look for the leader themselves.
+        for (const ws of served) {
+          served.delete(ws);
+          ws.close(CLOSE_CODES.noLeader, 'this server no longer leads');
+        }
+        return;
+      }
+      // A held agent dials the leader anew (this server, if it leads now): its hello went unread.
+      for (const [ws, { timer, unreachable }] of held) {
+        const own = admission(unreachable);
+        if (own.kind === 'hold') continue;
+        clearTimeout(timer);
+        held.delete(ws);
+        if (own.kind === 'refuse') {
+          ws.close(CLOSE_CODES.noLeader, 'this server knows no leader');
+          continue;
+        }
+        const url = own.kind === 'redirect' ? own.url : own.selfUrl;
+        if (url === undefined) ws.close(CLOSE_CODES.noLeader, 'dial again');
+        else closeWith(ws, CLOSE_CODES.notLeader, url);
+      }
+      if (decision.kind === 'redirect') {
+        for (const ws of served) {
+          served.delete(ws);
+          closeWith(ws, CLOSE_CODES.notLeader, decision.url);
+        }
+      }
+    },
     close() {
+      for (const { timer } of held.values()) clearTimeout(timer);
       // Closing sockets below fires their close handlers later, after the store may be closed:
       // a server going down records nothing about its agents.
       state.closing = true;
@@ -235,7 +326,9 @@ function serveAgent(
   };
   const who = () => nodeId ?? '(unregistered)';
   ws.on('message', (data) => {
-    if (gateway.closing) return;
+    // A closing connection (this server stepped down) is no longer heard: its reports would be
+    // written by a server that no longer decides.
+    if (gateway.closing || ws.readyState !== ws.OPEN) return;
     const read = readAgentMessage(String(data));
     if (read.kind === 'unknown') {
       // A newer agent's message: ignored, so agents can be upgraded before the server.
@@ -272,6 +365,8 @@ function serveAgent(
       if (!cluster.disconnect(nodeId, link, now())) return;
       logs.nodeGone(nodeId);
       options.execs.nodeGone(nodeId);
+      // Closed because this server stepped down: the new leader tells the story, not this one.
+      if (controller.paused) return;
       events.append(
         {
           type: 'node',

@@ -85,7 +85,24 @@ export class Cluster {
   /** `now` is the start time: known nodes get the startup grace from it to come back. */
   constructor(store: Store, now: number) {
     this.#store = store;
-    for (const node of store.listNodes()) {
+    this.#load(now);
+  }
+
+  /**
+   * Forgets every session and takes the nodes from the store again, each unreachable with the
+   * startup grace from `now`: what a server that just became the leader knows of its nodes
+   * (their agents are on their way from the previous leader), so none is called down before its
+   * agent had the time to reconnect.
+   */
+  reload(now: number): void {
+    for (const session of this.#nodes.values()) session.link?.close(4001, 'this server took the lead again');
+    this.#nodes.clear();
+    this.#refusals.clear();
+    this.#load(now);
+  }
+
+  #load(now: number): void {
+    for (const node of this.#store.listNodes()) {
       this.#nodes.set(node.id, {
         id: node.id,
         registration: node.registration,

@@ -59,6 +59,10 @@ interface Waiter {
 
 export class Controller {
   readonly #options: ControllerOptions;
+  /** A follower's controller (HA) runs no pass: only the leader's decides (see `pause`). */
+  #paused = false;
+  /** Counts pauses and resumes: a pass that began in an earlier term sends nothing. */
+  #term = 0;
   #scheduled = false;
   #tick: NodeJS.Timeout | undefined;
   readonly #revisionSpecs = new Map<string, ServiceSpec>();
@@ -76,15 +80,7 @@ export class Controller {
 
   constructor(options: ControllerOptions) {
     this.#options = options;
-    this.#memory = {
-      failures: new Map(),
-      releases: new Map(),
-      // Generations only grow, across server restarts too.
-      assignGeneration: options.now(),
-      endpointsGeneration: options.now(),
-      endpoints: undefined,
-      endpointsPublishedAt: 0,
-    };
+    this.#memory = freshMemory(options.now());
   }
 
   start(tickMs = 250): void {
@@ -101,12 +97,38 @@ export class Controller {
   }
 
   /**
+   * Stops deciding (this server no longer leads): no pass runs until `resume`, and writers do not
+   * wait for one (the leader's pass will take their write, woken by the store's onChange).
+   */
+  pause(): void {
+    this.#paused = true;
+    this.#term++;
+    this.#wake(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Decides again (this server leads now), from a fresh memory: another server decided in
+   * between, so nothing remembered from before (failures, endpoints sent, generations) holds.
+   */
+  resume(): void {
+    this.#memory = freshMemory(this.#options.now());
+    this.#revisionSpecs.clear();
+    this.#paused = false;
+    this.#term++;
+    this.trigger();
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
    * Asks for a pass soon; many triggers in one turn of the event loop make one pass. After a pass
    * that took t ms the next waits until t ms have passed: under a stream of reports the passes
    * take at most half the event loop, and requests (writes above all) keep the other half.
    */
   trigger(): void {
-    if (this.#scheduled) return;
+    if (this.#scheduled || this.#paused) return;
     this.#scheduled = true;
     // A pass is nobody's request: a request that triggered it is not told the pass's outcome.
     const run = () =>
@@ -125,6 +147,7 @@ export class Controller {
    * as finished: the caller answers with whatever has been decided.
    */
   settle(timeoutMs = SETTLE_TIMEOUT_MS): Promise<void> {
+    if (this.#paused) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       this.#waiters.push({
@@ -139,6 +162,7 @@ export class Controller {
   }
 
   #run(): void {
+    if (this.#paused) return;
     if (this.#committing) {
       this.#againAfterCommit = true;
       return;
@@ -167,11 +191,15 @@ export class Controller {
     const startedAt = performance.now();
     this.#passesStarted++;
     this.#committing = true;
+    const term = this.#term;
     try {
       const mark = store.writeMark();
       const { plan, at, targets } = this.#plan();
       writePass(plan, targets, at);
       await store.durable(mark);
+      // This server stepped down (or stepped down and up again) while the pass committed: what it
+      // decided as the leader of then is neither remembered nor sent.
+      if (term !== this.#term) return;
       this.#memory = plan.memory;
       sendPass(plan, targets);
       if (plan.again) this.trigger();
@@ -257,6 +285,14 @@ export class Controller {
     }
   }
 
+  /**
+   * Another server wrote to the store (HA): a service it deleted and created again under the same
+   * name numbers its revisions from 1 again, and this cache cannot tell, so it starts over.
+   */
+  forgetSpecs(): void {
+    this.#revisionSpecs.clear();
+  }
+
   /** Revision specs never change once written (a service deleted and created again aside). */
   specOf(service: string, revision: number): ServiceSpec | undefined {
     return this.#specOf(service, revision);
@@ -294,6 +330,18 @@ export class Controller {
     });
     this.trigger();
   }
+}
+
+function freshMemory(now: number): PassMemory {
+  return {
+    failures: new Map(),
+    releases: new Map(),
+    // Generations only grow, across server restarts and leader changes too (they start at now).
+    assignGeneration: now,
+    endpointsGeneration: now,
+    endpoints: undefined,
+    endpointsPublishedAt: 0,
+  };
 }
 
 function sameObservation(a: TaskObservation | null, b: TaskObservation): boolean {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from '@hono/node-server';
+import type { Etcd3 } from 'etcd3';
 import { createApp } from '../api/app.ts';
 import { attachExecUpgrades, isExecUpgrade } from '../api/exec-upgrade.ts';
 import { deriveSessionKey } from '../api/session-cookie.ts';
@@ -31,15 +32,25 @@ import { createFirstByteListener, type FirstByteListener } from '../security/fir
 import { ensurePrivateDir, restrictFile } from '../security/private-files.ts';
 import { securityApiRoutes } from '../security/security-api-routes.ts';
 import { StatsWindow } from '../stats/stats-window.ts';
+import { EtcdStore } from '../store/etcd/etcd-store.ts';
 import type { Store } from '../store/store.ts';
 import type { StoreLocation } from '../store/store-url.ts';
 import { describeLocation, openStore, sqliteLocation } from '../store/store-url.ts';
+import type { AgentGateway } from './agent-gateway.ts';
 import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
 import { Autoscaler } from './autoscaler.ts';
 import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
 import { EventLog } from './event-log.ts';
 import { ExecBroker } from './exec-broker.ts';
+import { EtcdLeadership, leaderKey } from './leadership/etcd-leadership.ts';
+import { FORWARDED_HEADER, forwardDecision } from './leadership/forward-decision.ts';
+import { LeaderDuties } from './leadership/leader-duties.ts';
+import { forwardToLeader, forwardUpgrade } from './leadership/leader-forward.ts';
+import type { Leadership } from './leadership/leadership.ts';
+import { SoleLeadership } from './leadership/leadership.ts';
+import { serverIdentity } from './leadership/server-identity.ts';
+import { serversRoutes } from './leadership/servers-routes.ts';
 import { LogBroker } from './log-broker.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import { DEFAULT_LIVENESS } from './node-liveness.ts';
@@ -73,6 +84,10 @@ export interface ServerOptions {
   readonly log: (message: string) => void;
   /** `--metrics-listen`: GET /metrics without a token on this address (TLS unless loopback). */
   readonly metricsListen?: ListenAddress;
+  /** `--advertise`: the URL other hosts reach this server at (HA: where agents are redirected). */
+  readonly advertiseUrl?: string;
+  /** HA: the leader lease's TTL (ms; etcd's minimum, 2 s, by default). */
+  readonly leaseTtlMs?: number;
   /** Told how long each controller pass took (ms): the control-plane benchmark's hook. */
   readonly onControllerPass?: (durationMs: number) => void;
 }
@@ -132,10 +147,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw error;
   }
   const now = Date.now;
+  const clusterKey = ensureClusterKey(options.dataDir);
   const pki = await ClusterPki.open({
     dataDir: options.dataDir,
     clusterId,
     store,
+    clusterKey,
     listen: options.listen,
     sans: options.sans ?? [],
     certLifetimeMs: options.certLifetimeMs ?? DEFAULT_CERT_LIFETIME_MS,
@@ -145,6 +162,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const adminTokens = ensureTokens(options.dataDir, options.presetAdminToken);
   // The join token is the CA's (it pins the CA's digest); rotations change it while running.
+  await store.durable();
   const tokens: Tokens = {
     admin: adminTokens.admin,
     adminPath: adminTokens.adminPath,
@@ -159,7 +177,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // A third of the timeout: one lost heartbeat is not yet silence. Larger clusters beat slower
   // (node-liveness.ts), with timeouts in proportion.
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.round(liveness.heartbeatTimeoutMs / 3);
-  const clusterKey = ensureClusterKey(options.dataDir);
   const secrets = new SecretStore(store, clusterKey);
   const metrics = new ServerMetrics();
   const stats = new StatsWindow();
@@ -219,7 +236,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       addressPool,
       now,
       serverPort,
-      extraApiRoutes: [securityApiRoutes({ pki, events, now })],
+      extraApiRoutes: [
+        securityApiRoutes({ pki, events, now }),
+        serversRoutes({ store, leadership: () => leadership }),
+      ],
       onNodeRemoved: (name) => {
         pki.revokeNode(name);
         stats.forgetNode(name);
@@ -237,12 +257,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const agentApp = agentRoutes(pki, options.log);
   const agentPaths = new Set(['/ca.crt', '/agent/v1/join', '/agent/v1/renew']);
 
+  // HA: who leads (set once listening); a follower forwards what needs the leader (forward-decision.ts).
+  let leadership: Leadership | undefined;
+  const serve = (request: Request, env: HttpBindings | Http2Bindings) => {
+    const pathname = new URL(request.url).pathname;
+    if (agentPaths.has(pathname)) return agentApp.fetch(request, env as HttpBindings);
+    const decision = forwardDecision({
+      pathname,
+      leading: leadership?.leading ?? true,
+      leaderUrl: leadership?.leader?.url,
+      forwarded: request.headers.has(FORWARDED_HEADER),
+    });
+    if (decision.kind === 'forward')
+      return forwardToLeader(request, {
+        leaderUrl: decision.leaderUrl,
+        caPem: pki.caBundlePem,
+        selfId: leadership?.self.id ?? '',
+      });
+    if (decision.kind === 'unavailable') return Response.json({ error: decision.reason }, { status: 503 });
+    return app.fetch(request, env);
+  };
   server = createAdaptorServer({
     // An HTTP/1.1 server: its bindings are always node:http's.
-    fetch: (request: Request, env: HttpBindings | Http2Bindings) =>
-      agentPaths.has(new URL(request.url).pathname)
-        ? agentApp.fetch(request, env as HttpBindings)
-        : app.fetch(request, env),
+    fetch: serve,
     // Only the agents', exec's and the dashboard stream's WebSockets go to upgrade handlers; other
     // `Upgrade` requests are plain HTTP.
     serverOptions: {
@@ -253,7 +290,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   listener = createFirstByteListener(server, pki.tlsOptions);
   const tlsListener = listener;
   pki.onRenewed(() => tlsListener.setSecureContext(pki.tlsOptions));
-  const gateway = attachAgentGateway(server, {
+  const gateway: AgentGateway = attachAgentGateway(server, {
+    admit: (unreachable) => leadership?.admission(unreachable) ?? { kind: 'hold' },
     authenticate: (request) => {
       const identity = clientIdentity(request);
       if (!identity || !pki.allowedSerials(identity.name).includes(identity.serial)) return undefined;
@@ -272,7 +310,34 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log: options.log,
     onAgentMetrics: (nodeId, snapshot) => agentSnapshots.record(nodeId, snapshot),
   });
-  const execUpgrades = attachExecUpgrades(server, (request, env) => app.fetch(request, env), execs);
+  // A follower passes exec's WebSocket on to the leader, like every request that needs an agent.
+  const execUpgrades = attachExecUpgrades(
+    server,
+    (request, env) => app.fetch(request, env),
+    execs,
+    (incoming, socket, head) => {
+      const decision = forwardDecision({
+        pathname: new URL(incoming.url ?? '/', 'http://skiff').pathname,
+        leading: leadership?.leading ?? true,
+        leaderUrl: leadership?.leader?.url,
+        forwarded: incoming.headers[FORWARDED_HEADER] !== undefined,
+      });
+      if (decision.kind === 'local') return false;
+      if (decision.kind === 'forward')
+        forwardUpgrade(incoming, socket, head, {
+          leaderUrl: decision.leaderUrl,
+          caPem: pki.caBundlePem,
+          selfId: leadership?.self.id ?? '',
+        });
+      else {
+        const body = JSON.stringify({ error: decision.reason });
+        socket.end(
+          `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      }
+      return true;
+    },
+  );
   const streamUpgrades = attachStreamUpgrades(server, (request, env) => app.fetch(request, env), streamHub);
   await new Promise<void>((resolve, reject) => {
     listener.net.once('error', reject);
@@ -294,10 +359,52 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         throw error;
       })
     : undefined;
+  const port = (listener.net.address() as AddressInfo).port;
+  const self = serverIdentity({
+    listen: options.listen,
+    port,
+    advertiseUrl: options.advertiseUrl,
+    startedAt: now(),
+  });
+  const etcd = etcdHandle(store);
+  if (etcd) {
+    // Only the leader decides: the controller waits, paused, for this server to win.
+    controller.pause();
+    const duties = new LeaderDuties({
+      store,
+      cluster,
+      controller,
+      events,
+      logs,
+      gateway: () => gateway,
+      guardKey: leaderKey(etcd.prefix),
+      selfId: self.id,
+      now,
+      log: options.log,
+    });
+    leadership = await EtcdLeadership.start({
+      client: etcd.client,
+      prefix: etcd.prefix,
+      self,
+      ...(options.leaseTtlMs ? { leaseTtlMs: options.leaseTtlMs } : {}),
+      now,
+      log: options.log,
+      onLeading: (since, leaseId) => duties.start(since, leaseId),
+      onFollowing: (reason) => duties.stop(reason),
+      onLeader: (leader) => duties.leaderChanged(leader),
+    });
+  } else {
+    leadership = new SoleLeadership(self);
+    gateway.reconsider();
+  }
+  // Another server's write (a deploy it took) wakes this one's controller, if it leads.
+  store.onChange(() => {
+    controller.forgetSpecs();
+    controller.trigger();
+  });
   controller.start();
   autoscaler.start();
   pki.startRenewal();
-  const port = (listener.net.address() as AddressInfo).port;
   const host = options.listen === '0.0.0.0' || options.listen === '::' ? '127.0.0.1' : options.listen;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -311,6 +418,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store,
     controller,
     async close() {
+      await leadership?.close();
       controller.stop();
       await metricsListener?.close();
       pki.stop();
@@ -326,4 +434,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await store.close();
     },
   };
+}
+
+/** The etcd client and key prefix of an etcd store (HA), or undefined for SQLite. */
+function etcdHandle(store: Store): { readonly client: Etcd3; readonly prefix: string } | undefined {
+  return store instanceof EtcdStore ? { client: store.client, prefix: store.prefix } : undefined;
 }

@@ -44,7 +44,7 @@ export class RealAgent {
     this.name = options.name;
     this.engine = options.engine;
     this.#agent = new Agent({
-      serverUrl: options.serverUrl,
+      serverUrls: [options.serverUrl],
       joinToken: options.joinToken,
       engine: options.engine,
       name: options.name,
