@@ -204,12 +204,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const logs = new LogBroker(cluster);
   const execs = new ExecBroker(cluster);
+  // HA: who leads (set once listening); a follower forwards what needs the leader and does not scale.
+  let leadership: Leadership | undefined;
   const autoscaler = new Autoscaler({
     store,
     stats,
     events,
     now,
     trigger: () => controller.trigger(),
+    // Only the leader scales; until leadership is known (before listening), nobody does.
+    isLeader: () => leadership?.leading === true,
     log: options.log,
   });
   const streamHub = new StreamHub({
@@ -257,8 +261,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const agentApp = agentRoutes(pki, options.log);
   const agentPaths = new Set(['/ca.crt', '/agent/v1/join', '/agent/v1/renew']);
 
-  // HA: who leads (set once listening); a follower forwards what needs the leader (forward-decision.ts).
-  let leadership: Leadership | undefined;
   const serve = (request: Request, env: HttpBindings | Http2Bindings) => {
     const pathname = new URL(request.url).pathname;
     if (agentPaths.has(pathname)) return agentApp.fetch(request, env as HttpBindings);
