@@ -9,12 +9,12 @@
  * is 1 (stdout) or 2 (stderr), then one `{"type":"exit","exit_code","error"}` and closes.
  */
 import type { IncomingMessage, Server } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
 import type { ExecBroker } from '../server/exec-broker.ts';
 import { EXEC_UPGRADE_ENV, type ExecTarget, type ExecUpgrade } from './exec-routes.ts';
+import { refuseUpgrade as refuse, requestOf } from './upgrade-request.ts';
 
 export const EXEC_PATH = '/api/exec';
 export const EXEC_STREAM = { stdout: 1, stderr: 2 } as const;
@@ -104,26 +104,4 @@ export function attachExecUpgrades(
       wss.close();
     },
   };
-}
-
-function requestOf(incoming: IncomingMessage): Request {
-  const encrypted = (incoming.socket as { encrypted?: boolean }).encrypted === true;
-  const url = new URL(
-    incoming.url ?? '/',
-    `${encrypted ? 'https' : 'http'}://${incoming.headers.host ?? 'localhost'}`,
-  );
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(incoming.headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
-  }
-  return new Request(url, { headers });
-}
-
-function refuse(socket: Duplex, status: number, body: string): void {
-  if (socket.destroyed) return;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Refused'}\r\n` +
-      `Connection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }

@@ -4,10 +4,10 @@
  * upgraded and joined to the hub. A refusal is answered as the HTTP response the app gave.
  */
 import type { IncomingMessage, Server } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Principal } from '../../auth/authenticate.ts';
+import { refuseUpgrade as refuse, requestOf } from '../upgrade-request.ts';
 import type { StreamUpgrade } from './live-routes.ts';
 import { STREAM_UPGRADE_ENV } from './live-routes.ts';
 import { STREAM_CLOSE_CODES, STREAM_PATH } from './messages.ts';
@@ -79,27 +79,4 @@ export function attachStreamUpgrades(server: Server, fetch: Fetch, hub: StreamHu
       wss.close();
     },
   };
-}
-
-function requestOf(incoming: IncomingMessage): Request {
-  const encrypted = (incoming.socket as { encrypted?: boolean }).encrypted === true;
-  const url = new URL(
-    incoming.url ?? '/',
-    `${encrypted ? 'https' : 'http'}://${incoming.headers.host ?? 'localhost'}`,
-  );
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(incoming.headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
-  }
-  return new Request(url, { headers });
-}
-
-function refuse(socket: Duplex, status: number, body: string): void {
-  if (socket.destroyed) return;
-  const text = status === 204 || status === 304 ? '' : body;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Refused'}\r\n` +
-      `Connection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
-  );
 }
