@@ -118,7 +118,8 @@ describe('address pools', { timeout: 300_000 }, () => {
       assert.ok(event.message.includes(`address pool ${POOL_C}`), event.message);
       assert.ok(event.message.includes('--address-pool'), event.message);
       await eventually('the agent log saying so', () =>
-        c.output.some((line) => line.includes(`error: this host's ${overlap}`)),
+        // An error line, in the daemons' text log format (`TIME ERROR  message`).
+        c.output.some((line) => /\bERROR\b/.test(line) && line.includes(`this host's ${overlap}`)),
       );
       // The node is not left ready (nothing would run there), and the cluster made no network.
       await eventually('the node not ready', async () => {
