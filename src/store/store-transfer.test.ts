@@ -19,8 +19,10 @@ import type { Store } from './store.ts';
 import type { StoreDump } from './store-transfer.ts';
 import {
   dumpStore,
+  ETCD_SNAPSHOT_FORMAT,
   etcdEntriesOf,
   eventRecordsOf,
+  restorableEntries,
   StoreNotEmptyError,
   writeEtcdKeys,
 } from './store-transfer.ts';
@@ -178,4 +180,23 @@ test('snapshots: SQLite saved while open and restored; etcd saved at one revisio
   const d = await etcdAt(b.prefix);
   assert.equal(d.getMeta('cluster_id'), 'cluster-1');
   await d.close();
+});
+
+test('a restore leaves out the HA keys: a dead server’s leader key must not outlive its lease', () => {
+  const { entries } = restorableEntries({
+    format: ETCD_SNAPSHOT_FORMAT,
+    version: 1,
+    prefix: '/skiff',
+    revision: 9,
+    takenAt: '2026-12-01T00:00:00Z',
+    entries: [
+      { key: 'ha/leader', value: '{"id":"gone"}', create: 3 },
+      { key: 'ha/servers/gone', value: '{}', create: 4 },
+      { key: 'meta/cluster_id', value: '"c1"', create: 1 },
+    ],
+  });
+  assert.deepEqual(
+    entries.map((e) => e.key),
+    ['meta/cluster_id'],
+  );
 });

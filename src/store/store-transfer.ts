@@ -160,7 +160,8 @@ export function parseEtcdSnapshot(text: string): EtcdSnapshot {
 
 /**
  * A snapshot's keys split for writing: state as it is, events ordered by their old ids (create
- * revision, then place in their batch) and stripped of their place, writers' markers dropped.
+ * revision, then place in their batch) and stripped of their place, writers' markers and the HA
+ * keys (leader, server registry) dropped.
  */
 export function restorableEntries(snapshot: EtcdSnapshot): {
   entries: EtcdEntry[];
@@ -169,6 +170,9 @@ export function restorableEntries(snapshot: EtcdSnapshot): {
   const entries: EtcdEntry[] = [];
   const events: { order: number; record: Omit<z.infer<typeof eventRecord>, 'i'> }[] = [];
   for (const e of snapshot.entries) {
+    // Who leads and which servers run (`ha/`, kept on leases: server/leadership) belong to the
+    // servers of the moment; restored, a dead server's leader key would outlive its lease forever.
+    if (e.key.split('/')[0] === 'ha') continue;
     const table = parseKey(e.key).table;
     if (table === 'writer') continue;
     if (table !== 'event') {
