@@ -42,8 +42,10 @@ describe('a lab host inside the address pool', { timeout: 300_000 }, () => {
     assert.equal(event.node, lab.nodeName(1));
     assert.ok(event.message.includes(overlap), event.message);
     assert.ok(event.message.includes('--address-pool'), event.message);
+    // An error line in the daemons' text log format (`TIME ERROR  message`).
     const log = readFileSync(lab.agentLogPath(1), 'utf8');
-    assert.ok(log.includes(`error: this host's ${overlap}`), log.slice(-2000));
+    const line = log.split('\n').find((l) => l.includes(`this host's ${overlap}`));
+    assert.match(line ?? '', /\bERROR\b/, log.slice(-2000));
 
     await eventually('the node not ready', async () => {
       const nodes = nodeViewSchema.array().parse((await skiff.api('GET', '/api/nodes')).body);
