@@ -37,6 +37,27 @@ async function leaderOtherThan(old: number): Promise<number> {
   );
 }
 
+test('skiff_server_leader is 1 on the leader and 0 on the others', async () => {
+  const leader = await eventually('a leader', () => ha.leader(), { timeoutMs: 15_000 });
+  const gauges = await eventually(
+    'every server reports its part',
+    async () => {
+      const values = await Promise.all(
+        [0, 1, 2].map(async (i) => {
+          const scrape = await ha.api(i, 'GET', '/metrics');
+          return /^skiff_server_leader (\d)$/m.exec(String(scrape.body))?.[1];
+        }),
+      );
+      return values.filter((v) => v === '1').length === 1 ? values : undefined;
+    },
+    { timeoutMs: 15_000 },
+  );
+  assert.deepEqual(
+    gauges,
+    [0, 1, 2].map((i) => (i === leader ? '1' : '0')),
+  );
+});
+
 test('partition, heal, kill, three times: a leader every time, and healed servers win again', {
   timeout: 180_000,
 }, async () => {

@@ -102,7 +102,7 @@ export class ServerMetrics {
       help: 'How long the previous scrape of this endpoint took to render.',
       registers,
     });
-    // One SQLite server is the only server: it leads.
+    // One SQLite server is the only server: it leads (an HA server sets it as its elections go).
     this.#leader.set(1);
     this.#passDuration.zero({});
     this.#schedulingLatency.zero({});

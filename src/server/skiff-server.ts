@@ -384,6 +384,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       now,
       log: options.log,
     });
+    // A server of an HA control plane stands by until the election says it leads.
+    metrics.setLeader(false);
     leadership = await EtcdLeadership.start({
       client: etcd.client,
       prefix: etcd.prefix,
@@ -391,8 +393,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.leaseTtlMs ? { leaseTtlMs: options.leaseTtlMs } : {}),
       now,
       log: options.log,
-      onLeading: (since, leaseId) => duties.start(since, leaseId),
-      onFollowing: (reason) => duties.stop(reason),
+      onLeading: (since, leaseId) => {
+        metrics.setLeader(true);
+        duties.start(since, leaseId);
+      },
+      onFollowing: (reason) => {
+        metrics.setLeader(false);
+        duties.stop(reason);
+      },
       onLeader: (leader) => duties.leaderChanged(leader),
     });
   } else {
