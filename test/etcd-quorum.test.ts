@@ -77,6 +77,11 @@ describe('a server while etcd loses members', { timeout: 180_000 }, () => {
     await server?.close();
     await etcd?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    // In CI this file once passed and then its process stayed alive on a handle (a gRPC channel
+    // to a killed member, most likely), holding the whole run. Once everything above is closed,
+    // the process gets a few seconds to end by itself, then ends with the status it has. The
+    // handle itself is to be found (see the session-3 note).
+    setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
   });
 
   test('one member lost, the leader: every write succeeds, stalled at most through the election', async (t) => {
