@@ -2,7 +2,8 @@
  * Compose stacks on a real engine, through the real CLI: a three-service stack deploys and its
  * services reach each other by their Compose names; a second stack, on its own network, cannot
  * reach the first; a changed file rolls only the service that changed; `stack rm` leaves no
- * service, container or network behind.
+ * service, container or network behind. The rolled and removed services run an image whose PID 1
+ * ignores SIGTERM, as most real images do.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,11 +23,11 @@ let dir: string;
 const shop = `
 services:
   web:
-    image: skiff-demo:v1
+    image: skiff-demo:v1-noterm
     expose: ["8080"]
     deploy: { replicas: 2 }
   api:
-    image: skiff-demo:v1
+    image: skiff-demo:v1-noterm
     expose: ["8080"]
     secrets: [api_key]
     depends_on: [web]
@@ -39,7 +40,7 @@ secrets:
 const shopOverride = `
 services:
   api:
-    image: skiff-demo:v2
+    image: skiff-demo:v2-noterm
 `;
 const blog = `
 services:
@@ -159,7 +160,7 @@ describe('compose stacks on one host', { timeout: 300_000 }, () => {
     const view = await eventually('api runs v2', async () => {
       const current = await converged('shop');
       const api = current.services.find((s) => s.name === 'shop-api');
-      return api?.image === 'skiff-demo:v2' && api.containers.length === 1 ? current : undefined;
+      return api?.image === 'skiff-demo:v2-noterm' && api.containers.length === 1 ? current : undefined;
     });
     assert.deepEqual(
       view.services.find((s) => s.name === 'shop-web')?.containers.map((c) => c.id),

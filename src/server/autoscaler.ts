@@ -34,7 +34,6 @@ interface Memory {
   /** The count last seen and when it changed to it. */
   replicas: number;
   changedAt: number | null;
-  lastHold: string | undefined;
 }
 
 export class Autoscaler {
@@ -70,7 +69,6 @@ export class Autoscaler {
         history: [],
         replicas: spec.replicas,
         changedAt: null,
-        lastHold: undefined,
       };
       // A manual scale (inside the range) is a change too: the cool-downs count from it.
       if (memory.replicas !== spec.replicas) {
@@ -126,18 +124,10 @@ export class Autoscaler {
         );
         memory.replicas = decision.to;
         memory.changedAt = now;
-        memory.lastHold = undefined;
         this.#options.trigger();
-      } else if (decision.kind === 'hold') {
-        memory.lastHold = decision.reason;
       }
       this.#memory.set(spec.name, memory);
     }
     for (const name of this.#memory.keys()) if (!seen.has(name)) this.#memory.delete(name);
-  }
-
-  /** Why a service is holding, for `skiff ps`-style explanations and tests. */
-  lastHold(service: string): string | undefined {
-    return this.#memory.get(service)?.lastHold;
   }
 }
