@@ -69,8 +69,12 @@ describe('autoscaling on CPU', { timeout: 240_000 }, () => {
       intervalMs: 500,
     });
     const after = eventSchema.array().parse((await skiff.api('GET', '/api/events?service=burn')).body);
-    assert.ok(
-      after.some((e) => /^Autoscaled burn from 3 to 1 replica\(s\): CPU \d+% .*for 20s/.test(e.message)),
-    );
+    // From 3 straight to 1 on a quiet machine; on a loaded one the window can still hold some of
+    // the burn when the cool-down ends, and the way in is then 3 → 2 → 1. Each step names its figures.
+    const ins = after.filter((e) => /^Autoscaled burn from [23] to [12] replica/.test(e.message));
+    assert.ok(ins.length >= 1, JSON.stringify(after.map((e) => e.message)));
+    for (const e of ins) assert.match(e.message, /: CPU \d+% .*for 20s/);
+    assert.ok(ins.some((e) => /^Autoscaled burn from 3 to/.test(e.message)));
+    assert.ok(ins.some((e) => / to 1 replica/.test(e.message)));
   });
 });
