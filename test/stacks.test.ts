@@ -1,8 +1,8 @@
 /**
  * Compose stacks on a real engine, through the real CLI: a three-service stack deploys and its
- * services reach each other by their Compose names; a second stack, on its own network, cannot
- * reach the first; a changed file rolls only the service that changed; `stack rm` leaves no
- * service, container or network behind. The rolled and removed services run an image whose PID 1
+ * services reach each other by their Compose names (one of them only on the port its image
+ * declares); a second stack, on its own network, cannot reach the first; a changed file rolls only
+ * the service that changed; `stack rm` leaves no service, container or network behind. The rolled and removed services run an image whose PID 1
  * ignores SIGTERM, as most real images do.
  */
 import assert from 'node:assert/strict';
@@ -23,8 +23,8 @@ let dir: string;
 const shop = `
 services:
   web:
+    # No ports nor expose: reached on the port its image declares (EXPOSE 8080), as on Swarm.
     image: skiff-demo:v1-noterm
-    expose: ["8080"]
     deploy: { replicas: 2 }
   api:
     image: skiff-demo:v1-noterm

@@ -36,6 +36,9 @@ class HeldStopsEngine implements ContainerEngine {
     return true;
   }
   async pullImage() {}
+  async imageExposedPorts(): Promise<string[]> {
+    return [];
+  }
   async ensureNetwork() {}
   async listNetworks(): Promise<string[]> {
     return [];

@@ -417,6 +417,9 @@ export class ConvergeLoop {
         // The agent's own check: a server that is buggy (or not ours) cannot start what the policy refuses.
         assertAdmittedOnAgent(task);
         await this.#ensureImage(task);
+        // What the image declares is reachable by the service's name too (host mode publishes nothing).
+        const imagePorts =
+          task.spec.network_mode === 'host' ? [] : await engine.imageExposedPorts(task.spec.image);
         this.#operations.set(task.task_id, 'create');
         const binds = this.#secretFiles.prepare(task);
         const definition = containerDefinition(
@@ -425,6 +428,7 @@ export class ConvergeLoop {
           action.attempt,
           binds,
           this.#options.publishAddress,
+          imagePorts,
         );
         for (const network of definition.networks) await engine.ensureNetwork(network);
         id = await engine.createContainer(definition);

@@ -196,3 +196,19 @@ test('engine-chosen ports are published on the cluster address; a host-mode host
     '53/udp': [{ HostPort: '' }],
   });
 });
+
+test("the image's EXPOSE ports are published like the spec's own; the spec's binding of a port wins", () => {
+  const spec = task({ ports: [{ container_port: 80, host_port: 80, mode: 'host' }] });
+  const { body } = containerDefinition(spec, CLUSTER, 0, [], '192.168.1.10', [
+    '80/tcp',
+    '9000/tcp',
+    '53/udp',
+    'nonsense',
+  ]);
+  assert.deepEqual((body.HostConfig as Record<string, unknown>).PortBindings, {
+    '80/tcp': [{ HostPort: '80' }],
+    '9000/tcp': [{ HostIp: '192.168.1.10', HostPort: '' }],
+    '53/udp': [{ HostIp: '192.168.1.10', HostPort: '' }],
+  });
+  assert.deepEqual(Object.keys(body.ExposedPorts as object), ['80/tcp', '9000/tcp', '53/udp']);
+});

@@ -33,6 +33,8 @@ export function containerDefinition(
   binds: readonly string[] = [],
   /** The node's cluster address: engine-chosen ports are published there only (agent/publish-address.ts). */
   publishAddress?: string,
+  /** The image's `EXPOSE` ports (`80/tcp`): published like the spec's own, for other nodes' VIP rules. */
+  imagePorts: readonly string[] = [],
 ): ContainerDefinition {
   const { spec } = task;
   const { clusterId } = cluster;
@@ -51,6 +53,12 @@ export function containerDefinition(
     // the user's, published on every address as the spec says.
     if (bindsHostPort(port)) bindings[key] = [{ HostPort: String(port.host_port) }];
     else bindings[key] = [{ ...(publishAddress ? { HostIp: publishAddress } : {}), HostPort: '' }];
+  }
+  for (const key of imagePorts) {
+    const match = /^(\d{1,5})\/(tcp|udp)$/.exec(key);
+    if (!match || key in exposed || Number(match[1]) > 65535) continue;
+    exposed[key] = {};
+    bindings[key] = [{ ...(publishAddress ? { HostIp: publishAddress } : {}), HostPort: '' }];
   }
   const env = {
     ...spec.env,

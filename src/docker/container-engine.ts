@@ -82,6 +82,11 @@ export interface ContainerEngine {
   listManaged(clusterId: string): Promise<ManagedContainer[]>;
   hasImage(ref: string): Promise<boolean>;
   pullImage(ref: string): Promise<void>;
+  /**
+   * The ports the image declares (`EXPOSE`), as `PORT/PROTOCOL`: a service is reachable by name on
+   * them too, as on Swarm's virtual IPs. Empty when the image is not on the engine.
+   */
+  imageExposedPorts(ref: string): Promise<string[]>;
   /** Creates the network if missing (idempotent); a same-named network of another cluster is replaced when unused. */
   ensureNetwork(network: NetworkDefinition): Promise<void>;
   /** The names of this cluster's networks on the engine. */

@@ -70,6 +70,14 @@ const inspectSchema = z.object({
   }),
 });
 
+/** Tolerant: only the declared ports are read of an image's inspect. */
+const imageInspectSchema = z.object({
+  Config: z
+    .object({ ExposedPorts: z.record(z.string(), z.unknown()).nullable().optional() })
+    .nullable()
+    .optional(),
+});
+
 const eventSchema = z.object({
   Type: z.string().optional(),
   Action: z.string(),
@@ -216,6 +224,16 @@ export class DockerEngine implements ContainerEngine {
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;
+      throw toEngineError(`inspect image ${ref}`, error, this.address);
+    }
+  }
+
+  async imageExposedPorts(ref: string): Promise<string[]> {
+    try {
+      const inspected = imageInspectSchema.parse(await this.#docker.getImage(ref).inspect());
+      return Object.keys(inspected.Config?.ExposedPorts ?? {});
+    } catch (error) {
+      if (statusOf(error) === 404) return [];
       throw toEngineError(`inspect image ${ref}`, error, this.address);
     }
   }

@@ -4,6 +4,7 @@
  * to stop (a rollout, a scale-down, a drain) or turns unhealthy, and before its container stops.
  */
 import type { NodeStatus } from '../model/node.ts';
+import type { PortSpec } from '../model/service-spec.ts';
 import type { TaskRecord } from '../model/task.ts';
 import type { Backend, NetworkRef, ServiceEndpoints } from '../protocol/messages.ts';
 import { isServing } from '../reconciler/service-reconciler.ts';
@@ -20,6 +21,32 @@ export interface EndpointNode {
   readonly id: string;
   readonly status: NodeStatus;
   readonly address: string;
+}
+
+/**
+ * The spec's ports, then those the replicas publish beyond them: their images' `EXPOSE` ports
+ * (the agent publishes those too). Swarm's virtual IPs answer on every port, so Compose files
+ * rarely list the ports services use among themselves; these make the name answer on them, over
+ * the kernel path, unpublished on the cluster.
+ */
+export function withImagePorts(specPorts: readonly PortSpec[], backends: readonly Backend[]): PortSpec[] {
+  const key = (p: { container_port: number; protocol: string }) => `${p.container_port}/${p.protocol}`;
+  const known = new Set(specPorts.map(key));
+  const extra = new Map<string, PortSpec>();
+  for (const backend of backends)
+    for (const port of backend.ports)
+      if (!known.has(key(port)) && !extra.has(key(port)))
+        extra.set(key(port), {
+          container_port: port.container_port,
+          protocol: port.protocol,
+          mode: 'ingress',
+          app_protocol: 'tcp',
+        });
+  if (extra.size === 0) return [...specPorts];
+  const sorted = [...extra.values()].sort(
+    (a, b) => a.container_port - b.container_port || a.protocol.localeCompare(b.protocol),
+  );
+  return [...specPorts, ...sorted];
 }
 
 export function serviceEndpoints(
@@ -53,7 +80,7 @@ export function serviceEndpoints(
       name: service.spec.name,
       vip_index: vipIndex,
       networks: [...networks],
-      ports: service.spec.ports,
+      ports: withImagePorts(service.spec.ports, backends),
       backends,
       ...(service.spec.aliases?.length ? { aliases: [...service.spec.aliases] } : {}),
     };

@@ -157,6 +157,11 @@ export class FakeEngine implements ContainerEngine {
     return this.#images === undefined || this.#images.has(ref);
   }
 
+  async imageExposedPorts(_ref: string): Promise<string[]> {
+    this.#call('imageExposedPorts');
+    return [];
+  }
+
   async pullImage(ref: string): Promise<void> {
     this.#call('pullImage');
     await this.#wait(this.#options.pullDelayMs);
