@@ -41,6 +41,7 @@ export const deployOptions = {
   restart: { type: 'string' },
   label: { type: 'string', multiple: true },
   constraint: { type: 'string', multiple: true },
+  'replicas-max-per-node': { type: 'string' },
   placement: { type: 'string' },
   'stop-grace-period': { type: 'string' },
   file: { type: 'string', short: 'f' },
@@ -82,6 +83,8 @@ export function buildDeployBody(flags: DeployFlags, file: JsonObject = {}): Depl
   mergeInto(body, 'labels', keyValues('--label', flags.label));
   const placement: JsonObject = {};
   if (flags.constraint !== undefined) placement.constraints = flags.constraint;
+  if (flags['replicas-max-per-node'] !== undefined)
+    placement.max_replicas_per_node = parseIntegerFlag('--replicas-max-per-node', flags['replicas-max-per-node'], 1, 1000);
   if (flags.placement !== undefined) {
     placement.strategy = parseChoiceFlag('--placement', flags.placement, ['binpack', 'spread']);
   }

@@ -144,6 +144,7 @@ ${DAEMON}`,
   --label KEY=VALUE               service label (repeatable)
   --constraint KEY==VALUE         place only on nodes whose label matches; also !=, node==ID (repeatable)
   --placement binpack|spread      fill nodes first (default) or keep them evenly loaded
+  --replicas-max-per-node N       at most N replicas of the service on one node
   --stop-grace-period 10s         time between SIGTERM and SIGKILL
   --stop-signal SIGNAL            the signal that stops a replica (SIGTERM, SIGINT, SIGQUIT, …)
   --init                          run Docker's init as PID 1 (forwards the stop signal, reaps zombies)

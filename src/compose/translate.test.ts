@@ -390,3 +390,44 @@ test('a value Skiff refuses is an error at the service, naming the field', () =>
     /lowercase/,
   );
 });
+
+test('x-skiff-autoscale (or deploy.x-autoscale) is the service’s autoscale; an error names its line', () => {
+  const file = `
+services:
+  web:
+    image: x
+    deploy:
+      resources: { limits: { cpus: "0.5" } }
+      placement: { max_replicas_per_node: 2 }
+    x-skiff-autoscale: { min: 2, max: 6, target_cpu_percent: 70 }
+  api:
+    image: x
+    deploy:
+      x-autoscale: { min: 1, max: 3, target_cpu_percent: 60, cooldown_down: 1m }
+`;
+  const [web, api] = plan({ 'compose.yml': file }).services;
+  assert.deepEqual(web?.autoscale, { min: 2, max: 6, target_cpu_percent: 70 });
+  assert.equal(web?.placement?.max_replicas_per_node, 2);
+  assert.deepEqual(api?.autoscale, { min: 1, max: 3, target_cpu_percent: 60, cooldown_down: '1m' });
+
+  const bad = failure(() =>
+    plan({
+      'compose.yml':
+        'services:\n  web:\n    image: x\n    x-skiff-autoscale:\n      min: 3\n      max: 2\n      target_cpu_percent: 70\n',
+    }),
+  );
+  assert.equal(bad.key, 'services.web.x-skiff-autoscale.min');
+  assert.equal(bad.line, 5);
+  assert.match(bad.reason, /min must not exceed max/);
+  const both = failure(() =>
+    plan({
+      'compose.yml':
+        'services:\n  web:\n    image: x\n    x-skiff-autoscale: { min: 1, max: 2, target_cpu_percent: 50 }\n    deploy: { x-autoscale: { min: 1, max: 2, target_cpu_percent: 50 } }\n',
+    }),
+  );
+  assert.match(both.reason, /not both/);
+  const perNode = failure(() =>
+    plan({ 'compose.yml': 'services:\n  web:\n    image: x\n    deploy: { placement: { max_replicas_per_node: 0 } }\n' }),
+  );
+  assert.equal(perNode.key, 'services.web.deploy.placement.max_replicas_per_node');
+});

@@ -12,6 +12,7 @@
  * `/NAME`).
  */
 import { splitShellWords } from '../cli/shell-words.ts';
+import { autoscalePolicySchema } from '../model/autoscale-policy.ts';
 import { parseDurationMs } from '../model/duration.ts';
 import { SERVICE_NAME_PATTERN } from '../model/names.ts';
 import { type ServiceSpecInput, serviceSpecSchema } from '../model/service-spec.ts';
@@ -377,6 +378,8 @@ export function translateCompose(merged: MergedCompose, options: TranslateOption
 
     if (service.deploy !== undefined)
       readDeploy(service.deploy, [...path, 'deploy'], spec, labels, { fail, warn, read });
+    const autoscale = readAutoscale(service, path, fail);
+    if (autoscale !== undefined) spec.autoscale = autoscale;
     spec.labels = { ...labels, [STACK_LABEL]: stack, [STACK_SERVICE_LABEL]: name };
 
     const checked = serviceSpecSchema.safeParse(spec);
@@ -618,10 +621,40 @@ function readDeploy(
       out.strategy = 'spread';
       warn([...at, 'preferences'], 'replicas are spread over nodes evenly, not by the label given');
     }
-    if (placement.max_replicas_per_node !== undefined)
-      fail([...at, 'max_replicas_per_node'], 'not supported by this version yet');
+    if (placement.max_replicas_per_node !== undefined) {
+      const max = placement.max_replicas_per_node;
+      if (typeof max !== 'number' || !Number.isInteger(max) || max < 1)
+        fail([...at, 'max_replicas_per_node'], 'must be a whole number, at least 1');
+      out.max_replicas_per_node = max;
+    }
     if (Object.keys(out).length > 0) spec.placement = out;
   }
+}
+
+/**
+ * `x-skiff-autoscale` on the service or `x-autoscale` under its `deploy` (extension keys, so
+ * `docker stack deploy` reads the same file): Skiff's `autoscale` block, checked here so an error
+ * names its own line.
+ */
+function readAutoscale(
+  service: Record<string, unknown>,
+  path: readonly (string | number)[],
+  fail: Fail,
+): unknown {
+  const deploy = isPlainObject(service.deploy) ? service.deploy : {};
+  const atService = service['x-skiff-autoscale'];
+  const atDeploy = deploy['x-autoscale'];
+  if (atService !== undefined && atDeploy !== undefined)
+    fail([...path, 'deploy', 'x-autoscale'], 'give x-skiff-autoscale or deploy.x-autoscale, not both');
+  const at = atService !== undefined ? [...path, 'x-skiff-autoscale'] : [...path, 'deploy', 'x-autoscale'];
+  const value = atService ?? atDeploy;
+  if (value === undefined) return undefined;
+  const checked = autoscalePolicySchema.safeParse(value);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    fail([...at, ...(issue?.path ?? []).map((p) => (typeof p === 'symbol' ? String(p) : p))], issue?.message ?? 'invalid');
+  }
+  return value;
 }
 
 function durationOrder(text: string): number {

@@ -99,6 +99,11 @@ export const placementSchema = z.strictObject({
     .default([]),
   /** binpack fills nodes before using new ones; spread keeps nodes evenly loaded. */
   strategy: z.enum(['binpack', 'spread']).default('binpack'),
+  /**
+   * At most this many of the service's replicas on one node (Swarm's `max_replicas_per_node`):
+   * the rest wait, with the reason, until nodes are free. Absent: no bound beyond anti-affinity.
+   */
+  max_replicas_per_node: z.int().min(1).max(1000).optional(),
 });
 
 /**

@@ -454,3 +454,22 @@ test('a replica needing an agent feature goes only to nodes whose agent has it, 
   const plain = request('2', { requiredFeatures: [] });
   assert.equal(schedule([old], [plain])[0]?.placed, true, 'a replica needing nothing goes anywhere');
 });
+
+test('max_replicas_per_node bounds a service on each node; the rest wait with the reason', () => {
+  const nodes = [node('n1', { serviceCounts: new Map([['web', 1]]) }), node('n2')];
+  const placements = schedule(nodes, [
+    request('t1', { desiredReplicas: 40, maxPerNode: 2 }),
+    request('t2', { desiredReplicas: 40, maxPerNode: 2 }),
+    request('t3', { desiredReplicas: 40, maxPerNode: 2 }),
+    request('t4', { desiredReplicas: 40, maxPerNode: 2 }),
+  ]);
+  assert.deepEqual(
+    placements.map((p) => (p.placed ? p.nodeId : p.reason)),
+    ['n2', 'n1', 'n2', '0/2 nodes available: 2 max replicas per node (2) reached'],
+  );
+  // Other services are not bound by it.
+  const other = schedule([node('n1', { serviceCounts: new Map([['web', 5]]) })], [
+    request('t5', { service: 'api', maxPerNode: 1 }),
+  ]);
+  assert.equal(other[0]?.placed, true);
+});

@@ -4,7 +4,8 @@
  * `schedule()` places the requests in order against one snapshot, reserving as it goes so later
  * requests see earlier placements. Per request:
  *  1. Filter: a node must pass every checker in `CHECKERS` (ready, schedulable, its agent has the
- *     features the replica needs, constraints met, cpu and memory left, host ports free).
+ *     features the replica needs, constraints met, cpu and memory left, host ports free, fewer of
+ *     the service's replicas than its `max_replicas_per_node`).
  *  2. Score the survivors: binpack (the default) favours fuller nodes, spread emptier ones; then
  *     anti-affinity penalties so a service's replicas spread over nodes and zones, and a
  *     penalty for nodes where the service's replicas just failed. The best score wins; ties break
@@ -70,6 +71,8 @@ export interface PlacementRequest {
   readonly penalizedNodes: ReadonlySet<string>;
   /** Agent features the replica needs (protocol/features.ts). */
   readonly requiredFeatures?: readonly string[];
+  /** At most this many of the service's replicas per node (placement.max_replicas_per_node). */
+  readonly maxPerNode?: number;
 }
 
 export type Placement =
@@ -133,7 +136,13 @@ const CHECKERS: readonly Checker[] = [
     }
     return null;
   },
+  (node, request) =>
+    underMaxPerNode(node, request) ? null : `max replicas per node (${request.maxPerNode}) reached`,
 ];
+
+function underMaxPerNode(node: NodeState, request: PlacementRequest): boolean {
+  return request.maxPerNode === undefined || (node.counts.get(request.service) ?? 0) < request.maxPerNode;
+}
 
 /** What `placeOne` works out once per request rather than once per node. */
 interface RequestContext {
@@ -218,7 +227,7 @@ function fits(node: NodeState, { request, hostPorts }: RequestContext): boolean 
   if (!(node.memory + request.demand.memoryBytes <= base.memoryBytes)) return false;
   for (const constraint of request.constraints) if (!satisfies(base, constraint)) return false;
   for (const key of hostPorts) if (node.ports.has(key)) return false;
-  return true;
+  return underMaxPerNode(node, request);
 }
 
 /** Higher is better. Binpack favours fuller nodes (Nomad's 20 − (10^freeCpu + 10^freeMem)). */

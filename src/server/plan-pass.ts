@@ -400,6 +400,9 @@ class PassBuilder {
         strategy: spec.placement.strategy,
         penalizedNodes: new Set(this.#failures.get(task.service)?.keys() ?? []),
         requiredFeatures: requiredFeatures(spec),
+        ...(spec.placement.max_replicas_per_node !== undefined
+          ? { maxPerNode: spec.placement.max_replicas_per_node }
+          : {}),
       });
     }
     const held = allocationsByNode(tasks, (t) => this.#specOf(t.service, t.revision));
