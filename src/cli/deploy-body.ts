@@ -84,7 +84,12 @@ export function buildDeployBody(flags: DeployFlags, file: JsonObject = {}): Depl
   const placement: JsonObject = {};
   if (flags.constraint !== undefined) placement.constraints = flags.constraint;
   if (flags['replicas-max-per-node'] !== undefined)
-    placement.max_replicas_per_node = parseIntegerFlag('--replicas-max-per-node', flags['replicas-max-per-node'], 1, 1000);
+    placement.max_replicas_per_node = parseIntegerFlag(
+      '--replicas-max-per-node',
+      flags['replicas-max-per-node'],
+      1,
+      1000,
+    );
   if (flags.placement !== undefined) {
     placement.strategy = parseChoiceFlag('--placement', flags.placement, ['binpack', 'spread']);
   }

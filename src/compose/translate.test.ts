@@ -427,7 +427,10 @@ services:
   );
   assert.match(both.reason, /not both/);
   const perNode = failure(() =>
-    plan({ 'compose.yml': 'services:\n  web:\n    image: x\n    deploy: { placement: { max_replicas_per_node: 0 } }\n' }),
+    plan({
+      'compose.yml':
+        'services:\n  web:\n    image: x\n    deploy: { placement: { max_replicas_per_node: 0 } }\n',
+    }),
   );
   assert.equal(perNode.key, 'services.web.deploy.placement.max_replicas_per_node');
 });

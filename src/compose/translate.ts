@@ -652,7 +652,10 @@ function readAutoscale(
   const checked = autoscalePolicySchema.safeParse(value);
   if (!checked.success) {
     const issue = checked.error.issues[0];
-    fail([...at, ...(issue?.path ?? []).map((p) => (typeof p === 'symbol' ? String(p) : p))], issue?.message ?? 'invalid');
+    fail(
+      [...at, ...(issue?.path ?? []).map((p) => (typeof p === 'symbol' ? String(p) : p))],
+      issue?.message ?? 'invalid',
+    );
   }
   return value;
 }

@@ -468,8 +468,9 @@ test('max_replicas_per_node bounds a service on each node; the rest wait with th
     ['n2', 'n1', 'n2', '0/2 nodes available: 2 max replicas per node (2) reached'],
   );
   // Other services are not bound by it.
-  const other = schedule([node('n1', { serviceCounts: new Map([['web', 5]]) })], [
-    request('t5', { service: 'api', maxPerNode: 1 }),
-  ]);
+  const other = schedule(
+    [node('n1', { serviceCounts: new Map([['web', 5]]) })],
+    [request('t5', { service: 'api', maxPerNode: 1 })],
+  );
   assert.equal(other[0]?.placed, true);
 });
