@@ -14,10 +14,12 @@
  * pool (from the welcome, or the saved assignment): a host that overlaps it refuses, says why in
  * its log and as a node event, and looks at its host again before dialling again.
  */
+
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { buildInfo } from '../build/build-info.ts';
 import type { ContainerEngine } from '../docker/container-engine.ts';
 import { engineOnThisHost } from '../docker/engine-address.ts';
 import { AgentTally } from '../metrics/agent-counters.ts';
@@ -46,7 +48,6 @@ import { currentServer, dialUrl, firstChoice, nextChoice } from './server-choice
 import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from './stats-sampler.ts';
 import type { UsageSource } from './stats-usage.ts';
 
-export const AGENT_VERSION = '0.1.0';
 /** A server silent this long (no pong, no message) is given up on and dialled again. */
 const SERVER_SILENCE_MS = 2000;
 /** Events kept while the server is unreachable; the oldest go first. */
@@ -319,7 +320,7 @@ export class Agent {
         this.#send({
           type: 'hello',
           node: this.#registration,
-          agent_version: AGENT_VERSION,
+          agent_version: buildInfo().version,
           cluster_id: this.#clusterId ?? null,
           protocol_version: PROTOCOL_VERSION,
           features: offeredFeatures(this.#secretsRefusal),

@@ -3,6 +3,7 @@
  * responses, so it cannot drift from what the server does.
  */
 import { z } from 'zod';
+import { buildInfo } from '../build/build-info.ts';
 import { eventSchema } from '../model/event.ts';
 import { nodeLabelsSchema } from '../model/node.ts';
 import { revisionViewSchema, rollbackRequestSchema } from '../model/rollout.ts';
@@ -56,7 +57,8 @@ export function openApiDocument(): Record<string, unknown> {
     openapi: '3.1.0',
     info: {
       title: 'Skiff API',
-      version: '0.1.0',
+      // The document describes this build's API: its version is the build's.
+      version: buildInfo().version,
       description: 'Deploy, scale and inspect services on a Skiff cluster.',
     },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
