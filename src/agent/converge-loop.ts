@@ -105,6 +105,8 @@ export class ConvergeLoop {
   #outcomes: Outcome[] = [];
   /** Images known to be present, so the hot path of a replacement skips the check. */
   readonly #images = new Set<string>();
+  /** Each image's `EXPOSE` ports, asked once (a replacement's hot path); forgotten with the image. */
+  readonly #imagePorts = new Map<string, string[]>();
   #desired: TaskSpec[] = [];
   #desiredText = '';
   #warm = false;
@@ -418,8 +420,7 @@ export class ConvergeLoop {
         assertAdmittedOnAgent(task);
         await this.#ensureImage(task);
         // What the image declares is reachable by the service's name too (host mode publishes nothing).
-        const imagePorts =
-          task.spec.network_mode === 'host' ? [] : await engine.imageExposedPorts(task.spec.image);
+        const imagePorts = task.spec.network_mode === 'host' ? [] : await this.#exposedPorts(task.spec.image);
         this.#operations.set(task.task_id, 'create');
         const binds = this.#secretFiles.prepare(task);
         const definition = containerDefinition(
@@ -442,7 +443,10 @@ export class ConvergeLoop {
         message: `${containerLabel(name, id)} started`,
       });
     } catch (error) {
-      if (action.kind !== 'start') this.#images.delete(task.spec.image);
+      if (action.kind !== 'start') {
+        this.#images.delete(task.spec.image);
+        this.#imagePorts.delete(task.spec.image);
+      }
       // A name conflict means the engine already has this task's container: the next pass adopts it.
       if (error instanceof EngineError && error.status === 409) {
         this.#outcomes.push({ kind: 'conflict', taskId: task.task_id });
@@ -471,6 +475,14 @@ export class ConvergeLoop {
       this.trigger();
       await engine.removeContainer(action.containerId);
     }
+  }
+
+  async #exposedPorts(image: string): Promise<string[]> {
+    const known = this.#imagePorts.get(image);
+    if (known) return known;
+    const ports = await this.#options.engine.imageExposedPorts(image);
+    this.#imagePorts.set(image, ports);
+    return ports;
   }
 
   async #ensureImage(task: TaskSpec): Promise<void> {
