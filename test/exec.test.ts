@@ -6,21 +6,18 @@
  * follows a resize of the window, and its exit status is the CLI's.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { eventSchema } from '../src/model/event.ts';
 import { serviceViewSchema } from '../src/model/views.ts';
 import { eventually } from './support/eventually.ts';
 import { SkiffCluster } from './support/skiff-cluster.ts';
+import { TmuxTerminal } from './support/tmux.ts';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 const BIN = join(import.meta.dirname, '..', 'bin', 'skiff');
-/** A tmux server of this test's own: its socket name is unique to this process. */
-const SOCKET = `skiff-exec-test-${process.pid}`;
-const tmux = (...args: string[]) => promisify(execFile)('tmux', ['-L', SOCKET, ...args]);
-let tmuxStarted = false;
+const terminal = new TmuxTerminal('exec');
 let skiff: SkiffCluster;
 
 /** The CLI with stdin from `input`. */
@@ -67,7 +64,7 @@ describe('skiff exec', { timeout: 180_000 }, () => {
   });
   after(async () => {
     if (process.exitCode) console.error(skiff?.output.slice(-40).join('\n'));
-    if (tmuxStarted) await tmux('kill-server').catch(() => {});
+    await terminal.kill();
     await skiff?.stop();
   });
 
@@ -119,45 +116,25 @@ describe('skiff exec', { timeout: 180_000 }, () => {
 
   test('-it in a terminal: a TTY of the window’s size that follows a resize; the exit status is the CLI’s', async () => {
     const env = `SKIFF_SERVER=${skiff.url} SKIFF_DATA_DIR=${skiff.dataDir} SKIFF_TOKEN=`;
-    await tmux(
-      'new-session',
-      '-d',
-      '-s',
-      'exec',
-      '-x',
-      '100',
-      '-y',
-      '30',
-      `env ${env} ${BIN} exec -it box-0 -- sh; echo "CLI EXIT $?"; sleep 600`,
-    );
-    tmuxStarted = true;
-    const screen = async () => (await tmux('capture-pane', '-p', '-t', 'exec')).stdout;
-    const shows = (what: string, pattern: RegExp) =>
-      eventually(
-        what,
-        async () => {
-          const text = await screen();
-          return pattern.test(text) ? text : undefined;
-        },
-        { timeoutMs: 30_000, intervalMs: 200 },
-      ).catch(async (error: Error) => {
-        throw new Error(`${error.message}\n--- screen ---\n${await screen().catch(() => '(gone)')}`);
-      });
-    const type = (line: string) => tmux('send-keys', '-t', 'exec', line, 'Enter');
+    await terminal.start(`env ${env} ${BIN} exec -it box-0 -- sh; echo "CLI EXIT $?"; sleep 600`, {
+      cols: 100,
+      rows: 30,
+    });
+    const type = (line: string) => terminal.keys(line, 'Enter');
     // The prompt shows once the shell runs on its terminal (busybox sh prints none without one).
-    await shows('the shell’s prompt', /[#$] $/m);
+    await terminal.shows('the shell’s prompt', /[#$] ?$/m);
     await type('echo "SIZE $(stty size) ON $(tty)"');
-    await shows('the window’s size on a pts', /^SIZE 30 100 ON \/dev\/pts\/\d+/m);
-    await tmux('resize-window', '-t', 'exec', '-x', '120', '-y', '40');
+    await terminal.shows('the window’s size on a pts', /^SIZE 30 100 ON \/dev\/pts\/\d+/m);
+    await terminal.resize({ cols: 120, rows: 40 });
     await eventually(
       'the resize reached the command',
       async () => {
         await type('echo "NOW $(stty size)"');
-        return /^NOW 40 120/m.test(await screen());
+        return /^NOW 40 120/m.test(await terminal.screen());
       },
       { timeoutMs: 15_000, intervalMs: 500 },
     );
     await type('exit 7');
-    await shows('the CLI’s exit status', /^CLI EXIT 7$/m);
+    await terminal.shows('the CLI’s exit status', /^CLI EXIT 7$/m);
   });
 });

@@ -5,47 +5,27 @@
  * running replicas without being restarted; `/` filters; `q` quits.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { eventually } from './support/eventually.ts';
 import { SkiffCluster } from './support/skiff-cluster.ts';
+import { TmuxTerminal } from './support/tmux.ts';
 
-const run = promisify(execFile);
 const BIN = resolve(import.meta.dirname, '../bin/skiff');
-/** A tmux server of this test's own: its socket name is unique to this process. */
-const SOCKET = `skiff-top-test-${process.pid}`;
-const tmux = (...args: string[]) => run('tmux', ['-L', SOCKET, ...args]);
+const terminal = new TmuxTerminal('top');
 
 let skiff: SkiffCluster;
-let tmuxStarted = false;
 
 before(async () => {
   skiff = await SkiffCluster.start('up');
 });
 after(async () => {
-  if (tmuxStarted) await tmux('kill-server').catch(() => {});
+  await terminal.kill();
   await skiff?.stop();
 });
 
-async function screen(): Promise<string> {
-  return (await tmux('capture-pane', '-p', '-t', 'top')).stdout;
-}
-
-/** Waits until the screen matches, and returns it; the last screen is in the failure. */
-function screenShows(what: string, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-  return eventually(
-    what,
-    async () => {
-      const text = await screen();
-      return pattern.test(text) ? text : undefined;
-    },
-    { timeoutMs, intervalMs: 200 },
-  ).catch(async (error: Error) => {
-    throw new Error(`${error.message}\n--- screen ---\n${await screen().catch(() => '(gone)')}`);
-  });
-}
+const screenShows = (what: string, pattern: RegExp, timeoutMs?: number) =>
+  terminal.shows(what, pattern, timeoutMs);
 
 test('skiff top shows a deployed service and reacts to a scale made from its keys', {
   timeout: 180_000,
@@ -66,8 +46,7 @@ test('skiff top shows a deployed service and reacts to a scale made from its key
   assert.equal(deployed.code, 0, deployed.stderr);
 
   const env = `SKIFF_SERVER=${skiff.url} SKIFF_DATA_DIR=${skiff.dataDir} SKIFF_TOKEN= NO_COLOR=1`;
-  await tmux('new-session', '-d', '-s', 'top', '-x', '140', '-y', '45', `env ${env} ${BIN} top`);
-  tmuxStarted = true;
+  await terminal.start(`env ${env} ${BIN} top`, { cols: 140, rows: 45 });
 
   const first = await screenShows('the service running 1/1', /> web +running +1\/1 +healthy +skiff-demo:v1/);
   assert.match(first, /\[live\] +admin \(admin\)/);
@@ -76,9 +55,9 @@ test('skiff top shows a deployed service and reacts to a scale made from its key
   assert.match(first, /NODES \(1\)/);
   assert.match(first, /Service web created/);
 
-  await tmux('send-keys', '-t', 'top', 's');
+  await terminal.keys('s');
   await screenShows('the scale prompt', /scale web \(now 1\) to: _/);
-  await tmux('send-keys', '-t', 'top', '3', 'Enter');
+  await terminal.keys('3', 'Enter');
   const scaled = await screenShows(
     'three running replicas',
     /> web +running +3\/3 +healthy[\s\S]*REPLICAS of web \(3\)[\s\S]*web-2 +running/,
@@ -100,11 +79,8 @@ test('skiff top shows a deployed service and reacts to a scale made from its key
   assert.match(plain.stdout, /REPLICAS of web \(3\)/);
   assert.ok(!plain.stdout.includes('\u001b'), 'no escape codes when stdout is not a terminal');
 
-  await tmux('send-keys', '-t', 'top', '/', 'n', 'o', 'p', 'e', 'Enter');
+  await terminal.keys('/', 'n', 'o', 'p', 'e', 'Enter');
   await screenShows('the filter hiding the service', /SERVICES \(0\) +filter: nope/);
-  await tmux('send-keys', '-t', 'top', 'Escape', 'q');
-  await eventually('top to quit (its tmux session ends)', async () => {
-    const sessions = await tmux('list-sessions').catch(() => ({ stdout: '' }));
-    return !sessions.stdout.includes('top:');
-  });
+  await terminal.keys('Escape', 'q');
+  await eventually('top to quit (its tmux session ends)', async () => !(await terminal.running()));
 });
