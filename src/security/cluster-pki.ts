@@ -45,6 +45,15 @@ import { type CaState, readSharedCa, SHARED_CA_META_KEY, sharedCaText } from './
 
 export const CA_LIFETIME_MS = 10 * 365 * 24 * 3_600_000;
 export const DEFAULT_CERT_LIFETIME_MS = 90 * 24 * 3_600_000;
+/** How often a server looks for another server's CA rotation in the store. */
+const CA_FOLLOW_INTERVAL_MS = 2000;
+
+/** This host's copy of the CA, for the CLI and agents on it: the cross certificate first, the key last. */
+function writeCaFiles(dir: string, state: CaState): void {
+  if (state.chain.length > 0) writePrivateFile(join(dir, 'ca-cross.crt'), state.chain.join('\n'));
+  writePrivateFile(join(dir, 'ca.crt'), state.trusted.join('\n'));
+  writePrivateFile(join(dir, 'ca.key'), state.ca.keyPem);
+}
 
 export interface MetaStore {
   getMeta(key: string): string | undefined;
@@ -86,6 +95,7 @@ export class ClusterPki {
   readonly #renewed: (() => void)[] = [];
   #joinSecret: string;
   #timer: NodeJS.Timeout | undefined;
+  #followTimer: NodeJS.Timeout | undefined;
   /** The store's `cluster_ca` text last taken in: another server's rotation changes it. */
   #sharedText: string | undefined;
 
@@ -105,11 +115,7 @@ export class ClusterPki {
     const dir = options.dataDir;
     const shared = readSharedCa(options.store, options.clusterKey);
     const state = shared ?? (await ClusterPki.#fromFiles(options));
-    if (shared) {
-      writePrivateFile(join(dir, 'ca.key'), shared.ca.keyPem);
-      writePrivateFile(join(dir, 'ca.crt'), shared.trusted.join('\n'));
-      if (shared.chain.length > 0) writePrivateFile(join(dir, 'ca-cross.crt'), shared.chain.join('\n'));
-    }
+    if (shared) writeCaFiles(dir, shared);
     const pki = new ClusterPki(options, state);
     if (shared) pki.#sharedText = options.store.getMeta(SHARED_CA_META_KEY);
     else pki.#share();
@@ -149,7 +155,12 @@ export class ClusterPki {
     this.#sharedText = text;
   }
 
-  /** Takes in another server's change to the shared CA or join secret (a token rotation). */
+  /**
+   * Takes in another server's change to the shared CA or join secret (a token rotation). A new
+   * CA (another server's `ca rotate`) is taken in whole, without a restart: this host's files,
+   * the trusted set agents' certificates are checked against, and a serving certificate of the
+   * new CA with the cross-signed one behind it, as on the server that rotated.
+   */
   #follow(): void {
     const text = this.#options.store.getMeta(SHARED_CA_META_KEY);
     if (text === undefined || text === this.#sharedText) return;
@@ -157,11 +168,19 @@ export class ClusterPki {
     this.#sharedText = text;
     if (!state) return;
     const secretChanged = state.secret !== this.#joinSecret;
+    const caChanged = state.ca.certPem !== this.#ca.certPem || state.trusted.join() !== this.#trusted.join();
     this.#ca = state.ca;
     this.#trusted = state.trusted;
     this.#chain = state.chain;
     this.#joinSecret = state.secret;
     if (secretChanged) this.#writeJoinToken();
+    if (!caChanged) return;
+    writeCaFiles(this.#options.dataDir, state);
+    this.#renewServing().then(
+      () =>
+        this.#options.log(`took in the rotated cluster CA (${this.caDigest.slice(0, 16)}…) from the store`),
+      (error: unknown) => this.#options.log(`serving the rotated cluster CA failed: ${String(error)}`),
+    );
   }
 
   /** The TLS settings of the listener now; renewals replace them and call `onRenewed`. */
@@ -175,6 +194,7 @@ export class ClusterPki {
 
   /** PEM of every trusted CA, current first: what `GET /ca.crt` serves and agents trust. */
   get caBundlePem(): string {
+    this.#follow();
     return this.#trusted.join('\n');
   }
 
@@ -236,8 +256,13 @@ export class ClusterPki {
     return this.joinToken;
   }
 
-  /** Checks periodically and renews the serving certificate at two thirds of its life. */
+  /**
+   * Checks periodically and renews the serving certificate at two thirds of its life; follows
+   * the store's CA every few seconds (a read of one meta key: from memory on etcd).
+   */
   startRenewal(): void {
+    this.#followTimer = setInterval(() => this.#follow(), CA_FOLLOW_INTERVAL_MS);
+    this.#followTimer.unref();
     this.#timer = setInterval(() => {
       if (this.#options.now() >= this.#serving.dueAtMs) {
         this.#renewServing().catch((error: unknown) =>
@@ -250,6 +275,7 @@ export class ClusterPki {
 
   stop(): void {
     clearInterval(this.#timer);
+    clearInterval(this.#followTimer);
   }
 
   /**
