@@ -3,7 +3,8 @@
  * real servers on a real etcd (no agents, no Docker); `POST /api/ca/rotate` on one, and the other
  * serves the new bundle at /ca.crt, writes it to its own data dir with the reissued join token,
  * and serves a certificate of the new CA, cross-signed by the old one so that a client holding
- * only the old CA still verifies it.
+ * only the old CA still verifies it. A dashboard session signed in on one server holds on the
+ * other, and signing out on either ends it on both.
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -22,7 +23,7 @@ before(async () => {
     count: 2,
     host: '127.0.0.1',
     etcdEndpoints: await sharedEtcdEndpoints(),
-    prefix: testPrefix('ha-ca-rotation'),
+    prefix: testPrefix('ha-shared-state'),
   });
 });
 
@@ -96,4 +97,43 @@ test('a rotation on one server reaches the other: its bundle, files, join token 
   assert.ok(chain.length >= 2, 'the leaf and the cross-signed CA');
   const viaNew = await servedChain(second.port, newCa);
   assert.ok(viaNew[0]?.checkIssued(newCaCert));
+});
+
+test('a dashboard session signed in on one server is valid on the other, and signing out ends it on both', async () => {
+  const [first, second] = ha.servers;
+  assert.ok(first && second);
+  const created = await ha.api(first.index, 'POST', '/api/tokens', { name: 'dash-ha', role: 'viewer' });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const token = (created.body as { token: string }).token;
+  const request = (url: string, method: string, headers: Record<string, string>, body?: unknown) =>
+    fetch(`${url}/api/session`, {
+      method,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  const signIn = await request(second.url, 'POST', {}, { token });
+  assert.equal(signIn.status, 201, await signIn.clone().text());
+  const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const csrf = ((await signIn.json()) as { csrf_token: string }).csrf_token;
+  assert.match(cookie, /^skiff_session=/);
+  for (const server of [first, second]) {
+    const answer = await request(server.url, 'GET', { cookie });
+    const text = await answer.text();
+    assert.equal(answer.status, 200, `${server.url}: ${text}`);
+    assert.equal((JSON.parse(text) as { name: string }).name, 'dash-ha');
+  }
+
+  const signOut = await request(first.url, 'DELETE', { cookie, 'x-csrf-token': csrf });
+  assert.equal(signOut.status, 200);
+  await eventually(
+    'the session refused on both servers',
+    async () => {
+      const statuses = await Promise.all(
+        [first, second].map(async (s) => (await request(s.url, 'GET', { cookie })).status),
+      );
+      return statuses.every((status) => status === 401);
+    },
+    { timeoutMs: 10_000, intervalMs: 200 },
+  );
 });
