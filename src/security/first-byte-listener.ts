@@ -7,7 +7,6 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { AGENT_SERVERNAME } from './serving-names.ts';
 
@@ -34,51 +33,6 @@ export function plainRefusal(hostHeaderless: string): string {
   return `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
-/**
- * The socket as a plain stream that starts with the bytes already read: TLS on a net.Socket reads
- * its native handle directly and would miss them. The peer's address rides along for the API.
- */
-function replaying(socket: Socket): Duplex {
-  const stream = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk, encoding, done) {
-      socket.write(chunk, encoding, done);
-    },
-    final(done) {
-      socket.end(done);
-    },
-    destroy(error, done) {
-      socket.destroy(error ?? undefined);
-      done(error);
-    },
-  });
-  socket.on('data', (data: Buffer) => {
-    if (!stream.push(data)) socket.pause();
-  });
-  socket.on('end', () => stream.push(null));
-  socket.on('close', () => stream.destroy());
-  PEERS.set(stream, { address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily });
-  return stream;
-}
-
-/**
- * A TLS socket over a plain stream knows no peer address; node:net reads `_peername` when its
- * handle cannot say (JSStreamSocket), so the raw socket's address is put there.
- */
-function keepPeerAddress(socket: TLSSocket): void {
-  const inner = socket as unknown as { ssl?: { _parentWrap?: { stream?: unknown } }; _peername?: unknown };
-  const stream = inner.ssl?._parentWrap?.stream;
-  const peer = stream instanceof Duplex ? PEERS.get(stream) : undefined;
-  if (peer) inner._peername = peer;
-}
-
-const PEERS = new WeakMap<
-  Duplex,
-  { address?: string | undefined; port?: number | undefined; family?: string | undefined }
->();
-
 export interface FirstByteListener {
   readonly net: NetServer;
   /** New TLS settings (a renewed certificate); connections already open keep theirs. */
@@ -90,10 +44,7 @@ export function createFirstByteListener(http: HttpServer, tlsOptions: ListenerTl
   const tls = createTlsServer({ ...served, requestCert: true, rejectUnauthorized: false });
   // The last context added for a name wins (Node's SNI lookup runs from the end), so a renewal adds one.
   if (agents) tls.addContext(AGENT_SERVERNAME, agents);
-  tls.on('secureConnection', (socket: TLSSocket) => {
-    keepPeerAddress(socket);
-    http.emit('connection', socket);
-  });
+  tls.on('secureConnection', (socket: TLSSocket) => http.emit('connection', socket));
   tls.on('tlsClientError', (_error, socket) => socket.destroy());
   const net = createServer({ pauseOnConnect: true }, (socket: Socket) => {
     socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy());
@@ -101,13 +52,16 @@ export function createFirstByteListener(http: HttpServer, tlsOptions: ListenerTl
       socket.setTimeout(0);
       socket.pause();
       socket.unshift(chunk);
+      // The TLS socket takes the raw socket's native handle, and first what is buffered in it
+      // (the chunk put back above: Node's TLSSocket feeds a socket's readable buffer to its
+      // handle before reading): the bytes then flow natively, not through a JS stream.
       if (chunk[0] === TLS_HANDSHAKE) {
-        tls.emit('connection', replaying(socket));
-      } else if (isLoopback(socket.remoteAddress)) {
-        http.emit('connection', socket);
-      } else {
-        socket.end(plainRefusal(`${socket.localAddress}:${socket.localPort}`));
+        // Not resumed: flowing, the buffer would be emitted to no one before the TLS socket reads it.
+        tls.emit('connection', socket);
+        return;
       }
+      if (isLoopback(socket.remoteAddress)) http.emit('connection', socket);
+      else socket.end(plainRefusal(`${socket.localAddress}:${socket.localPort}`));
       socket.resume();
     });
     socket.on('error', () => socket.destroy());
