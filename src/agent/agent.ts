@@ -38,6 +38,7 @@ import { ConvergeLoop } from './converge-loop.ts';
 import { ExecSessions } from './exec-sessions.ts';
 import { readHostNetworks } from './host-networks.ts';
 import { NodeCertificate } from './node-certificate.ts';
+import { probeNode } from './node-probe.ts';
 import type { HostNetworks } from './pool-overlap.ts';
 import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
 import { publishAddress, publishAddressWarning } from './publish-address.ts';
@@ -469,6 +470,11 @@ export class Agent {
         return;
       case 'exec.cancel':
         this.#execs.cancel(message.request_id);
+        return;
+      case 'probe.node':
+        void probeNode(message.address, message.ports, message.timeout_ms).then((answer) =>
+          this.#send({ type: 'probe.node.result', probe_id: message.probe_id, ...answer }),
+        );
         return;
     }
   }

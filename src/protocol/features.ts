@@ -37,6 +37,8 @@ export const FEATURES = {
   serviceAliases: 'service-aliases',
   /** Runs `exec.start` requests: a command in a replica, with stdin, output, TTY and exit code. */
   exec: 'exec',
+  /** Answers `probe.node`: whether another node's replicas accept connections (indirect probes). */
+  nodeProbe: 'node-probe',
 } as const;
 
 /** What this agent supports. */

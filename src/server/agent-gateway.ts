@@ -33,6 +33,7 @@ import type { ExecBroker } from './exec-broker.ts';
 import type { AgentAdmission } from './leadership/agent-admission.ts';
 import type { LogBroker } from './log-broker.ts';
 import { heartbeatIntervalMs } from './node-liveness.ts';
+import type { NodeProbes } from './node-probes.ts';
 
 export interface GatewayOptions {
   /** The node a verified client certificate names, if that certificate is still its own. */
@@ -49,6 +50,8 @@ export interface GatewayOptions {
   /** Where agents' resource usage goes (src/stats); without one, stats messages are ignored. */
   readonly stats?: StatsWindow;
   readonly execs: ExecBroker;
+  /** Asks other agents about a node whose agent went silent (indirect probes); absent: none asked. */
+  readonly probes?: NodeProbes;
   readonly now: () => number;
   readonly log: (message: string) => void;
   /** Takes a node's latest agent counters (src/metrics). */
@@ -264,6 +267,7 @@ function serveAgent(
         return;
       }
       nodeId = outcome.session.id;
+      options.probes?.forget(nodeId);
       // Slower beats as the cluster grows; the node's silence is judged by what it was told.
       const intervalMs = heartbeatIntervalMs(options.heartbeatIntervalMs, cluster.list().length);
       outcome.session.heartbeatIntervalMs = intervalMs;
@@ -322,6 +326,9 @@ function serveAgent(
       case 'exec.exit':
         options.execs.exit(nodeId, message.request_id, message.exit_code, message.error);
         return;
+      case 'probe.node.result':
+        options.probes?.result(nodeId, message.probe_id, message.reachable, message.detail);
+        return;
     }
   };
   const who = () => nodeId ?? '(unregistered)';
@@ -377,6 +384,7 @@ function serveAgent(
         },
         now(),
       );
+      options.probes?.start(nodeId);
       controller.trigger();
     } catch (error) {
       options.log(`agent ${who()}: after close: ${error instanceof Error ? error.message : String(error)}`);

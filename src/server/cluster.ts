@@ -43,6 +43,8 @@ export interface NodeSession {
   endpointsAcked: number;
   /** The heartbeat interval its agent was told at welcome (node-liveness.ts); undefined: the base. */
   heartbeatIntervalMs: number | undefined;
+  /** Other agents could not reach its replicas since it last went silent (node-probes.ts). */
+  probedDown: boolean;
 }
 
 /** An agent turned away at hello, and why: kept so `skiff nodes` can say so. Memory only. */
@@ -119,6 +121,7 @@ export class Cluster {
         features: new Set(BASELINE_FEATURES),
         endpointsAcked: -1,
         heartbeatIntervalMs: undefined,
+        probedDown: false,
       });
     }
   }
@@ -165,6 +168,7 @@ export class Cluster {
       features: new Set(features),
       endpointsAcked: -1,
       heartbeatIntervalMs: undefined,
+      probedDown: false,
     };
     const previousStatus = existing?.status;
     session.registration = registration;
@@ -176,6 +180,7 @@ export class Cluster {
     session.endpointsAcked = -1;
     session.lastAssignment = undefined;
     session.lastEndpoints = undefined;
+    session.probedDown = false;
     this.#nodes.set(id, session);
     return { ok: true, session, previousStatus };
   }
@@ -202,6 +207,18 @@ export class Cluster {
     if (!session) return;
     session.lastSeen = now;
     session.lastHeartbeat = now;
+    session.probedDown = false;
+  }
+
+  /**
+   * Indirect probes found the node's replicas unreachable: it is down at the next pass. Ignored
+   * once its agent is heard again (the probes answered about a silence that has ended).
+   */
+  probedDown(id: string, since: number): boolean {
+    const session = this.#nodes.get(id);
+    if (!session || session.lastSeen > since) return false;
+    session.probedDown = true;
+    return true;
   }
 
   /** A status the controller's pass derived from the node's liveness (plan-pass.ts). */

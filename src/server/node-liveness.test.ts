@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { heartbeatIntervalMs, livenessFor, livenessStatus, MAX_HEARTBEATS_PER_S } from './node-liveness.ts';
+import {
+  DEFAULT_LIVENESS,
+  heartbeatIntervalMs,
+  livenessFor,
+  livenessStatus,
+  MAX_HEARTBEATS_PER_S,
+} from './node-liveness.ts';
 
 const settings = { heartbeatTimeoutMs: 1500, downAfterMs: 3000 };
 
@@ -68,4 +74,12 @@ test('liveness follows the interval a node was given; a dropped connection keeps
   assert.equal(livenessStatus(input, 12_500, slow), 'unreachable');
   assert.equal(livenessStatus(input, 13_500, slow), 'down');
   assert.equal(livenessStatus({ ...input, connected: false }, 3000, slow), 'down');
+});
+
+test('probed down: a silent node is down at once, after the startup grace; a ready one is not', () => {
+  const base = { connected: false, lastSeen: 1000, downNotBefore: 0, probedDown: true };
+  assert.equal(livenessStatus(base, 1200, DEFAULT_LIVENESS), 'down');
+  assert.equal(livenessStatus({ ...base, probedDown: false }, 1200, DEFAULT_LIVENESS), 'unreachable');
+  assert.equal(livenessStatus({ ...base, downNotBefore: 5000 }, 1200, DEFAULT_LIVENESS), 'unreachable');
+  assert.equal(livenessStatus({ ...base, connected: true }, 1200, DEFAULT_LIVENESS), 'ready');
 });

@@ -8,7 +8,8 @@
  * nodes)`, so the server hears at most about MAX_HEARTBEATS_PER_S of them, and its node's silence
  * is judged by `livenessFor` that interval (timeouts grow with it; small clusters keep the base).
  * A dropped connection is evidence, not silence: its node is down after the base grace whatever
- * the interval.
+ * the interval. Clearer evidence ends the grace: other agents failing to reach the node's
+ * replicas (indirect probes, node-probes.ts) make it down at once.
  */
 import type { NodeStatus } from '../model/node.ts';
 
@@ -65,11 +66,17 @@ export interface LivenessInput {
   readonly lastSeen: number;
   /** Not down before this time (the server's startup grace). */
   readonly downNotBefore: number;
+  /**
+   * Other agents could not reach its replicas since it went silent (indirect probes,
+   * node-probe-plan.ts): the evidence is clear, so it is down without waiting out the grace.
+   */
+  readonly probedDown?: boolean;
 }
 
 export function livenessStatus(input: LivenessInput, now: number, settings: LivenessSettings): NodeStatus {
   const silentMs = now - input.lastSeen;
   if (input.connected && silentMs <= settings.heartbeatTimeoutMs) return 'ready';
+  if (input.probedDown === true && now >= input.downNotBefore) return 'down';
   const downAfterMs = input.connected
     ? (settings.silentDownAfterMs ?? settings.downAfterMs)
     : settings.downAfterMs;

@@ -32,6 +32,8 @@ export interface PassNode {
   readonly connected: boolean;
   readonly lastSeen: number;
   readonly downNotBefore: number;
+  /** Indirect probes found its replicas unreachable since it went silent (node-probes.ts). */
+  readonly probedDown: boolean;
   /** The key of the assignment last sent over the current link (see plan-pass.ts). */
   readonly sentAssignment: string | undefined;
   /** The endpoints generation last sent over the current link. */
@@ -149,6 +151,7 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
       connected: node.link !== undefined,
       lastSeen: node.lastSeen,
       downNotBefore: node.downNotBefore,
+      probedDown: node.probedDown,
       sentAssignment: node.lastAssignment,
       sentEndpoints: node.lastEndpoints,
       endpointsAcked: node.endpointsAcked,

@@ -53,6 +53,7 @@ function node(id: string, overrides: Partial<PassNode> = {}): PassNode {
     sentAssignment: undefined,
     sentEndpoints: undefined,
     endpointsAcked: -1,
+    probedDown: false,
     ...overrides,
   };
 }

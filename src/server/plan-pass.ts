@@ -237,7 +237,9 @@ class PassBuilder {
       };
       const message =
         status === 'down'
-          ? `Node ${node.id} is down (silent for ${(node.connected ? (liveness.silentDownAfterMs ?? liveness.downAfterMs) : liveness.downAfterMs) / 1000}s): its replicas are rescheduled`
+          ? node.probedDown
+            ? `Node ${node.id} is down (silent, and its replicas answer no other node): its replicas are rescheduled`
+            : `Node ${node.id} is down (silent for ${(node.connected ? (liveness.silentDownAfterMs ?? liveness.downAfterMs) : liveness.downAfterMs) / 1000}s): its replicas are rescheduled`
           : status === 'unreachable'
             ? `Node ${node.id} is unreachable (no heartbeat for ${liveness.heartbeatTimeoutMs / 1000}s)`
             : `Node ${node.id} is ready (heartbeats resumed)`;

@@ -54,6 +54,7 @@ import { serversRoutes } from './leadership/servers-routes.ts';
 import { LogBroker } from './log-broker.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import { DEFAULT_LIVENESS } from './node-liveness.ts';
+import { NodeProbes } from './node-probes.ts';
 import type { PoolDecision } from './stored-pool.ts';
 import { decidePool, POOL_META_KEY } from './stored-pool.ts';
 import type { Tokens } from './tokens.ts';
@@ -195,7 +196,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       metrics.observePassDuration(durationMs);
       options.onControllerPass?.(durationMs);
     },
-    onPlan: (plan) => metrics.observePlan(plan, taskCreatedAt(store), now()),
+    onPlan: (plan) => {
+      metrics.observePlan(plan, taskCreatedAt(store), now());
+      // A node the pass found silent (heartbeats stopped, link still open): ask others about it.
+      for (const change of plan.statusChanges) if (change.to === 'unreachable') probes.start(change.id);
+    },
   });
   metrics.setSources({
     cluster: () => readClusterState({ store, cluster, specOf: (s, r) => controller.specOf(s, r), now }),
@@ -204,6 +209,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const logs = new LogBroker(cluster);
   const execs = new ExecBroker(cluster);
+  const probes = new NodeProbes({
+    cluster,
+    store,
+    events,
+    now,
+    onDown: () => controller.trigger(),
+    log: options.log,
+  });
   // HA: who leads (set once listening); a follower forwards what needs the leader and does not scale.
   let leadership: Leadership | undefined;
   const autoscaler = new Autoscaler({
@@ -308,6 +321,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logs,
     stats,
     execs,
+    probes,
     now,
     log: options.log,
     onAgentMetrics: (nodeId, snapshot) => agentSnapshots.record(nodeId, snapshot),

@@ -207,7 +207,8 @@ export class SimAgent {
           agent_version: AGENT_VERSION,
           cluster_id: this.#clusterId ?? null,
           protocol_version: PROTOCOL_VERSION,
-          features: [...AGENT_FEATURES],
+          // Not node-probe: a simulated host has no ports another could connect to.
+          features: AGENT_FEATURES.filter((f) => f !== FEATURES.nodeProbe),
         });
     });
     socket.on('message', (data: Buffer) => {
