@@ -52,6 +52,15 @@ async function nodeStatus(i: number): Promise<string> {
   return node.status;
 }
 
+async function nodeMessages(i: number): Promise<string[]> {
+  const { body } = await skiff.api('GET', '/api/events?limit=10000');
+  return eventSchema
+    .array()
+    .parse(body)
+    .filter((e) => e.node === lab.nodeName(i))
+    .map((e) => e.message);
+}
+
 async function deploy(body: Record<string, unknown>): Promise<void> {
   const response = await skiff.api('POST', '/api/deploy', { image: 'skiff-demo:v1', ...body });
   assert.ok(response.status === 201 || response.status === 200, JSON.stringify(response.body));
@@ -143,12 +152,31 @@ describe('many hosts', { timeout: 600_000 }, () => {
     const { body } = await skiff.api('GET', '/api/events?service=web');
     const messages = (body as unknown[]).map((e) => eventSchema.parse(e).message);
     assert.ok(!messages.some((m) => m.startsWith('Rescheduling')), JSON.stringify(messages));
+    // The other agents were asked about it (indirect probes) and reached its replica (on the port
+    // its image declares), so the grace stood.
+    const nodeEvents = await nodeMessages(2);
+    assert.ok(
+      nodeEvents.some((m) =>
+        /^Node lab-h2 is silent but its replicas still answer \(lab-h\d: \d+ ok/.test(m),
+      ),
+      JSON.stringify(nodeEvents),
+    );
   });
 
   test('a killed host: its replica runs elsewhere, and nothing is duplicated when it returns', async () => {
     await runningEverywhere('web', 3);
     await lab.killHost(1);
     await eventually('lab-h1 down', async () => (await nodeStatus(1)) === 'down', { timeoutMs: 20_000 });
+    // Down on the evidence of the others (its replica answers neither), not at the end of the grace.
+    const nodeEvents = await nodeMessages(1);
+    assert.ok(
+      nodeEvents.some(
+        (m) =>
+          m ===
+          'Node lab-h1 is down (silent, and its replicas answer no other node): its replicas are rescheduled',
+      ),
+      JSON.stringify(nodeEvents),
+    );
     const moved = await runningEverywhere('web', 3, [2, 3]);
     assert.equal(total(moved), 3);
     await lab.startHost(1);
