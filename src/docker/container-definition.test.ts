@@ -212,3 +212,9 @@ test("the image's EXPOSE ports are published like the spec's own; the spec's bin
   });
   assert.deepEqual(Object.keys(body.ExposedPorts as object), ['80/tcp', '9000/tcp', '53/udp']);
 });
+
+test('an image exposing a range has only its first ports published', () => {
+  const range = Array.from({ length: 1000 }, (_, i) => `${10_000 + i}/tcp`);
+  const { body } = containerDefinition(task({ ports: [] }), CLUSTER, 0, [], undefined, range);
+  assert.equal(Object.keys((body.HostConfig as Record<string, object>).PortBindings ?? {}).length, 32);
+});

@@ -14,6 +14,9 @@ import type { NetworkRef, TaskSpec } from '../protocol/messages.ts';
 import type { ContainerDefinition, NetworkDefinition } from './container-engine.ts';
 import { LABELS } from './container-engine.ts';
 
+/** The most `EXPOSE` ports of an image that are published for other nodes to reach. */
+export const MAX_IMAGE_PORTS = 32;
+
 /** A Skiff network on this host: named after the cluster, laid out in its pool. */
 export function networkDefinition(network: NetworkRef, cluster: ClusterAddressing): NetworkDefinition {
   return {
@@ -54,7 +57,9 @@ export function containerDefinition(
     if (bindsHostPort(port)) bindings[key] = [{ HostPort: String(port.host_port) }];
     else bindings[key] = [{ ...(publishAddress ? { HostIp: publishAddress } : {}), HostPort: '' }];
   }
-  for (const key of imagePorts) {
+  // Each published port is a binding (and a proxy process) on the engine: an image that exposes
+  // a range gets its first few published, not thousands.
+  for (const key of imagePorts.slice(0, MAX_IMAGE_PORTS)) {
     const match = /^(\d{1,5})\/(tcp|udp)$/.exec(key);
     if (!match || key in exposed || Number(match[1]) > 65535) continue;
     exposed[key] = {};
