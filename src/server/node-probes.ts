@@ -13,10 +13,14 @@ import type { Cluster } from './cluster.ts';
 import type { EventLog } from './event-log.ts';
 import { chooseProbers, probePorts, probeVerdict } from './node-probe-plan.ts';
 
-/** Each connection a prober tries may take this long: a live replica on the lab answers in ~1 ms. */
-export const PROBE_CONNECT_TIMEOUT_MS = 500;
+/**
+ * Each connection a prober tries may take this long. A live replica on a LAN accepts in about a
+ * millisecond; a dead one's DNAT leads nowhere and only the timeout ends the try, so it bounds how
+ * soon a killed host is down.
+ */
+export const PROBE_CONNECT_TIMEOUT_MS = 250;
 /** Answers later than this are not waited for. */
-const PROBE_DEADLINE_MS = 1500;
+const PROBE_DEADLINE_MS = 1000;
 
 interface Pending {
   readonly target: string;
