@@ -26,12 +26,17 @@ export async function probeNode(
 function tryConnect(host: string, port: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
+    let settled = false;
     const done = (outcome: string) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       socket.destroy();
       resolve(outcome);
     };
-    const timer = setTimeout(() => done('timeout'), timeoutMs);
+    // Decided after the event loop's poll phase: on a busy host the timer and a connect that made
+    // it in time come due in the same turn, and the connect must win.
+    const timer = setTimeout(() => setImmediate(() => done('timeout')), timeoutMs);
     socket.once('connect', () => done('ok'));
     socket.once('error', (error: NodeJS.ErrnoException) =>
       done(error.code === 'ECONNREFUSED' ? 'refused' : (error.code ?? 'error')),
