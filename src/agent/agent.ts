@@ -80,6 +80,10 @@ export interface AgentOptions {
   readonly usage?: UsageSource;
   /** `--stats-interval` (default 5 s). */
   readonly statsIntervalMs?: number;
+  /** `--pull-concurrency` (default 3): image pulls at once on this node. */
+  readonly pullConcurrency?: number;
+  /** `--pull-timeout` (default 5 min). */
+  readonly pullTimeoutMs?: number;
   /**
    * Where the engine is (`DockerEngine.address`): one on another host cannot mount this host's
    * secret files, so the agent then does not offer them (secret-files.ts). Unset: on this host.
@@ -558,6 +562,8 @@ export class Agent {
       pool,
       nodeId: registration.name,
       concurrency: this.#options.concurrency ?? 8,
+      ...(this.#options.pullConcurrency ? { pullConcurrency: this.#options.pullConcurrency } : {}),
+      ...(this.#options.pullTimeoutMs ? { pullTimeoutMs: this.#options.pullTimeoutMs } : {}),
       ...(this.#options.secretsDir ? { secretsDir: this.#options.secretsDir } : {}),
       ...(this.#secretsRefusal ? { secretsRefusal: this.#secretsRefusal } : {}),
       ...(published === undefined

@@ -28,9 +28,11 @@ import type { TaskSpec } from '../protocol/messages.ts';
 import { containerLabel } from './container-label.ts';
 import type { Action, Outcome, TaskRuntime } from './converger.ts';
 import { converge } from './converger.ts';
+import { DEFAULT_PULL_CONCURRENCY, DEFAULT_PULL_TIMEOUT_MS, ImagePuller } from './image-puller.ts';
 import { unusedNetworks } from './network-sweep.ts';
 import type { Operation } from './observation.ts';
 import { observe } from './observation.ts';
+import { explainPullFailure, needsPull } from './pull-policy.ts';
 import type { ReportedDeath } from './reported-deaths.ts';
 import { withDeaths } from './reported-deaths.ts';
 import { SecretFileWriter } from './secret-files.ts';
@@ -82,6 +84,10 @@ export interface ConvergeLoopOptions {
   readonly secretsRefusal?: string;
   /** Counts exits, restarts, OOM kills, probes and pulls for the server's metrics. */
   readonly tally?: AgentTally;
+  /** Image pulls allowed at once on this node (agent `--pull-concurrency`, default 3). */
+  readonly pullConcurrency?: number;
+  /** A pull still running after this long is cancelled and fails the task (agent `--pull-timeout`, default 5m). */
+  readonly pullTimeoutMs?: number;
 }
 
 /**
@@ -124,6 +130,7 @@ export class ConvergeLoop {
   /** Tracked health by container id, for replicas whose service has a check. */
   readonly #health = new Map<string, HealthState>();
   readonly #prober: Prober;
+  readonly #puller: ImagePuller;
   readonly #secretFiles: SecretFileWriter;
   #passing = false;
   #again = false;
@@ -140,6 +147,11 @@ export class ConvergeLoop {
     this.#secretFiles = new SecretFileWriter(options.secretsDir, options.secretsRefusal);
     this.#semaphore = new Semaphore(options.concurrency);
     this.#removals = new Semaphore(options.concurrency);
+    this.#puller = new ImagePuller({
+      engine: options.engine,
+      concurrency: options.pullConcurrency ?? DEFAULT_PULL_CONCURRENCY,
+      timeoutMs: options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS,
+    });
     this.#prober = new Prober({
       engine: options.engine,
       now: options.now,
@@ -487,12 +499,17 @@ export class ConvergeLoop {
 
   async #ensureImage(task: TaskSpec): Promise<void> {
     const { engine } = this.#options;
-    // Present locally means no pull, ever: a tag is not re-resolved against a registry. Once seen
-    // present it is not asked again (a replacement's hot path); a create that then fails forgets it.
-    if (this.#images.has(task.spec.image)) return;
-    if (await engine.hasImage(task.spec.image)) {
-      this.#images.add(task.spec.image);
-      return;
+    const reference = task.spec.image;
+    // Present locally means no pull (pull-policy.ts), unless the service asks for a tag to be
+    // checked every time (`pull: always`). Once seen present it is not asked again (a
+    // replacement's hot path); a create that then fails forgets it.
+    const always = needsPull({ reference, policy: task.spec.pull, present: true });
+    if (!always) {
+      if (this.#images.has(reference)) return;
+      if (await engine.hasImage(reference)) {
+        this.#images.add(reference);
+        return;
+      }
     }
     this.#operations.set(task.task_id, 'pull');
     this.#publish();
@@ -500,7 +517,7 @@ export class ConvergeLoop {
       type: 'image',
       service: task.service,
       container: null,
-      message: `Pulling image ${task.spec.image}`,
+      message: `Pulling image ${reference}`,
     });
     const pullStartedAt = performance.now();
     const pulled = (result: 'success' | 'failure') => {
@@ -508,18 +525,27 @@ export class ConvergeLoop {
       this.#options.tally?.observe('pullDuration', task.service, (performance.now() - pullStartedAt) / 1000);
     };
     try {
-      await engine.pullImage(task.spec.image);
+      await this.#puller.pull(reference, task.registry_auth);
     } catch (error) {
       pulled('failure');
-      throw error;
+      if (!(error instanceof EngineError)) throw error;
+      throw new EngineError(
+        explainPullFailure(error.message, {
+          reference,
+          withCredential: task.registry_auth !== undefined,
+          timeoutMs: this.#puller.timeoutMs,
+        }),
+        error.status,
+        { cause: error },
+      );
     }
     pulled('success');
-    this.#images.add(task.spec.image);
+    this.#images.add(reference);
     this.#record({
       type: 'image',
       service: task.service,
       container: null,
-      message: `Pulled image ${task.spec.image}`,
+      message: `Pulled image ${reference}`,
     });
   }
 

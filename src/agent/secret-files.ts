@@ -23,9 +23,9 @@ export class SecretsUnavailableError extends Error {
   override readonly name = 'SecretsUnavailableError';
 }
 
-/** The assignment as it may be written to disk: references, never values. */
+/** The assignment as it may be written to disk: references, never values (nor registry credentials). */
 export function withoutSecretValues(task: TaskSpec): TaskSpec {
-  const { secret_files: _values, ...rest } = task;
+  const { secret_files: _values, registry_auth: _auth, ...rest } = task;
   return rest;
 }
 

@@ -70,6 +70,8 @@ const localAgentOptions = {
   concurrency: { type: 'string', default: '8' },
   'secrets-dir': { type: 'string' },
   'stats-interval': { type: 'string', default: '5s' },
+  'pull-concurrency': { type: 'string', default: '3' },
+  'pull-timeout': { type: 'string', default: '5m' },
 } as const;
 
 const waitOptions = {

@@ -134,6 +134,7 @@ export async function runAgent(argv: string[]): Promise<void> {
     concurrency,
     ...(values['secrets-dir'] ? { secretsDir: resolve(values['secrets-dir']) } : {}),
     ...usageFromFlags(values),
+    ...pullsFromFlags(values),
     log: lineLogger(logger, 'agent'),
   });
   await agent.start();
@@ -168,6 +169,7 @@ export async function runUp(argv: string[]): Promise<void> {
     concurrency,
     ...(values['secrets-dir'] ? { secretsDir: resolve(values['secrets-dir']) } : {}),
     ...usageFromFlags(values),
+    ...pullsFromFlags(values),
     log: lineLogger(logger, 'agent'),
   });
   try {
@@ -196,6 +198,20 @@ function usageFromFlags(values: {
       `--stats-interval ${values['stats-interval']}: expected a duration from 1s to 1h (5s)`,
     );
   return { usage: usageSourceFor(values['docker-host']), statsIntervalMs };
+}
+
+/** The agent's image pulls: `--pull-concurrency` at once, each cancelled after `--pull-timeout`. */
+function pullsFromFlags(values: {
+  'pull-concurrency'?: string | undefined;
+  'pull-timeout'?: string | undefined;
+}) {
+  const pullConcurrency = parseIntegerFlag('--pull-concurrency', values['pull-concurrency'] ?? '3', 1, 64);
+  const pullTimeoutMs = parseDurationMs(values['pull-timeout'] ?? '5m');
+  if (pullTimeoutMs === undefined || pullTimeoutMs < 10_000 || pullTimeoutMs > 86_400_000)
+    throw new UsageError(
+      `--pull-timeout ${values['pull-timeout']}: expected a duration from 10s to 24h (5m)`,
+    );
+  return { pullConcurrency, pullTimeoutMs };
 }
 
 /** The engine `--docker-host` (or the environment) names, once it has answered. */

@@ -78,7 +78,10 @@ const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:/
   --secrets-dir DIR               where replicas' secret and config files are written, on a tmpfs the
                                   agent mounts if needed (default /run/skiff/secrets)
   --stats-interval 5s             how often replicas' and the node's CPU, memory, network and disk use is
-                                  sampled and sent to the server (1s to 1h)`;
+                                  sampled and sent to the server (1s to 1h)
+  --pull-concurrency 3            image pulls at once on this node (1-64); more wait their turn
+  --pull-timeout 5m               a pull still running after this long is cancelled and its replica
+                                  fails (backing off) with that reason (10s to 24h)`;
 
 /** How every size flag reads, the same wherever one is taken. */
 const SIZE = 'SIZE is 512m, 1g, 1.5g, or a bare number of MiB (512 = 512m)';

@@ -81,7 +81,8 @@ export interface ContainerEngine {
   info(): Promise<EngineInfo>;
   listManaged(clusterId: string): Promise<ManagedContainer[]>;
   hasImage(ref: string): Promise<boolean>;
-  pullImage(ref: string): Promise<void>;
+  /** Pulls `ref` (a tag is given as written; `pullReference` adds `:latest` to a bare name). */
+  pullImage(ref: string, options?: PullOptions): Promise<void>;
   /**
    * The ports the image declares (`EXPOSE`), as `PORT/PROTOCOL`: a service is reachable by name on
    * them too, as on Swarm's virtual IPs. Empty when the image is not on the engine.
@@ -119,6 +120,13 @@ export interface ContainerEngine {
     onEntries: (entries: LogEntry[]) => void,
     signal: AbortSignal,
   ): Promise<void>;
+}
+
+export interface PullOptions {
+  /** The `X-Registry-Auth` header for the image's registry (src/registry/registry-auth.ts). */
+  readonly auth?: string | undefined;
+  /** Ends the pull (the engine cancels it when its client goes away): the pull timeout. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** The engine refused or failed an operation; `status` is the Engine API's HTTP status. */

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { type Duplex, PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { z } from 'zod';
+import { pullReference } from '../model/image-parts.ts';
 import type { LogRequest } from '../protocol/messages.ts';
 import type {
   ContainerDefinition,
@@ -20,6 +21,7 @@ import type {
   LogEntry,
   ManagedContainer,
   NetworkDefinition,
+  PullOptions,
 } from './container-engine.ts';
 import { EngineError, EngineUnreachableError, LABELS } from './container-engine.ts';
 import { describeEngineAddress, dockerOptionsFor, type EngineEnvironment } from './engine-address.ts';
@@ -238,15 +240,31 @@ export class DockerEngine implements ContainerEngine {
     }
   }
 
-  async pullImage(ref: string): Promise<void> {
-    const stream = (await this.#call(`pull ${ref}`, () => this.#docker.pull(ref))) as Readable;
+  async pullImage(ref: string, options: PullOptions = {}): Promise<void> {
+    const { auth, signal } = options;
+    const what = `pull ${ref}`;
+    const aborted = () => new EngineError(`${what}: ${abortReason(signal)}`, undefined);
+    // `fromImage` takes the whole reference (tag or digest): dockerode's own split of
+    // `repo:tag@digest` is not Docker's.
+    const stream = (await this.#call(what, async () => {
+      try {
+        return await this.#docker.createImage(auth ? { base64: auth } : undefined, {
+          fromImage: pullReference(ref),
+          ...(signal ? { abortSignal: signal } : {}),
+        });
+      } catch (error) {
+        if (signal?.aborted) throw aborted();
+        throw error;
+      }
+    })) as Readable;
     await new Promise<void>((resolve, reject) => {
       this.#docker.modem.followProgress(stream, (error: Error | null, output: unknown[]) => {
         // The engine reports pull failures inside the progress stream, not as a status.
         const failed = output?.find((item) => z.object({ error: z.string() }).safeParse(item).success);
-        if (error) reject(new EngineError(`pull ${ref}: ${error.message}`, undefined, { cause: error }));
+        if (signal?.aborted) reject(aborted());
+        else if (error) reject(new EngineError(`${what}: ${error.message}`, undefined, { cause: error }));
         else if (failed)
-          reject(new EngineError(`pull ${ref}: ${(failed as { error: string }).error}`, undefined));
+          reject(new EngineError(`${what}: ${(failed as { error: string }).error}`, undefined));
         else resolve();
       });
     });
@@ -614,6 +632,12 @@ function toEngineError(what: string, error: unknown, engineAddress: string): Eng
       ? error.message
       : String(error);
   return new EngineError(`${what}: ${message.trim()}`, statusOf(error), { cause: error });
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error && reason.name === 'TimeoutError') return 'timed out (the pull timeout)';
+  return reason instanceof Error ? reason.message : 'cancelled';
 }
 
 function parseStartedAt(text: string): number | null {

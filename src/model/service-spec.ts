@@ -203,6 +203,11 @@ export const serviceSpecSchema = z.strictObject({
     .string()
     .regex(SERVICE_NAME_PATTERN, 'must be lowercase letters, digits and dashes (a DNS label, at most 63)'),
   image: imageReferenceSchema,
+  /**
+   * When a node pulls a tag it already has: `missing` (the default, also when absent) never,
+   * `always` asks the registry at every container create. A digest is never pulled again.
+   */
+  pull: z.enum(['always', 'missing']).optional(),
   replicas: z.int().min(0).max(1000).default(1),
   /**
    * `global`: one replica on every node that matches the placement constraints, following nodes
@@ -261,6 +266,7 @@ export type PortSpec = z.output<typeof portSchema>;
 export type Resources = z.output<typeof resourcesSchema>;
 export type HealthCheck = z.output<typeof healthCheckSchema>;
 export type RestartPolicy = z.output<typeof restartPolicySchema>;
+export type PullPolicy = 'always' | 'missing';
 export type Placement = z.output<typeof placementSchema>;
 export type UpdatePolicy = z.output<typeof updatePolicySchema>;
 

@@ -65,6 +65,11 @@ export const taskSpecSchema = z.object({
    * task and never written to the agent's disk (its saved assignment drops them).
    */
   secret_files: z.array(secretFileSchema).optional(),
+  /**
+   * The `X-Registry-Auth` header for the registry of the task's image, when the cluster holds a
+   * credential for it (`skiff registry login`); like secret values, never written to disk.
+   */
+  registry_auth: z.string().max(16_384).optional(),
 });
 
 /** One serving replica, as every host's proxy and DNS need it. */
