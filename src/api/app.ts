@@ -11,6 +11,8 @@ import { FailedAuthLimiter } from '../auth/failed-auth-limiter.ts';
 import { TokenRegistry } from '../auth/token-registry.ts';
 import { instrumentRequests } from '../metrics/api-instrumentation.ts';
 import { METRICS_PATH, metricsRoute } from '../metrics/metrics-route.ts';
+import { RegistryCredentialStore } from '../registry/credential-store.ts';
+import { HttpsDigestResolver } from '../registry/digest-resolver.ts';
 import { SecretStore } from '../secrets/secret-store.ts';
 import {
   AllocationExhaustedError,
@@ -26,6 +28,7 @@ import { execRoutes } from './exec-routes.ts';
 import { nodeRoutes } from './node-routes.ts';
 import { openApiDocument } from './openapi.ts';
 import { policyRoutes } from './policy-routes.ts';
+import { registryRoutes } from './registry-routes.ts';
 import { rolloutRoutes } from './rollout-routes.ts';
 import { secretRoutes } from './secret-routes.ts';
 import { serviceRoutes } from './service-routes.ts';
@@ -64,6 +67,8 @@ export function createApp(
   const deps: RouteDeps = {
     ...apiDeps,
     secrets,
+    registries: apiDeps.registries ?? new RegistryCredentialStore(apiDeps.store, randomBytes(32)),
+    digestResolver: apiDeps.digestResolver ?? new HttpsDigestResolver(),
     events: attributedEvents(apiDeps.events),
   };
 
@@ -138,6 +143,7 @@ export function createApp(
   app.route('/api', tokenRoutes({ tokens, events: deps.events, now: deps.now }));
   app.route('/api', policyRoutes(deps));
   app.route('/api', secretRoutes(deps, deps.secrets));
+  app.route('/api', registryRoutes(deps));
   if (deps.metrics) app.route('/', metricsRoute(deps.metrics));
   app.route('/api', stackRoutes(deps));
   app.route('/api', execRoutes(deps));

@@ -7,6 +7,8 @@ import type { Hono } from 'hono';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import type { AddressPool } from '../model/addressing.ts';
 
+import type { RegistryCredentialStore } from '../registry/credential-store.ts';
+import type { DigestResolver } from '../registry/digest-resolver.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Cluster } from '../server/cluster.ts';
 import type { Controller } from '../server/controller.ts';
@@ -32,6 +34,13 @@ export interface ApiDeps {
    * under a key of its own that dies with it.
    */
   readonly secrets?: SecretStore;
+  /**
+   * Registry credentials (`skiff registry login`), sealed under the cluster key. Absent, the app
+   * keeps them under a key of its own (and the controller sends none).
+   */
+  readonly registries?: RegistryCredentialStore;
+  /** Resolves tags to digests at deploy (src/registry); absent, over HTTPS to the registry itself. */
+  readonly digestResolver?: DigestResolver;
   readonly now: () => number;
   /** The port the server listens on, which no service may publish (undefined: unknown). */
   readonly serverPort?: () => number | undefined;
@@ -56,5 +65,9 @@ export interface ApiDeps {
   readonly stats?: StatsWindow;
 }
 
-/** The deps as the routes see them: a secret store always there. */
-export type RouteDeps = ApiDeps & { readonly secrets: SecretStore };
+/** The deps as the routes see them: a secret store, registry credentials and a resolver always there. */
+export type RouteDeps = ApiDeps & {
+  readonly secrets: SecretStore;
+  readonly registries: RegistryCredentialStore;
+  readonly digestResolver: DigestResolver;
+};

@@ -19,6 +19,7 @@ import {
 import { clusterStatsSchema, serviceStatsSchema } from '../stats/stats-schema.ts';
 import { accessPaths } from './openapi-access.ts';
 import { execPaths } from './openapi-exec.ts';
+import { registryPaths } from './openapi-registries.ts';
 import { stackPaths } from './openapi-stacks.ts';
 import { sessionPaths } from './session-openapi.ts';
 
@@ -262,6 +263,7 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       ...accessPaths(),
+      ...registryPaths(),
       ...stackPaths(),
       ...execPaths(),
       '/metrics': {

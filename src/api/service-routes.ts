@@ -11,6 +11,7 @@ import { admitSpec, assertNoConflicts, commitDeploys, parseBody } from './deploy
 import type { RouteDeps } from './deps.ts';
 import { HttpError, NotFoundError } from './errors.ts';
 import { page } from './paging.ts';
+import { pinImages } from './pin-images.ts';
 import { assertAdmitted } from './policy-routes.ts';
 import { serviceView } from './views.ts';
 
@@ -25,9 +26,13 @@ export function serviceRoutes(deps: RouteDeps): Hono {
   };
 
   app.post('/deploy', async (c) => {
-    const spec = admitSpec(deps, await readJson(c.req.raw));
+    const admitted = admitSpec(deps, await readJson(c.req.raw));
+    // Resolved first: what follows is synchronous, so nothing changes between check and store.
+    const pinned = await pinImages(deps, [admitted]);
+    const spec = pinned.specs[0] ?? admitted;
     assertNoConflicts(deps, [spec]);
     const [result] = commitDeploys(deps, [spec]);
+    for (const event of pinned.events) events.append({ ...event, node: null }, now());
     await controller.settle();
     return c.json(view(spec.name), result?.created ? 201 : 200);
   });

@@ -20,6 +20,7 @@ import type { StoredService } from '../store/store.ts';
 import { assertNoConflicts, checkSpec, commitDeploys, parseBody } from './deploy-service.ts';
 import type { RouteDeps } from './deps.ts';
 import { HttpError, NotFoundError } from './errors.ts';
+import { pinImages } from './pin-images.ts';
 import { assertUsersAdmitted, changesValue, rollUsers } from './secret-rolls.ts';
 import { readJson } from './service-routes.ts';
 import { serviceView } from './views.ts';
@@ -52,7 +53,7 @@ export function stackRoutes(deps: RouteDeps): Hono {
     }
     const pending = (kind: SecretKind, name: string) =>
       objects.some((o) => o.kind === kind && o.name === name);
-    const specs = request.services.map((body, index) => {
+    const checked = request.services.map((body, index) => {
       const spec = checkSpec(deps, body, `services.${index}`, pending);
       if (!spec.name.startsWith(`${stack}-`))
         throw new HttpError(
@@ -67,6 +68,9 @@ export function stackRoutes(deps: RouteDeps): Hono {
         );
       return { ...spec, labels: { ...spec.labels, [STACK_LABEL]: stack } };
     });
+    // Resolved first: what follows is synchronous, so nothing changes between check and store.
+    const pinned = await pinImages(deps, checked);
+    const specs = pinned.specs;
     const names = new Set(specs.map((s) => s.name));
     if (names.size !== specs.length) throw new HttpError(400, 'services: two services have the same name');
     const pruned = request.prune ? servicesOf(stack).filter((s) => !names.has(s.spec.name)) : [];
@@ -97,6 +101,7 @@ export function stackRoutes(deps: RouteDeps): Hono {
       deps,
       specs.map((spec) => withVersions(deps.secrets, spec)),
     );
+    for (const event of pinned.events) events.append({ ...event, node: null }, now());
     for (const service of pruned) {
       if (!store.deleteService(service.spec.name)) continue;
       events.append(

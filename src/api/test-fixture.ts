@@ -15,6 +15,7 @@ import type { AddressPool } from '../model/addressing.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
+import { RegistryCredentialStore } from '../registry/credential-store.ts';
 import { SecretStore } from '../secrets/secret-store.ts';
 import type { AgentLink } from '../server/cluster.ts';
 import { Cluster } from '../server/cluster.ts';
@@ -85,7 +86,7 @@ export function createFixture(
     serverPort?: number;
     addressPool?: AddressPool;
     /** More deps for the app (a session key, assets, allowed origins …). */
-    deps?: Partial<Pick<ApiDeps, 'sessionKey' | 'assets' | 'allowedOrigins' | 'stats'>>;
+    deps?: Partial<Pick<ApiDeps, 'sessionKey' | 'assets' | 'allowedOrigins' | 'stats' | 'digestResolver'>>;
   } = {},
 ): Fixture {
   const addressPool = options.addressPool ?? DEFAULT_POOL;
@@ -99,7 +100,9 @@ export function createFixture(
   const now = () => clock;
   const cluster = new Cluster(store, now());
   const events = new EventLog(store);
-  const secrets = new SecretStore(store, randomBytes(32));
+  const key = randomBytes(32);
+  const secrets = new SecretStore(store, key);
+  const registries = new RegistryCredentialStore(store, key);
   const metrics = new ServerMetrics({ defaultMetrics: false });
   const controller = new Controller({
     store,
@@ -110,6 +113,7 @@ export function createFixture(
     now,
     log,
     secrets,
+    registries,
     onPlan: (plan) => metrics.observePlan(plan, taskCreatedAt(store), now()),
   });
   const logs = new LogBroker(cluster);
@@ -129,6 +133,7 @@ export function createFixture(
       addressPool,
       now,
       secrets,
+      registries,
       stats,
       serverPort: () => options.serverPort,
       metrics,

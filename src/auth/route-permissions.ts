@@ -19,6 +19,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/secrets': 'read',
   'GET /api/configs': 'read',
   'GET /api/configs/:name': 'read',
+  'GET /api/registries': 'read',
   // Prometheus' scrape: a viewer token in its credentials_file is enough.
   'GET /metrics': 'read',
   'GET /api/stats': 'read',
@@ -42,6 +43,9 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'DELETE /api/secrets/:name': 'operate',
   'POST /api/configs': 'operate',
   'DELETE /api/configs/:name': 'operate',
+  // A credential lets replicas pull from a registry: who may deploy may log in, as with secrets.
+  'POST /api/registries': 'operate',
+  'DELETE /api/registries/:registry': 'operate',
   'POST /api/stacks/:name': 'operate',
   // A shell in a replica can do anything the replica can: operator, as `docker exec` on a host.
   'GET /api/exec': 'operate',

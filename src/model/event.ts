@@ -26,6 +26,8 @@ export const eventTypeSchema = z.enum([
   'stack',
   /** Servers of an HA cluster: which one leads (leadership changes). */
   'server',
+  /** Registry credentials stored or removed (never the password). */
+  'registry',
 ]);
 export type EventType = z.infer<typeof eventTypeSchema>;
 

@@ -5,7 +5,10 @@
  * node is sent only the values of the replicas it runs.
  */
 import { MAX_SERVICES } from '../model/addressing.ts';
+import { registryOf } from '../model/image-parts.ts';
 import type { ServerMessage, TaskSpec } from '../protocol/messages.ts';
+import type { RegistryCredentialStore } from '../registry/credential-store.ts';
+import { registryAuthHeader } from '../registry/registry-auth.ts';
 import { secretFiles } from '../secrets/secret-refs.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Store } from '../store/store.ts';
@@ -21,6 +24,8 @@ export interface ApplyTargets {
   readonly networkCount: number;
   /** Where the values of the secrets and configs tasks refer to come from; none: no files are sent. */
   readonly secrets?: SecretStore;
+  /** Registry credentials: a task whose image's registry has one carries its X-Registry-Auth. */
+  readonly registries?: RegistryCredentialStore | undefined;
 }
 
 /** The plan was made against state that has changed since: a caller bug (passes are synchronous). */
@@ -69,12 +74,14 @@ export function writePass(plan: PassPlan, targets: ApplyTargets, now: number): v
 
 /** What changed for each node, sent once the writes are durable (an agent never runs a task the store lost). */
 export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
-  const { cluster, secrets } = targets;
+  const { cluster, secrets, registries } = targets;
   for (const assignment of plan.assignments) {
     const node = cluster.get(assignment.nodeId);
     if (!node?.link) continue;
     node.lastAssignment = assignment.key;
-    const tasks = assignment.tasks.map((task) => withSecretFiles(task, secrets));
+    const tasks = assignment.tasks.map((task) =>
+      withRegistryAuth(withSecretFiles(task, secrets), registries),
+    );
     node.link.send({ type: 'assign', generation: assignment.generation, tasks });
   }
   const endpoints = plan.endpoints;
@@ -96,6 +103,14 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
       } else node.link.send(message);
     }
   }
+}
+
+/** Only a task whose image comes from a registry with a stored credential carries it. */
+function withRegistryAuth(task: TaskSpec, registries: RegistryCredentialStore | undefined): TaskSpec {
+  if (!registries) return task;
+  const registry = registryOf(task.spec.image);
+  const credential = registries.credential(registry);
+  return credential ? { ...task, registry_auth: registryAuthHeader(registry, credential) } : task;
 }
 
 /** Only tasks that use secrets or configs carry files, and only to the node that runs them. */

@@ -221,6 +221,14 @@ export class Cluster {
     return true;
   }
 
+  /**
+   * Every node gets its whole assignment again on the next pass: what is attached at sending
+   * changed (a registry credential stored or removed), though the tasks did not.
+   */
+  resendAssignments(): void {
+    for (const session of this.#nodes.values()) session.lastAssignment = undefined;
+  }
+
   /** A status the controller's pass derived from the node's liveness (plan-pass.ts). */
   setStatus(id: string, status: NodeStatus): void {
     const node = this.#nodes.get(id);

@@ -11,6 +11,7 @@ import type { ServiceSpec } from '../model/service-spec.ts';
 import type { TaskObservation } from '../model/task.ts';
 import { DEFAULT_TTL_SECONDS } from '../net/dns/dns-answer.ts';
 import type { AgentMessage } from '../protocol/messages.ts';
+import type { RegistryCredentialStore } from '../registry/credential-store.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Store } from '../store/store.ts';
 import { unowned } from '../store/write-owner.ts';
@@ -46,6 +47,8 @@ export interface ControllerOptions {
   readonly newTaskId?: () => string;
   /** Where the values of the secrets and configs tasks refer to come from; none: no files are sent. */
   readonly secrets?: SecretStore;
+  /** Registry credentials, sent with the tasks whose images come from those registries. */
+  readonly registries?: RegistryCredentialStore;
 }
 
 /** How long `settle` waits for its pass before the caller answers with what is decided so far. */
@@ -263,6 +266,7 @@ export class Controller {
       events,
       networkCount: this.#options.addressPool.networkCount,
       secrets: this.#options.secrets,
+      registries: this.#options.registries,
     };
     return { plan, at, targets };
   }

@@ -24,6 +24,7 @@ import { startMetricsListener } from '../metrics/metrics-listener.ts';
 import { ServerMetrics } from '../metrics/server-metrics.ts';
 import { statsUsage } from '../metrics/stats-usage.ts';
 import type { AddressPool } from '../model/addressing.ts';
+import { RegistryCredentialStore } from '../registry/credential-store.ts';
 import { ensureClusterKey } from '../secrets/cluster-key.ts';
 import { SecretStore } from '../secrets/secret-store.ts';
 import { agentRoutes, clientIdentity } from '../security/agent-routes.ts';
@@ -179,6 +180,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // (node-liveness.ts), with timeouts in proportion.
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.round(liveness.heartbeatTimeoutMs / 3);
   const secrets = new SecretStore(store, clusterKey);
+  const registries = new RegistryCredentialStore(store, clusterKey);
   const metrics = new ServerMetrics();
   const stats = new StatsWindow();
   const agentSnapshots = new AgentSnapshots();
@@ -192,6 +194,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     now,
     log: options.log,
     secrets,
+    registries,
     onPass: (durationMs) => {
       metrics.observePassDuration(durationMs);
       options.onControllerPass?.(durationMs);
@@ -262,6 +265,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         stats.forgetNode(name);
       },
       secrets,
+      registries,
       metrics,
       stats,
       sessionKey: deriveSessionKey(clusterKey),
