@@ -55,6 +55,8 @@ describe('auth', () => {
     if (method === 'GET' || method === 'DELETE') return undefined;
     if (path === '/api/secrets' || path === '/api/configs') return '{"name":"api-server","data":"aGk="}';
     if (path === '/api/tokens') return '{"name":"ci","role":"viewer"}';
+    if (path === '/api/registries')
+      return '{"registry":"registry.test:5000","username":"ci","password":"pw"}';
     if (path.startsWith('/api/stacks/')) return STACK;
     if (path === '/api/session') return JSON.stringify({ token: ADMIN_TOKEN });
     if (path === '/api/policy') return '{"mode":"baseline"}';
@@ -149,7 +151,9 @@ describe('auth', () => {
         continue;
       }
       const res = await f.call(method, concrete(path), bodyFor(method, path));
-      const created = method === 'POST' && (path === '/api/tokens' || path === '/api/session');
+      const created =
+        method === 'POST' &&
+        (path === '/api/tokens' || path === '/api/session' || path === '/api/registries');
       // The stream is a WebSocket: a plain GET is told so (426), a real upgrade is test/stream.test.ts's.
       const expected = path === '/api/stream' ? 426 : created ? 201 : 200;
       assert.equal(res.status, expected, `${method} ${path}: ${res.text}`);
