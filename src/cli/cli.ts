@@ -39,6 +39,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   snapshot: async () => (await import('./store-commands.ts')).runSnapshot,
   secret: async () => (await import('./secret-command.ts')).runSecret,
   config: async () => (await import('./secret-command.ts')).runConfig,
+  registry: async () => (await import('./registry-command.ts')).runRegistry,
   stack: async () => (await import('./stack-command.ts')).runStack,
   exec: async () => (await import('./exec-command.ts')).runExec,
   context: async () => (await import('./context-command.ts')).runContext,

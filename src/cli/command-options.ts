@@ -147,6 +147,12 @@ export const COMMAND_OPTIONS = {
   policy: { ...connectionOptions, ...outputOptions },
   secret: { ...connectionOptions, ...outputOptions, file: { type: 'string', short: 'f' } },
   config: { ...connectionOptions, ...outputOptions, file: { type: 'string', short: 'f' } },
+  registry: {
+    ...connectionOptions,
+    ...outputOptions,
+    username: { type: 'string', short: 'u' },
+    'password-stdin': { type: 'boolean' },
+  },
   exec: {
     ...connectionOptions,
     interactive: { type: 'boolean', short: 'i' },

@@ -28,6 +28,7 @@ const POSITIONALS: Partial<Record<CommandName, readonly Slot[]>> = {
   policy: ['actions', 'services'],
   secret: ['actions'],
   config: ['actions'],
+  registry: ['actions'],
   stack: ['actions'],
   completion: [['bash', 'zsh', 'fish']],
   install: [['server', 'agent']],

@@ -16,6 +16,7 @@ export const privilegeOptions = {
   'read-only': { type: 'boolean' },
   init: { type: 'boolean' },
   'stop-signal': { type: 'string' },
+  pull: { type: 'string' },
   network: { type: 'string', multiple: true },
   'network-mode': { type: 'string' },
   pid: { type: 'string' },
@@ -45,6 +46,7 @@ export function privilegeFields(flags: PrivilegeFlags): JsonObject {
   if (flags.privileged) fields.privileged = true;
   if (flags['read-only']) fields.read_only = true;
   if (flags.init) fields.init = true;
+  if (flags.pull !== undefined) fields.pull = parseChoiceFlag('--pull', flags.pull, ['always', 'missing']);
   if (flags.user !== undefined) fields.user = flags.user;
   if (flags['stop-signal'] !== undefined) fields.stop_signal = signalName(flags['stop-signal']);
   if (flags['cap-add'] !== undefined) fields.cap_add = flags['cap-add'].map(capabilityName);

@@ -151,6 +151,8 @@ ${DAEMON}`,
   --stop-grace-period 10s         time between SIGTERM and SIGKILL
   --stop-signal SIGNAL            the signal that stops a replica (SIGTERM, SIGINT, SIGQUIT, …)
   --init                          run Docker's init as PID 1 (forwards the stop signal, reaps zombies)
+  --pull always|missing           when a node pulls a tag it already has: never (missing, the default)
+                                  or at every replica start (always); a digest is never pulled again
   --network NAME                  a Skiff network the replicas join (repeatable; default "default")
   --secret NAME[:TARGET]          a secret as a file, /run/secrets/NAME by default; also
                                   source=NAME,target=PATH,mode=0400 (repeatable)
@@ -336,6 +338,20 @@ ${OUTPUT_OPTION}`,
   show NAME                       print its content
   rm NAME                         remove one no service uses`,
     options: `  -f, --file FILE                 create: read the value from FILE, or - for stdin
+${OUTPUT_OPTION}`,
+    client: true,
+  },
+  registry: {
+    synopsis:
+      'skiff registry login HOST --username U --password-stdin | skiff registry ls | skiff registry logout HOST',
+    summary:
+      'Registry credentials: nodes send them when they pull from that registry, and deploys resolve its tags to digests with them.',
+    actions: `  login HOST                      store (or replace) the credential for HOST[:PORT] (docker.io for
+                                  Docker Hub), encrypted at rest; the password is read from stdin
+  ls                              list registries and usernames (never passwords)
+  logout HOST                     remove it`,
+    options: `  -u, --username U                login: the registry user
+  --password-stdin                login: read the password from stdin (required)
 ${OUTPUT_OPTION}`,
     client: true,
   },
