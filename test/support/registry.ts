@@ -195,8 +195,9 @@ export interface PushedImage {
 
 /**
  * Pushes a local image of this machine's engine into the registry as `repositoryTag` (`repo:tag`),
- * logged in with a Docker config of its own (root's `~/.docker` is not touched), then untags the
- * registry reference again so the engine has to pull it (`keepLocal` keeps it).
+ * logged in with a Docker config of its own (root's `~/.docker` is not touched), then removes the
+ * registry's tag and digest references from the engine again so it has to pull them (the layers
+ * stay, under the local image's own name; `keepLocal` keeps the references).
  */
 export async function pushImage(
   registry: TestRegistry,
@@ -216,9 +217,11 @@ export async function pushImage(
   const pushed = await run('docker', ['--config', configDir, 'push', reference]);
   const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
   if (!digest) throw new Error(`docker push ${reference} printed no digest:\n${pushed}`);
-  if (!keepLocal) await removeLocalImage(reference);
   const repository = reference.slice(0, reference.lastIndexOf(':'));
-  return { reference, digest, pinned: `${repository}@${digest}` };
+  const pinned = `${repository}@${digest}`;
+  // The push left the digest as a RepoDigest too: without both gone the engine would find it.
+  if (!keepLocal) for (const name of [reference, pinned]) await removeLocalImage(name);
+  return { reference, digest, pinned };
 }
 
 /** Untags (or removes) `reference` in this machine's engine; no error when it is absent. */

@@ -277,20 +277,24 @@ export class SkiffCluster {
     return { status: response.status, body: text === '' ? null : JSON.parse(text) };
   }
 
-  /** Runs the real CLI against this cluster. */
-  async cli(args: string[], { timeoutMs = 120_000 } = {}): Promise<CliResult> {
+  /** Runs the real CLI against this cluster; `input` is written to its stdin. */
+  async cli(
+    args: string[],
+    { timeoutMs = 120_000, input }: { timeoutMs?: number; input?: string } = {},
+  ): Promise<CliResult> {
     const { file, prefix, cwd } = this.commands.cli;
     const child = spawn(file, [...prefix, ...args], {
       env: { ...process.env, SKIFF_SERVER: this.url, SKIFF_DATA_DIR: this.dataDir, SKIFF_TOKEN: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       ...(cwd ? { cwd } : {}),
     });
+    if (input !== undefined) child.stdin?.end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => {
+    child.stdout?.on('data', (d) => {
       stdout += d;
     });
-    child.stderr.on('data', (d) => {
+    child.stderr?.on('data', (d) => {
       stderr += d;
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
