@@ -21,7 +21,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { createCa, issueServingCertificate } from '../../src/security/certificates.ts';
@@ -97,13 +97,21 @@ export async function startRegistry({
   writeFileSync(`${dir}/config.yml`, JSON.stringify(config, null, 2));
   trustCa(host, ca.certPem);
 
+  // Its output goes to a file, not a pipe: a pipe closed while it runs on (the shared instance
+  // outlives nothing that reads it) would kill it with SIGPIPE at its next log line.
+  const logFile = `${dir}/registry.log`;
+  const log = openSync(logFile, 'a');
   const child: ChildProcess = spawn(REGISTRY_BINARY, ['serve', `${dir}/config.yml`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', log, log],
   });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
+  closeSync(log);
+  const lastLog = () => {
+    try {
+      return readFileSync(logFile, 'utf8').slice(-4000);
+    } catch {
+      return '';
+    }
+  };
   const removeFiles = () => {
     rmSync(dir, { recursive: true, force: true });
     rmSync(`${CERTS_D}/${host}`, { recursive: true, force: true });
@@ -120,7 +128,8 @@ export async function startRegistry({
     await eventually(
       `registry ${host} answering`,
       async () => {
-        if (child.exitCode !== null) throw new Error(`docker-registry exited ${child.exitCode}: ${stderr}`);
+        if (child.exitCode !== null)
+          throw new Error(`docker-registry exited ${child.exitCode}: ${lastLog()}`);
         return (await v2Status(host, ca.certPem)) === 401;
       },
       { timeoutMs: 20_000, intervalMs: 100 },
@@ -167,7 +176,6 @@ export function sharedRegistry(): Promise<TestRegistry> {
     const registry = await startRegistry();
     // The registry must not keep the test process alive; it dies with it.
     registry.process.unref();
-    registry.process.stderr?.destroy();
     process.once('exit', () => {
       registry.process.kill('SIGKILL');
       registry.removeFiles();
