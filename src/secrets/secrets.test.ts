@@ -155,9 +155,12 @@ describe('the agent’s secret files', () => {
     );
   });
 
-  test('what the agent saves to disk has references, not values', () => {
-    const saved = JSON.stringify(withoutSecretValues(task(true)));
+  test('what the agent saves to disk has references, not values (nor a registry credential)', () => {
+    const saved = JSON.stringify(
+      withoutSecretValues({ ...task(true), registry_auth: 'UkVHSVNUUlktQVVUSA==' }),
+    );
     assert.ok(!saved.includes(Buffer.from('s3cret').toString('base64')));
+    assert.ok(!saved.includes('UkVHSVNUUlktQVVUSA=='));
     assert.match(saved, /"secrets":\[\{"name":"db"/);
   });
 });
