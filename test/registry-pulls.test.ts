@@ -60,7 +60,8 @@ describe('registry pulls with credentials', { timeout: 180_000 }, () => {
     assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
     // Every retry is seen as a new retry_at; they must spread out (1 s, 2 s, 4 s … by the restart policy).
     const retries = new Set<string>();
-    const needs = `registry ${registry.host} needs a credential and none is stored (skiff registry login ${registry.host})`;
+    // The wording of a loopback registry (which the engine also tries over plain HTTP) or another.
+    const needs = `needs a credential and none is stored (skiff registry login ${registry.host})`;
     await eventually(
       'three retries of the failing pull, each saying why',
       async () => {
@@ -85,7 +86,9 @@ describe('registry pulls with credentials', { timeout: 180_000 }, () => {
     await login('not-the-password');
     await eventually('the replica says the stored credential was refused', async () => {
       const replica = (await view('reg-pull')).containers[0];
-      return replica?.message?.includes(`registry ${registry.host} refused the stored credential`)
+      return replica?.message?.includes(
+        `refused the stored credential (skiff registry login ${registry.host} to replace it)`,
+      )
         ? replica
         : undefined;
     });
@@ -114,6 +117,7 @@ describe('registry pulls with credentials', { timeout: 180_000 }, () => {
   });
 
   test('a deploy pins the digest; a new build under the tag reaches only a new deploy', async () => {
+    await login(registry.password);
     const tag = `${REPO}/pinned:current`;
     const v1 = await pushImage(registry, 'skiff-demo:v1', tag);
     pushedRefs.push(v1.reference, v1.pinned);

@@ -45,6 +45,17 @@ test('a refused or missing credential is named with the command that fixes it; a
     }),
     'pull 127.0.0.1:5000/app:v1: timed out after 300 s (agent --pull-timeout)',
   );
+  // Loopback registries are insecure to the engine: it retries over HTTP and reports that failure.
+  const fallback =
+    'pull 127.0.0.1:5000/app:v1: (HTTP code 500) server error - error parsing HTTP 400 response body: invalid character \'C\' looking for beginning of value: "Client sent an HTTP request to an HTTPS server.\n"';
+  assert.match(
+    explainPullFailure(fallback, { ...context, withCredential: false }),
+    /— registry 127\.0\.0\.1:5000 refused the pull over HTTPS: it needs a credential and none is stored \(skiff registry login 127\.0\.0\.1:5000\), or the engine does not trust its certificate$/,
+  );
+  assert.match(
+    explainPullFailure(fallback, { ...context, withCredential: true }),
+    /it refused the stored credential \(skiff registry login 127\.0\.0\.1:5000 to replace it\)/,
+  );
   const other = 'pull 127.0.0.1:1/none:latest: connect ECONNREFUSED';
   assert.equal(explainPullFailure(other, { ...context, withCredential: false }), other);
 });
