@@ -37,6 +37,8 @@ export const FEATURES = {
   serviceAliases: 'service-aliases',
   /** Runs `exec.start` requests: a command in a replica, with stdin, output, TTY and exit code. */
   exec: 'exec',
+  /** Pulls an image when asked (`image.pull`), before a rollout replaces anything (reconciler/pre-pull.ts). */
+  prePull: 'pre-pull',
 } as const;
 
 /** What this agent supports. */

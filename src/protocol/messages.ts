@@ -21,6 +21,7 @@ import { portSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { publishedPortSchema, taskObservationSchema } from '../model/task.ts';
 import { serviceAdmissionSchema } from '../policy/admission-policy.ts';
 import { execAgentMessages, execServerMessages } from './exec-messages.ts';
+import { pullAgentMessages, pullServerMessages } from './pull-messages.ts';
 import { statsMessageSchema } from './stats-message.ts';
 
 export const AGENT_PATH = '/agent/v1';
@@ -156,6 +157,7 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   /** Resource usage of the node and its replicas, to a server whose welcome lists `stats` (stats-message.ts). */
   statsMessageSchema,
   ...execAgentMessages,
+  ...pullAgentMessages,
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
@@ -191,6 +193,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('logs.cancel'), request_id: idTextSchema }),
   ...execServerMessages,
+  ...pullServerMessages,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 

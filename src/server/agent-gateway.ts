@@ -322,6 +322,14 @@ function serveAgent(
       case 'exec.exit':
         options.execs.exit(nodeId, message.request_id, message.exit_code, message.error);
         return;
+      case 'image.pull_status':
+        cluster.recordPull(nodeId, message.request_id, {
+          state: message.state,
+          message: message.error,
+          at: now(),
+        });
+        controller.trigger();
+        return;
     }
   };
   const who = () => nodeId ?? '(unregistered)';

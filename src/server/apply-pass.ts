@@ -77,6 +77,12 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
     const tasks = assignment.tasks.map((task) => withSecretFiles(task, secrets));
     node.link.send({ type: 'assign', generation: assignment.generation, tasks });
   }
+  for (const pull of plan.pulls) {
+    const node = cluster.get(pull.nodeId);
+    if (!node?.link) continue;
+    node.pullsAsked.add(pull.requestId);
+    node.link.send({ type: 'image.pull', request_id: pull.requestId, image: pull.image });
+  }
   const endpoints = plan.endpoints;
   if (endpoints) {
     const message: ServerMessage = {

@@ -46,6 +46,8 @@ export interface ControllerOptions {
   readonly newTaskId?: () => string;
   /** Where the values of the secrets and configs tasks refer to come from; none: no files are sent. */
   readonly secrets?: SecretStore;
+  /** How many nodes a rollout's pull phase asks at once (default reconciler/pre-pull.ts PULL_PARALLELISM). */
+  readonly pullParallelism?: number;
 }
 
 /** How long `settle` waits for its pass before the caller answers with what is decided so far. */
@@ -254,6 +256,9 @@ export class Controller {
         this.#options.heartbeatIntervalMs ?? Math.round(this.#options.liveness.heartbeatTimeoutMs / 3),
       addressHoldMs: this.#options.addressHoldMs ?? DEFAULT_TTL_SECONDS * 1000,
       specOf: (service, revision) => this.#specOf(service, revision),
+      ...(this.#options.pullParallelism !== undefined
+        ? { pullParallelism: this.#options.pullParallelism }
+        : {}),
     });
     const at = now();
     const plan = planPass(snapshot, at, this.#options.newTaskId ?? (() => randomUUID().replaceAll('-', '')));

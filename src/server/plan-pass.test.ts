@@ -53,6 +53,8 @@ function node(id: string, overrides: Partial<PassNode> = {}): PassNode {
     sentAssignment: undefined,
     sentEndpoints: undefined,
     endpointsAcked: -1,
+    pulls: new Map(),
+    pullsAsked: new Set(),
     ...overrides,
   };
 }
