@@ -35,6 +35,7 @@ import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
 import { ExecSessions } from './exec-sessions.ts';
 import { readHostNetworks } from './host-networks.ts';
+import { ImagePrePuller } from './image-pre-puller.ts';
 import { NodeCertificate } from './node-certificate.ts';
 import type { HostNetworks } from './pool-overlap.ts';
 import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
@@ -121,6 +122,7 @@ export class Agent {
   #stopped = false;
   readonly #logStreams = new Map<string, AbortController>();
   readonly #execs: ExecSessions;
+  readonly #prePuller: ImagePrePuller;
   #certificate: NodeCertificate | undefined;
   /** Runs while connected to a server that reads stats (its welcome lists the feature). */
   readonly #stats: StatsSampler | undefined;
@@ -148,6 +150,12 @@ export class Agent {
         const container = this.#loop?.containerOf(taskId);
         return container?.state === 'running' ? container.id : undefined;
       },
+    });
+    this.#prePuller = new ImagePrePuller({
+      engine: options.engine,
+      send: (message) => this.#send(message),
+      record: (event) => this.#loop?.recordEvent(event),
+      tally: this.#tally,
     });
     this.#secretsRefusal =
       options.engineAddress === undefined ? undefined : secretsRefusal(options.engineAddress);
@@ -468,6 +476,9 @@ export class Agent {
         return;
       case 'exec.cancel':
         this.#execs.cancel(message.request_id);
+        return;
+      case 'image.pull':
+        void this.#prePuller.pull(message.request_id, message.service, message.image);
         return;
     }
   }

@@ -13,7 +13,13 @@ import { boundedTextSchema, idTextSchema, MAX_STATUS_MESSAGE_CHARS } from '../mo
 const imageSchema = z.string().min(1).max(1024);
 
 export const pullServerMessages = [
-  z.object({ type: z.literal('image.pull'), request_id: idTextSchema, image: imageSchema }),
+  z.object({
+    type: z.literal('image.pull'),
+    request_id: idTextSchema,
+    /** The service whose rollout asks (for the agent's events and pull metrics). */
+    service: idTextSchema,
+    image: imageSchema,
+  }),
 ] as const;
 
 export const pullAgentMessages = [

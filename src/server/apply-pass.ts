@@ -81,7 +81,12 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
     const node = cluster.get(pull.nodeId);
     if (!node?.link) continue;
     node.pullsAsked.add(pull.requestId);
-    node.link.send({ type: 'image.pull', request_id: pull.requestId, image: pull.image });
+    node.link.send({
+      type: 'image.pull',
+      request_id: pull.requestId,
+      service: pull.service,
+      image: pull.image,
+    });
   }
   const endpoints = plan.endpoints;
   if (endpoints) {

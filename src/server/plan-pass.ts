@@ -106,6 +106,7 @@ export interface AssignmentSend {
 export interface PullRequestSend {
   readonly nodeId: string;
   readonly requestId: string;
+  readonly service: string;
   readonly image: string;
 }
 
@@ -441,7 +442,8 @@ class PassBuilder {
       deadlineMs: parseDurationMs(spec.update.pull_deadline ?? '') ?? PULL_DEADLINE_MS,
       now: this.#now,
     });
-    for (const nodeId of step.ask) this.#pulls.push({ nodeId, requestId, image: spec.image });
+    for (const nodeId of step.ask)
+      this.#pulls.push({ nodeId, requestId, service: spec.name, image: spec.image });
     this.#pullEvents(spec.name, rollout.pull, step.phase);
     return {
       hold: step.phase.state !== 'done',
