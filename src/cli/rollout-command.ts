@@ -12,6 +12,7 @@ import { parseDurationFlagMs, parseIntegerFlag } from './flag-values.ts';
 import { printLines, printText } from './output.ts';
 import { outputFormatFrom, printView } from './output-format.ts';
 import { listView, objectView } from './output-format-views.ts';
+import { formatPullPhase } from './pull-phase-lines.ts';
 import { commandUsage } from './usage.ts';
 import { waitAndReport } from './wait-and-report.ts';
 
@@ -73,11 +74,14 @@ export async function runRollout(argv: string[]): Promise<void> {
   const line = `${name}: rollout ${rollout.state.replace('_', ' ')} (${from} → revision ${rollout.to_revision})${
     rollout.message ? `: ${rollout.message}` : ''
   }`;
+  const pull = rollout.pull ? formatPullPhase(rollout.pull, Date.now()) : [];
   if (rollout.state !== 'in_progress' || values['no-wait']) {
-    printLines([line]);
+    printLines([line, ...pull]);
     if (rollout.state === 'failed' || rollout.state === 'rolled_back') process.exitCode = 1;
     return;
   }
+  // Where the pull phase stood when the wait began; the progress line follows it from there.
+  if (pull.length > 0) printLines([line, ...pull]);
   await waitAndReport(client, {
     name,
     timeoutMs,

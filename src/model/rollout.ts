@@ -58,3 +58,11 @@ export const rollbackRequestSchema = z.strictObject({
   /** The revision to return to; by default the one the current rollout started from, or the one before. */
   revision: z.int().min(1).optional(),
 });
+
+/** `pulling image app:v2 on 2 of 3 nodes before replacing replicas` while pulling; undefined otherwise. */
+export function describePullWait(phase: PullPhase | undefined): string | undefined {
+  if (phase?.state !== 'pulling') return undefined;
+  const left = phase.nodes.filter((n) => n.state === 'pulling' || n.state === 'waiting').length;
+  const nodes = `${phase.nodes.length} node${phase.nodes.length === 1 ? '' : 's'}`;
+  return `pulling image ${phase.image} on ${left} of ${nodes} before replacing replicas`;
+}
