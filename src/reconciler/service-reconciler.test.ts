@@ -331,3 +331,20 @@ test('held replacements still fill an empty slot and stop what is beyond the cou
   );
   assert.deepEqual(plan.shutdown, ['o2']);
 });
+
+test('held replacements still move a current replica off a draining node', () => {
+  const desired = v2(2);
+  const plan = reconcileService(
+    input({
+      desired,
+      tasks: [task('o0', 0), task('n1', 1, { revision: 2, nodeId: 'drained' })],
+      drainingNodes: new Set(['drained']),
+      holdReplacements: true,
+    }),
+  );
+  assert.deepEqual(
+    plan.create.map((t) => [t.slot, t.revision]),
+    [[1, 2]],
+    'slot 1 is replaced elsewhere; slot 0 (revision 1) waits for the pull',
+  );
+});

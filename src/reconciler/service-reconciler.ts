@@ -55,9 +55,10 @@ export interface ReconcileInput {
    */
   readonly slotNodes?: ReadonlyMap<number, string>;
   /**
-   * Replace no outdated replica (the rollout's pull phase has not finished, or failed: see
-   * pre-pull.ts): empty slots are still filled and extras still stopped, but no successor is
-   * started and no old replica is stopped for one.
+   * Replace no replica of an older revision (the rollout's pull phase has not finished, or failed:
+   * see pre-pull.ts): empty slots are still filled, extras still stopped and a draining node's
+   * current-revision replicas still replaced, but no successor of an older one is started and no
+   * older one is stopped for one.
    */
   readonly holdReplacements?: boolean;
   readonly now: number;
@@ -174,7 +175,8 @@ export function reconcileService(input: ReconcileInput): ServicePlan {
   for (const s of slots) {
     const waiting = s.outdated.filter((t) => !shutdown.includes(t.id));
     if (s.current) continue;
-    if (waiting.length > 0 && input.holdReplacements) continue;
+    // Held: an older revision waits for the image; a drain's replacement (same revision) goes on.
+    if (input.holdReplacements && waiting.some((t) => t.revision !== revision)) continue;
     if (waiting.length === 0) {
       // Its outdated replicas never ran: the slot is simply empty now.
       if (s.outdated.length > 0) {
