@@ -122,7 +122,7 @@ describe('pre-pull before a rollout', { timeout: 240_000 }, () => {
       status.stdout,
       /pp-rollback: rollout rolled back \(revision 1 → revision 2\): image .* could not be pulled/,
     );
-    assert.match(status.stdout, /pull phase: failed 127\.0\.0\.1:\d+\/pp-none:v2, 0\/1 nodes have it/);
+    assert.match(status.stdout, /pull phase: failed 127\.0\.0\.1:\d+\/pp-none:v2, 0\/1 node has it/);
     assert.match(status.stdout, /\n {2}\S+\s+failed\s+\d+\.\ds\s+pull 127\.0\.0\.1:\d+\/pp-none:v2/);
     assert.equal((await skiff.api('DELETE', '/api/services/pp-rollback')).status, 200);
   });
@@ -194,7 +194,7 @@ describe('pre-pull before a rollout', { timeout: 240_000 }, () => {
     assert.ok(phaseDone >= 0, JSON.stringify(events));
     const status = await skiff.cli(['rollout', 'status', 'pp-good']);
     assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /pull phase: done skiff-demo:v2-noterm, 1\/1 nodes have it/);
+    assert.match(status.stdout, /pull phase: done skiff-demo:v2-noterm, 1\/1 node has it/);
     assert.match(status.stdout, /\n {2}\S+\s+pulled\s+\d+\.\ds/);
     assert.equal((await skiff.api('DELETE', '/api/services/pp-good')).status, 200);
   });

@@ -16,9 +16,8 @@ const PHASE_WORDS: Readonly<Record<PullPhase['state'], string>> = {
 export function formatPullPhase(phase: PullPhase, now: number): string[] {
   const have = phase.nodes.filter((n) => n.state === 'pulled').length;
   const took = spanOf(phase.started_at, phase.finished_at, now);
-  const head = `pull phase: ${PHASE_WORDS[phase.state]} ${phase.image}, ${have}/${phase.nodes.length} node${
-    phase.nodes.length === 1 ? '' : 's'
-  } have it (${took}${phase.state === 'pulling' ? ' so far' : ''})`;
+  const nodes = `${have}/${phase.nodes.length} node${phase.nodes.length === 1 ? ' has' : 's have'} it`;
+  const head = `pull phase: ${PHASE_WORDS[phase.state]} ${phase.image}, ${nodes} (${took}${phase.state === 'pulling' ? ' so far' : ''})`;
   if (phase.nodes.length === 0) return [head];
   const rows = phase.nodes.map((n) => [n.node, n.state, nodeSpan(n, now), n.message ?? '']);
   return [

@@ -7,7 +7,7 @@ import { serviceViewSchema } from '../model/views.ts';
 import { servicePath } from './api-client.ts';
 import { clientFromFlags, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
-import { UsageError } from './errors.ts';
+import { ExitStatusError, UsageError } from './errors.ts';
 import { parseDurationFlagMs, parseIntegerFlag } from './flag-values.ts';
 import { printLines, printText } from './output.ts';
 import { outputFormatFrom, printView } from './output-format.ts';
@@ -77,7 +77,9 @@ export async function runRollout(argv: string[]): Promise<void> {
   const pull = rollout.pull ? formatPullPhase(rollout.pull, Date.now()) : [];
   if (rollout.state !== 'in_progress' || values['no-wait']) {
     printLines([line, ...pull]);
-    if (rollout.state === 'failed' || rollout.state === 'rolled_back') process.exitCode = 1;
+    // process.exitCode would be overwritten by what runCli returns: the status goes through it.
+    if (rollout.state === 'failed' || rollout.state === 'rolled_back')
+      throw new ExitStatusError(1, `rollout ${rollout.state}`);
     return;
   }
   // Where the pull phase stood when the wait began; the progress line follows it from there.
