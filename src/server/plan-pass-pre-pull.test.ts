@@ -96,6 +96,8 @@ function oldTask(id: string, slot: number, nodeId: string): TaskRecord {
 }
 
 interface Case {
+  /** The service's current revision (2), whose spec is `to`. */
+  readonly revision?: number;
   readonly from?: ServiceSpec;
   readonly to?: ServiceSpec;
   readonly rollout?: Rollout;
@@ -105,19 +107,22 @@ interface Case {
 function pass(given: Case = {}): PassPlan {
   const from = given.from ?? spec('app:v1');
   const to = given.to ?? spec('app:v2');
+  const revision = given.revision ?? 2;
+  const rolloutRecord = given.rollout ?? rollout();
   const service: StoredService = {
     spec: to,
-    revision: 2,
+    revision,
     createdAt: 0,
     updatedAt: 0,
-    rollout: given.rollout ?? rollout(),
+    rollout: rolloutRecord,
   };
   const snapshot: PassSnapshot = {
     services: [service],
     tasks: [oldTask('o0', 0, 'a'), oldTask('o1', 1, 'b')],
     specs: new Map([
-      [specKey('web', 1), from],
-      [specKey('web', 2), to],
+      [specKey('web', 1), spec('app:v1')],
+      [specKey('web', rolloutRecord.from_revision ?? 1), from],
+      [specKey('web', revision), to],
     ]),
     allocations: [{ kind: 'service', name: 'web', index: 1 }],
     policy: DEFAULT_POLICY,
@@ -140,10 +145,15 @@ function pass(given: Case = {}): PassPlan {
 }
 
 /** A node whose agent answered this rollout's pull request. */
-function answered(id: string, state: PullObservation['state'], message: string | null = null): PassNode {
+function answered(
+  id: string,
+  state: PullObservation['state'],
+  message: string | null = null,
+  request = REQUEST,
+): PassNode {
   return node(id, {
-    pullsAsked: new Set([REQUEST]),
-    pulls: new Map([[REQUEST, { state, message, at: NOW - 100 }]]),
+    pullsAsked: new Set([request]),
+    pulls: new Map([[request, { state, message, at: NOW - 100 }]]),
   });
 }
 
@@ -275,6 +285,20 @@ test('a failed pull with auto_rollback off fails the rollout, and the old replic
   assert.deepEqual(stopped(later), []);
   assert.deepEqual(later.pulls, []);
   assert.deepEqual(later.rollouts, []);
+});
+
+test('a failed pull rolls back to the revision the replicas run, not a failed one in between', () => {
+  // Revision 2 failed to pull (auto_rollback off), the replicas still run 1; revision 3 fails too.
+  const request = `web/3/${STARTED}`;
+  const plan = pass({
+    revision: 3,
+    from: spec('app:v2-broken'),
+    to: spec('app:v3'),
+    rollout: rollout({ from_revision: 2, to_revision: 3 }),
+    nodes: [answered('a', 'failed', 'not found', request), answered('b', 'pulled', null, request)],
+  });
+  assert.equal(plan.rollouts[0]?.rollout.state, 'rolled_back');
+  assert.equal(plan.rollouts[0]?.revertTo, 1);
 });
 
 test('a stop-first service (fixed host port) stops nothing while its image is pulled', () => {

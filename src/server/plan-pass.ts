@@ -327,13 +327,8 @@ class PassBuilder {
         newTaskId: this.#newTaskId,
       });
       const failure =
-        typeof pull?.failure === 'string'
-          ? {
-              reason: pull.failure,
-              rollbackTo: service?.spec.update.auto_rollback
-                ? (service.rollout?.from_revision ?? null)
-                : null,
-            }
+        typeof pull?.failure === 'string' && service
+          ? { reason: pull.failure, rollbackTo: this.#pullRollbackTarget(service, tasks) }
           : plan.failure;
       if (service) {
         const rollout = pull?.rollout ?? service.rollout;
@@ -451,6 +446,17 @@ class PassBuilder {
       rollout: { ...rollout, pull: step.phase },
       changed: !samePhase(rollout.pull, step.phase),
     };
+  }
+
+  /**
+   * Where a failed pull phase rolls back to (auto_rollback): the newest revision the service's
+   * replicas still run, as a failed replacement does (after a rollout that failed, that may be
+   * older than the rollout's own `from_revision`); null when none runs or auto_rollback is off.
+   */
+  #pullRollbackTarget(service: StoredService, tasks: readonly TaskRecord[]): number | null {
+    if (!service.spec.update.auto_rollback) return null;
+    const running = tasks.filter((t) => t.desiredState === 'running' && t.revision !== service.revision);
+    return running.length === 0 ? null : Math.max(...running.map((t) => t.revision));
   }
 
   /** The nodes a new revision may be placed on, and can be asked now: ready, connected, eligible. */
