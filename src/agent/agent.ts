@@ -37,6 +37,7 @@ import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
 import { ExecSessions } from './exec-sessions.ts';
 import { readHostNetworks } from './host-networks.ts';
+import { ImagePrePuller } from './image-pre-puller.ts';
 import { NodeCertificate } from './node-certificate.ts';
 import { probeNode } from './node-probe.ts';
 import type { HostNetworks } from './pool-overlap.ts';
@@ -127,6 +128,7 @@ export class Agent {
   #stopped = false;
   readonly #logStreams = new Map<string, AbortController>();
   readonly #execs: ExecSessions;
+  readonly #prePuller: ImagePrePuller;
   #certificate: NodeCertificate | undefined;
   /** Runs while connected to a server that reads stats (its welcome lists the feature). */
   readonly #stats: StatsSampler | undefined;
@@ -154,6 +156,12 @@ export class Agent {
         const container = this.#loop?.containerOf(taskId);
         return container?.state === 'running' ? container.id : undefined;
       },
+    });
+    this.#prePuller = new ImagePrePuller({
+      engine: options.engine,
+      send: (message) => this.#send(message),
+      record: (event) => this.#loop?.recordEvent(event),
+      tally: this.#tally,
     });
     this.#secretsRefusal =
       options.engineAddress === undefined ? undefined : secretsRefusal(options.engineAddress);
@@ -479,6 +487,9 @@ export class Agent {
         void probeNode(message.address, message.ports, message.timeout_ms).then((answer) =>
           this.#send({ type: 'probe.node.result', probe_id: message.probe_id, ...answer }),
         );
+        return;
+      case 'image.pull':
+        void this.#prePuller.pull(message.request_id, message.service, message.image);
         return;
     }
   }

@@ -4,6 +4,7 @@
  */
 import { isoTimeOrNull } from '../model/bounds.ts';
 import { slotName } from '../model/names.ts';
+import { describePullWait } from '../model/rollout.ts';
 import type { ContainerView, NodeView, ServiceView } from '../model/views.ts';
 import { isServing } from '../reconciler/service-reconciler.ts';
 import type { NodeAllocation } from '../server/allocation.ts';
@@ -66,6 +67,9 @@ function statusOf(
   const converged = healthy === replicas && running === replicas && visible.length === replicas;
   if (converged) return { status: 'running', message: null };
   if (rollingOut) {
+    const pulling = describePullWait(rollout?.pull);
+    if (pulling)
+      return { status: 'updating', message: `rolling out revision ${rollout?.to_revision}: ${pulling}` };
     const updated = current.filter(isServing).length;
     const trouble = failed ? ` (${label(failed)}: ${failed.observed?.message ?? 'failed'})` : '';
     return {

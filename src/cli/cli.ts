@@ -7,6 +7,7 @@ import {
   ApiError,
   ConnectionError,
   ConvergenceError,
+  ExitStatusError,
   RemoteExitError,
   ResponseShapeError,
   StartupError,
@@ -85,7 +86,7 @@ function usageError(text: string): number {
 
 function report(error: unknown, command: CommandName): number {
   // Not a failure of ours: the status of the command `skiff exec` ran, passed on silently.
-  if (error instanceof RemoteExitError) return error.exitCode;
+  if (error instanceof RemoteExitError || error instanceof ExitStatusError) return error.exitCode;
   if (error instanceof UsageError) {
     return usageError(`error: ${error.message}\nRun "skiff ${command} --help" for usage.\n`);
   }

@@ -48,6 +48,19 @@ export class StartupError extends Error {
   override readonly name = 'StartupError';
 }
 
+/**
+ * The command printed its outcome already and only its exit status is left to give (`skiff rollout
+ * status` of a failed or rolled-back rollout exits 1).
+ */
+export class ExitStatusError extends Error {
+  override readonly name = 'ExitStatusError';
+  readonly exitCode: number;
+  constructor(exitCode: number, reason: string) {
+    super(reason);
+    this.exitCode = exitCode;
+  }
+}
+
 /** The command `skiff exec` ran ended with this status, which becomes the CLI's own. */
 export class RemoteExitError extends Error {
   override readonly name = 'RemoteExitError';

@@ -7,11 +7,12 @@ import { serviceViewSchema } from '../model/views.ts';
 import { servicePath } from './api-client.ts';
 import { clientFromFlags, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
-import { UsageError } from './errors.ts';
+import { ExitStatusError, UsageError } from './errors.ts';
 import { parseDurationFlagMs, parseIntegerFlag } from './flag-values.ts';
 import { printLines, printText } from './output.ts';
 import { outputFormatFrom, printView } from './output-format.ts';
 import { listView, objectView } from './output-format-views.ts';
+import { formatPullPhase } from './pull-phase-lines.ts';
 import { commandUsage } from './usage.ts';
 import { waitAndReport } from './wait-and-report.ts';
 
@@ -73,11 +74,16 @@ export async function runRollout(argv: string[]): Promise<void> {
   const line = `${name}: rollout ${rollout.state.replace('_', ' ')} (${from} → revision ${rollout.to_revision})${
     rollout.message ? `: ${rollout.message}` : ''
   }`;
+  const pull = rollout.pull ? formatPullPhase(rollout.pull, Date.now()) : [];
   if (rollout.state !== 'in_progress' || values['no-wait']) {
-    printLines([line]);
-    if (rollout.state === 'failed' || rollout.state === 'rolled_back') process.exitCode = 1;
+    printLines([line, ...pull]);
+    // process.exitCode would be overwritten by what runCli returns: the status goes through it.
+    if (rollout.state === 'failed' || rollout.state === 'rolled_back')
+      throw new ExitStatusError(1, `rollout ${rollout.state}`);
     return;
   }
+  // Where the pull phase stood when the wait began; the progress line follows it from there.
+  if (pull.length > 0) printLines([line, ...pull]);
   await waitAndReport(client, {
     name,
     timeoutMs,

@@ -121,6 +121,14 @@ export const updatePolicySchema = z
     healthy_deadline: durationSchema.default('60s'),
     auto_rollback: z.boolean().default(true),
     drain_timeout: durationSchema.default('2s'),
+    /**
+     * When the image changes, every node the new revision may run on pulls it before the first
+     * old replica is replaced (reconciler/pre-pull.ts); false: each node pulls when its new
+     * replica starts. Absent means true (optional, so specs stored before it stay the same revision).
+     */
+    pre_pull: z.boolean().optional(),
+    /** A pull phase not finished on every node within this long fails the rollout (absent: 5m). */
+    pull_deadline: durationSchema.optional(),
   })
   .refine((policy) => policy.max_surge > 0 || policy.max_unavailable > 0, {
     message: 'max_surge and max_unavailable cannot both be 0 (the rollout could never make progress)',

@@ -39,6 +39,8 @@ export const FEATURES = {
   exec: 'exec',
   /** Answers `probe.node`: whether another node's replicas accept connections (indirect probes). */
   nodeProbe: 'node-probe',
+  /** Pulls an image when asked (`image.pull`), before a rollout replaces anything (reconciler/pre-pull.ts). */
+  prePull: 'pre-pull',
 } as const;
 
 /** What this agent supports. */

@@ -22,6 +22,7 @@ import { publishedPortSchema, taskObservationSchema } from '../model/task.ts';
 import { serviceAdmissionSchema } from '../policy/admission-policy.ts';
 import { execAgentMessages, execServerMessages } from './exec-messages.ts';
 import { nodeProbeAgentMessages, nodeProbeServerMessages } from './node-probe-messages.ts';
+import { pullAgentMessages, pullServerMessages } from './pull-messages.ts';
 import { statsMessageSchema } from './stats-message.ts';
 
 export const AGENT_PATH = '/agent/v1';
@@ -163,6 +164,7 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   statsMessageSchema,
   ...execAgentMessages,
   ...nodeProbeAgentMessages,
+  ...pullAgentMessages,
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
@@ -199,6 +201,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('logs.cancel'), request_id: idTextSchema }),
   ...execServerMessages,
   ...nodeProbeServerMessages,
+  ...pullServerMessages,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 

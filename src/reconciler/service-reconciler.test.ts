@@ -300,3 +300,51 @@ test('a steady service (isSteady) gets an empty plan, at any time, on 2,000 seed
   }
   assert.ok(steady > 100, `steady inputs were drawn: ${steady}`);
 });
+
+test('held replacements (a pull phase under way) start no successor and stop no old replica', () => {
+  const old = [task('o0', 0), task('o1', 1), task('o2', 2)];
+  for (const update of [
+    { max_surge: 1, max_unavailable: 0 },
+    { max_surge: 0, max_unavailable: 1 },
+    { max_surge: 2, max_unavailable: 2 },
+  ]) {
+    const desired = v2(3, update);
+    const held = reconcileService(input({ desired, tasks: old, holdReplacements: true }));
+    assert.deepEqual(held.create, [], JSON.stringify(update));
+    assert.deepEqual(held.shutdown, [], JSON.stringify(update));
+    assert.equal(held.complete, false);
+    assert.equal(held.failure, null);
+    // Released, the same inputs replace as before.
+    const released = reconcileService(input({ desired, tasks: old }));
+    assert.ok(released.create.length > 0, JSON.stringify(update));
+  }
+});
+
+test('held replacements still fill an empty slot and stop what is beyond the count', () => {
+  const desired = v2(2);
+  const plan = reconcileService(
+    input({ desired, tasks: [task('o0', 0), task('o2', 2)], holdReplacements: true }),
+  );
+  assert.deepEqual(
+    plan.create.map((t) => [t.slot, t.revision]),
+    [[1, 2]],
+  );
+  assert.deepEqual(plan.shutdown, ['o2']);
+});
+
+test('held replacements still move a current replica off a draining node', () => {
+  const desired = v2(2);
+  const plan = reconcileService(
+    input({
+      desired,
+      tasks: [task('o0', 0), task('n1', 1, { revision: 2, nodeId: 'drained' })],
+      drainingNodes: new Set(['drained']),
+      holdReplacements: true,
+    }),
+  );
+  assert.deepEqual(
+    plan.create.map((t) => [t.slot, t.revision]),
+    [[1, 2]],
+    'slot 1 is replaced elsewhere; slot 0 (revision 1) waits for the pull',
+  );
+});

@@ -10,7 +10,8 @@
  * fewer serving; the old replica stops only once its successor has been ready for
  * `min_healthy_time`. Services binding fixed host ports replace stop-first, one at a time: the
  * old replica holds the port. A successor that fails, or is not ready within `healthy_deadline`,
- * fails the rollout; the plan then names the revision to roll back to.
+ * fails the rollout; the plan then names the revision to roll back to. While the caller holds
+ * replacements (a rollout's pull phase under way or failed), outdated replicas are left alone.
  */
 import { parseDurationMs } from '../model/duration.ts';
 import { slotName } from '../model/names.ts';
@@ -53,6 +54,13 @@ export interface ReconcileInput {
    * Absent for a replicated service, whose slots are 0 … replicas-1, placed by the scheduler.
    */
   readonly slotNodes?: ReadonlyMap<number, string>;
+  /**
+   * Replace no replica of an older revision (the rollout's pull phase has not finished, or failed:
+   * see pre-pull.ts): empty slots are still filled, extras still stopped and a draining node's
+   * current-revision replicas still replaced, but no successor of an older one is started and no
+   * older one is stopped for one.
+   */
+  readonly holdReplacements?: boolean;
   readonly now: number;
   readonly newTaskId: () => string;
 }
@@ -167,6 +175,8 @@ export function reconcileService(input: ReconcileInput): ServicePlan {
   for (const s of slots) {
     const waiting = s.outdated.filter((t) => !shutdown.includes(t.id));
     if (s.current) continue;
+    // Held: an older revision waits for the image; a drain's replacement (same revision) goes on.
+    if (input.holdReplacements && waiting.some((t) => t.revision !== revision)) continue;
     if (waiting.length === 0) {
       // Its outdated replicas never ran: the slot is simply empty now.
       if (s.outdated.length > 0) {

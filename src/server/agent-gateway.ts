@@ -329,6 +329,14 @@ function serveAgent(
       case 'probe.node.result':
         options.probes?.result(nodeId, message.probe_id, message.reachable, message.detail);
         return;
+      case 'image.pull_status':
+        cluster.recordPull(nodeId, message.request_id, {
+          state: message.state,
+          message: message.error,
+          at: now(),
+        });
+        controller.trigger();
+        return;
     }
   };
   const who = () => nodeId ?? '(unregistered)';

@@ -35,6 +35,7 @@ const empty: PassPlan = {
   allocate: [],
   release: [],
   assignments: [],
+  pulls: [],
   endpoints: undefined,
   memory: {
     failures: new Map(),

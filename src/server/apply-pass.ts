@@ -84,6 +84,17 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
     );
     node.link.send({ type: 'assign', generation: assignment.generation, tasks });
   }
+  for (const pull of plan.pulls) {
+    const node = cluster.get(pull.nodeId);
+    if (!node?.link) continue;
+    node.pullsAsked.add(pull.requestId);
+    node.link.send({
+      type: 'image.pull',
+      request_id: pull.requestId,
+      service: pull.service,
+      image: pull.image,
+    });
+  }
   const endpoints = plan.endpoints;
   if (endpoints) {
     const message: ServerMessage = {

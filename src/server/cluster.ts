@@ -6,6 +6,7 @@
 import type { NodeAvailability, NodeRegistration, NodeStatus } from '../model/node.ts';
 import { BASELINE_FEATURES } from '../protocol/features.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
+import type { PullObservation } from '../reconciler/pre-pull.ts';
 import type { Store } from '../store/store.ts';
 import { STARTUP_GRACE_MS } from './node-liveness.ts';
 
@@ -45,7 +46,14 @@ export interface NodeSession {
   heartbeatIntervalMs: number | undefined;
   /** Other agents could not reach its replicas since it last went silent (node-probes.ts). */
   probedDown: boolean;
+  /** What its agent said of each pull phase it was asked for, by request id (memory, bounded). */
+  readonly pulls: Map<string, PullObservation>;
+  /** The pull requests sent over the current link. */
+  pullsAsked: Set<string>;
 }
+
+/** Pull answers kept per node: a few rollouts' worth (each phase has one request id). */
+const MAX_PULLS_PER_NODE = 32;
 
 /** An agent turned away at hello, and why: kept so `skiff nodes` can say so. Memory only. */
 export interface Refusal {
@@ -122,6 +130,8 @@ export class Cluster {
         endpointsAcked: -1,
         heartbeatIntervalMs: undefined,
         probedDown: false,
+        pulls: new Map(),
+        pullsAsked: new Set(),
       });
     }
   }
@@ -169,6 +179,8 @@ export class Cluster {
       endpointsAcked: -1,
       heartbeatIntervalMs: undefined,
       probedDown: false,
+      pulls: new Map(),
+      pullsAsked: new Set(),
     };
     const previousStatus = existing?.status;
     session.registration = registration;
@@ -181,6 +193,7 @@ export class Cluster {
     session.lastAssignment = undefined;
     session.lastEndpoints = undefined;
     session.probedDown = false;
+    session.pullsAsked = new Set();
     this.#nodes.set(id, session);
     return { ok: true, session, previousStatus };
   }
@@ -192,9 +205,23 @@ export class Cluster {
     session.link = undefined;
     session.lastAssignment = undefined;
     session.lastEndpoints = undefined;
+    session.pullsAsked = new Set();
     session.lastSeen = now;
     session.status = 'unreachable';
     return true;
+  }
+
+  /** What the node's agent said of a pull it was asked for (`image.pull_status`). */
+  recordPull(id: string, requestId: string, observation: PullObservation): void {
+    const session = this.#nodes.get(id);
+    if (!session) return;
+    // Re-inserted, so insertion order is age order: the oldest go past the bound.
+    session.pulls.delete(requestId);
+    session.pulls.set(requestId, observation);
+    for (const oldest of session.pulls.keys()) {
+      if (session.pulls.size <= MAX_PULLS_PER_NODE) break;
+      session.pulls.delete(oldest);
+    }
   }
 
   ackEndpoints(id: string, generation: number): void {

@@ -49,6 +49,8 @@ export interface ControllerOptions {
   readonly secrets?: SecretStore;
   /** Registry credentials, sent with the tasks whose images come from those registries. */
   readonly registries?: RegistryCredentialStore;
+  /** How many nodes a rollout's pull phase asks at once (default reconciler/pre-pull.ts PULL_PARALLELISM). */
+  readonly pullParallelism?: number;
 }
 
 /** How long `settle` waits for its pass before the caller answers with what is decided so far. */
@@ -257,6 +259,9 @@ export class Controller {
         this.#options.heartbeatIntervalMs ?? Math.round(this.#options.liveness.heartbeatTimeoutMs / 3),
       addressHoldMs: this.#options.addressHoldMs ?? DEFAULT_TTL_SECONDS * 1000,
       specOf: (service, revision) => this.#specOf(service, revision),
+      ...(this.#options.pullParallelism !== undefined
+        ? { pullParallelism: this.#options.pullParallelism }
+        : {}),
     });
     const at = now();
     const plan = planPass(snapshot, at, this.#options.newTaskId ?? (() => randomUUID().replaceAll('-', '')));

@@ -10,6 +10,7 @@ import type { TaskRecord } from '../model/task.ts';
 import type { AdmissionPolicy } from '../policy/admission-policy.ts';
 import { readPolicy } from '../policy/policy-store.ts';
 import type { ServiceEndpoints } from '../protocol/messages.ts';
+import type { PullObservation } from '../reconciler/pre-pull.ts';
 import type { Store, StoredService } from '../store/store.ts';
 import type { Allocation, PendingRelease } from './address-release.ts';
 import type { Cluster } from './cluster.ts';
@@ -40,6 +41,10 @@ export interface PassNode {
   readonly sentEndpoints: number | undefined;
   /** The endpoints generation its agent last acknowledged over the current link. */
   readonly endpointsAcked: number;
+  /** What its agent said of each pull phase, by request id (reconciler/pre-pull.ts). */
+  readonly pulls: ReadonlyMap<string, PullObservation>;
+  /** Pull requests sent over its current link. */
+  readonly pullsAsked: ReadonlySet<string>;
 }
 
 /** What the controller remembers from one pass to the next (memory only). */
@@ -100,6 +105,8 @@ export interface PassSnapshot {
   readonly liveness: LivenessSettings;
   /** How long a freed address waits after every agent acknowledged its removal. */
   readonly addressHoldMs: number;
+  /** How many nodes a rollout's pull phase asks at once (default reconciler/pre-pull.ts PULL_PARALLELISM). */
+  readonly pullParallelism?: number;
 }
 
 export function specKey(service: string, revision: number): string {
@@ -115,6 +122,7 @@ export interface SnapshotSources {
   /** The heartbeat interval `liveness` was made for. */
   readonly baseHeartbeatIntervalMs: number;
   readonly addressHoldMs: number;
+  readonly pullParallelism?: number;
   /** The spec of a revision (cached by the controller: revisions never change once written). */
   readonly specOf: (service: string, revision: number) => ServiceSpec | undefined;
 }
@@ -131,7 +139,13 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
     const spec = specOf(service, revision);
     if (spec) specs.set(key, spec);
   };
-  for (const service of services) want(service.spec.name, service.revision);
+  // The revision a rollout started from: its image tells whether the rollout pulls first.
+  for (const service of services) {
+    want(service.spec.name, service.revision);
+    const from = service.rollout?.from_revision;
+    if (service.rollout?.state === 'in_progress' && from !== null && from !== undefined)
+      want(service.spec.name, from);
+  }
   for (const task of tasks) want(task.service, task.revision);
   const nodes = cluster.list().map(
     (node): PassNode => ({
@@ -155,6 +169,8 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
       sentAssignment: node.lastAssignment,
       sentEndpoints: node.lastEndpoints,
       endpointsAcked: node.endpointsAcked,
+      pulls: node.pulls,
+      pullsAsked: node.pullsAsked,
     }),
   );
   return {
@@ -168,5 +184,6 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
     memory: sources.memory,
     liveness: sources.liveness,
     addressHoldMs: sources.addressHoldMs,
+    ...(sources.pullParallelism !== undefined ? { pullParallelism: sources.pullParallelism } : {}),
   };
 }

@@ -54,6 +54,8 @@ function node(id: string, overrides: Partial<PassNode> = {}): PassNode {
     sentEndpoints: undefined,
     endpointsAcked: -1,
     probedDown: false,
+    pulls: new Map(),
+    pullsAsked: new Set(),
     ...overrides,
   };
 }

@@ -8,7 +8,10 @@
  *     slots are filled elsewhere; a node that returns is sent an assignment without them.
  *  3. Each service's reconciler plan (create, shut down, forget), and how its rollout ends; a
  *     rollback skips the service's plan and asks for another pass. A steady service (one current
- *     replica per slot, no rollout under way) is skipped: its plan would be empty.
+ *     replica per slot, no rollout under way) is skipped: its plan would be empty. A rollout to a
+ *     new image first runs its pull phase (reconciler/pre-pull.ts): the nodes it may run on are
+ *     asked to pull, and no outdated replica is replaced until they have the image; a failed
+ *     phase fails (or rolls back) the rollout with nothing stopped.
  *  4. The scheduler places every replica meant to run that has no node.
  *  5. Each connected node whose assignment changed gets its complete desired set.
  *  6. Every host gets every service's serving replicas, when they changed (endpoints.ts).
@@ -18,10 +21,11 @@
  * are taken in service, slot, creation and id order; services and nodes by name).
  */
 import { MAX_SERVICES } from '../model/addressing.ts';
+import { parseDurationMs } from '../model/duration.ts';
 import type { EventInput } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
 import type { NodeStatus } from '../model/node.ts';
-import type { Rollout } from '../model/rollout.ts';
+import type { PullPhase, Rollout } from '../model/rollout.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { DesiredState, Task, TaskRecord } from '../model/task.ts';
 import type { ServiceAdmission } from '../policy/admission-policy.ts';
@@ -29,6 +33,7 @@ import { admissionFor } from '../policy/admission-policy.ts';
 import { FEATURES, requiredFeatures } from '../protocol/features.ts';
 import type { NetworkRef, ServiceEndpoints, TaskSpec } from '../protocol/messages.ts';
 import { type GlobalNode, globalSlots } from '../reconciler/global-slots.ts';
+import { PULL_DEADLINE_MS, PULL_PARALLELISM, samePhase, stepPrePull } from '../reconciler/pre-pull.ts';
 import { isServing, isSteady, reconcileService } from '../reconciler/service-reconciler.ts';
 import { parseConstraint, satisfies } from '../scheduler/constraints.ts';
 import { demandOf } from '../scheduler/resources.ts';
@@ -97,6 +102,14 @@ export interface AssignmentSend {
   readonly tasks: readonly TaskSpec[];
 }
 
+/** An agent asked to pull an image for a rollout's pull phase (protocol `image.pull`). */
+export interface PullRequestSend {
+  readonly nodeId: string;
+  readonly requestId: string;
+  readonly service: string;
+  readonly image: string;
+}
+
 export interface EndpointsSend {
   readonly generation: number;
   readonly services: readonly ServiceEndpoints[];
@@ -120,6 +133,8 @@ export interface PassPlan {
   /** Indices returned to the pool. */
   readonly release: readonly Allocation[];
   readonly assignments: readonly AssignmentSend[];
+  /** Pull requests of rollouts' pull phases, sent with the assignments. */
+  readonly pulls: readonly PullRequestSend[];
   readonly endpoints: EndpointsSend | undefined;
   readonly memory: PassMemory;
   /** A pass right after this one has more to do (a rollback was decided). */
@@ -151,6 +166,14 @@ function taskOrder(a: TaskRecord, b: TaskRecord): number {
   return a.slot - b.slot || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
+/** A service's pull phase as one pass sees it (PassBuilder `#pullPhase`). */
+interface PullHold {
+  readonly hold: boolean;
+  readonly failure: string | null;
+  readonly rollout: Rollout;
+  readonly changed: boolean;
+}
+
 /** The pass's working state: the snapshot as the steps so far have changed it. */
 class PassBuilder {
   readonly #snapshot: PassSnapshot;
@@ -176,6 +199,7 @@ class PassBuilder {
   #endpointsMemory: EndpointsMemory | undefined;
   #endpointsPublishedAt: number;
   readonly #assignments: AssignmentSend[] = [];
+  readonly #pulls: PullRequestSend[] = [];
   #endpoints: EndpointsSend | undefined;
   #again = false;
 
@@ -296,13 +320,26 @@ class PassBuilder {
       const global = service?.spec.mode === 'global';
       // Most services, most passes: one replica of the current revision per slot, nothing to do.
       if (!global && service?.rollout?.state !== 'in_progress' && isSteady(input)) continue;
+      const pull = service ? this.#pullPhase(service) : undefined;
       const plan = reconcileService({
         ...input,
         ...(global && service ? { slotNodes: globalSlots(this.#globalNodes(service.spec), tasks) } : {}),
+        holdReplacements: pull?.hold ?? false,
         now: this.#now,
         newTaskId: this.#newTaskId,
       });
-      if (service && this.#settleRollout(service, plan.failure, plan.complete)) continue;
+      const failure =
+        typeof pull?.failure === 'string' && service
+          ? { reason: pull.failure, rollbackTo: this.#pullRollbackTarget(service, tasks) }
+          : plan.failure;
+      if (service) {
+        const rollout = pull?.rollout ?? service.rollout;
+        const writes = this.#rollouts.length;
+        if (this.#settleRollout(service, rollout, failure, plan.complete)) continue;
+        // The phase moved on but the rollout goes on: its record says how far.
+        if (pull?.changed && rollout && this.#rollouts.length === writes)
+          this.#rollouts.push({ service: name, rollout, revertTo: null });
+      }
       for (const task of plan.create) {
         this.#tasks.set(task.id, { ...task, observed: null });
         this.#inserted.add(task.id);
@@ -325,10 +362,10 @@ class PassBuilder {
    */
   #settleRollout(
     service: StoredService,
+    rollout: Rollout | null,
     failure: { readonly reason: string; readonly rollbackTo: number | null } | null,
     complete: boolean,
   ): boolean {
-    const rollout = service.rollout;
     if (rollout?.state !== 'in_progress') return false;
     const name = service.spec.name;
     const finishedAt = new Date(this.#now).toISOString();
@@ -366,6 +403,92 @@ class PassBuilder {
         record(`Rollout of ${name} to revision ${rollout.to_revision} complete`);
     }
     return false;
+  }
+
+  /**
+   * The service's pull phase this pass (reconciler/pre-pull.ts), when its rollout has one: a
+   * rollout in progress to an image other than the one it started from, on a service that
+   * pre-pulls. `hold` keeps its outdated replicas in place (also after the phase failed, until a
+   * fix or an undo starts another rollout); `changed` says the rollout record needs a write.
+   */
+  #pullPhase(service: StoredService): PullHold | undefined {
+    const { rollout, spec } = service;
+    if (!rollout || rollout.to_revision !== service.revision) return undefined;
+    if (rollout.state !== 'in_progress') {
+      // Finished: a failed phase still holds what it protected.
+      return rollout.pull
+        ? { hold: rollout.pull.state !== 'done', failure: null, rollout, changed: false }
+        : undefined;
+    }
+    if (rollout.from_revision === null || spec.update.pre_pull === false) return undefined;
+    if (rollout.pull === undefined) {
+      const from = this.#specOf(spec.name, rollout.from_revision);
+      if (!from || from.image === spec.image) return undefined;
+    }
+    const requestId = `${spec.name}/${rollout.to_revision}/${rollout.started_at}`;
+    const step = stepPrePull({
+      image: spec.image,
+      phase: rollout.pull,
+      targets: this.#pullTargets(spec).map((node) => ({
+        id: node.id,
+        canPull: node.features.has(FEATURES.prePull),
+        asked: node.pullsAsked.has(requestId),
+        observed: node.pulls.get(requestId),
+      })),
+      maxParallel: this.#snapshot.pullParallelism ?? PULL_PARALLELISM,
+      deadlineMs: parseDurationMs(spec.update.pull_deadline ?? '') ?? PULL_DEADLINE_MS,
+      now: this.#now,
+    });
+    for (const nodeId of step.ask)
+      this.#pulls.push({ nodeId, requestId, service: spec.name, image: spec.image });
+    this.#pullEvents(spec.name, rollout.pull, step.phase);
+    return {
+      hold: step.phase.state !== 'done',
+      failure: step.failure,
+      rollout: { ...rollout, pull: step.phase },
+      changed: !samePhase(rollout.pull, step.phase),
+    };
+  }
+
+  /**
+   * Where a failed pull phase rolls back to (auto_rollback): the newest revision the service's
+   * replicas still run, as a failed replacement does (after a rollout that failed, that may be
+   * older than the rollout's own `from_revision`); null when none runs or auto_rollback is off.
+   */
+  #pullRollbackTarget(service: StoredService, tasks: readonly TaskRecord[]): number | null {
+    if (!service.spec.update.auto_rollback) return null;
+    const running = tasks.filter((t) => t.desiredState === 'running' && t.revision !== service.revision);
+    return running.length === 0 ? null : Math.max(...running.map((t) => t.revision));
+  }
+
+  /** The nodes a new revision may be placed on, and can be asked now: ready, connected, eligible. */
+  #pullTargets(spec: ServiceSpec): PassNode[] {
+    const eligible = new Set(
+      this.#globalNodes(spec)
+        .filter((n) => n.eligible)
+        .map((n) => n.id),
+    );
+    return this.#nodes.filter((n) => n.status === 'ready' && n.connected && eligible.has(n.id));
+  }
+
+  #pullEvents(service: string, before: PullPhase | undefined, after: PullPhase): void {
+    const record = (message: string) =>
+      this.#event({ type: 'rollout', service, container: null, node: null, message });
+    if (before === undefined) {
+      const asked = after.nodes.filter((n) => n.state !== 'skipped').length;
+      record(
+        `Pulling image ${after.image} on ${asked} node${asked === 1 ? '' : 's'} before replacing replicas of ${service}`,
+      );
+    }
+    if (after.state === 'done' && before?.state !== 'done') {
+      const pulled = after.nodes.filter((n) => n.state === 'pulled').length;
+      const skipped = after.nodes.length - pulled;
+      const seconds =
+        (Date.parse(after.finished_at ?? after.started_at) - Date.parse(after.started_at)) / 1000;
+      record(
+        `Image ${after.image} is on ${pulled} node${pulled === 1 ? '' : 's'}${skipped > 0 ? ` (${skipped} will pull at start)` : ''} after ${seconds.toFixed(1)}s: replacing replicas of ${service}`,
+      );
+    }
   }
 
   /** The nodes a global service runs on: not down, active, matching its constraints and features. */
@@ -692,6 +815,7 @@ class PassBuilder {
       allocate: this.#allocated,
       release: this.#release,
       assignments: this.#assignments,
+      pulls: this.#pulls,
       endpoints: this.#endpoints,
       memory: {
         failures: this.#failures,

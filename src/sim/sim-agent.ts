@@ -17,6 +17,7 @@
 import WebSocket from 'ws';
 import type { LoopReport } from '../agent/converge-loop.ts';
 import { ConvergeLoop } from '../agent/converge-loop.ts';
+import { ImagePrePuller } from '../agent/image-pre-puller.ts';
 import { StatsSampler } from '../agent/stats-sampler.ts';
 import type { UsageSource } from '../agent/stats-usage.ts';
 import { AgentTally } from '../metrics/agent-counters.ts';
@@ -92,9 +93,17 @@ export class SimAgent {
     connects: 0,
   };
   readonly #stats: StatsSampler | undefined;
+  /** As the real agent's, on the fake engine: rollouts' pull phases run here too. */
+  readonly #prePuller: ImagePrePuller;
 
   constructor(options: SimAgentOptions) {
     this.#options = options;
+    this.#prePuller = new ImagePrePuller({
+      engine: options.engine,
+      send: (message) => this.#send(message),
+      record: (event) => this.#loop?.recordEvent(event),
+      tally: this.#tally,
+    });
     const usage = options.usage;
     this.#stats =
       usage && options.statsIntervalMs
@@ -284,6 +293,9 @@ export class SimAgent {
         this.#send({ type: 'logs.end', request_id: message.request_id, error: null });
         return;
       case 'logs.cancel':
+        return;
+      case 'image.pull':
+        void this.#prePuller.pull(message.request_id, message.service, message.image);
         return;
     }
   }

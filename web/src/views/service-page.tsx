@@ -200,6 +200,34 @@ function ServiceCharts({ name }: { name: string }) {
   );
 }
 
+/** The rollout's pull phase: each node the new image was pulled on first, and how that went. */
+function PullPhaseTable({ phase }: { phase: NonNullable<NonNullable<ServiceView['rollout']>['pull']> }) {
+  return (
+    <>
+      <h3>Pull phase</h3>
+      <p data-testid="pull-phase">
+        <StatusPill status={phase.state} /> <span className="mono">{phase.image}</span>, started{' '}
+        {formatTime(phase.started_at)}
+        {phase.finished_at ? `, finished ${formatTime(phase.finished_at)}` : ''}
+      </p>
+      <section className="table pull-phase" aria-label="Pull phase">
+        <div className="row head">
+          <span>Node</span>
+          <span>Pull</span>
+          <span>Message</span>
+        </div>
+        {phase.nodes.map((n) => (
+          <div className="row" key={n.node}>
+            <span>{n.node}</span>
+            <span>{n.state}</span>
+            <span>{n.message ?? ''}</span>
+          </div>
+        ))}
+      </section>
+    </>
+  );
+}
+
 function RolloutPanel({ service, mayAct }: { service: ServiceView; mayAct: boolean }) {
   const rollout = service.rollout;
   const path = `/api/services/${encodeURIComponent(service.name)}`;
@@ -220,6 +248,7 @@ function RolloutPanel({ service, mayAct }: { service: ServiceView; mayAct: boole
       ) : (
         <p className="muted">No rollout recorded.</p>
       )}
+      {rollout?.pull && <PullPhaseTable phase={rollout.pull} />}
       <h2>History</h2>
       {history.error && <p className="error">{history.error.message}</p>}
       <section className="table revisions" aria-label="Revisions">
