@@ -21,6 +21,7 @@ import { portSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { publishedPortSchema, taskObservationSchema } from '../model/task.ts';
 import { serviceAdmissionSchema } from '../policy/admission-policy.ts';
 import { execAgentMessages, execServerMessages } from './exec-messages.ts';
+import { imagesMessageSchema, imagesPrunedMessageSchema, imagesPruneMessageSchema } from './images-message.ts';
 import { statsMessageSchema } from './stats-message.ts';
 
 export const AGENT_PATH = '/agent/v1';
@@ -155,6 +156,9 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   agentMetricsMessageSchema,
   /** Resource usage of the node and its replicas, to a server whose welcome lists `stats` (stats-message.ts). */
   statsMessageSchema,
+  /** The engine's images, to a server whose welcome lists `images` (images-message.ts). */
+  imagesMessageSchema,
+  imagesPrunedMessageSchema,
   ...execAgentMessages,
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
@@ -190,6 +194,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     request: logRequestSchema,
   }),
   z.object({ type: z.literal('logs.cancel'), request_id: idTextSchema }),
+  /** Remove the unused images Skiff pulled, now (`skiff image prune`); to agents listing `images`. */
+  imagesPruneMessageSchema,
   ...execServerMessages,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;

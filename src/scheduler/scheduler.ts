@@ -8,8 +8,10 @@
  *     the service's replicas than its `max_replicas_per_node`).
  *  2. Score the survivors: binpack (the default) favours fuller nodes, spread emptier ones; then
  *     anti-affinity penalties so a service's replicas spread over nodes and zones, and a
- *     penalty for nodes where the service's replicas just failed. The best score wins; ties break
- *     by node id, so the same inputs give the same plan.
+ *     penalty for nodes where the service's replicas just failed; last, a tie-break-sized bonus
+ *     for a node that already has the replica's image (image-locality.ts). The best score wins;
+ *     ties break by node id, so the same inputs give the same plan. A placement that locality
+ *     decided says so (`locality`).
  *  3. Reserve the winner's cpu, memory, host ports and replica counts for the requests after it.
  *  4. When no node passes, explain: each node is counted under the first checker it fails, and
  *     the counts are summed up ("0/5 nodes available: 3 insufficient memory, 2 port 8080 in use").
@@ -37,6 +39,8 @@ import type { NodeStatus } from '../model/node.ts';
 import type { PortSpec } from '../model/service-spec.ts';
 import { bindsHostPort } from '../model/service-spec.ts';
 import type { Constraint } from './constraints.ts';
+import type { ImagePresence } from './image-locality.ts';
+import { countNodesWithImage, imageLocalityScore, normalizeImageReference } from './image-locality.ts';
 import { satisfies } from './constraints.ts';
 import type { Demand } from './resources.ts';
 
@@ -56,6 +60,8 @@ export interface NodeSnapshot {
   readonly serviceCounts: ReadonlyMap<string, number>;
   /** What the node's agent supports (protocol/features.ts); undefined: not gated. */
   readonly features?: ReadonlySet<string>;
+  /** The images its engine has (normalized reference → bytes); undefined: not reported. */
+  readonly images?: ImagePresence | undefined;
 }
 
 export interface PlacementRequest {
@@ -73,10 +79,18 @@ export interface PlacementRequest {
   readonly requiredFeatures?: readonly string[];
   /** At most this many of the service's replicas per node (placement.max_replicas_per_node). */
   readonly maxPerNode?: number;
+  /** The replica's image, for image locality; undefined: no preference. */
+  readonly image?: string;
 }
 
 export type Placement =
-  | { readonly taskId: string; readonly placed: true; readonly nodeId: string }
+  | {
+      readonly taskId: string;
+      readonly placed: true;
+      readonly nodeId: string;
+      /** Set when image locality chose this node over the one that would have won without it. */
+      readonly locality?: string;
+    }
   | { readonly taskId: string; readonly placed: false; readonly reason: string };
 
 /** A node as this call sees it: the snapshot plus what the call has placed there so far. */
@@ -153,6 +167,10 @@ interface RequestContext {
   readonly zoneCounts: Map<string, number>;
   /** Replicas of the service a node holds before same-node anti-affinity applies. */
   readonly allowedPerNode: number;
+  /** How many nodes of the snapshot have the request's image (0: no locality for it). */
+  readonly nodesWithImage: number;
+  /** The request's image, normalized as nodes report theirs (image-locality.ts). */
+  readonly imageKey: string | undefined;
 }
 
 /**
@@ -172,6 +190,17 @@ export function schedule(nodes: readonly NodeSnapshot[], requests: readonly Plac
   }));
   const zoned = state.some((n) => n.zone !== undefined);
   const zoneCountsByService = new Map<string, Map<string, number>>();
+  // Counted once per image per call: images appear on a node only when its agent reports a pull.
+  const nodesWithImage = new Map<string, number>();
+  const imageCount = (image: string | undefined): number => {
+    if (image === undefined) return 0;
+    let count = nodesWithImage.get(image);
+    if (count === undefined) {
+      count = countNodesWithImage(nodes, image);
+      nodesWithImage.set(image, count);
+    }
+    return count;
+  };
   return requests.map((request) => {
     let zoneCounts = zoneCountsByService.get(request.service);
     if (!zoneCounts) {
@@ -183,6 +212,8 @@ export function schedule(nodes: readonly NodeSnapshot[], requests: readonly Plac
       hostPorts: request.ports.filter(bindsHostPort).map(portKey),
       zoneCounts,
       allowedPerNode: Math.max(1, Math.floor(request.desiredReplicas / SHARE_PER_NODE_DIVISOR)),
+      nodesWithImage: imageCount(request.image),
+      imageKey: request.image === undefined ? undefined : normalizeImageReference(request.image),
     });
   });
 }
@@ -202,16 +233,37 @@ function placeOne(state: readonly NodeState[], context: RequestContext): Placeme
   const { request } = context;
   let best: NodeState | undefined;
   let bestScore = Number.NEGATIVE_INFINITY;
+  // The winner without locality, to tell when locality made the choice (the placement says so).
+  let plain: NodeState | undefined;
+  let plainScore = Number.NEGATIVE_INFINITY;
+  const withLocality = context.nodesWithImage > 0 && request.image !== undefined;
   for (const node of state) {
     if (!fits(node, context)) continue;
     const value = score(node, context);
-    if (value > bestScore) {
+    if (withLocality) {
+      const bonus = locality(node, context, state.length);
+      if (value > plainScore) {
+        plain = node;
+        plainScore = value;
+      }
+      if (value + bonus > bestScore) {
+        best = node;
+        bestScore = value + bonus;
+      }
+    } else if (value > bestScore) {
       best = node;
       bestScore = value;
     }
   }
   if (!best) return { taskId: request.taskId, placed: false, reason: explain(state, request) };
   reserve(best, context);
+  if (plain !== undefined && plain !== best && request.image !== undefined)
+    return {
+      taskId: request.taskId,
+      placed: true,
+      nodeId: best.base.id,
+      locality: `image ${request.image} is already on ${best.base.id}`,
+    };
   return { taskId: request.taskId, placed: true, nodeId: best.base.id };
 }
 
@@ -246,6 +298,13 @@ function score(node: NodeState, { request, zoneCounts, allowedPerNode }: Request
   // Among otherwise equal nodes (no resource requests), the one with fewer replicas in all wins:
   // small enough never to outweigh a real packing difference.
   return value - replicasOn(node) * TIE_BREAK_PER_REPLICA;
+}
+
+/** The image-locality bonus of a node for the request (image-locality.ts); 0 without the image. */
+function locality(node: NodeState, { imageKey, nodesWithImage }: RequestContext, totalNodes: number): number {
+  if (imageKey === undefined) return 0;
+  const size = node.base.images?.get(imageKey);
+  return size === undefined ? 0 : imageLocalityScore(size, nodesWithImage, totalNodes);
 }
 
 function replicasOn(node: NodeState): number {

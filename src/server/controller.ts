@@ -19,6 +19,7 @@ import type { Cluster } from './cluster.ts';
 import type { EventLog } from './event-log.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import type { PassMemory } from './pass-snapshot.ts';
+import type { ImageInventory } from './image-inventory.ts';
 import { readSnapshot, specKey } from './pass-snapshot.ts';
 import type { PassPlan } from './plan-pass.ts';
 import { planPass } from './plan-pass.ts';
@@ -46,6 +47,8 @@ export interface ControllerOptions {
   readonly newTaskId?: () => string;
   /** Where the values of the secrets and configs tasks refer to come from; none: no files are sent. */
   readonly secrets?: SecretStore;
+  /** The nodes' images as their agents reported them: the scheduler prefers nodes that have a replica's. */
+  readonly images?: ImageInventory;
 }
 
 /** How long `settle` waits for its pass before the caller answers with what is decided so far. */
@@ -254,6 +257,7 @@ export class Controller {
         this.#options.heartbeatIntervalMs ?? Math.round(this.#options.liveness.heartbeatTimeoutMs / 3),
       addressHoldMs: this.#options.addressHoldMs ?? DEFAULT_TTL_SECONDS * 1000,
       specOf: (service, revision) => this.#specOf(service, revision),
+      images: this.#options.images,
     });
     const at = now();
     const plan = planPass(snapshot, at, this.#options.newTaskId ?? (() => randomUUID().replaceAll('-', '')));

@@ -12,7 +12,9 @@ import { readPolicy } from '../policy/policy-store.ts';
 import type { ServiceEndpoints } from '../protocol/messages.ts';
 import type { Store, StoredService } from '../store/store.ts';
 import type { Allocation, PendingRelease } from './address-release.ts';
+import type { ImagePresence } from '../scheduler/image-locality.ts';
 import type { Cluster } from './cluster.ts';
+import type { ImageInventory } from './image-inventory.ts';
 import { labelsOf } from './cluster.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import { livenessFor } from './node-liveness.ts';
@@ -38,6 +40,8 @@ export interface PassNode {
   readonly sentEndpoints: number | undefined;
   /** The endpoints generation its agent last acknowledged over the current link. */
   readonly endpointsAcked: number;
+  /** The images its engine has, as its agent reported them (image locality); undefined: unknown. */
+  readonly images?: ImagePresence | undefined;
 }
 
 /** What the controller remembers from one pass to the next (memory only). */
@@ -115,6 +119,8 @@ export interface SnapshotSources {
   readonly addressHoldMs: number;
   /** The spec of a revision (cached by the controller: revisions never change once written). */
   readonly specOf: (service: string, revision: number) => ServiceSpec | undefined;
+  /** The nodes' images, for the scheduler's image locality; absent, no locality. */
+  readonly images?: ImageInventory | undefined;
 }
 
 /** One read of everything a pass needs. Synchronous, so nothing can write in between. */
@@ -152,6 +158,7 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
       sentAssignment: node.lastAssignment,
       sentEndpoints: node.lastEndpoints,
       endpointsAcked: node.endpointsAcked,
+      images: sources.images?.presence(node.id),
     }),
   );
   return {
