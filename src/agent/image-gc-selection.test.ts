@@ -51,7 +51,11 @@ test('below the high-water mark nothing is collected', () => {
     images: [image('sha256:a', ['app:v1'])],
     record: [pulled('sha256:a', ['app:v1'], 10 * HOUR)],
   });
-  assert.deepEqual(selectImagesToRemove(setup, disk(84.9)), { remove: [], bytesToFree: 0, reason: undefined });
+  assert.deepEqual(selectImagesToRemove(setup, disk(84.9)), {
+    remove: [],
+    bytesToFree: 0,
+    reason: undefined,
+  });
   const at = selectImagesToRemove(setup, disk(85));
   assert.deepEqual(ids(at), ['sha256:a']);
   assert.equal(at.reason, 'disk 85% used ≥ 85%');
@@ -82,7 +86,10 @@ test('oldest unused first, only until the low-water mark is reached', () => {
     disk: { usedBytes: 84 * GB, totalBytes: 100 * GB },
     thresholds: { ...DEFAULT_IMAGE_GC, highPercent: 84 },
   };
-  assert.deepEqual(ids(selectImagesToRemove(inputs({ images, record }), lower)), ['sha256:mid', 'sha256:old']);
+  assert.deepEqual(ids(selectImagesToRemove(inputs({ images, record }), lower)), [
+    'sha256:mid',
+    'sha256:old',
+  ]);
 });
 
 test('never an image Skiff did not pull, nor one someone else also named', () => {
@@ -91,7 +98,10 @@ test('never an image Skiff did not pull, nor one someone else also named', () =>
     image('sha256:shared', ['app:v1', 'mine:keep']),
     image('sha256:skiff', ['app:v2']),
   ];
-  const record = [pulled('sha256:shared', ['app:v1'], 10 * HOUR), pulled('sha256:skiff', ['app:v2'], 10 * HOUR)];
+  const record = [
+    pulled('sha256:shared', ['app:v1'], 10 * HOUR),
+    pulled('sha256:skiff', ['app:v2'], 10 * HOUR),
+  ];
   const setup = inputs({ images, record });
   assert.deepEqual(ids(selectImagesToRemove(setup, { kind: 'prune' })), ['sha256:skiff']);
   assert.equal(keepReason(images[0] as EngineImage, setup, new Set()), 'not pulled by Skiff');
@@ -129,7 +139,10 @@ test('never an image a container uses (any container), nor one a desired task ru
   const setup = inputs({ images, record, users, desired: ['nginx', `app@sha256:${'d'.repeat(64)}`] });
   assert.deepEqual(ids(selectImagesToRemove(setup, { kind: 'prune' })), ['sha256:free']);
   assert.equal(keepReason(images[1] as EngineImage, setup, new Set()), 'a desired task runs nginx');
-  assert.equal(keepReason(images[0] as EngineImage, setup, new Set(['sha256:used'])), 'in use by a container');
+  assert.equal(
+    keepReason(images[0] as EngineImage, setup, new Set(['sha256:used'])),
+    'in use by a container',
+  );
 });
 
 test('recently used images wait out the minimum age at a threshold, not for a prune', () => {
@@ -148,7 +161,11 @@ test('an unknown disk size collects nothing; a low mark above the high one still
   const images = [image('sha256:a', ['app:v1'], GB), image('sha256:b', ['app:v2'], GB)];
   const record = [pulled('sha256:a', ['app:v1'], 10 * HOUR), pulled('sha256:b', ['app:v2'], 9 * HOUR)];
   const setup = inputs({ images, record });
-  const unknown: GcMode = { kind: 'threshold', disk: { usedBytes: 0, totalBytes: 0 }, thresholds: DEFAULT_IMAGE_GC };
+  const unknown: GcMode = {
+    kind: 'threshold',
+    disk: { usedBytes: 0, totalBytes: 0 },
+    thresholds: DEFAULT_IMAGE_GC,
+  };
   assert.deepEqual(ids(selectImagesToRemove(setup, unknown)), []);
   const inverted: GcMode = {
     kind: 'threshold',

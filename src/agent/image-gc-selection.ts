@@ -30,6 +30,8 @@ export interface ImageGcThresholds {
 }
 
 export const DEFAULT_IMAGE_GC: ImageGcThresholds = { highPercent: 85, lowPercent: 80, minAgeMs: 120_000 };
+/** How often the agent looks at its images (reports changes, collects past the high mark). */
+export const DEFAULT_IMAGE_GC_INTERVAL_MS = 60_000;
 
 export interface GcInputs {
   readonly images: readonly EngineImage[];

@@ -54,7 +54,9 @@ export class PulledImages {
       try {
         renameSync(this.#path, aside);
       } catch {}
-      log(`${this.#path} is not a record of pulled images; moved it to ${aside}: no image is collected until the agent pulls again`);
+      log(
+        `${this.#path} is not a record of pulled images; moved it to ${aside}: no image is collected until the agent pulls again`,
+      );
       return;
     }
     for (const entry of parsed.data.images) this.#entries.set(entry.id, entry);
@@ -106,7 +108,9 @@ export class PulledImages {
 
   #save(): void {
     mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
-    writeFileSync(`${this.#path}.tmp`, JSON.stringify({ version: 1, images: this.entries() }), { mode: 0o600 });
+    writeFileSync(`${this.#path}.tmp`, JSON.stringify({ version: 1, images: this.entries() }), {
+      mode: 0o600,
+    });
     renameSync(`${this.#path}.tmp`, this.#path);
   }
 }

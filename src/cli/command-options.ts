@@ -7,6 +7,7 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { formatDurationMs } from '../model/duration.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
 import { deployOptions } from './deploy-body.ts';
+import { imageGcOptions } from './image-gc-flags.ts';
 import { outputOptions } from './output-format.ts';
 import type { CommandName } from './usage.ts';
 
@@ -70,6 +71,7 @@ const localAgentOptions = {
   concurrency: { type: 'string', default: '8' },
   'secrets-dir': { type: 'string' },
   'stats-interval': { type: 'string', default: '5s' },
+  ...imageGcOptions,
 } as const;
 
 const waitOptions = {

@@ -78,7 +78,12 @@ const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:/
   --secrets-dir DIR               where replicas' secret and config files are written, on a tmpfs the
                                   agent mounts if needed (default /run/skiff/secrets)
   --stats-interval 5s             how often replicas' and the node's CPU, memory, network and disk use is
-                                  sampled and sent to the server (1s to 1h)`;
+                                  sampled and sent to the server (1s to 1h)
+  --image-gc-high-threshold 85    remove unused images Skiff pulled once the filesystem of the engine's
+                                  data root is this full (percent), oldest unused first
+  --image-gc-low-threshold 80     ... until it is down to this (percent, at most the high mark)
+  --image-gc-min-age 2m           an image used (or pulled) more recently than this is kept
+  --image-gc-interval 1m          how often the agent looks at its images: reports changes, collects`;
 
 /** How every size flag reads, the same wherever one is taken. */
 const SIZE = 'SIZE is 512m, 1g, 1.5g, or a bare number of MiB (512 = 512m)';

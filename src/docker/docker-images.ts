@@ -72,7 +72,9 @@ export class DockerImages implements ImageEngine {
       return inspected.Id;
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
-      throw new EngineError(`inspect image ${reference}: ${messageOf(error)}`, statusOf(error), { cause: error });
+      throw new EngineError(`inspect image ${reference}: ${messageOf(error)}`, statusOf(error), {
+        cause: error,
+      });
     }
   }
 
@@ -90,7 +92,8 @@ export class DockerImages implements ImageEngine {
 
   async dataRootUsage(): Promise<DataRootUsage> {
     this.#dataRoot ??= this.#docker.info().then(
-      (info: { DockerRootDir?: unknown }) => (typeof info.DockerRootDir === 'string' ? info.DockerRootDir : '/'),
+      (info: { DockerRootDir?: unknown }) =>
+        typeof info.DockerRootDir === 'string' ? info.DockerRootDir : '/',
       (error: unknown) => {
         this.#dataRoot = undefined;
         throw error;

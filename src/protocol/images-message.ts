@@ -30,7 +30,10 @@ export const reportedImageSchema = z.object({
   repo_tags: z.array(referenceSchema).max(32),
   /** `repository@sha256:<hex>` names (what it was pulled as, by digest). */
   repo_digests: z.array(referenceSchema).max(32),
-  size_bytes: z.int().min(0).max(2 ** 50),
+  size_bytes: z
+    .int()
+    .min(0)
+    .max(2 ** 50),
   /** Skiff's agent pulled it (its data dir's record): only such images are ever garbage-collected. */
   pulled_by_skiff: z.boolean(),
   /** Containers using it (any cluster's, and not Skiff's), first `MAX_IMAGE_USERS` names. */
@@ -57,7 +60,10 @@ export type ImagesMessage = z.infer<typeof imagesMessageSchema>;
 export const removedImageSchema = z.object({
   id: idTextSchema,
   references: z.array(referenceSchema).max(32),
-  size_bytes: z.int().min(0).max(2 ** 50),
+  size_bytes: z
+    .int()
+    .min(0)
+    .max(2 ** 50),
 });
 export type RemovedImage = z.infer<typeof removedImageSchema>;
 

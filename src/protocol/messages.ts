@@ -21,7 +21,11 @@ import { portSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { publishedPortSchema, taskObservationSchema } from '../model/task.ts';
 import { serviceAdmissionSchema } from '../policy/admission-policy.ts';
 import { execAgentMessages, execServerMessages } from './exec-messages.ts';
-import { imagesMessageSchema, imagesPrunedMessageSchema, imagesPruneMessageSchema } from './images-message.ts';
+import {
+  imagesMessageSchema,
+  imagesPrunedMessageSchema,
+  imagesPruneMessageSchema,
+} from './images-message.ts';
 import { statsMessageSchema } from './stats-message.ts';
 
 export const AGENT_PATH = '/agent/v1';

@@ -107,7 +107,10 @@ test('a node that would win anyway and has the image carries no locality note', 
 
 test('the larger image on a node outweighs a smaller one elsewhere', () => {
   // One name at two sizes is contrived (two builds of a tag), but the order must follow size.
-  const nodes = [node('a', { images: has('app:v2', 300 * MB) }), node('b', { images: has('app:v2', 900 * MB) })];
+  const nodes = [
+    node('a', { images: has('app:v2', 300 * MB) }),
+    node('b', { images: has('app:v2', 900 * MB) }),
+  ];
   assert.deepEqual(schedule(nodes, [request('1')])[0], {
     taskId: '1',
     placed: true,

@@ -39,9 +39,9 @@ import type { NodeStatus } from '../model/node.ts';
 import type { PortSpec } from '../model/service-spec.ts';
 import { bindsHostPort } from '../model/service-spec.ts';
 import type { Constraint } from './constraints.ts';
+import { satisfies } from './constraints.ts';
 import type { ImagePresence } from './image-locality.ts';
 import { countNodesWithImage, imageLocalityScore, normalizeImageReference } from './image-locality.ts';
-import { satisfies } from './constraints.ts';
 import type { Demand } from './resources.ts';
 
 export interface NodeSnapshot {

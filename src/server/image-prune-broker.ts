@@ -39,7 +39,8 @@ export class ImagePruneBroker {
   prune(nodeId: string): Promise<NodePrune> {
     const session = this.#cluster.get(nodeId);
     const link = session?.link;
-    if (!session || !link) return Promise.resolve({ node: nodeId, removed: [], error: 'node is not connected' });
+    if (!session || !link)
+      return Promise.resolve({ node: nodeId, removed: [], error: 'node is not connected' });
     if (!session.features.has(FEATURES.images))
       return Promise.resolve({
         node: nodeId,

@@ -10,12 +10,12 @@ import type { TaskRecord } from '../model/task.ts';
 import type { AdmissionPolicy } from '../policy/admission-policy.ts';
 import { readPolicy } from '../policy/policy-store.ts';
 import type { ServiceEndpoints } from '../protocol/messages.ts';
+import type { ImagePresence } from '../scheduler/image-locality.ts';
 import type { Store, StoredService } from '../store/store.ts';
 import type { Allocation, PendingRelease } from './address-release.ts';
-import type { ImagePresence } from '../scheduler/image-locality.ts';
 import type { Cluster } from './cluster.ts';
-import type { ImageInventory } from './image-inventory.ts';
 import { labelsOf } from './cluster.ts';
+import type { ImageInventory } from './image-inventory.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import { livenessFor } from './node-liveness.ts';
 
