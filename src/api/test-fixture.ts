@@ -20,6 +20,8 @@ import type { AgentLink } from '../server/cluster.ts';
 import { Cluster } from '../server/cluster.ts';
 import { Controller } from '../server/controller.ts';
 import { EventLog } from '../server/event-log.ts';
+import { ImageInventory } from '../server/image-inventory.ts';
+import { ImagePruneBroker } from '../server/image-prune-broker.ts';
 import { SoleLeadership } from '../server/leadership/leadership.ts';
 import { serversRoutes } from '../server/leadership/servers-routes.ts';
 import { LogBroker } from '../server/log-broker.ts';
@@ -61,6 +63,10 @@ export interface Fixture {
   readonly metrics: ServerMetrics;
   /** The stats window behind /api/stats: tests record samples into it. */
   readonly stats: StatsWindow;
+  /** The nodes' images behind /api/images and the scheduler's locality: tests apply reports to it. */
+  readonly images: ImageInventory;
+  /** Where prunes go out; a test answers for its fake agent with `answered`. */
+  readonly imagePrunes: ImagePruneBroker;
   /** Milliseconds since the epoch the deps see; tests may move it. */
   clock: number;
   /** Internal errors the app logged (a 500 leaves a line here). */
@@ -101,6 +107,9 @@ export function createFixture(
   const events = new EventLog(store);
   const secrets = new SecretStore(store, randomBytes(32));
   const metrics = new ServerMetrics({ defaultMetrics: false });
+  const images = new ImageInventory();
+  // Agents answer a prune within a second here, or never.
+  const imagePrunes = new ImagePruneBroker(cluster, 1000);
   const controller = new Controller({
     store,
     cluster,
@@ -110,6 +119,7 @@ export function createFixture(
     now,
     log,
     secrets,
+    images,
     onPlan: (plan) => metrics.observePlan(plan, taskCreatedAt(store), now()),
   });
   const logs = new LogBroker(cluster);
@@ -130,6 +140,8 @@ export function createFixture(
       now,
       secrets,
       stats,
+      images,
+      imagePrunes,
       serverPort: () => options.serverPort,
       metrics,
       ...options.deps,
@@ -211,6 +223,8 @@ export function createFixture(
     logs,
     metrics,
     stats,
+    images,
+    imagePrunes,
     logged,
     call,
     raw,

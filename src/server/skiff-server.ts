@@ -43,6 +43,8 @@ import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
 import { EventLog } from './event-log.ts';
 import { ExecBroker } from './exec-broker.ts';
+import { ImageInventory } from './image-inventory.ts';
+import { ImagePruneBroker } from './image-prune-broker.ts';
 import { EtcdLeadership, leaderKey } from './leadership/etcd-leadership.ts';
 import { FORWARDED_HEADER, forwardDecision } from './leadership/forward-decision.ts';
 import { LeaderDuties } from './leadership/leader-duties.ts';
@@ -181,6 +183,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const metrics = new ServerMetrics();
   const stats = new StatsWindow();
   const agentSnapshots = new AgentSnapshots();
+  const images = new ImageInventory();
   const controller = new Controller({
     store,
     cluster,
@@ -191,6 +194,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     now,
     log: options.log,
     secrets,
+    images,
     onPass: (durationMs) => {
       metrics.observePassDuration(durationMs);
       options.onControllerPass?.(durationMs);
@@ -204,6 +208,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const logs = new LogBroker(cluster);
   const execs = new ExecBroker(cluster);
+  const imagePrunes = new ImagePruneBroker(cluster);
   // HA: who leads (set once listening); a follower forwards what needs the leader and does not scale.
   let leadership: Leadership | undefined;
   const autoscaler = new Autoscaler({
@@ -247,7 +252,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       onNodeRemoved: (name) => {
         pki.revokeNode(name);
         stats.forgetNode(name);
+        images.forget(name);
       },
+      images,
+      imagePrunes,
       secrets,
       metrics,
       stats,
@@ -307,6 +315,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     events,
     logs,
     stats,
+    images,
+    imagePrunes,
     execs,
     now,
     log: options.log,
@@ -433,6 +443,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await metricsListener?.close();
       pki.stop();
       gateway.close();
+      imagePrunes.close();
       execUpgrades.close();
       autoscaler.stop();
       streamHub.close();
