@@ -40,6 +40,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   secret: async () => (await import('./secret-command.ts')).runSecret,
   config: async () => (await import('./secret-command.ts')).runConfig,
   stack: async () => (await import('./stack-command.ts')).runStack,
+  image: async () => (await import('./image-command.ts')).runImage,
   exec: async () => (await import('./exec-command.ts')).runExec,
   context: async () => (await import('./context-command.ts')).runContext,
   completion: async () => (await import('./completion-command.ts')).runCompletion,

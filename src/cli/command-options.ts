@@ -155,6 +155,7 @@ export const COMMAND_OPTIONS = {
     workdir: { type: 'string', short: 'w' },
     env: { type: 'string', short: 'e', multiple: true },
   },
+  image: { ...connectionOptions, ...outputOptions, node: { type: 'string' } },
   stack: {
     ...connectionOptions,
     ...outputOptions,

@@ -352,6 +352,18 @@ ${OUTPUT_OPTION}`,
   -e, --env K=V                   set a variable (repeatable)`,
     client: true,
   },
+  image: {
+    synopsis: 'skiff image ls [--node NODE] | skiff image prune [--node NODE]',
+    summary:
+      "Images on the nodes' engines; agents remove the unused ones Skiff pulled past --image-gc-high-threshold.",
+    actions: `  ls                              every node's images: repository:tag, id, size, containers using it,
+                                  and whether Skiff pulled it (only those are ever removed)
+  prune                           remove, now, every unused image Skiff pulled (not one in use or that
+                                  a desired replica runs, never one Skiff did not pull)`,
+    options: `  --node NODE                     one node only
+${OUTPUT_OPTION}`,
+    client: true,
+  },
   stack: {
     synopsis:
       'skiff stack deploy -c FILE [-c FILE…] [--prune] [--dry-run] NAME | skiff stack ls | skiff stack ps NAME | skiff stack rm NAME | skiff stack config -c FILE…',
