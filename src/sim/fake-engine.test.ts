@@ -208,7 +208,7 @@ test('images as the ImageEngine port: listed with ids and sizes, a used one is n
   );
   const id = await engine.createContainer(containerDefinition(task('t1'), ADDRESSING));
   assert.deepEqual(await engine.imageUsers(), [
-    { containerName: 'web-0', imageId: fakeImageId('skiff-demo:v1') },
+    { containerName: 'web-0.t1', imageId: fakeImageId('skiff-demo:v1') },
   ]);
   assert.equal(await engine.removeImage('skiff-demo:v1'), 'conflict');
   assert.equal(await engine.removeImage('old:v1'), 'removed');
