@@ -130,7 +130,11 @@ describe('image garbage collection', { timeout: 180_000 }, () => {
       await removeCluster(skiff.clusterId).catch(() => {});
       await skiff.stop();
     }
-    for (const reference of MINE) await docker.getImage(reference).remove().catch(() => {});
+    for (const reference of MINE)
+      await docker
+        .getImage(reference)
+        .remove()
+        .catch(() => {});
     rmSync(dir, { recursive: true, force: true });
     if (process.exitCode) console.error(logs.slice(-40).join('\n'));
   });
@@ -189,7 +193,10 @@ describe('image garbage collection', { timeout: 180_000 }, () => {
     const events = await eventually(
       'the removal as an event',
       async () => {
-        const body = (await skiff.api('GET', '/api/events?limit=200')).body as { type: string; message: string }[];
+        const body = (await skiff.api('GET', '/api/events?limit=200')).body as {
+          type: string;
+          message: string;
+        }[];
         return body.find((e) => e.type === 'image' && e.message.startsWith('Removed unused image gc-new:v1'));
       },
       { timeoutMs: 20_000 },
