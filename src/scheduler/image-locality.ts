@@ -56,19 +56,3 @@ export function localityFraction(sizeBytes: number, nodesWithImage: number, tota
 export function imageLocalityScore(sizeBytes: number, nodesWithImage: number, totalNodes: number): number {
   return localityFraction(sizeBytes, nodesWithImage, totalNodes) * IMAGE_LOCALITY_WEIGHT;
 }
-
-/** The size of `reference` on a node (undefined when the node does not have it, or did not say). */
-export function imageSizeOn(images: ImagePresence | undefined, reference: string): number | undefined {
-  return images?.get(normalizeImageReference(reference));
-}
-
-/** How many of `nodes` have the image. */
-export function countNodesWithImage(
-  nodes: readonly { readonly images?: ImagePresence | undefined }[],
-  reference: string,
-): number {
-  const key = normalizeImageReference(reference);
-  let count = 0;
-  for (const node of nodes) if (node.images?.has(key)) count += 1;
-  return count;
-}
