@@ -157,6 +157,8 @@ export class Agent {
           desiredImages: () => this.#loop?.desiredImages(),
           now: Date.now,
           onEvent: (event) => this.#loop?.recordEvent(event),
+          // A replica rolled back to a removed image must pull it, not trust the loop's memory.
+          onRemoved: () => this.#loop?.forgetPresentImages(),
           log: options.log,
         })
       : undefined;

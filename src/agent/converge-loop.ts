@@ -188,6 +188,11 @@ export class ConvergeLoop {
     return [...new Set([...this.#lastSpecs.values()].map((task) => task.spec.image))];
   }
 
+  /** Images were removed (image GC): what is present is asked of the engine again. */
+  forgetPresentImages(): void {
+    this.#images.clear();
+  }
+
   /** The container that currently serves a task, for logs. */
   containerOf(taskId: string): ManagedContainer | undefined {
     const current = this.#runtime.get(taskId)?.current;

@@ -55,6 +55,8 @@ let sent: AgentMessage[];
 let events: Omit<EventInput, 'node'>[];
 let desired: string[] | undefined;
 let keeper: ImageKeeper;
+/** How often the keeper said it removed images (the loop then forgets what it knew present). */
+let removals = 0;
 
 function newKeeper(): ImageKeeper {
   return new ImageKeeper({
@@ -65,6 +67,9 @@ function newKeeper(): ImageKeeper {
     desiredImages: () => desired,
     now: () => 1_000_000,
     onEvent: (event) => events.push(event),
+    onRemoved: () => {
+      removals += 1;
+    },
     log: () => {},
   });
 }
@@ -75,6 +80,7 @@ beforeEach(() => {
   sent = [];
   events = [];
   desired = [];
+  removals = 0;
   keeper = newKeeper();
   keeper.connected((message) => {
     sent.push(message);
@@ -155,6 +161,7 @@ test('past the high mark unused Skiff-pulled images go, with an event; never bef
   desired = ['wanted:v1'];
   await keeper.check();
   assert.deepEqual([...images.images.keys()].sort(), ['local:v1', 'used:v1', 'wanted:v1']);
+  assert.equal(removals, 1);
   assert.deepEqual(
     events.map((e) => e.message),
     [

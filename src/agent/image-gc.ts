@@ -39,6 +39,8 @@ export interface ImageKeeperOptions {
   readonly now: () => number;
   /** Events for the server (an image removed, a collection that could not free enough). */
   readonly onEvent: (event: Omit<EventInput, 'node'>) => void;
+  /** Images were removed: whoever remembers what is present must ask again. */
+  readonly onRemoved?: () => void;
   readonly log: (message: string) => void;
 }
 
@@ -210,6 +212,7 @@ export class ImageKeeper {
         this.#options.log(`images: the engine kept ${image.names.join(', ')} (${shortId(image.id)}): in use`);
         continue;
       }
+      this.#options.onRemoved?.();
       freed += image.sizeBytes;
       removed.push({ id: image.id, references: [...image.names], size_bytes: image.sizeBytes });
       this.#options.onEvent({
