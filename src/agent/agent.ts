@@ -22,6 +22,7 @@ import WebSocket from 'ws';
 import { buildInfo } from '../build/build-info.ts';
 import type { ContainerEngine } from '../docker/container-engine.ts';
 import { engineOnThisHost } from '../docker/engine-address.ts';
+import type { ImageEngine } from '../docker/image-engine.ts';
 import { AgentTally } from '../metrics/agent-counters.ts';
 import type { AddressPool, ClusterAddressing } from '../model/addressing.ts';
 import { parseAddressPool } from '../model/addressing.ts';
@@ -37,6 +38,8 @@ import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
 import { ExecSessions } from './exec-sessions.ts';
 import { readHostNetworks } from './host-networks.ts';
+import { ImageKeeper, recordPulls } from './image-gc.ts';
+import type { ImageGcThresholds } from './image-gc-selection.ts';
 import { ImagePrePuller } from './image-pre-puller.ts';
 import { NodeCertificate } from './node-certificate.ts';
 import { probeNode } from './node-probe.ts';
@@ -90,12 +93,26 @@ export interface AgentOptions {
    * secret files, so the agent then does not offer them (secret-files.ts). Unset: on this host.
    */
   readonly engineAddress?: string;
+  /**
+   * The engine's images: reported to the server (image locality, `skiff image ls`) and collected
+   * past the high-water mark (image-gc.ts). Without it the agent neither reports nor collects.
+   */
+  readonly images?: ImageEngine;
+  /** `--image-gc-high-threshold`, `--image-gc-low-threshold`, `--image-gc-min-age`, `--image-gc-interval`. */
+  readonly imageGc?: { readonly thresholds?: ImageGcThresholds; readonly intervalMs?: number };
   readonly log: (message: string) => void;
 }
 
-/** What an agent offers in its hello: everything, except secret files when it cannot mount them. */
-export function offeredFeatures(refusal: string | undefined): string[] {
-  return AGENT_FEATURES.filter((feature) => refusal === undefined || feature !== FEATURES.secretFiles);
+/**
+ * What an agent offers in its hello: everything, except secret files when it cannot mount them
+ * and images when it does not keep them.
+ */
+export function offeredFeatures(refusal: string | undefined, keepsImages = true): string[] {
+  return AGENT_FEATURES.filter(
+    (feature) =>
+      (refusal === undefined || feature !== FEATURES.secretFiles) &&
+      (keepsImages || feature !== FEATURES.images),
+  );
 }
 
 export class Agent {
@@ -133,9 +150,29 @@ export class Agent {
   /** Runs while connected to a server that reads stats (its welcome lists the feature). */
   readonly #stats: StatsSampler | undefined;
   #choice: ServerChoice;
+  /** Reports the engine's images and collects Skiff's unused ones (image-gc.ts). */
+  readonly #images: ImageKeeper | undefined;
 
   constructor(options: AgentOptions) {
-    this.#options = options;
+    const images = options.images;
+    this.#images = images
+      ? new ImageKeeper({
+          images,
+          dataDir: options.dataDir,
+          ...(options.imageGc?.thresholds ? { thresholds: options.imageGc.thresholds } : {}),
+          ...(options.imageGc?.intervalMs ? { intervalMs: options.imageGc.intervalMs } : {}),
+          desiredImages: () => this.#loop?.desiredImages(),
+          now: Date.now,
+          onEvent: (event) => this.#loop?.recordEvent(event),
+          // A replica rolled back to a removed image must pull it, not trust the loop's memory.
+          onRemoved: () => this.#loop?.forgetPresentImages(),
+          log: options.log,
+        })
+      : undefined;
+    // Every pull through the engine, whoever makes it, is recorded as Skiff's (pulled-images.ts).
+    this.#options = this.#images
+      ? { ...options, engine: recordPulls(options.engine, (reference) => this.#images?.pulled(reference)) }
+      : options;
     const usage = options.usage;
     this.#stats = usage
       ? new StatsSampler({
@@ -216,6 +253,7 @@ export class Agent {
         this.#options.log(`restored assignment ${saved.generation} (${saved.tasks.length} tasks) from disk`);
       }
     }
+    this.#images?.start();
     this.#connect();
   }
 
@@ -264,6 +302,7 @@ export class Agent {
     clearInterval(this.#heartbeat);
     clearInterval(this.#metricsTimer);
     this.#stats?.stop();
+    this.#images?.stop();
     this.#loop?.stop();
     void this.#dataPlane?.stop();
     for (const controller of this.#logStreams.values()) controller.abort();
@@ -336,7 +375,7 @@ export class Agent {
           agent_version: buildInfo().version,
           cluster_id: this.#clusterId ?? null,
           protocol_version: PROTOCOL_VERSION,
-          features: offeredFeatures(this.#secretsRefusal),
+          features: offeredFeatures(this.#secretsRefusal, this.#images !== undefined),
         });
     });
     socket.on('message', (data) => {
@@ -349,6 +388,7 @@ export class Agent {
       clearInterval(this.#heartbeat);
       clearInterval(this.#metricsTimer);
       this.#stats?.stop();
+      this.#images?.disconnected();
       if (this.#socket === socket) this.#socket = undefined;
       this.#execs.cancelAll();
       if (this.#stopped) return;
@@ -440,6 +480,7 @@ export class Agent {
         if (full) this.#sendReport(full);
         // An older server would log every stats message as unknown: only to one that asks.
         if (message.features?.includes(FEATURES.stats)) this.#stats?.start();
+        if (message.features?.includes(FEATURES.images)) this.#images?.connected((m) => this.#send(m));
         this.#options.log(`registered as ${message.node_id}`);
         return;
       }
@@ -490,6 +531,16 @@ export class Agent {
         return;
       case 'image.pull':
         void this.#prePuller.pull(message.request_id, message.service, message.image);
+        return;
+      case 'images.prune':
+        if (this.#images) void this.#images.prune(message.request_id);
+        else
+          this.#send({
+            type: 'images.pruned',
+            request_id: message.request_id,
+            removed: [],
+            error: 'this agent does not keep images',
+          });
         return;
     }
   }

@@ -191,6 +191,20 @@ export class ConvergeLoop {
     if (news) this.trigger();
   }
 
+  /**
+   * The images the desired tasks (and tasks still draining) run, which image GC keeps; undefined
+   * until a desired set is known (from the server or disk): nothing is collected on a cold start.
+   */
+  desiredImages(): string[] | undefined {
+    if (this.#desiredText === '') return undefined;
+    return [...new Set([...this.#lastSpecs.values()].map((task) => task.spec.image))];
+  }
+
+  /** Images were removed (image GC): what is present is asked of the engine again. */
+  forgetPresentImages(): void {
+    this.#images.clear();
+  }
+
   /** The container that currently serves a task, for logs. */
   containerOf(taskId: string): ManagedContainer | undefined {
     const current = this.#runtime.get(taskId)?.current;

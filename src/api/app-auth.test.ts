@@ -62,7 +62,7 @@ describe('auth', () => {
     if (path === '/api/policy') return '{"mode":"baseline"}';
     if (path.startsWith('/api/policy/')) return '{"service":"api-server","exception":"cap:NET_ADMIN"}';
     if (method === 'PUT') return '{"labels":{"zone":"a"}}';
-    if (path.endsWith('/rollback')) return '{}';
+    if (path.endsWith('/rollback') || path === '/api/images/prune') return '{}';
     if (method !== 'POST' || path.startsWith('/api/nodes/')) return undefined;
     return path.endsWith('/scale') ? '{"replicas":2}' : JSON.stringify(SPEC);
   };

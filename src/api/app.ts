@@ -25,6 +25,7 @@ import type { ApiDeps, RouteDeps } from './deps.ts';
 import { HttpError } from './errors.ts';
 import { attributedEvents } from './event-attribution.ts';
 import { execRoutes } from './exec-routes.ts';
+import { imageRoutes } from './image-routes.ts';
 import { nodeRoutes } from './node-routes.ts';
 import { openApiDocument } from './openapi.ts';
 import { policyRoutes } from './policy-routes.ts';
@@ -139,6 +140,7 @@ export function createApp(
   app.route('/api', nodeRoutes(deps));
   app.route('/api', rolloutRoutes(deps));
   app.route('/api', statsRoutes(deps));
+  app.route('/api', imageRoutes(deps));
   for (const routes of deps.extraApiRoutes ?? []) app.route('/api', routes);
   app.route('/api', tokenRoutes({ tokens, events: deps.events, now: deps.now }));
   app.route('/api', policyRoutes(deps));

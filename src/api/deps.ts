@@ -12,6 +12,8 @@ import type { DigestResolver } from '../registry/digest-resolver.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Cluster } from '../server/cluster.ts';
 import type { Controller } from '../server/controller.ts';
+import type { ImageInventory } from '../server/image-inventory.ts';
+import type { ImagePruneBroker } from '../server/image-prune-broker.ts';
 import type { LogBroker } from '../server/log-broker.ts';
 import type { StatsWindow } from '../stats/stats-window.ts';
 import type { Store } from '../store/store.ts';
@@ -63,6 +65,10 @@ export interface ApiDeps {
   readonly metrics?: ServerMetrics;
   /** Resource usage the agents report (src/stats); absent, the stats routes answer empty. */
   readonly stats?: StatsWindow;
+  /** The nodes' images as their agents report them; absent, `GET /api/images` answers empty. */
+  readonly images?: ImageInventory;
+  /** Sends `skiff image prune` to agents; absent, a prune says this server does not. */
+  readonly imagePrunes?: ImagePruneBroker;
 }
 
 /** The deps as the routes see them: a secret store, registry credentials and a resolver always there. */

@@ -19,6 +19,7 @@ import {
 import { clusterStatsSchema, serviceStatsSchema } from '../stats/stats-schema.ts';
 import { accessPaths } from './openapi-access.ts';
 import { execPaths } from './openapi-exec.ts';
+import { imagePaths } from './openapi-images.ts';
 import { registryPaths } from './openapi-registries.ts';
 import { stackPaths } from './openapi-stacks.ts';
 import { sessionPaths } from './session-openapi.ts';
@@ -266,6 +267,7 @@ export function openApiDocument(): Record<string, unknown> {
       ...registryPaths(),
       ...stackPaths(),
       ...execPaths(),
+      ...imagePaths(),
       '/metrics': {
         get: {
           summary: 'Prometheus metrics of the whole cluster, in the text format (any role)',

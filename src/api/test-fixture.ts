@@ -21,6 +21,8 @@ import type { AgentLink } from '../server/cluster.ts';
 import { Cluster } from '../server/cluster.ts';
 import { Controller } from '../server/controller.ts';
 import { EventLog } from '../server/event-log.ts';
+import { ImageInventory } from '../server/image-inventory.ts';
+import { ImagePruneBroker } from '../server/image-prune-broker.ts';
 import { SoleLeadership } from '../server/leadership/leadership.ts';
 import { serversRoutes } from '../server/leadership/servers-routes.ts';
 import { LogBroker } from '../server/log-broker.ts';
@@ -62,6 +64,10 @@ export interface Fixture {
   readonly metrics: ServerMetrics;
   /** The stats window behind /api/stats: tests record samples into it. */
   readonly stats: StatsWindow;
+  /** The nodes' images behind /api/images and the scheduler's locality: tests apply reports to it. */
+  readonly images: ImageInventory;
+  /** Where prunes go out; a test answers for its fake agent with `answered`. */
+  readonly imagePrunes: ImagePruneBroker;
   /** Milliseconds since the epoch the deps see; tests may move it. */
   clock: number;
   /** Internal errors the app logged (a 500 leaves a line here). */
@@ -104,6 +110,9 @@ export function createFixture(
   const secrets = new SecretStore(store, key);
   const registries = new RegistryCredentialStore(store, key);
   const metrics = new ServerMetrics({ defaultMetrics: false });
+  const images = new ImageInventory();
+  // Agents answer a prune within a second here, or never.
+  const imagePrunes = new ImagePruneBroker(cluster, 1000);
   const controller = new Controller({
     store,
     cluster,
@@ -114,6 +123,7 @@ export function createFixture(
     log,
     secrets,
     registries,
+    images,
     onPlan: (plan) => metrics.observePlan(plan, taskCreatedAt(store), now()),
   });
   const logs = new LogBroker(cluster);
@@ -135,6 +145,8 @@ export function createFixture(
       secrets,
       registries,
       stats,
+      images,
+      imagePrunes,
       serverPort: () => options.serverPort,
       metrics,
       ...options.deps,
@@ -216,6 +228,8 @@ export function createFixture(
     logs,
     metrics,
     stats,
+    images,
+    imagePrunes,
     logged,
     call,
     raw,

@@ -34,6 +34,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/stream': 'read',
   'GET /api/stream/snapshot': 'read',
   'GET /api/servers': 'read',
+  'GET /api/images': 'read',
 
   'POST /api/deploy': 'operate',
   'POST /api/services/:name/scale': 'operate',
@@ -66,6 +67,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'PUT /api/policy': 'admin',
   'POST /api/policy/allow': 'admin',
   'POST /api/policy/deny': 'admin',
+  // Removes images on every host's engine (only unused ones Skiff pulled): a host's housekeeping.
+  'POST /api/images/prune': 'admin',
 };
 
 /** What a matched route needs; `undefined` route (nothing matched: a 404 follows) needs only a valid token. */

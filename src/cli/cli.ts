@@ -42,6 +42,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   config: async () => (await import('./secret-command.ts')).runConfig,
   registry: async () => (await import('./registry-command.ts')).runRegistry,
   stack: async () => (await import('./stack-command.ts')).runStack,
+  image: async () => (await import('./image-command.ts')).runImage,
   exec: async () => (await import('./exec-command.ts')).runExec,
   context: async () => (await import('./context-command.ts')).runContext,
   completion: async () => (await import('./completion-command.ts')).runCompletion,

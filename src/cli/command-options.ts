@@ -7,6 +7,7 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { formatDurationMs } from '../model/duration.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
 import { deployOptions } from './deploy-body.ts';
+import { imageGcOptions } from './image-gc-flags.ts';
 import { outputOptions } from './output-format.ts';
 import type { CommandName } from './usage.ts';
 
@@ -72,6 +73,7 @@ const localAgentOptions = {
   'stats-interval': { type: 'string', default: '5s' },
   'pull-concurrency': { type: 'string', default: '3' },
   'pull-timeout': { type: 'string', default: '5m' },
+  ...imageGcOptions,
 } as const;
 
 const waitOptions = {
@@ -161,6 +163,7 @@ export const COMMAND_OPTIONS = {
     workdir: { type: 'string', short: 'w' },
     env: { type: 'string', short: 'e', multiple: true },
   },
+  image: { ...connectionOptions, ...outputOptions, node: { type: 'string' } },
   stack: {
     ...connectionOptions,
     ...outputOptions,

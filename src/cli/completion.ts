@@ -30,6 +30,7 @@ const POSITIONALS: Partial<Record<CommandName, readonly Slot[]>> = {
   config: ['actions'],
   registry: ['actions'],
   stack: ['actions'],
+  image: ['actions'],
   completion: [['bash', 'zsh', 'fish']],
   install: [['server', 'agent']],
   uninstall: [['server', 'agent']],
@@ -38,6 +39,7 @@ const POSITIONALS: Partial<Record<CommandName, readonly Slot[]>> = {
 /** Values of flags that have a known set; the others are left to the shell (files) or free. */
 const FLAG_VALUES: Record<string, Slot> = {
   service: 'services',
+  node: 'nodes',
   output: OUTPUT_FORMATS,
   'log-format': ['json', 'text'],
   'log-level': ['debug', 'info', 'warn', 'error'],

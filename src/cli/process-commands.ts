@@ -12,6 +12,7 @@ import { usageSourceFor } from '../agent/stats-docker-usage.ts';
 import { weakTokenReason } from '../auth/token-strength.ts';
 import { EngineUnreachableError } from '../docker/container-engine.ts';
 import { DockerEngine } from '../docker/docker-engine.ts';
+import { DockerImages } from '../docker/docker-images.ts';
 import { EngineAddressError } from '../docker/engine-address.ts';
 import { parseLogFormat, parseLogLevel } from '../log/log-line.ts';
 import { createLogger, type Logger, lineLogger } from '../log/logger.ts';
@@ -33,6 +34,7 @@ import { DEFAULT_CONFIG_FILES, withConfigFile } from './config-file.ts';
 import { engineAddressSource, engineUnreachableAdvice } from './engine-advice.ts';
 import { StartupError, UsageError } from './errors.ts';
 import { parseIntegerFlag, parsePositiveNumberFlag, parseSizeBytes } from './flag-values.ts';
+import { imageGcFromFlags } from './image-gc-flags.ts';
 import { printText } from './output.ts';
 import { etcdLocationFromFlags } from './store-commands.ts';
 import { commandUsage } from './usage.ts';
@@ -135,6 +137,8 @@ export async function runAgent(argv: string[]): Promise<void> {
     ...(values['secrets-dir'] ? { secretsDir: resolve(values['secrets-dir']) } : {}),
     ...usageFromFlags(values),
     ...pullsFromFlags(values),
+    images: new DockerImages(values['docker-host']),
+    imageGc: imageGcFromFlags(values),
     log: lineLogger(logger, 'agent'),
   });
   await agent.start();
@@ -170,6 +174,8 @@ export async function runUp(argv: string[]): Promise<void> {
     ...(values['secrets-dir'] ? { secretsDir: resolve(values['secrets-dir']) } : {}),
     ...usageFromFlags(values),
     ...pullsFromFlags(values),
+    images: new DockerImages(values['docker-host']),
+    imageGc: imageGcFromFlags(values),
     log: lineLogger(logger, 'agent'),
   });
   try {

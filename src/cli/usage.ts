@@ -81,7 +81,12 @@ const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:/
                                   sampled and sent to the server (1s to 1h)
   --pull-concurrency 3            image pulls at once on this node (1-64); more wait their turn
   --pull-timeout 5m               a pull still running after this long is cancelled and its replica
-                                  fails (backing off) with that reason (10s to 24h)`;
+                                  fails (backing off) with that reason (10s to 24h)
+  --image-gc-high-threshold 85    remove unused images Skiff pulled once the filesystem of the engine's
+                                  data root is this full (percent), oldest unused first
+  --image-gc-low-threshold 80     ... until it is down to this (percent, at most the high mark)
+  --image-gc-min-age 2m           an image used (or pulled) more recently than this is kept
+  --image-gc-interval 1m          how often the agent looks at its images: reports changes, collects`;
 
 /** How every size flag reads, the same wherever one is taken. */
 const SIZE = 'SIZE is 512m, 1g, 1.5g, or a bare number of MiB (512 = 512m)';
@@ -364,6 +369,18 @@ ${OUTPUT_OPTION}`,
   -u, --user USER                 run as USER, UID or UID:GID
   -w, --workdir DIR               run in DIR
   -e, --env K=V                   set a variable (repeatable)`,
+    client: true,
+  },
+  image: {
+    synopsis: 'skiff image ls [--node NODE] | skiff image prune [--node NODE]',
+    summary:
+      "Images on the nodes' engines; agents remove the unused ones Skiff pulled past --image-gc-high-threshold.",
+    actions: `  ls                              every node's images: repository:tag, id, size, containers using it,
+                                  and whether Skiff pulled it (only those are ever removed)
+  prune                           remove, now, every unused image Skiff pulled (not one in use or that
+                                  a desired replica runs, never one Skiff did not pull)`,
+    options: `  --node NODE                     one node only
+${OUTPUT_OPTION}`,
     client: true,
   },
   stack: {

@@ -41,6 +41,11 @@ export const FEATURES = {
   nodeProbe: 'node-probe',
   /** Pulls an image when asked (`image.pull`), before a rollout replaces anything (reconciler/pre-pull.ts). */
   prePull: 'pre-pull',
+  /**
+   * Reports its engine's images (`images`, to a server whose welcome lists it) and answers
+   * `images.prune`; the server lists it when it keeps the images (image locality, `skiff image ls`).
+   */
+  images: 'images',
 } as const;
 
 /** What this agent supports. */
@@ -51,7 +56,7 @@ export const AGENT_FEATURES: readonly string[] = Object.values(FEATURES);
  * as `stats` or `agent.metrics`) only to a server that lists it, so an older server's log is not
  * filled with "unknown type" lines.
  */
-export const SERVER_FEATURES: readonly string[] = [FEATURES.stats, FEATURES.agentMetrics];
+export const SERVER_FEATURES: readonly string[] = [FEATURES.stats, FEATURES.agentMetrics, FEATURES.images];
 
 /** What every agent could do before hellos carried features: an agent that names none has these. */
 export const BASELINE_FEATURES: readonly string[] = [

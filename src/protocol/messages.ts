@@ -21,6 +21,11 @@ import { portSchema, serviceSpecSchema } from '../model/service-spec.ts';
 import { publishedPortSchema, taskObservationSchema } from '../model/task.ts';
 import { serviceAdmissionSchema } from '../policy/admission-policy.ts';
 import { execAgentMessages, execServerMessages } from './exec-messages.ts';
+import {
+  imagesMessageSchema,
+  imagesPrunedMessageSchema,
+  imagesPruneMessageSchema,
+} from './images-message.ts';
 import { nodeProbeAgentMessages, nodeProbeServerMessages } from './node-probe-messages.ts';
 import { pullAgentMessages, pullServerMessages } from './pull-messages.ts';
 import { statsMessageSchema } from './stats-message.ts';
@@ -162,6 +167,9 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   agentMetricsMessageSchema,
   /** Resource usage of the node and its replicas, to a server whose welcome lists `stats` (stats-message.ts). */
   statsMessageSchema,
+  /** The engine's images, to a server whose welcome lists `images` (images-message.ts). */
+  imagesMessageSchema,
+  imagesPrunedMessageSchema,
   ...execAgentMessages,
   ...nodeProbeAgentMessages,
   ...pullAgentMessages,
@@ -199,6 +207,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     request: logRequestSchema,
   }),
   z.object({ type: z.literal('logs.cancel'), request_id: idTextSchema }),
+  /** Remove the unused images Skiff pulled, now (`skiff image prune`); to agents listing `images`. */
+  imagesPruneMessageSchema,
   ...execServerMessages,
   ...nodeProbeServerMessages,
   ...pullServerMessages,

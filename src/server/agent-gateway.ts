@@ -30,6 +30,8 @@ import { clusterMismatch } from './cluster.ts';
 import type { Controller } from './controller.ts';
 import type { EventLog } from './event-log.ts';
 import type { ExecBroker } from './exec-broker.ts';
+import type { ImageInventory } from './image-inventory.ts';
+import type { ImagePruneBroker } from './image-prune-broker.ts';
 import type { AgentAdmission } from './leadership/agent-admission.ts';
 import type { LogBroker } from './log-broker.ts';
 import { heartbeatIntervalMs } from './node-liveness.ts';
@@ -49,6 +51,9 @@ export interface GatewayOptions {
   readonly logs: LogBroker;
   /** Where agents' resource usage goes (src/stats); without one, stats messages are ignored. */
   readonly stats?: StatsWindow;
+  /** Where agents' image lists go (image locality, `skiff image ls`); without one, ignored. */
+  readonly images?: ImageInventory;
+  readonly imagePrunes?: ImagePruneBroker;
   readonly execs: ExecBroker;
   /** Asks other agents about a node whose agent went silent (indirect probes); absent: none asked. */
   readonly probes?: NodeProbes;
@@ -281,6 +286,7 @@ function serveAgent(
         features: SERVER_FEATURES.filter(
           (feature) =>
             (feature === FEATURES.stats && options.stats !== undefined) ||
+            (feature === FEATURES.images && options.images !== undefined) ||
             (feature === FEATURES.agentMetrics && options.onAgentMetrics !== undefined),
         ),
       });
@@ -319,6 +325,13 @@ function serveAgent(
         return;
       case 'stats':
         options.stats?.record(nodeId, message.interval_ms, readStatsSamples(message), now());
+        return;
+      case 'images':
+        // No pass for it: locality only ranks nodes for replicas placed later, it frees none.
+        options.images?.apply(nodeId, message, now());
+        return;
+      case 'images.pruned':
+        options.imagePrunes?.answered(nodeId, message.request_id, message.removed, message.error);
         return;
       case 'exec.output':
         options.execs.output(nodeId, message.request_id, message.stream, message.data);
@@ -380,6 +393,7 @@ function serveAgent(
       if (!cluster.disconnect(nodeId, link, now())) return;
       logs.nodeGone(nodeId);
       options.execs.nodeGone(nodeId);
+      options.imagePrunes?.nodeGone(nodeId);
       // Closed because this server stepped down: the new leader tells the story, not this one.
       if (controller.paused) return;
       events.append(

@@ -18,6 +18,7 @@ import { unowned } from '../store/write-owner.ts';
 import { applyPass, sendPass, writePass } from './apply-pass.ts';
 import type { Cluster } from './cluster.ts';
 import type { EventLog } from './event-log.ts';
+import type { ImageInventory } from './image-inventory.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import type { PassMemory } from './pass-snapshot.ts';
 import { readSnapshot, specKey } from './pass-snapshot.ts';
@@ -51,6 +52,8 @@ export interface ControllerOptions {
   readonly registries?: RegistryCredentialStore;
   /** How many nodes a rollout's pull phase asks at once (default reconciler/pre-pull.ts PULL_PARALLELISM). */
   readonly pullParallelism?: number;
+  /** The nodes' images as their agents reported them: the scheduler prefers nodes that have a replica's. */
+  readonly images?: ImageInventory;
 }
 
 /** How long `settle` waits for its pass before the caller answers with what is decided so far. */
@@ -262,6 +265,7 @@ export class Controller {
       ...(this.#options.pullParallelism !== undefined
         ? { pullParallelism: this.#options.pullParallelism }
         : {}),
+      images: this.#options.images,
     });
     const at = now();
     const plan = planPass(snapshot, at, this.#options.newTaskId ?? (() => randomUUID().replaceAll('-', '')));

@@ -11,10 +11,12 @@ import type { AdmissionPolicy } from '../policy/admission-policy.ts';
 import { readPolicy } from '../policy/policy-store.ts';
 import type { ServiceEndpoints } from '../protocol/messages.ts';
 import type { PullObservation } from '../reconciler/pre-pull.ts';
+import type { ImagePresence } from '../scheduler/image-locality.ts';
 import type { Store, StoredService } from '../store/store.ts';
 import type { Allocation, PendingRelease } from './address-release.ts';
 import type { Cluster } from './cluster.ts';
 import { labelsOf } from './cluster.ts';
+import type { ImageInventory } from './image-inventory.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import { livenessFor } from './node-liveness.ts';
 
@@ -45,6 +47,8 @@ export interface PassNode {
   readonly pulls: ReadonlyMap<string, PullObservation>;
   /** Pull requests sent over its current link. */
   readonly pullsAsked: ReadonlySet<string>;
+  /** The images its engine has, as its agent reported them (image locality); undefined: unknown. */
+  readonly images?: ImagePresence | undefined;
 }
 
 /** What the controller remembers from one pass to the next (memory only). */
@@ -125,6 +129,8 @@ export interface SnapshotSources {
   readonly pullParallelism?: number;
   /** The spec of a revision (cached by the controller: revisions never change once written). */
   readonly specOf: (service: string, revision: number) => ServiceSpec | undefined;
+  /** The nodes' images, for the scheduler's image locality; absent, no locality. */
+  readonly images?: ImageInventory | undefined;
 }
 
 /** One read of everything a pass needs. Synchronous, so nothing can write in between. */
@@ -171,6 +177,7 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
       endpointsAcked: node.endpointsAcked,
       pulls: node.pulls,
       pullsAsked: node.pullsAsked,
+      images: sources.images?.presence(node.id),
     }),
   );
   return {

@@ -528,6 +528,7 @@ class PassBuilder {
         ...(spec.placement.max_replicas_per_node !== undefined
           ? { maxPerNode: spec.placement.max_replicas_per_node }
           : {}),
+        image: spec.image,
       });
     }
     const held = allocationsByNode(tasks, (t) => this.#specOf(t.service, t.revision));
@@ -545,6 +546,7 @@ class PassBuilder {
         usedHostPorts: allocation?.hostPorts ?? new Set(),
         serviceCounts: allocation?.serviceCounts ?? new Map(),
         features: node.features,
+        images: node.images,
       };
     });
     const byId = new Map(unplaced.map((t) => [t.id, t]));
@@ -559,7 +561,7 @@ class PassBuilder {
           service: task.service,
           container: name,
           node: placement.nodeId,
-          message: `Scheduled ${name} on ${placement.nodeId}`,
+          message: `Scheduled ${name} on ${placement.nodeId}${placement.locality ? ` (${placement.locality})` : ''}`,
         });
       } else if (task.pendingReason !== placement.reason) {
         this.#update(task.id, { pendingReason: placement.reason });

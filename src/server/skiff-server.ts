@@ -44,6 +44,8 @@ import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
 import { EventLog } from './event-log.ts';
 import { ExecBroker } from './exec-broker.ts';
+import { ImageInventory } from './image-inventory.ts';
+import { ImagePruneBroker } from './image-prune-broker.ts';
 import { EtcdLeadership, leaderKey } from './leadership/etcd-leadership.ts';
 import { FORWARDED_HEADER, forwardDecision } from './leadership/forward-decision.ts';
 import { LeaderDuties } from './leadership/leader-duties.ts';
@@ -184,6 +186,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const metrics = new ServerMetrics();
   const stats = new StatsWindow();
   const agentSnapshots = new AgentSnapshots();
+  const images = new ImageInventory();
   const controller = new Controller({
     store,
     cluster,
@@ -195,6 +198,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log: options.log,
     secrets,
     registries,
+    images,
     onPass: (durationMs) => {
       metrics.observePassDuration(durationMs);
       options.onControllerPass?.(durationMs);
@@ -220,6 +224,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onDown: () => controller.trigger(),
     log: options.log,
   });
+  const imagePrunes = new ImagePruneBroker(cluster);
   // HA: who leads (set once listening); a follower forwards what needs the leader and does not scale.
   let leadership: Leadership | undefined;
   const autoscaler = new Autoscaler({
@@ -263,7 +268,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       onNodeRemoved: (name) => {
         pki.revokeNode(name);
         stats.forgetNode(name);
+        images.forget(name);
       },
+      images,
+      imagePrunes,
       secrets,
       registries,
       metrics,
@@ -324,6 +332,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     events,
     logs,
     stats,
+    images,
+    imagePrunes,
     execs,
     probes,
     now,
@@ -451,6 +461,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await metricsListener?.close();
       pki.stop();
       gateway.close();
+      imagePrunes.close();
       execUpgrades.close();
       autoscaler.stop();
       streamHub.close();

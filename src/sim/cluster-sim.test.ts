@@ -56,3 +56,25 @@ test('a cluster that cannot converge (no room) fails its settle with the reason'
     sim.close();
   }
 });
+
+test('simulated nodes report their images, and the scheduler prefers a node that has a large one', async () => {
+  // 800 MB on one node of four counts as 200 MB: past Kubernetes' 23 MB floor.
+  const sim = new ClusterSim({ seed: 3, nodes: 4, imageSizeBytes: 800 * 1024 * 1024 });
+  try {
+    await sim.start();
+    await sim.deploy({ name: 'big', image: 'sim:v1', replicas: 1 });
+    await sim.settle(10_000);
+    const [holder] = sim.images
+      .list()
+      .filter((n) => n.images.some((i) => i.repo_tags.includes('sim:v1')))
+      .map((n) => n.nodeId);
+    assert.ok(holder, JSON.stringify(sim.images.list()));
+    // A second service on the same image: every node equal but for the image.
+    await sim.deploy({ name: 'again', image: 'sim:v1', replicas: 1 });
+    await sim.settle(10_000);
+    const placed = sim.store.listTasks().find((t) => t.service === 'again');
+    assert.equal(placed?.nodeId, holder);
+  } finally {
+    sim.close();
+  }
+});

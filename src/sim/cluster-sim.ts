@@ -13,15 +13,18 @@
  * containers) and in the controller's task ids, drawn from a seeded stream of their own.
  */
 
+import { imagesDelta, reportedImages } from '../agent/image-report.ts';
 import { createApp } from '../api/app.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import type { ServiceSpecInput } from '../model/service-spec.ts';
+import type { ImagesMessage } from '../protocol/images-message.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import type { AgentLink } from '../server/cluster.ts';
 import { Cluster } from '../server/cluster.ts';
 import { Controller } from '../server/controller.ts';
 import { EventLog } from '../server/event-log.ts';
+import { ImageInventory } from '../server/image-inventory.ts';
 import { LogBroker } from '../server/log-broker.ts';
 import type { LivenessSettings } from '../server/node-liveness.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
@@ -51,6 +54,8 @@ export interface ClusterSimOptions {
   /** One way, server ⇄ node. */
   readonly latencyMs?: number;
   readonly startDelayMs?: DelayMs;
+  /** Every image's size as nodes report it (image locality weighs it): 50 MB by default. */
+  readonly imageSizeBytes?: number;
 }
 
 /** An invariant broke: the message says which, when, and how to replay it. */
@@ -72,6 +77,8 @@ interface NodeHandle {
   state: NodeState;
   link: AgentLink | undefined;
   heartbeat: TimerHandle | undefined;
+  /** The images the server was last sent over the current link (by id); undefined: a full list next. */
+  imagesSent: Map<string, string> | undefined;
 }
 
 export class ClusterSim {
@@ -80,6 +87,8 @@ export class ClusterSim {
   readonly store = new SqliteStore(':memory:');
   readonly cluster: Cluster;
   readonly controller: Controller;
+  /** The nodes' images as they report them, which the scheduler's locality reads. */
+  readonly images = new ImageInventory();
   readonly #options: Required<Omit<ClusterSimOptions, 'seed' | 'nodes'>> & { seed: number; nodes: number };
   readonly #app: ReturnType<typeof createApp>;
   readonly #nodes = new Map<string, NodeHandle>();
@@ -101,6 +110,7 @@ export class ClusterSim {
       heartbeatMs: Math.round((options.liveness ?? DEFAULT_LIVENESS).heartbeatTimeoutMs / 3),
       latencyMs: 1,
       startDelayMs: { minMs: 50, maxMs: 300 },
+      imageSizeBytes: 50 * 1024 * 1024,
       ...options,
     };
     this.random = seededRandom(options.seed);
@@ -115,6 +125,7 @@ export class ClusterSim {
       addressPool: DEFAULT_POOL,
       now,
       log: (message) => this.#controllerErrors.push(message),
+      images: this.images,
       newTaskId: (() => {
         const ids = seededRandom(seedOf('task-ids', options.seed));
         return () => hexId(ids, 32);
@@ -148,6 +159,7 @@ export class ClusterSim {
         state: 'up',
         link: undefined,
         heartbeat: undefined,
+        imagesSent: undefined,
       });
     }
   }
@@ -278,6 +290,7 @@ export class ClusterSim {
       clock: this.clock,
       random: seededRandom(seedOf(name, this.#options.seed)),
       startDelayMs: this.#options.startDelayMs,
+      imageSizeBytes: () => this.#options.imageSizeBytes,
       info: { name, cpuMillicores: this.#options.cpuMillicores, memoryBytes: this.#options.memoryBytes },
     });
     return new SimNode({
@@ -285,7 +298,29 @@ export class ClusterSim {
       clusterId: CLUSTER_ID,
       engine,
       clock: this.clock,
-      send: (report) => this.#toServer(name, () => this.controller.applyReport(name, report)),
+      send: (report) => {
+        this.#toServer(name, () => this.controller.applyReport(name, report));
+        // A report follows new replicas and pulls: the images may have changed.
+        this.#sendImages(name);
+      },
+    });
+  }
+
+  /** As agents do: the engine's images (compact: no users), a full list first, then changes only. */
+  #sendImages(name: string): void {
+    const handle = this.#handle(name);
+    const link = handle.link;
+    void handle.node.engine.listImages().then((list) => {
+      if (handle.link !== link || link === undefined) return;
+      const { images, truncated } = reportedImages({ images: list, users: [], pulled: new Map() });
+      const first = handle.imagesSent === undefined;
+      const delta = imagesDelta(handle.imagesSent ?? new Map(), images);
+      if (!first && delta.changed.length === 0 && delta.removed.length === 0) return;
+      handle.imagesSent = delta.sent;
+      const message: ImagesMessage = first
+        ? { type: 'images', full: true, images, removed: [], truncated }
+        : { type: 'images', full: false, images: delta.changed, removed: delta.removed, truncated };
+      this.#toServer(name, () => this.images.apply(name, message, this.clock.now()));
     });
   }
 
@@ -305,6 +340,8 @@ export class ClusterSim {
       if (handle.link !== link || handle.state !== 'up') return;
       const report = handle.node.fullReport();
       this.#toServer(handle.name, () => this.controller.applyReport(handle.name, report));
+      handle.imagesSent = undefined;
+      this.#sendImages(handle.name);
       this.clock.clearTimeout(handle.heartbeat);
       const beat = () => {
         this.#toServer(handle.name, () => this.cluster.heartbeat(handle.name, this.clock.now()));

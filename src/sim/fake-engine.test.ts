@@ -10,7 +10,7 @@ import type { ServiceSpecInput } from '../model/service-spec.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import { VirtualClock } from './clock.ts';
-import { FakeEngine } from './fake-engine.ts';
+import { FakeEngine, fakeImageId } from './fake-engine.ts';
 import { seededRandom } from './random.ts';
 
 const CLUSTER = 'cluster-a';
@@ -195,6 +195,33 @@ test('images: a missing one is refused at create, pulled when asked, and an unpu
   await engine.pullImage('skiff-demo:v1');
   assert.equal(await engine.hasImage('skiff-demo:v1'), true);
   await assert.rejects(engine.pullImage('127.0.0.1:1/none:latest'), /^EngineError: pull /);
+});
+
+test('images as the ImageEngine port: listed with ids and sizes, a used one is not removed', async () => {
+  const engine = new FakeEngine({ images: ['skiff-demo:v1', 'old:v1'] });
+  assert.deepEqual(
+    (await engine.listImages()).map((i) => [i.repoTags, i.id === fakeImageId(i.repoTags[0] ?? '')]),
+    [
+      [['old:v1'], true],
+      [['skiff-demo:v1'], true],
+    ],
+  );
+  const id = await engine.createContainer(containerDefinition(task('t1'), ADDRESSING));
+  assert.deepEqual(await engine.imageUsers(), [
+    { containerName: 'web-0.t1', imageId: fakeImageId('skiff-demo:v1') },
+  ]);
+  assert.equal(await engine.removeImage('skiff-demo:v1'), 'conflict');
+  assert.equal(await engine.removeImage('old:v1'), 'removed');
+  assert.equal(await engine.removeImage('old:v1'), 'gone');
+  assert.equal(await engine.imageId('old:v1'), undefined);
+  await engine.removeContainer(id);
+  // Every image present (no list given): those in use are listed, nothing else.
+  const all = new FakeEngine();
+  await all.createContainer(containerDefinition(task('t1'), ADDRESSING));
+  assert.deepEqual(
+    (await all.listImages()).map((i) => i.repoTags),
+    [['skiff-demo:v1']],
+  );
 });
 
 test('the same seed gives the same container ids', async () => {

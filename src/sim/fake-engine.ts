@@ -6,6 +6,7 @@
  * a seed every run is the same. Controls for scenarios: kill a container (a crash or an OOM
  * kill), make its health check fail, take the whole engine away.
  */
+import { createHash } from 'node:crypto';
 
 import type {
   ContainerDefinition,
@@ -19,6 +20,13 @@ import type {
   NetworkDefinition,
 } from '../docker/container-engine.ts';
 import { EngineError, LABELS } from '../docker/container-engine.ts';
+import type {
+  DataRootUsage,
+  EngineImage,
+  ImageEngine,
+  ImageRemoval,
+  ImageUser,
+} from '../docker/image-engine.ts';
 import type { LogRequest } from '../protocol/messages.ts';
 import type { SimClock } from './clock.ts';
 import { systemClock } from './clock.ts';
@@ -43,6 +51,8 @@ export interface FakeEngineOptions {
   readonly pullDelayMs?: DelayMs;
   /** References whose pull fails (a closed registry). */
   readonly unpullable?: (ref: string) => boolean;
+  /** Each image's size as listed (default 50 MB). */
+  readonly imageSizeBytes?: (ref: string) => number;
 }
 
 interface FakeContainer {
@@ -87,7 +97,12 @@ interface Watcher {
 /** The first host port the engine hands out for an unbound `HostPort: ''`. */
 const FIRST_DYNAMIC_PORT = 32768;
 
-export class FakeEngine implements ContainerEngine {
+/** A fake image's id: the same reference gives the same id on every fake engine. */
+export function fakeImageId(ref: string): string {
+  return `sha256:${createHash('sha256').update(ref).digest('hex')}`;
+}
+
+export class FakeEngine implements ContainerEngine, ImageEngine {
   readonly #clock: SimClock;
   readonly #random: Random;
   readonly #options: FakeEngineOptions;
@@ -170,6 +185,45 @@ export class FakeEngine implements ContainerEngine {
       throw new EngineError(`pull ${ref}: connection refused (fake registry)`, undefined);
     }
     this.#images?.add(ref);
+  }
+
+  // --- the ImageEngine port: the images present (or, with every image present, those in use) ---
+
+  async listImages(): Promise<EngineImage[]> {
+    this.#call('listImages');
+    const refs = this.#images ?? new Set([...this.#containers.values()].map((c) => c.image));
+    return [...refs].sort().map((ref) => ({
+      id: fakeImageId(ref),
+      repoTags: [ref],
+      repoDigests: [],
+      sizeBytes: this.#options.imageSizeBytes?.(ref) ?? 50 * 1024 * 1024,
+      createdAt: 0,
+    }));
+  }
+
+  async imageUsers(): Promise<ImageUser[]> {
+    this.#call('imageUsers');
+    return [...this.#containers.values()].map((c) => ({
+      containerName: c.name,
+      imageId: fakeImageId(c.image),
+    }));
+  }
+
+  async imageId(ref: string): Promise<string | undefined> {
+    return (await this.hasImage(ref)) ? fakeImageId(ref) : undefined;
+  }
+
+  async removeImage(ref: string): Promise<ImageRemoval> {
+    this.#call('removeImage');
+    const found = [...(this.#images ?? [])].find((image) => image === ref || fakeImageId(image) === ref);
+    if (found === undefined || !this.#images) return 'gone';
+    if ([...this.#containers.values()].some((c) => c.image === found)) return 'conflict';
+    this.#images.delete(found);
+    return 'removed';
+  }
+
+  async dataRootUsage(): Promise<DataRootUsage> {
+    return { path: '/fake', usedBytes: 0, totalBytes: 100 * 1024 ** 3 };
   }
 
   async ensureNetwork(network: NetworkDefinition): Promise<void> {

@@ -37,6 +37,7 @@ export class RealAgent {
     assignments: 0,
     reports: 0,
     stats: 0,
+    images: 0,
     connects: 0,
   };
 
@@ -47,6 +48,8 @@ export class RealAgent {
       serverUrls: [options.serverUrl],
       joinToken: options.joinToken,
       engine: options.engine,
+      // Reported as a real agent does; the fake disk is never full, so nothing is collected.
+      images: options.engine,
       name: options.name,
       dataDir: join(options.dataRoot, options.name),
       dataPlane: false,

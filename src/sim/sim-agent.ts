@@ -18,6 +18,7 @@ import WebSocket from 'ws';
 import type { LoopReport } from '../agent/converge-loop.ts';
 import { ConvergeLoop } from '../agent/converge-loop.ts';
 import { ImagePrePuller } from '../agent/image-pre-puller.ts';
+import { imagesDelta, reportedImages } from '../agent/image-report.ts';
 import { StatsSampler } from '../agent/stats-sampler.ts';
 import type { UsageSource } from '../agent/stats-usage.ts';
 import { AgentTally } from '../metrics/agent-counters.ts';
@@ -35,6 +36,8 @@ const SERVER_SILENCE_MS = 2000;
 const MAX_BUFFERED_EVENTS = 1000;
 const ENDPOINTS_PREFIX = Buffer.from('{"type":"endpoints"');
 const GENERATION_PATTERN = /^\{"type":"endpoints","generation":(\d+)[,}]/;
+/** Image changes go out at most this often per agent (a rollout's pulls as one message). */
+const IMAGES_COALESCE_MS = 1000;
 
 export interface SimAgentOptions {
   readonly serverUrl: string;
@@ -60,6 +63,8 @@ export interface SimAgentCounters {
   reports: number;
   /** Stats messages sent. */
   stats: number;
+  /** `images` messages sent (a full list on welcome, then changes only). */
+  images: number;
   /** Connections the server welcomed: more than one per agent means reconnects. */
   connects: number;
 }
@@ -90,8 +95,12 @@ export class SimAgent {
     assignments: 0,
     reports: 0,
     stats: 0,
+    images: 0,
     connects: 0,
   };
+  /** What the server was last sent of this engine's images (by id), while it reads them. */
+  #imagesSent: Map<string, string> | undefined;
+  #imagesTimer: NodeJS.Timeout | undefined;
   readonly #stats: StatsSampler | undefined;
   /** As the real agent's, on the fake engine: rollouts' pull phases run here too. */
   readonly #prePuller: ImagePrePuller;
@@ -160,6 +169,8 @@ export class SimAgent {
 
   #halt(): void {
     this.#stats?.stop();
+    clearTimeout(this.#imagesTimer);
+    this.#imagesSent = undefined;
     clearInterval(this.#heartbeat);
     clearInterval(this.#metricsTimer);
     clearInterval(this.#liveness);
@@ -229,6 +240,9 @@ export class SimAgent {
       clearInterval(this.#heartbeat);
       clearInterval(this.#metricsTimer);
       this.#stats?.stop();
+      clearTimeout(this.#imagesTimer);
+      this.#imagesTimer = undefined;
+      this.#imagesSent = undefined;
       this.registered = false;
       if (this.#socket === socket) this.#socket = undefined;
       if (this.#stopped) return;
@@ -280,8 +294,16 @@ export class SimAgent {
         const full = this.#loop?.fullReport();
         if (full) this.#sendReport(full);
         if (message.features?.includes(FEATURES.stats)) this.#stats?.start();
+        if (message.features?.includes(FEATURES.images)) {
+          this.#imagesSent = undefined;
+          void this.#reportImages();
+        }
         return;
       }
+      case 'images.prune':
+        // A simulated engine's images are what its replicas run: nothing to remove.
+        this.#send({ type: 'images.pruned', request_id: message.request_id, removed: [], error: null });
+        return;
       case 'assign':
         this.counters.assignments++;
         this.#generation = message.generation;
@@ -334,6 +356,32 @@ export class SimAgent {
     });
     if (sent) this.counters.reports++;
     this.#pendingEvents = sent ? [] : events;
+    // A report follows pulls and new replicas: the images may have changed; looked at once a second at most.
+    if (this.#imagesSent !== undefined && this.#imagesTimer === undefined)
+      this.#imagesTimer = setTimeout(() => {
+        this.#imagesTimer = undefined;
+        void this.#reportImages();
+      }, IMAGES_COALESCE_MS);
+  }
+
+  /**
+   * The engine's images as a real agent reports them, changes only: a compact list (names, ids,
+   * sizes; no users, which churn with every replica) so a thousand agents stay cheap.
+   */
+  async #reportImages(): Promise<void> {
+    const list = await this.#options.engine.listImages();
+    const { images, truncated } = reportedImages({ images: list, users: [], pulled: new Map() });
+    const first = this.#imagesSent === undefined;
+    const delta = imagesDelta(this.#imagesSent ?? new Map(), images);
+    if (!first && delta.changed.length === 0 && delta.removed.length === 0) return;
+    const sent = this.#send(
+      first
+        ? { type: 'images', full: true, images, removed: [], truncated }
+        : { type: 'images', full: false, images: delta.changed, removed: delta.removed, truncated },
+    );
+    if (!sent) return;
+    this.counters.images++;
+    this.#imagesSent = delta.sent;
   }
 
   #send(message: AgentMessage): boolean {

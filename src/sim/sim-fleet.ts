@@ -166,6 +166,7 @@ export class SimFleet {
       assignments: 0,
       reports: 0,
       stats: 0,
+      images: 0,
       connects: 0,
       registered: 0,
     };

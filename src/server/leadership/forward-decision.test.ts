@@ -5,7 +5,14 @@ import { forwardDecision, needsLeader } from './forward-decision.ts';
 const leaderUrl = 'https://10.0.0.2:8080';
 
 test('what needs the leader: node sessions and whatever reaches an agent, nothing the store answers', () => {
-  for (const path of ['/api/nodes', '/api/nodes/h1', '/api/nodes/h1/drain', '/api/services/web/logs'])
+  for (const path of [
+    '/api/nodes',
+    '/api/nodes/h1',
+    '/api/nodes/h1/drain',
+    '/api/services/web/logs',
+    '/api/images',
+    '/api/images/prune',
+  ])
     assert.ok(needsLeader(path), path);
   for (const path of ['/api/services', '/api/services/web', '/api/deploy', '/api/events', '/api/servers'])
     assert.ok(!needsLeader(path), path);

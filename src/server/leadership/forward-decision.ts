@@ -18,6 +18,8 @@ export type ForwardDecision =
 export function needsLeader(pathname: string): boolean {
   if (pathname === '/api/nodes' || pathname.startsWith('/api/nodes/')) return true;
   if (/^\/api\/services\/[^/]+\/(logs|stats|exec)(\/|$)/.test(pathname)) return true;
+  // The nodes' images live in the leader's memory, and a prune reaches agents.
+  if (pathname === '/api/images' || pathname.startsWith('/api/images/')) return true;
   return pathname === '/api/stats' || pathname.startsWith('/api/stats/') || pathname.startsWith('/api/exec');
 }
 
