@@ -32,8 +32,8 @@ export interface PassNode {
   readonly connected: boolean;
   readonly lastSeen: number;
   readonly downNotBefore: number;
-  /** Indirect probes found its replicas unreachable since it went silent (node-probes.ts). */
-  readonly probedDown: boolean;
+  /** Indirect probes found its replicas unreachable since it went silent (node-probes.ts); absent: no. */
+  readonly probedDown?: boolean;
   /** The key of the assignment last sent over the current link (see plan-pass.ts). */
   readonly sentAssignment: string | undefined;
   /** The endpoints generation last sent over the current link. */

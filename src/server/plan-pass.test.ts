@@ -53,7 +53,6 @@ function node(id: string, overrides: Partial<PassNode> = {}): PassNode {
     sentAssignment: undefined,
     sentEndpoints: undefined,
     endpointsAcked: -1,
-    probedDown: false,
     ...overrides,
   };
 }
