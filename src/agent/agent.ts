@@ -127,6 +127,8 @@ export class Agent {
   /** Runs while connected to a server that reads stats (its welcome lists the feature). */
   readonly #stats: StatsSampler | undefined;
   #choice: ServerChoice;
+  /** The connected server reads `volumes` reports (its welcome lists the feature). */
+  #serverReadsVolumes = false;
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -426,6 +428,9 @@ export class Agent {
         }
         const full = this.#loop?.fullReport();
         if (full) this.#sendReport(full);
+        this.#serverReadsVolumes = message.features?.includes(FEATURES.volumes) === true;
+        const volumes = this.#loop?.volumes;
+        if (this.#serverReadsVolumes && volumes) this.#send({ type: 'volumes', volumes: [...volumes] });
         // An older server would log every stats message as unknown: only to one that asks.
         if (message.features?.includes(FEATURES.stats)) this.#stats?.start();
         this.#options.log(`registered as ${message.node_id}`);
@@ -455,6 +460,9 @@ export class Agent {
         return;
       case 'logs.cancel':
         this.#logStreams.get(message.request_id)?.abort();
+        return;
+      case 'volumes.remove':
+        this.#loop?.removeVolumes(message.names);
         return;
       case 'exec.start':
         void this.#execs.start(message.request_id, message.task_id, message.request);
@@ -569,6 +577,9 @@ export class Agent {
       now: Date.now,
       tally: this.#tally,
       onReport: (report) => this.#sendReport(report),
+      onVolumes: (volumes) => {
+        if (this.#serverReadsVolumes) this.#send({ type: 'volumes', volumes: [...volumes] });
+      },
       onError: (error) =>
         this.#options.log(`converge: ${error instanceof Error ? error.message : String(error)}`),
     });

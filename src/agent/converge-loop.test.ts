@@ -49,6 +49,13 @@ class HeldStopsEngine implements ContainerEngine {
   async removeNetwork() {
     return false;
   }
+  async ensureVolume() {}
+  async listVolumes() {
+    return [];
+  }
+  async removeVolume() {
+    return false;
+  }
   async createContainer(definition: ContainerDefinition): Promise<string> {
     const labels = definition.body.Labels as Record<string, string>;
     const id = `c${++this.#next}`.padEnd(12, '0');

@@ -13,6 +13,7 @@ import { HttpError, NotFoundError } from './errors.ts';
 import { page } from './paging.ts';
 import { assertAdmitted } from './policy-routes.ts';
 import { serviceView } from './views.ts';
+import { volumeProblems } from './volume-problems.ts';
 
 export function serviceRoutes(deps: RouteDeps): Hono {
   const { store, controller, events, now } = deps;
@@ -59,6 +60,8 @@ export function serviceRoutes(deps: RouteDeps): Hono {
     // More replicas of a spec the policy now refuses (it changed since the deploy) are refused
     // too; fewer are not, so a refused service can still be wound down.
     if (replicas > existing.spec.replicas) assertAdmitted(store, existing.spec);
+    const volumes = volumeProblems(existing.spec, replicas);
+    if (volumes.length > 0) throw new HttpError(400, `replicas: ${volumes.join('; ')}`, volumes);
     if (replicas !== existing.spec.replicas) {
       store.setReplicas(name, replicas, now());
       events.append(

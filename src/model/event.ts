@@ -26,6 +26,8 @@ export const eventTypeSchema = z.enum([
   'stack',
   /** Servers of an HA cluster: which one leads (leadership changes). */
   'server',
+  /** Volumes: removed, moved by an operator. */
+  'volume',
 ]);
 export type EventType = z.infer<typeof eventTypeSchema>;
 

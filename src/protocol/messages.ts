@@ -23,6 +23,7 @@ import { serviceAdmissionSchema } from '../policy/admission-policy.ts';
 import { execAgentMessages, execServerMessages } from './exec-messages.ts';
 import { nodeProbeAgentMessages, nodeProbeServerMessages } from './node-probe-messages.ts';
 import { statsMessageSchema } from './stats-message.ts';
+import { volumesMessageSchema, volumesRemoveMessageSchema } from './volume-messages.ts';
 
 export const AGENT_PATH = '/agent/v1';
 
@@ -156,6 +157,8 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   agentMetricsMessageSchema,
   /** Resource usage of the node and its replicas, to a server whose welcome lists `stats` (stats-message.ts). */
   statsMessageSchema,
+  /** The Skiff volumes on the node, to a server whose welcome lists `volumes` (volume-messages.ts). */
+  volumesMessageSchema,
   ...execAgentMessages,
   ...nodeProbeAgentMessages,
 ]);
@@ -192,6 +195,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     request: logRequestSchema,
   }),
   z.object({ type: z.literal('logs.cancel'), request_id: idTextSchema }),
+  /** Volumes the node should remove once no container has them (volume-messages.ts). */
+  volumesRemoveMessageSchema,
   ...execServerMessages,
   ...nodeProbeServerMessages,
 ]);

@@ -9,7 +9,8 @@
  * update policy: at most `max_surge` replicas beyond the desired count, at most `max_unavailable`
  * fewer serving; the old replica stops only once its successor has been ready for
  * `min_healthy_time`. Services binding fixed host ports replace stop-first, one at a time: the
- * old replica holds the port. A successor that fails, or is not ready within `healthy_deadline`,
+ * old replica holds the port; so do services with a single-writer volume (model/volume-spec.ts):
+ * the old replica has it. A successor that fails, or is not ready within `healthy_deadline`,
  * fails the rollout; the plan then names the revision to roll back to.
  */
 import { parseDurationMs } from '../model/duration.ts';
@@ -17,6 +18,7 @@ import { slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import { bindsHostPort } from '../model/service-spec.ts';
 import type { Task, TaskRecord } from '../model/task.ts';
+import { hasSingleWriterVolume } from '../model/volume-spec.ts';
 
 /** The reconciler reads tasks as the store holds them (model/task.ts). */
 export type ReconcilerTask = TaskRecord;
@@ -102,7 +104,8 @@ export function reconcileService(input: ReconcileInput): ServicePlan {
   const policy = spec.update;
   const minHealthyMs = parseDurationMs(policy.min_healthy_time) ?? 0;
   const deadlineMs = parseDurationMs(policy.healthy_deadline) ?? 60_000;
-  const stopFirst = spec.ports.some(bindsHostPort);
+  // Stop-first too for a single-writer volume: two replicas must never write it at once.
+  const stopFirst = spec.ports.some(bindsHostPort) || hasSingleWriterVolume(spec);
   const maxSurge = stopFirst ? 0 : policy.max_surge;
   const maxUnavailable = stopFirst ? Math.max(1, policy.max_unavailable) : policy.max_unavailable;
   const slotList = input.slotNodes ? [...input.slotNodes.keys()].sort((a, b) => a - b) : range(spec.replicas);

@@ -39,6 +39,7 @@ import { bindsHostPort } from '../model/service-spec.ts';
 import type { Constraint } from './constraints.ts';
 import { satisfies } from './constraints.ts';
 import type { Demand } from './resources.ts';
+import type { VolumePin } from './volume-pinning.ts';
 
 export interface NodeSnapshot {
   readonly id: string;
@@ -73,6 +74,8 @@ export interface PlacementRequest {
   readonly requiredFeatures?: readonly string[];
   /** At most this many of the service's replicas per node (placement.max_replicas_per_node). */
   readonly maxPerNode?: number;
+  /** The one node the replica may run on: where its volume is (volume-pinning.ts). */
+  readonly pin?: VolumePin;
 }
 
 export type Placement =
@@ -114,6 +117,9 @@ export function portKey(port: PortSpec): string {
 // Order matters only for which reason a node is counted under: status and availability first
 // (they explain the most and are cheapest), then constraints, then resources, then ports.
 const CHECKERS: readonly Checker[] = [
+  // A pinned replica has one node: every other is rejected for the pin's reason.
+  (node, request) =>
+    request.pin === undefined || request.pin.nodeId === node.base.id ? null : request.pin.reason,
   (node) => (node.base.status === 'ready' ? null : `node ${node.base.status}`),
   (node) => (node.base.schedulable ? null : 'node cordoned'),
   (node, request) => {
@@ -221,6 +227,7 @@ function placeOne(state: readonly NodeState[], context: RequestContext): Placeme
  */
 function fits(node: NodeState, { request, hostPorts }: RequestContext): boolean {
   const base = node.base;
+  if (request.pin !== undefined && request.pin.nodeId !== base.id) return false;
   if (base.status !== 'ready' || !base.schedulable) return false;
   if (missingFeature(base, request) !== undefined) return false;
   if (!(node.cpu + request.demand.cpuMillicores <= base.cpuMillicores)) return false;
@@ -290,6 +297,7 @@ function missingFeature(node: NodeSnapshot, request: PlacementRequest): string |
 
 /** Why nothing fits: every node counted under the first checker it fails. */
 function explain(state: readonly NodeState[], request: PlacementRequest): string {
+  if (request.pin) return explainPin(state, request, request.pin);
   if (state.length === 0) return 'no nodes have joined the cluster';
   const reasons = new Map<string, number>();
   for (const node of state) {
@@ -298,6 +306,18 @@ function explain(state: readonly NodeState[], request: PlacementRequest): string
   }
   const parts = [...reasons.entries()].sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${n} ${reason}`);
   return `0/${state.length} nodes available: ${parts.join(', ')}`;
+}
+
+/**
+ * A pinned replica waits for its node: the reason is the pin's and what its node lacks, and how
+ * to start it elsewhere (empty) instead.
+ */
+function explainPin(state: readonly NodeState[], request: PlacementRequest, pin: VolumePin): string {
+  const move = `skiff volume move ${pin.volume} --to NODE starts it elsewhere, empty`;
+  const node = state.find((n) => n.base.id === pin.nodeId);
+  if (!node) return `${pin.reason}, which is not in the cluster (${move})`;
+  const rejection = firstRejection(node, request) ?? 'unavailable';
+  return `${pin.reason} (${rejection}; ${move})`;
 }
 
 function firstRejection(node: NodeState, request: PlacementRequest): string | null {

@@ -16,6 +16,8 @@ import type { Cluster } from './cluster.ts';
 import { labelsOf } from './cluster.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import { livenessFor } from './node-liveness.ts';
+import type { VolumePlaces } from './volume-registry.ts';
+import { volumePlaces } from './volume-registry.ts';
 
 export interface PassNode {
   readonly id: string;
@@ -100,6 +102,8 @@ export interface PassSnapshot {
   readonly liveness: LivenessSettings;
   /** How long a freed address waits after every agent acknowledged its removal. */
   readonly addressHoldMs: number;
+  /** Where the cluster's volumes are (volume-registry.ts); absent: nowhere known. */
+  readonly volumes?: VolumePlaces;
 }
 
 export function specKey(service: string, revision: number): string {
@@ -168,5 +172,6 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
     memory: sources.memory,
     liveness: sources.liveness,
     addressHoldMs: sources.addressHoldMs,
+    volumes: volumePlaces(store),
   };
 }
