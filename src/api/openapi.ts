@@ -20,6 +20,7 @@ import { clusterStatsSchema, serviceStatsSchema } from '../stats/stats-schema.ts
 import { accessPaths } from './openapi-access.ts';
 import { execPaths } from './openapi-exec.ts';
 import { stackPaths } from './openapi-stacks.ts';
+import { volumePaths } from './openapi-volumes.ts';
 import { sessionPaths } from './session-openapi.ts';
 
 const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') => ({
@@ -102,10 +103,16 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
         delete: {
-          summary: 'Remove a service and its containers',
-          parameters: [nameParam],
+          summary: 'Remove a service and its containers (its volumes stay unless volumes=true)',
+          parameters: [
+            nameParam,
+            query('volumes', "true: remove the service's named volumes too (their data is lost)", 'boolean'),
+          ],
           responses: {
-            '200': { description: 'Removed', content: json(z.object({ deleted: z.string() })) },
+            '200': {
+              description: 'Removed',
+              content: json(z.object({ deleted: z.string(), volumes: z.array(z.string()).optional() })),
+            },
             '404': error('Unknown service'),
           },
         },
@@ -263,6 +270,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       ...accessPaths(),
       ...stackPaths(),
+      ...volumePaths(),
       ...execPaths(),
       '/metrics': {
         get: {

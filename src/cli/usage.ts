@@ -212,7 +212,12 @@ ${OUTPUT_OPTION}`,
 ${OUTPUT_OPTION}`,
     client: true,
   },
-  rm: { synopsis: 'skiff rm NAME', summary: 'Remove a service and stop its replicas.', client: true },
+  rm: {
+    synopsis: 'skiff rm NAME [--volumes]',
+    summary: 'Remove a service and stop its replicas (its named volumes stay unless --volumes).',
+    options: `  --volumes                       remove the service's named volumes too (their data is lost)`,
+    client: true,
+  },
   top: {
     synopsis: 'skiff top [--once]',
     summary:
@@ -254,6 +259,20 @@ ${OUTPUT_OPTION}`,
   label NODE [KEY=VALUE ...]      set its operator labels (replacing the previous ones; none clears them)
   rm NODE                         forget a node whose agent is gone`,
     options: OUTPUT_OPTION,
+    client: true,
+  },
+  volume: {
+    synopsis: 'skiff volume ls | skiff volume inspect|rm NAME | skiff volume move NAME --to NODE',
+    summary:
+      'Where the volumes are (node-local), which replica each is for and who mounts it; remove or move one.',
+    actions: `  ls                              every volume, a row per node holding it
+  inspect NAME                    one volume's rows
+  rm NAME                         remove it (its data is lost) once no replica meant to run mounts it
+  move NAME --to NODE             its replica runs on NODE from now on, with an empty volume there
+                                  (the data stays on the old node; nothing is copied)`,
+    options: `  --node NODE                     rm: only the copy on NODE (the one a move left behind)
+  --to NODE                       move: the node its replica runs on from now on
+${OUTPUT_OPTION}`,
     client: true,
   },
   ca: {
