@@ -350,7 +350,10 @@ test('volumes: named (stack-prefixed, named or external), bind, tmpfs and anonym
     { type: 'volume', target: '/scratch' },
     { type: 'volume', source: 'slot-{{.Task.Slot}}', target: '/slots' },
   ]);
-  assert.ok(result.warnings.some((w) => /services\.db\.volumes\.4: anonymous volume/.test(w)), String(result.warnings));
+  assert.ok(
+    result.warnings.some((w) => /services\.db\.volumes\.4: anonymous volume/.test(w)),
+    String(result.warnings),
+  );
   for (const spec of result.services) assert.ok(serviceSpecSchema.safeParse(spec).success, spec.name);
 });
 

@@ -164,6 +164,26 @@ test('a service with fixed host ports replaces stop-first', () => {
   assert.equal(plan.create.length, 1);
 });
 
+test('a service with a single-writer volume replaces stop-first; a shared volume start-first', () => {
+  const volume = (shared: boolean) => ({
+    ...spec,
+    replicas: 1,
+    volumes: [
+      { type: 'volume' as const, source: 'data-{{.Task.Slot}}', target: '/d', ...(shared ? { shared } : {}) },
+    ],
+  });
+  const single = reconcileService(
+    input({ desired: { spec: volume(false), revision: 2 }, tasks: [task('old', 0)] }),
+  );
+  assert.deepEqual(single.shutdown, ['old'], 'the old replica stops before its successor has the volume');
+  assert.equal(single.create.length, 1);
+  const shared = reconcileService(
+    input({ desired: { spec: volume(true), revision: 2 }, tasks: [task('old', 0)] }),
+  );
+  assert.deepEqual(shared.shutdown, [], 'shared: the old one serves until its successor is ready');
+  assert.equal(shared.create.length, 1);
+});
+
 test('a successor that fails names the revision to roll back to', () => {
   const desired = v2(1);
   const broken = task('n0', 0, {
