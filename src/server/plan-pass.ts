@@ -421,6 +421,9 @@ class PassBuilder {
         ...(pin ? { pin } : {}),
       });
     }
+    // Pinned replicas have one node to go to: placed first, so the others see them there and spread
+    // around them rather than take the room they need.
+    requests.sort((x, y) => (x.pin ? 0 : 1) - (y.pin ? 0 : 1));
     const held = allocationsByNode(tasks, (t) => this.#specOf(t.service, t.revision));
     const nodes = this.#nodes.map((node): NodeSnapshot => {
       const allocation = held.get(node.id);
