@@ -91,12 +91,27 @@ describe('volumes', () => {
     assert.match(refused.text, /volume db-data-0 is used by db-0/);
   });
 
-  test('a move is refused while its replica runs on a ready node', async () => {
-    const moved = await f.call('POST', '/api/volumes/db-data-0/move', { to: a.id });
-    // The fixture's replicas are not observed running: the move is accepted only once none runs.
-    assert.ok(moved.status === 200 || moved.status === 409, moved.text);
+  test('a move records where the replica goes; the old copy is stale', async () => {
     assert.equal((await f.call('POST', '/api/volumes/db-data-0/move', { to: 'nowhere' })).status, 404);
     assert.equal((await f.call('POST', '/api/volumes/db-data-0/move', {})).status, 400);
+    // The fixture's replicas are never observed running, so nothing holds the volume in use.
+    const moved = await f.call('POST', '/api/volumes/db-data-0/move', { to: a.id });
+    assert.equal(moved.status, 200, moved.text);
+    assert.deepEqual(
+      volumeViewSchema
+        .array()
+        .parse(moved.body)
+        .map((r) => [r.node, r.state]),
+      [
+        [a.id, 'moved'],
+        [b.id, 'stale'],
+      ],
+    );
+    const events = await f.call('GET', '/api/events?limit=5');
+    assert.match(
+      events.text,
+      /Volume db-data-0 moved to node-a: its replica starts there with an empty volume \(the data stays on node-b\)/,
+    );
   });
 
   test('rm keeps the volumes; rm --volumes asks the nodes holding them to remove them', async () => {

@@ -111,11 +111,3 @@ export function recordMove(store: Store, name: string, to: string): void {
   const value = readVolumes(store);
   write(store, { ...value, moves: { ...value.moves, [name]: to } });
 }
-
-/** A node removed from the cluster: its volumes are no longer anywhere the scheduler can use. */
-export function forgetNodeVolumes(store: Store, nodeId: string): void {
-  const value = readVolumes(store);
-  if (!(nodeId in value.nodes)) return;
-  const { [nodeId]: _, ...nodes } = value.nodes;
-  write(store, { ...value, nodes });
-}
