@@ -390,7 +390,7 @@ class PassBuilder {
     if (unplaced.length === 0) return;
     const current = new Map(this.#services.map((s) => [s.spec.name, s.spec]));
     const requests: PlacementRequest[] = [];
-    const history = this.#slotHistory(tasks);
+    const history = this.#slotHistory(tasks, new Set(unplaced.map((t) => t.service)));
     const places = this.#snapshot.volumes ?? { located: new Map(), moves: new Map() };
     for (const task of unplaced) {
       const spec = this.#specOf(task.service, task.revision) ?? current.get(task.service);
@@ -471,7 +471,7 @@ class PassBuilder {
   /**
    * Per `service/slot`, the placed replicas that ran (a container was seen) and mount named
    * volumes, newest first, with those volumes' names: where a slot's volume is before its node
-   * reports it (volume-pinning.ts).
+   * reports it (volume-pinning.ts). Only for `services` (those with a replica to place).
    */
   #slotHistory(
     tasks: readonly TaskRecord[],
