@@ -475,9 +475,11 @@ class PassBuilder {
    */
   #slotHistory(
     tasks: readonly TaskRecord[],
+    services: ReadonlySet<string>,
   ): Map<string, { nodeId: string; volumes: ReadonlySet<string> }[]> {
     const history = new Map<string, { nodeId: string; volumes: ReadonlySet<string>; at: number }[]>();
     for (const task of tasks) {
+      if (!services.has(task.service)) continue;
       if (task.nodeId === null || task.observed === null || task.observed.container_id === null) continue;
       const spec = this.#specOf(task.service, task.revision);
       if (!spec?.volumes?.length) continue;
