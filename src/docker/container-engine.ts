@@ -174,7 +174,8 @@ export class VolumeNotOursError extends EngineError {
   constructor(volume: string) {
     super(
       `volume ${volume} exists on this engine and is not this cluster's (no skiff.cluster label): rename the spec's source, or move the data into a fresh volume`,
-      409,
+      // Not the engine's answer (a 409 would read as a container name conflict): no status.
+      undefined,
     );
     this.volume = volume;
   }
