@@ -19,6 +19,15 @@ export const LABELS = {
   volumeSource: 'skiff.volume.source',
 } as const;
 
+/** `data-0,cache:shared` → the volumes a container's label names. */
+export function parseVolumesLabel(text: string | undefined): { name: string; shared: boolean }[] {
+  if (!text) return [];
+  return text
+    .split(',')
+    .filter((entry) => entry !== '')
+    .map((entry) => ({ name: entry.replace(/:shared$/, ''), shared: entry.endsWith(':shared') }));
+}
+
 /** A Skiff volume on this engine (labelled with the cluster, service and slot that made it). */
 export interface ManagedVolume {
   readonly name: string;

@@ -23,7 +23,13 @@ import type {
   NetworkDefinition,
   VolumeDefinition,
 } from './container-engine.ts';
-import { EngineError, EngineUnreachableError, LABELS, VolumeNotOursError } from './container-engine.ts';
+import {
+  EngineError,
+  EngineUnreachableError,
+  LABELS,
+  parseVolumesLabel,
+  VolumeNotOursError,
+} from './container-engine.ts';
 import { describeEngineAddress, dockerOptionsFor, type EngineEnvironment } from './engine-address.ts';
 import { LogFrameDecoder } from './log-frames.ts';
 
@@ -68,15 +74,6 @@ const volumeSchema = z.object({
   Labels: z.record(z.string(), z.string()).nullable().optional(),
   CreatedAt: z.string().optional(),
 });
-
-/** `data-0,cache:shared` → the volumes a container's label names. */
-export function parseVolumesLabel(text: string | undefined): { name: string; shared: boolean }[] {
-  if (!text) return [];
-  return text
-    .split(',')
-    .filter((entry) => entry !== '')
-    .map((entry) => ({ name: entry.replace(/:shared$/, ''), shared: entry.endsWith(':shared') }));
-}
 
 const inspectSchema = z.object({
   State: z.object({
