@@ -53,7 +53,9 @@ class HeldStopsEngine implements ContainerEngine {
   }
   readonly volumes = new Set<string>();
   async ensureVolume(volume: VolumeDefinition) {
+    const made = !this.volumes.has(volume.name);
     this.volumes.add(volume.name);
+    return made;
   }
   async listVolumes(): Promise<ManagedVolume[]> {
     return [...this.volumes].map((name) => ({ name, service: 'db', slot: 0, createdAt: 1 }));

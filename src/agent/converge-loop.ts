@@ -597,13 +597,20 @@ export class ConvergeLoop {
       ),
     );
     for (const volume of replicaVolumes(task.spec, task.slot)) {
-      await engine.ensureVolume({
+      const made = await engine.ensureVolume({
         name: volume.name,
         clusterId,
         service: task.service,
         slot: task.slot,
         source: sources.get(volume.target) ?? volume.name,
       });
+      if (made)
+        this.#record({
+          type: 'volume',
+          service: task.service,
+          container: slotName(task.service, task.slot),
+          message: `Volume ${volume.name} created for ${slotName(task.service, task.slot)}`,
+        });
     }
     if (replicaVolumes(task.spec, task.slot).length > 0) this.#volumesChanged = true;
   }

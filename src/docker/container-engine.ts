@@ -130,10 +130,10 @@ export interface ContainerEngine {
   /** Removes one of this cluster's networks; false when a container still uses it (or it is gone). */
   removeNetwork(name: string): Promise<boolean>;
   /**
-   * Creates the volume, labelled as this cluster's, unless it exists; one that exists without this
-   * cluster's label is refused (VolumeNotOursError), never taken over.
+   * Creates the volume, labelled as this cluster's, unless it exists (true when it made it); one
+   * that exists without this cluster's label is refused (VolumeNotOursError), never taken over.
    */
-  ensureVolume(volume: VolumeDefinition): Promise<void>;
+  ensureVolume(volume: VolumeDefinition): Promise<boolean>;
   /** This cluster's volumes on the engine. */
   listVolumes(clusterId: string): Promise<ManagedVolume[]>;
   /** Removes one of this cluster's volumes; false when a container still uses it (or it is gone). */

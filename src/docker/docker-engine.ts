@@ -342,11 +342,11 @@ export class DockerEngine implements ContainerEngine {
     }
   }
 
-  async ensureVolume(volume: VolumeDefinition): Promise<void> {
+  async ensureVolume(volume: VolumeDefinition): Promise<boolean> {
     try {
       const found = volumeSchema.parse(await this.#docker.getVolume(volume.name).inspect());
       if (found.Labels?.[LABELS.cluster] !== volume.clusterId) throw new VolumeNotOursError(volume.name);
-      return;
+      return false;
     } catch (error) {
       if (error instanceof VolumeNotOursError) throw error;
       if (statusOf(error) !== 404) throw toEngineError(`inspect volume ${volume.name}`, error, this.address);
@@ -362,6 +362,7 @@ export class DockerEngine implements ContainerEngine {
         },
       }),
     );
+    return true;
   }
 
   async listVolumes(clusterId: string): Promise<ManagedVolume[]> {

@@ -196,16 +196,17 @@ export class FakeEngine implements ContainerEngine {
     return inUse ? false : this.#networks.delete(name);
   }
 
-  async ensureVolume(volume: VolumeDefinition): Promise<void> {
+  async ensureVolume(volume: VolumeDefinition): Promise<boolean> {
     this.#call('ensureVolume');
-    if (!this.#volumes.has(volume.name))
-      this.#volumes.set(volume.name, {
-        name: volume.name,
-        service: volume.service,
-        slot: volume.slot,
-        createdAt: this.#clock.now(),
-        clusterId: volume.clusterId,
-      });
+    if (this.#volumes.has(volume.name)) return false;
+    this.#volumes.set(volume.name, {
+      name: volume.name,
+      service: volume.service,
+      slot: volume.slot,
+      createdAt: this.#clock.now(),
+      clusterId: volume.clusterId,
+    });
+    return true;
   }
 
   async listVolumes(clusterId: string): Promise<ManagedVolume[]> {
