@@ -89,11 +89,10 @@ describe('volumes on one host', { timeout: 300_000 }, () => {
       [skiff.clusterId, NAME, '0'],
       'the agent made the volume, labelled as the cluster’s',
     );
-    const events = (await skiff.api('GET', `/api/events?service=${NAME}`)).body as { message: string }[];
-    assert.ok(
-      events.some((e) => e.message === `Volume ${VOLUME} created for vol-db-0`),
-      JSON.stringify(events.map((e) => e.message)),
-    );
+    await eventually('an event says the agent made the volume', async () => {
+      const events = (await skiff.api('GET', `/api/events?service=${NAME}`)).body as { message: string }[];
+      return events.some((e) => e.message === `Volume ${VOLUME} created for vol-db-0`);
+    });
     const written = await execIn(first, 'echo kept-across-replacements > /data/marker && cat /data/marker');
     assert.deepEqual(written, { ok: true, out: 'kept-across-replacements\n' });
     const scratch = await anonymousVolumeOf(first);
