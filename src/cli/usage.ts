@@ -152,6 +152,10 @@ ${DAEMON}`,
   --secret NAME[:TARGET]          a secret as a file, /run/secrets/NAME by default; also
                                   source=NAME,target=PATH,mode=0400 (repeatable)
   --config NAME[:TARGET]          a config as a file, /NAME by default; same forms (repeatable)
+  -v, --volume SOURCE:TARGET[:ro] a named volume (data-{{.Task.Slot}}: one per replica), a host path
+                                  (/srv/conf, policy: bind:PATH), or TARGET alone: anonymous (repeatable)
+  --mount type=volume|bind|tmpfs,source=S,target=T[,readonly][,shared][,tmpfs-size=64m]
+                                  the same, as docker service create --mount (repeatable)
   -u, --user USER[:GROUP]         the user the replicas run as (name or uid)
   --read-only                     mount the container's root filesystem read-only
   --cap-add CAP                   add a Linux capability, NET_ADMIN (repeatable; the policy may refuse it)
