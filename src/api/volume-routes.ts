@@ -72,11 +72,12 @@ export function volumeRoutes(deps: ApiDeps): Hono {
     if (!target) throw new NotFoundError(`node ${to}`);
     const known = rows().some((r) => r.name === name) || users(name).length > 0;
     if (!known) throw new NotFoundError(`volume ${name}`);
-    // A replica running with the volume on a node that serves stays: moving it would lose nothing
-    // the operator meant to leave behind. Drain that node, or stop the service, first.
+    // A replica running with the volume on a node that serves stays put: drain that node (its
+    // replica serves on until its successor runs where the volume is moved), or stop the service.
     const running = users(name).filter((t) => {
       if (t.nodeId === null || t.nodeId === to) return false;
-      return cluster.get(t.nodeId)?.status === 'ready' && t.observed?.state === 'running';
+      const node = cluster.get(t.nodeId);
+      return node?.status === 'ready' && node.availability !== 'draining' && t.observed?.state === 'running';
     });
     if (running.length > 0) {
       const replica = running[0];

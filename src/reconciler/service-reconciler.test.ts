@@ -184,6 +184,34 @@ test('a service with a single-writer volume replaces stop-first; a shared volume
   assert.equal(shared.create.length, 1);
 });
 
+test('a drained replica with a single-writer volume serves on until its successor runs (start-first)', () => {
+  const volume = {
+    ...spec,
+    replicas: 1,
+    volumes: [{ type: 'volume' as const, source: 'data-{{.Task.Slot}}', target: '/d' }],
+  };
+  const drainingNodes = new Set(['n1']);
+  const first = reconcileService(
+    input({ desired: { spec: volume, revision: 1 }, tasks: [task('old', 0)], drainingNodes }),
+  );
+  assert.deepEqual(first.shutdown, [], 'the old replica keeps serving');
+  assert.equal(
+    first.create.length,
+    1,
+    'its successor is made (the scheduler pins it, pending, to the volume)',
+  );
+  const successor = task('new', 0, { nodeId: null, observed: null, createdAt: 1 });
+  const waiting = reconcileService(
+    input({ desired: { spec: volume, revision: 1 }, tasks: [task('old', 0), successor], drainingNodes }),
+  );
+  assert.deepEqual([waiting.shutdown, waiting.create], [[], []], 'nothing more while it waits');
+  const moved = task('new', 0, { nodeId: 'n2', createdAt: 1 });
+  const done = reconcileService(
+    input({ desired: { spec: volume, revision: 1 }, tasks: [task('old', 0), moved], drainingNodes }),
+  );
+  assert.deepEqual(done.shutdown, ['old'], 'once the successor runs elsewhere');
+});
+
 test('a successor that fails names the revision to roll back to', () => {
   const desired = v2(1);
   const broken = task('n0', 0, {
