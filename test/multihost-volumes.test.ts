@@ -1,9 +1,10 @@
 /**
  * Volumes across hosts, for real: two lab hosts (network namespaces, each with its own Docker
  * engine and agent) and a server on the lab bridge. A replica writes to its per-slot volume; its
- * host dies; the replica waits, pending with the reason (its volume is on the down node), and
- * never starts empty on the other host, until the operator moves the volume there (`skiff volume
- * move`), where it starts with an empty volume; the old copy is listed as stale.
+ * node is drained: it serves on while its successor waits, pending with the reason, until the
+ * operator moves the volume (`skiff volume move`), where it starts empty and the old copy is
+ * listed stale. Then that host dies: the replica waits with the reason and never starts elsewhere
+ * until moved back, to the host that kept the old copy, whose data it finds.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -61,7 +62,33 @@ describe('volumes on many hosts', { timeout: 600_000 }, () => {
     await lab?.down();
   });
 
-  test("a down node's pinned replica waits with the reason, and runs elsewhere only once moved", async () => {
+  let home = 0;
+  let other = 0;
+  const move = (volume: string, host: number) =>
+    skiff.cli(['volume', 'move', volume, '--to', lab.nodeName(host)]);
+  const hint = `skiff volume move ${VOLUME} --to NODE starts it elsewhere, empty`;
+  const pendingWith = (reason: string) =>
+    eventually(
+      `a successor pending: ${reason}`,
+      async () => {
+        const v = await view();
+        return v.containers.some((c) => c.slot === 0 && c.status === 'pending' && c.message === reason)
+          ? v
+          : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+  const runningOnlyOn = (host: number) =>
+    eventually(
+      `running on lab host ${host} only`,
+      async () => {
+        const found = await runningOn();
+        return found.length === 1 && found[0]?.host === host ? found[0] : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+
+  test('a drained node’s pinned replica serves on while its successor waits with the reason, until moved', async () => {
     const deployed = await skiff.api('POST', '/api/deploy', {
       name: NAME,
       image: 'skiff-demo:v1-noterm',
@@ -74,8 +101,8 @@ describe('volumes on many hosts', { timeout: 600_000 }, () => {
       return found.length === 1 ? found : undefined;
     });
     assert.ok(first);
-    const home = first.host;
-    const other = home === 1 ? 2 : 1;
+    home = first.host;
+    other = home === 1 ? 2 : 1;
     const written = await execIn(first.id, 'echo on-the-first-host > /data/marker', engines[home - 1]);
     assert.ok(written.ok, written.out);
     await eventually('the server knows where the volume is', async () => {
@@ -83,47 +110,45 @@ describe('volumes on many hosts', { timeout: 600_000 }, () => {
       return rows.some((r) => r.name === VOLUME && r.node === lab.nodeName(home) && r.state === 'present');
     });
 
-    await lab.killHost(home);
-    const reason = `volume ${VOLUME} is on ${lab.nodeName(home)} (node down; skiff volume move ${VOLUME} --to NODE starts it elsewhere, empty)`;
-    const pending = await eventually(
-      'the replica pending with the reason',
-      async () => {
-        const v = await view();
-        const replica = v.containers.find((c) => c.slot === 0 && c.status === 'pending');
-        return replica?.message === reason ? v : undefined;
-      },
-      { timeoutMs: 60_000 },
-    );
-    assert.equal(pending.status, 'pending');
-    const ps = await skiff.cli(['ps', NAME]);
-    assert.match(ps.stdout, new RegExp(`volume ${VOLUME} is on ${lab.nodeName(home)} \\(node down`));
-    // Well past the node-down grace and a few passes: nothing started empty on the other host.
-    const settled = Date.now() + 5000;
-    await eventually('a few seconds of waiting', async () => Date.now() >= settled, { timeoutMs: 10_000 });
-    assert.deepEqual(await runningOn(), [], 'never started empty elsewhere');
+    const drained = await skiff.cli(['node', 'drain', lab.nodeName(home)]);
+    assert.equal(drained.code, 0, drained.stderr);
+    await pendingWith(`volume ${VOLUME} is on ${lab.nodeName(home)} (node cordoned; ${hint})`);
+    assert.deepEqual(await runningOn(), [first], 'the drained replica serves on, nothing started elsewhere');
 
-    const move = await skiff.cli(['volume', 'move', VOLUME, '--to', lab.nodeName(other)]);
-    assert.equal(move.code, 0, move.stderr);
-    const moved = await eventually(
-      'running on the other host',
-      async () => {
-        const found = await runningOn();
-        return found.length === 1 && found[0]?.host === other ? found[0] : undefined;
-      },
-      { timeoutMs: 60_000 },
-    );
-    const read = await execIn(moved.id, 'cat /data/marker 2>&1; ls /data | wc -l', engines[other - 1]);
+    const moved = await move(VOLUME, other);
+    assert.equal(moved.code, 0, moved.stderr);
+    const successor = await runningOnlyOn(other);
+    const read = await execIn(successor.id, 'cat /data/marker 2>&1', engines[other - 1]);
     assert.match(read.out, /No such file/, 'an empty volume: nothing was copied');
     const rows = await eventually('both copies listed', async () => {
       const list = volumeViewSchema.array().parse((await skiff.api('GET', '/api/volumes')).body);
-      return list.filter((r) => r.name === VOLUME).length === 2 ? list : undefined;
+      const mine = list.filter((r) => r.name === VOLUME);
+      return mine.length === 2 && mine.every((r) => r.state !== 'moved') ? mine : undefined;
     });
     assert.deepEqual(
-      rows.filter((r) => r.name === VOLUME).map((r) => [r.node, r.state]),
-      [
-        [lab.nodeName(1), home === 1 ? 'stale' : 'present'],
-        [lab.nodeName(2), home === 2 ? 'stale' : 'present'],
-      ],
+      rows.map((r) => [r.node, r.state]),
+      [1, 2].map((i) => [lab.nodeName(i), i === home ? 'stale' : 'present']),
     );
+  });
+
+  test("a down node's pinned replica waits with the reason, never starting empty elsewhere, until moved", async () => {
+    const uncordoned = await skiff.cli(['node', 'uncordon', lab.nodeName(home)]);
+    assert.equal(uncordoned.code, 0, uncordoned.stderr);
+    await lab.killHost(other);
+    const pending = await pendingWith(`volume ${VOLUME} is on ${lab.nodeName(other)} (node down; ${hint})`);
+    assert.equal(pending.status, 'pending');
+    const ps = await skiff.cli(['ps', NAME]);
+    assert.match(ps.stdout, new RegExp(`volume ${VOLUME} is on ${lab.nodeName(other)} \\(node down`));
+    // Well past the node-down grace and a few passes: nothing started empty on the ready host.
+    const settled = Date.now() + 5000;
+    await eventually('a few seconds of waiting', async () => Date.now() >= settled, { timeoutMs: 10_000 });
+    assert.deepEqual(await runningOn(), [], 'never started elsewhere');
+
+    // Moved back to the host that kept its old copy: the replica finds that data.
+    const moved = await move(VOLUME, home);
+    assert.equal(moved.code, 0, moved.stderr);
+    const back = await runningOnlyOn(home);
+    const read = await execIn(back.id, 'cat /data/marker', engines[home - 1]);
+    assert.deepEqual(read, { ok: true, out: 'on-the-first-host\n' });
   });
 });
