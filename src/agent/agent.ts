@@ -152,6 +152,8 @@ export class Agent {
   #choice: ServerChoice;
   /** Reports the engine's images and collects Skiff's unused ones (image-gc.ts). */
   readonly #images: ImageKeeper | undefined;
+  /** The connected server reads `volumes` reports (its welcome lists the feature). */
+  #serverReadsVolumes = false;
 
   constructor(options: AgentOptions) {
     const images = options.images;
@@ -478,6 +480,9 @@ export class Agent {
         }
         const full = this.#loop?.fullReport();
         if (full) this.#sendReport(full);
+        this.#serverReadsVolumes = message.features?.includes(FEATURES.volumes) === true;
+        const volumes = this.#loop?.volumes;
+        if (this.#serverReadsVolumes && volumes) this.#send({ type: 'volumes', volumes: [...volumes] });
         // An older server would log every stats message as unknown: only to one that asks.
         if (message.features?.includes(FEATURES.stats)) this.#stats?.start();
         if (message.features?.includes(FEATURES.images)) this.#images?.connected((m) => this.#send(m));
@@ -508,6 +513,9 @@ export class Agent {
         return;
       case 'logs.cancel':
         this.#logStreams.get(message.request_id)?.abort();
+        return;
+      case 'volumes.remove':
+        this.#loop?.removeVolumes(message.names);
         return;
       case 'exec.start':
         void this.#execs.start(message.request_id, message.task_id, message.request);
@@ -637,6 +645,9 @@ export class Agent {
       now: Date.now,
       tally: this.#tally,
       onReport: (report) => this.#sendReport(report),
+      onVolumes: (volumes) => {
+        if (this.#serverReadsVolumes) this.#send({ type: 'volumes', volumes: [...volumes] });
+      },
       onError: (error) =>
         this.#options.log(`converge: ${error instanceof Error ? error.message : String(error)}`),
     });

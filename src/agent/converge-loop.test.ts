@@ -11,8 +11,10 @@ import type {
   ContainerEngine,
   EngineEvent,
   ManagedContainer,
+  ManagedVolume,
+  VolumeDefinition,
 } from '../docker/container-engine.ts';
-import { LABELS } from '../docker/container-engine.ts';
+import { LABELS, parseVolumesLabel } from '../docker/container-engine.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
@@ -49,6 +51,20 @@ class HeldStopsEngine implements ContainerEngine {
   async removeNetwork() {
     return false;
   }
+  readonly volumes = new Set<string>();
+  async ensureVolume(volume: VolumeDefinition) {
+    const made = !this.volumes.has(volume.name);
+    this.volumes.add(volume.name);
+    return made;
+  }
+  async listVolumes(): Promise<ManagedVolume[]> {
+    return [...this.volumes].map((name) => ({ name, service: 'db', slot: 0, createdAt: 1 }));
+  }
+  async removeVolume(name: string) {
+    // As Docker: refused while any container (running or not) mounts it.
+    if ([...this.containers.values()].some((c) => c.volumes?.some((v) => v.name === name))) return false;
+    return this.volumes.delete(name);
+  }
   async createContainer(definition: ContainerDefinition): Promise<string> {
     const labels = definition.body.Labels as Record<string, string>;
     const id = `c${++this.#next}`.padEnd(12, '0');
@@ -66,6 +82,7 @@ class HeldStopsEngine implements ContainerEngine {
       createdAt: this.#next,
       ports: [],
       ip: null,
+      volumes: parseVolumesLabel(labels[LABELS.volumes]),
     });
     return id;
   }
@@ -189,6 +206,65 @@ test('a replacement is current at once: the death of its predecessor changes not
     const report = loop.fullReport().tasks.find((t) => t.task_id === 'web-task-0');
     assert.equal(report?.restart_count, 1);
     assert.equal(report?.container_id, second.id.slice(0, 12));
+  } finally {
+    loop.stop();
+  }
+});
+
+test("a single-writer volume's next replica waits for the old container's stop; a removal waits for no container", async () => {
+  const engine = new HeldStopsEngine();
+  const reported: string[][] = [];
+  const loop = new ConvergeLoop({
+    engine,
+    clusterId: 'cluster',
+    pool: DEFAULT_POOL,
+    nodeId: 'node-1',
+    concurrency: 2,
+    resyncIntervalMs: 60_000,
+    stableAfterMs: 10_000,
+    now: Date.now,
+    onReport: () => {},
+    onVolumes: (volumes) => reported.push(volumes.map((v) => `${v.name}:${v.used_by.join('+')}`)),
+    onError: (error) => assert.fail(String(error)),
+  });
+  const db = (id: string): TaskSpec => ({
+    ...task('db', 0),
+    task_id: id,
+    spec: serviceSpecSchema.parse({
+      name: 'db',
+      image: 'img',
+      update: { drain_timeout: '0s' },
+      volumes: [{ source: 'data-{{.Task.Slot}}', target: '/data' }],
+    }),
+  });
+  loop.start();
+  try {
+    loop.setDesired([db('old')], { fromServer: true });
+    await eventually('the old replica running', () => engine.running('db') === 1);
+    assert.ok(engine.volumes.has('data-0'), 'the agent made the volume');
+    await eventually('the volume reported, used by old', () => reported.at(-1)?.join() === 'data-0:old');
+    // The server replaces it stop-first: the old one stops (held by the test), the new one waits.
+    loop.setDesired([db('new')], { fromServer: true });
+    await eventually('the old one stopping', () => engine.stops.size === 1);
+    const waiting = await eventually('the new one waiting, saying why', () => {
+      const observed = loop.fullReport().tasks.find((t) => t.task_id === 'new');
+      return observed?.message?.startsWith('waiting for volume data-0') ? observed : undefined;
+    });
+    assert.equal(waiting.container_id, null, 'no container created while the old one has the volume');
+    for (const release of engine.stops.values()) release();
+    await eventually('the new replica running alone', () => {
+      const all = [...engine.containers.values()];
+      return all.length === 1 && all[0]?.taskId === 'new' && all[0].state === 'running';
+    });
+    // The service goes with its volumes: removed once no container has it.
+    loop.setDesired([], { fromServer: true });
+    loop.removeVolumes(['data-0']);
+    for (const release of engine.stops.values()) release();
+    await eventually('the volume removed', () => {
+      for (const release of engine.stops.values()) release();
+      return !engine.volumes.has('data-0');
+    });
+    await eventually('reported gone', () => reported.at(-1)?.length === 0);
   } finally {
     loop.stop();
   }

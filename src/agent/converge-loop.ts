@@ -23,8 +23,10 @@ import { parseDurationMs, timerDelayMs } from '../model/duration.ts';
 import type { EventInput } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
 import type { TaskObservation } from '../model/task.ts';
+import { hasSingleWriterVolume, replicaVolumes } from '../model/volume-spec.ts';
 import { assertAdmittedOnAgent } from '../policy/agent-admission.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
+import type { ReportedVolume } from '../protocol/volume-messages.ts';
 import { containerLabel } from './container-label.ts';
 import type { Action, Outcome, TaskRuntime } from './converger.ts';
 import { converge } from './converger.ts';
@@ -88,7 +90,12 @@ export interface ConvergeLoopOptions {
   readonly pullConcurrency?: number;
   /** A pull still running after this long is cancelled and fails the task (agent `--pull-timeout`, default 5m). */
   readonly pullTimeoutMs?: number;
+  /** The cluster's volumes on this engine and who uses them, whenever that changes (volume-messages.ts). */
+  readonly onVolumes?: (volumes: readonly ReportedVolume[]) => void;
 }
+
+/** How often an idle loop lists the engine's volumes again when nothing changed. */
+const VOLUME_SYNC_INTERVAL_MS = 30_000;
 
 /**
  * Stops waiting at once. A stop is one open request that the engine answers when the container
@@ -119,6 +126,8 @@ export class ConvergeLoop {
   #containers: ManagedContainer[] = [];
   #publishedPortsText = '';
   #runtime = new Map<string, TaskRuntime>();
+  /** Tasks the converger holds back, with why (a single-writer volume still in use). */
+  #waiting: ReadonlyMap<string, string> = new Map();
   /** Operations in flight, by task id and by container id. */
   readonly #operations = new Map<string, Operation>();
   readonly #reported = new Map<string, string>();
@@ -137,6 +146,14 @@ export class ConvergeLoop {
   /** When networks were last swept (network-sweep.ts), and whether the desired set changed since. */
   #sweptAt = Number.NEGATIVE_INFINITY;
   #sweepWanted = true;
+  /** When volumes were last listed; whether something changed since (a create, a usage, a removal asked). */
+  #volumesSyncedAt = Number.NEGATIVE_INFINITY;
+  #volumesChanged = true;
+  #volumeUsageText = '';
+  #volumesText: string | undefined;
+  #volumes: readonly ReportedVolume[] = [];
+  /** Volumes the server asked to remove, removed once no container has them. */
+  readonly #volumeRemovals = new Set<string>();
   #stopped = false;
   #wakeTimer: NodeJS.Timeout | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -279,6 +296,7 @@ export class ConvergeLoop {
     });
     this.#countPass(this.#runtime, plan.runtime, plan.actions, unhealthy);
     this.#runtime = plan.runtime;
+    this.#waiting = plan.waiting;
     for (const event of plan.events) this.#record(event);
     for (const action of plan.actions) this.#launch(action);
     this.#syncProbes();
@@ -288,6 +306,86 @@ export class ConvergeLoop {
     }
     this.#publish();
     if (plan.actions.length === 0) await this.#sweepNetworks(now);
+    await this.#syncVolumes(now);
+  }
+
+  /** Volumes the server wants gone: removed when no container of ours (or anyone's) has them. */
+  removeVolumes(names: readonly string[]): void {
+    for (const name of names) this.#volumeRemovals.add(name);
+    this.#volumesChanged = true;
+    this.trigger();
+  }
+
+  /** The last volume list, to send again after a reconnect. */
+  get volumes(): readonly ReportedVolume[] | undefined {
+    return this.#volumesText === undefined ? undefined : this.#volumes;
+  }
+
+  /**
+   * Lists the cluster's volumes when something may have changed (a create, a container's usage, a
+   * removal asked, or every VOLUME_SYNC_INTERVAL_MS), removes those asked for that nothing uses,
+   * and reports the list when it changed. Never on a cold cache: removal waits for the server.
+   */
+  async #syncVolumes(now: number): Promise<void> {
+    if (!this.#options.onVolumes) return;
+    const usage = this.#containers
+      .filter((c) => (c.volumes ?? []).length > 0)
+      .map((c) => `${c.taskId}=${(c.volumes ?? []).map((v) => v.name).join('+')}`)
+      .sort()
+      .join(',');
+    if (usage !== this.#volumeUsageText) this.#volumesChanged = true;
+    this.#volumeUsageText = usage;
+    if (!this.#volumesChanged && now - this.#volumesSyncedAt < VOLUME_SYNC_INTERVAL_MS) return;
+    this.#volumesChanged = false;
+    this.#volumesSyncedAt = now;
+    const { engine, clusterId } = this.#options;
+    try {
+      let volumes = await engine.listVolumes(clusterId);
+      if (this.#warm && this.#volumeRemovals.size > 0) {
+        const present = new Set(volumes.map((v) => v.name));
+        const removed = new Set<string>();
+        for (const name of [...this.#volumeRemovals]) {
+          if (!present.has(name)) {
+            this.#volumeRemovals.delete(name);
+            continue;
+          }
+          if (this.#containers.some((c) => c.volumes?.some((v) => v.name === name))) continue;
+          if (await engine.removeVolume(name)) {
+            this.#volumeRemovals.delete(name);
+            removed.add(name);
+            this.#record({
+              type: 'volume',
+              service: null,
+              container: null,
+              message: `Volume ${name} removed`,
+            });
+          }
+        }
+        volumes = volumes.filter((v) => !removed.has(v.name));
+        // Still wanted gone but in use: look again soon rather than after the idle interval.
+        if (this.#volumeRemovals.size > 0) this.#volumesChanged = true;
+      }
+      const list = volumes
+        .map((v) => ({
+          name: v.name,
+          service: v.service,
+          slot: v.slot,
+          created_at: v.createdAt,
+          used_by: this.#containers
+            .filter((c) => c.volumes?.some((m) => m.name === v.name))
+            .map((c) => c.taskId)
+            .sort(),
+        }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const text = JSON.stringify(list);
+      if (text === this.#volumesText) return;
+      this.#volumesText = text;
+      this.#volumes = list;
+      this.#options.onVolumes(list);
+    } catch (error) {
+      this.#volumesChanged = true;
+      this.#options.onError(error);
+    }
   }
 
   /**
@@ -448,6 +546,11 @@ export class ConvergeLoop {
         // What the image declares is reachable by the service's name too (host mode publishes nothing).
         const imagePorts = task.spec.network_mode === 'host' ? [] : await this.#exposedPorts(task.spec.image);
         this.#operations.set(task.task_id, 'create');
+        // A single-writer volume is never mounted by two containers at once: an unhealthy
+        // predecessor stops before its replacement is created (a crashed one has already).
+        if (action.kind === 'replace' && hasSingleWriterVolume(task.spec))
+          await this.#stops.run(() => engine.stopContainer(action.containerId));
+        await this.#ensureVolumes(task);
         const binds = this.#secretFiles.prepare(task);
         const definition = containerDefinition(
           task,
@@ -509,6 +612,33 @@ export class ConvergeLoop {
     const ports = await this.#options.engine.imageExposedPorts(image);
     this.#imagePorts.set(image, ports);
     return ports;
+  }
+
+  /** The task's named volumes, created (labelled as the cluster's) where missing. */
+  async #ensureVolumes(task: TaskSpec): Promise<void> {
+    const { engine, clusterId } = this.#options;
+    const sources = new Map(
+      (task.spec.volumes ?? []).flatMap((m) =>
+        m.type === 'volume' && m.source ? [[m.target, m.source]] : [],
+      ),
+    );
+    for (const volume of replicaVolumes(task.spec, task.slot)) {
+      const made = await engine.ensureVolume({
+        name: volume.name,
+        clusterId,
+        service: task.service,
+        slot: task.slot,
+        source: sources.get(volume.target) ?? volume.name,
+      });
+      if (made)
+        this.#record({
+          type: 'volume',
+          service: task.service,
+          container: slotName(task.service, task.slot),
+          message: `Volume ${volume.name} created for ${slotName(task.service, task.slot)}`,
+        });
+    }
+    if (replicaVolumes(task.spec, task.slot).length > 0) this.#volumesChanged = true;
   }
 
   async #ensureImage(task: TaskSpec): Promise<void> {
@@ -606,6 +736,7 @@ export class ConvergeLoop {
         operation:
           this.#operations.get(taskId) ?? (container ? this.#operations.get(container.id) : undefined),
         health: healthOf(container ? this.#health.get(container.id) : undefined),
+        waiting: this.#waiting.get(taskId),
       });
       const text = JSON.stringify(observation);
       if (full || this.#reported.get(taskId) !== text) tasks.push(observation);

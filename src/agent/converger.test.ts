@@ -404,3 +404,34 @@ test('an OOM kill the engine reports after the death corrects the exit once, wit
   const again = converge(input({ desired: [never], containers: [oom], runtime: corrected.runtime }));
   assert.deepEqual(again.events, []);
 });
+
+test('a single-writer volume waits for the other container that has it; a shared one does not', () => {
+  const volumes = [{ type: 'volume' as const, source: 'data-{{.Task.Slot}}', target: '/d' }];
+  const successor = task('t2', { volumes });
+  const predecessor = container('c1', 't1', {
+    state: 'running',
+    volumes: [{ name: 'data-0', shared: false }],
+  });
+  const held = converge(input({ desired: [successor], containers: [predecessor] }));
+  assert.deepEqual(
+    held.actions.map((a) => a.kind),
+    ['remove'],
+    'the predecessor is removed, nothing created',
+  );
+  assert.match(
+    held.waiting.get('t2') ?? '',
+    /^waiting for volume data-0: Container web-0 \(c1\) still has it$/,
+  );
+  const exited = converge(input({ desired: [successor], containers: [{ ...predecessor, state: 'exited' }] }));
+  assert.ok(
+    exited.actions.some((a) => a.kind === 'create'),
+    'an exited container writes nothing',
+  );
+  const shared = task('t2', { volumes: [{ ...volumes[0], shared: true } as (typeof volumes)[0]] });
+  const both = converge(input({ desired: [shared], containers: [predecessor] }));
+  assert.ok(
+    both.actions.some((a) => a.kind === 'create'),
+    'a shared volume is mounted by both',
+  );
+  assert.equal(both.waiting.size, 0);
+});

@@ -15,6 +15,7 @@
 import type { ContainerState, ManagedContainer } from '../docker/container-engine.ts';
 import type { EventInput } from '../model/event.ts';
 import { slotName } from '../model/names.ts';
+import { replicaVolumes } from '../model/volume-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import { backoffMs } from './backoff.ts';
 import { containerLabel } from './container-label.ts';
@@ -114,6 +115,11 @@ export interface ConvergePlan {
   readonly events: readonly EventInput[];
   /** The earliest time a backed-off task becomes due, if any. */
   readonly wakeAt: number | null;
+  /**
+   * Tasks held back, with why: a single-writer volume another task's container still has (a
+   * predecessor stopping). Its removal ends with a pass, which starts them.
+   */
+  readonly waiting: ReadonlyMap<string, string>;
 }
 
 const ALIVE: ReadonlySet<ContainerState> = new Set(['running', 'restarting', 'paused', 'removing']);
@@ -124,6 +130,7 @@ export function converge(input: ConvergeInput): ConvergePlan {
   const runtime = withOutcomes(input.runtime, input.outcomes);
   let wakeAt: number | null = null;
   const byTask = groupByTask(input.containers);
+  const waiting = new Map<string, string>();
   const desiredIds = new Set(input.desired.map((t) => t.task_id));
   // Memory of tasks neither desired nor present is dropped; a task still being removed keeps its own.
   for (const taskId of runtime.keys())
@@ -163,7 +170,9 @@ export function converge(input: ConvergeInput): ConvergePlan {
     } else if (container && !unhealthy && ALIVE.has(container.state)) {
       memory = trackRunning(memory, container, input);
     }
-    if (!taskBusy) {
+    const held = taskBusy ? undefined : heldVolume(task, input.containers);
+    if (held) waiting.set(task.task_id, held);
+    else if (!taskBusy) {
       const decision = decide(task, container, memory, input.now, unhealthy);
       if (decision.action?.kind === 'replace') memory = { ...memory, restarts: memory.restarts + 1 };
       if (decision.action) actions.push(withAttempt(decision.action, memory));
@@ -179,7 +188,24 @@ export function converge(input: ConvergeInput): ConvergePlan {
         actions.push(removal(container));
     }
   }
-  return { actions, runtime, events, wakeAt };
+  return { actions, runtime, events, wakeAt, waiting };
+}
+
+/**
+ * Why the task may not create a container yet: another task's container that is not gone has a
+ * volume the task mounts single-writer (two replicas must not write one volume at once). Its own
+ * containers do not count: a replacement follows an exited one, or one the loop stops first.
+ */
+function heldVolume(task: TaskSpec, containers: readonly ManagedContainer[]): string | undefined {
+  const wanted = replicaVolumes(task.spec, task.slot).filter((v) => !v.shared);
+  if (wanted.length === 0) return undefined;
+  for (const other of containers) {
+    if (other.taskId === task.task_id || other.state === 'exited' || other.state === 'dead') continue;
+    const clash = wanted.find((v) => other.volumes?.some((o) => o.name === v.name));
+    if (clash)
+      return `waiting for volume ${clash.name}: ${containerLabel(slotName(other.service, other.slot), other.id)} still has it`;
+  }
+  return undefined;
 }
 
 function withOutcomes(

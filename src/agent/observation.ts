@@ -21,6 +21,8 @@ export interface ObserveInput {
   readonly health:
     | { readonly status: Health; readonly message: string | null; readonly healthySince: number | null }
     | undefined;
+  /** Why the task is held back before its container is created (a volume still in use). */
+  readonly waiting?: string | undefined;
 }
 
 export function observe(input: ObserveInput): TaskObservation {
@@ -46,6 +48,7 @@ export function observe(input: ObserveInput): TaskObservation {
   if (input.operation === 'pull') return { ...base, state: 'pulling' };
   if (input.operation) return { ...base, state: 'starting', message: memory.lastError };
   if (!task) return base;
+  if (!container && input.waiting !== undefined) return { ...base, message: input.waiting };
   const dueAt = retryDueAt(task, memory);
   if (!container) {
     return memory.lastError === null

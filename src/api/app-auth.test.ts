@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { errorBodySchema } from '../model/views.ts';
+import { recordVolumes } from '../server/volume-registry.ts';
 import { PUBLIC_API_ROUTES } from './session-routes.ts';
 import type { Fixture } from './test-fixture.ts';
 import { ADMIN_TOKEN, appRoutes, createFixture } from './test-fixture.ts';
@@ -63,6 +64,8 @@ describe('auth', () => {
     if (path.startsWith('/api/policy/')) return '{"service":"api-server","exception":"cap:NET_ADMIN"}';
     if (method === 'PUT') return '{"labels":{"zone":"a"}}';
     if (path.endsWith('/rollback') || path === '/api/images/prune') return '{}';
+    if (path.endsWith('/rollback')) return '{}';
+    if (path.startsWith('/api/volumes/')) return '{"to":"node-1"}';
     if (method !== 'POST' || path.startsWith('/api/nodes/')) return undefined;
     return path.endsWith('/scale') ? '{"replicas":2}' : JSON.stringify(SPEC);
   };
@@ -142,6 +145,10 @@ describe('auth', () => {
     // A secret and a config by the name the routes are called with, so each answers 200.
     for (const kind of ['secrets', 'configs'])
       assert.equal((await f.call('POST', `/api/${kind}`, { name: 'api-server', data: 'aGk=' })).status, 201);
+    // And a volume (an agent's report), moved to the node that has it.
+    recordVolumes(f.store, 'node-1', [
+      { name: 'api-server', service: 'old', slot: 0, created_at: null, used_by: [] },
+    ]);
     for (const [method, path] of apiRoutes) {
       if (method === 'DELETE') continue;
       if (path === '/api/exec') {

@@ -44,6 +44,7 @@ import { streamSource } from './stream/stream-source.ts';
 import { streamRoutes } from './stream-routes.ts';
 import { tokenRoutes } from './token-routes.ts';
 import { versionRoutes } from './version-route.ts';
+import { volumeRoutes } from './volume-routes.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -138,6 +139,7 @@ export function createApp(
   app.route('/api', serviceRoutes(deps));
   app.route('/api', streamRoutes(deps));
   app.route('/api', nodeRoutes(deps));
+  app.route('/api', volumeRoutes(deps));
   app.route('/api', rolloutRoutes(deps));
   app.route('/api', statsRoutes(deps));
   app.route('/api', imageRoutes(deps));

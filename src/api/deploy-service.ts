@@ -16,6 +16,7 @@ import type { RouteDeps } from './deps.ts';
 import { HttpError, ValidationError } from './errors.ts';
 import { assertAdmitted } from './policy-routes.ts';
 import { describeConflict, publishedPortConflict } from './port-conflicts.ts';
+import { volumeProblems } from './volume-problems.ts';
 
 export interface DeployResult {
   readonly service: StoredService;
@@ -41,6 +42,8 @@ export function checkSpec(
   const parsed = parseBody(body, serviceSpecSchema, what);
   const autoscale = autoscaleProblems(parsed);
   if (autoscale.length > 0) throw new HttpError(400, `invalid ${what}: ${autoscale.join('; ')}`, autoscale);
+  const volumes = volumeProblems(parsed);
+  if (volumes.length > 0) throw new HttpError(400, `invalid ${what}: ${volumes.join('; ')}`, volumes);
   assertAdmitted(deps.store, parsed);
   const missing = missingRefs(deps.secrets, parsed, pending);
   if (missing.length > 0) throw new HttpError(400, `invalid ${what}: ${missing.join('; ')}`, missing);

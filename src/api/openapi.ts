@@ -22,6 +22,7 @@ import { execPaths } from './openapi-exec.ts';
 import { imagePaths } from './openapi-images.ts';
 import { registryPaths } from './openapi-registries.ts';
 import { stackPaths } from './openapi-stacks.ts';
+import { volumePaths } from './openapi-volumes.ts';
 import { sessionPaths } from './session-openapi.ts';
 
 const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') => ({
@@ -104,10 +105,16 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
         delete: {
-          summary: 'Remove a service and its containers',
-          parameters: [nameParam],
+          summary: 'Remove a service and its containers (its volumes stay unless volumes=true)',
+          parameters: [
+            nameParam,
+            query('volumes', "true: remove the service's named volumes too (their data is lost)", 'boolean'),
+          ],
           responses: {
-            '200': { description: 'Removed', content: json(z.object({ deleted: z.string() })) },
+            '200': {
+              description: 'Removed',
+              content: json(z.object({ deleted: z.string(), volumes: z.array(z.string()).optional() })),
+            },
             '404': error('Unknown service'),
           },
         },
@@ -266,6 +273,7 @@ export function openApiDocument(): Record<string, unknown> {
       ...accessPaths(),
       ...registryPaths(),
       ...stackPaths(),
+      ...volumePaths(),
       ...execPaths(),
       ...imagePaths(),
       '/metrics': {

@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import { scaleOutsideRange } from '../autoscale/autoscale-spec.ts';
 import { scaleRequestSchema } from '../model/service-spec.ts';
 import type { ServiceView } from '../model/views.ts';
+import { readVolumes, requestRemoval } from '../server/volume-registry.ts';
 import { admitSpec, assertNoConflicts, commitDeploys, parseBody } from './deploy-service.ts';
 import type { RouteDeps } from './deps.ts';
 import { HttpError, NotFoundError } from './errors.ts';
@@ -14,6 +15,9 @@ import { page } from './paging.ts';
 import { pinImages } from './pin-images.ts';
 import { assertAdmitted } from './policy-routes.ts';
 import { serviceView } from './views.ts';
+import { volumeProblems } from './volume-problems.ts';
+import { sendRemovals } from './volume-routes.ts';
+import { serviceVolumeNames } from './volume-views.ts';
 
 export function serviceRoutes(deps: RouteDeps): Hono {
   const { store, controller, events, now } = deps;
@@ -64,6 +68,8 @@ export function serviceRoutes(deps: RouteDeps): Hono {
     // More replicas of a spec the policy now refuses (it changed since the deploy) are refused
     // too; fewer are not, so a refused service can still be wound down.
     if (replicas > existing.spec.replicas) assertAdmitted(store, existing.spec);
+    const volumes = volumeProblems(existing.spec, replicas);
+    if (volumes.length > 0) throw new HttpError(400, `replicas: ${volumes.join('; ')}`, volumes);
     if (replicas !== existing.spec.replicas) {
       store.setReplicas(name, replicas, now());
       events.append(
@@ -83,13 +89,21 @@ export function serviceRoutes(deps: RouteDeps): Hono {
 
   app.delete('/services/:name', async (c) => {
     const name = c.req.param('name');
-    if (!store.deleteService(name)) throw new NotFoundError(`service ${name}`);
-    events.append(
-      { type: 'service', service: name, container: null, node: null, message: `Service ${name} removed` },
-      now(),
-    );
+    const withVolumes = c.req.query('volumes') === 'true';
+    const spec = store.getService(name)?.spec;
+    if (!spec || !store.deleteService(name)) throw new NotFoundError(`service ${name}`);
+    // Volumes are kept unless asked: a removed database's data survives a mistaken `skiff rm`.
+    const volumes = withVolumes ? serviceVolumeNames(readVolumes(store), spec) : [];
+    const message =
+      volumes.length > 0
+        ? `Service ${name} removed, with its volumes (${volumes.join(', ')})`
+        : `Service ${name} removed`;
+    events.append({ type: 'service', service: name, container: null, node: null, message }, now());
+    const holders = requestRemoval(store, volumes);
     await controller.settle();
-    return c.json({ deleted: name });
+    // Asked after the pass that stops the replicas: agents remove a volume once no container has it.
+    sendRemovals(deps, holders, volumes);
+    return c.json({ deleted: name, ...(withVolumes ? { volumes } : {}) });
   });
 
   return app;

@@ -35,6 +35,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/stream/snapshot': 'read',
   'GET /api/servers': 'read',
   'GET /api/images': 'read',
+  'GET /api/volumes': 'read',
+  'GET /api/volumes/:name': 'read',
 
   'POST /api/deploy': 'operate',
   'POST /api/services/:name/scale': 'operate',
@@ -51,6 +53,10 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   // A shell in a replica can do anything the replica can: operator, as `docker exec` on a host.
   'GET /api/exec': 'operate',
   'DELETE /api/stacks/:name': 'operate',
+  // Removing a volume loses its data, and so does moving one (its replica starts empty): an
+  // operator's call, as removing a service is.
+  'DELETE /api/volumes/:name': 'operate',
+  'POST /api/volumes/:name/move': 'operate',
 
   'POST /api/nodes/:id/cordon': 'admin',
   'POST /api/nodes/:id/uncordon': 'admin',

@@ -32,6 +32,7 @@ const RUNNERS: Record<CommandName, () => Promise<Runner>> = {
   nodes: async () => (await import('./nodes-command.ts')).runNodes,
   servers: async () => (await import('./servers-command.ts')).runServers,
   node: async () => (await import('./node-command.ts')).runNode,
+  volume: async () => (await import('./volume-command.ts')).runVolume,
   rollout: async () => (await import('./rollout-command.ts')).runRollout,
   token: async () => (await import('./token-command.ts')).runToken,
   ca: async () => (await import('./token-command.ts')).runCa,

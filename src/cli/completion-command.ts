@@ -5,6 +5,7 @@
  * since a completion must not print into the user's command line.
  */
 import { nodeViewSchema, type ServiceView, serviceViewSchema } from '../model/views.ts';
+import { volumeViewSchema } from '../model/volume-view.ts';
 import { ApiClient } from './api-client.ts';
 import { trustClusterCa } from './cluster-trust.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
@@ -58,6 +59,8 @@ async function namesFromServer(kind: NameKind, flags: ConnectionFlags): Promise<
       globalThis.fetch(url, { ...init, signal: AbortSignal.timeout(NAMES_TIMEOUT_MS) }),
     );
     if (kind === 'nodes') return (await api.get('/api/nodes', nodeViewSchema.array())).map((n) => n.name);
+    if (kind === 'volumes')
+      return [...new Set((await api.get('/api/volumes', volumeViewSchema.array())).map((v) => v.name))];
     const services: ServiceView[] = await api.get('/api/services', serviceViewSchema.array());
     return services.map((s) => s.name);
   } catch {

@@ -9,7 +9,11 @@ import { COMMANDS } from './usage.ts';
 const asked: NameKind[] = [];
 const names = async (kind: NameKind) => {
   asked.push(kind);
-  return kind === 'services' ? ['web', 'api', 'worker'] : ['node-1', 'node-2'];
+  return kind === 'services'
+    ? ['web', 'api', 'worker']
+    : kind === 'volumes'
+      ? ['data-0', 'data-1']
+      : ['node-1', 'node-2'];
 };
 
 test('commands, then each command’s flags from the command table', async () => {
@@ -26,6 +30,8 @@ test('service and node names from the server where a command takes them', async 
   assert.deepEqual(await complete(['rollout', ''], names), ['status', 'history', 'undo']);
   assert.deepEqual(await complete(['rollout', 'undo', 'a'], names), ['api']);
   assert.deepEqual(await complete(['node', 'drain', ''], names), ['node-1', 'node-2']);
+  assert.deepEqual(await complete(['volume', 'move', 'data-'], names), ['data-0', 'data-1']);
+  assert.deepEqual(await complete(['volume', 'move', 'data-0', '--to', ''], names), ['node-1', 'node-2']);
   assert.deepEqual(await complete(['events', '--service', ''], names), ['api', 'web', 'worker']);
   assert.deepEqual(await complete(['ps', '-o', 'y'], names), ['yaml']);
   assert.deepEqual(await complete(['logs', 'web', ''], names), [], 'one service only');

@@ -1,8 +1,8 @@
 /**
  * What TAB offers, computed by `skiff __complete WORD...` (the shell scripts of
  * completion-scripts.ts only pass the words along): commands, each command's actions and flags
- * from the command table (usage.ts, command-options.ts: the single source), and service and node
- * names, which the caller fetches from the server when asked for them. Pure: the names arrive as
+ * from the command table (usage.ts, command-options.ts: the single source), and service, node
+ * and volume names, which the caller fetches from the server when asked for them. Pure: the names arrive as
  * a function the decision calls only when it needs them.
  */
 import { COMMAND_OPTIONS } from './command-options.ts';
@@ -10,7 +10,7 @@ import { OUTPUT_FORMATS } from './output-format.ts';
 import { COMMANDS, type CommandName, isCommandName } from './usage.ts';
 
 /** What a word can be filled from; `names` are the server's. */
-export type NameKind = 'services' | 'nodes';
+export type NameKind = 'services' | 'nodes' | 'volumes';
 export type NameSource = (kind: NameKind) => Promise<readonly string[]>;
 
 type Slot = NameKind | readonly string[] | 'actions';
@@ -23,6 +23,7 @@ const POSITIONALS: Partial<Record<CommandName, readonly Slot[]>> = {
   scale: ['services'],
   rollout: ['actions', 'services'],
   node: ['actions', 'nodes'],
+  volume: ['actions', 'volumes'],
   token: ['actions'],
   ca: ['actions'],
   policy: ['actions', 'services'],
@@ -39,6 +40,7 @@ const POSITIONALS: Partial<Record<CommandName, readonly Slot[]>> = {
 /** Values of flags that have a known set; the others are left to the shell (files) or free. */
 const FLAG_VALUES: Record<string, Slot> = {
   service: 'services',
+  to: 'nodes',
   node: 'nodes',
   output: OUTPUT_FORMATS,
   'log-format': ['json', 'text'],
@@ -122,6 +124,6 @@ function positionalCount(command: CommandName, args: readonly string[]): number 
 
 async function fill(slot: Slot, command: CommandName, names: NameSource): Promise<string[]> {
   if (slot === 'actions') return actionsOf(command);
-  if (slot === 'services' || slot === 'nodes') return [...(await names(slot))].sort();
+  if (slot === 'services' || slot === 'nodes' || slot === 'volumes') return [...(await names(slot))].sort();
   return [...slot];
 }

@@ -7,6 +7,7 @@
  * checks what a flag alone can get wrong, and names the flag when it does.
  */
 import { privilegeFields, privilegeOptions } from './deploy-privileges.ts';
+import { volumeFields, volumeOptions } from './deploy-volumes.ts';
 import { UsageError } from './errors.ts';
 import {
   parseChoiceFlag,
@@ -46,6 +47,7 @@ export const deployOptions = {
   'stop-grace-period': { type: 'string' },
   file: { type: 'string', short: 'f' },
   ...privilegeOptions,
+  ...volumeOptions,
 } as const;
 
 /** The spec-shaping flags as parseArgs returns them (all optional). */
@@ -78,6 +80,8 @@ export function buildDeployBody(flags: DeployFlags, file: JsonObject = {}): Depl
   }
   // Privileges, namespaces, secrets and configs replace the file's field of the same name.
   Object.assign(body, privilegeFields(flags));
+  const volumes = volumeFields(flags);
+  if (volumes !== undefined) body.volumes = volumes;
   mergeInto(body, 'resources', resourceOverrides(flags));
   mergeInto(body, 'env', keyValues('--env', flags.env));
   mergeInto(body, 'labels', keyValues('--label', flags.label));

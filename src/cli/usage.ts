@@ -162,6 +162,10 @@ ${DAEMON}`,
   --secret NAME[:TARGET]          a secret as a file, /run/secrets/NAME by default; also
                                   source=NAME,target=PATH,mode=0400 (repeatable)
   --config NAME[:TARGET]          a config as a file, /NAME by default; same forms (repeatable)
+  -v, --volume SOURCE:TARGET[:ro] a named volume (data-{{.Task.Slot}}: one per replica), a host path
+                                  (/srv/conf, policy: bind:PATH), or TARGET alone: anonymous (repeatable)
+  --mount type=volume|bind|tmpfs,source=S,target=T[,readonly][,shared][,tmpfs-size=64m]
+                                  the same, as docker service create --mount (repeatable)
   -u, --user USER[:GROUP]         the user the replicas run as (name or uid)
   --read-only                     mount the container's root filesystem read-only
   --cap-add CAP                   add a Linux capability, NET_ADMIN (repeatable; the policy may refuse it)
@@ -222,7 +226,12 @@ ${OUTPUT_OPTION}`,
 ${OUTPUT_OPTION}`,
     client: true,
   },
-  rm: { synopsis: 'skiff rm NAME', summary: 'Remove a service and stop its replicas.', client: true },
+  rm: {
+    synopsis: 'skiff rm NAME [--volumes]',
+    summary: 'Remove a service and stop its replicas (its named volumes stay unless --volumes).',
+    options: `  --volumes                       remove the service's named volumes too (their data is lost)`,
+    client: true,
+  },
   top: {
     synopsis: 'skiff top [--once]',
     summary:
@@ -264,6 +273,20 @@ ${OUTPUT_OPTION}`,
   label NODE [KEY=VALUE ...]      set its operator labels (replacing the previous ones; none clears them)
   rm NODE                         forget a node whose agent is gone`,
     options: OUTPUT_OPTION,
+    client: true,
+  },
+  volume: {
+    synopsis: 'skiff volume ls | skiff volume inspect|rm NAME | skiff volume move NAME --to NODE',
+    summary:
+      'Where the volumes are (node-local), which replica each is for and who mounts it; remove or move one.',
+    actions: `  ls                              every volume, a row per node holding it
+  inspect NAME                    one volume's rows
+  rm NAME                         remove it (its data is lost) once no replica meant to run mounts it
+  move NAME --to NODE             its replica runs on NODE from now on, with an empty volume there
+                                  (the data stays on the old node; nothing is copied)`,
+    options: `  --node NODE                     rm: only the copy on NODE (the one a move left behind)
+  --to NODE                       move: the node its replica runs on from now on
+${OUTPUT_OPTION}`,
     client: true,
   },
   ca: {

@@ -318,26 +318,63 @@ networks:
   );
 });
 
-test('volumes: tmpfs translates; named volumes and bind mounts are refused until Skiff has volumes', () => {
-  const tmpfs = plan({
-    'compose.yml':
-      'services:\n  web:\n    image: x\n    volumes:\n      - type: tmpfs\n        target: /cache\n        tmpfs: { size: 16m }\n',
+test('volumes: named (stack-prefixed, named or external), bind, tmpfs and anonymous translate to the spec', () => {
+  const result = plan({
+    'compose.yml': [
+      'services:',
+      '  db:',
+      '    image: x',
+      '    volumes:',
+      '      - data:/var/lib/db',
+      '      - logs:/logs:ro',
+      '      - /srv/conf:/etc/conf:ro',
+      '      - type: tmpfs',
+      '        target: /cache',
+      '        tmpfs: { size: 16m }',
+      '      - /scratch',
+      '      - type: volume',
+      '        source: slots',
+      '        target: /slots',
+      'volumes:',
+      '  data: {}',
+      '  logs: { external: true }',
+      '  slots: { name: "slot-{{.Task.Slot}}" }',
+      '',
+    ].join('\n'),
   });
-  assert.deepEqual(tmpfs.services[0]?.tmpfs, [{ target: '/cache', size_mb: 16 }]);
-  const named = failure(() =>
+  assert.deepEqual(result.services[0]?.volumes, [
+    { type: 'volume', source: 'shop_data', target: '/var/lib/db' },
+    { type: 'volume', source: 'logs', target: '/logs', read_only: true },
+    { type: 'bind', source: '/srv/conf', target: '/etc/conf', read_only: true },
+    { type: 'tmpfs', target: '/cache', size_mb: 16 },
+    { type: 'volume', target: '/scratch' },
+    { type: 'volume', source: 'slot-{{.Task.Slot}}', target: '/slots' },
+  ]);
+  assert.ok(
+    result.warnings.some((w) => /services\.db\.volumes\.4: anonymous volume/.test(w)),
+    String(result.warnings),
+  );
+  for (const spec of result.services) assert.ok(serviceSpecSchema.safeParse(spec).success, spec.name);
+});
+
+test('volumes: undeclared, relative binds and other drivers are refused naming the key', () => {
+  const undeclared = failure(() =>
+    plan({ 'compose.yml': 'services:\n  db:\n    image: x\n    volumes: ["data:/var/lib/db"]\n' }),
+  );
+  assert.equal(undeclared.key, 'services.db.volumes.0');
+  assert.match(undeclared.reason, /not declared under volumes/);
+  const relative = failure(() =>
+    plan({ 'compose.yml': 'services:\n  db:\n    image: x\n    volumes: ["./conf:/etc/conf:ro"]\n' }),
+  );
+  assert.match(relative.reason, /absolute host path/);
+  const driver = failure(() =>
     plan({
       'compose.yml':
-        'services:\n  db:\n    image: x\n    volumes: ["data:/var/lib/db"]\nvolumes:\n  data: {}\n',
+        'services:\n  db:\n    image: x\n    volumes: ["data:/d"]\nvolumes:\n  data: { driver: nfs }\n',
     }),
   );
-  assert.equal(named.key, 'services.db.volumes.0');
-  assert.match(named.reason, /named volumes need Skiff volumes/);
-  assert.match(
-    failure(() =>
-      plan({ 'compose.yml': 'services:\n  db:\n    image: x\n    volumes: ["./conf:/etc/conf:ro"]\n' }),
-    ).reason,
-    /bind mounts/,
-  );
+  assert.equal(driver.key, 'volumes.data.driver');
+  assert.match(driver.reason, /local to a node/);
 });
 
 test('env_file values come first, environment wins; a missing required env_file is an error', () => {

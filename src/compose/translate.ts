@@ -276,29 +276,61 @@ export function translateCompose(merged: MergedCompose, options: TranslateOption
       if (ignored.length > 0) warn([...path, 'tmpfs', index], `options ignored: ${ignored.join(', ')}`);
       tmpfs.push(mount);
     }
+    const mounts: Record<string, unknown>[] = [];
     for (const [index, entry] of listOf(service.volumes).entries()) {
       const at = [...path, 'volumes', index];
       const volume = isPlainObject(entry) ? entry : shortVolume(String(entry));
+      const readOnly = volume.read_only === true ? { read_only: true } : {};
+      const target = String(volume.target ?? '');
+      for (const key of ['consistency', 'volume', 'bind'])
+        if (volume[key] !== undefined) warn([...at, key], 'ignored (volumes are local Docker volumes)');
       if (volume.type === 'tmpfs') {
         const size = isPlainObject(volume.tmpfs) ? volume.tmpfs.size : undefined;
-        tmpfs.push({
-          target: String(volume.target),
+        const mode = isPlainObject(volume.tmpfs) ? volume.tmpfs.mode : undefined;
+        mounts.push({
+          type: 'tmpfs',
+          target,
+          ...readOnly,
           ...(size === undefined ? {} : { size_mb: read(at, () => composeMegabytes(size)) }),
+          ...(mode === undefined ? {} : { mode: typeof mode === 'number' ? mode.toString(8) : String(mode) }),
         });
       } else if (volume.source === undefined || volume.source === '') {
-        warn(at, `anonymous volume ${String(volume.target)}: its data lives and dies with each container`);
+        warn(at, `anonymous volume ${target}: its data lives and dies with each container`);
+        mounts.push({ type: 'volume', target, ...readOnly });
       } else if (
         volume.type === 'bind' ||
         String(volume.source).startsWith('/') ||
-        String(volume.source).startsWith('.')
+        String(volume.source).startsWith('.') ||
+        String(volume.source).startsWith('~')
       ) {
-        fail(at, 'bind mounts need Skiff volumes, which this version does not have yet');
+        const source = String(volume.source);
+        if (!source.startsWith('/'))
+          fail(
+            at,
+            `bind source ${source} is relative to this machine, not to the node a replica runs on: give an absolute host path`,
+          );
+        mounts.push({ type: 'bind', source, target, ...readOnly });
       } else {
-        if (!(String(volume.source) in volumes))
-          fail(at, `volume "${String(volume.source)}" is not declared under volumes`);
-        fail(at, 'named volumes need Skiff volumes, which this version does not have yet');
+        const key = String(volume.source);
+        if (!(key in volumes)) fail(at, `volume "${key}" is not declared under volumes`);
+        const declared = volumes[key];
+        const top = isPlainObject(declared) ? declared : {};
+        if (top.driver !== undefined && top.driver !== 'local')
+          fail(['volumes', key, 'driver'], 'volumes are local to a node: only the local driver is supported');
+        if (top.driver_opts !== undefined)
+          fail(
+            ['volumes', key, 'driver_opts'],
+            'volumes are local Docker volumes: driver options are not supported',
+          );
+        if (top.labels !== undefined)
+          warn(['volumes', key, 'labels'], 'ignored: Skiff labels its volumes itself');
+        // As `docker stack deploy`: STACK_NAME unless the file names it (`name:`, templates allowed) or it is external.
+        const name =
+          typeof top.name === 'string' ? top.name : top.external === true ? key : `${stack}_${key}`;
+        mounts.push({ type: 'volume', source: name, target, ...readOnly });
       }
     }
+    if (mounts.length > 0) spec.volumes = mounts;
     if (tmpfs.length > 0) spec.tmpfs = tmpfs;
 
     for (const kind of ['secret', 'config'] as const) {

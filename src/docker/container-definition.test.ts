@@ -218,3 +218,25 @@ test('an image exposing a range has only its first ports published', () => {
   const { body } = containerDefinition(task({ ports: [] }), CLUSTER, 0, [], undefined, range);
   assert.equal(Object.keys((body.HostConfig as Record<string, object>).PortBindings ?? {}).length, 32);
 });
+
+test("volumes become Mounts, and the named ones the container's skiff.volumes label", () => {
+  const { body } = containerDefinition(
+    task({
+      volumes: [
+        { source: 'data-{{.Task.Slot}}', target: '/data' },
+        { source: 'media', target: '/media', shared: true, read_only: true },
+        { target: '/scratch' },
+      ],
+    }),
+    CLUSTER,
+  );
+  assert.deepEqual((body.HostConfig as Record<string, unknown>).Mounts, [
+    { Type: 'volume', Source: 'data-2', Target: '/data' },
+    { Type: 'volume', Source: 'media', Target: '/media', ReadOnly: true },
+    { Type: 'volume', Target: '/scratch' },
+  ]);
+  assert.equal((body.Labels as Record<string, string>)['skiff.volumes'], 'data-2,media:shared');
+  const plain = containerDefinition(task({}), CLUSTER).body;
+  assert.equal((plain.HostConfig as Record<string, unknown>).Mounts, undefined);
+  assert.equal((plain.Labels as Record<string, string>)['skiff.volumes'], undefined);
+});

@@ -10,6 +10,7 @@ import { parseDurationMs } from '../model/duration.ts';
 import { containerName, slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import { bindsHostPort } from '../model/service-spec.ts';
+import { replicaVolumes, volumeMounts } from '../model/volume-spec.ts';
 import type { NetworkRef, TaskSpec } from '../protocol/messages.ts';
 import type { ContainerDefinition, NetworkDefinition } from './container-engine.ts';
 import { LABELS } from './container-engine.ts';
@@ -96,6 +97,9 @@ export function containerDefinition(
   const runtime = runtimeCreateFields(spec);
   Object.assign(hostConfig, runtime.hostConfig);
   if (binds.length > 0) hostConfig.Binds = [...binds];
+  const mounts = volumeMounts(spec, task.slot);
+  if (mounts.length > 0) hostConfig.Mounts = mounts;
+  const named = replicaVolumes(spec, task.slot);
   const hostNetwork = spec.network_mode === 'host';
   if (hostNetwork) {
     // The host's own network: no Skiff network, resolver or published ports (it binds them itself).
@@ -114,6 +118,9 @@ export function containerDefinition(
       [LABELS.task]: task.task_id,
       [LABELS.slot]: String(task.slot),
       [LABELS.revision]: String(task.revision),
+      ...(named.length > 0
+        ? { [LABELS.volumes]: named.map((v) => (v.shared ? `${v.name}:shared` : v.name)).join(',') }
+        : {}),
     },
     ...(hostNetwork ? {} : { Hostname: slotName(task.service, task.slot), ExposedPorts: exposed }),
     StopTimeout: Math.ceil((parseDurationMs(spec.stop_grace_period) ?? 10_000) / 1000),

@@ -10,7 +10,41 @@ export const LABELS = {
   task: 'skiff.task',
   slot: 'skiff.slot',
   revision: 'skiff.revision',
+  /**
+   * On a container: the named volumes it mounts, `name` or `name:shared`, comma-separated (the
+   * converger holds a single-writer volume's next replica until no other container has it).
+   */
+  volumes: 'skiff.volumes',
+  /** On a volume: the resolved name's source as the spec gave it (`data-{{.Task.Slot}}`). */
+  volumeSource: 'skiff.volume.source',
 } as const;
+
+/** `data-0,cache:shared` → the volumes a container's label names. */
+export function parseVolumesLabel(text: string | undefined): { name: string; shared: boolean }[] {
+  if (!text) return [];
+  return text
+    .split(',')
+    .filter((entry) => entry !== '')
+    .map((entry) => ({ name: entry.replace(/:shared$/, ''), shared: entry.endsWith(':shared') }));
+}
+
+/** A Skiff volume on this engine (labelled with the cluster, service and slot that made it). */
+export interface ManagedVolume {
+  readonly name: string;
+  readonly service: string;
+  readonly slot: number | null;
+  /** Epoch ms; null when the engine does not say. */
+  readonly createdAt: number | null;
+}
+
+/** What a volume to create is: its name and the replica it was made for. */
+export interface VolumeDefinition {
+  readonly name: string;
+  readonly clusterId: string;
+  readonly service: string;
+  readonly slot: number;
+  readonly source: string;
+}
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -32,6 +66,8 @@ export interface ManagedContainer {
   readonly ports: readonly { container_port: number; host_port: number; protocol: 'tcp' | 'udp' }[];
   /** The container's address on its (first) network, where the agent probes it. */
   readonly ip: string | null;
+  /** The named volumes it mounts (from its `skiff.volumes` label). */
+  readonly volumes?: readonly { readonly name: string; readonly shared: boolean }[];
 }
 
 export interface EngineInfo {
@@ -94,12 +130,21 @@ export interface ContainerEngine {
   listNetworks(clusterId: string): Promise<string[]>;
   /** Removes one of this cluster's networks; false when a container still uses it (or it is gone). */
   removeNetwork(name: string): Promise<boolean>;
+  /**
+   * Creates the volume, labelled as this cluster's, unless it exists (true when it made it); one
+   * that exists without this cluster's label is refused (VolumeNotOursError), never taken over.
+   */
+  ensureVolume(volume: VolumeDefinition): Promise<boolean>;
+  /** This cluster's volumes on the engine. */
+  listVolumes(clusterId: string): Promise<ManagedVolume[]>;
+  /** Removes one of this cluster's volumes; false when a container still uses it (or it is gone). */
+  removeVolume(name: string): Promise<boolean>;
   /** Returns the new container's id, attached to all its networks. */
   createContainer(definition: ContainerDefinition): Promise<string>;
   startContainer(id: string): Promise<void>;
   /** SIGTERM, then SIGKILL after graceSeconds (default: the StopTimeout the container was created with); already stopped is fine. */
   stopContainer(id: string, graceSeconds?: number): Promise<void>;
-  /** Force-removes; already gone is fine. */
+  /** Force-removes, with its anonymous volumes (as Swarm does); already gone is fine. */
   removeContainer(id: string): Promise<void>;
   /**
    * Calls onEvent for this cluster's container state changes (create, start, die, oom, pause,
@@ -136,6 +181,20 @@ export class EngineError extends Error {
   constructor(message: string, status: number | undefined, options?: { cause?: unknown }) {
     super(message, options);
     this.status = status;
+  }
+}
+
+/** A volume of the name exists on the engine and is not this cluster's: Skiff does not take it over. */
+export class VolumeNotOursError extends EngineError {
+  override readonly name = 'VolumeNotOursError';
+  readonly volume: string;
+  constructor(volume: string) {
+    super(
+      `volume ${volume} exists on this engine and is not this cluster's (no skiff.cluster label): rename the spec's source, or move the data into a fresh volume`,
+      // Not the engine's answer (a 409 would read as a container name conflict): no status.
+      undefined,
+    );
+    this.volume = volume;
   }
 }
 

@@ -20,10 +20,18 @@ import type {
   ExecSessionRequest,
   LogEntry,
   ManagedContainer,
+  ManagedVolume,
   NetworkDefinition,
   PullOptions,
+  VolumeDefinition,
 } from './container-engine.ts';
-import { EngineError, EngineUnreachableError, LABELS } from './container-engine.ts';
+import {
+  EngineError,
+  EngineUnreachableError,
+  LABELS,
+  parseVolumesLabel,
+  VolumeNotOursError,
+} from './container-engine.ts';
 import { describeEngineAddress, dockerOptionsFor, type EngineEnvironment } from './engine-address.ts';
 import { LogFrameDecoder } from './log-frames.ts';
 
@@ -61,6 +69,12 @@ const listItemSchema = z.object({
     })
     .nullable()
     .optional(),
+});
+
+const volumeSchema = z.object({
+  Name: z.string(),
+  Labels: z.record(z.string(), z.string()).nullable().optional(),
+  CreatedAt: z.string().optional(),
 });
 
 const inspectSchema = z.object({
@@ -202,6 +216,7 @@ export class DockerEngine implements ContainerEngine {
             host_port: p.PublicPort ?? 0,
             protocol: p.Type === 'udp' ? 'udp' : 'tcp',
           })),
+        volumes: parseVolumesLabel(labels[LABELS.volumes]),
         ip:
           Object.values(item.NetworkSettings?.Networks ?? {})
             .map((n) => n.IPAddress)
@@ -345,6 +360,58 @@ export class DockerEngine implements ContainerEngine {
     }
   }
 
+  async ensureVolume(volume: VolumeDefinition): Promise<boolean> {
+    try {
+      const found = volumeSchema.parse(await this.#docker.getVolume(volume.name).inspect());
+      if (found.Labels?.[LABELS.cluster] !== volume.clusterId) throw new VolumeNotOursError(volume.name);
+      return false;
+    } catch (error) {
+      if (error instanceof VolumeNotOursError) throw error;
+      if (statusOf(error) !== 404) throw toEngineError(`inspect volume ${volume.name}`, error, this.address);
+    }
+    await this.#call(`create volume ${volume.name}`, () =>
+      this.#docker.createVolume({
+        Name: volume.name,
+        Labels: {
+          [LABELS.cluster]: volume.clusterId,
+          [LABELS.service]: volume.service,
+          [LABELS.slot]: String(volume.slot),
+          [LABELS.volumeSource]: volume.source,
+        },
+      }),
+    );
+    return true;
+  }
+
+  async listVolumes(clusterId: string): Promise<ManagedVolume[]> {
+    const raw = await this.#call('list volumes', () =>
+      this.#docker.listVolumes({ filters: { label: [`${LABELS.cluster}=${clusterId}`] } }),
+    );
+    const { Volumes } = z.object({ Volumes: z.array(volumeSchema).nullable() }).parse(raw);
+    return (Volumes ?? []).map((v) => {
+      const slot = v.Labels?.[LABELS.slot];
+      const created = v.CreatedAt === undefined ? Number.NaN : Date.parse(v.CreatedAt);
+      return {
+        name: v.Name,
+        service: v.Labels?.[LABELS.service] ?? '',
+        slot: slot === undefined || !/^\d+$/.test(slot) ? null : Number(slot),
+        createdAt: Number.isNaN(created) ? null : created,
+      };
+    });
+  }
+
+  async removeVolume(name: string): Promise<boolean> {
+    try {
+      await this.#docker.getVolume(name).remove();
+      return true;
+    } catch (error) {
+      // 409: a container (running or not) still has it; 404: gone already.
+      const status = statusOf(error);
+      if (status === 404 || status === 409) return false;
+      throw toEngineError(`remove volume ${name}`, error, this.address);
+    }
+  }
+
   async createContainer(definition: ContainerDefinition): Promise<string> {
     const container = await this.#call(`create ${definition.name}`, () =>
       this.#docker.createContainer({ ...definition.body, name: definition.name }),
@@ -380,7 +447,7 @@ export class DockerEngine implements ContainerEngine {
 
   async removeContainer(id: string): Promise<void> {
     try {
-      await this.#docker.getContainer(id).remove({ force: true });
+      await this.#docker.getContainer(id).remove({ force: true, v: true });
     } catch (error) {
       const status = statusOf(error);
       // 409: removal already in progress, which is what we asked for.

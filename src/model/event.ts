@@ -28,6 +28,8 @@ export const eventTypeSchema = z.enum([
   'server',
   /** Registry credentials stored or removed (never the password). */
   'registry',
+  /** Volumes: removed, moved by an operator. */
+  'volume',
 ]);
 export type EventType = z.infer<typeof eventTypeSchema>;
 

@@ -11,6 +11,7 @@ import { durationSchema, durationWithin } from './duration.ts';
 import { imageReferenceSchema } from './image-reference.ts';
 import { SERVICE_NAME_PATTERN } from './names.ts';
 import { secretRefSchema } from './secret-ref.ts';
+import { volumesShape } from './volume-spec.ts';
 
 /** An env or label value, one command argument: 64 KiB each, while the whole body is at most 1 MiB. */
 const MAX_VALUE_CHARS = 64 * 1024;
@@ -264,6 +265,7 @@ export const serviceSpecSchema = z.strictObject({
   ...containerPrivilegesShape,
   ...secretReferencesShape,
   ...containerRuntimeShape,
+  ...volumesShape,
 });
 
 /** What clients send (defaults optional). */

@@ -111,6 +111,29 @@ describe('checkAdmission', () => {
       assert.ok(rules.has(rule), rule);
   });
 
+  test("the spec's bind volumes are host paths; named volumes and tmpfs are not", () => {
+    const volumes = spec({
+      volumes: [
+        { type: 'volume', source: 'data', target: '/d' },
+        { type: 'tmpfs', target: '/t' },
+        { type: 'bind', source: '/var/run/docker.sock', target: '/s' },
+        { type: 'bind', source: '/srv/www', target: '/w', read_only: true },
+      ],
+    });
+    assert.deepEqual(
+      check(volumes).map((v) => [v.field, v.rule, v.exception]),
+      [
+        ['volumes.2.source', 'engineSocket', 'bind:/var/run/docker.sock'],
+        ['volumes.3.source', 'hostPaths', 'bind:/srv/www'],
+      ],
+    );
+    assert.deepEqual(
+      check(volumes, { mode: 'baseline', allow: ['bind:/srv', 'bind:/var/run/docker.sock'] }),
+      [],
+      'allowed by policy',
+    );
+  });
+
   test('every violation of a spec is reported, not just the first', () => {
     const all = check(spec({ privileged: true, network_mode: 'host', cap_add: ['SYS_ADMIN', 'NET_ADMIN'] }));
     assert.deepEqual(

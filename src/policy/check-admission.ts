@@ -17,7 +17,7 @@ export interface Violation {
   readonly message: string;
 }
 
-/** The settings the check reads: the spec's privilege block (and bind mounts, once volumes exist). */
+/** The settings the check reads: the spec's privilege block and its bind mounts. */
 export type AdmissionInput = Pick<
   ServiceSpec,
   | 'name'
@@ -32,10 +32,23 @@ export type AdmissionInput = Pick<
   | 'sysctls'
   | 'seccomp'
   | 'apparmor'
+  | 'volumes'
 > & {
-  /** Host paths the service bind-mounts; no spec field has them yet (they come with volumes). */
+  /** More host paths to check beside the spec's `bind` volumes (named by their field). */
   readonly hostPaths?: readonly { readonly field: string; readonly path: string }[];
 };
+
+/** The host paths a spec bind-mounts, named by their field (`volumes.0.source`). */
+export function boundHostPaths(
+  spec: Pick<AdmissionInput, 'volumes' | 'hostPaths'>,
+): { field: string; path: string }[] {
+  const binds = (spec.volumes ?? []).flatMap((mount, index) =>
+    mount.type === 'bind' && mount.source !== undefined
+      ? [{ field: `volumes.${index}.source`, path: mount.source }]
+      : [],
+  );
+  return [...binds, ...(spec.hostPaths ?? [])];
+}
 
 export function checkAdmission(spec: AdmissionInput, admission: ServiceAdmission): Violation[] {
   if (admission.mode === 'privileged') return [];
@@ -79,7 +92,7 @@ export function checkAdmission(spec: AdmissionInput, admission: ServiceAdmission
   if (spec.seccomp === 'unconfined') refuse('seccomp', 'seccomp', 'seccomp-unconfined', 'seccomp unconfined');
   if (spec.apparmor === 'unconfined')
     refuse('apparmor', 'apparmor', 'apparmor-unconfined', 'AppArmor unconfined');
-  for (const mount of spec.hostPaths ?? []) {
+  for (const mount of boundHostPaths(spec)) {
     const violation = hostPathViolation(mount.path, allowed);
     if (violation) refuse(mount.field, violation.rule, violation.exception, `host path ${mount.path}`);
   }

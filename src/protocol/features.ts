@@ -46,6 +46,11 @@ export const FEATURES = {
    * `images.prune`; the server lists it when it keeps the images (image locality, `skiff image ls`).
    */
   images: 'images',
+  /**
+   * `volumes` mounted (named volumes created and labelled, binds, tmpfs); the agent sends
+   * `volumes` reports to a server whose welcome lists it and removes volumes on `volumes.remove`.
+   */
+  volumes: 'volumes',
 } as const;
 
 /** What this agent supports. */
@@ -56,7 +61,12 @@ export const AGENT_FEATURES: readonly string[] = Object.values(FEATURES);
  * as `stats` or `agent.metrics`) only to a server that lists it, so an older server's log is not
  * filled with "unknown type" lines.
  */
-export const SERVER_FEATURES: readonly string[] = [FEATURES.stats, FEATURES.agentMetrics, FEATURES.images];
+export const SERVER_FEATURES: readonly string[] = [
+  FEATURES.stats,
+  FEATURES.agentMetrics,
+  FEATURES.images,
+  FEATURES.volumes,
+];
 
 /** What every agent could do before hellos carried features: an agent that names none has these. */
 export const BASELINE_FEATURES: readonly string[] = [
@@ -98,5 +108,6 @@ export function requiredFeatures(spec: ServiceSpec): string[] {
   if (runtime.some((field) => fields[field] !== undefined)) needs.push(FEATURES.containerRuntime);
   // A stack's replicas call each other by alias: a node whose DNS does not know aliases cannot run them.
   if (Array.isArray(fields.aliases) && fields.aliases.length > 0) needs.push(FEATURES.serviceAliases);
+  if (Array.isArray(fields.volumes) && fields.volumes.length > 0) needs.push(FEATURES.volumes);
   return needs;
 }

@@ -29,6 +29,7 @@ import {
 import { nodeProbeAgentMessages, nodeProbeServerMessages } from './node-probe-messages.ts';
 import { pullAgentMessages, pullServerMessages } from './pull-messages.ts';
 import { statsMessageSchema } from './stats-message.ts';
+import { volumesMessageSchema, volumesRemoveMessageSchema } from './volume-messages.ts';
 
 export const AGENT_PATH = '/agent/v1';
 
@@ -170,6 +171,8 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   /** The engine's images, to a server whose welcome lists `images` (images-message.ts). */
   imagesMessageSchema,
   imagesPrunedMessageSchema,
+  /** The Skiff volumes on the node, to a server whose welcome lists `volumes` (volume-messages.ts). */
+  volumesMessageSchema,
   ...execAgentMessages,
   ...nodeProbeAgentMessages,
   ...pullAgentMessages,
@@ -209,6 +212,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('logs.cancel'), request_id: idTextSchema }),
   /** Remove the unused images Skiff pulled, now (`skiff image prune`); to agents listing `images`. */
   imagesPruneMessageSchema,
+  /** Volumes the node should remove once no container has them (volume-messages.ts). */
+  volumesRemoveMessageSchema,
   ...execServerMessages,
   ...nodeProbeServerMessages,
   ...pullServerMessages,

@@ -25,7 +25,7 @@ const spec = {
   stop_grace_period: '10s',
   // Fields of a newer server's spec:
   paused: false,
-  volumes: [{ source: 'data', target: '/data' }],
+  sidecars: [{ image: 'proxy', target: '/data' }],
 };
 
 test("the agent reads a newer server's assignment: unknown fields at every level are dropped", () => {
@@ -50,7 +50,7 @@ test("the agent reads a newer server's assignment: unknown fields at every level
   assert.equal(read.kind, 'ok', JSON.stringify(read));
   if (read.kind !== 'ok' || read.message.type !== 'assign') return;
   assert.equal(read.message.tasks[0]?.spec.image, 'skiff-demo:v1');
-  assert.equal('volumes' in (read.message.tasks[0]?.spec ?? {}), false);
+  assert.equal('sidecars' in (read.message.tasks[0]?.spec ?? {}), false);
 });
 
 test('the agent reads welcome and endpoints with extra fields, and skips unknown message types', () => {

@@ -164,6 +164,54 @@ test('a service with fixed host ports replaces stop-first', () => {
   assert.equal(plan.create.length, 1);
 });
 
+test('a service with a single-writer volume replaces stop-first; a shared volume start-first', () => {
+  const volume = (shared: boolean) => ({
+    ...spec,
+    replicas: 1,
+    volumes: [
+      { type: 'volume' as const, source: 'data-{{.Task.Slot}}', target: '/d', ...(shared ? { shared } : {}) },
+    ],
+  });
+  const single = reconcileService(
+    input({ desired: { spec: volume(false), revision: 2 }, tasks: [task('old', 0)] }),
+  );
+  assert.deepEqual(single.shutdown, ['old'], 'the old replica stops before its successor has the volume');
+  assert.equal(single.create.length, 1);
+  const shared = reconcileService(
+    input({ desired: { spec: volume(true), revision: 2 }, tasks: [task('old', 0)] }),
+  );
+  assert.deepEqual(shared.shutdown, [], 'shared: the old one serves until its successor is ready');
+  assert.equal(shared.create.length, 1);
+});
+
+test('a drained replica with a single-writer volume serves on until its successor runs (start-first)', () => {
+  const volume = {
+    ...spec,
+    replicas: 1,
+    volumes: [{ type: 'volume' as const, source: 'data-{{.Task.Slot}}', target: '/d' }],
+  };
+  const drainingNodes = new Set(['n1']);
+  const first = reconcileService(
+    input({ desired: { spec: volume, revision: 1 }, tasks: [task('old', 0)], drainingNodes }),
+  );
+  assert.deepEqual(first.shutdown, [], 'the old replica keeps serving');
+  assert.equal(
+    first.create.length,
+    1,
+    'its successor is made (the scheduler pins it, pending, to the volume)',
+  );
+  const successor = task('new', 0, { nodeId: null, observed: null, createdAt: 1 });
+  const waiting = reconcileService(
+    input({ desired: { spec: volume, revision: 1 }, tasks: [task('old', 0), successor], drainingNodes }),
+  );
+  assert.deepEqual([waiting.shutdown, waiting.create], [[], []], 'nothing more while it waits');
+  const moved = task('new', 0, { nodeId: 'n2', createdAt: 1 });
+  const done = reconcileService(
+    input({ desired: { spec: volume, revision: 1 }, tasks: [task('old', 0), moved], drainingNodes }),
+  );
+  assert.deepEqual(done.shutdown, ['old'], 'once the successor runs elsewhere');
+});
+
 test('a successor that fails names the revision to roll back to', () => {
   const desired = v2(1);
   const broken = task('n0', 0, {

@@ -9,15 +9,19 @@
  * update policy: at most `max_surge` replicas beyond the desired count, at most `max_unavailable`
  * fewer serving; the old replica stops only once its successor has been ready for
  * `min_healthy_time`. Services binding fixed host ports replace stop-first, one at a time: the
- * old replica holds the port. A successor that fails, or is not ready within `healthy_deadline`,
- * fails the rollout; the plan then names the revision to roll back to. While the caller holds
- * replacements (a rollout's pull phase under way or failed), outdated replicas are left alone.
+ * old replica holds the port; so do services with a single-writer volume (model/volume-spec.ts):
+ * the old replica has it, except when drained: its successor cannot run on the draining node, so
+ * the old one serves until the successor runs elsewhere (pinned to the volume, it waits for a
+ * move). A successor that fails, or is not ready within `healthy_deadline`, fails the rollout;
+ * the plan then names the revision to roll back to. While the caller holds replacements (a
+ * rollout's pull phase under way or failed), outdated replicas are left alone.
  */
 import { parseDurationMs } from '../model/duration.ts';
 import { slotName } from '../model/names.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import { bindsHostPort } from '../model/service-spec.ts';
 import type { Task, TaskRecord } from '../model/task.ts';
+import { hasSingleWriterVolume } from '../model/volume-spec.ts';
 
 /** The reconciler reads tasks as the store holds them (model/task.ts). */
 export type ReconcilerTask = TaskRecord;
@@ -110,7 +114,12 @@ export function reconcileService(input: ReconcileInput): ServicePlan {
   const policy = spec.update;
   const minHealthyMs = parseDurationMs(policy.min_healthy_time) ?? 0;
   const deadlineMs = parseDurationMs(policy.healthy_deadline) ?? 60_000;
-  const stopFirst = spec.ports.some(bindsHostPort);
+  // Stop-first too for a single-writer volume: two replicas must never write it at once. A drain
+  // is the exception (below): the successor cannot run on the draining node, so never beside its
+  // predecessor on the same volume.
+  const portStopFirst = spec.ports.some(bindsHostPort);
+  const volumeStopFirst = !portStopFirst && hasSingleWriterVolume(spec);
+  const stopFirst = portStopFirst || volumeStopFirst;
   const maxSurge = stopFirst ? 0 : policy.max_surge;
   const maxUnavailable = stopFirst ? Math.max(1, policy.max_unavailable) : policy.max_unavailable;
   const slotList = input.slotNodes ? [...input.slotNodes.keys()].sort((a, b) => a - b) : range(spec.replicas);
@@ -185,7 +194,10 @@ export function reconcileService(input: ReconcileInput): ServicePlan {
       }
       continue;
     }
-    if (liveCount < maxLive) {
+    // A drained replica with a single-writer volume serves on until its successor runs elsewhere
+    // (which waits, pinned to the volume, until an operator moves it): start-first.
+    const drained = waiting.every((t) => t.revision === revision);
+    if (liveCount < maxLive || (volumeStopFirst && drained)) {
       create.push(newTask(s.slot));
       liveCount++;
       continue;

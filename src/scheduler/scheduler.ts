@@ -43,6 +43,7 @@ import { satisfies } from './constraints.ts';
 import type { ImagePresence } from './image-locality.ts';
 import { imageLocalityScore, normalizeImageReference } from './image-locality.ts';
 import type { Demand } from './resources.ts';
+import type { VolumePin } from './volume-pinning.ts';
 
 export interface NodeSnapshot {
   readonly id: string;
@@ -81,6 +82,8 @@ export interface PlacementRequest {
   readonly maxPerNode?: number;
   /** The replica's image, for image locality; undefined: no preference. */
   readonly image?: string;
+  /** The one node the replica may run on: where its volume is (volume-pinning.ts). */
+  readonly pin?: VolumePin;
 }
 
 export type Placement =
@@ -130,6 +133,9 @@ export function portKey(port: PortSpec): string {
 // Order matters only for which reason a node is counted under: status and availability first
 // (they explain the most and are cheapest), then constraints, then resources, then ports.
 const CHECKERS: readonly Checker[] = [
+  // A pinned replica has one node: every other is rejected for the pin's reason.
+  (node, request) =>
+    request.pin === undefined || request.pin.nodeId === node.base.id ? null : request.pin.reason,
   (node) => (node.base.status === 'ready' ? null : `node ${node.base.status}`),
   (node) => (node.base.schedulable ? null : 'node cordoned'),
   (node, request) => {
@@ -275,6 +281,7 @@ function placeOne(state: readonly NodeState[], context: RequestContext): Placeme
  */
 function fits(node: NodeState, { request, hostPorts }: RequestContext): boolean {
   const base = node.base;
+  if (request.pin !== undefined && request.pin.nodeId !== base.id) return false;
   if (base.status !== 'ready' || !base.schedulable) return false;
   if (missingFeature(base, request) !== undefined) return false;
   if (!(node.cpu + request.demand.cpuMillicores <= base.cpuMillicores)) return false;
@@ -362,6 +369,7 @@ function missingFeature(node: NodeSnapshot, request: PlacementRequest): string |
 
 /** Why nothing fits: every node counted under the first checker it fails. */
 function explain(state: readonly NodeState[], request: PlacementRequest): string {
+  if (request.pin) return explainPin(state, request, request.pin);
   if (state.length === 0) return 'no nodes have joined the cluster';
   const reasons = new Map<string, number>();
   for (const node of state) {
@@ -370,6 +378,18 @@ function explain(state: readonly NodeState[], request: PlacementRequest): string
   }
   const parts = [...reasons.entries()].sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${n} ${reason}`);
   return `0/${state.length} nodes available: ${parts.join(', ')}`;
+}
+
+/**
+ * A pinned replica waits for its node: the reason is the pin's and what its node lacks, and how
+ * to start it elsewhere (empty) instead.
+ */
+function explainPin(state: readonly NodeState[], request: PlacementRequest, pin: VolumePin): string {
+  const move = `skiff volume move ${pin.volume} --to NODE starts it elsewhere, empty`;
+  const node = state.find((n) => n.base.id === pin.nodeId);
+  if (!node) return `${pin.reason}, which is not in the cluster (${move})`;
+  const rejection = firstRejection(node, request) ?? 'unavailable';
+  return `${pin.reason} (${rejection}; ${move})`;
 }
 
 function firstRejection(node: NodeState, request: PlacementRequest): string | null {

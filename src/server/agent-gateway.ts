@@ -24,6 +24,7 @@ import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { readAgentMessage } from '../protocol/read-message.ts';
 import { readStatsSamples } from '../protocol/stats-message.ts';
+import type { ReportedVolume } from '../protocol/volume-messages.ts';
 import type { StatsWindow } from '../stats/stats-window.ts';
 import type { AgentLink, Cluster } from './cluster.ts';
 import { clusterMismatch } from './cluster.ts';
@@ -59,6 +60,11 @@ export interface GatewayOptions {
   readonly probes?: NodeProbes;
   readonly now: () => number;
   readonly log: (message: string) => void;
+  /**
+   * Takes a node's volume report (volume-registry.ts `recordVolumes`); returns the volumes it
+   * holds that are to be removed, which it is asked to remove. Without one, the feature is not offered.
+   */
+  readonly onVolumes?: (nodeId: string, volumes: readonly ReportedVolume[]) => readonly string[];
   /** Takes a node's latest agent counters (src/metrics). */
   readonly onAgentMetrics?: (nodeId: string, snapshot: AgentSnapshot) => void;
   /**
@@ -287,7 +293,8 @@ function serveAgent(
           (feature) =>
             (feature === FEATURES.stats && options.stats !== undefined) ||
             (feature === FEATURES.images && options.images !== undefined) ||
-            (feature === FEATURES.agentMetrics && options.onAgentMetrics !== undefined),
+            (feature === FEATURES.agentMetrics && options.onAgentMetrics !== undefined) ||
+            (feature === FEATURES.volumes && options.onVolumes !== undefined),
         ),
       });
       const text =
@@ -333,6 +340,13 @@ function serveAgent(
       case 'images.pruned':
         options.imagePrunes?.answered(nodeId, message.request_id, message.removed, message.error);
         return;
+      case 'volumes': {
+        const remove = options.onVolumes?.(nodeId, message.volumes) ?? [];
+        if (remove.length > 0) link.send({ type: 'volumes.remove', names: [...remove] });
+        // Where volumes are decides where replicas go: a pinned replica may be placeable now.
+        controller.trigger();
+        return;
+      }
       case 'exec.output':
         options.execs.output(nodeId, message.request_id, message.stream, message.data);
         return;

@@ -19,6 +19,8 @@ import { labelsOf } from './cluster.ts';
 import type { ImageInventory } from './image-inventory.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import { livenessFor } from './node-liveness.ts';
+import type { VolumePlaces } from './volume-registry.ts';
+import { volumePlaces } from './volume-registry.ts';
 
 export interface PassNode {
   readonly id: string;
@@ -111,6 +113,8 @@ export interface PassSnapshot {
   readonly addressHoldMs: number;
   /** How many nodes a rollout's pull phase asks at once (default reconciler/pre-pull.ts PULL_PARALLELISM). */
   readonly pullParallelism?: number;
+  /** Where the cluster's volumes are (volume-registry.ts); absent: nowhere known. */
+  readonly volumes?: VolumePlaces;
 }
 
 export function specKey(service: string, revision: number): string {
@@ -192,5 +196,6 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
     liveness: sources.liveness,
     addressHoldMs: sources.addressHoldMs,
     ...(sources.pullParallelism !== undefined ? { pullParallelism: sources.pullParallelism } : {}),
+    volumes: volumePlaces(store),
   };
 }

@@ -241,6 +241,32 @@ test('a node silent past the grace is down: its replicas are written off and pla
   assert.ok(!plan.assignments.some((a) => a.nodeId === 'b'), 'nothing is sent to a disconnected node');
 });
 
+test("a down node's replica pinned to its volume waits there with the reason; a move starts it elsewhere", () => {
+  const volumes = [{ source: 'data-{{.Task.Slot}}', target: '/d' }];
+  const services = [service('db', 2, { volumes })];
+  const tasks = [task('d0', 'db', 0, 'a'), task('d1', 'db', 1, 'b')];
+  const silent = node('b', { connected: false, lastSeen: NOW - DEFAULT_LIVENESS.downAfterMs - 1 });
+  const located = new Map([
+    ['data-0', ['a']],
+    ['data-1', ['b']],
+  ]);
+  const base = snapshot(services, tasks, [node('a'), silent, node('c')]);
+  const plan = planPass({ ...base, volumes: { located, moves: new Map() } }, NOW, ids());
+  const reason =
+    'volume data-1 is on b (node down; skiff volume move data-1 --to NODE starts it elsewhere, empty)';
+  assert.deepEqual(
+    plan.insert.map((t) => [t.slot, t.nodeId, t.pendingReason]),
+    [[1, null, reason]],
+    'not started empty on a or c',
+  );
+  assert.ok(plan.events.some((e) => e.message === `Replica db-1 is pending: ${reason}`));
+  const moved = planPass({ ...base, volumes: { located, moves: new Map([['data-1', 'c']]) } }, NOW, ids());
+  assert.deepEqual(
+    moved.insert.map((t) => [t.slot, t.nodeId]),
+    [[1, 'c']],
+  );
+});
+
 test('the plan is the same whatever order services, tasks, nodes and allocations are read in', () => {
   const services = [
     service('api', 4),

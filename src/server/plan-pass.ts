@@ -28,6 +28,7 @@ import type { NodeStatus } from '../model/node.ts';
 import type { PullPhase, Rollout } from '../model/rollout.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import type { DesiredState, Task, TaskRecord } from '../model/task.ts';
+import { replicaVolumes } from '../model/volume-spec.ts';
 import type { ServiceAdmission } from '../policy/admission-policy.ts';
 import { admissionFor } from '../policy/admission-policy.ts';
 import { FEATURES, requiredFeatures } from '../protocol/features.ts';
@@ -39,6 +40,7 @@ import { parseConstraint, satisfies } from '../scheduler/constraints.ts';
 import { demandOf } from '../scheduler/resources.ts';
 import type { NodeSnapshot, PlacementRequest } from '../scheduler/scheduler.ts';
 import { schedule } from '../scheduler/scheduler.ts';
+import { volumePin } from '../scheduler/volume-pinning.ts';
 import { AllocationExhaustedError } from '../store/errors.ts';
 import type { StoredService } from '../store/store.ts';
 import type { Allocation, AllocationKind } from './address-release.ts';
@@ -511,9 +513,20 @@ class PassBuilder {
     if (unplaced.length === 0) return;
     const current = new Map(this.#services.map((s) => [s.spec.name, s.spec]));
     const requests: PlacementRequest[] = [];
+    const history = this.#slotHistory(tasks, new Set(unplaced.map((t) => t.service)));
+    const places = this.#snapshot.volumes ?? { located: new Map(), moves: new Map() };
     for (const task of unplaced) {
       const spec = this.#specOf(task.service, task.revision) ?? current.get(task.service);
       if (!spec) continue;
+      const pin = spec.volumes?.length
+        ? volumePin({
+            spec,
+            slot: task.slot,
+            located: places.located,
+            moves: places.moves,
+            slotHistory: history.get(`${task.service}/${task.slot}`) ?? [],
+          })
+        : undefined;
       requests.push({
         taskId: task.id,
         service: task.service,
@@ -529,8 +542,12 @@ class PassBuilder {
           ? { maxPerNode: spec.placement.max_replicas_per_node }
           : {}),
         image: spec.image,
+        ...(pin ? { pin } : {}),
       });
     }
+    // Pinned replicas have one node to go to: placed first, so the others see them there and spread
+    // around them rather than take the room they need.
+    requests.sort((x, y) => (x.pin ? 0 : 1) - (y.pin ? 0 : 1));
     const held = allocationsByNode(tasks, (t) => this.#specOf(t.service, t.revision));
     const nodes = this.#nodes.map((node): NodeSnapshot => {
       const allocation = held.get(node.id);
@@ -574,6 +591,32 @@ class PassBuilder {
         });
       }
     }
+  }
+
+  /**
+   * Per `service/slot`, the placed replicas that ran (a container was seen) and mount named
+   * volumes, newest first, with those volumes' names: where a slot's volume is before its node
+   * reports it (volume-pinning.ts). Only for `services` (those with a replica to place).
+   */
+  #slotHistory(
+    tasks: readonly TaskRecord[],
+    services: ReadonlySet<string>,
+  ): Map<string, { nodeId: string; volumes: ReadonlySet<string> }[]> {
+    const history = new Map<string, { nodeId: string; volumes: ReadonlySet<string>; at: number }[]>();
+    for (const task of tasks) {
+      if (!services.has(task.service)) continue;
+      if (task.nodeId === null || task.observed === null || task.observed.container_id === null) continue;
+      const spec = this.#specOf(task.service, task.revision);
+      if (!spec?.volumes?.length) continue;
+      const names = new Set(replicaVolumes(spec, task.slot).map((v) => v.name));
+      if (names.size === 0) continue;
+      const key = `${task.service}/${task.slot}`;
+      const list = history.get(key) ?? [];
+      list.push({ nodeId: task.nodeId, volumes: names, at: task.createdAt });
+      history.set(key, list);
+    }
+    for (const list of history.values()) list.sort((a, b) => b.at - a.at);
+    return history;
   }
 
   /** The index of a network or service, allocated (the lowest free one) when it has none. */

@@ -62,6 +62,7 @@ import type { PoolDecision } from './stored-pool.ts';
 import { decidePool, POOL_META_KEY } from './stored-pool.ts';
 import type { Tokens } from './tokens.ts';
 import { ensureTokens } from './tokens.ts';
+import { recordVolumes } from './volume-registry.ts';
 
 export interface ServerOptions {
   /** Key files (CA, cluster key, tokens) and, without `store`, the SQLite store. */
@@ -339,6 +340,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     now,
     log: options.log,
     onAgentMetrics: (nodeId, snapshot) => agentSnapshots.record(nodeId, snapshot),
+    onVolumes: (nodeId, volumes) => recordVolumes(store, nodeId, volumes),
   });
   // A follower passes exec's WebSocket on to the leader, like every request that needs an agent.
   const execUpgrades = attachExecUpgrades(

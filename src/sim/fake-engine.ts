@@ -17,7 +17,9 @@ import type {
   ExecSession,
   LogEntry,
   ManagedContainer,
+  ManagedVolume,
   NetworkDefinition,
+  VolumeDefinition,
 } from '../docker/container-engine.ts';
 import { EngineError, LABELS } from '../docker/container-engine.ts';
 import type {
@@ -110,6 +112,7 @@ export class FakeEngine implements ContainerEngine, ImageEngine {
   readonly #containers = new Map<string, FakeContainer>();
   readonly #images: Set<string> | undefined;
   readonly #networks = new Map<string, NetworkDefinition>();
+  readonly #volumes = new Map<string, ManagedVolume & { readonly clusterId: string }>();
   readonly #watchers = new Set<Watcher>();
   /** Addresses handed out per network, for container IPs. */
   readonly #nextAddress = new Map<string, number>();
@@ -245,6 +248,31 @@ export class FakeEngine implements ContainerEngine, ImageEngine {
     this.#call('removeNetwork');
     const inUse = [...this.#containers.values()].some((c) => c.networks.includes(name));
     return inUse ? false : this.#networks.delete(name);
+  }
+
+  async ensureVolume(volume: VolumeDefinition): Promise<boolean> {
+    this.#call('ensureVolume');
+    if (this.#volumes.has(volume.name)) return false;
+    this.#volumes.set(volume.name, {
+      name: volume.name,
+      service: volume.service,
+      slot: volume.slot,
+      createdAt: this.#clock.now(),
+      clusterId: volume.clusterId,
+    });
+    return true;
+  }
+
+  async listVolumes(clusterId: string): Promise<ManagedVolume[]> {
+    this.#call('listVolumes');
+    return [...this.#volumes.values()]
+      .filter((v) => v.clusterId === clusterId)
+      .map(({ clusterId: _, ...volume }) => volume);
+  }
+
+  async removeVolume(name: string): Promise<boolean> {
+    this.#call('removeVolume');
+    return this.#volumes.delete(name);
   }
 
   async createContainer(definition: ContainerDefinition): Promise<string> {

@@ -29,7 +29,7 @@ export async function containersOf(clusterId: string, service?: string): Promise
 }
 
 /**
- * Removes a test cluster's containers, then its networks (which need their containers gone), and
+ * Removes a test cluster's containers, then its networks and volumes (which need their containers gone), and
  * on this machine's own engine the netfilter rules its agent left (they outlive the agent).
  */
 export async function removeCluster(clusterId: string, engine: Docker = docker): Promise<void> {
@@ -47,6 +47,20 @@ export async function removeCluster(clusterId: string, engine: Docker = docker):
       .remove()
       .catch(() => {});
   }
+  // The cluster's volumes (its agents label them), after the containers that mounted them.
+  const { Volumes } = await engine.listVolumes({ filters: label });
+  for (const v of Volumes ?? []) {
+    await engine
+      .getVolume(v.Name)
+      .remove()
+      .catch(() => {});
+  }
+}
+
+/** The names of a cluster's volumes on an engine. */
+export async function volumesOf(clusterId: string, engine: Docker = docker): Promise<string[]> {
+  const { Volumes } = await engine.listVolumes({ filters: { label: [`skiff.cluster=${clusterId}`] } });
+  return (Volumes ?? []).map((v) => v.Name).sort();
 }
 
 /** Runs `sh -c command` in a container; its stdout and stderr, and whether it exited 0. */
