@@ -44,6 +44,8 @@ export function useConnectionState(): ConnectionState {
 
 const streamed = {
   enabled: false,
+  // The batch keeps unchanged rows' identities itself (apply-batch.ts): no deep compare per write.
+  structuralSharing: false,
   staleTime: Number.POSITIVE_INFINITY,
   gcTime: Number.POSITIVE_INFINITY,
 } as const;

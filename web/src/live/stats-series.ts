@@ -25,6 +25,9 @@ const STALE_MS = 30_000;
 interface Latest {
   readonly service: string;
   readonly nodeId: string | null;
+  /** The sample's own time, as sent. */
+  readonly at: string;
+  /** When it arrived. */
   readonly atMs: number;
   readonly cpu: number;
   readonly memory: number;
@@ -36,15 +39,20 @@ export class StatsSeries {
   readonly #nodes = new Map<string, Series>();
   #dirty = false;
 
-  add(samples: readonly StatsSample[]): void {
+  /**
+   * Takes samples received at `nowMs`. A replica's samples are ordered by their `at` (ISO times of
+   * one server: as text when they have the same form, which spares a Date.parse per sample, of
+   * thousands a second); staleness counts from when they arrived.
+   */
+  add(samples: readonly StatsSample[], nowMs: number): void {
     for (const s of samples) {
-      const atMs = Date.parse(s.at);
       const known = this.#latest.get(s.task_id);
-      if (Number.isNaN(atMs) || (known && known.atMs > atMs)) continue;
+      if (known && isBefore(s.at, known.at)) continue;
       this.#latest.set(s.task_id, {
         service: s.service,
         nodeId: s.node_id,
-        atMs,
+        at: s.at,
+        atMs: nowMs,
         // A share of one core in percent: 100% is 1000 millicores.
         cpu: s.cpu_percent * 10,
         memory: s.memory_bytes,
@@ -106,6 +114,14 @@ export class StatsSeries {
     map.set(key, next);
     return next;
   }
+}
+
+/** Whether ISO time `a` is before `b`; text order when both have one form (`…T…Z` of one length). */
+function isBefore(a: string, b: string): boolean {
+  if (a.length === b.length && a.endsWith('Z') && b.endsWith('Z')) return a < b;
+  const aMs = Date.parse(a);
+  const bMs = Date.parse(b);
+  return Number.isNaN(aMs) || aMs < bMs;
 }
 
 /** A fixed offset in [0, 1000) ms per key (FNV-1a of its characters). */
