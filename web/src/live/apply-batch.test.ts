@@ -255,3 +255,24 @@ test('stats become one point per series per second, the sums of each replica’s
   );
   assert.equal(client.getQueryData<Series>(keys.serviceStats('a'))?.cpu.at(-1), 450);
 });
+
+test('a node’s host usage becomes its own series (millicores of the whole host, bytes used), apart from its replicas’ sum', () => {
+  const client = new QueryClient();
+  const stats = new StatsSeries();
+  const usage = (cpuPercent: number) => ({
+    node_id: 'n1',
+    at: '2026-12-01T00:00:00.000Z',
+    cpu_percent: cpuPercent,
+    cpu_count: 4,
+    memory_used_bytes: 3000,
+    memory_total_bytes: 8000,
+  });
+  const t0 = Date.parse('2026-12-01T00:00:00.000Z');
+  applyBatch([{ ...snapshot([service('a')]), node_usage: [usage(25)] }], client, stats, t0);
+  applyBatch([changes(0, { node_usage: [usage(50)] })], client, stats, t0 + 2000);
+  const host = client.getQueryData<Series>(keys.hostUsage('n1'));
+  // Half of 4 cores.
+  assert.equal(host?.cpu.at(-1), 2000);
+  assert.equal(host?.memory.at(-1), 3000);
+  assert.equal(client.getQueryData<Series>(keys.nodeStats('n1')), undefined, 'no replica samples: no sum');
+});

@@ -104,6 +104,7 @@ export function applyBatch(
       events = appendEvents(undefined, message.events, MAX_CACHED_EVENTS);
       stats.clear();
       stats.add(message.stats, nowMs);
+      stats.addNodeUsage(message.node_usage ?? [], nowMs);
       continue;
     }
     const upserted = new Set<string>();
@@ -125,6 +126,7 @@ export function applyBatch(
     for (const id of message.nodes?.remove ?? []) nodeChanges.set(id, null);
     if (message.events) newEvents.push(...message.events);
     if (message.stats) stats.add(message.stats, nowMs);
+    if (message.node_usage) stats.addNodeUsage(message.node_usage, nowMs);
   }
 
   if (serviceChanges.size > 0) {
@@ -143,5 +145,6 @@ export function applyBatch(
   const points = stats.flush(nowMs);
   for (const [name, series] of points.services) cache.setQueryData(keys.serviceStats(name), series);
   for (const [id, series] of points.nodes) cache.setQueryData(keys.nodeStats(id), series);
+  for (const [id, series] of points.hosts) cache.setQueryData(keys.hostUsage(id), series);
   return synced;
 }

@@ -80,3 +80,8 @@ export function useServiceStats(name: string): Series | undefined {
 export function useNodeStats(id: string): Series | undefined {
   return useQuery<Series>({ queryKey: keys.nodeStats(id), queryFn: never, ...streamed }).data;
 }
+
+/** The node's host usage (the whole machine, as its agent measures it). */
+export function useHostUsage(id: string): Series | undefined {
+  return useQuery<Series>({ queryKey: keys.hostUsage(id), queryFn: never, ...streamed }).data;
+}

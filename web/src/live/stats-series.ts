@@ -6,7 +6,7 @@
  * are spread over the second instead of landing in one frame. Deterministic: time comes from the
  * samples and from `flush(nowMs)`.
  */
-import type { StatsSample } from './messages.ts';
+import type { NodeUsage, StatsSample } from './messages.ts';
 
 /** Points oldest first; `t` in unix seconds (uPlot's x unit), cpu in millicores, memory in bytes. */
 export interface Series {
@@ -37,6 +37,9 @@ export class StatsSeries {
   readonly #latest = new Map<string, Latest>();
   readonly #services = new Map<string, Series>();
   readonly #nodes = new Map<string, Series>();
+  /** Each node's host usage as its agent measured it (not only Skiff's replicas), and its series. */
+  readonly #hostLatest = new Map<string, { atMs: number; cpu: number; memory: number }>();
+  readonly #hosts = new Map<string, Series>();
   #dirty = false;
 
   /**
@@ -61,19 +64,38 @@ export class StatsSeries {
     }
   }
 
+  /** Takes the hosts' own usage received at `nowMs` (CPU as millicores of the whole host). */
+  addNodeUsage(usage: readonly NodeUsage[], nowMs: number): void {
+    for (const u of usage) {
+      this.#hostLatest.set(u.node_id, {
+        atMs: nowMs,
+        cpu: (u.cpu_percent / 100) * u.cpu_count * 1000,
+        memory: u.memory_used_bytes,
+      });
+      this.#dirty = true;
+    }
+  }
+
   /** Forget everything (a resync brings a fresh picture). */
   clear(): void {
     this.#latest.clear();
+    this.#hostLatest.clear();
   }
 
   /**
    * When a new second has begun since the last flush and samples came: the services and nodes
-   * that got a point, with their whole series; otherwise empty maps.
+   * (their replicas' sums) and hosts (their own usage) that got a point, with their whole series;
+   * otherwise empty maps.
    */
-  flush(nowMs: number): { services: Map<string, Series>; nodes: Map<string, Series> } {
+  flush(nowMs: number): {
+    services: Map<string, Series>;
+    nodes: Map<string, Series>;
+    hosts: Map<string, Series>;
+  } {
     const services = new Map<string, Series>();
     const nodes = new Map<string, Series>();
-    if (!this.#dirty) return { services, nodes };
+    const hosts = new Map<string, Series>();
+    if (!this.#dirty) return { services, nodes, hosts };
     const byService = new Map<string, { cpu: number; memory: number }>();
     const byNode = new Map<string, { cpu: number; memory: number }>();
     for (const [taskId, s] of this.#latest) {
@@ -92,7 +114,15 @@ export class StatsSeries {
       const series = this.#push(this.#nodes, `n:${id}`, nowMs, sum);
       if (series) nodes.set(id, series);
     }
-    return { services, nodes };
+    for (const [id, host] of this.#hostLatest) {
+      if (nowMs - host.atMs > STALE_MS) {
+        this.#hostLatest.delete(id);
+        continue;
+      }
+      const series = this.#push(this.#hosts, `h:${id}`, nowMs, host);
+      if (series) hosts.set(id, series);
+    }
+    return { services, nodes, hosts };
   }
 
   /** The series with a new point, if its own second has turned since its last point. */
