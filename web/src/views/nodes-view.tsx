@@ -76,14 +76,13 @@ const NodeCard = memo(function NodeCard({ node, admin }: { node: NodeView; admin
       {charted && charted.t.length > 1 && (
         <figure className="node-charts" data-testid="node-charts">
           <div className="sparks">
-            <Sparkline series={charted} field="cpu" width={220} height={48} label={`${node.name} CPU`} full />
+            <Sparkline series={charted} field="cpu" width={150} height={40} label={`${node.name} CPU`} />
             <Sparkline
               series={charted}
               field="memory"
-              width={220}
-              height={48}
+              width={150}
+              height={40}
               label={`${node.name} memory`}
-              full
             />
           </div>
           <figcaption className="muted">
