@@ -282,6 +282,18 @@ test('a viewer sees no action buttons, and the API refuses the actions anyway', 
     await eventually('a node listed', async () => (await page.locator('[data-node]').count()) > 0);
     await assertNoActions(page, 'the nodes page');
     assert.equal(await page.getByRole('link', { name: 'Tokens' }).count(), 0);
+    // Secrets (names, never values) and the policy are read-only views a viewer may open.
+    await page.getByRole('link', { name: 'Secrets', exact: true }).click();
+    await eventually(
+      'the secrets view',
+      async () => (await textOf(page, '#secrets-title')) === 'Secrets and configs',
+    );
+    await page.getByRole('link', { name: 'Policy', exact: true }).click();
+    await eventually(
+      'the policy view',
+      async () => (await textOf(page, '#policy-title')) === 'Admission policy',
+    );
+    await eventually('the policy mode', async () => /Mode: \w+/.test(await textOf(page, 'main')));
     assert.equal(await page.getByRole('link', { name: 'Deploy', exact: true }).count(), 0);
 
     // The same requests the buttons would make, with the session and its CSRF token: refused.
