@@ -4,8 +4,9 @@
  * the form and watch the replicas appear, scale and see the new running count, kill a container
  * from the test and see the replica restart, read a line the replica printed in its logs, sign
  * out; a viewer's session offers no actions and the API refuses them anyway; a page whose
- * WebSocket cannot open polls instead and says so. Nothing is reloaded: each page carries a
- * marker set at its start, checked at the end.
+ * WebSocket cannot open polls instead and says so; a Compose stack deployed from the form shows
+ * the API's refusal at the line it names, then runs; nodes show the host's own usage. Nothing is
+ * reloaded: each page carries a marker set at its start, checked at the end.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -34,7 +35,8 @@ before(async () => {
     },
   );
   assert.equal(built.status, 0, `web build failed: ${built.stderr}`);
-  skiff = await SkiffCluster.start('up');
+  // Stats every second, so usage bars and charts fill within the test's patience.
+  skiff = await SkiffCluster.start('up', { serverArgs: ['--stats-interval', '1s'] });
   chromium = await startChromium();
 });
 
@@ -181,6 +183,81 @@ test('an admin signs in, deploys, scales, sees a restart and logs, and signs out
   }
 });
 
+test('a Compose stack from the deploy view: a refusal at its line, then its replicas live; node usage bars', {
+  timeout: 90_000,
+}, async () => {
+  const { context, page } = await openDashboard();
+  try {
+    await signIn(page, skiff.token);
+    await page.goto(`${skiff.url}/#/deploy?mode=compose`);
+    await page.locator('#compose-stack').fill('e2e-stack');
+    const file = (extra: string[]) =>
+      [
+        'services:',
+        '  web:',
+        '    image: skiff-demo:v1',
+        ...extra,
+        '    deploy:',
+        '      replicas: 2',
+        '',
+      ].join('\n');
+    await page.locator('#compose-file').fill(file(['    colour: blue']));
+    await page.getByRole('button', { name: 'Deploy stack' }).click();
+    // The API's `compose.yml:4: services.web.colour: …` is shown at line 4, in the gutter and below.
+    await eventually(
+      'the error at line 4',
+      async () => (await page.locator('[data-error-line="4"]').count()) === 1,
+    );
+    assert.match(
+      await textOf(page, '.line-errors [data-line="4"]'),
+      /services\.web\.colour: not a Compose service key/,
+    );
+    assert.equal(await page.locator('[data-error-line]').count(), 1, 'no other line marked');
+    // Its link puts the cursor on that line.
+    await page.locator('.line-errors [data-line="4"] button').click();
+    const selected = await page.evaluate(
+      "(() => { const a = document.querySelector('#compose-file'); return a.value.slice(a.selectionStart, a.selectionEnd); })()",
+    );
+    assert.equal(selected, '    colour: blue');
+    assert.equal((await skiff.api('GET', '/api/services/e2e-stack-web')).status, 404, 'nothing deployed');
+
+    await page.locator('#compose-file').fill(file([]));
+    await page.getByRole('button', { name: 'Deploy stack' }).click();
+    await eventually('the stack deployed', async () =>
+      (await textOf(page, '[data-testid="stack-result"]')).includes('created: e2e-stack-web'),
+    );
+    assert.equal(await page.locator('[data-error-line]').count(), 0);
+    await page.getByRole('link', { name: 'Its services' }).click();
+    await eventually(
+      'the stack’s replicas running in the list',
+      async () => (await textOf(page, '[data-service="e2e-stack-web"] [data-testid="running"]')) === '2/2',
+      { timeoutMs: 60_000 },
+    );
+
+    // The node's own usage (its agent's measure of the host), beside what is reserved.
+    await page.getByRole('link', { name: 'Nodes', exact: true }).click();
+    await eventually(
+      'host usage bars for CPU and memory',
+      async () => (await page.locator('[data-testid="host-bar"]').count()) === 2,
+      { timeoutMs: 30_000 },
+    );
+    assert.match(await textOf(page, '[data-usage="memory"] .usage-label'), /reserved of .*, host uses \d/);
+    await eventually(
+      'the host charts',
+      async () => (await page.locator('[data-testid="node-charts"] canvas').count()) >= 2,
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    const width = await page.locator('[data-testid="host-bar"]').first().getAttribute('style');
+    assert.match(width ?? '', /width: \d+(\.\d+)?%/);
+    await notReloaded(page);
+  } finally {
+    await context.close();
+    await skiff.api('DELETE', '/api/stacks/e2e-stack');
+  }
+});
+
 test('a viewer sees no action buttons, and the API refuses the actions anyway', {
   timeout: 60_000,
 }, async () => {
@@ -205,6 +282,18 @@ test('a viewer sees no action buttons, and the API refuses the actions anyway', 
     await eventually('a node listed', async () => (await page.locator('[data-node]').count()) > 0);
     await assertNoActions(page, 'the nodes page');
     assert.equal(await page.getByRole('link', { name: 'Tokens' }).count(), 0);
+    // Secrets (names, never values) and the policy are read-only views a viewer may open.
+    await page.getByRole('link', { name: 'Secrets', exact: true }).click();
+    await eventually(
+      'the secrets view',
+      async () => (await textOf(page, '#secrets-title')) === 'Secrets and configs',
+    );
+    await page.getByRole('link', { name: 'Policy', exact: true }).click();
+    await eventually(
+      'the policy view',
+      async () => (await textOf(page, '#policy-title')) === 'Admission policy',
+    );
+    await eventually('the policy mode', async () => /Mode: \w+/.test(await textOf(page, 'main')));
     assert.equal(await page.getByRole('link', { name: 'Deploy', exact: true }).count(), 0);
 
     // The same requests the buttons would make, with the session and its CSRF token: refused.

@@ -21,6 +21,7 @@ import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import type {
   ChangesMessage,
+  NodeUsage,
   SnapshotMessage,
   StatsSample,
   TaskView,
@@ -171,8 +172,22 @@ export class UiStreamServer {
       nodes: this.#nodes,
       events: [],
       stats: [],
+      node_usage: this.#nodes.map((n) => this.#usageOf(n.id)),
     };
   }
+
+  /** A node's host usage, as its agent would report it (every 5 s per node in the real hub). */
+  #usageOf(nodeId: string): NodeUsage {
+    return {
+      node_id: nodeId,
+      at: new Date().toISOString(),
+      cpu_percent: 20 + Math.random() * 40,
+      cpu_count: 8,
+      memory_used_bytes: (4 + Math.random() * 4) * 1024 ** 3,
+      memory_total_bytes: 16 * 1024 ** 3,
+    };
+  }
+  #ticks = 0;
 
   /** Starts the changes. */
   run(): void {
@@ -243,6 +258,10 @@ export class UiStreamServer {
         },
         tasks: { upsert: [...tasks.values()], remove: [] },
         stats,
+        // Ten nodes reporting every 5 s: one node's host figures every half second.
+        ...(this.#ticks++ % Math.max(1, Math.round(500 / tickMs)) === 0 && {
+          node_usage: [this.#usageOf(this.#nodes[this.#ticks % this.#nodes.length]?.id ?? 'node-0')],
+        }),
       };
       this.#broadcast(message);
     }, tickMs);

@@ -1,6 +1,8 @@
 /** The OpenAPI paths of stacks, spread into openapi.ts's document; from the routes' own schemas. */
 import { z } from 'zod';
 import {
+  composeDeployViewSchema,
+  composeStackRequestSchema,
   stackDeployViewSchema,
   stackRequestSchema,
   stackSummarySchema,
@@ -51,6 +53,22 @@ export function stackPaths(): Record<string, unknown> {
             content: json(z.object({ deleted: z.string(), services: z.array(z.string()) })),
           },
           '404': error('No such stack'),
+        },
+      },
+    },
+    '/api/stacks/{name}/compose': {
+      post: {
+        summary:
+          'Deploy a stack from a Compose file, translated by the server (no files read; variables from env only); all or nothing',
+        parameters: [nameParam],
+        requestBody: { required: true, content: json(composeStackRequestSchema, 'input') },
+        responses: {
+          '200': {
+            description: 'What changed, and the keys ignored',
+            content: json(composeDeployViewSchema),
+          },
+          '400': error('Each problem as FILE:LINE: services.NAME: …, in details'),
+          '409': error('A port or name another service holds, at the line of the service'),
         },
       },
     },

@@ -50,6 +50,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/registries': 'operate',
   'DELETE /api/registries/:registry': 'operate',
   'POST /api/stacks/:name': 'operate',
+  'POST /api/stacks/:name/compose': 'operate',
   // A shell in a replica can do anything the replica can: operator, as `docker exec` on a host.
   'GET /api/exec': 'operate',
   'DELETE /api/stacks/:name': 'operate',

@@ -26,6 +26,26 @@ export const stackRequestSchema = z.strictObject({
   prune: z.boolean().default(false),
 });
 
+/** A Compose file's size at most (`POST /api/stacks/{name}/compose`). */
+export const MAX_COMPOSE_BYTES = 256 * 1024;
+
+/**
+ * `POST /api/stacks/{name}/compose`: the Compose file itself, translated by the server as
+ * `skiff stack deploy` does on the client, except that the server reads no files (env_file, a
+ * secret's `file:`) and no environment of its own: `${VAR}` comes from `env` only.
+ */
+export const composeStackRequestSchema = z.strictObject({
+  /** The file's name, as errors name it (`compose.yml:12: …`). */
+  file: z
+    .string()
+    .regex(/^[\w.-]{1,128}$/, 'must be a plain file name')
+    .default('compose.yml'),
+  content: z.string().max(MAX_COMPOSE_BYTES, `at most ${MAX_COMPOSE_BYTES} bytes`),
+  /** Variables for `${VAR}` interpolation and `environment:` entries without a value. */
+  env: z.record(z.string(), z.string()).default({}),
+  prune: z.boolean().default(false),
+});
+
 export const stackDeployViewSchema = z.object({
   name: z.string(),
   created: z.array(z.string()),
@@ -44,6 +64,10 @@ export const stackSummarySchema = z.object({
 
 export const stackViewSchema = z.object({ name: z.string(), services: z.array(serviceViewSchema) });
 
+/** What `…/compose` answers: the deploy, and the file's keys that were ignored (`file:line: …`). */
+export const composeDeployViewSchema = stackDeployViewSchema.extend({ warnings: z.array(z.string()) });
+
 export type StackDeployView = z.infer<typeof stackDeployViewSchema>;
+export type ComposeDeployView = z.infer<typeof composeDeployViewSchema>;
 export type StackSummary = z.infer<typeof stackSummarySchema>;
 export type StackView = z.infer<typeof stackViewSchema>;

@@ -75,6 +75,23 @@ export const statsSampleSchema = z.object({
 });
 export type StatsSample = z.infer<typeof statsSampleSchema>;
 
+/**
+ * A node's own usage, as its agent measures the host (src/stats' `NodeStats`): what the whole
+ * machine uses, not only Skiff's replicas. Sent after each of that agent's reports, from its
+ * second on (CPU % takes two).
+ */
+export const nodeUsageSchema = z.object({
+  node_id: z.string(),
+  /** ISO time of the sample. */
+  at: z.string(),
+  /** Busy share of the whole host, 0–100. */
+  cpu_percent: z.number(),
+  cpu_count: z.int().min(1),
+  memory_used_bytes: z.number(),
+  memory_total_bytes: z.number(),
+});
+export type NodeUsage = z.infer<typeof nodeUsageSchema>;
+
 // Server → client -------------------------------------------------------------------------------
 
 const versionFields = {
@@ -101,6 +118,8 @@ export const snapshotMessageSchema = z.object({
   events: z.array(eventSchema),
   /** The latest sample of each replica; empty while the server has no stats. */
   stats: z.array(statsSampleSchema),
+  /** The latest usage of each node's host (absent from servers before it). */
+  node_usage: z.array(nodeUsageSchema).optional(),
 });
 export type SnapshotMessage = z.infer<typeof snapshotMessageSchema>;
 
@@ -130,6 +149,8 @@ export const changesMessageSchema = z.object({
   events: z.array(eventSchema).optional(),
   /** New samples (the latest per replica since the last message). */
   stats: z.array(statsSampleSchema).optional(),
+  /** New host usage (the latest per node since the last message). */
+  node_usage: z.array(nodeUsageSchema).optional(),
 });
 export type ChangesMessage = z.infer<typeof changesMessageSchema>;
 

@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { replica, serviceView } from '../../cli/service-view-fixture.ts';
 import type { SkiffEvent } from '../../model/event.ts';
+import type { NodeView } from '../../model/views.ts';
 import type { ReplicaSampleWire } from '../../protocol/stats-message.ts';
 import { StatsWindow } from '../../stats/stats-window.ts';
 import type { StreamServerMessage } from './messages.ts';
 import { parseServerMessage } from './messages.ts';
-import { subscribeSamples } from './stats-samples.ts';
+import { subscribeNodeUsage, subscribeSamples } from './stats-samples.ts';
 import { StreamHub } from './stream-hub.ts';
 
 function wire(taskId: string, atMs: number, cpuSeconds: number): ReplicaSampleWire {
@@ -93,6 +94,86 @@ test('samples flow from the stats window into changes and snapshots', () => {
   assert.deepEqual(
     snapshot.stats.map((s) => s.cpu_percent),
     [50],
+  );
+  hub.close();
+});
+
+test('a node’s host usage flows from the stats window into changes and snapshots, from its second sample', () => {
+  let now = 1_000_000;
+  const window = new StatsWindow();
+  const node: NodeView = {
+    id: 'n1',
+    name: 'n1',
+    status: 'ready',
+    availability: 'active',
+    address: '127.0.0.1',
+    labels: {},
+    engine_version: '20.10',
+    cpu_millicores: 4000,
+    memory_bytes: 8 * 1024 ** 3,
+    allocated_cpu_millicores: 0,
+    allocated_memory_bytes: 0,
+    containers: 0,
+    joined_at: '2026-12-01T00:00:00.000Z',
+    last_heartbeat: null,
+    message: null,
+  };
+  const hub = new StreamHub({
+    now: () => now,
+    source: {
+      views: () => ({ services: [], nodes: [node] }),
+      recentEvents: () => [],
+      subscribeEvents: (_listener: (event: SkiffEvent) => void) => () => {},
+      subscribeNodeUsage: (listener) => subscribeNodeUsage(window, () => now, listener),
+    },
+  });
+  const sent: StreamServerMessage[] = [];
+  hub.connect(
+    {
+      send: (text) => sent.push(parseServerMessage(text) ?? { type: 'error', error: text }),
+      bufferedAmount: 0,
+      close() {},
+    },
+    { name: 'admin', role: 'admin' },
+    () => true,
+  );
+  const record = (nodeId: string, cpuSeconds: number) => {
+    const host = {
+      at: now,
+      cpu_seconds: cpuSeconds,
+      cpu_count: 4,
+      memory_used_bytes: 3 * 1024 ** 3,
+      memory_total_bytes: 8 * 1024 ** 3,
+      disk_path: '/var/lib/docker',
+      disk_used_bytes: 1,
+      disk_total_bytes: 2,
+    };
+    window.record(nodeId, 5000, { node: host, replicas: [], dropped: 0 }, now);
+  };
+  record('n1', 100);
+  record('gone', 100);
+  now += 5000;
+  hub.tick();
+  assert.deepEqual(
+    sent.map((m) => m.type),
+    ['snapshot'],
+    'one sample: no CPU % yet',
+  );
+  // 10 busy seconds of 4 cores over 5 s: half the host.
+  record('n1', 110);
+  record('gone', 110);
+  now += 5000;
+  hub.tick();
+  const changes = sent[1];
+  assert.ok(changes?.type === 'changes', JSON.stringify(sent));
+  assert.deepEqual(
+    changes.node_usage?.map((u) => [u.node_id, u.cpu_percent, u.cpu_count, u.memory_used_bytes]),
+    [['n1', 50, 4, 3 * 1024 ** 3]],
+    'a node the state does not hold is not sent',
+  );
+  assert.deepEqual(
+    hub.snapshot({ name: 'admin', role: 'admin' }).node_usage?.map((u) => u.node_id),
+    ['n1'],
   );
   hub.close();
 });

@@ -1,12 +1,12 @@
 /**
  * The stream's stats topic from the server's stats window (src/stats): after each agent's stats
- * message, the latest figures of that node's replicas as `StatsSample`s. A replica's first sample
- * has no CPU % yet (it takes two); it is sent from its second on.
+ * message, the latest figures of that node's replicas as `StatsSample`s, and of the node's host as
+ * a `NodeUsage`. A first sample has no CPU % yet (it takes two); each is sent from its second on.
  */
-import type { ReplicaStats } from '../../stats/stats-schema.ts';
-import { latestReplicaStats } from '../../stats/stats-view.ts';
+import type { NodeStats, ReplicaStats } from '../../stats/stats-schema.ts';
+import { latestReplicaStats, nodeStatsOf } from '../../stats/stats-view.ts';
 import type { StatsWindow } from '../../stats/stats-window.ts';
-import type { StatsSample } from './messages.ts';
+import type { NodeUsage, StatsSample } from './messages.ts';
 
 export function sampleOf(stats: ReplicaStats, nowMs: number): StatsSample | undefined {
   if (stats.cpu_percent === null) return undefined;
@@ -36,5 +36,30 @@ export function subscribeSamples(
       .map((r) => sampleOf(r, at))
       .filter((s) => s !== undefined);
     if (samples.length > 0) listener(samples);
+  });
+}
+
+export function usageOf(stats: NodeStats, nowMs: number): NodeUsage | undefined {
+  if (stats.cpu_percent === null) return undefined;
+  return {
+    node_id: stats.node,
+    at: stats.at ?? new Date(nowMs).toISOString(),
+    cpu_percent: stats.cpu_percent,
+    cpu_count: stats.cpu_count,
+    memory_used_bytes: stats.memory_used_bytes,
+    memory_total_bytes: stats.memory_total_bytes,
+  };
+}
+
+export function subscribeNodeUsage(
+  window: StatsWindow,
+  now: () => number,
+  listener: (usage: NodeUsage) => void,
+): () => void {
+  return window.subscribe((nodeId) => {
+    const series = window.node(nodeId);
+    const stats = series && nodeStatsOf(series);
+    const usage = stats && usageOf(stats, now());
+    if (usage) listener(usage);
   });
 }

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Principal } from '../../auth/authenticate.ts';
 import type { SkiffEvent } from '../../model/event.ts';
 import type { NodeView, ServiceView } from '../../model/views.ts';
-import type { SnapshotMessage, StatsSample } from './messages.ts';
+import type { NodeUsage, SnapshotMessage, StatsSample } from './messages.ts';
 import { clientMessageSchema, RECENT_EVENTS, STREAM_CLOSE_CODES, STREAM_PROTOCOL } from './messages.ts';
 import type { ClientLimits, StreamSocket } from './stream-client.ts';
 import { StreamClient } from './stream-client.ts';
@@ -25,6 +25,8 @@ export interface StreamSource {
   subscribeEvents(listener: (event: SkiffEvent) => void): () => void;
   /** Resource samples as they arrive (src/stats); absent while the server has none. */
   subscribeStats?(listener: (samples: readonly StatsSample[]) => void): () => void;
+  /** Each node's host usage as it arrives (src/stats); absent while the server has none. */
+  subscribeNodeUsage?(listener: (usage: NodeUsage) => void): () => void;
 }
 
 export interface HubOptions {
@@ -64,6 +66,9 @@ export class StreamHub {
   /** What a snapshot shows: the events and latest samples as of the last refresh. */
   #recentEvents: SkiffEvent[] | undefined;
   readonly #latestStats = new Map<string, StatsSample>();
+  /** Host usage since the last refresh, and the latest per node (for snapshots). */
+  #newUsage = new Map<string, NodeUsage>();
+  readonly #latestUsage = new Map<string, NodeUsage>();
   readonly #unsubscribe: (() => void)[] = [];
   #timer: NodeJS.Timeout | undefined;
 
@@ -78,6 +83,11 @@ export class StreamHub {
           this.#newEvents = this.#newEvents.slice(-RECENT_EVENTS);
       }),
     );
+    if (source.subscribeNodeUsage)
+      this.#unsubscribe.push(
+        // Kept as the latest per node: bounded by the nodes, whoever is connected.
+        source.subscribeNodeUsage((usage) => this.#newUsage.set(usage.node_id, usage)),
+      );
     if (source.subscribeStats)
       this.#unsubscribe.push(
         source.subscribeStats((samples) => {
@@ -200,10 +210,15 @@ export class StreamHub {
     this.#recentEvents = [...this.#recentEvents, ...events].slice(-RECENT_EVENTS);
     for (const sample of stats) this.#latestStats.set(sample.task_id, sample);
     for (const id of this.#latestStats.keys()) if (!next.tasks.has(id)) this.#latestStats.delete(id);
+    const usage = [...this.#newUsage.values()].filter((u) => next.nodes.has(u.node_id));
+    this.#newUsage = new Map();
+    for (const u of usage) this.#latestUsage.set(u.node_id, u);
+    for (const id of this.#latestUsage.keys()) if (!next.nodes.has(id)) this.#latestUsage.delete(id);
     const changes: StreamChanges = {
       ...diff,
       ...(events.length > 0 && { events }),
       ...(stats.length > 0 && { stats }),
+      ...(usage.length > 0 && { node_usage: usage }),
     };
     if (isEmpty(changes)) return undefined;
     this.#seq++;
@@ -224,6 +239,7 @@ export class StreamHub {
       nodes: [...state.nodes.values()].map((r) => r.view),
       events: this.#recentEvents ?? [],
       stats: [...this.#latestStats.values()],
+      node_usage: [...this.#latestUsage.values()],
     };
   }
 

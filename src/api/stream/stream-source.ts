@@ -7,7 +7,7 @@ import type { TaskRecord } from '../../model/task.ts';
 import { allocationOf, allocationsByNode } from '../../server/allocation.ts';
 import type { ApiDeps } from '../deps.ts';
 import { nodeView, refusedNodeView, serviceView } from '../views.ts';
-import { subscribeSamples } from './stats-samples.ts';
+import { subscribeNodeUsage, subscribeSamples } from './stats-samples.ts';
 import type { StreamSource } from './stream-hub.ts';
 
 export function streamSource(
@@ -39,6 +39,9 @@ export function streamSource(
     },
     recentEvents: (limit) => store.listEvents({ limit }),
     subscribeEvents: (listener) => events.subscribe(listener),
-    ...(stats && { subscribeStats: (listener) => subscribeSamples(stats, Date.now, listener) }),
+    ...(stats && {
+      subscribeStats: (listener) => subscribeSamples(stats, Date.now, listener),
+      subscribeNodeUsage: (listener) => subscribeNodeUsage(stats, Date.now, listener),
+    }),
   };
 }

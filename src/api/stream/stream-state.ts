@@ -6,7 +6,7 @@
  */
 import type { SkiffEvent } from '../../model/event.ts';
 import type { NodeView, ServiceView } from '../../model/views.ts';
-import type { StatsSample, TaskView } from './messages.ts';
+import type { NodeUsage, StatsSample, TaskView } from './messages.ts';
 
 export interface Row<T> {
   readonly view: T;
@@ -34,6 +34,7 @@ export interface StreamChanges {
   readonly nodes?: TopicChanges<NodeView>;
   readonly events?: SkiffEvent[];
   readonly stats?: StatsSample[];
+  readonly node_usage?: NodeUsage[];
 }
 
 /** The state of these views: tasks are the services' containers, keyed by task id. */
@@ -79,7 +80,8 @@ export function isEmpty(changes: StreamChanges): boolean {
     changes.tasks === undefined &&
     changes.nodes === undefined &&
     (changes.events?.length ?? 0) === 0 &&
-    (changes.stats?.length ?? 0) === 0
+    (changes.stats?.length ?? 0) === 0 &&
+    (changes.node_usage?.length ?? 0) === 0
   );
 }
 
@@ -91,7 +93,8 @@ export function rowCount(changes: StreamChanges): number {
     topic(changes.tasks) +
     topic(changes.nodes) +
     (changes.events?.length ?? 0) +
-    (changes.stats?.length ?? 0)
+    (changes.stats?.length ?? 0) +
+    (changes.node_usage?.length ?? 0)
   );
 }
 
@@ -125,12 +128,14 @@ export function mergeChanges(first: StreamChanges, second: StreamChanges): Strea
   const nodes = mergeTopic(first.nodes, second.nodes, (n) => n.id);
   const events = [...(first.events ?? []), ...(second.events ?? [])];
   const stats = latestSamples([...(first.stats ?? []), ...(second.stats ?? [])]);
+  const nodeUsage = latestUsage([...(first.node_usage ?? []), ...(second.node_usage ?? [])]);
   return {
     ...(services && { services }),
     ...(tasks && { tasks }),
     ...(nodes && { nodes }),
     ...(events.length > 0 && { events }),
     ...(stats.length > 0 && { stats }),
+    ...(nodeUsage.length > 0 && { node_usage: nodeUsage }),
   };
 }
 
@@ -139,4 +144,11 @@ export function latestSamples(samples: readonly StatsSample[]): StatsSample[] {
   const byTask = new Map<string, StatsSample>();
   for (const sample of samples) byTask.set(sample.task_id, sample);
   return [...byTask.values()];
+}
+
+/** The newest usage of each node, in the order nodes were first seen. */
+export function latestUsage(usage: readonly NodeUsage[]): NodeUsage[] {
+  const byNode = new Map<string, NodeUsage>();
+  for (const u of usage) byNode.set(u.node_id, u);
+  return [...byNode.values()];
 }

@@ -31,7 +31,9 @@ export function useRowWindow(
   list: RefObject<HTMLElement | null>,
   count: number,
   rowPx: number,
-  overscan = 10,
+  // A few rows either side: enough for a scroll's next frame, few enough that a burst that changes
+  // every row re-renders little more than a screenful.
+  overscan = 4,
 ): RowRange {
   const [range, setRange] = useState<RowRange>({ start: 0, end: Math.min(count, 60) });
   useLayoutEffect(() => {

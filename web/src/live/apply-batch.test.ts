@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { QueryClient } from '@tanstack/query-core';
 import type { NodeView, ServiceView, SkiffEvent } from '../api/types.ts';
-import { applyBatch } from './apply-batch.ts';
+import { applyBatch, streamedQueryDefaults } from './apply-batch.ts';
 import type { ChangesMessage, SnapshotMessage, StatsSample } from './messages.ts';
 import { keys } from './query-keys.ts';
 import type { Series } from './stats-series.ts';
@@ -97,6 +97,28 @@ test('a resync snapshot equal to what is cached keeps every row (structural shar
   applyBatch([snapshot([service('a'), service('b')], 7)], client, stats, 0);
   const after = client.getQueryData<readonly ServiceView[]>(keys.services);
   assert.equal(after, before);
+});
+
+test('with the streamed defaults the cache deep-compares nothing; the batch shares snapshot rows itself', () => {
+  const client = new QueryClient();
+  streamedQueryDefaults(client);
+  const stats = new StatsSeries();
+  applyBatch([snapshot([service('a'), service('b')])], client, stats, 0);
+  const before = client.getQueryData<readonly ServiceView[]>(keys.services) ?? [];
+  // An upsert is taken as new (the server sends rows whose JSON changed): no deep compare.
+  applyBatch([changes(0, { services: { upsert: [service('b')], remove: [] } })], client, stats, 0);
+  const changed = client.getQueryData<readonly ServiceView[]>(keys.services) ?? [];
+  assert.equal(changed[0], before[0]);
+  assert.notEqual(changed[1], before[1]);
+  // A resync's equal rows keep their identities, and so does the list.
+  applyBatch([snapshot([service('b'), service('a')], 9)], client, stats, 0);
+  assert.equal(client.getQueryData<readonly ServiceView[]>(keys.services), changed);
+  // A snapshot row that changed is replaced; the others stay.
+  applyBatch([snapshot([service('a', 0), service('b')], 10)], client, stats, 0);
+  const resynced = client.getQueryData<readonly ServiceView[]>(keys.services) ?? [];
+  assert.notEqual(resynced[0], changed[0]);
+  assert.equal(resynced[0]?.running, 0);
+  assert.equal(resynced[1], changed[1]);
 });
 
 test('a burst is one write per list, and the last change of a row wins', () => {
@@ -224,4 +246,33 @@ test('stats become one point per series per second, the sums of each replica’s
   assert.equal(series.cpu.at(-1), 450);
   assert.equal(series.memory.at(-1), 2000);
   assert.equal(client.getQueryData<Series>(keys.nodeStats('n1'))?.cpu.at(-1), 450);
+  // A sample older than the replica's latest (out of order) does not replace it.
+  applyBatch(
+    [changes(3, { stats: [sample('t1', '2026-12-01T00:00:01.000Z', 99)] })],
+    client,
+    stats,
+    t0 + 4000,
+  );
+  assert.equal(client.getQueryData<Series>(keys.serviceStats('a'))?.cpu.at(-1), 450);
+});
+
+test('a node’s host usage becomes its own series (millicores of the whole host, bytes used), apart from its replicas’ sum', () => {
+  const client = new QueryClient();
+  const stats = new StatsSeries();
+  const usage = (cpuPercent: number) => ({
+    node_id: 'n1',
+    at: '2026-12-01T00:00:00.000Z',
+    cpu_percent: cpuPercent,
+    cpu_count: 4,
+    memory_used_bytes: 3000,
+    memory_total_bytes: 8000,
+  });
+  const t0 = Date.parse('2026-12-01T00:00:00.000Z');
+  applyBatch([{ ...snapshot([service('a')]), node_usage: [usage(25)] }], client, stats, t0);
+  applyBatch([changes(0, { node_usage: [usage(50)] })], client, stats, t0 + 2000);
+  const host = client.getQueryData<Series>(keys.hostUsage('n1'));
+  // Half of 4 cores.
+  assert.equal(host?.cpu.at(-1), 2000);
+  assert.equal(host?.memory.at(-1), 3000);
+  assert.equal(client.getQueryData<Series>(keys.nodeStats('n1')), undefined, 'no replica samples: no sum');
 });

@@ -4,6 +4,7 @@
  * whatever the number of messages, and only rows that changed get new identities. The caller wraps
  * this in `notifyManager.batch` so the whole burst is one render.
  */
+import { replaceEqualDeep } from '@tanstack/query-core';
 import type { NodeView, ServiceView, SkiffEvent } from '../api/types.ts';
 import { appendEvents, upsertByKey, withContainer } from './collections.ts';
 import type { ChangesMessage, SnapshotMessage } from './messages.ts';
@@ -16,6 +17,38 @@ export type StateMessage = SnapshotMessage | ChangesMessage;
 export interface CacheWriter {
   getQueryData<T>(key: readonly unknown[]): T | undefined;
   setQueryData<T>(key: readonly unknown[], value: T): unknown;
+}
+
+/** The part of a QueryClient `streamedQueryDefaults` sets. */
+export interface QueryDefaults {
+  setQueryDefaults(key: readonly unknown[], options: { structuralSharing: boolean }): void;
+}
+
+/**
+ * Streamed lists skip the cache's own structural sharing: every write would deep-compare the whole
+ * list (a tenth of the main thread under 1,000 busy replicas). The batch keeps identities itself:
+ * unchanged rows are never replaced, a changed row is new (the server sends a row only when its
+ * JSON changed), and a snapshot's rows are shared with the cached ones row by row.
+ */
+export function streamedQueryDefaults(client: QueryDefaults): void {
+  for (const key of [keys.services, keys.nodes, keys.events, ['stats']])
+    client.setQueryDefaults(key, { structuralSharing: false });
+}
+
+/** `next` sorted, each row deep-shared with the cached row of its key (a snapshot's rows only). */
+function sharedRows<T>(
+  cached: readonly T[] | undefined,
+  next: readonly T[],
+  keyOf: (row: T) => string,
+  order: (a: T, b: T) => number,
+): readonly T[] {
+  const old = new Map((cached ?? []).map((row) => [keyOf(row), row]));
+  const rows = [...next].sort(order).map((row) => {
+    const before = old.get(keyOf(row));
+    return before === undefined ? row : (replaceEqualDeep(before, row) as T);
+  });
+  const same = cached !== undefined && cached.length === rows.length && rows.every((r, i) => r === cached[i]);
+  return same ? cached : rows;
 }
 
 const serviceKey = (s: ServiceView) => s.name;
@@ -59,9 +92,9 @@ export function applyBatch(
     if (!message) continue;
     if (message.type === 'snapshot') {
       synced = true;
-      // The snapshot's whole rows; the cache's structural sharing keeps unchanged ones as they were.
-      services = [...message.services].sort(byName);
-      nodes = [...message.nodes].sort(byId);
+      // The snapshot's whole rows, each unchanged one kept as it was (memoised rows skip).
+      services = sharedRows(services, message.services, serviceKey, byName);
+      nodes = sharedRows(nodes, message.nodes, nodeKey, byId);
       servicesWritten = true;
       nodesWritten = true;
       named = undefined;
@@ -70,7 +103,8 @@ export function applyBatch(
       newEvents.length = 0;
       events = appendEvents(undefined, message.events, MAX_CACHED_EVENTS);
       stats.clear();
-      stats.add(message.stats);
+      stats.add(message.stats, nowMs);
+      stats.addNodeUsage(message.node_usage ?? [], nowMs);
       continue;
     }
     const upserted = new Set<string>();
@@ -91,7 +125,8 @@ export function applyBatch(
     for (const node of message.nodes?.upsert ?? []) nodeChanges.set(node.id, node);
     for (const id of message.nodes?.remove ?? []) nodeChanges.set(id, null);
     if (message.events) newEvents.push(...message.events);
-    if (message.stats) stats.add(message.stats);
+    if (message.stats) stats.add(message.stats, nowMs);
+    if (message.node_usage) stats.addNodeUsage(message.node_usage, nowMs);
   }
 
   if (serviceChanges.size > 0) {
@@ -110,5 +145,6 @@ export function applyBatch(
   const points = stats.flush(nowMs);
   for (const [name, series] of points.services) cache.setQueryData(keys.serviceStats(name), series);
   for (const [id, series] of points.nodes) cache.setQueryData(keys.nodeStats(id), series);
+  for (const [id, series] of points.hosts) cache.setQueryData(keys.hostUsage(id), series);
   return synced;
 }

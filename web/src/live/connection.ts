@@ -9,7 +9,7 @@
 import type { QueryClient } from '@tanstack/react-query';
 import { notifyManager } from '@tanstack/react-query';
 import type { StateMessage } from './apply-batch.ts';
-import { applyBatch } from './apply-batch.ts';
+import { applyBatch, streamedQueryDefaults } from './apply-batch.ts';
 import { backoffDelayMs } from './backoff.ts';
 import type { SnapshotMessage } from './messages.ts';
 import {
@@ -69,6 +69,7 @@ export class LiveConnection {
   constructor(client: QueryClient, options: ConnectionOptions) {
     this.#client = client;
     this.#options = options;
+    streamedQueryDefaults(client);
   }
 
   readonly subscribe = (listener: () => void): (() => void) => {

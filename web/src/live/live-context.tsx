@@ -44,6 +44,8 @@ export function useConnectionState(): ConnectionState {
 
 const streamed = {
   enabled: false,
+  // The batch keeps unchanged rows' identities itself (apply-batch.ts): no deep compare per write.
+  structuralSharing: false,
   staleTime: Number.POSITIVE_INFINITY,
   gcTime: Number.POSITIVE_INFINITY,
 } as const;
@@ -77,4 +79,9 @@ export function useServiceStats(name: string): Series | undefined {
 
 export function useNodeStats(id: string): Series | undefined {
   return useQuery<Series>({ queryKey: keys.nodeStats(id), queryFn: never, ...streamed }).data;
+}
+
+/** The node's host usage (the whole machine, as its agent measures it). */
+export function useHostUsage(id: string): Series | undefined {
+  return useQuery<Series>({ queryKey: keys.hostUsage(id), queryFn: never, ...streamed }).data;
 }

@@ -8,6 +8,7 @@ import type { StreamServerMessage } from '../../../src/api/stream/messages.ts';
 
 export type {
   ChangesMessage,
+  NodeUsage,
   SessionView,
   SnapshotMessage,
   StatsSample,

@@ -7,7 +7,10 @@ export const keys = {
   nodes: ['nodes'] as const,
   events: ['events'] as const,
   serviceStats: (name: string) => ['stats', 'service', name] as const,
+  /** A node's replicas' summed usage. */
   nodeStats: (id: string) => ['stats', 'node', id] as const,
+  /** A node's host usage, as its agent measures the machine. */
+  hostUsage: (id: string) => ['stats', 'host', id] as const,
 };
 
 /** Events kept in the cache for the live views. */

@@ -6,7 +6,7 @@
  * are spread over the second instead of landing in one frame. Deterministic: time comes from the
  * samples and from `flush(nowMs)`.
  */
-import type { StatsSample } from './messages.ts';
+import type { NodeUsage, StatsSample } from './messages.ts';
 
 /** Points oldest first; `t` in unix seconds (uPlot's x unit), cpu in millicores, memory in bytes. */
 export interface Series {
@@ -25,6 +25,9 @@ const STALE_MS = 30_000;
 interface Latest {
   readonly service: string;
   readonly nodeId: string | null;
+  /** The sample's own time, as sent. */
+  readonly at: string;
+  /** When it arrived. */
   readonly atMs: number;
   readonly cpu: number;
   readonly memory: number;
@@ -34,17 +37,25 @@ export class StatsSeries {
   readonly #latest = new Map<string, Latest>();
   readonly #services = new Map<string, Series>();
   readonly #nodes = new Map<string, Series>();
+  /** Each node's host usage as its agent measured it (not only Skiff's replicas), and its series. */
+  readonly #hostLatest = new Map<string, { atMs: number; cpu: number; memory: number }>();
+  readonly #hosts = new Map<string, Series>();
   #dirty = false;
 
-  add(samples: readonly StatsSample[]): void {
+  /**
+   * Takes samples received at `nowMs`. A replica's samples are ordered by their `at` (ISO times of
+   * one server: as text when they have the same form, which spares a Date.parse per sample, of
+   * thousands a second); staleness counts from when they arrived.
+   */
+  add(samples: readonly StatsSample[], nowMs: number): void {
     for (const s of samples) {
-      const atMs = Date.parse(s.at);
       const known = this.#latest.get(s.task_id);
-      if (Number.isNaN(atMs) || (known && known.atMs > atMs)) continue;
+      if (known && isBefore(s.at, known.at)) continue;
       this.#latest.set(s.task_id, {
         service: s.service,
         nodeId: s.node_id,
-        atMs,
+        at: s.at,
+        atMs: nowMs,
         // A share of one core in percent: 100% is 1000 millicores.
         cpu: s.cpu_percent * 10,
         memory: s.memory_bytes,
@@ -53,19 +64,38 @@ export class StatsSeries {
     }
   }
 
+  /** Takes the hosts' own usage received at `nowMs` (CPU as millicores of the whole host). */
+  addNodeUsage(usage: readonly NodeUsage[], nowMs: number): void {
+    for (const u of usage) {
+      this.#hostLatest.set(u.node_id, {
+        atMs: nowMs,
+        cpu: (u.cpu_percent / 100) * u.cpu_count * 1000,
+        memory: u.memory_used_bytes,
+      });
+      this.#dirty = true;
+    }
+  }
+
   /** Forget everything (a resync brings a fresh picture). */
   clear(): void {
     this.#latest.clear();
+    this.#hostLatest.clear();
   }
 
   /**
    * When a new second has begun since the last flush and samples came: the services and nodes
-   * that got a point, with their whole series; otherwise empty maps.
+   * (their replicas' sums) and hosts (their own usage) that got a point, with their whole series;
+   * otherwise empty maps.
    */
-  flush(nowMs: number): { services: Map<string, Series>; nodes: Map<string, Series> } {
+  flush(nowMs: number): {
+    services: Map<string, Series>;
+    nodes: Map<string, Series>;
+    hosts: Map<string, Series>;
+  } {
     const services = new Map<string, Series>();
     const nodes = new Map<string, Series>();
-    if (!this.#dirty) return { services, nodes };
+    const hosts = new Map<string, Series>();
+    if (!this.#dirty) return { services, nodes, hosts };
     const byService = new Map<string, { cpu: number; memory: number }>();
     const byNode = new Map<string, { cpu: number; memory: number }>();
     for (const [taskId, s] of this.#latest) {
@@ -84,7 +114,15 @@ export class StatsSeries {
       const series = this.#push(this.#nodes, `n:${id}`, nowMs, sum);
       if (series) nodes.set(id, series);
     }
-    return { services, nodes };
+    for (const [id, host] of this.#hostLatest) {
+      if (nowMs - host.atMs > STALE_MS) {
+        this.#hostLatest.delete(id);
+        continue;
+      }
+      const series = this.#push(this.#hosts, `h:${id}`, nowMs, host);
+      if (series) hosts.set(id, series);
+    }
+    return { services, nodes, hosts };
   }
 
   /** The series with a new point, if its own second has turned since its last point. */
@@ -106,6 +144,14 @@ export class StatsSeries {
     map.set(key, next);
     return next;
   }
+}
+
+/** Whether ISO time `a` is before `b`; text order when both have one form (`…T…Z` of one length). */
+function isBefore(a: string, b: string): boolean {
+  if (a.length === b.length && a.endsWith('Z') && b.endsWith('Z')) return a < b;
+  const aMs = Date.parse(a);
+  const bMs = Date.parse(b);
+  return Number.isNaN(aMs) || aMs < bMs;
 }
 
 /** A fixed offset in [0, 1000) ms per key (FNV-1a of its characters). */

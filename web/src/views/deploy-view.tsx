@@ -1,5 +1,5 @@
 /**
- * Deploy from a form or a pasted JSON spec. The API's 400/403/409 names each field it refuses
+ * Deploy from a form, a pasted JSON spec, or a Compose file (compose-deploy.tsx: a stack). The API's 400/403/409 names each field it refuses
  * (`ports.0.host_port: …`); each message is shown at the form field it belongs to, the rest above
  * the form.
  */
@@ -10,12 +10,14 @@ import { fieldErrors, messagesAt } from '../api/field-errors.ts';
 import { ApiError, apiRequest } from '../api/http.ts';
 import type { ServiceView } from '../api/types.ts';
 import { href, navigate, replaceParam, useRoute } from '../router.ts';
+import { ComposeDeploy } from './compose-deploy.tsx';
 import type { DeployForm } from './deploy-spec.ts';
 import { EMPTY_FORM, FIELD_PATHS, specFromForm } from './deploy-spec.ts';
 
 export function DeployView() {
   const { params } = useRoute();
-  const mode = params.get('mode') === 'json' ? 'json' : 'form';
+  const asked = params.get('mode');
+  const mode = asked === 'json' || asked === 'compose' ? asked : 'form';
   const [form, setForm] = useState<DeployForm>(EMPTY_FORM);
   const [json, setJson] = useState('{\n  "name": "",\n  "image": "",\n  "replicas": 1\n}');
   const [errors, setErrors] = useState<FieldErrors | undefined>();
@@ -146,45 +148,54 @@ export function DeployView() {
         <a href={href(['deploy'], { mode: 'json' })} aria-current={mode === 'json' ? 'page' : undefined}>
           JSON spec
         </a>
+        <a
+          href={href(['deploy'], { mode: 'compose' })}
+          aria-current={mode === 'compose' ? 'page' : undefined}
+        >
+          Compose stack
+        </a>
       </nav>
-      <form onSubmit={submit} className="deploy" noValidate>
-        {general.length > 0 && (
-          <ul className="error" role="alert" aria-label="Problems">
-            {general.map((m) => (
-              <li key={m}>{m}</li>
-            ))}
-          </ul>
-        )}
-        {mode === 'form' ? (
-          fields
-        ) : (
-          <Field label="Service spec (JSON)" id="deploy-json" messages={[]}>
-            <textarea
-              id="deploy-json"
-              className="mono"
-              rows={16}
-              value={json}
-              onChange={(e) => setJson(e.target.value)}
-            />
-          </Field>
-        )}
-        <div className="actions">
-          <button type="submit" disabled={busy}>
-            {busy ? 'Deploying…' : 'Deploy'}
-          </button>
-          {mode === 'form' && (
-            <button
-              type="button"
-              onClick={() => {
-                setJson(JSON.stringify(specFromForm(form).spec, null, 2));
-                replaceParam('mode', 'json');
-              }}
-            >
-              Edit as JSON
-            </button>
+      {mode === 'compose' && <ComposeDeploy />}
+      {mode !== 'compose' && (
+        <form onSubmit={submit} className="deploy" noValidate>
+          {general.length > 0 && (
+            <ul className="error" role="alert" aria-label="Problems">
+              {general.map((m) => (
+                <li key={m}>{m}</li>
+              ))}
+            </ul>
           )}
-        </div>
-      </form>
+          {mode === 'form' ? (
+            fields
+          ) : (
+            <Field label="Service spec (JSON)" id="deploy-json" messages={[]}>
+              <textarea
+                id="deploy-json"
+                className="mono"
+                rows={16}
+                value={json}
+                onChange={(e) => setJson(e.target.value)}
+              />
+            </Field>
+          )}
+          <div className="actions">
+            <button type="submit" disabled={busy}>
+              {busy ? 'Deploying…' : 'Deploy'}
+            </button>
+            {mode === 'form' && (
+              <button
+                type="button"
+                onClick={() => {
+                  setJson(JSON.stringify(specFromForm(form).spec, null, 2));
+                  replaceParam('mode', 'json');
+                }}
+              >
+                Edit as JSON
+              </button>
+            )}
+          </div>
+        </form>
+      )}
     </section>
   );
 }

@@ -10,7 +10,7 @@ import { ActionButton, StatusPill } from '../components/action-button.tsx';
 import { Sparkline } from '../components/sparkline.tsx';
 import { UsageBar } from '../components/usage-bar.tsx';
 import { formatBytes, formatCpu, formatTime } from '../format.ts';
-import { useNodeStats, useNodes } from '../live/live-context.tsx';
+import { useHostUsage, useNodeStats, useNodes } from '../live/live-context.tsx';
 
 export function NodesView() {
   const nodes = useNodes();
@@ -30,9 +30,10 @@ export function NodesView() {
 }
 
 const NodeCard = memo(function NodeCard({ node, admin }: { node: NodeView; admin: boolean }) {
+  // The replicas' summed samples, and the host's own usage (what the whole machine uses).
   const stats = useNodeStats(node.id);
-  const cpuUsed = stats?.cpu.at(-1);
-  const memoryUsed = stats?.memory.at(-1);
+  const host = useHostUsage(node.id);
+  const charted = host && host.t.length > 1 ? host : stats;
   const path = `/api/nodes/${encodeURIComponent(node.id)}`;
   const labels = Object.entries(node.labels);
   return (
@@ -60,21 +61,35 @@ const NodeCard = memo(function NodeCard({ node, admin }: { node: NodeView; admin
         label="CPU"
         capacity={node.cpu_millicores}
         allocated={node.allocated_cpu_millicores}
-        used={cpuUsed}
+        host={host?.cpu.at(-1)}
+        replicas={stats?.cpu.at(-1)}
         format={formatCpu}
       />
       <UsageBar
         label="Memory"
         capacity={node.memory_bytes}
         allocated={node.allocated_memory_bytes}
-        used={memoryUsed}
+        host={host?.memory.at(-1)}
+        replicas={stats?.memory.at(-1)}
         format={formatBytes}
       />
-      {stats && stats.t.length > 1 && (
-        <div className="sparks">
-          <Sparkline series={stats} field="cpu" width={160} height={32} label={`${node.name} CPU`} />
-          <Sparkline series={stats} field="memory" width={160} height={32} label={`${node.name} memory`} />
-        </div>
+      {charted && charted.t.length > 1 && (
+        <figure className="node-charts" data-testid="node-charts">
+          <div className="sparks">
+            <Sparkline series={charted} field="cpu" width={150} height={40} label={`${node.name} CPU`} />
+            <Sparkline
+              series={charted}
+              field="memory"
+              width={150}
+              height={40}
+              label={`${node.name} memory`}
+            />
+          </div>
+          <figcaption className="muted">
+            {charted === host ? 'the host’s own CPU and memory' : 'its replicas’ CPU and memory'}, last two
+            minutes
+          </figcaption>
+        </figure>
       )}
       <p className="muted">
         engine {node.engine_version}, joined {formatTime(node.joined_at)}, last heartbeat{' '}

@@ -132,13 +132,16 @@ export const ServiceRow = memo(function ServiceRow({
   );
 });
 
-/** Only this re-renders when the service's stats get a point (once a second). */
-function ServiceSparklines({ name }: { name: string }) {
+/**
+ * Only this re-renders when the service's stats get a point (once a second); memoised, so the
+ * row's own changes (ten a second in a busy cluster) do not run its query or touch its charts.
+ */
+const ServiceSparklines = memo(function ServiceSparklines({ name }: { name: string }) {
   const series = useServiceStats(name);
   return <Sparks name={name} series={series} />;
-}
+});
 
-function Sparks({ name, series }: { name: string; series: Series | undefined }) {
+const Sparks = memo(function Sparks({ name, series }: { name: string; series: Series | undefined }) {
   if (!series || series.t.length === 0) return <span className="muted">no stats</span>;
   const cpu = series.cpu.at(-1) ?? 0;
   const memory = series.memory.at(-1) ?? 0;
@@ -148,4 +151,4 @@ function Sparks({ name, series }: { name: string; series: Series | undefined }) 
       <Sparkline series={series} field="memory" width={60} height={18} label={`${name} memory`} />
     </span>
   );
-}
+});
