@@ -127,6 +127,8 @@ export class Agent {
   /** Runs while connected to a server that reads stats (its welcome lists the feature). */
   readonly #stats: StatsSampler | undefined;
   #choice: ServerChoice;
+  /** The connection a server welcomed us on (it served us, rather than held us). */
+  #welcomedOn: WebSocket | undefined;
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -364,7 +366,7 @@ export class Agent {
         code === CLOSE_CODES.notLeader && URL.canParse(String(reason))
           ? { kind: 'redirected', leaderUrl: String(reason) }
           : code === CLOSE_CODES.noLeader
-            ? { kind: 'no-leader' }
+            ? { kind: 'no-leader', served: this.#welcomedOn === socket }
             : { kind: 'failed' };
       const from = this.serverUrl;
       const next = nextChoice(this.#choice, outcome);
@@ -400,6 +402,7 @@ export class Agent {
           this.#options.log(`the server accepts this agent now (cluster ${message.cluster_id})`);
         this.#refusals = 0;
         this.#choice = nextChoice(this.#choice, { kind: 'welcomed' }).choice;
+        this.#welcomedOn = this.#socket;
         const pool = parsePoolOrUndefined(message.address_pool);
         if (!pool) {
           this.#options.log(`the server sent an address pool this agent cannot use: ${message.address_pool}`);

@@ -126,3 +126,12 @@ test('a server that knows no leader is named to the next as unreachable (it may 
   const choice = nextChoice(firstChoice([A, B]), { kind: 'no-leader' }).choice;
   assert.equal(dialUrl(choice, '/agent/v1').searchParams.get('unreachable'), A);
 });
+
+test('the leader that served us steps down: the next server at once, not after the no-leader pause', () => {
+  const welcomed = nextChoice(firstChoice([A, B, C]), { kind: 'welcomed' }).choice;
+  const next = nextChoice(welcomed, { kind: 'no-leader', served: true });
+  assert.equal(currentServer(next.choice), B);
+  assert.equal(next.delayMs, 0);
+  assert.equal(dialUrl(next.choice, '/agent/v1').searchParams.get('unreachable'), A);
+  assert.equal(nextChoice(welcomed, { kind: 'no-leader' }).delayMs, NO_LEADER_RETRY_MS);
+});

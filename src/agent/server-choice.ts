@@ -32,8 +32,12 @@ export type DialOutcome =
   | { readonly kind: 'welcomed' }
   /** A follower named the leader. */
   | { readonly kind: 'redirected'; readonly leaderUrl: string }
-  /** A follower knows no leader yet. */
-  | { readonly kind: 'no-leader' }
+  /**
+   * A follower knows no leader yet, or the server that served us stepped down (`served`): that
+   * one is left at once, as a server that died would be; a follower that held us in vain waited
+   * for an election already, and is left after a pause.
+   */
+  | { readonly kind: 'no-leader'; readonly served?: boolean }
   /** The connection failed or dropped. */
   | { readonly kind: 'failed' };
 
@@ -90,7 +94,10 @@ export function nextChoice(
       // Named to the next server as unreachable: it cannot lead us, and if the key still names
       // it (a leader that just stepped down) the next one must hold us, not send us back.
       const next = advance({ ...choice, unreachable: currentServer(choice) }, choice.misses);
-      return { choice: { ...next.choice, misses: choice.misses }, delayMs: NO_LEADER_RETRY_MS };
+      return {
+        choice: { ...next.choice, misses: choice.misses },
+        delayMs: outcome.served === true ? 0 : NO_LEADER_RETRY_MS,
+      };
     }
     case 'failed':
       return advance({ ...choice, unreachable: currentServer(choice) }, choice.misses + 1);

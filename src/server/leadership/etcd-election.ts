@@ -99,6 +99,32 @@ export class EtcdElection {
     this.#holderAt(Number(answer.header.revision), kv ? parseRecord(kv.value) : undefined);
   }
 
+  /**
+   * Ends the lease the leader key is held under, as its expiry would, once that holder is known
+   * to be gone or to have stepped down (leader-probe.ts): etcd deletes the key with the lease, and
+   * every server campaigns at once instead of waiting out the TTL. Nothing happens when the key
+   * names another holder or lease by now. True when etcd revoked the lease.
+   */
+  async endHolderLease(holder: LeaderRecord): Promise<boolean> {
+    const current = this.#state.holder;
+    if (this.#stopped || current?.id !== holder.id || current.lease !== holder.lease) return false;
+    if (holder.id === this.#options.self.id) return false;
+    try {
+      await withDeadline(
+        this.#options.etcd.leaseClient.leaseRevoke({ ID: holder.lease }),
+        this.#ttlMs / 2,
+        'lease revoke',
+      );
+    } catch (error) {
+      // Already gone (expired meanwhile: "lease not found"), or etcd out of reach: the TTL decides.
+      this.#options.log(`ending the lease of server ${holder.id}: ${messageOf(error)}`);
+      return false;
+    }
+    // The watch says so too; a read now spares its latency before campaigning.
+    await this.#read().catch(() => {});
+    return true;
+  }
+
   /** Steps down (the key goes with the lease, so another server takes over at once). */
   async stop(): Promise<void> {
     this.#stopped = true;
