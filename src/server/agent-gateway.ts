@@ -179,7 +179,12 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): Age
       // only wait), else sent to the leader.
       for (const [ws, entry] of held) {
         const own = admission(entry.unreachable);
-        if (own.kind === 'hold') continue;
+        if (own.kind === 'hold') {
+          // Held for the server the key names now (it may have been elected while this agent
+          // waited, after failing to reach it): that server is asked whether it leads.
+          if (entry.unreachable) options.onHold?.(entry.unreachable);
+          continue;
+        }
         clearTimeout(entry.timer);
         held.delete(ws);
         if (own.kind === 'refuse') {

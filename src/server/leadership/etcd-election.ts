@@ -141,9 +141,12 @@ export class EtcdElection {
     const before = this.#state.holder;
     const step = stepElection(this.#state, input, this.#options.now());
     this.#state = step.state;
+    // Leading starts (its duties: the nodes reloaded, the controller resumed) before anyone hears
+    // the holder changed: the gateway serves the agents it holds when told, and a node reload
+    // after that would close their fresh sessions.
+    for (const action of step.actions) this.#act(action);
     if (before?.id !== step.state.holder?.id || before?.since !== step.state.holder?.since)
       this.#options.onHolder?.(step.state.holder);
-    for (const action of step.actions) this.#act(action);
   }
 
   #act(action: ElectionAction): void {
