@@ -33,6 +33,8 @@ export const LEADER_KEY = 'leader';
 export const DEFAULT_LEASE_TTL_MS = 2000;
 /** How often the lease's validity is checked against the clock. */
 const TICK_MS = 50;
+/** How soon a lease revoke that failed is tried again. */
+const REVOKE_RETRY_MS = 100;
 /** How often the leader key is read again, besides the watch. */
 const REREAD_MS = 1000;
 
@@ -109,16 +111,32 @@ export class EtcdElection {
     const current = this.#state.holder;
     if (this.#stopped || current?.id !== holder.id || current.lease !== holder.lease) return false;
     if (holder.id === this.#options.self.id) return false;
-    try {
-      await withDeadline(
-        this.#options.etcd.leaseClient.leaseRevoke({ ID: holder.lease }),
-        this.#ttlMs / 2,
-        'lease revoke',
-      );
-    } catch (error) {
-      // Already gone (expired meanwhile: "lease not found"), or etcd out of reach: the TTL decides.
-      this.#options.log(`ending the lease of server ${holder.id}: ${messageOf(error)}`);
-      return false;
+    // Retried for a while: a server just healed from a partition finds its etcd connections'
+    // circuit breakers open for up to a second (src/store/etcd/etcd-client.ts).
+    const giveUpAt = this.#options.now() + this.#ttlMs / 2;
+    for (;;) {
+      try {
+        await withDeadline(
+          this.#options.etcd.leaseClient.leaseRevoke({ ID: holder.lease }),
+          this.#ttlMs / 2,
+          'lease revoke',
+        );
+        break;
+      } catch (error) {
+        const again = this.#state.holder;
+        const same = again?.id === holder.id && again.lease === holder.lease;
+        // Already gone (expired meanwhile: "lease not found"), or etcd out of reach: the TTL decides.
+        if (
+          error instanceof EtcdLeaseInvalidError ||
+          !same ||
+          this.#stopped ||
+          this.#options.now() >= giveUpAt
+        ) {
+          this.#options.log(`ending the lease of server ${holder.id}: ${messageOf(error)}`);
+          return false;
+        }
+        await new Promise((done) => setTimeout(done, REVOKE_RETRY_MS));
+      }
     }
     // The watch says so too; a read now spares its latency before campaigning.
     await this.#read().catch(() => {});

@@ -156,6 +156,9 @@ export class EtcdLeadership implements Leadership {
         this.#options.onLeaderConfirmed?.();
         return;
       case 'unknown':
+        this.#options.log(
+          `the leader ${holder.id} is unreachable to an agent, and to this server: ${verdict.detail} (its lease decides)`,
+        );
         return;
     }
   }
