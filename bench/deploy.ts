@@ -31,6 +31,7 @@ import { Semaphore } from '../src/agent/semaphore.ts';
 import type { ContainerEngine } from '../src/docker/container-engine.ts';
 import { DockerEngine } from '../src/docker/docker-engine.ts';
 import { serviceSpecSchema } from '../src/model/service-spec.ts';
+import { loadIdentity } from '../src/security/node-identity.ts';
 import type { StoreLocation } from '../src/store/store-url.ts';
 import { describeLocation, parseStoreUrl } from '../src/store/store-url.ts';
 import { startEtcdCluster } from '../test/support/etcd.ts';
@@ -44,13 +45,15 @@ import {
 } from './harness/cleanup.ts';
 import type { EngineCall } from './harness/engine-tracer.ts';
 import { EngineTracer } from './harness/engine-tracer.ts';
+import type { AgentSettings } from './harness/in-process-skiff.ts';
 import { InProcessSkiff, localEngine } from './harness/in-process-skiff.ts';
 import { positiveInt } from './harness/options.ts';
 import { createRaw, ensureFloorNetwork, rawDefinition } from './harness/raw-floor.ts';
 import { fmtMs as fmt, out, printAgentLog, runMain, table } from './harness/report.ts';
 import type { SkiffApi } from './harness/skiff-api.ts';
 import { coveredMs, mean, median } from './harness/stats.ts';
-import { abortOnSignals, waitUntil, withDeadline } from './harness/wait.ts';
+import { CuttableRelay, handshakeCosts } from './harness/tls-reconnect.ts';
+import { abortOnSignals, sleep, waitUntil, withDeadline } from './harness/wait.ts';
 
 const TARGET_RATIO = 1.3;
 const POLL_MS = 10;
@@ -486,6 +489,7 @@ async function main(): Promise<void> {
         ` before: ${PLAIN_FIRST_CONNECT_MS} ms); reconnect on the saved certificate, median of ${reconnects.length}:` +
         ` ${fmt(median(reconnects))} ms (before, plain WebSocket with the join token: ${PLAIN_RECONNECT_MS} ms).`,
     );
+    await reportTlsReconnect(skiff, agentSettings, options.trials);
   } finally {
     await skiff.stop();
     const clusterIds = [rawClusterId, ...(skiff.clusterId ? [skiff.clusterId] : [])];
@@ -494,6 +498,53 @@ async function main(): Promise<void> {
     await rm(dataDir, { recursive: true, force: true });
     await store.stop();
     printAgentLog(skiff.notableAgentLog());
+  }
+}
+
+/** Connection cuts measured, and handshakes of each kind. */
+const RECONNECT_TRIALS_PER_TRIAL = 5;
+
+/**
+ * The cost of a TLS agent reconnect (bench/harness/tls-reconnect.ts): a running agent's
+ * connection cut → its node ready again, and the mutual-TLS handshake alone, full and resumed.
+ */
+async function reportTlsReconnect(
+  skiff: InProcessSkiff,
+  settings: AgentSettings,
+  trials: number,
+): Promise<void> {
+  const server = skiff.server;
+  if (!server) return;
+  const serverAddress = new URL(server.url);
+  const relay = await CuttableRelay.start({ host: serverAddress.hostname, port: Number(serverAddress.port) });
+  try {
+    await skiff.stopAgent();
+    await skiff.startAgent({ ...settings, serverUrls: [relay.url] });
+    await skiff.waitNodeReady();
+    const cuts: number[] = [];
+    for (let i = 0; i < trials * RECONNECT_TRIALS_PER_TRIAL; i++) {
+      // Settled first: the session ticket of the last handshake is in, heartbeats flow.
+      await sleep(300);
+      const before = relay.accepted;
+      const cutAt = performance.now();
+      relay.cut();
+      await waitUntil('the agent to dial again', 10_000, 1, async () =>
+        relay.accepted > before ? true : undefined,
+      );
+      await skiff.api.waitReadyNodes('the node ready again', 10_000, 1, (n) => n > 0);
+      cuts.push(performance.now() - cutAt);
+    }
+    const identity = loadIdentity(settings.dataDir);
+    if (!identity) throw new Error(`no node identity in ${settings.dataDir}`);
+    const handshakes = await handshakeCosts(relay.url, identity, trials * RECONNECT_TRIALS_PER_TRIAL);
+    out(
+      `TLS agent reconnect: connection cut → node ready again ${fmt(median(cuts))} ms median of ${cuts.length}` +
+        ` (${fmt(Math.min(...cuts))}–${fmt(Math.max(...cuts))}; redial at once on a resumed TLS session, hello, welcome);` +
+        ` the mutual-TLS handshake alone: full ${fmt(median(handshakes.fullMs))} ms, resumed ${fmt(median(handshakes.resumedMs))} ms` +
+        ` (${handshakes.resumed}/${handshakes.resumedMs.length} resumed).`,
+    );
+  } finally {
+    await relay.stop();
   }
 }
 

@@ -284,7 +284,13 @@ async function runTrial(
     for (const ids of bySlot.values()) trial.duplicates += ids.length - 1;
     trial.duplicates += Math.max(0, bySlot.size - 1);
   }
-  for (const service of [probe, ...writes]) await ha.api(via, 'DELETE', `/api/services/${service}`);
+  // A write racing the leader's own on the same service is refused with 409 ("try again"), as
+  // any client of an HA control plane may be told: the removal is retried until it is taken.
+  for (const service of [probe, ...writes])
+    await waitUntil(`${service} removal accepted`, 30_000, 100, async () => {
+      const answer = await ha.api(via, 'DELETE', `/api/services/${service}`).catch(() => undefined);
+      return answer !== undefined && (answer.status < 300 || answer.status === 404) ? true : undefined;
+    });
 
   // The failed server returns, as a follower.
   if (kind === 'kill') await ha.startServer(old);

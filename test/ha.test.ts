@@ -162,6 +162,10 @@ describe('HA: three servers on etcd', { timeout: 420_000 }, () => {
       `leader killed: new leader after ${leaderMs} ms, every agent ready on it after ${agentsMs} ms; ${accepted.length} writes accepted meanwhile`,
     );
     assert.ok(agentsMs < 10_000, `the agents reconnected within seconds (${agentsMs} ms)`);
+    // Its lease was renewed under 500 ms before the kill, so etcd could not have expired it before
+    // 1.5 s: a leader sooner means a follower the agents came to found the port refusing and
+    // ended the lease itself (src/server/leadership/leader-probe.ts).
+    assert.ok(leaderMs < 1500, `a new leader before the dead one's lease could expire (${leaderMs} ms)`);
 
     const scaled = await runsExactly('web', 5);
     for (const [slot, ids] of web)

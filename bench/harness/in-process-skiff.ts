@@ -28,6 +28,8 @@ export interface AgentSettings {
   readonly dataDir: string;
   /** Engine operations at once; the agent's default when absent. */
   readonly concurrency?: number;
+  /** Where the agent dials (a relay in front of the server); the server itself when absent. */
+  readonly serverUrls?: readonly string[];
 }
 
 export class InProcessSkiff {
@@ -64,7 +66,7 @@ export class InProcessSkiff {
   async startAgent(settings: AgentSettings): Promise<void> {
     const server = this.#running();
     this.agent = new Agent({
-      serverUrls: [server.url],
+      serverUrls: settings.serverUrls ?? [server.url],
       joinToken: server.tokens.join,
       engine: settings.engine,
       name: settings.name,

@@ -16,8 +16,10 @@
  */
 
 import { existsSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
 import { buildInfo } from '../build/build-info.ts';
 import type { ContainerEngine } from '../docker/container-engine.ts';
@@ -33,7 +35,10 @@ import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { readServerMessage } from '../protocol/read-message.ts';
 import { agentTlsOptions } from '../security/agent-tls.ts';
+import type { NodeIdentity } from '../security/node-identity.ts';
 import { loadAssignment, saveAssignment } from './assignment-file.ts';
+import type { ConnectRace } from './connect-race.ts';
+import { raceConnect } from './connect-race.ts';
 import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
 import { ExecSessions } from './exec-sessions.ts';
@@ -52,9 +57,12 @@ import type { DialOutcome, ServerChoice } from './server-choice.ts';
 import { currentServer, dialUrl, firstChoice, nextChoice } from './server-choice.ts';
 import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from './stats-sampler.ts';
 import type { UsageSource } from './stats-usage.ts';
+import { AgentTlsSessions } from './tls-sessions.ts';
 
 /** A server silent this long (no pong, no message) is given up on and dialled again. */
 const SERVER_SILENCE_MS = 2000;
+/** While a dial's SYNs go unanswered, a fresh one this often (connect-race.ts). */
+const CONNECT_ATTEMPT_EVERY_MS = 250;
 /** Events kept while the server is unreachable; the oldest go first. */
 const MAX_BUFFERED_EVENTS = 1000;
 /** How often the agent's counters go to the server (each message is the whole snapshot). */
@@ -154,6 +162,12 @@ export class Agent {
   readonly #images: ImageKeeper | undefined;
   /** The connected server reads `volumes` reports (its welcome lists the feature). */
   #serverReadsVolumes = false;
+  /** The TCP half of a dial in flight. */
+  #race: ConnectRace | undefined;
+  /** TLS context and sessions kept across dials (tls-sessions.ts). */
+  readonly #tls = new AgentTlsSessions();
+  /** The connection a server welcomed us on (it served us, rather than held us). */
+  #welcomedOn: WebSocket | undefined;
 
   constructor(options: AgentOptions) {
     const images = options.images;
@@ -309,6 +323,7 @@ export class Agent {
     void this.#dataPlane?.stop();
     for (const controller of this.#logStreams.values()) controller.abort();
     this.#execs.cancelAll();
+    this.#race?.cancel();
     this.#socket?.close(1000, 'agent stopping');
   }
 
@@ -331,20 +346,53 @@ export class Agent {
     );
   }
 
-  #open(identity: { keyPem: string; certPem: string; caPem: string }): void {
+  #open(identity: NodeIdentity): void {
     if (this.#stopped) return;
     // wss:// even for an http:// URL (the port speaks TLS to anyone, and agents only over TLS);
     // `?unreachable=` names the server that just failed (server-choice.ts).
     const url = dialUrl(this.#choice, AGENT_PATH);
     url.protocol = 'wss:';
+    // The TCP half first, with fresh SYNs at a quick pace while unanswered (connect-race.ts).
+    const race = raceConnect({
+      dial: () => netConnect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 443) }),
+      attemptEveryMs: CONNECT_ATTEMPT_EVERY_MS,
+      giveUpAfterMs: SERVER_SILENCE_MS,
+    });
+    this.#race = race;
+    const dialledAt = Date.now();
+    race.socket.then(
+      (tcp) => {
+        if (this.#race === race) this.#race = undefined;
+        if (this.#stopped) tcp.destroy();
+        else this.#openOn(tcp, identity, url);
+      },
+      (error: unknown) => {
+        if (this.#race === race) this.#race = undefined;
+        if (this.#stopped) return;
+        this.#options.log(`server connection: ${error instanceof Error ? error.message : String(error)}`);
+        this.#redial({ kind: 'failed', waitedMs: Date.now() - dialledAt });
+      },
+    );
+  }
+
+  /** The WebSocket over mutual TLS on a connected TCP socket, resuming the server's last session. */
+  #openOn(tcp: Socket, identity: NodeIdentity, url: URL): void {
+    const tls = this.#tls.for(identity);
+    const server = url.host;
     const options = {
       // ws hands these to tls.connect as they are (its typings lack servername, and give
       // checkServerIdentity node:tls's job with a boolean answer).
       ...agentTlsOptions(url),
-      ca: identity.caPem,
-      cert: identity.certPem,
-      key: identity.keyPem,
+      secureContext: tls.context,
       handshakeTimeout: SERVER_SILENCE_MS,
+      createConnection: (connectOptions: ConnectionOptions) => {
+        const secure = tlsConnect({ ...connectOptions, socket: tcp, session: tls.session(server) });
+        secure.on('session', (session: Buffer) => tls.remember(server, session));
+        // A failed handshake may be the session's fault (a server whose ticket keys changed
+        // answers with a full handshake instead, but be sure): the next dial starts afresh.
+        secure.once('error', () => tls.forget(server));
+        return secure;
+      },
     };
     const socket = new WebSocket(url, options as unknown as WebSocket.ClientOptions);
     socket.on('unexpected-response', (request, response) => {
@@ -418,16 +466,21 @@ export class Agent {
         code === CLOSE_CODES.notLeader && URL.canParse(String(reason))
           ? { kind: 'redirected', leaderUrl: String(reason) }
           : code === CLOSE_CODES.noLeader
-            ? { kind: 'no-leader' }
+            ? { kind: 'no-leader', served: this.#welcomedOn === socket }
             : { kind: 'failed' };
-      const from = this.serverUrl;
-      const next = nextChoice(this.#choice, outcome);
-      this.#choice = next.choice;
-      if (outcome.kind === 'redirected')
-        this.#options.log(`${from} does not lead: dialling the leader ${this.serverUrl}`);
-      else if (this.serverUrl !== from) this.#options.log(`${from} is unreachable: trying ${this.serverUrl}`);
-      setTimeout(() => void this.#dial(), next.delayMs);
+      this.#redial(outcome);
     });
+  }
+
+  /** After a dial or a connection ends: the next server (server-choice.ts), after its delay. */
+  #redial(outcome: DialOutcome): void {
+    const from = this.serverUrl;
+    const next = nextChoice(this.#choice, outcome);
+    this.#choice = next.choice;
+    if (outcome.kind === 'redirected')
+      this.#options.log(`${from} does not lead: dialling the leader ${this.serverUrl}`);
+    else if (this.serverUrl !== from) this.#options.log(`${from} is unreachable: trying ${this.serverUrl}`);
+    setTimeout(() => void this.#dial(), next.delayMs);
   }
 
   #receive(text: string): void {
@@ -454,6 +507,7 @@ export class Agent {
           this.#options.log(`the server accepts this agent now (cluster ${message.cluster_id})`);
         this.#refusals = 0;
         this.#choice = nextChoice(this.#choice, { kind: 'welcomed' }).choice;
+        this.#welcomedOn = this.#socket;
         const pool = parsePoolOrUndefined(message.address_pool);
         if (!pool) {
           this.#options.log(`the server sent an address pool this agent cannot use: ${message.address_pool}`);

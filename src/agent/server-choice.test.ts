@@ -42,14 +42,14 @@ describe('server choice', () => {
     ]);
   });
 
-  test('every server gone: one quick round, then the dropped-connection backoff per round', () => {
+  test('every server gone: one quick round back to the first, then the dropped-connection backoff per round', () => {
     const { dials } = walk(
       firstChoice([A, B, C]),
       Array.from({ length: 7 }, () => ({ kind: 'failed' }) as const),
     );
     assert.deepEqual(
       dials.map(([, delay]) => delay),
-      [0, 0, 250, 250, 250, 500, 500],
+      [0, 0, 0, 250, 250, 250, 500],
     );
     assert.deepEqual(
       dials.map(([url]) => url),
@@ -57,9 +57,15 @@ describe('server choice', () => {
     );
   });
 
-  test('one server: the single-server backoff as before', () => {
-    const { dials } = walk(firstChoice([A]), [{ kind: 'failed' }, { kind: 'failed' }, { kind: 'failed' }]);
+  test('one server: a dropped connection is dialled again at once, then the backoff', () => {
+    const { dials } = walk(firstChoice([A]), [
+      { kind: 'failed' },
+      { kind: 'failed' },
+      { kind: 'failed' },
+      { kind: 'failed' },
+    ]);
     assert.deepEqual(dials, [
+      [A, 0],
       [A, 250],
       [A, 500],
       [A, 1000],
@@ -125,4 +131,26 @@ test('the server that failed is named to the next one, until a welcome', () => {
 test('a server that knows no leader is named to the next as unreachable (it may still be named the leader)', () => {
   const choice = nextChoice(firstChoice([A, B]), { kind: 'no-leader' }).choice;
   assert.equal(dialUrl(choice, '/agent/v1').searchParams.get('unreachable'), A);
+});
+
+test('the leader that served us steps down: the next server at once, not after the no-leader pause', () => {
+  const welcomed = nextChoice(firstChoice([A, B, C]), { kind: 'welcomed' }).choice;
+  const next = nextChoice(welcomed, { kind: 'no-leader', served: true });
+  assert.equal(currentServer(next.choice), B);
+  assert.equal(next.delayMs, 0);
+  assert.equal(dialUrl(next.choice, '/agent/v1').searchParams.get('unreachable'), A);
+  assert.equal(nextChoice(welcomed, { kind: 'no-leader' }).delayMs, NO_LEADER_RETRY_MS);
+});
+
+test('a dial that waited on a silent server counts its wait against the delay before the next', () => {
+  let choice = firstChoice([A]);
+  const delays: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const next = nextChoice(choice, { kind: 'failed', waitedMs: 2000 });
+    choice = next.choice;
+    delays.push(next.delayMs);
+  }
+  assert.deepEqual(delays, [0, 0, 0, 0]);
+  assert.equal(nextChoice(choice, { kind: 'failed', waitedMs: 100 }).delayMs, 900);
+  assert.equal(nextChoice(choice, { kind: 'failed' }).delayMs, 1000);
 });

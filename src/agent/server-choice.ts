@@ -4,7 +4,8 @@
  * closes (protocol/messages.ts `notLeader`), and one that knows no leader yet holds the
  * connection until an election names one. So: a redirect is followed at once; a server that is
  * gone makes the agent try the next one in its list, at once for the first pass over the list
- * and then with the dropped-connection backoff per full round, so a leader's death costs one
+ * (the failed server's own redial included: alone in its list, an agent dials again at once) and
+ * then with the dropped-connection backoff per full round, so a leader's death costs one
  * election, not a backoff.
  */
 import { reconnectDelayMs } from './reconnect-delay.ts';
@@ -32,10 +33,17 @@ export type DialOutcome =
   | { readonly kind: 'welcomed' }
   /** A follower named the leader. */
   | { readonly kind: 'redirected'; readonly leaderUrl: string }
-  /** A follower knows no leader yet. */
-  | { readonly kind: 'no-leader' }
-  /** The connection failed or dropped. */
-  | { readonly kind: 'failed' };
+  /**
+   * A follower knows no leader yet, or the server that served us stepped down (`served`): that
+   * one is left at once, as a server that died would be; a follower that held us in vain waited
+   * for an election already, and is left after a pause.
+   */
+  | { readonly kind: 'no-leader'; readonly served?: boolean }
+  /**
+   * The connection failed or dropped. `waitedMs`: how long the failed dial itself waited for an
+   * answer (a silent server): the delay before the next dial counts from the dial's start.
+   */
+  | { readonly kind: 'failed'; readonly waitedMs?: number };
 
 /** Redirects followed in a row before the agent treats them as failures (a loop between two servers). */
 export const MAX_REDIRECTS = 3;
@@ -90,10 +98,15 @@ export function nextChoice(
       // Named to the next server as unreachable: it cannot lead us, and if the key still names
       // it (a leader that just stepped down) the next one must hold us, not send us back.
       const next = advance({ ...choice, unreachable: currentServer(choice) }, choice.misses);
-      return { choice: { ...next.choice, misses: choice.misses }, delayMs: NO_LEADER_RETRY_MS };
+      return {
+        choice: { ...next.choice, misses: choice.misses },
+        delayMs: outcome.served === true ? 0 : NO_LEADER_RETRY_MS,
+      };
     }
-    case 'failed':
-      return advance({ ...choice, unreachable: currentServer(choice) }, choice.misses + 1);
+    case 'failed': {
+      const next = advance({ ...choice, unreachable: currentServer(choice) }, choice.misses + 1);
+      return { choice: next.choice, delayMs: Math.max(0, next.delayMs - (outcome.waitedMs ?? 0)) };
+    }
   }
 }
 
@@ -102,8 +115,10 @@ function advance(choice: ServerChoice, misses: number) {
   const count = choice.urls.length;
   // A failed redirect target hands back to the list where it was left.
   const index = choice.redirect !== undefined ? choice.index : (choice.index + 1) % count;
-  // Rounds completed over the list (the failed server was the first of the first round).
-  const rounds = Math.floor(misses / count);
+  // Rounds completed over the list, the failed server's own redial included in the first: a
+  // dropped connection is dialled again at once (a server that restarted, a connection the agent
+  // gave up on while the network was out), and only a server that fails that too backs off.
+  const rounds = Math.floor(Math.max(0, misses - 1) / count);
   return {
     choice: { ...choice, index, redirect: undefined, misses },
     delayMs: rounds === 0 ? 0 : reconnectDelayMs('dropped', rounds),

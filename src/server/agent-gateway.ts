@@ -8,7 +8,8 @@
  * With several servers (HA) only the leader serves agents (`admit`): a follower closes a verified
  * connection naming the leader (`CLOSE_CODES.notLeader`), or holds it while no leader is known and
  * names the leader as soon as one is (`reconsider`), so an agent waits out an election on an open
- * connection rather than redialling. A leader that steps down closes its agents the same way.
+ * connection rather than redialling; the follower elected serves the agents it holds on those
+ * connections. A leader that steps down closes its agents the same way.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -72,6 +73,8 @@ export interface GatewayOptions {
    * the server the agent says it just failed to reach (the dial's `unreachable` query).
    */
   readonly admit?: (unreachable: Unreachable | undefined) => AgentAdmission;
+  /** An agent is held that could not reach `unreachable` (HA: the leader is probed). */
+  readonly onHold?: (unreachable: Unreachable) => void;
 }
 
 /** The server an agent says it just failed to reach, and when it arrived here (this server's clock). */
@@ -90,6 +93,16 @@ export interface AgentGateway {
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
+/** What a held agent may say before it is served (its hello; then at most a few reports). */
+const MAX_HELD_MESSAGES = 16;
+
+interface Held {
+  readonly timer: NodeJS.Timeout;
+  readonly unreachable: Unreachable | undefined;
+  readonly nodeName: string;
+  readonly said: Buffer[];
+  readonly listen: (data: WebSocket.RawData) => void;
+}
 /** How long a follower holds an agent's connection waiting for a leader before it says so. */
 export const HOLD_FOR_LEADER_MS = 10_000;
 
@@ -106,26 +119,44 @@ export function isAgentUpgrade(request: IncomingMessage): boolean {
 export function attachAgentGateway(server: Server, options: GatewayOptions): AgentGateway {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   const state = { closing: false };
-  /** Connections waiting for a leader to be named: their hold timers and what they could not reach. */
-  const held = new Map<
-    WebSocket,
-    { readonly timer: NodeJS.Timeout; readonly unreachable: Unreachable | undefined }
-  >();
+  /**
+   * Connections waiting for a leader to be named: their hold timers, what they could not reach,
+   * the node their certificate names, and what they said meanwhile (their hello), kept so this
+   * server serves them on the same connection if it is the one elected.
+   */
+  const held = new Map<WebSocket, Held>();
   const served = new Set<WebSocket>();
   const admission = (unreachable?: Unreachable): AgentAdmission =>
     options.admit?.(unreachable) ?? { kind: 'accept' };
-  const hold = (ws: WebSocket, unreachable: Unreachable | undefined) => {
+  const hold = (ws: WebSocket, nodeName: string, unreachable: Unreachable | undefined) => {
     const timer = setTimeout(() => {
       held.delete(ws);
       ws.close(CLOSE_CODES.noLeader, 'no leader elected yet');
     }, HOLD_FOR_LEADER_MS);
-    held.set(ws, { timer, unreachable });
+    const said: Buffer[] = [];
+    const listen = (data: WebSocket.RawData) => {
+      if (said.length < MAX_HELD_MESSAGES)
+        said.push(Buffer.isBuffer(data) ? data : Buffer.from(String(data)));
+    };
+    ws.on('message', listen);
+    held.set(ws, { timer, unreachable, nodeName, said, listen });
     ws.on('close', () => {
       clearTimeout(held.get(ws)?.timer);
       held.delete(ws);
     });
-    // Whatever the agent says while held (its hello) waits for the leader it will be sent to.
     ws.on('error', () => {});
+    if (unreachable) options.onHold?.(unreachable);
+  };
+  const serve = (ws: WebSocket, nodeName: string) => {
+    served.add(ws);
+    ws.on('close', () => served.delete(ws));
+    serveAgent(ws, nodeName, options, state);
+  };
+  /** This server was elected while holding `ws`: served where it is, what it said read now. */
+  const serveHeld = (ws: WebSocket, entry: Held) => {
+    ws.off('message', entry.listen);
+    serve(ws, entry.nodeName);
+    for (const data of entry.said) ws.emit('message', data, false);
   };
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Not the agents' door: another upgrade handler (`skiff exec`'s, src/api) answers it.
@@ -138,11 +169,9 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): Age
     wss.handleUpgrade(request, socket, head, (ws) => {
       const decision = admission(unreachable);
       if (decision.kind === 'redirect') return closeWith(ws, CLOSE_CODES.notLeader, decision.url);
-      if (decision.kind === 'hold') return hold(ws, unreachable);
+      if (decision.kind === 'hold') return hold(ws, identity.nodeName, unreachable);
       if (decision.kind === 'refuse') return ws.close(CLOSE_CODES.noLeader, 'this server knows no leader');
-      served.add(ws);
-      ws.on('close', () => served.delete(ws));
-      serveAgent(ws, identity.nodeName, options, state);
+      serve(ws, identity.nodeName);
     });
   };
   server.on('upgrade', onUpgrade);
@@ -157,19 +186,27 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): Age
         }
         return;
       }
-      // A held agent dials the leader anew (this server, if it leads now): its hello went unread.
-      for (const [ws, { timer, unreachable }] of held) {
-        const own = admission(unreachable);
-        if (own.kind === 'hold') continue;
-        clearTimeout(timer);
+      // A held agent is served here if this server leads now (no redial: the election is the
+      // only wait), else sent to the leader.
+      for (const [ws, entry] of held) {
+        const own = admission(entry.unreachable);
+        if (own.kind === 'hold') {
+          // Held for the server the key names now (it may have been elected while this agent
+          // waited, after failing to reach it): that server is asked whether it leads.
+          if (entry.unreachable) options.onHold?.(entry.unreachable);
+          continue;
+        }
+        clearTimeout(entry.timer);
         held.delete(ws);
         if (own.kind === 'refuse') {
           ws.close(CLOSE_CODES.noLeader, 'this server knows no leader');
           continue;
         }
-        const url = own.kind === 'redirect' ? own.url : own.selfUrl;
-        if (url === undefined) ws.close(CLOSE_CODES.noLeader, 'dial again');
-        else closeWith(ws, CLOSE_CODES.notLeader, url);
+        if (own.kind === 'accept') {
+          if (ws.readyState === ws.OPEN) serveHeld(ws, entry);
+          continue;
+        }
+        closeWith(ws, CLOSE_CODES.notLeader, own.url);
       }
       if (decision.kind === 'redirect') {
         for (const ws of served) {

@@ -50,6 +50,7 @@ import { EtcdLeadership, leaderKey } from './leadership/etcd-leadership.ts';
 import { FORWARDED_HEADER, forwardDecision } from './leadership/forward-decision.ts';
 import { LeaderDuties } from './leadership/leader-duties.ts';
 import { forwardToLeader, forwardUpgrade } from './leadership/leader-forward.ts';
+import { LEADING_PATH } from './leadership/leader-probe.ts';
 import type { Leadership } from './leadership/leadership.ts';
 import { SoleLeadership } from './leadership/leadership.ts';
 import { serverIdentity } from './leadership/server-identity.ts';
@@ -290,6 +291,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const serve = (request: Request, env: HttpBindings | Http2Bindings) => {
     const pathname = new URL(request.url).pathname;
     if (agentPaths.has(pathname)) return agentApp.fetch(request, env as HttpBindings);
+    // Another server asking whether this one leads (leader-probe.ts): answered by this server itself.
+    if (pathname === LEADING_PATH && request.method === 'GET')
+      return Response.json(leadership?.leadingAnswer() ?? { leading: false, lease: null });
     const decision = forwardDecision({
       pathname,
       leading: leadership?.leading ?? true,
@@ -320,6 +324,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   pki.onRenewed(() => tlsListener.setSecureContext(pki.tlsOptions));
   const gateway: AgentGateway = attachAgentGateway(server, {
     admit: (unreachable) => leadership?.admission(unreachable) ?? { kind: 'hold' },
+    onHold: (unreachable) => leadership?.suspect(unreachable.url),
     authenticate: (request) => {
       const identity = clientIdentity(request);
       if (!identity || !pki.allowedSerials(identity.name).includes(identity.serial)) return undefined;
@@ -432,6 +437,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         duties.stop(reason);
       },
       onLeader: (leader) => duties.leaderChanged(leader),
+      caPem: () => pki.caBundlePem,
+      onLeaderConfirmed: () => gateway.reconsider(),
     });
   } else {
     leadership = new SoleLeadership(self);

@@ -32,3 +32,16 @@ test('an agent that just failed to reach the leader the key still names is held,
   const third = { id: 's3', url: 'https://10.0.0.3:8080', since: 2, lease: '3' };
   assert.equal(agentAdmission({ ...self, leading: false, holder: third, unreachable }).kind, 'redirect');
 });
+
+test('an agent held for a leader it could not reach is sent back once a probe finds that leader leading', () => {
+  const unreachable = { url: other.url, arrivedAtMs: 5 };
+  // Confirmed before the agent arrived: that answer is older than the agent's trouble.
+  assert.equal(
+    agentAdmission({ ...self, leading: false, holder: other, unreachable, holderConfirmedAtMs: 4 }).kind,
+    'hold',
+  );
+  assert.deepEqual(
+    agentAdmission({ ...self, leading: false, holder: other, unreachable, holderConfirmedAtMs: 5 }),
+    { kind: 'redirect', url: other.url },
+  );
+});

@@ -25,6 +25,11 @@ export function agentAdmission(input: {
    * after the agent arrived (`arrivedAtMs`, this server's clock).
    */
   readonly unreachable?: { readonly url: string; readonly arrivedAtMs: number } | undefined;
+  /**
+   * When the holder last answered a probe that it leads (leader-probe.ts; this server's clock):
+   * an agent that arrived before that answer only lost its own way there, and is sent back.
+   */
+  readonly holderConfirmedAtMs?: number | undefined;
 }): AgentAdmission {
   if (input.leading) return { kind: 'accept', selfUrl: input.selfUrl };
   if (input.holder === undefined) return { kind: 'hold' };
@@ -33,11 +38,17 @@ export function agentAdmission(input: {
   // leader to send anyone to, nor to wait for here: the agent tries another server.
   if (input.holder.id === input.selfId) return { kind: 'refuse' };
   const gone = input.unreachable;
-  if (gone && sameServer(gone.url, input.holder.url) && input.holder.since <= gone.arrivedAtMs)
+  const confirmed = input.holderConfirmedAtMs;
+  if (
+    gone &&
+    sameServer(gone.url, input.holder.url) &&
+    input.holder.since <= gone.arrivedAtMs &&
+    !(confirmed !== undefined && confirmed >= gone.arrivedAtMs)
+  )
     return { kind: 'hold' };
   return { kind: 'redirect', url: input.holder.url };
 }
 
-function sameServer(a: string, b: string): boolean {
+export function sameServer(a: string, b: string): boolean {
   return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 }

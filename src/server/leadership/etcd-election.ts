@@ -33,6 +33,8 @@ export const LEADER_KEY = 'leader';
 export const DEFAULT_LEASE_TTL_MS = 2000;
 /** How often the lease's validity is checked against the clock. */
 const TICK_MS = 50;
+/** How soon a lease revoke that failed is tried again. */
+const REVOKE_RETRY_MS = 100;
 /** How often the leader key is read again, besides the watch. */
 const REREAD_MS = 1000;
 
@@ -99,6 +101,48 @@ export class EtcdElection {
     this.#holderAt(Number(answer.header.revision), kv ? parseRecord(kv.value) : undefined);
   }
 
+  /**
+   * Ends the lease the leader key is held under, as its expiry would, once that holder is known
+   * to be gone or to have stepped down (leader-probe.ts): etcd deletes the key with the lease, and
+   * every server campaigns at once instead of waiting out the TTL. Nothing happens when the key
+   * names another holder or lease by now. True when etcd revoked the lease.
+   */
+  async endHolderLease(holder: LeaderRecord): Promise<boolean> {
+    const current = this.#state.holder;
+    if (this.#stopped || current?.id !== holder.id || current.lease !== holder.lease) return false;
+    if (holder.id === this.#options.self.id) return false;
+    // Retried for a while: a server just healed from a partition finds its etcd connections'
+    // circuit breakers open for up to a second (src/store/etcd/etcd-client.ts).
+    const giveUpAt = this.#options.now() + this.#ttlMs / 2;
+    for (;;) {
+      try {
+        await withDeadline(
+          this.#options.etcd.leaseClient.leaseRevoke({ ID: holder.lease }),
+          this.#ttlMs / 2,
+          'lease revoke',
+        );
+        break;
+      } catch (error) {
+        const again = this.#state.holder;
+        const same = again?.id === holder.id && again.lease === holder.lease;
+        // Already gone (expired meanwhile: "lease not found"), or etcd out of reach: the TTL decides.
+        if (
+          error instanceof EtcdLeaseInvalidError ||
+          !same ||
+          this.#stopped ||
+          this.#options.now() >= giveUpAt
+        ) {
+          this.#options.log(`ending the lease of server ${holder.id}: ${messageOf(error)}`);
+          return false;
+        }
+        await new Promise((done) => setTimeout(done, REVOKE_RETRY_MS));
+      }
+    }
+    // The watch says so too; a read now spares its latency before campaigning.
+    await this.#read().catch(() => {});
+    return true;
+  }
+
   /** Steps down (the key goes with the lease, so another server takes over at once). */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -115,9 +159,12 @@ export class EtcdElection {
     const before = this.#state.holder;
     const step = stepElection(this.#state, input, this.#options.now());
     this.#state = step.state;
+    // Leading starts (its duties: the nodes reloaded, the controller resumed) before anyone hears
+    // the holder changed: the gateway serves the agents it holds when told, and a node reload
+    // after that would close their fresh sessions.
+    for (const action of step.actions) this.#act(action);
     if (before?.id !== step.state.holder?.id || before?.since !== step.state.holder?.since)
       this.#options.onHolder?.(step.state.holder);
-    for (const action of step.actions) this.#act(action);
   }
 
   #act(action: ElectionAction): void {

@@ -8,9 +8,11 @@ import type { Etcd3, Lease, Namespace } from 'etcd3';
 import { z } from 'zod';
 import type { ServerView } from '../../model/views.ts';
 import type { AgentAdmission } from './agent-admission.ts';
-import { agentAdmission } from './agent-admission.ts';
+import { agentAdmission, sameServer } from './agent-admission.ts';
 import type { LeaderRecord } from './election-core.ts';
 import { EtcdElection, LEADER_KEY } from './etcd-election.ts';
+import type { ProbeVerdict } from './leader-probe.ts';
+import { probeLeader } from './leader-probe.ts';
 import type { Leadership, ServerIdentity } from './leadership.ts';
 
 export interface EtcdLeadershipOptions {
@@ -24,12 +26,20 @@ export interface EtcdLeadershipOptions {
   readonly onLeading: (since: number, leaseId: string) => void;
   readonly onFollowing: (reason: string) => void;
   readonly onLeader: (leader: LeaderRecord | undefined) => void;
+  /** The cluster CA bundle (PEM) another server's serving certificate is verified against. */
+  readonly caPem: () => string;
+  /** A probe found the leader leading after an agent could not reach it (held agents go back). */
+  readonly onLeaderConfirmed?: () => void;
+  /** Asks a server whether it leads (default: leader-probe.ts over HTTPS). */
+  readonly probe?: (url: string, caPem: string) => Promise<ProbeVerdict>;
 }
 
 const registrationSchema = z.object({ id: z.string(), url: z.string(), started_at: z.number() });
 /** A registration outlives its server by at most this (a crashed server's entry expires). */
 const REGISTRY_TTL_S = 5;
 const REGISTRY_CHECK_MS = 2000;
+/** A leader a probe found leading is not probed again before this (agents keep saying so). */
+const CONFIRMED_FOR_MS = 1000;
 
 /** The full etcd key of the leader (what the store's write guard compares). */
 export function leaderKey(prefix: string): string {
@@ -48,6 +58,10 @@ export class EtcdLeadership implements Leadership {
   #registration: Lease | undefined;
   #refresh: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The holder being probed now (id and lease), so one agent's report is probed once. */
+  #probing: string | undefined;
+  /** The holder a probe last found leading (id and lease), and when. */
+  #confirmed: { readonly holder: string; readonly atMs: number } | undefined;
 
   private constructor(options: EtcdLeadershipOptions) {
     this.#options = options;
@@ -90,7 +104,69 @@ export class EtcdLeadership implements Leadership {
       selfUrl: this.self.url,
       holder: this.#election.holder,
       unreachable,
+      holderConfirmedAtMs: this.#confirmedAtMs(),
     });
+  }
+
+  #confirmedAtMs(): number | undefined {
+    const holder = this.#election.holder;
+    const confirmed = this.#confirmed;
+    return holder && confirmed?.holder === holderKey(holder) ? confirmed.atMs : undefined;
+  }
+
+  /**
+   * An agent could not reach `url`. When that is the leader the key names, it is asked whether it
+   * leads (leader-probe.ts): gone or not leading, its lease is ended now, not when it expires, so
+   * the next leader is elected at once; leading, the agents held for it are sent back. No answer
+   * changes nothing. One probe at a time per holder.
+   */
+  suspect(url: string): void {
+    const holder = this.#election.holder;
+    if (this.#closed || this.#election.leading || !holder || holder.id === this.self.id) return;
+    if (!sameServer(url, holder.url)) return;
+    const key = holderKey(holder);
+    if (this.#probing === key) return;
+    const confirmed = this.#confirmed;
+    if (confirmed?.holder === key && this.#options.now() - confirmed.atMs < CONFIRMED_FOR_MS) return;
+    this.#probing = key;
+    void this.#probe(holder).finally(() => {
+      if (this.#probing === key) this.#probing = undefined;
+    });
+  }
+
+  async #probe(holder: LeaderRecord): Promise<void> {
+    const probe = this.#options.probe ?? probeLeader;
+    const verdict = await probe(holder.url, this.#options.caPem()).catch(
+      (error: unknown): ProbeVerdict => ({ kind: 'unknown', detail: String(error) }),
+    );
+    if (this.#closed) return;
+    switch (verdict.kind) {
+      case 'gone':
+      case 'not-leading': {
+        const why = verdict.kind === 'gone' ? `its port refuses connections` : 'it says it does not lead';
+        this.#options.log(
+          `the leader ${holder.id} is unreachable to an agent and ${why}: ending its lease ${holder.lease} now`,
+        );
+        await this.#election.endHolderLease(holder);
+        return;
+      }
+      case 'leading':
+        if (verdict.lease !== holder.lease) return;
+        this.#confirmed = { holder: holderKey(holder), atMs: this.#options.now() };
+        this.#options.onLeaderConfirmed?.();
+        return;
+      case 'unknown':
+        this.#options.log(
+          `the leader ${holder.id} is unreachable to an agent, and to this server: ${verdict.detail} (its lease decides)`,
+        );
+        return;
+    }
+  }
+
+  /** This server's answer to a probe (`GET /ha/v1/leading`). */
+  leadingAnswer(): { leading: boolean; lease: string | null } {
+    const leading = this.#election.leading;
+    return { leading, lease: leading ? (this.#election.leaseId ?? null) : null };
   }
 
   async servers(): Promise<ServerView[]> {
@@ -183,6 +259,10 @@ export class EtcdLeadership implements Leadership {
       .put(`servers/${self.id}`)
       .value(JSON.stringify({ id: self.id, url: self.url, started_at: self.startedAt }));
   }
+}
+
+function holderKey(holder: LeaderRecord): string {
+  return `${holder.id} ${holder.lease}`;
 }
 
 function safeJson(text: string): unknown {

@@ -27,6 +27,10 @@ export interface Leadership {
   admission(unreachable?: { readonly url: string; readonly arrivedAtMs: number }): AgentAdmission;
   /** Every server known to the cluster, the leader marked. */
   servers(): Promise<ServerView[]>;
+  /** An agent says it could not reach `url` (HA: the leader is probed, etcd-leadership.ts). */
+  suspect(url: string): void;
+  /** Whether this server leads, and under which lease (`GET /ha/v1/leading`, leader-probe.ts). */
+  leadingAnswer(): { leading: boolean; lease: string | null };
   close(): Promise<void>;
 }
 
@@ -56,6 +60,12 @@ export class SoleLeadership implements Leadership {
     return [
       { id: this.self.id, url: this.self.url, leader: true, started_at: started, leader_since: started },
     ];
+  }
+
+  suspect(_url: string): void {}
+
+  leadingAnswer(): { leading: boolean; lease: string | null } {
+    return { leading: true, lease: this.leader.lease };
   }
 
   async close(): Promise<void> {}
