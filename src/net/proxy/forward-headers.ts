@@ -55,7 +55,7 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], forwarded: 
         host ??= value;
         break;
     }
-    if (HOP_BY_HOP.has(lower) || (named !== undefined && named.has(lower))) continue;
+    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
     out.push(name, value);
   }
   // The body was de-chunked on the way in; re-announce chunking so Node frames it again, whatever
@@ -81,7 +81,7 @@ export function forwardResponseHeaders(rawHeaders: readonly string[]): string[] 
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (named !== undefined && named.has(lower))) continue;
+    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
     out.push(name, rawHeaders[i + 1] ?? '');
   }
   return out;
