@@ -70,6 +70,7 @@ const localAgentOptions = {
   concurrency: { type: 'string', default: '8' },
   'secrets-dir': { type: 'string' },
   'stats-interval': { type: 'string', default: '5s' },
+  'http-proxy': { type: 'string', default: 'auto' },
 } as const;
 
 const waitOptions = {

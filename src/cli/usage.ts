@@ -78,7 +78,10 @@ const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:/
   --secrets-dir DIR               where replicas' secret and config files are written, on a tmpfs the
                                   agent mounts if needed (default /run/skiff/secrets)
   --stats-interval 5s             how often replicas' and the node's CPU, memory, network and disk use is
-                                  sampled and sent to the server (1s to 1h)`;
+                                  sampled and sent to the server (1s to 1h)
+  --http-proxy auto               who serves app_protocol: http ports: haproxy (the agent runs its own,
+                                  from the host's haproxy 2.2+), builtin (the agent's own Node proxy),
+                                  or auto (haproxy when the host has it, else builtin)`;
 
 /** How every size flag reads, the same wherever one is taken. */
 const SIZE = 'SIZE is 512m, 1g, 1.5g, or a bare number of MiB (512 = 512m)';
