@@ -7,7 +7,7 @@
  */
 
 import Docker from 'dockerode';
-import { Agent } from '../../src/agent/agent.ts';
+import { Agent, type HttpProxyChoice } from '../../src/agent/agent.ts';
 import type { ContainerEngine } from '../../src/docker/container-engine.ts';
 import { parseAddressPool } from '../../src/model/addressing.ts';
 import { removeRules } from '../../src/net/data-plane/netfilter.ts';
@@ -28,6 +28,8 @@ export interface AgentSettings {
   readonly dataDir: string;
   /** Engine operations at once; the agent's default when absent. */
   readonly concurrency?: number;
+  /** `--http-proxy` of the agent; its default (auto) when absent. */
+  readonly httpProxy?: HttpProxyChoice;
 }
 
 export class InProcessSkiff {
@@ -70,6 +72,7 @@ export class InProcessSkiff {
       name: settings.name,
       dataDir: settings.dataDir,
       concurrency: settings.concurrency,
+      ...(settings.httpProxy ? { httpProxy: settings.httpProxy } : {}),
       log: (message) => this.agentLog.push(message),
     });
     await this.agent.start();

@@ -167,6 +167,11 @@ export class Agent {
     this.#choice = firstChoice(options.serverUrls);
   }
 
+  /** Who serves `app_protocol: http` routes now (after an `auto` fallback, the built-in proxy). */
+  get httpProxy(): 'builtin' | 'haproxy' {
+    return this.#dataPlane?.httpProxy ?? (this.#haproxy === undefined ? 'builtin' : 'haproxy');
+  }
+
   /** Whether HAProxy serves HTTP routes (`--http-proxy`), settled at start; `auto` falls back. */
   async #resolveHttpProxy(): Promise<{ readonly fallback: boolean } | undefined> {
     const choice = this.#options.httpProxy ?? 'auto';
