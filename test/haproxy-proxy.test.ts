@@ -5,11 +5,12 @@
  * change reloads without refusing a connection, and replicas coming and going need no reload.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { detectHaproxy, haproxyPaths } from '../src/net/haproxy/haproxy-process.ts';
+import { detectHaproxy, haproxyPaths, removeHaproxy } from '../src/net/haproxy/haproxy-process.ts';
 import { HaproxyProxy } from '../src/net/haproxy/haproxy-proxy.ts';
 import { workerPid } from '../src/net/haproxy/haproxy-runtime.ts';
 import type { Backend, Strategy } from '../src/net/proxy/balancer.ts';
@@ -200,5 +201,31 @@ describe('HAProxy as the HTTP proxy', { timeout: 120_000 }, () => {
     for (let i = 0; i < 4; i++) assert.equal((await httpCall(port)).body, 'idle');
     releaseBusy?.();
     assert.ok((await Promise.all(held)).some((answer) => answer.body === 'busy done'));
+  });
+
+  test('a leftover HAProxy of a data dir is stopped by PID and its files removed (--cleanup)', async () => {
+    // As an agent killed on a host without setpriv would leave it: running on its config, detached.
+    const leftover = mkdtempSync(join(tmpdir(), 'skiff-haproxy-leftover-'));
+    const own = new HaproxyProxy({ dir: leftover, log: () => {}, stopGraceMs: 100 });
+    await own.setRoutes([route('left:80', [])]);
+    const paths = haproxyPaths(leftover);
+    await own.stop();
+    const child = spawn('haproxy', ['-W', '-f', paths.config, '-p', paths.pidFile], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    child.unref();
+    await waitFor(
+      'the leftover running',
+      async () => (await workerPid(paths.adminSocket).catch(() => undefined)) !== undefined,
+    );
+    const pid = Number(readFileSync(paths.pidFile, 'utf8'));
+    assert.equal(pid, child.pid);
+    assert.equal(
+      removeHaproxy(leftover, () => {}),
+      true,
+    );
+    await waitFor('the leftover gone', () => child.exitCode !== null || child.signalCode !== null);
+    assert.equal(existsSync(leftover), false);
   });
 });

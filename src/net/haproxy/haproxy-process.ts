@@ -222,15 +222,25 @@ export function stopLeftover(paths: HaproxyPaths, log: (message: string) => void
   }
   // Synchronous: this runs before a new process binds the same ports.
   const deadline = Date.now() + 3000;
-  while (Date.now() < deadline && existsSync(`/proc/${pid}`)) {
+  while (Date.now() < deadline && alive(pid)) {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
   }
-  if (existsSync(`/proc/${pid}`)) {
+  if (alive(pid)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {}
   }
   return true;
+}
+
+/** Running, not exited: a zombie (exited, not yet reaped by its parent) holds no port. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** `skiff agent --cleanup`: stops a leftover HAProxy of this data dir and removes its files. */
