@@ -228,4 +228,32 @@ describe('HAProxy as the HTTP proxy', { timeout: 120_000 }, () => {
     await waitFor('the leftover gone', () => child.exitCode !== null || child.signalCode !== null);
     assert.equal(existsSync(leftover), false);
   });
+
+  test("the routes' answers are counted from HAProxy's stats, by status class", async () => {
+    const counted = new Map<string, number>();
+    const statsDir = mkdtempSync(join(tmpdir(), 'skiff-haproxy-stats-'));
+    const counting = new HaproxyProxy({
+      dir: statsDir,
+      log: () => {},
+      stopGraceMs: 100,
+      statsIntervalMs: 100,
+      onAnswers: (key, statusClass, count, averageSeconds) => {
+        assert.ok(averageSeconds === undefined || averageSeconds >= 0);
+        counted.set(`${key} ${statusClass}`, (counted.get(`${key} ${statusClass}`) ?? 0) + count);
+      },
+    });
+    cleanups.push(async () => {
+      await counting.stop();
+      rmSync(statsDir, { recursive: true, force: true });
+    });
+    const one = await backend('counted');
+    await counting.setRoutes([route('count:80', [one.backend]), route('none:80', [])]);
+    const port = (key: string) => counting.boundPort(key, '0.0.0.0') ?? 0;
+    for (let i = 0; i < 5; i++) assert.equal((await httpCall(port('count:80'))).status, 200);
+    assert.equal((await httpCall(port('none:80'))).status, 503);
+    await waitFor(
+      'the answers counted',
+      () => counted.get('count:80 2xx') === 5 && counted.get('none:80 5xx') === 1,
+    );
+  });
 });

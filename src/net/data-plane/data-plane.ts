@@ -12,7 +12,7 @@
 import { networkDefinition } from '../../docker/container-definition.ts';
 import type { ContainerEngine } from '../../docker/container-engine.ts';
 import type { AgentTally } from '../../metrics/agent-counters.ts';
-import { proxiedRequestCounter } from '../../metrics/proxy-requests.ts';
+import { haproxyAnswerCounter, proxiedRequestCounter } from '../../metrics/proxy-requests.ts';
 import type { AddressPool } from '../../model/addressing.ts';
 import { bridgePattern, dockerNetworkName, inNetwork, networkAddressing } from '../../model/addressing.ts';
 import type { ServiceEndpoints } from '../../protocol/messages.ts';
@@ -89,7 +89,12 @@ export class DataPlane {
     this.#proxy = new ServiceProxy(tally ? { onRequest: proxiedRequestCounter(tally) } : {});
     if (options.haproxy !== undefined) {
       const { dir, binary } = options.haproxy;
-      this.#haproxy = new HaproxyProxy({ dir, ...(binary ? { binary } : {}), log: options.log });
+      this.#haproxy = new HaproxyProxy({
+        dir,
+        ...(binary ? { binary } : {}),
+        log: options.log,
+        ...(tally ? { onAnswers: haproxyAnswerCounter(tally) } : {}),
+      });
     }
   }
 

@@ -15,8 +15,9 @@ import type { ProxyRoute } from '../proxy/proxy-route.ts';
 import { checkRoutes, listenerId } from '../proxy/route-plan.ts';
 import { type HaproxyRouteConfig, haproxyName, renderConfig } from './haproxy-config.ts';
 import { HaproxyProcess, haproxyPaths } from './haproxy-process.ts';
-import { runtimeSet } from './haproxy-runtime.ts';
+import { runtimeCommand, runtimeSet } from './haproxy-runtime.ts';
 import { planSlots, runtimeLines, type SlotTable } from './haproxy-slots.ts';
+import { countDeltas, type FrontendCounts, parseStat, type StatusClass } from './haproxy-stats.ts';
 
 export interface HaproxyProxyOptions {
   /** Its own directory (config, PID file, runtime socket), inside the agent's data dir. */
@@ -29,6 +30,18 @@ export interface HaproxyProxyOptions {
   readonly requestTimeoutMs?: number;
   /** `stop()` lets requests finish for this long. Default 5 s. */
   readonly stopGraceMs?: number;
+  /**
+   * Told every `statsIntervalMs` of the answers each route sent since the last time, by status
+   * class, with the backend's average time standing in for each one's duration (the metrics).
+   */
+  readonly onAnswers?: (
+    routeKey: string,
+    statusClass: StatusClass,
+    count: number,
+    averageSeconds: number | undefined,
+  ) => void;
+  /** Default 2 s. */
+  readonly statsIntervalMs?: number;
 }
 
 interface RouteEntry {
@@ -52,6 +65,8 @@ export class HaproxyProxy {
   #queue: Promise<void> = Promise.resolve();
   #stopped = false;
   #restart: NodeJS.Timeout | undefined;
+  #statsTimer: NodeJS.Timeout | undefined;
+  #lastStat: ReadonlyMap<string, FrontendCounts> = new Map();
 
   constructor(options: HaproxyProxyOptions) {
     this.#options = options;
@@ -62,6 +77,11 @@ export class HaproxyProxy {
       log: options.log,
       onExit: (description) => this.#onExit(description),
     });
+    const onAnswers = options.onAnswers;
+    if (onAnswers !== undefined) {
+      this.#statsTimer = setInterval(() => void this.#pollStats(onAnswers), options.statsIntervalMs ?? 2000);
+      this.#statsTimer.unref();
+    }
   }
 
   /** The master's PID while it runs (for tests and logs). */
@@ -85,6 +105,7 @@ export class HaproxyProxy {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#restart);
+    clearInterval(this.#statsTimer);
     await this.#queue;
     await this.#process.stop(this.#options.stopGraceMs ?? 5000);
     this.#routes.clear();
@@ -179,6 +200,19 @@ export class HaproxyProxy {
         });
       }
     }
+  }
+
+  async #pollStats(onAnswers: NonNullable<HaproxyProxyOptions['onAnswers']>): Promise<void> {
+    if (!this.#process.running) return;
+    const csv = await runtimeCommand(this.#paths.adminSocket, ['show stat']).catch(() => undefined);
+    if (csv === undefined) return;
+    const next = parseStat(csv);
+    const keys = new Map([...this.#routes.values()].map((entry) => [entry.name, entry.key]));
+    for (const delta of countDeltas(this.#lastStat, next)) {
+      const key = keys.get(delta.name);
+      if (key !== undefined) onAnswers(key, delta.statusClass, delta.count, delta.averageSeconds);
+    }
+    this.#lastStat = next;
   }
 
   #onExit(description: string): void {
