@@ -115,6 +115,8 @@ export class HaproxyProxy {
     if (this.#stopped) throw new ProxyStoppedError('setRoutes after stop');
     checkRoutes(table);
     this.#lastTable = table;
+    // No HTTP route yet: no process to start (most agents of most clusters, most of the time).
+    if (table.length === 0 && !this.#process.running && this.#routes.size === 0) return;
     const failures: ListenFailure[] = [];
     const wanted = new Set(table.map((route) => route.key));
     for (const key of [...this.#routes.keys()]) if (!wanted.has(key)) this.#routes.delete(key);
