@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { portConflicts } from '../src/net/data-plane/listening-sockets.ts';
 import { detectHaproxy, haproxyPaths, removeHaproxy } from '../src/net/haproxy/haproxy-process.ts';
 import { HaproxyProxy } from '../src/net/haproxy/haproxy-proxy.ts';
 import { workerPid } from '../src/net/haproxy/haproxy-runtime.ts';
@@ -255,5 +256,23 @@ describe('HAProxy as the HTTP proxy', { timeout: 120_000 }, () => {
       'the answers counted',
       () => counted.get('count:80 2xx') === 5 && counted.get('none:80 5xx') === 1,
     );
+  });
+
+  test("HAProxy's loopback listener on a published port is the agent's own, not a conflict", async () => {
+    const published = await refusingPort();
+    const one = await backend('published');
+    await proxy.setRoutes([
+      route('pub:ingress', [one.backend], {
+        listen: [
+          { host: '0.0.0.0', port: 0 },
+          { host: '127.0.0.1', port: published },
+        ],
+      }),
+    ]);
+    assert.equal((await httpCall(published)).body, 'published');
+    const wanted = [{ protocol: 'tcp' as const, port: published }];
+    assert.deepEqual(portConflicts(wanted, proxy.pids), []);
+    // Without its PIDs it is some other process on the port, as a host process would be.
+    assert.match(portConflicts(wanted)[0]?.owner?.command ?? '', /haproxy/);
   });
 });

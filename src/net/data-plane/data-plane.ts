@@ -273,7 +273,11 @@ export class DataPlane {
     const nodeId = this.#options.nodeId;
     const cluster = { clusterId: this.#options.clusterId, pool: this.#options.pool };
     const wanted = planDataPlane(services, nodeId, cluster).published;
-    const conflicts = portConflicts(wanted.map((port) => ({ protocol: 'tcp' as const, port })));
+    // HAProxy serves published ports on loopback in the agent's place: its sockets are ours.
+    const conflicts = portConflicts(
+      wanted.map((port) => ({ protocol: 'tcp' as const, port })),
+      this.#haproxy?.pids ?? [],
+    );
     clearTimeout(this.#recheck);
     if (conflicts.length > 0 && !this.#stopped) {
       this.#recheck = setTimeout(() => this.#schedule(), CONFLICT_RECHECK_MS);

@@ -101,6 +101,24 @@ export class HaproxyProcess {
     return this.running ? this.#child?.pid : undefined;
   }
 
+  /** The master and its workers (those that hold the listening sockets), while it runs. */
+  get pids(): number[] {
+    const master = this.pid;
+    if (master === undefined) return [];
+    let children: number[] = [];
+    try {
+      children = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .filter((text) => text !== '')
+        .map(Number);
+    } catch {
+      // Without /proc's children list: the worker the runtime socket named.
+      if (this.#worker !== undefined) children = [this.#worker];
+    }
+    return [master, ...children];
+  }
+
   /** Writes `text` as the config once `haproxy -c` accepts it; throws HaproxyStartError otherwise. */
   async writeConfig(text: string): Promise<void> {
     mkdirSync(this.#paths.dir, { recursive: true, mode: 0o700 });

@@ -89,6 +89,11 @@ export class HaproxyProxy {
     return this.#process.pid;
   }
 
+  /** Its processes: their sockets on published ports are the agent's own, not a conflict. */
+  get pids(): number[] {
+    return this.#process.pids;
+  }
+
   setRoutes(routes: readonly ProxyRoute[]): Promise<void> {
     const run = this.#queue.then(() => this.#apply(routes));
     this.#queue = run.catch(() => {});
