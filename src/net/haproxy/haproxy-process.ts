@@ -79,6 +79,8 @@ export class HaproxyProcess {
   readonly #log: (message: string) => void;
   readonly #onExit: (description: string) => void;
   #child: ChildProcess | undefined;
+  /** Resolves when the current child exits (one listener for every wait on it). */
+  #exited: Promise<void> = Promise.resolve();
   #worker: number | undefined;
   #output: string[] = [];
   #stopping = false;
@@ -160,6 +162,7 @@ export class HaproxyProcess {
     child.stderr?.on('data', keep);
     process.on('exit', this.#killOnExit);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    this.#exited = exited;
     child.once('exit', (code, signal) => {
       process.off('exit', this.#killOnExit);
       this.#worker = undefined;
@@ -174,9 +177,8 @@ export class HaproxyProcess {
   async reload(): Promise<void> {
     const child = this.#child;
     if (child === undefined || !this.running) return this.start();
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGUSR2');
-    this.#worker = await this.#newWorker(this.#worker, exited);
+    this.#worker = await this.#newWorker(this.#worker, this.#exited);
   }
 
   /** Soft stop: in-flight requests finish for up to `graceMs`, then the process is terminated. */
@@ -184,7 +186,7 @@ export class HaproxyProcess {
     const child = this.#child;
     this.#stopping = true;
     if (child === undefined || !this.running) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const exited = this.#exited;
     child.kill('SIGUSR1');
     if (await within(exited, graceMs)) return;
     child.kill('SIGTERM');
@@ -198,6 +200,7 @@ export class HaproxyProcess {
     void exited.then(() => {
       gone = true;
     });
+    // A reload that fails leaves the master in wait mode with the old worker: a new PID never comes.
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (gone) throw new HaproxyStartError('haproxy exited at start', this.#output.join('\n'));
