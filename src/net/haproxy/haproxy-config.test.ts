@@ -69,6 +69,7 @@ test('defaults: forwardfor, retries on a failed connect to another server, timeo
     'option forwardfor',
     'retry-on conn-failure empty-response',
     'option redispatch 1',
+    'option idle-close-on-response',
     'retries 3',
     'timeout connect 1500ms',
     'timeout server 60000ms',

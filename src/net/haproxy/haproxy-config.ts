@@ -61,6 +61,9 @@ export function renderConfig(input: HaproxyConfigInput): string {
     '  timeout queue 5s',
     '  option forwardfor',
     '  option http-keep-alive',
+    // A reload soft-stops the old worker: its idle keep-alive clients are answered once more
+    // (with Connection: close) instead of being closed under a request they may be sending.
+    '  option idle-close-on-response',
     '  http-reuse safe',
     '  retries 3',
     '  retry-on conn-failure empty-response',
