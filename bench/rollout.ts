@@ -30,7 +30,7 @@
  *
  * Options: --rate N (300 requests/s), --loops N (6), --replicas 3,1, --policies
  * start-first,stop-first, --protocols http,tcp, --proxy-duration MS (3000), --from REF (skiff-demo:v1), --to REF
- * (skiff-demo:v2).
+ * (skiff-demo:v2), --http-proxy auto|builtin|haproxy (the agent's; auto: HAProxy when installed).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -39,6 +39,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type Docker from 'dockerode';
+import type { HttpProxyChoice } from '../src/agent/agent.ts';
 import { DockerEngine } from '../src/docker/docker-engine.ts';
 import { isSkiffBridge } from '../src/model/addressing.ts';
 import type { ServiceSpecInput } from '../src/model/service-spec.ts';
@@ -90,6 +91,7 @@ interface Options {
   readonly protocols: readonly AppProtocol[];
   readonly from: string;
   readonly to: string;
+  readonly httpProxy: HttpProxyChoice;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -104,9 +106,13 @@ function parseOptions(argv: string[]): Options {
       protocols: { type: 'string', default: 'http,tcp' },
       from: { type: 'string', default: 'skiff-demo:v1' },
       to: { type: 'string', default: 'skiff-demo:v2' },
+      'http-proxy': { type: 'string', default: 'auto' },
     },
     strict: true,
   });
+  const httpProxy = values['http-proxy'];
+  if (httpProxy !== 'auto' && httpProxy !== 'builtin' && httpProxy !== 'haproxy')
+    throw new Error(`--http-proxy: auto, builtin or haproxy, got ${httpProxy}`);
   const policies = values.policies.split(',').map((p) => {
     const policy = p.trim();
     if (policy !== 'start-first' && policy !== 'stop-first')
@@ -128,6 +134,7 @@ function parseOptions(argv: string[]): Options {
     proxyDurationMs: positiveInt('proxy-duration', values['proxy-duration'], 60_000),
     from: values.from,
     to: values.to,
+    httpProxy,
   };
 }
 
@@ -510,12 +517,17 @@ async function main(): Promise<void> {
   try {
     const { api, server } = await skiff.up(
       dataDir,
-      { engine: new DockerEngine(), name: `bench-${runId}`, dataDir: join(dataDir, 'agent') },
+      {
+        engine: new DockerEngine(),
+        name: `bench-${runId}`,
+        dataDir: join(dataDir, 'agent'),
+        httpProxy: options.httpProxy,
+      },
       (message) => serverLog.push(message),
     );
 
     out(
-      `Skiff rollout benchmark: ${options.from} → ${options.to} under load, one node (in-process server + agent).`,
+      `Skiff rollout benchmark: ${options.from} → ${options.to} under load, one node (in-process server + agent, --http-proxy ${options.httpProxy}: ${skiff.agent?.httpProxy ?? '?'} serves HTTP).`,
     );
     out(
       `  load: ${options.rate} req/s target (${options.loops} keep-alive loops × ${(options.rate / options.loops).toFixed(0)}/s) to http://127.0.0.1:<published port>/,` +
@@ -588,15 +600,19 @@ async function main(): Promise<void> {
 
     out('');
     checkInterrupted();
-    const cost = await measureProxyCost({
-      durationMs: options.proxyDurationMs,
-      warmupMs: 500,
-      concurrency: 50,
-    });
-    out(
-      `Proxy cost (measureProxyCost: ${cost.concurrency} closed-loop keep-alive clients, ${options.proxyDurationMs} ms per path, loopback backend):`,
-    );
-    for (const line of proxyLines(cost)) out(line);
+    for (const proxy of ['builtin', 'haproxy'] as const) {
+      if (proxy === 'haproxy' && skiff.agent?.httpProxy !== 'haproxy') continue;
+      const cost = await measureProxyCost({
+        durationMs: options.proxyDurationMs,
+        warmupMs: 500,
+        concurrency: 50,
+        proxy,
+      });
+      out(
+        `Proxy cost, ${proxy} (measureProxyCost: ${cost.concurrency} closed-loop keep-alive clients, ${options.proxyDurationMs} ms per path, loopback backend):`,
+      );
+      for (const line of proxyLines(cost)) out(line);
+    }
   } catch (error) {
     failedRun = true;
     throw error;

@@ -287,7 +287,8 @@ start_agent() {
     --address "$(address "$i")" \
     --labels "zone=z$((i % 2)),lab-host=h$i" \
     --docker-host "unix://$(sock "$i")" \
-    --data-dir "$(hdata "$i")/agent"
+    --data-dir "$(hdata "$i")/agent" \
+    ${SKIFF_LAB_HTTP_PROXY:+--http-proxy "$SKIFF_LAB_HTTP_PROXY"}
 }
 
 wait_agent() {

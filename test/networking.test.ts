@@ -146,12 +146,17 @@ describe('service networking', { timeout: 900_000 }, () => {
       async () => (await view('flaky')).containers.find((c) => c.slot === 1)?.health === 'unhealthy',
     );
     // The endpoints without flaky-1 reach every agent within the server's endpoints interval
-    // (100 ms here); from then on every request lands on flaky-0.
+    // (100 ms here); from then on every request lands on flaky-0. One flaky-0 answer alone may be
+    // round-robin's turn before the update: the proxy has dropped flaky-1 once four in a row are.
     await eventually(
       'the proxies to drop flaky-1',
-      async () =>
-        (await (await fetch(`http://${lab.address(1)}:18081/`)).text()).trim() ===
-        'hello from flaky-0 version v1',
+      async () => {
+        for (let i = 0; i < 4; i++) {
+          const text = await (await fetch(`http://${lab.address(1)}:18081/`)).text();
+          if (text.trim() !== 'hello from flaky-0 version v1') return false;
+        }
+        return true;
+      },
       { timeoutMs: 1000 },
     );
     for (let i = 0; i < 20; i++) {

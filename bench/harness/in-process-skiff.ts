@@ -7,7 +7,7 @@
  */
 
 import Docker from 'dockerode';
-import { Agent } from '../../src/agent/agent.ts';
+import { Agent, type HttpProxyChoice } from '../../src/agent/agent.ts';
 import type { ContainerEngine } from '../../src/docker/container-engine.ts';
 import { parseAddressPool } from '../../src/model/addressing.ts';
 import { removeRules } from '../../src/net/data-plane/netfilter.ts';
@@ -30,6 +30,8 @@ export interface AgentSettings {
   readonly concurrency?: number;
   /** Where the agent dials (a relay in front of the server); the server itself when absent. */
   readonly serverUrls?: readonly string[];
+  /** `--http-proxy` of the agent; its default (auto) when absent. */
+  readonly httpProxy?: HttpProxyChoice;
 }
 
 export class InProcessSkiff {
@@ -72,6 +74,7 @@ export class InProcessSkiff {
       name: settings.name,
       dataDir: settings.dataDir,
       concurrency: settings.concurrency,
+      ...(settings.httpProxy ? { httpProxy: settings.httpProxy } : {}),
       log: (message) => this.agentLog.push(message),
     });
     await this.agent.start();

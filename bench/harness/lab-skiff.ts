@@ -54,14 +54,22 @@ export class LabSession {
   /** The lab of `hosts` hosts, the server on its bridge, and the agents joined (not yet ready). */
   async up(
     hosts: number,
-    { labUpTimeoutMs, httpTimeoutMs }: { labUpTimeoutMs: number; httpTimeoutMs: number },
+    {
+      labUpTimeoutMs,
+      httpTimeoutMs,
+      serverArgs = [],
+    }: { labUpTimeoutMs: number; httpTimeoutMs: number; serverArgs?: readonly string[] },
   ): Promise<LabSkiff> {
     const upStart = Date.now();
     const lab = await Lab.up(hosts, { timeoutMs: labUpTimeoutMs });
     this.lab = lab;
     checkInterrupted();
     const labUpMs = Date.now() - upStart;
-    const skiff = await SkiffCluster.startServerOnly(Lab.gateway, ['--address-pool', Lab.addressPool]);
+    const skiff = await SkiffCluster.startServerOnly(Lab.gateway, [
+      '--address-pool',
+      Lab.addressPool,
+      ...serverArgs,
+    ]);
     this.skiff = skiff;
     checkInterrupted();
     await lab.startAgents(skiff.url, skiff.joinToken);

@@ -30,6 +30,8 @@ import type { AddressPool, ClusterAddressing } from '../model/addressing.ts';
 import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { DataPlane } from '../net/data-plane/data-plane.ts';
+import { HaproxyUnavailableError } from '../net/haproxy/haproxy-errors.ts';
+import { detectHaproxy } from '../net/haproxy/haproxy-process.ts';
 import { AGENT_FEATURES, FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
@@ -108,8 +110,15 @@ export interface AgentOptions {
   readonly images?: ImageEngine;
   /** `--image-gc-high-threshold`, `--image-gc-low-threshold`, `--image-gc-min-age`, `--image-gc-interval`. */
   readonly imageGc?: { readonly thresholds?: ImageGcThresholds; readonly intervalMs?: number };
+  /**
+   * `--http-proxy`: who serves `app_protocol: http` routes — the agent's own HAProxy, the
+   * built-in proxy, or (auto, the default) HAProxy when the host has a usable one.
+   */
+  readonly httpProxy?: HttpProxyChoice;
   readonly log: (message: string) => void;
 }
+
+export type HttpProxyChoice = 'builtin' | 'haproxy' | 'auto';
 
 /**
  * What an agent offers in its hello: everything, except secret files when it cannot mount them
@@ -140,6 +149,8 @@ export class Agent {
   /** Set while the host overlaps the pool: the cluster it was refused for and why. */
   #refused: { readonly cluster: ClusterAddressing; readonly problem: string } | undefined;
   #generation = 0;
+  /** Set when HAProxy serves the HTTP routes (resolved from `httpProxy` at start). */
+  #haproxy: { readonly fallback: boolean } | undefined;
   #pendingEvents: LoopReport['events'] = [];
   #heartbeat: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
@@ -221,12 +232,34 @@ export class Agent {
     this.#choice = firstChoice(options.serverUrls);
   }
 
+  /** Who serves `app_protocol: http` routes now (after an `auto` fallback, the built-in proxy). */
+  get httpProxy(): 'builtin' | 'haproxy' {
+    return this.#dataPlane?.httpProxy ?? (this.#haproxy === undefined ? 'builtin' : 'haproxy');
+  }
+
+  /** Whether HAProxy serves HTTP routes (`--http-proxy`), settled at start; `auto` falls back. */
+  async #resolveHttpProxy(): Promise<{ readonly fallback: boolean } | undefined> {
+    const choice = this.#options.httpProxy ?? 'auto';
+    if (choice === 'builtin' || this.#options.dataPlane === false) return undefined;
+    const found = await detectHaproxy();
+    if ('problem' in found) {
+      if (choice === 'haproxy') throw new HaproxyUnavailableError(`--http-proxy haproxy: ${found.problem}`);
+      this.#options.log(`http proxy: built-in (${found.problem})`);
+      return undefined;
+    }
+    this.#options.log(
+      `http proxy: haproxy ${found.version} (its own process, in ${join(this.#options.dataDir, 'haproxy')})`,
+    );
+    return { fallback: choice === 'auto' };
+  }
+
   /** The server dialled now (the leader, once a follower named it). */
   get serverUrl(): string {
     return currentServer(this.#choice);
   }
 
   async start(): Promise<void> {
+    this.#haproxy = await this.#resolveHttpProxy();
     const info = await this.#options.engine.info();
     this.#registration = {
       // Node names are DNS labels (they name certificates): the host name's first label.
@@ -672,6 +705,9 @@ export class Agent {
       ...(published === undefined ? {} : { nodeAddress: published }),
       log: this.#options.log,
       tally: this.#tally,
+      ...(this.#haproxy === undefined
+        ? {}
+        : { haproxy: { dir: join(this.#options.dataDir, 'haproxy'), fallback: this.#haproxy.fallback } }),
       onProblem: (problem) =>
         this.#loop?.recordEvent({
           type: 'node',

@@ -5,7 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Agent } from '../agent/agent.ts';
+import { Agent, type HttpProxyChoice } from '../agent/agent.ts';
 import { loadAssignment } from '../agent/assignment-file.ts';
 import { parseServerList } from '../agent/server-choice.ts';
 import { usageSourceFor } from '../agent/stats-docker-usage.ts';
@@ -23,6 +23,7 @@ import { parseDurationMs } from '../model/duration.ts';
 import { SERVICE_NAME_PATTERN } from '../model/names.ts';
 import { removeRules } from '../net/data-plane/netfilter.ts';
 import { ALL_CLUSTERS_PREFIX, chainPrefix } from '../net/data-plane/netfilter-rules.ts';
+import { removeHaproxy } from '../net/haproxy/haproxy-process.ts';
 import { JoinTokenFormatError, parseJoinToken } from '../security/join-token.ts';
 import { loadIdentity } from '../security/node-identity.ts';
 import type { LivenessSettings } from '../server/node-liveness.ts';
@@ -139,6 +140,7 @@ export async function runAgent(argv: string[]): Promise<void> {
     ...pullsFromFlags(values),
     images: new DockerImages(values['docker-host']),
     imageGc: imageGcFromFlags(values),
+    httpProxy: httpProxyFlag(values['http-proxy']),
     log: lineLogger(logger, 'agent'),
   });
   await agent.start();
@@ -176,6 +178,7 @@ export async function runUp(argv: string[]): Promise<void> {
     ...pullsFromFlags(values),
     images: new DockerImages(values['docker-host']),
     imageGc: imageGcFromFlags(values),
+    httpProxy: httpProxyFlag(values['http-proxy']),
     log: lineLogger(logger, 'agent'),
   });
   try {
@@ -191,6 +194,15 @@ export async function runUp(argv: string[]): Promise<void> {
     agent.stop();
     await server.close();
   });
+}
+
+const HTTP_PROXIES = ['auto', 'builtin', 'haproxy'] as const;
+
+/** `--http-proxy`: auto, builtin or haproxy. */
+function httpProxyFlag(value: string | undefined): HttpProxyChoice {
+  const choice = HTTP_PROXIES.find((name) => name === (value ?? 'auto'));
+  if (choice === undefined) throw new UsageError(`--http-proxy ${value}: expected auto, builtin or haproxy`);
+  return choice;
 }
 
 /** The agent's stats sampling: the engine `--docker-host` names, every `--stats-interval`. */
@@ -255,6 +267,9 @@ async function cleanupAgent(dataDir: string, cluster: string | undefined, all: b
   process.stdout.write(
     removed ? `removed the netfilter rules of ${prefix}*\n` : `no netfilter rules of ${prefix}*\n`,
   );
+  // The agent's own HAProxy, should one have outlived it, and its files.
+  if (removeHaproxy(join(dataDir, 'haproxy'), log))
+    process.stdout.write(`removed ${join(dataDir, 'haproxy')}\n`);
 }
 
 async function untilSignal(shutdown: () => Promise<void>): Promise<void> {

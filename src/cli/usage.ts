@@ -86,7 +86,10 @@ const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:/
                                   data root is this full (percent), oldest unused first
   --image-gc-low-threshold 80     ... until it is down to this (percent, at most the high mark)
   --image-gc-min-age 2m           an image used (or pulled) more recently than this is kept
-  --image-gc-interval 1m          how often the agent looks at its images: reports changes, collects`;
+  --image-gc-interval 1m          how often the agent looks at its images: reports changes, collects
+  --http-proxy auto               who serves app_protocol: http ports: haproxy (the agent runs its own,
+                                  from the host's haproxy 2.2+), builtin (the agent's own Node proxy),
+                                  or auto (haproxy when the host has it, else builtin)`;
 
 /** How every size flag reads, the same wherever one is taken. */
 const SIZE = 'SIZE is 512m, 1g, 1.5g, or a bare number of MiB (512 = 512m)';

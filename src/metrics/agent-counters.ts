@@ -193,14 +193,15 @@ export class AgentTally {
     this.#counters.set(key, { name, service, value, count: (entry?.count ?? 0) + by });
   }
 
-  observe(name: AgentHistogram, service: string, seconds: number): void {
+  /** `times` observations of `seconds` (HAProxy's counters come as a count and an average). */
+  observe(name: AgentHistogram, service: string, seconds: number, times = 1): void {
     if (name === 'proxyDuration') this.#zeroFor.proxied.add(service);
     const bounds = AGENT_HISTOGRAMS[name].bounds;
     const entry = this.#histogram(name, service);
     let i = bounds.findIndex((bound) => seconds <= bound);
     if (i === -1) i = bounds.length;
-    entry.counts[i] = (entry.counts[i] ?? 0) + 1;
-    entry.sum += seconds;
+    entry.counts[i] = (entry.counts[i] ?? 0) + times;
+    entry.sum += seconds * times;
   }
 
   #histogram(name: AgentHistogram, service: string) {

@@ -23,3 +23,14 @@ export function proxiedRequestCounter(
     tally.observe('proxyDuration', service, seconds);
   };
 }
+
+/** The same counters from HAProxy's polled answers: `count` answers of one class at once. */
+export function haproxyAnswerCounter(
+  tally: AgentTally,
+): (routeKey: string, statusClass: string, count: number, averageSeconds: number | undefined) => void {
+  return (routeKey, statusClass, count, averageSeconds) => {
+    const service = serviceOfRoute(routeKey);
+    tally.count('proxyRequests', service, statusClass, count);
+    if (averageSeconds !== undefined) tally.observe('proxyDuration', service, averageSeconds, count);
+  };
+}

@@ -12,13 +12,15 @@
 import { networkDefinition } from '../../docker/container-definition.ts';
 import type { ContainerEngine } from '../../docker/container-engine.ts';
 import type { AgentTally } from '../../metrics/agent-counters.ts';
-import { proxiedRequestCounter } from '../../metrics/proxy-requests.ts';
+import { haproxyAnswerCounter, proxiedRequestCounter } from '../../metrics/proxy-requests.ts';
 import type { AddressPool } from '../../model/addressing.ts';
-import { bridgePattern, dockerNetworkName, inNetwork } from '../../model/addressing.ts';
+import { bridgePattern, dockerNetworkName, inNetwork, networkAddressing } from '../../model/addressing.ts';
 import type { ServiceEndpoints } from '../../protocol/messages.ts';
 import type { ServiceRegistry } from '../dns/dns-answer.ts';
 import { DnsServer } from '../dns/dns-server.ts';
 import { loadNameservers } from '../dns/resolv-conf.ts';
+import { HaproxyStartError } from '../haproxy/haproxy-errors.ts';
+import { HaproxyProxy } from '../haproxy/haproxy-proxy.ts';
 import type { ProxyRoute } from '../proxy/proxy-route.ts';
 import { ServiceProxy } from '../proxy/service-proxy.ts';
 import { enableHairpin } from './bridge-hairpin.ts';
@@ -49,11 +51,20 @@ export interface DataPlaneOptions {
   readonly onProblem: (message: string) => void;
   /** Counts the HTTP proxy's requests by service, for the server's metrics. */
   readonly tally?: AgentTally;
+  /**
+   * Serve `app_protocol: http` routes with the agent's own HAProxy (in `dir`) instead of the
+   * built-in proxy; with `fallback`, an HAProxy that cannot start hands them back to the built-in.
+   */
+  readonly haproxy?: { readonly dir: string; readonly binary?: string; readonly fallback: boolean };
 }
 
 export class DataPlane {
   readonly #options: DataPlaneOptions;
   readonly #proxy: ServiceProxy;
+  /** The HTTP routes' proxy when it is HAProxy; undefined: the built-in one serves them. */
+  #haproxy: HaproxyProxy | undefined;
+  /** HAProxy has served a table (after that a failure is retried, never a fallback). */
+  #haproxyServed = false;
   #dns: DnsServer | undefined;
   #services: readonly ServiceEndpoints[] = [];
   /** Every node's address, from the server; undefined until a server that sends them does. */
@@ -76,6 +87,20 @@ export class DataPlane {
     this.#options = options;
     const tally = options.tally;
     this.#proxy = new ServiceProxy(tally ? { onRequest: proxiedRequestCounter(tally) } : {});
+    if (options.haproxy !== undefined) {
+      const { dir, binary } = options.haproxy;
+      this.#haproxy = new HaproxyProxy({
+        dir,
+        ...(binary ? { binary } : {}),
+        log: options.log,
+        ...(tally ? { onAnswers: haproxyAnswerCounter(tally) } : {}),
+      });
+    }
+  }
+
+  /** Which proxy serves the HTTP routes now. */
+  get httpProxy(): 'builtin' | 'haproxy' {
+    return this.#haproxy === undefined ? 'builtin' : 'haproxy';
   }
 
   /**
@@ -107,7 +132,7 @@ export class DataPlane {
     clearTimeout(this.#retry);
     clearTimeout(this.#recheck);
     await this.#queue;
-    await this.#proxy.stop();
+    await Promise.all([this.#proxy.stop(), this.#haproxy?.stop()]);
     await this.#dns?.stop();
   }
 
@@ -165,18 +190,22 @@ export class DataPlane {
         listen: route.listen,
         backends: route.backends,
         strategy: route.strategy,
-        ...(network === null ? {} : { allow: (client: string) => inNetwork(pool, client, network) }),
+        ...(network === null
+          ? {}
+          : {
+              allow: (client: string) => inNetwork(pool, client, network),
+              allowCidrs: [networkAddressing(pool, network).subnet],
+            }),
       };
     });
     // The kernel rules go in even when a proxy listener failed: only that port is left out.
-    const listening = await this.#proxy.setRoutes(routes).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const listening = await this.#setRoutes(routes);
 
     const target = (planned: PlannedTarget): KernelTarget | undefined => {
       if (planned.kind === 'endpoints') return planned;
-      const port = this.#proxy.boundPort(planned.routeKey, PROXY_LISTEN.host);
+      const port =
+        this.#haproxy?.boundPort(planned.routeKey, PROXY_LISTEN.host) ??
+        this.#proxy.boundPort(planned.routeKey, PROXY_LISTEN.host);
       return port === undefined ? undefined : { kind: 'redirect', port };
     };
     const rules = planRules({
@@ -214,12 +243,41 @@ export class DataPlane {
     if (listening !== undefined) throw listening;
   }
 
+  /**
+   * Routes to their proxies: with HAProxy, it takes the HTTP routes and the built-in proxy keeps
+   * the TCP ones (loopback published ports). Resolves to the listen error, if any, to throw last.
+   */
+  async #setRoutes(routes: readonly ProxyRoute[]): Promise<unknown> {
+    const failed = (error: unknown) => error;
+    const haproxy = this.#haproxy;
+    if (haproxy === undefined) return this.#proxy.setRoutes(routes).then(() => undefined, failed);
+    const [builtin, own] = await Promise.all([
+      this.#proxy.setRoutes(routes.filter((r) => r.mode !== 'http')).then(() => undefined, failed),
+      haproxy.setRoutes(routes.filter((r) => r.mode === 'http')).then(() => undefined, failed),
+    ]);
+    if (own instanceof HaproxyStartError && !this.#haproxyServed && this.#options.haproxy?.fallback) {
+      // --http-proxy auto: an HAProxy that never came up hands its routes to the built-in proxy.
+      this.#options.onProblem(
+        `networking: haproxy did not start (${own.message}); the built-in HTTP proxy serves`,
+      );
+      this.#haproxy = undefined;
+      await haproxy.stop();
+      return this.#proxy.setRoutes(routes).then(() => undefined, failed);
+    }
+    if (!(own instanceof HaproxyStartError)) this.#haproxyServed = true;
+    return builtin ?? own;
+  }
+
   /** The plan, leaving out published ports that a host process holds (rechecked later). */
   #plan(services: readonly ServiceEndpoints[]): DataPlanePlan {
     const nodeId = this.#options.nodeId;
     const cluster = { clusterId: this.#options.clusterId, pool: this.#options.pool };
     const wanted = planDataPlane(services, nodeId, cluster).published;
-    const conflicts = portConflicts(wanted.map((port) => ({ protocol: 'tcp' as const, port })));
+    // HAProxy serves published ports on loopback in the agent's place: its sockets are ours.
+    const conflicts = portConflicts(
+      wanted.map((port) => ({ protocol: 'tcp' as const, port })),
+      this.#haproxy?.pids ?? [],
+    );
     clearTimeout(this.#recheck);
     if (conflicts.length > 0 && !this.#stopped) {
       this.#recheck = setTimeout(() => this.#schedule(), CONFLICT_RECHECK_MS);

@@ -165,15 +165,26 @@ export function findConflicts(
   return held;
 }
 
-/** The socket inodes this process holds (a scan of /proc/self/fd only: cheap). */
-function ownSocketInodes(procRoot = '/proc'): Set<number> {
+/**
+ * The socket inodes this process holds, and the processes of `alsoPids` (the agent's own HAProxy,
+ * which serves the loopback listeners in its place): a scan of their fd directories only, cheap.
+ */
+function ownSocketInodes(alsoPids: readonly number[], procRoot = '/proc'): Set<number> {
   const inodes = new Set<number>();
-  for (const fd of readdirSync(`${procRoot}/self/fd`)) {
+  for (const pid of ['self', ...alsoPids.map(String)]) {
+    let fds: string[];
     try {
-      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/self/fd/${fd}`));
-      if (match?.[1]) inodes.add(Number(match[1]));
+      fds = readdirSync(`${procRoot}/${pid}/fd`);
     } catch {
-      // Closed while we looked.
+      continue; // Gone, or not ours to read.
+    }
+    for (const fd of fds) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${pid}/fd/${fd}`));
+        if (match?.[1]) inodes.add(Number(match[1]));
+      } catch {
+        // Closed while we looked.
+      }
     }
   }
   return inodes;
@@ -185,13 +196,14 @@ function ownSocketInodes(procRoot = '/proc'): Set<number> {
  */
 export function portConflicts(
   ports: readonly { readonly protocol: SocketProtocol; readonly port: number }[],
+  ownPids: readonly number[] = [],
 ): PortConflict[] {
   if (ports.length === 0) return [];
   const sockets = readListeningSockets().filter((s) =>
     ports.some((p) => p.protocol === s.protocol && p.port === s.port),
   );
   if (sockets.length === 0) return [];
-  const held = findConflicts(sockets, ports, ownSocketInodes());
+  const held = findConflicts(sockets, ports, ownSocketInodes(ownPids));
   if (held.length === 0) return [];
   const owners = socketOwners(new Set(held.map((s) => s.inode)));
   return held.map((s) => ({

@@ -87,8 +87,8 @@ function handleRequest(
     res.once('finish', tell);
     res.once('close', tell);
   }
-  const client = clientAddress(req.socket);
-  if (client === undefined || !route.allows(client)) {
+  const { client, allowed } = checkClient(req.socket, route);
+  if (client === undefined || !allowed) {
     route.countRejected();
     answer(req, res, context, 403, `this client may not reach ${route.key}\n`);
     return;
@@ -98,6 +98,26 @@ function handleRequest(
     return;
   }
   new Exchange(req, res, context, options, client).start();
+}
+
+interface ClientCheck {
+  readonly rule: unknown;
+  readonly client: string | undefined;
+  readonly allowed: boolean;
+}
+
+// A keep-alive connection's client address does not change between its requests, so `allow` is
+// asked once per connection (and again only after the route's rule was replaced).
+const checkedClients = new WeakMap<Socket, ClientCheck>();
+
+function checkClient(socket: Socket, route: RouteState): ClientCheck {
+  const rule = route.allowRule;
+  const prior = checkedClients.get(socket);
+  if (prior !== undefined && prior.rule === rule) return prior;
+  const client = clientAddress(socket);
+  const check = { rule, client, allowed: client !== undefined && route.allows(client) };
+  checkedClients.set(socket, check);
+  return check;
 }
 
 interface Attempt {

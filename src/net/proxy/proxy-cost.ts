@@ -19,6 +19,8 @@ export interface ProxyCostOptions {
   readonly concurrency?: number;
   /** Upper bound on requests per phase, whatever the duration. Default 2,000,000. */
   readonly maxRequests?: number;
+  /** Which HTTP proxy is measured: the built-in (default) or the agent's own HAProxy. */
+  readonly proxy?: 'builtin' | 'haproxy';
 }
 
 export interface LoadFigures {
@@ -32,6 +34,7 @@ export interface LoadFigures {
 }
 
 export interface ProxyCost {
+  readonly proxy: 'builtin' | 'haproxy';
   readonly concurrency: number;
   readonly direct: LoadFigures;
   readonly proxied: LoadFigures;
@@ -48,9 +51,11 @@ export async function measureProxyCost(options: ProxyCostOptions = {}): Promise<
   const maxRequests = options.maxRequests ?? 2_000_000;
   const backend = await startWorker({ role: 'backend' });
   try {
+    const which = options.proxy ?? 'builtin';
     const proxy = await startWorker({
       role: 'proxy',
       backends: [{ id: 'cost-backend', host: '127.0.0.1', port: backend.port }],
+      proxy: which,
     });
     try {
       const phase = async (port: number) => {
@@ -60,6 +65,7 @@ export async function measureProxyCost(options: ProxyCostOptions = {}): Promise<
       const direct = await phase(backend.port);
       const proxied = await phase(proxy.port);
       return {
+        proxy: which,
         concurrency,
         direct,
         proxied,
@@ -68,7 +74,7 @@ export async function measureProxyCost(options: ProxyCostOptions = {}): Promise<
         addedP99Ms: proxied.p99Ms - direct.p99Ms,
       };
     } finally {
-      await proxy.worker.terminate();
+      await stopProxy(proxy.worker);
     }
   } finally {
     await backend.worker.terminate();
@@ -85,6 +91,19 @@ async function startWorker(data: CostWorkerData): Promise<{ worker: Worker; port
     );
   });
   return { worker, port };
+}
+
+/** Asks the proxy thread to stop its proxy (HAProxy is a process of its own), then ends it. */
+async function stopProxy(worker: Worker): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 10_000);
+    worker.once('message', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    worker.postMessage('stop');
+  });
+  await worker.terminate();
 }
 
 async function runLoad(port: number, concurrency: number, durationMs: number, maxRequests: number) {

@@ -19,6 +19,8 @@ export interface ProxyRoute {
   readonly strategy: Strategy;
   /** Accept a client by its address (network isolation); absent = everyone. */
   readonly allow?: (clientAddress: string) => boolean;
+  /** The same rule as CIDRs, for a proxy that cannot call `allow` (HAProxy's `src` match). */
+  readonly allowCidrs?: readonly string[];
 }
 
 export interface BackendStats {

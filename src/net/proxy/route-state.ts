@@ -56,6 +56,11 @@ export class RouteState {
     return left;
   }
 
+  /** The current `allow` rule itself: a decision cached against it is stale once it changes. */
+  get allowRule(): unknown {
+    return this.#route.allow;
+  }
+
   allows(clientAddress: string): boolean {
     const allow = this.#route.allow;
     if (allow === undefined) return true;
