@@ -37,6 +37,9 @@ const SPEC = { name: 'api-server', image: 'skiff-demo:v1', replicas: 1 };
 /** A stack named as the routes are called (`api-server`), with one service. */
 const STACK = JSON.stringify({ services: [{ name: 'api-server-web', image: 'skiff-demo:v1' }] });
 
+/** The same stack as a Compose file (`POST /api/stacks/{name}/compose`). */
+const COMPOSE = JSON.stringify({ content: 'services:\n  web:\n    image: skiff-demo:v1\n' });
+
 describe('auth', () => {
   let f: Fixture;
   let apiRoutes: [string, string][];
@@ -58,13 +61,13 @@ describe('auth', () => {
     if (path === '/api/tokens') return '{"name":"ci","role":"viewer"}';
     if (path === '/api/registries')
       return '{"registry":"registry.test:5000","username":"ci","password":"pw"}';
+    if (path.endsWith('/compose')) return COMPOSE;
     if (path.startsWith('/api/stacks/')) return STACK;
     if (path === '/api/session') return JSON.stringify({ token: ADMIN_TOKEN });
     if (path === '/api/policy') return '{"mode":"baseline"}';
     if (path.startsWith('/api/policy/')) return '{"service":"api-server","exception":"cap:NET_ADMIN"}';
     if (method === 'PUT') return '{"labels":{"zone":"a"}}';
     if (path.endsWith('/rollback') || path === '/api/images/prune') return '{}';
-    if (path.endsWith('/rollback')) return '{}';
     if (path.startsWith('/api/volumes/')) return '{"to":"node-1"}';
     if (method !== 'POST' || path.startsWith('/api/nodes/')) return undefined;
     return path.endsWith('/scale') ? '{"replicas":2}' : JSON.stringify(SPEC);
