@@ -4,12 +4,14 @@
  * accept connections at its published ports. All that answer say no: the node is marked probed
  * down and the next pass calls it down without waiting out the grace (node-liveness.ts). Any says
  * yes: its agent is restarting or cut off from the server alone, so the grace stands and nothing
- * moves. No prober, no port, no answer in time: the grace stands too.
+ * moves. No prober, no port, no answer in time: the grace stands too. Until the grace ends or the
+ * agent is back, the node is probed again every REPROBE_MS: a host dies piece by piece (its agent
+ * can go first, its replicas a moment later), so a first probe may still find them serving.
  */
 import { randomUUID } from 'node:crypto';
 import { FEATURES } from '../protocol/features.ts';
 import type { Store } from '../store/store.ts';
-import type { Cluster } from './cluster.ts';
+import type { Cluster, NodeSession } from './cluster.ts';
 import type { EventLog } from './event-log.ts';
 import { chooseProbers, probePorts, probeVerdict } from './node-probe-plan.ts';
 
@@ -21,6 +23,8 @@ import { chooseProbers, probePorts, probeVerdict } from './node-probe-plan.ts';
 export const PROBE_CONNECT_TIMEOUT_MS = 250;
 /** Answers later than this are not waited for. */
 const PROBE_DEADLINE_MS = 1000;
+/** A node still silent after a probe that did not find it down is probed again this much later. */
+export const REPROBE_MS = 400;
 
 interface Pending {
   readonly target: string;
@@ -45,6 +49,10 @@ export class NodeProbes {
   readonly #pending = new Map<string, Pending>();
   /** The probe under way for each target, so a second trigger of the same silence asks nobody again. */
   readonly #byTarget = new Map<string, string>();
+  /** The next probe of a node still silent after the last one. */
+  readonly #again = new Map<string, NodeJS.Timeout>();
+  /** Nodes whose replicas were found answering during the current silence (said once). */
+  readonly #answered = new Set<string>();
 
   constructor(options: NodeProbesOptions) {
     this.#options = options;
@@ -53,9 +61,11 @@ export class NodeProbes {
   /** A node went silent: ask others about it, unless a probe of it is under way. */
   start(target: string): void {
     if (this.#byTarget.has(target)) return;
+    clearTimeout(this.#again.get(target));
+    this.#again.delete(target);
     const { cluster, store, now } = this.#options;
     const node = cluster.get(target);
-    if (!node || node.probedDown) return;
+    if (!node || node.probedDown || !silent(node)) return;
     const ports = probePorts(
       store
         .tasksOnNode(target)
@@ -100,6 +110,9 @@ export class NodeProbes {
 
   /** The node's agent is back (or gone for good): nothing to decide about its silence any more. */
   forget(target: string): void {
+    clearTimeout(this.#again.get(target));
+    this.#again.delete(target);
+    this.#answered.delete(target);
     const probeId = this.#byTarget.get(target);
     if (probeId === undefined) return;
     clearTimeout(this.#pending.get(probeId)?.timer);
@@ -109,6 +122,8 @@ export class NodeProbes {
 
   stop(): void {
     for (const pending of this.#pending.values()) clearTimeout(pending.timer);
+    for (const timer of this.#again.values()) clearTimeout(timer);
+    this.#again.clear();
     this.#pending.clear();
     this.#byTarget.clear();
   }
@@ -136,7 +151,13 @@ export class NodeProbes {
         now(),
       );
       this.#options.onDown();
-    } else if (verdict === 'reachable') {
+      return;
+    }
+    const again = setTimeout(() => this.start(pending.target), REPROBE_MS);
+    again.unref();
+    this.#again.set(pending.target, again);
+    if (verdict === 'reachable' && !this.#answered.has(pending.target)) {
+      this.#answered.add(pending.target);
       events.append(
         {
           type: 'node',
@@ -149,4 +170,9 @@ export class NodeProbes {
       );
     }
   }
+}
+
+/** Not heard from: its link dropped, or the pass found it silent; and not yet called down. */
+function silent(node: NodeSession): boolean {
+  return node.status !== 'down' && (node.link === undefined || node.status === 'unreachable');
 }
