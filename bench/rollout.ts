@@ -19,18 +19,29 @@
  * over all requests, the update duration (POST → rollout seen complete, polled every 50 ms) and
  * the versions that answered. Then it deletes the service and waits until its containers are gone.
  *
+ * Then the pull cases (section `pull`): the same rollout under the same load, but to an image only
+ * a registry has — `options.to` plus a random layer of --pull-mb (50 MB), pushed into Debian's
+ * docker-registry on a loopback port (harness/plain-registry.ts: plain HTTP, no auth) and removed
+ * from the engine before each case — for each of --pull-policies, once with the rollout's pull phase (pre-pull)
+ * and once with `update.pre_pull: false` (each new replica pulls as it starts). Besides the update
+ * duration it reports the pull phase and the time below capacity (fewer replicas running and
+ * healthy than wanted, polled every 50 ms).
+ *
  * Last, the proxy's own cost (`measureProxyCost`): a closed-loop load straight at a loopback
  * backend, then through a service proxy in front of it — requests/s and p50/p99 both ways.
  *
  * Skiff runs in this process as `skiff up` composes it (server on 127.0.0.1 + one agent on the
- * default Docker engine, over a real WebSocket); the images must exist locally (never pulled).
+ * default Docker engine, over a real WebSocket); the demo images must exist locally (only the pull
+ * cases' image is pulled, from the loopback registry).
  * Every wait is bounded; containers and networks carrying this run's cluster label and the
  * temporary data directory are removed at the end, also on failure or Ctrl-C. Exits 0 whatever
  * the verdicts (it is a measurement), 1 if the run itself failed.
  *
- * Options: --rate N (300 requests/s), --loops N (6), --replicas 3,1, --policies
- * start-first,stop-first, --protocols http,tcp, --proxy-duration MS (3000), --from REF (skiff-demo:v1), --to REF
- * (skiff-demo:v2), --http-proxy auto|builtin|haproxy (the agent's; auto: HAProxy when installed).
+ * Options: --sections load,pull,proxy (all), --rate N (300 requests/s), --loops N (6), --replicas
+ * 3,1, --policies start-first,stop-first, --protocols http,tcp, --proxy-duration MS (3000), --from
+ * REF (skiff-demo:v1), --to REF (skiff-demo:v2), --http-proxy auto|builtin|haproxy (the agent's;
+ * auto: HAProxy when installed), --pull-mb N (50), --pull-replicas N (3), --pull-policies
+ * start-first,stop-first.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -55,6 +66,8 @@ import {
 } from './harness/cleanup.ts';
 import { InProcessSkiff, localEngine } from './harness/in-process-skiff.ts';
 import { positiveInt } from './harness/options.ts';
+import { startPlainRegistry } from './harness/plain-registry.ts';
+import { forgetPulled, pushRandomImage } from './harness/registry-image.ts';
 import { errorText, out, printAgentLog, runMain, table } from './harness/report.ts';
 import type { SkiffApi } from './harness/skiff-api.ts';
 import { percentile } from './harness/stats.ts';
@@ -82,7 +95,16 @@ const UPDATE_POLICIES: Readonly<Record<Policy, NonNullable<ServiceSpecInput['upd
   'stop-first': { max_surge: 0, max_unavailable: 1, min_healthy_time: '0s' },
 };
 
+/** What the run measures: the rolling updates under load, the pull cases, the proxy's cost. */
+type Section = 'load' | 'pull' | 'proxy';
+/** `pre-pull`: the rollout's pull phase fetches the image first; `pull-on-start`: `update.pre_pull: false`. */
+type PullMode = 'pre-pull' | 'pull-on-start';
+
 interface Options {
+  readonly sections: readonly Section[];
+  readonly pullMb: number;
+  readonly pullReplicas: number;
+  readonly pullPolicies: readonly Policy[];
   readonly rate: number;
   readonly loops: number;
   readonly replicas: readonly number[];
@@ -107,18 +129,30 @@ function parseOptions(argv: string[]): Options {
       from: { type: 'string', default: 'skiff-demo:v1' },
       to: { type: 'string', default: 'skiff-demo:v2' },
       'http-proxy': { type: 'string', default: 'auto' },
+      sections: { type: 'string', default: 'load,pull,proxy' },
+      'pull-mb': { type: 'string', default: '50' },
+      'pull-replicas': { type: 'string', default: '3' },
+      'pull-policies': { type: 'string', default: 'start-first,stop-first' },
     },
     strict: true,
   });
   const httpProxy = values['http-proxy'];
   if (httpProxy !== 'auto' && httpProxy !== 'builtin' && httpProxy !== 'haproxy')
     throw new Error(`--http-proxy: auto, builtin or haproxy, got ${httpProxy}`);
-  const policies = values.policies.split(',').map((p) => {
-    const policy = p.trim();
-    if (policy !== 'start-first' && policy !== 'stop-first')
-      throw new Error(`--policies: start-first and/or stop-first, got ${policy}`);
-    return policy;
+  const sections = values.sections.split(',').map((s) => {
+    const section = s.trim();
+    if (section !== 'load' && section !== 'pull' && section !== 'proxy')
+      throw new Error(`--sections: load, pull and/or proxy, got ${section}`);
+    return section;
   });
+  const policyList = (flag: string, text: string) =>
+    text.split(',').map((p) => {
+      const policy = p.trim();
+      if (policy !== 'start-first' && policy !== 'stop-first')
+        throw new Error(`--${flag}: start-first and/or stop-first, got ${policy}`);
+      return policy;
+    });
+  const policies = policyList('policies', values.policies);
   const protocols = values.protocols.split(',').map((p) => {
     const protocol = p.trim();
     if (protocol !== 'http' && protocol !== 'tcp')
@@ -126,6 +160,10 @@ function parseOptions(argv: string[]): Options {
     return protocol;
   });
   return {
+    sections,
+    pullMb: positiveInt('pull-mb', values['pull-mb'], 1024),
+    pullReplicas: positiveInt('pull-replicas', values['pull-replicas'], 20),
+    pullPolicies: policyList('pull-policies', values['pull-policies']),
     protocols,
     rate: positiveInt('rate', values.rate, 5000),
     loops: positiveInt('loops', values.loops, 100),
@@ -271,6 +309,22 @@ interface CaseResult {
   /** How the rollout ended: `complete`, or its failed/rolled_back state and message. */
   readonly outcome: string;
   readonly postAt: number;
+  /**
+   * POST → complete, the time fewer replicas than wanted were running and healthy (of either
+   * revision, as polled every 50 ms): the capacity the update cost.
+   */
+  readonly belowCapacityMs: number;
+  /** The rollout's pull phase (server clock), when it had one. */
+  readonly pullPhaseMs: number | undefined;
+}
+
+/** One case's service and image, when not the load section's. */
+interface CaseVariant {
+  readonly name: string;
+  readonly label: string;
+  readonly to: string;
+  /** `update.pre_pull` (absent: the service's default, true). */
+  readonly prePull?: boolean;
 }
 
 function specFor(
@@ -280,6 +334,7 @@ function specFor(
   policy: Policy,
   hostPort: number,
   appProtocol: AppProtocol,
+  prePull?: boolean,
 ) {
   return {
     name,
@@ -292,7 +347,7 @@ function specFor(
       interval: '300ms',
       retries: 2,
     },
-    update: UPDATE_POLICIES[policy],
+    update: { ...UPDATE_POLICIES[policy], ...(prePull === undefined ? {} : { pre_pull: prePull }) },
   } satisfies ServiceSpecInput;
 }
 
@@ -338,14 +393,19 @@ async function runCase(
   hostPort: number,
   protocol: AppProtocol,
   onLoad: (load: RunningLoad | undefined) => void,
+  variant?: CaseVariant,
 ): Promise<CaseResult> {
-  const name = `roll-r${replicas}-${policy}${protocol === 'tcp' ? '-tcp' : ''}`;
-  const label = `${replicas} replica${replicas === 1 ? '' : 's'}, ${policy}${protocol === 'tcp' ? ', tcp keep-alive' : ''}`;
+  const name = variant?.name ?? `roll-r${replicas}-${policy}${protocol === 'tcp' ? '-tcp' : ''}`;
+  const label =
+    variant?.label ??
+    `${replicas} replica${replicas === 1 ? '' : 's'}, ${policy}${protocol === 'tcp' ? ', tcp keep-alive' : ''}`;
+  const to = variant?.to ?? options.to;
+  const prePull = variant?.prePull;
   // Loopback is served in user space (a DNAT cannot take it off the host): the kernel path is
   // measured on the host's own address.
   const url = new URL(`http://${protocol === 'tcp' ? hostAddress() : '127.0.0.1'}:${hostPort}/`);
 
-  const first = await api.deploy(specFor(name, options.from, replicas, policy, hostPort, protocol));
+  const first = await api.deploy(specFor(name, options.from, replicas, policy, hostPort, protocol, prePull));
   await waitUntil(`${name} v1 to converge`, CONVERGE_TIMEOUT_MS, POLL_MS, async () => {
     const view = await api.service(name);
     if (view.rollout?.state === 'failed' || view.rollout?.state === 'rolled_back')
@@ -361,15 +421,20 @@ async function runCase(
     await sleep(LEAD_IN_MS);
     checkInterrupted();
     const postAt = performance.now();
-    const updated = await api.deploy(specFor(name, options.to, replicas, policy, hostPort, protocol));
-    if (updated.revision === first.revision)
-      throw new Error(`${name}: deploying ${options.to} made no new revision`);
+    const updated = await api.deploy(specFor(name, to, replicas, policy, hostPort, protocol, prePull));
+    if (updated.revision === first.revision) throw new Error(`${name}: deploying ${to} made no new revision`);
+    let belowCapacityMs = 0;
+    let polledAt = postAt;
     const settled = await waitUntil(
       `the rollout of ${name} to revision ${updated.revision}`,
       ROLLOUT_TIMEOUT_MS,
       POLL_MS,
       async () => {
         const view = await api.service(name);
+        const at = performance.now();
+        const serving = view.containers.filter((c) => c.status === 'running' && c.health === 'healthy');
+        if (serving.length < replicas) belowCapacityMs += at - polledAt;
+        polledAt = at;
         const rollout = view.rollout;
         if (rollout?.to_revision === updated.revision && rollout.state !== 'in_progress') {
           if (rollout.state !== 'complete')
@@ -389,6 +454,7 @@ async function runCase(
         ? undefined
         : Date.parse(rollout.finished_at) - Date.parse(rollout.started_at);
     const complete = settled.outcome === 'complete';
+    const pull = rollout?.pull;
     return {
       label,
       policy,
@@ -397,6 +463,9 @@ async function runCase(
       recordedMs: complete ? recordedMs : undefined,
       outcome: settled.outcome,
       postAt,
+      belowCapacityMs,
+      pullPhaseMs:
+        pull?.finished_at == null ? undefined : Date.parse(pull.finished_at) - Date.parse(pull.started_at),
     };
   } finally {
     if (record === undefined) {
@@ -503,6 +572,113 @@ function proxyLines(cost: ProxyCost): string[] {
   ];
 }
 
+/** The repository the pull cases push to and pull from, in the test registry. */
+const PULL_REPOSITORY = 'bench-pull/app';
+
+/**
+ * The pull cases: for each policy, a rollout from `options.from` to an image only the registry
+ * has (a random layer of `--pull-mb`), once with the pull phase (pre-pull) and once pulling when
+ * each new replica starts (`update.pre_pull: false`), under the same load as the load section,
+ * the image removed from the engine before each case, from a registry on a loopback port.
+ */
+async function runPullSection(
+  api: SkiffApi,
+  docker: Docker,
+  clusterId: string,
+  options: Options,
+  taken: Set<number>,
+  onLoad: (load: RunningLoad | undefined) => void,
+): Promise<void> {
+  const registry = await startPlainRegistry();
+  const tag = `v2-${randomUUID().slice(0, 8)}`;
+  const image = await pushRandomImage(
+    docker,
+    (local, repositoryTag) => registry.push(local, repositoryTag),
+    options.to,
+    PULL_REPOSITORY,
+    tag,
+    options.pullMb,
+  );
+  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+  out(
+    `Rollout to an image pulled from the registry: ${options.from} → ${image.reference} (${mb(image.imageBytes)} MB image, of it a ${mb(image.layerBytes)} MB random layer no local image has),`,
+  );
+  out(
+    `  ${options.pullReplicas} replicas, one node, same load; the image removed from the engine before each case. pre-pull: the rollout's pull phase; pull-on-start: update.pre_pull false.`,
+  );
+  const modes: readonly PullMode[] = ['pre-pull', 'pull-on-start'];
+  const results: { mode: PullMode; result: CaseResult }[] = [];
+  try {
+    for (const policy of options.pullPolicies) {
+      for (const mode of modes) {
+        checkInterrupted();
+        await forgetPulled(docker, registry.host, PULL_REPOSITORY);
+        const result = await runCase(
+          api,
+          docker,
+          clusterId,
+          options,
+          options.pullReplicas,
+          policy,
+          await freePort(taken),
+          'http',
+          onLoad,
+          {
+            name: `pull-${policy}-${mode}`,
+            label: `${options.pullReplicas} replicas, ${policy}, ${mode}`,
+            to: image.reference,
+            prePull: mode === 'pre-pull',
+          },
+        );
+        results.push({ mode, result });
+        out(
+          `  ${result.label}: update ${seconds(result.updateMs)} s, below capacity ${seconds(result.belowCapacityMs)} s, ${result.load.failed} of ${result.load.sent} failed, ${verdict(result)}`,
+        );
+      }
+    }
+  } finally {
+    await cleanupStep(async () => {
+      await forgetPulled(docker, registry.host, PULL_REPOSITORY);
+    });
+    await cleanupStep(() => registry.stop());
+  }
+  out('');
+  out('Rollout with pre-pull against pull-on-start (the new image pulled from the registry):');
+  out(
+    table(
+      [
+        'policy',
+        'mode',
+        'update s',
+        'pull phase s',
+        'below capacity s',
+        'sent',
+        'failed',
+        'p99 ms',
+        'verdict',
+      ],
+      results.map(({ mode, result: r }) => [
+        r.policy,
+        mode,
+        seconds(r.updateMs),
+        seconds(r.pullPhaseMs),
+        seconds(r.belowCapacityMs),
+        String(r.load.sent),
+        String(r.load.failed),
+        ms(percentile(r.load.latenciesMs, 99)),
+        verdict(r),
+      ]),
+    ),
+  );
+  for (const { result: r } of results) {
+    const details = caseDetails(r);
+    if (details.length > 0) {
+      out(`  ${r.label}:`);
+      for (const line of details) out(line);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   abortOnSignals();
@@ -542,65 +718,76 @@ async function main(): Promise<void> {
     out('');
 
     const taken = new Set<number>();
-    const results: CaseResult[] = [];
-    const cases = options.protocols.flatMap((protocol) =>
-      options.replicas.flatMap((replicas) =>
-        // One tcp case per replica count: what a pinned connection meets in Skiff's default update.
-        (protocol === 'tcp' ? options.policies.filter((p) => p === 'start-first') : options.policies).map(
-          (policy) => ({ protocol, replicas, policy }),
+    if (options.sections.includes('load')) {
+      const results: CaseResult[] = [];
+      const cases = options.protocols.flatMap((protocol) =>
+        options.replicas.flatMap((replicas) =>
+          // One tcp case per replica count: what a pinned connection meets in Skiff's default update.
+          (protocol === 'tcp' ? options.policies.filter((p) => p === 'start-first') : options.policies).map(
+            (policy) => ({ protocol, replicas, policy }),
+          ),
         ),
-      ),
-    );
-    for (const { protocol, replicas, policy } of cases) {
-      checkInterrupted();
-      const hostPort = await freePort(taken);
-      const result = await runCase(
-        api,
-        docker,
-        server.clusterId,
-        options,
-        replicas,
-        policy,
-        hostPort,
-        protocol,
-        (l) => {
-          activeLoad = l;
-        },
       );
-      results.push(result);
-      out(
-        `  ${result.label}: ${result.load.sent} sent, ${result.load.failed} failed, update ${seconds(result.updateMs)} s, ${verdict(result)}`,
-      );
-    }
-
-    out('');
-    out('Rolling update under load (target: zero failed requests with start-first):');
-    out(
-      table(
-        ['case', 'sent', 'failed', 'p50 ms', 'p99 ms', 'update s', 'versions seen', 'verdict'],
-        results.map((r) => [
-          r.label,
-          String(r.load.sent),
-          String(r.load.failed),
-          ms(percentile(r.load.latenciesMs, 50)),
-          ms(percentile(r.load.latenciesMs, 99)),
-          seconds(r.updateMs),
-          versionsText(r.load.versions),
-          verdict(r),
-        ]),
-      ),
-    );
-    for (const r of results) {
-      const details = caseDetails(r);
-      if (details.length > 0) {
-        out(`  ${r.label}:`);
-        for (const line of details) out(line);
+      for (const { protocol, replicas, policy } of cases) {
+        checkInterrupted();
+        const hostPort = await freePort(taken);
+        const result = await runCase(
+          api,
+          docker,
+          server.clusterId,
+          options,
+          replicas,
+          policy,
+          hostPort,
+          protocol,
+          (l) => {
+            activeLoad = l;
+          },
+        );
+        results.push(result);
+        out(
+          `  ${result.label}: ${result.load.sent} sent, ${result.load.failed} failed, update ${seconds(result.updateMs)} s, ${verdict(result)}`,
+        );
       }
+
+      out('');
+      out('Rolling update under load (target: zero failed requests with start-first):');
+      out(
+        table(
+          ['case', 'sent', 'failed', 'p50 ms', 'p99 ms', 'update s', 'versions seen', 'verdict'],
+          results.map((r) => [
+            r.label,
+            String(r.load.sent),
+            String(r.load.failed),
+            ms(percentile(r.load.latenciesMs, 50)),
+            ms(percentile(r.load.latenciesMs, 99)),
+            seconds(r.updateMs),
+            versionsText(r.load.versions),
+            verdict(r),
+          ]),
+        ),
+      );
+      for (const r of results) {
+        const details = caseDetails(r);
+        if (details.length > 0) {
+          out(`  ${r.label}:`);
+          for (const line of details) out(line);
+        }
+      }
+      out('');
     }
 
-    out('');
-    checkInterrupted();
-    for (const proxy of ['builtin', 'haproxy'] as const) {
+    if (options.sections.includes('pull')) {
+      checkInterrupted();
+      await runPullSection(api, docker, server.clusterId, options, taken, (l) => {
+        activeLoad = l;
+      });
+      out('');
+    }
+
+    const proxies = options.sections.includes('proxy') ? (['builtin', 'haproxy'] as const) : [];
+    for (const proxy of proxies) {
+      checkInterrupted();
       if (proxy === 'haproxy' && skiff.agent?.httpProxy !== 'haproxy') continue;
       const cost = await measureProxyCost({
         durationMs: options.proxyDurationMs,
