@@ -66,6 +66,7 @@ import {
 } from './harness/cleanup.ts';
 import { InProcessSkiff, localEngine } from './harness/in-process-skiff.ts';
 import { positiveInt } from './harness/options.ts';
+import type { PlainRegistry } from './harness/plain-registry.ts';
 import { startPlainRegistry } from './harness/plain-registry.ts';
 import { forgetPulled, pushRandomImage } from './harness/registry-image.ts';
 import { errorText, out, printAgentLog, runMain, table } from './harness/report.ts';
@@ -590,6 +591,22 @@ async function runPullSection(
   onLoad: (load: RunningLoad | undefined) => void,
 ): Promise<void> {
   const registry = await startPlainRegistry();
+  try {
+    await runPullCases(api, docker, clusterId, options, taken, onLoad, registry);
+  } finally {
+    await cleanupStep(() => registry.stop());
+  }
+}
+
+async function runPullCases(
+  api: SkiffApi,
+  docker: Docker,
+  clusterId: string,
+  options: Options,
+  taken: Set<number>,
+  onLoad: (load: RunningLoad | undefined) => void,
+  registry: PlainRegistry,
+): Promise<void> {
   const tag = `v2-${randomUUID().slice(0, 8)}`;
   const image = await pushRandomImage(
     docker,
@@ -640,7 +657,6 @@ async function runPullSection(
     await cleanupStep(async () => {
       await forgetPulled(docker, registry.host, PULL_REPOSITORY);
     });
-    await cleanupStep(() => registry.stop());
   }
   out('');
   out('Rollout with pre-pull against pull-on-start (the new image pulled from the registry):');
