@@ -625,7 +625,7 @@ export class Agent {
         );
         return;
       case 'image.pull':
-        void this.#prePuller.pull(message.request_id, message.service, message.image);
+        void this.#prePuller.pull(message.request_id, message.service, message.image, message.registry_auth);
         return;
       case 'images.prune':
         if (this.#images) void this.#images.prune(message.request_id);

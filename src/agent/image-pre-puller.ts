@@ -10,6 +10,7 @@ import type { ContainerEngine } from '../docker/container-engine.ts';
 import type { AgentTally } from '../metrics/agent-counters.ts';
 import type { EventInput } from '../model/event.ts';
 import type { AgentMessage } from '../protocol/messages.ts';
+import { DEFAULT_PULL_TIMEOUT_MS } from './image-puller.ts';
 import { Semaphore } from './semaphore.ts';
 
 type PullStatus = Extract<AgentMessage, { type: 'image.pull_status' }>;
@@ -22,6 +23,8 @@ export interface ImagePrePullerOptions {
   readonly tally?: AgentTally;
   /** Pulls at once on this node. */
   readonly limit?: number;
+  /** A pre-pull still running after this long is cancelled and answered failed (default: the agent's pull timeout). */
+  readonly timeoutMs?: number;
 }
 
 /** Default bound on this node's pre-pulls at once. */
@@ -43,12 +46,12 @@ export class ImagePrePuller {
   }
 
   /** Answers the request; never rejects (a failure is an answer). */
-  async pull(requestId: string, service: string, image: string): Promise<void> {
+  async pull(requestId: string, service: string, image: string, auth?: string): Promise<void> {
     const answer = (state: PullStatus['state'], error: string | null = null) =>
       this.#options.send({ type: 'image.pull_status', request_id: requestId, image, state, error });
     let pending = this.#inFlight.get(image);
     if (!pending) {
-      pending = this.#pull(service, image, () => answer('pulling')).finally(() =>
+      pending = this.#pull(service, image, auth, () => answer('pulling')).finally(() =>
         this.#inFlight.delete(image),
       );
       this.#inFlight.set(image, pending);
@@ -58,7 +61,12 @@ export class ImagePrePuller {
     else answer('failed', result.error);
   }
 
-  async #pull(service: string, image: string, started: () => void): Promise<Result> {
+  async #pull(
+    service: string,
+    image: string,
+    auth: string | undefined,
+    started: () => void,
+  ): Promise<Result> {
     const { engine, tally } = this.#options;
     try {
       if (await engine.hasImage(image)) return { ok: true, pulled: false };
@@ -72,7 +80,10 @@ export class ImagePrePuller {
           message: `Pre-pulling image ${image}`,
         });
         try {
-          await engine.pullImage(image);
+          await engine.pullImage(image, {
+            auth,
+            signal: AbortSignal.timeout(this.#options.timeoutMs ?? DEFAULT_PULL_TIMEOUT_MS),
+          });
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           tally?.count('pulls', service, 'failure');

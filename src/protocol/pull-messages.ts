@@ -19,6 +19,8 @@ export const pullServerMessages = [
     /** The service whose rollout asks (for the agent's events and pull metrics). */
     service: idTextSchema,
     image: imageSchema,
+    /** The `X-Registry-Auth` for the image's registry, when the cluster holds a credential (never saved). */
+    registry_auth: z.string().max(16_384).optional(),
   }),
 ] as const;
 

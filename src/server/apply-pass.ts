@@ -88,11 +88,14 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
     const node = cluster.get(pull.nodeId);
     if (!node?.link) continue;
     node.pullsAsked.add(pull.requestId);
+    const registry = registryOf(pull.image);
+    const credential = registries?.credential(registry);
     node.link.send({
       type: 'image.pull',
       request_id: pull.requestId,
       service: pull.service,
       image: pull.image,
+      ...(credential ? { registry_auth: registryAuthHeader(registry, credential) } : {}),
     });
   }
   const endpoints = plan.endpoints;

@@ -317,7 +317,7 @@ export class SimAgent {
       case 'logs.cancel':
         return;
       case 'image.pull':
-        void this.#prePuller.pull(message.request_id, message.service, message.image);
+        void this.#prePuller.pull(message.request_id, message.service, message.image, message.registry_auth);
         return;
     }
   }
