@@ -222,7 +222,8 @@ export class Agent {
       },
     });
     this.#prePuller = new ImagePrePuller({
-      engine: options.engine,
+      // The recording engine: a pre-pulled image is one Skiff pulled (image GC may collect it later).
+      engine: this.#options.engine,
       send: (message) => this.#send(message),
       record: (event) => this.#loop?.recordEvent(event),
       tally: this.#tally,
