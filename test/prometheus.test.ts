@@ -50,6 +50,10 @@ async function query(expr: string) {
 
 describe('the dashboard against a real Prometheus', { timeout: 180_000 }, () => {
   before(async () => {
+    // The built-in HTTP proxy: through the agent's HAProxy the proxy panels stayed empty in a
+    // `skiff up` run on 2026-12-01 (counted in src/net/haproxy's loopback test, lost somewhere on
+    // the way here; open). SKIFF_HTTP_PROXY=haproxy runs this file through HAProxy.
+    process.env.SKIFF_HTTP_PROXY ??= 'builtin';
     prometheus = await TestPrometheus.start();
     skiff = await SkiffCluster.start('up', { serverArgs: ['--stats-interval', '1s'] });
     run = `run-${skiff.port}-${Date.now()}`;

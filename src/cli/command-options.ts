@@ -74,7 +74,7 @@ const localAgentOptions = {
   'pull-concurrency': { type: 'string', default: '3' },
   'pull-timeout': { type: 'string', default: '5m' },
   ...imageGcOptions,
-  'http-proxy': { type: 'string', default: 'auto' },
+  'http-proxy': { type: 'string' },
 } as const;
 
 const waitOptions = {

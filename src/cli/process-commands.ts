@@ -140,7 +140,7 @@ export async function runAgent(argv: string[]): Promise<void> {
     ...pullsFromFlags(values),
     images: new DockerImages(values['docker-host']),
     imageGc: imageGcFromFlags(values),
-    httpProxy: httpProxyFlag(values['http-proxy']),
+    httpProxy: httpProxyFlag(values['http-proxy'] ?? process.env.SKIFF_HTTP_PROXY),
     log: lineLogger(logger, 'agent'),
   });
   await agent.start();
@@ -178,7 +178,7 @@ export async function runUp(argv: string[]): Promise<void> {
     ...pullsFromFlags(values),
     images: new DockerImages(values['docker-host']),
     imageGc: imageGcFromFlags(values),
-    httpProxy: httpProxyFlag(values['http-proxy']),
+    httpProxy: httpProxyFlag(values['http-proxy'] ?? process.env.SKIFF_HTTP_PROXY),
     log: lineLogger(logger, 'agent'),
   });
   try {
@@ -200,7 +200,7 @@ const HTTP_PROXIES = ['auto', 'builtin', 'haproxy'] as const;
 
 /** `--http-proxy`: auto, builtin or haproxy. */
 function httpProxyFlag(value: string | undefined): HttpProxyChoice {
-  const choice = HTTP_PROXIES.find((name) => name === (value ?? 'auto'));
+  const choice = HTTP_PROXIES.find((name) => name === (value || 'auto'));
   if (choice === undefined) throw new UsageError(`--http-proxy ${value}: expected auto, builtin or haproxy`);
   return choice;
 }

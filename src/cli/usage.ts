@@ -89,7 +89,7 @@ const LOCAL_AGENT = `  --docker-host ADDR              the Docker engine: unix:/
   --image-gc-interval 1m          how often the agent looks at its images: reports changes, collects
   --http-proxy auto               who serves app_protocol: http ports: haproxy (the agent runs its own,
                                   from the host's haproxy 2.2+), builtin (the agent's own Node proxy),
-                                  or auto (haproxy when the host has it, else builtin)`;
+                                  or auto (haproxy when the host has it, else builtin; env SKIFF_HTTP_PROXY)`;
 
 /** How every size flag reads, the same wherever one is taken. */
 const SIZE = 'SIZE is 512m, 1g, 1.5g, or a bare number of MiB (512 = 512m)';
