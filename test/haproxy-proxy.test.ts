@@ -122,6 +122,13 @@ describe('HAProxy as the HTTP proxy', { timeout: 120_000 }, () => {
     for (let i = 0; i < 6; i++) seen.add((await httpCall(port)).body);
     assert.deepEqual([...seen].sort(), ['fast', 'slow']);
     assert.equal(await workerPid(haproxyPaths(dir).adminSocket), before);
+    // A new replica takes a free slot by an address change over the runtime API: still no reload.
+    const third = await backend('third');
+    await proxy.setRoutes([route('drain:80', [slow.backend, fast.backend, third.backend])]);
+    const all = new Set<string>();
+    for (let i = 0; i < 9; i++) all.add((await httpCall(port)).body);
+    assert.deepEqual([...all].sort(), ['fast', 'slow', 'third']);
+    assert.equal(await workerPid(haproxyPaths(dir).adminSocket), before, 'an address change needs no reload');
   });
 
   test('a refused connect is retried on another replica', async () => {

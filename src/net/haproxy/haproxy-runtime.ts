@@ -39,11 +39,22 @@ export function runtimeCommand(socketPath: string, commands: readonly string[]):
   });
 }
 
+// What `set server … addr` says when it worked (a `state` change says nothing).
+const DONE = /^(IP changed from|port changed from|no need to change)/;
+
+/** The lines of a `set` batch's answer that are refusals, not reports of a change made. Pure. */
+export function refusals(answer: string): string[] {
+  return answer
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !DONE.test(line));
+}
+
 /** Applies `set …` commands; throws HaproxyRuntimeError with HAProxy's words if any was refused. */
 export async function runtimeSet(socketPath: string, commands: readonly string[]): Promise<void> {
   if (commands.length === 0) return;
-  const answer = (await runtimeCommand(socketPath, commands)).trim();
-  if (answer !== '') throw new HaproxyRuntimeError(commands.join('; '), answer);
+  const refused = refusals(await runtimeCommand(socketPath, commands));
+  if (refused.length > 0) throw new HaproxyRuntimeError(commands.join('; '), refused.join(' | '));
 }
 
 /** The worker's PID as `show info` reports it (it changes with every reload). */
