@@ -651,8 +651,9 @@ function print(result: Result): void {
   const c = result.counters;
   if (c)
     out(
-      `  the agents received ${grouped(c.messages)} messages (${mb(c.bytes)}), of them ${grouped(c.endpointsSkipped)} endpoints ` +
-        `(${mb(c.endpointBytes)}) and ${grouped(c.assignments)} assignments; they sent ${grouped(c.reports)} reports and ${grouped(c.stats)} stats messages ` +
+      `  the agents received ${grouped(c.messages)} messages (${mb(c.bytes)}), of them ${grouped(c.endpointsWhole)} whole endpoints sets ` +
+        `(${mb(c.endpointWholeBytes)}), ${grouped(c.endpointDeltas)} endpoints deltas (${mb(c.endpointDeltaBytes)}; ${grouped(c.endpointResyncs)} did not follow) ` +
+        `and ${grouped(c.assignments)} assignments; they sent ${grouped(c.reports)} reports and ${grouped(c.stats)} stats messages ` +
         `over ${grouped(c.connects)} welcomed connections; ` +
         `the churn killed ${grouped(c.churnKills)} containers`,
     );

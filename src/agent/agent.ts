@@ -30,6 +30,8 @@ import type { AddressPool, ClusterAddressing } from '../model/addressing.ts';
 import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { DataPlane } from '../net/data-plane/data-plane.ts';
+import type { EndpointSet } from '../net/data-plane/endpoints-delta.ts';
+import { EMPTY_ENDPOINT_SET, fullSet, mergeEndpoints } from '../net/data-plane/endpoints-delta.ts';
 import { HaproxyUnavailableError } from '../net/haproxy/haproxy-errors.ts';
 import { detectHaproxy } from '../net/haproxy/haproxy-process.ts';
 import { AGENT_FEATURES, FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
@@ -151,6 +153,8 @@ export class Agent {
   #generation = 0;
   /** Set when HAProxy serves the HTTP routes (resolved from `httpProxy` at start). */
   #haproxy: { readonly fallback: boolean } | undefined;
+  /** The endpoints set of the current connection, which deltas are merged into (data plane or not). */
+  #endpoints: EndpointSet = EMPTY_ENDPOINT_SET;
   #pendingEvents: LoopReport['events'] = [];
   #heartbeat: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
@@ -437,6 +441,8 @@ export class Agent {
       socket.terminate();
     });
     this.#socket = socket;
+    // A new connection starts with the whole set: deltas follow what this one was sent.
+    this.#endpoints = EMPTY_ENDPOINT_SET;
     // A connection that went quiet (a partition) can take many seconds of TCP retransmission
     // backoff to come back after the network does; a fresh connection is up at once. So the
     // agent pings, and drops a connection the server has not answered for a while.
@@ -591,11 +597,25 @@ export class Agent {
         return;
       }
       case 'endpoints':
-        if (this.#options.dataPlane !== false)
-          this.#dataPlane?.update(message.services, message.node_addresses);
-        if (message.generation !== undefined)
-          this.#send({ type: 'endpoints.ack', generation: message.generation });
+        this.#applyEndpoints(fullSet(message.generation, message.services, message.node_addresses));
         return;
+      case 'endpoints.delta': {
+        const outcome = mergeEndpoints(this.#endpoints, {
+          generation: message.generation,
+          baseGeneration: message.base_generation,
+          services: message.services,
+          removed: message.removed,
+          peers: message.node_addresses,
+        });
+        if (outcome.kind === 'applied') this.#applyEndpoints(outcome.set);
+        else {
+          this.#options.log(
+            `endpoints delta from generation ${message.base_generation}, holding ${outcome.held ?? 'none'}: asking for the whole set`,
+          );
+          this.#send({ type: 'endpoints.resync' });
+        }
+        return;
+      }
       case 'logs.start':
         void this.#streamLogs(message.request_id, message.task_id, message.request);
         return;
@@ -639,6 +659,13 @@ export class Agent {
           });
         return;
     }
+  }
+
+  /** Takes a set (whole, or merged from a delta) to the data plane, and acknowledges its generation. */
+  #applyEndpoints(set: EndpointSet): void {
+    this.#endpoints = set;
+    if (this.#options.dataPlane !== false) this.#dataPlane?.update(set.services, set.peers);
+    if (set.generation !== undefined) this.#send({ type: 'endpoints.ack', generation: set.generation });
   }
 
   /** What is wrong and how to fix it, for a server of another cluster. */

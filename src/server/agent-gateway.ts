@@ -364,6 +364,11 @@ function serveAgent(
         cluster.ackEndpoints(nodeId, message.generation);
         controller.trigger();
         return;
+      case 'endpoints.resync':
+        options.log(`agent ${nodeId}: asked for the whole endpoints set`);
+        cluster.resyncEndpoints(nodeId);
+        controller.trigger();
+        return;
       case 'agent.metrics':
         options.onAgentMetrics?.(nodeId, readAgentSnapshot(message));
         return;

@@ -74,15 +74,35 @@ export interface EndpointsMemory {
   readonly readyNodes: string;
   /** Each service's set as last computed (published or not). */
   readonly services: ReadonlyMap<string, ServiceEndpointsMemory>;
-  /** The set of `endpointsGeneration`: what nodes are sent. */
-  readonly published: readonly ServiceEndpoints[];
+  /** The set of `endpointsGeneration`, by service name (in name order): what nodes are sent. */
+  readonly published: ReadonlyMap<string, PublishedEndpoints>;
+  /**
+   * Services removed from the published set, with the generation that removed them: a delta from
+   * an earlier generation names them. Kept back to `deltasSince`.
+   */
+  readonly removed: ReadonlyMap<string, number>;
+  /**
+   * Deltas can be made from this generation on (the tombstones of older removals are gone): a
+   * node last sent an older one is sent the whole set.
+   */
+  readonly deltasSince: number;
   /**
    * Every known node's address, sorted, as last sent: each agent lets only these reach its
    * replicas' node-to-node published ports (net/data-plane/netfilter-rules.ts).
    */
   readonly peers: readonly string[];
+  /** The generation that last changed `peers`. */
+  readonly peersGeneration: number;
   /** A computed change waits for its turn (plan-pass.ts paces them). */
   readonly pending: boolean;
+}
+
+/** One service's published endpoints, and the generation that last changed them. */
+export interface PublishedEndpoints {
+  readonly entry: ServiceEndpoints;
+  /** `entry` as JSON: compared to tell a change, and what its size is counted by. */
+  readonly text: string;
+  readonly generation: number;
 }
 
 export interface ServiceEndpointsMemory {
