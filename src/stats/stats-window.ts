@@ -11,7 +11,8 @@
  * its stats look fresh or old.
  */
 import type { NodeSampleWire, ReplicaSampleWire, StatsSamples } from '../protocol/stats-message.ts';
-import { RingBuffer } from './ring-buffer.ts';
+import type { ColumnSpec } from './column-ring.ts';
+import { ColumnRing } from './column-ring.ts';
 
 export const DEFAULT_WINDOW_CAPACITY = 60;
 /** A node that has sent nothing for this many of its intervals has stale stats. */
@@ -23,13 +24,37 @@ const STALE_AFTER_INTERVALS = 3;
  */
 export type ReplicaSample = Omit<ReplicaSampleWire, 'task_id' | 'service' | 'slot' | 'container_id'>;
 
+/** A replica's sample as columns of numbers (column-ring.ts): 72 bytes where an object took ~150. */
+const REPLICA_COLUMNS: readonly ColumnSpec<keyof ReplicaSample>[] = [
+  { name: 'at' },
+  { name: 'cpu_seconds' },
+  { name: 'memory_working_set_bytes' },
+  { name: 'memory_limit_bytes', nullable: true },
+  { name: 'network_rx_bytes' },
+  { name: 'network_tx_bytes' },
+  { name: 'block_read_bytes' },
+  { name: 'block_write_bytes' },
+  { name: 'pids', optional: true },
+];
+
+const NODE_COLUMNS: readonly ColumnSpec<keyof NodeSampleWire>[] = [
+  { name: 'at' },
+  { name: 'cpu_seconds' },
+  { name: 'cpu_count' },
+  { name: 'memory_used_bytes' },
+  { name: 'memory_total_bytes' },
+  { name: 'disk_path', text: true },
+  { name: 'disk_used_bytes' },
+  { name: 'disk_total_bytes' },
+];
+
 export interface ReplicaSeries {
   readonly taskId: string;
   readonly service: string;
   readonly slot: number;
   readonly nodeId: string;
   readonly containerId: string;
-  readonly samples: RingBuffer<ReplicaSample>;
+  readonly samples: ColumnRing<ReplicaSample>;
 }
 
 export interface NodeSeries {
@@ -37,7 +62,7 @@ export interface NodeSeries {
   readonly intervalMs: number;
   /** Server clock, epoch ms, of the last message from the node. */
   readonly receivedAtMs: number;
-  readonly samples: RingBuffer<NodeSampleWire>;
+  readonly samples: ColumnRing<NodeSampleWire>;
   /** The replicas its last message listed. */
   readonly taskIds: ReadonlySet<string>;
 }
@@ -66,7 +91,7 @@ export class StatsWindow {
   record(nodeId: string, intervalMs: number, samples: StatsSamples, receivedAtMs: number): void {
     this.prune(receivedAtMs);
     const previous = this.#nodes.get(nodeId);
-    const nodeSamples = previous?.samples ?? new RingBuffer<NodeSampleWire>(this.#capacity);
+    const nodeSamples = previous?.samples ?? new ColumnRing<NodeSampleWire>(this.#capacity, NODE_COLUMNS);
     if (samples.node) nodeSamples.push(samples.node);
     const taskIds = new Set<string>();
     for (const sample of samples.replicas) {
@@ -81,7 +106,7 @@ export class StatsWindow {
           slot: sample.slot,
           nodeId,
           containerId: sample.container_id,
-          samples: new RingBuffer<ReplicaSample>(this.#capacity),
+          samples: new ColumnRing<ReplicaSample>(this.#capacity, REPLICA_COLUMNS),
         };
         this.#replicas.set(sample.task_id, series);
       }
