@@ -57,7 +57,8 @@ export class ColumnRing<T extends object> {
     }
     const base = slot * this.#columns.length;
     const fields = record as Record<string, unknown>;
-    const newest = this.#length > 1 ? ((slot + this.#capacity - 1) % this.#capacity) * this.#columns.length : -1;
+    const newest =
+      this.#length > 1 ? ((slot + this.#capacity - 1) % this.#capacity) * this.#columns.length : -1;
     this.#columns.forEach((column, i) => {
       const value = fields[column.name];
       if (column.text) {
