@@ -61,11 +61,20 @@ export interface PassMemory {
   readonly releases: ReadonlyMap<string, PendingRelease>;
   /** The last assignment generation sent; generations only grow, across restarts too. */
   readonly assignGeneration: number;
+  /** Each connected node's assignment key as last computed, to skip recomputing an unchanged one. */
+  readonly assignmentKeys?: ReadonlyMap<string, AssignmentKeyMemory>;
   readonly endpointsGeneration: number;
   /** The endpoint set of `endpointsGeneration`, per service, to tell a change cheaply. */
   readonly endpoints: EndpointsMemory | undefined;
   /** When `endpointsGeneration` was made (plan-pass.ts paces additions). */
   readonly endpointsPublishedAt: number;
+}
+
+/** A node's assignment key and what it was made from, in the pass's task order (plan-pass.ts `assign`). */
+export interface AssignmentKeyMemory {
+  readonly taskIds: readonly string[];
+  readonly refKeys: readonly string[];
+  readonly key: string;
 }
 
 /** Each service's endpoints as last computed, with what they were computed from. */
@@ -163,11 +172,15 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
   const services = store.listServices();
   const tasks = store.taskSnapshot();
   const specs = new Map<string, ServiceSpec>();
+  // Looked up per (service, revision) pair, not per task: 10,000 tasks share a few hundred.
+  const seen = new Map<string, Set<number>>();
   const want = (service: string, revision: number) => {
-    const key = specKey(service, revision);
-    if (specs.has(key)) return;
+    const revisions = seen.get(service) ?? new Set<number>();
+    if (revisions.has(revision)) return;
+    revisions.add(revision);
+    seen.set(service, revisions);
     const spec = specOf(service, revision);
-    if (spec) specs.set(key, spec);
+    if (spec) specs.set(specKey(service, revision), spec);
   };
   // The revision a rollout started from: its image tells whether the rollout pulls first.
   for (const service of services) {

@@ -50,6 +50,7 @@ import { allocationsByNode } from './allocation.ts';
 import { serviceEndpoints } from './endpoints.ts';
 import { livenessStatus } from './node-liveness.ts';
 import type {
+  AssignmentKeyMemory,
   EndpointsMemory,
   PassMemory,
   PassNode,
@@ -58,6 +59,7 @@ import type {
   ServiceEndpointsMemory,
 } from './pass-snapshot.ts';
 import { specKey } from './pass-snapshot.ts';
+import { TaskOverlay } from './task-overlay.ts';
 
 /** Endpoint sets that only add or refresh backends go out at most this often (removals at once). */
 export const ENDPOINTS_MIN_INTERVAL_MS = 100;
@@ -204,8 +206,7 @@ class PassBuilder {
   readonly #newTaskId: () => string;
   readonly #services: StoredService[];
   /** Every task as decided so far, in the snapshot's order (each step sorts what it needs). */
-  readonly #tasks = new Map<string, TaskRecord>();
-  readonly #original: ReadonlyMap<string, TaskRecord>;
+  readonly #tasks: TaskOverlay;
   readonly #inserted = new Set<string>();
   readonly #forgotten = new Set<string>();
   readonly #nodes: PassNode[];
@@ -223,6 +224,7 @@ class PassBuilder {
   #endpointsPublishedAt: number;
   readonly #assignments: AssignmentSend[] = [];
   readonly #pulls: PullRequestSend[] = [];
+  #assignmentKeys: ReadonlyMap<string, AssignmentKeyMemory> | undefined;
   #endpoints: EndpointsSend | undefined;
   #again = false;
 
@@ -232,8 +234,7 @@ class PassBuilder {
     this.#newTaskId = newTaskId;
     this.#services = [...snapshot.services].sort(byName((s) => s.spec.name));
     // Not sorted whole (10,000 tasks a pass): each step sorts the few it needs in order.
-    for (const task of snapshot.tasks) this.#tasks.set(task.id, task);
-    this.#original = new Map(this.#tasks);
+    this.#tasks = new TaskOverlay(snapshot.tasks);
     this.#nodes = [...snapshot.nodes].sort(byName((n) => n.id));
     const cutoff = now - FAILURE_MEMORY_MS;
     for (const [service, nodes] of snapshot.memory.failures) {
@@ -255,7 +256,7 @@ class PassBuilder {
 
   #update(id: string, change: Partial<TaskRecord>): void {
     const task = this.#tasks.get(id);
-    if (task) this.#tasks.set(id, { ...task, ...change });
+    if (task) this.#tasks.set({ ...task, ...change });
   }
 
   #rememberFailure(service: string, nodeId: string): void {
@@ -297,7 +298,8 @@ class PassBuilder {
   evacuateDownNodes(): void {
     const down = new Set(this.#nodes.filter((n) => n.status === 'down').map((n) => n.id));
     if (down.size === 0) return;
-    const stranded = [...this.#tasks.values()]
+    const stranded = this.#tasks
+      .values()
       .filter((t) => t.nodeId !== null && down.has(t.nodeId))
       .sort(taskOrder);
     for (const task of stranded) {
@@ -364,7 +366,7 @@ class PassBuilder {
           this.#rollouts.push({ service: name, rollout, revertTo: null });
       }
       for (const task of plan.create) {
-        this.#tasks.set(task.id, { ...task, observed: null });
+        this.#tasks.set({ ...task, observed: null });
         this.#inserted.add(task.id);
       }
       for (const id of plan.shutdown) {
@@ -529,7 +531,7 @@ class PassBuilder {
   }
 
   placeReplicas(): void {
-    const tasks = [...this.#tasks.values()];
+    const tasks = this.#tasks.values();
     const unplaced = tasks.filter((t) => t.desiredState === 'running' && t.nodeId === null).sort(taskOrder);
     if (unplaced.length === 0) return;
     const current = new Map(this.#services.map((s) => [s.spec.name, s.spec]));
@@ -696,11 +698,24 @@ class PassBuilder {
       list.push({ task, spec, networks: ref.networks, admission: ref.admission, key: ref.key });
       onNode.set(task.nodeId, list);
     }
+    const keys = new Map<string, AssignmentKeyMemory>();
+    const lastKeys = this.#snapshot.memory.assignmentKeys;
     for (const node of this.#nodes) {
       if (!node.connected) continue;
       // Sorted per node (a few tasks each), not the whole table.
       const entries = (onNode.get(node.id) ?? []).sort((a, b) => taskOrder(a.task, b.task));
-      const key = entries.map(({ task, key }) => `${task.id}@${key}`).join(',');
+      // The same tasks (a task's service, slot and revision never change) with the same
+      // references as last pass: the same key, without building it again.
+      const memo = lastKeys?.get(node.id);
+      const same =
+        memo !== undefined &&
+        memo.taskIds.length === entries.length &&
+        entries.every((e, i) => e.task.id === memo.taskIds[i] && e.key === memo.refKeys[i]);
+      const key = same ? memo.key : entries.map(({ task, key }) => `${task.id}@${key}`).join(',');
+      keys.set(
+        node.id,
+        same ? memo : { taskIds: entries.map((e) => e.task.id), refKeys: entries.map((e) => e.key), key },
+      );
       if (key === node.sentAssignment) continue;
       this.#assignments.push({
         nodeId: node.id,
@@ -717,6 +732,7 @@ class PassBuilder {
         })),
       });
     }
+    this.#assignmentKeys = keys;
   }
 
   /**
@@ -771,9 +787,12 @@ class PassBuilder {
       const networks = this.#networkRefs(service.spec);
       const networksKey = networks.map((n) => `${n.name}=${n.index}`).join(',');
       const known = previous?.services.get(name);
-      const told = last?.services
-        .get(name)
-        ?.serving.some((t) => this.#tasks.get(t.id)?.desiredState !== 'running');
+      // Serving the same records as last time, none of them was told to stop since.
+      const lastServing = last?.services.get(name)?.serving;
+      const told =
+        lastServing !== undefined &&
+        !sameRecords(lastServing, tasks) &&
+        lastServing.some((t) => this.#tasks.get(t.id)?.desiredState !== 'running');
       if (told) urgent = true;
       if (
         known &&
@@ -900,13 +919,17 @@ class PassBuilder {
   }
 
   releaseAddresses(): void {
-    const tasks = [...this.#tasks.values()];
     const names = new Set(this.#services.map((s) => s.spec.name));
-    const servicesInUse = new Set([...names, ...tasks.map((t) => t.service)]);
-    const networksInUse = new Set(this.#services.flatMap((s) => s.spec.networks));
+    const servicesInUse = new Set(names);
     // Replicas of a deleted service may still sit on their networks, whose names went with its
     // revisions: until they are gone, no network is freed.
-    const orphans = tasks.some((t) => !names.has(t.service));
+    let orphans = false;
+    for (const task of this.#tasks.values()) {
+      if (names.has(task.service)) continue;
+      servicesInUse.add(task.service);
+      orphans = true;
+    }
+    const networksInUse = new Set(this.#services.flatMap((s) => s.spec.networks));
     const allocations = [...this.#snapshot.allocations, ...this.#allocated].filter(
       (a) => a.kind === 'service' || !orphans,
     );
@@ -936,9 +959,8 @@ class PassBuilder {
       const { observed: _observed, ...row } = task;
       insert.push(row);
     }
-    for (const [id, before] of this.#original) {
-      const after = this.#tasks.get(id);
-      if (!after || after === before) continue;
+    for (const [id, before, after] of this.#tasks.changed()) {
+      if (!after) continue;
       const moved = after.nodeId !== before.nodeId || after.pendingReason !== before.pendingReason;
       const change: TaskUpdate = {
         id,
@@ -948,7 +970,7 @@ class PassBuilder {
       };
       if (Object.keys(change).length > 1) update.push(change);
     }
-    const order = (id: string) => this.#tasks.get(id) ?? this.#original.get(id);
+    const order = (id: string) => this.#tasks.get(id) ?? this.#tasks.original(id);
     const byTask = (a: string, b: string) => {
       const x = order(a);
       const y = order(b);
@@ -959,7 +981,7 @@ class PassBuilder {
       statusChanges: this.#statusChanges,
       insert,
       update,
-      forget: [...this.#forgotten].filter((id) => this.#original.has(id)).sort(byTask),
+      forget: [...this.#forgotten].filter((id) => this.#tasks.original(id) !== undefined).sort(byTask),
       rollouts: this.#rollouts,
       events: this.#events,
       allocate: this.#allocated,
@@ -971,6 +993,7 @@ class PassBuilder {
         failures: this.#failures,
         releases: this.#releases,
         assignGeneration: this.#assignGeneration,
+        assignmentKeys: this.#assignmentKeys ?? this.#snapshot.memory.assignmentKeys,
         endpointsGeneration: this.#endpointsGeneration,
         endpoints: this.#endpointsMemory,
         endpointsPublishedAt: this.#endpointsPublishedAt,
