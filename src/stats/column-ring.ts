@@ -75,6 +75,13 @@ export class ColumnRing<T extends object> {
     return this.#read((this.#start + this.#length - 1 - back) % this.#capacity);
   }
 
+  /** A ring of another capacity holding the newest records of this one. */
+  resized(capacity: number): ColumnRing<T> {
+    const ring = new ColumnRing<T>(capacity, this.#columns);
+    for (const record of this.toArray().slice(-capacity)) ring.push(record);
+    return ring;
+  }
+
   /** Oldest first, as fresh records. */
   toArray(): T[] {
     const out: T[] = [];

@@ -15,6 +15,8 @@ import type { ColumnSpec } from './column-ring.ts';
 import { ColumnRing } from './column-ring.ts';
 
 export const DEFAULT_WINDOW_CAPACITY = 60;
+/** What the latest figures need of a series: the newest sample and the one before (for rates). */
+export const LATEST_SAMPLES = 2;
 /** A node that has sent nothing for this many of its intervals has stale stats. */
 const STALE_AFTER_INTERVALS = 3;
 
@@ -68,20 +70,29 @@ export interface NodeSeries {
 }
 
 export interface StatsWindowOptions {
-  /** Samples kept per replica and per node. */
+  /** Samples kept per node, and per replica unless `replicaCapacity` says otherwise. */
   readonly capacity?: number;
+  /**
+   * Samples kept per replica of a service: only the autoscaler reads more than the latest two,
+   * and 10,000 replicas' five minutes are 43 MiB (the server passes the full window for
+   * autoscaled services, LATEST_SAMPLES for others). A series follows a change at its next sample.
+   */
+  readonly replicaCapacity?: (service: string) => number;
 }
 
 export type StatsListener = (nodeId: string) => void;
 
 export class StatsWindow {
   readonly #capacity: number;
+  readonly #replicaCapacity: (service: string) => number;
   readonly #replicas = new Map<string, ReplicaSeries>();
   readonly #nodes = new Map<string, NodeSeries>();
   readonly #listeners = new Set<StatsListener>();
 
   constructor(options: StatsWindowOptions = {}) {
-    this.#capacity = options.capacity ?? DEFAULT_WINDOW_CAPACITY;
+    const capacity = options.capacity ?? DEFAULT_WINDOW_CAPACITY;
+    this.#capacity = capacity;
+    this.#replicaCapacity = options.replicaCapacity ?? (() => capacity);
   }
 
   /**
@@ -97,6 +108,7 @@ export class StatsWindow {
     for (const sample of samples.replicas) {
       taskIds.add(sample.task_id);
       let series = this.#replicas.get(sample.task_id);
+      const capacity = this.#replicaCapacity(sample.service);
       // A new container restarted its counters; a replica another node reported is this one's now
       // (the other node's list no longer removes it: removal checks whose it is).
       if (series === undefined || series.containerId !== sample.container_id || series.nodeId !== nodeId) {
@@ -106,8 +118,12 @@ export class StatsWindow {
           slot: sample.slot,
           nodeId,
           containerId: sample.container_id,
-          samples: new ColumnRing<ReplicaSample>(this.#capacity, REPLICA_COLUMNS),
+          samples: new ColumnRing<ReplicaSample>(capacity, REPLICA_COLUMNS),
         };
+        this.#replicas.set(sample.task_id, series);
+      } else if (series.samples.capacity !== capacity) {
+        // Autoscaling was turned on or off for its service.
+        series = { ...series, samples: series.samples.resized(capacity) };
         this.#replicas.set(sample.task_id, series);
       }
       const last = series.samples.last();
