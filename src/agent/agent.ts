@@ -59,12 +59,20 @@ import { reconnectDelayMs } from './reconnect-delay.ts';
 import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
 import type { DialOutcome, ServerChoice } from './server-choice.ts';
 import { currentServer, dialUrl, firstChoice, nextChoice } from './server-choice.ts';
+import {
+  BASE_SERVER_SILENCE_MS,
+  livenessAction,
+  PINGS_PER_SILENCE,
+  serverSilenceMs,
+} from './server-silence.ts';
 import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from './stats-sampler.ts';
 import type { UsageSource } from './stats-usage.ts';
 import { AgentTlsSessions } from './tls-sessions.ts';
 
-/** A server silent this long (no pong, no message) is given up on and dialled again. */
-const SERVER_SILENCE_MS = 2000;
+/** The handshake's limit; once welcomed, the server's silence limit follows the cluster (server-silence.ts). */
+const SERVER_SILENCE_MS = BASE_SERVER_SILENCE_MS;
+/** How often the liveness timer looks (a local timer: the pings it sends are paced by the limit). */
+const LIVENESS_TICK_MS = BASE_SERVER_SILENCE_MS / PINGS_PER_SILENCE;
 /** While a dial's SYNs go unanswered, a fresh one this often (connect-race.ts). */
 const CONNECT_ATTEMPT_EVERY_MS = 250;
 /** Events kept while the server is unreachable; the oldest go first. */
@@ -153,6 +161,8 @@ export class Agent {
   #generation = 0;
   /** Set when HAProxy serves the HTTP routes (resolved from `httpProxy` at start). */
   #haproxy: { readonly fallback: boolean } | undefined;
+  /** How long the current server may be silent (server-silence.ts). */
+  #serverSilenceMs = BASE_SERVER_SILENCE_MS;
   /** The endpoints set of the current connection, which deltas are merged into (data plane or not). */
   #endpoints: EndpointSet = EMPTY_ENDPOINT_SET;
   #pendingEvents: LoopReport['events'] = [];
@@ -447,11 +457,18 @@ export class Agent {
     // backoff to come back after the network does; a fresh connection is up at once. So the
     // agent pings, and drops a connection the server has not answered for a while.
     let lastHeard = Date.now();
+    let lastPing = 0;
+    this.#serverSilenceMs = serverSilenceMs(undefined);
     const liveness = setInterval(() => {
-      if (Date.now() - lastHeard > SERVER_SILENCE_MS) socket.terminate();
+      const now = Date.now();
+      const action = livenessAction(now, lastHeard, lastPing, this.#serverSilenceMs);
+      if (action === 'drop') socket.terminate();
       // ws throws on a ping before the handshake is done; the handshake has its own timeout.
-      else if (socket.readyState === WebSocket.OPEN) socket.ping();
-    }, SERVER_SILENCE_MS / 4);
+      else if (action === 'ping' && socket.readyState === WebSocket.OPEN) {
+        socket.ping();
+        lastPing = now;
+      }
+    }, LIVENESS_TICK_MS);
     socket.on('pong', () => {
       lastHeard = Date.now();
     });
@@ -563,6 +580,7 @@ export class Agent {
         this.#startLoop(cluster);
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
+        this.#serverSilenceMs = serverSilenceMs(message.heartbeat_interval_ms);
         clearInterval(this.#metricsTimer);
         if (message.features?.includes(FEATURES.agentMetrics)) {
           const sendMetrics = () => {

@@ -20,6 +20,12 @@ import type { LoopReport } from '../agent/converge-loop.ts';
 import { ConvergeLoop } from '../agent/converge-loop.ts';
 import { ImagePrePuller } from '../agent/image-pre-puller.ts';
 import { imagesDelta, reportedImages } from '../agent/image-report.ts';
+import {
+  BASE_SERVER_SILENCE_MS,
+  livenessAction,
+  PINGS_PER_SILENCE,
+  serverSilenceMs,
+} from '../agent/server-silence.ts';
 import { StatsSampler } from '../agent/stats-sampler.ts';
 import type { UsageSource } from '../agent/stats-usage.ts';
 import { AgentTally } from '../metrics/agent-counters.ts';
@@ -35,8 +41,8 @@ import type { FakeEngine } from './fake-engine.ts';
 import { SharedEndpoints } from './shared-endpoints.ts';
 
 const AGENT_VERSION = '0.1.0-sim';
-/** As the real agent: a server silent this long is given up on and dialled again. */
-const SERVER_SILENCE_MS = 2000;
+/** As the real agent: the handshake's limit; once welcomed, the silence limit follows the cluster. */
+const SERVER_SILENCE_MS = BASE_SERVER_SILENCE_MS;
 const MAX_BUFFERED_EVENTS = 1000;
 const ENDPOINTS_PREFIX = Buffer.from('{"type":"endpoints');
 /** Image changes go out at most this often per agent (a rollout's pulls as one message). */
@@ -88,6 +94,7 @@ export class SimAgent {
   #loop: ConvergeLoop | undefined;
   #clusterId: string | undefined;
   #generation = 0;
+  #serverSilenceMs = BASE_SERVER_SILENCE_MS;
   #pendingEvents: LoopReport['events'] = [];
   #heartbeat: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
@@ -228,11 +235,18 @@ export class SimAgent {
     // A new connection starts with the whole set: deltas follow what this one was sent.
     this.#endpoints = EMPTY_ENDPOINT_SET;
     let lastHeard = Date.now();
+    let lastPing = 0;
+    this.#serverSilenceMs = serverSilenceMs(undefined);
     clearInterval(this.#liveness);
     this.#liveness = setInterval(() => {
-      if (Date.now() - lastHeard > SERVER_SILENCE_MS) socket.terminate();
-      else if (socket.readyState === WebSocket.OPEN) socket.ping();
-    }, SERVER_SILENCE_MS / 4);
+      const now = Date.now();
+      const action = livenessAction(now, lastHeard, lastPing, this.#serverSilenceMs);
+      if (action === 'drop') socket.terminate();
+      else if (action === 'ping' && socket.readyState === WebSocket.OPEN) {
+        socket.ping();
+        lastPing = now;
+      }
+    }, SERVER_SILENCE_MS / PINGS_PER_SILENCE);
     socket.on('pong', () => {
       lastHeard = Date.now();
     });
@@ -296,6 +310,7 @@ export class SimAgent {
         this.counters.connects++;
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
+        this.#serverSilenceMs = serverSilenceMs(message.heartbeat_interval_ms);
         clearInterval(this.#metricsTimer);
         if (message.features?.includes(FEATURES.agentMetrics)) {
           const sendMetrics = () => {
