@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NodeSampleWire, ReplicaSampleWire } from '../protocol/stats-message.ts';
 import { readStatsSamples } from '../protocol/stats-message.ts';
-import { latestNodeStats, latestReplicaStats, replicaWindow } from './stats-view.ts';
+import {
+  latestNodeStats,
+  latestReplicaStats,
+  latestReplicaStatsOfNode,
+  replicaWindow,
+} from './stats-view.ts';
 import { LATEST_SAMPLES, StatsWindow } from './stats-window.ts';
 
 const GiB = 1024 ** 3;
@@ -216,4 +221,20 @@ test('a replica keeps what its service needs: the whole window when autoscaled, 
     replicaWindow(window, 'web-0').map((s) => s.cpu_seconds),
     [11, 12],
   );
+});
+
+test("one node's latest figures are the cluster's, filtered to that node", () => {
+  const window = new StatsWindow();
+  for (const [i, at] of [0, 5000].entries()) {
+    window.record('n1', 5000, batch(undefined, [replica('web-1', at, i), replica('web-0', at, i)]), at);
+    window.record('n2', 5000, batch(undefined, [replica('api-0', at, i)]), at);
+  }
+  for (const nodeId of ['n1', 'n2', 'n3'])
+    assert.deepEqual(
+      latestReplicaStatsOfNode(window, nodeId, 5000),
+      latestReplicaStats(window, 5000).filter((r) => r.node === nodeId),
+      nodeId,
+    );
+  assert.equal(latestReplicaStatsOfNode(window, 'n1', 5000).length, 2);
+  assert.deepEqual(latestReplicaStatsOfNode(window, 'n1', 60_000), [], 'stale: nothing');
 });

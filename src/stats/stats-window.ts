@@ -163,6 +163,18 @@ export class StatsWindow {
     return out;
   }
 
+  /** The replica series its last message listed, if its stats are fresh at `nowMs`. */
+  replicasOfNode(nodeId: string, nowMs: number): ReplicaSeries[] {
+    const node = this.#nodes.get(nodeId);
+    if (!node || this.#isStale(node, nowMs)) return [];
+    const out: ReplicaSeries[] = [];
+    for (const taskId of node.taskIds) {
+      const series = this.#replicas.get(taskId);
+      if (series?.nodeId === nodeId) out.push(series);
+    }
+    return out;
+  }
+
   /** Every node series that is fresh at `nowMs` and has at least one node sample. */
   nodes(nowMs: number): NodeSeries[] {
     return [...this.#nodes.values()].filter((node) => node.samples.length > 0 && !this.#isStale(node, nowMs));
