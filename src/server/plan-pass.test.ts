@@ -547,3 +547,12 @@ test('endpoints: what each agent holds after merging its deltas is the whole set
     }
   }
 });
+
+test('endpoints: a fresh memory (leading again) sends the whole set, even to a node sent an older generation', () => {
+  const services = [service('web', 1)];
+  const tasks = [task('w0', 'web', 0, 'a')];
+  const base = snapshot(services, tasks, [node('a', { sentEndpoints: 150 })]);
+  const plan = planPass(base, NOW, ids());
+  assert.deepEqual(plan.endpoints?.nodeIds, ['a'], 'what the node holds is not known: no delta');
+  assert.deepEqual(plan.endpoints?.deltas, []);
+});

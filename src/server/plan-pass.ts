@@ -909,13 +909,16 @@ class PassBuilder {
    * deltas was last sent (it needs the removals since), never older than before.
    */
   #deltasSince(last: EndpointsMemory | undefined): number {
+    // A fresh memory (a start, or leading again) knows nothing of what was sent before it, nor
+    // what was removed since: nodes sent an older generation get the whole set.
+    if (last === undefined) return this.#endpointsGeneration;
     let since = this.#endpointsGeneration;
     for (const node of this.#nodes) {
       const sent = node.sentEndpoints;
       if (node.connected && node.features.has(FEATURES.endpointsDelta) && sent !== undefined && sent < since)
         since = sent;
     }
-    return Math.max(since, last?.deltasSince ?? since);
+    return Math.max(since, last.deltasSince);
   }
 
   releaseAddresses(): void {
