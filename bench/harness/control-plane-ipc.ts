@@ -36,8 +36,11 @@ export type FleetCommand = z.infer<typeof fleetCommandSchema>;
 export const fleetCountersSchema = z.object({
   messages: z.number(),
   bytes: z.number(),
-  endpointsSkipped: z.number(),
-  endpointBytes: z.number(),
+  endpointsWhole: z.number(),
+  endpointWholeBytes: z.number(),
+  endpointDeltas: z.number(),
+  endpointDeltaBytes: z.number(),
+  endpointResyncs: z.number(),
   assignments: z.number(),
   reports: z.number(),
   stats: z.number(),

@@ -21,10 +21,20 @@ export class IpcChild<Reply extends { event: string }, Command> {
   readonly name: string;
   #exited = false;
 
-  constructor(name: string, script: string, args: readonly string[], schema: z.ZodType<Reply>) {
+  /** `nodeArgs` go to Node before the script's own (e.g. `--cpu-prof`), after this process's. */
+  constructor(
+    name: string,
+    script: string,
+    args: readonly string[],
+    schema: z.ZodType<Reply>,
+    nodeArgs: readonly string[] = [],
+  ) {
     this.name = name;
     this.#schema = schema;
-    this.#child = fork(script, [...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    this.#child = fork(script, [...args], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      execArgv: [...process.execArgv, ...nodeArgs],
+    });
     // Every pending `next` listens for the exit.
     this.#child.setMaxListeners(0);
     if (this.#child.stderr) {

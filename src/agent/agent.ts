@@ -30,6 +30,8 @@ import type { AddressPool, ClusterAddressing } from '../model/addressing.ts';
 import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { DataPlane } from '../net/data-plane/data-plane.ts';
+import type { EndpointSet } from '../net/data-plane/endpoints-delta.ts';
+import { EMPTY_ENDPOINT_SET, fullSet, mergeEndpoints } from '../net/data-plane/endpoints-delta.ts';
 import { HaproxyUnavailableError } from '../net/haproxy/haproxy-errors.ts';
 import { detectHaproxy } from '../net/haproxy/haproxy-process.ts';
 import { AGENT_FEATURES, FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
@@ -57,12 +59,20 @@ import { reconnectDelayMs } from './reconnect-delay.ts';
 import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
 import type { DialOutcome, ServerChoice } from './server-choice.ts';
 import { currentServer, dialUrl, firstChoice, nextChoice } from './server-choice.ts';
+import {
+  BASE_SERVER_SILENCE_MS,
+  livenessAction,
+  PINGS_PER_SILENCE,
+  serverSilenceMs,
+} from './server-silence.ts';
 import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from './stats-sampler.ts';
 import type { UsageSource } from './stats-usage.ts';
 import { AgentTlsSessions } from './tls-sessions.ts';
 
-/** A server silent this long (no pong, no message) is given up on and dialled again. */
-const SERVER_SILENCE_MS = 2000;
+/** The handshake's limit; once welcomed, the server's silence limit follows the cluster (server-silence.ts). */
+const SERVER_SILENCE_MS = BASE_SERVER_SILENCE_MS;
+/** How often the liveness timer looks (a local timer: the pings it sends are paced by the limit). */
+const LIVENESS_TICK_MS = BASE_SERVER_SILENCE_MS / PINGS_PER_SILENCE;
 /** While a dial's SYNs go unanswered, a fresh one this often (connect-race.ts). */
 const CONNECT_ATTEMPT_EVERY_MS = 250;
 /** Events kept while the server is unreachable; the oldest go first. */
@@ -151,6 +161,10 @@ export class Agent {
   #generation = 0;
   /** Set when HAProxy serves the HTTP routes (resolved from `httpProxy` at start). */
   #haproxy: { readonly fallback: boolean } | undefined;
+  /** How long the current server may be silent (server-silence.ts). */
+  #serverSilenceMs = BASE_SERVER_SILENCE_MS;
+  /** The endpoints set of the current connection, which deltas are merged into (data plane or not). */
+  #endpoints: EndpointSet = EMPTY_ENDPOINT_SET;
   #pendingEvents: LoopReport['events'] = [];
   #heartbeat: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
@@ -437,15 +451,24 @@ export class Agent {
       socket.terminate();
     });
     this.#socket = socket;
+    // A new connection starts with the whole set: deltas follow what this one was sent.
+    this.#endpoints = EMPTY_ENDPOINT_SET;
     // A connection that went quiet (a partition) can take many seconds of TCP retransmission
     // backoff to come back after the network does; a fresh connection is up at once. So the
     // agent pings, and drops a connection the server has not answered for a while.
     let lastHeard = Date.now();
+    let lastPing = 0;
+    this.#serverSilenceMs = serverSilenceMs(undefined);
     const liveness = setInterval(() => {
-      if (Date.now() - lastHeard > SERVER_SILENCE_MS) socket.terminate();
+      const now = Date.now();
+      const action = livenessAction(now, lastHeard, lastPing, this.#serverSilenceMs);
+      if (action === 'drop') socket.terminate();
       // ws throws on a ping before the handshake is done; the handshake has its own timeout.
-      else if (socket.readyState === WebSocket.OPEN) socket.ping();
-    }, SERVER_SILENCE_MS / 4);
+      else if (action === 'ping' && socket.readyState === WebSocket.OPEN) {
+        socket.ping();
+        lastPing = now;
+      }
+    }, LIVENESS_TICK_MS);
     socket.on('pong', () => {
       lastHeard = Date.now();
     });
@@ -557,6 +580,7 @@ export class Agent {
         this.#startLoop(cluster);
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
+        this.#serverSilenceMs = serverSilenceMs(message.heartbeat_interval_ms);
         clearInterval(this.#metricsTimer);
         if (message.features?.includes(FEATURES.agentMetrics)) {
           const sendMetrics = () => {
@@ -591,11 +615,25 @@ export class Agent {
         return;
       }
       case 'endpoints':
-        if (this.#options.dataPlane !== false)
-          this.#dataPlane?.update(message.services, message.node_addresses);
-        if (message.generation !== undefined)
-          this.#send({ type: 'endpoints.ack', generation: message.generation });
+        this.#applyEndpoints(fullSet(message.generation, message.services, message.node_addresses));
         return;
+      case 'endpoints.delta': {
+        const outcome = mergeEndpoints(this.#endpoints, {
+          generation: message.generation,
+          baseGeneration: message.base_generation,
+          services: message.services,
+          removed: message.removed,
+          peers: message.node_addresses,
+        });
+        if (outcome.kind === 'applied') this.#applyEndpoints(outcome.set);
+        else {
+          this.#options.log(
+            `endpoints delta from generation ${message.base_generation}, holding ${outcome.held ?? 'none'}: asking for the whole set`,
+          );
+          this.#send({ type: 'endpoints.resync' });
+        }
+        return;
+      }
       case 'logs.start':
         void this.#streamLogs(message.request_id, message.task_id, message.request);
         return;
@@ -639,6 +677,13 @@ export class Agent {
           });
         return;
     }
+  }
+
+  /** Takes a set (whole, or merged from a delta) to the data plane, and acknowledges its generation. */
+  #applyEndpoints(set: EndpointSet): void {
+    this.#endpoints = set;
+    if (this.#options.dataPlane !== false) this.#dataPlane?.update(set.services, set.peers);
+    if (set.generation !== undefined) this.#send({ type: 'endpoints.ack', generation: set.generation });
   }
 
   /** What is wrong and how to fix it, for a server of another cluster. */

@@ -31,9 +31,10 @@ test(`${CYCLES} create/delete cycles of a service on its own network never run o
     AGENT_FEATURES,
   );
   assert.ok(outcome.ok);
+  // As the agent does: each generation acknowledged, whole set or delta.
   const ackLatest = () => {
-    const last = sent.findLast((m) => m.type === 'endpoints');
-    if (last?.type === 'endpoints' && last.generation !== undefined)
+    const last = sent.findLast((m) => m.type === 'endpoints' || m.type === 'endpoints.delta');
+    if ((last?.type === 'endpoints' || last?.type === 'endpoints.delta') && last.generation !== undefined)
       f.cluster.ackEndpoints('n1', last.generation);
     sent.length = 0;
   };
@@ -85,9 +86,10 @@ test('a freed address is held while an agent has not acknowledged the endpoints 
       f.store.listAllocations().some((a) => a.kind === 'service' && a.name === 'a'),
       'not acknowledged: still held',
     );
-    const last = sent.findLast((m) => m.type === 'endpoints');
-    assert.ok(last?.type === 'endpoints' && last.generation !== undefined);
-    assert.equal(last.services.length, 0, 'the endpoints sent no longer name it');
+    const last = sent.findLast((m) => m.type === 'endpoints.delta');
+    assert.ok(last?.type === 'endpoints.delta', 'the agent takes deltas: the removal comes as one');
+    assert.deepEqual(last.removed, ['a'], 'the endpoints sent no longer name it');
+    assert.deepEqual(last.services, []);
     f.cluster.ackEndpoints('slow', last.generation);
     f.controller.sync();
     assert.ok(

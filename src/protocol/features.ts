@@ -51,6 +51,12 @@ export const FEATURES = {
    * `volumes` reports to a server whose welcome lists it and removes volumes on `volumes.remove`.
    */
   volumes: 'volumes',
+  /**
+   * Applies `endpoints.delta` (the services changed since the generation it was last sent) to its
+   * set, and asks for the whole set (`endpoints.resync`) when a delta does not follow it. An agent
+   * without it is sent the whole set on every change, as before.
+   */
+  endpointsDelta: 'endpoints-delta',
 } as const;
 
 /** What this agent supports. */

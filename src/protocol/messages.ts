@@ -164,6 +164,8 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   }),
   /** The agent has applied the endpoints of this generation (server/address-release.ts). */
   z.object({ type: z.literal('endpoints.ack'), generation: z.int().min(0) }),
+  /** A delta did not follow the set the agent holds: it asks for the whole set (`endpoints-delta`). */
+  z.object({ type: z.literal('endpoints.resync') }),
   /** The agent's counters since it started, to a server whose welcome lists `agent-metrics`. */
   agentMetricsMessageSchema,
   /** Resource usage of the node and its replicas, to a server whose welcome lists `stats` (stats-message.ts). */
@@ -201,6 +203,21 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
      * Every node's address: the only sources let through to this node's node-to-node published
      * ports. Absent (an older server): the agent leaves those ports unfiltered.
      */
+    node_addresses: z.array(z.string().max(253)).max(100_000).optional(),
+  }),
+  /**
+   * What changed since `base_generation` (the generation last sent over this connection), to an
+   * agent that lists `endpoints-delta`: services added or changed (whole), services removed (by
+   * name), and every node's address only when those changed. Applied to the set of
+   * `base_generation`, it gives the set of `generation` (net/data-plane/endpoints-delta.ts).
+   */
+  z.object({
+    type: z.literal('endpoints.delta'),
+    generation: z.int().min(0),
+    base_generation: z.int().min(0),
+    services: z.array(serviceEndpointsSchema),
+    removed: z.array(idTextSchema),
+    /** Absent: unchanged since `base_generation`. */
     node_addresses: z.array(z.string().max(253)).max(100_000).optional(),
   }),
   z.object({

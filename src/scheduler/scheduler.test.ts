@@ -474,3 +474,21 @@ test('max_replicas_per_node bounds a service on each node; the rest wait with th
   );
   assert.equal(other[0]?.placed, true);
 });
+
+test('a request like one that fit nowhere gets its reason again, worked out anew once something was placed', () => {
+  const nodes = [
+    node('a', { cpuMillicores: 1000, memoryBytes: GiB }),
+    node('b', { cpuMillicores: 1000, memoryBytes: GiB }),
+  ];
+  const big = { demand: { cpuMillicores: 500, memoryBytes: 2 * GiB } };
+  const placements = schedule(nodes, [
+    request('1', big),
+    request('2', big),
+    request('3', { service: 'api', demand: { cpuMillicores: 800, memoryBytes: 0 } }),
+    request('4', big),
+  ]);
+  const reasons = placements.map((p) => (p.placed ? p.nodeId : p.reason));
+  assert.equal(reasons[0], '0/2 nodes available: 2 insufficient memory');
+  assert.equal(reasons[1], reasons[0]);
+  assert.equal(reasons[3], '0/2 nodes available: 1 insufficient cpu, 1 insufficient memory');
+});

@@ -210,20 +210,45 @@ export function schedule(nodes: readonly NodeSnapshot[], requests: readonly Plac
     }
     return bonuses;
   };
+  // A request that fits nowhere is explained by looking at every node. Until something is
+  // placed, nothing changes: another request of the same shape fails the same way, for the same
+  // reason (a cluster that is full or away: thousands of pending replicas times 1,000 nodes, every pass).
+  let placed = 0;
+  const unplaceable = new Map<string, { readonly placed: number; readonly reason: string }>();
   return requests.map((request) => {
     let zoneCounts = zoneCountsByService.get(request.service);
     if (!zoneCounts) {
       zoneCounts = zoned ? countByZone(state, request.service) : new Map();
       zoneCountsByService.set(request.service, zoneCounts);
     }
-    return placeOne(state, {
+    const hostPorts = request.ports.filter(bindsHostPort).map(portKey);
+    const shape = shapeOf(request, hostPorts);
+    const known = unplaceable.get(shape);
+    if (known?.placed === placed) return { taskId: request.taskId, placed: false, reason: known.reason };
+    const placement = placeOne(state, {
       request,
-      hostPorts: request.ports.filter(bindsHostPort).map(portKey),
+      hostPorts,
       zoneCounts,
       allowedPerNode: Math.max(1, Math.floor(request.desiredReplicas / SHARE_PER_NODE_DIVISOR)),
       locality: localityOf(request.image),
     });
+    if (placement.placed) placed++;
+    else unplaceable.set(shape, { placed, reason: placement.reason });
+    return placement;
   });
+}
+
+/** What decides whether a request fits a node, and why not (`fits`, `CHECKERS`): not its score. */
+function shapeOf(request: PlacementRequest, hostPorts: readonly string[]): string {
+  return JSON.stringify([
+    request.service,
+    request.demand.cpuMillicores,
+    request.demand.memoryBytes,
+    hostPorts,
+    request.constraints.map((c) => c.text),
+    request.requiredFeatures ?? null,
+    request.maxPerNode ?? null,
+  ]);
 }
 
 /** Snapshots usually come in id order already: checking costs a fraction of sorting. */

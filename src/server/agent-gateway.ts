@@ -361,7 +361,13 @@ function serveAgent(
         logs.end(message.request_id, message.error);
         return;
       case 'endpoints.ack':
+        // No pass of its own: a thousand agents ack every generation, and what an ack can free
+        // (an address, address-release.ts) waits a DNS TTL anyway; the next tick sees it.
         cluster.ackEndpoints(nodeId, message.generation);
+        return;
+      case 'endpoints.resync':
+        options.log(`agent ${nodeId}: asked for the whole endpoints set`);
+        cluster.resyncEndpoints(nodeId);
         controller.trigger();
         return;
       case 'agent.metrics':

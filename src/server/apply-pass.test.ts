@@ -87,7 +87,13 @@ test('writes land, sends go to the named nodes, and the endpoints text is made o
       { type: 'schedule', service: 'web', container: 'web-0', node: 'a', message: 'Scheduled web-0 on a' },
     ],
     assignments: [{ nodeId: 'a', generation: 7, key: 't1@', tasks: [] }],
-    endpoints: { generation: 9, services: [], peers: ['10.0.0.1'], nodeIds: ['a', 'b', 'c'] },
+    endpoints: {
+      generation: 9,
+      services: [],
+      peers: ['10.0.0.1'],
+      nodeIds: ['a', 'c'],
+      deltas: [{ base: 8, services: [], removed: ['old'], peers: undefined, nodeIds: ['b'] }],
+    },
   };
   applyPass(plan, { store, cluster, events: new EventLog(store), networkCount: 256 }, 1000);
   assert.deepEqual(
@@ -110,6 +116,11 @@ test('writes land, sends go to the named nodes, and the endpoints text is made o
     services: [],
     node_addresses: ['10.0.0.1'],
   });
+  assert.deepEqual(
+    JSON.parse(texts[1] ?? ''),
+    { type: 'endpoints.delta', generation: 9, base_generation: 8, services: [], removed: ['old'] },
+    'b takes deltas: only what changed since 8, and no addresses (unchanged)',
+  );
   assert.equal(cluster.get('a')?.lastAssignment, 't1@');
   assert.deepEqual(
     ['a', 'b', 'c'].map((id) => cluster.get(id)?.lastEndpoints),

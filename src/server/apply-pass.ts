@@ -99,23 +99,43 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
     });
   }
   const endpoints = plan.endpoints;
-  if (endpoints) {
+  if (!endpoints) return;
+  // Serialised once per kind of message, not per node: the same set or delta goes to many.
+  const whole: ServerMessage = {
+    type: 'endpoints',
+    generation: endpoints.generation,
+    services: [...endpoints.services],
+    node_addresses: [...endpoints.peers],
+  };
+  sendToNodes(cluster, endpoints.generation, endpoints.nodeIds, whole);
+  for (const delta of endpoints.deltas) {
     const message: ServerMessage = {
-      type: 'endpoints',
+      type: 'endpoints.delta',
       generation: endpoints.generation,
-      services: [...endpoints.services],
-      node_addresses: [...endpoints.peers],
+      base_generation: delta.base,
+      services: [...delta.services],
+      removed: [...delta.removed],
+      ...(delta.peers ? { node_addresses: [...delta.peers] } : {}),
     };
-    let text: string | undefined;
-    for (const id of endpoints.nodeIds) {
-      const node = cluster.get(id);
-      if (!node?.link) continue;
-      node.lastEndpoints = endpoints.generation;
-      if (node.link.sendText) {
-        text ??= JSON.stringify(message);
-        node.link.sendText(text);
-      } else node.link.send(message);
-    }
+    sendToNodes(cluster, endpoints.generation, delta.nodeIds, message);
+  }
+}
+
+function sendToNodes(
+  cluster: Cluster,
+  generation: number,
+  nodeIds: readonly string[],
+  message: ServerMessage,
+): void {
+  let text: string | undefined;
+  for (const id of nodeIds) {
+    const node = cluster.get(id);
+    if (!node?.link) continue;
+    node.lastEndpoints = generation;
+    if (node.link.sendText) {
+      text ??= JSON.stringify(message);
+      node.link.sendText(text);
+    } else node.link.send(message);
   }
 }
 

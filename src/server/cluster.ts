@@ -229,6 +229,12 @@ export class Cluster {
     if (session && generation > session.endpointsAcked) session.endpointsAcked = generation;
   }
 
+  /** Its agent holds another set than the one last sent (a delta did not follow it): the whole set goes next. */
+  resyncEndpoints(id: string): void {
+    const session = this.#nodes.get(id);
+    if (session) session.lastEndpoints = undefined;
+  }
+
   heartbeat(id: string, now: number): void {
     const session = this.#nodes.get(id);
     if (!session) return;

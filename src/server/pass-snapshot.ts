@@ -61,11 +61,20 @@ export interface PassMemory {
   readonly releases: ReadonlyMap<string, PendingRelease>;
   /** The last assignment generation sent; generations only grow, across restarts too. */
   readonly assignGeneration: number;
+  /** Each connected node's assignment key as last computed, to skip recomputing an unchanged one. */
+  readonly assignmentKeys?: ReadonlyMap<string, AssignmentKeyMemory>;
   readonly endpointsGeneration: number;
   /** The endpoint set of `endpointsGeneration`, per service, to tell a change cheaply. */
   readonly endpoints: EndpointsMemory | undefined;
   /** When `endpointsGeneration` was made (plan-pass.ts paces additions). */
   readonly endpointsPublishedAt: number;
+}
+
+/** A node's assignment key and what it was made from, in the pass's task order (plan-pass.ts `assign`). */
+export interface AssignmentKeyMemory {
+  readonly taskIds: readonly string[];
+  readonly refKeys: readonly string[];
+  readonly key: string;
 }
 
 /** Each service's endpoints as last computed, with what they were computed from. */
@@ -74,15 +83,35 @@ export interface EndpointsMemory {
   readonly readyNodes: string;
   /** Each service's set as last computed (published or not). */
   readonly services: ReadonlyMap<string, ServiceEndpointsMemory>;
-  /** The set of `endpointsGeneration`: what nodes are sent. */
-  readonly published: readonly ServiceEndpoints[];
+  /** The set of `endpointsGeneration`, by service name (in name order): what nodes are sent. */
+  readonly published: ReadonlyMap<string, PublishedEndpoints>;
+  /**
+   * Services removed from the published set, with the generation that removed them: a delta from
+   * an earlier generation names them. Kept back to `deltasSince`.
+   */
+  readonly removed: ReadonlyMap<string, number>;
+  /**
+   * Deltas can be made from this generation on (the tombstones of older removals are gone): a
+   * node last sent an older one is sent the whole set.
+   */
+  readonly deltasSince: number;
   /**
    * Every known node's address, sorted, as last sent: each agent lets only these reach its
    * replicas' node-to-node published ports (net/data-plane/netfilter-rules.ts).
    */
   readonly peers: readonly string[];
+  /** The generation that last changed `peers`. */
+  readonly peersGeneration: number;
   /** A computed change waits for its turn (plan-pass.ts paces them). */
   readonly pending: boolean;
+}
+
+/** One service's published endpoints, and the generation that last changed them. */
+export interface PublishedEndpoints {
+  readonly entry: ServiceEndpoints;
+  /** `entry` as JSON: compared to tell a change, and what its size is counted by. */
+  readonly text: string;
+  readonly generation: number;
 }
 
 export interface ServiceEndpointsMemory {
@@ -143,11 +172,15 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
   const services = store.listServices();
   const tasks = store.taskSnapshot();
   const specs = new Map<string, ServiceSpec>();
+  // Looked up per (service, revision) pair, not per task: 10,000 tasks share a few hundred.
+  const seen = new Map<string, Set<number>>();
   const want = (service: string, revision: number) => {
-    const key = specKey(service, revision);
-    if (specs.has(key)) return;
+    const revisions = seen.get(service) ?? new Set<number>();
+    if (revisions.has(revision)) return;
+    revisions.add(revision);
+    seen.set(service, revisions);
     const spec = specOf(service, revision);
-    if (spec) specs.set(key, spec);
+    if (spec) specs.set(specKey(service, revision), spec);
   };
   // The revision a rollout started from: its image tells whether the rollout pulls first.
   for (const service of services) {

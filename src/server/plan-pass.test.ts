@@ -8,8 +8,11 @@ import { test } from 'node:test';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskObservation, TaskRecord } from '../model/task.ts';
+import type { EndpointSet } from '../net/data-plane/endpoints-delta.ts';
+import { EMPTY_ENDPOINT_SET, fullSet, mergeEndpoints } from '../net/data-plane/endpoints-delta.ts';
 import { DEFAULT_POLICY } from '../policy/admission-policy.ts';
-import { AGENT_FEATURES } from '../protocol/features.ts';
+import { AGENT_FEATURES, FEATURES } from '../protocol/features.ts';
+import { seededRandom } from '../sim/random.ts';
 import type { StoredService } from '../store/store.ts';
 import { DEFAULT_LIVENESS, livenessFor } from './node-liveness.ts';
 import type { PassNode, PassSnapshot } from './pass-snapshot.ts';
@@ -355,11 +358,14 @@ test('endpoints: a new generation only when who serves changes, however often re
     ids(),
   );
   assert.equal(changed.memory.endpointsGeneration, generation + 1);
+  const [delta] = changed.endpoints?.deltas ?? [];
   assert.deepEqual(
-    changed.endpoints?.services.map((s) => s.backends.map((b) => b.task_id)),
+    delta?.services.map((s) => s.backends.map((b) => b.task_id)),
     [['w0']],
   );
-  assert.deepEqual(changed.endpoints?.nodeIds, ['a', 'b']);
+  assert.deepEqual(delta?.nodeIds, ['a', 'b'], 'both were sent the last generation: a delta from it');
+  assert.equal(delta?.base, generation);
+  assert.deepEqual(changed.endpoints?.nodeIds, [], 'no one needs the whole set');
 });
 
 test('endpoints: a replica joining waits out the interval; one told to stop leaves at once', () => {
@@ -380,7 +386,7 @@ test('endpoints: a replica joining waits out the interval; one told to stop leav
   );
   assert.equal(later.memory.endpointsGeneration, generation + 1);
   assert.deepEqual(
-    later.endpoints?.services[0]?.backends.map((b) => b.task_id),
+    later.endpoints?.deltas[0]?.services[0]?.backends.map((b) => b.task_id),
     ['w0', 'w1', 'w2'],
   );
   const laterSent = nodes.map((n) => ({ ...n, sentEndpoints: generation + 1 }));
@@ -392,7 +398,7 @@ test('endpoints: a replica joining waits out the interval; one told to stop leav
   );
   assert.equal(stop.memory.endpointsGeneration, generation + 2, 'a stop is not deferred');
   assert.deepEqual(
-    stop.endpoints?.services[0]?.backends.map((b) => b.task_id),
+    stop.endpoints?.deltas[0]?.services[0]?.backends.map((b) => b.task_id),
     ['w0', 'w1'],
   );
 });
@@ -420,7 +426,7 @@ test('endpoints: a node known before a restart serves its replicas until its sta
   ];
   const late = planPass({ ...snapshot(services, tasks, sent), memory: early.memory }, lateNow, ids());
   assert.deepEqual(
-    late.memory.endpoints?.published[0]?.backends.map((b) => b.task_id),
+    late.memory.endpoints?.published.get('web')?.entry.backends.map((b) => b.task_id),
     ['w0'],
     'past the grace, a node still away serves nothing',
   );
@@ -449,9 +455,10 @@ test('a global service: one replica pinned to each eligible node, none moved whe
 });
 
 test('the pace of endpoint sets follows what they cost to send to every node', () => {
-  assert.equal(endpointsIntervalMs(1000, 3), ENDPOINTS_MIN_INTERVAL_MS);
-  assert.equal(endpointsIntervalMs(113_000, 100), 108);
-  const at1000 = endpointsIntervalMs(1_300_000, 1000);
+  assert.equal(endpointsIntervalMs(1000 * 3), ENDPOINTS_MIN_INTERVAL_MS);
+  assert.equal(endpointsIntervalMs(113_000 * 100), 108);
+  assert.equal(endpointsIntervalMs(13_000 * 1000), 124, 'a delta of ten services to 1,000 nodes');
+  const at1000 = endpointsIntervalMs(1_300_000 * 1000);
   assert.ok(at1000 > 12_000 && at1000 < 13_000, `${at1000} ms`);
 });
 
@@ -471,5 +478,81 @@ test('endpoints: every node’s address goes with them, and a node joining is se
   const next = planPass({ ...snapshot(services, tasks, joined), memory: first.memory }, NOW + 50, ids());
   assert.equal(next.memory.endpointsGeneration, generation + 1, 'not deferred by the interval');
   assert.deepEqual(next.endpoints?.peers, ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
-  assert.deepEqual(next.endpoints?.nodeIds, ['a', 'bb', 'ccc']);
+  assert.deepEqual(next.endpoints?.nodeIds, ['ccc'], 'the new node gets the whole set');
+  assert.deepEqual(
+    next.endpoints?.deltas.map((d) => [d.nodeIds, d.services.length, d.peers]),
+    [[['a', 'bb'], 0, ['10.0.0.1', '10.0.0.2', '10.0.0.3']]],
+    'the others: only the addresses',
+  );
+});
+
+test('endpoints: what each agent holds after merging its deltas is the whole set, over 100 seeded runs', () => {
+  const withoutDeltas = new Set(AGENT_FEATURES.filter((f) => f !== FEATURES.endpointsDelta));
+  for (let seed = 1; seed <= 100; seed++) {
+    const random = seededRandom(seed);
+    const pool = ['api', 'db', 'web', 'worker', 'zeta'];
+    // n5 is an older agent: it is sent the whole set every time.
+    let nodes = ['n1', 'n2', 'n3', 'n4', 'n5'].map((id) =>
+      node(id, id === 'n5' ? { features: withoutDeltas } : {}),
+    );
+    const held = new Map<string, EndpointSet>();
+    let memory: PassSnapshot['memory'] | undefined;
+    let now = NOW;
+    for (let step = 0; step < 40; step++) {
+      now += Math.floor(random() * 300);
+      const services = pool.filter(() => random() < 0.7).map((name) => service(name, 3));
+      const tasks = services.flatMap((s) =>
+        [0, 1, 2].map((slot) => {
+          const on = nodes[Math.floor(random() * nodes.length)]?.id ?? 'n1';
+          return task(`${s.spec.name}-${slot}-${on}`, s.spec.name, slot, on, random() < 0.8);
+        }),
+      );
+      // Now and then a node drops (and is sent the whole set when back) or moves address.
+      nodes = nodes.map((n) => {
+        const roll = random();
+        if (roll < 0.05) return { ...n, connected: false, sentEndpoints: undefined, lastSeen: now };
+        if (roll < 0.15 && !n.connected) return { ...n, connected: true, lastSeen: now };
+        if (roll < 0.17) return { ...n, address: `10.1.0.${Math.floor(random() * 9)}`, lastSeen: now };
+        return { ...n, lastSeen: now };
+      });
+      const base = snapshot(services, tasks, nodes);
+      const plan = planPass({ ...base, memory: memory ?? base.memory }, now, ids());
+      memory = plan.memory;
+      const sent = plan.endpoints;
+      if (sent) {
+        for (const id of sent.nodeIds) held.set(id, fullSet(sent.generation, sent.services, sent.peers));
+        for (const delta of sent.deltas)
+          for (const id of delta.nodeIds) {
+            const outcome = mergeEndpoints(held.get(id) ?? EMPTY_ENDPOINT_SET, {
+              generation: sent.generation,
+              baseGeneration: delta.base,
+              services: delta.services,
+              removed: delta.removed,
+              peers: delta.peers,
+            });
+            assert.equal(outcome.kind, 'applied', `seed ${seed} step ${step}: ${id}'s delta follows its set`);
+            if (outcome.kind === 'applied') held.set(id, outcome.set);
+          }
+        const recipients = new Set([...sent.nodeIds, ...sent.deltas.flatMap((d) => d.nodeIds)]);
+        nodes = nodes.map((n) => (recipients.has(n.id) ? { ...n, sentEndpoints: sent.generation } : n));
+        assert.ok(!sent.deltas.some((d) => d.nodeIds.includes('n5')), 'the older agent gets no delta');
+      }
+      const whole = fullSet(
+        memory.endpointsGeneration,
+        [...(memory.endpoints?.published.values() ?? [])].map((p) => p.entry),
+        memory.endpoints?.peers,
+      );
+      for (const n of nodes)
+        if (n.connected) assert.deepEqual(held.get(n.id), whole, `seed ${seed} step ${step}: ${n.id}`);
+    }
+  }
+});
+
+test('endpoints: a fresh memory (leading again) sends the whole set, even to a node sent an older generation', () => {
+  const services = [service('web', 1)];
+  const tasks = [task('w0', 'web', 0, 'a')];
+  const base = snapshot(services, tasks, [node('a', { sentEndpoints: 150 })]);
+  const plan = planPass(base, NOW, ids());
+  assert.deepEqual(plan.endpoints?.nodeIds, ['a'], 'what the node holds is not known: no delta');
+  assert.deepEqual(plan.endpoints?.deltas, []);
 });

@@ -14,7 +14,8 @@
  *     phase fails (or rolls back) the rollout with nothing stopped.
  *  4. The scheduler places every replica meant to run that has no node.
  *  5. Each connected node whose assignment changed gets its complete desired set.
- *  6. Every host gets every service's serving replicas, when they changed (endpoints.ts).
+ *  6. Every host gets every service's serving replicas when they changed (endpoints.ts): those
+ *     changed since it was last sent, or the whole set on a new connection.
  *  7. Addresses no task and no service uses return to the pool once it is safe (address-release.ts).
  *
  * Same snapshot, same `now`, same ids: same plan, whatever order the rows were read in (tasks
@@ -49,13 +50,16 @@ import { allocationsByNode } from './allocation.ts';
 import { serviceEndpoints } from './endpoints.ts';
 import { livenessStatus } from './node-liveness.ts';
 import type {
+  AssignmentKeyMemory,
   EndpointsMemory,
   PassMemory,
   PassNode,
   PassSnapshot,
+  PublishedEndpoints,
   ServiceEndpointsMemory,
 } from './pass-snapshot.ts';
 import { specKey } from './pass-snapshot.ts';
+import { TaskOverlay } from './task-overlay.ts';
 
 /** Endpoint sets that only add or refresh backends go out at most this often (removals at once). */
 export const ENDPOINTS_MIN_INTERVAL_MS = 100;
@@ -63,12 +67,13 @@ export const ENDPOINTS_MIN_INTERVAL_MS = 100;
 export const ENDPOINTS_BYTES_PER_S = 100 * 1024 * 1024;
 
 /**
- * The pace of non-urgent endpoint sets: at least ENDPOINTS_MIN_INTERVAL_MS, longer when the set
- * times the nodes it goes to would exceed ENDPOINTS_BYTES_PER_S (1,000 nodes × 1.3 MB at 10,000
- * replicas: one set every 12 s, where each report used to make one).
+ * The pace of non-urgent endpoint changes: at least ENDPOINTS_MIN_INTERVAL_MS, longer when what
+ * they cost to send, all nodes together (`sendBytes`: a delta to each node that takes deltas, the
+ * whole set to others), would exceed ENDPOINTS_BYTES_PER_S. The whole set to 1,000 nodes at
+ * 10,000 replicas (1.3 MB each) makes one every 12 s; a delta of a few services, every 100 ms.
  */
-export function endpointsIntervalMs(setBytes: number, nodes: number): number {
-  return Math.max(ENDPOINTS_MIN_INTERVAL_MS, Math.ceil((setBytes * nodes * 1000) / ENDPOINTS_BYTES_PER_S));
+export function endpointsIntervalMs(sendBytes: number): number {
+  return Math.max(ENDPOINTS_MIN_INTERVAL_MS, Math.ceil((sendBytes * 1000) / ENDPOINTS_BYTES_PER_S));
 }
 
 /** How long a node where a service's replicas failed is avoided for that service. */
@@ -112,13 +117,31 @@ export interface PullRequestSend {
   readonly image: string;
 }
 
+/** What changed since `base`, for the nodes last sent `base` (`endpoints.delta`). */
+export interface EndpointsDeltaSend {
+  readonly base: number;
+  /** Services added or changed since `base`, each whole. */
+  readonly services: readonly ServiceEndpoints[];
+  /** Services removed since `base`. */
+  readonly removed: readonly string[];
+  /** Undefined: unchanged since `base`. */
+  readonly peers: readonly string[] | undefined;
+  readonly nodeIds: readonly string[];
+}
+
 export interface EndpointsSend {
   readonly generation: number;
+  /** The whole set, for `nodeIds` (empty when there are none). */
   readonly services: readonly ServiceEndpoints[];
   /** Every known node's address (the sources allowed at node-to-node published ports). */
   readonly peers: readonly string[];
-  /** Connected nodes that have not been sent this generation. */
+  /**
+   * Connected nodes that have not been sent this generation and get the whole set: a new
+   * connection, or an agent without `endpoints-delta`.
+   */
   readonly nodeIds: readonly string[];
+  /** The others, by the generation they were last sent. */
+  readonly deltas: readonly EndpointsDeltaSend[];
 }
 
 export interface PassPlan {
@@ -183,8 +206,7 @@ class PassBuilder {
   readonly #newTaskId: () => string;
   readonly #services: StoredService[];
   /** Every task as decided so far, in the snapshot's order (each step sorts what it needs). */
-  readonly #tasks = new Map<string, TaskRecord>();
-  readonly #original: ReadonlyMap<string, TaskRecord>;
+  readonly #tasks: TaskOverlay;
   readonly #inserted = new Set<string>();
   readonly #forgotten = new Set<string>();
   readonly #nodes: PassNode[];
@@ -202,6 +224,7 @@ class PassBuilder {
   #endpointsPublishedAt: number;
   readonly #assignments: AssignmentSend[] = [];
   readonly #pulls: PullRequestSend[] = [];
+  #assignmentKeys: ReadonlyMap<string, AssignmentKeyMemory> | undefined;
   #endpoints: EndpointsSend | undefined;
   #again = false;
 
@@ -211,8 +234,7 @@ class PassBuilder {
     this.#newTaskId = newTaskId;
     this.#services = [...snapshot.services].sort(byName((s) => s.spec.name));
     // Not sorted whole (10,000 tasks a pass): each step sorts the few it needs in order.
-    for (const task of snapshot.tasks) this.#tasks.set(task.id, task);
-    this.#original = new Map(this.#tasks);
+    this.#tasks = new TaskOverlay(snapshot.tasks);
     this.#nodes = [...snapshot.nodes].sort(byName((n) => n.id));
     const cutoff = now - FAILURE_MEMORY_MS;
     for (const [service, nodes] of snapshot.memory.failures) {
@@ -234,7 +256,7 @@ class PassBuilder {
 
   #update(id: string, change: Partial<TaskRecord>): void {
     const task = this.#tasks.get(id);
-    if (task) this.#tasks.set(id, { ...task, ...change });
+    if (task) this.#tasks.set({ ...task, ...change });
   }
 
   #rememberFailure(service: string, nodeId: string): void {
@@ -276,7 +298,8 @@ class PassBuilder {
   evacuateDownNodes(): void {
     const down = new Set(this.#nodes.filter((n) => n.status === 'down').map((n) => n.id));
     if (down.size === 0) return;
-    const stranded = [...this.#tasks.values()]
+    const stranded = this.#tasks
+      .values()
       .filter((t) => t.nodeId !== null && down.has(t.nodeId))
       .sort(taskOrder);
     for (const task of stranded) {
@@ -343,7 +366,7 @@ class PassBuilder {
           this.#rollouts.push({ service: name, rollout, revertTo: null });
       }
       for (const task of plan.create) {
-        this.#tasks.set(task.id, { ...task, observed: null });
+        this.#tasks.set({ ...task, observed: null });
         this.#inserted.add(task.id);
       }
       for (const id of plan.shutdown) {
@@ -508,7 +531,7 @@ class PassBuilder {
   }
 
   placeReplicas(): void {
-    const tasks = [...this.#tasks.values()];
+    const tasks = this.#tasks.values();
     const unplaced = tasks.filter((t) => t.desiredState === 'running' && t.nodeId === null).sort(taskOrder);
     if (unplaced.length === 0) return;
     const current = new Map(this.#services.map((s) => [s.spec.name, s.spec]));
@@ -675,11 +698,24 @@ class PassBuilder {
       list.push({ task, spec, networks: ref.networks, admission: ref.admission, key: ref.key });
       onNode.set(task.nodeId, list);
     }
+    const keys = new Map<string, AssignmentKeyMemory>();
+    const lastKeys = this.#snapshot.memory.assignmentKeys;
     for (const node of this.#nodes) {
       if (!node.connected) continue;
       // Sorted per node (a few tasks each), not the whole table.
       const entries = (onNode.get(node.id) ?? []).sort((a, b) => taskOrder(a.task, b.task));
-      const key = entries.map(({ task, key }) => `${task.id}@${key}`).join(',');
+      // The same tasks (a task's service, slot and revision never change) with the same
+      // references as last pass: the same key, without building it again.
+      const memo = lastKeys?.get(node.id);
+      const same =
+        memo !== undefined &&
+        memo.taskIds.length === entries.length &&
+        entries.every((e, i) => e.task.id === memo.taskIds[i] && e.key === memo.refKeys[i]);
+      const key = same ? memo.key : entries.map(({ task, key }) => `${task.id}@${key}`).join(',');
+      keys.set(
+        node.id,
+        same ? memo : { taskIds: entries.map((e) => e.task.id), refKeys: entries.map((e) => e.key), key },
+      );
       if (key === node.sentAssignment) continue;
       this.#assignments.push({
         nodeId: node.id,
@@ -696,12 +732,16 @@ class PassBuilder {
         })),
       });
     }
+    this.#assignmentKeys = keys;
   }
 
   /**
    * A service's endpoints are recomputed (and serialised, to tell a change) only when its record,
    * its serving tasks' records or the ready nodes changed since the last pass: at 10,000
-   * replicas, serialising them all costs more than the rest of an idle pass.
+   * replicas, serialising them all costs more than the rest of an idle pass. A node whose agent
+   * takes deltas is sent only the services changed since the generation it was last sent over its
+   * connection (the connection keeps order, so that is the set the agent holds when the delta
+   * arrives); a new connection, or an agent without `endpoints-delta`, the whole set.
    */
   publishEndpoints(): void {
     // A node the server knew before it started, not back yet, still inside the startup grace,
@@ -717,7 +757,8 @@ class PassBuilder {
       .filter((n) => n.status === 'ready')
       .map((n) => `${n.id}=${n.address}`)
       .join(',');
-    const previous = this.#endpointsMemory?.readyNodes === readyNodes ? this.#endpointsMemory : undefined;
+    const last = this.#endpointsMemory;
+    const previous = last?.readyNodes === readyNodes ? last : undefined;
     const serving = new Map<string, TaskRecord[]>();
     for (const task of this.#tasks.values()) {
       if (task.desiredState !== 'running' || !isServing(task)) continue;
@@ -725,27 +766,20 @@ class PassBuilder {
       list.push(task);
       serving.set(task.service, list);
     }
-    const services = new Map<string, ServiceEndpointsMemory>();
     // Computed sets are remembered every pass (so an unchanged service is not recomputed); the
     // set last published, and whether a computed change still waits, are remembered beside them.
-    let changed =
-      this.#endpointsMemory?.pending === true ||
-      previous === undefined ||
-      previous.services.size !== this.#services.length;
+    const services = new Map<string, ServiceEndpointsMemory>();
     // A backend told to stop (or a service gone) must leave every proxy before its container
     // stops: such a change goes out at once. Others (a replica joining, one that died, a node
-    // lost) wait out `endpointsIntervalMs` after the last set: every node is sent the whole set,
-    // so a churning cluster would otherwise send it to every node on every report.
-    const last = this.#endpointsMemory;
+    // lost) wait out `endpointsIntervalMs` after the last set, which grows with what a set costs
+    // to send to every node.
     const names = new Set(this.#services.map((s) => s.spec.name));
-    let urgent = last === undefined || [...last.services.keys()].some((name) => !names.has(name));
+    let urgent = last === undefined || [...last.published.keys()].some((name) => !names.has(name));
     // A node that joins (or moves) must be let through every other node's published ports at
     // once, or its proxies are refused there until the next paced send.
     const peers = [...new Set(this.#nodes.map((n) => n.address))].sort();
-    if (last !== undefined && last.peers.join(',') !== peers.join(',')) {
-      changed = true;
-      urgent = true;
-    }
+    const peersChanged = last !== undefined && last.peers.join(',') !== peers.join(',');
+    if (peersChanged) urgent = true;
     for (const service of this.#services) {
       const name = service.spec.name;
       const tasks = (serving.get(name) ?? []).sort(taskOrder);
@@ -753,9 +787,12 @@ class PassBuilder {
       const networks = this.#networkRefs(service.spec);
       const networksKey = networks.map((n) => `${n.name}=${n.index}`).join(',');
       const known = previous?.services.get(name);
-      const told = last?.services
-        .get(name)
-        ?.serving.some((t) => this.#tasks.get(t.id)?.desiredState !== 'running');
+      // Serving the same records as last time, none of them was told to stop since.
+      const lastServing = last?.services.get(name)?.serving;
+      const told =
+        lastServing !== undefined &&
+        !sameRecords(lastServing, tasks) &&
+        lastServing.some((t) => this.#tasks.get(t.id)?.desiredState !== 'running');
       if (told) urgent = true;
       if (
         known &&
@@ -770,38 +807,132 @@ class PassBuilder {
       const [entry] = serviceEndpoints([{ service, vipIndex, networks }], tasks, endpointNodes);
       if (!entry) continue;
       const text = JSON.stringify(entry);
-      if (known?.text !== text) changed = true;
-      services.set(name, { service, serving: tasks, vipIndex, networks: networksKey, entry, text });
+      // The same text as before is the same string: later comparisons are by reference.
+      services.set(name, {
+        service,
+        serving: tasks,
+        vipIndex,
+        networks: networksKey,
+        entry: known?.text === text ? known.entry : entry,
+        text: known?.text === text ? known.text : text,
+      });
     }
-    const connected = this.#nodes.filter((n) => n.connected).length;
-    const bytes = [...services.values()].reduce((sum, s) => sum + s.text.length, 0);
+    const lastPublished = last?.published ?? new Map<string, PublishedEndpoints>();
+    const changedNames = [...services].filter(([name, s]) => lastPublished.get(name)?.text !== s.text);
+    const removedNames = [...lastPublished.keys()].filter((name) => !services.has(name));
+    const changed = last === undefined || changedNames.length > 0 || removedNames.length > 0 || peersChanged;
+    const deltasSince = this.#deltasSince(last);
+    const takesDelta = (node: PassNode, generation: number) =>
+      node.features.has(FEATURES.endpointsDelta) &&
+      node.sentEndpoints !== undefined &&
+      node.sentEndpoints >= deltasSince &&
+      node.sentEndpoints <= generation;
+    // What the change costs to send: its delta to nodes that take deltas, the whole set to others.
+    const fullBytes = [...services.values()].reduce((sum, s) => sum + s.text.length, 0);
+    const deltaBytes =
+      changedNames.reduce((sum, [, s]) => sum + s.text.length, 0) +
+      removedNames.reduce((sum, name) => sum + name.length + 3, 0) +
+      (peersChanged ? peers.join('","').length : 0);
+    let sendBytes = 0;
+    for (const node of this.#nodes)
+      if (node.connected) sendBytes += takesDelta(node, this.#endpointsGeneration) ? deltaBytes : fullBytes;
     const deferred =
-      changed && !urgent && this.#now - this.#endpointsPublishedAt < endpointsIntervalMs(bytes, connected);
-    let published = last?.published ?? [];
+      changed && !urgent && this.#now - this.#endpointsPublishedAt < endpointsIntervalMs(sendBytes);
+    let published = lastPublished;
+    let removed = last?.removed ?? new Map<string, number>();
     let publishedPeers = last?.peers ?? peers;
+    let peersGeneration = last?.peersGeneration ?? this.#endpointsGeneration;
     if (changed && !deferred) {
-      published = [...services.values()].map((s) => s.entry);
-      publishedPeers = peers;
-      this.#endpointsGeneration++;
+      const generation = ++this.#endpointsGeneration;
       this.#endpointsPublishedAt = this.#now;
+      const next = new Map<string, PublishedEndpoints>();
+      const tombstones = new Map(removed);
+      for (const [name, s] of services) {
+        const before = lastPublished.get(name);
+        next.set(name, before?.text === s.text ? before : { entry: s.entry, text: s.text, generation });
+        tombstones.delete(name);
+      }
+      for (const name of removedNames) tombstones.set(name, generation);
+      if (last === undefined || peersChanged) {
+        publishedPeers = peers;
+        peersGeneration = generation;
+      }
+      published = next;
+      removed = tombstones;
     }
+    const generation = this.#endpointsGeneration;
+    // Tombstones no node can still need: every connected node taking deltas was sent this one or later.
+    if ([...removed.values()].some((at) => at <= deltasSince))
+      removed = new Map([...removed].filter(([, at]) => at > deltasSince));
     // Deferred: the last published set stays current, and nodes that have not had it yet (a new
     // connection) get it; a later pass publishes the change.
-    this.#endpointsMemory = { readyNodes, services, published, peers: publishedPeers, pending: deferred };
-    const generation = this.#endpointsGeneration;
-    const nodeIds = this.#nodes.filter((n) => n.connected && n.sentEndpoints !== generation).map((n) => n.id);
-    if (nodeIds.length > 0)
-      this.#endpoints = { generation, services: published, peers: publishedPeers, nodeIds };
+    this.#endpointsMemory = {
+      readyNodes,
+      services,
+      published,
+      removed,
+      deltasSince,
+      peers: publishedPeers,
+      peersGeneration,
+      pending: deferred,
+    };
+    const whole: string[] = [];
+    const byBase = new Map<number, string[]>();
+    for (const node of this.#nodes) {
+      if (!node.connected || node.sentEndpoints === generation) continue;
+      if (!takesDelta(node, generation) || node.sentEndpoints === undefined) whole.push(node.id);
+      else byBase.set(node.sentEndpoints, [...(byBase.get(node.sentEndpoints) ?? []), node.id]);
+    }
+    if (whole.length === 0 && byBase.size === 0) return;
+    const deltas = [...byBase]
+      .sort(([a], [b]) => a - b)
+      .map(
+        ([base, nodeIds]): EndpointsDeltaSend => ({
+          base,
+          services: [...published.values()].filter((p) => p.generation > base).map((p) => p.entry),
+          removed: [...removed].filter(([, at]) => at > base).map(([name]) => name),
+          peers: peersGeneration > base ? publishedPeers : undefined,
+          nodeIds,
+        }),
+      );
+    this.#endpoints = {
+      generation,
+      services: whole.length > 0 ? [...published.values()].map((p) => p.entry) : [],
+      peers: publishedPeers,
+      nodeIds: whole,
+      deltas,
+    };
+  }
+
+  /**
+   * The oldest generation a delta can start from: the oldest that a connected node taking
+   * deltas was last sent (it needs the removals since), never older than before.
+   */
+  #deltasSince(last: EndpointsMemory | undefined): number {
+    // A fresh memory (a start, or leading again) knows nothing of what was sent before it, nor
+    // what was removed since: nodes sent an older generation get the whole set.
+    if (last === undefined) return this.#endpointsGeneration;
+    let since = this.#endpointsGeneration;
+    for (const node of this.#nodes) {
+      const sent = node.sentEndpoints;
+      if (node.connected && node.features.has(FEATURES.endpointsDelta) && sent !== undefined && sent < since)
+        since = sent;
+    }
+    return Math.max(since, last.deltasSince);
   }
 
   releaseAddresses(): void {
-    const tasks = [...this.#tasks.values()];
     const names = new Set(this.#services.map((s) => s.spec.name));
-    const servicesInUse = new Set([...names, ...tasks.map((t) => t.service)]);
-    const networksInUse = new Set(this.#services.flatMap((s) => s.spec.networks));
+    const servicesInUse = new Set(names);
     // Replicas of a deleted service may still sit on their networks, whose names went with its
     // revisions: until they are gone, no network is freed.
-    const orphans = tasks.some((t) => !names.has(t.service));
+    let orphans = false;
+    for (const task of this.#tasks.values()) {
+      if (names.has(task.service)) continue;
+      servicesInUse.add(task.service);
+      orphans = true;
+    }
+    const networksInUse = new Set(this.#services.flatMap((s) => s.spec.networks));
     const allocations = [...this.#snapshot.allocations, ...this.#allocated].filter(
       (a) => a.kind === 'service' || !orphans,
     );
@@ -831,9 +962,8 @@ class PassBuilder {
       const { observed: _observed, ...row } = task;
       insert.push(row);
     }
-    for (const [id, before] of this.#original) {
-      const after = this.#tasks.get(id);
-      if (!after || after === before) continue;
+    for (const [id, before, after] of this.#tasks.changed()) {
+      if (!after) continue;
       const moved = after.nodeId !== before.nodeId || after.pendingReason !== before.pendingReason;
       const change: TaskUpdate = {
         id,
@@ -843,7 +973,7 @@ class PassBuilder {
       };
       if (Object.keys(change).length > 1) update.push(change);
     }
-    const order = (id: string) => this.#tasks.get(id) ?? this.#original.get(id);
+    const order = (id: string) => this.#tasks.get(id) ?? this.#tasks.original(id);
     const byTask = (a: string, b: string) => {
       const x = order(a);
       const y = order(b);
@@ -854,7 +984,7 @@ class PassBuilder {
       statusChanges: this.#statusChanges,
       insert,
       update,
-      forget: [...this.#forgotten].filter((id) => this.#original.has(id)).sort(byTask),
+      forget: [...this.#forgotten].filter((id) => this.#tasks.original(id) !== undefined).sort(byTask),
       rollouts: this.#rollouts,
       events: this.#events,
       allocate: this.#allocated,
@@ -866,6 +996,7 @@ class PassBuilder {
         failures: this.#failures,
         releases: this.#releases,
         assignGeneration: this.#assignGeneration,
+        assignmentKeys: this.#assignmentKeys ?? this.#snapshot.memory.assignmentKeys,
         endpointsGeneration: this.#endpointsGeneration,
         endpoints: this.#endpointsMemory,
         endpointsPublishedAt: this.#endpointsPublishedAt,

@@ -32,7 +32,7 @@ import { ClusterPki, DEFAULT_CERT_LIFETIME_MS } from '../security/cluster-pki.ts
 import { createFirstByteListener, type FirstByteListener } from '../security/first-byte-listener.ts';
 import { ensurePrivateDir, restrictFile } from '../security/private-files.ts';
 import { securityApiRoutes } from '../security/security-api-routes.ts';
-import { StatsWindow } from '../stats/stats-window.ts';
+import { DEFAULT_WINDOW_CAPACITY, LATEST_SAMPLES, StatsWindow } from '../stats/stats-window.ts';
 import { EtcdStore } from '../store/etcd/etcd-store.ts';
 import type { Store } from '../store/store.ts';
 import type { StoreLocation } from '../store/store-url.ts';
@@ -186,7 +186,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const secrets = new SecretStore(store, clusterKey);
   const registries = new RegistryCredentialStore(store, clusterKey);
   const metrics = new ServerMetrics();
-  const stats = new StatsWindow();
+  // Five minutes of samples for the replicas the autoscaler reads; the latest two for others.
+  const stats = new StatsWindow({
+    replicaCapacity: (service) =>
+      store.getService(service)?.spec.autoscale ? DEFAULT_WINDOW_CAPACITY : LATEST_SAMPLES,
+  });
   const agentSnapshots = new AgentSnapshots();
   const images = new ImageInventory();
   const controller = new Controller({

@@ -32,8 +32,11 @@ export class RealAgent {
   readonly counters: SimAgentCounters = {
     messages: 0,
     bytes: 0,
-    endpointsSkipped: 0,
-    endpointBytes: 0,
+    endpointsWhole: 0,
+    endpointWholeBytes: 0,
+    endpointDeltas: 0,
+    endpointDeltaBytes: 0,
+    endpointResyncs: 0,
     assignments: 0,
     reports: 0,
     stats: 0,

@@ -4,12 +4,13 @@
  * or a data dir. Many of them in one process let a real `skiff server` meet a large cluster on
  * one machine.
  *
- * Why not the real `Agent` class: every agent parses every server message through zod, and the
- * server sends every node every service's endpoints on each change. At 10,000 replicas that is
- * a 1.3 MB message that costs ~6 ms to parse, times 1,000 agents per change: the simulating
- * process would eat the core the measured server needs. This agent skips endpoints messages by
- * their first bytes (it has no proxy or DNS to feed) and parses everything else as the real one
- * does, acknowledging each endpoints generation as the real agent does. Its connection handling
+ * Why not the real `Agent` class: every agent parses every server message through zod, and a
+ * whole endpoints set at 10,000 replicas is a 1.3 MB message that costs ~6 ms to parse, times
+ * 1,000 agents: the simulating process would eat the core the measured server needs. This agent
+ * holds its endpoints set as the real one does (whole sets, deltas merged into them with the real
+ * merge, `endpoints.resync` when a delta does not follow, each generation acknowledged), but the
+ * fleet parses each distinct endpoints message once for all its agents (shared-endpoints.ts); it
+ * has no proxy or DNS to feed. Everything else is parsed as the real agent does. Its connection handling
  * follows `src/agent/agent.ts` (hello with the protocol version and features, heartbeats at the
  * interval the welcome sets, pings, reconnects with a backoff capped at 1 s, a full report on
  * welcome).
@@ -19,23 +20,31 @@ import type { LoopReport } from '../agent/converge-loop.ts';
 import { ConvergeLoop } from '../agent/converge-loop.ts';
 import { ImagePrePuller } from '../agent/image-pre-puller.ts';
 import { imagesDelta, reportedImages } from '../agent/image-report.ts';
+import {
+  BASE_SERVER_SILENCE_MS,
+  livenessAction,
+  PINGS_PER_SILENCE,
+  serverSilenceMs,
+} from '../agent/server-silence.ts';
 import { StatsSampler } from '../agent/stats-sampler.ts';
 import type { UsageSource } from '../agent/stats-usage.ts';
 import { AgentTally } from '../metrics/agent-counters.ts';
 import { parseAddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
+import type { EndpointSet } from '../net/data-plane/endpoints-delta.ts';
+import { EMPTY_ENDPOINT_SET } from '../net/data-plane/endpoints-delta.ts';
 import { AGENT_FEATURES, FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
 import type { AgentMessage, ServerMessage } from '../protocol/messages.ts';
 import { AGENT_PATH, serverMessageSchema } from '../protocol/messages.ts';
 import { joinCluster, type NodeIdentity } from '../security/node-identity.ts';
 import type { FakeEngine } from './fake-engine.ts';
+import { SharedEndpoints } from './shared-endpoints.ts';
 
 const AGENT_VERSION = '0.1.0-sim';
-/** As the real agent: a server silent this long is given up on and dialled again. */
-const SERVER_SILENCE_MS = 2000;
+/** As the real agent: the handshake's limit; once welcomed, the silence limit follows the cluster. */
+const SERVER_SILENCE_MS = BASE_SERVER_SILENCE_MS;
 const MAX_BUFFERED_EVENTS = 1000;
-const ENDPOINTS_PREFIX = Buffer.from('{"type":"endpoints"');
-const GENERATION_PATTERN = /^\{"type":"endpoints","generation":(\d+)[,}]/;
+const ENDPOINTS_PREFIX = Buffer.from('{"type":"endpoints');
 /** Image changes go out at most this often per agent (a rollout's pulls as one message). */
 const IMAGES_COALESCE_MS = 1000;
 
@@ -50,6 +59,8 @@ export interface SimAgentOptions {
   /** Usage to report every `statsIntervalMs`, as the real agent's sampler does; none: no stats. */
   readonly usage?: UsageSource;
   readonly statsIntervalMs?: number;
+  /** Shared by a fleet's agents: each distinct endpoints message parsed once. */
+  readonly endpoints?: SharedEndpoints;
   readonly log: (message: string) => void;
 }
 
@@ -57,8 +68,14 @@ export interface SimAgentOptions {
 export interface SimAgentCounters {
   messages: number;
   bytes: number;
-  endpointsSkipped: number;
-  endpointBytes: number;
+  /** Whole endpoints sets received, and their bytes. */
+  endpointsWhole: number;
+  endpointWholeBytes: number;
+  /** Endpoint deltas received, and their bytes. */
+  endpointDeltas: number;
+  endpointDeltaBytes: number;
+  /** Deltas that did not follow the held set (the agent asked for the whole set). */
+  endpointResyncs: number;
   assignments: number;
   reports: number;
   /** Stats messages sent. */
@@ -77,6 +94,7 @@ export class SimAgent {
   #loop: ConvergeLoop | undefined;
   #clusterId: string | undefined;
   #generation = 0;
+  #serverSilenceMs = BASE_SERVER_SILENCE_MS;
   #pendingEvents: LoopReport['events'] = [];
   #heartbeat: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
@@ -90,8 +108,11 @@ export class SimAgent {
   readonly counters: SimAgentCounters = {
     messages: 0,
     bytes: 0,
-    endpointsSkipped: 0,
-    endpointBytes: 0,
+    endpointsWhole: 0,
+    endpointWholeBytes: 0,
+    endpointDeltas: 0,
+    endpointDeltaBytes: 0,
+    endpointResyncs: 0,
     assignments: 0,
     reports: 0,
     stats: 0,
@@ -104,9 +125,12 @@ export class SimAgent {
   readonly #stats: StatsSampler | undefined;
   /** As the real agent's, on the fake engine: rollouts' pull phases run here too. */
   readonly #prePuller: ImagePrePuller;
+  readonly #shared: SharedEndpoints;
+  #endpoints: EndpointSet = EMPTY_ENDPOINT_SET;
 
   constructor(options: SimAgentOptions) {
     this.#options = options;
+    this.#shared = options.endpoints ?? new SharedEndpoints();
     this.#prePuller = new ImagePrePuller({
       engine: options.engine,
       send: (message) => this.#send(message),
@@ -208,12 +232,21 @@ export class SimAgent {
       handshakeTimeout: SERVER_SILENCE_MS * 5,
     });
     this.#socket = socket;
+    // A new connection starts with the whole set: deltas follow what this one was sent.
+    this.#endpoints = EMPTY_ENDPOINT_SET;
     let lastHeard = Date.now();
+    let lastPing = 0;
+    this.#serverSilenceMs = serverSilenceMs(undefined);
     clearInterval(this.#liveness);
     this.#liveness = setInterval(() => {
-      if (Date.now() - lastHeard > SERVER_SILENCE_MS) socket.terminate();
-      else if (socket.readyState === WebSocket.OPEN) socket.ping();
-    }, SERVER_SILENCE_MS / 4);
+      const now = Date.now();
+      const action = livenessAction(now, lastHeard, lastPing, this.#serverSilenceMs);
+      if (action === 'drop') socket.terminate();
+      else if (action === 'ping' && socket.readyState === WebSocket.OPEN) {
+        socket.ping();
+        lastPing = now;
+      }
+    }, SERVER_SILENCE_MS / PINGS_PER_SILENCE);
     socket.on('pong', () => {
       lastHeard = Date.now();
     });
@@ -255,12 +288,7 @@ export class SimAgent {
     this.counters.messages++;
     this.counters.bytes += data.length;
     if (data.subarray(0, ENDPOINTS_PREFIX.length).equals(ENDPOINTS_PREFIX)) {
-      this.counters.endpointsSkipped++;
-      this.counters.endpointBytes += data.length;
-      // The server writes the generation right after the type; acknowledging it, as the real
-      // agent does once it has applied the endpoints, lets freed addresses return to the pool.
-      const generation = GENERATION_PATTERN.exec(data.subarray(0, 80).toString('latin1'))?.[1];
-      if (generation !== undefined) this.#send({ type: 'endpoints.ack', generation: Number(generation) });
+      this.#receiveEndpoints(data);
       return;
     }
     let message: ServerMessage;
@@ -282,6 +310,7 @@ export class SimAgent {
         this.counters.connects++;
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
+        this.#serverSilenceMs = serverSilenceMs(message.heartbeat_interval_ms);
         clearInterval(this.#metricsTimer);
         if (message.features?.includes(FEATURES.agentMetrics)) {
           const sendMetrics = () => {
@@ -320,6 +349,37 @@ export class SimAgent {
         void this.#prePuller.pull(message.request_id, message.service, message.image, message.registry_auth);
         return;
     }
+  }
+
+  /** As the real agent: a whole set replaces the held one, a delta is merged into it, each acknowledged. */
+  #receiveEndpoints(data: Buffer): void {
+    let message: ReturnType<SharedEndpoints['read']>;
+    try {
+      message = this.#shared.read(data);
+    } catch (error) {
+      this.#options.log(
+        `${this.name}: ignoring a malformed endpoints message: ${String(error).slice(0, 200)}`,
+      );
+      return;
+    }
+    if (!message) return;
+    if (message.type === 'endpoints') {
+      this.counters.endpointsWhole++;
+      this.counters.endpointWholeBytes += data.length;
+    } else {
+      this.counters.endpointDeltas++;
+      this.counters.endpointDeltaBytes += data.length;
+    }
+    const outcome = this.#shared.apply(this.#endpoints, message);
+    if (outcome.kind === 'resync') {
+      this.counters.endpointResyncs++;
+      this.#send({ type: 'endpoints.resync' });
+      return;
+    }
+    this.#endpoints = outcome.set;
+    // Acknowledged once applied, as the real agent does: freed addresses return to the pool.
+    if (outcome.set.generation !== undefined)
+      this.#send({ type: 'endpoints.ack', generation: outcome.set.generation });
   }
 
   #startLoop(clusterId: string, addressPool: string): void {

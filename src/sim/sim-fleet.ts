@@ -10,6 +10,7 @@ import { FakeUsageSource } from './fake-usage.ts';
 import type { Random } from './random.ts';
 import { seededRandom, seedOf } from './random.ts';
 import { RealAgent } from './real-agent.ts';
+import { SharedEndpoints } from './shared-endpoints.ts';
 import type { SimAgentCounters } from './sim-agent.ts';
 import { SimAgent } from './sim-agent.ts';
 
@@ -55,6 +56,7 @@ export class SimFleet {
   constructor(options: SimFleetOptions) {
     this.#options = options;
     this.#random = seededRandom(options.seed);
+    const endpoints = new SharedEndpoints();
     for (let i = 1; i <= options.nodes; i++) {
       const name = `${options.namePrefix}-${String(i).padStart(4, '0')}`;
       const engine = new FakeEngine({
@@ -81,7 +83,7 @@ export class SimFleet {
       this.agents.push(
         options.agent === 'real'
           ? new RealAgent({ ...common, dataRoot: options.dataRoot ?? '/dev/shm/skiff-sim' })
-          : new SimAgent(common),
+          : new SimAgent({ ...common, endpoints }),
       );
     }
   }
@@ -161,8 +163,11 @@ export class SimFleet {
     const total = {
       messages: 0,
       bytes: 0,
-      endpointsSkipped: 0,
-      endpointBytes: 0,
+      endpointsWhole: 0,
+      endpointWholeBytes: 0,
+      endpointDeltas: 0,
+      endpointDeltaBytes: 0,
+      endpointResyncs: 0,
       assignments: 0,
       reports: 0,
       stats: 0,

@@ -2,8 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NodeSampleWire, ReplicaSampleWire } from '../protocol/stats-message.ts';
 import { readStatsSamples } from '../protocol/stats-message.ts';
-import { latestNodeStats, latestReplicaStats, replicaWindow } from './stats-view.ts';
-import { StatsWindow } from './stats-window.ts';
+import {
+  latestNodeStats,
+  latestReplicaStats,
+  latestReplicaStatsOfNode,
+  replicaWindow,
+} from './stats-view.ts';
+import { LATEST_SAMPLES, StatsWindow } from './stats-window.ts';
 
 const GiB = 1024 ** 3;
 
@@ -188,4 +193,48 @@ test('a malformed sample is dropped and counted, the rest of the message is kept
   assert.equal(samples.replicas.length, 1);
   assert.equal(samples.node, undefined);
   assert.equal(samples.dropped, 3);
+});
+
+test('a replica keeps what its service needs: the whole window when autoscaled, else the latest two', () => {
+  let autoscaled = false;
+  const window = new StatsWindow({
+    capacity: 6,
+    replicaCapacity: (service) => (service === 'web' && autoscaled ? 6 : LATEST_SAMPLES),
+  });
+  const at = (i: number) => batch(undefined, [replica('web-0', i * 5000, i)]);
+  for (let i = 0; i < 5; i++) window.record('n1', 5000, at(i), i * 5000);
+  assert.deepEqual(
+    replicaWindow(window, 'web-0').map((s) => s.cpu_seconds),
+    [3, 4],
+  );
+  assert.equal(latestReplicaStats(window, 20_000)[0]?.cpu_percent, 20, 'rates still have their two samples');
+  autoscaled = true;
+  for (let i = 5; i < 12; i++) window.record('n1', 5000, at(i), i * 5000);
+  assert.deepEqual(
+    replicaWindow(window, 'web-0').map((s) => s.cpu_seconds),
+    [6, 7, 8, 9, 10, 11],
+    'autoscaling turned on: the window grows from the next sample',
+  );
+  autoscaled = false;
+  window.record('n1', 5000, at(12), 60_000);
+  assert.deepEqual(
+    replicaWindow(window, 'web-0').map((s) => s.cpu_seconds),
+    [11, 12],
+  );
+});
+
+test("one node's latest figures are the cluster's, filtered to that node", () => {
+  const window = new StatsWindow();
+  for (const [i, at] of [0, 5000].entries()) {
+    window.record('n1', 5000, batch(undefined, [replica('web-1', at, i), replica('web-0', at, i)]), at);
+    window.record('n2', 5000, batch(undefined, [replica('api-0', at, i)]), at);
+  }
+  for (const nodeId of ['n1', 'n2', 'n3'])
+    assert.deepEqual(
+      latestReplicaStatsOfNode(window, nodeId, 5000),
+      latestReplicaStats(window, 5000).filter((r) => r.node === nodeId),
+      nodeId,
+    );
+  assert.equal(latestReplicaStatsOfNode(window, 'n1', 5000).length, 2);
+  assert.deepEqual(latestReplicaStatsOfNode(window, 'n1', 60_000), [], 'stale: nothing');
 });

@@ -231,3 +231,40 @@ test('event listings from memory match a fresh read of the file, through appends
     assert.ok(!store.listEvents({ limit: 1000 }).some((e) => e.message === 'gone'));
   });
 });
+
+test('tasksOnNode follows placements, deletions and a rolled-back transaction', () => {
+  withStore((store) => {
+    const task = (id: string, nodeId: string | null) => ({
+      id,
+      service: 'web',
+      slot: 0,
+      revision: 1,
+      nodeId,
+      desiredState: 'running' as const,
+      pendingReason: null,
+      createdAt: 1,
+    });
+    const on = (nodeId: string) =>
+      store
+        .tasksOnNode(nodeId)
+        .map((t) => t.id)
+        .sort();
+    store.insertTask(task('a', 'n1'));
+    assert.deepEqual(on('n1'), ['a']);
+    store.insertTask(task('b', 'n1'));
+    store.insertTask(task('c', null));
+    assert.deepEqual(on('n1'), ['a', 'b']);
+    store.placeTask('b', 'n2', null);
+    store.placeTask('c', 'n2', null);
+    assert.deepEqual([on('n1'), on('n2')], [['a'], ['b', 'c']]);
+    store.deleteTask('a');
+    assert.deepEqual(on('n1'), []);
+    assert.throws(() =>
+      store.transaction(() => {
+        store.placeTask('b', 'n3', null);
+        throw new Error('rolled back');
+      }),
+    );
+    assert.deepEqual([on('n2'), on('n3')], [['b', 'c'], []], 'the index is the table’s after a rollback');
+  });
+});

@@ -95,6 +95,8 @@ export class SqliteStore implements Store {
    * dropped when a transaction rolls back (the next read loads it again).
    */
   #tasks: Map<string, TaskRecord> | undefined;
+  /** Which tasks each node holds, built with the first `tasksOnNode` and kept with `#tasks`. */
+  #tasksByNode: Map<string, Set<string>> | undefined;
   /** The services table, parsed: read by every pass and most requests, dropped on every write. */
   #services: Map<string, StoredService> | undefined;
   /**
@@ -179,6 +181,7 @@ export class SqliteStore implements Store {
     } catch (error) {
       this.#db.exec('ROLLBACK');
       this.#tasks = undefined;
+      this.#tasksByNode = undefined;
       this.#services = undefined;
       this.#eventTail = undefined;
       throw error;
@@ -390,9 +393,40 @@ export class SqliteStore implements Store {
     return [...this.#taskTable().values()];
   }
 
-  /** The tasks placed on one node. */
+  /** The tasks placed on one node: from an index, as every agent report asks (not a scan of the table). */
   tasksOnNode(nodeId: string): TaskRecord[] {
-    return this.taskSnapshot().filter((t) => t.nodeId === nodeId);
+    const table = this.#taskTable();
+    const ids = this.#nodeIndex().get(nodeId);
+    if (!ids) return [];
+    const tasks: TaskRecord[] = [];
+    for (const id of ids) {
+      const task = table.get(id);
+      if (task) tasks.push(task);
+    }
+    return tasks;
+  }
+
+  /** node → ids of the tasks placed there, kept with the table. */
+  #nodeIndex(): Map<string, Set<string>> {
+    if (this.#tasksByNode) return this.#tasksByNode;
+    const index = new Map<string, Set<string>>();
+    for (const task of this.#taskTable().values()) this.#index(index, task.id, task.nodeId);
+    this.#tasksByNode = index;
+    return index;
+  }
+
+  #index(index: Map<string, Set<string>>, id: string, nodeId: string | null): void {
+    if (nodeId === null) return;
+    const ids = index.get(nodeId);
+    if (ids) ids.add(id);
+    else index.set(nodeId, new Set([id]));
+  }
+
+  #unindex(id: string, nodeId: string | null): void {
+    if (nodeId === null) return;
+    const ids = this.#tasksByNode?.get(nodeId);
+    ids?.delete(id);
+    if (ids?.size === 0) this.#tasksByNode?.delete(nodeId);
   }
 
   #taskTable(): Map<string, TaskRecord> {
@@ -411,7 +445,12 @@ export class SqliteStore implements Store {
   #updateTask(id: string, change: Partial<TaskRecord>): void {
     const table = this.#taskTable();
     const task = table.get(id);
-    if (task) table.set(id, { ...task, ...change });
+    if (!task) return;
+    table.set(id, { ...task, ...change });
+    if (change.nodeId !== undefined && change.nodeId !== task.nodeId && this.#tasksByNode) {
+      this.#unindex(id, task.nodeId);
+      this.#index(this.#tasksByNode, id, change.nodeId);
+    }
   }
 
   insertTask(task: Task): void {
@@ -442,6 +481,7 @@ export class SqliteStore implements Store {
       createdAt: task.createdAt,
       observed: null,
     });
+    if (this.#tasksByNode) this.#index(this.#tasksByNode, task.id, task.nodeId);
   }
 
   placeTask(id: string, nodeId: string | null, pendingReason: string | null): void {
@@ -467,6 +507,8 @@ export class SqliteStore implements Store {
 
   deleteTask(id: string): void {
     this.#db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
+    const task = this.#tasks?.get(id);
+    if (task) this.#unindex(id, task.nodeId);
     this.#tasks?.delete(id);
   }
 

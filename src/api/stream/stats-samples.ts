@@ -4,7 +4,7 @@
  * a `NodeUsage`. A first sample has no CPU % yet (it takes two); each is sent from its second on.
  */
 import type { NodeStats, ReplicaStats } from '../../stats/stats-schema.ts';
-import { latestReplicaStats, nodeStatsOf } from '../../stats/stats-view.ts';
+import { latestReplicaStatsOfNode, nodeStatsOf } from '../../stats/stats-view.ts';
 import type { StatsWindow } from '../../stats/stats-window.ts';
 import type { NodeUsage, StatsSample } from './messages.ts';
 
@@ -31,8 +31,7 @@ export function subscribeSamples(
 ): () => void {
   return window.subscribe((nodeId) => {
     const at = now();
-    const samples = latestReplicaStats(window, at)
-      .filter((r) => r.node === nodeId)
+    const samples = latestReplicaStatsOfNode(window, nodeId, at)
       .map((r) => sampleOf(r, at))
       .filter((s) => s !== undefined);
     if (samples.length > 0) listener(samples);
