@@ -11,25 +11,10 @@ import {
 } from './image-locality.ts';
 import type { NodeSnapshot, PlacementRequest } from './scheduler.ts';
 import { schedule } from './scheduler.ts';
+import { node } from './scheduler-fixture.ts';
 
 const GiB = 1024 ** 3;
 const MB = 1024 * 1024;
-
-function node(id: string, overrides: Partial<NodeSnapshot> = {}): NodeSnapshot {
-  return {
-    id,
-    status: 'ready',
-    schedulable: true,
-    labels: {},
-    cpuMillicores: 4000,
-    memoryBytes: 8 * GiB,
-    allocatedCpuMillicores: 0,
-    allocatedMemoryBytes: 0,
-    usedHostPorts: new Set(),
-    serviceCounts: new Map(),
-    ...overrides,
-  };
-}
 
 function request(taskId: string, overrides: Partial<PlacementRequest> = {}): PlacementRequest {
   return {

@@ -6,24 +6,9 @@ import { parseConstraint, satisfies } from './constraints.ts';
 import type { Demand } from './resources.ts';
 import type { NodeSnapshot, Placement, PlacementRequest } from './scheduler.ts';
 import { portKey, schedule } from './scheduler.ts';
+import { node } from './scheduler-fixture.ts';
 
 const GiB = 1024 ** 3;
-
-function node(id: string, overrides: Partial<NodeSnapshot> = {}): NodeSnapshot {
-  return {
-    id,
-    status: 'ready',
-    schedulable: true,
-    labels: {},
-    cpuMillicores: 4000,
-    memoryBytes: 8 * GiB,
-    allocatedCpuMillicores: 0,
-    allocatedMemoryBytes: 0,
-    usedHostPorts: new Set(),
-    serviceCounts: new Map(),
-    ...overrides,
-  };
-}
 
 function request(taskId: string, overrides: Partial<PlacementRequest> = {}): PlacementRequest {
   return {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { VolumeMount } from '../model/volume-spec.ts';
 import type { NodeSnapshot, PlacementRequest } from './scheduler.ts';
 import { schedule } from './scheduler.ts';
+import { node } from './scheduler-fixture.ts';
 import { type PinInput, volumePin } from './volume-pinning.ts';
 
 const perSlot: VolumeMount[] = [{ type: 'volume', source: 'data-{{.Task.Slot}}', target: '/d' }];
@@ -10,22 +11,6 @@ const spec = { name: 'db', volumes: perSlot };
 
 function pinOf(overrides: Partial<PinInput> = {}) {
   return volumePin({ spec, slot: 0, located: new Map(), moves: new Map(), slotHistory: [], ...overrides });
-}
-
-function node(id: string, overrides: Partial<NodeSnapshot> = {}): NodeSnapshot {
-  return {
-    id,
-    status: 'ready',
-    schedulable: true,
-    labels: {},
-    cpuMillicores: 4000,
-    memoryBytes: 8 * 1024 ** 3,
-    allocatedCpuMillicores: 0,
-    allocatedMemoryBytes: 0,
-    usedHostPorts: new Set(),
-    serviceCounts: new Map(),
-    ...overrides,
-  };
 }
 
 function request(overrides: Partial<PlacementRequest> = {}): PlacementRequest {
