@@ -21,6 +21,7 @@ import type { DesiredState, Task, TaskObservation, TaskRecord } from '../model/t
 import { desiredStateSchema, taskObservationSchema } from '../model/task.ts';
 import { AllocationExhaustedError } from './errors.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { rolloutTo, unchangedService } from './service-put.ts';
 import type {
   EventQuery,
   Store,
@@ -239,19 +240,11 @@ export class SqliteStore implements Store {
     const spec = canonicalSpec(given);
     return this.transaction(() => {
       const existing = this.getService(spec.name);
-      if (existing && JSON.stringify(existing.spec) === JSON.stringify(spec)) {
-        return { service: existing, created: false, changed: false };
-      }
+      const unchanged = unchangedService(existing, spec);
+      if (unchanged) return { service: unchanged, created: false, changed: false };
       const revision = this.#nextRevision(spec.name);
       const text = JSON.stringify(spec);
-      const rollout: Rollout = {
-        state: 'in_progress',
-        from_revision: existing?.revision ?? null,
-        to_revision: revision,
-        started_at: new Date(now).toISOString(),
-        finished_at: null,
-        message: null,
-      };
+      const rollout = rolloutTo(existing, revision, now);
       this.#db
         .prepare(
           `INSERT INTO services (name, spec, revision, created_at, updated_at, rollout) VALUES (?, ?, ?, ?, ?, ?)

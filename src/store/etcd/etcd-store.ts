@@ -23,6 +23,7 @@ import {
   StoreConflictError,
   StoreUnavailableError,
 } from '../errors.ts';
+import { rolloutTo, unchangedService } from '../service-put.ts';
 import type {
   AllocationKind,
   EventQuery,
@@ -737,17 +738,10 @@ export class EtcdStore implements Store {
     const spec = canonicalSpec(given);
     return this.transaction(() => {
       const existing = this.getService(spec.name);
-      if (existing && JSON.stringify(existing.spec) === JSON.stringify(spec))
-        return { service: existing, created: false, changed: false };
+      const unchanged = unchangedService(existing, spec);
+      if (unchanged) return { service: unchanged, created: false, changed: false };
       const revision = this.#nextRevision(spec.name);
-      const rollout: Rollout = {
-        state: 'in_progress',
-        from_revision: existing?.revision ?? null,
-        to_revision: revision,
-        started_at: new Date(now).toISOString(),
-        finished_at: null,
-        message: null,
-      };
+      const rollout = rolloutTo(existing, revision, now);
       const service = this.#writeService(spec.name, {
         spec,
         revision,
