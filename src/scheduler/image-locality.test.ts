@@ -9,27 +9,16 @@ import {
   localityFraction,
   normalizeImageReference,
 } from './image-locality.ts';
-import type { NodeSnapshot, PlacementRequest } from './scheduler.ts';
+import type { PlacementRequest } from './scheduler.ts';
 import { schedule } from './scheduler.ts';
-import { node } from './scheduler-fixture.ts';
+import { request as baseRequest, node } from './scheduler-fixture.ts';
 
 const GiB = 1024 ** 3;
 const MB = 1024 * 1024;
 
-function request(taskId: string, overrides: Partial<PlacementRequest> = {}): PlacementRequest {
-  return {
-    taskId,
-    service: 'web',
-    desiredReplicas: 3,
-    demand: { cpuMillicores: 0, memoryBytes: 0 },
-    ports: [],
-    constraints: [],
-    strategy: 'binpack',
-    penalizedNodes: new Set(),
-    image: 'app:v2',
-    ...overrides,
-  };
-}
+/** Every request here is for app:v2 unless it says otherwise. */
+const request = (taskId: string, overrides: Partial<PlacementRequest> = {}): PlacementRequest =>
+  baseRequest(taskId, { image: 'app:v2', ...overrides });
 
 const has = (ref: string, bytes: number) => new Map([[normalizeImageReference(ref), bytes]]);
 

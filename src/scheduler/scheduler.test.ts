@@ -6,24 +6,9 @@ import { parseConstraint, satisfies } from './constraints.ts';
 import type { Demand } from './resources.ts';
 import type { NodeSnapshot, Placement, PlacementRequest } from './scheduler.ts';
 import { portKey, schedule } from './scheduler.ts';
-import { node } from './scheduler-fixture.ts';
+import { hostPort, node, request } from './scheduler-fixture.ts';
 
 const GiB = 1024 ** 3;
-
-function request(taskId: string, overrides: Partial<PlacementRequest> = {}): PlacementRequest {
-  return {
-    taskId,
-    service: 'web',
-    // Under 20: one replica per node while nodes are available, as every test here assumes.
-    desiredReplicas: 3,
-    demand: { cpuMillicores: 0, memoryBytes: 0 },
-    ports: [],
-    constraints: [],
-    strategy: 'binpack',
-    penalizedNodes: new Set(),
-    ...overrides,
-  };
-}
 
 test('replicas of one service spread across nodes', () => {
   const placements = schedule([node('a'), node('b'), node('c')], [request('1'), request('2'), request('3')]);
@@ -64,13 +49,7 @@ test('reservations made earlier in the same plan count', () => {
 });
 
 test('every rejected node is counted under its reason', () => {
-  const port = {
-    container_port: 80,
-    host_port: 8080,
-    protocol: 'tcp' as const,
-    mode: 'host' as const,
-    app_protocol: 'tcp' as const,
-  };
+  const port = hostPort();
   const placements = schedule(
     [
       node('a', { usedHostPorts: new Set(['tcp/8080']) }),
@@ -88,13 +67,7 @@ test('every rejected node is counted under its reason', () => {
 });
 
 test('a fixed host port fits once per node', () => {
-  const port = {
-    container_port: 80,
-    host_port: 8080,
-    protocol: 'tcp' as const,
-    mode: 'host' as const,
-    app_protocol: 'tcp' as const,
-  };
+  const port = hostPort();
   const placements = schedule(
     [node('a')],
     [request('1', { ports: [port] }), request('2', { ports: [port] })],
@@ -164,13 +137,7 @@ test('a node where the service just failed is avoided when others fit', () => {
 });
 
 test('an ingress port is served by the proxies, so replicas never conflict over it', () => {
-  const port = {
-    container_port: 80,
-    host_port: 8080,
-    protocol: 'tcp' as const,
-    mode: 'ingress' as const,
-    app_protocol: 'http' as const,
-  };
+  const port = hostPort({ mode: 'ingress', app_protocol: 'http' });
   const placements = schedule(
     [node('a')],
     [request('1', { ports: [port] }), request('2', { ports: [port] })],

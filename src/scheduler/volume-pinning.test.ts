@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { VolumeMount } from '../model/volume-spec.ts';
 import type { NodeSnapshot, PlacementRequest } from './scheduler.ts';
 import { schedule } from './scheduler.ts';
-import { node } from './scheduler-fixture.ts';
+import { request as baseRequest, node } from './scheduler-fixture.ts';
 import { type PinInput, volumePin } from './volume-pinning.ts';
 
 const perSlot: VolumeMount[] = [{ type: 'volume', source: 'data-{{.Task.Slot}}', target: '/d' }];
@@ -13,19 +13,8 @@ function pinOf(overrides: Partial<PinInput> = {}) {
   return volumePin({ spec, slot: 0, located: new Map(), moves: new Map(), slotHistory: [], ...overrides });
 }
 
-function request(overrides: Partial<PlacementRequest> = {}): PlacementRequest {
-  return {
-    taskId: 't0',
-    service: 'db',
-    desiredReplicas: 3,
-    demand: { cpuMillicores: 0, memoryBytes: 0 },
-    ports: [],
-    constraints: [],
-    strategy: 'binpack',
-    penalizedNodes: new Set(),
-    ...overrides,
-  };
-}
+const request = (overrides: Partial<PlacementRequest> = {}): PlacementRequest =>
+  baseRequest('t0', { service: 'db', ...overrides });
 
 test('a replica is pinned to the node that reports its volume, with the reason', () => {
   assert.deepEqual(pinOf({ located: new Map([['data-0', ['node-2']]]) }), {
