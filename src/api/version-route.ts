@@ -3,22 +3,13 @@
  * `skiff version` and an operator mid-upgrade can see which side runs what.
  */
 import { Hono } from 'hono';
-import { buildInfo } from '../build/build-info.ts';
-import { API_VERSION, type VersionView } from '../model/version-view.ts';
+import { buildVersionView } from '../build/build-version-view.ts';
+import type { VersionView } from '../model/version-view.ts';
 import { acceptedProtocols } from '../protocol/compatibility.ts';
 import { PROTOCOL_VERSION } from '../protocol/features.ts';
 
 export function serverVersion(): VersionView {
-  const info = buildInfo();
-  return {
-    version: info.version,
-    commit: info.commit,
-    build_date: info.buildDate,
-    build: info.flavour,
-    api_version: API_VERSION,
-    protocol_version: PROTOCOL_VERSION,
-    agent_protocols: acceptedProtocols(PROTOCOL_VERSION),
-  };
+  return { ...buildVersionView(), agent_protocols: acceptedProtocols(PROTOCOL_VERSION) };
 }
 
 export function versionRoutes(): Hono {

@@ -4,10 +4,8 @@
  * too, so an operator mid-upgrade sees which side runs what. An unreachable server is said on
  * stderr and is not an error: the client's part still answers.
  */
-import { buildInfo } from '../build/build-info.ts';
-import { API_VERSION } from '../model/api-version.ts';
+import { buildVersionView } from '../build/build-version-view.ts';
 import type { VersionView } from '../model/version-view.ts';
-import { PROTOCOL_VERSION } from '../protocol/features.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { printText } from './output.ts';
 import { printView } from './output-format.ts';
@@ -15,15 +13,7 @@ import { noPositionals, parseCommandArgs } from './parse-args.ts';
 import { commandUsage } from './usage.ts';
 
 export function clientVersion(): VersionView {
-  const info = buildInfo();
-  return {
-    version: info.version,
-    commit: info.commit,
-    build_date: info.buildDate,
-    build: info.flavour,
-    api_version: API_VERSION,
-    protocol_version: PROTOCOL_VERSION,
-  };
+  return buildVersionView();
 }
 
 export interface VersionReport {
