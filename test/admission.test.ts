@@ -17,34 +17,12 @@ import { DEFAULT_POOL } from '../src/model/addressing.ts';
 import { serviceSpecSchema } from '../src/model/service-spec.ts';
 import type { ServiceView } from '../src/model/views.ts';
 import { serviceViewSchema } from '../src/model/views.ts';
-import { containersOf, docker, removeCluster } from './support/docker.ts';
+import { containersOf, docker, execIn, removeCluster } from './support/docker.ts';
 import { eventually } from './support/eventually.ts';
 import { SkiffCluster } from './support/skiff-cluster.ts';
 
 /** NET_ADMIN is capability 12: bit 12 of the CapEff mask in /proc/PID/status. */
 const CAP_NET_ADMIN_BIT = 12n;
-
-async function execIn(containerId: string, cmd: string[]): Promise<string> {
-  const exec = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  await new Promise<void>((done, fail) => {
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => done());
-    stream.on('error', fail);
-  });
-  // Multiplexed frames: an 8-byte header before each payload.
-  const raw = Buffer.concat(chunks);
-  let text = '';
-  for (let at = 0; at + 8 <= raw.length; ) {
-    const size = raw.readUInt32BE(at + 4);
-    text += raw.subarray(at + 8, at + 8 + size).toString();
-    at += 8 + size;
-  }
-  return text;
-}
 
 describe('roles and admission on a real cluster', { timeout: 180_000 }, () => {
   let skiff: SkiffCluster;
@@ -106,7 +84,7 @@ describe('roles and admission on a real cluster', { timeout: 180_000 }, () => {
     assert.ok(id);
     const inspect = await docker.getContainer(id).inspect();
     assert.deepEqual(inspect.HostConfig.CapAdd, ['NET_ADMIN']);
-    const status = await execIn(id, ['cat', '/proc/1/status']);
+    const { out: status } = await execIn(id, 'cat /proc/1/status');
     const capEff = /CapEff:\s*([0-9a-f]+)/.exec(status)?.[1];
     assert.ok(capEff, status);
     assert.equal((BigInt(`0x${capEff}`) >> CAP_NET_ADMIN_BIT) & 1n, 1n, `CapEff ${capEff} lacks NET_ADMIN`);

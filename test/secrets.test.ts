@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ServiceView } from '../src/model/views.ts';
 import { serviceViewSchema } from '../src/model/views.ts';
-import { docker } from './support/docker.ts';
+import { docker, execIn } from './support/docker.ts';
 import { eventually } from './support/eventually.ts';
 import { SkiffCluster } from './support/skiff-cluster.ts';
 
@@ -20,25 +20,9 @@ const TMPFS_MAGIC = 0x01021994;
 const VALUE = `s3cret-${process.pid}-never-in-clear`;
 const VALUE2 = `${VALUE}-rotated`;
 
+/** The file's text as the replica sees it (`cat` inside the container). */
 async function cat(containerId: string, path: string): Promise<string> {
-  const exec = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: ['cat', path], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  await new Promise<void>((done, fail) => {
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => done());
-    stream.on('error', fail);
-  });
-  const raw = Buffer.concat(chunks);
-  let text = '';
-  for (let at = 0; at + 8 <= raw.length; ) {
-    const size = raw.readUInt32BE(at + 4);
-    text += raw.subarray(at + 8, at + 8 + size).toString();
-    at += 8 + size;
-  }
-  return text;
+  return (await execIn(containerId, `cat '${path}'`)).out;
 }
 
 function filesContaining(dir: string, needle: string): string[] {
