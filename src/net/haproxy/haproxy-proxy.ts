@@ -11,13 +11,14 @@
 import { createServer } from 'node:net';
 import type { ListenAddress, ListenFailure } from '../proxy/errors.ts';
 import { ListenFailedError, ProxyStoppedError } from '../proxy/errors.ts';
+import type { RequestListener } from '../proxy/http-proxy.ts';
 import type { ProxyRoute } from '../proxy/proxy-route.ts';
 import { checkRoutes, listenerId } from '../proxy/route-plan.ts';
 import { type HaproxyRouteConfig, haproxyName, renderConfig } from './haproxy-config.ts';
+import { HaproxyLogSocket } from './haproxy-log-socket.ts';
 import { HaproxyProcess, haproxyPaths } from './haproxy-process.ts';
-import { runtimeCommand, runtimeSet } from './haproxy-runtime.ts';
+import { runtimeSet } from './haproxy-runtime.ts';
 import { planSlots, runtimeLines, type SlotTable } from './haproxy-slots.ts';
-import { countDeltas, type FrontendCounts, parseStat, type StatusClass } from './haproxy-stats.ts';
 
 export interface HaproxyProxyOptions {
   /** Its own directory (config, PID file, runtime socket), inside the agent's data dir. */
@@ -31,17 +32,10 @@ export interface HaproxyProxyOptions {
   /** `stop()` lets requests finish for this long. Default 5 s. */
   readonly stopGraceMs?: number;
   /**
-   * Told every `statsIntervalMs` of the answers each route sent since the last time, by status
-   * class, with the backend's average time standing in for each one's duration (the metrics).
+   * Told of each request once answered (status undefined: the client went away first), with its
+   * time in seconds, from HAProxy's request log: the same figures the built-in proxy gives.
    */
-  readonly onAnswers?: (
-    routeKey: string,
-    statusClass: StatusClass,
-    count: number,
-    averageSeconds: number | undefined,
-  ) => void;
-  /** Default 2 s. */
-  readonly statsIntervalMs?: number;
+  readonly onRequest?: RequestListener;
 }
 
 interface RouteEntry {
@@ -65,8 +59,9 @@ export class HaproxyProxy {
   #queue: Promise<void> = Promise.resolve();
   #stopped = false;
   #restart: NodeJS.Timeout | undefined;
-  #statsTimer: NodeJS.Timeout | undefined;
-  #lastStat: ReadonlyMap<string, FrontendCounts> = new Map();
+  readonly #requestLog: HaproxyLogSocket | undefined;
+  /** Frontend name → route key, for the request log's lines. */
+  #keyOfName = new Map<string, string>();
 
   constructor(options: HaproxyProxyOptions) {
     this.#options = options;
@@ -77,10 +72,12 @@ export class HaproxyProxy {
       log: options.log,
       onExit: (description) => this.#onExit(description),
     });
-    const onAnswers = options.onAnswers;
-    if (onAnswers !== undefined) {
-      this.#statsTimer = setInterval(() => void this.#pollStats(onAnswers), options.statsIntervalMs ?? 2000);
-      this.#statsTimer.unref();
+    const onRequest = options.onRequest;
+    if (onRequest !== undefined) {
+      this.#requestLog = new HaproxyLogSocket(this.#paths.requestLog, ({ name, status, seconds }) => {
+        const key = this.#keyOfName.get(name);
+        if (key !== undefined) onRequest(key, status, seconds);
+      });
     }
   }
 
@@ -110,9 +107,9 @@ export class HaproxyProxy {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#restart);
-    clearInterval(this.#statsTimer);
     await this.#queue;
     await this.#process.stop(this.#options.stopGraceMs ?? 5000);
+    await this.#requestLog?.close();
     this.#routes.clear();
   }
 
@@ -153,6 +150,7 @@ export class HaproxyProxy {
       });
     }
 
+    this.#keyOfName = new Map(configs.map((c) => [c.name, c.key]));
     const shape = JSON.stringify(
       configs.map((c) => [c.name, c.binds, c.strategy, c.allowCidrs ?? null, c.slots.slots.length]),
     );
@@ -174,15 +172,18 @@ export class HaproxyProxy {
   }
 
   async #load(routes: readonly HaproxyRouteConfig[]): Promise<void> {
-    await this.#process.writeConfig(
-      renderConfig({
-        adminSocket: this.#paths.adminSocket,
-        connectTimeoutMs: this.#options.connectTimeoutMs ?? 2000,
-        serverTimeoutMs: this.#options.requestTimeoutMs ?? 60_000,
-        hardStopAfterMs: 60_000,
-        routes,
-      }),
-    );
+    // The directory exists once a config was written; the socket before the workers dial it.
+    const requestLog = this.#requestLog;
+    const config = renderConfig({
+      adminSocket: this.#paths.adminSocket,
+      ...(requestLog === undefined ? {} : { requestLogSocket: this.#paths.requestLog }),
+      connectTimeoutMs: this.#options.connectTimeoutMs ?? 2000,
+      serverTimeoutMs: this.#options.requestTimeoutMs ?? 60_000,
+      hardStopAfterMs: 60_000,
+      routes,
+    });
+    await this.#process.writeConfig(config);
+    await requestLog?.listen();
     if (this.#process.running) await this.#process.reload();
     else await this.#process.start();
   }
@@ -207,19 +208,6 @@ export class HaproxyProxy {
         });
       }
     }
-  }
-
-  async #pollStats(onAnswers: NonNullable<HaproxyProxyOptions['onAnswers']>): Promise<void> {
-    if (!this.#process.running) return;
-    const csv = await runtimeCommand(this.#paths.adminSocket, ['show stat']).catch(() => undefined);
-    if (csv === undefined) return;
-    const next = parseStat(csv);
-    const keys = new Map([...this.#routes.values()].map((entry) => [entry.name, entry.key]));
-    for (const delta of countDeltas(this.#lastStat, next)) {
-      const key = keys.get(delta.name);
-      if (key !== undefined) onAnswers(key, delta.statusClass, delta.count, delta.averageSeconds);
-    }
-    this.#lastStat = next;
   }
 
   #onExit(description: string): void {
