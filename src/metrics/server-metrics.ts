@@ -8,13 +8,13 @@
 import client from 'prom-client';
 import type { PassPlan } from '../server/plan-pass.ts';
 import type { AgentSnapshot } from './agent-counters.ts';
-import { agentFamilies } from './agent-counters.ts';
+import { AgentText } from './agent-text.ts';
 import type { ClusterState } from './cluster-families.ts';
 import { clusterFamilies } from './cluster-families.ts';
 import { passObservations, ROLLOUT_RESULTS } from './pass-observations.ts';
 import { renderFamilies } from './text-format.ts';
 import type { UsageSource } from './usage-families.ts';
-import { NO_USAGE, usageFamilies } from './usage-families.ts';
+import { NO_USAGE, usageText } from './usage-families.ts';
 
 /**
  * prom-client's default metrics include three gauges named `…_total` (the sums of their per-type
@@ -54,6 +54,8 @@ export class ServerMetrics {
   readonly #scrapeDuration: client.Gauge;
   #rolloutServices = new Set<string>();
   #sources: ScrapeSources | undefined;
+  /** The agents' text, kept per snapshot between scrapes. */
+  readonly #agentText = new AgentText();
 
   constructor(options: ServerMetricsOptions = {}) {
     const registers = [this.registry];
@@ -161,11 +163,12 @@ export class ServerMetrics {
     if (sources) {
       const cluster = sources.cluster();
       this.#syncRolloutServices(cluster.services.map((s) => s.spec.name));
-      derived = renderFamilies([
-        ...clusterFamilies(cluster),
-        ...agentFamilies(sources.agents?.() ?? new Map()),
-        ...usageFamilies(sources.usage ?? NO_USAGE),
-      ]);
+      // The same text as renderFamilies of every family, the two big parts built without a value
+      // per line: the agents' (kept per snapshot) and the usage of every replica.
+      derived =
+        renderFamilies(clusterFamilies(cluster)) +
+        this.#agentText.render(sources.agents?.() ?? new Map()) +
+        usageText(sources.usage ?? NO_USAGE);
     }
     const own = await this.registry.metrics();
     this.#scrapeDuration.set((performance.now() - startedAt) / 1000);
