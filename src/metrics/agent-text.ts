@@ -2,9 +2,11 @@
  * The agents' families (`agentFamilies`) rendered straight to text, for the scrape: at 100 nodes
  * they are half of it (ten thousand counter lines, most of them zeros), and an agent's snapshot
  * changes only when its next `agent.metrics` message replaces it (every 5 s). So each snapshot's
- * lines are built once, per family, and kept beside the snapshot object (a WeakMap: a replaced
- * snapshot takes its text with it); a scrape joins the nodes' pieces. The text is the one
- * `renderFamilies(agentFamilies(…))` gives, line for line (agent-text.test.ts checks it).
+ * lines are built once, per family, encoded once as UTF-8, and kept beside the snapshot object (a
+ * WeakMap: a replaced snapshot takes its bytes with it); a scrape lists the nodes' pieces for one
+ * `Buffer.concat`. (A string joined from them would be a rope the response must flatten and
+ * encode again: at 1 MB, more than building it.) The text is the one
+ * `renderFamilies(agentFamilies(…))` gives, line for line (scrape-text.test.ts checks it).
  */
 import {
   AGENT_COUNTERS,
@@ -25,7 +27,7 @@ const HISTOGRAMS = Object.entries(AGENT_HISTOGRAMS) as [
 const HEADERS = [
   ...COUNTERS.map(([, def]) => familyHeader(def.family, def.help, 'counter')),
   ...HISTOGRAMS.map(([, def]) => familyHeader(def.family, def.help, 'histogram')),
-];
+].map((header) => Buffer.from(header));
 const COUNTER_INDEX = new Map(COUNTERS.map(([name], i) => [name, i]));
 const HISTOGRAM_INDEX = new Map(HISTOGRAMS.map(([name], i) => [name, COUNTERS.length + i]));
 /** Each histogram's bounds as `le` text, computed once. */
@@ -33,24 +35,27 @@ const BOUND_TEXT = HISTOGRAMS.map(([, def]) => def.bounds.map((bound) => formatV
 
 export class AgentText {
   /** Per snapshot, its lines for each family (counters, then histograms, in definition order). */
-  readonly #pieces = new WeakMap<AgentSnapshot, readonly string[]>();
+  readonly #pieces = new WeakMap<AgentSnapshot, readonly Buffer[]>();
 
-  /** Every node's snapshot as the text of the agent families, nodes in name order. */
-  render(snapshots: ReadonlyMap<string, AgentSnapshot>): string {
+  /** Every node's snapshot as the text of the agent families, nodes in name order, in pieces. */
+  render(snapshots: ReadonlyMap<string, AgentSnapshot>): Buffer[] {
     const nodes = [...snapshots.keys()].sort();
     const pieces = nodes.map((node) => {
       const snapshot = snapshots.get(node) as AgentSnapshot;
       let text = this.#pieces.get(snapshot);
       if (text === undefined) {
-        text = nodePieces(node, snapshot);
+        text = nodePieces(node, snapshot).map((piece) => Buffer.from(piece));
         this.#pieces.set(snapshot, text);
       }
       return text;
     });
-    let out = '';
+    const out: Buffer[] = [];
     for (const [index, header] of HEADERS.entries()) {
-      out += header;
-      for (const piece of pieces) out += piece[index] ?? '';
+      out.push(header);
+      for (const piece of pieces) {
+        const bytes = piece[index];
+        if (bytes !== undefined && bytes.length > 0) out.push(bytes);
+      }
     }
     return out;
   }

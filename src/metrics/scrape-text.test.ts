@@ -15,6 +15,17 @@ import { usageFamilies, usageText } from './usage-families.ts';
 
 const NOW = 1_800_000_000_000;
 
+const joined = (pieces: readonly Uint8Array[]) => Buffer.concat(pieces).toString('utf8');
+
+/** Each family's lines in order of name, its samples sorted: the content, whatever the series order. */
+function content(text: string): string[] {
+  const families = text.split(/^(?=# HELP )/m);
+  return families.map((family) => {
+    const [help = '', type = '', ...samples] = family.split('\n').filter((line) => line !== '');
+    return [help, type, ...samples.sort()].join('\n');
+  });
+}
+
 function randomCluster(seed: number) {
   const random = seededRandom(seed);
   const int = (n: number) => Math.floor(random() * n);
@@ -73,18 +84,68 @@ function randomCluster(seed: number) {
       );
     }
   }
-  return { snapshots, usage: statsUsage(window, () => NOW) };
+  return { snapshots, window, usage: statsUsage(window, () => NOW) };
 }
 
-test('the fast scrape text is the reference text, line for line, on 200 random clusters', () => {
+test('the fast scrape text is the reference text on 200 random clusters', () => {
   for (let seed = 1; seed <= 200; seed++) {
     const { snapshots, usage } = randomCluster(seed);
-    const reference = renderFamilies([...agentFamilies(snapshots), ...usageFamilies(usage)]);
+    const agents = renderFamilies(agentFamilies(snapshots));
     const text = new AgentText();
-    assert.equal(text.render(snapshots) + usageText(usage), reference, `seed ${seed}`);
-    // Again, from the kept pieces.
-    assert.equal(text.render(snapshots) + usageText(usage), reference, `seed ${seed}, kept`);
+    // The agents' text line for line, built and then kept.
+    assert.equal(joined(text.render(snapshots)), agents, `seed ${seed}`);
+    assert.equal(joined(text.render(snapshots)), agents, `seed ${seed}, kept`);
+    // The usage: usageText line for line; the kept pieces the same series, grouped by node.
+    const reference = renderFamilies(usageFamilies(usage));
+    assert.equal(usageText(usage), reference, `seed ${seed}`);
+    assert.deepEqual(content(joined(usage.textPieces())), content(reference), `seed ${seed}, pieces`);
+    assert.deepEqual(content(joined(usage.textPieces())), content(reference), `seed ${seed}, kept pieces`);
   }
+});
+
+test("a node's kept usage follows its next message, a replica another node took, and staleness", () => {
+  // The first seed with replicas on two nodes.
+  let seed = 1;
+  while (new Set(randomCluster(seed).window.replicas(NOW).map((r) => r.nodeId)).size < 2) seed++;
+  const { window, usage } = randomCluster(seed);
+  const check = () => assert.deepEqual(content(joined(usage.textPieces())), content(usageText(usage)));
+  check();
+  const all = window.replicas(NOW);
+  const first = all[0];
+  const second = all.find((series) => series.nodeId !== first?.nodeId);
+  assert.ok(first && second, 'two nodes with replicas');
+  // The second node reports the first node's replica as its own (its message lists it).
+  const taken = {
+    task_id: first.taskId,
+    service: first.service,
+    slot: first.slot,
+    container_id: 'f'.repeat(64),
+    at: NOW + 1,
+    cpu_seconds: 42,
+    memory_working_set_bytes: 1,
+    memory_limit_bytes: null,
+    network_rx_bytes: 2,
+    network_tx_bytes: 3,
+    block_read_bytes: 4,
+    block_write_bytes: 5,
+  };
+  const others = window.replicasOfNode(second.nodeId, NOW).map((series) => ({
+    task_id: series.taskId,
+    service: series.service,
+    slot: series.slot,
+    container_id: series.containerId,
+    ...(series.samples.last() as NonNullable<ReturnType<typeof series.samples.last>>),
+  }));
+  window.record(second.nodeId, 5000, { node: undefined, replicas: [...others, taken], dropped: 0 }, NOW);
+  const text = joined(usage.textPieces());
+  // The new container in the second node's lines (no limit: 6 families); check() finds any stale
+  // copy left in the first node's kept lines (the reference has the replica once).
+  assert.equal(text.split(`node="${second.nodeId}",container="ffffffffffff"`).length - 1, 6);
+  check();
+  // Three intervals later every node is stale: no usage at all.
+  const stale = statsUsage(window, () => NOW + 20_000);
+  assert.equal(joined(stale.textPieces()), joined([Buffer.from(usageText(stale))]));
+  assert.doesNotMatch(joined(stale.textPieces()), /skiff_container_cpu_usage_seconds_total\{/);
 });
 
 test("a node's kept text follows its next snapshot, and a node gone takes its lines with it", () => {
@@ -96,15 +157,15 @@ test("a node's kept text follows its next snapshot, and a node gone takes its li
     ['n2', first.snapshot()],
   ]);
   assert.match(
-    text.render(snapshots),
+    joined(text.render(snapshots)),
     /skiff_replica_exits_total\{service="web",node="n1",reason="error"\} 0\n/,
   );
   first.count('exits', 'web', 'error');
   snapshots.set('n1', first.snapshot());
-  const after = text.render(snapshots);
+  const after = joined(text.render(snapshots));
   assert.match(after, /skiff_replica_exits_total\{service="web",node="n1",reason="error"\} 1\n/);
   assert.match(after, /skiff_replica_exits_total\{service="web",node="n2",reason="error"\} 0\n/);
   snapshots.delete('n2');
-  assert.doesNotMatch(text.render(snapshots), /node="n2"/);
-  assert.equal(text.render(snapshots), renderFamilies(agentFamilies(snapshots)));
+  assert.doesNotMatch(joined(text.render(snapshots)), /node="n2"/);
+  assert.equal(joined(text.render(snapshots)), renderFamilies(agentFamilies(snapshots)));
 });

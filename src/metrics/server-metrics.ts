@@ -155,23 +155,28 @@ export class ServerMetrics {
     for (const result of ROLLOUT_RESULTS) this.#rollouts.inc({ service, result }, 0);
   }
 
-  /** The whole exposition, in the text format. */
-  async render(): Promise<string> {
+  /**
+   * The whole exposition, in the text format, as UTF-8 bytes: most of it is kept already encoded
+   * (agent-text.ts), and a string of 2 MB would be measured and encoded again by the response.
+   */
+  async render(): Promise<Buffer<ArrayBuffer>> {
     const startedAt = performance.now();
     const sources = this.#sources;
-    let derived = '';
+    const parts: Uint8Array[] = [];
     if (sources) {
       const cluster = sources.cluster();
       this.#syncRolloutServices(cluster.services.map((s) => s.spec.name));
       // The same text as renderFamilies of every family, the two big parts built without a value
       // per line: the agents' (kept per snapshot) and the usage of every replica.
-      derived =
-        renderFamilies(clusterFamilies(cluster)) +
-        this.#agentText.render(sources.agents?.() ?? new Map()) +
-        usageText(sources.usage ?? NO_USAGE);
+      const usage = sources.usage ?? NO_USAGE;
+      parts.push(
+        Buffer.from(renderFamilies(clusterFamilies(cluster))),
+        ...this.#agentText.render(sources.agents?.() ?? new Map()),
+        ...(usage.textPieces?.() ?? [Buffer.from(usageText(usage))]),
+      );
     }
-    const own = await this.registry.metrics();
+    const own = Buffer.from(await this.registry.metrics());
     this.#scrapeDuration.set((performance.now() - startedAt) / 1000);
-    return `${own}${derived}`;
+    return Buffer.concat([own, ...parts]) as Buffer<ArrayBuffer>;
   }
 }

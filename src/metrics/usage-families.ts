@@ -42,6 +42,11 @@ export interface NodeUsage {
 export interface UsageSource {
   replicas(): Iterable<ReplicaUsage>;
   nodes(): Iterable<NodeUsage>;
+  /**
+   * The usage families' text, encoded, in pieces to concatenate, when the source keeps it per node
+   * (stats-usage.ts); otherwise a scrape renders `usageText`.
+   */
+  textPieces?(): readonly Uint8Array[];
 }
 
 interface UsageFamilyDef<T> {
@@ -131,13 +136,48 @@ const NODE_FAMILIES: readonly UsageFamilyDef<NodeUsage>[] = [
   },
 ];
 
+const byReplica = (a: ReplicaUsage, b: ReplicaUsage) =>
+  a.replica !== b.replica ? (a.replica < b.replica ? -1 : 1) : a.container < b.container ? -1 : 1;
+
 /** Replicas by slot name, then container; nodes by name: the order of every usage family. */
 function sorted(source: UsageSource): { replicas: ReplicaUsage[]; nodes: NodeUsage[] } {
-  const replicas = [...source.replicas()].sort((a, b) =>
-    a.replica !== b.replica ? (a.replica < b.replica ? -1 : 1) : a.container < b.container ? -1 : 1,
-  );
+  const replicas = [...source.replicas()].sort(byReplica);
   const nodes = [...source.nodes()].sort((a, b) => (a.node < b.node ? -1 : 1));
   return { replicas, nodes };
+}
+
+/** Each usage family's `# HELP`/`# TYPE` lines: the replicas' families, then the nodes'. */
+export const USAGE_HEADERS: readonly string[] = [
+  ...REPLICA_FAMILIES.map((def) => familyHeader(def.name, def.help, def.type)),
+  ...NODE_FAMILIES.map((def) => familyHeader(def.name, def.help, def.type)),
+];
+
+const replicaLabelText = (r: ReplicaUsage) =>
+  `{service="${labelValue(r.service)}",replica="${labelValue(r.replica)}",node="${labelValue(r.node)}",container="${labelValue(r.container)}"} `;
+
+/**
+ * One node's lines of each usage family (in `USAGE_HEADERS` order): its replicas' by slot name
+ * then container, and its own. A scrape that joins the nodes' pieces under the headers has the
+ * series of `usageFamilies`, grouped by node within each family.
+ */
+export function usageNodePieces(node: NodeUsage | undefined, replicas: readonly ReplicaUsage[]): string[] {
+  const rows = [...replicas].sort(byReplica);
+  const labels = rows.map(replicaLabelText);
+  const pieces: string[] = [];
+  for (const def of REPLICA_FAMILIES) {
+    let text = '';
+    for (const [i, row] of rows.entries()) {
+      const value = def.value(row);
+      if (value !== null) text += `${def.name}${labels[i]}${formatValue(value)}\n`;
+    }
+    pieces.push(text);
+  }
+  const nodeLabel = node === undefined ? '' : `{node="${labelValue(node.node)}"} `;
+  for (const def of NODE_FAMILIES) {
+    const value = node === undefined ? null : def.value(node);
+    pieces.push(value === null ? '' : `${def.name}${nodeLabel}${formatValue(value)}\n`);
+  }
+  return pieces;
 }
 
 export function usageFamilies(source: UsageSource): MetricFamily[] {
@@ -170,23 +210,22 @@ export function usageFamilies(source: UsageSource): MetricFamily[] {
 /** The text `renderFamilies(usageFamilies(source))` gives, built without a value per line. */
 export function usageText(source: UsageSource): string {
   const { replicas, nodes } = sorted(source);
-  const replicaLabels = replicas.map(
-    (r) =>
-      `{service="${labelValue(r.service)}",replica="${labelValue(r.replica)}",node="${labelValue(r.node)}",container="${labelValue(r.container)}"} `,
-  );
+  const replicaLabels = replicas.map(replicaLabelText);
   const nodeLabels = nodes.map((n) => `{node="${labelValue(n.node)}"} `);
-  const textOf = <T>(defs: readonly UsageFamilyDef<T>[], rows: readonly T[], labels: readonly string[]) => {
-    let out = '';
+  // One array joined once: a flat string (a rope of 7,000 `+=` would be flattened by the response).
+  const lines: string[] = [];
+  const linesOf = <T>(defs: readonly UsageFamilyDef<T>[], rows: readonly T[], labels: readonly string[]) => {
     for (const def of defs) {
-      out += familyHeader(def.name, def.help, def.type);
+      lines.push(familyHeader(def.name, def.help, def.type));
       for (const [i, row] of rows.entries()) {
         const value = def.value(row);
-        if (value !== null) out += `${def.name}${labels[i]}${formatValue(value)}\n`;
+        if (value !== null) lines.push(`${def.name}${labels[i]}${formatValue(value)}\n`);
       }
     }
-    return out;
   };
-  return textOf(REPLICA_FAMILIES, replicas, replicaLabels) + textOf(NODE_FAMILIES, nodes, nodeLabels);
+  linesOf(REPLICA_FAMILIES, replicas, replicaLabels);
+  linesOf(NODE_FAMILIES, nodes, nodeLabels);
+  return lines.join('');
 }
 
 export const NO_USAGE: UsageSource = { replicas: () => [], nodes: () => [] };
