@@ -2,7 +2,8 @@
  * The agents' families (`agentFamilies`) rendered straight to text, for the scrape: at 100 nodes
  * they are half of it (ten thousand counter lines, most of them zeros), and an agent's snapshot
  * changes only when its next `agent.metrics` message replaces it (every 5 s). So each snapshot's
- * lines are built once, per family, encoded once as UTF-8, and kept beside the snapshot object (a
+ * lines are built once (when it arrives, `prepare`, or at the first scrape that meets it), per
+ * family, encoded once as UTF-8, and kept beside the snapshot object (a
  * WeakMap: a replaced snapshot takes its bytes with it); a scrape lists the nodes' pieces for one
  * `Buffer.concat`. (A string joined from them would be a rope the response must flatten and
  * encode again: at 1 MB, more than building it.) The text is the one
@@ -36,9 +37,20 @@ const BOUND_TEXT = HISTOGRAMS.map(([, def]) => def.bounds.map((bound) => formatV
 export class AgentText {
   /** Per snapshot, its lines for each family (counters, then histograms, in definition order). */
   readonly #pieces = new WeakMap<AgentSnapshot, readonly Buffer[]>();
+  #scraped = false;
+
+  /**
+   * A node's new snapshot arrived: its text is built now, off the scrape's path, once anything
+   * has scraped (before that, no one reads it).
+   */
+  prepare(node: string, snapshot: AgentSnapshot): void {
+    if (this.#scraped && !this.#pieces.has(snapshot))
+      this.#pieces.set(snapshot, nodePieces(node, snapshot).map((piece) => Buffer.from(piece)));
+  }
 
   /** Every node's snapshot as the text of the agent families, nodes in name order, in pieces. */
   render(snapshots: ReadonlyMap<string, AgentSnapshot>): Buffer[] {
+    this.#scraped = true;
     const nodes = [...snapshots.keys()].sort();
     const pieces = nodes.map((node) => {
       const snapshot = snapshots.get(node) as AgentSnapshot;

@@ -162,6 +162,8 @@ test("a node's kept text follows its next snapshot, and a node gone takes its li
   );
   first.count('exits', 'web', 'error');
   snapshots.set('n1', first.snapshot());
+  // Built as it arrives (a scrape has happened), and what the next scrape serves.
+  text.prepare('n1', snapshots.get('n1') as AgentSnapshot);
   const after = joined(text.render(snapshots));
   assert.match(after, /skiff_replica_exits_total\{service="web",node="n1",reason="error"\} 1\n/);
   assert.match(after, /skiff_replica_exits_total\{service="web",node="n2",reason="error"\} 0\n/);

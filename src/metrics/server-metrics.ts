@@ -115,6 +115,11 @@ export class ServerMetrics {
     this.#sources = sources;
   }
 
+  /** A node's agent counters arrived (after `AgentSnapshots.record`): their text is built now. */
+  agentSnapshotRecorded(nodeId: string, snapshot: AgentSnapshot): void {
+    this.#agentText.prepare(nodeId, snapshot);
+  }
+
   setLeader(leader: boolean): void {
     this.#leader.set(leader ? 1 : 0);
   }
