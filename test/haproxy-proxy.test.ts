@@ -282,6 +282,30 @@ describe('HAProxy as the HTTP proxy', { timeout: 120_000 }, () => {
     );
   });
 
+  test('a request log that cannot listen leaves the routes working, and says so once', async () => {
+    const logged: string[] = [];
+    // Past a unix socket path's 107 bytes (HAProxy would refuse it, and the config with it); the
+    // admin socket stays in a short directory.
+    const base = mkdtempSync(join(tmpdir(), 'skiff-haproxy-long-'));
+    const dir = join(base, 'x'.repeat(100));
+    const counting = new HaproxyProxy({
+      dir: base,
+      log: (line) => logged.push(line),
+      stopGraceMs: 100,
+      onRequest: () => {},
+      requestLogPath: join(dir, 'requests.sock'),
+    });
+    cleanups.push(async () => {
+      await counting.stop();
+      rmSync(base, { recursive: true, force: true });
+    });
+    const one = await backend('unlogged');
+    await counting.setRoutes([route('unlogged:80', [one.backend])]);
+    assert.equal((await httpCall(counting.boundPort('unlogged:80', '0.0.0.0') ?? 0)).status, 200);
+    await counting.setRoutes([route('unlogged:80', [one.backend]), route('other:80', [])]);
+    assert.equal(logged.filter((line) => line.includes('request log')).length, 1, logged.join('\n'));
+  });
+
   test("HAProxy's loopback listener on a published port is the agent's own, not a conflict", async () => {
     const published = await refusingPort();
     const one = await backend('published');

@@ -128,9 +128,9 @@ test('no allowed CIDR lets nobody in; a route with no bind has a backend and no 
 });
 
 test('with a request log, every frontend logs each request through a ring to the agent socket', () => {
-  const text = renderConfig(input({ requestLogSocket: '/var/lib/skiff/agent/haproxy/requests.sock' }));
+  const text = renderConfig(input({ requestLogSocket: '/var/lib/skiff/agent/haproxy/log.sock' }));
   assert.match(text, /^ring skiff_requests\n {2}format raw\n/m);
-  assert.match(text, /^ {2}server agent unix@\/var\/lib\/skiff\/agent\/haproxy\/requests\.sock$/m);
+  assert.match(text, /^ {2}server agent unix@\/var\/lib\/skiff\/agent\/haproxy\/log\.sock$/m);
   const defaults = text.slice(text.indexOf('\ndefaults\n'), text.indexOf('\nfrontend '));
   assert.match(defaults, /^ {2}log ring@skiff_requests local0 info$/m);
   assert.match(defaults, /^ {2}log-format "%f %ST %Ta"$/m);

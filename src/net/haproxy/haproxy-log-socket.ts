@@ -21,9 +21,12 @@ export class HaproxyLogSocket {
     this.#onRequest = onRequest;
   }
 
-  /** Listens (once; later calls wait for the first). A leftover socket file is replaced. */
+  /**
+   * Listens (once; later calls wait for the first, and after a failure try again). A leftover
+   * socket file is replaced.
+   */
   listen(): Promise<void> {
-    this.#listening ??= new Promise((resolve, reject) => {
+    this.#listening ??= new Promise<void>((resolve, reject) => {
       rmSync(this.#path, { force: true });
       const server = createServer((socket) => this.#accept(socket));
       server.once('error', reject);
@@ -34,6 +37,10 @@ export class HaproxyLogSocket {
         resolve();
       });
       this.#server = server;
+    }).catch((error: unknown) => {
+      this.#listening = undefined;
+      this.#server = undefined;
+      throw error;
     });
     return this.#listening;
   }

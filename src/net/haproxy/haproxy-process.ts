@@ -36,7 +36,8 @@ export function haproxyPaths(dir: string): HaproxyPaths {
     config: join(dir, 'haproxy.cfg'),
     pidFile: join(dir, 'haproxy.pid'),
     adminSocket: join(dir, 'admin.sock'),
-    requestLog: join(dir, 'requests.sock'),
+    // Shorter than admin.sock: a directory whose admin socket fits a unix path fits this one too.
+    requestLog: join(dir, 'log.sock'),
   };
 }
 

@@ -36,6 +36,8 @@ export interface HaproxyProxyOptions {
    * time in seconds, from HAProxy's request log: the same figures the built-in proxy gives.
    */
   readonly onRequest?: RequestListener;
+  /** The request log's socket; default `log.sock` in `dir`. */
+  readonly requestLogPath?: string;
 }
 
 interface RouteEntry {
@@ -60,12 +62,15 @@ export class HaproxyProxy {
   #stopped = false;
   #restart: NodeJS.Timeout | undefined;
   readonly #requestLog: HaproxyLogSocket | undefined;
+  readonly #requestLogPath: string;
+  #requestLogFailed = false;
   /** Frontend name → route key, for the request log's lines. */
   #keyOfName = new Map<string, string>();
 
   constructor(options: HaproxyProxyOptions) {
     this.#options = options;
     this.#paths = haproxyPaths(options.dir);
+    this.#requestLogPath = options.requestLogPath ?? this.#paths.requestLog;
     this.#process = new HaproxyProcess({
       ...(options.binary === undefined ? {} : { binary: options.binary }),
       paths: this.#paths,
@@ -74,7 +79,7 @@ export class HaproxyProxy {
     });
     const onRequest = options.onRequest;
     if (onRequest !== undefined) {
-      this.#requestLog = new HaproxyLogSocket(this.#paths.requestLog, ({ name, status, seconds }) => {
+      this.#requestLog = new HaproxyLogSocket(this.#requestLogPath, ({ name, status, seconds }) => {
         const key = this.#keyOfName.get(name);
         if (key !== undefined) onRequest(key, status, seconds);
       });
@@ -173,17 +178,27 @@ export class HaproxyProxy {
 
   async #load(routes: readonly HaproxyRouteConfig[]): Promise<void> {
     // The directory exists once a config was written; the socket before the workers dial it.
-    const requestLog = this.#requestLog;
+    let requestLog = this.#requestLog;
+    // A unix socket path holds 107 bytes; HAProxy refuses a longer one, and the whole config with it.
+    if (requestLog !== undefined && Buffer.byteLength(this.#requestLogPath) > 107) {
+      this.#requestLogProblem(`${this.#requestLogPath} is too long for a unix socket`);
+      requestLog = undefined;
+    }
     const config = renderConfig({
       adminSocket: this.#paths.adminSocket,
-      ...(requestLog === undefined ? {} : { requestLogSocket: this.#paths.requestLog }),
+      ...(requestLog === undefined ? {} : { requestLogSocket: this.#requestLogPath }),
       connectTimeoutMs: this.#options.connectTimeoutMs ?? 2000,
       serverTimeoutMs: this.#options.requestTimeoutMs ?? 60_000,
       hardStopAfterMs: 60_000,
       routes,
     });
     await this.#process.writeConfig(config);
-    await requestLog?.listen();
+    // Without the log the routes still work; only their request metrics are missing (said once).
+    await requestLog
+      ?.listen()
+      .catch((error: unknown) =>
+        this.#requestLogProblem(error instanceof Error ? error.message : String(error)),
+      );
     if (this.#process.running) await this.#process.reload();
     else await this.#process.start();
   }
@@ -208,6 +223,13 @@ export class HaproxyProxy {
         });
       }
     }
+  }
+
+  /** Said once: the routes work without the log; only their request metrics are missing. */
+  #requestLogProblem(problem: string): void {
+    if (this.#requestLogFailed) return;
+    this.#requestLogFailed = true;
+    this.#options.log(`haproxy request log: ${problem}; proxied requests are not counted`);
   }
 
   #onExit(description: string): void {
