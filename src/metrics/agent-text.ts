@@ -45,7 +45,10 @@ export class AgentText {
    */
   prepare(node: string, snapshot: AgentSnapshot): void {
     if (this.#scraped && !this.#pieces.has(snapshot))
-      this.#pieces.set(snapshot, nodePieces(node, snapshot).map((piece) => Buffer.from(piece)));
+      this.#pieces.set(
+        snapshot,
+        nodePieces(node, snapshot).map((piece) => Buffer.from(piece)),
+      );
   }
 
   /** Every node's snapshot as the text of the agent families, nodes in name order, in pieces. */

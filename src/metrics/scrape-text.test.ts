@@ -106,7 +106,14 @@ test('the fast scrape text is the reference text on 200 random clusters', () => 
 test("a node's kept usage follows its next message, a replica another node took, and staleness", () => {
   // The first seed with replicas on two nodes.
   let seed = 1;
-  while (new Set(randomCluster(seed).window.replicas(NOW).map((r) => r.nodeId)).size < 2) seed++;
+  while (
+    new Set(
+      randomCluster(seed)
+        .window.replicas(NOW)
+        .map((r) => r.nodeId),
+    ).size < 2
+  )
+    seed++;
   const { window, usage } = randomCluster(seed);
   const check = () => assert.deepEqual(content(joined(usage.textPieces())), content(usageText(usage)));
   check();

@@ -109,7 +109,8 @@ const NODE_FAMILIES: readonly UsageFamilyDef<NodeUsage>[] = [
     type: 'counter',
     value: (n) => n.cpuSeconds,
   },
-  { name: 'skiff_node_cpu_count', help: "CPUs of the node's host.", type: 'gauge', value: (n) => n.cpuCount },
+  // Not `_cpu_count`: promtool takes a `_count` suffix for a histogram's and refuses it on a gauge.
+  { name: 'skiff_node_cpus', help: "CPUs of the node's host.", type: 'gauge', value: (n) => n.cpuCount },
   {
     name: 'skiff_node_memory_used_bytes',
     help: "Memory in use on the node's host (total minus available).",
