@@ -237,32 +237,73 @@ describe('HAProxy as the HTTP proxy', { timeout: 120_000 }, () => {
     assert.equal(existsSync(leftover), false);
   });
 
-  test("the routes' answers are counted from HAProxy's stats, by status class", async () => {
-    const counted = new Map<string, number>();
-    const statsDir = mkdtempSync(join(tmpdir(), 'skiff-haproxy-stats-'));
+  test("every answer is counted from HAProxy's request log, with its own time, across a reload", async () => {
+    const seen: { key: string; status: number | undefined; seconds: number }[] = [];
+    const logDir = mkdtempSync(join(tmpdir(), 'skiff-haproxy-log-'));
     const counting = new HaproxyProxy({
-      dir: statsDir,
+      dir: logDir,
       log: () => {},
       stopGraceMs: 100,
-      statsIntervalMs: 100,
-      onAnswers: (key, statusClass, count, averageSeconds) => {
-        assert.ok(averageSeconds === undefined || averageSeconds >= 0);
-        counted.set(`${key} ${statusClass}`, (counted.get(`${key} ${statusClass}`) ?? 0) + count);
-      },
+      onRequest: (key, status, seconds) => seen.push({ key, status, seconds }),
     });
     cleanups.push(async () => {
       await counting.stop();
-      rmSync(statsDir, { recursive: true, force: true });
+      rmSync(logDir, { recursive: true, force: true });
     });
     const one = await backend('counted');
+    const slow = await backend('slow', (req, res) => {
+      req.resume();
+      setTimeout(() => res.end('slow'), 300);
+    });
     await counting.setRoutes([route('count:80', [one.backend]), route('none:80', [])]);
     const port = (key: string) => counting.boundPort(key, '0.0.0.0') ?? 0;
     for (let i = 0; i < 5; i++) assert.equal((await httpCall(port('count:80'))).status, 200);
     assert.equal((await httpCall(port('none:80'))).status, 503);
-    await waitFor(
-      'the answers counted',
-      () => counted.get('count:80 2xx') === 5 && counted.get('none:80 5xx') === 1,
+    await waitFor('the first answers logged', () => seen.length === 6);
+    // A new route reloads HAProxy: the new worker logs through a connection of its own.
+    await counting.setRoutes([
+      route('count:80', [one.backend]),
+      route('none:80', []),
+      route('slow:80', [slow.backend]),
+    ]);
+    for (let i = 0; i < 3; i++) assert.equal((await httpCall(port('count:80'))).status, 200);
+    assert.equal((await httpCall(port('slow:80'))).status, 200);
+    await waitFor('every answer logged', () => seen.length === 10);
+    const of = (key: string, status: number) => seen.filter((r) => r.key === key && r.status === status);
+    assert.equal(of('count:80', 200).length, 8);
+    assert.equal(of('none:80', 503).length, 1);
+    const timed = of('slow:80', 200);
+    assert.equal(timed.length, 1);
+    // Its own time, not an average: the backend took 300 ms, the fast ones far less.
+    assert.ok((timed[0]?.seconds ?? 0) >= 0.29, JSON.stringify(timed));
+    assert.ok(
+      of('count:80', 200).every((r) => r.seconds < 0.29),
+      JSON.stringify(seen),
     );
+  });
+
+  test('a request log that cannot listen leaves the routes working, and says so once', async () => {
+    const logged: string[] = [];
+    // Past a unix socket path's 107 bytes (HAProxy would refuse it, and the config with it); the
+    // admin socket stays in a short directory.
+    const base = mkdtempSync(join(tmpdir(), 'skiff-haproxy-long-'));
+    const dir = join(base, 'x'.repeat(100));
+    const counting = new HaproxyProxy({
+      dir: base,
+      log: (line) => logged.push(line),
+      stopGraceMs: 100,
+      onRequest: () => {},
+      requestLogPath: join(dir, 'requests.sock'),
+    });
+    cleanups.push(async () => {
+      await counting.stop();
+      rmSync(base, { recursive: true, force: true });
+    });
+    const one = await backend('unlogged');
+    await counting.setRoutes([route('unlogged:80', [one.backend])]);
+    assert.equal((await httpCall(counting.boundPort('unlogged:80', '0.0.0.0') ?? 0)).status, 200);
+    await counting.setRoutes([route('unlogged:80', [one.backend]), route('other:80', [])]);
+    assert.equal(logged.filter((line) => line.includes('request log')).length, 1, logged.join('\n'));
   });
 
   test("HAProxy's loopback listener on a published port is the agent's own, not a conflict", async () => {

@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import type { RunningServer } from '../src/server/skiff-server.ts';
 import { startServer } from '../src/server/skiff-server.ts';
 import { FakeEngine } from '../src/sim/fake-engine.ts';
+import { FakeUsageSource } from '../src/sim/fake-usage.ts';
 import { seededRandom } from '../src/sim/random.ts';
 import { SimAgent } from '../src/sim/sim-agent.ts';
 import { eventually } from './support/eventually.ts';
@@ -44,6 +45,9 @@ before(async () => {
       joinToken: server.tokens.join,
       name,
       engine,
+      // Usage of every replica and node, so the linter sees those families with samples too.
+      usage: new FakeUsageSource({ cpuMillicores: 4000, memoryBytes: 4 * 1024 ** 3 }),
+      statsIntervalMs: 500,
       log: () => {},
     });
     agents.push(agent);
@@ -97,7 +101,9 @@ test('a scrape of a busy cluster passes promtool check metrics', async () => {
       return has(/^skiff_replica_restarts_total\{service="web",node="m-\d",reason="error"\} 1$/m) &&
         has(/^skiff_image_pulls_total\{service="web",node="m-\d",result="failure"\} [1-9]/m) &&
         has(/^skiff_rollouts_total\{service="web",result="rolled_back"\} 1$/m) &&
-        has(/^skiff_health_probes_total\{service="web",node="m-\d",result="success"\} [1-9]/m)
+        has(/^skiff_health_probes_total\{service="web",node="m-\d",result="success"\} [1-9]/m) &&
+        has(/^skiff_container_cpu_usage_seconds_total\{service="web",/m) &&
+        has(/^skiff_node_cpus\{node="m-\d"\} 4$/m)
         ? text
         : undefined;
     },

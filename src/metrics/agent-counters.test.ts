@@ -106,6 +106,9 @@ test('entries a newer agent names differently, or gets wrong, are dropped one by
 
 test('proxied requests count by service and status class', () => {
   assert.equal(serviceOfRoute('api-server:8080'), 'api-server');
+  // The data plane's keys: a VIP port and a published one are both the service's.
+  assert.equal(serviceOfRoute('api-server@default:8080'), 'api-server');
+  assert.equal(serviceOfRoute('api-server:ingress:18080'), 'api-server');
   assert.equal(statusClass(204), '2xx');
   assert.equal(statusClass(503), '5xx');
   assert.equal(statusClass(undefined), 'error');

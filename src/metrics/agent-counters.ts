@@ -193,15 +193,14 @@ export class AgentTally {
     this.#counters.set(key, { name, service, value, count: (entry?.count ?? 0) + by });
   }
 
-  /** `times` observations of `seconds` (HAProxy's counters come as a count and an average). */
-  observe(name: AgentHistogram, service: string, seconds: number, times = 1): void {
+  observe(name: AgentHistogram, service: string, seconds: number): void {
     if (name === 'proxyDuration') this.#zeroFor.proxied.add(service);
     const bounds = AGENT_HISTOGRAMS[name].bounds;
     const entry = this.#histogram(name, service);
     let i = bounds.findIndex((bound) => seconds <= bound);
     if (i === -1) i = bounds.length;
-    entry.counts[i] = (entry.counts[i] ?? 0) + times;
-    entry.sum += seconds * times;
+    entry.counts[i] = (entry.counts[i] ?? 0) + 1;
+    entry.sum += seconds;
   }
 
   #histogram(name: AgentHistogram, service: string) {

@@ -6,7 +6,8 @@ import { Hono } from 'hono';
 import { TEXT_CONTENT_TYPE } from './text-format.ts';
 
 export interface MetricsRenderer {
-  render(): Promise<string>;
+  /** The exposition as UTF-8 text. */
+  render(): Promise<Uint8Array<ArrayBuffer>>;
 }
 
 export const METRICS_PATH = '/metrics';

@@ -1,6 +1,8 @@
 /**
  * The agent's HTTP proxy requests, counted by service and status class: the proxy names a route
  * `service:port`, and a status code per series would be a series per code any backend invents.
+ * Both proxies feed it per request: the built-in one as it answers, HAProxy through its request
+ * log (src/net/haproxy/haproxy-request-log.ts).
  */
 import type { AgentTally } from './agent-counters.ts';
 
@@ -9,9 +11,14 @@ export function statusClass(status: number | undefined): string {
   return `${Math.floor(status / 100)}xx`;
 }
 
+/**
+ * The service a route serves: route keys are `SERVICE@NETWORK:PORT` (a VIP port) and
+ * `SERVICE:ingress:HOSTPORT` (a published port, data-plane-plan.ts); a service name holds
+ * neither `@` nor `:`.
+ */
 export function serviceOfRoute(routeKey: string): string {
-  const colon = routeKey.lastIndexOf(':');
-  return colon === -1 ? routeKey : routeKey.slice(0, colon);
+  const end = routeKey.search(/[@:]/);
+  return end === -1 ? routeKey : routeKey.slice(0, end);
 }
 
 export function proxiedRequestCounter(
@@ -21,16 +28,5 @@ export function proxiedRequestCounter(
     const service = serviceOfRoute(routeKey);
     tally.count('proxyRequests', service, statusClass(status));
     tally.observe('proxyDuration', service, seconds);
-  };
-}
-
-/** The same counters from HAProxy's polled answers: `count` answers of one class at once. */
-export function haproxyAnswerCounter(
-  tally: AgentTally,
-): (routeKey: string, statusClass: string, count: number, averageSeconds: number | undefined) => void {
-  return (routeKey, statusClass, count, averageSeconds) => {
-    const service = serviceOfRoute(routeKey);
-    tally.count('proxyRequests', service, statusClass, count);
-    if (averageSeconds !== undefined) tally.observe('proxyDuration', service, averageSeconds, count);
   };
 }

@@ -8,13 +8,13 @@
 import client from 'prom-client';
 import type { PassPlan } from '../server/plan-pass.ts';
 import type { AgentSnapshot } from './agent-counters.ts';
-import { agentFamilies } from './agent-counters.ts';
+import { AgentText } from './agent-text.ts';
 import type { ClusterState } from './cluster-families.ts';
 import { clusterFamilies } from './cluster-families.ts';
 import { passObservations, ROLLOUT_RESULTS } from './pass-observations.ts';
 import { renderFamilies } from './text-format.ts';
 import type { UsageSource } from './usage-families.ts';
-import { NO_USAGE, usageFamilies } from './usage-families.ts';
+import { NO_USAGE, usageText } from './usage-families.ts';
 
 /**
  * prom-client's default metrics include three gauges named `…_total` (the sums of their per-type
@@ -54,6 +54,8 @@ export class ServerMetrics {
   readonly #scrapeDuration: client.Gauge;
   #rolloutServices = new Set<string>();
   #sources: ScrapeSources | undefined;
+  /** The agents' text, kept per snapshot between scrapes. */
+  readonly #agentText = new AgentText();
 
   constructor(options: ServerMetricsOptions = {}) {
     const registers = [this.registry];
@@ -113,6 +115,11 @@ export class ServerMetrics {
     this.#sources = sources;
   }
 
+  /** A node's agent counters arrived (after `AgentSnapshots.record`): their text is built now. */
+  agentSnapshotRecorded(nodeId: string, snapshot: AgentSnapshot): void {
+    this.#agentText.prepare(nodeId, snapshot);
+  }
+
   setLeader(leader: boolean): void {
     this.#leader.set(leader ? 1 : 0);
   }
@@ -153,22 +160,28 @@ export class ServerMetrics {
     for (const result of ROLLOUT_RESULTS) this.#rollouts.inc({ service, result }, 0);
   }
 
-  /** The whole exposition, in the text format. */
-  async render(): Promise<string> {
+  /**
+   * The whole exposition, in the text format, as UTF-8 bytes: most of it is kept already encoded
+   * (agent-text.ts), and a string of 2 MB would be measured and encoded again by the response.
+   */
+  async render(): Promise<Buffer<ArrayBuffer>> {
     const startedAt = performance.now();
     const sources = this.#sources;
-    let derived = '';
+    const parts: Uint8Array[] = [];
     if (sources) {
       const cluster = sources.cluster();
       this.#syncRolloutServices(cluster.services.map((s) => s.spec.name));
-      derived = renderFamilies([
-        ...clusterFamilies(cluster),
-        ...agentFamilies(sources.agents?.() ?? new Map()),
-        ...usageFamilies(sources.usage ?? NO_USAGE),
-      ]);
+      // The same text as renderFamilies of every family, the two big parts built without a value
+      // per line: the agents' (kept per snapshot) and the usage of every replica.
+      const usage = sources.usage ?? NO_USAGE;
+      parts.push(
+        Buffer.from(renderFamilies(clusterFamilies(cluster))),
+        ...this.#agentText.render(sources.agents?.() ?? new Map()),
+        ...(usage.textPieces?.() ?? [Buffer.from(usageText(usage))]),
+      );
     }
-    const own = await this.registry.metrics();
+    const own = Buffer.from(await this.registry.metrics());
     this.#scrapeDuration.set((performance.now() - startedAt) / 1000);
-    return `${own}${derived}`;
+    return Buffer.concat([own, ...parts]) as Buffer<ArrayBuffer>;
   }
 }

@@ -70,6 +70,16 @@ export function renderFamilies(families: readonly MetricFamily[]): string {
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
+/** A label value as the text format writes it between quotes. */
+export function labelValue(value: string): string {
+  return NEEDS_ESCAPE.test(value) ? escapeLabel(value) : value;
+}
+
+/** A family's `# HELP` and `# TYPE` lines, each ending in a newline. */
+export function familyHeader(name: string, help: string, type: MetricType): string {
+  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
+}
+
 function labelText(labels: Labels): string {
   let text = '';
   for (const key in labels) {

@@ -348,7 +348,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     probes,
     now,
     log: options.log,
-    onAgentMetrics: (nodeId, snapshot) => agentSnapshots.record(nodeId, snapshot),
+    onAgentMetrics: (nodeId, snapshot) => {
+      agentSnapshots.record(nodeId, snapshot);
+      metrics.agentSnapshotRecorded(nodeId, snapshot);
+    },
     onVolumes: (nodeId, volumes) => recordVolumes(store, nodeId, volumes),
   });
   // A follower passes exec's WebSocket on to the leader, like every request that needs an agent.

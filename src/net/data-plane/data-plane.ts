@@ -12,7 +12,7 @@
 import { networkDefinition } from '../../docker/container-definition.ts';
 import type { ContainerEngine } from '../../docker/container-engine.ts';
 import type { AgentTally } from '../../metrics/agent-counters.ts';
-import { haproxyAnswerCounter, proxiedRequestCounter } from '../../metrics/proxy-requests.ts';
+import { proxiedRequestCounter } from '../../metrics/proxy-requests.ts';
 import type { AddressPool } from '../../model/addressing.ts';
 import { bridgePattern, dockerNetworkName, inNetwork, networkAddressing } from '../../model/addressing.ts';
 import type { ServiceEndpoints } from '../../protocol/messages.ts';
@@ -85,15 +85,15 @@ export class DataPlane {
 
   constructor(options: DataPlaneOptions) {
     this.#options = options;
-    const tally = options.tally;
-    this.#proxy = new ServiceProxy(tally ? { onRequest: proxiedRequestCounter(tally) } : {});
+    const onRequest = options.tally ? proxiedRequestCounter(options.tally) : undefined;
+    this.#proxy = new ServiceProxy(onRequest ? { onRequest } : {});
     if (options.haproxy !== undefined) {
       const { dir, binary } = options.haproxy;
       this.#haproxy = new HaproxyProxy({
         dir,
         ...(binary ? { binary } : {}),
         log: options.log,
-        ...(tally ? { onAnswers: haproxyAnswerCounter(tally) } : {}),
+        ...(onRequest ? { onRequest } : {}),
       });
     }
   }

@@ -126,3 +126,16 @@ test('no allowed CIDR lets nobody in; a route with no bind has a backend and no 
   assert.ok(!config.includes('frontend r_x:1'));
   assert.ok(config.includes('backend r_x:1'));
 });
+
+test('with a request log, every frontend logs each request through a ring to the agent socket', () => {
+  const text = renderConfig(input({ requestLogSocket: '/var/lib/skiff/agent/haproxy/log.sock' }));
+  assert.match(text, /^ring skiff_requests\n {2}format raw\n/m);
+  assert.match(text, /^ {2}server agent unix@\/var\/lib\/skiff\/agent\/haproxy\/log\.sock$/m);
+  const defaults = text.slice(text.indexOf('\ndefaults\n'), text.indexOf('\nfrontend '));
+  assert.match(defaults, /^ {2}log ring@skiff_requests local0 info$/m);
+  assert.match(defaults, /^ {2}log-format "%f %ST %Ta"$/m);
+  assert.match(defaults, /^ {2}option dontlognull$/m);
+  // Without one: no ring, no log.
+  const plain = renderConfig(input());
+  assert.doesNotMatch(plain, /ring|log-format|\blog /);
+});

@@ -8,10 +8,13 @@
  * (`haproxy-slots.ts`), retries a refused or failed connect on another replica (`retry-on
  * conn-failure`, `option redispatch`), and an empty answer (the keep-alive race: the replica
  * closed an idle connection as the request went out) only for methods a client may repeat. The
- * endpoints are the health check: HAProxy runs none of its own.
+ * endpoints are the health check: HAProxy runs none of its own. With a request log, every answered
+ * request is a line (`LOG_FORMAT`) in a ring of 2 MiB that HAProxy forwards to the agent's unix
+ * socket (`haproxy-request-log.ts`): the agent's proxy metrics, exact per request.
  */
 import type { Strategy } from '../proxy/balancer.ts';
 import type { ListenAddress } from '../proxy/errors.ts';
+import { LOG_FORMAT } from './haproxy-request-log.ts';
 import { type SlotTable, slotName } from './haproxy-slots.ts';
 
 export interface HaproxyRouteConfig {
@@ -34,6 +37,8 @@ export interface HaproxyConfigInput {
   readonly serverTimeoutMs: number;
   /** How long a reloaded-away worker may finish its requests. */
   readonly hardStopAfterMs: number;
+  /** The agent's unix socket for the request log (`haproxy-log-socket.ts`); absent: no log. */
+  readonly requestLogSocket?: string;
   readonly routes: readonly HaproxyRouteConfig[];
 }
 
@@ -50,6 +55,7 @@ export function renderConfig(input: HaproxyConfigInput): string {
     // One thread: on a small host the replicas, not the proxy, should have the other cores.
     '  nbthread 1',
     `  hard-stop-after ${input.hardStopAfterMs}ms`,
+    ...requestLogRing(input.requestLogSocket),
     '',
     'defaults',
     '  mode http',
@@ -68,9 +74,39 @@ export function renderConfig(input: HaproxyConfigInput): string {
     '  retries 3',
     '  retry-on conn-failure empty-response',
     '  option redispatch 1',
+    ...(input.requestLogSocket === undefined
+      ? []
+      : [
+          `  log ring@${REQUEST_RING} local0 info`,
+          // A connection that sent no request (a port check) is no request.
+          '  option dontlognull',
+          `  log-format "${LOG_FORMAT}"`,
+        ]),
   ];
   for (const route of input.routes) lines.push('', ...renderRoute(route));
   return `${lines.join('\n')}\n`;
+}
+
+const REQUEST_RING = 'skiff_requests';
+
+/**
+ * The ring the request log goes through: HAProxy writes each line into it and a forwarder sends
+ * them on to the agent's socket (reconnecting when the agent restarts), so a slow or absent reader
+ * costs ring space, never a request's time. 2 MiB holds about 60,000 lines, 30 s at 2,000
+ * requests/s; older lines are overwritten if the agent falls further behind.
+ */
+function requestLogRing(socket: string | undefined): string[] {
+  if (socket === undefined) return [];
+  return [
+    '',
+    `ring ${REQUEST_RING}`,
+    '  format raw',
+    '  maxlen 512',
+    `  size ${2 * 1024 * 1024}`,
+    '  timeout connect 1s',
+    '  timeout server 30s',
+    `  server agent unix@${socket}`,
+  ];
 }
 
 function renderRoute(route: HaproxyRouteConfig): string[] {

@@ -26,6 +26,8 @@ export interface HaproxyPaths {
   readonly config: string;
   readonly pidFile: string;
   readonly adminSocket: string;
+  /** The agent's end of the request log (`haproxy-log-socket.ts`). */
+  readonly requestLog: string;
 }
 
 export function haproxyPaths(dir: string): HaproxyPaths {
@@ -34,6 +36,8 @@ export function haproxyPaths(dir: string): HaproxyPaths {
     config: join(dir, 'haproxy.cfg'),
     pidFile: join(dir, 'haproxy.pid'),
     adminSocket: join(dir, 'admin.sock'),
+    // Shorter than admin.sock: a directory whose admin socket fits a unix path fits this one too.
+    requestLog: join(dir, 'log.sock'),
   };
 }
 

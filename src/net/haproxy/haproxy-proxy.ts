@@ -11,13 +11,14 @@
 import { createServer } from 'node:net';
 import type { ListenAddress, ListenFailure } from '../proxy/errors.ts';
 import { ListenFailedError, ProxyStoppedError } from '../proxy/errors.ts';
+import type { RequestListener } from '../proxy/http-proxy.ts';
 import type { ProxyRoute } from '../proxy/proxy-route.ts';
 import { checkRoutes, listenerId } from '../proxy/route-plan.ts';
 import { type HaproxyRouteConfig, haproxyName, renderConfig } from './haproxy-config.ts';
+import { HaproxyLogSocket } from './haproxy-log-socket.ts';
 import { HaproxyProcess, haproxyPaths } from './haproxy-process.ts';
-import { runtimeCommand, runtimeSet } from './haproxy-runtime.ts';
+import { runtimeSet } from './haproxy-runtime.ts';
 import { planSlots, runtimeLines, type SlotTable } from './haproxy-slots.ts';
-import { countDeltas, type FrontendCounts, parseStat, type StatusClass } from './haproxy-stats.ts';
 
 export interface HaproxyProxyOptions {
   /** Its own directory (config, PID file, runtime socket), inside the agent's data dir. */
@@ -31,17 +32,12 @@ export interface HaproxyProxyOptions {
   /** `stop()` lets requests finish for this long. Default 5 s. */
   readonly stopGraceMs?: number;
   /**
-   * Told every `statsIntervalMs` of the answers each route sent since the last time, by status
-   * class, with the backend's average time standing in for each one's duration (the metrics).
+   * Told of each request once answered (status undefined: the client went away first), with its
+   * time in seconds, from HAProxy's request log: the same figures the built-in proxy gives.
    */
-  readonly onAnswers?: (
-    routeKey: string,
-    statusClass: StatusClass,
-    count: number,
-    averageSeconds: number | undefined,
-  ) => void;
-  /** Default 2 s. */
-  readonly statsIntervalMs?: number;
+  readonly onRequest?: RequestListener;
+  /** The request log's socket; default `log.sock` in `dir`. */
+  readonly requestLogPath?: string;
 }
 
 interface RouteEntry {
@@ -65,22 +61,28 @@ export class HaproxyProxy {
   #queue: Promise<void> = Promise.resolve();
   #stopped = false;
   #restart: NodeJS.Timeout | undefined;
-  #statsTimer: NodeJS.Timeout | undefined;
-  #lastStat: ReadonlyMap<string, FrontendCounts> = new Map();
+  readonly #requestLog: HaproxyLogSocket | undefined;
+  readonly #requestLogPath: string;
+  #requestLogFailed = false;
+  /** Frontend name → route key, for the request log's lines. */
+  #keyOfName = new Map<string, string>();
 
   constructor(options: HaproxyProxyOptions) {
     this.#options = options;
     this.#paths = haproxyPaths(options.dir);
+    this.#requestLogPath = options.requestLogPath ?? this.#paths.requestLog;
     this.#process = new HaproxyProcess({
       ...(options.binary === undefined ? {} : { binary: options.binary }),
       paths: this.#paths,
       log: options.log,
       onExit: (description) => this.#onExit(description),
     });
-    const onAnswers = options.onAnswers;
-    if (onAnswers !== undefined) {
-      this.#statsTimer = setInterval(() => void this.#pollStats(onAnswers), options.statsIntervalMs ?? 2000);
-      this.#statsTimer.unref();
+    const onRequest = options.onRequest;
+    if (onRequest !== undefined) {
+      this.#requestLog = new HaproxyLogSocket(this.#requestLogPath, ({ name, status, seconds }) => {
+        const key = this.#keyOfName.get(name);
+        if (key !== undefined) onRequest(key, status, seconds);
+      });
     }
   }
 
@@ -110,9 +112,9 @@ export class HaproxyProxy {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#restart);
-    clearInterval(this.#statsTimer);
     await this.#queue;
     await this.#process.stop(this.#options.stopGraceMs ?? 5000);
+    await this.#requestLog?.close();
     this.#routes.clear();
   }
 
@@ -153,6 +155,7 @@ export class HaproxyProxy {
       });
     }
 
+    this.#keyOfName = new Map(configs.map((c) => [c.name, c.key]));
     const shape = JSON.stringify(
       configs.map((c) => [c.name, c.binds, c.strategy, c.allowCidrs ?? null, c.slots.slots.length]),
     );
@@ -174,15 +177,28 @@ export class HaproxyProxy {
   }
 
   async #load(routes: readonly HaproxyRouteConfig[]): Promise<void> {
-    await this.#process.writeConfig(
-      renderConfig({
-        adminSocket: this.#paths.adminSocket,
-        connectTimeoutMs: this.#options.connectTimeoutMs ?? 2000,
-        serverTimeoutMs: this.#options.requestTimeoutMs ?? 60_000,
-        hardStopAfterMs: 60_000,
-        routes,
-      }),
-    );
+    // The directory exists once a config was written; the socket before the workers dial it.
+    let requestLog = this.#requestLog;
+    // A unix socket path holds 107 bytes; HAProxy refuses a longer one, and the whole config with it.
+    if (requestLog !== undefined && Buffer.byteLength(this.#requestLogPath) > 107) {
+      this.#requestLogProblem(`${this.#requestLogPath} is too long for a unix socket`);
+      requestLog = undefined;
+    }
+    const config = renderConfig({
+      adminSocket: this.#paths.adminSocket,
+      ...(requestLog === undefined ? {} : { requestLogSocket: this.#requestLogPath }),
+      connectTimeoutMs: this.#options.connectTimeoutMs ?? 2000,
+      serverTimeoutMs: this.#options.requestTimeoutMs ?? 60_000,
+      hardStopAfterMs: 60_000,
+      routes,
+    });
+    await this.#process.writeConfig(config);
+    // Without the log the routes still work; only their request metrics are missing (said once).
+    await requestLog
+      ?.listen()
+      .catch((error: unknown) =>
+        this.#requestLogProblem(error instanceof Error ? error.message : String(error)),
+      );
     if (this.#process.running) await this.#process.reload();
     else await this.#process.start();
   }
@@ -209,17 +225,11 @@ export class HaproxyProxy {
     }
   }
 
-  async #pollStats(onAnswers: NonNullable<HaproxyProxyOptions['onAnswers']>): Promise<void> {
-    if (!this.#process.running) return;
-    const csv = await runtimeCommand(this.#paths.adminSocket, ['show stat']).catch(() => undefined);
-    if (csv === undefined) return;
-    const next = parseStat(csv);
-    const keys = new Map([...this.#routes.values()].map((entry) => [entry.name, entry.key]));
-    for (const delta of countDeltas(this.#lastStat, next)) {
-      const key = keys.get(delta.name);
-      if (key !== undefined) onAnswers(key, delta.statusClass, delta.count, delta.averageSeconds);
-    }
-    this.#lastStat = next;
+  /** Said once: the routes work without the log; only their request metrics are missing. */
+  #requestLogProblem(problem: string): void {
+    if (this.#requestLogFailed) return;
+    this.#requestLogFailed = true;
+    this.#options.log(`haproxy request log: ${problem}; proxied requests are not counted`);
   }
 
   #onExit(description: string): void {
