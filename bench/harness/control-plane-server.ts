@@ -4,6 +4,7 @@
  * its own process so its RSS and CPU are its own. Tells its parent where it listens, and answers
  * for the pass durations over the IPC channel. Stops on SIGTERM.
  */
+import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_LIVENESS } from '../../src/server/node-liveness.ts';
 import { startServer } from '../../src/server/skiff-server.ts';
@@ -23,6 +24,31 @@ const server = await startServer({
   log: (message) => process.stderr.write(`${message}\n`),
   onControllerPass: (ms) => durationsMs.push(ms),
 });
+// SKIFF_BENCH_SERVER_TRACE=FILE: every 2 s, a line of the server's memory and what its agents'
+// sockets hold unsent (to see a send backlog grow), appended to FILE.
+const traceFile = process.env.SKIFF_BENCH_SERVER_TRACE;
+if (traceFile) {
+  const started = performance.now();
+  setInterval(() => {
+    let sum = 0;
+    let max = 0;
+    let backlogged = 0;
+    for (const session of server.cluster.list()) {
+      const bytes = session.link?.bufferedBytes?.() ?? 0;
+      sum += bytes;
+      max = Math.max(max, bytes);
+      if (bytes > 0) backlogged++;
+    }
+    const memory = process.memoryUsage();
+    const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+    appendFileSync(
+      traceFile,
+      `${((performance.now() - started) / 1000).toFixed(0)}s rss=${mib(memory.rss)} heap=${mib(memory.heapUsed)} ` +
+        `external=${mib(memory.external)} buffers=${mib(memory.arrayBuffers)} unsent=${mib(sum)}MiB ` +
+        `max=${(max / 1024).toFixed(0)}KiB backlogged=${backlogged}\n`,
+    );
+  }, 2000).unref();
+}
 process.on('message', (raw) => {
   const command = serverCommandSchema.parse(raw);
   if (command.cmd === 'passes') {

@@ -258,7 +258,9 @@ function serveAgent(
   const { cluster, controller, events, logs, now } = options;
   const link: AgentLink = {
     send: (message: ServerMessage) => ws.send(JSON.stringify(message)),
-    sendText: (text: string) => ws.send(text),
+    // A Buffer is framed as it is (the server does not mask): one copy for every socket.
+    sendSerialised: (bytes: Buffer) => ws.send(bytes, { binary: false }),
+    bufferedBytes: () => ws.bufferedAmount,
     close: (code, reason) => closeWith(ws, code, reason),
   };
   let nodeId: string | undefined;

@@ -57,17 +57,10 @@ test('writes land, sends go to the named nodes, and the endpoints text is made o
   });
   const cluster = new Cluster(store, 0);
   const texts: string[] = [];
+  const sendSerialised = (bytes: Buffer) => texts.push(bytes.toString('utf8'));
   const sent: ServerMessage[] = [];
-  cluster.connect(
-    registration('a'),
-    { send: (m) => sent.push(m), sendText: (x) => texts.push(x), close() {} },
-    0,
-  );
-  cluster.connect(
-    registration('b'),
-    { send: (m) => sent.push(m), sendText: (x) => texts.push(x), close() {} },
-    0,
-  );
+  cluster.connect(registration('a'), { send: (m) => sent.push(m), sendSerialised, close() {} }, 0);
+  cluster.connect(registration('b'), { send: (m) => sent.push(m), sendSerialised, close() {} }, 0);
   cluster.connect(registration('c'), { send: (m) => sent.push(m), close() {} }, 0);
   const plan: PassPlan = {
     ...empty,
@@ -125,5 +118,55 @@ test('writes land, sends go to the named nodes, and the endpoints text is made o
   assert.deepEqual(
     ['a', 'b', 'c'].map((id) => cluster.get(id)?.lastEndpoints),
     [9, 9, 9],
+  );
+});
+
+test('endpoints share one buffer, and a node whose socket holds unsent bytes is skipped, keeping its generation', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-apply-'));
+  const store = new SqliteStore(join(dir, 'skiff.db'));
+  t.after(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const cluster = new Cluster(store, 0);
+  const received = new Map<string, Buffer[]>();
+  const link = (name: string, unsent: number) => ({
+    send() {
+      assert.fail('serialised links are sent bytes');
+    },
+    sendSerialised: (bytes: Buffer) => received.set(name, [...(received.get(name) ?? []), bytes]),
+    bufferedBytes: () => unsent,
+    close() {},
+  });
+  for (const [name, unsent] of [
+    ['a', 0],
+    ['b', 0],
+    ['slow', 1],
+  ] as const)
+    cluster.connect(registration(name), link(name, unsent), 0);
+  for (const id of ['a', 'b', 'slow']) {
+    const session = cluster.get(id);
+    if (session) session.lastEndpoints = 4;
+  }
+  const plan: PassPlan = {
+    ...empty,
+    endpoints: {
+      generation: 5,
+      services: [],
+      peers: ['10.0.0.1'],
+      nodeIds: [],
+      deltas: [{ base: 4, services: [], removed: ['gone'], peers: undefined, nodeIds: ['a', 'b', 'slow'] }],
+    },
+  };
+  applyPass(plan, { store, cluster, events: new EventLog(store), networkCount: 256 }, 1000);
+  const [toA] = received.get('a') ?? [];
+  const [toB] = received.get('b') ?? [];
+  assert.ok(toA);
+  assert.equal(toA, toB, 'one buffer for every node of the delta');
+  assert.equal(received.get('slow'), undefined, 'the node with unsent bytes is sent nothing');
+  assert.deepEqual(
+    ['a', 'b', 'slow'].map((id) => cluster.get(id)?.lastEndpoints),
+    [5, 5, 4],
+    'the skipped node keeps the generation it holds, so its next delta starts there',
   );
 });

@@ -16,6 +16,13 @@ import type { Cluster } from './cluster.ts';
 import type { EventLog } from './event-log.ts';
 import type { PassPlan } from './plan-pass.ts';
 
+/**
+ * Unsent bytes on a node's connection above which it is sent no endpoints this pass (skipped
+ * until it drains): any at all, since a socket that has not taken the last message would only
+ * queue one the next delta makes obsolete.
+ */
+export const ENDPOINTS_BACKLOG_BYTES = 0;
+
 export interface ApplyTargets {
   readonly store: Store;
   readonly cluster: Cluster;
@@ -121,20 +128,29 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
   }
 }
 
+/**
+ * Sends one endpoints message to the nodes it was planned for, serialised once into one shared
+ * buffer. A node whose connection still holds unsent bytes is skipped, and its session keeps the
+ * generation it was last sent: endpoints are level-triggered, so the next pass (the tick, or the
+ * next change) plans it a delta from that generation, which covers this one too. A slow socket
+ * thereby only ever queues the newest set, and the server's memory does not grow with what
+ * 1,000 sockets have not yet taken.
+ */
 function sendToNodes(
   cluster: Cluster,
   generation: number,
   nodeIds: readonly string[],
   message: ServerMessage,
 ): void {
-  let text: string | undefined;
+  let bytes: Buffer | undefined;
   for (const id of nodeIds) {
     const node = cluster.get(id);
     if (!node?.link) continue;
+    if ((node.link.bufferedBytes?.() ?? 0) > ENDPOINTS_BACKLOG_BYTES) continue;
     node.lastEndpoints = generation;
-    if (node.link.sendText) {
-      text ??= JSON.stringify(message);
-      node.link.sendText(text);
+    if (node.link.sendSerialised) {
+      bytes ??= Buffer.from(JSON.stringify(message));
+      node.link.sendSerialised(bytes);
     } else node.link.send(message);
   }
 }

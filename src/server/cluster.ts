@@ -13,10 +13,17 @@ import { STARTUP_GRACE_MS } from './node-liveness.ts';
 export interface AgentLink {
   send(message: ServerMessage): void;
   /**
-   * Sends a message already serialised: the same endpoints set goes to every node, and at
-   * 10,000 replicas serialising it once per node would cost seconds. Optional (fakes send).
+   * Sends a message already serialised (UTF-8 JSON, sent as a text frame): the same endpoints
+   * set or delta goes to many nodes, and serialising it (or copying it into a string's bytes)
+   * once per node would cost seconds and a copy per socket. The buffer is shared and never
+   * changed after. Optional (fakes send).
    */
-  sendText?(text: string): void;
+  sendSerialised?(bytes: Buffer): void;
+  /**
+   * Bytes queued on the connection and not yet written to the socket (a WebSocket's
+   * `bufferedAmount`): what a send would wait behind. Optional (fakes have none).
+   */
+  bufferedBytes?(): number;
   close(code: number, reason: string): void;
 }
 

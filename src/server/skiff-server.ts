@@ -115,6 +115,8 @@ export interface RunningServer {
   /** The cluster state (for the HA layer: the write guard, the etcd client). */
   readonly store: Store;
   readonly controller: Controller;
+  /** The node sessions (benchmarks read what the agents' connections hold). */
+  readonly cluster: Cluster;
   close(): Promise<void>;
 }
 
@@ -471,6 +473,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     stats,
     store,
     controller,
+    cluster,
     async close() {
       await leadership?.close();
       controller.stop();

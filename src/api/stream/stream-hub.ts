@@ -15,7 +15,7 @@ import { clientMessageSchema, RECENT_EVENTS, STREAM_CLOSE_CODES, STREAM_PROTOCOL
 import type { ClientLimits, StreamSocket } from './stream-client.ts';
 import { StreamClient } from './stream-client.ts';
 import type { StreamChanges, StreamState } from './stream-state.ts';
-import { buildState, diffStates, EMPTY_STATE, isEmpty, latestSamples } from './stream-state.ts';
+import { buildState, diffStates, EMPTY_STATE, isEmpty } from './stream-state.ts';
 
 /** Where the hub's data comes from (stream-source.ts builds it from the API's deps). */
 export interface StreamSource {
@@ -62,7 +62,8 @@ export class StreamHub {
   #refreshedAt = Number.NEGATIVE_INFINITY;
   /** Events and samples since the last refresh. */
   #newEvents: SkiffEvent[] = [];
-  #newStats: StatsSample[] = [];
+  /** The latest sample of each replica since the last refresh (bounded by the replicas). */
+  #newStats = new Map<string, StatsSample>();
   /** What a snapshot shows: the events and latest samples as of the last refresh. */
   #recentEvents: SkiffEvent[] | undefined;
   readonly #latestStats = new Map<string, StatsSample>();
@@ -91,9 +92,10 @@ export class StreamHub {
     if (source.subscribeStats)
       this.#unsubscribe.push(
         source.subscribeStats((samples) => {
-          this.#newStats.push(...samples);
-          if (this.#members.size === 0 && this.#newStats.length > 10_000)
-            this.#newStats = latestSamples(this.#newStats);
+          // Kept as the latest per replica, as `latestSamples` would keep them (first-seen
+          // order, newest value): compacting a list instead cost every stats message a pass
+          // over all 10,000 replicas' samples once the list was that long.
+          for (const sample of samples) this.#newStats.set(sample.task_id, sample);
         }),
       );
   }
@@ -205,8 +207,8 @@ export class StreamHub {
     }
     const events = this.#newEvents;
     this.#newEvents = [];
-    const stats = latestSamples(this.#newStats).filter((s) => next.tasks.has(s.task_id));
-    this.#newStats = [];
+    const stats = [...this.#newStats.values()].filter((s) => next.tasks.has(s.task_id));
+    this.#newStats = new Map();
     this.#recentEvents = [...this.#recentEvents, ...events].slice(-RECENT_EVENTS);
     for (const sample of stats) this.#latestStats.set(sample.task_id, sample);
     for (const id of this.#latestStats.keys()) if (!next.tasks.has(id)) this.#latestStats.delete(id);
