@@ -624,6 +624,7 @@ export class Agent {
           services: message.services,
           removed: message.removed,
           peers: message.node_addresses,
+          patched: message.patched,
         });
         if (outcome.kind === 'applied') this.#applyEndpoints(outcome.set);
         else {

@@ -100,6 +100,16 @@ export const serviceEndpointsSchema = z.object({
   aliases: z.array(idTextSchema).max(16).optional(),
 });
 export type ServiceEndpoints = z.infer<typeof serviceEndpointsSchema>;
+
+/** One service's backends changed since a generation the agent holds (`endpoints.delta` `patched`). */
+export const backendsPatchSchema = z.object({
+  name: idTextSchema,
+  /** Added or changed, each whole (a backend is known by its `task_id`). */
+  backends: z.array(backendSchema),
+  /** Task ids of backends gone. */
+  removed: z.array(idTextSchema),
+});
+export type BackendsPatch = z.infer<typeof backendsPatchSchema>;
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 
 export const logRequestSchema = z.object({
@@ -219,6 +229,12 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     removed: z.array(idTextSchema),
     /** Absent: unchanged since `base_generation`. */
     node_addresses: z.array(z.string().max(253)).max(100_000).optional(),
+    /**
+     * To an agent that lists `endpoints-backend-delta`: services whose name, VIP, networks,
+     * ports and aliases are as the agent holds them, with only the backends added or changed
+     * (whole) and removed (by task id) since `base_generation`. Absent: none.
+     */
+    patched: z.array(backendsPatchSchema).optional(),
   }),
   z.object({
     type: z.literal('logs.start'),

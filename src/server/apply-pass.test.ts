@@ -170,3 +170,39 @@ test('endpoints share one buffer, and a node whose socket holds unsent bytes is 
     'the skipped node keeps the generation it holds, so its next delta starts there',
   );
 });
+
+test("a node's own assignment in this pass (unsent until the loop turns, over TLS) does not hold back its endpoints", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-apply-'));
+  const store = new SqliteStore(join(dir, 'skiff.db'));
+  t.after(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const cluster = new Cluster(store, 0);
+  let unsent = 0;
+  const types: string[] = [];
+  cluster.connect(
+    registration('a'),
+    {
+      send: (m) => {
+        types.push(m.type);
+        unsent += 100;
+      },
+      sendSerialised: (bytes) => {
+        types.push(JSON.parse(bytes.toString('utf8')).type);
+        unsent += bytes.length;
+      },
+      bufferedBytes: () => unsent,
+      close() {},
+    },
+    0,
+  );
+  const plan: PassPlan = {
+    ...empty,
+    assignments: [{ nodeId: 'a', generation: 3, key: 'k', tasks: [] }],
+    endpoints: { generation: 2, services: [], peers: [], nodeIds: ['a'], deltas: [] },
+  };
+  applyPass(plan, { store, cluster, events: new EventLog(store), networkCount: 256 }, 1000);
+  assert.deepEqual(types, ['assign', 'endpoints']);
+  assert.equal(cluster.get('a')?.lastEndpoints, 2);
+});

@@ -14,7 +14,7 @@ import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Store } from '../store/store.ts';
 import type { Cluster } from './cluster.ts';
 import type { EventLog } from './event-log.ts';
-import type { PassPlan } from './plan-pass.ts';
+import type { EndpointsSend, PassPlan } from './plan-pass.ts';
 
 /**
  * Unsent bytes on a node's connection above which it is sent no endpoints this pass (skipped
@@ -82,6 +82,9 @@ export function writePass(plan: PassPlan, targets: ApplyTargets, now: number): v
 /** What changed for each node, sent once the writes are durable (an agent never runs a task the store lost). */
 export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
   const { cluster, secrets, registries } = targets;
+  // Read before this pass sends anything: a write over TLS stays counted as unsent until the
+  // event loop has turned, so the pass's own assignment would otherwise hold back its endpoints.
+  const backlogged = plan.endpoints ? backloggedNodes(cluster, plan.endpoints) : new Set<string>();
   for (const assignment of plan.assignments) {
     const node = cluster.get(assignment.nodeId);
     if (!node?.link) continue;
@@ -114,7 +117,7 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
     services: [...endpoints.services],
     node_addresses: [...endpoints.peers],
   };
-  sendToNodes(cluster, endpoints.generation, endpoints.nodeIds, whole);
+  sendToNodes(cluster, endpoints.generation, endpoints.nodeIds, whole, backlogged);
   for (const delta of endpoints.deltas) {
     const message: ServerMessage = {
       type: 'endpoints.delta',
@@ -123,14 +126,15 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
       services: [...delta.services],
       removed: [...delta.removed],
       ...(delta.peers ? { node_addresses: [...delta.peers] } : {}),
+      ...(delta.patched?.length ? { patched: [...delta.patched] } : {}),
     };
-    sendToNodes(cluster, endpoints.generation, delta.nodeIds, message);
+    sendToNodes(cluster, endpoints.generation, delta.nodeIds, message, backlogged);
   }
 }
 
 /**
  * Sends one endpoints message to the nodes it was planned for, serialised once into one shared
- * buffer. A node whose connection still holds unsent bytes is skipped, and its session keeps the
+ * buffer. A node whose connection held unsent bytes when the pass began sending is skipped, and its session keeps the
  * generation it was last sent: endpoints are level-triggered, so the next pass (the tick, or the
  * next change) plans it a delta from that generation, which covers this one too. A slow socket
  * thereby only ever queues the newest set, and the server's memory does not grow with what
@@ -141,18 +145,28 @@ function sendToNodes(
   generation: number,
   nodeIds: readonly string[],
   message: ServerMessage,
+  backlogged: ReadonlySet<string>,
 ): void {
   let bytes: Buffer | undefined;
   for (const id of nodeIds) {
     const node = cluster.get(id);
-    if (!node?.link) continue;
-    if ((node.link.bufferedBytes?.() ?? 0) > ENDPOINTS_BACKLOG_BYTES) continue;
+    if (!node?.link || backlogged.has(id)) continue;
     node.lastEndpoints = generation;
     if (node.link.sendSerialised) {
       bytes ??= Buffer.from(JSON.stringify(message));
       node.link.sendSerialised(bytes);
     } else node.link.send(message);
   }
+}
+
+/** The endpoints' recipients whose connections hold more than ENDPOINTS_BACKLOG_BYTES unsent. */
+function backloggedNodes(cluster: Cluster, endpoints: EndpointsSend): Set<string> {
+  const backlogged = new Set<string>();
+  for (const id of [...endpoints.nodeIds, ...endpoints.deltas.flatMap((d) => d.nodeIds)]) {
+    const unsent = cluster.get(id)?.link?.bufferedBytes?.() ?? 0;
+    if (unsent > ENDPOINTS_BACKLOG_BYTES) backlogged.add(id);
+  }
+  return backlogged;
 }
 
 /** Only a task whose image comes from a registry with a stored credential carries it. */

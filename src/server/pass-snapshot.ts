@@ -16,10 +16,14 @@ import type { Store, StoredService } from '../store/store.ts';
 import type { Allocation, PendingRelease } from './address-release.ts';
 import type { Cluster } from './cluster.ts';
 import { labelsOf } from './cluster.ts';
+import type { PublishedEndpoints } from './endpoints-history.ts';
 import type { ImageInventory } from './image-inventory.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import { livenessFor } from './node-liveness.ts';
 import type { VolumePlaces } from './volume-registry.ts';
+
+export type { PublishedEndpoints } from './endpoints-history.ts';
+
 import { volumePlaces } from './volume-registry.ts';
 
 export interface PassNode {
@@ -104,14 +108,6 @@ export interface EndpointsMemory {
   readonly peersGeneration: number;
   /** A computed change waits for its turn (plan-pass.ts paces them). */
   readonly pending: boolean;
-}
-
-/** One service's published endpoints, and the generation that last changed them. */
-export interface PublishedEndpoints {
-  readonly entry: ServiceEndpoints;
-  /** `entry` as JSON: compared to tell a change, and what its size is counted by. */
-  readonly text: string;
-  readonly generation: number;
 }
 
 export interface ServiceEndpointsMemory {

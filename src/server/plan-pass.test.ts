@@ -359,9 +359,11 @@ test('endpoints: a new generation only when who serves changes, however often re
   );
   assert.equal(changed.memory.endpointsGeneration, generation + 1);
   const [delta] = changed.endpoints?.deltas ?? [];
+  assert.deepEqual(delta?.services, [], 'the service is as the agents hold it but its backends');
   assert.deepEqual(
-    delta?.services.map((s) => s.backends.map((b) => b.task_id)),
-    [['w0']],
+    delta?.patched,
+    [{ name: 'web', backends: [], removed: ['w1'] }],
+    'only the backend that left (endpoints-backend-delta)',
   );
   assert.deepEqual(delta?.nodeIds, ['a', 'b'], 'both were sent the last generation: a delta from it');
   assert.equal(delta?.base, generation);
@@ -386,8 +388,9 @@ test('endpoints: a replica joining waits out the interval; one told to stop leav
   );
   assert.equal(later.memory.endpointsGeneration, generation + 1);
   assert.deepEqual(
-    later.endpoints?.deltas[0]?.services[0]?.backends.map((b) => b.task_id),
-    ['w0', 'w1', 'w2'],
+    later.endpoints?.deltas[0]?.patched?.[0]?.backends.map((b) => b.task_id),
+    ['w2'],
+    'only the backend that joined',
   );
   const laterSent = nodes.map((n) => ({ ...n, sentEndpoints: generation + 1 }));
   const scaled = [service('web', 2)];
@@ -397,10 +400,7 @@ test('endpoints: a replica joining waits out the interval; one told to stop leav
     ids(),
   );
   assert.equal(stop.memory.endpointsGeneration, generation + 2, 'a stop is not deferred');
-  assert.deepEqual(
-    stop.endpoints?.deltas[0]?.services[0]?.backends.map((b) => b.task_id),
-    ['w0', 'w1'],
-  );
+  assert.deepEqual(stop.endpoints?.deltas[0]?.patched, [{ name: 'web', backends: [], removed: ['w2'] }]);
 });
 
 test('endpoints: a node known before a restart serves its replicas until its startup grace ends', () => {
@@ -486,14 +486,27 @@ test('endpoints: every node’s address goes with them, and a node joining is se
   );
 });
 
-test('endpoints: what each agent holds after merging its deltas is the whole set, over 100 seeded runs', () => {
+test('endpoints: what each agent holds after merging its deltas (whole services or backend patches) is the whole set, over 100 seeded runs', () => {
   const withoutDeltas = new Set(AGENT_FEATURES.filter((f) => f !== FEATURES.endpointsDelta));
+  const withoutPatches = new Set(AGENT_FEATURES.filter((f) => f !== FEATURES.endpointsBackendDelta));
+  // A merged service's backends may come in another order than the whole set lists them.
+  const inTaskOrder = (set: EndpointSet | undefined): EndpointSet | undefined =>
+    set && {
+      ...set,
+      services: set.services.map((s) => ({
+        ...s,
+        backends: [...s.backends].sort((a, b) =>
+          a.task_id < b.task_id ? -1 : a.task_id > b.task_id ? 1 : 0,
+        ),
+      })),
+    };
   for (let seed = 1; seed <= 100; seed++) {
     const random = seededRandom(seed);
     const pool = ['api', 'db', 'web', 'worker', 'zeta'];
-    // n5 is an older agent: it is sent the whole set every time.
+    // n5 is an older agent: it is sent the whole set every time; n4 takes deltas of whole
+    // services, not patches of their backends.
     let nodes = ['n1', 'n2', 'n3', 'n4', 'n5'].map((id) =>
-      node(id, id === 'n5' ? { features: withoutDeltas } : {}),
+      node(id, id === 'n5' ? { features: withoutDeltas } : id === 'n4' ? { features: withoutPatches } : {}),
     );
     const held = new Map<string, EndpointSet>();
     let memory: PassSnapshot['memory'] | undefined;
@@ -529,7 +542,9 @@ test('endpoints: what each agent holds after merging its deltas is the whole set
               services: delta.services,
               removed: delta.removed,
               peers: delta.peers,
+              patched: delta.patched,
             });
+            if (delta.nodeIds.includes('n4')) assert.equal(delta.patched, undefined, 'n4 takes no patches');
             assert.equal(outcome.kind, 'applied', `seed ${seed} step ${step}: ${id}'s delta follows its set`);
             if (outcome.kind === 'applied') held.set(id, outcome.set);
           }
@@ -543,7 +558,12 @@ test('endpoints: what each agent holds after merging its deltas is the whole set
         memory.endpoints?.peers,
       );
       for (const n of nodes)
-        if (n.connected) assert.deepEqual(held.get(n.id), whole, `seed ${seed} step ${step}: ${n.id}`);
+        if (n.connected)
+          assert.deepEqual(
+            inTaskOrder(held.get(n.id)),
+            inTaskOrder(whole),
+            `seed ${seed} step ${step}: ${n.id}`,
+          );
     }
   }
 });

@@ -33,7 +33,7 @@ import { replicaVolumes } from '../model/volume-spec.ts';
 import type { ServiceAdmission } from '../policy/admission-policy.ts';
 import { admissionFor } from '../policy/admission-policy.ts';
 import { FEATURES, requiredFeatures } from '../protocol/features.ts';
-import type { NetworkRef, ServiceEndpoints, TaskSpec } from '../protocol/messages.ts';
+import type { BackendsPatch, NetworkRef, ServiceEndpoints, TaskSpec } from '../protocol/messages.ts';
 import { type GlobalNode, globalSlots } from '../reconciler/global-slots.ts';
 import { PULL_DEADLINE_MS, PULL_PARALLELISM, samePhase, stepPrePull } from '../reconciler/pre-pull.ts';
 import { isServing, isSteady, reconcileService } from '../reconciler/service-reconciler.ts';
@@ -48,6 +48,7 @@ import type { Allocation, AllocationKind } from './address-release.ts';
 import { planRelease } from './address-release.ts';
 import { allocationsByNode } from './allocation.ts';
 import { serviceEndpoints } from './endpoints.ts';
+import { latestDeltaBytes, publishService, serviceDelta } from './endpoints-history.ts';
 import { livenessStatus } from './node-liveness.ts';
 import type {
   AssignmentKeyMemory,
@@ -126,6 +127,11 @@ export interface EndpointsDeltaSend {
   readonly removed: readonly string[];
   /** Undefined: unchanged since `base`. */
   readonly peers: readonly string[] | undefined;
+  /**
+   * Services whose backends alone changed since `base`, for nodes whose agents take patches
+   * (`endpoints-backend-delta`); absent or empty for others, who get such services whole.
+   */
+  readonly patched?: readonly BackendsPatch[];
   readonly nodeIds: readonly string[];
 }
 
@@ -827,15 +833,33 @@ class PassBuilder {
       node.sentEndpoints !== undefined &&
       node.sentEndpoints >= deltasSince &&
       node.sentEndpoints <= generation;
-    // What the change costs to send: its delta to nodes that take deltas, the whole set to others.
+    const takesPatches = (node: PassNode) => node.features.has(FEATURES.endpointsBackendDelta);
+    // The changed services as they would be published next, with what changed in their backends.
+    const nextGeneration = this.#endpointsGeneration + 1;
+    const candidates = new Map(
+      changedNames.map(([name, s]) => [
+        name,
+        publishService(lastPublished.get(name), s.entry, s.text, nextGeneration, deltasSince),
+      ]),
+    );
+    // What the change costs to send: its delta to nodes that take deltas (only the changed
+    // backends to those that take patches), the whole set to others.
     const fullBytes = [...services.values()].reduce((sum, s) => sum + s.text.length, 0);
-    const deltaBytes =
-      changedNames.reduce((sum, [, s]) => sum + s.text.length, 0) +
+    const otherBytes =
       removedNames.reduce((sum, name) => sum + name.length + 3, 0) +
       (peersChanged ? peers.join('","').length : 0);
+    let wholeServiceBytes = otherBytes;
+    let patchBytes = otherBytes;
+    for (const candidate of candidates.values()) {
+      wholeServiceBytes += latestDeltaBytes(candidate, false);
+      patchBytes += latestDeltaBytes(candidate, true);
+    }
     let sendBytes = 0;
-    for (const node of this.#nodes)
-      if (node.connected) sendBytes += takesDelta(node, this.#endpointsGeneration) ? deltaBytes : fullBytes;
+    for (const node of this.#nodes) {
+      if (!node.connected) continue;
+      if (!takesDelta(node, this.#endpointsGeneration)) sendBytes += fullBytes;
+      else sendBytes += takesPatches(node) ? patchBytes : wholeServiceBytes;
+    }
     const deferred =
       changed && !urgent && this.#now - this.#endpointsPublishedAt < endpointsIntervalMs(sendBytes);
     let published = lastPublished;
@@ -849,7 +873,12 @@ class PassBuilder {
       const tombstones = new Map(removed);
       for (const [name, s] of services) {
         const before = lastPublished.get(name);
-        next.set(name, before?.text === s.text ? before : { entry: s.entry, text: s.text, generation });
+        next.set(
+          name,
+          candidates.get(name) ??
+            before ??
+            publishService(undefined, s.entry, s.text, generation, deltasSince),
+        );
         tombstones.delete(name);
       }
       for (const name of removedNames) tombstones.set(name, generation);
@@ -877,24 +906,40 @@ class PassBuilder {
       pending: deferred,
     };
     const whole: string[] = [];
-    const byBase = new Map<number, string[]>();
+    // Nodes that take deltas, by the generation they hold and whether they take patches.
+    const byBase = new Map<string, { base: number; patches: boolean; nodeIds: string[] }>();
     for (const node of this.#nodes) {
       if (!node.connected || node.sentEndpoints === generation) continue;
-      if (!takesDelta(node, generation) || node.sentEndpoints === undefined) whole.push(node.id);
-      else byBase.set(node.sentEndpoints, [...(byBase.get(node.sentEndpoints) ?? []), node.id]);
+      if (!takesDelta(node, generation) || node.sentEndpoints === undefined) {
+        whole.push(node.id);
+        continue;
+      }
+      const patches = takesPatches(node);
+      const key = `${node.sentEndpoints}:${patches}`;
+      const group = byBase.get(key) ?? { base: node.sentEndpoints, patches, nodeIds: [] };
+      group.nodeIds.push(node.id);
+      byBase.set(key, group);
     }
     if (whole.length === 0 && byBase.size === 0) return;
-    const deltas = [...byBase]
-      .sort(([a], [b]) => a - b)
-      .map(
-        ([base, nodeIds]): EndpointsDeltaSend => ({
+    const deltas = [...byBase.values()]
+      .sort((a, b) => a.base - b.base || Number(a.patches) - Number(b.patches))
+      .map(({ base, patches, nodeIds }): EndpointsDeltaSend => {
+        const changedServices: ServiceEndpoints[] = [];
+        const patched: BackendsPatch[] = [];
+        for (const p of published.values()) {
+          const delta = serviceDelta(p, base, patches);
+          if (delta.kind === 'whole') changedServices.push(delta.entry);
+          else if (delta.kind === 'patch') patched.push(delta.patch);
+        }
+        return {
           base,
-          services: [...published.values()].filter((p) => p.generation > base).map((p) => p.entry),
+          services: changedServices,
           removed: [...removed].filter(([, at]) => at > base).map(([name]) => name),
           peers: peersGeneration > base ? publishedPeers : undefined,
+          ...(patched.length > 0 ? { patched } : {}),
           nodeIds,
-        }),
-      );
+        };
+      });
     this.#endpoints = {
       generation,
       services: whole.length > 0 ? [...published.values()].map((p) => p.entry) : [],

@@ -48,6 +48,7 @@ export class SharedEndpoints {
       services: message.services,
       removed: message.removed,
       peers: message.node_addresses,
+      patched: message.patched,
     });
     this.#lastMerge = { held, delta: message, outcome };
     return outcome;

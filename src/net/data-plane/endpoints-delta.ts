@@ -4,9 +4,13 @@
  * removed, node addresses when they changed) is merged into it, and gives the same set the server
  * would have sent whole for that generation: services in name order, as the server lists them.
  * A delta that does not follow the held generation is not applied: the agent asks for the whole
- * set instead (`endpoints.resync`).
+ * set instead (`endpoints.resync`). A patched service (`endpoints-backend-delta`) keeps what the
+ * agent holds of it but its backends: those removed go, those added or changed replace the held
+ * one of their task id in place or come after the others. So a merged service's backends may be
+ * in another order than the server lists them whole (by slot): the set of backends is the same,
+ * and nothing in the data plane reads their order as meaning.
  */
-import type { ServiceEndpoints } from '../../protocol/messages.ts';
+import type { BackendsPatch, ServiceEndpoints } from '../../protocol/messages.ts';
 
 export interface EndpointSet {
   /** Undefined before the first set, or from a server that numbers none. */
@@ -26,6 +30,8 @@ export interface EndpointsDelta {
   readonly removed: readonly string[];
   /** Undefined: unchanged. */
   readonly peers: readonly string[] | undefined;
+  /** Services held whose backends alone changed (`endpoints-backend-delta`); absent: none. */
+  readonly patched?: readonly BackendsPatch[] | undefined;
 }
 
 export const EMPTY_ENDPOINT_SET: EndpointSet = { generation: undefined, services: [], peers: undefined };
@@ -52,6 +58,12 @@ export function mergeEndpoints(current: EndpointSet, delta: EndpointsDelta): Del
   const byService = new Map(current.services.map((s) => [s.name, s]));
   for (const name of delta.removed) byService.delete(name);
   for (const service of delta.services) byService.set(service.name, service);
+  for (const patch of delta.patched ?? []) {
+    const held = byService.get(patch.name);
+    // A patch of a service not held cannot follow the held set.
+    if (!held) return { kind: 'resync', held: current.generation };
+    byService.set(patch.name, patchBackends(held, patch));
+  }
   return {
     kind: 'applied',
     set: {
@@ -60,4 +72,19 @@ export function mergeEndpoints(current: EndpointSet, delta: EndpointsDelta): Del
       peers: delta.peers ?? current.peers,
     },
   };
+}
+
+/** The service with its backends patched: removed ones gone, changed ones in place, new ones last. */
+export function patchBackends(service: ServiceEndpoints, patch: BackendsPatch): ServiceEndpoints {
+  const gone = new Set(patch.removed);
+  const upserts = new Map(patch.backends.map((b) => [b.task_id, b]));
+  const backends = [];
+  for (const backend of service.backends) {
+    if (gone.has(backend.task_id)) continue;
+    const changed = upserts.get(backend.task_id);
+    backends.push(changed ?? backend);
+    upserts.delete(backend.task_id);
+  }
+  backends.push(...upserts.values());
+  return { ...service, backends };
 }
