@@ -43,7 +43,7 @@ if (traceFile) {
     const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
     appendFileSync(
       traceFile,
-      `${((performance.now() - started) / 1000).toFixed(0)}s rss=${mib(memory.rss)} heap=${mib(memory.heapUsed)} ` +
+      `${((performance.now() - started) / 1000).toFixed(0)}s rss=${mib(memory.rss)} heap=${mib(memory.heapUsed)}/${mib(memory.heapTotal)} ` +
         `external=${mib(memory.external)} buffers=${mib(memory.arrayBuffers)} unsent=${mib(sum)}MiB ` +
         `max=${(max / 1024).toFixed(0)}KiB backlogged=${backlogged}\n`,
     );
