@@ -460,6 +460,8 @@ test('the pace of endpoint sets follows what they cost to send to every node', (
   assert.equal(endpointsIntervalMs(13_000 * 1000), 124, 'a delta of ten services to 1,000 nodes');
   const at1000 = endpointsIntervalMs(1_300_000 * 1000);
   assert.ok(at1000 > 12_000 && at1000 < 13_000, `${at1000} ms`);
+  assert.equal(endpointsIntervalMs(300 * 400, 400), ENDPOINTS_MIN_INTERVAL_MS, 'a patch to 400 nodes');
+  assert.equal(endpointsIntervalMs(300 * 1000, 1000), 250, 'a patch to 1,000 nodes: 4,000 messages a second');
 });
 
 test('endpoints: every node’s address goes with them, and a node joining is sent at once', () => {

@@ -68,13 +68,25 @@ export const ENDPOINTS_MIN_INTERVAL_MS = 100;
 export const ENDPOINTS_BYTES_PER_S = 100 * 1024 * 1024;
 
 /**
+ * Endpoints messages the server may send a second, all nodes together: each is a TLS record
+ * written, and read by an agent. As heartbeats do (node-liveness.ts), the pace of backend changes
+ * slows as the cluster grows: every 100 ms up to 400 nodes, every 250 ms at 1,000.
+ */
+export const ENDPOINTS_MESSAGES_PER_S = 4000;
+
+/**
  * The pace of non-urgent endpoint changes: at least ENDPOINTS_MIN_INTERVAL_MS, longer when what
  * they cost to send, all nodes together (`sendBytes`: a delta to each node that takes deltas, the
- * whole set to others), would exceed ENDPOINTS_BYTES_PER_S. The whole set to 1,000 nodes at
+ * whole set to others), would exceed ENDPOINTS_BYTES_PER_S, or when one message to each of
+ * `recipients` nodes would exceed ENDPOINTS_MESSAGES_PER_S. The whole set to 1,000 nodes at
  * 10,000 replicas (1.3 MB each) makes one every 12 s; a delta of a few services, every 100 ms.
  */
-export function endpointsIntervalMs(sendBytes: number): number {
-  return Math.max(ENDPOINTS_MIN_INTERVAL_MS, Math.ceil((sendBytes * 1000) / ENDPOINTS_BYTES_PER_S));
+export function endpointsIntervalMs(sendBytes: number, recipients = 0): number {
+  return Math.max(
+    ENDPOINTS_MIN_INTERVAL_MS,
+    Math.ceil((sendBytes * 1000) / ENDPOINTS_BYTES_PER_S),
+    Math.ceil((recipients * 1000) / ENDPOINTS_MESSAGES_PER_S),
+  );
 }
 
 /** How long a node where a service's replicas failed is avoided for that service. */
@@ -855,13 +867,15 @@ class PassBuilder {
       patchBytes += latestDeltaBytes(candidate, true);
     }
     let sendBytes = 0;
+    let recipients = 0;
     for (const node of this.#nodes) {
       if (!node.connected) continue;
+      recipients++;
       if (!takesDelta(node, this.#endpointsGeneration)) sendBytes += fullBytes;
       else sendBytes += takesPatches(node) ? patchBytes : wholeServiceBytes;
     }
     const deferred =
-      changed && !urgent && this.#now - this.#endpointsPublishedAt < endpointsIntervalMs(sendBytes);
+      changed && !urgent && this.#now - this.#endpointsPublishedAt < endpointsIntervalMs(sendBytes, recipients);
     let published = lastPublished;
     let removed = last?.removed ?? new Map<string, number>();
     let publishedPeers = last?.peers ?? peers;
