@@ -5,6 +5,7 @@
  * changes are written. One process owns the file, so there is no other writer to hear from and
  * every write is durable when its call returns.
  */
+import type { StatementSync } from 'node:sqlite';
 import { DatabaseSync } from 'node:sqlite';
 import { z } from 'zod';
 import { isoTimeOrNull, MAX_EPOCH_MS, MAX_EVENT_MESSAGE_CHARS, truncateText } from '../model/bounds.ts';
@@ -89,6 +90,12 @@ export class SqliteStore implements Store {
   readonly #eventListeners = new Set<(event: SkiffEvent) => void>();
   readonly #db: DatabaseSync;
   /**
+   * Prepared statements by their SQL, made once: preparing one per call cost 4× the statement's
+   * run (every agent report's writes, every event), and each left a native statement for the GC
+   * to finalise, which it does late (V8 sees only the small wrapper).
+   */
+  readonly #statements = new Map<string, StatementSync>();
+  /**
    * The task table, parsed, in memory: every pass and every report reads it, and at 10,000 rows
    * a read from SQLite (query, JSON, schema) costs hundreds of milliseconds. The store is the
    * table's only writer, so each write updates this copy in the same call; records are replaced,
@@ -116,6 +123,15 @@ export class SqliteStore implements Store {
     // (kill -9), which is the failure we guard against; busy_timeout rides out checkpoints.
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.#migrate();
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   close(): Promise<void> {
@@ -154,19 +170,19 @@ export class SqliteStore implements Store {
    * and the writer carry on), for `skiff snapshot save`.
    */
   backupTo(file: string): void {
-    this.#db.prepare('VACUUM INTO ?').run(file);
+    this.#statement('VACUUM INTO ?').run(file);
   }
 
   #migrate(): void {
     this.#db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
-    const row = this.#db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get();
+    const row = this.#statement('SELECT MAX(version) AS v FROM schema_migrations').get();
     const current = z.object({ v: z.number().nullable() }).parse(row).v ?? 0;
     MIGRATIONS.forEach((sql, index) => {
       const version = index + 1;
       if (version <= current) return;
       this.transaction(() => {
         this.#db.exec(sql);
-        this.#db.prepare('INSERT INTO schema_migrations (version) VALUES (?)').run(version);
+        this.#statement('INSERT INTO schema_migrations (version) VALUES (?)').run(version);
       });
     });
   }
@@ -190,13 +206,12 @@ export class SqliteStore implements Store {
   }
 
   getMeta(key: string): string | undefined {
-    const row = this.#db.prepare('SELECT value FROM meta WHERE key = ?').get(key);
+    const row = this.#statement('SELECT value FROM meta WHERE key = ?').get(key);
     return row ? z.object({ value: z.string() }).parse(row).value : undefined;
   }
 
   metaEntries(): [string, string][] {
-    return this.#db
-      .prepare('SELECT key, value FROM meta ORDER BY key')
+    return this.#statement('SELECT key, value FROM meta ORDER BY key')
       .all()
       .map((row) => {
         const parsed = z.object({ key: z.string(), value: z.string() }).parse(row);
@@ -205,9 +220,9 @@ export class SqliteStore implements Store {
   }
 
   setMeta(key: string, value: string): void {
-    this.#db
-      .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?')
-      .run(key, value, value);
+    this.#statement(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?',
+    ).run(key, value, value);
   }
 
   // Services
@@ -224,7 +239,7 @@ export class SqliteStore implements Store {
   #serviceTable(): Map<string, StoredService> {
     if (this.#services) return this.#services;
     const services = new Map<string, StoredService>();
-    for (const row of this.#db.prepare(`SELECT name, ${SERVICE_COLUMNS} FROM services ORDER BY name`).all()) {
+    for (const row of this.#statement(`SELECT name, ${SERVICE_COLUMNS} FROM services ORDER BY name`).all()) {
       const name = z.object({ name: z.string() }).parse(row).name;
       services.set(name, toService(serviceRow.parse(row)));
     }
@@ -245,17 +260,15 @@ export class SqliteStore implements Store {
       const revision = this.#nextRevision(spec.name);
       const text = JSON.stringify(spec);
       const rollout = rolloutTo(existing, revision, now);
-      this.#db
-        .prepare(
-          `INSERT INTO services (name, spec, revision, created_at, updated_at, rollout) VALUES (?, ?, ?, ?, ?, ?)
+      this.#statement(
+        `INSERT INTO services (name, spec, revision, created_at, updated_at, rollout) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, revision = excluded.revision,
              updated_at = excluded.updated_at, rollout = excluded.rollout`,
-        )
-        .run(spec.name, text, revision, now, now, JSON.stringify(rollout));
+      ).run(spec.name, text, revision, now, now, JSON.stringify(rollout));
       this.#services = undefined;
-      this.#db
-        .prepare('INSERT INTO service_revisions (name, revision, spec, created_at) VALUES (?, ?, ?, ?)')
-        .run(spec.name, revision, text, now);
+      this.#statement(
+        'INSERT INTO service_revisions (name, revision, spec, created_at) VALUES (?, ?, ?, ?)',
+      ).run(spec.name, revision, text, now);
       this.pruneRevisions(spec.name, REVISION_HISTORY);
       const service = this.getService(spec.name);
       if (!service) throw new Error(`service ${spec.name} vanished inside its own transaction`);
@@ -268,9 +281,11 @@ export class SqliteStore implements Store {
     const existing = this.getService(name);
     if (!existing) return undefined;
     const spec = { ...existing.spec, replicas };
-    this.#db
-      .prepare('UPDATE services SET spec = ?, updated_at = ? WHERE name = ?')
-      .run(JSON.stringify(spec), now, name);
+    this.#statement('UPDATE services SET spec = ?, updated_at = ? WHERE name = ?').run(
+      JSON.stringify(spec),
+      now,
+      name,
+    );
     this.#services = undefined;
     return this.getService(name);
   }
@@ -283,27 +298,28 @@ export class SqliteStore implements Store {
     const existing = this.getService(name);
     const spec = this.getRevision(name, revision);
     if (!existing || !spec) return undefined;
-    this.#db
-      .prepare('UPDATE services SET spec = ?, revision = ?, updated_at = ?, rollout = ? WHERE name = ?')
-      .run(
-        JSON.stringify({ ...spec, replicas: existing.spec.replicas }),
-        revision,
-        now,
-        JSON.stringify(rollout),
-        name,
-      );
+    this.#statement(
+      'UPDATE services SET spec = ?, revision = ?, updated_at = ?, rollout = ? WHERE name = ?',
+    ).run(
+      JSON.stringify({ ...spec, replicas: existing.spec.replicas }),
+      revision,
+      now,
+      JSON.stringify(rollout),
+      name,
+    );
     this.#services = undefined;
     return this.getService(name);
   }
 
   setRollout(name: string, rollout: Rollout): void {
-    this.#db.prepare('UPDATE services SET rollout = ? WHERE name = ?').run(JSON.stringify(rollout), name);
+    this.#statement('UPDATE services SET rollout = ? WHERE name = ?').run(JSON.stringify(rollout), name);
     this.#services = undefined;
   }
 
   listRevisions(name: string): StoredRevision[] {
-    return this.#db
-      .prepare('SELECT revision, spec, created_at FROM service_revisions WHERE name = ? ORDER BY revision')
+    return this.#statement(
+      'SELECT revision, spec, created_at FROM service_revisions WHERE name = ? ORDER BY revision',
+    )
       .all(name)
       .map((row) => {
         const parsed = z
@@ -319,9 +335,10 @@ export class SqliteStore implements Store {
 
   /** The spec a past (or the current) revision was deployed with. */
   getRevision(name: string, revision: number): ServiceSpec | undefined {
-    const row = this.#db
-      .prepare('SELECT spec FROM service_revisions WHERE name = ? AND revision = ?')
-      .get(name, revision);
+    const row = this.#statement('SELECT spec FROM service_revisions WHERE name = ? AND revision = ?').get(
+      name,
+      revision,
+    );
     return row
       ? storedSpecSchema.parse(JSON.parse(z.object({ spec: z.string() }).parse(row).spec))
       : undefined;
@@ -333,9 +350,9 @@ export class SqliteStore implements Store {
    */
   deleteService(name: string): boolean {
     return this.transaction(() => {
-      this.#db.prepare('DELETE FROM service_revisions WHERE name = ?').run(name);
+      this.#statement('DELETE FROM service_revisions WHERE name = ?').run(name);
       this.#services = undefined;
-      return this.#db.prepare('DELETE FROM services WHERE name = ?').run(name).changes > 0;
+      return this.#statement('DELETE FROM services WHERE name = ?').run(name).changes > 0;
     });
   }
 
@@ -348,23 +365,22 @@ export class SqliteStore implements Store {
     if (!service) return 0;
     const needed = new Set<number>([service.revision]);
     if (service.rollout?.from_revision != null) needed.add(service.rollout.from_revision);
-    for (const row of this.#db.prepare('SELECT DISTINCT revision FROM tasks WHERE service = ?').all(name)) {
+    for (const row of this.#statement('SELECT DISTINCT revision FROM tasks WHERE service = ?').all(name)) {
       needed.add(z.object({ revision: z.number() }).parse(row).revision);
     }
-    const old = this.#db
-      .prepare(
-        'SELECT revision FROM service_revisions WHERE name = ? ORDER BY revision DESC LIMIT -1 OFFSET ?',
-      )
+    const old = this.#statement(
+      'SELECT revision FROM service_revisions WHERE name = ? ORDER BY revision DESC LIMIT -1 OFFSET ?',
+    )
       .all(name, keep)
       .map((row) => z.object({ revision: z.number() }).parse(row).revision)
       .filter((revision) => !needed.has(revision));
-    const remove = this.#db.prepare('DELETE FROM service_revisions WHERE name = ? AND revision = ?');
+    const remove = this.#statement('DELETE FROM service_revisions WHERE name = ? AND revision = ?');
     for (const revision of old) remove.run(name, revision);
     return old.length;
   }
 
   #nextRevision(name: string): number {
-    const row = this.#db.prepare('SELECT MAX(revision) AS r FROM service_revisions WHERE name = ?').get(name);
+    const row = this.#statement('SELECT MAX(revision) AS r FROM service_revisions WHERE name = ?').get(name);
     return (z.object({ r: z.number().nullable() }).parse(row).r ?? 0) + 1;
   }
 
@@ -424,7 +440,7 @@ export class SqliteStore implements Store {
 
   #taskTable(): Map<string, TaskRecord> {
     if (this.#tasks) return this.#tasks;
-    const rows = this.#db.prepare('SELECT * FROM tasks').all();
+    const rows = this.#statement('SELECT * FROM tasks').all();
     const tasks = new Map<string, TaskRecord>();
     for (const row of rows) {
       const task = toTask(taskRow.parse(row));
@@ -448,21 +464,19 @@ export class SqliteStore implements Store {
 
   insertTask(task: Task): void {
     const table = this.#taskTable();
-    this.#db
-      .prepare(
-        `INSERT INTO tasks (id, service, slot, revision, node_id, desired_state, pending_reason, created_at)
+    this.#statement(
+      `INSERT INTO tasks (id, service, slot, revision, node_id, desired_state, pending_reason, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        task.id,
-        task.service,
-        task.slot,
-        task.revision,
-        task.nodeId,
-        task.desiredState,
-        task.pendingReason,
-        task.createdAt,
-      );
+    ).run(
+      task.id,
+      task.service,
+      task.slot,
+      task.revision,
+      task.nodeId,
+      task.desiredState,
+      task.pendingReason,
+      task.createdAt,
+    );
     table.set(task.id, {
       id: task.id,
       service: task.service,
@@ -478,28 +492,31 @@ export class SqliteStore implements Store {
   }
 
   placeTask(id: string, nodeId: string | null, pendingReason: string | null): void {
-    this.#db
-      .prepare('UPDATE tasks SET node_id = ?, pending_reason = ? WHERE id = ?')
-      .run(nodeId, pendingReason, id);
+    this.#statement('UPDATE tasks SET node_id = ?, pending_reason = ? WHERE id = ?').run(
+      nodeId,
+      pendingReason,
+      id,
+    );
     this.#updateTask(id, { nodeId, pendingReason });
   }
 
   setDesiredState(id: string, state: DesiredState): void {
-    this.#db.prepare('UPDATE tasks SET desired_state = ? WHERE id = ?').run(state, id);
+    this.#statement('UPDATE tasks SET desired_state = ? WHERE id = ?').run(state, id);
     this.#updateTask(id, { desiredState: state });
   }
 
   setObserved(id: string, observed: TaskObservation | null): void {
-    this.#db
-      .prepare('UPDATE tasks SET observed = ? WHERE id = ?')
-      .run(observed ? JSON.stringify(observed) : null, id);
+    this.#statement('UPDATE tasks SET observed = ? WHERE id = ?').run(
+      observed ? JSON.stringify(observed) : null,
+      id,
+    );
     // What a read of the row would give: an observation out of bounds is forgotten.
     const parsed = observed ? taskObservationSchema.safeParse(observed) : undefined;
     this.#updateTask(id, { observed: parsed?.success ? parsed.data : null });
   }
 
   deleteTask(id: string): void {
-    this.#db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
+    this.#statement('DELETE FROM tasks WHERE id = ?').run(id);
     const task = this.#tasks?.get(id);
     if (task) this.#unindex(id, task.nodeId);
     this.#tasks?.delete(id);
@@ -510,23 +527,22 @@ export class SqliteStore implements Store {
   /** The index of `name` among `kind`, allocating the lowest free one in [first, last] if new. */
   allocate(kind: 'network' | 'service', name: string, first: number, last: number): number {
     return this.transaction(() => {
-      const existing = this.#db
-        .prepare('SELECT idx FROM allocations WHERE kind = ? AND name = ?')
-        .get(kind, name);
+      const existing = this.#statement('SELECT idx FROM allocations WHERE kind = ? AND name = ?').get(
+        kind,
+        name,
+      );
       if (existing) return z.object({ idx: z.number() }).parse(existing).idx;
       // The lowest free index: `first`, or one past a taken one, that is not itself taken. The
       // (kind, idx) index answers this without reading every row (thousands of them, per deploy).
-      const free = this.#db
-        .prepare(
-          `SELECT MIN(candidate) AS idx FROM (
+      const free = this.#statement(
+        `SELECT MIN(candidate) AS idx FROM (
              SELECT ? AS candidate UNION ALL SELECT idx + 1 FROM allocations WHERE kind = ?
            ) WHERE candidate BETWEEN ? AND ?
              AND NOT EXISTS (SELECT 1 FROM allocations WHERE kind = ? AND idx = candidate)`,
-        )
-        .get(first, kind, first, last, kind);
+      ).get(first, kind, first, last, kind);
       const idx = z.object({ idx: z.number().nullable() }).parse(free).idx;
       if (idx !== null) {
-        this.#db.prepare('INSERT INTO allocations (kind, name, idx) VALUES (?, ?, ?)').run(kind, name, idx);
+        this.#statement('INSERT INTO allocations (kind, name, idx) VALUES (?, ?, ?)').run(kind, name, idx);
         return idx;
       }
       throw new AllocationExhaustedError(kind, last - first + 1);
@@ -534,8 +550,7 @@ export class SqliteStore implements Store {
   }
 
   listAllocations(): { kind: 'network' | 'service'; name: string; index: number }[] {
-    return this.#db
-      .prepare('SELECT kind, name, idx FROM allocations ORDER BY kind, idx')
+    return this.#statement('SELECT kind, name, idx FROM allocations ORDER BY kind, idx')
       .all()
       .map((row) => {
         const parsed = allocationRow.parse(row);
@@ -545,14 +560,13 @@ export class SqliteStore implements Store {
 
   /** Returns an index to the pool (see server/address-release.ts for when that is safe). */
   releaseAllocation(kind: 'network' | 'service', name: string): void {
-    this.#db.prepare('DELETE FROM allocations WHERE kind = ? AND name = ?').run(kind, name);
+    this.#statement('DELETE FROM allocations WHERE kind = ? AND name = ?').run(kind, name);
   }
 
   // Nodes
 
   listNodes(): StoredNode[] {
-    return this.#db
-      .prepare('SELECT id, registration, joined_at, availability, labels FROM nodes ORDER BY id')
+    return this.#statement('SELECT id, registration, joined_at, availability, labels FROM nodes ORDER BY id')
       .all()
       .map((row) => {
         const parsed = nodeRow.parse(row);
@@ -567,25 +581,23 @@ export class SqliteStore implements Store {
   }
 
   setNodeAvailability(id: string, availability: NodeAvailability): void {
-    this.#db.prepare('UPDATE nodes SET availability = ? WHERE id = ?').run(availability, id);
+    this.#statement('UPDATE nodes SET availability = ? WHERE id = ?').run(availability, id);
   }
 
   setNodeLabels(id: string, labels: Record<string, string>): void {
-    this.#db.prepare('UPDATE nodes SET labels = ? WHERE id = ?').run(JSON.stringify(labels), id);
+    this.#statement('UPDATE nodes SET labels = ? WHERE id = ?').run(JSON.stringify(labels), id);
   }
 
   deleteNode(id: string): void {
-    this.#db.prepare('DELETE FROM nodes WHERE id = ?').run(id);
+    this.#statement('DELETE FROM nodes WHERE id = ?').run(id);
   }
 
   /** Records a node's registration; the first registration fixes its join time. */
   upsertNode(id: string, registration: NodeRegistration, now: number): void {
-    this.#db
-      .prepare(
-        `INSERT INTO nodes (id, registration, joined_at) VALUES (?, ?, ?)
+    this.#statement(
+      `INSERT INTO nodes (id, registration, joined_at) VALUES (?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET registration = excluded.registration`,
-      )
-      .run(id, JSON.stringify(registration), now);
+    ).run(id, JSON.stringify(registration), now);
   }
 
   // Events
@@ -597,9 +609,9 @@ export class SqliteStore implements Store {
   appendEvent(given: EventInput, givenAt: number): SkiffEvent {
     const at = Number.isFinite(givenAt) ? Math.min(Math.max(Math.round(givenAt), 0), MAX_EPOCH_MS) : 0;
     const event = { ...given, message: truncateText(given.message, MAX_EVENT_MESSAGE_CHARS) };
-    const result = this.#db
-      .prepare('INSERT INTO events (at, type, service, container, node, message) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(at, event.type, event.service, event.container, event.node, event.message);
+    const result = this.#statement(
+      'INSERT INTO events (at, type, service, container, node, message) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(at, event.type, event.service, event.container, event.node, event.message);
     const stored = { ...event, id: Number(result.lastInsertRowid), timestamp: eventTime(at) };
     const tail = this.#eventTail;
     if (tail) {
@@ -621,9 +633,9 @@ export class SqliteStore implements Store {
   /** The answer from the newest events in memory, or undefined when they may not hold all of it. */
   #eventsFromTail(query: EventQuery): SkiffEvent[] | undefined {
     if (!this.#eventTail) {
-      const rows = this.#db
-        .prepare('SELECT * FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?) ORDER BY id')
-        .all(EVENT_TAIL);
+      const rows = this.#statement(
+        'SELECT * FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?) ORDER BY id',
+      ).all(EVENT_TAIL);
       this.#eventTail = {
         entries: rows.map((row) => {
           const e = eventRow.parse(row);
@@ -680,22 +692,20 @@ export class SqliteStore implements Store {
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     // After an id: the oldest `limit` events after it (a page, or catching up); otherwise the
     // newest `limit`. Returned oldest first either way.
-    const rows = this.#db
-      .prepare(
-        query.afterId !== undefined
-          ? `SELECT * FROM events ${clause} ORDER BY id LIMIT ?`
-          : `SELECT * FROM (SELECT * FROM events ${clause} ORDER BY id DESC LIMIT ?) ORDER BY id`,
-      )
-      .all(...params, query.limit);
+    const rows = this.#statement(
+      query.afterId !== undefined
+        ? `SELECT * FROM events ${clause} ORDER BY id LIMIT ?`
+        : `SELECT * FROM (SELECT * FROM events ${clause} ORDER BY id DESC LIMIT ?) ORDER BY id`,
+    ).all(...params, query.limit);
     return rows.map((row) => toEvent(eventRow.parse(row)));
   }
 
   /** Keeps the newest `keep` events. */
   pruneEvents(keep: number): number {
     const removed = Number(
-      this.#db
-        .prepare('DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)')
-        .run(keep).changes,
+      this.#statement(
+        'DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)',
+      ).run(keep).changes,
     );
     const tail = this.#eventTail;
     if (tail && tail.entries.length >= keep) {
