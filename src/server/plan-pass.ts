@@ -875,7 +875,9 @@ class PassBuilder {
       else sendBytes += takesPatches(node) ? patchBytes : wholeServiceBytes;
     }
     const deferred =
-      changed && !urgent && this.#now - this.#endpointsPublishedAt < endpointsIntervalMs(sendBytes, recipients);
+      changed &&
+      !urgent &&
+      this.#now - this.#endpointsPublishedAt < endpointsIntervalMs(sendBytes, recipients);
     let published = lastPublished;
     let removed = last?.removed ?? new Map<string, number>();
     let publishedPeers = last?.peers ?? peers;
