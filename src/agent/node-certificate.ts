@@ -4,7 +4,7 @@
  * renewed at two thirds of its life, or at once when the server's CA bundle changed (a CA
  * rotation), without touching the open connection.
  */
-import { certificateFacts } from '../security/certificates.ts';
+import { certificateFacts } from '../security/certificate-facts.ts';
 import { httpsRequest } from '../security/https-json.ts';
 import {
   httpsBase,

@@ -2,6 +2,10 @@
  * The long-running commands: `skiff server` (control plane), `skiff agent` (one per host) and
  * `skiff up` (both in one process, the agent speaking the same protocol over a real socket).
  * Each exits cleanly on SIGINT/SIGTERM; containers keep running, as they belong to the cluster.
+ *
+ * The server half (skiff-server.ts, the stores, etcd's gRPC client, the certificate issuer) is
+ * imported only by the commands that run it: an agent's start, which is on the path of a host's
+ * return after a crash or reboot, would otherwise load some 200 more files first.
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,8 +31,7 @@ import { removeHaproxy } from '../net/haproxy/haproxy-process.ts';
 import { JoinTokenFormatError, parseJoinToken } from '../security/join-token.ts';
 import { loadIdentity } from '../security/node-identity.ts';
 import type { LivenessSettings } from '../server/node-liveness.ts';
-import { type ServerOptions, startServer } from '../server/skiff-server.ts';
-import { describeLocation } from '../store/store-url.ts';
+import type { ServerOptions } from '../server/skiff-server.ts';
 import { noPositionals, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { DEFAULT_CONFIG_FILES, withConfigFile } from './config-file.ts';
@@ -37,7 +40,6 @@ import { StartupError, UsageError } from './errors.ts';
 import { parseIntegerFlag, parsePositiveNumberFlag, parseSizeBytes } from './flag-values.ts';
 import { imageGcFromFlags } from './image-gc-flags.ts';
 import { printText } from './output.ts';
-import { etcdLocationFromFlags } from './store-commands.ts';
 import { commandUsage } from './usage.ts';
 
 /** This process's own lines; replaced by the flags' logger once they are read (startLogging). */
@@ -75,8 +77,10 @@ export async function runServer(argv: string[]): Promise<void> {
   });
   noPositionals(positionals);
   const logger = startLogging(values);
-  const settings = { ...serverSettingsFromFlags(values), log: lineLogger(logger, 'server') };
+  const settings = { ...(await serverSettingsFromFlags(values)), log: lineLogger(logger, 'server') };
+  const { startServer } = await import('../server/skiff-server.ts');
   const server = await startServer(settings);
+  const { describeLocation } = await import('../store/store-url.ts');
   const state = settings.store ? `state in ${describeLocation(settings.store)}, keys` : 'data';
   log(
     `skiff server listening on ${values.listen}:${new URL(server.url).port} (${state} in ${settings.dataDir})`,
@@ -157,11 +161,12 @@ export async function runUp(argv: string[]): Promise<void> {
   noPositionals(positionals);
   const logger = startLogging(values);
   const concurrency = parseIntegerFlag('--concurrency', values.concurrency, 1, 256);
-  const settings = { ...serverSettingsFromFlags(values), log: lineLogger(logger, 'server') };
+  const settings = { ...(await serverSettingsFromFlags(values)), log: lineLogger(logger, 'server') };
   checkNodeName(values.name);
   const { dataDir } = settings;
   // The engine first: without one there is nothing to run, and no server half started.
   const engine = await reachableEngine(values['docker-host']);
+  const { startServer } = await import('../server/skiff-server.ts');
   const server = await startServer(settings);
   if (server.metricsUrl) log(`metrics without a token at ${server.metricsUrl}`);
   const agent = new Agent({
@@ -291,7 +296,7 @@ function presetAdminToken(token: string | undefined): string | undefined {
 }
 
 /** Every server flag checked, so a usage error comes before anything starts. */
-function serverSettingsFromFlags(values: {
+async function serverSettingsFromFlags(values: {
   'data-dir'?: string;
   port: string;
   listen: string;
@@ -309,7 +314,8 @@ function serverSettingsFromFlags(values: {
   'etcd-cert'?: string;
   'etcd-key'?: string;
   advertise?: string;
-}): ServerOptions {
+}): Promise<ServerOptions> {
+  const { etcdLocationFromFlags } = await import('./store-commands.ts');
   const store = etcdLocationFromFlags(values);
   const certLifetimeMs = parseDurationMs(values['cert-lifetime']);
   if (certLifetimeMs === undefined || certLifetimeMs < 3000) {

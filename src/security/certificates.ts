@@ -4,9 +4,17 @@
  * certificates travel as PEM text; issuing takes `now` so tests control validity.
  */
 import 'reflect-metadata';
-import { createHash, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
+
+// Reading certificates needs none of this (certificate-facts.ts); only issuing and requesting do.
+export {
+  type CertificateFacts,
+  certificateDigest,
+  certificateFacts,
+  commonNameOf,
+} from './certificate-facts.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -180,36 +188,6 @@ export async function crossSignCa(
     ],
   });
   return cert.toString('pem');
-}
-
-/** The SHA-256 of a certificate's DER encoding, lower-case hex: what a join token pins. */
-export function certificateDigest(certPem: string): string {
-  return createHash('sha256').update(new NodeX509(certPem).raw).digest('hex');
-}
-
-export interface CertificateFacts {
-  readonly commonName: string | undefined;
-  readonly serial: string;
-  readonly validFromMs: number;
-  readonly validToMs: number;
-}
-
-export function certificateFacts(certPem: string): CertificateFacts {
-  const cert = new NodeX509(certPem);
-  return {
-    commonName: commonNameOf(cert.subject),
-    serial: cert.serialNumber.toLowerCase(),
-    validFromMs: Date.parse(cert.validFrom),
-    validToMs: Date.parse(cert.validTo),
-  };
-}
-
-/** `CN=` of a subject as node:crypto prints it (one `key=value` a line). */
-export function commonNameOf(subject: string): string | undefined {
-  return subject
-    .split('\n')
-    .map((line) => line.match(/^CN=(.*)$/)?.[1])
-    .find((cn) => cn !== undefined);
 }
 
 function serial(): string {

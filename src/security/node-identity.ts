@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { agentRoutesPaths } from './agent-paths.ts';
-import { certificateDigest, certificateFacts, createNodeRequest } from './certificates.ts';
+import { certificateDigest, certificateFacts } from './certificate-facts.ts';
 import { httpsRequest } from './https-json.ts';
 import { parseJoinToken } from './join-token.ts';
 import { splitPemBundle } from './pem.ts';
@@ -79,7 +79,7 @@ export async function joinCluster(input: {
     );
   }
   const caPem = bundle.join('\n');
-  const { keyPem, csrPem } = await createNodeRequest(input.nodeName);
+  const { keyPem, csrPem } = await nodeRequest(input.nodeName);
   const answer = await httpsRequest(new URL(agentRoutesPaths.join, base), {
     method: 'POST',
     trust: { ca: caPem },
@@ -97,7 +97,7 @@ export async function renewIdentity(input: {
   readonly dataDir: string;
   readonly identity: NodeIdentity;
 }): Promise<NodeIdentity> {
-  const { keyPem, csrPem } = await createNodeRequest(input.nodeName);
+  const { keyPem, csrPem } = await nodeRequest(input.nodeName);
   const answer = await httpsRequest(new URL(agentRoutesPaths.renew, httpsBase(input.serverUrl)), {
     method: 'POST',
     trust: { ca: input.identity.caPem, key: input.identity.keyPem, cert: input.identity.certPem },
@@ -107,6 +107,15 @@ export async function renewIdentity(input: {
   const identity = { keyPem, certPem: certified.certificate, caPem: certified.ca };
   saveIdentity(input.dataDir, identity);
   return identity;
+}
+
+/**
+ * A new key and request, with the issuing library loaded only now: an agent that starts on its
+ * saved certificate never needs it (certificate-facts.ts says what that saves).
+ */
+async function nodeRequest(nodeName: string): Promise<{ keyPem: string; csrPem: string }> {
+  const { createNodeRequest } = await import('./certificates.ts');
+  return await createNodeRequest(nodeName);
 }
 
 export function renewalDueMs(identity: NodeIdentity): number {
