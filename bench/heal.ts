@@ -873,7 +873,8 @@ async function main(): Promise<void> {
     printAgentLog([
       ...skiff.notableAgentLog(),
       ...(cpuResources.agent?.stderr ?? []).filter(
-        (line) => !/registered as |skiff agent started|shutting down/.test(line),
+        (line) =>
+          !/registered as |connected to \S+ over mutual TLS|skiff agent started|shutting down/.test(line),
       ),
     ]);
   }

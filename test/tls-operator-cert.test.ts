@@ -121,4 +121,11 @@ test('an agent joins and connects over mutual TLS, verifying the server by the j
     throw new Error(`${String(error)}\nagent log:\n${logs.join('\n')}`);
   });
   assert.ok(logs.includes('registered as op-node'), logs.join('\n'));
+  // The link's TLS share of a connect, as bench:failover reads it from an agent's log.
+  assert.ok(
+    logs.some((line) =>
+      /^connected to 127\.0\.0\.1:\d+ over mutual TLS in \d+ ms \(full handshake; TCP \d+ ms\)$/.test(line),
+    ),
+    logs.join('\n'),
+  );
 });

@@ -128,7 +128,7 @@ export class InProcessSkiff {
 
   /** What the agent said beyond registering (converge errors...): worth showing after a run. */
   notableAgentLog(): string[] {
-    return this.agentLog.filter((line) => !line.startsWith('registered as '));
+    return this.agentLog.filter((line) => !/^(registered as |connected to \S+ over mutual TLS)/.test(line));
   }
 
   /**

@@ -412,7 +412,7 @@ export class Agent {
       (tcp) => {
         if (this.#race === race) this.#race = undefined;
         if (this.#stopped) tcp.destroy();
-        else this.#openOn(tcp, identity, url);
+        else this.#openOn(tcp, identity, url, { dialledAt, connectedAt: Date.now() });
       },
       (error: unknown) => {
         if (this.#race === race) this.#race = undefined;
@@ -424,7 +424,12 @@ export class Agent {
   }
 
   /** The WebSocket over mutual TLS on a connected TCP socket, resuming the server's last session. */
-  #openOn(tcp: Socket, identity: NodeIdentity, url: URL): void {
+  #openOn(
+    tcp: Socket,
+    identity: NodeIdentity,
+    url: URL,
+    timing: { readonly dialledAt: number; readonly connectedAt: number },
+  ): void {
     const tls = this.#tls.for(identity);
     const server = url.host;
     const options = {
@@ -436,6 +441,12 @@ export class Agent {
       createConnection: (connectOptions: ConnectionOptions) => {
         const secure = tlsConnect({ ...connectOptions, socket: tcp, session: tls.session(server) });
         secure.on('session', (session: Buffer) => tls.remember(server, session));
+        // What the link's TLS costs a (re)connect, beside the TCP half (bench:failover reads it).
+        secure.once('secureConnect', () =>
+          this.#options.log(
+            `connected to ${server} over mutual TLS in ${Date.now() - timing.connectedAt} ms (${secure.isSessionReused() ? 'session resumed' : 'full handshake'}; TCP ${timing.connectedAt - timing.dialledAt} ms)`,
+          ),
+        );
         // A failed handshake may be the session's fault (a server whose ticket keys changed
         // answers with a full handshake instead, but be sure): the next dial starts afresh.
         secure.once('error', () => tls.forget(server));

@@ -91,6 +91,8 @@ export async function runServer(argv: string[]): Promise<void> {
 }
 
 export async function runAgent(argv: string[]): Promise<void> {
+  // Since the process began (node's own start and this command's modules): a host's return waits for it.
+  const loadedMs = Math.round(performance.now());
   if (argv.includes('--help') || argv.includes('-h')) return printText(commandUsage('agent'));
   const { values, positionals } = parseCommandArgs({
     args: daemonArgs(argv, 'agent'),
@@ -148,7 +150,9 @@ export async function runAgent(argv: string[]): Promise<void> {
     log: lineLogger(logger, 'agent'),
   });
   await agent.start();
-  log(`skiff agent started, server ${values.server}`);
+  log(
+    `skiff agent started ${Math.round(performance.now())} ms after its process (modules loaded at ${loadedMs} ms), server ${values.server}`,
+  );
   await untilSignal(async () => agent.stop());
 }
 
