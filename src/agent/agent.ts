@@ -43,6 +43,7 @@ import type { NodeIdentity } from '../security/node-identity.ts';
 import { loadAssignment, saveAssignment } from './assignment-file.ts';
 import type { ConnectRace } from './connect-race.ts';
 import { raceConnect } from './connect-race.ts';
+import { connectedLine } from './connect-timing.ts';
 import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
 import { ExecSessions } from './exec-sessions.ts';
@@ -444,7 +445,12 @@ export class Agent {
         // What the link's TLS costs a (re)connect, beside the TCP half (bench:failover reads it).
         secure.once('secureConnect', () =>
           this.#options.log(
-            `connected to ${server} over mutual TLS in ${Date.now() - timing.connectedAt} ms (${secure.isSessionReused() ? 'session resumed' : 'full handshake'}; TCP ${timing.connectedAt - timing.dialledAt} ms)`,
+            connectedLine({
+              server,
+              tcpMs: timing.connectedAt - timing.dialledAt,
+              tlsMs: Date.now() - timing.connectedAt,
+              resumed: secure.isSessionReused(),
+            }),
           ),
         );
         // A failed handshake may be the session's fault (a server whose ticket keys changed

@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent, type HttpProxyChoice } from '../agent/agent.ts';
 import { loadAssignment } from '../agent/assignment-file.ts';
+import { startedLine } from '../agent/connect-timing.ts';
 import { parseServerList } from '../agent/server-choice.ts';
 import { usageSourceFor } from '../agent/stats-docker-usage.ts';
 import { weakTokenReason } from '../auth/token-strength.ts';
@@ -150,9 +151,7 @@ export async function runAgent(argv: string[]): Promise<void> {
     log: lineLogger(logger, 'agent'),
   });
   await agent.start();
-  log(
-    `skiff agent started ${Math.round(performance.now())} ms after its process (modules loaded at ${loadedMs} ms), server ${values.server}`,
-  );
+  log(startedLine({ startedMs: Math.round(performance.now()), modulesMs: loadedMs }, values.server));
   await untilSignal(async () => agent.stop());
 }
 
