@@ -38,6 +38,8 @@ import type { SkiffEvent } from '../src/model/event.ts';
 import { eventSchema } from '../src/model/event.ts';
 import { DEFAULT_LIVENESS } from '../src/server/node-liveness.ts';
 import { serviceLabels, waitGone } from './harness/cleanup.ts';
+import type { ReturnSplit } from './harness/host-return.ts';
+import { HostReturnWatch, readAgentReturn, returnReport, returnSplit } from './harness/host-return.ts';
 import type { LabSkiff } from './harness/lab-skiff.ts';
 import { engineOf, readEngineEvents, runLabBench, waitNodesReady } from './harness/lab-skiff.ts';
 import { positiveInt } from './harness/options.ts';
@@ -233,6 +235,8 @@ interface TrialResult {
   readonly restoreMs: number;
   /** The host back (started / healed) → its node ready: the agent's redial over mutual TLS. */
   readonly readyAgainMs: number;
+  /** Where the return went: engine, agent start, TCP, TLS, hello, stale replicas stopped. */
+  readonly returned: ReturnSplit;
 }
 
 interface Bench extends LabSkiff {
@@ -385,7 +389,11 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
   const starts = engineLog.filter((e) => e.action === 'start').map((e) => e.at);
 
   // Restore: the host comes back, hears its replicas moved and stops them; exactly N remain.
+  const restoreCursor = feed.items.length;
   const restoreStart = Date.now();
+  // Polls until it has seen the engine and the agent's launch, or stop(); it never holds the process.
+  const watch =
+    kind === 'kill' ? new HostReturnWatch(lab.socketPath(host), lab.agentLogPath(host)) : undefined;
   if (kind === 'kill') await lab.startHost(host);
   else await lab.heal(host);
   await waitUntil(`${node} ready again`, RESTORE_TIMEOUT_MS, 20, async () =>
@@ -405,6 +413,14 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
     },
   );
   const restoreMs = Date.now() - restoreStart;
+  const returned = returnSplit(
+    kind,
+    restoreStart,
+    (await watch?.stop()) ?? { engineUpAt: undefined, launchedAt: undefined },
+    readAgentReturn(lab.agentLogPath(host), restoreStart),
+    feed.find(restoreCursor, nodeEvent(`Node ${node} is ready`))?.at,
+    restoreMs,
+  );
   await waitNodesReady(bench, 'all nodes ready after the restore', NODES_READY_TIMEOUT_MS, 100);
   await removeService(bench, name);
 
@@ -426,6 +442,7 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
     moved: rescheduled.length,
     restoreMs,
     readyAgainMs,
+    returned,
   };
 }
 
@@ -662,6 +679,22 @@ function reportTls(results: readonly TrialResult[], kinds: readonly Kind[]): voi
   );
 }
 
+/**
+ * Where the host's return went, step by step, and the TLS handshake's share of it: the same
+ * trials' fair plain-link figure (the plain build above is 469 commits older and was run on
+ * another load; its agent did much less at start).
+ */
+function reportReturns(results: readonly TrialResult[]): void {
+  const { header, rows, notes } = returnReport(
+    results.map((r) => ({ ...r.returned, kind: KIND_TITLE[r.kind] })),
+    median,
+  );
+  out();
+  out('Where the return goes (host back → restored; "step" from the step before, medians of each):');
+  out(table(header, rows));
+  for (const note of notes) out(`  ${note}`);
+}
+
 // --- main -----------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -710,6 +743,7 @@ async function main(): Promise<void> {
       }
       report(results, options.kinds);
       reportTls(results, options.kinds);
+      reportReturns(results);
     },
     () => feed.close(),
   );
