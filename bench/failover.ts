@@ -677,6 +677,12 @@ function reportTls(results: readonly TrialResult[], kinds: readonly Kind[]): voi
     `  TLS agent reconnect, host back → node ready (median): after a partition ${fmt(stats(partition).median)} ms (the agent redials on its saved node certificate: TLS handshake with client certificate + hello),` +
       ` after a kill ${fmt(stats(kill).median)} ms (dockerd and the agent start first); bench:deploy measures the reconnect alone.`,
   );
+  out(
+    "  The plain build is 469 commits older and its figures are another day's: its agent did far less at start, so the",
+  );
+  out(
+    "  restore row is no TLS comparison. TLS's own share is the handshake in the split below (same trials).",
+  );
 }
 
 /**
