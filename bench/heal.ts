@@ -21,7 +21,7 @@
  *
  * Options: --trials N (20), --containers N (100), --cpu-window DURATION (30s),
  * --image REF (skiff-demo:v1), --only kill,health,cpu (all), --trace (each trial's engine calls),
- * --poll-ms N (10: how often the API is polled; its CPU competes with the engine's on a small host),
+ * --poll-ms N (10: how often the API is polled once the engine has started the replacement),
  * --data-plane on|off (on; off: the agent without VIPs, DNS and rules, to see what they cost).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -68,6 +68,8 @@ import {
 
 const REPO_ROOT = dirname(import.meta.dirname);
 const KILL_TARGET_OVER_FLOOR_MS = 300;
+/** The absolute goal of issue 8 for kill → replacement running. */
+const KILL_GOAL_MS = 400;
 const CHECK_INTERVAL = '1s';
 const CHECK_INTERVAL_MS = 1000;
 const CHECK_RETRIES = 3;
@@ -301,17 +303,22 @@ async function killTrial(ctx: KillContext): Promise<KillResult> {
   const started = ctx.watch.next('the replacement started', RESTART_TIMEOUT_MS, (r) => {
     return r.action === 'start' && r.id !== old.Id && r.receivedAt >= t0;
   });
-  const apiRunning = waitUntil(
-    `the API to show a replacement of ${ctx.service} running`,
-    RESTART_TIMEOUT_MS,
-    ctx.pollMs,
-    async () => {
-      const replica = (await ctx.api.service(ctx.service)).containers[0];
-      const replaced = replica?.id !== null && replica?.id !== undefined && replica.id !== oldShort;
-      return replaced && replica?.status === 'running'
-        ? { at: performance.now(), id: replica.id }
-        : undefined;
-    },
+  // The API cannot show the replacement running before the engine has started it, so it is
+  // polled from the engine's `start` on: a poll loop during the restart would take CPU from the
+  // engine's own start on a small host (10 ms polling cost the start about 100 ms on 2 cores).
+  const apiRunning = started.then(() =>
+    waitUntil(
+      `the API to show a replacement of ${ctx.service} running`,
+      RESTART_TIMEOUT_MS,
+      ctx.pollMs,
+      async () => {
+        const replica = (await ctx.api.service(ctx.service)).containers[0];
+        const replaced = replica?.id !== null && replica?.id !== undefined && replica.id !== oldShort;
+        return replaced && replica?.status === 'running'
+          ? { at: performance.now(), id: replica.id }
+          : undefined;
+      },
+    ),
   );
   const [tKilled, start, api] = await Promise.all([killed, started, apiRunning]);
   const calls = ctx.tracer.take().filter((c) => c.start >= t0 && c.start <= start.receivedAt);
@@ -380,7 +387,7 @@ async function killPhase(
   out(`   Skiff: service ${service}, 1 replica, restart_policy always / delay 1ms / max_delay 1ms.`);
   out('   t0 = SIGKILL issued (dockerode kill); "engine" = its replacement\'s `start` event received');
   out(
-    `   from the engine's event stream; "API" = first GET /api/services/{name} (every ${options.pollMs} ms) showing it running.`,
+    `   from the engine's event stream; "API" = first GET /api/services/{name} (every ${options.pollMs} ms from that \`start\` on) showing it running.`,
   );
   out('   raw floor: dockerode create+start of one container with the same containerDefinition body.');
   out(
@@ -848,6 +855,13 @@ async function main(): Promise<void> {
         fmt(percentile(apiMs, 95)),
         `≤ ${fmt(target)} (floor + ${KILL_TARGET_OVER_FLOOR_MS})`,
         median(apiMs) <= target ? 'within target' : 'OVER target',
+      ]);
+      summary.push([
+        'killed → replacement running (API), absolute',
+        fmt(median(apiMs)),
+        fmt(percentile(apiMs, 95)),
+        `≤ ${KILL_GOAL_MS} (issue 8)`,
+        median(apiMs) <= KILL_GOAL_MS ? 'within goal' : 'OVER goal',
       ]);
     }
     if (health) {
