@@ -44,6 +44,7 @@ import {
   sweepClusters,
   waitGone,
 } from './harness/cleanup.ts';
+import { DeathWatch } from './harness/death-watch.ts';
 import type { EngineCall } from './harness/engine-tracer.ts';
 import { EngineTracer } from './harness/engine-tracer.ts';
 import type { AgentSettings } from './harness/in-process-skiff.ts';
@@ -208,6 +209,8 @@ async function skiffTrial(
 interface RemoveResult {
   /** DELETE sent → the last of the service's containers gone from the engine. */
   readonly ms: number;
+  /** DELETE sent → the last `die` (every process ended: stopped and out of service). */
+  readonly stoppedMs: number;
   /** DELETE sent → the first container gone (the drain and grace run in parallel, so close to ms). */
   readonly firstGoneMs: number;
 }
@@ -228,16 +231,28 @@ async function removeTrial(
     return view.running === n ? true : undefined;
   });
   const labels = serviceLabels(clusterId, name);
-  const t0 = performance.now();
-  await api.request('DELETE', `/api/services/${name}`);
-  let firstGoneMs: number | undefined;
-  await waitUntil(`${name}'s containers to be gone`, DRAIN_MS + GRACE_MS + 60_000, POLL_MS * 5, async () => {
-    const left = (await docker.listContainers({ all: true, filters: { label: labels } })).length;
-    if (left < n && firstGoneMs === undefined) firstGoneMs = performance.now() - t0;
-    return left === 0 ? true : undefined;
-  });
-  const ms = performance.now() - t0;
-  return { ms, firstGoneMs: firstGoneMs ?? ms };
+  const deaths = await DeathWatch.open(docker, labels);
+  try {
+    const t0 = performance.now();
+    await api.request('DELETE', `/api/services/${name}`);
+    let firstGoneMs: number | undefined;
+    await waitUntil(
+      `${name}'s containers to be gone`,
+      DRAIN_MS + GRACE_MS + 60_000,
+      POLL_MS * 5,
+      async () => {
+        const left = (await docker.listContainers({ all: true, filters: { label: labels } })).length;
+        if (left < n && firstGoneMs === undefined) firstGoneMs = performance.now() - t0;
+        return left === 0 ? true : undefined;
+      },
+    );
+    const ms = performance.now() - t0;
+    // Each `die` came before its container's removal, so all N are in.
+    const stoppedMs = deaths.countSince(t0) === n ? deaths.lastSince(t0) : Number.NaN;
+    return { ms, stoppedMs, firstGoneMs: firstGoneMs ?? ms };
+  } finally {
+    deaths.close();
+  }
 }
 
 /**
@@ -250,7 +265,7 @@ async function rawRemoveTrial(
   rawClusterId: string,
   name: string,
   n: number,
-): Promise<number> {
+): Promise<{ ms: number; stoppedMs: number }> {
   const spec = serviceSpecSchema.parse({ name, image: options.rmImage, replicas: n });
   const semaphore = new Semaphore(options.concurrency);
   const containers = await Promise.all(
@@ -262,18 +277,24 @@ async function rawRemoveTrial(
       }),
     ),
   );
-  const t0 = performance.now();
-  await withDeadline(
-    `raw stop+remove of ${n} containers`,
-    GRACE_MS + 60_000,
-    Promise.all(
-      containers.map(async (container) => {
-        await container.stop();
-        await container.remove({ force: true });
-      }),
-    ),
-  );
-  return performance.now() - t0;
+  const deaths = await DeathWatch.open(docker, serviceLabels(rawClusterId, name));
+  try {
+    const t0 = performance.now();
+    await withDeadline(
+      `raw stop+remove of ${n} containers`,
+      GRACE_MS + 60_000,
+      Promise.all(
+        containers.map(async (container) => {
+          await container.stop();
+          await container.remove({ force: true });
+        }),
+      ),
+    );
+    const ms = performance.now() - t0;
+    return { ms, stoppedMs: deaths.countSince(t0) === n ? deaths.lastSince(t0) : Number.NaN };
+  } finally {
+    deaths.close();
+  }
 }
 /** bench:deploy before the agent link was TLS (README "Measured", notes): ratio to the raw floor. */
 const PLAIN_RATIOS: Record<number, string> = { 10: '1.09×', 30: '1.08×' };
@@ -435,7 +456,7 @@ async function main(): Promise<void> {
       );
       const removals: string[][] = [];
       for (const n of options.rmSizes) {
-        const rawMs = await rawRemoveTrial(docker, options, rawClusterId, `bench-raw-rm-${n}`, n);
+        const raw = await rawRemoveTrial(docker, options, rawClusterId, `bench-raw-rm-${n}`, n);
         const result = await removeTrial(
           api,
           docker,
@@ -445,25 +466,35 @@ async function main(): Promise<void> {
           n,
         );
         out(
-          `  N=${n}: all gone after ${fmt(result.ms)} ms (first gone after ${fmt(result.firstGoneMs)} ms); engine floor (no drain) ${fmt(rawMs)} ms`,
+          `  N=${n}: all stopped (last \`die\`) after ${fmt(result.stoppedMs)} ms, all removed after ${fmt(result.ms)} ms (first removed after ${fmt(result.firstGoneMs)} ms); engine floor (no drain): stopped ${fmt(raw.stoppedMs)} ms, removed ${fmt(raw.ms)} ms`,
         );
         removals.push([
           String(n),
-          fmt(rawMs),
-          fmt(result.firstGoneMs),
+          fmt(raw.stoppedMs),
+          fmt(raw.ms),
+          fmt(result.stoppedMs),
+          result.stoppedMs <= goalMs ? 'within goal' : 'OVER goal',
           fmt(result.ms),
-          fmt(result.ms - DRAIN_MS - rawMs),
+          fmt(result.ms - DRAIN_MS - raw.ms),
           result.ms <= goalMs ? 'within goal' : 'OVER goal',
         ]);
       }
       out('');
       out(
+        '  "stopped": every process ended (the engine\'s `die` events): out of service, CPU and memory free.',
+      );
+      out(
+        '  "removed": no container record left (the engine tears down each network endpoint and mount first).',
+      );
+      out(
         table(
           [
             'N',
-            'engine floor ms (no drain)',
-            'first gone ms',
-            'all gone ms',
+            'floor: stopped ms',
+            'floor: removed ms',
+            'Skiff: stopped ms',
+            'verdict',
+            'Skiff: removed ms',
             'beyond drain + floor ms',
             'verdict',
           ],

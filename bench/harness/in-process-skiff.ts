@@ -32,6 +32,8 @@ export interface AgentSettings {
   readonly serverUrls?: readonly string[];
   /** `--http-proxy` of the agent; its default (auto) when absent. */
   readonly httpProxy?: HttpProxyChoice;
+  /** False: no data plane (no VIPs, DNS or netfilter rules), to see what it costs. */
+  readonly dataPlane?: boolean;
 }
 
 export class InProcessSkiff {
@@ -74,6 +76,7 @@ export class InProcessSkiff {
       name: settings.name,
       dataDir: settings.dataDir,
       concurrency: settings.concurrency,
+      ...(settings.dataPlane === false ? { dataPlane: false } : {}),
       ...(settings.httpProxy ? { httpProxy: settings.httpProxy } : {}),
       log: (message) => this.agentLog.push(message),
     });

@@ -10,6 +10,7 @@ import type {
   ContainerDefinition,
   ContainerEngine,
   EngineEvent,
+  ListOptions,
   ManagedContainer,
   ManagedVolume,
   VolumeDefinition,
@@ -31,7 +32,15 @@ class HeldStopsEngine implements ContainerEngine {
   async info() {
     return { id: 'e', name: 'fake', cpuMillicores: 2000, memoryBytes: 2 ** 32, version: 'fake' };
   }
-  async listManaged(): Promise<ManagedContainer[]> {
+  /** Lists made, and what the last one was told not to inspect. */
+  lists = 0;
+  lastWithoutDetails: readonly string[] = [];
+  /** When set, removals wait for the test too (`removals` releases them). */
+  holdRemovals = false;
+  readonly removals = new Map<string, () => void>();
+  async listManaged(_cluster: string, options: ListOptions = {}): Promise<ManagedContainer[]> {
+    this.lists++;
+    this.lastWithoutDetails = [...(options.withoutDetails ?? [])].sort();
     return [...this.containers.values()];
   }
   async hasImage() {
@@ -96,6 +105,7 @@ class HeldStopsEngine implements ContainerEngine {
     this.#emit('die', id);
   }
   async removeContainer(id: string) {
+    if (this.holdRemovals) await new Promise<void>((release) => this.removals.set(id, release));
     this.containers.delete(id);
     this.#emit('destroy', id);
   }
@@ -265,6 +275,56 @@ test("a single-writer volume's next replica waits for the old container's stop; 
       return !engine.volumes.has('data-0');
     });
     await eventually('reported gone', () => reported.at(-1)?.length === 0);
+  } finally {
+    loop.stop();
+  }
+});
+
+test('the deaths of containers it is removing ask the engine for no list, and no inspect of them', async () => {
+  const engine = new HeldStopsEngine();
+  engine.holdRemovals = true;
+  const loop = new ConvergeLoop({
+    engine,
+    clusterId: 'cluster',
+    pool: DEFAULT_POOL,
+    nodeId: 'node-1',
+    concurrency: 2,
+    resyncIntervalMs: 60_000,
+    stableAfterMs: 10_000,
+    now: Date.now,
+    onReport: () => {},
+    onError: (error) => assert.fail(String(error)),
+  });
+  loop.start();
+  try {
+    loop.setDesired(
+      [0, 1, 2, 3, 4].map((slot) => task('old', slot)),
+      { fromServer: true },
+    );
+    await eventually('5 replicas running', () => engine.running('old') === 5);
+    loop.setDesired([], { fromServer: true });
+    await eventually('every stop in flight', () => engine.stops.size === 5);
+    const ids = [...engine.containers.keys()].sort();
+    // A pass while they stop: the containers being removed are not to be inspected.
+    const before = engine.lists;
+    loop.trigger();
+    await eventually('the pass listed', () => engine.lists > before);
+    assert.deepEqual(engine.lastWithoutDetails, ids);
+
+    // All five die at once (their grace ends): no pass follows their deaths.
+    const quiet = engine.lists;
+    for (const release of engine.stops.values()) release();
+    await eventually(
+      'all exited, removals in flight',
+      () => engine.removals.size > 0 && [...engine.containers.values()].every((c) => c.state === 'exited'),
+    );
+    loop.trigger();
+    await eventually('the pass asked for', () => engine.lists > quiet);
+    assert.equal(engine.lists, quiet + 1, 'only the pass asked for listed');
+    await eventually('all removed', () => {
+      for (const release of engine.removals.values()) release();
+      return engine.containers.size === 0;
+    });
   } finally {
     loop.stop();
   }

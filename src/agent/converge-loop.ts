@@ -271,8 +271,10 @@ export class ConvergeLoop {
     // An operation that ends while the list is in flight leaves the list stale for its task, so
     // what was busy when listing began stays busy for this pass.
     const busy = new Set(this.#operations.keys());
+    // How a container being removed ended is asked of no one: its task is gone or has a successor.
+    const removing = new Set([...this.#operations].filter(([, op]) => op === 'remove').map(([key]) => key));
     this.#containers = withDeaths(
-      await this.#options.engine.listManaged(this.#options.clusterId),
+      await this.#options.engine.listManaged(this.#options.clusterId, { withoutDetails: removing }),
       this.#deaths,
     );
     for (const key of this.#operations.keys()) busy.add(key);
@@ -775,11 +777,15 @@ export class ConvergeLoop {
     }
     // The creates, starts and removals of this agent's own operations are no news: the operation
     // triggers a pass when it ends. A list now would only compete with the start it waits for.
+    // Nor is the death of a container this agent is removing: after a mass removal a hundred
+    // deaths would each ask for a list (and inspects) of an engine busy tearing them down.
+    const removing = this.#operations.get(event.containerId) === 'remove';
     const ours =
-      event.action !== 'die' &&
-      event.action !== 'oom' &&
-      (this.#operations.has(event.containerId) ||
-        (event.taskId !== undefined && this.#operations.has(event.taskId)));
+      removing ||
+      (event.action !== 'die' &&
+        event.action !== 'oom' &&
+        (this.#operations.has(event.containerId) ||
+          (event.taskId !== undefined && this.#operations.has(event.taskId))));
     if (!ours) this.trigger();
   }
 

@@ -113,9 +113,17 @@ export interface LogEntry {
   readonly text: string;
 }
 
+export interface ListOptions {
+  readonly withoutDetails?: ReadonlySet<string>;
+}
+
 export interface ContainerEngine {
   info(): Promise<EngineInfo>;
-  listManaged(clusterId: string): Promise<ManagedContainer[]>;
+  /**
+   * The cluster's containers. A stopped one's exit code and start time cost an inspect each;
+   * `withoutDetails` names containers whose details are not wanted (being removed), left null.
+   */
+  listManaged(clusterId: string, options?: ListOptions): Promise<ManagedContainer[]>;
   hasImage(ref: string): Promise<boolean>;
   /** Pulls `ref` (a tag is given as written; `pullReference` adds `:latest` to a bare name). */
   pullImage(ref: string, options?: PullOptions): Promise<void>;

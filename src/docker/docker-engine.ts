@@ -18,6 +18,7 @@ import type {
   EngineInfo,
   ExecSession,
   ExecSessionRequest,
+  ListOptions,
   LogEntry,
   ManagedContainer,
   ManagedVolume,
@@ -157,7 +158,8 @@ export class DockerEngine implements ContainerEngine {
     };
   }
 
-  async listManaged(clusterId: string): Promise<ManagedContainer[]> {
+  async listManaged(clusterId: string, options: ListOptions = {}): Promise<ManagedContainer[]> {
+    const skip = options.withoutDetails;
     const raw = await this.#call('list containers', () =>
       this.#docker.listContainers({ all: true, filters: { label: [`${LABELS.cluster}=${clusterId}`] } }),
     );
@@ -177,7 +179,7 @@ export class DockerEngine implements ContainerEngine {
       }
       const known = FINAL_STATES.has(item.State) ? this.#exited.get(item.Id) : undefined;
       if (known) inspected.set(item.Id, known);
-      else stopped.push(item.Id);
+      else if (!skip?.has(item.Id)) stopped.push(item.Id);
     }
     for (let i = 0; i < stopped.length; i += INSPECTS_AT_ONCE) {
       const batch = stopped.slice(i, i + INSPECTS_AT_ONCE);

@@ -73,6 +73,8 @@ export class DataPlane {
   #localPorts: readonly HostPort[] = [];
   #queue: Promise<void> = Promise.resolve();
   #retry: NodeJS.Timeout | undefined;
+  /** An apply is queued and has not begun yet. */
+  #waiting = false;
   readonly #bridges = new Set<string>();
   #lastSkipped = '';
   #lastProblem = '';
@@ -138,8 +140,17 @@ export class DataPlane {
 
   #schedule(): void {
     clearTimeout(this.#retry);
+    // An apply reads the latest endpoints and ports when it begins: one already waiting covers
+    // this change too. A mass removal changes the published ports on every converge pass, and
+    // each change queued an apply of its own (ip and iptables processes) beside the engine's
+    // teardown of the containers.
+    if (this.#waiting) return;
+    this.#waiting = true;
     this.#queue = this.#queue
-      .then(() => this.#apply())
+      .then(() => {
+        this.#waiting = false;
+        return this.#apply();
+      })
       .then(() => {
         this.#lastProblem = '';
       })
