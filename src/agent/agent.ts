@@ -55,6 +55,7 @@ import { NodeCertificate } from './node-certificate.ts';
 import { probeNode } from './node-probe.ts';
 import type { HostNetworks } from './pool-overlap.ts';
 import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
+import { PreparedReplicas } from './prepared-replicas.ts';
 import { publishAddress, publishAddressWarning } from './publish-address.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
 import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
@@ -150,6 +151,8 @@ export class Agent {
   #registration: NodeRegistration | undefined;
   #socket: WebSocket | undefined;
   #loop: ConvergeLoop | undefined;
+  /** Replicas held created for another node's failover (prepared-replicas.ts). */
+  #prepared: PreparedReplicas | undefined;
   /** DNS, VIPs and the service proxy of this host. */
   #dataPlane: DataPlane | undefined;
   #clusterId: string | undefined;
@@ -369,6 +372,7 @@ export class Agent {
     this.#stats?.stop();
     this.#images?.stop();
     this.#loop?.stop();
+    this.#prepared?.stop();
     void this.#dataPlane?.stop();
     for (const controller of this.#logStreams.values()) controller.abort();
     this.#execs.cancelAll();
@@ -595,6 +599,8 @@ export class Agent {
           return;
         }
         this.#startLoop(cluster);
+        // A server that restarted (or a new leader) knows nothing of what it asked to prepare.
+        this.#prepared?.setWanted([]);
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
         this.#serverSilenceMs = serverSilenceMs(message.heartbeat_interval_ms);
@@ -631,6 +637,9 @@ export class Agent {
         this.#loop?.setDesired(message.tasks, { fromServer: true });
         return;
       }
+      case 'prepare':
+        this.#prepared?.setWanted(message.tasks);
+        return;
       case 'endpoints':
         this.#applyEndpoints(fullSet(message.generation, message.services, message.node_addresses));
         return;
@@ -806,6 +815,16 @@ export class Agent {
         this.#options.log(`converge: ${error instanceof Error ? error.message : String(error)}`),
     });
     this.#loop.start();
+    const loop = this.#loop;
+    this.#prepared = new PreparedReplicas({
+      engine: this.#options.engine,
+      clusterId,
+      pool,
+      ...(published === undefined ? {} : { publishAddress: published }),
+      assigned: () => loop.assignedTaskIds(),
+      log: this.#options.log,
+    });
+    this.#prepared.start();
   }
 
   #sendReport(report: LoopReport): void {

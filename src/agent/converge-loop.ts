@@ -34,6 +34,7 @@ import { DEFAULT_PULL_CONCURRENCY, DEFAULT_PULL_TIMEOUT_MS, ImagePuller } from '
 import { unusedNetworks } from './network-sweep.ts';
 import type { Operation } from './observation.ts';
 import { observe } from './observation.ts';
+import { visibleToConverger } from './prepared-plan.ts';
 import { explainPullFailure, needsPull } from './pull-policy.ts';
 import type { ReportedDeath } from './reported-deaths.ts';
 import { withDeaths } from './reported-deaths.ts';
@@ -222,6 +223,11 @@ export class ConvergeLoop {
     this.#images.clear();
   }
 
+  /** The tasks assigned to this node (restored from disk, or as the server last said). */
+  assignedTaskIds(): ReadonlySet<string> {
+    return new Set(this.#desired.map((t) => t.task_id));
+  }
+
   /** The container that currently serves a task, for logs. */
   containerOf(taskId: string): ManagedContainer | undefined {
     const current = this.#runtime.get(taskId)?.current;
@@ -273,9 +279,13 @@ export class ConvergeLoop {
     const busy = new Set(this.#operations.keys());
     // How a container being removed ended is asked of no one: its task is gone or has a successor.
     const removing = new Set([...this.#operations].filter(([, op]) => op === 'remove').map(([key]) => key));
-    this.#containers = withDeaths(
-      await this.#options.engine.listManaged(this.#options.clusterId, { withoutDetails: removing }),
-      this.#deaths,
+    // Prepared replicas (prepared-replicas.ts) are seen only once their task is assigned here.
+    this.#containers = visibleToConverger(
+      withDeaths(
+        await this.#options.engine.listManaged(this.#options.clusterId, { withoutDetails: removing }),
+        this.#deaths,
+      ),
+      this.assignedTaskIds(),
     );
     for (const key of this.#operations.keys()) busy.add(key);
     this.#tellPublishedPorts();

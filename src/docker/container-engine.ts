@@ -15,6 +15,11 @@ export const LABELS = {
    * converger holds a single-writer volume's next replica until no other container has it).
    */
   volumes: 'skiff.volumes',
+  /**
+   * On a container made ahead of a failover (agent/prepared-replicas.ts): created, not started,
+   * for a task that may be assigned here. The converger sees it only once its task is assigned.
+   */
+  prepared: 'skiff.prepared',
   /** On a volume: the resolved name's source as the spec gave it (`data-{{.Task.Slot}}`). */
   volumeSource: 'skiff.volume.source',
 } as const;
@@ -68,6 +73,8 @@ export interface ManagedContainer {
   readonly ip: string | null;
   /** The named volumes it mounts (from its `skiff.volumes` label). */
   readonly volumes?: readonly { readonly name: string; readonly shared: boolean }[];
+  /** Made ahead of a failover (its `skiff.prepared` label); absent: no. */
+  readonly prepared?: boolean;
 }
 
 export interface EngineInfo {

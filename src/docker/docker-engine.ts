@@ -219,6 +219,7 @@ export class DockerEngine implements ContainerEngine {
             protocol: p.Type === 'udp' ? 'udp' : 'tcp',
           })),
         volumes: parseVolumesLabel(labels[LABELS.volumes]),
+        ...(labels[LABELS.prepared] === 'true' ? { prepared: true } : {}),
         ip:
           Object.values(item.NetworkSettings?.Networks ?? {})
             .map((n) => n.IPAddress)

@@ -64,6 +64,12 @@ export const FEATURES = {
    * `endpoints-delta` alone is sent such services whole.
    */
   endpointsBackendDelta: 'endpoints-backend-delta',
+  /**
+   * Holds replicas prepared for a silent node's failover (`prepare`: created, not started; the
+   * whole set each time, cleared at every welcome) and starts one when an assignment makes it a
+   * task's container (server/prepare-plan.ts, agent/prepared-replicas.ts).
+   */
+  preparedReplicas: 'prepared-replicas',
 } as const;
 
 /** What this agent supports. */

@@ -203,6 +203,12 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     features: z.array(z.string().max(64)).max(256).optional(),
   }),
   z.object({ type: z.literal('assign'), generation: z.int(), tasks: z.array(taskSpecSchema) }),
+  /**
+   * To an agent that lists `prepared-replicas`: the whole set of replicas it should hold prepared
+   * (created, not started) for a silent node's failover. One that an assignment names becomes that
+   * task's container and is started; the others, once no longer listed, are removed.
+   */
+  z.object({ type: z.literal('prepare'), tasks: z.array(taskSpecSchema).max(10_000) }),
   /** Every service's serving replicas, for the proxies and DNS of every host; sent whole on change. */
   z.object({
     type: z.literal('endpoints'),

@@ -35,6 +35,7 @@ const empty: PassPlan = {
   allocate: [],
   release: [],
   assignments: [],
+  prepares: [],
   pulls: [],
   endpoints: undefined,
   memory: {

@@ -94,6 +94,14 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
     );
     node.link.send({ type: 'assign', generation: assignment.generation, tasks });
   }
+  // After the assignments: an agent sees a prepared replica assigned before it stops being prepared.
+  for (const prepare of plan.prepares) {
+    const node = cluster.get(prepare.nodeId);
+    if (!node?.link) continue;
+    node.lastPrepared = prepare.key;
+    const tasks = prepare.tasks.map((task) => withRegistryAuth(task, registries));
+    node.link.send({ type: 'prepare', tasks });
+  }
   for (const pull of plan.pulls) {
     const node = cluster.get(pull.nodeId);
     if (!node?.link) continue;

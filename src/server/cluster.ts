@@ -43,6 +43,8 @@ export interface NodeSession {
   link: AgentLink | undefined;
   /** The key of the last assignment sent over the current link, to send only changes. */
   lastAssignment: string | undefined;
+  /** The key of the last prepared set sent over the current link (plan-pass.ts `prepares`). */
+  lastPrepared: string | undefined;
   /** The generation of the last endpoints sent over the current link. */
   lastEndpoints: number | undefined;
   /** What its agent said it supports (protocol/features.ts); until it says, the baseline. */
@@ -132,6 +134,7 @@ export class Cluster {
         lastHeartbeat: null,
         link: undefined,
         lastAssignment: undefined,
+        lastPrepared: undefined,
         lastEndpoints: undefined,
         features: new Set(BASELINE_FEATURES),
         endpointsAcked: -1,
@@ -181,6 +184,7 @@ export class Cluster {
       lastHeartbeat: now,
       link,
       lastAssignment: undefined,
+      lastPrepared: undefined,
       lastEndpoints: undefined,
       features: new Set(features),
       endpointsAcked: -1,
@@ -198,6 +202,7 @@ export class Cluster {
     session.features = new Set(features);
     session.endpointsAcked = -1;
     session.lastAssignment = undefined;
+    session.lastPrepared = undefined;
     session.lastEndpoints = undefined;
     session.probedDown = false;
     session.pullsAsked = new Set();
@@ -211,6 +216,7 @@ export class Cluster {
     if (!session || session.link !== link) return false;
     session.link = undefined;
     session.lastAssignment = undefined;
+    session.lastPrepared = undefined;
     session.lastEndpoints = undefined;
     session.pullsAsked = new Set();
     session.lastSeen = now;

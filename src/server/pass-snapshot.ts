@@ -20,6 +20,7 @@ import type { PublishedEndpoints } from './endpoints-history.ts';
 import type { ImageInventory } from './image-inventory.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import { livenessFor } from './node-liveness.ts';
+import type { Preparation } from './prepare-plan.ts';
 import type { VolumePlaces } from './volume-registry.ts';
 
 export type { PublishedEndpoints } from './endpoints-history.ts';
@@ -45,6 +46,8 @@ export interface PassNode {
   readonly probedDown?: boolean;
   /** The key of the assignment last sent over the current link (see plan-pass.ts). */
   readonly sentAssignment: string | undefined;
+  /** The key of the prepared set last sent over the current link (plan-pass.ts); undefined: none. */
+  readonly sentPrepared?: string | undefined;
   /** The endpoints generation last sent over the current link. */
   readonly sentEndpoints: number | undefined;
   /** The endpoints generation its agent last acknowledged over the current link. */
@@ -72,6 +75,8 @@ export interface PassMemory {
   readonly endpoints: EndpointsMemory | undefined;
   /** When `endpointsGeneration` was made (plan-pass.ts paces additions). */
   readonly endpointsPublishedAt: number;
+  /** Replacements prepared for silent nodes' replicas, by the replica's id (prepare-plan.ts); absent: none. */
+  readonly preparations?: ReadonlyMap<string, Preparation>;
 }
 
 /** A node's assignment key and what it was made from, in the pass's task order (plan-pass.ts `assign`). */
@@ -207,6 +212,7 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
       probedDown: node.probedDown,
       sentAssignment: node.lastAssignment,
       sentEndpoints: node.lastEndpoints,
+      sentPrepared: node.lastPrepared,
       endpointsAcked: node.endpointsAcked,
       pulls: node.pulls,
       pullsAsked: node.pullsAsked,

@@ -13,10 +13,14 @@
  *     asked to pull, and no outdated replica is replaced until they have the image; a failed
  *     phase fails (or rolls back) the rollout with nothing stopped.
  *  4. The scheduler places every replica meant to run that has no node.
- *  5. Each connected node whose assignment changed gets its complete desired set.
- *  6. Every host gets every service's serving replicas when they changed (endpoints.ts): those
+ *  5. A silent node's replicas are prepared elsewhere (prepare-plan.ts): where each would go,
+ *     created there but not started; when the node is called down (step 2), each prepared one
+ *     becomes its slot's replacement, placed where it waits, and is only started.
+ *  6. Each connected node whose assignment changed gets its complete desired set, and each whose
+ *     prepared set changed gets that (`prepare`).
+ *  7. Every host gets every service's serving replicas when they changed (endpoints.ts): those
  *     changed since it was last sent, or the whole set on a new connection.
- *  7. Addresses no task and no service uses return to the pool once it is safe (address-release.ts).
+ *  8. Addresses no task and no service uses return to the pool once it is safe (address-release.ts).
  *
  * Same snapshot, same `now`, same ids: same plan, whatever order the rows were read in (tasks
  * are taken in service, slot, creation and id order; services and nodes by name).
@@ -60,6 +64,8 @@ import type {
   ServiceEndpointsMemory,
 } from './pass-snapshot.ts';
 import { specKey } from './pass-snapshot.ts';
+import type { Preparation, PrepareCandidate } from './prepare-plan.ts';
+import { planPreparations, preparedAsTasks } from './prepare-plan.ts';
 import { TaskOverlay } from './task-overlay.ts';
 
 /** Endpoint sets that only add or refresh backends go out at most this often (removals at once). */
@@ -122,6 +128,14 @@ export interface AssignmentSend {
   readonly tasks: readonly TaskSpec[];
 }
 
+/** The replicas a node should hold prepared (created, not started): its whole set (protocol `prepare`). */
+export interface PrepareSend {
+  readonly nodeId: string;
+  /** What the node's session keeps, to tell the next change ('' for none). */
+  readonly key: string;
+  readonly tasks: readonly TaskSpec[];
+}
+
 /** An agent asked to pull an image for a rollout's pull phase (protocol `image.pull`). */
 export interface PullRequestSend {
   readonly nodeId: string;
@@ -176,6 +190,8 @@ export interface PassPlan {
   /** Indices returned to the pool. */
   readonly release: readonly Allocation[];
   readonly assignments: readonly AssignmentSend[];
+  /** Prepared sets that changed, sent after the assignments (an agent sees a replica assigned before it stops being prepared). */
+  readonly prepares: readonly PrepareSend[];
   /** Pull requests of rollouts' pull phases, sent with the assignments. */
   readonly pulls: readonly PullRequestSend[];
   readonly endpoints: EndpointsSend | undefined;
@@ -190,6 +206,7 @@ export function planPass(snapshot: PassSnapshot, now: number, newTaskId: () => s
   plan.evacuateDownNodes();
   plan.reconcileServices();
   plan.placeReplicas();
+  plan.prepareFailover();
   plan.assign();
   plan.publishEndpoints();
   plan.releaseAddresses();
@@ -242,6 +259,9 @@ class PassBuilder {
   #endpointsPublishedAt: number;
   readonly #assignments: AssignmentSend[] = [];
   readonly #pulls: PullRequestSend[] = [];
+  readonly #prepares: PrepareSend[] = [];
+  /** Replacements prepared for silent nodes' replicas, by the replica's id (prepare-plan.ts). */
+  #preparations: Map<string, Preparation>;
   #assignmentKeys: ReadonlyMap<string, AssignmentKeyMemory> | undefined;
   #endpoints: EndpointsSend | undefined;
   #again = false;
@@ -266,6 +286,7 @@ class PassBuilder {
     this.#endpointsGeneration = snapshot.memory.endpointsGeneration;
     this.#endpointsMemory = snapshot.memory.endpoints;
     this.#endpointsPublishedAt = snapshot.memory.endpointsPublishedAt;
+    this.#preparations = new Map(snapshot.memory.preparations ?? []);
   }
 
   #event(event: EventInput): void {
@@ -325,6 +346,7 @@ class PassBuilder {
       if (task.desiredState === 'shutdown' && task.observed === null) continue;
       if (task.desiredState === 'running') {
         const name = slotName(task.service, task.slot);
+        const prepared = this.#preparedReplacement(task);
         this.#event({
           type: 'schedule',
           service: task.service,
@@ -332,12 +354,50 @@ class PassBuilder {
           node: task.nodeId,
           message: this.#services.some((s) => s.spec.name === task.service && s.spec.mode === 'global')
             ? `Stopping ${name}: node ${task.nodeId} is down (a global service runs on each node, not elsewhere)`
-            : `Rescheduling ${name}: node ${task.nodeId} is down`,
+            : prepared
+              ? `Rescheduling ${name}: node ${task.nodeId} is down; starting its replacement prepared on ${prepared.nodeId}`
+              : `Rescheduling ${name}: node ${task.nodeId} is down`,
         });
         this.#rememberFailure(task.service, task.nodeId);
+        if (prepared) {
+          // The slot's replacement, where it waits created: the reconciler sees the slot filled.
+          this.#tasks.set({
+            id: prepared.taskId,
+            service: prepared.service,
+            slot: prepared.slot,
+            revision: prepared.revision,
+            nodeId: prepared.nodeId,
+            desiredState: 'running',
+            pendingReason: null,
+            createdAt: this.#now,
+            observed: null,
+          });
+          this.#inserted.add(prepared.taskId);
+        }
       }
       this.#update(task.id, { desiredState: 'shutdown', observed: null });
     }
+  }
+
+  /**
+   * The replacement prepared for a replica of a node just called down, taken out of the
+   * preparations; undefined when there is none, or it can no longer be used (its target is not
+   * ready and connected, or the service moved on to another revision or a rollout).
+   */
+  #preparedReplacement(task: TaskRecord): Preparation | undefined {
+    const prepared = this.#preparations.get(task.id);
+    if (!prepared) return undefined;
+    this.#preparations.delete(task.id);
+    const target = this.#nodes.find((n) => n.id === prepared.nodeId);
+    const service = this.#services.find((s) => s.spec.name === task.service);
+    const usable =
+      target?.status === 'ready' &&
+      target.connected &&
+      target.availability === 'active' &&
+      service?.revision === prepared.revision &&
+      service.rollout?.state !== 'in_progress' &&
+      this.#tasks.get(prepared.taskId) === undefined;
+    return usable ? prepared : undefined;
   }
 
   reconcileServices(): void {
@@ -568,45 +628,13 @@ class PassBuilder {
             slotHistory: history.get(`${task.service}/${task.slot}`) ?? [],
           })
         : undefined;
-      requests.push({
-        taskId: task.id,
-        service: task.service,
-        // The service's current count: scaling changes it without writing a new revision.
-        desiredReplicas: current.get(task.service)?.replicas ?? spec.replicas,
-        demand: demandOf(spec.resources),
-        ports: spec.ports,
-        constraints: spec.placement.constraints.map(parseConstraint),
-        strategy: spec.placement.strategy,
-        penalizedNodes: new Set(this.#failures.get(task.service)?.keys() ?? []),
-        requiredFeatures: requiredFeatures(spec),
-        ...(spec.placement.max_replicas_per_node !== undefined
-          ? { maxPerNode: spec.placement.max_replicas_per_node }
-          : {}),
-        image: spec.image,
-        ...(pin ? { pin } : {}),
-      });
+      requests.push(this.#placementRequest(task, spec, current, pin));
     }
     // Pinned replicas have one node to go to: placed first, so the others see them there and spread
     // around them rather than take the room they need.
     requests.sort((x, y) => (x.pin ? 0 : 1) - (y.pin ? 0 : 1));
-    const held = allocationsByNode(tasks, (t) => this.#specOf(t.service, t.revision));
-    const nodes = this.#nodes.map((node): NodeSnapshot => {
-      const allocation = held.get(node.id);
-      return {
-        id: node.id,
-        status: node.status,
-        schedulable: node.availability === 'active',
-        labels: node.labels,
-        cpuMillicores: node.cpuMillicores,
-        memoryBytes: node.memoryBytes,
-        allocatedCpuMillicores: allocation?.cpuMillicores ?? 0,
-        allocatedMemoryBytes: allocation?.memoryBytes ?? 0,
-        usedHostPorts: allocation?.hostPorts ?? new Set(),
-        serviceCounts: allocation?.serviceCounts ?? new Map(),
-        features: node.features,
-        images: node.images,
-      };
-    });
+    // What is prepared for a silent node's replicas holds its room on its target.
+    const nodes = this.#nodeSnapshots([...tasks, ...preparedAsTasks(this.#preparations.values(), this.#now)]);
     const byId = new Map(unplaced.map((t) => [t.id, t]));
     for (const placement of schedule(nodes, requests)) {
       const task = byId.get(placement.taskId);
@@ -632,6 +660,100 @@ class PassBuilder {
         });
       }
     }
+  }
+
+  #placementRequest(
+    task: TaskRecord,
+    spec: ServiceSpec,
+    current: ReadonlyMap<string, ServiceSpec>,
+    pin?: PlacementRequest['pin'],
+  ): PlacementRequest {
+    return {
+      taskId: task.id,
+      service: task.service,
+      // The service's current count: scaling changes it without writing a new revision.
+      desiredReplicas: current.get(task.service)?.replicas ?? spec.replicas,
+      demand: demandOf(spec.resources),
+      ports: spec.ports,
+      constraints: spec.placement.constraints.map(parseConstraint),
+      strategy: spec.placement.strategy,
+      penalizedNodes: new Set(this.#failures.get(task.service)?.keys() ?? []),
+      requiredFeatures: requiredFeatures(spec),
+      ...(spec.placement.max_replicas_per_node !== undefined
+        ? { maxPerNode: spec.placement.max_replicas_per_node }
+        : {}),
+      image: spec.image,
+      ...(pin ? { pin } : {}),
+    };
+  }
+
+  /** The nodes as the scheduler sees them, holding what `tasks` hold. */
+  #nodeSnapshots(tasks: readonly TaskRecord[]): NodeSnapshot[] {
+    const held = allocationsByNode(tasks, (t) => this.#specOf(t.service, t.revision));
+    return this.#nodes.map((node): NodeSnapshot => {
+      const allocation = held.get(node.id);
+      return {
+        id: node.id,
+        status: node.status,
+        schedulable: node.availability === 'active',
+        labels: node.labels,
+        cpuMillicores: node.cpuMillicores,
+        memoryBytes: node.memoryBytes,
+        allocatedCpuMillicores: allocation?.cpuMillicores ?? 0,
+        allocatedMemoryBytes: allocation?.memoryBytes ?? 0,
+        usedHostPorts: allocation?.hostPorts ?? new Set(),
+        serviceCounts: allocation?.serviceCounts ?? new Map(),
+        features: node.features,
+        images: node.images,
+      };
+    });
+  }
+
+  /**
+   * Where a silent node's replicas would go (prepare-plan.ts), kept where they were prepared while
+   * they stay valid. Nothing to do, and no cost, while no node is silent and nothing is prepared.
+   */
+  prepareFailover(): void {
+    const silent = new Set(this.#nodes.filter((n) => n.status === 'unreachable').map((n) => n.id));
+    if (silent.size === 0 && this.#preparations.size === 0) return;
+    const tasks = this.#tasks.values();
+    const candidates: PrepareCandidate[] = [];
+    if (silent.size > 0) {
+      const services = new Map(this.#services.map((s) => [s.spec.name, s]));
+      const current = new Map(this.#services.map((s) => [s.spec.name, s.spec]));
+      const onSilent = tasks
+        .filter((t) => t.nodeId !== null && silent.has(t.nodeId) && t.desiredState === 'running')
+        .sort(taskOrder);
+      for (const task of onSilent) {
+        const spec = this.#specOf(task.service, task.revision);
+        const service = services.get(task.service);
+        if (!spec || !service) continue;
+        candidates.push({
+          task,
+          spec,
+          current: service.revision === task.revision && service.rollout?.state !== 'in_progress',
+          request: this.#placementRequest(task, spec, current),
+        });
+      }
+    }
+    const canPrepare = new Set(
+      this.#nodes
+        .filter(
+          (n) =>
+            n.status === 'ready' &&
+            n.connected &&
+            n.availability === 'active' &&
+            n.features.has(FEATURES.preparedReplicas),
+        )
+        .map((n) => n.id),
+    );
+    this.#preparations = planPreparations({
+      nodes: candidates.length > 0 ? this.#nodeSnapshots(tasks) : [],
+      canPrepare,
+      candidates,
+      previous: this.#preparations,
+      newTaskId: this.#newTaskId,
+    });
   }
 
   /**
@@ -696,15 +818,11 @@ class PassBuilder {
     };
     // Per spec, not per task: a service's replicas share their revision's networks and admission.
     const refs = new Map<ServiceSpec, { networks: NetworkRef[]; admission: ServiceAdmission; key: string }>();
-    const onNode = new Map<string, Entry[]>();
-    for (const task of this.#tasks.values()) {
-      if (task.nodeId === null || task.desiredState !== 'running') continue;
-      const spec = this.#specOf(task.service, task.revision);
-      if (!spec) continue;
+    const refOf = (spec: ServiceSpec, service: string) => {
       let ref = refs.get(spec);
       if (!ref) {
         const networks = this.#networkRefs(spec);
-        const admission = admissionFor(this.#snapshot.policy, task.service);
+        const admission = admissionFor(this.#snapshot.policy, service);
         ref = {
           networks,
           admission,
@@ -712,6 +830,14 @@ class PassBuilder {
         };
         refs.set(spec, ref);
       }
+      return ref;
+    };
+    const onNode = new Map<string, Entry[]>();
+    for (const task of this.#tasks.values()) {
+      if (task.nodeId === null || task.desiredState !== 'running') continue;
+      const spec = this.#specOf(task.service, task.revision);
+      if (!spec) continue;
+      const ref = refOf(spec, task.service);
       const list = onNode.get(task.nodeId) ?? [];
       list.push({ task, spec, networks: ref.networks, admission: ref.admission, key: ref.key });
       onNode.set(task.nodeId, list);
@@ -751,6 +877,44 @@ class PassBuilder {
       });
     }
     this.#assignmentKeys = keys;
+    this.#prepareSets(refOf);
+  }
+
+  /** Each node that can prepare and whose prepared set changed since its link was last sent one. */
+  #prepareSets(
+    refOf: (
+      spec: ServiceSpec,
+      service: string,
+    ) => { networks: NetworkRef[]; admission: ServiceAdmission; key: string },
+  ): void {
+    const byNode = new Map<string, Preparation[]>();
+    for (const prepared of this.#preparations.values())
+      byNode.set(prepared.nodeId, [...(byNode.get(prepared.nodeId) ?? []), prepared]);
+    for (const node of this.#nodes) {
+      if (!node.connected || !node.features.has(FEATURES.preparedReplicas)) continue;
+      const entries = (byNode.get(node.id) ?? [])
+        .sort((a, b) => (a.taskId < b.taskId ? -1 : 1))
+        .flatMap((prepared) => {
+          const spec = this.#specOf(prepared.service, prepared.revision);
+          return spec ? [{ prepared, spec, ref: refOf(spec, prepared.service) }] : [];
+        });
+      const key = entries.map(({ prepared, ref }) => `${prepared.taskId}@${ref.key}`).join(',');
+      // A link that was sent nothing holds nothing prepared (its agent clears them at welcome).
+      if (key === (node.sentPrepared ?? '')) continue;
+      this.#prepares.push({
+        nodeId: node.id,
+        key,
+        tasks: entries.map(({ prepared, spec, ref }) => ({
+          task_id: prepared.taskId,
+          service: prepared.service,
+          slot: prepared.slot,
+          revision: prepared.revision,
+          spec,
+          networks: ref.networks,
+          admission: ref.admission,
+        })),
+      });
+    }
   }
 
   /**
@@ -1051,6 +1215,7 @@ class PassBuilder {
       allocate: this.#allocated,
       release: this.#release,
       assignments: this.#assignments,
+      prepares: this.#prepares,
       pulls: this.#pulls,
       endpoints: this.#endpoints,
       memory: {
@@ -1061,6 +1226,7 @@ class PassBuilder {
         endpointsGeneration: this.#endpointsGeneration,
         endpoints: this.#endpointsMemory,
         endpointsPublishedAt: this.#endpointsPublishedAt,
+        preparations: this.#preparations,
       },
       again: this.#again,
     };

@@ -165,6 +165,7 @@ export class FakeEngine implements ContainerEngine, ImageEngine {
         createdAt: c.createdAt,
         ports: [...c.ports],
         ip: c.state === 'running' ? c.ip : null,
+        ...(c.labels[LABELS.prepared] === 'true' ? { prepared: true } : {}),
       });
     }
     return list;
