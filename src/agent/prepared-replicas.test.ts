@@ -1,0 +1,205 @@
+/**
+ * Prepared replicas on the agent: the pure plan (what to create and remove), and the real
+ * PreparedReplicas beside the real converge loop on the simulator's fake engine: prepared means
+ * created and not started; the converger leaves it alone until an assignment names its task, then
+ * starts that very container; a set that drops it removes it; a fresh agent sweeps leftovers.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { eventually } from '../../test/support/eventually.ts';
+import type { ManagedContainer } from '../docker/container-engine.ts';
+import { DEFAULT_POOL } from '../model/addressing.ts';
+import { serviceSpecSchema } from '../model/service-spec.ts';
+import type { TaskSpec } from '../protocol/messages.ts';
+import { FakeEngine } from '../sim/fake-engine.ts';
+import { ConvergeLoop } from './converge-loop.ts';
+import { planPrepared, visibleToConverger } from './prepared-plan.ts';
+import { PreparedReplicas } from './prepared-replicas.ts';
+
+const CLUSTER = 'cluster-1';
+
+function task(id: string, slot: number): TaskSpec {
+  return {
+    task_id: id,
+    service: 'web',
+    slot,
+    revision: 1,
+    spec: serviceSpecSchema.parse({ name: 'web', image: 'img', update: { drain_timeout: '0s' } }),
+    networks: [{ name: 'default', index: 0 }],
+  };
+}
+
+function container(id: string, taskId: string, change: Partial<ManagedContainer> = {}): ManagedContainer {
+  return {
+    id,
+    name: `web-${taskId}`,
+    taskId,
+    service: 'web',
+    slot: 0,
+    revision: 1,
+    state: 'created',
+    exitCode: null,
+    oomKilled: false,
+    startedAt: null,
+    createdAt: 1,
+    ports: [],
+    ip: null,
+    prepared: true,
+    ...change,
+  };
+}
+
+const none = new Set<string>();
+
+test('plan: create what is wanted and missing, remove what is prepared and no longer wanted', () => {
+  const actions = planPrepared({
+    wanted: [task('t1', 0), task('t2', 1)],
+    containers: [container('c1', 't1'), container('c9', 't9')],
+    assigned: none,
+    busy: none,
+    failed: none,
+  });
+  assert.deepEqual(
+    actions.map((a) => (a.kind === 'create' ? `create ${a.task.task_id}` : `remove ${a.containerId}`)),
+    ['remove c9', 'create t2'],
+  );
+});
+
+test('plan: an assigned or started prepared container is the converger’s, never touched here', () => {
+  const actions = planPrepared({
+    wanted: [],
+    containers: [
+      container('c1', 't1'),
+      container('c2', 't2', { state: 'running', startedAt: 5 }),
+      container('c3', 't3', { state: 'exited', startedAt: 5, exitCode: 1 }),
+      container('c4', 't4', { prepared: false }),
+    ],
+    assigned: new Set(['t1']),
+    busy: none,
+    failed: none,
+  });
+  assert.deepEqual(actions, []);
+});
+
+test('plan: a busy task, a failed create and a duplicate', () => {
+  const actions = planPrepared({
+    wanted: [task('t1', 0), task('t2', 1), task('t3', 2)],
+    containers: [container('c1', 't1'), container('c1b', 't1')],
+    assigned: none,
+    busy: new Set(['t2']),
+    failed: new Set(['t3']),
+  });
+  assert.deepEqual(actions, [{ kind: 'remove', taskId: 't1', containerId: 'c1b' }], 'one per task is kept');
+});
+
+test('the converger sees a prepared container only once its task is assigned', () => {
+  const list = [container('c1', 't1'), container('c2', 't2'), container('c3', 't3', { prepared: false })];
+  assert.deepEqual(
+    visibleToConverger(list, new Set(['t2'])).map((c) => c.id),
+    ['c2', 'c3'],
+  );
+});
+
+function pair(engine: FakeEngine) {
+  const logs: string[] = [];
+  const loop = new ConvergeLoop({
+    engine,
+    clusterId: CLUSTER,
+    pool: DEFAULT_POOL,
+    nodeId: 'node-1',
+    concurrency: 2,
+    resyncIntervalMs: 60_000,
+    stableAfterMs: 10_000,
+    now: Date.now,
+    onReport: () => {},
+    onError: (error) => logs.push(String(error)),
+  });
+  const prepared = new PreparedReplicas({
+    engine,
+    clusterId: CLUSTER,
+    pool: DEFAULT_POOL,
+    assigned: () => loop.assignedTaskIds(),
+    log: (line) => logs.push(line),
+  });
+  return { loop, prepared, logs };
+}
+
+const states = (engine: FakeEngine) => engine.snapshot().map((c) => `${c.taskId}:${c.state}`);
+
+test('prepared, kept through the converger’s passes, then started as the task’s own container', async () => {
+  const engine = new FakeEngine();
+  const { loop, prepared } = pair(engine);
+  loop.start();
+  prepared.start();
+  try {
+    // The server has told this (warm) agent to run nothing, and to prepare two replicas.
+    loop.setDesired([], { fromServer: true });
+    prepared.setWanted([task('t1', 0), task('t2', 1)]);
+    await eventually('two prepared, not started', () => {
+      const s = states(engine).sort();
+      return s.join() === 't1:created,t2:created' ? s : undefined;
+    });
+    loop.trigger();
+    await eventually('a converger pass', async () => (await engine.listManaged(CLUSTER)).length === 2);
+    const madeId = engine.snapshot().find((c) => c.taskId === 't1')?.id;
+    // The node was called down: t1 is assigned here, and the prepared set no longer lists it.
+    loop.setDesired([task('t1', 0)], { fromServer: true });
+    prepared.setWanted([]);
+    await eventually('t1 running, t2 removed', () => {
+      const s = states(engine);
+      return s.join() === 't1:running' ? s : undefined;
+    });
+    assert.equal(
+      engine.snapshot()[0]?.id,
+      madeId,
+      'the prepared container itself was started, none made anew',
+    );
+  } finally {
+    loop.stop();
+    prepared.stop();
+  }
+});
+
+test('a fresh agent sweeps the prepared containers an earlier run left, but not an assigned one', async () => {
+  const engine = new FakeEngine();
+  const first = pair(engine);
+  first.loop.setDesired([], { fromServer: true });
+  first.prepared.start();
+  first.prepared.setWanted([task('t1', 0), task('t2', 1)]);
+  await eventually('two prepared', () => engine.snapshot().length === 2);
+  first.prepared.stop();
+  // Killed and restarted: its saved assignment names t2 (the server assigned it just before).
+  const second = pair(engine);
+  second.loop.setDesired([task('t2', 1)], { fromServer: false });
+  second.loop.start();
+  second.prepared.start();
+  try {
+    await eventually('t1 swept, t2 started by the converger', () => {
+      const s = states(engine);
+      return s.join() === 't2:running' ? s : undefined;
+    });
+  } finally {
+    second.loop.stop();
+    second.prepared.stop();
+  }
+});
+
+test('an assignment arriving while the prepared create is in flight: one container, started', async () => {
+  const engine = new FakeEngine({ pullDelayMs: 50, images: [] });
+  const { loop, prepared } = pair(engine);
+  loop.start();
+  prepared.start();
+  try {
+    loop.setDesired([], { fromServer: true });
+    prepared.setWanted([task('t1', 0)]);
+    loop.setDesired([task('t1', 0)], { fromServer: true });
+    prepared.setWanted([]);
+    await eventually('t1 running alone', () => {
+      const s = states(engine);
+      return s.join() === 't1:running' ? s : undefined;
+    });
+  } finally {
+    loop.stop();
+    prepared.stop();
+  }
+});

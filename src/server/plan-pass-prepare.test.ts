@@ -1,0 +1,315 @@
+/**
+ * planPass and failover preparation (prepare-plan.ts), on snapshots built by hand: a silent node's
+ * replicas are prepared on the nodes they would move to, held there across passes, counted
+ * against those nodes' room, started where they wait when the node is called down, and dropped
+ * when it comes back.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ServiceSpec } from '../model/service-spec.ts';
+import { serviceSpecSchema } from '../model/service-spec.ts';
+import type { TaskObservation, TaskRecord } from '../model/task.ts';
+import { DEFAULT_POLICY } from '../policy/admission-policy.ts';
+import { AGENT_FEATURES, FEATURES } from '../protocol/features.ts';
+import type { StoredService } from '../store/store.ts';
+import { DEFAULT_LIVENESS } from './node-liveness.ts';
+import type { PassMemory, PassNode, PassSnapshot } from './pass-snapshot.ts';
+import { specKey } from './pass-snapshot.ts';
+import type { PassPlan } from './plan-pass.ts';
+import { planPass } from './plan-pass.ts';
+import { notPreparable } from './prepare-plan.ts';
+
+const NOW = 1_000_000;
+const GiB = 1024 ** 3;
+
+function service(name: string, replicas: number, extra: Record<string, unknown> = {}): StoredService {
+  return {
+    spec: serviceSpecSchema.parse({
+      name,
+      image: 'skiff-demo:v1',
+      replicas,
+      resources: { cpus: 0.5, memory_mb: 64 },
+      placement: { strategy: 'spread' },
+      ports: [{ container_port: 8080 }],
+      ...extra,
+    }),
+    revision: 1,
+    createdAt: 0,
+    updatedAt: 0,
+    rollout: null,
+  };
+}
+
+function node(id: string, overrides: Partial<PassNode> = {}): PassNode {
+  return {
+    id,
+    status: 'ready',
+    availability: 'active',
+    labels: {},
+    address: `10.0.0.${id.charCodeAt(0) - 96}`,
+    cpuMillicores: 4000,
+    memoryBytes: 8 * GiB,
+    features: new Set(AGENT_FEATURES),
+    liveness: DEFAULT_LIVENESS,
+    connected: true,
+    lastSeen: NOW,
+    downNotBefore: 0,
+    sentAssignment: undefined,
+    sentEndpoints: undefined,
+    endpointsAcked: -1,
+    pulls: new Map(),
+    pullsAsked: new Set(),
+    ...overrides,
+  };
+}
+
+/** Its link dropped a moment ago: unreachable, inside the grace. */
+const silentNode = (id: string) => node(id, { connected: false, lastSeen: NOW - 100 });
+/** Silent past the grace: down. */
+const deadNode = (id: string) =>
+  node(id, { connected: false, lastSeen: NOW - DEFAULT_LIVENESS.downAfterMs - 1 });
+
+function running(id: string): TaskObservation {
+  return {
+    task_id: id,
+    state: 'running',
+    container_id: `c-${id}`,
+    health: 'none',
+    message: null,
+    exit_code: null,
+    restart_count: 0,
+    ports: [],
+    retry_at: null,
+    ready_since: 0,
+    ip: '172.20.0.2',
+  };
+}
+
+function task(id: string, svc: string, slot: number, nodeId: string): TaskRecord {
+  return {
+    id,
+    service: svc,
+    slot,
+    revision: 1,
+    nodeId,
+    desiredState: 'running',
+    pendingReason: null,
+    createdAt: 10 + slot,
+    observed: running(id),
+  };
+}
+
+const FRESH: PassMemory = {
+  failures: new Map(),
+  releases: new Map(),
+  assignGeneration: 100,
+  endpointsGeneration: 200,
+  endpoints: undefined,
+  endpointsPublishedAt: 0,
+};
+
+function snapshot(
+  services: readonly StoredService[],
+  tasks: readonly TaskRecord[],
+  nodes: readonly PassNode[],
+  memory: PassMemory = FRESH,
+): PassSnapshot {
+  const specs = new Map<string, ServiceSpec>(services.map((s) => [specKey(s.spec.name, s.revision), s.spec]));
+  return {
+    services,
+    tasks,
+    specs,
+    allocations: services.map((s, i) => ({ kind: 'service' as const, name: s.spec.name, index: i + 1 })),
+    policy: DEFAULT_POLICY,
+    networkCount: 256,
+    nodes,
+    memory,
+    liveness: DEFAULT_LIVENESS,
+    addressHoldMs: 5000,
+  };
+}
+
+function ids(prefix = 'p'): () => string {
+  let next = 0;
+  return () => `${prefix}${String(next++).padStart(3, '0')}`;
+}
+
+/** What each target was sent to prepare: node → task ids. */
+function prepared(plan: PassPlan): Record<string, string[]> {
+  return Object.fromEntries(plan.prepares.map((p) => [p.nodeId, p.tasks.map((t) => t.task_id)]));
+}
+
+/** Nodes as the applier leaves them: sent what the plan sent. */
+function sent(nodes: readonly PassNode[], plan: PassPlan): PassNode[] {
+  return nodes.map((n) => {
+    const prepare = plan.prepares.find((p) => p.nodeId === n.id);
+    const assignment = plan.assignments.find((a) => a.nodeId === n.id);
+    const status = plan.statusChanges.find((c) => c.id === n.id)?.to ?? n.status;
+    return {
+      ...n,
+      status,
+      ...(prepare ? { sentPrepared: prepare.key } : {}),
+      ...(assignment ? { sentAssignment: assignment.key } : {}),
+    };
+  });
+}
+
+// Six replicas spread over three nodes, two each; node c goes silent.
+const web = service('web', 6);
+const tasks = [
+  task('w0', 'web', 0, 'a'),
+  task('w1', 'web', 1, 'b'),
+  task('w2', 'web', 2, 'c'),
+  task('w3', 'web', 3, 'a'),
+  task('w4', 'web', 4, 'b'),
+  task('w5', 'web', 5, 'c'),
+];
+
+test("a silent node's replicas are prepared where they would go, and nothing else changes", () => {
+  const plan = planPass(snapshot([web], tasks, [node('a'), node('b'), silentNode('c')]), NOW, ids());
+  assert.deepEqual(plan.statusChanges, [{ id: 'c', from: 'ready', to: 'unreachable' }]);
+  assert.deepEqual(plan.insert, [], 'no task is made before the node is down');
+  assert.deepEqual(
+    plan.update.filter((u) => u.desiredState !== undefined),
+    [],
+    'nothing is told to stop',
+  );
+  const preparations = [...(plan.memory.preparations ?? new Map()).values()];
+  assert.deepEqual(
+    preparations.map((p) => [p.sourceTaskId, p.slot, p.nodeId]).sort(),
+    [
+      ['w2', 2, 'a'],
+      ['w5', 5, 'b'],
+    ],
+    'spread: one to each other node',
+  );
+  assert.deepEqual(prepared(plan), { a: ['p000'], b: ['p001'] });
+  const spec = plan.prepares.find((p) => p.nodeId === 'a')?.tasks[0];
+  assert.equal(spec?.service, 'web');
+  assert.equal(spec?.slot, 2);
+  assert.equal(spec?.spec.image, 'skiff-demo:v1');
+  assert.ok((spec?.networks.length ?? 0) > 0, 'with the networks the container is created on');
+});
+
+test('preparations stay where they are over later passes, and are sent once', () => {
+  const nodes = [node('a'), node('b'), silentNode('c')];
+  const first = planPass(snapshot([web], tasks, nodes), NOW, ids());
+  const second = planPass(snapshot([web], tasks, sent(nodes, first), first.memory), NOW + 250, ids('q'));
+  assert.deepEqual(second.prepares, [], 'the same sets: nothing sent again');
+  assert.deepEqual(
+    [...(second.memory.preparations?.values() ?? [])].map((p) => p.taskId).sort(),
+    ['p000', 'p001'],
+    'the same replacement ids: no container is remade',
+  );
+});
+
+test('called down: each prepared replacement becomes its slot’s task where it waits, and is only started', () => {
+  const nodes = [node('a'), node('b'), silentNode('c')];
+  const first = planPass(snapshot([web], tasks, nodes), NOW, ids());
+  const later = sent(nodes, first).map((n) => (n.id === 'c' ? { ...deadNode('c'), status: n.status } : n));
+  const plan = planPass(snapshot([web], tasks, later, first.memory), NOW, ids('q'));
+  assert.deepEqual(plan.statusChanges, [{ id: 'c', from: 'unreachable', to: 'down' }]);
+  assert.deepEqual(
+    plan.insert.map((t) => [t.id, t.slot, t.nodeId]).sort(),
+    [
+      ['p000', 2, 'a'],
+      ['p001', 5, 'b'],
+    ],
+    'the prepared ids, on the prepared nodes: no new task, no scheduling',
+  );
+  assert.ok(
+    plan.events.some(
+      (e) => e.message === 'Rescheduling web-2: node c is down; starting its replacement prepared on a',
+    ),
+  );
+  assert.ok(!plan.events.some((e) => e.message.startsWith('Scheduled ')), 'nothing placed anew');
+  const onA = plan.assignments.find((a) => a.nodeId === 'a');
+  assert.ok(
+    onA?.tasks.some((t) => t.task_id === 'p000'),
+    'assigned where it was prepared',
+  );
+  assert.deepEqual(prepared(plan), { a: [], b: [] }, 'no longer prepared: it is assigned');
+  assert.equal(plan.memory.preparations?.size ?? 0, 0);
+});
+
+test('back within the grace: the preparations are dropped and the targets told', () => {
+  const nodes = [node('a'), node('b'), silentNode('c')];
+  const first = planPass(snapshot([web], tasks, nodes), NOW, ids());
+  const back = sent(nodes, first).map((n) => (n.id === 'c' ? node('c', { status: 'unreachable' }) : n));
+  const plan = planPass(snapshot([web], tasks, back, first.memory), NOW + 1000, ids('q'));
+  assert.deepEqual(plan.statusChanges, [{ id: 'c', from: 'unreachable', to: 'ready' }]);
+  assert.deepEqual(plan.insert, []);
+  assert.deepEqual(prepared(plan), { a: [], b: [] });
+  assert.equal(plan.memory.preparations?.size ?? 0, 0);
+});
+
+test('a fixed host port, a volume, secrets, a global service: not prepared (they start from zero when moved)', () => {
+  const cases = [
+    service('hp', 1, { ports: [{ container_port: 80, host_port: 8081 }] }),
+    service('vol', 1, { volumes: [{ source: 'data', target: '/d' }] }),
+    service('sec', 1, { secrets: [{ name: 's' }] }),
+    service('glob', 1, { mode: 'global' }),
+  ];
+  for (const stored of cases) assert.notEqual(notPreparable(stored.spec), null, stored.spec.name);
+  assert.equal(notPreparable(web.spec), null);
+  const silentTasks = cases.map((s, i) => task(`x${i}`, s.spec.name, 0, 'c'));
+  const plan = planPass(snapshot(cases, silentTasks, [node('a'), silentNode('c')]), NOW, ids());
+  assert.equal(plan.memory.preparations?.size ?? 0, 0);
+});
+
+test('only agents that can prepare are targets; a rollout under way prepares nothing', () => {
+  const older = new Set(AGENT_FEATURES.filter((f) => f !== FEATURES.preparedReplicas));
+  const plan = planPass(
+    snapshot([web], tasks, [node('a'), node('b', { features: older }), silentNode('c')]),
+    NOW,
+    ids(),
+  );
+  assert.deepEqual(
+    [...(plan.memory.preparations?.values() ?? [])].map((p) => p.nodeId),
+    ['a', 'a'],
+    'both on a (spread has nowhere else)',
+  );
+  assert.deepEqual(Object.keys(prepared(plan)), ['a'], 'the older agent is sent no prepare message');
+  const rolling: StoredService = {
+    ...web,
+    rollout: {
+      state: 'in_progress',
+      from_revision: 1,
+      to_revision: 1,
+      started_at: '',
+      finished_at: null,
+      message: null,
+    },
+  };
+  const during = planPass(snapshot([rolling], tasks, [node('a'), node('b'), silentNode('c')]), NOW, ids());
+  assert.equal(during.memory.preparations?.size ?? 0, 0);
+});
+
+test('a preparation holds its room on its target: other placements see it taken', () => {
+  // a has room for one more 0.5-cpu replica; c's is prepared there, so a new service goes pending.
+  const nodes = [node('a', { cpuMillicores: 1000 }), silentNode('c')];
+  const small = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'c')];
+  const one = service('web', 2);
+  const first = planPass(snapshot([one], small, nodes), NOW, ids());
+  assert.deepEqual(
+    [...(first.memory.preparations?.values() ?? [])].map((p) => p.nodeId),
+    ['a'],
+  );
+  const other = service('api', 1);
+  const second = planPass(
+    snapshot([one, other], small, sent(nodes, first), first.memory),
+    NOW + 250,
+    ids('q'),
+  );
+  const api = second.insert.find((t) => t.service === 'api');
+  assert.equal(api?.nodeId, null, 'no room left on a');
+  assert.match(api?.pendingReason ?? '', /cpu/i);
+});
+
+test('the same snapshot and ids: the same preparations', () => {
+  const nodes = [node('a'), node('b'), silentNode('c')];
+  const one = planPass(snapshot([web], tasks, nodes), NOW, ids());
+  const two = planPass(snapshot([web], [...tasks].reverse(), [...nodes].reverse()), NOW, ids());
+  assert.deepEqual([...(one.memory.preparations ?? [])].sort(), [...(two.memory.preparations ?? [])].sort());
+  assert.deepEqual(one.prepares, two.prepares);
+});
