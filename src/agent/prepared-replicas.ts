@@ -67,7 +67,14 @@ export class PreparedReplicas {
 
   /** The whole set the server wants prepared here; failed creates are tried again. */
   setWanted(tasks: readonly TaskSpec[]): void {
+    const before = this.wanted().join();
     this.#wanted = [...tasks];
+    if (this.wanted().join() !== before)
+      this.#options.log(
+        tasks.length === 0
+          ? 'no replicas to hold prepared'
+          : `holding ${tasks.length} replica${tasks.length === 1 ? '' : 's'} prepared for another node's failover: ${tasks.map((t) => `${t.service}.${t.slot}`).join(', ')}`,
+      );
     this.#failed = new Set();
     this.trigger();
   }
