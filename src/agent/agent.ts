@@ -813,6 +813,7 @@ export class Agent {
       },
       onError: (error) =>
         this.#options.log(`converge: ${error instanceof Error ? error.message : String(error)}`),
+      creatingElsewhere: () => this.#prepared?.creating() ?? [],
     });
     this.#loop.start();
     const loop = this.#loop;
@@ -822,6 +823,7 @@ export class Agent {
       pool,
       ...(published === undefined ? {} : { publishAddress: published }),
       assigned: () => loop.assignedTaskIds(),
+      onAssignedCreated: () => loop.trigger(),
       log: this.#options.log,
     });
     this.#prepared.start();

@@ -93,6 +93,11 @@ export interface ConvergeLoopOptions {
   readonly pullTimeoutMs?: number;
   /** The cluster's volumes on this engine and who uses them, whenever that changes (volume-messages.ts). */
   readonly onVolumes?: (volumes: readonly ReportedVolume[]) => void;
+  /**
+   * Tasks whose container another part of the agent is making (a prepared replica's create in
+   * flight, prepared-replicas.ts): the converger waits for it rather than make a second one.
+   */
+  readonly creatingElsewhere?: () => Iterable<string>;
 }
 
 /** How often an idle loop lists the engine's volumes again when nothing changed. */
@@ -276,7 +281,7 @@ export class ConvergeLoop {
   async #pass(): Promise<void> {
     // An operation that ends while the list is in flight leaves the list stale for its task, so
     // what was busy when listing began stays busy for this pass.
-    const busy = new Set(this.#operations.keys());
+    const busy = new Set([...this.#operations.keys(), ...(this.#options.creatingElsewhere?.() ?? [])]);
     // How a container being removed ended is asked of no one: its task is gone or has a successor.
     const removing = new Set([...this.#operations].filter(([, op]) => op === 'remove').map(([key]) => key));
     // Prepared replicas (prepared-replicas.ts) are seen only once their task is assigned here.

@@ -100,8 +100,10 @@ test('the converger sees a prepared container only once its task is assigned', (
   );
 });
 
+/** As the agent wires them (agent.ts `#startLoop`). */
 function pair(engine: FakeEngine) {
   const logs: string[] = [];
+  let prepared: PreparedReplicas | undefined;
   const loop = new ConvergeLoop({
     engine,
     clusterId: CLUSTER,
@@ -113,12 +115,14 @@ function pair(engine: FakeEngine) {
     now: Date.now,
     onReport: () => {},
     onError: (error) => logs.push(String(error)),
+    creatingElsewhere: () => prepared?.creating() ?? [],
   });
-  const prepared = new PreparedReplicas({
+  prepared = new PreparedReplicas({
     engine,
     clusterId: CLUSTER,
     pool: DEFAULT_POOL,
     assigned: () => loop.assignedTaskIds(),
+    onAssignedCreated: () => loop.trigger(),
     log: (line) => logs.push(line),
   });
   return { loop, prepared, logs };
@@ -184,20 +188,28 @@ test('a fresh agent sweeps the prepared containers an earlier run left, but not 
   }
 });
 
-test('an assignment arriving while the prepared create is in flight: one container, started', async () => {
+test('an assignment arriving while the prepared create is in flight: the converger waits for it and starts it', async () => {
   const engine = new FakeEngine({ pullDelayMs: 50, images: [] });
-  const { loop, prepared } = pair(engine);
+  const { loop, prepared, logs } = pair(engine);
   loop.start();
   prepared.start();
   try {
     loop.setDesired([], { fromServer: true });
     prepared.setWanted([task('t1', 0)]);
+    // Its image is being pulled (50 ms) when the node is called down.
+    await eventually('the prepared create in flight', () => prepared.creating().length === 1, {
+      intervalMs: 5,
+    });
     loop.setDesired([task('t1', 0)], { fromServer: true });
     prepared.setWanted([]);
     await eventually('t1 running alone', () => {
       const s = states(engine);
       return s.join() === 't1:running' ? s : undefined;
     });
+    const [only] = await engine.listManaged(CLUSTER);
+    assert.equal(only?.prepared, true, 'the prepared container, not one the converger made');
+    assert.equal(engine.calls.get('createContainer'), 1, 'the converger made no second one');
+    assert.ok(!logs.some((line) => /could not|conflict/i.test(line)), logs.join('\n'));
   } finally {
     loop.stop();
     prepared.stop();

@@ -26,7 +26,7 @@ import { needsPull } from './pull-policy.ts';
 import { Semaphore } from './semaphore.ts';
 
 /** Prepared creates at once on this engine. */
-export const PREPARE_CONCURRENCY = 4;
+export const PREPARE_CONCURRENCY = 8;
 
 export interface PreparedReplicasOptions {
   readonly engine: ContainerEngine;
@@ -39,6 +39,8 @@ export interface PreparedReplicasOptions {
   readonly log: (message: string) => void;
   /** Bounds creates at once (default PREPARE_CONCURRENCY). */
   readonly concurrency?: number;
+  /** A create ended for a task assigned here meanwhile: the converger can start (or make) it now. */
+  readonly onAssignedCreated?: () => void;
 }
 
 export class PreparedReplicas {
@@ -47,6 +49,10 @@ export class PreparedReplicas {
   #wanted: readonly TaskSpec[] = [];
   #failed = new Set<string>();
   readonly #busy = new Set<string>();
+  readonly #creating = new Set<string>();
+  /** Images seen present, and each image's `EXPOSE` ports: asked once, not per replica. */
+  readonly #images = new Set<string>();
+  readonly #imagePorts = new Map<string, string[]>();
   #passing = false;
   #again = false;
   #stopped = false;
@@ -77,6 +83,11 @@ export class PreparedReplicas {
       );
     this.#failed = new Set();
     this.trigger();
+  }
+
+  /** Tasks whose prepared container is being made now (the converger waits for them). */
+  creating(): string[] {
+    return [...this.#creating];
   }
 
   /** The task ids currently wanted (for tests and the agent's log). */
@@ -148,14 +159,23 @@ export class PreparedReplicas {
 
   async #create(task: TaskSpec): Promise<void> {
     const { engine, clusterId, pool } = this.#options;
+    this.#creating.add(task.task_id);
     try {
       await this.#semaphore.run(async () => {
         assertAdmittedOnAgent(task);
         const reference = task.spec.image;
-        const present = await engine.hasImage(reference);
-        if (needsPull({ reference, policy: task.spec.pull, present }))
-          await engine.pullImage(reference, { auth: task.registry_auth });
-        const imagePorts = task.spec.network_mode === 'host' ? [] : await engine.imageExposedPorts(reference);
+        const always = task.spec.pull === 'always';
+        if (always || !this.#images.has(reference)) {
+          const present = await engine.hasImage(reference);
+          if (needsPull({ reference, policy: task.spec.pull, present }))
+            await engine.pullImage(reference, { auth: task.registry_auth });
+          this.#images.add(reference);
+        }
+        let imagePorts = task.spec.network_mode === 'host' ? [] : this.#imagePorts.get(reference);
+        if (imagePorts === undefined) {
+          imagePorts = await engine.imageExposedPorts(reference);
+          this.#imagePorts.set(reference, imagePorts);
+        }
         // Attempt 0, as the converger's first create of the task: the same name, so whichever of
         // the two creates second meets a name conflict and the converger adopts the one made.
         const definition = containerDefinition(
@@ -168,20 +188,26 @@ export class PreparedReplicas {
         );
         const labels = (definition.body.Labels ?? {}) as Record<string, string>;
         for (const network of definition.networks) await engine.ensureNetwork(network);
-        // Assigned meanwhile: the converger makes it (or has made it).
-        if (this.#options.assigned().has(task.task_id) || !this.wanted().includes(task.task_id)) return;
+        // Neither wanted nor assigned any more (the node came back): nothing to make. Assigned
+        // meanwhile (the node was called down): made all the same, the converger waits for it.
+        if (!this.#options.assigned().has(task.task_id) && !this.wanted().includes(task.task_id)) return;
         await engine.createContainer({
           ...definition,
           body: { ...definition.body, Labels: { ...labels, [LABELS.prepared]: 'true' } },
         });
       });
     } catch (error) {
+      this.#images.delete(task.spec.image);
+      this.#imagePorts.delete(task.spec.image);
       // The converger's create of the same name came first: the task is its now.
       if (error instanceof EngineError && error.status === 409) return;
       this.#failed.add(task.task_id);
       this.#options.log(
         `could not prepare ${task.service}.${task.slot}: ${error instanceof Error ? error.message : String(error)}`,
       );
+    } finally {
+      this.#creating.delete(task.task_id);
+      if (this.#options.assigned().has(task.task_id)) this.#options.onAssignedCreated?.();
     }
   }
 }

@@ -177,6 +177,9 @@ export class DockerEngine implements ContainerEngine {
         this.#exited.delete(item.Id);
         continue;
       }
+      // Never started (a create in progress, or a replica prepared for a failover): no exit code
+      // or start time to learn, and a failover's start must not wait behind their inspects.
+      if (item.State === 'created') continue;
       const known = FINAL_STATES.has(item.State) ? this.#exited.get(item.Id) : undefined;
       if (known) inspected.set(item.Id, known);
       else if (!skip?.has(item.Id)) stopped.push(item.Id);
