@@ -748,7 +748,7 @@ class PassBuilder {
         .map((n) => n.id),
     );
     this.#preparations = planPreparations({
-      nodes: candidates.length > 0 ? this.#nodeSnapshots(tasks) : [],
+      nodes: () => this.#nodeSnapshots(tasks),
       canPrepare,
       candidates,
       previous: this.#preparations,

@@ -57,8 +57,11 @@ export interface PrepareCandidate {
 }
 
 export interface PrepareInput {
-  /** Every node with what its tasks hold, preparations not counted. */
-  readonly nodes: readonly NodeSnapshot[];
+  /**
+   * Every node with what its tasks hold, preparations not counted. Asked only when something is
+   * to be placed: a pass over a long silence keeps what it prepared without walking every task.
+   */
+  readonly nodes: () => readonly NodeSnapshot[];
   /** Nodes that can hold a preparation: ready, connected, their agent lists `prepared-replicas`. */
   readonly canPrepare: ReadonlySet<string>;
   /** The silent nodes' replicas, in the pass's task order. */
@@ -75,7 +78,22 @@ export function planPreparations(input: PrepareInput): Map<string, Preparation> 
     (c) => c.current && c.task.nodeId !== null && notPreparable(c.spec) === null,
   );
   if (eligible.length === 0) return chosen;
-  const nodes = new Map(input.nodes.map((n) => [n.id, { ...n, serviceCounts: new Map(n.serviceCounts) }]));
+  const kept: { readonly candidate: PrepareCandidate; readonly preparation: Preparation }[] = [];
+  const unplaced: PrepareCandidate[] = [];
+  for (const candidate of eligible) {
+    const previous = input.previous.get(candidate.task.id);
+    if (
+      previous &&
+      previous.revision === candidate.task.revision &&
+      previous.sourceNodeId === candidate.task.nodeId &&
+      input.canPrepare.has(previous.nodeId)
+    )
+      kept.push({ candidate, preparation: previous });
+    else unplaced.push(candidate);
+  }
+  for (const { candidate, preparation } of kept) chosen.set(candidate.task.id, preparation);
+  if (unplaced.length === 0) return chosen;
+  const nodes = new Map(input.nodes().map((n) => [n.id, { ...n, serviceCounts: new Map(n.serviceCounts) }]));
   const hold = (nodeId: string, spec: ServiceSpec, service: string) => {
     const node = nodes.get(nodeId);
     if (!node) return;
@@ -87,20 +105,9 @@ export function planPreparations(input: PrepareInput): Map<string, Preparation> 
       serviceCounts: node.serviceCounts.set(service, (node.serviceCounts.get(service) ?? 0) + 1),
     });
   };
-  const unplaced: PrepareCandidate[] = [];
-  for (const candidate of eligible) {
-    const kept = input.previous.get(candidate.task.id);
-    if (
-      kept &&
-      kept.revision === candidate.task.revision &&
-      kept.sourceNodeId === candidate.task.nodeId &&
-      input.canPrepare.has(kept.nodeId)
-    ) {
-      chosen.set(candidate.task.id, kept);
-      hold(kept.nodeId, candidate.spec, candidate.task.service);
-    } else unplaced.push(candidate);
-  }
-  if (unplaced.length === 0) return chosen;
+  // What stays prepared holds its room, as the scheduler sees it.
+  for (const { candidate, preparation } of kept)
+    hold(preparation.nodeId, candidate.spec, candidate.task.service);
   // Only the nodes that can prepare are candidates: the others (silent ones among them) are out.
   const targets = [...nodes.values()].map(
     (n): NodeSnapshot => (input.canPrepare.has(n.id) ? n : { ...n, schedulable: false }),

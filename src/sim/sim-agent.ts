@@ -261,7 +261,8 @@ export class SimAgent {
           cluster_id: this.#clusterId ?? null,
           protocol_version: PROTOCOL_VERSION,
           // Not node-probe: a simulated host has no ports another could connect to.
-          features: AGENT_FEATURES.filter((f) => f !== FEATURES.nodeProbe),
+          // Neither probes nor prepared replicas are simulated: this agent does not claim them.
+          features: AGENT_FEATURES.filter((f) => f !== FEATURES.nodeProbe && f !== FEATURES.preparedReplicas),
         });
     });
     socket.on('message', (data: Buffer) => {
