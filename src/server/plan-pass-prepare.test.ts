@@ -257,7 +257,7 @@ test('a fixed host port, a volume, secrets, a global service: not prepared (they
   assert.equal(plan.memory.preparations?.size ?? 0, 0);
 });
 
-test('only agents that can prepare are targets; a rollout under way prepares nothing', () => {
+test('only agents that can prepare are targets; a rollout’s outdated replicas are not prepared', () => {
   const older = new Set(AGENT_FEATURES.filter((f) => f !== FEATURES.preparedReplicas));
   const plan = planPass(
     snapshot([web], tasks, [node('a'), node('b', { features: older }), silentNode('c')]),
@@ -270,19 +270,30 @@ test('only agents that can prepare are targets; a rollout under way prepares not
     'both on a (spread has nowhere else)',
   );
   assert.deepEqual(Object.keys(prepared(plan)), ['a'], 'the older agent is sent no prepare message');
+  // A rollout to revision 2 under way: the silent node's outdated replica is not prepared (the
+  // reconciler replaces it with the new revision), its current one is.
   const rolling: StoredService = {
     ...web,
+    revision: 2,
     rollout: {
       state: 'in_progress',
       from_revision: 1,
-      to_revision: 1,
+      to_revision: 2,
       started_at: '',
       finished_at: null,
       message: null,
     },
   };
-  const during = planPass(snapshot([rolling], tasks, [node('a'), node('b'), silentNode('c')]), NOW, ids());
-  assert.equal(during.memory.preparations?.size ?? 0, 0);
+  const mixed = tasks.map((t) => (t.id === 'w5' ? { ...t, revision: 2 } : t));
+  const base = snapshot([rolling], mixed, [node('a'), node('b'), silentNode('c')]);
+  const specs = new Map(base.specs);
+  specs.set(specKey('web', 1), web.spec);
+  const during = planPass({ ...base, specs }, NOW, ids());
+  assert.deepEqual(
+    [...(during.memory.preparations?.keys() ?? [])],
+    ['w5'],
+    'only the replica at the revision the service runs',
+  );
 });
 
 test('a preparation holds its room on its target: other placements see it taken', () => {

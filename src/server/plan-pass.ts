@@ -382,7 +382,7 @@ class PassBuilder {
   /**
    * The replacement prepared for a replica of a node just called down, taken out of the
    * preparations; undefined when there is none, or it can no longer be used (its target is not
-   * ready and connected, or the service moved on to another revision or a rollout).
+   * ready and connected, or the service moved on to another revision).
    */
   #preparedReplacement(task: TaskRecord): Preparation | undefined {
     const prepared = this.#preparations.get(task.id);
@@ -395,7 +395,6 @@ class PassBuilder {
       target.connected &&
       target.availability === 'active' &&
       service?.revision === prepared.revision &&
-      service.rollout?.state !== 'in_progress' &&
       this.#tasks.get(prepared.taskId) === undefined;
     return usable ? prepared : undefined;
   }
@@ -731,7 +730,9 @@ class PassBuilder {
         candidates.push({
           task,
           spec,
-          current: service.revision === task.revision && service.rollout?.state !== 'in_progress',
+          // During a rollout too: a current replica's replacement is the same whatever the rollout
+          // does (its outdated ones are the reconciler's to replace, with the new revision).
+          current: service.revision === task.revision,
           request: this.#placementRequest(task, spec, current),
         });
       }

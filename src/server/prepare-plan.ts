@@ -6,8 +6,8 @@
  * replacement becomes the slot's new task, placed where it was prepared, and its agent only starts
  * it; when the node comes back, the preparations are dropped and the agents remove them.
  *
- * - Which: a silent node's replicas meant to run, of a replicated service at its current revision
- *   with no rollout under way, whose spec has no fixed host port, no volume and no secret or
+ * - Which: a silent node's replicas meant to run, of a replicated service, at its current revision
+ *   (a rollout's outdated replicas are replaced with the new revision: not prepared), whose spec has no fixed host port, no volume and no secret or
  *   config (a host port is one node's, a volume's data is where it is, secret values go only to a
  *   node that runs the replica: the security and volume issues revisit these).
  * - Where: the scheduler, as for a real placement, over the nodes that can prepare (ready,
@@ -50,7 +50,7 @@ export interface PrepareCandidate {
   readonly task: TaskRecord;
   /** Its revision's spec. */
   readonly spec: ServiceSpec;
-  /** Its service is at this revision with no rollout under way. */
+  /** Its service is at this revision (an outdated replica is replaced by the new one: not prepared). */
   readonly current: boolean;
   /** Its placement request as placeReplicas would make it (`taskId` is the replica's own). */
   readonly request: PlacementRequest;
