@@ -3,6 +3,7 @@
  * agents hold its replicas' replacements created but not started (`skiff.prepared`); a killed
  * host's replicas come back from those very containers, and an agent restart (the node back
  * within the grace) leaves the prepared containers removed and nothing moved.
+ * SKIFF_TEST_DEBUG=1 prints the event log, the server's output and each agent's log at the end.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
