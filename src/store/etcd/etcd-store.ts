@@ -130,6 +130,9 @@ export class EtcdStore implements Store {
   #problem: { reason: StoreUnavailableError['reason']; message: string } | null = null;
   #closed = false;
   #upkeep: EtcdUpkeep | undefined;
+  /** While a write was refused for want of etcd, the read that proves it back (#watchProblem). */
+  #recheck: ReturnType<typeof setInterval> | undefined;
+  #rechecking = false;
 
   private constructor(options: EtcdStoreOptions) {
     this.#options = options;
@@ -299,6 +302,7 @@ export class EtcdStore implements Store {
     await Promise.allSettled([...this.#batches.values()].map((b) => b.done));
     this.#closed = true;
     this.#upkeep?.stop();
+    clearInterval(this.#recheck);
     const watcher = this.#watcher;
     this.#watcher = undefined;
     await watcher?.cancel().catch(() => {});
@@ -321,6 +325,37 @@ export class EtcdStore implements Store {
     // Batches staged before keep the guard they were staged under.
     if (this.#open && this.#depth === 0) this.#seal();
     this.#guard = guard;
+  }
+
+  /**
+   * A refused write leaves the store unwritable until etcd proves otherwise. A later write that
+   * commits does, but nothing may be written for a while (a deploy repeated unchanged writes
+   * nothing), so a read that needs a quorum as a write does (linearizable, the default) is tried
+   * every second until one answers.
+   */
+  #watchProblem(): void {
+    if (this.#recheck || this.#closed) return;
+    this.#recheck = setInterval(() => void this.#recheckQuorum(), 1000);
+    this.#recheck.unref();
+  }
+
+  async #recheckQuorum(): Promise<void> {
+    const problem = this.#problem;
+    if (!problem || problem.reason === 'no-space' || this.#closed) {
+      clearInterval(this.#recheck);
+      this.#recheck = undefined;
+      return;
+    }
+    if (this.#rechecking) return;
+    this.#rechecking = true;
+    try {
+      await this.client.get(`${this.#root}${keys.meta('cluster-id')}`).exists();
+      if (this.#problem === problem) this.#problem = null;
+    } catch {
+      // Still refused: the next tick tries again.
+    } finally {
+      this.#rechecking = false;
+    }
   }
 
   health(): StoreHealth {
@@ -586,8 +621,10 @@ export class EtcdStore implements Store {
         this.#singles = group.length;
         return;
       }
-      if (error instanceof StoreUnavailableError)
+      if (error instanceof StoreUnavailableError) {
         this.#problem = { reason: error.reason, message: error.message };
+        this.#watchProblem();
+      }
       this.#log(`etcd store: write refused: ${errorText(error)}`);
       this.#fail(first, error, { report: true });
     }
