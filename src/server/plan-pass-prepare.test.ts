@@ -6,133 +6,39 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ServiceSpec } from '../model/service-spec.ts';
-import { serviceSpecSchema } from '../model/service-spec.ts';
-import type { TaskObservation, TaskRecord } from '../model/task.ts';
-import { DEFAULT_POLICY } from '../policy/admission-policy.ts';
 import { AGENT_FEATURES, FEATURES } from '../protocol/features.ts';
 import type { StoredService } from '../store/store.ts';
 import { DEFAULT_LIVENESS } from './node-liveness.ts';
-import type { PassMemory, PassNode, PassSnapshot } from './pass-snapshot.ts';
+import {
+  node as baseNode,
+  service as baseService,
+  NOW,
+  snapshot,
+  task,
+  ids as taskIds,
+} from './pass-fixture.ts';
+import type { PassNode } from './pass-snapshot.ts';
 import { specKey } from './pass-snapshot.ts';
 import type { PassPlan } from './plan-pass.ts';
 import { planPass } from './plan-pass.ts';
 import { notPreparable } from './prepare-plan.ts';
 
-const NOW = 1_000_000;
-const GiB = 1024 ** 3;
-
-function service(name: string, replicas: number, extra: Record<string, unknown> = {}): StoredService {
-  return {
-    spec: serviceSpecSchema.parse({
-      name,
-      image: 'skiff-demo:v1',
-      replicas,
-      resources: { cpus: 0.5, memory_mb: 64 },
-      placement: { strategy: 'spread' },
-      ports: [{ container_port: 8080 }],
-      ...extra,
-    }),
-    revision: 1,
-    createdAt: 0,
-    updatedAt: 0,
-    rollout: null,
-  };
-}
-
-function node(id: string, overrides: Partial<PassNode> = {}): PassNode {
-  return {
-    id,
-    status: 'ready',
-    availability: 'active',
-    labels: {},
-    address: `10.0.0.${id.charCodeAt(0) - 96}`,
-    cpuMillicores: 4000,
-    memoryBytes: 8 * GiB,
-    features: new Set(AGENT_FEATURES),
-    liveness: DEFAULT_LIVENESS,
-    connected: true,
-    lastSeen: NOW,
-    downNotBefore: 0,
-    sentAssignment: undefined,
-    sentEndpoints: undefined,
-    endpointsAcked: -1,
-    pulls: new Map(),
-    pullsAsked: new Set(),
-    ...overrides,
-  };
-}
+/** Spread, with a port: the services whose replicas a failover prepares. */
+const service = (name: string, replicas: number, extra: Record<string, unknown> = {}): StoredService =>
+  baseService(name, replicas, {
+    placement: { strategy: 'spread' },
+    ports: [{ container_port: 8080 }],
+    ...extra,
+  });
+const node = (id: string, overrides: Partial<PassNode> = {}): PassNode =>
+  baseNode(id, { address: `10.0.0.${id.charCodeAt(0) - 96}`, ...overrides });
+const ids = (prefix = 'p') => taskIds(prefix);
 
 /** Its link dropped a moment ago: unreachable, inside the grace. */
 const silentNode = (id: string) => node(id, { connected: false, lastSeen: NOW - 100 });
 /** Silent past the grace: down. */
 const deadNode = (id: string) =>
   node(id, { connected: false, lastSeen: NOW - DEFAULT_LIVENESS.downAfterMs - 1 });
-
-function running(id: string): TaskObservation {
-  return {
-    task_id: id,
-    state: 'running',
-    container_id: `c-${id}`,
-    health: 'none',
-    message: null,
-    exit_code: null,
-    restart_count: 0,
-    ports: [],
-    retry_at: null,
-    ready_since: 0,
-    ip: '172.20.0.2',
-  };
-}
-
-function task(id: string, svc: string, slot: number, nodeId: string): TaskRecord {
-  return {
-    id,
-    service: svc,
-    slot,
-    revision: 1,
-    nodeId,
-    desiredState: 'running',
-    pendingReason: null,
-    createdAt: 10 + slot,
-    observed: running(id),
-  };
-}
-
-const FRESH: PassMemory = {
-  failures: new Map(),
-  releases: new Map(),
-  assignGeneration: 100,
-  endpointsGeneration: 200,
-  endpoints: undefined,
-  endpointsPublishedAt: 0,
-};
-
-function snapshot(
-  services: readonly StoredService[],
-  tasks: readonly TaskRecord[],
-  nodes: readonly PassNode[],
-  memory: PassMemory = FRESH,
-): PassSnapshot {
-  const specs = new Map<string, ServiceSpec>(services.map((s) => [specKey(s.spec.name, s.revision), s.spec]));
-  return {
-    services,
-    tasks,
-    specs,
-    allocations: services.map((s, i) => ({ kind: 'service' as const, name: s.spec.name, index: i + 1 })),
-    policy: DEFAULT_POLICY,
-    networkCount: 256,
-    nodes,
-    memory,
-    liveness: DEFAULT_LIVENESS,
-    addressHoldMs: 5000,
-  };
-}
-
-function ids(prefix = 'p'): () => string {
-  let next = 0;
-  return () => `${prefix}${String(next++).padStart(3, '0')}`;
-}
 
 /** What each target was sent to prepare: node → task ids. */
 function prepared(plan: PassPlan): Record<string, string[]> {

@@ -5,124 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ServiceSpec } from '../model/service-spec.ts';
-import { serviceSpecSchema } from '../model/service-spec.ts';
-import type { TaskObservation, TaskRecord } from '../model/task.ts';
+import type { TaskRecord } from '../model/task.ts';
 import type { EndpointSet } from '../net/data-plane/endpoints-delta.ts';
 import { EMPTY_ENDPOINT_SET, fullSet, mergeEndpoints } from '../net/data-plane/endpoints-delta.ts';
-import { DEFAULT_POLICY } from '../policy/admission-policy.ts';
 import { AGENT_FEATURES, FEATURES } from '../protocol/features.ts';
 import { seededRandom } from '../sim/random.ts';
-import type { StoredService } from '../store/store.ts';
 import { DEFAULT_LIVENESS, livenessFor } from './node-liveness.ts';
+import { ids, NOW, node, running, service, snapshot, task } from './pass-fixture.ts';
 import type { PassNode, PassSnapshot } from './pass-snapshot.ts';
-import { specKey } from './pass-snapshot.ts';
 import type { PassPlan } from './plan-pass.ts';
 import { ENDPOINTS_MIN_INTERVAL_MS, endpointsIntervalMs, planPass } from './plan-pass.ts';
-
-const NOW = 1_000_000;
-const GiB = 1024 ** 3;
-
-function service(name: string, replicas: number, extra: Record<string, unknown> = {}): StoredService {
-  return {
-    spec: serviceSpecSchema.parse({
-      name,
-      image: 'skiff-demo:v1',
-      replicas,
-      resources: { cpus: 0.5, memory_mb: 64 },
-      ...extra,
-    }),
-    revision: 1,
-    createdAt: 0,
-    updatedAt: 0,
-    rollout: null,
-  };
-}
-
-function node(id: string, overrides: Partial<PassNode> = {}): PassNode {
-  return {
-    id,
-    status: 'ready',
-    availability: 'active',
-    labels: {},
-    address: `10.0.0.${id.length}`,
-    cpuMillicores: 4000,
-    memoryBytes: 8 * GiB,
-    features: new Set(AGENT_FEATURES),
-    liveness: DEFAULT_LIVENESS,
-    connected: true,
-    lastSeen: NOW,
-    downNotBefore: 0,
-    sentAssignment: undefined,
-    sentEndpoints: undefined,
-    endpointsAcked: -1,
-    pulls: new Map(),
-    pullsAsked: new Set(),
-    ...overrides,
-  };
-}
-
-function running(id: string): TaskObservation {
-  return {
-    task_id: id,
-    state: 'running',
-    container_id: `c-${id}`,
-    health: 'none',
-    message: null,
-    exit_code: null,
-    restart_count: 0,
-    ports: [],
-    retry_at: null,
-    ready_since: 0,
-    ip: '172.20.0.2',
-  };
-}
-
-function task(id: string, svc: string, slot: number, nodeId: string | null, up = true): TaskRecord {
-  return {
-    id,
-    service: svc,
-    slot,
-    revision: 1,
-    nodeId,
-    desiredState: 'running',
-    pendingReason: null,
-    createdAt: 10 + slot,
-    observed: up && nodeId !== null ? running(id) : null,
-  };
-}
-
-function snapshot(
-  services: readonly StoredService[],
-  tasks: readonly TaskRecord[],
-  nodes: readonly PassNode[],
-): PassSnapshot {
-  const specs = new Map<string, ServiceSpec>(services.map((s) => [specKey(s.spec.name, s.revision), s.spec]));
-  return {
-    services,
-    tasks,
-    specs,
-    allocations: services.map((s, i) => ({ kind: 'service' as const, name: s.spec.name, index: i + 1 })),
-    policy: DEFAULT_POLICY,
-    networkCount: 256,
-    nodes,
-    memory: {
-      failures: new Map(),
-      releases: new Map(),
-      assignGeneration: 100,
-      endpointsGeneration: 200,
-      endpoints: undefined,
-      endpointsPublishedAt: 0,
-    },
-    liveness: DEFAULT_LIVENESS,
-    addressHoldMs: 5000,
-  };
-}
-
-function ids(): () => string {
-  let next = 0;
-  return () => `t${String(next++).padStart(3, '0')}`;
-}
 
 /** A seeded shuffle (mulberry32), so a failure replays. */
 function shuffled<T>(items: readonly T[], seed: number): T[] {
