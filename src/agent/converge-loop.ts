@@ -27,6 +27,7 @@ import { hasSingleWriterVolume, replicaVolumes } from '../model/volume-spec.ts';
 import { assertAdmittedOnAgent } from '../policy/agent-admission.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import type { ReportedVolume } from '../protocol/volume-messages.ts';
+import { CoalescedRun } from './coalesced-run.ts';
 import { containerLabel } from './container-label.ts';
 import type { Action, Outcome, TaskRuntime } from './converger.ts';
 import { converge } from './converger.ts';
@@ -147,8 +148,11 @@ export class ConvergeLoop {
   readonly #prober: Prober;
   readonly #puller: ImagePuller;
   readonly #secretFiles: SecretFileWriter;
-  #passing = false;
-  #again = false;
+  readonly #runs = new CoalescedRun(
+    () => this.#pass(),
+    (error) => this.#options.onError(error),
+    () => this.#stopped,
+  );
   /** When networks were last swept (network-sweep.ts), and whether the desired set changed since. */
   #sweptAt = Number.NEGATIVE_INFINITY;
   #sweepWanted = true;
@@ -256,26 +260,7 @@ export class ConvergeLoop {
   }
 
   trigger(): void {
-    if (this.#stopped) return;
-    if (this.#passing) {
-      this.#again = true;
-      return;
-    }
-    this.#passing = true;
-    void this.#run();
-  }
-
-  async #run(): Promise<void> {
-    try {
-      do {
-        this.#again = false;
-        await this.#pass();
-      } while (this.#again && !this.#stopped);
-    } catch (error) {
-      this.#options.onError(error);
-    } finally {
-      this.#passing = false;
-    }
+    this.#runs.trigger();
   }
 
   async #pass(): Promise<void> {
@@ -421,7 +406,7 @@ export class ConvergeLoop {
     try {
       const unused = unusedNetworks(await engine.listNetworks(clusterId), this.#desired, clusterId);
       for (const name of unused.filter((n) => !others.includes(n))) {
-        if (this.#operations.size > 0 || this.#again) {
+        if (this.#operations.size > 0 || this.#runs.pending) {
           this.#sweepWanted = true;
           return;
         }

@@ -14,12 +14,14 @@
  * Creates have their own small bound, apart from the converger's semaphore: they are made while
  * nothing is wrong here, and must never hold up a start the failover waits for.
  */
+
 import { containerDefinition } from '../docker/container-definition.ts';
 import type { ContainerEngine, ManagedContainer } from '../docker/container-engine.ts';
 import { EngineError, LABELS } from '../docker/container-engine.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { assertAdmittedOnAgent } from '../policy/agent-admission.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
+import { CoalescedRun } from './coalesced-run.ts';
 import type { PreparedAction } from './prepared-plan.ts';
 import { planPrepared } from './prepared-plan.ts';
 import { needsPull } from './pull-policy.ts';
@@ -53,8 +55,12 @@ export class PreparedReplicas {
   /** Images seen present, and each image's `EXPOSE` ports: asked once, not per replica. */
   readonly #images = new Set<string>();
   readonly #imagePorts = new Map<string, string[]>();
-  #passing = false;
-  #again = false;
+  readonly #runs = new CoalescedRun(
+    () => this.#pass(),
+    (error) =>
+      this.#options.log(`prepared replicas: ${error instanceof Error ? error.message : String(error)}`),
+    () => this.#stopped,
+  );
   #stopped = false;
 
   constructor(options: PreparedReplicasOptions) {
@@ -96,26 +102,7 @@ export class PreparedReplicas {
   }
 
   trigger(): void {
-    if (this.#stopped) return;
-    if (this.#passing) {
-      this.#again = true;
-      return;
-    }
-    this.#passing = true;
-    void this.#run();
-  }
-
-  async #run(): Promise<void> {
-    try {
-      do {
-        this.#again = false;
-        await this.#pass();
-      } while (this.#again && !this.#stopped);
-    } catch (error) {
-      this.#options.log(`prepared replicas: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      this.#passing = false;
-    }
+    this.#runs.trigger();
   }
 
   async #pass(): Promise<void> {
