@@ -10,7 +10,7 @@ import { AGENT_FEATURES } from '../protocol/features.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
 import type { FakeNode, Fixture } from './test-fixture.ts';
-import { createFixture } from './test-fixture.ts';
+import { createFixture, reportRunning } from './test-fixture.ts';
 
 let f: Fixture;
 beforeEach(() => {
@@ -24,31 +24,6 @@ const prepares = (node: FakeNode) =>
     .filter((m): m is PrepareMessage => m.type === 'prepare')
     .map((m) => m.tasks.map((t) => t.task_id));
 
-function reportRunning(node: FakeNode): void {
-  const tasks = node.lastAssign()?.tasks ?? [];
-  f.controller.applyReport(node.id, {
-    type: 'report',
-    generation: 1,
-    full: true,
-    removed: [],
-    events: [],
-    tasks: tasks.map((t) => ({
-      task_id: t.task_id,
-      state: 'running',
-      container_id: t.task_id.slice(0, 12),
-      health: 'none',
-      message: null,
-      exit_code: null,
-      restart_count: 0,
-      ports: [],
-      retry_at: null,
-      ready_since: 0,
-      ip: null,
-    })),
-  });
-  f.controller.sync();
-}
-
 async function threeNodesRunning(): Promise<FakeNode[]> {
   const nodes = ['a', 'b', 'c'].map((id) => f.connectNode(id, { features: AGENT_FEATURES }));
   const response = await f.call('POST', '/api/deploy', {
@@ -59,7 +34,7 @@ async function threeNodesRunning(): Promise<FakeNode[]> {
   });
   assert.equal(response.status, 201, JSON.stringify(response.body));
   f.controller.sync();
-  for (const node of nodes) reportRunning(node);
+  for (const node of nodes) reportRunning(f, node);
   return nodes;
 }
 

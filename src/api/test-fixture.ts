@@ -241,6 +241,32 @@ export function createFixture(
   };
 }
 
+/** What a node's agent would report: every task it was last assigned running (no check: healthy). */
+export function reportRunning(f: Fixture, node: FakeNode): void {
+  const tasks = node.lastAssign()?.tasks ?? [];
+  f.controller.applyReport(node.id, {
+    type: 'report',
+    generation: 1,
+    full: true,
+    removed: [],
+    events: [],
+    tasks: tasks.map((t) => ({
+      task_id: t.task_id,
+      state: 'running',
+      container_id: t.task_id.slice(0, 12),
+      health: 'none',
+      message: null,
+      exit_code: null,
+      restart_count: 0,
+      ports: [],
+      retry_at: null,
+      ready_since: 0,
+      ip: null,
+    })),
+  });
+  f.controller.sync();
+}
+
 /** A string property of a JSON body, or undefined. */
 export function field(body: unknown, name: string): unknown {
   return typeof body === 'object' && body !== null && !Array.isArray(body)

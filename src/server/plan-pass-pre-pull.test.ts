@@ -8,12 +8,10 @@ import { test } from 'node:test';
 import type { Rollout } from '../model/rollout.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
-import type { TaskRecord } from '../model/task.ts';
-import { DEFAULT_POLICY } from '../policy/admission-policy.ts';
 import { AGENT_FEATURES, FEATURES } from '../protocol/features.ts';
 import type { PullObservation } from '../reconciler/pre-pull.ts';
 import type { StoredService } from '../store/store.ts';
-import { DEFAULT_LIVENESS } from './node-liveness.ts';
+import { node as fixtureNode, snapshot as fixtureSnapshot, task } from './pass-fixture.ts';
 import type { PassNode, PassSnapshot } from './pass-snapshot.ts';
 import { specKey } from './pass-snapshot.ts';
 import type { PassPlan } from './plan-pass.ts';
@@ -46,54 +44,9 @@ function rollout(change: Partial<Rollout> = {}): Rollout {
   };
 }
 
-function node(id: string, change: Partial<PassNode> = {}): PassNode {
-  return {
-    id,
-    status: 'ready',
-    availability: 'active',
-    labels: {},
-    address: `10.0.0.${id.charCodeAt(0) - 96}`,
-    cpuMillicores: 4000,
-    memoryBytes: 8 * 1024 ** 3,
-    features: new Set(AGENT_FEATURES),
-    liveness: DEFAULT_LIVENESS,
-    connected: true,
-    lastSeen: NOW,
-    downNotBefore: 0,
-    sentAssignment: undefined,
-    sentEndpoints: undefined,
-    endpointsAcked: -1,
-    pulls: new Map(),
-    pullsAsked: new Set(),
-    ...change,
-  };
-}
-
-function oldTask(id: string, slot: number, nodeId: string): TaskRecord {
-  return {
-    id,
-    service: 'web',
-    slot,
-    revision: 1,
-    nodeId,
-    desiredState: 'running',
-    pendingReason: null,
-    createdAt: 10 + slot,
-    observed: {
-      task_id: id,
-      state: 'running',
-      container_id: `c-${id}`,
-      health: 'none',
-      message: null,
-      exit_code: null,
-      restart_count: 0,
-      ports: [],
-      retry_at: null,
-      ready_since: 0,
-      ip: '172.20.0.2',
-    },
-  };
-}
+/** The fixture's node, seen at this file's clock. */
+const node = (id: string, change: Partial<PassNode> = {}): PassNode =>
+  fixtureNode(id, { lastSeen: NOW, ...change });
 
 interface Case {
   /** The service's current revision (2), whose spec is `to`. */
@@ -117,27 +70,16 @@ function pass(given: Case = {}): PassPlan {
     rollout: rolloutRecord,
   };
   const snapshot: PassSnapshot = {
-    services: [service],
-    tasks: [oldTask('o0', 0, 'a'), oldTask('o1', 1, 'b')],
+    ...fixtureSnapshot(
+      [service],
+      [task('o0', 'web', 0, 'a'), task('o1', 'web', 1, 'b')],
+      given.nodes ?? [node('a'), node('b'), node('c')],
+    ),
     specs: new Map([
       [specKey('web', 1), spec('app:v1')],
       [specKey('web', rolloutRecord.from_revision ?? 1), from],
       [specKey('web', revision), to],
     ]),
-    allocations: [{ kind: 'service', name: 'web', index: 1 }],
-    policy: DEFAULT_POLICY,
-    networkCount: 256,
-    nodes: given.nodes ?? [node('a'), node('b'), node('c')],
-    memory: {
-      failures: new Map(),
-      releases: new Map(),
-      assignGeneration: 100,
-      endpointsGeneration: 200,
-      endpoints: undefined,
-      endpointsPublishedAt: 0,
-    },
-    liveness: DEFAULT_LIVENESS,
-    addressHoldMs: 5000,
     pullParallelism: 2,
   };
   let next = 0;
