@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
-import { after, test } from 'node:test';
-import type { Backend } from './balancer.ts';
-import type { ProxyRoute } from './proxy-route.ts';
-import { ServiceProxy, type ServiceProxyOptions } from './service-proxy.ts';
+import { test } from 'node:test';
+import { proxyHarness } from './proxy-test-harness.ts';
 import {
   blackholePort,
   connectionCount,
@@ -18,41 +16,12 @@ import {
 } from './test-backends.ts';
 
 const KEY = 'api:8080';
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+const { cleanups, route, startProxy, routeStats } = proxyHarness(KEY, 'http');
 
 async function backends(...names: string[]): Promise<HttpBackend[]> {
   const started = await Promise.all(names.map((name) => startHttpBackend(name)));
   for (const b of started) cleanups.push(b.close);
   return started;
-}
-
-function route(list: readonly Backend[], extra: Partial<ProxyRoute> = {}): ProxyRoute {
-  return {
-    key: KEY,
-    mode: 'http',
-    listen: [{ host: '127.0.0.1', port: 0 }],
-    backends: list,
-    strategy: 'round-robin',
-    ...extra,
-  };
-}
-
-async function startProxy(first: ProxyRoute, options: ServiceProxyOptions = {}) {
-  const proxy = new ServiceProxy({ stopGraceMs: 100, ...options });
-  cleanups.push(() => proxy.stop());
-  await proxy.setRoutes([first]);
-  const port = proxy.boundPort(KEY, '127.0.0.1');
-  assert.ok(port !== undefined && port > 0);
-  return { proxy, port };
-}
-
-function routeStats(proxy: ServiceProxy) {
-  const stats = proxy.stats().find((s) => s.key === KEY);
-  assert.ok(stats !== undefined);
-  return stats;
 }
 
 test('requests spread evenly over three backends', async () => {

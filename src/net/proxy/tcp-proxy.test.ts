@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { Backend } from './balancer.ts';
-import type { ProxyRoute } from './proxy-route.ts';
-import { ServiceProxy } from './service-proxy.ts';
+import { proxyHarness } from './proxy-test-harness.ts';
 import {
   blackholePort,
   refusingPort,
@@ -14,41 +13,12 @@ import {
 } from './test-backends.ts';
 
 const KEY = 'db:5432';
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+const { cleanups, route, startProxy, routeStats } = proxyHarness(KEY, 'tcp');
 
 async function echoes(...names: string[]): Promise<TcpBackend[]> {
   const started = await Promise.all(names.map((name) => startEchoBackend(name)));
   for (const b of started) cleanups.push(b.close);
   return started;
-}
-
-function route(list: readonly Backend[], extra: Partial<ProxyRoute> = {}): ProxyRoute {
-  return {
-    key: KEY,
-    mode: 'tcp',
-    listen: [{ host: '127.0.0.1', port: 0 }],
-    backends: list,
-    strategy: 'round-robin',
-    ...extra,
-  };
-}
-
-async function startProxy(first: ProxyRoute, connectTimeoutMs = 2000) {
-  const proxy = new ServiceProxy({ stopGraceMs: 100, connectTimeoutMs });
-  cleanups.push(() => proxy.stop());
-  await proxy.setRoutes([first]);
-  const port = proxy.boundPort(KEY, '127.0.0.1');
-  assert.ok(port !== undefined && port > 0);
-  return { proxy, port };
-}
-
-function routeStats(proxy: ServiceProxy) {
-  const stats = proxy.stats().find((s) => s.key === KEY);
-  assert.ok(stats !== undefined);
-  return stats;
 }
 
 async function serve(handler: (socket: Socket) => void): Promise<{ server: Server; backend: Backend }> {
@@ -189,7 +159,7 @@ test('a connect that hangs times out and fails over to the next backend', async 
   assert.ok(a !== undefined);
   const { proxy, port } = await startProxy(
     route([{ id: 'hole', host: '127.0.0.1', port: hole.port }, a.backend]),
-    100,
+    { connectTimeoutMs: 100 },
   );
   const started = Date.now();
   assert.deepEqual(await tcpCall(port, 'x'), { data: 'a:x', ending: 'closed' });
