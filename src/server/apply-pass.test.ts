@@ -47,6 +47,7 @@ const empty: PassPlan = {
     endpointsPublishedAt: 0,
   },
   again: false,
+  quietUntil: 0,
 };
 
 test('writes land, sends go to the named nodes, and the endpoints text is made once', (t) => {

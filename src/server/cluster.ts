@@ -100,6 +100,7 @@ export class Cluster {
   readonly #store: Store;
   readonly #nodes = new Map<string, NodeSession>();
   readonly #refusals = new Map<string, Refusal>();
+  #version = 0;
 
   /** `now` is the start time: known nodes get the startup grace from it to come back. */
   constructor(store: Store, now: number) {
@@ -114,6 +115,7 @@ export class Cluster {
    * agent had the time to reconnect.
    */
   reload(now: number): void {
+    this.#version++;
     for (const session of this.#nodes.values()) session.link?.close(4001, 'this server took the lead again');
     this.#nodes.clear();
     this.#refusals.clear();
@@ -146,6 +148,15 @@ export class Cluster {
     }
   }
 
+  /**
+   * Grows with every change a controller pass reads from the sessions, but for the heartbeats of
+   * ready nodes (pass-quiet.ts bounds those by time): while it stands, a pass on them decides as
+   * the last one did.
+   */
+  get version(): number {
+    return this.#version;
+  }
+
   list(): NodeSession[] {
     return [...this.#nodes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -170,6 +181,7 @@ export class Cluster {
       return { ok: false, reason: `node name ${id} is in use by another engine` };
     }
     existing?.link?.close(4001, 'replaced by a new connection from the same node');
+    this.#version++;
     this.#store.upsertNode(id, registration, now);
     this.#refusals.delete(id);
     const session: NodeSession = existing ?? {
@@ -214,6 +226,7 @@ export class Cluster {
   disconnect(id: string, link: AgentLink, now: number): boolean {
     const session = this.#nodes.get(id);
     if (!session || session.link !== link) return false;
+    this.#version++;
     session.link = undefined;
     session.lastAssignment = undefined;
     session.lastPrepared = undefined;
@@ -228,6 +241,7 @@ export class Cluster {
   recordPull(id: string, requestId: string, observation: PullObservation): void {
     const session = this.#nodes.get(id);
     if (!session) return;
+    this.#version++;
     // Re-inserted, so insertion order is age order: the oldest go past the bound.
     session.pulls.delete(requestId);
     session.pulls.set(requestId, observation);
@@ -245,12 +259,16 @@ export class Cluster {
   /** Its agent holds another set than the one last sent (a delta did not follow it): the whole set goes next. */
   resyncEndpoints(id: string): void {
     const session = this.#nodes.get(id);
-    if (session) session.lastEndpoints = undefined;
+    if (!session) return;
+    this.#version++;
+    session.lastEndpoints = undefined;
   }
 
   heartbeat(id: string, now: number): void {
     const session = this.#nodes.get(id);
     if (!session) return;
+    // A ready node's beat changes nothing a pass decides; a silent or probed one's does.
+    if (session.status !== 'ready' || session.probedDown) this.#version++;
     session.lastSeen = now;
     session.lastHeartbeat = now;
     session.probedDown = false;
@@ -263,6 +281,7 @@ export class Cluster {
   probedDown(id: string, since: number): boolean {
     const session = this.#nodes.get(id);
     if (!session || session.lastSeen > since) return false;
+    this.#version++;
     session.probedDown = true;
     return true;
   }
@@ -272,6 +291,7 @@ export class Cluster {
    * changed (a registry credential stored or removed), though the tasks did not.
    */
   resendAssignments(): void {
+    this.#version++;
     for (const session of this.#nodes.values()) session.lastAssignment = undefined;
   }
 
@@ -279,6 +299,7 @@ export class Cluster {
   setStatus(id: string, status: NodeStatus): void {
     const node = this.#nodes.get(id);
     if (!node || node.status === status) return;
+    this.#version++;
     node.status = status;
     // A node back from silence gets its whole assignment again.
     if (status !== 'ready') {
@@ -291,6 +312,7 @@ export class Cluster {
     const session = this.#nodes.get(id);
     if (!session) return undefined;
     this.#store.setNodeAvailability(id, availability);
+    this.#version++;
     session.availability = availability;
     return session;
   }
@@ -299,6 +321,7 @@ export class Cluster {
     const session = this.#nodes.get(id);
     if (!session) return undefined;
     this.#store.setNodeLabels(id, labels);
+    this.#version++;
     session.operatorLabels = labels;
     return session;
   }
@@ -339,6 +362,7 @@ export class Cluster {
     const session = this.#nodes.get(id);
     if (!session || session.link) return false;
     this.#store.deleteNode(id);
+    this.#version++;
     this.#nodes.delete(id);
     return true;
   }

@@ -470,3 +470,56 @@ test('endpoints: a fresh memory (leading again) sends the whole set, even to a n
   assert.deepEqual(plan.endpoints?.nodeIds, ['a'], 'what the node holds is not known: no delta');
   assert.deepEqual(plan.endpoints?.deltas, []);
 });
+
+test('quiet: a pass that decided nothing is quiet until the first ready node could be silent; one that did, or waits on time, is not', () => {
+  const services = [service('web', 2)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b')];
+  const first = planPass(snapshot(services, tasks, [node('a'), node('b')]), NOW, ids());
+  assert.equal(first.quietUntil, NOW, 'it sent assignments and endpoints');
+  const sent = (id: string) => first.assignments.find((a) => a.nodeId === id)?.key;
+  // What the store holds once the first plan is written: the network it allocated too.
+  const after = (nodes: readonly PassNode[], taskList = tasks, serviceList = services): PassSnapshot => {
+    const base = snapshot(serviceList, taskList, nodes, first.memory);
+    return { ...base, allocations: [...base.allocations, ...first.allocate] };
+  };
+  const synced = (id: string, lastSeen: number) =>
+    node(id, { sentAssignment: sent(id), sentEndpoints: first.endpoints?.generation, lastSeen });
+  const nodes = [synced('a', NOW - 200), synced('b', NOW - 100)];
+  const second = planPass(after(nodes), NOW + 250, ids());
+  assert.equal(second.quietUntil, NOW - 200 + DEFAULT_LIVENESS.heartbeatTimeoutMs);
+  // A down node waits on nothing; an unreachable one waits out its grace.
+  const down = [synced('a', NOW), node('b', { status: 'down', connected: false, lastSeen: 0 })];
+  const onA = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'a')];
+  const third = planPass(after(down, onA), NOW + 250, ids());
+  assert.equal(third.assignments.length, 1, 'a was sent its second replica');
+  const aSynced = {
+    ...synced('a', NOW),
+    sentAssignment: third.assignments[0]?.key,
+    sentEndpoints: third.endpoints?.generation ?? first.endpoints?.generation,
+  };
+  const fourth = planPass(
+    { ...after([aSynced, ...down.slice(1)], onA), memory: third.memory },
+    NOW + 500,
+    ids(),
+  );
+  assert.equal(fourth.quietUntil, NOW + DEFAULT_LIVENESS.heartbeatTimeoutMs);
+  const silent = [synced('a', NOW - 2000), synced('b', NOW)];
+  const fifth = planPass(after(silent), NOW + 250, ids());
+  assert.equal(fifth.statusChanges.length, 1);
+  assert.equal(fifth.quietUntil, NOW + 250);
+  // A replica waiting for room: placement reads more than the snapshot (locality, failures).
+  const pending = [...tasks, task('w2', 'web', 2, null)];
+  const sixth = planPass(
+    {
+      ...snapshot(
+        [service('web', 3)],
+        pending,
+        [...nodes].map((n) => ({ ...n, cpuMillicores: 500 })),
+      ),
+      memory: first.memory,
+    },
+    NOW + 250,
+    ids(),
+  );
+  assert.equal(sixth.quietUntil, NOW + 250);
+});

@@ -54,6 +54,7 @@ import { allocationsByNode } from './allocation.ts';
 import { serviceEndpoints } from './endpoints.ts';
 import { latestDeltaBytes, publishService, serviceDelta } from './endpoints-history.ts';
 import { livenessStatus } from './node-liveness.ts';
+import { quietUntil } from './pass-quiet.ts';
 import type {
   AssignmentKeyMemory,
   EndpointsMemory,
@@ -198,6 +199,11 @@ export interface PassPlan {
   readonly memory: PassMemory;
   /** A pass right after this one has more to do (a rollback was decided). */
   readonly again: boolean;
+  /**
+   * Until when (epoch ms, exclusive) a pass on the same inputs would decide nothing (pass-quiet.ts):
+   * `now` when this one did something, or something it read waits on time.
+   */
+  readonly quietUntil: number;
 }
 
 export function planPass(snapshot: PassSnapshot, now: number, newTaskId: () => string): PassPlan {
@@ -265,6 +271,8 @@ class PassBuilder {
   #assignmentKeys: ReadonlyMap<string, AssignmentKeyMemory> | undefined;
   #endpoints: EndpointsSend | undefined;
   #again = false;
+  /** A step read something that changes with time alone: the next pass cannot be skipped. */
+  #timeBound = false;
 
   constructor(snapshot: PassSnapshot, now: number, newTaskId: () => string) {
     this.#snapshot = snapshot;
@@ -422,6 +430,8 @@ class PassBuilder {
       const global = service?.spec.mode === 'global';
       // Most services, most passes: one replica of the current revision per slot, nothing to do.
       if (!global && service?.rollout?.state !== 'in_progress' && isSteady(input)) continue;
+      // The reconciler's plan may depend on the time (rollout pacing, healthy deadlines).
+      this.#timeBound = true;
       const pull = service ? this.#pullPhase(service) : undefined;
       const plan = reconcileService({
         ...input,
@@ -611,6 +621,8 @@ class PassBuilder {
     const tasks = this.#tasks.values();
     const unplaced = tasks.filter((t) => t.desiredState === 'running' && t.nodeId === null).sort(taskOrder);
     if (unplaced.length === 0) return;
+    // Placement reads more than the pass's inputs say (image locality, failures that expire).
+    this.#timeBound = true;
     const current = new Map(this.#services.map((s) => [s.spec.name, s.spec]));
     const requests: PlacementRequest[] = [];
     const history = this.#slotHistory(tasks, new Set(unplaced.map((t) => t.service)));
@@ -1180,6 +1192,11 @@ class PassBuilder {
   }
 
   result(): PassPlan {
+    const plan = this.#plan();
+    return { ...plan, quietUntil: quietUntil(plan, this.#nodes, this.#timeBound, this.#now) };
+  }
+
+  #plan(): Omit<PassPlan, 'quietUntil'> {
     const insert: Task[] = [];
     const update: TaskUpdate[] = [];
     for (const id of this.#inserted) {

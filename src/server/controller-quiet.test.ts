@@ -1,0 +1,162 @@
+/**
+ * The tick skips a pass only when nothing a pass reads changed and the last one was quiet
+ * (pass-quiet.ts): a write after a skipped tick is still planned, a node going silent is still
+ * seen once its heartbeat timeout is over, and a change to a node's session runs the next tick.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DEFAULT_POOL } from '../model/addressing.ts';
+import type { NodeRegistration } from '../model/node.ts';
+import { serviceSpecSchema } from '../model/service-spec.ts';
+import { AGENT_FEATURES } from '../protocol/features.ts';
+import type { ServerMessage } from '../protocol/messages.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
+import { Cluster } from './cluster.ts';
+import { Controller } from './controller.ts';
+import { EventLog } from './event-log.ts';
+import { DEFAULT_LIVENESS } from './node-liveness.ts';
+
+const registration: NodeRegistration = {
+  name: 'a',
+  engine_id: 'e-a',
+  address: '10.0.0.1',
+  labels: {},
+  cpu_millicores: 4000,
+  memory_bytes: 8 * 2 ** 30,
+  engine_version: '27',
+};
+
+interface Fixture {
+  readonly store: SqliteStore;
+  readonly cluster: Cluster;
+  readonly controller: Controller;
+  readonly clock: { now: number };
+  readonly passes: number[];
+  readonly sent: ServerMessage[];
+}
+
+async function withController(fn: (fixture: Fixture) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-controller-quiet-'));
+  const store = new SqliteStore(join(dir, 'skiff.db'));
+  const clock = { now: 1_000_000 };
+  const cluster = new Cluster(store, clock.now);
+  const passes: number[] = [];
+  const sent: ServerMessage[] = [];
+  cluster.connect(registration, { send: (m) => sent.push(m), close() {} }, clock.now, AGENT_FEATURES);
+  const controller = new Controller({
+    store,
+    cluster,
+    events: new EventLog(store),
+    liveness: DEFAULT_LIVENESS,
+    addressPool: DEFAULT_POOL,
+    now: () => clock.now,
+    log: () => {},
+    onPass: (ms) => passes.push(ms),
+  });
+  try {
+    await fn({ store, cluster, controller, clock, passes, sent });
+  } finally {
+    controller.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Lets a scheduled pass run (it is set off with setImmediate, or a short timeout after a pass). */
+const turns = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+const spec = serviceSpecSchema.parse({ name: 'web', image: 'skiff-demo:v1', replicas: 2 });
+
+/** Passes until one decides nothing (the first places and sends; the next sees it done). */
+async function converge({ controller }: Fixture): Promise<void> {
+  for (let i = 0; i < 3; i++) await controller.settle();
+}
+
+test('a converged cluster: the tick skips its pass until something changes', () =>
+  withController(async (fixture) => {
+    const { controller, passes } = fixture;
+    await converge(fixture);
+    const before = passes.length;
+    controller.tick();
+    await turns();
+    controller.tick();
+    await turns();
+    assert.equal(passes.length, before, 'no pass while nothing changed');
+    assert.equal(controller.passesSkipped, 2);
+  }));
+
+test('a write after a skipped tick is still planned: its trigger runs a pass', () =>
+  withController(async (fixture) => {
+    const { controller, store, sent, passes } = fixture;
+    await converge(fixture);
+    controller.tick();
+    await turns();
+    assert.equal(controller.passesSkipped, 1);
+    const before = passes.length;
+    store.putService(spec, 2);
+    controller.trigger();
+    await turns();
+    assert.equal(passes.length, before + 1);
+    assert.deepEqual(
+      store.listTasks().map((t) => [t.slot, t.nodeId]),
+      [
+        [0, 'a'],
+        [1, 'a'],
+      ],
+    );
+    const last = sent.filter((m) => m.type === 'assign').at(-1);
+    assert.equal(last?.type === 'assign' ? last.tasks.length : -1, 2, 'the node was sent its replicas');
+  }));
+
+test('the tick runs a pass once the quiet time is over (a node may have gone silent)', () =>
+  withController(async (fixture) => {
+    const { controller, passes } = fixture;
+    await converge(fixture);
+    controller.tick();
+    await turns();
+    assert.equal(controller.passesSkipped, 1, 'quiet');
+    fixture.clock.now += DEFAULT_LIVENESS.heartbeatTimeoutMs + 1;
+    const before = passes.length;
+    controller.tick();
+    await turns();
+    assert.equal(passes.length, before + 1, 'the heartbeat timeout passed: the tick ran a pass');
+  }));
+
+test('a silent node is still called unreachable, and its beat after that runs the next tick', () =>
+  withController(async (fixture) => {
+    const { controller, cluster, clock, passes } = fixture;
+    await converge(fixture);
+    clock.now += DEFAULT_LIVENESS.heartbeatTimeoutMs + 1;
+    controller.tick();
+    await turns();
+    assert.equal(cluster.get('a')?.status, 'unreachable');
+    // An unreachable node waits on time (its grace): no quiet, every tick runs.
+    const before = passes.length;
+    controller.tick();
+    await turns();
+    assert.equal(passes.length, before + 1);
+    cluster.heartbeat('a', clock.now);
+    controller.tick();
+    await turns();
+    assert.equal(cluster.get('a')?.status, 'ready');
+    // Back to quiet once a pass has sent it what it needs and the next found nothing to do.
+    await converge(fixture);
+    const settled = passes.length;
+    controller.tick();
+    await turns();
+    assert.equal(passes.length, settled);
+  }));
+
+test('a change to a node session (cordon) runs the next tick without a trigger', () =>
+  withController(async (fixture) => {
+    const { controller, cluster, passes } = fixture;
+    await converge(fixture);
+    const before = passes.length;
+    cluster.setAvailability('a', 'cordoned');
+    controller.tick();
+    await turns();
+    assert.equal(passes.length, before + 1);
+  }));
