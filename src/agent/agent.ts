@@ -561,6 +561,13 @@ export class Agent {
     setTimeout(() => void this.#dial(), next.delayMs);
   }
 
+  /** Heartbeats every `intervalMs` (the welcome's, or a later `heartbeat.interval`), and the server's silence judged by it. */
+  #beatEvery(intervalMs: number): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), intervalMs);
+    this.#serverSilenceMs = serverSilenceMs(intervalMs);
+  }
+
   #receive(text: string): void {
     const read = readServerMessage(text);
     if (read.kind !== 'ok') {
@@ -601,9 +608,7 @@ export class Agent {
         this.#startLoop(cluster);
         // A server that restarted (or a new leader) knows nothing of what it asked to prepare.
         this.#prepared?.setWanted([]);
-        clearInterval(this.#heartbeat);
-        this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
-        this.#serverSilenceMs = serverSilenceMs(message.heartbeat_interval_ms);
+        this.#beatEvery(message.heartbeat_interval_ms);
         clearInterval(this.#metricsTimer);
         if (message.features?.includes(FEATURES.agentMetrics)) {
           const sendMetrics = () => {
@@ -637,6 +642,10 @@ export class Agent {
         this.#loop?.setDesired(message.tasks, { fromServer: true });
         return;
       }
+      case 'heartbeat.interval':
+        // The cluster grew: slower beats, and as much more patience with the server's silence.
+        this.#beatEvery(message.heartbeat_interval_ms);
+        return;
       case 'prepare':
         this.#prepared?.setWanted(message.tasks);
         return;

@@ -70,6 +70,11 @@ export const FEATURES = {
    * task's container (server/prepare-plan.ts, agent/prepared-replicas.ts).
    */
   preparedReplicas: 'prepared-replicas',
+  /**
+   * Takes `heartbeat.interval`: a longer heartbeat interval than its welcome said, once the
+   * cluster has grown (server/node-liveness.ts), and pings its server as much less often.
+   */
+  heartbeatInterval: 'heartbeat-interval',
 } as const;
 
 /** What this agent supports. */

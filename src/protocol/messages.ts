@@ -209,6 +209,11 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
    * task's container and is started; the others, once no longer listed, are removed.
    */
   z.object({ type: z.literal('prepare'), tasks: z.array(taskSpecSchema).max(10_000) }),
+  /**
+   * To an agent that lists `heartbeat-interval`: beat at this interval from now on (the cluster
+   * grew since its welcome said one; server/node-liveness.ts).
+   */
+  z.object({ type: z.literal('heartbeat.interval'), heartbeat_interval_ms: z.int().min(1).max(60_000) }),
   /** Every service's serving replicas, for the proxies and DNS of every host; sent whole on change. */
   z.object({
     type: z.literal('endpoints'),

@@ -319,7 +319,7 @@ function serveAgent(
       nodeId = outcome.session.id;
       options.probes?.forget(nodeId);
       // Slower beats as the cluster grows; the node's silence is judged by what it was told.
-      const intervalMs = heartbeatIntervalMs(options.heartbeatIntervalMs, cluster.list().length);
+      const intervalMs = heartbeatIntervalMs(options.heartbeatIntervalMs, cluster.size);
       outcome.session.heartbeatIntervalMs = intervalMs;
       link.send({
         type: 'welcome',
@@ -341,6 +341,7 @@ function serveAgent(
           ? `Node ${nodeId} joined`
           : `Node ${nodeId} is ready (agent connected)`;
       events.append({ type: 'node', service: null, container: null, node: nodeId, message: text }, now());
+      cluster.retellHeartbeatIntervals(intervalMs);
       controller.trigger();
       return;
     }

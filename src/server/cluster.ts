@@ -4,11 +4,11 @@
  * node is ready, unreachable or down.
  */
 import type { NodeAvailability, NodeRegistration, NodeStatus } from '../model/node.ts';
-import { BASELINE_FEATURES } from '../protocol/features.ts';
+import { BASELINE_FEATURES, FEATURES } from '../protocol/features.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import type { PullObservation } from '../reconciler/pre-pull.ts';
 import type { Store } from '../store/store.ts';
-import { STARTUP_GRACE_MS } from './node-liveness.ts';
+import { retoldIntervalMs, STARTUP_GRACE_MS } from './node-liveness.ts';
 
 export interface AgentLink {
   send(message: ServerMessage): void;
@@ -157,6 +157,16 @@ export class Cluster {
     return this.#version;
   }
 
+  /** How many nodes the cluster knows (connected or not). */
+  get size(): number {
+    return this.#nodes.size;
+  }
+
+  /** Every session, in no particular order (list() sorts). */
+  sessions(): Iterable<NodeSession> {
+    return this.#nodes.values();
+  }
+
   list(): NodeSession[] {
     return [...this.#nodes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -220,6 +230,23 @@ export class Cluster {
     session.pullsAsked = new Set();
     this.#nodes.set(id, session);
     return { ok: true, session, previousStatus };
+  }
+
+  /**
+   * The cluster grew: agents told a much shorter interval at their welcome beat slower from now on
+   * (those that take `heartbeat.interval`), so the server hears a few hundred beats a second
+   * whatever order the nodes joined in, not one node's worth for each of the first to join.
+   */
+  retellHeartbeatIntervals(wantedMs: number): void {
+    for (const session of this.#nodes.values()) {
+      if (!session.link || !session.features.has(FEATURES.heartbeatInterval)) continue;
+      if (session.heartbeatIntervalMs === undefined) continue;
+      const retold = retoldIntervalMs(session.heartbeatIntervalMs, wantedMs);
+      if (retold === undefined) continue;
+      // Judged by the longer interval at once: lenient until the agent takes it, never harsh.
+      session.heartbeatIntervalMs = retold;
+      session.link.send({ type: 'heartbeat.interval', heartbeat_interval_ms: retold });
+    }
   }
 
   /** Returns true when this link was the node's current one (a replaced link's close is no news). */

@@ -34,6 +34,18 @@ export function heartbeatIntervalMs(baseMs: number, nodes: number): number {
 }
 
 /**
+ * Agents told a shorter interval than the cluster now wants are told again once it has grown by
+ * this factor: a cluster joined one node at a time re-tells each agent a few times, not at every
+ * join. Only ever longer: a shorter interval judged before the agent took it would call it silent.
+ */
+export const RETELL_GROWTH = 1.25;
+
+/** The interval to tell an agent now beating every `toldMs`, or undefined: it is fine as it is. */
+export function retoldIntervalMs(toldMs: number, wantedMs: number): number | undefined {
+  return wantedMs >= toldMs * RETELL_GROWTH ? wantedMs : undefined;
+}
+
+/**
  * The liveness timing for a node told to beat every `intervalMs` when the base settings were
  * made for `baseIntervalMs`: the heartbeat timeout grows in proportion, the grace after it stays.
  */

@@ -285,6 +285,13 @@ export class SimAgent {
     });
   }
 
+  /** Heartbeats every `intervalMs` (the welcome's, or a later `heartbeat.interval`), and the server's silence judged by it. */
+  #beatEvery(intervalMs: number): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), intervalMs);
+    this.#serverSilenceMs = serverSilenceMs(intervalMs);
+  }
+
   #receive(data: Buffer): void {
     this.counters.messages++;
     this.counters.bytes += data.length;
@@ -309,9 +316,7 @@ export class SimAgent {
         this.#startLoop(message.cluster_id, message.address_pool);
         this.registered = true;
         this.counters.connects++;
-        clearInterval(this.#heartbeat);
-        this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), message.heartbeat_interval_ms);
-        this.#serverSilenceMs = serverSilenceMs(message.heartbeat_interval_ms);
+        this.#beatEvery(message.heartbeat_interval_ms);
         clearInterval(this.#metricsTimer);
         if (message.features?.includes(FEATURES.agentMetrics)) {
           const sendMetrics = () => {
@@ -330,6 +335,9 @@ export class SimAgent {
         }
         return;
       }
+      case 'heartbeat.interval':
+        this.#beatEvery(message.heartbeat_interval_ms);
+        return;
       case 'images.prune':
         // A simulated engine's images are what its replicas run: nothing to remove.
         this.#send({ type: 'images.pruned', request_id: message.request_id, removed: [], error: null });

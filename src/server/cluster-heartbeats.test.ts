@@ -1,0 +1,77 @@
+/**
+ * Heartbeats scale with the cluster whatever order the nodes joined in: the first agents to join
+ * were told the base interval, and are told a longer one as the cluster grows (those that take
+ * `heartbeat.interval`), so 1,000 nodes joined one by one beat at about MAX_HEARTBEATS_PER_S.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { NodeRegistration } from '../model/node.ts';
+import { AGENT_FEATURES, BASELINE_FEATURES } from '../protocol/features.ts';
+import type { ServerMessage } from '../protocol/messages.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
+import { Cluster } from './cluster.ts';
+import { heartbeatIntervalMs, MAX_HEARTBEATS_PER_S, RETELL_GROWTH } from './node-liveness.ts';
+
+const BASE_MS = 500;
+
+function registration(name: string): NodeRegistration {
+  return {
+    name,
+    engine_id: `e-${name}`,
+    address: '10.0.0.1',
+    labels: {},
+    cpu_millicores: 1000,
+    memory_bytes: 2 ** 30,
+    engine_version: '27',
+  };
+}
+
+test('1,000 nodes joined one by one beat at about the most the server should hear, each re-told a few times', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-cluster-heartbeats-'));
+  const store = new SqliteStore(join(dir, 'skiff.db'));
+  try {
+    const cluster = new Cluster(store, 0);
+    const told = new Map<string, number[]>();
+    for (let i = 0; i < 1000; i++) {
+      const name = `n${String(i).padStart(4, '0')}`;
+      // Node 7 is an older agent: it never hears of a new interval.
+      const features = i === 7 ? BASELINE_FEATURES : AGENT_FEATURES;
+      const said: number[] = [];
+      told.set(name, said);
+      const link = {
+        send: (m: ServerMessage) => {
+          if (m.type === 'heartbeat.interval') said.push(m.heartbeat_interval_ms);
+        },
+        close() {},
+      };
+      const outcome = cluster.connect(registration(name), link, i, features);
+      assert.ok(outcome.ok);
+      // What the gateway does at a hello: the newcomer's interval, then the others re-told.
+      const intervalMs = heartbeatIntervalMs(BASE_MS, cluster.size);
+      outcome.session.heartbeatIntervalMs = intervalMs;
+      cluster.retellHeartbeatIntervals(intervalMs);
+    }
+    const intervals = [...cluster.sessions()].map((s) => s.heartbeatIntervalMs ?? BASE_MS);
+    const beatsPerS = intervals.reduce((sum, ms) => sum + 1000 / ms, 0);
+    // Without re-telling: 250 + 250·ln 8 ≈ 770 a second.
+    assert.ok(
+      beatsPerS <= MAX_HEARTBEATS_PER_S * RETELL_GROWTH + 2,
+      `${beatsPerS.toFixed(0)} beats a second`,
+    );
+    assert.deepEqual(told.get('n0007'), [], 'an agent without the feature is told nothing');
+    assert.equal(cluster.get('n0007')?.heartbeatIntervalMs, BASE_MS, 'and judged by what it was told');
+    const counts = [...told.values()].map((said) => said.length);
+    assert.ok(Math.max(...counts) <= 10, `at most ${Math.max(...counts)} re-tellings an agent`);
+    for (const said of told.values())
+      assert.ok(
+        said.every((ms, i) => i === 0 || ms > (said[i - 1] ?? 0)),
+        'only ever longer',
+      );
+  } finally {
+    void store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
