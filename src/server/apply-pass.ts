@@ -6,13 +6,14 @@
  */
 import { MAX_SERVICES } from '../model/addressing.ts';
 import { registryOf } from '../model/image-parts.ts';
-import type { ServerMessage, TaskSpec } from '../protocol/messages.ts';
+import type { TaskSpec } from '../protocol/messages.ts';
 import type { RegistryCredentialStore } from '../registry/credential-store.ts';
 import { registryAuthHeader } from '../registry/registry-auth.ts';
 import { secretFiles } from '../secrets/secret-refs.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Store } from '../store/store.ts';
 import type { Cluster } from './cluster.ts';
+import type { EndpointsDelivery, EndpointsOutbox } from './endpoints-outbox.ts';
 import type { EventLog } from './event-log.ts';
 import type { EndpointsSend, PassPlan } from './plan-pass.ts';
 
@@ -33,6 +34,8 @@ export interface ApplyTargets {
   readonly secrets?: SecretStore;
   /** Registry credentials: a task whose image's registry has one carries its X-Registry-Auth. */
   readonly registries?: RegistryCredentialStore | undefined;
+  /** Where endpoints go to be sent a slice at a time (endpoints-outbox.ts); absent: all at once. */
+  readonly outbox?: EndpointsOutbox | undefined;
 }
 
 /** The plan was made against state that has changed since: a caller bug (passes are synchronous). */
@@ -118,52 +121,56 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
   }
   const endpoints = plan.endpoints;
   if (!endpoints) return;
+  // A node whose connection held unsent bytes when the pass began sending is skipped, and its
+  // session keeps the generation it was last sent: endpoints are level-triggered, so the next
+  // pass (the tick, or the next change) plans it a delta from that generation, which covers this
+  // one too. A slow socket thereby only ever queues the newest set, and the server's memory does
+  // not grow with what 1,000 sockets have not yet taken.
+  const recipients = (nodeIds: readonly string[]) => nodeIds.filter((id) => !backlogged.has(id));
   // Serialised once per kind of message, not per node: the same set or delta goes to many.
-  const whole: ServerMessage = {
-    type: 'endpoints',
-    generation: endpoints.generation,
-    services: [...endpoints.services],
-    node_addresses: [...endpoints.peers],
-  };
-  sendToNodes(cluster, endpoints.generation, endpoints.nodeIds, whole, backlogged);
-  for (const delta of endpoints.deltas) {
-    const message: ServerMessage = {
-      type: 'endpoints.delta',
+  const whole: EndpointsDelivery = {
+    key: 'whole',
+    message: {
+      type: 'endpoints',
       generation: endpoints.generation,
-      base_generation: delta.base,
-      services: [...delta.services],
-      removed: [...delta.removed],
-      ...(delta.peers ? { node_addresses: [...delta.peers] } : {}),
-      ...(delta.patched?.length ? { patched: [...delta.patched] } : {}),
-    };
-    sendToNodes(cluster, endpoints.generation, delta.nodeIds, message, backlogged);
-  }
+      services: [...endpoints.services],
+      node_addresses: [...endpoints.peers],
+    },
+    nodeIds: recipients(endpoints.nodeIds),
+  };
+  const deliveries = [
+    whole,
+    ...endpoints.deltas.map(
+      (delta): EndpointsDelivery => ({
+        key: `${delta.base}:${delta.patched?.length ? 'patched' : 'whole'}`,
+        message: {
+          type: 'endpoints.delta',
+          generation: endpoints.generation,
+          base_generation: delta.base,
+          services: [...delta.services],
+          removed: [...delta.removed],
+          ...(delta.peers ? { node_addresses: [...delta.peers] } : {}),
+          ...(delta.patched?.length ? { patched: [...delta.patched] } : {}),
+        },
+        nodeIds: recipients(delta.nodeIds),
+      }),
+    ),
+  ].filter((delivery) => delivery.nodeIds.length > 0);
+  if (targets.outbox) targets.outbox.replace(endpoints.generation, deliveries);
+  else for (const delivery of deliveries) sendNow(cluster, endpoints.generation, delivery);
 }
 
-/**
- * Sends one endpoints message to the nodes it was planned for, serialised once into one shared
- * buffer. A node whose connection held unsent bytes when the pass began sending is skipped, and its session keeps the
- * generation it was last sent: endpoints are level-triggered, so the next pass (the tick, or the
- * next change) plans it a delta from that generation, which covers this one too. A slow socket
- * thereby only ever queues the newest set, and the server's memory does not grow with what
- * 1,000 sockets have not yet taken.
- */
-function sendToNodes(
-  cluster: Cluster,
-  generation: number,
-  nodeIds: readonly string[],
-  message: ServerMessage,
-  backlogged: ReadonlySet<string>,
-): void {
+/** Sends one endpoints message to its nodes at once, serialised once into one shared buffer. */
+function sendNow(cluster: Cluster, generation: number, delivery: EndpointsDelivery): void {
   let bytes: Buffer | undefined;
-  for (const id of nodeIds) {
+  for (const id of delivery.nodeIds) {
     const node = cluster.get(id);
-    if (!node?.link || backlogged.has(id)) continue;
+    if (!node?.link) continue;
     node.lastEndpoints = generation;
     if (node.link.sendSerialised) {
-      bytes ??= Buffer.from(JSON.stringify(message));
+      bytes ??= Buffer.from(JSON.stringify(delivery.message));
       node.link.sendSerialised(bytes);
-    } else node.link.send(message);
+    } else node.link.send(delivery.message);
   }
 }
 

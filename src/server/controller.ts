@@ -17,6 +17,7 @@ import type { Store } from '../store/store.ts';
 import { unowned } from '../store/write-owner.ts';
 import { applyPass, sendPass, writePass } from './apply-pass.ts';
 import type { Cluster } from './cluster.ts';
+import { EndpointsOutbox } from './endpoints-outbox.ts';
 import type { EventLog } from './event-log.ts';
 import type { ImageInventory } from './image-inventory.ts';
 import type { LivenessSettings } from './node-liveness.ts';
@@ -102,10 +103,13 @@ export class Controller {
   #committing = false;
   #againAfterCommit = false;
   #unsubscribeStore: (() => void) | undefined;
+  /** Endpoints on their way to the nodes, a slice a turn (endpoints-outbox.ts). */
+  readonly #outbox: EndpointsOutbox;
 
   constructor(options: ControllerOptions) {
     this.#options = options;
     this.#memory = freshMemory(options.now());
+    this.#outbox = new EndpointsOutbox(options.cluster);
   }
 
   start(tickMs = 250): void {
@@ -118,6 +122,7 @@ export class Controller {
   stop(): void {
     clearInterval(this.#tick);
     this.#unsubscribeStore?.();
+    this.#outbox.clear();
     this.#wake(Number.POSITIVE_INFINITY);
   }
 
@@ -128,6 +133,8 @@ export class Controller {
   pause(): void {
     this.#paused = true;
     this.#term++;
+    // What the leader of then decided is not sent by a follower.
+    this.#outbox.clear();
     this.#wake(Number.POSITIVE_INFINITY);
   }
 
@@ -330,6 +337,7 @@ export class Controller {
       networkCount: this.#options.addressPool.networkCount,
       secrets: this.#options.secrets,
       registries: this.#options.registries,
+      outbox: this.#outbox,
     };
     return { plan, at, targets };
   }
