@@ -54,7 +54,7 @@ export function serviceEndpoints(
   tasks: readonly TaskRecord[],
   nodes: readonly EndpointNode[],
 ): ServiceEndpoints[] {
-  const ready = new Map(nodes.filter((n) => n.status === 'ready').map((n) => [n.id, n]));
+  const ready = readyById(nodes);
   const serving = new Map<string, TaskRecord[]>();
   for (const task of tasks) {
     if (task.desiredState !== 'running' || !isServing(task)) continue;
@@ -62,27 +62,39 @@ export function serviceEndpoints(
     list.push(task);
     serving.set(task.service, list);
   }
-  return services.map(({ service, vipIndex, networks }) => {
-    const backends: Backend[] = [];
-    for (const task of serving.get(service.spec.name) ?? []) {
-      const node = task.nodeId === null ? undefined : ready.get(task.nodeId);
-      if (!node || !task.observed) continue;
-      backends.push({
-        task_id: task.id,
-        node_id: node.id,
-        address: node.address,
-        container_ip: task.observed.ip,
-        ports: task.observed.ports,
-      });
-    }
-    backends.sort((a, b) => (a.task_id < b.task_id ? -1 : 1));
-    return {
-      name: service.spec.name,
-      vip_index: vipIndex,
-      networks: [...networks],
-      ports: withImagePorts(service.spec.ports, backends),
-      backends,
-      ...(service.spec.aliases?.length ? { aliases: [...service.spec.aliases] } : {}),
-    };
-  });
+  return services.map((service) => endpointsOf(service, serving.get(service.service.spec.name) ?? [], ready));
+}
+
+/** The ready nodes by id: what `endpointsOf` places backends on (built once a pass, not per service). */
+export function readyById(nodes: readonly EndpointNode[]): ReadonlyMap<string, EndpointNode> {
+  return new Map(nodes.filter((n) => n.status === 'ready').map((n) => [n.id, n]));
+}
+
+/** One service's endpoints, from its serving replicas (running, and healthy if it checks). */
+export function endpointsOf(
+  { service, vipIndex, networks }: EndpointService,
+  serving: readonly TaskRecord[],
+  ready: ReadonlyMap<string, EndpointNode>,
+): ServiceEndpoints {
+  const backends: Backend[] = [];
+  for (const task of serving) {
+    const node = task.nodeId === null ? undefined : ready.get(task.nodeId);
+    if (!node || !task.observed) continue;
+    backends.push({
+      task_id: task.id,
+      node_id: node.id,
+      address: node.address,
+      container_ip: task.observed.ip,
+      ports: task.observed.ports,
+    });
+  }
+  backends.sort((a, b) => (a.task_id < b.task_id ? -1 : 1));
+  return {
+    name: service.spec.name,
+    vip_index: vipIndex,
+    networks: [...networks],
+    ports: withImagePorts(service.spec.ports, backends),
+    backends,
+    ...(service.spec.aliases?.length ? { aliases: [...service.spec.aliases] } : {}),
+  };
 }

@@ -51,7 +51,8 @@ import type { StoredService } from '../store/store.ts';
 import type { Allocation, AllocationKind } from './address-release.ts';
 import { planRelease } from './address-release.ts';
 import { allocationsByNode } from './allocation.ts';
-import { serviceEndpoints } from './endpoints.ts';
+import type { EndpointNode } from './endpoints.ts';
+import { endpointsOf, readyById } from './endpoints.ts';
 import { latestDeltaBytes, publishService, serviceDelta } from './endpoints-history.ts';
 import { livenessStatus } from './node-liveness.ts';
 import { quietUntil } from './pass-quiet.ts';
@@ -975,6 +976,7 @@ class PassBuilder {
     const peers = [...new Set(this.#nodes.map((n) => n.address))].sort();
     const peersChanged = last !== undefined && last.peers.join(',') !== peers.join(',');
     if (peersChanged) urgent = true;
+    let ready: ReadonlyMap<string, EndpointNode> | undefined;
     for (const service of this.#services) {
       const name = service.spec.name;
       const tasks = (serving.get(name) ?? []).sort(taskOrder);
@@ -999,8 +1001,8 @@ class PassBuilder {
         services.set(name, known);
         continue;
       }
-      const [entry] = serviceEndpoints([{ service, vipIndex, networks }], tasks, endpointNodes);
-      if (!entry) continue;
+      ready ??= readyById(endpointNodes);
+      const entry = endpointsOf({ service, vipIndex, networks }, tasks, ready);
       const text = JSON.stringify(entry);
       // The same text as before is the same string: later comparisons are by reference.
       services.set(name, {
