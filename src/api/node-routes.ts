@@ -53,12 +53,13 @@ export function nodeRoutes(deps: ApiDeps): Hono {
     // Pages go by id; an unpaged answer keeps its order (nodes, then refused strangers).
     if (paged) entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const shown = page(c, entries, (e) => e.id);
-    // Every node's allocation in one walk over the tasks, not one walk per node.
-    const held = allocationsByNode(store.taskSnapshot(), specOf);
+    // A page's nodes from the store's index by node; the whole list in one walk over the tasks,
+    // not one walk per node (a page of 100 of 1,000 nodes walked all 10,000 tasks: 10 ms).
+    const held = paged ? undefined : allocationsByNode(store.taskSnapshot(), specOf);
     return c.json(
       shown.map((e) =>
         'node' in e
-          ? view(e.node, held.get(e.id) ?? allocationOf(e.id, [], specOf))
+          ? view(e.node, held ? (held.get(e.id) ?? allocationOf(e.id, [], specOf)) : undefined)
           : refusedNodeView(e.refusal),
       ),
     );
