@@ -129,7 +129,6 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
   const recipients = (nodeIds: readonly string[]) => nodeIds.filter((id) => !backlogged.has(id));
   // Serialised once per kind of message, not per node: the same set or delta goes to many.
   const whole: EndpointsDelivery = {
-    key: 'whole',
     message: {
       type: 'endpoints',
       generation: endpoints.generation,
@@ -142,7 +141,6 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
     whole,
     ...endpoints.deltas.map(
       (delta): EndpointsDelivery => ({
-        key: `${delta.base}:${delta.patched?.length ? 'patched' : 'whole'}`,
         message: {
           type: 'endpoints.delta',
           generation: endpoints.generation,
@@ -156,7 +154,7 @@ export function sendPass(plan: PassPlan, targets: ApplyTargets): void {
       }),
     ),
   ].filter((delivery) => delivery.nodeIds.length > 0);
-  if (targets.outbox) targets.outbox.replace(endpoints.generation, deliveries);
+  if (targets.outbox) targets.outbox.add(endpoints.generation, deliveries);
   else for (const delivery of deliveries) sendNow(cluster, endpoints.generation, delivery);
 }
 

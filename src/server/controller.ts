@@ -109,7 +109,8 @@ export class Controller {
   constructor(options: ControllerOptions) {
     this.#options = options;
     this.#memory = freshMemory(options.now());
-    this.#outbox = new EndpointsOutbox(options.cluster);
+    // Nodes that waited for their endpoints may have missed generations meanwhile.
+    this.#outbox = new EndpointsOutbox(options.cluster, () => this.trigger());
   }
 
   start(tickMs = 250): void {
@@ -323,6 +324,7 @@ export class Controller {
         this.#options.heartbeatIntervalMs ?? Math.round(this.#options.liveness.heartbeatTimeoutMs / 3),
       addressHoldMs: this.#options.addressHoldMs ?? DEFAULT_TTL_SECONDS * 1000,
       specOf: (service, revision) => this.#specOf(service, revision),
+      sendingEndpoints: (nodeId) => this.#outbox.has(nodeId),
       ...(this.#options.pullParallelism !== undefined
         ? { pullParallelism: this.#options.pullParallelism }
         : {}),

@@ -1,7 +1,7 @@
 /**
  * The endpoints outbox: a slice of nodes a turn, a node's session told its generation only once
- * its message is written, a later pass's deliveries in place of what still waits, one buffer per
- * kind of message, and nothing for a node that reconnected meanwhile.
+ * its message is written, one message at a time per node, a pass asked for once a queue that had
+ * to wait is empty, one buffer per message, and nothing for a node that reconnected meanwhile.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,8 +52,8 @@ function withCluster(fn: (cluster: Cluster, received: Map<string, Buffer[]>) => 
 test('one slice a turn; a session is told its generation once its message is written', () =>
   withCluster(async (cluster, received) => {
     // Each message is about 80 bytes: a budget of 1 byte writes one node a turn.
-    const outbox = new EndpointsOutbox(cluster, 1);
-    outbox.replace(7, [{ key: '6:whole', message: message(7, 6), nodeIds: ['a', 'b', 'c'] }]);
+    const outbox = new EndpointsOutbox(cluster, () => {}, 1);
+    outbox.add(7, [{ message: message(7, 6), nodeIds: ['a', 'b', 'c'] }]);
     assert.deepEqual(
       ['a', 'b', 'c'].map((id) => cluster.get(id)?.lastEndpoints),
       [7, undefined, undefined],
@@ -70,25 +70,36 @@ test('one slice a turn; a session is told its generation once its message is wri
     assert.equal(outbox.size, 0);
   }));
 
-test("a later pass's deliveries replace what still waits", () =>
+test('a node waits for one message at a time; a queue that had to wait asks for a pass once empty', () =>
   withCluster(async (cluster, received) => {
-    const outbox = new EndpointsOutbox(cluster, 1);
-    outbox.replace(7, [{ key: '6:whole', message: message(7, 6), nodeIds: ['a', 'b', 'c'] }]);
-    // b and c still hold 6: the next pass plans them a delta from 6 to 8, which covers 7.
-    outbox.replace(8, [{ key: '6:whole', message: message(8, 6), nodeIds: ['b', 'c'] }]);
+    let drained = 0;
+    const outbox = new EndpointsOutbox(cluster, () => drained++, 1);
+    outbox.add(7, [{ message: message(7, 6), nodeIds: ['a', 'b', 'c'] }]);
+    assert.deepEqual(
+      ['a', 'b', 'c'].map((id) => outbox.has(id)),
+      [false, true, true],
+    );
+    // A pass meanwhile plans b and c nothing (they are `sending`); were it to, they keep their turn.
+    outbox.add(8, [{ message: message(8, 7), nodeIds: ['a', 'b'] }]);
+    await turn();
     await turn();
     await turn();
     const generations = (id: string) =>
       (received.get(id) ?? []).map((b) => (JSON.parse(b.toString()) as { generation: number }).generation);
-    assert.deepEqual(generations('a'), [7]);
-    assert.deepEqual(generations('b'), [8]);
-    assert.deepEqual(generations('c'), [8]);
+    assert.deepEqual(generations('a'), [7, 8]);
+    assert.deepEqual(generations('b'), [7]);
+    assert.deepEqual(generations('c'), [7]);
+    assert.equal(outbox.size, 0);
+    assert.equal(drained, 1, 'one pass asked for, to plan b and c what they missed');
+    // All of it written in the turn it was added: its pass knows, no other is asked for.
+    new EndpointsOutbox(cluster, () => drained++).add(9, [{ message: message(9, 8), nodeIds: ['a', 'b'] }]);
+    assert.equal(drained, 1);
   }));
 
 test('a node that reconnected before its turn is not sent what was planned for its old link', () =>
   withCluster(async (cluster, received) => {
-    const outbox = new EndpointsOutbox(cluster, 1);
-    outbox.replace(7, [{ key: 'whole', message: message(7, 6), nodeIds: ['a', 'b'] }]);
+    const outbox = new EndpointsOutbox(cluster, () => {}, 1);
+    outbox.add(7, [{ message: message(7, 6), nodeIds: ['a', 'b'] }]);
     const fresh: Buffer[] = [];
     cluster.connect(
       registration('b'),
@@ -103,8 +114,8 @@ test('a node that reconnected before its turn is not sent what was planned for i
 
 test('cleared: nothing more is sent', () =>
   withCluster(async (cluster, received) => {
-    const outbox = new EndpointsOutbox(cluster, 1);
-    outbox.replace(7, [{ key: 'whole', message: message(7, 6), nodeIds: ['a', 'b'] }]);
+    const outbox = new EndpointsOutbox(cluster, () => {}, 1);
+    outbox.add(7, [{ message: message(7, 6), nodeIds: ['a', 'b'] }]);
     outbox.clear();
     await turn();
     assert.equal(received.get('b')?.length, 0);

@@ -6,11 +6,11 @@
  * pong for those seconds (agents dropped their connections, and got the whole set again); sent a
  * slice at a time, the loop keeps turning between slices.
  *
- * A node's session records the generation once its message is actually written, so a pass that
- * runs before the outbox is empty plans each waiting node a delta from what it really holds, and
- * its deliveries replace the outbox's (they cover what was waiting). Messages are serialised
- * once per kind (the whole set, a delta from one base), and kept while the generation stands, so
- * a pass that re-plans the same delivery does not serialise it again.
+ * A node's session records the generation once its message is actually written. While a node's
+ * message waits here, passes plan it nothing (`has`: the snapshot's `PassNode.sending`), so the
+ * same big delta is neither planned nor serialised again by every pass meanwhile; once the queue
+ * is empty, `onDrained` asks for a pass, which plans each node a delta from what it then holds.
+ * Each message is serialised once, for all the nodes it goes to.
  */
 import type { ServerMessage } from '../protocol/messages.ts';
 import type { AgentLink, Cluster } from './cluster.ts';
@@ -20,93 +20,102 @@ export const OUTBOX_BYTES_PER_TURN = 4 * 1024 * 1024;
 
 /** One message for some nodes: the whole set, or a delta from one base. */
 export interface EndpointsDelivery {
-  /** Equal keys within a generation are equal messages (`whole`, or the delta's base and kind). */
-  readonly key: string;
   readonly message: ServerMessage;
   readonly nodeIds: readonly string[];
+}
+
+interface Message {
+  readonly generation: number;
+  readonly message: ServerMessage;
+  bytes?: Buffer;
 }
 
 interface Waiting {
   readonly nodeId: string;
   /** The link it was planned for: a node that reconnected meanwhile is planned again. */
   readonly link: AgentLink;
-  readonly key: string;
-  readonly message: ServerMessage;
+  readonly message: Message;
 }
 
 export class EndpointsOutbox {
   readonly #cluster: Cluster;
   readonly #bytesPerTurn: number;
-  #generation: number | undefined;
+  readonly #onDrained: () => void;
   #waiting: Waiting[] = [];
   #next = 0;
-  readonly #serialised = new Map<string, Buffer>();
+  readonly #nodes = new Set<string>();
   #scheduled: NodeJS.Immediate | undefined;
+  /** The queue did not empty in the turn its messages were added. */
+  #spilled = false;
 
-  constructor(cluster: Cluster, bytesPerTurn = OUTBOX_BYTES_PER_TURN) {
+  constructor(cluster: Cluster, onDrained: () => void, bytesPerTurn = OUTBOX_BYTES_PER_TURN) {
     this.#cluster = cluster;
+    this.#onDrained = onDrained;
     this.#bytesPerTurn = bytesPerTurn;
   }
 
   /** Nodes still waiting for their message. */
   get size(): number {
-    return this.#waiting.length - this.#next;
+    return this.#nodes.size;
   }
 
-  /** A pass's deliveries, in place of whatever still waits; the first slice goes out at once. */
-  replace(generation: number, deliveries: readonly EndpointsDelivery[]): void {
-    if (generation !== this.#generation) this.#serialised.clear();
-    this.#generation = generation;
-    this.#waiting = [];
-    this.#next = 0;
-    for (const { key, message, nodeIds } of deliveries) {
+  /** Whether a message for this node still waits (a pass plans it nothing meanwhile). */
+  has(nodeId: string): boolean {
+    return this.#nodes.has(nodeId);
+  }
+
+  /** A pass's deliveries, after what already waits; as much as a turn may write goes at once. */
+  add(generation: number, deliveries: readonly EndpointsDelivery[]): void {
+    for (const { message, nodeIds } of deliveries) {
+      const shared: Message = { generation, message };
       for (const nodeId of nodeIds) {
         const link = this.#cluster.get(nodeId)?.link;
-        if (link) this.#waiting.push({ nodeId, link, key, message });
+        if (!link || this.#nodes.has(nodeId)) continue;
+        this.#nodes.add(nodeId);
+        this.#waiting.push({ nodeId, link, message: shared });
       }
     }
-    this.#drain();
+    if (!this.#scheduled) this.#drain();
   }
 
   /** Nothing more is sent (the server stops, or no longer leads). */
   clear(): void {
     this.#waiting = [];
     this.#next = 0;
-    this.#serialised.clear();
+    this.#nodes.clear();
     if (this.#scheduled) clearImmediate(this.#scheduled);
     this.#scheduled = undefined;
+    this.#spilled = false;
   }
 
   #drain(): void {
     this.#scheduled = undefined;
-    const generation = this.#generation;
-    if (generation === undefined) return;
     let written = 0;
     while (this.#next < this.#waiting.length && written < this.#bytesPerTurn) {
       const entry = this.#waiting[this.#next++];
       if (!entry) break;
+      this.#nodes.delete(entry.nodeId);
       const node = this.#cluster.get(entry.nodeId);
       if (!node || node.link !== entry.link) continue;
-      node.lastEndpoints = generation;
+      node.lastEndpoints = entry.message.generation;
       if (entry.link.sendSerialised) {
-        const bytes = this.#bytes(entry);
-        entry.link.sendSerialised(bytes);
-        written += bytes.length;
-      } else entry.link.send(entry.message);
+        entry.message.bytes ??= Buffer.from(JSON.stringify(entry.message.message));
+        entry.link.sendSerialised(entry.message.bytes);
+        written += entry.message.bytes.length;
+      } else entry.link.send(entry.message.message);
     }
-    if (this.#next < this.#waiting.length) this.#scheduled = setImmediate(() => this.#drain());
-    else {
-      this.#waiting = [];
-      this.#next = 0;
+    if (this.#next < this.#waiting.length) {
+      this.#spilled = true;
+      this.#scheduled = setImmediate(() => this.#drain());
+      return;
     }
-  }
-
-  #bytes(entry: Waiting): Buffer {
-    let bytes = this.#serialised.get(entry.key);
-    if (!bytes) {
-      bytes = Buffer.from(JSON.stringify(entry.message));
-      this.#serialised.set(entry.key, bytes);
+    this.#waiting = [];
+    this.#next = 0;
+    // What went out in the turn it was added, its pass already counted as sent; after a wait,
+    // the nodes may have missed generations meanwhile: a pass plans them what they lack.
+    if (this.#spilled) {
+      this.#spilled = false;
+      this.#onDrained();
     }
-    return bytes;
   }
 }

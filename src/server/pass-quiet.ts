@@ -9,7 +9,7 @@
  * - a node's liveness: a ready node turns unreachable once silent past its heartbeat timeout
  *   (its heartbeats move that later, never earlier, so the bound from the last pass is safe); an
  *   unreachable one turns down after its grace (not quiet at all: it is a moment of change);
- * - endpoints waiting out their pace, addresses waiting out their hold, preparations for a
+ * - endpoints waiting out their pace, or waiting to be written (a node is planned the rest after), addresses waiting out their hold, preparations for a
  *   silent node, a rollout or any service the reconciler had to plan (its deadlines), replicas
  *   waiting for room (placement also reads image locality and failures that expire).
  */
@@ -29,7 +29,8 @@ export function quietUntil(
   let until = Number.POSITIVE_INFINITY;
   for (const node of nodes) {
     if (node.status === 'down') continue;
-    if (node.status !== 'ready') return now;
+    // Unreachable: its grace ends with time. Sending: it is planned the rest once written.
+    if (node.status !== 'ready' || node.sending) return now;
     // Ready while silent for at most the timeout (node-liveness.ts).
     until = Math.min(until, node.lastSeen + node.liveness.heartbeatTimeoutMs);
   }

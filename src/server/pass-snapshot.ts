@@ -52,6 +52,8 @@ export interface PassNode {
   readonly sentEndpoints: number | undefined;
   /** The endpoints generation its agent last acknowledged over the current link. */
   readonly endpointsAcked: number;
+  /** An endpoints message for it still waits to be written (endpoints-outbox.ts): plan it none. */
+  readonly sending?: boolean;
   /** What its agent said of each pull phase, by request id (reconciler/pre-pull.ts). */
   readonly pulls: ReadonlyMap<string, PullObservation>;
   /** Pull requests sent over its current link. */
@@ -165,6 +167,8 @@ export interface SnapshotSources {
   readonly specOf: (service: string, revision: number) => ServiceSpec | undefined;
   /** The nodes' images, for the scheduler's image locality; absent, no locality. */
   readonly images?: ImageInventory | undefined;
+  /** Whether an endpoints message for a node still waits to be written; absent: none ever does. */
+  readonly sendingEndpoints?: (nodeId: string) => boolean;
 }
 
 /** One read of everything a pass needs. Synchronous, so nothing can write in between. */
@@ -214,6 +218,7 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
       sentEndpoints: node.lastEndpoints,
       sentPrepared: node.lastPrepared,
       endpointsAcked: node.endpointsAcked,
+      ...(sources.sendingEndpoints?.(node.id) ? { sending: true } : {}),
       pulls: node.pulls,
       pullsAsked: node.pullsAsked,
       images: sources.images?.presence(node.id),

@@ -523,3 +523,12 @@ test('quiet: a pass that decided nothing is quiet until the first ready node cou
   );
   assert.equal(sixth.quietUntil, NOW + 250);
 });
+
+test('endpoints: a node whose last message still waits to be written is planned none, and the pass is not quiet', () => {
+  const services = [service('web', 2)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b')];
+  const plan = planPass(snapshot(services, tasks, [node('a'), node('b', { sending: true })]), NOW, ids());
+  assert.deepEqual(plan.endpoints?.nodeIds, ['a']);
+  assert.deepEqual(plan.endpoints?.deltas, []);
+  assert.equal(plan.quietUntil, NOW);
+});

@@ -1104,7 +1104,8 @@ class PassBuilder {
     // Nodes that take deltas, by the generation they hold and whether they take patches.
     const byBase = new Map<string, { base: number; patches: boolean; nodeIds: string[] }>();
     for (const node of this.#nodes) {
-      if (!node.connected || node.sentEndpoints === generation) continue;
+      // A node whose last message still waits is planned the next once it is written.
+      if (!node.connected || node.sentEndpoints === generation || node.sending) continue;
       if (!takesDelta(node, generation) || node.sentEndpoints === undefined) {
         whole.push(node.id);
         continue;
