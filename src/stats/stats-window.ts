@@ -4,7 +4,7 @@
  * bounded by what is live: a node's message lists every replica it runs, so a replica missing from
  * it is gone and forgotten; a replica whose container changed starts a fresh series (its counters
  * restarted); a node silent for three of its intervals is stale (left out of reads) and
- * forgotten by the next message from any node (`prune`), and `forgetNode` drops a node at once.
+ * forgotten by a message from any node a second or more after the last such (`prune`), and `forgetNode` drops a node at once.
  *
  * Time: samples carry the agent's clock (`at`, used for rates, both ends from one clock); staleness
  * is judged on the server's clock, when the message arrived, so a skewed agent clock cannot make
@@ -82,12 +82,16 @@ export interface StatsWindowOptions {
 
 export type StatsListener = (nodeId: string) => void;
 
+/** How often `record` forgets stale nodes (server clock, ms). */
+const PRUNE_INTERVAL_MS = 1000;
+
 export class StatsWindow {
   readonly #capacity: number;
   readonly #replicaCapacity: (service: string) => number;
   readonly #replicas = new Map<string, ReplicaSeries>();
   readonly #nodes = new Map<string, NodeSeries>();
   readonly #listeners = new Set<StatsListener>();
+  #prunedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: StatsWindowOptions = {}) {
     const capacity = options.capacity ?? DEFAULT_WINDOW_CAPACITY;
@@ -100,7 +104,12 @@ export class StatsWindow {
    * forgets nodes gone stale by then: the window needs no timer of its own.
    */
   record(nodeId: string, intervalMs: number, samples: StatsSamples, receivedAtMs: number): void {
-    this.prune(receivedAtMs);
+    // Once a second, not at every message: 1,000 nodes send 200 a second, and each prune walks
+    // every node. Reads judge staleness themselves, so a node forgotten a second late reads the same.
+    if (receivedAtMs - this.#prunedAtMs >= PRUNE_INTERVAL_MS || receivedAtMs < this.#prunedAtMs) {
+      this.#prunedAtMs = receivedAtMs;
+      this.prune(receivedAtMs);
+    }
     const previous = this.#nodes.get(nodeId);
     const nodeSamples = previous?.samples ?? new ColumnRing<NodeSampleWire>(this.#capacity, NODE_COLUMNS);
     if (samples.node) nodeSamples.push(samples.node);
