@@ -7,23 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { NodeRegistration } from '../model/node.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { applyPass } from './apply-pass.ts';
 import { Cluster } from './cluster.ts';
 import { EventLog } from './event-log.ts';
+import { registration } from './pass-fixture.ts';
 import type { PassPlan } from './plan-pass.ts';
-
-const registration = (name: string): NodeRegistration => ({
-  name,
-  engine_id: `e-${name}`,
-  address: '10.0.0.1',
-  labels: {},
-  cpu_millicores: 1000,
-  memory_bytes: 2 ** 30,
-  engine_version: '27',
-});
 
 const empty: PassPlan = {
   statusChanges: [],

@@ -8,26 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { NodeRegistration } from '../model/node.ts';
 import { AGENT_FEATURES, BASELINE_FEATURES } from '../protocol/features.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { Cluster } from './cluster.ts';
 import { heartbeatIntervalMs, MAX_HEARTBEATS_PER_S, RETELL_GROWTH } from './node-liveness.ts';
+import { registration } from './pass-fixture.ts';
 
 const BASE_MS = 500;
-
-function registration(name: string): NodeRegistration {
-  return {
-    name,
-    engine_id: `e-${name}`,
-    address: '10.0.0.1',
-    labels: {},
-    cpu_millicores: 1000,
-    memory_bytes: 2 ** 30,
-    engine_version: '27',
-  };
-}
 
 test('1,000 nodes joined one by one beat at about the most the server should hear, each re-told a few times', () => {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-cluster-heartbeats-'));

@@ -8,21 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { NodeRegistration } from '../model/node.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { Cluster } from './cluster.ts';
 import { EndpointsOutbox } from './endpoints-outbox.ts';
-
-const registration = (name: string): NodeRegistration => ({
-  name,
-  engine_id: `e-${name}`,
-  address: '10.0.0.1',
-  labels: {},
-  cpu_millicores: 1000,
-  memory_bytes: 2 ** 30,
-  engine_version: '27',
-});
+import { registration } from './pass-fixture.ts';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 

@@ -1,7 +1,9 @@
 /**
  * Snapshots for planPass's tests, built by hand: a service, a ready connected node with every
- * agent feature, a task running where it is placed, and the snapshot around them.
+ * agent feature, a task running where it is placed, and the snapshot around them; and the
+ * registration an agent's hello carries, for tests that connect nodes to a real Cluster.
  */
+import type { NodeRegistration } from '../model/node.ts';
 import type { ServiceSpec } from '../model/service-spec.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskObservation, TaskRecord } from '../model/task.ts';
@@ -120,4 +122,17 @@ export function snapshot(
 export function ids(prefix = 't'): () => string {
   let next = 0;
   return () => `${prefix}${String(next++).padStart(3, '0')}`;
+}
+
+/** What node `name`'s agent registers with (1 CPU, 1 GiB). */
+export function registration(name: string): NodeRegistration {
+  return {
+    name,
+    engine_id: `e-${name}`,
+    address: '10.0.0.1',
+    labels: {},
+    cpu_millicores: 1000,
+    memory_bytes: 2 ** 30,
+    engine_version: '27',
+  };
 }
