@@ -268,3 +268,25 @@ test('tasksOnNode follows placements, deletions and a rolled-back transaction', 
     assert.deepEqual([on('n2'), on('n3')], [['b', 'c'], []], 'the index is the table’s after a rollback');
   });
 });
+
+test('a service write re-reads that service alone: the others keep their records, in name order', () =>
+  withStore((store) => {
+    store.putService({ ...spec, name: 'web' }, 1);
+    store.putService({ ...spec, name: 'db' }, 1);
+    const [db, web] = store.listServices();
+    store.setReplicas('web', 5, 2);
+    const after = store.listServices();
+    assert.equal(after[0], db, 'db untouched: the same record');
+    assert.notEqual(after[1], web);
+    assert.equal(after[1]?.spec.replicas, 5);
+    store.putService({ ...spec, name: 'cache' }, 3);
+    assert.deepEqual(
+      store.listServices().map((s) => s.spec.name),
+      ['cache', 'db', 'web'],
+    );
+    store.deleteService('db');
+    assert.deepEqual(
+      store.listServices().map((s) => s.spec.name),
+      ['cache', 'web'],
+    );
+  }));
