@@ -101,6 +101,8 @@ export class Cluster {
   readonly #nodes = new Map<string, NodeSession>();
   readonly #refusals = new Map<string, Refusal>();
   #version = 0;
+  /** `list()`'s order, until a node joins or goes. */
+  #sorted: NodeSession[] | undefined;
 
   /** `now` is the start time: known nodes get the startup grace from it to come back. */
   constructor(store: Store, now: number) {
@@ -117,6 +119,7 @@ export class Cluster {
   reload(now: number): void {
     this.#version++;
     for (const session of this.#nodes.values()) session.link?.close(4001, 'this server took the lead again');
+    this.#sorted = undefined;
     this.#nodes.clear();
     this.#refusals.clear();
     this.#load(now);
@@ -124,6 +127,7 @@ export class Cluster {
 
   #load(now: number): void {
     for (const node of this.#store.listNodes()) {
+      this.#sorted = undefined;
       this.#nodes.set(node.id, {
         id: node.id,
         registration: node.registration,
@@ -167,8 +171,10 @@ export class Cluster {
     return this.#nodes.values();
   }
 
+  /** Every session, ordered by id (sorted once per change of membership, not per call: a pass and every page ask). */
   list(): NodeSession[] {
-    return [...this.#nodes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.#sorted ??= [...this.#nodes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...this.#sorted];
   }
 
   get(id: string): NodeSession | undefined {
@@ -228,6 +234,7 @@ export class Cluster {
     session.lastEndpoints = undefined;
     session.probedDown = false;
     session.pullsAsked = new Set();
+    this.#sorted = undefined;
     this.#nodes.set(id, session);
     return { ok: true, session, previousStatus };
   }
@@ -390,6 +397,7 @@ export class Cluster {
     if (!session || session.link) return false;
     this.#store.deleteNode(id);
     this.#version++;
+    this.#sorted = undefined;
     this.#nodes.delete(id);
     return true;
   }
