@@ -10,7 +10,9 @@
  * - time from deploying 1,000 replicas (10 + 10 services, one POST each) to all running on the
  *   agents' engines (asked of the fleet, which costs the server nothing) and to all reported
  *   running by GET /api/services; then the same for filling the cluster to 10 replicas per node;
- * - server RSS and CPU (share of one core; GC threads can take it past 100%) while idle and while
+ * - server RSS and CPU (share of one core; GC threads can take it past 100%) while idle (3 s after
+ *   the fill, and once no endpoints message waits to be written: the fill's 1.3 MB goes to every
+ *   agent a slice at a time, server/endpoints-outbox.ts; how long that took is printed) and while
  *   100 replicas churn per second (random running containers killed, their agents replace them),
  *   with the controller pass time p50/p99 and passes per second in each window (onPass hook);
  * - GET /api/services and GET /api/nodes latency (a page of 100: `?limit=100`): one request at a time, then p50/p99 at 20
@@ -149,6 +151,8 @@ interface Result {
   apiChurn: Latency | undefined;
   failover: Failover | undefined;
   counters: FleetCounters | undefined;
+  /** After the fill's 3 s settle, how much longer until no endpoints message waited to be written. */
+  endpointsSettledMs: number | undefined;
   notes: string[];
 }
 
@@ -294,6 +298,17 @@ class Meter {
   }
 }
 
+/** Waits (up to a minute) until the server has no endpoints message waiting to be written; how long. */
+async function endpointsSettled(server: Server): Promise<number> {
+  const startedAt = performance.now();
+  while (performance.now() - startedAt < 60_000) {
+    const { nodes } = await server.request({ cmd: 'endpoints-waiting' }, 'endpoints-waiting', 30_000);
+    if (nodes === 0) break;
+    await sleep(POLL_MS);
+  }
+  return performance.now() - startedAt;
+}
+
 async function usageOver(server: Server, fleet: Fleet, windowMs: number): Promise<Usage> {
   const meter = await Meter.start(server, fleet);
   await sleep(windowMs);
@@ -421,6 +436,7 @@ function emptyResult(nodes: number): Result {
     apiChurn: undefined,
     failover: undefined,
     counters: undefined,
+    endpointsSettledMs: undefined,
     notes: [],
   };
 }
@@ -517,8 +533,10 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
       result.counters = (await fleet.request({ cmd: 'counters' }, 'counters', 120_000)).counters;
       return result;
     }
-    // Let the last reports and health checks settle before calling anything idle.
+    // Let the last reports and health checks settle before calling anything idle, and the fill's
+    // endpoints reach every agent (1.3 MB to each of 1,000 TLS connections is seconds of writing).
     await sleep(3000);
+    result.endpointsSettledMs = await endpointsSettled(server);
     result.idle = await usageOver(server, fleet, WINDOW_MS);
     progress(`${nodes} nodes: idle measured`);
     result.apiIdle = await apiLatency(listening.url, listening.adminToken, WINDOW_MS);
@@ -576,6 +594,10 @@ function print(result: Result): void {
   );
   if (result.replicas > DEPLOY_MEASURED_REPLICAS)
     out(`  fill to ${grouped(result.replicas)} replicas: ${timing(result.fill)}`);
+  if (result.endpointsSettledMs !== undefined)
+    out(
+      `  idle measured once the fill's endpoints reached every agent: ${fmtMs(result.endpointsSettledMs)} ms after the 3 s settle`,
+    );
   const usageRow = (name: string, u: Usage | undefined) => [
     name,
     mb(u?.serverRssBytes),

@@ -8,6 +8,8 @@ import { z } from 'zod';
 export const serverCommandSchema = z.discriminatedUnion('cmd', [
   /** Answer with the controller pass durations since the last `passes`, and forget them. */
   z.object({ cmd: z.literal('passes') }),
+  /** Answer with how many nodes' endpoints messages still wait to be written (server/endpoints-outbox.ts). */
+  z.object({ cmd: z.literal('endpoints-waiting') }),
 ]);
 export type ServerCommand = z.infer<typeof serverCommandSchema>;
 
@@ -20,6 +22,7 @@ export const serverReplySchema = z.discriminatedUnion('event', [
     downAfterMs: z.number(),
   }),
   z.object({ event: z.literal('passes'), durationsMs: z.array(z.number()) }),
+  z.object({ event: z.literal('endpoints-waiting'), nodes: z.int().min(0) }),
 ]);
 export type ServerReply = z.infer<typeof serverReplySchema>;
 

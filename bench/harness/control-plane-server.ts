@@ -55,6 +55,8 @@ process.on('message', (raw) => {
     send({ event: 'passes', durationsMs });
     durationsMs = [];
   }
+  if (command.cmd === 'endpoints-waiting')
+    send({ event: 'endpoints-waiting', nodes: server.controller.endpointsWaiting });
 });
 process.once('SIGTERM', () => {
   void server.close().then(() => process.exit(0));

@@ -155,6 +155,11 @@ export class Controller {
     return this.#paused;
   }
 
+  /** Nodes whose endpoints message still waits to be written (benchmarks wait for none). */
+  get endpointsWaiting(): number {
+    return this.#outbox.size;
+  }
+
   /** Tick passes skipped because nothing had changed (for tests and benchmarks). */
   get passesSkipped(): number {
     return this.#passesSkipped;
