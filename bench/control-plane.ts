@@ -11,8 +11,9 @@
  *   agents' engines (asked of the fleet, which costs the server nothing) and to all reported
  *   running by GET /api/services; then the same for filling the cluster to 10 replicas per node;
  * - server RSS and CPU (share of one core; GC threads can take it past 100%) while idle (3 s after
- *   the fill, and once no endpoints message waits to be written: the fill's 1.3 MB goes to every
- *   agent a slice at a time, server/endpoints-outbox.ts; how long that took is printed) and while
+ *   the fill, and once its endpoints reached every agent: the fill's 1.3 MB waits out its pace,
+ *   then goes to each agent a slice at a time, server/endpoints-outbox.ts; how long that took is
+ *   printed) and while
  *   100 replicas churn per second (random running containers killed, their agents replace them),
  *   with the controller pass time p50/p99 and passes per second in each window (onPass hook);
  * - GET /api/services and GET /api/nodes latency (a page of 100: `?limit=100`): one request at a time, then p50/p99 at 20
@@ -298,7 +299,7 @@ class Meter {
   }
 }
 
-/** Waits (up to a minute) until the server has no endpoints message waiting to be written; how long. */
+/** Waits (up to a minute) until the server has sent every node the newest endpoints; how long. */
 async function endpointsSettled(server: Server): Promise<number> {
   const startedAt = performance.now();
   while (performance.now() - startedAt < 60_000) {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 export const serverCommandSchema = z.discriminatedUnion('cmd', [
   /** Answer with the controller pass durations since the last `passes`, and forget them. */
   z.object({ cmd: z.literal('passes') }),
-  /** Answer with how many nodes' endpoints messages still wait to be written (server/endpoints-outbox.ts). */
+  /** Answer with how many nodes are yet to be sent the newest endpoints (controller `endpointsWaiting`). */
   z.object({ cmd: z.literal('endpoints-waiting') }),
 ]);
 export type ServerCommand = z.infer<typeof serverCommandSchema>;

@@ -155,9 +155,12 @@ export class Controller {
     return this.#paused;
   }
 
-  /** Nodes whose endpoints message still waits to be written (benchmarks wait for none). */
+  /**
+   * Nodes yet to be sent the newest endpoints (benchmarks wait for none): those whose message
+   * waits in the outbox, or every node while a change waits out its pace (plan-pass.ts).
+   */
   get endpointsWaiting(): number {
-    return this.#outbox.size;
+    return this.#memory.endpoints?.pending ? this.#options.cluster.size : this.#outbox.size;
   }
 
   /** Tick passes skipped because nothing had changed (for tests and benchmarks). */
