@@ -33,13 +33,15 @@
  * does not finish is reported with what ran, and the run goes on to the idle figures)  --stats-interval 5s
  * (each simulated agent's stats stream, as a real agent's: fake usage of every replica and node; 0: off)  --agent sim|real (sim: src/sim's
  * SimAgent; real: src/agent/agent.ts with its data plane off, to compare what the agents cost)
- * --server-node-args '--cpu-prof --cpu-prof-dir=/tmp/prof' (Node options for the server child:
- * a CPU profile, `--heapsnapshot-signal=SIGUSR2`, …).
+ * --server-node-args '--cpu-prof --cpu-prof-dir=/tmp/prof' (Node options for the server child, after
+ * bin/node-flags, which it gets as `skiff server` does, with MALLOC_ARENA_MAX=2 unless set: a CPU
+ * profile, `--heapsnapshot-signal=SIGUSR2`, `--max-semi-space-size=16` to compare, …).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readNodeFlags } from '../src/build/node-flags.ts';
 import { parseDurationMs } from '../src/model/duration.ts';
 import type { ServiceSpecInput } from '../src/model/service-spec.ts';
 import { seededRandom } from '../src/sim/random.ts';
@@ -451,7 +453,9 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
     join(REPO, 'bench/harness/control-plane-server.ts'),
     ['--data-dir', dataDir],
     serverReplySchema,
-    values['server-node-args'].split(' ').filter((arg) => arg !== ''),
+    // As `skiff server` runs (bin/skiff): the product's Node options and malloc arenas.
+    [...readNodeFlags(), ...values['server-node-args'].split(' ').filter((arg) => arg !== '')],
+    { MALLOC_ARENA_MAX: '2', ...process.env },
   );
   let fleet: Fleet | undefined;
   try {

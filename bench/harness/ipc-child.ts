@@ -28,12 +28,14 @@ export class IpcChild<Reply extends { event: string }, Command> {
     args: readonly string[],
     schema: z.ZodType<Reply>,
     nodeArgs: readonly string[] = [],
+    env: NodeJS.ProcessEnv = process.env,
   ) {
     this.name = name;
     this.#schema = schema;
     this.#child = fork(script, [...args], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       execArgv: [...process.execArgv, ...nodeArgs],
+      env,
     });
     // Every pending `next` listens for the exit.
     this.#child.setMaxListeners(0);

@@ -32,6 +32,7 @@ import { build } from 'esbuild';
 import { type BuildInfo, checkoutBuildInfo } from './build-info.ts';
 import { embedEtcdProtos, leaveOutNativeSsh } from './bundle-plugins.ts';
 import { listFiles } from './embedded-assets.ts';
+import { readNodeFlags } from './node-flags.ts';
 import { seaConfig } from './sea-config.ts';
 
 /** The fuse postject flips so Node looks for the blob (Node's own constant). */
@@ -92,7 +93,11 @@ const blobPath = join(work, 'sea-prep.blob');
 const configPath = join(work, 'sea-config.json');
 writeFileSync(
   configPath,
-  JSON.stringify(seaConfig({ bundlePath, blobPath, dashboardDir, dashboardFiles, crossBuild }), null, 2),
+  JSON.stringify(
+    seaConfig({ bundlePath, blobPath, dashboardDir, dashboardFiles, crossBuild, execArgv: readNodeFlags() }),
+    null,
+    2,
+  ),
 );
 // The blob is made by the host's Node, which must be the target's version (the code cache is).
 quietly(hostNode, ['--experimental-sea-config', configPath]);

@@ -38,7 +38,13 @@ test('outside a single executable there are no SEA assets', () => {
 });
 
 test('the SEA config embeds each dashboard file under web/ and drops the code cache for a cross build', () => {
-  const input = { bundlePath: 'b.cjs', blobPath: 'b.blob', dashboardDir: '/r/web/dist', crossBuild: false };
+  const input = {
+    bundlePath: 'b.cjs',
+    blobPath: 'b.blob',
+    dashboardDir: '/r/web/dist',
+    crossBuild: false,
+    execArgv: [],
+  };
   const config = seaConfig({ ...input, dashboardFiles: ['index.html', 'assets/a.js'] });
   assert.deepEqual(config.assets, {
     'web/index.html': '/r/web/dist/index.html',

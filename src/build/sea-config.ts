@@ -13,6 +13,8 @@ export interface SeaConfigInput {
   readonly dashboardDir: string;
   readonly dashboardFiles: readonly string[];
   readonly crossBuild: boolean;
+  /** Node options the executable starts with (`bin/node-flags`, as `bin/skiff` passes them). */
+  readonly execArgv: readonly string[];
 }
 
 export interface SeaConfig {
@@ -21,6 +23,7 @@ export interface SeaConfig {
   readonly disableExperimentalSEAWarning: true;
   readonly useSnapshot: false;
   readonly useCodeCache: boolean;
+  readonly execArgv: readonly string[];
   readonly assets: Record<string, string>;
 }
 
@@ -35,6 +38,7 @@ export function seaConfig(input: SeaConfigInput): SeaConfig {
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: !input.crossBuild,
+    execArgv: input.execArgv,
     assets,
   };
 }

@@ -35,6 +35,8 @@ Wants=network-online.target
 
 [Service]
 Type=exec
+# Two malloc arenas, as bin/skiff sets (bin/skiff: why); server.env may say otherwise.
+Environment=MALLOC_ARENA_MAX=2
 EnvironmentFile=-${environmentPath('server')}
 ExecStart=${binary} server --config ${configPath('server')}
 Restart=always
@@ -79,6 +81,8 @@ Wants=network-online.target docker.service
 
 [Service]
 Type=exec
+# Two malloc arenas, as bin/skiff sets (bin/skiff: why); agent.env may say otherwise.
+Environment=MALLOC_ARENA_MAX=2
 EnvironmentFile=-${environmentPath('agent')}
 ExecStart=${binary} agent --config ${configPath('agent')}
 Restart=always
