@@ -21,7 +21,8 @@
  * Exits 0 whatever the figures: it is a measurement. Run it under the Docker lock.
  *
  * Options: --containers N (100), --window DURATION (30s), --interval DURATION (5s),
- * --only methods,agent (both), --image REF (skiff-demo:v1).
+ * --only methods,agent (both), --image REF (skiff-demo:v1), --plain-node (the agent without
+ * bin/node-flags and MALLOC_ARENA_MAX=2, which it otherwise gets as `bin/skiff agent` does).
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -33,6 +34,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 import { Semaphore } from '../src/agent/semaphore.ts';
+import { readNodeFlags } from '../src/build/node-flags.ts';
 import { parseDurationMs } from '../src/model/duration.ts';
 import type { RunningServer } from '../src/server/skiff-server.ts';
 import { forceRemoveAll, listLabelled, removeClusterNetworks, sweepClusters } from './harness/cleanup.ts';
@@ -56,6 +58,8 @@ interface Options {
   readonly intervalMs: number;
   readonly only: ReadonlySet<string>;
   readonly image: string;
+  /** The agent without bin/node-flags and MALLOC_ARENA_MAX (how it ran before they existed). */
+  readonly plainNode: boolean;
 }
 
 function parseOptions(): Options {
@@ -66,6 +70,7 @@ function parseOptions(): Options {
       interval: { type: 'string', default: '5s' },
       only: { type: 'string', default: 'methods,agent' },
       image: { type: 'string', default: 'skiff-demo:v1' },
+      'plain-node': { type: 'boolean', default: false },
     },
   });
   const windowMs = parseDurationMs(values.window);
@@ -80,6 +85,7 @@ function parseOptions(): Options {
     intervalMs,
     only: new Set(values.only.split(',')),
     image: values.image,
+    plainNode: values['plain-node'],
   };
 }
 
@@ -222,10 +228,12 @@ async function methodsPhase(docker: Docker, label: string, options: Options): Pr
 class ChildAgent {
   readonly process: ChildProcess;
   readonly stderr: string[] = [];
-  constructor(server: RunningServer, dataDir: string, statsInterval: string) {
+  constructor(server: RunningServer, dataDir: string, statsInterval: string, plainNode: boolean) {
     this.process = spawn(
       process.execPath,
       [
+        // As bin/skiff starts it, unless --plain-node.
+        ...(plainNode ? [] : readNodeFlags()),
         join(REPO_ROOT, 'src/cli/main.ts'),
         'agent',
         '--server',
@@ -239,7 +247,11 @@ class ChildAgent {
         '--stats-interval',
         statsInterval,
       ],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: plainNode ? process.env : { MALLOC_ARENA_MAX: '2', ...process.env },
+      },
     );
     this.process.stderr?.on('data', (chunk: Buffer) => {
       this.stderr.push(
@@ -268,7 +280,7 @@ async function agentPhase(
   const rows: string[][] = [];
   let baseline: Window | undefined;
   for (const interval of ['1h', `${options.intervalMs / 1000}s`]) {
-    const agent = new ChildAgent(server, join(dataDir, 'agent'), interval);
+    const agent = new ChildAgent(server, join(dataDir, 'agent'), interval, options.plainNode);
     agents.push(agent);
     await skiff.waitNodeReady();
     if (interval === '1h') {
