@@ -1,7 +1,8 @@
 /**
  * The endpoints outbox: a slice of nodes a turn, a node's session told its generation only once
  * its message is written, one message at a time per node, a pass asked for once a queue that had
- * to wait is empty, one buffer per message, and nothing for a node that reconnected meanwhile.
+ * to wait is empty, one buffer per message, nothing for a node that reconnected meanwhile, and
+ * no more written while the connections hold the bound of unsent bytes.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +21,13 @@ function message(generation: number, base: number): ServerMessage {
   return { type: 'endpoints.delta', generation, base_generation: base, services: [], removed: [] };
 }
 
-function withCluster(fn: (cluster: Cluster, received: Map<string, Buffer[]>) => Promise<void>) {
+/** Each node's unsent bytes, as its connection would report them (absent: it has no count). */
+type Unsent = Map<string, number>;
+
+function withCluster(
+  fn: (cluster: Cluster, received: Map<string, Buffer[]>) => Promise<void>,
+  unsent?: Unsent,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-outbox-'));
   const store = new SqliteStore(join(dir, 'skiff.db'));
   const cluster = new Cluster(store, 0);
@@ -29,7 +36,12 @@ function withCluster(fn: (cluster: Cluster, received: Map<string, Buffer[]>) => 
     received.set(name, []);
     cluster.connect(
       registration(name),
-      { send() {}, sendSerialised: (bytes) => received.get(name)?.push(bytes), close() {} },
+      {
+        send() {},
+        sendSerialised: (bytes) => received.get(name)?.push(bytes),
+        ...(unsent ? { bufferedBytes: () => unsent.get(name) ?? 0 } : {}),
+        close() {},
+      },
       0,
     );
   }
@@ -110,3 +122,22 @@ test('cleared: nothing more is sent', () =>
     await turn();
     assert.equal(received.get('b')?.length, 0);
   }));
+
+test('while the connections hold the bound of unsent bytes, nothing more is written', () => {
+  const unsent: Unsent = new Map();
+  return withCluster(async (cluster, received) => {
+    const written = () => ['a', 'b', 'c'].map((id) => received.get(id)?.length ?? 0);
+    const outbox = new EndpointsOutbox(cluster, () => {}, 1024 * 1024, 100);
+    // a's write stays with its socket: 500 bytes unsent, over the bound of 100.
+    unsent.set('a', 500);
+    outbox.add(7, [{ message: message(7, 6), nodeIds: ['a', 'b', 'c'] }]);
+    assert.deepEqual(written(), [1, 0, 0]);
+    await turn();
+    await turn();
+    assert.deepEqual(written(), [1, 0, 0], 'held while a has not sent');
+    unsent.set('a', 0);
+    const deadline = Date.now() + 2000;
+    while (outbox.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(written(), [1, 1, 1]);
+  }, unsent);
+});

@@ -11,6 +11,12 @@
  * same big delta is neither planned nor serialised again by every pass meanwhile; once the queue
  * is empty, `onDrained` asks for a pass, which plans each node a delta from what it then holds.
  * Each message is serialised once, for all the nodes it goes to.
+ *
+ * What has been written but not yet taken by the kernel is bounded too (`OUTBOX_UNSENT_BYTES`
+ * over every connection written to): each TLS copy is encrypted into memory of its own at the
+ * write, and 1,000 nodes that read slower than the server writes held 1.3 GB of them at once;
+ * freed, that memory stayed with the allocator (RSS 1.4 GB at idle). A connection that takes
+ * nothing counts for OUTBOX_UNSENT_HOLD_MS at most, so a stuck agent cannot stall the others.
  */
 import type { ServerMessage } from '../protocol/messages.ts';
 import type { AgentLink, Cluster } from './cluster.ts';
@@ -22,6 +28,12 @@ import type { AgentLink, Cluster } from './cluster.ts';
  */
 export const OUTBOX_BYTES_PER_TURN = 2 * 1024 * 1024;
 export const OUTBOX_MESSAGE_BYTES = 8 * 1024;
+/** Written and not yet sent, over every connection, before the outbox waits for the kernel. */
+export const OUTBOX_UNSENT_BYTES = 16 * 1024 * 1024;
+/** How long a connection's unsent bytes count against the bound after its last write. */
+export const OUTBOX_UNSENT_HOLD_MS = 2000;
+/** How often a full bound is looked at again (a timer: there is one drain event per socket). */
+const OUTBOX_RETRY_MS = 5;
 
 /** One message for some nodes: the whole set, or a delta from one base. */
 export interface EndpointsDelivery {
@@ -50,13 +62,24 @@ export class EndpointsOutbox {
   #next = 0;
   readonly #nodes = new Set<string>();
   #scheduled: NodeJS.Immediate | undefined;
+  /** Set while the unsent bound is full: the drain looks again then. */
+  #retry: NodeJS.Timeout | undefined;
+  /** Connections written to whose bytes may not all be sent yet, with when they were written. */
+  readonly #flushing = new Map<AgentLink, number>();
+  readonly #unsentBytes: number;
   /** The queue did not empty in the turn its messages were added. */
   #spilled = false;
 
-  constructor(cluster: Cluster, onDrained: () => void, bytesPerTurn = OUTBOX_BYTES_PER_TURN) {
+  constructor(
+    cluster: Cluster,
+    onDrained: () => void,
+    bytesPerTurn = OUTBOX_BYTES_PER_TURN,
+    unsentBytes = OUTBOX_UNSENT_BYTES,
+  ) {
     this.#cluster = cluster;
     this.#onDrained = onDrained;
     this.#bytesPerTurn = bytesPerTurn;
+    this.#unsentBytes = unsentBytes;
   }
 
   /** Nodes still waiting for their message. */
@@ -80,7 +103,7 @@ export class EndpointsOutbox {
         this.#waiting.push({ nodeId, link, message: shared });
       }
     }
-    if (!this.#scheduled) this.#drain();
+    if (!this.#scheduled && !this.#retry) this.#drain();
   }
 
   /** Nothing more is sent (the server stops, or no longer leads). */
@@ -89,14 +112,40 @@ export class EndpointsOutbox {
     this.#next = 0;
     this.#nodes.clear();
     if (this.#scheduled) clearImmediate(this.#scheduled);
+    if (this.#retry) clearTimeout(this.#retry);
     this.#scheduled = undefined;
+    this.#retry = undefined;
+    this.#flushing.clear();
     this.#spilled = false;
+  }
+
+  /** Bytes written to connections and not yet sent; connections that sent everything are forgotten. */
+  #unsent(now: number): number {
+    let unsent = 0;
+    for (const [link, writtenAt] of this.#flushing) {
+      const bytes = link.bufferedBytes?.() ?? 0;
+      if (bytes === 0 || now - writtenAt > OUTBOX_UNSENT_HOLD_MS) this.#flushing.delete(link);
+      else unsent += bytes;
+    }
+    return unsent;
   }
 
   #drain(): void {
     this.#scheduled = undefined;
+    this.#retry = undefined;
+    const now = Date.now();
+    const unsent = this.#unsent(now);
+    if (unsent >= this.#unsentBytes && this.#next < this.#waiting.length) {
+      this.#spilled = true;
+      this.#retry = setTimeout(() => this.#drain(), OUTBOX_RETRY_MS);
+      return;
+    }
     let written = 0;
-    while (this.#next < this.#waiting.length && written < this.#bytesPerTurn) {
+    while (
+      this.#next < this.#waiting.length &&
+      written < this.#bytesPerTurn &&
+      unsent + written < this.#unsentBytes
+    ) {
       const entry = this.#waiting[this.#next++];
       if (!entry) break;
       this.#nodes.delete(entry.nodeId);
@@ -107,6 +156,7 @@ export class EndpointsOutbox {
         entry.message.bytes ??= Buffer.from(JSON.stringify(entry.message.message));
         entry.link.sendSerialised(entry.message.bytes);
         written += entry.message.bytes.length + OUTBOX_MESSAGE_BYTES;
+        if (entry.link.bufferedBytes) this.#flushing.set(entry.link, now);
       } else entry.link.send(entry.message.message);
     }
     if (this.#next < this.#waiting.length) {
