@@ -233,7 +233,9 @@ test('an unhealthy replica is replaced like a crashed one, counted once', () => 
 test('SIGTERM-ignoring sequence: the old container dies after its healthy replacement, and the slot settles', () => {
   const t1 = task('t1');
   const actionsOf = (plan: ReturnType<typeof converge>) =>
-    plan.actions.map((a) => `${a.kind} ${a.kind === 'create' ? a.task.task_id : a.containerId}`);
+    plan.actions.map(
+      (a) => `${a.kind} ${a.kind === 'create' || a.kind === 'spare' ? a.task.task_id : a.containerId}`,
+    );
   let runtime: Map<string, TaskRuntime> = new Map([['t1', { ...FRESH_RUNTIME, current: 'old' }]]);
   let now = 10_000;
   const pass = (overrides: Partial<ConvergeInput>) => {

@@ -223,6 +223,7 @@ export class DockerEngine implements ContainerEngine {
           })),
         volumes: parseVolumesLabel(labels[LABELS.volumes]),
         ...(labels[LABELS.prepared] === 'true' ? { prepared: true } : {}),
+        ...(labels[LABELS.spare] === 'true' ? { spare: true } : {}),
         ip:
           Object.values(item.NetworkSettings?.Networks ?? {})
             .map((n) => n.IPAddress)
