@@ -213,6 +213,9 @@ interface RemoveResult {
   readonly stoppedMs: number;
   /** DELETE sent → the first container gone (the drain and grace run in parallel, so close to ms). */
   readonly firstGoneMs: number;
+  /** With --trace: the agent's stop and remove calls after the DELETE. */
+  readonly calls: EngineCall[];
+  readonly t0: number;
 }
 
 /** `skiff rm` of N replicas: deploy, wait for all running, then DELETE → none left on the engine. */
@@ -223,6 +226,7 @@ async function removeTrial(
   image: string,
   name: string,
   n: number,
+  tracer: EngineTracer | undefined,
 ): Promise<RemoveResult> {
   await api.deploy({ name, image, replicas: n });
   await waitUntil(`${n} replicas of ${name} to be running`, SKIFF_TIMEOUT_MS(n), 100, async () => {
@@ -233,6 +237,7 @@ async function removeTrial(
   const labels = serviceLabels(clusterId, name);
   const deaths = await DeathWatch.open(docker, labels);
   try {
+    tracer?.take();
     const t0 = performance.now();
     await api.request('DELETE', `/api/services/${name}`);
     let firstGoneMs: number | undefined;
@@ -249,15 +254,15 @@ async function removeTrial(
     const ms = performance.now() - t0;
     // Each `die` came before its container's removal, so all N are in.
     const stoppedMs = deaths.countSince(t0) === n ? deaths.lastSince(t0) : Number.NaN;
-    return { ms, stoppedMs, firstGoneMs: firstGoneMs ?? ms };
+    return { ms, stoppedMs, firstGoneMs: firstGoneMs ?? ms, calls: tracer?.take() ?? [], t0 };
   } finally {
     deaths.close();
   }
 }
 
 /**
- * The engine's own floor for the same removal: N such containers (Skiff's create body) stopped
- * all at once straight through the Engine API, each removed as soon as its stop returns. No drain.
+ * The engine's own floor for the same removal: N such containers (Skiff's create body, the image's
+ * ports published as Skiff publishes them) stopped all at once straight through the Engine API, each removed as soon as its stop returns. No drain.
  */
 async function rawRemoveTrial(
   docker: Docker,
@@ -267,11 +272,17 @@ async function rawRemoveTrial(
   n: number,
 ): Promise<{ ms: number; stoppedMs: number }> {
   const spec = serviceSpecSchema.parse({ name, image: options.rmImage, replicas: n });
+  // Skiff publishes what the image declares (for other nodes' VIP rules), and tearing a published
+  // port down costs the engine too: the floor does the same.
+  const inspected = (await docker.getImage(options.rmImage).inspect()) as {
+    Config?: { ExposedPorts?: object };
+  };
+  const imagePorts = Object.keys(inspected.Config?.ExposedPorts ?? {});
   const semaphore = new Semaphore(options.concurrency);
   const containers = await Promise.all(
     Array.from({ length: n }, (_, slot) =>
       semaphore.run(async () => {
-        const container = await createRaw(docker, rawDefinition(name, slot, spec, rawClusterId));
+        const container = await createRaw(docker, rawDefinition(name, slot, spec, rawClusterId, imagePorts));
         await container.start();
         return container;
       }),
@@ -296,6 +307,19 @@ async function rawRemoveTrial(
     deaths.close();
   }
 }
+/** Where a removal's time went: when the agent asked for each stop and removal, and how long they took. */
+function removeTraceLine(result: RemoveResult): string {
+  const span = (op: string) => {
+    const calls = result.calls.filter((c) => c.op === op);
+    if (calls.length === 0) return `${op}: none`;
+    const starts = calls.map((c) => c.start - result.t0);
+    const ends = calls.map((c) => c.end - result.t0);
+    const took = calls.map((c) => c.end - c.start);
+    return `${calls.length} ${op}s issued ${fmt(Math.min(...starts))}–${fmt(Math.max(...starts))} ms, returned ${fmt(Math.min(...ends))}–${fmt(Math.max(...ends))} ms, each ${fmt(median(took))} ms median (max ${fmt(Math.max(...took))})`;
+  };
+  return `    agent after DELETE: ${span('stop')}; ${span('remove')}`;
+}
+
 /** bench:deploy before the agent link was TLS (README "Measured", notes): ratio to the raw floor. */
 const PLAIN_RATIOS: Record<number, string> = { 10: '1.09×', 30: '1.08×' };
 /**
@@ -464,10 +488,12 @@ async function main(): Promise<void> {
           options.rmImage,
           `bench-rm-${n}-${runId}`,
           n,
+          tracer,
         );
         out(
           `  N=${n}: all stopped (last \`die\`) after ${fmt(result.stoppedMs)} ms, all removed after ${fmt(result.ms)} ms (first removed after ${fmt(result.firstGoneMs)} ms); engine floor (no drain): stopped ${fmt(raw.stoppedMs)} ms, removed ${fmt(raw.ms)} ms`,
         );
+        if (tracer) out(removeTraceLine(result));
         removals.push([
           String(n),
           fmt(raw.stoppedMs),

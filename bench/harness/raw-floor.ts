@@ -37,6 +37,8 @@ export function rawDefinition(
   slot: number,
   spec: ServiceSpec,
   rawClusterId: string,
+  /** The image's `EXPOSE` ports, published as Skiff publishes them (each a docker-proxy and NAT rules to tear down). */
+  imagePorts: readonly string[] = [],
 ): ContainerDefinition {
   const task: TaskSpec = {
     task_id: randomUUID().replaceAll('-', ''),
@@ -46,7 +48,14 @@ export function rawDefinition(
     spec,
     networks: [{ name: 'default', index: 0 }],
   };
-  const definition = containerDefinition(task, { clusterId: rawClusterId, pool: DEFAULT_POOL });
+  const definition = containerDefinition(
+    task,
+    { clusterId: rawClusterId, pool: DEFAULT_POOL },
+    0,
+    [],
+    undefined,
+    imagePorts,
+  );
   const { NetworkingConfig: _networking, ...body } = definition.body;
   const hostConfig: Record<string, unknown> = {
     ...(body.HostConfig as Record<string, unknown>),

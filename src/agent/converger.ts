@@ -19,7 +19,7 @@ import { replicaVolumes } from '../model/volume-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import { backoffMs } from './backoff.ts';
 import { containerLabel } from './container-label.ts';
-import { isSpare, SPARE_RETRY_MS, spareKey, wantsSpare } from './spares.ts';
+import { isSpare, SPARE_RETRY_MS, SPARES_AT_ONCE, spareKey, wantsSpare } from './spares.ts';
 
 /** What the agent remembers of a task between passes. Only `converge` writes it. */
 export interface TaskRuntime {
@@ -208,7 +208,8 @@ export function converge(input: ConvergeInput): ConvergePlan {
     }
   }
   // Spares are made only on an idle node: never beside a start, a stop or a removal.
-  if (actions.length === 0 && input.busy.size === 0) actions.push(...spares);
+  // A few at a time, so a death meanwhile finds the engine semaphore free for its start.
+  if (actions.length === 0 && input.busy.size === 0) actions.push(...spares.slice(0, SPARES_AT_ONCE));
 
   if (input.warm) {
     for (const container of input.containers) {

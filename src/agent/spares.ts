@@ -25,6 +25,9 @@ import type { TaskSpec } from '../protocol/messages.ts';
 /** A spare whose create failed is tried again this long after (a broken engine is not hammered). */
 export const SPARE_RETRY_MS = 60_000;
 
+/** Spares made in one pass at most (the rest in later idle passes): a hundred replicas deployed make no burst. */
+export const SPARES_AT_ONCE = 2;
+
 /** Whether a task keeps a spare. */
 export function wantsSpare(task: TaskSpec): boolean {
   const { spec } = task;
