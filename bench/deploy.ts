@@ -39,7 +39,7 @@ import { startEtcdCluster } from '../test/support/etcd.ts';
 import {
   cleanupStep,
   forceRemoveAll,
-  removeClusterNetworks,
+  removeClusterNetworksUntilGone,
   serviceLabels,
   sweepClusters,
   waitGone,
@@ -561,7 +561,8 @@ async function main(): Promise<void> {
     await skiff.stop();
     const clusterIds = [rawClusterId, ...(skiff.clusterId ? [skiff.clusterId] : [])];
     await cleanupStep(() => sweepClusters(docker, clusterIds, options.concurrency));
-    for (const clusterId of clusterIds) await removeClusterNetworks(docker, clusterId);
+    for (const clusterId of clusterIds)
+      await cleanupStep(() => removeClusterNetworksUntilGone(docker, clusterId));
     await rm(dataDir, { recursive: true, force: true });
     await store.stop();
     printAgentLog(skiff.notableAgentLog());

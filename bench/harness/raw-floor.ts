@@ -19,13 +19,23 @@ export function floorNetworkName(rawClusterId: string): string {
 }
 
 export async function ensureFloorNetwork(docker: Docker, rawClusterId: string): Promise<void> {
-  await docker.createNetwork({
-    Name: floorNetworkName(rawClusterId),
-    Driver: 'bridge',
-    // Outside Skiff's default pool 10.240.0.0/12, so it never collides with the measured cluster's networks.
-    IPAM: { Config: [{ Subnet: '192.168.251.0/24' }] },
-    Labels: { [LABELS.cluster]: rawClusterId },
-  });
+  // Outside Skiff's default pool 10.240.0.0/12, so it never collides with the measured cluster's
+  // networks; the next /24 down when one is taken (the engine can keep a removed run's network
+  // with a stale endpoint, which nothing short of a daemon restart clears).
+  for (let third = 251; ; third--) {
+    try {
+      await docker.createNetwork({
+        Name: floorNetworkName(rawClusterId),
+        Driver: 'bridge',
+        IPAM: { Config: [{ Subnet: `192.168.${third}.0/24` }] },
+        Labels: { [LABELS.cluster]: rawClusterId },
+      });
+      return;
+    } catch (error) {
+      const overlaps = String((error as { message?: unknown }).message).includes('overlaps');
+      if (!overlaps || third <= 240) throw error;
+    }
+  }
 }
 
 /**
