@@ -293,6 +293,74 @@ describe('a service on one machine', { timeout: 240_000 }, () => {
     assert.equal((await skiff.api('DELETE', '/api/services/stubborn')).status, 200);
   });
 
+  test('a spare per restartable replica: a kill starts it (no create), a new one follows, rm takes them all', async () => {
+    const deployed = await skiff.api('POST', '/api/deploy', {
+      name: 'spry',
+      image: 'skiff-demo:v1-noterm',
+      replicas: 2,
+      update: { drain_timeout: '0s' },
+      stop_grace_period: '2s',
+    });
+    assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
+    const spares = async () =>
+      (await skiff.containers('spry', { spares: true })).filter((c) => c.state === 'created');
+    const first = await eventually(
+      'both replicas running, each with its spare',
+      async () => {
+        const made = await spares();
+        const running = (await skiff.containers('spry')).filter((c) => c.state === 'running');
+        return running.length === 2 && made.length === 2 ? { running, made } : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    const victim = first.running.find((c) => c.slot === 0);
+    const spare = first.made.find((c) => c.slot === 0);
+    assert.ok(victim && spare);
+    assert.equal(spare.task, victim.task, "the spare is its task's next container");
+    assert.match(spare.name, /^spry-0\.[0-9a-f]{12}\.s1$/);
+    assert.deepEqual(
+      (await service('spry')).containers.map((c) => c.id).sort(),
+      first.running.map((c) => c.id.slice(0, 12)).sort(),
+      'the server never sees a spare',
+    );
+
+    await docker.getContainer(victim.id).kill();
+    await eventually('the spare started as web-0', async () => {
+      const v = await service('spry');
+      const row = v.containers.find((c) => c.name === 'spry-0');
+      return row?.id === spare.id.slice(0, 12) && row.status === 'running' && row.restart_count === 1;
+    });
+    await eventually(
+      'the dead one removed and a new spare made',
+      async () => {
+        const slot0 = (await skiff.containers('spry', { spares: true })).filter((c) => c.slot === 0);
+        return slot0.length === 2 &&
+          slot0.some((c) => c.id === spare.id && c.state === 'running') &&
+          slot0.some((c) => c.state === 'created' && c.name.endsWith('.s2'))
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    const { body } = await skiff.api('GET', '/api/events?service=spry');
+    const messages = (body as { message: string }[]).map((e) => e.message);
+    assert.ok(
+      messages.includes(`Restarting spry-0 (${victim.id.slice(0, 12)})...`),
+      JSON.stringify(messages),
+    );
+    assert.ok(
+      messages.includes(`Container spry-0 (${spare.id.slice(0, 12)}) started`),
+      JSON.stringify(messages),
+    );
+
+    assert.equal((await skiff.api('DELETE', '/api/services/spry')).status, 200);
+    await eventually(
+      'every container gone, spares included',
+      async () => (await skiff.containers('spry', { spares: true })).length === 0,
+      { timeoutMs: 30_000 },
+    );
+  });
+
   test('rm removes the service and its containers', async () => {
     const result = await skiff.cli(['rm', 'web']);
     assert.equal(result.code, 0, result.stderr);

@@ -303,8 +303,9 @@ export class SkiffCluster {
     return { code, stdout, stderr };
   }
 
-  containers(service?: string) {
-    return containersOf(this.clusterId, service);
+  /** The cluster's containers as the engine lists them; spares (agent/spares.ts) only when asked for. */
+  containers(service?: string, options: { spares?: boolean } = {}) {
+    return containersOf(this.clusterId, service, options);
   }
 
   async stop(): Promise<void> {
