@@ -19,7 +19,7 @@ import { LABELS, parseVolumesLabel } from '../docker/container-engine.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
-import type { LoopReport } from './converge-loop.ts';
+import type { ConvergeLoopOptions, LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
 
 class HeldStopsEngine implements ContainerEngine {
@@ -155,21 +155,30 @@ function task(service: string, slot: number): TaskSpec {
   };
 }
 
-test('a start never queues behind stops waiting out their grace period', async () => {
-  const engine = new HeldStopsEngine();
-  const reports: LoopReport[] = [];
-  const loop = new ConvergeLoop({
+/** The loop on the fake, with the settings every test here shares. */
+function loopOn(engine: HeldStopsEngine, overrides: Partial<ConvergeLoopOptions> = {}): ConvergeLoop {
+  return new ConvergeLoop({
     engine,
     clusterId: 'cluster',
     pool: DEFAULT_POOL,
     nodeId: 'node-1',
-    concurrency: 1,
+    concurrency: 2,
     resyncIntervalMs: 60_000,
     stableAfterMs: 10_000,
-    spares: false,
     now: Date.now,
-    onReport: (report) => reports.push(report),
+    onReport: () => {},
     onError: (error) => assert.fail(String(error)),
+    ...overrides,
+  });
+}
+
+test('a start never queues behind stops waiting out their grace period', async () => {
+  const engine = new HeldStopsEngine();
+  const reports: LoopReport[] = [];
+  const loop = loopOn(engine, {
+    concurrency: 1,
+    spares: false,
+    onReport: (report) => reports.push(report),
   });
   loop.start();
   try {
@@ -197,18 +206,8 @@ test('a start never queues behind stops waiting out their grace period', async (
 
 test('a replacement is current at once: the death of its predecessor changes nothing', async () => {
   const engine = new HeldStopsEngine();
-  const loop = new ConvergeLoop({
-    engine,
-    clusterId: 'cluster',
-    pool: DEFAULT_POOL,
-    nodeId: 'node-1',
-    concurrency: 2,
-    resyncIntervalMs: 60_000,
-    stableAfterMs: 10_000,
+  const loop = loopOn(engine, {
     spares: false,
-    now: Date.now,
-    onReport: () => {},
-    onError: (error) => assert.fail(String(error)),
   });
   loop.start();
   try {
@@ -238,19 +237,9 @@ test('a replacement is current at once: the death of its predecessor changes not
 test("a single-writer volume's next replica waits for the old container's stop; a removal waits for no container", async () => {
   const engine = new HeldStopsEngine();
   const reported: string[][] = [];
-  const loop = new ConvergeLoop({
-    engine,
-    clusterId: 'cluster',
-    pool: DEFAULT_POOL,
-    nodeId: 'node-1',
-    concurrency: 2,
-    resyncIntervalMs: 60_000,
-    stableAfterMs: 10_000,
+  const loop = loopOn(engine, {
     spares: false,
-    now: Date.now,
-    onReport: () => {},
     onVolumes: (volumes) => reported.push(volumes.map((v) => `${v.name}:${v.used_by.join('+')}`)),
-    onError: (error) => assert.fail(String(error)),
   });
   const db = (id: string): TaskSpec => ({
     ...task('db', 0),
@@ -298,18 +287,8 @@ test("a single-writer volume's next replica waits for the old container's stop; 
 test('the deaths of containers it is removing ask the engine for no list, and no inspect of them', async () => {
   const engine = new HeldStopsEngine();
   engine.holdRemovals = true;
-  const loop = new ConvergeLoop({
-    engine,
-    clusterId: 'cluster',
-    pool: DEFAULT_POOL,
-    nodeId: 'node-1',
-    concurrency: 2,
-    resyncIntervalMs: 60_000,
-    stableAfterMs: 10_000,
+  const loop = loopOn(engine, {
     spares: false,
-    now: Date.now,
-    onReport: () => {},
-    onError: (error) => assert.fail(String(error)),
   });
   loop.start();
   try {
@@ -348,18 +327,7 @@ test('the deaths of containers it is removing ask the engine for no list, and no
 
 test('a crashed replica is replaced by starting its spare, with no create; a new spare follows; removal stops none', async () => {
   const engine = new HeldStopsEngine();
-  const loop = new ConvergeLoop({
-    engine,
-    clusterId: 'cluster',
-    pool: DEFAULT_POOL,
-    nodeId: 'node-1',
-    concurrency: 2,
-    resyncIntervalMs: 60_000,
-    stableAfterMs: 10_000,
-    now: Date.now,
-    onReport: () => {},
-    onError: (error) => assert.fail(String(error)),
-  });
+  const loop = loopOn(engine);
   const spares = () =>
     [...engine.containers.values()].filter((c) => c.spare === true && c.state === 'created');
   loop.start();

@@ -4,6 +4,7 @@ import type { ManagedContainer } from '../docker/container-engine.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import { backoffMs } from './backoff.ts';
+import { container } from './container-fixture.ts';
 import type { ConvergeInput, TaskRuntime } from './converger.ts';
 import { converge, FRESH_RUNTIME } from './converger.ts';
 
@@ -21,25 +22,6 @@ function task(id: string, overrides: Partial<TaskSpec['spec']> = {}): TaskSpec {
     revision: 1,
     spec: { ...spec, ...overrides },
     networks: [{ name: 'default', index: 0 }],
-  };
-}
-
-function container(id: string, taskId: string, overrides: Partial<ManagedContainer> = {}): ManagedContainer {
-  return {
-    id,
-    name: `web-0.${taskId}`,
-    taskId,
-    service: 'web',
-    slot: 0,
-    revision: 1,
-    state: 'running',
-    exitCode: null,
-    oomKilled: false,
-    startedAt: 1,
-    createdAt: 1,
-    ports: [],
-    ip: null,
-    ...overrides,
   };
 }
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { ManagedContainer } from '../docker/container-engine.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
+import { container } from './container-fixture.ts';
 import type { ConvergeInput, TaskRuntime } from './converger.ts';
 import { converge, FRESH_RUNTIME } from './converger.ts';
 import { isSpare, SPARE_RETRY_MS, SPARES_AT_ONCE, spareKey, spareName, wantsSpare } from './spares.ts';
@@ -18,26 +19,9 @@ function task(id: string, spec: Record<string, unknown> = {}): TaskSpec {
   };
 }
 
-function container(id: string, overrides: Partial<ManagedContainer> = {}): ManagedContainer {
-  return {
-    id,
-    name: `web-0.t1`,
-    taskId: 't1',
-    service: 'web',
-    slot: 0,
-    revision: 1,
-    state: 'running',
-    exitCode: null,
-    oomKilled: false,
-    startedAt: 1,
-    createdAt: 1,
-    ports: [],
-    ip: null,
-    ...overrides,
-  };
-}
+const ofT1 = (id: string, overrides: Partial<ManagedContainer> = {}) => container(id, 't1', overrides);
 
-const spare = (id: string) => container(id, { spare: true, state: 'created', startedAt: null, createdAt: 2 });
+const spare = (id: string) => ofT1(id, { spare: true, state: 'created', startedAt: null, createdAt: 2 });
 const running: TaskRuntime = { ...FRESH_RUNTIME, current: 'c1', runningSince: 5_000 };
 
 function input(overrides: Partial<ConvergeInput>): ConvergeInput {
@@ -45,7 +29,7 @@ function input(overrides: Partial<ConvergeInput>): ConvergeInput {
     desired: [task('t1')],
     warm: true,
     unhealthy: new Set(),
-    containers: [container('c1')],
+    containers: [ofT1('c1')],
     runtime: new Map([['t1', running]]),
     outcomes: [],
     busy: new Set(),
@@ -78,7 +62,7 @@ test('what keeps a spare: a task that restarts and whose container holds nothing
 test('a spare is one only until it starts; its name never meets a create of the task', () => {
   assert.equal(isSpare(spare('s')), true);
   assert.equal(isSpare({ ...spare('s'), state: 'running' }), false);
-  assert.equal(isSpare(container('c', { state: 'created' })), false);
+  assert.equal(isSpare(ofT1('c', { state: 'created' })), false);
   assert.equal(spareName(task('1f377f806f13abcd'), 3), 'web-0.1f377f806f13.s3');
 });
 
@@ -89,9 +73,9 @@ test('a spare is planned for a running task only when the node is idle', () => {
   assert.deepEqual(kinds(converge(input({ spares: false }))), [], 'not asked for');
   assert.deepEqual(kinds(converge(input({ busy: new Set(['other']) }))), [], 'something in flight');
   assert.deepEqual(kinds(converge(input({ busy: new Set([spareKey('t1')]) }))), [], 'one being made');
-  assert.deepEqual(kinds(converge(input({ containers: [container('c1'), spare('s1')] }))), [], 'one there');
+  assert.deepEqual(kinds(converge(input({ containers: [ofT1('c1'), spare('s1')] }))), [], 'one there');
   assert.deepEqual(
-    kinds(converge(input({ containers: [container('c1', { state: 'created', startedAt: null })] }))),
+    kinds(converge(input({ containers: [ofT1('c1', { state: 'created', startedAt: null })] }))),
     ['start t1'],
   );
   assert.deepEqual(
@@ -101,7 +85,7 @@ test('a spare is planned for a running task only when the node is idle', () => {
   const many = converge(
     input({
       desired: [0, 1, 2, 3].map((slot) => ({ ...task(`t${slot}`), slot })),
-      containers: [0, 1, 2, 3].map((slot) => container(`c${slot}`, { taskId: `t${slot}`, slot })),
+      containers: [0, 1, 2, 3].map((slot) => ofT1(`c${slot}`, { taskId: `t${slot}`, slot })),
       runtime: new Map([0, 1, 2, 3].map((slot) => [`t${slot}`, { ...running, current: `c${slot}` }])),
     }),
   );
@@ -121,7 +105,7 @@ test('a failed spare is not tried again before SPARE_RETRY_MS', () => {
 });
 
 test('a crash starts the spare instead of creating; the spare is never the task container before', () => {
-  const containers = [container('c1', { state: 'exited', exitCode: 137 }), spare('s1')];
+  const containers = [ofT1('c1', { state: 'exited', exitCode: 137 }), spare('s1')];
   const plan = converge(input({ containers }));
   assert.equal(plan.actions.length, 1);
   const [action] = plan.actions;
@@ -138,17 +122,15 @@ test('a crash starts the spare instead of creating; the spare is never the task 
 });
 
 test('one spare is enough, a task that wants none keeps none, and a spare goes with its task', () => {
-  const two = converge(
-    input({ containers: [container('c1'), spare('s1'), { ...spare('s2'), createdAt: 3 }] }),
-  );
+  const two = converge(input({ containers: [ofT1('c1'), spare('s1'), { ...spare('s2'), createdAt: 3 }] }));
   assert.deepEqual(kinds(two), ['remove s2']);
   const never = converge(
     input({
       desired: [task('t1', { restart_policy: { condition: 'never' } })],
-      containers: [container('c1'), spare('s1')],
+      containers: [ofT1('c1'), spare('s1')],
     }),
   );
   assert.deepEqual(kinds(never), ['remove s1']);
-  const gone = converge(input({ desired: [], containers: [container('c1'), spare('s1')] }));
+  const gone = converge(input({ desired: [], containers: [ofT1('c1'), spare('s1')] }));
   assert.deepEqual(kinds(gone), ['remove c1', 'remove s1']);
 });
