@@ -35,7 +35,6 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type Docker from 'dockerode';
 import { z } from 'zod';
-import { LABELS } from '../src/docker/container-engine.ts';
 import { DockerEngine } from '../src/docker/docker-engine.ts';
 import { parseDurationMs } from '../src/model/duration.ts';
 import { serviceSpecSchema } from '../src/model/service-spec.ts';
@@ -284,10 +283,7 @@ interface KillContext {
 
 async function runningContainerOf(ctx: KillContext): Promise<Docker.ContainerInfo> {
   return waitUntil(`exactly one running container of ${ctx.service}`, RESTART_TIMEOUT_MS, 20, async () => {
-    // Besides the task's spare (created, not started), when the agent has made it.
-    const list = (await listLabelled(ctx.docker, serviceLabels(ctx.clusterId, ctx.service))).filter(
-      (c) => !(c.State === 'created' && c.Labels[LABELS.spare] === 'true'),
-    );
+    const list = await listLabelled(ctx.docker, serviceLabels(ctx.clusterId, ctx.service));
     const [only] = list;
     return list.length === 1 && only?.State === 'running' ? only : undefined;
   });
@@ -503,7 +499,6 @@ function killBreakdown(phase: KillPhaseResult): string[] {
     `   The agent's first list after the \`die\` event still saw the killed container running in ${stale} of ${results.length} trial(s);`,
     `   the first list that saw it exited began a median ${fmt(median(waits))} ms (max ${fmt(Math.max(...waits))} ms) after \`die\`.`,
     `   raw floor split: create median ${fmt(median(phase.rawCreate))} ms, start median ${fmt(median(phase.rawStart))} ms`,
-    `   replaced by starting the task's spare (no create between the kill and the start) in ${results.filter((r) => ofOp(r, 'create').length === 0).length} of ${results.length} trial(s)`,
   );
   return lines;
 }

@@ -11,7 +11,6 @@ import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import { eventSchema } from '../src/model/event.ts';
 import { nodeViewSchema, serviceViewSchema } from '../src/model/views.ts';
-import { isSpare } from './support/docker.ts';
 import { eventually } from './support/eventually.ts';
 import { Lab } from './support/lab.ts';
 import { SkiffCluster } from './support/skiff-cluster.ts';
@@ -37,7 +36,7 @@ async function containers(service: string, hosts: readonly number[] = [1, 2, 3])
       all: true,
       filters: { label: [`skiff.cluster=${skiff.clusterId}`, `skiff.service=${service}`] },
     });
-    for (const c of list.filter((c) => !isSpare(c)))
+    for (const c of list)
       seen.push({ id: c.Id, host: i, state: c.State, prepared: c.Labels['skiff.prepared'] === 'true' });
   }
   return seen;

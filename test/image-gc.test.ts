@@ -25,7 +25,7 @@ import { Agent } from '../src/agent/agent.ts';
 import { DockerEngine } from '../src/docker/docker-engine.ts';
 import { DockerImages } from '../src/docker/docker-images.ts';
 import { imagePruneViewSchema, imageViewSchema } from '../src/model/image-view.ts';
-import { docker, isSpare, removeCluster } from './support/docker.ts';
+import { docker, removeCluster } from './support/docker.ts';
 import { eventually } from './support/eventually.ts';
 import { SkiffCluster } from './support/skiff-cluster.ts';
 
@@ -101,12 +101,10 @@ async function rollTo(image: string): Promise<void> {
   await eventually(
     `gc-web on ${image} alone`,
     async () => {
-      const list = (
-        await docker.listContainers({
-          all: true,
-          filters: { label: [`skiff.cluster=${skiff.clusterId}`, 'skiff.service=gc-web'] },
-        })
-      ).filter((c) => !isSpare(c));
+      const list = await docker.listContainers({
+        all: true,
+        filters: { label: [`skiff.cluster=${skiff.clusterId}`, 'skiff.service=gc-web'] },
+      });
       return list.length === 1 && list[0]?.State === 'running' && list[0].Image === image;
     },
     { timeoutMs: 60_000 },

@@ -19,7 +19,7 @@ import { LABELS, parseVolumesLabel } from '../docker/container-engine.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
-import type { ConvergeLoopOptions, LoopReport } from './converge-loop.ts';
+import type { LoopReport } from './converge-loop.ts';
 import { ConvergeLoop } from './converge-loop.ts';
 
 class HeldStopsEngine implements ContainerEngine {
@@ -92,26 +92,14 @@ class HeldStopsEngine implements ContainerEngine {
       ports: [],
       ip: null,
       volumes: parseVolumesLabel(labels[LABELS.volumes]),
-      ...(labels[LABELS.spare] === 'true' ? { spare: true } : {}),
     });
     return id;
   }
   async startContainer(id: string) {
-    this.starts.push(id);
     this.#set(id, { state: 'running' });
     this.#emit('start', id);
   }
-  /** Every stop asked for, by container id. */
-  readonly stopped: string[] = [];
-  /** Every start, in order, by container id. */
-  readonly starts: string[] = [];
-  /** SIGKILL from outside: the container dies, and the engine says so. */
-  kill(id: string) {
-    this.#set(id, { state: 'exited', exitCode: 137 });
-    this.#emit('die', id);
-  }
   async stopContainer(id: string) {
-    this.stopped.push(id);
     await new Promise<void>((release) => this.stops.set(id, release));
     this.#set(id, { state: 'exited', exitCode: 137 });
     this.#emit('die', id);
@@ -155,30 +143,20 @@ function task(service: string, slot: number): TaskSpec {
   };
 }
 
-/** The loop on the fake, with the settings every test here shares. */
-function loopOn(engine: HeldStopsEngine, overrides: Partial<ConvergeLoopOptions> = {}): ConvergeLoop {
-  return new ConvergeLoop({
+test('a start never queues behind stops waiting out their grace period', async () => {
+  const engine = new HeldStopsEngine();
+  const reports: LoopReport[] = [];
+  const loop = new ConvergeLoop({
     engine,
     clusterId: 'cluster',
     pool: DEFAULT_POOL,
     nodeId: 'node-1',
-    concurrency: 2,
+    concurrency: 1,
     resyncIntervalMs: 60_000,
     stableAfterMs: 10_000,
     now: Date.now,
-    onReport: () => {},
-    onError: (error) => assert.fail(String(error)),
-    ...overrides,
-  });
-}
-
-test('a start never queues behind stops waiting out their grace period', async () => {
-  const engine = new HeldStopsEngine();
-  const reports: LoopReport[] = [];
-  const loop = loopOn(engine, {
-    concurrency: 1,
-    spares: false,
     onReport: (report) => reports.push(report),
+    onError: (error) => assert.fail(String(error)),
   });
   loop.start();
   try {
@@ -206,8 +184,17 @@ test('a start never queues behind stops waiting out their grace period', async (
 
 test('a replacement is current at once: the death of its predecessor changes nothing', async () => {
   const engine = new HeldStopsEngine();
-  const loop = loopOn(engine, {
-    spares: false,
+  const loop = new ConvergeLoop({
+    engine,
+    clusterId: 'cluster',
+    pool: DEFAULT_POOL,
+    nodeId: 'node-1',
+    concurrency: 2,
+    resyncIntervalMs: 60_000,
+    stableAfterMs: 10_000,
+    now: Date.now,
+    onReport: () => {},
+    onError: (error) => assert.fail(String(error)),
   });
   loop.start();
   try {
@@ -237,9 +224,18 @@ test('a replacement is current at once: the death of its predecessor changes not
 test("a single-writer volume's next replica waits for the old container's stop; a removal waits for no container", async () => {
   const engine = new HeldStopsEngine();
   const reported: string[][] = [];
-  const loop = loopOn(engine, {
-    spares: false,
+  const loop = new ConvergeLoop({
+    engine,
+    clusterId: 'cluster',
+    pool: DEFAULT_POOL,
+    nodeId: 'node-1',
+    concurrency: 2,
+    resyncIntervalMs: 60_000,
+    stableAfterMs: 10_000,
+    now: Date.now,
+    onReport: () => {},
     onVolumes: (volumes) => reported.push(volumes.map((v) => `${v.name}:${v.used_by.join('+')}`)),
+    onError: (error) => assert.fail(String(error)),
   });
   const db = (id: string): TaskSpec => ({
     ...task('db', 0),
@@ -287,8 +283,17 @@ test("a single-writer volume's next replica waits for the old container's stop; 
 test('the deaths of containers it is removing ask the engine for no list, and no inspect of them', async () => {
   const engine = new HeldStopsEngine();
   engine.holdRemovals = true;
-  const loop = loopOn(engine, {
-    spares: false,
+  const loop = new ConvergeLoop({
+    engine,
+    clusterId: 'cluster',
+    pool: DEFAULT_POOL,
+    nodeId: 'node-1',
+    concurrency: 2,
+    resyncIntervalMs: 60_000,
+    stableAfterMs: 10_000,
+    now: Date.now,
+    onReport: () => {},
+    onError: (error) => assert.fail(String(error)),
   });
   loop.start();
   try {
@@ -320,49 +325,6 @@ test('the deaths of containers it is removing ask the engine for no list, and no
       for (const release of engine.removals.values()) release();
       return engine.containers.size === 0;
     });
-  } finally {
-    loop.stop();
-  }
-});
-
-test('a crashed replica is replaced by starting its spare, with no create; a new spare follows; removal stops none', async () => {
-  const engine = new HeldStopsEngine();
-  const loop = loopOn(engine);
-  const spares = () =>
-    [...engine.containers.values()].filter((c) => c.spare === true && c.state === 'created');
-  loop.start();
-  try {
-    loop.setDesired([task('web', 0)], { fromServer: true });
-    const first = await eventually('web-0 running', () => loop.containerOf('web-task-0'));
-    const [spare] = await eventually('its spare made once the node is idle', () =>
-      spares().length === 1 ? spares() : undefined,
-    );
-    assert.match(spare?.name ?? '', /^web-0\.web-task-0\.s1$/);
-    assert.equal(loop.containerOf('web-task-0')?.id, first.id, 'a spare is not the task container');
-    const created = engine.containers.size;
-
-    engine.kill(first.id);
-    await eventually(
-      'the spare started as the replacement',
-      () => loop.containerOf('web-task-0')?.id === spare?.id,
-    );
-    assert.equal(engine.starts.at(-1), spare?.id);
-    await eventually('the predecessor removed, and a new spare made', () => {
-      const next = spares();
-      return !engine.containers.has(first.id) && next.length === 1 && next[0]?.id !== spare?.id;
-    });
-    assert.match(spares()[0]?.name ?? '', /\.s2$/, 'the next spare is named for the next restart');
-    assert.equal(engine.containers.size, created, 'one replica, one spare');
-    assert.equal(loop.fullReport().tasks[0]?.restart_count, 1);
-
-    // The service goes: the spare is removed without a stop (it never ran), the replica is stopped.
-    const running = loop.containerOf('web-task-0');
-    loop.setDesired([], { fromServer: true });
-    await eventually('the stop of the running one', () => engine.stops.size === 1);
-    await eventually('the spare removed meanwhile', () => spares().length === 0);
-    assert.deepEqual(engine.stopped, [running?.id]);
-    for (const release of engine.stops.values()) release();
-    await eventually('nothing left', () => engine.containers.size === 0);
   } finally {
     loop.stop();
   }

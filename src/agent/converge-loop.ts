@@ -9,14 +9,9 @@
  * period) holds no slot of the engine semaphore, so creates and starts never queue behind it.
  */
 
-import { containerDefinition, withLabel } from '../docker/container-definition.ts';
-import type {
-  ContainerDefinition,
-  ContainerEngine,
-  EngineEvent,
-  ManagedContainer,
-} from '../docker/container-engine.ts';
-import { EngineError, LABELS } from '../docker/container-engine.ts';
+import { containerDefinition } from '../docker/container-definition.ts';
+import type { ContainerEngine, EngineEvent, ManagedContainer } from '../docker/container-engine.ts';
+import { EngineError } from '../docker/container-engine.ts';
 import type { HealthState, ProbeResult } from '../health/health-tracker.ts';
 import { INITIAL_HEALTH, trackHealth } from '../health/health-tracker.ts';
 import type { ProbeTarget } from '../health/probe.ts';
@@ -46,7 +41,6 @@ import type { ReportedDeath } from './reported-deaths.ts';
 import { withDeaths } from './reported-deaths.ts';
 import { SecretFileWriter } from './secret-files.ts';
 import { Semaphore } from './semaphore.ts';
-import { isSpare, spareKey, spareName } from './spares.ts';
 
 export interface LoopReport {
   readonly full: boolean;
@@ -105,8 +99,6 @@ export interface ConvergeLoopOptions {
    * flight, prepared-replicas.ts): the converger waits for it rather than make a second one.
    */
   readonly creatingElsewhere?: () => Iterable<string>;
-  /** Keep a spare container for each restartable task, so a crash needs only a start (spares.ts); default true. */
-  readonly spares?: boolean;
 }
 
 /** How often an idle loop lists the engine's volumes again when nothing changed. */
@@ -248,9 +240,11 @@ export class ConvergeLoop {
   /** The container that currently serves a task, for logs. */
   containerOf(taskId: string): ManagedContainer | undefined {
     const current = this.#runtime.get(taskId)?.current;
-    // A spare is not the task's container until a replacement starts it.
-    const own = this.#containers.filter((c) => c.taskId === taskId && !isSpare(c));
-    return own.find((c) => c.id === current) ?? own.find((c) => c.state === 'running') ?? own[0];
+    return (
+      this.#containers.find((c) => c.id === current) ??
+      this.#containers.find((c) => c.taskId === taskId && c.state === 'running') ??
+      this.#containers.find((c) => c.taskId === taskId)
+    );
   }
 
   /** The running containers of this cluster as the last list saw them (what the stats sampler reads). */
@@ -301,7 +295,6 @@ export class ConvergeLoop {
       unhealthy,
       now,
       stableAfterMs: this.#options.stableAfterMs,
-      spares: this.#options.spares ?? true,
     });
     this.#countPass(this.#runtime, plan.runtime, plan.actions, unhealthy);
     this.#runtime = plan.runtime;
@@ -481,13 +474,8 @@ export class ConvergeLoop {
   }
 
   #launch(action: Action): void {
-    if (action.kind === 'spare') {
-      this.#makeSpare(action);
-      return;
-    }
     const keys = action.kind === 'remove' ? [action.containerId] : [action.task.task_id];
     if (action.kind === 'replace' || action.kind === 'start') keys.push(action.containerId);
-    if (action.kind === 'replace' && action.spareId !== undefined) keys.push(action.spareId);
     const operation: Operation = action.kind;
     for (const key of keys) this.#operations.set(key, operation);
     const held = new Set(keys);
@@ -521,8 +509,7 @@ export class ConvergeLoop {
     const drainMs = parseDurationMs(last?.spec.update.drain_timeout ?? '0s') ?? 0;
     if (drainMs > 0 && container?.state === 'running')
       await new Promise((done) => setTimeout(done, timerDelayMs(drainMs)));
-    // Never started (a spare, say): nothing to stop.
-    if (container?.state !== 'created') await this.#stops.run(() => engine.stopContainer(action.containerId));
+    await this.#stops.run(() => engine.stopContainer(action.containerId));
     await this.#removals.run(() => engine.removeContainer(action.containerId));
     this.#record({
       type: 'container',
@@ -537,72 +524,45 @@ export class ConvergeLoop {
     }
   }
 
-  /**
-   * Creates a task's spare (spares.ts) off the hot path: the task itself stays free, so a death
-   * meanwhile is replaced at once (by a create); a failure is only remembered, never counted
-   * against the task.
-   */
-  #makeSpare(action: Extract<Action, { kind: 'spare' }>): void {
-    const key = spareKey(action.task.task_id);
-    this.#operations.set(key, 'spare');
-    const made = this.#semaphore.run(async () => {
-      const task = action.task;
-      try {
-        assertAdmittedOnAgent(task);
-        await this.#ensureImage(task);
-        const definition = await this.#definition(task, 0);
-        await this.#options.engine.createContainer(
-          withLabel({ ...definition, name: spareName(task, action.restart) }, LABELS.spare),
-        );
-      } catch (error) {
-        // A name conflict: the spare is there already, which the next pass sees.
-        if (error instanceof EngineError && error.status === 409) return;
-        this.#outcomes.push({ kind: 'spare-failed', taskId: task.task_id, at: this.#options.now() });
-        this.#options.onError(error);
-      }
-    });
-    void made.finally(() => {
-      this.#operations.delete(key);
-      this.trigger();
-    });
-  }
-
-  async #perform(
-    action: Exclude<Action, { kind: 'remove' | 'spare' }>,
-    release: (key: string) => void,
-  ): Promise<void> {
+  async #perform(action: Exclude<Action, { kind: 'remove' }>, release: (key: string) => void): Promise<void> {
     const { engine } = this.#options;
     const task = action.task;
     const name = slotName(task.service, task.slot);
     try {
       let id: string;
-      if (action.kind === 'replace') {
-        this.#record({
-          type: 'restart',
-          service: task.service,
-          container: name,
-          message: `Restarting ${name} (${action.containerId.slice(0, 12)})...`,
-        });
-      }
       if (action.kind === 'start') {
         id = action.containerId;
         await engine.startContainer(id);
-      } else if (action.kind === 'replace' && action.spareId !== undefined) {
-        // Only a start, issued while the dead container's teardown has not begun (spares.ts).
-        id = action.spareId;
-        await this.#startSpare(id);
       } else {
+        if (action.kind === 'replace') {
+          this.#record({
+            type: 'restart',
+            service: task.service,
+            container: name,
+            message: `Restarting ${name} (${action.containerId.slice(0, 12)})...`,
+          });
+        }
         // The agent's own check: a server that is buggy (or not ours) cannot start what the policy refuses.
         assertAdmittedOnAgent(task);
         await this.#ensureImage(task);
-        const imagePorts = await this.#exposedPorts(task);
+        // What the image declares is reachable by the service's name too (host mode publishes nothing).
+        const imagePorts = task.spec.network_mode === 'host' ? [] : await this.#exposedPorts(task.spec.image);
         this.#operations.set(task.task_id, 'create');
         // A single-writer volume is never mounted by two containers at once: an unhealthy
         // predecessor stops before its replacement is created (a crashed one has already).
         if (action.kind === 'replace' && hasSingleWriterVolume(task.spec))
           await this.#stops.run(() => engine.stopContainer(action.containerId));
         await this.#ensureVolumes(task);
-        const definition = await this.#definition(task, action.attempt, imagePorts);
+        const binds = this.#secretFiles.prepare(task);
+        const definition = containerDefinition(
+          task,
+          { clusterId: this.#options.clusterId, pool: this.#options.pool },
+          action.attempt,
+          binds,
+          this.#options.publishAddress,
+          imagePorts,
+        );
+        for (const network of definition.networks) await engine.ensureNetwork(network);
         id = await engine.createContainer(definition);
         await engine.startContainer(id);
       }
@@ -648,39 +608,7 @@ export class ConvergeLoop {
     }
   }
 
-  /** A spare that will not start is removed, so the retry creates afresh instead of trying it again. */
-  async #startSpare(id: string): Promise<void> {
-    try {
-      await this.#options.engine.startContainer(id);
-    } catch (error) {
-      await this.#options.engine.removeContainer(id).catch(() => undefined);
-      throw error;
-    }
-  }
-
-  /** The task's create body (its networks made first), with its secret and config files written. */
-  async #definition(
-    task: TaskSpec,
-    attempt: number,
-    ports?: readonly string[],
-  ): Promise<ContainerDefinition> {
-    const binds = this.#secretFiles.prepare(task);
-    const definition = containerDefinition(
-      task,
-      { clusterId: this.#options.clusterId, pool: this.#options.pool },
-      attempt,
-      binds,
-      this.#options.publishAddress,
-      ports ?? (await this.#exposedPorts(task)),
-    );
-    for (const network of definition.networks) await this.#options.engine.ensureNetwork(network);
-    return definition;
-  }
-
-  /** What the image declares is reachable by the service's name too (host mode publishes nothing). */
-  async #exposedPorts(task: TaskSpec): Promise<string[]> {
-    if (task.spec.network_mode === 'host') return [];
-    const image = task.spec.image;
+  async #exposedPorts(image: string): Promise<string[]> {
     const known = this.#imagePorts.get(image);
     if (known) return known;
     const ports = await this.#options.engine.imageExposedPorts(image);

@@ -4,7 +4,6 @@ import type { ManagedContainer } from '../docker/container-engine.ts';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import { backoffMs } from './backoff.ts';
-import { container } from './container-fixture.ts';
 import type { ConvergeInput, TaskRuntime } from './converger.ts';
 import { converge, FRESH_RUNTIME } from './converger.ts';
 
@@ -22,6 +21,25 @@ function task(id: string, overrides: Partial<TaskSpec['spec']> = {}): TaskSpec {
     revision: 1,
     spec: { ...spec, ...overrides },
     networks: [{ name: 'default', index: 0 }],
+  };
+}
+
+function container(id: string, taskId: string, overrides: Partial<ManagedContainer> = {}): ManagedContainer {
+  return {
+    id,
+    name: `web-0.${taskId}`,
+    taskId,
+    service: 'web',
+    slot: 0,
+    revision: 1,
+    state: 'running',
+    exitCode: null,
+    oomKilled: false,
+    startedAt: 1,
+    createdAt: 1,
+    ports: [],
+    ip: null,
+    ...overrides,
   };
 }
 
@@ -215,9 +233,7 @@ test('an unhealthy replica is replaced like a crashed one, counted once', () => 
 test('SIGTERM-ignoring sequence: the old container dies after its healthy replacement, and the slot settles', () => {
   const t1 = task('t1');
   const actionsOf = (plan: ReturnType<typeof converge>) =>
-    plan.actions.map(
-      (a) => `${a.kind} ${a.kind === 'create' || a.kind === 'spare' ? a.task.task_id : a.containerId}`,
-    );
+    plan.actions.map((a) => `${a.kind} ${a.kind === 'create' ? a.task.task_id : a.containerId}`);
   let runtime: Map<string, TaskRuntime> = new Map([['t1', { ...FRESH_RUNTIME, current: 'old' }]]);
   let now = 10_000;
   const pass = (overrides: Partial<ConvergeInput>) => {

@@ -19,7 +19,6 @@ import { replicaVolumes } from '../model/volume-spec.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import { backoffMs } from './backoff.ts';
 import { containerLabel } from './container-label.ts';
-import { isSpare, SPARE_RETRY_MS, SPARES_AT_ONCE, spareKey, wantsSpare } from './spares.ts';
 
 /** What the agent remembers of a task between passes. Only `converge` writes it. */
 export interface TaskRuntime {
@@ -47,8 +46,6 @@ export interface TaskRuntime {
   readonly runningSince: number | null;
   /** How its last container ended, kept across replacements so a crash loop stays explained. */
   readonly lastExit: { readonly code: number | null; readonly oomKilled: boolean } | null;
-  /** When making its spare last failed (epoch ms): tried again SPARE_RETRY_MS later. */
-  readonly spareFailedAt?: number;
 }
 
 export const FRESH_RUNTIME: TaskRuntime = {
@@ -71,11 +68,7 @@ export type Action =
       readonly task: TaskSpec;
       readonly containerId: string;
       readonly attempt: number;
-      /** The task's spare, started instead of a create (spares.ts). */
-      readonly spareId?: string;
     }
-  /** The task's next container, created and not started (spares.ts); `restart` names it. */
-  | { readonly kind: 'spare'; readonly task: TaskSpec; readonly restart: number }
   | {
       readonly kind: 'remove';
       readonly taskId: string;
@@ -93,9 +86,7 @@ export type Outcome =
   | { readonly kind: 'ran'; readonly taskId: string; readonly containerId: string }
   | { readonly kind: 'failed'; readonly taskId: string; readonly error: string; readonly at: number }
   /** The engine already had a container of that name: forget the current one and adopt what is there. */
-  | { readonly kind: 'conflict'; readonly taskId: string }
-  /** Its spare could not be made: not tried again before SPARE_RETRY_MS. */
-  | { readonly kind: 'spare-failed'; readonly taskId: string; readonly at: number };
+  | { readonly kind: 'conflict'; readonly taskId: string };
 
 export interface ConvergeInput {
   readonly desired: readonly TaskSpec[];
@@ -115,8 +106,6 @@ export interface ConvergeInput {
   readonly now: number;
   /** A replica running this long has its failure count reset. */
   readonly stableAfterMs: number;
-  /** Keep a spare for each task that wants one (spares.ts); absent: none are made, any found are used. */
-  readonly spares?: boolean;
 }
 
 export interface ConvergePlan {
@@ -143,17 +132,13 @@ export function converge(input: ConvergeInput): ConvergePlan {
   const byTask = groupByTask(input.containers);
   const waiting = new Map<string, string>();
   const desiredIds = new Set(input.desired.map((t) => t.task_id));
-  const spares: Action[] = [];
   // Memory of tasks neither desired nor present is dropped; a task still being removed keeps its own.
   for (const taskId of runtime.keys())
     if (!desiredIds.has(taskId) && !byTask.has(taskId)) runtime.delete(taskId);
 
   for (const task of input.desired) {
     const taskBusy = input.busy.has(task.task_id);
-    const all = byTask.get(task.task_id) ?? [];
-    // A spare (created ahead, never started) is no container of the task yet: only a replacement's.
-    const found = all.filter((c) => !isSpare(c));
-    const spare = wantsSpare(task) ? all.find((c) => isSpare(c) && !input.busy.has(c.id)) : undefined;
+    const found = byTask.get(task.task_id) ?? [];
     let memory = runtime.get(task.task_id) ?? FRESH_RUNTIME;
     const container = currentOf(found, memory, input.busy);
     if (container && memory.current !== container.id && !taskBusy) memory = adopt(memory, container);
@@ -161,11 +146,6 @@ export function converge(input: ConvergeInput): ConvergePlan {
     // not be the current one yet (the operation's outcome comes with a later pass).
     for (const other of found) {
       if (other !== container && !taskBusy && !input.busy.has(other.id)) actions.push(removal(other));
-    }
-    // One spare is enough; a task that wants none has none.
-    for (const other of all) {
-      if (isSpare(other) && other !== spare && !taskBusy && !input.busy.has(other.id))
-        actions.push(removal(other));
     }
     const stopped = container?.state === 'exited' || container?.state === 'dead';
     const unhealthy = container !== undefined && input.unhealthy.has(container.id);
@@ -193,23 +173,14 @@ export function converge(input: ConvergeInput): ConvergePlan {
     const held = taskBusy ? undefined : heldVolume(task, input.containers);
     if (held) waiting.set(task.task_id, held);
     else if (!taskBusy) {
-      const decision = decide(task, container, memory, input.now, unhealthy, spare);
+      const decision = decide(task, container, memory, input.now, unhealthy);
       if (decision.action?.kind === 'replace') memory = { ...memory, restarts: memory.restarts + 1 };
       if (decision.action) actions.push(withAttempt(decision.action, memory));
       if (decision.dueAt !== null)
         wakeAt = wakeAt === null ? decision.dueAt : Math.min(wakeAt, decision.dueAt);
     }
     runtime.set(task.task_id, memory);
-    const hasSpare = all.some(isSpare) || input.busy.has(spareKey(task.task_id));
-    const spareDue = input.spares === true && !taskBusy && !hasSpare && wantsSpare(task);
-    if (spareDue && container?.state === 'running' && !unhealthy) {
-      if (memory.spareFailedAt === undefined || input.now - memory.spareFailedAt >= SPARE_RETRY_MS)
-        spares.push({ kind: 'spare', task, restart: memory.restarts + 1 });
-    }
   }
-  // Spares are made only on an idle node: never beside a start, a stop or a removal.
-  // A few at a time, so a death meanwhile finds the engine semaphore free for its start.
-  if (actions.length === 0 && input.busy.size === 0) actions.push(...spares.slice(0, SPARES_AT_ONCE));
 
   if (input.warm) {
     for (const container of input.containers) {
@@ -258,9 +229,6 @@ function withOutcomes(
         break;
       case 'conflict':
         runtime.set(outcome.taskId, { ...memory, current: null });
-        break;
-      case 'spare-failed':
-        runtime.set(outcome.taskId, { ...memory, spareFailedAt: outcome.at });
         break;
     }
   }
@@ -311,13 +279,11 @@ function decide(
   memory: TaskRuntime,
   now: number,
   unhealthy: boolean,
-  spare: ManagedContainer | undefined,
 ): Decision {
   const dueAt = retryDueAt(task, memory);
   if (!container) {
     // Never tried, or the last try failed: retry once the backoff allows.
     if (memory.lastError !== null && now < dueAt) return { action: null, dueAt };
-    if (spare) return { action: { kind: 'start', task, containerId: spare.id }, dueAt: null };
     return { action: { kind: 'create', task, attempt: memory.restarts }, dueAt: null };
   }
   if (container.state === 'created') {
@@ -329,13 +295,7 @@ function decide(
   if (!wantsRestart(task, container, memory)) return { action: null, dueAt: null };
   if (now < dueAt) return { action: null, dueAt };
   return {
-    action: {
-      kind: 'replace',
-      task,
-      containerId: container.id,
-      attempt: memory.restarts,
-      ...(spare ? { spareId: spare.id } : {}),
-    },
+    action: { kind: 'replace', task, containerId: container.id, attempt: memory.restarts },
     dueAt: null,
   };
 }

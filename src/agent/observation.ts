@@ -8,7 +8,7 @@ import type { TaskSpec } from '../protocol/messages.ts';
 import type { TaskRuntime } from './converger.ts';
 import { FRESH_RUNTIME, retryDueAt, wantsRestart } from './converger.ts';
 
-export type Operation = 'pull' | 'create' | 'start' | 'replace' | 'remove' | 'spare';
+export type Operation = 'pull' | 'create' | 'start' | 'replace' | 'remove';
 
 export interface ObserveInput {
   readonly taskId: string;

@@ -112,7 +112,6 @@ function pair(engine: FakeEngine) {
     concurrency: 2,
     resyncIntervalMs: 60_000,
     stableAfterMs: 10_000,
-    spares: false,
     now: Date.now,
     onReport: () => {},
     onError: (error) => logs.push(String(error)),

@@ -15,7 +15,7 @@
  * nothing is wrong here, and must never hold up a start the failover waits for.
  */
 
-import { containerDefinition, withLabel } from '../docker/container-definition.ts';
+import { containerDefinition } from '../docker/container-definition.ts';
 import type { ContainerEngine, ManagedContainer } from '../docker/container-engine.ts';
 import { EngineError, LABELS } from '../docker/container-engine.ts';
 import type { AddressPool } from '../model/addressing.ts';
@@ -173,11 +173,15 @@ export class PreparedReplicas {
           this.#options.publishAddress,
           imagePorts,
         );
+        const labels = (definition.body.Labels ?? {}) as Record<string, string>;
         for (const network of definition.networks) await engine.ensureNetwork(network);
         // Neither wanted nor assigned any more (the node came back): nothing to make. Assigned
         // meanwhile (the node was called down): made all the same, the converger waits for it.
         if (!this.#options.assigned().has(task.task_id) && !this.wanted().includes(task.task_id)) return;
-        await engine.createContainer(withLabel(definition, LABELS.prepared));
+        await engine.createContainer({
+          ...definition,
+          body: { ...definition.body, Labels: { ...labels, [LABELS.prepared]: 'true' } },
+        });
       });
     } catch (error) {
       this.#images.delete(task.spec.image);

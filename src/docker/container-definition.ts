@@ -142,12 +142,6 @@ export function containerDefinition(
 }
 
 /** The spec's privilege block as HostConfig fields; only the ones set, so a plain spec asks for nothing. */
-/** The definition with one more label set to `true` (a prepared replica's, a spare's). */
-export function withLabel(definition: ContainerDefinition, label: string): ContainerDefinition {
-  const labels = (definition.body.Labels ?? {}) as Record<string, string>;
-  return { ...definition, body: { ...definition.body, Labels: { ...labels, [label]: 'true' } } };
-}
-
 export function privilegesHostConfig(spec: ServiceSpec): Record<string, unknown> {
   const config: Record<string, unknown> = {};
   if (spec.privileged !== undefined) config.Privileged = spec.privileged;

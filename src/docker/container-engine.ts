@@ -20,11 +20,6 @@ export const LABELS = {
    * for a task that may be assigned here. The converger sees it only once its task is assigned.
    */
   prepared: 'skiff.prepared',
-  /**
-   * On a task's spare (agent/spares.ts): its next container, created ahead and not started, so a
-   * crash needs only a start. Once started it is the task's container like any other.
-   */
-  spare: 'skiff.spare',
   /** On a volume: the resolved name's source as the spec gave it (`data-{{.Task.Slot}}`). */
   volumeSource: 'skiff.volume.source',
 } as const;
@@ -80,8 +75,6 @@ export interface ManagedContainer {
   readonly volumes?: readonly { readonly name: string; readonly shared: boolean }[];
   /** Made ahead of a failover (its `skiff.prepared` label); absent: no. */
   readonly prepared?: boolean;
-  /** Made as its task's spare (its `skiff.spare` label); absent: no. A spare only while `created`. */
-  readonly spare?: boolean;
 }
 
 export interface EngineInfo {

@@ -223,7 +223,6 @@ export class DockerEngine implements ContainerEngine {
           })),
         volumes: parseVolumesLabel(labels[LABELS.volumes]),
         ...(labels[LABELS.prepared] === 'true' ? { prepared: true } : {}),
-        ...(labels[LABELS.spare] === 'true' ? { spare: true } : {}),
         ip:
           Object.values(item.NetworkSettings?.Networks ?? {})
             .map((n) => n.IPAddress)

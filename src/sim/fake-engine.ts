@@ -166,7 +166,6 @@ export class FakeEngine implements ContainerEngine, ImageEngine {
         ports: [...c.ports],
         ip: c.state === 'running' ? c.ip : null,
         ...(c.labels[LABELS.prepared] === 'true' ? { prepared: true } : {}),
-        ...(c.labels[LABELS.spare] === 'true' ? { spare: true } : {}),
       });
     }
     return list;

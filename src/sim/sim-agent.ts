@@ -402,8 +402,6 @@ export class SimAgent {
       concurrency: this.#options.concurrency ?? 8,
       resyncIntervalMs: 5000,
       stableAfterMs: 10_000,
-      // Spares only make a real engine's restart quicker; a simulated node would double its containers for nothing.
-      spares: false,
       now: Date.now,
       tally: this.#tally,
       onReport: (report) => this.#sendReport(report),

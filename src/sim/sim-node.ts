@@ -198,8 +198,6 @@ export class SimNode {
       }
       return;
     }
-    // The simulated converger is asked for no spares (ConvergeInput.spares).
-    if (action.kind === 'spare') return;
     const task = action.task;
     const name = slotName(task.service, task.slot);
     try {

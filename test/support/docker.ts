@@ -15,29 +15,17 @@ export interface SeenContainer {
   readonly slot: number;
 }
 
-/** A task's spare (agent/spares.ts): created ahead, never started, not one of the task's containers yet. */
-export function isSpare(c: Docker.ContainerInfo): boolean {
-  return c.State === 'created' && c.Labels['skiff.spare'] === 'true';
-}
-
-/** The cluster's containers; spares only when asked for (`{ spares: true }`). */
-export async function containersOf(
-  clusterId: string,
-  service?: string,
-  options: { spares?: boolean } = {},
-): Promise<SeenContainer[]> {
+export async function containersOf(clusterId: string, service?: string): Promise<SeenContainer[]> {
   const labels = [`skiff.cluster=${clusterId}`];
   if (service) labels.push(`skiff.service=${service}`);
   const list = await docker.listContainers({ all: true, filters: { label: labels } });
-  return list
-    .filter((c) => options.spares === true || !isSpare(c))
-    .map((c) => ({
-      id: c.Id,
-      name: (c.Names[0] ?? '').replace(/^\//, ''),
-      state: c.State,
-      task: c.Labels['skiff.task'] ?? '',
-      slot: Number(c.Labels['skiff.slot']),
-    }));
+  return list.map((c) => ({
+    id: c.Id,
+    name: (c.Names[0] ?? '').replace(/^\//, ''),
+    state: c.State,
+    task: c.Labels['skiff.task'] ?? '',
+    slot: Number(c.Labels['skiff.slot']),
+  }));
 }
 
 /**

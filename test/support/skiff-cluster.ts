@@ -303,9 +303,8 @@ export class SkiffCluster {
     return { code, stdout, stderr };
   }
 
-  /** The cluster's containers as the engine lists them; spares (agent/spares.ts) only when asked for. */
-  containers(service?: string, options: { spares?: boolean } = {}) {
-    return containersOf(this.clusterId, service, options);
+  containers(service?: string) {
+    return containersOf(this.clusterId, service);
   }
 
   async stop(): Promise<void> {
