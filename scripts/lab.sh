@@ -460,17 +460,10 @@ cmd_agents() {
 cmd_kill_host() {
   local i=$1 pids=() pid
   need_host "$i"
-  # Everything at once, as a host dies: agent, dockerd, containerd, shims, docker-proxy and the
-  # containers in one kill. Killing the agent and dockerd first and the rest once they were gone
-  # left its replicas answering on their published ports for 0.3–0.5 s after the agent died (the
-  # leftovers are found by a few hundred forks), which no dead host does, and which the server's
-  # indirect probes rightly took for a host that still serves.
   pid=$(agent_pid "$i") && pids+=("$pid")
   pid=$(dockerd_pid "$i") && pids+=("$pid")
-  mapfile -t -O "${#pids[@]}" pids < <(leftover_pids "$i")
-  # shellcheck disable=SC2046
-  [ ${#pids[@]} -eq 0 ] || stop_pids KILL 5 $(printf '%s\n' "${pids[@]}" | sort -un)
-  # Then whatever was born meanwhile (a shim mid-start, a container's child).
+  [ ${#pids[@]} -eq 0 ] || stop_pids KILL 5 "${pids[@]}"
+  # Then the rest of the machine: containerd, shims, proxies and the containers themselves.
   local round
   for round in 1 2 3; do
     mapfile -t pids < <(leftover_pids "$i")
