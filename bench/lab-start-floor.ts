@@ -6,11 +6,13 @@
  * and each start call's request and answer timed. Variants, interleaved trial by trial:
  *   - one engine, N starts in parallel;
  *   - two engines, N each, all 2N in parallel (what a 3-host failover asks of the survivors);
- *   - two engines, N each, one start at a time per engine (whether parallel starts help at all).
+ *   - two engines, N each, one start at a time per engine (whether parallel starts help at all);
+ *   - two engines, N each, in parallel, without the image's port published (what docker-proxy and
+ *     the port's iptables rules cost a start).
  * The lab comes up (scripts/lab.sh) and goes down with the bench; every container and network it
  * makes carries its own cluster label and is removed.
  *
- * Options: --trials N (5), --per-engine N (5; 10 is a 2-host failover of 10/10/10... per host),
+ * Options: --trials N (5), --per-engine N (5: a killed host of 10/10/10 moves 5 to each survivor),
  * --image REF (skiff-demo:v1).
  */
 import { randomUUID } from 'node:crypto';
@@ -76,7 +78,11 @@ async function main(): Promise<void> {
   const imagePorts = await engineOf(1).imageExposedPorts(values.image);
 
   /** Creates N prepared-like containers on each of `on`, returns their ids by host. */
-  const prepare = async (on: readonly number[], trial: number): Promise<Map<number, string[]>> => {
+  const prepare = async (
+    on: readonly number[],
+    trial: number,
+    published: boolean,
+  ): Promise<Map<number, string[]>> => {
     const made = new Map<number, string[]>();
     for (const host of on) {
       const engine = engineOf(host);
@@ -88,7 +94,7 @@ async function main(): Promise<void> {
           0,
           [],
           lab.address(host),
-          imagePorts,
+          published ? imagePorts : [],
         );
         for (const network of definition.networks) await engine.ensureNetwork(network);
         ids.push(await engine.createContainer(definition));
@@ -127,10 +133,26 @@ async function main(): Promise<void> {
       )
     ).flat();
 
-  const variants: { name: string; on: number[]; run: (m: Map<number, string[]>) => Promise<Call[]> }[] = [
-    { name: `1 engine, ${perEngine} in parallel`, on: [1], run: startParallel },
-    { name: `2 engines, ${perEngine} each, all in parallel`, on: hosts, run: startParallel },
-    { name: `2 engines, ${perEngine} each, one at a time per engine`, on: hosts, run: startSerialPerEngine },
+  const variants: {
+    name: string;
+    on: number[];
+    published: boolean;
+    run: (m: Map<number, string[]>) => Promise<Call[]>;
+  }[] = [
+    { name: `1 engine, ${perEngine} in parallel`, on: [1], published: true, run: startParallel },
+    { name: `2 engines, ${perEngine} each, all in parallel`, on: hosts, published: true, run: startParallel },
+    {
+      name: `2 engines, ${perEngine} each, one at a time per engine`,
+      on: hosts,
+      published: true,
+      run: startSerialPerEngine,
+    },
+    {
+      name: `2 engines, ${perEngine} each, in parallel, no port published`,
+      on: hosts,
+      published: false,
+      run: startParallel,
+    },
   ];
   const rounds = new Map<string, Round[]>();
   try {
@@ -140,7 +162,7 @@ async function main(): Promise<void> {
     for (let trial = 0; trial <= trials; trial++) {
       const order = trial % 2 === 0 ? variants : [...variants].reverse();
       for (const variant of order) {
-        const made = await prepare(variant.on, trial);
+        const made = await prepare(variant.on, trial, variant.published);
         try {
           const calls = await variant.run(made);
           const spanMs = Math.max(...calls.map((c) => c.end)) - Math.min(...calls.map((c) => c.start));
