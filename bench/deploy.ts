@@ -31,6 +31,8 @@ import { readConnectedLine } from '../src/agent/connect-timing.ts';
 import { Semaphore } from '../src/agent/semaphore.ts';
 import type { ContainerEngine } from '../src/docker/container-engine.ts';
 import { DockerEngine } from '../src/docker/docker-engine.ts';
+import type { EngineCall } from '../src/docker/engine-tracer.ts';
+import { EngineTracer } from '../src/docker/engine-tracer.ts';
 import { serviceSpecSchema } from '../src/model/service-spec.ts';
 import { loadIdentity } from '../src/security/node-identity.ts';
 import type { StoreLocation } from '../src/store/store-url.ts';
@@ -45,8 +47,6 @@ import {
   waitGone,
 } from './harness/cleanup.ts';
 import { DeathWatch } from './harness/death-watch.ts';
-import type { EngineCall } from './harness/engine-tracer.ts';
-import { EngineTracer } from './harness/engine-tracer.ts';
 import type { AgentSettings } from './harness/in-process-skiff.ts';
 import { InProcessSkiff, localEngine } from './harness/in-process-skiff.ts';
 import { positiveInt } from './harness/options.ts';

@@ -17,8 +17,10 @@
  *   (a) → node unreachable: the server's event (`GET /api/events?follow=true`; event timestamps
  *       are the server's clock, the same machine's) and, beside it, when this process received it;
  *   (b) → node down (its replicas are rescheduled);
- *   (c) → all N replicas running elsewhere: the surviving hosts' engines polled every 20 ms until
- *       N containers of the service run there, and the API view (polled every 20 ms) says
+ *   (c) → all N replicas running elsewhere: the surviving hosts' engines listed on each start
+ *       event they report (and every 250 ms) until N containers of the service run there (a list
+ *       every 20 ms was a hundred lists a second on the engines being measured), then the API view
+ *       (polled every 20 ms) says
  *       status running with N running replicas, none on the failed node.
  * Then the host comes back (`startHost` / `heal`), and the trial waits until it is ready again
  * and exactly N replicas run in the whole lab (the returning host stopped its stale copies),
@@ -30,18 +32,24 @@
  * and the lab are removed at the end, also on failure or Ctrl-C (a second Ctrl-C exits at once).
  *
  * Options: --trials N (5 per failure kind), --replicas N (6), --only kill,partition (both),
- * --image REF (skiff-demo:v1).
+ * --image REF (skiff-demo:v1), --trace (the agents write every engine call to a file,
+ * SKIFF_ENGINE_TRACE; each trial then prints when the surviving engines were asked to start each
+ * replacement and when they answered, relative to the down).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SkiffEvent } from '../src/model/event.ts';
 import { eventSchema } from '../src/model/event.ts';
 import { DEFAULT_LIVENESS } from '../src/server/node-liveness.ts';
+import { readTrace, startTimeline } from './harness/agent-trace.ts';
 import { serviceLabels, waitGone } from './harness/cleanup.ts';
 import type { ReturnSplit } from './harness/host-return.ts';
 import { HostReturnWatch, readAgentReturn, returnReport, returnSplit } from './harness/host-return.ts';
+import { cpuSnapshot, cpuSpent } from './harness/lab-cpu.ts';
 import type { LabSkiff } from './harness/lab-skiff.ts';
-import { engineOf, readEngineEvents, runLabBench, waitNodesReady } from './harness/lab-skiff.ts';
+import { engineOf, readEngineEvents, runLabBench, StartWatch, waitNodesReady } from './harness/lab-skiff.ts';
 import { positiveInt } from './harness/options.ts';
 import { processState } from './harness/proc.ts';
 import { errorText, fmtMs as fmt, out, table } from './harness/report.ts';
@@ -50,6 +58,10 @@ import { checkInterrupted, sleep, waitUntil, withDeadline } from './harness/wait
 
 const HOSTS = 3;
 const POLL_MS = 20;
+/** While replicas move: how often the count of start events is looked at (no engine call). */
+const START_CHECK_MS = 2;
+/** While replicas move: the engines are listed at least this often, start events or not. */
+const LIST_FALLBACK_MS = 250;
 const FAILURE_POLL_MS = 1;
 const TARGET_KILL_NOTICED_MS = 100;
 const TARGET_SILENT_NOTICED_MS = 2000;
@@ -75,6 +87,8 @@ interface Options {
   readonly replicas: number;
   readonly kinds: readonly Kind[];
   readonly image: string;
+  /** The agents' engine trace file (--trace), undefined without it. */
+  readonly traceFile: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -85,6 +99,7 @@ function parseOptions(argv: string[]): Options {
       replicas: { type: 'string', default: '6' },
       only: { type: 'string', default: KINDS.join(',') },
       image: { type: 'string', default: 'skiff-demo:v1' },
+      trace: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -96,7 +111,13 @@ function parseOptions(argv: string[]): Options {
   }
   const replicas = positiveInt('replicas', values.replicas, 60);
   if (replicas < HOSTS) throw new Error(`--replicas: at least ${HOSTS}, so every host runs one`);
-  return { trials: positiveInt('trials', values.trials, 50), replicas, kinds, image: values.image };
+  return {
+    trials: positiveInt('trials', values.trials, 50),
+    replicas,
+    kinds,
+    image: values.image,
+    traceFile: values.trace ? join(tmpdir(), `skiff-failover-trace-${process.pid}.jsonl`) : undefined,
+  };
 }
 
 // --- the event stream -----------------------------------------------------------------------
@@ -309,35 +330,58 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
   await sleep(SETTLE_MS + Math.random() * 500);
   checkInterrupted();
 
+  const startWatch = await StartWatch.open(
+    survivors.map((h) => engineOf(bench, h)),
+    serviceLabels(bench.skiff.clusterId, name),
+  );
   const probe = failureProbe(kind, host);
   if (probe()) throw new Error(`host ${host} looks failed before the failure`);
   const cursor = feed.items.length;
+  const outputCursor = bench.skiff.output.length;
   const seen = watchFailure(probe, 30_000);
   const t0 = Date.now();
   if (kind === 'kill') await lab.killHost(host);
   else await lab.partition(host);
   const failedAt = await seen;
-  if (failedAt === undefined) throw new Error(`host ${host}: the ${kind} was never observed`);
+  if (failedAt === undefined) {
+    startWatch.stop();
+    throw new Error(`host ${host}: the ${kind} was never observed`);
+  }
+  const cpuAtFailure = options.traceFile ? cpuSnapshot(survivors, bench.skiff.server?.pid) : undefined;
 
-  // (c), polled from now on while (a) and (b) are awaited on the event stream.
+  // (c), from now on while (a) and (b) are awaited on the event stream: the survivors' engines are
+  // listed whenever one reports a start (and every LIST_FALLBACK_MS), not polled, so they are not
+  // also serving a hundred lists a second while they start the replacements.
+  let listedAt = Number.NEGATIVE_INFINITY;
+  let listedStarts = -1;
   const movedOnEngines = waitUntil(
     `${name}: ${options.replicas} running on hosts ${survivors}`,
     MOVE_TIMEOUT_MS,
-    POLL_MS,
-    async () =>
-      sum(await runningByHost(bench, name, survivors)) === options.replicas ? Date.now() : undefined,
-  );
-  const movedInApi = waitUntil(
-    `${name}: API shows ${options.replicas}/${options.replicas} off ${node}`,
-    MOVE_TIMEOUT_MS,
-    POLL_MS,
+    START_CHECK_MS,
     async () => {
-      const view = await api.service(name);
-      const elsewhere = view.containers.filter((c) => c.status === 'running' && c.node_id !== node).length;
-      return view.status === 'running' && view.running === options.replicas && elsewhere === options.replicas
-        ? Date.now()
-        : undefined;
+      const seen = startWatch.starts;
+      if (seen === listedStarts && Date.now() - listedAt < LIST_FALLBACK_MS) return undefined;
+      listedStarts = seen;
+      listedAt = Date.now();
+      return sum(await runningByHost(bench, name, survivors)) === options.replicas ? Date.now() : undefined;
     },
+  ).finally(() => startWatch.stop());
+  // The API says running only after an engine did: asked once the engines show them all.
+  const movedInApi = movedOnEngines.then(() =>
+    waitUntil(
+      `${name}: API shows ${options.replicas}/${options.replicas} off ${node}`,
+      MOVE_TIMEOUT_MS,
+      POLL_MS,
+      async () => {
+        const view = await api.service(name);
+        const elsewhere = view.containers.filter((c) => c.status === 'running' && c.node_id !== node).length;
+        return view.status === 'running' &&
+          view.running === options.replicas &&
+          elsewhere === options.replicas
+          ? Date.now()
+          : undefined;
+      },
+    ),
   );
   // Settle both before anything can throw, so no poll outlives the trial.
   const movedSettled = Promise.allSettled([movedOnEngines, movedInApi]);
@@ -361,6 +405,7 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
   if (engines.status === 'rejected') throw engines.reason;
   if (apiView.status === 'rejected') throw apiView.reason;
   const movedAt = Math.max(engines.value, apiView.value);
+  const cpuAtMoved = cpuAtFailure ? cpuSnapshot(survivors, bench.skiff.server?.pid) : undefined;
 
   // Where (c)'s time went: the server's scheduling, then the surviving engines' create/start.
   const scheduled = feed.all(
@@ -385,6 +430,19 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
       ),
     )
   ).flat();
+  if (options.traceFile) {
+    for (const item of feed.all(cursor, (e) => e.type === 'node' && e.node === node))
+      out(`    ${fmt(item.at - failedAt).padStart(6)} ms  ${item.event.message}`);
+    for (const line of bench.skiff.output.slice(outputCursor))
+      if (line.includes(`indirect probe of ${node}`)) out(`    server: ${line.slice(0, 300)}`);
+    traceTrial(options.traceFile, down.at, failedAt, movedAt);
+  }
+  if (cpuAtFailure && cpuAtMoved)
+    out(
+      `    CPU seconds, failure → all running elsewhere: ${cpuSpent(cpuAtFailure, cpuAtMoved)
+        .map((row) => `${row.group} ${row.seconds.toFixed(2)}`)
+        .join(', ')}`,
+    );
   const creates = engineLog.filter((e) => e.action === 'create').map((e) => e.at);
   const starts = engineLog.filter((e) => e.action === 'start').map((e) => e.at);
 
@@ -447,6 +505,24 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
 }
 
 // --- reporting ------------------------------------------------------------------------------
+
+/** The surviving agents' starts after the down, from their engine trace (--trace). */
+function traceTrial(file: string, downAt: number, failedAt: number, movedAt: number): void {
+  const calls = readTrace(file, failedAt - 1000, movedAt);
+  out(`    trace (ms from the down, which came ${fmt(downAt - failedAt)} ms after the failure):`);
+  for (const t of startTimeline(calls, downAt)) {
+    const others = Object.entries(t.others)
+      .map(([op, n]) => `${n} ${op}`)
+      .join(', ');
+    out(
+      `      ${t.engine}: ${t.starts} starts asked ${fmt(t.firstStartAskedMs)}…${fmt(t.lastStartAskedMs)}, last answered ${fmt(t.lastStartAnsweredMs)}, at most ${t.peakStarts} at once; meanwhile ${others || 'nothing else'}`,
+    );
+  }
+  for (const call of calls.filter((c) => c.start >= downAt - 50))
+    out(
+      `        ${call.engine} ${call.op.padEnd(6)} ${(call.target ?? '').slice(0, 40).padEnd(40)} ${fmt(call.start - downAt).padStart(6)} → ${fmt(call.end - downAt).padStart(6)}${call.detail ? `  ${call.detail}` : ''}${call.error ? `  ${call.error}` : ''}`,
+    );
+}
 
 function stats(values: readonly (number | undefined)[]): { median: number; min: number; max: number } {
   const known = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
@@ -708,6 +784,8 @@ function reportReturns(results: readonly TrialResult[]): void {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const feed = new EventFeed();
+  // The lab's agents inherit this process's environment (lab.sh launches them).
+  if (options.traceFile) process.env.SKIFF_ENGINE_TRACE = options.traceFile;
   await runLabBench(
     'failover',
     async (session) => {
@@ -755,6 +833,8 @@ async function main(): Promise<void> {
     },
     () => feed.close(),
   );
+  // After the lab is down: its agents write to the file until they stop.
+  if (options.traceFile) rmSync(options.traceFile, { force: true });
 }
 
 await main();

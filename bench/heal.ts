@@ -36,6 +36,8 @@ import { parseArgs } from 'node:util';
 import type Docker from 'dockerode';
 import { z } from 'zod';
 import { DockerEngine } from '../src/docker/docker-engine.ts';
+import type { EngineCall } from '../src/docker/engine-tracer.ts';
+import { EngineTracer } from '../src/docker/engine-tracer.ts';
 import { parseDurationMs } from '../src/model/duration.ts';
 import { serviceSpecSchema } from '../src/model/service-spec.ts';
 import type { RunningServer } from '../src/server/skiff-server.ts';
@@ -49,8 +51,6 @@ import {
   sweepClusters,
   waitGone,
 } from './harness/cleanup.ts';
-import type { EngineCall } from './harness/engine-tracer.ts';
-import { EngineTracer } from './harness/engine-tracer.ts';
 import { InProcessSkiff, localEngine } from './harness/in-process-skiff.ts';
 import { positiveInt } from './harness/options.ts';
 import { CLOCK_TICKS_PER_S, cpuTicks } from './harness/proc.ts';

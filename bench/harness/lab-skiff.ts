@@ -205,3 +205,41 @@ export async function readEngineEvents(
   }
   return events;
 }
+
+/**
+ * Counts `start` events of containers carrying `labels` on some engines, as they come: a bench
+ * waiting for containers to run lists them when one started, not every few ms, so the engines it
+ * measures do not also serve a hundred lists a second. Open it before the starts; stop() ends it.
+ */
+export class StartWatch {
+  #starts = 0;
+  readonly #streams: NodeJS.ReadableStream[] = [];
+
+  static async open(dockers: readonly Docker[], labels: readonly string[]): Promise<StartWatch> {
+    const watch = new StartWatch();
+    for (const docker of dockers) {
+      const stream = await docker.getEvents({
+        filters: { type: ['container'], event: ['start'], label: [...labels] },
+      });
+      stream.on('data', (chunk: Buffer) => {
+        // One JSON object a line, and a chunk may hold several.
+        watch.#starts += chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l.trim() !== '').length;
+      });
+      stream.on('error', () => {});
+      watch.#streams.push(stream);
+    }
+    return watch;
+  }
+
+  /** Start events seen so far. */
+  get starts(): number {
+    return this.#starts;
+  }
+
+  stop(): void {
+    for (const stream of this.#streams) (stream as { destroy?: () => void }).destroy?.();
+  }
+}

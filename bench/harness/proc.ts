@@ -47,3 +47,17 @@ export function rssBytes(pid: number): number {
   if (!match) throw new Error(`no VmRSS for process ${pid}`);
   return Number(match[1]) * 1024;
 }
+
+/** A process's own CPU (utime + stime) and its reaped children's (cutime + cstime), in clock ticks. */
+export function cpuTicksSplit(pid: number): { own: number; children: number } {
+  const fields = statFields(pid);
+  return {
+    own: Number(fields[11]) + Number(fields[12]),
+    children: Number(fields[13]) + Number(fields[14]),
+  };
+}
+
+/** A process's command name (/proc/<pid>/comm); throws when it is gone. */
+export function processName(pid: number): string {
+  return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+}

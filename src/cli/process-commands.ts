@@ -19,6 +19,7 @@ import { EngineUnreachableError } from '../docker/container-engine.ts';
 import { DockerEngine } from '../docker/docker-engine.ts';
 import { DockerImages } from '../docker/docker-images.ts';
 import { EngineAddressError } from '../docker/engine-address.ts';
+import { engineTraceFile } from '../docker/engine-tracer.ts';
 import { parseLogFormat, parseLogLevel } from '../log/log-line.ts';
 import { createLogger, type Logger, lineLogger } from '../log/logger.ts';
 import { type ListenAddress, MetricsListenError, parseListenAddress } from '../metrics/metrics-listener.ts';
@@ -130,10 +131,12 @@ export async function runAgent(argv: string[]): Promise<void> {
   checkNodeName(values.name);
   const engine = await reachableEngine(values['docker-host']);
   const serverUrls = parseServerList(values.server);
+  // A bench's window into an agent in another process: every engine call, timed, in this file.
+  const traceFile = process.env.SKIFF_ENGINE_TRACE;
   const agent = new Agent({
     serverUrls,
     joinToken,
-    engine,
+    engine: traceFile ? engineTraceFile(engine, traceFile, values.name ?? engine.address) : engine,
     engineAddress: engine.address,
     name: values.name,
     address: values.address,

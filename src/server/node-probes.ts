@@ -23,8 +23,15 @@ import { chooseProbers, probePorts, probeVerdict } from './node-probe-plan.ts';
 export const PROBE_CONNECT_TIMEOUT_MS = 250;
 /** Answers later than this are not waited for. */
 const PROBE_DEADLINE_MS = 1000;
-/** A node still silent after a probe that did not find it down is probed again this much later. */
-export const REPROBE_MS = 400;
+/**
+ * A node still silent after a probe that did not find it down is probed again this much later. A
+ * host dies piece by piece (a killed host's agent goes first, its docker-proxy and replicas some
+ * ms later), so the first probe, sent within milliseconds of the agent's drop, often still finds
+ * its replicas answering: this delay is then most of the time to the down (it was 400 ms, and a
+ * killed lab host went down at 0.42–0.45 s). A probe is a few connects from two agents, so one
+ * every 100 ms while an agent restarts (its 3 s grace at most) costs nothing worth counting.
+ */
+export const REPROBE_MS = 100;
 
 interface Pending {
   readonly target: string;
@@ -138,6 +145,9 @@ export class NodeProbes {
     const verdict = probeVerdict(answers.map(([, a]) => a.reachable));
     const said = answers.map(([id, a]) => `${id}: ${a.detail}`).join('; ');
     const { cluster, events, now } = this.#options;
+    this.#options.log(
+      `indirect probe of ${pending.target}: ${verdict} after ${now() - pending.startedAt} ms (${said || 'no answer'})`,
+    );
     if (verdict === 'down') {
       if (!cluster.probedDown(pending.target, pending.startedAt)) return;
       events.append(
