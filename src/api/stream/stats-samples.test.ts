@@ -1,7 +1,8 @@
 /**
  * The stats topic from the real stats window: a replica's samples reach the stream from its
  * second on (CPU % takes two), as the latest per replica, in a `changes` message and in the next
- * snapshot; samples of replicas the state does not hold are not sent.
+ * snapshot; samples of replicas the state does not hold are not sent. Nothing follows the window
+ * while no client is connected, and a first client's snapshot has the latest samples all the same.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -12,7 +13,7 @@ import type { ReplicaSampleWire } from '../../protocol/stats-message.ts';
 import { StatsWindow } from '../../stats/stats-window.ts';
 import type { StreamServerMessage } from './messages.ts';
 import { parseServerMessage } from './messages.ts';
-import { subscribeNodeUsage, subscribeSamples } from './stats-samples.ts';
+import { latestSamples, latestUsage, subscribeNodeUsage, subscribeSamples } from './stats-samples.ts';
 import { StreamHub } from './stream-hub.ts';
 
 function wire(taskId: string, atMs: number, cpuSeconds: number): ReplicaSampleWire {
@@ -175,5 +176,91 @@ test('a node’s host usage flows from the stats window into changes and snapsho
     hub.snapshot({ name: 'admin', role: 'admin' }).node_usage?.map((u) => u.node_id),
     ['n1'],
   );
+  hub.close();
+});
+
+test('no client, no work per stats message; a first client’s snapshot still has the latest samples', () => {
+  let now = 1_000_000;
+  const window = new StatsWindow();
+  const service = serviceView({
+    name: 'web',
+    replicas: 1,
+    containers: [replica({ slot: 0, name: 'web-0', task_id: 'web-0' })],
+  });
+  let listeners = 0;
+  let samplesMade = 0;
+  const hub = new StreamHub({
+    now: () => now,
+    source: {
+      views: () => ({ services: [service], nodes: [] }),
+      recentEvents: () => [],
+      subscribeEvents: (_listener: (event: SkiffEvent) => void) => () => {},
+      subscribeStats: (listener) => {
+        listeners += 1;
+        const unsubscribe = subscribeSamples(
+          window,
+          () => now,
+          (samples) => {
+            samplesMade += samples.length;
+            listener(samples);
+          },
+        );
+        return () => {
+          listeners -= 1;
+          unsubscribe();
+        };
+      },
+      latestStats: () => latestSamples(window, now),
+      latestNodeUsage: () => latestUsage(window, now),
+    },
+  });
+  const record = (cpuSeconds: number) => {
+    window.record(
+      'n1',
+      5000,
+      { node: undefined, replicas: [wire('web-0', now, cpuSeconds)], dropped: 0 },
+      now,
+    );
+    now += 5000;
+  };
+  record(10);
+  record(12.5);
+  assert.equal(listeners, 0, 'nothing follows the window while no client is connected');
+  assert.equal(samplesMade, 0);
+  assert.deepEqual(
+    hub.snapshot({ name: 'admin', role: 'admin' }).stats.map((s) => [s.task_id, s.cpu_percent]),
+    [['web-0', 50]],
+    'a poll of the snapshot reads the window',
+  );
+  const sent: StreamServerMessage[] = [];
+  const connection = hub.connect(
+    {
+      send: (text) => sent.push(parseServerMessage(text) ?? { type: 'error', error: text }),
+      bufferedAmount: 0,
+      close() {},
+    },
+    { name: 'admin', role: 'admin' },
+    () => true,
+  );
+  assert.equal(listeners, 1);
+  const first = sent[0];
+  assert.ok(first?.type === 'snapshot', JSON.stringify(sent));
+  assert.deepEqual(
+    first.stats.map((s) => [s.task_id, s.cpu_percent]),
+    [['web-0', 50]],
+    'the first frame holds the latest sample',
+  );
+  record(17.5);
+  hub.tick();
+  const changes = sent[1];
+  assert.ok(changes?.type === 'changes', JSON.stringify(sent));
+  assert.deepEqual(
+    changes.stats?.map((s) => s.cpu_percent),
+    [100],
+  );
+  connection.closed();
+  assert.equal(listeners, 0, 'the last client gone, the window is no longer followed');
+  record(20);
+  assert.equal(samplesMade, 1);
   hub.close();
 });

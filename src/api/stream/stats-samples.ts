@@ -2,9 +2,16 @@
  * The stream's stats topic from the server's stats window (src/stats): after each agent's stats
  * message, the latest figures of that node's replicas as `StatsSample`s, and of the node's host as
  * a `NodeUsage`. A first sample has no CPU % yet (it takes two); each is sent from its second on.
+ * The latest of every replica and node, for a stream that starts (or a poll), come from the window
+ * too: nothing is kept for the stream while no one watches it.
  */
 import type { NodeStats, ReplicaStats } from '../../stats/stats-schema.ts';
-import { latestReplicaStatsOfNode, nodeStatsOf } from '../../stats/stats-view.ts';
+import {
+  latestNodeStats,
+  latestReplicaStats,
+  latestReplicaStatsOfNode,
+  nodeStatsOf,
+} from '../../stats/stats-view.ts';
 import type { StatsWindow } from '../../stats/stats-window.ts';
 import type { NodeUsage, StatsSample } from './messages.ts';
 
@@ -38,6 +45,13 @@ export function subscribeSamples(
   });
 }
 
+/** The latest sample of every replica with fresh stats: what a stream's first snapshot holds. */
+export function latestSamples(window: StatsWindow, nowMs: number): StatsSample[] {
+  return latestReplicaStats(window, nowMs)
+    .map((r) => sampleOf(r, nowMs))
+    .filter((s) => s !== undefined);
+}
+
 export function usageOf(stats: NodeStats, nowMs: number): NodeUsage | undefined {
   if (stats.cpu_percent === null) return undefined;
   return {
@@ -61,4 +75,11 @@ export function subscribeNodeUsage(
     const usage = stats && usageOf(stats, now());
     if (usage) listener(usage);
   });
+}
+
+/** The latest host usage of every node with fresh stats. */
+export function latestUsage(window: StatsWindow, nowMs: number): NodeUsage[] {
+  return latestNodeStats(window, nowMs)
+    .map((n) => usageOf(n, nowMs))
+    .filter((u) => u !== undefined);
 }

@@ -4,7 +4,10 @@
  * the next tick sees it), diffs it against the last, and offers the difference, with the events
  * and stats samples that came meanwhile, to every client, which paces it to its socket. A tick
  * with no difference sends nothing. Each client's credentials are checked again every few
- * seconds, so a session signed out or a token removed ends its stream too.
+ * seconds, so a session signed out or a token removed ends its stream too. Resource samples are
+ * followed only while a client is connected (at 1,000 nodes they come 200 times a second, each a
+ * node's replicas to turn into samples): a first client, and a poll of the snapshot, take the
+ * latest of each replica and node from the source instead.
  */
 import { randomBytes } from 'node:crypto';
 import type { Principal } from '../../auth/authenticate.ts';
@@ -27,6 +30,10 @@ export interface StreamSource {
   subscribeStats?(listener: (samples: readonly StatsSample[]) => void): () => void;
   /** Each node's host usage as it arrives (src/stats); absent while the server has none. */
   subscribeNodeUsage?(listener: (usage: NodeUsage) => void): () => void;
+  /** The latest sample of every replica now (what a subscription would have kept). */
+  latestStats?(): readonly StatsSample[];
+  /** The latest host usage of every node now. */
+  latestNodeUsage?(): readonly NodeUsage[];
 }
 
 export interface HubOptions {
@@ -71,6 +78,8 @@ export class StreamHub {
   #newUsage = new Map<string, NodeUsage>();
   readonly #latestUsage = new Map<string, NodeUsage>();
   readonly #unsubscribe: (() => void)[] = [];
+  /** The stats subscriptions' ends while a client is connected; undefined while none is. */
+  #watching: (() => void)[] | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: HubOptions) {
@@ -84,20 +93,6 @@ export class StreamHub {
           this.#newEvents = this.#newEvents.slice(-RECENT_EVENTS);
       }),
     );
-    if (source.subscribeNodeUsage)
-      this.#unsubscribe.push(
-        // Kept as the latest per node: bounded by the nodes, whoever is connected.
-        source.subscribeNodeUsage((usage) => this.#newUsage.set(usage.node_id, usage)),
-      );
-    if (source.subscribeStats)
-      this.#unsubscribe.push(
-        source.subscribeStats((samples) => {
-          // Kept as the latest per replica, as `latestSamples` would keep them (first-seen
-          // order, newest value): compacting a list instead cost every stats message a pass
-          // over all 10,000 replicas' samples once the list was that long.
-          for (const sample of samples) this.#newStats.set(sample.task_id, sample);
-        }),
-      );
   }
 
   get clients(): number {
@@ -106,7 +101,12 @@ export class StreamHub {
 
   /** A new stream client: sends its snapshot at once, then changes. */
   connect(socket: StreamSocket, principal: Principal, stillValid: () => boolean): Connection {
-    this.#refreshIfStale();
+    // The first client: a fresh state with the source's latest samples, then samples as they come.
+    if (this.#watching) this.#refreshIfStale();
+    else {
+      this.#refreshAndOffer();
+      this.#watch();
+    }
     const client = new StreamClient({
       socket,
       snapshot: () => this.#snapshotAt(principal),
@@ -138,7 +138,7 @@ export class StreamHub {
       },
       closed: () => {
         this.#members.delete(member);
-        if (this.#members.size === 0) this.#stopTimer();
+        if (this.#members.size === 0) this.#idle();
       },
     };
   }
@@ -168,7 +168,7 @@ export class StreamHub {
   }
 
   close(): void {
-    this.#stopTimer();
+    this.#idle();
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     for (const member of [...this.#members])
       this.#drop(member, STREAM_CLOSE_CODES.serverShutdown, 'server shutting down');
@@ -177,7 +177,53 @@ export class StreamHub {
   #drop(member: Member, code: number, reason: string): void {
     this.#members.delete(member);
     member.client.close(code, reason);
-    if (this.#members.size === 0) this.#stopTimer();
+    if (this.#members.size === 0) this.#idle();
+  }
+
+  /** The first client: samples are followed from now on (the last refresh took the latest). */
+  #watch(): void {
+    const { source } = this.#options;
+    this.#watching = [
+      // Kept as the latest per replica, as `latestSamples` would keep them (first-seen order,
+      // newest value): compacting a list instead cost every stats message a pass over all
+      // 10,000 replicas' samples once the list was that long.
+      ...(source.subscribeStats ? [source.subscribeStats((samples) => this.#keepNewStats(samples))] : []),
+      // Kept as the latest per node: bounded by the nodes.
+      ...(source.subscribeNodeUsage
+        ? [source.subscribeNodeUsage((usage) => this.#newUsage.set(usage.node_id, usage))]
+        : []),
+    ];
+  }
+
+  #keepNewStats(samples: readonly StatsSample[]): void {
+    for (const sample of samples) this.#newStats.set(sample.task_id, sample);
+  }
+
+  /** No client left: nothing follows samples, and what was kept of them is let go. */
+  #idle(): void {
+    this.#stopTimer();
+    for (const unsubscribe of this.#watching ?? []) unsubscribe();
+    this.#watching = undefined;
+    this.#forgetSamples();
+    // So a poll of the snapshot right after takes the latest again.
+    this.#refreshedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  #forgetSamples(): void {
+    this.#newStats = new Map();
+    this.#newUsage = new Map();
+    this.#latestStats.clear();
+    this.#latestUsage.clear();
+  }
+
+  /** What a snapshot shows of samples, from the source's latest (of the state's replicas and nodes). */
+  #reseedSamples(): void {
+    const { source } = this.#options;
+    this.#forgetSamples();
+    for (const sample of source.latestStats?.() ?? [])
+      if (this.#state.tasks.has(sample.task_id)) this.#latestStats.set(sample.task_id, sample);
+    for (const usage of source.latestNodeUsage?.() ?? [])
+      if (this.#state.nodes.has(usage.node_id)) this.#latestUsage.set(usage.node_id, usage);
   }
 
   #refreshIfStale(): void {
@@ -198,6 +244,8 @@ export class StreamHub {
     const next = buildState(services, nodes);
     const diff = diffStates(this.#state, next);
     this.#state = next;
+    // Nothing follows samples while no client is connected (a poll of the snapshot): the latest now.
+    if (!this.#watching) this.#reseedSamples();
     if (this.#recentEvents === undefined) {
       // The first refresh: the log so far, and only what comes after it as new.
       const known = source.recentEvents(RECENT_EVENTS);

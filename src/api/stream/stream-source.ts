@@ -7,7 +7,7 @@ import type { TaskRecord } from '../../model/task.ts';
 import { allocationOf, allocationsByNode } from '../../server/allocation.ts';
 import type { ApiDeps } from '../deps.ts';
 import { nodeView, refusedNodeView, serviceView } from '../views.ts';
-import { subscribeNodeUsage, subscribeSamples } from './stats-samples.ts';
+import { latestSamples, latestUsage, subscribeNodeUsage, subscribeSamples } from './stats-samples.ts';
 import type { StreamSource } from './stream-hub.ts';
 
 export function streamSource(
@@ -42,6 +42,8 @@ export function streamSource(
     ...(stats && {
       subscribeStats: (listener) => subscribeSamples(stats, Date.now, listener),
       subscribeNodeUsage: (listener) => subscribeNodeUsage(stats, Date.now, listener),
+      latestStats: () => latestSamples(stats, Date.now()),
+      latestNodeUsage: () => latestUsage(stats, Date.now()),
     }),
   };
 }
