@@ -169,3 +169,20 @@ test('close codes are distinct: each tells the other side one thing', () => {
   const codes = Object.values(CLOSE_CODES);
   assert.equal(new Set(codes).size, codes.length, JSON.stringify(CLOSE_CODES));
 });
+
+test('a heartbeat is read without its schema, exactly as the schema reads it', () => {
+  const exact = readAgentMessage('{"type":"heartbeat"}');
+  assert.deepEqual(exact, { kind: 'ok', message: { type: 'heartbeat' } });
+  assert.equal(readAgentMessage('{"type":"heartbeat"}'), exact, 'one constant answer, nothing built');
+  // Spaced, or with a newer agent's fields: parsed, and the fields dropped as the schema drops them.
+  assert.deepEqual(readAgentMessage('{ "type": "heartbeat", "load": [1, 2] }'), exact);
+  assert.deepEqual(readAgentMessage('{"type":"endpoints.resync","why":"gap"}'), {
+    kind: 'ok',
+    message: { type: 'endpoints.resync' },
+  });
+  // Whatever is not exactly a heartbeat still goes through the schema or is refused.
+  assert.equal(readAgentMessage('{"type":"heartbeat"').kind, 'bad');
+  assert.equal(readAgentMessage('[{"type":"heartbeat"}]').kind, 'bad');
+  assert.equal(readAgentMessage('{"type":"endpoints.ack","generation":-1}').kind, 'bad');
+  assert.equal(readServerMessage('{"type":"heartbeat"}').kind, 'unknown', 'not a server message');
+});
