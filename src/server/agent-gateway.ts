@@ -38,6 +38,7 @@ import type { AgentAdmission } from './leadership/agent-admission.ts';
 import type { LogBroker } from './log-broker.ts';
 import { heartbeatIntervalMs } from './node-liveness.ts';
 import type { NodeProbes } from './node-probes.ts';
+import { RepeatedMessage } from './repeated-message.ts';
 
 export interface GatewayOptions {
   /** The node a verified client certificate names, if that certificate is still its own. */
@@ -413,11 +414,16 @@ function serveAgent(
     }
   };
   const who = () => nodeId ?? '(unregistered)';
+  const metrics = new RepeatedMessage('agent.metrics');
   ws.on('message', (data) => {
     // A closing connection (this server stepped down) is no longer heard: its reports would be
     // written by a server that no longer decides.
     if (gateway.closing || ws.readyState !== ws.OPEN) return;
-    const read = readAgentMessage(String(data));
+    const text = String(data);
+    // An idle agent's counters, exactly as last time: the server holds them already.
+    const metricsDigest = metrics.digestOf(text);
+    if (metrics.isRepeat(metricsDigest)) return;
+    const read = readAgentMessage(text);
     if (read.kind === 'unknown') {
       // A newer agent's message: ignored, so agents can be upgraded before the server.
       options.log(`agent ${who()}: ignoring a message of unknown type ${JSON.stringify(read.type)}`);
@@ -432,6 +438,7 @@ function serveAgent(
     // listener would end the process, and with it every other agent's connection.
     try {
       handle(read.message);
+      if (read.message.type === 'agent.metrics' && nodeId !== undefined) metrics.handled(metricsDigest);
     } catch (error) {
       const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
       options.log(`agent ${who()}: dropped a ${read.message.type} message: ${text.slice(0, 2000)}`);
