@@ -42,3 +42,16 @@ test('a ring keeps the newest `capacity` records, oldest first, as they were pus
 test('a ring of no capacity is a caller bug', () => {
   assert.throws(() => new ColumnRing<Sample>(0, columns), RangeError);
 });
+
+test('lastValue reads one number of the newest record, NaN when there is none', () => {
+  const ring = new ColumnRing<{ at: number; label: string }>(2, [
+    { name: 'at' },
+    { name: 'label', text: true },
+  ]);
+  assert.ok(Number.isNaN(ring.lastValue('at')), 'empty');
+  ring.push({ at: 1, label: 'a' });
+  ring.push({ at: 2, label: 'b' });
+  ring.push({ at: 3, label: 'c' });
+  assert.equal(ring.lastValue('at'), 3, 'after wrapping');
+  assert.ok(Number.isNaN(ring.lastValue('label')), 'a text column holds no number');
+});

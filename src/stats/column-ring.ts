@@ -75,6 +75,15 @@ export class ColumnRing<T extends object> {
     return this.#read((this.#start + this.#length - 1 - back) % this.#capacity);
   }
 
+  /** One number of the newest record (NaN when there is none, or it holds none): no record built. */
+  lastValue(name: keyof T & string): number {
+    if (this.#length === 0) return Number.NaN;
+    const column = this.#columns.findIndex((c) => c.name === name);
+    const slot = (this.#start + this.#length - 1) % this.#capacity;
+    if (column < 0 || this.#columns[column]?.text) return Number.NaN;
+    return this.#values[slot * this.#columns.length + column] ?? Number.NaN;
+  }
+
   /** A ring of another capacity holding the newest records of this one. */
   resized(capacity: number): ColumnRing<T> {
     const ring = new ColumnRing<T>(capacity, this.#columns);

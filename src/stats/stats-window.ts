@@ -135,9 +135,10 @@ export class StatsWindow {
         series = { ...series, samples: series.samples.resized(capacity) };
         this.#replicas.set(sample.task_id, series);
       }
-      const last = series.samples.last();
-      // A repeated or older reading (a resent message) would make a zero-length interval.
-      if (last === undefined || sample.at > last.at) series.samples.push(keptSample(sample));
+      // A repeated or older reading (a resent message) would make a zero-length interval. The ring
+      // keeps the columns it names, so the wire sample goes in as it is (no copy without its ids).
+      const lastAt = series.samples.lastValue('at');
+      if (Number.isNaN(lastAt) || sample.at > lastAt) series.samples.push(sample);
     }
     for (const taskId of previous?.taskIds ?? []) {
       if (!taskIds.has(taskId) && this.#replicas.get(taskId)?.nodeId === nodeId)
@@ -211,18 +212,4 @@ export class StatsWindow {
   #isStale(node: NodeSeries, nowMs: number): boolean {
     return nowMs - node.receivedAtMs > STALE_AFTER_INTERVALS * node.intervalMs;
   }
-}
-
-function keptSample(sample: ReplicaSampleWire): ReplicaSample {
-  return {
-    at: sample.at,
-    cpu_seconds: sample.cpu_seconds,
-    memory_working_set_bytes: sample.memory_working_set_bytes,
-    memory_limit_bytes: sample.memory_limit_bytes,
-    network_rx_bytes: sample.network_rx_bytes,
-    network_tx_bytes: sample.network_tx_bytes,
-    block_read_bytes: sample.block_read_bytes,
-    block_write_bytes: sample.block_write_bytes,
-    ...(sample.pids === undefined ? {} : { pids: sample.pids }),
-  };
 }
