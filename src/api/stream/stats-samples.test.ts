@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { replica, serviceView } from '../../cli/service-view-fixture.ts';
 import type { SkiffEvent } from '../../model/event.ts';
-import type { NodeView } from '../../model/views.ts';
+import type { NodeView, ServiceView } from '../../model/views.ts';
 import type { ReplicaSampleWire } from '../../protocol/stats-message.ts';
 import { StatsWindow } from '../../stats/stats-window.ts';
 import type { StreamServerMessage } from './messages.ts';
@@ -33,25 +33,26 @@ function wire(taskId: string, atMs: number, cpuSeconds: number): ReplicaSampleWi
   };
 }
 
-test('samples flow from the stats window into changes and snapshots', () => {
-  let now = 1_000_000;
-  const window = new StatsWindow();
-  const service = serviceView({
+function webService() {
+  return serviceView({
     name: 'web',
     replicas: 1,
     containers: [replica({ slot: 0, name: 'web-0', task_id: 'web-0' })],
   });
-  const hub = new StreamHub({
-    now: () => now,
-    source: {
-      views: () => ({ services: [service], nodes: [] }),
-      recentEvents: () => [],
-      subscribeEvents: (_listener: (event: SkiffEvent) => void) => () => {},
-      subscribeStats: (listener) => subscribeSamples(window, () => now, listener),
-    },
-  });
-  const sent: StreamServerMessage[] = [];
-  hub.connect(
+}
+
+/** A source of fixed views and no events. */
+function quietSource(services: ServiceView[], nodes: NodeView[]) {
+  return {
+    views: () => ({ services, nodes }),
+    recentEvents: () => [],
+    subscribeEvents: (_listener: (event: SkiffEvent) => void) => () => {},
+  };
+}
+
+/** A client whose socket keeps every message it is sent in `sent`. */
+function connectClient(hub: StreamHub, sent: StreamServerMessage[]) {
+  return hub.connect(
     {
       send: (text) => sent.push(parseServerMessage(text) ?? { type: 'error', error: text }),
       bufferedAmount: 0,
@@ -60,6 +61,21 @@ test('samples flow from the stats window into changes and snapshots', () => {
     { name: 'admin', role: 'admin' },
     () => true,
   );
+}
+
+test('samples flow from the stats window into changes and snapshots', () => {
+  let now = 1_000_000;
+  const window = new StatsWindow();
+  const service = webService();
+  const hub = new StreamHub({
+    now: () => now,
+    source: {
+      ...quietSource([service], []),
+      subscribeStats: (listener) => subscribeSamples(window, () => now, listener),
+    },
+  });
+  const sent: StreamServerMessage[] = [];
+  connectClient(hub, sent);
   const record = (cpuSeconds: number, tasks = ['web-0']) => {
     window.record(
       'n1',
@@ -122,22 +138,12 @@ test('a node’s host usage flows from the stats window into changes and snapsho
   const hub = new StreamHub({
     now: () => now,
     source: {
-      views: () => ({ services: [], nodes: [node] }),
-      recentEvents: () => [],
-      subscribeEvents: (_listener: (event: SkiffEvent) => void) => () => {},
+      ...quietSource([], [node]),
       subscribeNodeUsage: (listener) => subscribeNodeUsage(window, () => now, listener),
     },
   });
   const sent: StreamServerMessage[] = [];
-  hub.connect(
-    {
-      send: (text) => sent.push(parseServerMessage(text) ?? { type: 'error', error: text }),
-      bufferedAmount: 0,
-      close() {},
-    },
-    { name: 'admin', role: 'admin' },
-    () => true,
-  );
+  connectClient(hub, sent);
   const record = (nodeId: string, cpuSeconds: number) => {
     const host = {
       at: now,
@@ -182,19 +188,13 @@ test('a node’s host usage flows from the stats window into changes and snapsho
 test('no client, no work per stats message; a first client’s snapshot still has the latest samples', () => {
   let now = 1_000_000;
   const window = new StatsWindow();
-  const service = serviceView({
-    name: 'web',
-    replicas: 1,
-    containers: [replica({ slot: 0, name: 'web-0', task_id: 'web-0' })],
-  });
+  const service = webService();
   let listeners = 0;
   let samplesMade = 0;
   const hub = new StreamHub({
     now: () => now,
     source: {
-      views: () => ({ services: [service], nodes: [] }),
-      recentEvents: () => [],
-      subscribeEvents: (_listener: (event: SkiffEvent) => void) => () => {},
+      ...quietSource([service], []),
       subscribeStats: (listener) => {
         listeners += 1;
         const unsubscribe = subscribeSamples(
@@ -233,15 +233,7 @@ test('no client, no work per stats message; a first client’s snapshot still ha
     'a poll of the snapshot reads the window',
   );
   const sent: StreamServerMessage[] = [];
-  const connection = hub.connect(
-    {
-      send: (text) => sent.push(parseServerMessage(text) ?? { type: 'error', error: text }),
-      bufferedAmount: 0,
-      close() {},
-    },
-    { name: 'admin', role: 'admin' },
-    () => true,
-  );
+  const connection = connectClient(hub, sent);
   assert.equal(listeners, 1);
   const first = sent[0];
   assert.ok(first?.type === 'snapshot', JSON.stringify(sent));
