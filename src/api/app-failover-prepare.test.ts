@@ -10,7 +10,7 @@ import { AGENT_FEATURES } from '../protocol/features.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
 import type { FakeNode, Fixture } from './test-fixture.ts';
-import { createFixture, reportRunning } from './test-fixture.ts';
+import { createFixture, reportAssigned } from './test-fixture.ts';
 
 let f: Fixture;
 beforeEach(() => {
@@ -34,7 +34,7 @@ async function threeNodesRunning(): Promise<FakeNode[]> {
   });
   assert.equal(response.status, 201, JSON.stringify(response.body));
   f.controller.sync();
-  for (const node of nodes) reportRunning(f, node);
+  for (const node of nodes) reportAssigned(f, node);
   return nodes;
 }
 

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { nodeViewSchema, serviceViewSchema } from '../model/views.ts';
 import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
 import type { FakeNode, Fixture } from './test-fixture.ts';
-import { createFixture, reportRunning } from './test-fixture.ts';
+import { createFixture, reportAssigned } from './test-fixture.ts';
 
 let f: Fixture;
 
@@ -41,15 +41,15 @@ describe('node operations', () => {
   test('drain moves replicas away, each started before the old one stops', async () => {
     const a = f.connectNode('a');
     await f.call('POST', '/api/deploy', { name: 'web', image: 'x:1', replicas: 2 });
-    reportRunning(f, a);
+    reportAssigned(f, a);
     const b = f.connectNode('b');
     await f.call('POST', '/api/nodes/a/drain');
     assert.deepEqual(assignedTo(a), ['web-0', 'web-1'], 'the old replicas keep running meanwhile');
     assert.deepEqual(assignedTo(b), ['web-0'], 'one replacement at a time (max_surge 1)');
-    reportRunning(f, b);
+    reportAssigned(f, b);
     assert.deepEqual(assignedTo(a), ['web-1'], 'once web-0 runs on b, its predecessor stops');
     assert.deepEqual(assignedTo(b), ['web-0', 'web-1']);
-    reportRunning(f, b);
+    reportAssigned(f, b);
     assert.deepEqual(assignedTo(a), [], 'drained');
     const messages = (f.store.listEvents({ limit: 100 }) ?? []).map((e) => e.message);
     assert.ok(messages.includes('Node a draining: its replicas move to other nodes (by token admin)'));
@@ -58,7 +58,7 @@ describe('node operations', () => {
   test('a drain with nowhere to go keeps the replicas where they are, pending with a reason', async () => {
     const a = f.connectNode('a');
     await f.call('POST', '/api/deploy', { name: 'web', image: 'x:1', replicas: 1 });
-    reportRunning(f, a);
+    reportAssigned(f, a);
     await f.call('POST', '/api/nodes/a/drain');
     assert.deepEqual(assignedTo(a), ['web-0']);
     const view = await service('web');
@@ -99,8 +99,8 @@ describe('node operations', () => {
       replicas: 2,
       placement: { strategy: 'spread' },
     });
-    reportRunning(f, a);
-    reportRunning(f, b);
+    reportAssigned(f, a);
+    reportAssigned(f, b);
     assert.deepEqual(assignedTo(a), ['web-0']);
     // b keeps heartbeating; a falls silent.
     const start = f.clock;

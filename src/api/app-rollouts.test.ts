@@ -9,7 +9,7 @@ import { revisionViewSchema } from '../model/rollout.ts';
 import type { TaskObservation } from '../model/task.ts';
 import { serviceViewSchema } from '../model/views.ts';
 import type { FakeNode, Fixture } from './test-fixture.ts';
-import { createFixture } from './test-fixture.ts';
+import { createFixture, reportAssigned } from './test-fixture.ts';
 
 let f: Fixture;
 let node: FakeNode;
@@ -23,29 +23,8 @@ afterEach(() => f.close());
 const SPEC = { name: 'web', image: 'skiff-demo:v1', replicas: 1, update: { min_healthy_time: '0s' } };
 
 /** The agent reports every assigned task as `state` (ready long enough when running). */
-function report(state: TaskObservation['state'], message: string | null = null): void {
-  f.controller.applyReport(node.id, {
-    type: 'report',
-    generation: 1,
-    full: true,
-    removed: [],
-    events: [],
-    tasks: (node.lastAssign()?.tasks ?? []).map((t) => ({
-      task_id: t.task_id,
-      state,
-      container_id: t.task_id.slice(0, 12),
-      health: 'none',
-      message,
-      exit_code: null,
-      restart_count: 0,
-      ports: [],
-      retry_at: null,
-      ready_since: state === 'running' ? 0 : null,
-      ip: null,
-    })),
-  });
-  f.controller.sync();
-}
+const report = (state: TaskObservation['state'], message: string | null = null) =>
+  reportAssigned(f, node, state, message);
 
 async function service() {
   return serviceViewSchema.parse((await f.call('GET', '/api/services/web')).body);

@@ -14,6 +14,7 @@ import { statsUsage } from '../metrics/stats-usage.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
+import type { TaskObservation } from '../model/task.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import { RegistryCredentialStore } from '../registry/credential-store.ts';
 import { SecretStore } from '../secrets/secret-store.ts';
@@ -241,8 +242,16 @@ export function createFixture(
   };
 }
 
-/** What a node's agent would report: every task it was last assigned running (no check: healthy). */
-export function reportRunning(f: Fixture, node: FakeNode): void {
+/**
+ * What a node's agent would report: every task it was last assigned in `state` (running: ready
+ * long enough, and healthy with no check), then a pass.
+ */
+export function reportAssigned(
+  f: Fixture,
+  node: FakeNode,
+  state: TaskObservation['state'] = 'running',
+  message: string | null = null,
+): void {
   const tasks = node.lastAssign()?.tasks ?? [];
   f.controller.applyReport(node.id, {
     type: 'report',
@@ -252,15 +261,15 @@ export function reportRunning(f: Fixture, node: FakeNode): void {
     events: [],
     tasks: tasks.map((t) => ({
       task_id: t.task_id,
-      state: 'running',
+      state,
       container_id: t.task_id.slice(0, 12),
       health: 'none',
-      message: null,
+      message,
       exit_code: null,
       restart_count: 0,
       ports: [],
       retry_at: null,
-      ready_since: 0,
+      ready_since: state === 'running' ? 0 : null,
       ip: null,
     })),
   });
