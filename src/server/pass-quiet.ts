@@ -9,9 +9,10 @@
  * - a node's liveness: a ready node turns unreachable once silent past its heartbeat timeout
  *   (its heartbeats move that later, never earlier, so the bound from the last pass is safe); an
  *   unreachable one turns down after its grace (not quiet at all: it is a moment of change);
- * - endpoints waiting out their pace, or waiting to be written (a node is planned the rest after), addresses waiting out their hold, preparations for a
- *   silent node, a rollout or any service the reconciler had to plan (its deadlines), replicas
- *   waiting for room (placement also reads image locality and failures that expire).
+ * - endpoints waiting out their pace, or waiting to be written (a node is planned the rest
+ *   after), addresses waiting out their hold, preparations for a silent node, a rollout or any
+ *   service the reconciler had to plan (its deadlines), replicas waiting for room (placement also
+ *   reads image locality and failures that expire).
  */
 import type { PassNode } from './pass-snapshot.ts';
 import type { PassPlan } from './plan-pass.ts';
