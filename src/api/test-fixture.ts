@@ -244,19 +244,21 @@ export function createFixture(
 
 /**
  * What a node's agent would report: every task it was last assigned in `state` (running: ready
- * long enough, and healthy with no check), then a pass.
+ * long enough, and healthy with no check), then a pass. With `only`, a partial report of the
+ * tasks it accepts.
  */
 export function reportAssigned(
   f: Fixture,
   node: FakeNode,
   state: TaskObservation['state'] = 'running',
   message: string | null = null,
+  only?: (taskId: string) => boolean,
 ): void {
-  const tasks = node.lastAssign()?.tasks ?? [];
+  const tasks = (node.lastAssign()?.tasks ?? []).filter((t) => only === undefined || only(t.task_id));
   f.controller.applyReport(node.id, {
     type: 'report',
     generation: 1,
-    full: true,
+    full: only === undefined,
     removed: [],
     events: [],
     tasks: tasks.map((t) => ({

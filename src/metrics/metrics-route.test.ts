@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { FakeNode, Fixture } from '../api/test-fixture.ts';
-import { createFixture } from '../api/test-fixture.ts';
+import { createFixture, reportAssigned } from '../api/test-fixture.ts';
 import { createdTokenViewSchema } from '../model/access-views.ts';
 import type { TaskObservation } from '../model/task.ts';
 import { TEXT_CONTENT_TYPE } from './text-format.ts';
@@ -23,29 +23,8 @@ afterEach(() => f.close());
 const SPEC = { name: 'web', image: 'skiff-demo:v1', replicas: 1, update: { min_healthy_time: '0s' } };
 
 function report(state: TaskObservation['state'], only?: (taskId: string) => boolean): void {
-  f.controller.applyReport(node.id, {
-    type: 'report',
-    generation: 1,
-    full: only === undefined,
-    removed: [],
-    events: [],
-    tasks: (node.lastAssign()?.tasks ?? [])
-      .filter((t) => only === undefined || only(t.task_id))
-      .map((t) => ({
-        task_id: t.task_id,
-        state,
-        container_id: t.task_id.slice(0, 12),
-        health: 'none',
-        message: state === 'failed' ? 'pull 127.0.0.1:1/none:latest: connection refused' : null,
-        exit_code: null,
-        restart_count: 0,
-        ports: [],
-        retry_at: null,
-        ready_since: state === 'running' ? 0 : null,
-        ip: null,
-      })),
-  });
-  f.controller.sync();
+  const message = state === 'failed' ? 'pull 127.0.0.1:1/none:latest: connection refused' : null;
+  reportAssigned(f, node, state, message, only);
 }
 
 /** Every sample line as `name{labels}` → value. */
