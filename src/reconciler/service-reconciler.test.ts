@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { serviceSpecSchema } from '../model/service-spec.ts';
 import type { TaskObservation } from '../model/task.ts';
+import { globalSlots } from './global-slots.ts';
 import type { ReconcileInput, ReconcilerTask } from './service-reconciler.ts';
 import { isSteady, reconcileService } from './service-reconciler.ts';
 
@@ -347,6 +348,47 @@ test('a steady service (isSteady) gets an empty plan, at any time, on 2,000 seed
     );
   }
   assert.ok(steady > 100, `steady inputs were drawn: ${steady}`);
+});
+
+test('a steady global service (isSteady with its slots) gets an empty plan, at any time, on 2,000 seeded inputs', () => {
+  let seed = 29;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const nodes = ['n1', 'n2', 'n3'];
+  let steady = 0;
+  for (let i = 0; i < 2000; i++) {
+    const revision = pick([1, 2]);
+    const count = pick([0, 1, 2, 3, 4]);
+    const tasks = Array.from({ length: count }, (_, n) =>
+      task(`t${n}`, random() < 0.8 ? n : pick([0, 1, 2, 3]), {
+        revision: random() < 0.85 ? revision : pick([1, 2]),
+        desiredState: random() < 0.9 ? 'running' : 'shutdown',
+        nodeId: random() < 0.8 ? (nodes[n] ?? null) : pick([...nodes, null]),
+        createdAt: Math.floor(random() * NOW),
+        observed: pick([null, observed('running'), observed('failed', { message: 'boom' })]),
+      }),
+    );
+    // As the pass derives them: one slot per eligible node, a node keeping its replica's slot.
+    const slotNodes = globalSlots(
+      nodes.map((id) => ({ id, eligible: random() < 0.85 })),
+      tasks,
+    );
+    const desired = { spec: { ...spec, mode: 'global' as const, replicas: 1 }, revision };
+    const drainingNodes = new Set(random() < 0.2 ? ['n2'] : []);
+    const given = input({ desired, tasks, drainingNodes, slotNodes, now: Math.floor(random() * NOW * 2) });
+    if (!isSteady(given)) continue;
+    steady++;
+    const plan = reconcileService(given);
+    assert.deepEqual(
+      { create: plan.create, shutdown: plan.shutdown, forget: plan.forget, failure: plan.failure },
+      { create: [], shutdown: [], forget: [], failure: null },
+      JSON.stringify({ ...given, slotNodes: [...slotNodes] }),
+    );
+  }
+  assert.ok(steady > 50, `steady inputs were drawn: ${steady}`);
 });
 
 test('held replacements (a pull phase under way) start no successor and stop no old replica', () => {

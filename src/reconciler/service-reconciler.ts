@@ -84,17 +84,20 @@ export function isServing(task: ReconcilerTask): boolean {
 
 /**
  * True when the service needs nothing from the reconciler, whatever the time: no rollout under
- * way, and exactly one replica of the current revision meant to run in each slot, none on a
- * draining node, nothing shutting down. Cheap (one walk), so a pass can skip the steady
- * majority of services; `reconcileService` would return an empty plan for them.
+ * way, and exactly one replica of the current revision meant to run in each slot (a global
+ * service's: on the slot's node), none on a draining node, nothing shutting down. Cheap (one
+ * walk), so a pass can skip the steady majority of services; `reconcileService` would return an
+ * empty plan for them.
  */
 export function isSteady(input: Omit<ReconcileInput, 'now' | 'newTaskId'>): boolean {
-  const { desired, tasks } = input;
-  if (!desired || tasks.length !== desired.spec.replicas) return false;
+  const { desired, tasks, slotNodes } = input;
+  const replicas = slotNodes ? slotNodes.size : desired?.spec.replicas;
+  if (!desired || tasks.length !== replicas) return false;
   const slots = new Set<number>();
   for (const t of tasks) {
     if (t.desiredState !== 'running' || t.revision !== desired.revision) return false;
-    if (t.slot >= desired.spec.replicas || slots.has(t.slot)) return false;
+    if (slots.has(t.slot)) return false;
+    if (slotNodes ? slotNodes.get(t.slot) !== t.nodeId : t.slot >= replicas) return false;
     if (t.nodeId !== null && input.drainingNodes.has(t.nodeId)) return false;
     slots.add(t.slot);
   }

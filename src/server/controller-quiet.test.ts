@@ -160,3 +160,57 @@ test('a change to a node session (cordon) runs the next tick without a trigger',
     await turns();
     assert.equal(passes.length, before + 1);
   }));
+
+test('a converged cluster with a global service idles too: the tick skips its pass', () =>
+  withController(async (fixture) => {
+    const { controller, store, passes } = fixture;
+    store.putService(
+      serviceSpecSchema.parse({ name: 'node-exporter', image: 'skiff-demo:v1', mode: 'global' }),
+      1,
+    );
+    store.putService(spec, 1);
+    controller.trigger();
+    await converge(fixture);
+    const tasks = store.listTasks();
+    assert.deepEqual(tasks.map((t) => `${t.service}/${t.slot}@${t.nodeId}`).sort(), [
+      'node-exporter/0@a',
+      'web/0@a',
+      'web/1@a',
+    ]);
+    // Its agent says they run: both rollouts complete.
+    controller.applyReport('a', {
+      type: 'report',
+      generation: 1,
+      full: true,
+      removed: [],
+      events: [],
+      tasks: tasks.map((t) => ({
+        task_id: t.id,
+        state: 'running',
+        container_id: t.id.slice(0, 12),
+        health: 'none',
+        message: null,
+        exit_code: null,
+        restart_count: 0,
+        ports: [],
+        retry_at: null,
+        ready_since: 0,
+        ip: null,
+      })),
+    });
+    // Their endpoints go out once their pace is over; the node beats meanwhile.
+    fixture.clock.now += 1000;
+    fixture.cluster.heartbeat('a', fixture.clock.now);
+    await converge(fixture);
+    assert.deepEqual(
+      store.listServices().map((s) => s.rollout?.state),
+      ['complete', 'complete'],
+    );
+    const before = passes.length;
+    controller.tick();
+    await turns();
+    controller.tick();
+    await turns();
+    assert.equal(passes.length, before, 'no pass while nothing changed');
+    assert.equal(controller.passesSkipped, 2);
+  }));

@@ -422,21 +422,22 @@ class PassBuilder {
     for (const name of names) {
       const service = services.get(name);
       const tasks = byService.get(name) ?? [];
+      const global = service?.spec.mode === 'global';
       const input = {
         service: name,
         desired: service ? { spec: service.spec, revision: service.revision } : undefined,
         tasks,
         drainingNodes: draining,
+        // A global service's slots follow the nodes it may run on (the pass's inputs, not the time).
+        ...(global && service ? { slotNodes: globalSlots(this.#globalNodes(service.spec), tasks) } : {}),
       };
-      const global = service?.spec.mode === 'global';
       // Most services, most passes: one replica of the current revision per slot, nothing to do.
-      if (!global && service?.rollout?.state !== 'in_progress' && isSteady(input)) continue;
+      if (service?.rollout?.state !== 'in_progress' && isSteady(input)) continue;
       // The reconciler's plan may depend on the time (rollout pacing, healthy deadlines).
       this.#timeBound = true;
       const pull = service ? this.#pullPhase(service) : undefined;
       const plan = reconcileService({
         ...input,
-        ...(global && service ? { slotNodes: globalSlots(this.#globalNodes(service.spec), tasks) } : {}),
         holdReplacements: pull?.hold ?? false,
         now: this.#now,
         newTaskId: this.#newTaskId,
