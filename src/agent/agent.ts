@@ -61,11 +61,13 @@ import { reconnectDelayMs } from './reconnect-delay.ts';
 import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
 import type { DialOutcome, ServerChoice } from './server-choice.ts';
 import { currentServer, dialUrl, firstChoice, nextChoice } from './server-choice.ts';
+import type { ServerSilence } from './server-silence.ts';
 import {
   BASE_SERVER_SILENCE_MS,
   livenessAction,
   PINGS_PER_SILENCE,
-  serverSilenceMs,
+  serverSilence,
+  UNWELCOMED_SILENCE,
 } from './server-silence.ts';
 import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from './stats-sampler.ts';
 import type { UsageSource } from './stats-usage.ts';
@@ -165,8 +167,12 @@ export class Agent {
   #generation = 0;
   /** Set when HAProxy serves the HTTP routes (resolved from `httpProxy` at start). */
   #haproxy: { readonly fallback: boolean } | undefined;
-  /** How long the current server may be silent (server-silence.ts). */
-  #serverSilenceMs = BASE_SERVER_SILENCE_MS;
+  /** How long the current server may be silent, and how often to ping it (server-silence.ts). */
+  #serverSilence: ServerSilence = UNWELCOMED_SILENCE;
+  /** The welcome listed `ping-heartbeat`: the heartbeats go as pings (server-silence.ts). */
+  #pingsBeat = false;
+  /** When the current connection was last pinged (by the liveness timer or a beat). */
+  #lastPingAt = 0;
   /** The endpoints set of the current connection, which deltas are merged into (data plane or not). */
   #endpoints: EndpointSet = EMPTY_ENDPOINT_SET;
   #pendingEvents: LoopReport['events'] = [];
@@ -478,17 +484,14 @@ export class Agent {
     // backoff to come back after the network does; a fresh connection is up at once. So the
     // agent pings, and drops a connection the server has not answered for a while.
     let lastHeard = Date.now();
-    let lastPing = 0;
-    this.#serverSilenceMs = serverSilenceMs(undefined);
+    this.#lastPingAt = 0;
+    this.#pingsBeat = false;
+    this.#serverSilence = UNWELCOMED_SILENCE;
     const liveness = setInterval(() => {
       const now = Date.now();
-      const action = livenessAction(now, lastHeard, lastPing, this.#serverSilenceMs);
+      const action = livenessAction(now, lastHeard, this.#lastPingAt, this.#serverSilence);
       if (action === 'drop') socket.terminate();
-      // ws throws on a ping before the handshake is done; the handshake has its own timeout.
-      else if (action === 'ping' && socket.readyState === WebSocket.OPEN) {
-        socket.ping();
-        lastPing = now;
-      }
+      else if (action === 'ping') this.#ping(socket);
     }, LIVENESS_TICK_MS);
     socket.on('pong', () => {
       lastHeard = Date.now();
@@ -561,11 +564,22 @@ export class Agent {
     setTimeout(() => void this.#dial(), next.delayMs);
   }
 
-  /** Heartbeats every `intervalMs` (the welcome's, or a later `heartbeat.interval`), and the server's silence judged by it. */
+  /**
+   * Heartbeats every `intervalMs` (the welcome's, or a later `heartbeat.interval`), as pings to a
+   * server that counts them (`ping-heartbeat`), and the server's silence judged by it.
+   */
   #beatEvery(intervalMs: number): void {
     clearInterval(this.#heartbeat);
-    this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), intervalMs);
-    this.#serverSilenceMs = serverSilenceMs(intervalMs);
+    const beat = this.#pingsBeat ? () => this.#ping(this.#socket) : () => this.#send({ type: 'heartbeat' });
+    this.#heartbeat = setInterval(beat, intervalMs);
+    this.#serverSilence = serverSilence(intervalMs, this.#pingsBeat ? 'pings' : 'heartbeats');
+  }
+
+  #ping(socket: WebSocket | undefined): void {
+    // ws throws on a ping before the handshake is done; the handshake has its own timeout.
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    socket.ping();
+    this.#lastPingAt = Date.now();
   }
 
   #receive(text: string): void {
@@ -608,6 +622,7 @@ export class Agent {
         this.#startLoop(cluster);
         // A server that restarted (or a new leader) knows nothing of what it asked to prepare.
         this.#prepared?.setWanted([]);
+        this.#pingsBeat = message.features?.includes(FEATURES.pingHeartbeat) === true;
         this.#beatEvery(message.heartbeat_interval_ms);
         clearInterval(this.#metricsTimer);
         if (message.features?.includes(FEATURES.agentMetrics)) {

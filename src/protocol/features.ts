@@ -75,6 +75,12 @@ export const FEATURES = {
    * cluster has grown (server/node-liveness.ts), and pings its server as much less often.
    */
   heartbeatInterval: 'heartbeat-interval',
+  /**
+   * Its pings are its heartbeats: to a server whose welcome lists it, the agent sends no
+   * `heartbeat` messages and pings once per heartbeat interval; the server counts every ping as a
+   * beat (from any agent) and its pong is the agent's sign of the server (agent/server-silence.ts).
+   */
+  pingHeartbeat: 'ping-heartbeat',
 } as const;
 
 /** What this agent supports. */
@@ -90,6 +96,7 @@ export const SERVER_FEATURES: readonly string[] = [
   FEATURES.agentMetrics,
   FEATURES.images,
   FEATURES.volumes,
+  FEATURES.pingHeartbeat,
 ];
 
 /** What every agent could do before hellos carried features: an agent that names none has these. */

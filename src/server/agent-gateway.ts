@@ -334,7 +334,8 @@ function serveAgent(
             (feature === FEATURES.stats && options.stats !== undefined) ||
             (feature === FEATURES.images && options.images !== undefined) ||
             (feature === FEATURES.agentMetrics && options.onAgentMetrics !== undefined) ||
-            (feature === FEATURES.volumes && options.onVolumes !== undefined),
+            (feature === FEATURES.volumes && options.onVolumes !== undefined) ||
+            feature === FEATURES.pingHeartbeat,
         ),
       });
       const text =
@@ -443,6 +444,11 @@ function serveAgent(
       const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
       options.log(`agent ${who()}: dropped a ${read.message.type} message: ${text.slice(0, 2000)}`);
     }
+  });
+  // Any agent's ping is a sign of life; an agent told `ping-heartbeat` sends no other beat. ws
+  // has answered it already (its pong is the agent's sign of this server).
+  ws.on('ping', () => {
+    if (nodeId !== undefined && !gateway.closing) cluster.heartbeat(nodeId, now());
   });
   ws.on('close', (code) => {
     clearTimeout(helloTimer);

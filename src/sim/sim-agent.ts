@@ -12,7 +12,7 @@
  * fleet parses each distinct endpoints message once for all its agents (shared-endpoints.ts); it
  * has no proxy or DNS to feed. Everything else is parsed as the real agent does. Its connection handling
  * follows `src/agent/agent.ts` (hello with the protocol version and features, heartbeats at the
- * interval the welcome sets, pings, reconnects with a backoff capped at 1 s, a full report on
+ * interval the welcome sets, as pings to a server listing `ping-heartbeat`, pings, reconnects with a backoff capped at 1 s, a full report on
  * welcome).
  */
 import WebSocket from 'ws';
@@ -20,11 +20,13 @@ import type { LoopReport } from '../agent/converge-loop.ts';
 import { ConvergeLoop } from '../agent/converge-loop.ts';
 import { ImagePrePuller } from '../agent/image-pre-puller.ts';
 import { imagesDelta, reportedImages } from '../agent/image-report.ts';
+import type { ServerSilence } from '../agent/server-silence.ts';
 import {
   BASE_SERVER_SILENCE_MS,
   livenessAction,
   PINGS_PER_SILENCE,
-  serverSilenceMs,
+  serverSilence,
+  UNWELCOMED_SILENCE,
 } from '../agent/server-silence.ts';
 import { StatsSampler } from '../agent/stats-sampler.ts';
 import type { UsageSource } from '../agent/stats-usage.ts';
@@ -94,7 +96,10 @@ export class SimAgent {
   #loop: ConvergeLoop | undefined;
   #clusterId: string | undefined;
   #generation = 0;
-  #serverSilenceMs = BASE_SERVER_SILENCE_MS;
+  #serverSilence: ServerSilence = UNWELCOMED_SILENCE;
+  /** As the real agent: the welcome listed `ping-heartbeat`, so the beats go as pings. */
+  #pingsBeat = false;
+  #lastPingAt = 0;
   #pendingEvents: LoopReport['events'] = [];
   #heartbeat: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
@@ -235,17 +240,14 @@ export class SimAgent {
     // A new connection starts with the whole set: deltas follow what this one was sent.
     this.#endpoints = EMPTY_ENDPOINT_SET;
     let lastHeard = Date.now();
-    let lastPing = 0;
-    this.#serverSilenceMs = serverSilenceMs(undefined);
+    this.#lastPingAt = 0;
+    this.#pingsBeat = false;
+    this.#serverSilence = UNWELCOMED_SILENCE;
     clearInterval(this.#liveness);
     this.#liveness = setInterval(() => {
-      const now = Date.now();
-      const action = livenessAction(now, lastHeard, lastPing, this.#serverSilenceMs);
+      const action = livenessAction(Date.now(), lastHeard, this.#lastPingAt, this.#serverSilence);
       if (action === 'drop') socket.terminate();
-      else if (action === 'ping' && socket.readyState === WebSocket.OPEN) {
-        socket.ping();
-        lastPing = now;
-      }
+      else if (action === 'ping') this.#ping(socket);
     }, SERVER_SILENCE_MS / PINGS_PER_SILENCE);
     socket.on('pong', () => {
       lastHeard = Date.now();
@@ -288,8 +290,15 @@ export class SimAgent {
   /** Heartbeats every `intervalMs` (the welcome's, or a later `heartbeat.interval`), and the server's silence judged by it. */
   #beatEvery(intervalMs: number): void {
     clearInterval(this.#heartbeat);
-    this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), intervalMs);
-    this.#serverSilenceMs = serverSilenceMs(intervalMs);
+    const beat = this.#pingsBeat ? () => this.#ping(this.#socket) : () => this.#send({ type: 'heartbeat' });
+    this.#heartbeat = setInterval(beat, intervalMs);
+    this.#serverSilence = serverSilence(intervalMs, this.#pingsBeat ? 'pings' : 'heartbeats');
+  }
+
+  #ping(socket: WebSocket | undefined): void {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    socket.ping();
+    this.#lastPingAt = Date.now();
   }
 
   #receive(data: Buffer): void {
@@ -316,6 +325,7 @@ export class SimAgent {
         this.#startLoop(message.cluster_id, message.address_pool);
         this.registered = true;
         this.counters.connects++;
+        this.#pingsBeat = message.features?.includes(FEATURES.pingHeartbeat) === true;
         this.#beatEvery(message.heartbeat_interval_ms);
         clearInterval(this.#metricsTimer);
         if (message.features?.includes(FEATURES.agentMetrics)) {
