@@ -125,6 +125,29 @@ test('the tick runs a pass once the quiet time is over (a node may have gone sil
     assert.equal(passes.length, before + 1, 'the heartbeat timeout passed: the tick ran a pass');
   }));
 
+test('while every node beats, the quiet time moves on with the beats: no pass until the safety pass', () =>
+  withController(async (fixture) => {
+    const { controller, cluster, clock, passes } = fixture;
+    await converge(fixture);
+    const before = passes.length;
+    // Five timeouts' worth of time, a beat every third of one: a pass each time would be
+    // planned on the same statuses, so decide nothing.
+    for (let i = 0; i < 15; i++) {
+      clock.now += DEFAULT_LIVENESS.heartbeatTimeoutMs / 3;
+      cluster.heartbeat('a', clock.now);
+      controller.tick();
+      await turns();
+    }
+    assert.equal(passes.length, before, 'no pass while the node beats');
+    assert.equal(controller.passesSkipped, 15);
+    // A beat missed past the timeout: the next tick runs a pass, which calls the node unreachable.
+    clock.now += DEFAULT_LIVENESS.heartbeatTimeoutMs + 1;
+    controller.tick();
+    await turns();
+    assert.equal(passes.length, before + 1);
+    assert.equal(cluster.get('a')?.status, 'unreachable');
+  }));
+
 test('a silent node is still called unreachable, and its beat after that runs the next tick', () =>
   withController(async (fixture) => {
     const { controller, cluster, clock, passes } = fixture;

@@ -21,6 +21,8 @@ import { EndpointsOutbox } from './endpoints-outbox.ts';
 import type { EventLog } from './event-log.ts';
 import type { ImageInventory } from './image-inventory.ts';
 import type { LivenessSettings } from './node-liveness.ts';
+import { livenessFor } from './node-liveness.ts';
+import { silenceBound } from './pass-quiet.ts';
 import type { PassMemory } from './pass-snapshot.ts';
 import { readSnapshot, specKey } from './pass-snapshot.ts';
 import type { PassPlan } from './plan-pass.ts';
@@ -87,6 +89,11 @@ export class Controller {
   #clusterVersion = -1;
   /** From the last pass's plan: before this (epoch ms), a pass on the same inputs decides nothing. */
   #quietUntil = 0;
+  /**
+   * The last pass was quiet until a ready node's silence (pass-quiet.ts): once `#quietUntil` is
+   * over, the nodes' beats since then may have moved that bound later (`silenceBound`).
+   */
+  #quietWhileBeating = false;
   /** When the last pass began (performance.now() ms), for the safety pass. */
   #lastPassStartedAt = 0;
   #passesSkipped = 0;
@@ -176,16 +183,39 @@ export class Controller {
    */
   tick(): void {
     if (this.#scheduled || this.#paused) return;
-    const quiet =
+    const unchanged =
       !this.#dirty &&
       this.#clusterVersion === this.#options.cluster.version &&
-      this.#options.now() < this.#quietUntil &&
       performance.now() - this.#lastPassStartedAt < SAFETY_PASS_MS;
-    if (quiet) {
+    if (unchanged && this.#stillQuiet(this.#options.now())) {
       this.#passesSkipped++;
       return;
     }
     this.#schedule();
+  }
+
+  /**
+   * Whether a pass at `now` on unchanged inputs would decide nothing: before the last pass's quiet
+   * time, or after it while every ready node has beaten within its timeout since (the bound moves
+   * on with their beats; at 1,000 nodes a beat every 4 s, judged by a 12 s timeout).
+   */
+  #stillQuiet(now: number): boolean {
+    if (now < this.#quietUntil) return true;
+    if (!this.#quietWhileBeating) return false;
+    const { cluster, liveness } = this.#options;
+    const baseMs = this.#baseHeartbeatIntervalMs;
+    const until = silenceBound(
+      cluster.sessions(),
+      (node) => livenessFor(liveness, baseMs, node.heartbeatIntervalMs ?? baseMs).heartbeatTimeoutMs,
+    );
+    if (until === undefined || until <= now) return false;
+    this.#quietUntil = until;
+    return true;
+  }
+
+  /** The interval the base liveness settings were made for (node-liveness.ts `livenessFor`). */
+  get #baseHeartbeatIntervalMs(): number {
+    return this.#options.heartbeatIntervalMs ?? Math.round(this.#options.liveness.heartbeatTimeoutMs / 3);
   }
 
   /**
@@ -273,7 +303,7 @@ export class Controller {
       if (term !== this.#term) return;
       this.#memory = plan.memory;
       sendPass(plan, targets);
-      this.#quietUntil = plan.quietUntil;
+      this.#quiet(plan.quietUntil, at);
       if (plan.again) this.trigger();
     } catch (error) {
       this.#logFailure(error);
@@ -286,6 +316,12 @@ export class Controller {
         this.trigger();
       }
     }
+  }
+
+  /** A pass planned at `at` is quiet until `until` (`at` itself: not quiet). */
+  #quiet(until: number, at: number): void {
+    this.#quietUntil = until;
+    this.#quietWhileBeating = until > at && Number.isFinite(until);
   }
 
   #finished(startedAt: number): void {
@@ -307,7 +343,7 @@ export class Controller {
       const { plan, at, targets } = this.#plan();
       applyPass(plan, targets, at);
       this.#memory = plan.memory;
-      this.#quietUntil = plan.quietUntil;
+      this.#quiet(plan.quietUntil, at);
       this.#options.onPlan?.(plan);
       if (plan.again) this.trigger();
     } finally {
@@ -321,6 +357,7 @@ export class Controller {
     this.#dirty = false;
     this.#clusterVersion = cluster.version;
     this.#quietUntil = 0;
+    this.#quietWhileBeating = false;
     this.#lastPassStartedAt = performance.now();
     const snapshot = readSnapshot({
       store,
@@ -328,8 +365,7 @@ export class Controller {
       memory: this.#memory,
       liveness: this.#options.liveness,
       networkCount: this.#options.addressPool.networkCount,
-      baseHeartbeatIntervalMs:
-        this.#options.heartbeatIntervalMs ?? Math.round(this.#options.liveness.heartbeatTimeoutMs / 3),
+      baseHeartbeatIntervalMs: this.#baseHeartbeatIntervalMs,
       addressHoldMs: this.#options.addressHoldMs ?? DEFAULT_TTL_SECONDS * 1000,
       specOf: (service, revision) => this.#specOf(service, revision),
       sendingEndpoints: (nodeId) => this.#outbox.has(nodeId),

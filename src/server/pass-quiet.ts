@@ -3,7 +3,8 @@
  * (plan-pass.ts), so when the last one decided nothing, the next one on the same inputs decides
  * nothing too, until the time alone changes something it read. `quietUntil` is that time; the
  * loop (controller.ts) skips the tick's pass before it while no input changed (no trigger, no
- * change to the nodes' sessions) and runs a safety pass now and then whatever this says. Pure.
+ * change to the nodes' sessions) and runs a safety pass now and then whatever this says; past it,
+ * while still nothing changed, it asks `silenceBound` again of the nodes' latest beats. Pure.
  *
  * What the time alone changes, and so what keeps a pass from being quiet:
  * - a node's liveness: a ready node turns unreachable once silent past its heartbeat timeout
@@ -27,13 +28,35 @@ export function quietUntil(
   const { memory } = plan;
   if (memory.releases.size > 0 || memory.endpoints?.pending || (memory.preparations?.size ?? 0) > 0)
     return now;
+  // Sending: it is planned the rest once written.
+  if (nodes.some((node) => node.sending)) return now;
+  return silenceBound(nodes, (node) => node.liveness.heartbeatTimeoutMs) ?? now;
+}
+
+/** What `silenceBound` reads of a node. */
+export interface BeatingNode {
+  readonly status: PassNode['status'];
+  readonly lastSeen: number;
+}
+
+/**
+ * The first moment a ready node could turn unreachable by silence alone (its last beat plus its
+ * heartbeat timeout, node-liveness.ts), infinity when none is ready; undefined when a node is
+ * unreachable (its grace ends with time). Down nodes wait on nothing.
+ *
+ * The controller also asks it when a quiet pass's bound is over and nothing else changed: a ready
+ * node's beats since then moved its bound later, and while every ready node is still inside its
+ * timeout, a pass would find the same statuses, so the same nothing to do.
+ */
+export function silenceBound<N extends BeatingNode>(
+  nodes: Iterable<N>,
+  heartbeatTimeoutMs: (node: N) => number,
+): number | undefined {
   let until = Number.POSITIVE_INFINITY;
   for (const node of nodes) {
     if (node.status === 'down') continue;
-    // Unreachable: its grace ends with time. Sending: it is planned the rest once written.
-    if (node.status !== 'ready' || node.sending) return now;
-    // Ready while silent for at most the timeout (node-liveness.ts).
-    until = Math.min(until, node.lastSeen + node.liveness.heartbeatTimeoutMs);
+    if (node.status !== 'ready') return undefined;
+    until = Math.min(until, node.lastSeen + heartbeatTimeoutMs(node));
   }
   return until;
 }
