@@ -838,7 +838,6 @@ export class Agent {
       onError: (error) =>
         this.#options.log(`converge: ${error instanceof Error ? error.message : String(error)}`),
       creatingElsewhere: () => this.#prepared?.creating() ?? [],
-      preparedContainer: (taskId) => this.#prepared?.createdFor(taskId),
     });
     this.#loop.start();
     const loop = this.#loop;
@@ -848,7 +847,7 @@ export class Agent {
       pool,
       ...(published === undefined ? {} : { publishAddress: published }),
       assigned: () => loop.assignedTaskIds(),
-      onAssignedCreated: (taskId, containerId) => loop.preparedCreated(taskId, containerId),
+      onAssignedCreated: () => loop.trigger(),
       log: this.#options.log,
     });
     this.#prepared.start();
