@@ -30,7 +30,7 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { type BuildInfo, checkoutBuildInfo } from './build-info.ts';
-import { embedEtcdProtos, leaveOutNativeSsh } from './bundle-plugins.ts';
+import { deferDockerRequires, embedEtcdProtos, leaveOutNativeSsh } from './bundle-plugins.ts';
 import { listFiles } from './embedded-assets.ts';
 import { readNodeFlags } from './node-flags.ts';
 import { seaConfig } from './sea-config.ts';
@@ -80,7 +80,7 @@ const bundled = await build({
     'import.meta.dirname': '__dirname',
   },
   banner: { js: 'const __skiff_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [leaveOutNativeSsh(), embedEtcdProtos()],
+  plugins: [deferDockerRequires(), leaveOutNativeSsh(), embedEtcdProtos()],
   logLevel: 'warning',
   metafile: true,
 });

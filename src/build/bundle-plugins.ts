@@ -3,7 +3,9 @@
  * carries that a dependency would otherwise read from disk at run time.
  */
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Plugin } from 'esbuild';
+import { DEFERRED_REQUIRES, deferredModuleSource, deferredRequireFor } from '../docker/deferred-requires.ts';
 import { SSH_TRANSPORT_LEFT_OUT } from './build-info.ts';
 import { etcdProtoJson, replaceEtcdProtoLoad } from './etcd-protos.ts';
 
@@ -23,6 +25,40 @@ export function leaveOutNativeSsh(): Plugin {
         contents: `const message = ${JSON.stringify(SSH_TRANSPORT_LEFT_OUT)};
 class Client { constructor() { throw new Error(message); } }
 module.exports = { Client };`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
+ * The deferred requires of src/docker/deferred-requires.ts, in the bundle: the requiring file
+ * gets the same stand-in, whose `require` of the real module esbuild turns into a call of the
+ * real module's wrapper, so the module (and what it requires) runs at the stand-in's first call.
+ */
+export function deferDockerRequires(): Plugin {
+  const specifiers = [...new Set(DEFERRED_REQUIRES.map((entry) => entry.specifier))];
+  const filter = new RegExp(
+    `^(${specifiers.map((specifier) => specifier.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|')})$`,
+  );
+  return {
+    name: 'defer-docker-requires',
+    setup(build) {
+      build.onResolve({ filter }, async (args) => {
+        if (args.pluginData?.skiffDeferred || deferredRequireFor(args.path, args.importer) === undefined)
+          return;
+        const real = await build.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: { skiffDeferred: true },
+        });
+        if (real.errors.length > 0) return { errors: real.errors };
+        return { path: real.path, namespace: 'skiff-deferred' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'skiff-deferred' }, (args) => ({
+        contents: deferredModuleSource(args.path),
+        resolveDir: dirname(args.path),
         loader: 'js',
       }));
     },

@@ -4,10 +4,10 @@
  * arguments placed before the real ones, and parseArgs keeps the last value of a flag, so flags
  * given on the command line win. Lists and mappings read naturally for the flags that take them
  * (`labels: {zone: eu-1}`, `san: [a, b]`). Unknown keys and wrong types are errors naming the
- * file and the key, never ignored: a misspelt setting would otherwise silently not apply.
+ * file and the key, never ignored: a misspelt setting would otherwise silently not apply. The
+ * YAML parser (72 modules) is imported only when there is a file to read: most agents have none.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { UsageError } from './errors.ts';
 
 /** The config file of a daemon, unless `--config` names another. */
@@ -27,11 +27,12 @@ interface FlagConfig {
 const NOT_IN_FILE = new Set(['help', 'config']);
 
 /** The file's settings as arguments (`--port=8080`, `--cleanup`), in the file's order. */
-export function configFileArgs(
+export async function configFileArgs(
   text: string,
   file: string,
   flags: Readonly<Record<string, FlagConfig>>,
-): string[] {
+): Promise<string[]> {
+  const { parse } = await import('yaml');
   let document: unknown;
   try {
     document = parse(text);
@@ -81,12 +82,12 @@ function stringValue(value: unknown, where: string): string {
  * `argv` with the config file's settings in front: the file `--config FILE` names (which must
  * exist), else the daemon's default file when there is one. `--config` itself is taken out.
  */
-export function withConfigFile(
+export async function withConfigFile(
   argv: readonly string[],
   defaultFile: string | undefined,
   flags: Readonly<Record<string, FlagConfig>>,
   read: (path: string) => string | undefined = readIfExists,
-): string[] {
+): Promise<string[]> {
   const rest: string[] = [];
   let named: string | undefined;
   for (let index = 0; index < argv.length; index += 1) {
@@ -112,7 +113,7 @@ export function withConfigFile(
     if (named !== undefined) throw new ConfigFileError(`--config ${named}: no such file`);
     return rest;
   }
-  return [...configFileArgs(text, file, flags), ...rest];
+  return [...(await configFileArgs(text, file, flags)), ...rest];
 }
 
 function readIfExists(path: string): string | undefined {

@@ -44,8 +44,8 @@ for (const role of DAEMON_ROLES) {
     }
   });
 
-  test(`the starting ${role}.yaml is a valid config file of skiff ${role}`, () => {
-    const args = configFileArgs(configText(role), `${role}.yaml`, COMMAND_OPTIONS[role]);
+  test(`the starting ${role}.yaml is a valid config file of skiff ${role}`, async () => {
+    const args = await configFileArgs(configText(role), `${role}.yaml`, COMMAND_OPTIONS[role]);
     assert.ok(args.includes('--log-format=json'));
   });
 }

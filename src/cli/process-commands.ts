@@ -62,7 +62,7 @@ function startLogging(values: { 'log-format': string; 'log-level': string }): Lo
 }
 
 /** The daemon's argv with its config file's settings in front (flags win). */
-function daemonArgs(argv: string[], role: 'server' | 'agent' | 'up'): string[] {
+function daemonArgs(argv: string[], role: 'server' | 'agent' | 'up'): Promise<string[]> {
   const defaultFile = role === 'up' ? undefined : DEFAULT_CONFIG_FILES[role];
   return withConfigFile(argv, defaultFile, COMMAND_OPTIONS[role]);
 }
@@ -74,7 +74,7 @@ export function defaultDataDir(): string {
 export async function runServer(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) return printText(commandUsage('server'));
   const { values, positionals } = parseCommandArgs({
-    args: daemonArgs(argv, 'server'),
+    args: await daemonArgs(argv, 'server'),
     options: COMMAND_OPTIONS.server,
   });
   noPositionals(positionals);
@@ -97,7 +97,7 @@ export async function runAgent(argv: string[]): Promise<void> {
   const loadedMs = Math.round(performance.now());
   if (argv.includes('--help') || argv.includes('-h')) return printText(commandUsage('agent'));
   const { values, positionals } = parseCommandArgs({
-    args: daemonArgs(argv, 'agent'),
+    args: await daemonArgs(argv, 'agent'),
     options: COMMAND_OPTIONS.agent,
   });
   noPositionals(positionals);
@@ -161,7 +161,7 @@ export async function runAgent(argv: string[]): Promise<void> {
 export async function runUp(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) return printText(commandUsage('up'));
   const { values, positionals } = parseCommandArgs({
-    args: daemonArgs(argv, 'up'),
+    args: await daemonArgs(argv, 'up'),
     options: COMMAND_OPTIONS.up,
   });
   noPositionals(positionals);

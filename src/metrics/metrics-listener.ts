@@ -14,8 +14,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { METRICS_PATH, type MetricsRenderer } from './metrics-route.ts';
-import { TEXT_CONTENT_TYPE } from './text-format.ts';
+// Not from metrics-route.ts: that one brings hono, which an agent's listener does without.
+import { METRICS_PATH, type MetricsRenderer, TEXT_CONTENT_TYPE } from './text-format.ts';
 
 export class MetricsListenError extends Error {
   override readonly name = 'MetricsListenError';

@@ -3,14 +3,7 @@
  * suffices; src/auth/route-permissions.ts), for Prometheus' `authorization.credentials_file`.
  */
 import { Hono } from 'hono';
-import { TEXT_CONTENT_TYPE } from './text-format.ts';
-
-export interface MetricsRenderer {
-  /** The exposition as UTF-8 text. */
-  render(): Promise<Uint8Array<ArrayBuffer>>;
-}
-
-export const METRICS_PATH = '/metrics';
+import { METRICS_PATH, type MetricsRenderer, TEXT_CONTENT_TYPE } from './text-format.ts';
 
 export function metricsRoute(metrics: MetricsRenderer): Hono {
   const app = new Hono();

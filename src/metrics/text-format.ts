@@ -4,6 +4,15 @@
  * prom-client renders its own instruments (registry.ts), and the two texts are joined.
  */
 
+/** Where the exposition is served: the API's port (metrics-route.ts) and `--metrics-listen`'s. */
+export const METRICS_PATH = '/metrics';
+
+/** What renders the whole exposition. */
+export interface MetricsRenderer {
+  /** The exposition as UTF-8 text. */
+  render(): Promise<Uint8Array<ArrayBuffer>>;
+}
+
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 
 export type Labels = Readonly<Record<string, string>>;
