@@ -77,6 +77,8 @@ describe('the single executable', { timeout: 180_000 }, () => {
   test('version names its release, commit, build date, API and protocol versions', async () => {
     const result = await skiffBinary(['version', '--client']);
     assert.equal(result.code, 0, result.stderr);
+    // Nothing else, such as V8's "Code cache data rejected" (the blob made under other flags).
+    assert.equal(result.stderr, '');
     const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as {
       version: string;
     };
@@ -115,6 +117,14 @@ describe('the single executable', { timeout: 180_000 }, () => {
       assert.equal(deployed.code, 0, deployed.stderr);
       assert.match(deployed.stdout, /web\s+running\s+2\/2\s+healthy/);
 
+      // The rollout is marked complete a moment after the replicas run: the formats are compared
+      // once nothing changes between two of them.
+      await eventually('the rollout complete', async () => {
+        const views = JSON.parse((await skiff.cli(['ps', '-o', 'json'])).stdout) as {
+          rollout?: { state?: string };
+        }[];
+        return views[0]?.rollout?.state === 'complete';
+      });
       const table = await skiff.cli(['ps']);
       assert.match(table.stdout, /^NAME +STATUS +REPLICAS +HEALTH\nweb +running +2\/2 +healthy\n$/);
       const json = await skiff.cli(['ps', '-o', 'json']);

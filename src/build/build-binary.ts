@@ -87,6 +87,7 @@ const bundled = await build({
 const bundleBytes = statSync(bundlePath).size;
 writeFileSync(join(work, 'meta.json'), JSON.stringify(bundled.metafile));
 
+const execArgv = readNodeFlags();
 const dashboardDir = resolve(values.web);
 const dashboardFiles = listFiles(dashboardDir);
 const blobPath = join(work, 'sea-prep.blob');
@@ -94,13 +95,15 @@ const configPath = join(work, 'sea-config.json');
 writeFileSync(
   configPath,
   JSON.stringify(
-    seaConfig({ bundlePath, blobPath, dashboardDir, dashboardFiles, crossBuild, execArgv: readNodeFlags() }),
+    seaConfig({ bundlePath, blobPath, dashboardDir, dashboardFiles, crossBuild, execArgv }),
     null,
     2,
   ),
 );
-// The blob is made by the host's Node, which must be the target's version (the code cache is).
-quietly(hostNode, ['--experimental-sea-config', configPath]);
+// The blob is made by the host's Node, which must be the target's version (the code cache is),
+// and with the options the executable runs with: V8 rejects a code cache made under other flags
+// (a heap option is enough), and the executable then compiles its whole bundle at every start.
+quietly(hostNode, [...execArgv, '--experimental-sea-config', configPath]);
 
 const binary = join(outDir, 'skiff');
 copyFileSync(targetNode, binary);
