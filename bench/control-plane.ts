@@ -454,7 +454,7 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
     ['--data-dir', dataDir],
     serverReplySchema,
     // As `skiff server` runs (bin/skiff): the product's Node options and malloc arenas.
-    [...readNodeFlags(), ...values['server-node-args'].split(' ').filter((arg) => arg !== '')],
+    [...readNodeFlags('server'), ...values['server-node-args'].split(' ').filter((arg) => arg !== '')],
     { MALLOC_ARENA_MAX: '2', ...process.env },
   );
   let fleet: Fleet | undefined;

@@ -12,7 +12,7 @@
  *    - `cgroup`: the cgroup files (cpuacct, memory, blkio, pids; v1 or v2) and
  *      /proc/<pid>/net/dev of each container, read by the worker itself.
  *    Every worker builds and serializes the same `stats` message each interval.
- * 2. The real agent (`node src/cli/main.ts agent`, its own process) running N replicas of a
+ * 2. The real agent (`bin/skiff agent`, its own process) running N replicas of a
  *    service (no health check) with `--stats-interval 5s`, then restarted with `--stats-interval
  *    1h` (one sample at start, none in the window) for the baseline: the difference is what
  *    stats cost the agent.
@@ -21,8 +21,8 @@
  * Exits 0 whatever the figures: it is a measurement. Run it under the Docker lock.
  *
  * Options: --containers N (100), --window DURATION (30s), --interval DURATION (5s),
- * --only methods,agent (both), --image REF (skiff-demo:v1), --plain-node (the agent without
- * bin/node-flags and MALLOC_ARENA_MAX=2, which it otherwise gets as `bin/skiff agent` does).
+ * --only methods,agent (both), --image REF (skiff-demo:v1), --plain-node (the agent as `node
+ * src/cli/main.ts agent`: without bin/skiff's Node options, MALLOC_ARENA_MAX=2 and compile cache).
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -34,13 +34,12 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 import { Semaphore } from '../src/agent/semaphore.ts';
-import { readNodeFlags } from '../src/build/node-flags.ts';
 import { parseDurationMs } from '../src/model/duration.ts';
 import type { RunningServer } from '../src/server/skiff-server.ts';
 import { forceRemoveAll, listLabelled, removeClusterNetworks, sweepClusters } from './harness/cleanup.ts';
 import { InProcessSkiff } from './harness/in-process-skiff.ts';
 import { positiveInt } from './harness/options.ts';
-import { CLOCK_TICKS_PER_S, cpuTicks, rssBytes } from './harness/proc.ts';
+import { CLOCK_TICKS_PER_S, cpuTicks, rssBytes, rssParts } from './harness/proc.ts';
 import { out, runMain, table } from './harness/report.ts';
 import { abortOnSignals, checkInterrupted, sleep, waitUntil, withDeadline } from './harness/wait.ts';
 
@@ -58,7 +57,7 @@ interface Options {
   readonly intervalMs: number;
   readonly only: ReadonlySet<string>;
   readonly image: string;
-  /** The agent without bin/node-flags and MALLOC_ARENA_MAX (how it ran before they existed). */
+  /** The agent as plain `node src/cli/main.ts agent` (how it ran before bin/skiff's settings). */
   readonly plainNode: boolean;
 }
 
@@ -96,6 +95,9 @@ function dockerdPid(): number {
 interface Window {
   readonly cpuPercent: number;
   readonly peakRssBytes: number;
+  /** At the window's end: what of the RSS is anonymous (heaps) and file-backed (code). */
+  readonly anonBytes: number;
+  readonly fileBytes: number;
   readonly dockerdPercent: number;
 }
 
@@ -111,10 +113,12 @@ async function measure(pid: number, windowMs: number, alive: () => void): Promis
     peak = Math.max(peak, rssBytes(pid));
   }
   const wallMs = performance.now() - start.wall;
+  const parts = rssParts(pid);
   const percent = (ticks: number) => ((ticks / CLOCK_TICKS_PER_S) * 1000 * 100) / wallMs;
   return {
     cpuPercent: percent(cpuTicks(pid) - start.ticks),
     peakRssBytes: peak,
+    ...parts,
     dockerdPercent: percent(cpuTicks(engine) - start.engine),
   };
 }
@@ -229,12 +233,11 @@ class ChildAgent {
   readonly process: ChildProcess;
   readonly stderr: string[] = [];
   constructor(server: RunningServer, dataDir: string, statsInterval: string, plainNode: boolean) {
+    // bin/skiff execs Node: the child's pid is the agent's.
     this.process = spawn(
-      process.execPath,
+      plainNode ? process.execPath : join(REPO_ROOT, 'bin/skiff'),
       [
-        // As bin/skiff starts it, unless --plain-node.
-        ...(plainNode ? [] : readNodeFlags()),
-        join(REPO_ROOT, 'src/cli/main.ts'),
+        ...(plainNode ? [join(REPO_ROOT, 'src/cli/main.ts')] : []),
         'agent',
         '--server',
         server.url,
@@ -250,7 +253,7 @@ class ChildAgent {
       {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'ignore', 'pipe'],
-        env: plainNode ? process.env : { MALLOC_ARENA_MAX: '2', ...process.env },
+        env: process.env,
       },
     );
     this.process.stderr?.on('data', (chunk: Buffer) => {
@@ -306,7 +309,8 @@ async function agentPhase(
     if (interval === '1h') baseline = window;
     const stats = server.stats.size;
     out(
-      `   --stats-interval ${interval.padEnd(3)}: agent ${window.cpuPercent.toFixed(2)}% of a core, peak RSS ${(window.peakRssBytes / MiB).toFixed(0)} MiB,` +
+      `   --stats-interval ${interval.padEnd(3)}: agent ${window.cpuPercent.toFixed(2)}% of a core, peak RSS ${(window.peakRssBytes / MiB).toFixed(0)} MiB` +
+        ` (at the end: anon ${(window.anonBytes / MiB).toFixed(0)}, file ${(window.fileBytes / MiB).toFixed(0)}),` +
         ` dockerd ${window.dockerdPercent.toFixed(2)}%; server holds ${stats.replicas} replica and ${stats.nodes} node series`,
     );
     rows.push([

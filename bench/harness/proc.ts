@@ -61,3 +61,17 @@ export function cpuTicksSplit(pid: number): { own: number; children: number } {
 export function processName(pid: number): string {
   return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
 }
+
+/**
+ * A process's resident memory by kind, in bytes (/proc/<pid>/status): anonymous (the heaps: V8's,
+ * malloc's) and file-backed (the mapped executable and libraries); throws when it is gone.
+ */
+export function rssParts(pid: number): { anonBytes: number; fileBytes: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+    if (!match) throw new Error(`no ${field} for process ${pid}`);
+    return Number(match[1]) * 1024;
+  };
+  return { anonBytes: kb('RssAnon'), fileBytes: kb('RssFile') + kb('RssShmem') };
+}
