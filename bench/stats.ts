@@ -22,7 +22,9 @@
  *
  * Options: --containers N (100), --window DURATION (30s), --interval DURATION (5s),
  * --only methods,agent (both), --image REF (skiff-demo:v1), --plain-node (the agent as `node
- * src/cli/main.ts agent`: without bin/skiff's Node options, MALLOC_ARENA_MAX=2 and compile cache).
+ * src/cli/main.ts agent`: without bin/skiff's Node options, MALLOC_ARENA_MAX=2 and compile cache),
+ * --agent-command PATH (the `skiff` the agent runs as, bin/skiff by default: dist/skiff for the
+ * single executable, which gets MALLOC_ARENA_MAX=2 as its systemd unit gives it).
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -30,7 +32,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 import { Semaphore } from '../src/agent/semaphore.ts';
@@ -59,6 +61,8 @@ interface Options {
   readonly image: string;
   /** The agent as plain `node src/cli/main.ts agent` (how it ran before bin/skiff's settings). */
   readonly plainNode: boolean;
+  /** The `skiff` executable to run the agent with (`PATH agent …`). */
+  readonly agentCommand: string;
 }
 
 function parseOptions(): Options {
@@ -70,6 +74,7 @@ function parseOptions(): Options {
       only: { type: 'string', default: 'methods,agent' },
       image: { type: 'string', default: 'skiff-demo:v1' },
       'plain-node': { type: 'boolean', default: false },
+      'agent-command': { type: 'string', default: join(REPO_ROOT, 'bin/skiff') },
     },
   });
   const windowMs = parseDurationMs(values.window);
@@ -85,6 +90,7 @@ function parseOptions(): Options {
     only: new Set(values.only.split(',')),
     image: values.image,
     plainNode: values['plain-node'],
+    agentCommand: resolve(values['agent-command']),
   };
 }
 
@@ -232,10 +238,11 @@ async function methodsPhase(docker: Docker, label: string, options: Options): Pr
 class ChildAgent {
   readonly process: ChildProcess;
   readonly stderr: string[] = [];
-  constructor(server: RunningServer, dataDir: string, statsInterval: string, plainNode: boolean) {
+  constructor(server: RunningServer, dataDir: string, statsInterval: string, options: Options) {
+    const { plainNode } = options;
     // bin/skiff execs Node: the child's pid is the agent's.
     this.process = spawn(
-      plainNode ? process.execPath : join(REPO_ROOT, 'bin/skiff'),
+      plainNode ? process.execPath : options.agentCommand,
       [
         ...(plainNode ? [join(REPO_ROOT, 'src/cli/main.ts')] : []),
         'agent',
@@ -253,7 +260,7 @@ class ChildAgent {
       {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'ignore', 'pipe'],
-        env: process.env,
+        env: plainNode ? process.env : { MALLOC_ARENA_MAX: '2', ...process.env },
       },
     );
     this.process.stderr?.on('data', (chunk: Buffer) => {
@@ -279,11 +286,12 @@ async function agentPhase(
   out(
     `2. the real agent (its own process) with ${n} replicas, --stats-interval ${options.intervalMs / 1000}s vs 1h`,
   );
+  out(`   run as: ${options.plainNode ? `${process.execPath} src/cli/main.ts` : options.agentCommand} agent`);
   const { api, server } = await skiff.startServer(join(dataDir, 'server'));
   const rows: string[][] = [];
   let baseline: Window | undefined;
   for (const interval of ['1h', `${options.intervalMs / 1000}s`]) {
-    const agent = new ChildAgent(server, join(dataDir, 'agent'), interval, options.plainNode);
+    const agent = new ChildAgent(server, join(dataDir, 'agent'), interval, options);
     agents.push(agent);
     await skiff.waitNodeReady();
     if (interval === '1h') {
