@@ -18,7 +18,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 // Preloaded with --import: records every module the process loads (a load hook sees ESM imports
 // and CommonJS requires alike; a stand-in main.ts puts in for a deferred require is never passed
-// down to it), and writes them when the process exits.
+// down to it), and Node's own modules (`node-internal:…`), and writes them when the process exits.
 const RECORDER = join(dir, 'record-loads.mjs');
 writeFileSync(
   RECORDER,
@@ -26,7 +26,7 @@ writeFileSync(
 import { writeFileSync } from 'node:fs';
 const loaded = [];
 registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
-process.on('exit', () => writeFileSync(process.env.SKIFF_LOADS_FILE, JSON.stringify(loaded)));
+process.on('exit', () => writeFileSync(process.env.SKIFF_LOADS_FILE, JSON.stringify([...loaded, ...process.moduleLoadList.map((name) => 'node-internal:' + name)])));
 `,
 );
 
@@ -69,7 +69,7 @@ const commonArgs = [
 
 const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
 
-test('`skiff agent` loads dockerode without its BuildKit session or SSH transport, and no YAML parser or hono', () => {
+test('`skiff agent` loads dockerode without its BuildKit session or SSH transport, and no YAML parser, hono or undici', () => {
   const loaded = agentLoads('plain', commonArgs);
   const packages = new Set(loaded.map(packageOf).filter((name) => name !== undefined));
   // The recorder sees the agent and the Docker client: the absences below are real.
@@ -98,6 +98,13 @@ test('`skiff agent` loads dockerode without its BuildKit session or SSH transpor
     unwanted.filter((name) => packages.has(name)),
     [],
     'deferred until used (src/docker/deferred-requires.ts) or imported where used',
+  );
+  // Node's fetch and WebSocket: an ESM import of node:http reads its lazy getters, which load it.
+  assert.ok(loaded.includes('node-internal:NativeModule internal/http'), 'node:http is loaded');
+  assert.deepEqual(
+    loaded.filter((name) => name.includes('internal/deps/undici')),
+    [],
+    'node:http is taken with process.getBuiltinModule',
   );
 });
 

@@ -3,12 +3,15 @@
  * inside the container through the engine (exit 0 is healthy). `localhost` in an endpoint means
  * the container itself, so probes go to the container's own address.
  */
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { ContainerEngine } from '../docker/container-engine.ts';
 import { parseDurationMs, timerDelayMs } from '../model/duration.ts';
 import type { HealthCheck } from '../model/service-spec.ts';
 import type { ProbeResult } from './health-tracker.ts';
+
+// node:http as Node's own module object, not an ESM import of it: an import reads every export,
+// and its lazy WebSocket getters load undici (6 MB of an agent's RSS; README: the agent's footprint).
+const { request } = process.getBuiltinModule('node:http');
 
 export interface ProbeTarget {
   readonly containerId: string;

@@ -4,18 +4,17 @@
  * else it speaks TLS with the cluster's serving certificate (renewals swap it in), so the scrape
  * can be trusted as the API is (Prometheus' `tls_config.ca_file: DIR/ca.crt`).
  */
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 // Not from metrics-route.ts: that one brings hono, which an agent's listener does without.
 import { METRICS_PATH, type MetricsRenderer, TEXT_CONTENT_TYPE } from './text-format.ts';
+
+// node:http as Node's own module object, not an ESM import of it: an import reads every export,
+// and its lazy WebSocket getters load undici (6 MB of an agent's RSS; README: the agent's footprint).
+const { createServer: createHttpServer } = process.getBuiltinModule('node:http');
 
 export class MetricsListenError extends Error {
   override readonly name = 'MetricsListenError';

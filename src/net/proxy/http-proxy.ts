@@ -6,14 +6,7 @@
  * Answers of its own: 403 (`allow`), 501 (protocol upgrades), 502/504 (a backend failed or went
  * silent), 503 (no backend, or every one refused).
  */
-import {
-  type ClientRequest,
-  createServer,
-  type IncomingMessage,
-  request,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Backend } from './balancer.ts';
 import { clientAddress } from './client-address.ts';
@@ -22,6 +15,10 @@ import { forwardRequestHeaders, forwardResponseHeaders, isUnsupportedUpgrade } f
 import { type EmptyBody, type ReplayableBody, requestBody } from './replayable-body.ts';
 import type { Lease, RouteState } from './route-state.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
+
+// node:http as Node's own module object, not an ESM import of it: an import reads every export,
+// and its lazy WebSocket getters load undici (6 MB of an agent's RSS; README: the agent's footprint).
+const { createServer, request } = process.getBuiltinModule('node:http');
 
 export interface HttpProxyOptions {
   /** How long a backend may stay silent — before its response, or between its chunks — before a 504. */

@@ -4,12 +4,16 @@
  * ones close when their request completes instead of returning to the pool. Each agent bounds the
  * connect phase, because `node:http` has no connect timeout of its own.
  */
-import { Agent, type ClientRequestArgs } from 'node:http';
+import type { Agent, ClientRequestArgs } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Backend } from './balancer.ts';
 import { ConnectTimeoutError } from './errors.ts';
 import { backendKey } from './route-state.ts';
+
+// node:http as Node's own module object, not an ESM import of it: an import reads every export,
+// and its lazy WebSocket getters load undici (6 MB of an agent's RSS; README: the agent's footprint).
+const { Agent: HttpAgent } = process.getBuiltinModule('node:http');
 
 export interface UpstreamPoolOptions {
   readonly connectTimeoutMs: number;
@@ -21,7 +25,7 @@ export interface UpstreamPoolOptions {
   readonly idleSocketTimeoutMs: number;
 }
 
-class BackendAgent extends Agent {
+class BackendAgent extends HttpAgent {
   readonly #backend: Backend;
   readonly #connectTimeoutMs: number;
   #draining = false;
