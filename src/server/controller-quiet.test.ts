@@ -9,8 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_POOL } from '../model/addressing.ts';
-import type { NodeRegistration } from '../model/node.ts';
-import { serviceSpecSchema } from '../model/service-spec.ts';
 import { AGENT_FEATURES } from '../protocol/features.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
@@ -18,16 +16,10 @@ import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
 import { EventLog } from './event-log.ts';
 import { DEFAULT_LIVENESS } from './node-liveness.ts';
+import { GiB, registration, running, service } from './pass-fixture.ts';
 
-const registration: NodeRegistration = {
-  name: 'a',
-  engine_id: 'e-a',
-  address: '10.0.0.1',
-  labels: {},
-  cpu_millicores: 4000,
-  memory_bytes: 8 * 2 ** 30,
-  engine_version: '27',
-};
+/** Room for every replica the tests deploy (four of pass-fixture's 0.5 CPU). */
+const NODE_A = registration('a', { cpu_millicores: 4000, memory_bytes: 8 * GiB });
 
 interface Fixture {
   readonly store: SqliteStore;
@@ -45,7 +37,7 @@ async function withController(fn: (fixture: Fixture) => Promise<void>): Promise<
   const cluster = new Cluster(store, clock.now);
   const passes: number[] = [];
   const sent: ServerMessage[] = [];
-  cluster.connect(registration, { send: (m) => sent.push(m), close() {} }, clock.now, AGENT_FEATURES);
+  cluster.connect(NODE_A, { send: (m) => sent.push(m), close() {} }, clock.now, AGENT_FEATURES);
   const controller = new Controller({
     store,
     cluster,
@@ -68,7 +60,18 @@ async function withController(fn: (fixture: Fixture) => Promise<void>): Promise<
 /** Lets a scheduled pass run (it is set off with setImmediate, or a short timeout after a pass). */
 const turns = () => new Promise((resolve) => setTimeout(resolve, 20));
 
-const spec = serviceSpecSchema.parse({ name: 'web', image: 'skiff-demo:v1', replicas: 2 });
+const spec = service('web', 2).spec;
+
+/** Two ticks of a converged cluster run no pass. */
+async function assertTwoTicksSkipped({ controller, passes }: Fixture): Promise<void> {
+  const before = passes.length;
+  controller.tick();
+  await turns();
+  controller.tick();
+  await turns();
+  assert.equal(passes.length, before, 'no pass while nothing changed');
+  assert.equal(controller.passesSkipped, 2);
+}
 
 /** Passes until one decides nothing (the first places and sends; the next sees it done). */
 async function converge({ controller }: Fixture): Promise<void> {
@@ -79,13 +82,7 @@ test('a converged cluster: the tick skips its pass until something changes', () 
   withController(async (fixture) => {
     const { controller, passes } = fixture;
     await converge(fixture);
-    const before = passes.length;
-    controller.tick();
-    await turns();
-    controller.tick();
-    await turns();
-    assert.equal(passes.length, before, 'no pass while nothing changed');
-    assert.equal(controller.passesSkipped, 2);
+    await assertTwoTicksSkipped(fixture);
   }));
 
 test('a write after a skipped tick is still planned: its trigger runs a pass', () =>
@@ -187,10 +184,7 @@ test('a change to a node session (cordon) runs the next tick without a trigger',
 test('a converged cluster with a global service idles too: the tick skips its pass', () =>
   withController(async (fixture) => {
     const { controller, store, passes } = fixture;
-    store.putService(
-      serviceSpecSchema.parse({ name: 'node-exporter', image: 'skiff-demo:v1', mode: 'global' }),
-      1,
-    );
+    store.putService(service('node-exporter', 1, { mode: 'global' }).spec, 1);
     store.putService(spec, 1);
     controller.trigger();
     await converge(fixture);
@@ -207,19 +201,7 @@ test('a converged cluster with a global service idles too: the tick skips its pa
       full: true,
       removed: [],
       events: [],
-      tasks: tasks.map((t) => ({
-        task_id: t.id,
-        state: 'running',
-        container_id: t.id.slice(0, 12),
-        health: 'none',
-        message: null,
-        exit_code: null,
-        restart_count: 0,
-        ports: [],
-        retry_at: null,
-        ready_since: 0,
-        ip: null,
-      })),
+      tasks: tasks.map((t) => running(t.id)),
     });
     // Their endpoints go out once their pace is over; the node beats meanwhile.
     fixture.clock.now += 1000;
@@ -229,11 +211,5 @@ test('a converged cluster with a global service idles too: the tick skips its pa
       store.listServices().map((s) => s.rollout?.state),
       ['complete', 'complete'],
     );
-    const before = passes.length;
-    controller.tick();
-    await turns();
-    controller.tick();
-    await turns();
-    assert.equal(passes.length, before, 'no pass while nothing changed');
-    assert.equal(controller.passesSkipped, 2);
+    await assertTwoTicksSkipped(fixture);
   }));
