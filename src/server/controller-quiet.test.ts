@@ -80,7 +80,6 @@ async function converge({ controller }: Fixture): Promise<void> {
 
 test('a converged cluster: the tick skips its pass until something changes', () =>
   withController(async (fixture) => {
-    const { controller, passes } = fixture;
     await converge(fixture);
     await assertTwoTicksSkipped(fixture);
   }));
@@ -183,7 +182,7 @@ test('a change to a node session (cordon) runs the next tick without a trigger',
 
 test('a converged cluster with a global service idles too: the tick skips its pass', () =>
   withController(async (fixture) => {
-    const { controller, store, passes } = fixture;
+    const { controller, store } = fixture;
     store.putService(service('node-exporter', 1, { mode: 'global' }).spec, 1);
     store.putService(spec, 1);
     controller.trigger();
