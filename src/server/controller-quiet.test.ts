@@ -8,12 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { eventually } from '../../test/support/eventually.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import { AGENT_FEATURES } from '../protocol/features.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { Cluster } from './cluster.ts';
-import { Controller } from './controller.ts';
+import type { ControllerOptions } from './controller.ts';
+import { Controller, REPORT_PASS_PACE } from './controller.ts';
 import { EventLog } from './event-log.ts';
 import { DEFAULT_LIVENESS } from './node-liveness.ts';
 import { GiB, registration, running, service } from './pass-fixture.ts';
@@ -30,7 +32,10 @@ interface Fixture {
   readonly sent: ServerMessage[];
 }
 
-async function withController(fn: (fixture: Fixture) => Promise<void>): Promise<void> {
+async function withController(
+  fn: (fixture: Fixture) => Promise<void>,
+  options: Partial<ControllerOptions> = {},
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-controller-quiet-'));
   const store = new SqliteStore(join(dir, 'skiff.db'));
   const clock = { now: 1_000_000 };
@@ -47,6 +52,7 @@ async function withController(fn: (fixture: Fixture) => Promise<void>): Promise<
     now: () => clock.now,
     log: () => {},
     onPass: (ms) => passes.push(ms),
+    ...options,
   });
   try {
     await fn({ store, cluster, controller, clock, passes, sent });
@@ -212,3 +218,47 @@ test('a converged cluster with a global service idles too: the tick skips its pa
     );
     await assertTwoTicksSkipped(fixture);
   }));
+
+/** Busy for `ms` (inside a pass, so the pass takes that long). */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {}
+}
+
+test('a pass for reports alone waits REPORT_PASS_PACE times the last pass; a write takes it along sooner', () => {
+  const passMs = 30;
+  return withController(
+    async (fixture) => {
+      const { controller, passes } = fixture;
+      await converge(fixture);
+      const report = {
+        type: 'report' as const,
+        generation: 1,
+        full: false,
+        tasks: [],
+        removed: [],
+        events: [],
+      };
+      const before = passes.length;
+      controller.applyReport('a', report);
+      const askedAt = performance.now();
+      // Timers only ever fire late: the report's pass cannot have run before its pace.
+      await eventually("the report's pass", () => passes.length > before, {
+        timeoutMs: 10_000,
+        intervalMs: 5,
+      });
+      assert.ok(
+        performance.now() - askedAt >= (REPORT_PASS_PACE - 1) * passMs,
+        `ran ${Math.round(performance.now() - askedAt)} ms after the report, the last pass took ${passes.at(-2)} ms`,
+      );
+      // A write after a report: one pass, for both, at the write's pace.
+      const next = passes.length;
+      controller.applyReport('a', report);
+      controller.trigger();
+      await eventually("the write's pass", () => passes.length > next, { timeoutMs: 10_000, intervalMs: 5 });
+      await turns();
+      assert.equal(passes.length, next + 1, 'the report waited for no pass of its own');
+    },
+    { onPlan: () => busy(passMs) },
+  );
+});
