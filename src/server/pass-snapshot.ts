@@ -72,6 +72,11 @@ export interface PassMemory {
   readonly assignGeneration: number;
   /** Each connected node's assignment key as last computed, to skip recomputing an unchanged one. */
   readonly assignmentKeys?: ReadonlyMap<string, AssignmentKeyMemory>;
+  /**
+   * What `assignmentKeys` were computed from, when every one of them had been sent: a pass on the
+   * same placements and references, to the same nodes, has no assignment to send (plan-pass.ts).
+   */
+  readonly assignedFrom?: AssignedFrom;
   readonly endpointsGeneration: number;
   /** The endpoint set of `endpointsGeneration`, per service, to tell a change cheaply. */
   readonly endpoints: EndpointsMemory | undefined;
@@ -82,6 +87,12 @@ export interface PassMemory {
 }
 
 /** A node's assignment key and what it was made from, in the pass's task order (plan-pass.ts `assign`). */
+export interface AssignedFrom {
+  readonly placementVersion: number;
+  /** The admission policy and network indices the references were made of, as text. */
+  readonly refs: string;
+}
+
 export interface AssignmentKeyMemory {
   readonly taskIds: readonly string[];
   readonly refKeys: readonly string[];
@@ -130,6 +141,8 @@ export interface ServiceEndpointsMemory {
 export interface PassSnapshot {
   readonly services: readonly StoredService[];
   readonly tasks: readonly TaskRecord[];
+  /** The store's `placementVersion` when `tasks` were read; absent: not counted. */
+  readonly placementVersion?: number;
   /** The specs of the revisions the tasks run (and of current revisions), by `specKey`. */
   readonly specs: ReadonlyMap<string, ServiceSpec>;
   readonly allocations: readonly Allocation[];
@@ -227,6 +240,7 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
   return {
     services,
     tasks,
+    ...(store.placementVersion !== undefined ? { placementVersion: store.placementVersion } : {}),
     specs,
     allocations: store.listAllocations(),
     policy: readPolicy(store),

@@ -532,3 +532,46 @@ test('endpoints: a node whose last message still waits to be written is planned 
   assert.deepEqual(plan.endpoints?.deltas, []);
   assert.equal(plan.quietUntil, NOW);
 });
+
+test("assignments: on the store's same placement version, with every node holding its key, the last keys stand; any change computes them", () => {
+  const services = [service('web', 2)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b')];
+  const at = (version: number, list = tasks, nodes = [node('a'), node('b')]) => ({
+    ...snapshot(services, list, nodes),
+    placementVersion: version,
+  });
+  const first = planPass(at(7), NOW, ids());
+  assert.equal(first.assignments.length, 2);
+  const sent = (id: string) => first.assignments.find((a) => a.nodeId === id)?.key;
+  const holding = [node('a', { sentAssignment: sent('a') }), node('b', { sentAssignment: sent('b') })];
+  // Reports replaced every record (observed state): the placements are the store's same version.
+  const reported = tasks.map((t) => ({ ...t, observed: { ...running(t.id), restart_count: 1 } }));
+  const same = planPass({ ...at(7, reported, holding), memory: first.memory }, NOW + 250, ids());
+  assert.deepEqual(same.assignments, []);
+  assert.equal(same.memory.assignmentKeys, first.memory.assignmentKeys, 'the last keys, not computed again');
+  // A node that reconnected holds nothing: it is sent its assignment.
+  const back = [holding[0] ?? node('a'), node('b')];
+  const rejoined = planPass({ ...at(7, reported, back), memory: first.memory }, NOW + 250, ids());
+  assert.deepEqual(
+    rejoined.assignments.map((a) => [a.nodeId, a.key]),
+    [['b', sent('b')]],
+  );
+  // A task moved (a new version): both nodes hear of it.
+  const moved = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'a')];
+  const after = planPass({ ...at(8, moved, holding), memory: first.memory }, NOW + 250, ids());
+  assert.deepEqual(after.assignments.map((a) => a.nodeId).sort(), ['a', 'b']);
+  // The same version, but a policy change: the references changed.
+  const policy = { mode: 'baseline' as const, exceptions: { web: ['cap:NET_ADMIN'] } };
+  const admitted = planPass({ ...at(7, reported, holding), policy, memory: first.memory }, NOW + 250, ids());
+  assert.deepEqual(admitted.assignments.map((a) => a.nodeId).sort(), ['a', 'b']);
+  // The same version, but the pass itself changes a placement (a scale down): computed.
+  const scaled = planPass(
+    { ...at(7, reported, holding), services: [service('web', 1)], memory: first.memory },
+    NOW + 250,
+    ids(),
+  );
+  assert.deepEqual(
+    scaled.assignments.map((a) => [a.nodeId, a.tasks.length]),
+    [['b', 0]],
+  );
+});

@@ -57,6 +57,7 @@ import { latestDeltaBytes, publishService, serviceDelta } from './endpoints-hist
 import { livenessStatus } from './node-liveness.ts';
 import { quietUntil } from './pass-quiet.ts';
 import type {
+  AssignedFrom,
   AssignmentKeyMemory,
   EndpointsMemory,
   PassMemory,
@@ -270,6 +271,7 @@ class PassBuilder {
   /** Replacements prepared for silent nodes' replicas, by the replica's id (prepare-plan.ts). */
   #preparations: Map<string, Preparation>;
   #assignmentKeys: ReadonlyMap<string, AssignmentKeyMemory> | undefined;
+  #assignedFrom: AssignedFrom | undefined;
   #endpoints: EndpointsSend | undefined;
   #again = false;
   /** A step read something that changes with time alone: the next pass cannot be skipped. */
@@ -847,6 +849,15 @@ class PassBuilder {
       }
       return ref;
     };
+    const from = this.#assignedFromNow();
+    this.#assignedFrom = from;
+    if (from && this.#sentAsLastAssigned(from)) {
+      // Nothing an assignment is made of changed, and every node holds its last: nothing to send,
+      // and no walk over the task table (under churn, reports change observed state only).
+      this.#assignmentKeys = this.#snapshot.memory.assignmentKeys;
+      this.#prepareSets(refOf);
+      return;
+    }
     const onNode = new Map<string, Entry[]>();
     for (const task of this.#tasks.values()) {
       if (task.nodeId === null || task.desiredState !== 'running') continue;
@@ -893,6 +904,33 @@ class PassBuilder {
     }
     this.#assignmentKeys = keys;
     this.#prepareSets(refOf);
+  }
+
+  /** What this pass's assignments are made of, when the store counts its placements. */
+  #assignedFromNow(): AssignedFrom | undefined {
+    const version = this.#snapshot.placementVersion;
+    if (version === undefined || this.#tasks.placementsChanged()) return undefined;
+    const networks = [...this.#indices.network].map(([name, index]) => `${name}=${index}`).join(',');
+    return { placementVersion: version, refs: `${JSON.stringify(this.#snapshot.policy)}|${networks}` };
+  }
+
+  /**
+   * The last pass's assignments were made of the same (`from`), and each node connected now was
+   * connected then and holds the key computed for it: this pass would compute the same keys.
+   */
+  #sentAsLastAssigned(from: AssignedFrom): boolean {
+    const last = this.#snapshot.memory.assignedFrom;
+    const keys = this.#snapshot.memory.assignmentKeys;
+    if (!last || !keys || last.placementVersion !== from.placementVersion || last.refs !== from.refs)
+      return false;
+    let connected = 0;
+    for (const node of this.#nodes) {
+      if (!node.connected) continue;
+      connected++;
+      const key = keys.get(node.id)?.key;
+      if (key === undefined || key !== node.sentAssignment) return false;
+    }
+    return connected === keys.size;
   }
 
   /** Each node that can prepare and whose prepared set changed since its link was last sent one. */
@@ -1245,6 +1283,7 @@ class PassBuilder {
         releases: this.#releases,
         assignGeneration: this.#assignGeneration,
         assignmentKeys: this.#assignmentKeys ?? this.#snapshot.memory.assignmentKeys,
+        ...(this.#assignedFrom ? { assignedFrom: this.#assignedFrom } : {}),
         endpointsGeneration: this.#endpointsGeneration,
         endpoints: this.#endpointsMemory,
         endpointsPublishedAt: this.#endpointsPublishedAt,

@@ -290,3 +290,37 @@ test('a service write re-reads that service alone: the others keep their records
       ['cache', 'web'],
     );
   }));
+
+test('the placement version grows with inserts, placements, desired states, deletes and rollbacks, not with observed state', () => {
+  withStore((store) => {
+    store.putService(spec, 0);
+    const grew = (what: string, write: () => void, by = true) => {
+      const before = store.placementVersion;
+      write();
+      assert.equal(store.placementVersion > before, by, what);
+    };
+    const task = {
+      id: 't1',
+      service: 'web',
+      slot: 0,
+      revision: 1,
+      nodeId: null,
+      desiredState: 'running' as const,
+      pendingReason: 'no node',
+      createdAt: 0,
+    };
+    grew('insert', () => store.insertTask(task));
+    grew('placement', () => store.placeTask('t1', 'n1', null));
+    grew('observed state', () => store.setObserved('t1', null), false);
+    grew('desired state', () => store.setDesiredState('t1', 'shutdown'));
+    grew('rollback', () =>
+      assert.throws(() =>
+        store.transaction(() => {
+          store.setObserved('t1', null);
+          throw new Error('abort');
+        }),
+      ),
+    );
+    grew('delete', () => store.deleteTask('t1'));
+  });
+});
