@@ -77,6 +77,11 @@ export interface PassMemory {
    * same placements and references, to the same nodes, has no assignment to send (plan-pass.ts).
    */
   readonly assignedFrom?: AssignedFrom;
+  /**
+   * What the last pass's services were reconciled from, when every one of them was steady: a pass
+   * on the same services, placements and draining nodes finds them all steady again (plan-pass.ts).
+   */
+  readonly steadyFrom?: SteadyFrom;
   readonly endpointsGeneration: number;
   /** The endpoint set of `endpointsGeneration`, per service, to tell a change cheaply. */
   readonly endpoints: EndpointsMemory | undefined;
@@ -87,6 +92,13 @@ export interface PassMemory {
 }
 
 /** A node's assignment key and what it was made from, in the pass's task order (plan-pass.ts `assign`). */
+export interface SteadyFrom {
+  readonly placementVersion: number;
+  /** The service records, by name (records are replaced, never mutated: compared by identity). */
+  readonly services: readonly StoredService[];
+  readonly draining: string;
+}
+
 export interface AssignedFrom {
   readonly placementVersion: number;
   /** The admission policy and network indices the references were made of, as text. */

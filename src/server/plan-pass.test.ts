@@ -575,3 +575,49 @@ test("assignments: on the store's same placement version, with every node holdin
     [['b', 0]],
   );
 });
+
+test('reconcile: on the same placements, service records and draining nodes, steady services stay steady; any change reconciles', () => {
+  const services = [service('web', 2)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b')];
+  const at = (version: number, list = tasks, nodes = [node('a'), node('b')], svcs = services) => ({
+    ...snapshot(svcs, list, nodes),
+    placementVersion: version,
+  });
+  const first = planPass(at(3), NOW, ids());
+  assert.deepEqual([first.insert, first.update, first.forget], [[], [], []]);
+  assert.ok(first.memory.steadyFrom, 'every service was steady');
+  const again = planPass({ ...at(3), memory: first.memory }, NOW + 250, ids());
+  assert.deepEqual([again.insert, again.update, again.forget], [[], [], []]);
+  assert.equal(again.memory.steadyFrom, first.memory.steadyFrom, 'not reconciled again');
+  // A scale writes a new service record: reconciled, a replica more.
+  const scaled = planPass(
+    { ...at(3, tasks, undefined, [service('web', 3)]), memory: first.memory },
+    NOW,
+    ids(),
+  );
+  assert.deepEqual(
+    scaled.insert.map((t) => t.slot),
+    [2],
+  );
+  assert.equal(scaled.memory.steadyFrom, undefined, 'not steady: the next pass reconciles too');
+  // A replica deleted (a new placement version): replaced.
+  const lost = planPass(
+    { ...at(4, [tasks[0] ?? task('w0', 'web', 0, 'a')]), memory: first.memory },
+    NOW,
+    ids(),
+  );
+  assert.deepEqual(
+    lost.insert.map((t) => t.slot),
+    [1],
+  );
+  // A node drained: its replica's successor starts elsewhere.
+  const drained = planPass(
+    { ...at(3, tasks, [node('a'), node('b', { availability: 'draining' })]), memory: first.memory },
+    NOW,
+    ids(),
+  );
+  assert.deepEqual(
+    drained.insert.map((t) => [t.slot, t.nodeId]),
+    [[1, 'a']],
+  );
+});

@@ -65,6 +65,7 @@ import type {
   PassSnapshot,
   PublishedEndpoints,
   ServiceEndpointsMemory,
+  SteadyFrom,
 } from './pass-snapshot.ts';
 import { specKey } from './pass-snapshot.ts';
 import type { Preparation, PrepareCandidate } from './prepare-plan.ts';
@@ -225,6 +226,15 @@ function byName<T>(name: (item: T) => string): (a: T, b: T) => number {
   return (a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0);
 }
 
+function sameSteadyFrom(last: SteadyFrom, now: SteadyFrom): boolean {
+  return (
+    last.placementVersion === now.placementVersion &&
+    last.draining === now.draining &&
+    last.services.length === now.services.length &&
+    last.services.every((service, i) => service === now.services[i])
+  );
+}
+
 function sameRecords(a: readonly TaskRecord[], b: readonly TaskRecord[]): boolean {
   return a.length === b.length && a.every((task, i) => task === b[i]);
 }
@@ -272,6 +282,7 @@ class PassBuilder {
   #preparations: Map<string, Preparation>;
   #assignmentKeys: ReadonlyMap<string, AssignmentKeyMemory> | undefined;
   #assignedFrom: AssignedFrom | undefined;
+  #steadyFrom: SteadyFrom | undefined;
   #endpoints: EndpointsSend | undefined;
   #again = false;
   /** A step read something that changes with time alone: the next pass cannot be skipped. */
@@ -411,6 +422,15 @@ class PassBuilder {
   }
 
   reconcileServices(): void {
+    const from = this.#steadyFromNow();
+    const last = this.#snapshot.memory.steadyFrom;
+    if (from && last && sameSteadyFrom(last, from)) {
+      // Every service was steady, and nothing isSteady reads has changed (not the time, not
+      // observed state): no walk over the task table.
+      this.#steadyFrom = last;
+      return;
+    }
+    let allSteady = true;
     const services = new Map(this.#services.map((s) => [s.spec.name, s]));
     const byService = new Map<string, TaskRecord[]>();
     for (const task of this.#tasks.values()) {
@@ -435,6 +455,7 @@ class PassBuilder {
       };
       // Most services, most passes: one replica of the current revision per slot, nothing to do.
       if (service?.rollout?.state !== 'in_progress' && isSteady(input)) continue;
+      allSteady = false;
       // The reconciler's plan may depend on the time (rollout pacing, healthy deadlines).
       this.#timeBound = true;
       const pull = service ? this.#pullPhase(service) : undefined;
@@ -470,6 +491,23 @@ class PassBuilder {
         this.#forgotten.add(id);
       }
     }
+    this.#steadyFrom = allSteady ? from : undefined;
+  }
+
+  /**
+   * What isSteady reads, when the store counts placements, no step before changed one, and no
+   * service is global (its slots follow the nodes' eligibility): the service records, the
+   * placements and the draining nodes.
+   */
+  #steadyFromNow(): SteadyFrom | undefined {
+    const version = this.#snapshot.placementVersion;
+    if (version === undefined || this.#tasks.placementsChanged()) return undefined;
+    if (this.#services.some((s) => s.spec.mode === 'global')) return undefined;
+    const draining = this.#nodes
+      .filter((n) => n.availability === 'draining')
+      .map((n) => n.id)
+      .join(',');
+    return { placementVersion: version, services: this.#services, draining };
   }
 
   /**
@@ -1284,6 +1322,7 @@ class PassBuilder {
         assignGeneration: this.#assignGeneration,
         assignmentKeys: this.#assignmentKeys ?? this.#snapshot.memory.assignmentKeys,
         ...(this.#assignedFrom ? { assignedFrom: this.#assignedFrom } : {}),
+        ...(this.#steadyFrom ? { steadyFrom: this.#steadyFrom } : {}),
         endpointsGeneration: this.#endpointsGeneration,
         endpoints: this.#endpointsMemory,
         endpointsPublishedAt: this.#endpointsPublishedAt,
