@@ -262,3 +262,32 @@ test('a pass for reports alone waits REPORT_PASS_PACE times the last pass; a wri
     { onPlan: () => busy(passMs) },
   );
 });
+
+test("the tick does not wait out a report's pace: the pass waiting for it runs at the usual one", () => {
+  const passMs = 150;
+  return withController(
+    async (fixture) => {
+      const { controller, passes } = fixture;
+      await converge(fixture);
+      const before = passes.length;
+      controller.applyReport('a', {
+        type: 'report',
+        generation: 1,
+        full: false,
+        tasks: [],
+        removed: [],
+        events: [],
+      });
+      const askedAt = performance.now();
+      controller.tick();
+      await eventually('the pass', () => passes.length > before, { timeoutMs: 10_000, intervalMs: 5 });
+      const waitedMs = performance.now() - askedAt;
+      assert.ok(
+        waitedMs < (REPORT_PASS_PACE - 0.5) * passMs,
+        `ran ${Math.round(waitedMs)} ms after the tick`,
+      );
+      assert.equal(passes.length, before + 1);
+    },
+    { onPlan: () => busy(passMs) },
+  );
+});
