@@ -219,6 +219,16 @@ test('a converged cluster with a global service idles too: the tick skips its pa
     await assertTwoTicksSkipped(fixture);
   }));
 
+/** A report that changes nothing: a pass is asked for by reports alone. */
+const EMPTY_REPORT = {
+  type: 'report' as const,
+  generation: 1,
+  full: false,
+  tasks: [],
+  removed: [],
+  events: [],
+};
+
 /** Busy for `ms` (inside a pass, so the pass takes that long). */
 function busy(ms: number): void {
   const until = performance.now() + ms;
@@ -231,14 +241,7 @@ test('a pass for reports alone waits REPORT_PASS_PACE times the last pass; a wri
     async (fixture) => {
       const { controller, passes } = fixture;
       await converge(fixture);
-      const report = {
-        type: 'report' as const,
-        generation: 1,
-        full: false,
-        tasks: [],
-        removed: [],
-        events: [],
-      };
+      const report = EMPTY_REPORT;
       const before = passes.length;
       controller.applyReport('a', report);
       const askedAt = performance.now();
@@ -270,14 +273,7 @@ test("the tick does not wait out a report's pace: the pass waiting for it runs a
       const { controller, passes } = fixture;
       await converge(fixture);
       const before = passes.length;
-      controller.applyReport('a', {
-        type: 'report',
-        generation: 1,
-        full: false,
-        tasks: [],
-        removed: [],
-        events: [],
-      });
+      controller.applyReport('a', EMPTY_REPORT);
       const askedAt = performance.now();
       controller.tick();
       await eventually('the pass', () => passes.length > before, { timeoutMs: 10_000, intervalMs: 5 });
