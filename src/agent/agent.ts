@@ -61,14 +61,7 @@ import { reconnectDelayMs } from './reconnect-delay.ts';
 import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
 import type { DialOutcome, ServerChoice } from './server-choice.ts';
 import { currentServer, dialUrl, firstChoice, nextChoice } from './server-choice.ts';
-import type { ServerSilence } from './server-silence.ts';
-import {
-  BASE_SERVER_SILENCE_MS,
-  livenessAction,
-  PINGS_PER_SILENCE,
-  serverSilence,
-  UNWELCOMED_SILENCE,
-} from './server-silence.ts';
+import { BASE_SERVER_SILENCE_MS, PINGS_PER_SILENCE, ServerBeat } from './server-silence.ts';
 import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from './stats-sampler.ts';
 import type { UsageSource } from './stats-usage.ts';
 import { AgentTlsSessions } from './tls-sessions.ts';
@@ -167,16 +160,14 @@ export class Agent {
   #generation = 0;
   /** Set when HAProxy serves the HTTP routes (resolved from `httpProxy` at start). */
   #haproxy: { readonly fallback: boolean } | undefined;
-  /** How long the current server may be silent, and how often to ping it (server-silence.ts). */
-  #serverSilence: ServerSilence = UNWELCOMED_SILENCE;
-  /** The welcome listed `ping-heartbeat`: the heartbeats go as pings (server-silence.ts). */
-  #pingsBeat = false;
-  /** When the current connection was last pinged (by the liveness timer or a beat). */
-  #lastPingAt = 0;
+  /** The beats to the current server, and how long it may be silent (server-silence.ts). */
+  readonly #beat = new ServerBeat(
+    () => this.#socket,
+    () => this.#send({ type: 'heartbeat' }),
+  );
   /** The endpoints set of the current connection, which deltas are merged into (data plane or not). */
   #endpoints: EndpointSet = EMPTY_ENDPOINT_SET;
   #pendingEvents: LoopReport['events'] = [];
-  #heartbeat: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
   /** Exits, restarts, probes, pulls and proxied requests, for the server's metrics. */
   readonly #tally = new AgentTally();
@@ -373,7 +364,7 @@ export class Agent {
   stop(): void {
     this.#stopped = true;
     this.#certificate?.stop();
-    clearInterval(this.#heartbeat);
+    this.#beat.stop();
     clearInterval(this.#metricsTimer);
     this.#stats?.stop();
     this.#images?.stop();
@@ -484,14 +475,11 @@ export class Agent {
     // backoff to come back after the network does; a fresh connection is up at once. So the
     // agent pings, and drops a connection the server has not answered for a while.
     let lastHeard = Date.now();
-    this.#lastPingAt = 0;
-    this.#pingsBeat = false;
-    this.#serverSilence = UNWELCOMED_SILENCE;
+    this.#beat.reset();
     const liveness = setInterval(() => {
-      const now = Date.now();
-      const action = livenessAction(now, lastHeard, this.#lastPingAt, this.#serverSilence);
+      const action = this.#beat.action(Date.now(), lastHeard);
       if (action === 'drop') socket.terminate();
-      else if (action === 'ping') this.#ping(socket);
+      else if (action === 'ping') this.#beat.ping(socket);
     }, LIVENESS_TICK_MS);
     socket.on('pong', () => {
       lastHeard = Date.now();
@@ -516,7 +504,7 @@ export class Agent {
     socket.on('error', (error) => this.#options.log(`server connection: ${error.message}`));
     socket.on('close', (code, reason) => {
       clearInterval(liveness);
-      clearInterval(this.#heartbeat);
+      this.#beat.stop();
       clearInterval(this.#metricsTimer);
       this.#stats?.stop();
       this.#images?.disconnected();
@@ -564,24 +552,6 @@ export class Agent {
     setTimeout(() => void this.#dial(), next.delayMs);
   }
 
-  /**
-   * Heartbeats every `intervalMs` (the welcome's, or a later `heartbeat.interval`), as pings to a
-   * server that counts them (`ping-heartbeat`), and the server's silence judged by it.
-   */
-  #beatEvery(intervalMs: number): void {
-    clearInterval(this.#heartbeat);
-    const beat = this.#pingsBeat ? () => this.#ping(this.#socket) : () => this.#send({ type: 'heartbeat' });
-    this.#heartbeat = setInterval(beat, intervalMs);
-    this.#serverSilence = serverSilence(intervalMs, this.#pingsBeat ? 'pings' : 'heartbeats');
-  }
-
-  #ping(socket: WebSocket | undefined): void {
-    // ws throws on a ping before the handshake is done; the handshake has its own timeout.
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    socket.ping();
-    this.#lastPingAt = Date.now();
-  }
-
   #receive(text: string): void {
     const read = readServerMessage(text);
     if (read.kind !== 'ok') {
@@ -622,8 +592,10 @@ export class Agent {
         this.#startLoop(cluster);
         // A server that restarted (or a new leader) knows nothing of what it asked to prepare.
         this.#prepared?.setWanted([]);
-        this.#pingsBeat = message.features?.includes(FEATURES.pingHeartbeat) === true;
-        this.#beatEvery(message.heartbeat_interval_ms);
+        this.#beat.welcomed(
+          message.heartbeat_interval_ms,
+          message.features?.includes(FEATURES.pingHeartbeat) === true ? 'pings' : 'heartbeats',
+        );
         clearInterval(this.#metricsTimer);
         if (message.features?.includes(FEATURES.agentMetrics)) {
           const sendMetrics = () => {
@@ -659,7 +631,7 @@ export class Agent {
       }
       case 'heartbeat.interval':
         // The cluster grew: slower beats, and as much more patience with the server's silence.
-        this.#beatEvery(message.heartbeat_interval_ms);
+        this.#beat.beatEvery(message.heartbeat_interval_ms);
         return;
       case 'prepare':
         this.#prepared?.setWanted(message.tasks);

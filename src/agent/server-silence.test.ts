@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import WebSocket from 'ws';
+import { eventually } from '../../test/support/eventually.ts';
 import {
   BASE_SERVER_SILENCE_MS,
   livenessAction,
+  ServerBeat,
   serverSilence,
   serverSilenceMs,
   UNWELCOMED_SILENCE,
@@ -35,4 +38,42 @@ test('when the pings are the beats: the liveness timer never pings, and the serv
   assert.equal(livenessAction(100_000, 99_000, 0, large), 'wait', 'the beats ping, not this timer');
   assert.equal(livenessAction(111_000, 99_000, 0, large), 'wait');
   assert.equal(livenessAction(111_001, 99_000, 0, large), 'drop');
+});
+
+test('ServerBeat: heartbeat messages until the welcome says pings, then pings; none before the handshake', async () => {
+  const socket = {
+    readyState: WebSocket.CONNECTING as number,
+    pings: 0,
+    ping() {
+      this.pings++;
+    },
+  };
+  let heartbeats = 0;
+  const beat = new ServerBeat(
+    () => socket,
+    () => heartbeats++,
+  );
+  try {
+    assert.deepEqual(beat.silence, UNWELCOMED_SILENCE);
+    beat.ping(socket);
+    assert.equal(socket.pings, 0, 'ws throws on a ping before the handshake');
+    socket.readyState = WebSocket.OPEN;
+    beat.welcomed(10, 'heartbeats');
+    await eventually('two heartbeat messages', () => heartbeats >= 2, { intervalMs: 5, timeoutMs: 5000 });
+    assert.equal(socket.pings, 0);
+    assert.deepEqual(beat.silence, serverSilence(10, 'heartbeats'));
+    assert.equal(beat.action(Date.now(), Date.now()), 'ping', 'never pinged on this connection');
+    beat.reset();
+    beat.welcomed(10, 'pings');
+    const sent = heartbeats;
+    await eventually('two beats as pings', () => socket.pings >= 2, { intervalMs: 5, timeoutMs: 5000 });
+    assert.equal(heartbeats, sent, 'no heartbeat message once the pings are the beats');
+    assert.equal(beat.action(Date.now(), Date.now()), 'wait', 'the beats ping, not the liveness timer');
+    beat.beatEvery(4000);
+    assert.equal(beat.silence.silenceMs, 12_000, 'a later heartbeat.interval keeps the way');
+    beat.reset();
+    assert.deepEqual(beat.silence, UNWELCOMED_SILENCE);
+  } finally {
+    beat.stop();
+  }
 });

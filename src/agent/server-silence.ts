@@ -13,7 +13,11 @@
  *   interval, and no `heartbeat` message is sent. Each side judges the other by three intervals
  *   (the server's heartbeat timeout is three: node-liveness.ts), never less than 2 s: 12 s at
  *   1,000 nodes. The server then reads 250 pings a second and writes 250 pongs, nothing else.
+ *
+ * `ServerBeat` is the one stateful piece: the beat timer and the ping bookkeeping of one agent's
+ * connection, shared by the real agent (agent.ts) and the simulated one (sim/sim-agent.ts).
  */
+import WebSocket from 'ws';
 
 export const BASE_SERVER_SILENCE_MS = 2000;
 /** Pings within one silence limit, when heartbeats go as messages. */
@@ -59,4 +63,75 @@ export function livenessAction(
   if (now - lastHeardAt > silence.silenceMs) return 'drop';
   if (silence.pingEveryMs !== undefined && now - lastPingAt >= silence.pingEveryMs) return 'ping';
   return 'wait';
+}
+
+/**
+ * The beats of one agent to its server and the silence it allows it: a heartbeat timer that sends
+ * `heartbeat` messages or, to a server that counts pings as beats, pings; and when the current
+ * connection was last pinged, for `livenessAction`.
+ */
+/** What a beat needs of a connection (a `ws` WebSocket). */
+export interface BeatSocket {
+  readonly readyState: number;
+  ping(): void;
+}
+
+export class ServerBeat {
+  readonly #socket: () => BeatSocket | undefined;
+  readonly #sendHeartbeat: () => void;
+  #timer: NodeJS.Timeout | undefined;
+  #way: BeatWay = 'heartbeats';
+  #silence: ServerSilence = UNWELCOMED_SILENCE;
+  #lastPingAt = 0;
+
+  /** `socket`: the current connection, asked at each beat; `sendHeartbeat`: one `heartbeat` message. */
+  constructor(socket: () => BeatSocket | undefined, sendHeartbeat: () => void) {
+    this.#socket = socket;
+    this.#sendHeartbeat = sendHeartbeat;
+  }
+
+  /** How long the current server may be silent, and how often to ping it. */
+  get silence(): ServerSilence {
+    return this.#silence;
+  }
+
+  /** A new connection: no beats until its welcome, the base silence, never pinged. */
+  reset(): void {
+    this.stop();
+    this.#way = 'heartbeats';
+    this.#silence = UNWELCOMED_SILENCE;
+    this.#lastPingAt = 0;
+  }
+
+  /** The welcome: beats every `intervalMs`, as pings when the server counts them (`ping-heartbeat`). */
+  welcomed(intervalMs: number, way: BeatWay): void {
+    this.#way = way;
+    this.beatEvery(intervalMs);
+  }
+
+  /** Beats every `intervalMs` (the welcome's, or a later `heartbeat.interval`), silence judged by it. */
+  beatEvery(intervalMs: number): void {
+    clearInterval(this.#timer);
+    const beat = this.#way === 'pings' ? () => this.ping(this.#socket()) : this.#sendHeartbeat;
+    this.#timer = setInterval(beat, intervalMs);
+    this.#silence = serverSilence(intervalMs, this.#way);
+  }
+
+  /** What the liveness timer does at `now`, the server last heard at `lastHeardAt`. */
+  action(now: number, lastHeardAt: number): 'drop' | 'ping' | 'wait' {
+    return livenessAction(now, lastHeardAt, this.#lastPingAt, this.#silence);
+  }
+
+  ping(socket: BeatSocket | undefined): void {
+    // ws throws on a ping before the handshake is done; the handshake has its own timeout.
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    socket.ping();
+    this.#lastPingAt = Date.now();
+  }
+
+  /** The connection closed: no more beats. */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
 }

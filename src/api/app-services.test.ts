@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ServiceView } from '../model/views.ts';
 import { nodeViewSchema, serviceViewSchema } from '../model/views.ts';
 import type { AssignMessage, FakeNode, Fixture } from './test-fixture.ts';
-import { createFixture, GiB } from './test-fixture.ts';
+import { createFixture, GiB, reportAssigned } from './test-fixture.ts';
 
 const SPEC = { name: 'api-server', image: 'skiff-demo:v1', replicas: 3 };
 
@@ -372,5 +372,32 @@ describe('logs', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
     assert.equal(res.text, '');
+  });
+});
+
+describe('GET /api/services after reports', () => {
+  test("each answer shows the replicas' latest reports (views are remade from replaced records)", async () => {
+    const f = createFixture();
+    try {
+      const node = f.connectNode('n1');
+      assert.equal(
+        (await f.call('POST', '/api/deploy', { name: 'web', image: 'skiff-demo:v1', replicas: 2 })).status,
+        201,
+      );
+      const states = async () => {
+        const res = await f.call('GET', '/api/services?limit=100');
+        assert.equal(res.headers.get('content-type'), 'application/json');
+        const [web] = res.body as { containers: { status: string }[] }[];
+        return web?.containers.map((c) => c.status);
+      };
+      assert.deepEqual(await states(), ['assigned', 'assigned']);
+      reportAssigned(f, node, 'running');
+      assert.deepEqual(await states(), ['running', 'running']);
+      assert.deepEqual(await states(), ['running', 'running']);
+      reportAssigned(f, node, 'exited', 'exit 1', (id) => id === node.lastAssign()?.tasks[0]?.task_id);
+      assert.deepEqual(await states(), ['exited', 'running']);
+    } finally {
+      f.close();
+    }
   });
 });

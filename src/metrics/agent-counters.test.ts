@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { seededRandom } from '../sim/random.ts';
 import {
   AGENT_COUNTERS,
   AgentTally,
   agentFamilies,
+  counterEntrySchema,
+  histogramEntrySchema,
   LATENCY_BOUNDS_S,
   readAgentSnapshot,
+  readCounterEntry,
+  readHistogramEntry,
 } from './agent-counters.ts';
 import { proxiedRequestCounter, serviceOfRoute, statusClass } from './proxy-requests.ts';
 import type { MetricFamily } from './text-format.ts';
@@ -132,4 +137,60 @@ test('proxied requests count by service and status class', () => {
     histograms[0]?.counts.reduce((a, b) => a + b, 0),
     2,
   );
+});
+
+test('the hand-written entry readers agree with the schemas on 2,000 seeded random entries', () => {
+  const random = seededRandom(9);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const numbers = [
+    0,
+    1,
+    2.5,
+    -1,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    Number.MAX_SAFE_INTEGER,
+    2 ** 60,
+    '3',
+  ];
+  const texts = ['', 'web', 'x'.repeat(253), 'x'.repeat(254), 7, null];
+  const names = [...Object.keys(AGENT_COUNTERS), 'probeDuration', 'proxyDuration', 'nope', 'toString', 1];
+  const maybe = (entry: Record<string, unknown>, key: string): Record<string, unknown> => {
+    if (random() < 0.1) delete entry[key];
+    return entry;
+  };
+  let counters = 0;
+  let histograms = 0;
+  for (let i = 0; i < 2000; i++) {
+    const counter = maybe(
+      maybe(
+        { name: pick(names), service: pick(texts), value: pick(texts), count: pick(numbers), extra: 1 },
+        'value',
+      ),
+      'count',
+    );
+    const raw = random() < 0.05 ? pick([null, [], 'x', 3]) : counter;
+    const expected = counterEntrySchema.safeParse(raw);
+    assert.deepEqual(
+      readCounterEntry(raw),
+      expected.success ? expected.data : undefined,
+      JSON.stringify(raw),
+    );
+    if (expected.success) counters++;
+    const counts = Array.from({ length: pick([0, 3, 10, 64, 65]) }, () =>
+      random() < 0.98 ? 1 : pick(numbers),
+    );
+    const histogram = maybe(
+      { name: pick(names), service: pick(texts), counts: random() < 0.05 ? 'x' : counts, sum: pick(numbers) },
+      'sum',
+    );
+    const read = histogramEntrySchema.safeParse(histogram);
+    assert.deepEqual(
+      readHistogramEntry(histogram),
+      read.success ? read.data : undefined,
+      JSON.stringify(histogram),
+    );
+    if (read.success) histograms++;
+  }
+  assert.ok(counters > 50 && histograms > 50, `both outcomes exercised: ${counters}, ${histograms}`);
 });

@@ -152,15 +152,55 @@ export function readAgentSnapshot(
   const counters: CounterEntry[] = [];
   const histograms: HistogramEntry[] = [];
   for (const raw of message.counters) {
-    const parsed = counterEntrySchema.safeParse(raw);
-    if (parsed.success) counters.push(parsed.data);
+    const entry = readCounterEntry(raw);
+    if (entry) counters.push(entry);
   }
   for (const raw of message.histograms) {
-    const parsed = histogramEntrySchema.safeParse(raw);
-    if (parsed.success && parsed.data.counts.length === AGENT_HISTOGRAMS[parsed.data.name].bounds.length + 1)
-      histograms.push(parsed.data);
+    const entry = readHistogramEntry(raw);
+    if (entry && entry.counts.length === AGENT_HISTOGRAMS[entry.name].bounds.length + 1)
+      histograms.push(entry);
   }
   return { counters, histograms };
+}
+
+/*
+ * The entries read by hand, as their schemas read them (agent-counters.test.ts checks the two
+ * agree on seeded random entries): 1,000 agents send one message every 5 s, each entry of each
+ * through zod cost more than the rest of the message's handling.
+ */
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isLabelText(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 253;
+}
+
+function isCount(value: unknown): value is number {
+  return (
+    typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= Number.MAX_SAFE_INTEGER
+  );
+}
+
+/** `counterEntrySchema.safeParse(raw)`'s data, or undefined where it fails. */
+export function readCounterEntry(raw: unknown): CounterEntry | undefined {
+  if (!isRecord(raw)) return undefined;
+  const { name, service, value, count } = raw;
+  if (typeof name !== 'string' || !Object.hasOwn(AGENT_COUNTERS, name)) return undefined;
+  if (!isLabelText(service) || !isLabelText(value) || !isCount(count)) return undefined;
+  return { name: name as AgentCounter, service, value, count };
+}
+
+/** `histogramEntrySchema.safeParse(raw)`'s data, or undefined where it fails. */
+export function readHistogramEntry(raw: unknown): HistogramEntry | undefined {
+  if (!isRecord(raw)) return undefined;
+  const { name, service, counts, sum } = raw;
+  if (typeof name !== 'string' || !Object.hasOwn(AGENT_HISTOGRAMS, name) || !isLabelText(service))
+    return undefined;
+  if (!Array.isArray(counts) || counts.length > 64 || !counts.every(isCount)) return undefined;
+  if (typeof sum !== 'number' || !Number.isFinite(sum) || sum < 0) return undefined;
+  return { name: name as AgentHistogram, service, counts: [...counts], sum };
 }
 
 /** The agent's side: counts and latencies since the agent started. */

@@ -8,26 +8,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { eventually } from '../../test/support/eventually.ts';
 import { DEFAULT_POOL } from '../model/addressing.ts';
-import type { NodeRegistration } from '../model/node.ts';
-import { serviceSpecSchema } from '../model/service-spec.ts';
 import { AGENT_FEATURES } from '../protocol/features.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { Cluster } from './cluster.ts';
-import { Controller } from './controller.ts';
+import type { ControllerOptions } from './controller.ts';
+import { Controller, REPORT_PASS_PACE } from './controller.ts';
 import { EventLog } from './event-log.ts';
 import { DEFAULT_LIVENESS } from './node-liveness.ts';
+import { GiB, registration, running, service } from './pass-fixture.ts';
 
-const registration: NodeRegistration = {
-  name: 'a',
-  engine_id: 'e-a',
-  address: '10.0.0.1',
-  labels: {},
-  cpu_millicores: 4000,
-  memory_bytes: 8 * 2 ** 30,
-  engine_version: '27',
-};
+/** Room for every replica the tests deploy (four of pass-fixture's 0.5 CPU). */
+const NODE_A = registration('a', { cpu_millicores: 4000, memory_bytes: 8 * GiB });
 
 interface Fixture {
   readonly store: SqliteStore;
@@ -38,14 +32,17 @@ interface Fixture {
   readonly sent: ServerMessage[];
 }
 
-async function withController(fn: (fixture: Fixture) => Promise<void>): Promise<void> {
+async function withController(
+  fn: (fixture: Fixture) => Promise<void>,
+  options: Partial<ControllerOptions> = {},
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-controller-quiet-'));
   const store = new SqliteStore(join(dir, 'skiff.db'));
   const clock = { now: 1_000_000 };
   const cluster = new Cluster(store, clock.now);
   const passes: number[] = [];
   const sent: ServerMessage[] = [];
-  cluster.connect(registration, { send: (m) => sent.push(m), close() {} }, clock.now, AGENT_FEATURES);
+  cluster.connect(NODE_A, { send: (m) => sent.push(m), close() {} }, clock.now, AGENT_FEATURES);
   const controller = new Controller({
     store,
     cluster,
@@ -55,6 +52,7 @@ async function withController(fn: (fixture: Fixture) => Promise<void>): Promise<
     now: () => clock.now,
     log: () => {},
     onPass: (ms) => passes.push(ms),
+    ...options,
   });
   try {
     await fn({ store, cluster, controller, clock, passes, sent });
@@ -68,7 +66,18 @@ async function withController(fn: (fixture: Fixture) => Promise<void>): Promise<
 /** Lets a scheduled pass run (it is set off with setImmediate, or a short timeout after a pass). */
 const turns = () => new Promise((resolve) => setTimeout(resolve, 20));
 
-const spec = serviceSpecSchema.parse({ name: 'web', image: 'skiff-demo:v1', replicas: 2 });
+const spec = service('web', 2).spec;
+
+/** Two ticks of a converged cluster run no pass. */
+async function assertTwoTicksSkipped({ controller, passes }: Fixture): Promise<void> {
+  const before = passes.length;
+  controller.tick();
+  await turns();
+  controller.tick();
+  await turns();
+  assert.equal(passes.length, before, 'no pass while nothing changed');
+  assert.equal(controller.passesSkipped, 2);
+}
 
 /** Passes until one decides nothing (the first places and sends; the next sees it done). */
 async function converge({ controller }: Fixture): Promise<void> {
@@ -77,15 +86,8 @@ async function converge({ controller }: Fixture): Promise<void> {
 
 test('a converged cluster: the tick skips its pass until something changes', () =>
   withController(async (fixture) => {
-    const { controller, passes } = fixture;
     await converge(fixture);
-    const before = passes.length;
-    controller.tick();
-    await turns();
-    controller.tick();
-    await turns();
-    assert.equal(passes.length, before, 'no pass while nothing changed');
-    assert.equal(controller.passesSkipped, 2);
+    await assertTwoTicksSkipped(fixture);
   }));
 
 test('a write after a skipped tick is still planned: its trigger runs a pass', () =>
@@ -186,11 +188,8 @@ test('a change to a node session (cordon) runs the next tick without a trigger',
 
 test('a converged cluster with a global service idles too: the tick skips its pass', () =>
   withController(async (fixture) => {
-    const { controller, store, passes } = fixture;
-    store.putService(
-      serviceSpecSchema.parse({ name: 'node-exporter', image: 'skiff-demo:v1', mode: 'global' }),
-      1,
-    );
+    const { controller, store } = fixture;
+    store.putService(service('node-exporter', 1, { mode: 'global' }).spec, 1);
     store.putService(spec, 1);
     controller.trigger();
     await converge(fixture);
@@ -207,19 +206,7 @@ test('a converged cluster with a global service idles too: the tick skips its pa
       full: true,
       removed: [],
       events: [],
-      tasks: tasks.map((t) => ({
-        task_id: t.id,
-        state: 'running',
-        container_id: t.id.slice(0, 12),
-        health: 'none',
-        message: null,
-        exit_code: null,
-        restart_count: 0,
-        ports: [],
-        retry_at: null,
-        ready_since: 0,
-        ip: null,
-      })),
+      tasks: tasks.map((t) => running(t.id)),
     });
     // Their endpoints go out once their pace is over; the node beats meanwhile.
     fixture.clock.now += 1000;
@@ -229,11 +216,74 @@ test('a converged cluster with a global service idles too: the tick skips its pa
       store.listServices().map((s) => s.rollout?.state),
       ['complete', 'complete'],
     );
-    const before = passes.length;
-    controller.tick();
-    await turns();
-    controller.tick();
-    await turns();
-    assert.equal(passes.length, before, 'no pass while nothing changed');
-    assert.equal(controller.passesSkipped, 2);
+    await assertTwoTicksSkipped(fixture);
   }));
+
+/** A report that changes nothing: a pass is asked for by reports alone. */
+const EMPTY_REPORT = {
+  type: 'report' as const,
+  generation: 1,
+  full: false,
+  tasks: [],
+  removed: [],
+  events: [],
+};
+
+/** Busy for `ms` (inside a pass, so the pass takes that long). */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {}
+}
+
+test('a pass for reports alone waits REPORT_PASS_PACE times the last pass; a write takes it along sooner', () => {
+  const passMs = 30;
+  return withController(
+    async (fixture) => {
+      const { controller, passes } = fixture;
+      await converge(fixture);
+      const report = EMPTY_REPORT;
+      const before = passes.length;
+      controller.applyReport('a', report);
+      const askedAt = performance.now();
+      // Timers only ever fire late: the report's pass cannot have run before its pace.
+      await eventually("the report's pass", () => passes.length > before, {
+        timeoutMs: 10_000,
+        intervalMs: 5,
+      });
+      assert.ok(
+        performance.now() - askedAt >= (REPORT_PASS_PACE - 1) * passMs,
+        `ran ${Math.round(performance.now() - askedAt)} ms after the report, the last pass took ${passes.at(-2)} ms`,
+      );
+      // A write after a report: one pass, for both, at the write's pace.
+      const next = passes.length;
+      controller.applyReport('a', report);
+      controller.trigger();
+      await eventually("the write's pass", () => passes.length > next, { timeoutMs: 10_000, intervalMs: 5 });
+      await turns();
+      assert.equal(passes.length, next + 1, 'the report waited for no pass of its own');
+    },
+    { onPlan: () => busy(passMs) },
+  );
+});
+
+test("the tick does not wait out a report's pace: the pass waiting for it runs at the usual one", () => {
+  const passMs = 150;
+  return withController(
+    async (fixture) => {
+      const { controller, passes } = fixture;
+      await converge(fixture);
+      const before = passes.length;
+      controller.applyReport('a', EMPTY_REPORT);
+      const askedAt = performance.now();
+      controller.tick();
+      await eventually('the pass', () => passes.length > before, { timeoutMs: 10_000, intervalMs: 5 });
+      const waitedMs = performance.now() - askedAt;
+      assert.ok(
+        waitedMs < (REPORT_PASS_PACE - 0.5) * passMs,
+        `ran ${Math.round(waitedMs)} ms after the tick`,
+      );
+      assert.equal(passes.length, before + 1);
+    },
+    { onPlan: () => busy(passMs) },
+  );
+});

@@ -5,25 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { eventually } from '../../test/support/eventually.ts';
-import { DEFAULT_POOL } from '../model/addressing.ts';
 import { MAX_EVENT_MESSAGE_CHARS } from '../model/bounds.ts';
 import { PROTOCOL_VERSION } from '../protocol/features.ts';
 import { AGENT_PATH, CLOSE_CODES } from '../protocol/messages.ts';
 import { joinCluster, type NodeIdentity } from '../security/node-identity.ts';
-import { SqliteStore } from '../store/sqlite-store.ts';
-import { attachAgentGateway } from './agent-gateway.ts';
-import { Cluster } from './cluster.ts';
-import type { Controller } from './controller.ts';
-import { EventLog } from './event-log.ts';
-import { ExecBroker } from './exec-broker.ts';
-import { LogBroker } from './log-broker.ts';
+import { hello, startGateway } from './gateway-fixture.ts';
 import type { RunningServer } from './skiff-server.ts';
 import { startServer } from './skiff-server.ts';
 
@@ -70,23 +61,6 @@ export async function joinedAgent(
     dataDir: join(dir, 'agents', name),
   });
   return rawAgent({ url: server.url, identity });
-}
-
-export function hello(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    type: 'hello',
-    agent_version: '0.1.0',
-    node: {
-      name,
-      engine_id: `engine-${name}`,
-      address: '127.0.0.1',
-      labels: {},
-      cpu_millicores: 2000,
-      memory_bytes: 2 ** 31,
-      engine_version: '20.10.0',
-    },
-    ...extra,
-  };
 }
 
 export function report(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -246,35 +220,16 @@ describe('a hostile agent', () => {
 });
 
 test('a message whose handling throws is dropped; the connection and the process stay', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-gateway-'));
-  const store = new SqliteStore(join(dir, 'skiff.db'));
-  const logged: string[] = [];
-  const cluster = new Cluster(store, Date.now());
-  const controller = {
-    trigger() {},
-    applyReport() {
-      throw new Error('boom in applyReport');
+  const { cluster, agentUrl, logged, close } = await startGateway({
+    nodeName: 'thrower',
+    controller: {
+      applyReport() {
+        throw new Error('boom in applyReport');
+      },
     },
-  } as unknown as Controller;
-  const http = createServer((_, response) => response.end());
-  const gateway = attachAgentGateway(http, {
-    // A bare gateway: every connection is node thrower's (certificates are tested in test/tls.test.ts).
-    authenticate: () => ({ nodeName: 'thrower' }),
-    clusterId: 'cluster-1',
-    addressPool: DEFAULT_POOL,
-    heartbeatIntervalMs: 500,
-    cluster,
-    controller,
-    events: new EventLog(store),
-    logs: new LogBroker(cluster),
-    execs: new ExecBroker(cluster),
-    now: Date.now,
-    log: (line) => logged.push(line),
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   try {
-    const { port } = http.address() as AddressInfo;
-    const agent = await rawAgent({ url: `http://127.0.0.1:${port}` });
+    const agent = await rawAgent({ url: `http://${agentUrl.host}` });
     agent.send(hello('thrower'));
     agent.send(report());
     await eventually('the throw logged', () => logged.some((l) => l.includes('boom in applyReport')), {
@@ -287,10 +242,7 @@ test('a message whose handling throws is dropped; the connection and the process
     agent.socket.close();
     await agent.closed;
   } finally {
-    gateway.close();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 });
 

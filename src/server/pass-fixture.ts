@@ -124,8 +124,8 @@ export function ids(prefix = 't'): () => string {
   return () => `${prefix}${String(next++).padStart(3, '0')}`;
 }
 
-/** What node `name`'s agent registers with (1 CPU, 1 GiB). */
-export function registration(name: string): NodeRegistration {
+/** What node `name`'s agent registers with (1 CPU, 1 GiB unless `overrides` say). */
+export function registration(name: string, overrides: Partial<NodeRegistration> = {}): NodeRegistration {
   return {
     name,
     engine_id: `e-${name}`,
@@ -134,5 +134,6 @@ export function registration(name: string): NodeRegistration {
     cpu_millicores: 1000,
     memory_bytes: 2 ** 30,
     engine_version: '27',
+    ...overrides,
   };
 }

@@ -72,6 +72,16 @@ export interface PassMemory {
   readonly assignGeneration: number;
   /** Each connected node's assignment key as last computed, to skip recomputing an unchanged one. */
   readonly assignmentKeys?: ReadonlyMap<string, AssignmentKeyMemory>;
+  /**
+   * What `assignmentKeys` were computed from, when every one of them had been sent: a pass on the
+   * same placements and references, to the same nodes, has no assignment to send (plan-pass.ts).
+   */
+  readonly assignedFrom?: AssignedFrom;
+  /**
+   * What the last pass's services were reconciled from, when every one of them was steady: a pass
+   * on the same services, placements and draining nodes finds them all steady again (plan-pass.ts).
+   */
+  readonly steadyFrom?: SteadyFrom;
   readonly endpointsGeneration: number;
   /** The endpoint set of `endpointsGeneration`, per service, to tell a change cheaply. */
   readonly endpoints: EndpointsMemory | undefined;
@@ -82,6 +92,19 @@ export interface PassMemory {
 }
 
 /** A node's assignment key and what it was made from, in the pass's task order (plan-pass.ts `assign`). */
+export interface SteadyFrom {
+  readonly placementVersion: number;
+  /** The service records, by name (records are replaced, never mutated: compared by identity). */
+  readonly services: readonly StoredService[];
+  readonly draining: string;
+}
+
+export interface AssignedFrom {
+  readonly placementVersion: number;
+  /** The admission policy and network indices the references were made of, as text. */
+  readonly refs: string;
+}
+
 export interface AssignmentKeyMemory {
   readonly taskIds: readonly string[];
   readonly refKeys: readonly string[];
@@ -130,6 +153,8 @@ export interface ServiceEndpointsMemory {
 export interface PassSnapshot {
   readonly services: readonly StoredService[];
   readonly tasks: readonly TaskRecord[];
+  /** The store's `placementVersion` when `tasks` were read; absent: not counted. */
+  readonly placementVersion?: number;
   /** The specs of the revisions the tasks run (and of current revisions), by `specKey`. */
   readonly specs: ReadonlyMap<string, ServiceSpec>;
   readonly allocations: readonly Allocation[];
@@ -227,6 +252,7 @@ export function readSnapshot(sources: SnapshotSources): PassSnapshot {
   return {
     services,
     tasks,
+    ...(store.placementVersion !== undefined ? { placementVersion: store.placementVersion } : {}),
     specs,
     allocations: store.listAllocations(),
     policy: readPolicy(store),

@@ -532,3 +532,92 @@ test('endpoints: a node whose last message still waits to be written is planned 
   assert.deepEqual(plan.endpoints?.deltas, []);
   assert.equal(plan.quietUntil, NOW);
 });
+
+test("assignments: on the store's same placement version, with every node holding its key, the last keys stand; any change computes them", () => {
+  const services = [service('web', 2)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b')];
+  const at = (version: number, list = tasks, nodes = [node('a'), node('b')]) => ({
+    ...snapshot(services, list, nodes),
+    placementVersion: version,
+  });
+  const first = planPass(at(7), NOW, ids());
+  assert.equal(first.assignments.length, 2);
+  const sent = (id: string) => first.assignments.find((a) => a.nodeId === id)?.key;
+  const holding = [node('a', { sentAssignment: sent('a') }), node('b', { sentAssignment: sent('b') })];
+  // Reports replaced every record (observed state): the placements are the store's same version.
+  const reported = tasks.map((t) => ({ ...t, observed: { ...running(t.id), restart_count: 1 } }));
+  const same = planPass({ ...at(7, reported, holding), memory: first.memory }, NOW + 250, ids());
+  assert.deepEqual(same.assignments, []);
+  assert.equal(same.memory.assignmentKeys, first.memory.assignmentKeys, 'the last keys, not computed again');
+  // A node that reconnected holds nothing: it is sent its assignment.
+  const back = [holding[0] ?? node('a'), node('b')];
+  const rejoined = planPass({ ...at(7, reported, back), memory: first.memory }, NOW + 250, ids());
+  assert.deepEqual(
+    rejoined.assignments.map((a) => [a.nodeId, a.key]),
+    [['b', sent('b')]],
+  );
+  // A task moved (a new version): both nodes hear of it.
+  const moved = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'a')];
+  const after = planPass({ ...at(8, moved, holding), memory: first.memory }, NOW + 250, ids());
+  assert.deepEqual(after.assignments.map((a) => a.nodeId).sort(), ['a', 'b']);
+  // The same version, but a policy change: the references changed.
+  const policy = { mode: 'baseline' as const, exceptions: { web: ['cap:NET_ADMIN'] } };
+  const admitted = planPass({ ...at(7, reported, holding), policy, memory: first.memory }, NOW + 250, ids());
+  assert.deepEqual(admitted.assignments.map((a) => a.nodeId).sort(), ['a', 'b']);
+  // The same version, but the pass itself changes a placement (a scale down): computed.
+  const scaled = planPass(
+    { ...at(7, reported, holding), services: [service('web', 1)], memory: first.memory },
+    NOW + 250,
+    ids(),
+  );
+  assert.deepEqual(
+    scaled.assignments.map((a) => [a.nodeId, a.tasks.length]),
+    [['b', 0]],
+  );
+});
+
+test('reconcile: on the same placements, service records and draining nodes, steady services stay steady; any change reconciles', () => {
+  const services = [service('web', 2)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b')];
+  const at = (version: number, list = tasks, nodes = [node('a'), node('b')], svcs = services) => ({
+    ...snapshot(svcs, list, nodes),
+    placementVersion: version,
+  });
+  const first = planPass(at(3), NOW, ids());
+  assert.deepEqual([first.insert, first.update, first.forget], [[], [], []]);
+  assert.ok(first.memory.steadyFrom, 'every service was steady');
+  const again = planPass({ ...at(3), memory: first.memory }, NOW + 250, ids());
+  assert.deepEqual([again.insert, again.update, again.forget], [[], [], []]);
+  assert.equal(again.memory.steadyFrom, first.memory.steadyFrom, 'not reconciled again');
+  // A scale writes a new service record: reconciled, a replica more.
+  const scaled = planPass(
+    { ...at(3, tasks, undefined, [service('web', 3)]), memory: first.memory },
+    NOW,
+    ids(),
+  );
+  assert.deepEqual(
+    scaled.insert.map((t) => t.slot),
+    [2],
+  );
+  assert.equal(scaled.memory.steadyFrom, undefined, 'not steady: the next pass reconciles too');
+  // A replica deleted (a new placement version): replaced.
+  const lost = planPass(
+    { ...at(4, [tasks[0] ?? task('w0', 'web', 0, 'a')]), memory: first.memory },
+    NOW,
+    ids(),
+  );
+  assert.deepEqual(
+    lost.insert.map((t) => t.slot),
+    [1],
+  );
+  // A node drained: its replica's successor starts elsewhere.
+  const drained = planPass(
+    { ...at(3, tasks, [node('a'), node('b', { availability: 'draining' })]), memory: first.memory },
+    NOW,
+    ids(),
+  );
+  assert.deepEqual(
+    drained.insert.map((t) => [t.slot, t.nodeId]),
+    [[1, 'a']],
+  );
+});

@@ -57,6 +57,7 @@ import { latestDeltaBytes, publishService, serviceDelta } from './endpoints-hist
 import { livenessStatus } from './node-liveness.ts';
 import { quietUntil } from './pass-quiet.ts';
 import type {
+  AssignedFrom,
   AssignmentKeyMemory,
   EndpointsMemory,
   PassMemory,
@@ -64,6 +65,7 @@ import type {
   PassSnapshot,
   PublishedEndpoints,
   ServiceEndpointsMemory,
+  SteadyFrom,
 } from './pass-snapshot.ts';
 import { specKey } from './pass-snapshot.ts';
 import type { Preparation, PrepareCandidate } from './prepare-plan.ts';
@@ -224,6 +226,15 @@ function byName<T>(name: (item: T) => string): (a: T, b: T) => number {
   return (a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0);
 }
 
+function sameSteadyFrom(last: SteadyFrom, now: SteadyFrom): boolean {
+  return (
+    last.placementVersion === now.placementVersion &&
+    last.draining === now.draining &&
+    last.services.length === now.services.length &&
+    last.services.every((service, i) => service === now.services[i])
+  );
+}
+
 function sameRecords(a: readonly TaskRecord[], b: readonly TaskRecord[]): boolean {
   return a.length === b.length && a.every((task, i) => task === b[i]);
 }
@@ -270,6 +281,8 @@ class PassBuilder {
   /** Replacements prepared for silent nodes' replicas, by the replica's id (prepare-plan.ts). */
   #preparations: Map<string, Preparation>;
   #assignmentKeys: ReadonlyMap<string, AssignmentKeyMemory> | undefined;
+  #assignedFrom: AssignedFrom | undefined;
+  #steadyFrom: SteadyFrom | undefined;
   #endpoints: EndpointsSend | undefined;
   #again = false;
   /** A step read something that changes with time alone: the next pass cannot be skipped. */
@@ -409,6 +422,15 @@ class PassBuilder {
   }
 
   reconcileServices(): void {
+    const from = this.#steadyFromNow();
+    const last = this.#snapshot.memory.steadyFrom;
+    if (from && last && sameSteadyFrom(last, from)) {
+      // Every service was steady, and nothing isSteady reads has changed (not the time, not
+      // observed state): no walk over the task table.
+      this.#steadyFrom = last;
+      return;
+    }
+    let allSteady = true;
     const services = new Map(this.#services.map((s) => [s.spec.name, s]));
     const byService = new Map<string, TaskRecord[]>();
     for (const task of this.#tasks.values()) {
@@ -433,6 +455,7 @@ class PassBuilder {
       };
       // Most services, most passes: one replica of the current revision per slot, nothing to do.
       if (service?.rollout?.state !== 'in_progress' && isSteady(input)) continue;
+      allSteady = false;
       // The reconciler's plan may depend on the time (rollout pacing, healthy deadlines).
       this.#timeBound = true;
       const pull = service ? this.#pullPhase(service) : undefined;
@@ -468,6 +491,23 @@ class PassBuilder {
         this.#forgotten.add(id);
       }
     }
+    this.#steadyFrom = allSteady ? from : undefined;
+  }
+
+  /**
+   * What isSteady reads, when the store counts placements, no step before changed one, and no
+   * service is global (its slots follow the nodes' eligibility): the service records, the
+   * placements and the draining nodes.
+   */
+  #steadyFromNow(): SteadyFrom | undefined {
+    const version = this.#snapshot.placementVersion;
+    if (version === undefined || this.#tasks.placementsChanged()) return undefined;
+    if (this.#services.some((s) => s.spec.mode === 'global')) return undefined;
+    const draining = this.#nodes
+      .filter((n) => n.availability === 'draining')
+      .map((n) => n.id)
+      .join(',');
+    return { placementVersion: version, services: this.#services, draining };
   }
 
   /**
@@ -847,6 +887,15 @@ class PassBuilder {
       }
       return ref;
     };
+    const from = this.#assignedFromNow();
+    this.#assignedFrom = from;
+    if (from && this.#sentAsLastAssigned(from)) {
+      // Nothing an assignment is made of changed, and every node holds its last: nothing to send,
+      // and no walk over the task table (under churn, reports change observed state only).
+      this.#assignmentKeys = this.#snapshot.memory.assignmentKeys;
+      this.#prepareSets(refOf);
+      return;
+    }
     const onNode = new Map<string, Entry[]>();
     for (const task of this.#tasks.values()) {
       if (task.nodeId === null || task.desiredState !== 'running') continue;
@@ -893,6 +942,33 @@ class PassBuilder {
     }
     this.#assignmentKeys = keys;
     this.#prepareSets(refOf);
+  }
+
+  /** What this pass's assignments are made of, when the store counts its placements. */
+  #assignedFromNow(): AssignedFrom | undefined {
+    const version = this.#snapshot.placementVersion;
+    if (version === undefined || this.#tasks.placementsChanged()) return undefined;
+    const networks = [...this.#indices.network].map(([name, index]) => `${name}=${index}`).join(',');
+    return { placementVersion: version, refs: `${JSON.stringify(this.#snapshot.policy)}|${networks}` };
+  }
+
+  /**
+   * The last pass's assignments were made of the same (`from`), and each node connected now was
+   * connected then and holds the key computed for it: this pass would compute the same keys.
+   */
+  #sentAsLastAssigned(from: AssignedFrom): boolean {
+    const last = this.#snapshot.memory.assignedFrom;
+    const keys = this.#snapshot.memory.assignmentKeys;
+    if (!last || !keys || last.placementVersion !== from.placementVersion || last.refs !== from.refs)
+      return false;
+    let connected = 0;
+    for (const node of this.#nodes) {
+      if (!node.connected) continue;
+      connected++;
+      const key = keys.get(node.id)?.key;
+      if (key === undefined || key !== node.sentAssignment) return false;
+    }
+    return connected === keys.size;
   }
 
   /** Each node that can prepare and whose prepared set changed since its link was last sent one. */
@@ -1245,6 +1321,8 @@ class PassBuilder {
         releases: this.#releases,
         assignGeneration: this.#assignGeneration,
         assignmentKeys: this.#assignmentKeys ?? this.#snapshot.memory.assignmentKeys,
+        ...(this.#assignedFrom ? { assignedFrom: this.#assignedFrom } : {}),
+        ...(this.#steadyFrom ? { steadyFrom: this.#steadyFrom } : {}),
         endpointsGeneration: this.#endpointsGeneration,
         endpoints: this.#endpointsMemory,
         endpointsPublishedAt: this.#endpointsPublishedAt,

@@ -65,6 +65,16 @@ export class TaskOverlay {
     return out;
   }
 
+  /** Whether this pass added or deleted a task, or changed where one runs or whether it should. */
+  placementsChanged(): boolean {
+    for (const [id, after] of this.#changes) {
+      const before = this.#base.get(id);
+      if (!before || !after || before.nodeId !== after.nodeId || before.desiredState !== after.desiredState)
+        return true;
+    }
+    return false;
+  }
+
   /** The snapshot's tasks that this pass replaced or deleted: [id, before, after (undefined: deleted)]. */
   *changed(): Iterable<[string, TaskRecord, TaskRecord | undefined]> {
     for (const [id, after] of this.#changes) {

@@ -20,14 +20,7 @@ import type { LoopReport } from '../agent/converge-loop.ts';
 import { ConvergeLoop } from '../agent/converge-loop.ts';
 import { ImagePrePuller } from '../agent/image-pre-puller.ts';
 import { imagesDelta, reportedImages } from '../agent/image-report.ts';
-import type { ServerSilence } from '../agent/server-silence.ts';
-import {
-  BASE_SERVER_SILENCE_MS,
-  livenessAction,
-  PINGS_PER_SILENCE,
-  serverSilence,
-  UNWELCOMED_SILENCE,
-} from '../agent/server-silence.ts';
+import { BASE_SERVER_SILENCE_MS, PINGS_PER_SILENCE, ServerBeat } from '../agent/server-silence.ts';
 import { StatsSampler } from '../agent/stats-sampler.ts';
 import type { UsageSource } from '../agent/stats-usage.ts';
 import { AgentTally } from '../metrics/agent-counters.ts';
@@ -96,12 +89,12 @@ export class SimAgent {
   #loop: ConvergeLoop | undefined;
   #clusterId: string | undefined;
   #generation = 0;
-  #serverSilence: ServerSilence = UNWELCOMED_SILENCE;
-  /** As the real agent: the welcome listed `ping-heartbeat`, so the beats go as pings. */
-  #pingsBeat = false;
-  #lastPingAt = 0;
+  /** As the real agent's: the beats, as pings when the welcome lists `ping-heartbeat`. */
+  readonly #beat = new ServerBeat(
+    () => this.#socket,
+    () => this.#send({ type: 'heartbeat' }),
+  );
   #pendingEvents: LoopReport['events'] = [];
-  #heartbeat: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
   /** As the real agent: its counters go to the server every 5 s. */
   readonly #tally = new AgentTally();
@@ -200,7 +193,7 @@ export class SimAgent {
     this.#stats?.stop();
     clearTimeout(this.#imagesTimer);
     this.#imagesSent = undefined;
-    clearInterval(this.#heartbeat);
+    this.#beat.stop();
     clearInterval(this.#metricsTimer);
     clearInterval(this.#liveness);
     this.#loop?.stop();
@@ -240,14 +233,12 @@ export class SimAgent {
     // A new connection starts with the whole set: deltas follow what this one was sent.
     this.#endpoints = EMPTY_ENDPOINT_SET;
     let lastHeard = Date.now();
-    this.#lastPingAt = 0;
-    this.#pingsBeat = false;
-    this.#serverSilence = UNWELCOMED_SILENCE;
+    this.#beat.reset();
     clearInterval(this.#liveness);
     this.#liveness = setInterval(() => {
-      const action = livenessAction(Date.now(), lastHeard, this.#lastPingAt, this.#serverSilence);
+      const action = this.#beat.action(Date.now(), lastHeard);
       if (action === 'drop') socket.terminate();
-      else if (action === 'ping') this.#ping(socket);
+      else if (action === 'ping') this.#beat.ping(socket);
     }, SERVER_SILENCE_MS / PINGS_PER_SILENCE);
     socket.on('pong', () => {
       lastHeard = Date.now();
@@ -273,7 +264,7 @@ export class SimAgent {
     });
     socket.on('error', (error) => this.#options.log(`${this.name}: server connection: ${error.message}`));
     socket.on('close', () => {
-      clearInterval(this.#heartbeat);
+      this.#beat.stop();
       clearInterval(this.#metricsTimer);
       this.#stats?.stop();
       clearTimeout(this.#imagesTimer);
@@ -285,20 +276,6 @@ export class SimAgent {
       setTimeout(() => this.#connect(), this.#retryDelayMs);
       this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, 1000);
     });
-  }
-
-  /** Heartbeats every `intervalMs` (the welcome's, or a later `heartbeat.interval`), and the server's silence judged by it. */
-  #beatEvery(intervalMs: number): void {
-    clearInterval(this.#heartbeat);
-    const beat = this.#pingsBeat ? () => this.#ping(this.#socket) : () => this.#send({ type: 'heartbeat' });
-    this.#heartbeat = setInterval(beat, intervalMs);
-    this.#serverSilence = serverSilence(intervalMs, this.#pingsBeat ? 'pings' : 'heartbeats');
-  }
-
-  #ping(socket: WebSocket | undefined): void {
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    socket.ping();
-    this.#lastPingAt = Date.now();
   }
 
   #receive(data: Buffer): void {
@@ -325,8 +302,10 @@ export class SimAgent {
         this.#startLoop(message.cluster_id, message.address_pool);
         this.registered = true;
         this.counters.connects++;
-        this.#pingsBeat = message.features?.includes(FEATURES.pingHeartbeat) === true;
-        this.#beatEvery(message.heartbeat_interval_ms);
+        this.#beat.welcomed(
+          message.heartbeat_interval_ms,
+          message.features?.includes(FEATURES.pingHeartbeat) === true ? 'pings' : 'heartbeats',
+        );
         clearInterval(this.#metricsTimer);
         if (message.features?.includes(FEATURES.agentMetrics)) {
           const sendMetrics = () => {
@@ -346,7 +325,7 @@ export class SimAgent {
         return;
       }
       case 'heartbeat.interval':
-        this.#beatEvery(message.heartbeat_interval_ms);
+        this.#beat.beatEvery(message.heartbeat_interval_ms);
         return;
       case 'images.prune':
         // A simulated engine's images are what its replicas run: nothing to remove.

@@ -17,6 +17,20 @@ function withStore(fn: (store: SqliteStore, path: string) => void): void {
   }
 }
 
+/** A task of web's revision 1, not yet placed. */
+function unplacedTask(id: string) {
+  return {
+    id,
+    service: 'web',
+    slot: 0,
+    revision: 1,
+    nodeId: null,
+    desiredState: 'running' as const,
+    pendingReason: null,
+    createdAt: 1,
+  };
+}
+
 const spec = serviceSpecSchema.parse({ name: 'web', image: 'skiff-demo:v1', replicas: 2 });
 
 test('a changed spec gets a new revision, an identical one does not', () => {
@@ -155,16 +169,7 @@ test('a spec stored under older, looser limits still reads', () => {
 
 test('reads served from memory match the file, also after a rolled-back transaction', (t) => {
   withStore((store, path) => {
-    const task = {
-      id: 't1',
-      service: 'web',
-      slot: 0,
-      revision: 1,
-      nodeId: null,
-      desiredState: 'running' as const,
-      pendingReason: null,
-      createdAt: 1,
-    };
+    const task = unplacedTask('t1');
     store.putService(spec, 1);
     store.insertTask(task);
     const before = store.taskSnapshot();
@@ -290,3 +295,28 @@ test('a service write re-reads that service alone: the others keep their records
       ['cache', 'web'],
     );
   }));
+
+test('the placement version grows with inserts, placements, desired states, deletes and rollbacks, not with observed state', () => {
+  withStore((store) => {
+    store.putService(spec, 0);
+    const grew = (what: string, write: () => void, by = true) => {
+      const before = store.placementVersion;
+      write();
+      assert.equal(store.placementVersion > before, by, what);
+    };
+    const task = { ...unplacedTask('t1'), pendingReason: 'no node', createdAt: 0 };
+    grew('insert', () => store.insertTask(task));
+    grew('placement', () => store.placeTask('t1', 'n1', null));
+    grew('observed state', () => store.setObserved('t1', null), false);
+    grew('desired state', () => store.setDesiredState('t1', 'shutdown'));
+    grew('rollback', () =>
+      assert.throws(() =>
+        store.transaction(() => {
+          store.setObserved('t1', null);
+          throw new Error('abort');
+        }),
+      ),
+    );
+    grew('delete', () => store.deleteTask('t1'));
+  });
+});

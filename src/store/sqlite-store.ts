@@ -105,6 +105,7 @@ export class SqliteStore implements Store {
   #tasks: Map<string, TaskRecord> | undefined;
   /** Which tasks each node holds, built with the first `tasksOnNode` and kept with `#tasks`. */
   #tasksByNode: Map<string, Set<string>> | undefined;
+  #placementVersion = 0;
   /** The services table, parsed: read by every pass and most requests, dropped on every write. */
   #services: Map<string, StoredService> | undefined;
   /**
@@ -197,6 +198,7 @@ export class SqliteStore implements Store {
       return result;
     } catch (error) {
       this.#db.exec('ROLLBACK');
+      this.#placementVersion++;
       this.#tasks = undefined;
       this.#tasksByNode = undefined;
       this.#services = undefined;
@@ -417,6 +419,10 @@ export class SqliteStore implements Store {
     );
   }
 
+  get placementVersion(): number {
+    return this.#placementVersion;
+  }
+
   /** Every task, in no particular order: a consistent snapshot, cheap to take. */
   taskSnapshot(): TaskRecord[] {
     return [...this.#taskTable().values()];
@@ -509,6 +515,7 @@ export class SqliteStore implements Store {
       observed: null,
     });
     if (this.#tasksByNode) this.#index(this.#tasksByNode, task.id, task.nodeId);
+    this.#placementVersion++;
   }
 
   placeTask(id: string, nodeId: string | null, pendingReason: string | null): void {
@@ -518,11 +525,13 @@ export class SqliteStore implements Store {
       id,
     );
     this.#updateTask(id, { nodeId, pendingReason });
+    this.#placementVersion++;
   }
 
   setDesiredState(id: string, state: DesiredState): void {
     this.#statement('UPDATE tasks SET desired_state = ? WHERE id = ?').run(state, id);
     this.#updateTask(id, { desiredState: state });
+    this.#placementVersion++;
   }
 
   setObserved(id: string, observed: TaskObservation | null): void {
@@ -540,6 +549,7 @@ export class SqliteStore implements Store {
     const task = this.#tasks?.get(id);
     if (task) this.#unindex(id, task.nodeId);
     this.#tasks?.delete(id);
+    this.#placementVersion++;
   }
 
   // Allocations

@@ -159,6 +159,12 @@ export interface Store {
   listTasks(service?: string): StoredTask[];
   /** Every task, in no particular order: a consistent snapshot, cheap to take. */
   taskSnapshot(): TaskRecord[];
+  /**
+   * Grows with every write that changes where a task runs or whether it should (an insert, a
+   * delete, a placement, a desired state), not with observed state; equal values mean the same
+   * placements. Absent: the store does not count (every pass then compares the assignments).
+   */
+  readonly placementVersion?: number;
   tasksOnNode(nodeId: string): TaskRecord[];
   insertTask(task: Task): void;
   placeTask(id: string, nodeId: string | null, pendingReason: string | null): void;
