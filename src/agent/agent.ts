@@ -838,6 +838,7 @@ export class Agent {
       onError: (error) =>
         this.#options.log(`converge: ${error instanceof Error ? error.message : String(error)}`),
       creatingElsewhere: () => this.#prepared?.creating() ?? [],
+      preparedContainer: (taskId) => this.#prepared?.createdFor(taskId),
     });
     this.#loop.start();
     const loop = this.#loop;
@@ -847,7 +848,7 @@ export class Agent {
       pool,
       ...(published === undefined ? {} : { publishAddress: published }),
       assigned: () => loop.assignedTaskIds(),
-      onAssignedCreated: () => loop.trigger(),
+      onAssignedCreated: (taskId, containerId) => loop.preparedCreated(taskId, containerId),
       log: this.#options.log,
     });
     this.#prepared.start();

@@ -99,6 +99,11 @@ export interface ConvergeLoopOptions {
    * flight, prepared-replicas.ts): the converger waits for it rather than make a second one.
    */
   readonly creatingElsewhere?: () => Iterable<string>;
+  /**
+   * The created, never started container another part of the agent holds for a task (a prepared
+   * replica, prepared-replicas.ts), if any: a task assigned here with one is started at once.
+   */
+  readonly preparedContainer?: (taskId: string) => string | undefined;
 }
 
 /** How often an idle loop lists the engine's volumes again when nothing changed. */
@@ -215,7 +220,39 @@ export class ConvergeLoop {
     );
     if (options.fromServer) this.#warm = true;
     if (news) this.#sweepWanted = true;
+    if (news && options.fromServer) {
+      const prepared = this.#options.preparedContainer;
+      for (const task of prepared ? tasks : []) {
+        const containerId = prepared?.(task.task_id);
+        if (containerId !== undefined) this.#startPrepared(task, containerId);
+      }
+    }
     if (news) this.trigger();
+  }
+
+  /**
+   * A prepared create (prepared-replicas.ts) ended for a task assigned here meanwhile: the task's
+   * container, started now if it was made, and a pass either way.
+   */
+  preparedCreated(taskId: string, containerId: string | undefined): void {
+    const task = this.#desired.find((t) => t.task_id === taskId);
+    if (task && containerId !== undefined) this.#startPrepared(task, containerId);
+    this.trigger();
+  }
+
+  /**
+   * Starts a task's prepared container without waiting for the next list: a failover waits for
+   * exactly these starts, and a list on a busy host takes 10-80 ms (then another after each
+   * prepared create still in flight). Only for a task with nothing in flight and no container of
+   * its own; a pass meanwhile finds it busy, and its outcome is folded in as any start's. A
+   * container gone meanwhile answers 404, taken as a conflict: the next pass looks again.
+   */
+  #startPrepared(task: TaskSpec, containerId: string): void {
+    if (this.#stopped || this.#operations.has(task.task_id) || this.#operations.has(containerId)) return;
+    const current = this.#runtime.get(task.task_id)?.current ?? null;
+    if (current !== null && current !== containerId) return;
+    if (this.#containers.some((c) => c.taskId === task.task_id && c.id !== containerId)) return;
+    this.#launch({ kind: 'start', task, containerId });
   }
 
   /**
@@ -578,8 +615,12 @@ export class ConvergeLoop {
         this.#images.delete(task.spec.image);
         this.#imagePorts.delete(task.spec.image);
       }
-      // A name conflict means the engine already has this task's container: the next pass adopts it.
-      if (error instanceof EngineError && error.status === 409) {
+      // A name conflict means the engine already has this task's container: the next pass adopts
+      // it. A start of a container that is gone (removed meanwhile) means the same: look again.
+      if (
+        error instanceof EngineError &&
+        (error.status === 409 || (action.kind === 'start' && error.status === 404))
+      ) {
         this.#outcomes.push({ kind: 'conflict', taskId: task.task_id });
         return;
       }
