@@ -3,7 +3,8 @@
  * PreparedReplicas beside the real converge loop on the simulator's fake engine: prepared means
  * created and not started; the converger leaves it alone until an assignment names its task, then
  * starts that very container (at once, not after its next list); a set that drops it removes it;
- * a fresh agent sweeps leftovers; an image is asked about once however many are prepared at once.
+ * a fresh agent sweeps leftovers; a prepare its assignment overtakes is the converger's one create;
+ * an image is asked about once however many are prepared at once.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -297,6 +298,45 @@ test('a prepared create in flight at the assignment: started as the create ends,
     );
     assert.equal(engine.calls.get('createContainer'), 1, 'the converger made no second one');
     assert.ok(!logs.some((line) => /could not|conflict/i.test(line)), logs.join('\n'));
+  } finally {
+    loop.stop();
+    prepared.stop();
+  }
+});
+
+test('a prepare set its assignment overtakes (the host was down before the prepared pass listed): the converger makes the one container', async () => {
+  const engine = new SlowListEngine();
+  const { loop, prepared, logs } = pair(engine);
+  loop.start();
+  prepared.start();
+  try {
+    loop.setDesired([], { fromServer: true });
+    await eventually('the loop has listed once', () => engine.log.includes('listed') || undefined, {
+      intervalMs: 5,
+    });
+    // A host killed at once is down a few ms after its link dropped: the prepare set and then the
+    // assignment (with an empty set) arrive while the prepared pass is still listing.
+    engine.listDelayMs = 100;
+    prepared.setWanted([task('t1', 0)]);
+    await eventually('the prepared pass listing', () => engine.log.at(-1) === 'list' || undefined, {
+      intervalMs: 1,
+    });
+    assert.deepEqual(prepared.creating(), [], 'no prepared create begun yet');
+    loop.setDesired([task('t1', 0)], { fromServer: true });
+    prepared.setWanted([]);
+    await eventually('t1 running', () => {
+      const s = states(engine);
+      return s.join() === 't1:running' ? s : undefined;
+    });
+    const [only] = await engine.listManaged(CLUSTER);
+    assert.ok(only !== undefined && only.prepared !== true, 'the converger’s own container');
+    assert.equal(
+      engine.calls.get('createContainer'),
+      1,
+      'one container for the task, none prepared beside it',
+    );
+    assert.equal(engine.calls.get('startContainer'), 1);
+    assert.ok(!logs.some((line) => /could not|failed/i.test(line)), logs.join('\n'));
   } finally {
     loop.stop();
     prepared.stop();
