@@ -58,6 +58,7 @@ import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
 import { PreparedReplicas } from './prepared-replicas.ts';
 import { publishAddress, publishAddressWarning } from './publish-address.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
+import { restoredHoldMs } from './restored-hold.ts';
 import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
 import type { DialOutcome, ServerChoice } from './server-choice.ts';
 import { currentServer, dialUrl, firstChoice, nextChoice } from './server-choice.ts';
@@ -171,6 +172,8 @@ export class Agent {
   #serverSilence: ServerSilence = UNWELCOMED_SILENCE;
   /** The welcome listed `ping-heartbeat`: the heartbeats go as pings (server-silence.ts). */
   #pingsBeat = false;
+  /** The heartbeat interval the server last told (saved with the assignment: restored-hold.ts). */
+  #heartbeatIntervalMs: number | undefined;
   /** When the current connection was last pinged (by the liveness timer or a beat). */
   #lastPingAt = 0;
   /** The endpoints set of the current connection, which deltas are merged into (data plane or not). */
@@ -323,8 +326,13 @@ export class Agent {
       if (this.#poolProblem(cluster) === undefined) {
         this.#startLoop(cluster);
         this.#generation = saved.generation;
-        this.#loop?.setDesired(saved.tasks, { fromServer: false });
-        this.#options.log(`restored assignment ${saved.generation} (${saved.tasks.length} tasks) from disk`);
+        // What still runs is kept; what does not waits for the server's own assignment, which
+        // may have moved it elsewhere while this node was away (restored-hold.ts).
+        const holdMs = restoredHoldMs(saved.heartbeat_interval_ms);
+        this.#loop?.setDesired(saved.tasks, { fromServer: false, holdStartsForMs: holdMs });
+        this.#options.log(
+          `restored assignment ${saved.generation} (${saved.tasks.length} tasks) from disk; replicas not running wait up to ${holdMs} ms for the server's assignment`,
+        );
       }
     }
     this.#images?.start();
@@ -572,6 +580,7 @@ export class Agent {
     clearInterval(this.#heartbeat);
     const beat = this.#pingsBeat ? () => this.#ping(this.#socket) : () => this.#send({ type: 'heartbeat' });
     this.#heartbeat = setInterval(beat, intervalMs);
+    this.#heartbeatIntervalMs = intervalMs;
     this.#serverSilence = serverSilence(intervalMs, this.#pingsBeat ? 'pings' : 'heartbeats');
   }
 
@@ -651,6 +660,9 @@ export class Agent {
           cluster_id: this.#clusterId,
           address_pool: this.#pool.cidr,
           generation: message.generation,
+          ...(this.#heartbeatIntervalMs === undefined
+            ? {}
+            : { heartbeat_interval_ms: this.#heartbeatIntervalMs }),
           // References only: secret values stay in memory (and in the tmpfs files), never on disk.
           tasks: message.tasks.map(withoutSecretValues),
         });

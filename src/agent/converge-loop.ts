@@ -39,6 +39,7 @@ import { visibleToConverger } from './prepared-plan.ts';
 import { explainPullFailure, needsPull } from './pull-policy.ts';
 import type { ReportedDeath } from './reported-deaths.ts';
 import { withDeaths } from './reported-deaths.ts';
+import { restoredStarts } from './restored-hold.ts';
 import { SecretFileWriter } from './secret-files.ts';
 import { Semaphore } from './semaphore.ts';
 
@@ -135,6 +136,9 @@ export class ConvergeLoop {
   #desired: TaskSpec[] = [];
   #desiredText = '';
   #warm = false;
+  /** When the desired set was restored from disk (not yet from the server), and for how long its starts wait. */
+  #restoredAt: number | undefined;
+  #restoredHoldMs = 0;
   #containers: ManagedContainer[] = [];
   #publishedPortsText = '';
   #runtime = new Map<string, TaskRuntime>();
@@ -205,8 +209,14 @@ export class ConvergeLoop {
     clearTimeout(this.#wakeTimer);
   }
 
-  /** The desired set; `fromServer` is false for an assignment restored from disk. */
-  setDesired(tasks: readonly TaskSpec[], options: { fromServer: boolean }): void {
+  /**
+   * The desired set; `fromServer` is false for an assignment restored from disk, whose replicas
+   * that do not run wait `holdStartsForMs` for the server's own (restored-hold.ts).
+   */
+  setDesired(
+    tasks: readonly TaskSpec[],
+    options: { readonly fromServer: true } | { readonly fromServer: false; readonly holdStartsForMs: number },
+  ): void {
     // The server resends the whole set whenever anything of the node changes (a replica it was
     // told about starting, say): the same set again is no news, and a pass now would only put a
     // list beside the start in flight.
@@ -219,6 +229,10 @@ export class ConvergeLoop {
       tasks.map((t) => ({ service: t.service, probed: t.spec.health_check !== undefined })),
     );
     if (options.fromServer) this.#warm = true;
+    else if (!this.#warm) {
+      this.#restoredAt = this.#options.now();
+      this.#restoredHoldMs = options.holdStartsForMs;
+    }
     if (news) this.#sweepWanted = true;
     if (news && options.fromServer) {
       const prepared = this.#options.preparedContainer;
@@ -332,6 +346,7 @@ export class ConvergeLoop {
       unhealthy,
       now,
       stableAfterMs: this.#options.stableAfterMs,
+      startsHeldUntil: this.#startsHeldUntil(now),
     });
     this.#countPass(this.#runtime, plan.runtime, plan.actions, unhealthy);
     this.#runtime = plan.runtime;
@@ -346,6 +361,17 @@ export class ConvergeLoop {
     this.#publish();
     if (plan.actions.length === 0) await this.#sweepNetworks(now);
     await this.#syncVolumes(now);
+  }
+
+  /** Until when a restored assignment's starts wait for the server (restored-hold.ts); undefined: they do not. */
+  #startsHeldUntil(now: number): number | undefined {
+    const starts = restoredStarts({
+      serverAnswered: this.#warm,
+      restoredAt: this.#restoredAt,
+      holdMs: this.#restoredHoldMs,
+      now,
+    });
+    return starts.kind === 'held' ? starts.untilMs : undefined;
   }
 
   /** Volumes the server wants gone: removed when no container of ours (or anyone's) has them. */

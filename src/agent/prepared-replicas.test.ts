@@ -177,7 +177,7 @@ test('a fresh agent sweeps the prepared containers an earlier run left, but not 
   first.prepared.stop();
   // Killed and restarted: its saved assignment names t2 (the server assigned it just before).
   const second = pair(engine);
-  second.loop.setDesired([task('t2', 1)], { fromServer: false });
+  second.loop.setDesired([task('t2', 1)], { fromServer: false, holdStartsForMs: 0 });
   second.loop.start();
   second.prepared.start();
   try {
