@@ -5,7 +5,8 @@
  * moved; a host whose replacements were prepared before it died (its agent went first) has its
  * replicas back from those very containers; a host killed at once is down on the probes' evidence
  * before some replacements are prepared, and each comes back from its prepared container or is made
- * directly, nothing left behind and no slot over its count.
+ * directly, nothing left behind and no slot over its count. A killed host that comes back never
+ * runs its old replicas beside their replacements, not even for a moment.
  * SKIFF_TEST_DEBUG=1 prints the event log, the server's output and each agent's log at the end.
  */
 import assert from 'node:assert/strict';
@@ -50,6 +51,42 @@ async function containers(service: string, hosts: readonly number[] = [1, 2, 3])
       });
   }
   return seen;
+}
+
+/**
+ * Runs `returning` (a host coming back and settling) while polling every host's running replicas
+ * of the service, all three engines at once, round after round; fails if any slot was seen running
+ * on two hosts in one round. A host whose engine is not up yet runs nothing. A returning agent
+ * restarts its saved assignment only once the server has answered: replicas moved while it was
+ * down must not run beside their replacements (agent/restored-hold.ts).
+ */
+async function noSlotRunsTwiceWhile(service: string, returning: () => Promise<void>): Promise<void> {
+  const doubles: string[] = [];
+  let rounds = 0;
+  let settled = false;
+  const deadline = Date.now() + 180_000;
+  const poll = (async () => {
+    while (!settled && Date.now() < deadline) {
+      const perHost = await Promise.all(
+        [1, 2, 3].map((i) => containers(service, [i]).catch((): Seen[] => [])),
+      );
+      rounds++;
+      const hosts = new Map<number, number[]>();
+      for (const c of perHost.flat().filter((c) => c.state === 'running'))
+        hosts.set(c.slot, [...(hosts.get(c.slot) ?? []), c.host]);
+      for (const [slot, on] of hosts)
+        if (on.length > 1)
+          doubles.push(`${service}-${slot} on lab-h${on.join(' and lab-h')} (round ${rounds})`);
+    }
+  })();
+  try {
+    await returning();
+  } finally {
+    settled = true;
+    await poll;
+  }
+  assert.ok(rounds > 10, `polled ${rounds} rounds only`);
+  assert.deepEqual(doubles, [], 'no slot runs on two hosts at once while a host returns');
 }
 
 async function nodeStatus(i: number): Promise<string> {
@@ -242,9 +279,11 @@ describe('failover from prepared replicas', { timeout: 600_000 }, () => {
       const host = fresh.find((c) => `web-${c.slot}` === r.slot)?.host;
       assert.equal(r.preparedOn, host === undefined ? undefined : lab.nodeName(host), JSON.stringify(r));
     }
-    await lab.startHost(1);
-    await eventually('lab-h1 ready', async () => (await nodeStatus(1)) === 'ready', { timeoutMs: 30_000 });
-    await exactlyTheReplicas('web');
+    await noSlotRunsTwiceWhile('web', async () => {
+      await lab.startHost(1);
+      await eventually('lab-h1 ready', async () => (await nodeStatus(1)) === 'ready', { timeoutMs: 30_000 });
+      await exactlyTheReplicas('web');
+    });
   });
 
   test('a host killed at once: down on the evidence, each replacement from its prepared container or made directly', async (t) => {
@@ -279,8 +318,10 @@ describe('failover from prepared replicas', { timeout: 600_000 }, () => {
     t.diagnostic(
       `${fresh.filter((c) => c.prepared).length} of ${fresh.length} from prepared containers, ${replaced.filter((r) => r.preparedOn).length} prepared by the server's account`,
     );
-    await lab.startHost(3);
-    await eventually('lab-h3 ready', async () => (await nodeStatus(3)) === 'ready', { timeoutMs: 30_000 });
-    await exactlyTheReplicas('web');
+    await noSlotRunsTwiceWhile('web', async () => {
+      await lab.startHost(3);
+      await eventually('lab-h3 ready', async () => (await nodeStatus(3)) === 'ready', { timeoutMs: 30_000 });
+      await exactlyTheReplicas('web');
+    });
   });
 });
