@@ -61,22 +61,28 @@ async function containers(service: string, hosts: readonly number[] = [1, 2, 3])
  * down must not run beside their replacements (agent/restored-hold.ts).
  */
 async function noSlotRunsTwiceWhile(service: string, returning: () => Promise<void>): Promise<void> {
-  const doubles: string[] = [];
+  /** Each slot seen on two hosts: on which, from when to when (ms after the host began to return), in how many rounds. */
+  const doubles = new Map<string, { firstMs: number; lastMs: number; rounds: number }>();
   let rounds = 0;
   let settled = false;
-  const deadline = Date.now() + 180_000;
+  const startedAt = Date.now();
+  const deadline = startedAt + 180_000;
   const poll = (async () => {
     while (!settled && Date.now() < deadline) {
       const perHost = await Promise.all(
         [1, 2, 3].map((i) => containers(service, [i]).catch((): Seen[] => [])),
       );
       rounds++;
+      const atMs = Date.now() - startedAt;
       const hosts = new Map<number, number[]>();
       for (const c of perHost.flat().filter((c) => c.state === 'running'))
         hosts.set(c.slot, [...(hosts.get(c.slot) ?? []), c.host]);
-      for (const [slot, on] of hosts)
-        if (on.length > 1)
-          doubles.push(`${service}-${slot} on lab-h${on.join(' and lab-h')} (round ${rounds})`);
+      for (const [slot, on] of hosts) {
+        if (on.length < 2) continue;
+        const key = `${service}-${slot} on lab-h${on.sort().join(' and lab-h')}`;
+        const seen = doubles.get(key) ?? { firstMs: atMs, lastMs: atMs, rounds: 0 };
+        doubles.set(key, { ...seen, lastMs: atMs, rounds: seen.rounds + 1 });
+      }
     }
   })();
   try {
@@ -86,7 +92,11 @@ async function noSlotRunsTwiceWhile(service: string, returning: () => Promise<vo
     await poll;
   }
   assert.ok(rounds > 10, `polled ${rounds} rounds only`);
-  assert.deepEqual(doubles, [], 'no slot runs on two hosts at once while a host returns');
+  assert.deepEqual(
+    [...doubles].map(([key, d]) => `${key}: ${d.firstMs}-${d.lastMs} ms, ${d.rounds} of ${rounds} rounds`),
+    [],
+    'no slot runs on two hosts at once while a host returns',
+  );
 }
 
 async function nodeStatus(i: number): Promise<string> {
