@@ -1,25 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_LIVENESS } from '../server/node-liveness.ts';
-import {
-  DEFAULT_NODE_DOWN_AFTER_MS,
-  NODE_DOWN_AFTER_INTERVALS,
-  restoredHoldMs,
-  restoredStarts,
-} from './restored-hold.ts';
+import { DEFAULT_LIVENESS, livenessFor } from '../server/node-liveness.ts';
+import { DEFAULT_NODE_DOWN_AFTER_MS, restoredHoldMs, restoredStarts } from './restored-hold.ts';
 
-test('the bound is the server’s default grace, and grows with the heartbeat interval as its timing does', () => {
-  // Kept in step with the server's defaults: a 1.5 s heartbeat timeout (three 0.5 s beats), down after 3 s.
+test('the bound is when the server, at its default timing, calls a silent node down', () => {
+  // Kept in step with the server: its default liveness, scaled to the interval it tells agents.
+  const baseIntervalMs = DEFAULT_LIVENESS.heartbeatTimeoutMs / 3;
+  for (const intervalMs of [100, 500, 1000, 2000, 4000, 10_000]) {
+    const server = livenessFor(DEFAULT_LIVENESS, baseIntervalMs, intervalMs);
+    const downMs = Math.max(server.downAfterMs, server.silentDownAfterMs ?? server.downAfterMs);
+    assert.equal(restoredHoldMs(intervalMs), downMs, `a ${intervalMs} ms beat`);
+  }
   assert.equal(DEFAULT_NODE_DOWN_AFTER_MS, DEFAULT_LIVENESS.downAfterMs);
-  assert.equal(
-    NODE_DOWN_AFTER_INTERVALS,
-    (3 * DEFAULT_LIVENESS.downAfterMs) / DEFAULT_LIVENESS.heartbeatTimeoutMs,
-    'the grace in the server’s default intervals (a third of its heartbeat timeout)',
-  );
   assert.equal(restoredHoldMs(undefined), 3000, 'a file saved before the interval was');
   assert.equal(restoredHoldMs(500), 3000);
-  assert.equal(restoredHoldMs(100), 3000, 'never less than the default grace');
-  assert.equal(restoredHoldMs(4000), 24_000, 'at 1,000 nodes');
+  assert.equal(restoredHoldMs(4000), 13_500, 'at 1,000 nodes');
 });
 
 test('a restored assignment holds its starts until the server answers, or the bound passes', () => {

@@ -13,23 +13,28 @@
  * whose server stays silent must get its work back. The bound is the time after which the server,
  * alive and not hearing from this node, would have called it down anyway (its replicas moved, or
  * not, whatever the agent does now): past it, holding on buys nothing. The agent cannot know the
- * server's `--node-down-after`; it knows the heartbeat interval the server last told it (saved with
- * the assignment), and the server derives its timing from that interval: by default it beats every
- * 0.5 s, calls a node unreachable after three silent intervals (1.5 s, the `--heartbeat-timeout`)
- * and down after twice that (3 s, server/node-liveness.ts DEFAULT_LIVENESS). So: six intervals,
- * never less than the default grace of 3 s (a small cluster, or a file saved before the interval
- * was). A server told a longer `--node-down-after` simply answers first; one told a shorter one
- * has called the node down sooner, and the agent waits for nothing but its answer.
+ * server's `--heartbeat-timeout` and `--node-down-after`; it knows the heartbeat interval the
+ * server last told it (saved with the assignment), and the server's default timing follows from
+ * that interval (server/node-liveness.ts `DEFAULT_LIVENESS`, `livenessFor`): a node whose
+ * connection dropped is down after 3 s; one that went silent (a power loss, its connection left
+ * open) is unreachable after three intervals (1.5 s at the base 0.5 s beat, SILENT_INTERVALS) and
+ * down 1.5 s later. So: three saved intervals and 1.5 s, never less than 3 s (3 s in clusters of up
+ * to 250 nodes, or for a file saved before the interval was; 13.5 s at 1,000 nodes, a 4 s beat). A
+ * server given a longer grace simply answers first; one given a shorter one has called the node
+ * down sooner, and the agent waits for nothing but its answer.
  */
+
+import { SILENT_INTERVALS } from './server-silence.ts';
 
 /** The server's default node-down grace (server/node-liveness.ts `DEFAULT_LIVENESS.downAfterMs`). */
 export const DEFAULT_NODE_DOWN_AFTER_MS = 3000;
-/** The default grace in heartbeat intervals: a 1.5 s heartbeat timeout of three 0.5 s beats, twice. */
-export const NODE_DOWN_AFTER_INTERVALS = 6;
+/** What the default grace adds to the heartbeat timeout (3 s − 1.5 s), whatever the interval. */
+export const DEFAULT_DOWN_AFTER_TIMEOUT_MS = 1500;
 
 /** How long a restarted agent waits for the server before starting its saved assignment's replicas. */
 export function restoredHoldMs(heartbeatIntervalMs: number | undefined): number {
-  return Math.max(DEFAULT_NODE_DOWN_AFTER_MS, NODE_DOWN_AFTER_INTERVALS * (heartbeatIntervalMs ?? 0));
+  const silentDownMs = SILENT_INTERVALS * (heartbeatIntervalMs ?? 0) + DEFAULT_DOWN_AFTER_TIMEOUT_MS;
+  return Math.max(DEFAULT_NODE_DOWN_AFTER_MS, silentDownMs);
 }
 
 export type RestoredStarts =
