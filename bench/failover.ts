@@ -31,7 +31,12 @@
  * measurement); 1 if the run itself failed. Every wait is bounded; the server (by its handle)
  * and the lab are removed at the end, also on failure or Ctrl-C (a second Ctrl-C exits at once).
  *
- * Options: --trials N (5 per failure kind), --replicas N (6), --only kill,partition (both),
+ * With `restart` in --only (the default), each round also kills one host's agent alone (its engine
+ * and containers untouched) and starts it again at once: its replicas answer the other agents'
+ * probes, so the node waits out its grace and nothing may move (no down, no `Rescheduling`, the same
+ * containers on the same hosts); the replacements the others held prepared meanwhile are removed.
+ *
+ * Options: --trials N (5 per failure kind), --replicas N (6), --only kill,partition,restart (all),
  * --image REF (skiff-demo:v1), --trace (the agents write every engine call to a file,
  * SKIFF_ENGINE_TRACE; each trial then prints when the surviving engines were asked to start each
  * replacement and when they answered, relative to the down).
@@ -43,7 +48,7 @@ import { parseArgs } from 'node:util';
 import type { SkiffEvent } from '../src/model/event.ts';
 import { eventSchema } from '../src/model/event.ts';
 import { DEFAULT_LIVENESS } from '../src/server/node-liveness.ts';
-import { readTrace, startTimeline } from './harness/agent-trace.ts';
+import { agentLogWindow, readTrace, startTimeline } from './harness/agent-trace.ts';
 import { serviceLabels, waitGone } from './harness/cleanup.ts';
 import type { ReturnSplit } from './harness/host-return.ts';
 import { HostReturnWatch, readAgentReturn, returnReport, returnSplit } from './harness/host-return.ts';
@@ -81,11 +86,15 @@ const SETTLE_MS = 1000;
 const KINDS = ['kill', 'partition'] as const;
 type Kind = (typeof KINDS)[number];
 const KIND_TITLE: Readonly<Record<Kind, string>> = { kill: 'host killed', partition: 'partition' };
+/** `--only` also takes `restart`: an agent killed and started again, which must move nothing. */
+const RESTART = 'restart';
 
 interface Options {
   readonly trials: number;
   readonly replicas: number;
   readonly kinds: readonly Kind[];
+  /** Run the agent-restart trials too (`--only …,restart`). */
+  readonly restarts: boolean;
   readonly image: string;
   /** The agents' engine trace file (--trace), undefined without it. */
   readonly traceFile: string | undefined;
@@ -97,16 +106,21 @@ function parseOptions(argv: string[]): Options {
     options: {
       trials: { type: 'string', default: '5' },
       replicas: { type: 'string', default: '6' },
-      only: { type: 'string', default: KINDS.join(',') },
+      only: { type: 'string', default: [...KINDS, RESTART].join(',') },
       image: { type: 'string', default: 'skiff-demo:v1' },
       trace: { type: 'boolean', default: false },
     },
     strict: true,
   });
   const kinds: Kind[] = [];
+  let restarts = false;
   for (const word of values.only.split(',').map((w) => w.trim())) {
+    if (word === RESTART) {
+      restarts = true;
+      continue;
+    }
     const kind = KINDS.find((k) => k === word);
-    if (!kind) throw new Error(`--only: expected some of ${KINDS.join(',')}, got ${word}`);
+    if (!kind) throw new Error(`--only: expected some of ${[...KINDS, RESTART].join(',')}, got ${word}`);
     if (!kinds.includes(kind)) kinds.push(kind);
   }
   const replicas = positiveInt('replicas', values.replicas, 60);
@@ -115,6 +129,7 @@ function parseOptions(argv: string[]): Options {
     trials: positiveInt('trials', values.trials, 50),
     replicas,
     kinds,
+    restarts,
     image: values.image,
     traceFile: values.trace ? join(tmpdir(), `skiff-failover-trace-${process.pid}.jsonl`) : undefined,
   };
@@ -221,6 +236,16 @@ function failureProbe(kind: Kind, host: number): () => boolean {
     (Number.parseInt(readFileSync(`/sys/class/net/slh${host}/flags`, 'utf8').trim(), 16) & 1) === 0;
 }
 
+/** When lab.sh signalled host `host`'s processes (epoch ms), from its killed.at; undefined if unknown. */
+function readKilledAt(host: number): number | undefined {
+  try {
+    const seconds = Number.parseFloat(readFileSync(`/run/skiff-lab/h${host}/killed.at`, 'utf8'));
+    return Number.isFinite(seconds) ? seconds * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Polls `probe` every ~1 ms until it holds; the time it was first seen to hold, or undefined. */
 async function watchFailure(probe: () => boolean, timeoutMs: number): Promise<number | undefined> {
   const end = Date.now() + timeoutMs;
@@ -236,8 +261,12 @@ async function watchFailure(probe: () => boolean, timeoutMs: number): Promise<nu
 interface TrialResult {
   readonly kind: Kind;
   readonly host: number;
+  /** Replicas on each host before the failure, h1/h2/h3 (spread: 10/10/10 for 30). */
+  readonly spread: string;
   /** lab.sh called → failure observed. */
   readonly labMs: number;
+  /** lab.sh's kill signal (its killed.at) → failure observed; undefined for a partition. */
+  readonly signalMs: number | undefined;
   /** Silence already behind the node at the failure: failure − its last heartbeat (server view). */
   readonly sinceHeartbeatMs: number | undefined;
   readonly unreachableMs: number;
@@ -347,6 +376,7 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
     startWatch.stop();
     throw new Error(`host ${host}: the ${kind} was never observed`);
   }
+  const killedAt = kind === 'kill' ? readKilledAt(host) : undefined;
   const cpuAtFailure = options.traceFile ? cpuSnapshot(survivors, bench.skiff.server?.pid) : undefined;
 
   // (c), from now on while (a) and (b) are awaited on the event stream: the survivors' engines are
@@ -436,6 +466,11 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
     for (const line of bench.skiff.output.slice(outputCursor))
       if (line.includes(`indirect probe of ${node}`)) out(`    server: ${line.slice(0, 300)}`);
     traceTrial(options.traceFile, down.at, failedAt, movedAt);
+    for (const h of survivors) {
+      const lines = agentLogWindow(readFileSync(lab.agentLogPath(h), 'utf8'), down.at - 50, movedAt);
+      for (const line of lines)
+        out(`        h${h} agent ${fmt(line.at - down.at).padStart(6)}  ${line.text.slice(0, 160)}`);
+    }
   }
   if (cpuAtFailure && cpuAtMoved)
     out(
@@ -485,7 +520,9 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
   return {
     kind,
     host,
+    spread: bench.hosts.map((h) => before.get(h) ?? 0).join('/'),
     labMs: failedAt - t0,
+    signalMs: killedAt === undefined ? undefined : failedAt - killedAt,
     sinceHeartbeatMs: lastHeartbeat === null ? undefined : failedAt - Date.parse(lastHeartbeat),
     unreachableMs: unreachable.at - failedAt,
     unreachableRecvMs: unreachable.receivedAt - failedAt,
@@ -502,6 +539,176 @@ async function runTrial(bench: Bench, kind: Kind, host: number, index: number): 
     readyAgainMs,
     returned,
   };
+}
+
+// --- an agent restart -------------------------------------------------------------------------
+
+interface RestartResult {
+  readonly host: number;
+  readonly spread: string;
+  /** The agent's death observed → the server's `unreachable` event. */
+  readonly unreachableMs: number;
+  /** The agent's death → lab.sh has started it again (its log says started). */
+  readonly startedMs: number;
+  /** The agent's death → its node ready again (the server's view). */
+  readonly readyMs: number;
+  /** Most replacements held prepared on the other hosts at once meanwhile. */
+  readonly preparedPeak: number;
+  /** The node was called down meanwhile (its replicas then move). */
+  readonly calledDown: boolean;
+  /** `Rescheduling` events for the service meanwhile. */
+  readonly rescheduled: number;
+  /** The same containers run, on the same hosts, as before the kill. */
+  readonly sameContainers: boolean;
+  /** Its death → no prepared container left on the other hosts. */
+  readonly preparedGoneMs: number;
+}
+
+/** Ids of the service's running containers, and how many unstarted prepared ones, per host. */
+async function containersOf(
+  bench: Bench,
+  service: string,
+  hosts: readonly number[],
+): Promise<{ running: string[]; prepared: number }> {
+  const lists = await Promise.all(
+    hosts.map((host) =>
+      engineOf(bench, host).listContainers({
+        all: true,
+        filters: { label: serviceLabels(bench.skiff.clusterId, service) },
+      }),
+    ),
+  );
+  const all = lists.flatMap((list, i) => list.map((c) => ({ ...c, host: hosts[i] })));
+  return {
+    running: all
+      .filter((c) => c.State === 'running')
+      .map((c) => `h${c.host}:${c.Id}`)
+      .sort(),
+    prepared: all.filter((c) => c.State === 'created' && c.Labels['skiff.prepared'] === 'true').length,
+  };
+}
+
+/**
+ * Kills host `host`'s agent (SIGKILL, its containers untouched) and starts it again at once, at
+ * default settings: its replicas answer the other agents' probes, so the grace stands; meanwhile
+ * the others hold its replicas prepared, and once it is back they remove them. Nothing may move.
+ */
+async function runRestartTrial(bench: Bench, host: number, index: number): Promise<RestartResult> {
+  const { api, feed, lab } = bench;
+  const name = `failover-restart-${index}`;
+  const node = lab.nodeName(host);
+  const others = bench.hosts.filter((h) => h !== host);
+  const before = await deploySpread(bench, name);
+  const idsBefore = (await containersOf(bench, name, bench.hosts)).running;
+  await sleep(SETTLE_MS + Math.random() * 500);
+  checkInterrupted();
+
+  const probe = failureProbe('kill', host);
+  const cursor = feed.items.length;
+  const seen = watchFailure(probe, 30_000);
+  await lab.killAgent(host);
+  const failedAt = await seen;
+  if (failedAt === undefined) throw new Error(`host ${host}: the agent's death was never observed`);
+  // While it restarts: how many replacements the others hold prepared (listed every 100 ms).
+  let preparedPeak = 0;
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      preparedPeak = Math.max(preparedPeak, (await containersOf(bench, name, others)).prepared);
+      await sleep(100);
+    }
+  })().catch(() => {});
+  try {
+    await lab.startAgent(host);
+    const startedAt = Date.now();
+    const readyAt = await waitUntil(`${node} ready again`, RESTORE_TIMEOUT_MS, 20, async () =>
+      (await api.node(node)).status === 'ready' ? Date.now() : undefined,
+    );
+    const preparedGoneAt = await waitUntil(
+      `${name}: no prepared container left on hosts ${others}`,
+      RESTORE_TIMEOUT_MS,
+      100,
+      async () => ((await containersOf(bench, name, others)).prepared === 0 ? Date.now() : undefined),
+    );
+    watching = false;
+    await watch;
+    // A node called down meanwhile would have its replicas moved by now; give a pass to say so.
+    await sleep(CONTROLLER_TICK_MS * 2);
+    const unreachable = feed.find(
+      cursor,
+      (e) => e.type === 'node' && e.node === node && e.message.startsWith(`Node ${node} is unreachable`),
+    );
+    const calledDown =
+      feed.find(
+        cursor,
+        (e) => e.type === 'node' && e.node === node && e.message.startsWith(`Node ${node} is down`),
+      ) !== undefined;
+    const rescheduled = feed.all(
+      cursor,
+      (e) => e.type === 'schedule' && e.service === name && e.message.startsWith('Rescheduling '),
+    ).length;
+    const idsAfter = (await containersOf(bench, name, bench.hosts)).running;
+    await removeService(bench, name);
+    return {
+      host,
+      spread: bench.hosts.map((h) => before.get(h) ?? 0).join('/'),
+      unreachableMs: unreachable ? unreachable.at - failedAt : Number.NaN,
+      startedMs: startedAt - failedAt,
+      readyMs: readyAt - failedAt,
+      preparedPeak,
+      calledDown,
+      rescheduled,
+      sameContainers: idsAfter.join() === idsBefore.join(),
+      preparedGoneMs: preparedGoneAt - failedAt,
+    };
+  } finally {
+    watching = false;
+    await watch;
+  }
+}
+
+function reportRestarts(results: readonly RestartResult[]): void {
+  if (results.length === 0) return;
+  out();
+  out(
+    `Agent killed and started again (its containers untouched), default settings (down after ${DEFAULT_LIVENESS.downAfterMs} ms of a dropped link):`,
+  );
+  out(
+    table(
+      [
+        'trial',
+        'host',
+        'spread',
+        'unreachable',
+        'agent started',
+        'node ready',
+        'prepared (peak)',
+        'prepared gone',
+        'called down',
+        'rescheduled',
+        'same containers',
+      ],
+      results.map((r, i) => [
+        `${i + 1} agent restart`,
+        `h${r.host}`,
+        r.spread,
+        fmt(r.unreachableMs),
+        fmt(r.startedMs),
+        fmt(r.readyMs),
+        String(r.preparedPeak),
+        fmt(r.preparedGoneMs),
+        r.calledDown ? 'YES' : 'no',
+        String(r.rescheduled),
+        r.sameContainers ? 'yes' : 'NO',
+      ]),
+    ),
+  );
+  const still = results.filter((r) => !r.calledDown && r.rescheduled === 0 && r.sameContainers).length;
+  const ready = stats(results.map((r) => r.readyMs));
+  out(
+    `  nothing moved in ${still} of ${results.length} restarts: ${still === results.length ? 'MET' : 'MISSED'}; agent death → node ready ${fmt(ready.median)} ms median (${fmt(ready.min)}–${fmt(ready.max)}).`,
+  );
+  out('  ms from the agent\'s observed death; "prepared": replacements the other hosts held meanwhile.');
 }
 
 // --- reporting ------------------------------------------------------------------------------
@@ -538,6 +745,7 @@ function report(results: readonly TrialResult[], kinds: readonly Kind[]): void {
       [
         'trial',
         'host',
+        'spread',
         'lab.sh→failure',
         'silent before',
         'unreachable',
@@ -554,6 +762,7 @@ function report(results: readonly TrialResult[], kinds: readonly Kind[]): void {
       results.map((r, i) => [
         `${i + 1} ${KIND_TITLE[r.kind]}`,
         `h${r.host}`,
+        r.spread,
         fmt(r.labMs),
         fmt(r.sinceHeartbeatMs),
         fmt(r.unreachableMs),
@@ -610,8 +819,8 @@ function report(results: readonly TrialResult[], kinds: readonly Kind[]): void {
     );
     if (kind === 'kill')
       line(
-        '    lab.sh called → unreachable (server)',
-        mine.map((r) => r.unreachableMs + r.labMs),
+        '    kill signalled (lab.sh) → unreachable (server)',
+        mine.map((r) => (r.signalMs === undefined ? undefined : r.unreachableMs + r.signalMs)),
         TARGET_KILL_NOTICED_MS,
         true,
       );
@@ -640,7 +849,10 @@ function report(results: readonly TrialResult[], kinds: readonly Kind[]): void {
     );
     out('  gone, so the server may record the disconnect a few ms before this process observes the death');
     out(
-      '  (negative values); "lab.sh called → unreachable" bounds that interval from above, lab.sh start-up included.',
+      '  (negative values); "kill signalled → unreachable" bounds that interval from above (lab.sh first finds every',
+    );
+    out(
+      '  process of the host, then kills them with one signal and notes the instant: "lab.sh→failure" includes the finding).',
     );
   }
 
@@ -793,7 +1005,7 @@ async function main(): Promise<void> {
         `Skiff failover benchmark: ${HOSTS} lab hosts, a service of ${options.replicas} replicas (spread) per trial,`,
       );
       out(
-        `  ${options.trials} trial(s) per failure kind (${options.kinds.map((k) => KIND_TITLE[k]).join(', ')}), default liveness settings`,
+        `  ${options.trials} trial(s) per failure kind (${[...options.kinds.map((k) => KIND_TITLE[k]), ...(options.restarts ? ['agent restart'] : [])].join(', ')}), default liveness settings`,
       );
       out(
         `  (heartbeat timeout ${DEFAULT_LIVENESS.heartbeatTimeoutMs} ms, down after ${DEFAULT_LIVENESS.downAfterMs} ms). Targets: killed host noticed ≤ ${TARGET_KILL_NOTICED_MS} ms,`,
@@ -816,20 +1028,32 @@ async function main(): Promise<void> {
       out();
 
       const results: TrialResult[] = [];
+      const restarts: RestartResult[] = [];
       // Kinds interleave trial by trial; the failed host rotates over the hosts within a kind.
       for (let trial = 0; trial < options.trials; trial++) {
+        if (options.restarts) {
+          const host = (trial % HOSTS) + 1;
+          const result = await runRestartTrial(bench, host, trial + 1);
+          restarts.push(result);
+          out(
+            `  agent restart h${host} (trial ${trial + 1}/${options.trials}, spread ${result.spread}): node ready again ${fmt(result.readyMs)} ms, ${result.preparedPeak} prepared meanwhile, ${result.calledDown || result.rescheduled > 0 || !result.sameContainers ? 'SOMETHING MOVED' : 'nothing moved'}`,
+          );
+        }
         for (const kind of options.kinds) {
           const host = (trial % HOSTS) + 1;
           const result = await runTrial(bench, kind, host, trial + 1);
           results.push(result);
           out(
-            `  ${KIND_TITLE[kind]} h${host} (trial ${trial + 1}/${options.trials}): unreachable ${fmt(result.unreachableMs)} ms, down ${fmt(result.downMs)} ms, all ${options.replicas} running elsewhere ${fmt(result.movedEnginesMs)} ms (engines) / ${fmt(result.movedApiMs)} ms (API); restored in ${fmt(result.restoreMs)} ms`,
+            `  ${KIND_TITLE[kind]} h${host} (trial ${trial + 1}/${options.trials}, spread ${result.spread}): unreachable ${fmt(result.unreachableMs)} ms, down ${fmt(result.downMs)} ms, all ${options.replicas} running elsewhere ${fmt(result.movedEnginesMs)} ms (engines) / ${fmt(result.movedApiMs)} ms (API); restored in ${fmt(result.restoreMs)} ms`,
           );
         }
       }
-      report(results, options.kinds);
-      reportTls(results, options.kinds);
-      reportReturns(results);
+      if (results.length > 0) {
+        report(results, options.kinds);
+        reportTls(results, options.kinds);
+        reportReturns(results);
+      }
+      reportRestarts(restarts);
     },
     () => feed.close(),
   );

@@ -6,8 +6,9 @@
 #                                                   with --server, start an agent on each too
 #   lab.sh agents --server URL --join-token TOKEN   start an agent on every host that has none
 #   lab.sh start-agent I | kill-agent I             start / SIGKILL host I's agent
-#   lab.sh kill-host I                              SIGKILL everything of host I: agent, dockerd,
-#                                                   containerd, shims and its containers
+#   lab.sh kill-host I                              SIGKILL everything of host I at once: agent,
+#                                                   dockerd, containerd, shims and its containers
+#                                                   (the instant in /run/skiff-lab/hI/killed.at)
 #   lab.sh start-host I                             start host I's engine again (and its agent, if
 #                                                   agents were started before)
 #   lab.sh partition I | heal I                     take host I's link down / up
@@ -18,6 +19,8 @@
 # 10.231.0.(10+I) (veth slhI on the bridge, eth0 inside), its docker0 is 10.232.I.1/24. A server on
 # the machine listening on 10.231.0.1 (or 0.0.0.0) is reachable from the hosts at
 # https://10.231.0.1:PORT (agents always speak mutual TLS; the join token carries the CA digest). Host I's engine: unix:///run/skiff-lab/hI/docker.sock.
+# Host I's agent is node lab-hI, labelled zone=zI (each host a zone of its own, so a spread
+# service of 3N replicas runs N on each of 3 hosts) and lab-host=hI.
 #
 # Processes are found by their pidfiles (and, for what they leave behind, by the lab's network
 # namespaces and cgroups), never by a process name; every PID is checked to be the lab's before it
@@ -46,7 +49,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # --- naming -----------------------------------------------------------------------------------
@@ -90,29 +93,36 @@ known_hosts() {
 
 # --- processes --------------------------------------------------------------------------------
 
+# These three run on every PID a kill-host looks at, so they use bash builtins only: a host's
+# thirty-odd processes were checked with several sed, tr, grep and stat each, a few hundred ms on
+# a loaded machine between the host's agent dying and its replicas.
 alive() {
-  local pid=$1 state
-  [ -r "/proc/$pid/stat" ] || return 1
-  state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  local pid=$1 stat state
+  { read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
+  state=${stat##*) }
+  state=${state%% *}
   [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
 
 # Is PID a process of lab host I? Its command line names the host's directories, or it runs in the
 # host's cgroup or network namespace. Guards against signalling a reused PID.
 ours() {
-  local pid=$1 i=$2 nsfile
+  local pid=$1 i=$2 nsfile args=() lines=()
   alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -e "/skiff-lab/h$i/" && return 0
-  grep -q ":/$NS_PREFIX$i/" "/proc/$pid/cgroup" 2>/dev/null && return 0
-  nsfile="/var/run/netns/$(ns "$i")"
-  [ -e "$nsfile" ] && [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "net:[$(stat -L -c %i "$nsfile")]" ] && return 0
+  { mapfile -d '' args <"/proc/$pid/cmdline"; } 2>/dev/null || true
+  [[ " ${args[*]} " == *"/skiff-lab/h$i/"* ]] && return 0
+  { mapfile -t lines <"/proc/$pid/cgroup"; } 2>/dev/null || true
+  [[ $'\n'"${lines[*]}"$'\n' == *":/$NS_PREFIX$i/"* ]] && return 0
+  nsfile="/var/run/netns/$NS_PREFIX$i"
+  # -ef: the same device and inode (the netns file is a bind mount of the namespace's nsfs inode).
+  [ -e "$nsfile" ] && [ "/proc/$pid/ns/net" -ef "$nsfile" ] && return 0
   return 1
 }
 
 pid_from() {
-  local file=$1 pid
-  [ -r "$file" ] || return 1
-  pid=$(tr -dc '0-9' <"$file")
+  local file=$1 pid=""
+  { read -r pid <"$file"; } 2>/dev/null || [ -n "$pid" ] || return 1
+  pid=${pid//[^0-9]/}
   [ -n "$pid" ] && echo "$pid"
 }
 
@@ -285,7 +295,7 @@ start_agent() {
     --join-token="$token" \
     --name "lab-h$i" \
     --address "$(address "$i")" \
-    --labels "zone=z$((i % 2)),lab-host=h$i" \
+    --labels "zone=z$i,lab-host=h$i" \
     --docker-host "unix://$(sock "$i")" \
     --data-dir "$(hdata "$i")/agent" \
     ${SKIFF_LAB_HTTP_PROXY:+--http-proxy "$SKIFF_LAB_HTTP_PROXY"}
@@ -460,10 +470,17 @@ cmd_agents() {
 cmd_kill_host() {
   local i=$1 pids=() pid
   need_host "$i"
+  # A host dies all at once: everything of it is found first (agent, dockerd, containerd, shims,
+  # proxies, the containers' processes), then signalled by one kill. Killing the agent and dockerd
+  # first and looking for the rest after (a few hundred ms of lookups on a loaded machine) left
+  # the host's replicas serving for 0.3-0.6 s after its agent had died, which no real host does.
   pid=$(agent_pid "$i") && pids+=("$pid")
   pid=$(dockerd_pid "$i") && pids+=("$pid")
+  mapfile -t -O "${#pids[@]}" pids < <(leftover_pids "$i")
+  # The instant of the kill, epoch seconds (bench:failover times the server's notice from it).
+  printf '%s\n' "$EPOCHREALTIME" >"$STATE/h$i/killed.at"
   [ ${#pids[@]} -eq 0 ] || stop_pids KILL 5 "${pids[@]}"
-  # Then the rest of the machine: containerd, shims, proxies and the containers themselves.
+  # Then whatever was not there a moment ago (a shim or proxy being forked as the kill landed).
   local round
   for round in 1 2 3; do
     mapfile -t pids < <(leftover_pids "$i")

@@ -92,3 +92,20 @@ export function startTimeline(calls: readonly TracedCall[], downAt: number): Eng
     };
   });
 }
+
+/** An agent's text log lines logged within [fromMs, untilMs] (epoch ms), with their times. */
+export function agentLogWindow(
+  logText: string,
+  fromMs: number,
+  untilMs: number,
+): { readonly at: number; readonly text: string }[] {
+  const lines: { at: number; text: string }[] = [];
+  for (const line of logText.split('\n')) {
+    // Text records start with their RFC 3339 time (log-line.ts); lab.sh's markers do not.
+    const space = line.indexOf(' ');
+    const at = Date.parse(line.slice(0, space));
+    if (!Number.isFinite(at) || at < fromMs || at > untilMs) continue;
+    lines.push({ at, text: line.slice(space + 1) });
+  }
+  return lines;
+}

@@ -58,6 +58,7 @@ import { overlapProblem, poolOverlaps } from './pool-overlap.ts';
 import { PreparedReplicas } from './prepared-replicas.ts';
 import { publishAddress, publishAddressWarning } from './publish-address.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
+import { restoredHoldMs } from './restored-hold.ts';
 import { secretsRefusal, withoutSecretValues } from './secret-files.ts';
 import type { DialOutcome, ServerChoice } from './server-choice.ts';
 import { currentServer, dialUrl, firstChoice, nextChoice } from './server-choice.ts';
@@ -314,8 +315,13 @@ export class Agent {
       if (this.#poolProblem(cluster) === undefined) {
         this.#startLoop(cluster);
         this.#generation = saved.generation;
-        this.#loop?.setDesired(saved.tasks, { fromServer: false });
-        this.#options.log(`restored assignment ${saved.generation} (${saved.tasks.length} tasks) from disk`);
+        // What still runs is kept; what does not waits for the server's own assignment, which
+        // may have moved it elsewhere while this node was away (restored-hold.ts).
+        const holdMs = restoredHoldMs(saved.heartbeat_interval_ms);
+        this.#loop?.setDesired(saved.tasks, { fromServer: false, holdStartsForMs: holdMs });
+        this.#options.log(
+          `restored assignment ${saved.generation} (${saved.tasks.length} tasks) from disk; replicas not running wait up to ${holdMs} ms for the server's assignment`,
+        );
       }
     }
     this.#images?.start();
@@ -623,6 +629,7 @@ export class Agent {
           cluster_id: this.#clusterId,
           address_pool: this.#pool.cidr,
           generation: message.generation,
+          ...(this.#beat.intervalMs === undefined ? {} : { heartbeat_interval_ms: this.#beat.intervalMs }),
           // References only: secret values stay in memory (and in the tmpfs files), never on disk.
           tasks: message.tasks.map(withoutSecretValues),
         });
@@ -810,6 +817,7 @@ export class Agent {
       onError: (error) =>
         this.#options.log(`converge: ${error instanceof Error ? error.message : String(error)}`),
       creatingElsewhere: () => this.#prepared?.creating() ?? [],
+      preparedContainer: (taskId) => this.#prepared?.createdFor(taskId),
     });
     this.#loop.start();
     const loop = this.#loop;
@@ -819,7 +827,7 @@ export class Agent {
       pool,
       ...(published === undefined ? {} : { publishAddress: published }),
       assigned: () => loop.assignedTaskIds(),
-      onAssignedCreated: () => loop.trigger(),
+      onAssignedCreated: (taskId, containerId) => loop.preparedCreated(taskId, containerId),
       log: this.#options.log,
     });
     this.#prepared.start();

@@ -51,3 +51,20 @@ for (const [what, text] of [
     assert.equal(loadAssignment(dir, log)?.cluster_id, 'c2');
   });
 }
+
+test('the heartbeat interval the server told is saved with the assignment; an older file reads without it', () => {
+  const assignment = {
+    cluster_id: 'c1',
+    address_pool: '10.96.0.0/14',
+    generation: 3,
+    heartbeat_interval_ms: 500,
+    tasks: [],
+  };
+  saveAssignment(dir, assignment);
+  assert.deepEqual(loadAssignment(dir, log), assignment);
+  writeFileSync(join(dir, 'assignment.json'), '{"cluster_id":"c1","generation":2,"tasks":[]}');
+  const older = loadAssignment(dir, log);
+  assert.equal(older?.generation, 2);
+  assert.equal(older?.heartbeat_interval_ms, undefined);
+  assert.deepEqual(logged, []);
+});

@@ -1,6 +1,7 @@
 /**
  * The last assignment the server sent, kept on the agent's disk so a restarted agent can keep
- * restarting its replicas while the server is away (the data plane outlives the control plane).
+ * restarting its replicas while the server is away (the data plane outlives the control plane),
+ * once the server has had its chance to answer first (restored-hold.ts).
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,12 @@ const fileSchema = z.object({
   /** The cluster's address pool, so a restarted agent lays out its networks without the server. */
   address_pool: z.string().default(DEFAULT_ADDRESS_POOL),
   generation: z.int(),
+  /**
+   * The heartbeat interval the server last told this agent: a restarted agent waits for the
+   * server about as long as it takes to call the node down (restored-hold.ts). Absent from files
+   * written before it was saved.
+   */
+  heartbeat_interval_ms: z.int().min(1).max(60_000).optional(),
   tasks: z.array(taskSpecSchema),
 });
 export type SavedAssignment = z.infer<typeof fileSchema>;

@@ -39,6 +39,7 @@ import { visibleToConverger } from './prepared-plan.ts';
 import { explainPullFailure, needsPull } from './pull-policy.ts';
 import type { ReportedDeath } from './reported-deaths.ts';
 import { withDeaths } from './reported-deaths.ts';
+import { restoredStarts } from './restored-hold.ts';
 import { SecretFileWriter } from './secret-files.ts';
 import { Semaphore } from './semaphore.ts';
 
@@ -99,6 +100,11 @@ export interface ConvergeLoopOptions {
    * flight, prepared-replicas.ts): the converger waits for it rather than make a second one.
    */
   readonly creatingElsewhere?: () => Iterable<string>;
+  /**
+   * The created, never started container another part of the agent holds for a task (a prepared
+   * replica, prepared-replicas.ts), if any: a task assigned here with one is started at once.
+   */
+  readonly preparedContainer?: (taskId: string) => string | undefined;
 }
 
 /** How often an idle loop lists the engine's volumes again when nothing changed. */
@@ -130,6 +136,9 @@ export class ConvergeLoop {
   #desired: TaskSpec[] = [];
   #desiredText = '';
   #warm = false;
+  /** When the desired set was restored from disk (not yet from the server), and for how long its starts wait. */
+  #restoredAt: number | undefined;
+  #restoredHoldMs = 0;
   #containers: ManagedContainer[] = [];
   #publishedPortsText = '';
   #runtime = new Map<string, TaskRuntime>();
@@ -200,8 +209,14 @@ export class ConvergeLoop {
     clearTimeout(this.#wakeTimer);
   }
 
-  /** The desired set; `fromServer` is false for an assignment restored from disk. */
-  setDesired(tasks: readonly TaskSpec[], options: { fromServer: boolean }): void {
+  /**
+   * The desired set; `fromServer` is false for an assignment restored from disk, whose replicas
+   * that do not run wait `holdStartsForMs` for the server's own (restored-hold.ts).
+   */
+  setDesired(
+    tasks: readonly TaskSpec[],
+    options: { readonly fromServer: true } | { readonly fromServer: false; readonly holdStartsForMs: number },
+  ): void {
     // The server resends the whole set whenever anything of the node changes (a replica it was
     // told about starting, say): the same set again is no news, and a pass now would only put a
     // list beside the start in flight.
@@ -214,8 +229,44 @@ export class ConvergeLoop {
       tasks.map((t) => ({ service: t.service, probed: t.spec.health_check !== undefined })),
     );
     if (options.fromServer) this.#warm = true;
+    else if (!this.#warm) {
+      this.#restoredAt = this.#options.now();
+      this.#restoredHoldMs = options.holdStartsForMs;
+    }
     if (news) this.#sweepWanted = true;
+    if (news && options.fromServer) {
+      const prepared = this.#options.preparedContainer;
+      for (const task of prepared ? tasks : []) {
+        const containerId = prepared?.(task.task_id);
+        if (containerId !== undefined) this.#startPrepared(task, containerId);
+      }
+    }
     if (news) this.trigger();
+  }
+
+  /**
+   * A prepared create (prepared-replicas.ts) ended for a task assigned here meanwhile: the task's
+   * container, started now if it was made, and a pass either way.
+   */
+  preparedCreated(taskId: string, containerId: string | undefined): void {
+    const task = this.#desired.find((t) => t.task_id === taskId);
+    if (task && containerId !== undefined) this.#startPrepared(task, containerId);
+    this.trigger();
+  }
+
+  /**
+   * Starts a task's prepared container without waiting for the next list: a failover waits for
+   * exactly these starts, and a list on a busy host takes 10-80 ms (then another after each
+   * prepared create still in flight). Only for a task with nothing in flight and no container of
+   * its own; a pass meanwhile finds it busy, and its outcome is folded in as any start's. A
+   * container gone meanwhile answers 404, taken as a conflict: the next pass looks again.
+   */
+  #startPrepared(task: TaskSpec, containerId: string): void {
+    if (this.#stopped || this.#operations.has(task.task_id) || this.#operations.has(containerId)) return;
+    const current = this.#runtime.get(task.task_id)?.current ?? null;
+    if (current !== null && current !== containerId) return;
+    if (this.#containers.some((c) => c.taskId === task.task_id && c.id !== containerId)) return;
+    this.#launch({ kind: 'start', task, containerId });
   }
 
   /**
@@ -295,6 +346,7 @@ export class ConvergeLoop {
       unhealthy,
       now,
       stableAfterMs: this.#options.stableAfterMs,
+      startsHeldUntil: this.#startsHeldUntil(now),
     });
     this.#countPass(this.#runtime, plan.runtime, plan.actions, unhealthy);
     this.#runtime = plan.runtime;
@@ -309,6 +361,17 @@ export class ConvergeLoop {
     this.#publish();
     if (plan.actions.length === 0) await this.#sweepNetworks(now);
     await this.#syncVolumes(now);
+  }
+
+  /** Until when a restored assignment's starts wait for the server (restored-hold.ts); undefined: they do not. */
+  #startsHeldUntil(now: number): number | undefined {
+    const starts = restoredStarts({
+      serverAnswered: this.#warm,
+      restoredAt: this.#restoredAt,
+      holdMs: this.#restoredHoldMs,
+      now,
+    });
+    return starts.kind === 'held' ? starts.untilMs : undefined;
   }
 
   /** Volumes the server wants gone: removed when no container of ours (or anyone's) has them. */
@@ -578,8 +641,12 @@ export class ConvergeLoop {
         this.#images.delete(task.spec.image);
         this.#imagePorts.delete(task.spec.image);
       }
-      // A name conflict means the engine already has this task's container: the next pass adopts it.
-      if (error instanceof EngineError && error.status === 409) {
+      // A name conflict means the engine already has this task's container: the next pass adopts
+      // it. A start of a container that is gone (removed meanwhile) means the same: look again.
+      if (
+        error instanceof EngineError &&
+        (error.status === 409 || (action.kind === 'start' && error.status === 404))
+      ) {
         this.#outcomes.push({ kind: 'conflict', taskId: task.task_id });
         return;
       }

@@ -97,6 +97,48 @@ test('duplicates of one task keep the running container', () => {
   ]);
 });
 
+test('held starts (a restarted agent before the server answers): what runs is kept, nothing is made or started', () => {
+  const desired = [task('live'), task('crashed'), task('missing'), task('made')];
+  const containers = [
+    container('c1', 'live'),
+    container('c2', 'crashed', { state: 'exited', exitCode: 137 }),
+    container('c3', 'made', { state: 'created' }),
+    container('c4', 'live', { state: 'exited', exitCode: 0, createdAt: 0 }),
+  ];
+  const held = converge(input({ warm: false, desired, containers, startsHeldUntil: 13_000 }));
+  assert.deepEqual(
+    held.actions.map((a) => `${a.kind} ${a.kind === 'remove' ? a.containerId : a.task.task_id}`),
+    ['remove c4'],
+    'only a predecessor of a running replica goes',
+  );
+  assert.equal(held.wakeAt, 13_000, 'the loop looks again when the hold ends');
+  assert.equal(held.runtime.get('live')?.current, 'c1', 'the running replica is adopted');
+  assert.equal(held.runtime.get('crashed')?.failures, 1, 'the exit is counted, once');
+  assert.equal(held.runtime.get('crashed')?.restarts, 0, 'no restart yet');
+  assert.deepEqual(
+    held.events.map((e) => e.message),
+    ['Container web-0 (c2) exited with code 137'],
+  );
+
+  // The hold ended (the server stayed away): the saved assignment is worked on as before.
+  const free = converge(
+    input({ warm: false, desired, containers, runtime: held.runtime, now: 13_000, startsHeldUntil: 13_000 }),
+  );
+  assert.deepEqual(
+    free.actions.map((a) => `${a.kind} ${a.kind === 'remove' ? a.containerId : a.task.task_id}`),
+    ['remove c4', 'replace crashed', 'create missing', 'start made'],
+  );
+  assert.equal(free.events.length, 0, 'the exit is not counted again');
+  assert.equal(free.runtime.get('crashed')?.restarts, 1);
+});
+
+test('a hold that has passed, or none, changes nothing', () => {
+  const desired = [task('t1')];
+  const plain = converge(input({ desired }));
+  assert.deepEqual(converge(input({ desired, startsHeldUntil: 10_000 })), plain);
+  assert.deepEqual(converge(input({ desired, startsHeldUntil: undefined })), plain);
+});
+
 test('busy tasks and containers are left to their operation', () => {
   const plan = converge(
     input({ desired: [task('t1')], containers: [container('c9', 'gone')], busy: new Set(['t1', 'c9']) }),

@@ -10,7 +10,9 @@
  * removed and their deaths mean nothing, so a replacement that runs healthy is left alone.
  *
  * It never removes an unknown container before the server has told it what is desired (a cold
- * agent must not delete work), and one task never has two operations in flight.
+ * agent must not delete work), and one task never has two operations in flight. While its starts
+ * are held (a restarted agent that has not heard from the server yet: restored-hold.ts) it creates,
+ * starts and replaces nothing, and keeps what runs.
  */
 import type { ContainerState, ManagedContainer } from '../docker/container-engine.ts';
 import type { EventInput } from '../model/event.ts';
@@ -106,6 +108,12 @@ export interface ConvergeInput {
   readonly now: number;
   /** A replica running this long has its failure count reset. */
   readonly stableAfterMs: number;
+  /**
+   * Before this time (epoch ms) no task gets a create, start or replace: what runs is kept, the
+   * rest waits (a restarted agent's saved assignment, until the server answers: restored-hold.ts).
+   * Undefined: nothing is held.
+   */
+  readonly startsHeldUntil?: number | undefined;
 }
 
 export interface ConvergePlan {
@@ -132,6 +140,8 @@ export function converge(input: ConvergeInput): ConvergePlan {
   const byTask = groupByTask(input.containers);
   const waiting = new Map<string, string>();
   const desiredIds = new Set(input.desired.map((t) => t.task_id));
+  const heldUntil =
+    input.startsHeldUntil !== undefined && input.now < input.startsHeldUntil ? input.startsHeldUntil : null;
   // Memory of tasks neither desired nor present is dropped; a task still being removed keeps its own.
   for (const taskId of runtime.keys())
     if (!desiredIds.has(taskId) && !byTask.has(taskId)) runtime.delete(taskId);
@@ -174,10 +184,12 @@ export function converge(input: ConvergeInput): ConvergePlan {
     if (held) waiting.set(task.task_id, held);
     else if (!taskBusy) {
       const decision = decide(task, container, memory, input.now, unhealthy);
-      if (decision.action?.kind === 'replace') memory = { ...memory, restarts: memory.restarts + 1 };
-      if (decision.action) actions.push(withAttempt(decision.action, memory));
-      if (decision.dueAt !== null)
-        wakeAt = wakeAt === null ? decision.dueAt : Math.min(wakeAt, decision.dueAt);
+      // Held: the exit is counted above, the restart waits, and the loop wakes when the hold ends.
+      const action = heldUntil === null ? decision.action : null;
+      const dueAt = heldUntil !== null && decision.action !== null ? heldUntil : decision.dueAt;
+      if (action?.kind === 'replace') memory = { ...memory, restarts: memory.restarts + 1 };
+      if (action) actions.push(withAttempt(action, memory));
+      if (dueAt !== null) wakeAt = wakeAt === null ? dueAt : Math.min(wakeAt, dueAt);
     }
     runtime.set(task.task_id, memory);
   }

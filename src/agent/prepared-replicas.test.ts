@@ -2,7 +2,9 @@
  * Prepared replicas on the agent: the pure plan (what to create and remove), and the real
  * PreparedReplicas beside the real converge loop on the simulator's fake engine: prepared means
  * created and not started; the converger leaves it alone until an assignment names its task, then
- * starts that very container; a set that drops it removes it; a fresh agent sweeps leftovers.
+ * starts that very container (at once, not after its next list); a set that drops it removes it;
+ * a fresh agent sweeps leftovers; a prepare its assignment overtakes is the converger's one create;
+ * an image is asked about once however many are prepared at once.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -116,13 +118,14 @@ function pair(engine: FakeEngine) {
     onReport: () => {},
     onError: (error) => logs.push(String(error)),
     creatingElsewhere: () => prepared?.creating() ?? [],
+    preparedContainer: (taskId) => prepared?.createdFor(taskId),
   });
   prepared = new PreparedReplicas({
     engine,
     clusterId: CLUSTER,
     pool: DEFAULT_POOL,
     assigned: () => loop.assignedTaskIds(),
-    onAssignedCreated: () => loop.trigger(),
+    onAssignedCreated: (taskId, containerId) => loop.preparedCreated(taskId, containerId),
     log: (line) => logs.push(line),
   });
   return { loop, prepared, logs };
@@ -174,7 +177,7 @@ test('a fresh agent sweeps the prepared containers an earlier run left, but not 
   first.prepared.stop();
   // Killed and restarted: its saved assignment names t2 (the server assigned it just before).
   const second = pair(engine);
-  second.loop.setDesired([task('t2', 1)], { fromServer: false });
+  second.loop.setDesired([task('t2', 1)], { fromServer: false, holdStartsForMs: 0 });
   second.loop.start();
   second.prepared.start();
   try {
@@ -210,6 +213,177 @@ test('an assignment arriving while the prepared create is in flight: the converg
     assert.equal(only?.prepared, true, 'the prepared container, not one the converger made');
     assert.equal(engine.calls.get('createContainer'), 1, 'the converger made no second one');
     assert.ok(!logs.some((line) => /could not|conflict/i.test(line)), logs.join('\n'));
+  } finally {
+    loop.stop();
+    prepared.stop();
+  }
+});
+
+/** The fake engine with its lists made slow on demand, and the order of calls as they begin and end. */
+class SlowListEngine extends FakeEngine {
+  listDelayMs = 0;
+  readonly log: string[] = [];
+
+  override async listManaged(clusterId: string): Promise<ManagedContainer[]> {
+    this.log.push('list');
+    await new Promise((done) => setTimeout(done, this.listDelayMs));
+    const list = await super.listManaged(clusterId);
+    this.log.push('listed');
+    return list;
+  }
+
+  override async createContainer(...args: Parameters<FakeEngine['createContainer']>): Promise<string> {
+    const id = await super.createContainer(...args);
+    this.log.push('created');
+    return id;
+  }
+
+  override async startContainer(id: string): Promise<void> {
+    this.log.push('start');
+    await super.startContainer(id);
+  }
+}
+
+test('an assigned task’s prepared container is started at once, before the loop’s next list ends', async () => {
+  const engine = new SlowListEngine();
+  const { loop, prepared } = pair(engine);
+  loop.start();
+  prepared.start();
+  try {
+    loop.setDesired([], { fromServer: true });
+    prepared.setWanted([task('t1', 0), task('t2', 1)]);
+    await eventually('two prepared', () => states(engine).join() === 't1:created,t2:created');
+    assert.ok(prepared.createdFor('t1'), 'its container is known');
+    // On a busy host a list takes a while; the failover must not wait for one.
+    engine.listDelayMs = 300;
+    engine.log.length = 0;
+    loop.setDesired([task('t1', 0), task('t2', 1)], { fromServer: true });
+    prepared.setWanted([]);
+    assert.deepEqual(
+      engine.log.filter((call) => call === 'start'),
+      ['start', 'start'],
+      `both starts asked with the assignment: ${engine.log.join(' ')}`,
+    );
+    await eventually('both running', () => states(engine).join() === 't1:running,t2:running');
+    assert.equal(engine.calls.get('createContainer'), 2, 'the prepared containers themselves');
+    assert.equal(engine.calls.get('startContainer'), 2, 'each started once');
+  } finally {
+    loop.stop();
+    prepared.stop();
+  }
+});
+
+test('a prepared create in flight at the assignment: started as the create ends, not after a list', async () => {
+  const engine = new SlowListEngine({ pullDelayMs: 50, images: [] });
+  const { loop, prepared, logs } = pair(engine);
+  loop.start();
+  prepared.start();
+  try {
+    loop.setDesired([], { fromServer: true });
+    prepared.setWanted([task('t1', 0)]);
+    await eventually('the prepared create in flight', () => prepared.creating().length === 1, {
+      intervalMs: 5,
+    });
+    engine.listDelayMs = 300;
+    engine.log.length = 0;
+    loop.setDesired([task('t1', 0)], { fromServer: true });
+    prepared.setWanted([]);
+    await eventually('t1 running', () => states(engine).join() === 't1:running');
+    const created = engine.log.indexOf('created');
+    assert.ok(created >= 0, engine.log.join(' '));
+    assert.equal(
+      engine.log[created + 1],
+      'start',
+      `the start right after the create: ${engine.log.join(' ')}`,
+    );
+    assert.equal(engine.calls.get('createContainer'), 1, 'the converger made no second one');
+    assert.ok(!logs.some((line) => /could not|conflict/i.test(line)), logs.join('\n'));
+  } finally {
+    loop.stop();
+    prepared.stop();
+  }
+});
+
+test('a prepare set its assignment overtakes (the host was down before the prepared pass listed): the converger makes the one container', async () => {
+  const engine = new SlowListEngine();
+  const { loop, prepared, logs } = pair(engine);
+  loop.start();
+  prepared.start();
+  try {
+    loop.setDesired([], { fromServer: true });
+    await eventually('the loop has listed once', () => engine.log.includes('listed') || undefined, {
+      intervalMs: 5,
+    });
+    // A host killed at once is down a few ms after its link dropped: the prepare set and then the
+    // assignment (with an empty set) arrive while the prepared pass is still listing.
+    engine.listDelayMs = 100;
+    prepared.setWanted([task('t1', 0)]);
+    await eventually('the prepared pass listing', () => engine.log.at(-1) === 'list' || undefined, {
+      intervalMs: 1,
+    });
+    assert.deepEqual(prepared.creating(), [], 'no prepared create begun yet');
+    loop.setDesired([task('t1', 0)], { fromServer: true });
+    prepared.setWanted([]);
+    await eventually('t1 running', () => {
+      const s = states(engine);
+      return s.join() === 't1:running' ? s : undefined;
+    });
+    const [only] = await engine.listManaged(CLUSTER);
+    assert.ok(only !== undefined && only.prepared !== true, 'the converger’s own container');
+    assert.equal(
+      engine.calls.get('createContainer'),
+      1,
+      'one container for the task, none prepared beside it',
+    );
+    assert.equal(engine.calls.get('startContainer'), 1);
+    assert.ok(!logs.some((line) => /could not|failed/i.test(line)), logs.join('\n'));
+  } finally {
+    loop.stop();
+    prepared.stop();
+  }
+});
+
+test('a prepared container gone before its start: the loop looks again and makes the replica, no failure', async () => {
+  const engine = new SlowListEngine();
+  const reports: string[] = [];
+  const { loop, prepared } = pair(engine);
+  loop.start();
+  prepared.start();
+  try {
+    loop.setDesired([], { fromServer: true });
+    prepared.setWanted([task('t1', 0)]);
+    await eventually('prepared', () => states(engine).join() === 't1:created');
+    const made = prepared.createdFor('t1');
+    assert.ok(made);
+    // Removed behind the agent's back: what the prepared replicas remember is stale.
+    await engine.removeContainer(made);
+    loop.setDesired([task('t1', 0)], { fromServer: true });
+    prepared.setWanted([]);
+    await eventually('t1 running in a container of its own', () => states(engine).join() === 't1:running');
+    const report = loop.fullReport();
+    for (const t of report.tasks) reports.push(`${t.task_id}:${t.state}:${t.message ?? ''}`);
+    assert.ok(
+      !report.events.some((e) => e.message.startsWith('Failed to start')),
+      JSON.stringify(report.events),
+    );
+    assert.equal(engine.calls.get('createContainer'), 2, 'made anew by the converger');
+  } finally {
+    loop.stop();
+    prepared.stop();
+  }
+});
+
+test('replicas of one image prepared at once ask the engine about it once', async () => {
+  const engine = new FakeEngine();
+  const { loop, prepared } = pair(engine);
+  loop.start();
+  prepared.start();
+  try {
+    loop.setDesired([], { fromServer: true });
+    prepared.setWanted([task('t1', 0), task('t2', 1), task('t3', 2), task('t4', 3)]);
+    await eventually('four prepared', () => states(engine).length === 4);
+    assert.equal(engine.calls.get('hasImage'), 1);
+    assert.equal(engine.calls.get('imageExposedPorts') ?? 0, 1);
   } finally {
     loop.stop();
     prepared.stop();

@@ -23,7 +23,7 @@ import { assertAdmittedOnAgent } from '../policy/agent-admission.ts';
 import type { TaskSpec } from '../protocol/messages.ts';
 import { CoalescedRun } from './coalesced-run.ts';
 import type { PreparedAction } from './prepared-plan.ts';
-import { planPrepared } from './prepared-plan.ts';
+import { isUnstartedPrepared, planPrepared } from './prepared-plan.ts';
 import { needsPull } from './pull-policy.ts';
 import { Semaphore } from './semaphore.ts';
 
@@ -41,8 +41,11 @@ export interface PreparedReplicasOptions {
   readonly log: (message: string) => void;
   /** Bounds creates at once (default PREPARE_CONCURRENCY). */
   readonly concurrency?: number;
-  /** A create ended for a task assigned here meanwhile: the converger can start (or make) it now. */
-  readonly onAssignedCreated?: () => void;
+  /**
+   * A create ended for a task assigned here meanwhile: the converger can start it now (with the
+   * container made; undefined when the create failed or made nothing, and the converger decides).
+   */
+  readonly onAssignedCreated?: (taskId: string, containerId: string | undefined) => void;
 }
 
 export class PreparedReplicas {
@@ -52,9 +55,14 @@ export class PreparedReplicas {
   #failed = new Set<string>();
   readonly #busy = new Set<string>();
   readonly #creating = new Set<string>();
-  /** Images seen present, and each image's `EXPOSE` ports: asked once, not per replica. */
-  readonly #images = new Set<string>();
-  readonly #imagePorts = new Map<string, string[]>();
+  /** Each task's created, never started prepared container, as last listed or since made. */
+  #made = new Map<string, string>();
+  /**
+   * Each image made ready (present, pulled if it had to be) with its `EXPOSE` ports: asked once
+   * per image, and by one request however many replicas of it are prepared at once (a silent
+   * node's replicas all arrive together, and each asked the engine twice).
+   */
+  readonly #images = new Map<string, Promise<string[]>>();
   readonly #runs = new CoalescedRun(
     () => this.#pass(),
     (error) =>
@@ -96,6 +104,14 @@ export class PreparedReplicas {
     return [...this.#creating];
   }
 
+  /**
+   * The task's prepared container, created and never started, if one is known (for a task just
+   * assigned here: the converge loop starts it without waiting for its next list).
+   */
+  createdFor(taskId: string): string | undefined {
+    return this.#busy.has(taskId) ? undefined : this.#made.get(taskId);
+  }
+
   /** The task ids currently wanted (for tests and the agent's log). */
   wanted(): string[] {
     return this.#wanted.map((t) => t.task_id);
@@ -109,6 +125,11 @@ export class PreparedReplicas {
     const busy = new Set(this.#busy);
     const containers = await this.#options.engine.listManaged(this.#options.clusterId);
     for (const key of this.#busy) busy.add(key);
+    // What the list shows, plus what was made while it was in flight (a create ends in #made).
+    const made = new Map(containers.filter(isUnstartedPrepared).map((c) => [c.taskId, c.id]));
+    for (const [taskId, id] of this.#made)
+      if (this.#creating.has(taskId) || busy.has(taskId)) made.set(taskId, id);
+    this.#made = made;
     const actions = planPrepared({
       wanted: this.#wanted,
       containers,
@@ -135,6 +156,7 @@ export class PreparedReplicas {
   ): Promise<void> {
     const container = containers.find((c) => c.id === action.containerId);
     try {
+      if (this.#made.get(action.taskId) === action.containerId) this.#made.delete(action.taskId);
       await this.#options.engine.removeContainer(action.containerId);
       this.#options.log(`removed prepared replica ${container?.name ?? action.containerId.slice(0, 12)}`);
     } catch (error) {
@@ -147,22 +169,12 @@ export class PreparedReplicas {
   async #create(task: TaskSpec): Promise<void> {
     const { engine, clusterId, pool } = this.#options;
     this.#creating.add(task.task_id);
+    let made: string | undefined;
     try {
       await this.#semaphore.run(async () => {
         assertAdmittedOnAgent(task);
-        const reference = task.spec.image;
-        const always = task.spec.pull === 'always';
-        if (always || !this.#images.has(reference)) {
-          const present = await engine.hasImage(reference);
-          if (needsPull({ reference, policy: task.spec.pull, present }))
-            await engine.pullImage(reference, { auth: task.registry_auth });
-          this.#images.add(reference);
-        }
-        let imagePorts = task.spec.network_mode === 'host' ? [] : this.#imagePorts.get(reference);
-        if (imagePorts === undefined) {
-          imagePorts = await engine.imageExposedPorts(reference);
-          this.#imagePorts.set(reference, imagePorts);
-        }
+        const exposed = await this.#imageReady(task);
+        const imagePorts = task.spec.network_mode === 'host' ? [] : exposed;
         // Attempt 0, as the converger's first create of the task: the same name, so whichever of
         // the two creates second meets a name conflict and the converger adopts the one made.
         const definition = containerDefinition(
@@ -178,14 +190,14 @@ export class PreparedReplicas {
         // Neither wanted nor assigned any more (the node came back): nothing to make. Assigned
         // meanwhile (the node was called down): made all the same, the converger waits for it.
         if (!this.#options.assigned().has(task.task_id) && !this.wanted().includes(task.task_id)) return;
-        await engine.createContainer({
+        made = await engine.createContainer({
           ...definition,
           body: { ...definition.body, Labels: { ...labels, [LABELS.prepared]: 'true' } },
         });
+        this.#made.set(task.task_id, made);
       });
     } catch (error) {
       this.#images.delete(task.spec.image);
-      this.#imagePorts.delete(task.spec.image);
       // The converger's create of the same name came first: the task is its now.
       if (error instanceof EngineError && error.status === 409) return;
       this.#failed.add(task.task_id);
@@ -194,7 +206,32 @@ export class PreparedReplicas {
       );
     } finally {
       this.#creating.delete(task.task_id);
-      if (this.#options.assigned().has(task.task_id)) this.#options.onAssignedCreated?.();
+      if (this.#options.assigned().has(task.task_id)) this.#options.onAssignedCreated?.(task.task_id, made);
     }
+  }
+
+  /**
+   * The task's image present (pulled when its policy says so) and its `EXPOSE` ports, shared by
+   * every prepare of that image: the first asks the engine, the others wait for its answer. A
+   * `pull: always` image is asked again by the next prepare after this one ends.
+   */
+  #imageReady(task: TaskSpec): Promise<string[]> {
+    const { engine } = this.#options;
+    const reference = task.spec.image;
+    const known = this.#images.get(reference);
+    if (known) return known;
+    const ready = (async () => {
+      const present = await engine.hasImage(reference);
+      if (needsPull({ reference, policy: task.spec.pull, present }))
+        await engine.pullImage(reference, { auth: task.registry_auth });
+      return await engine.imageExposedPorts(reference);
+    })();
+    this.#images.set(reference, ready);
+    const forget = () => {
+      if (this.#images.get(reference) === ready) this.#images.delete(reference);
+    };
+    if (task.spec.pull === 'always') void ready.finally(forget).catch(() => {});
+    else void ready.catch(forget);
+    return ready;
   }
 }

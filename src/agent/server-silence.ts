@@ -83,11 +83,18 @@ export class ServerBeat {
   #way: BeatWay = 'heartbeats';
   #silence: ServerSilence = UNWELCOMED_SILENCE;
   #lastPingAt = 0;
+  /** The interval last told by a server; kept across reconnects (saved with the assignment: restored-hold.ts). */
+  #intervalMs: number | undefined;
 
   /** `socket`: the current connection, asked at each beat; `sendHeartbeat`: one `heartbeat` message. */
   constructor(socket: () => BeatSocket | undefined, sendHeartbeat: () => void) {
     this.#socket = socket;
     this.#sendHeartbeat = sendHeartbeat;
+  }
+
+  /** The heartbeat interval a server last told, if any (it outlives the connection). */
+  get intervalMs(): number | undefined {
+    return this.#intervalMs;
   }
 
   /** How long the current server may be silent, and how often to ping it. */
@@ -114,6 +121,7 @@ export class ServerBeat {
     clearInterval(this.#timer);
     const beat = this.#way === 'pings' ? () => this.ping(this.#socket()) : this.#sendHeartbeat;
     this.#timer = setInterval(beat, intervalMs);
+    this.#intervalMs = intervalMs;
     this.#silence = serverSilence(intervalMs, this.#way);
   }
 
