@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import type { AgentSnapshot } from '../metrics/agent-counters.ts';
-import { readAgentSnapshot } from '../metrics/agent-counters.ts';
+import { CounterInterner, readAgentSnapshot } from '../metrics/agent-counters.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { checkAgentProtocol, closeReasonFor } from '../protocol/compatibility.ts';
@@ -121,7 +121,8 @@ export function isAgentUpgrade(request: IncomingMessage): boolean {
 export function attachAgentGateway(server: Server, options: GatewayOptions): AgentGateway {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   // What every agent's fragments may write in one turn of the event loop.
-  const state = { closing: false, writeBudget: new WriteBudget() };
+  // Agents' counters shared between nodes' snapshots (agent-counters.ts `CounterInterner`).
+  const state = { closing: false, writeBudget: new WriteBudget(), counters: new CounterInterner() };
   /**
    * Connections waiting for a leader to be named: their hold timers, what they could not reach,
    * the node their certificate names, and what they said meanwhile (their hello), kept so this
@@ -256,7 +257,11 @@ function serveAgent(
   ws: WebSocket,
   certifiedName: string,
   options: GatewayOptions,
-  gateway: { readonly closing: boolean; readonly writeBudget: WriteBudget },
+  gateway: {
+    readonly closing: boolean;
+    readonly writeBudget: WriteBudget;
+    readonly counters: CounterInterner;
+  },
 ): void {
   const { cluster, controller, events, logs, now } = options;
   // A large message goes in fragments, each written once the last one was (fragmented-sender.ts:
@@ -381,7 +386,7 @@ function serveAgent(
         controller.trigger();
         return;
       case 'agent.metrics':
-        options.onAgentMetrics?.(nodeId, readAgentSnapshot(message));
+        options.onAgentMetrics?.(nodeId, readAgentSnapshot(message, gateway.counters));
         return;
       case 'stats':
         options.stats?.record(nodeId, message.interval_ms, readStatsSamples(message), now());
