@@ -6,6 +6,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { DEFAULT_LIVENESS } from '../../src/server/node-liveness.ts';
 import { startServer } from '../../src/server/skiff-server.ts';
 import type { ServerReply } from './control-plane-ipc.ts';
@@ -45,7 +46,15 @@ if (traceFile) {
       traceFile,
       `${((performance.now() - started) / 1000).toFixed(0)}s rss=${mib(memory.rss)} heap=${mib(memory.heapUsed)}/${mib(memory.heapTotal)} ` +
         `external=${mib(memory.external)} buffers=${mib(memory.arrayBuffers)} unsent=${mib(sum)}MiB ` +
-        `max=${(max / 1024).toFixed(0)}KiB backlogged=${backlogged}\n`,
+        `max=${(max / 1024).toFixed(0)}KiB backlogged=${backlogged} spaces(used/committed MiB)=` +
+        getHeapSpaceStatistics()
+          .filter((space) => space.space_size > 0)
+          .map(
+            (space) =>
+              `${space.space_name.replace(/_space$/, '')}:${mib(space.space_used_size)}/${mib(space.physical_space_size)}`,
+          )
+          .join(',') +
+        '\n',
     );
   }, 2000).unref();
 }

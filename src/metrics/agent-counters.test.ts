@@ -7,6 +7,7 @@ import {
   agentFamilies,
   counterEntrySchema,
   histogramEntrySchema,
+  CounterInterner,
   LATENCY_BOUNDS_S,
   readAgentSnapshot,
   readCounterEntry,
@@ -193,4 +194,22 @@ test('the hand-written entry readers agree with the schemas on 2,000 seeded rand
     if (read.success) histograms++;
   }
   assert.ok(counters > 50 && histograms > 50, `both outcomes exercised: ${counters}, ${histograms}`);
+test('the same counter entry read for two nodes is one object, and the table is bounded', () => {
+  const interner = new CounterInterner(3);
+  const wire = (count: number) => ({
+    counters: [
+      { name: 'exits', service: 'api', value: 'error', count: 0 },
+      { name: 'probes', service: 'api', value: 'success', count },
+    ],
+    histograms: [],
+  });
+  const a = readAgentSnapshot(wire(5), interner);
+  const b = readAgentSnapshot(wire(6), interner);
+  assert.equal(a.counters[0], b.counters[0], 'the zeros are shared');
+  assert.notEqual(a.counters[1], b.counters[1]);
+  assert.deepEqual(b.counters[1], { name: 'probes', service: 'api', value: 'success', count: 6 });
+  assert.equal(interner.size, 3);
+  const c = readAgentSnapshot(wire(7), interner);
+  assert.ok(interner.size <= 3, `${interner.size} entries kept, the bound is 3`);
+  assert.deepEqual(c.counters[1]?.count, 7);
 });

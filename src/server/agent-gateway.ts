@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import type { AgentSnapshot } from '../metrics/agent-counters.ts';
-import { readAgentSnapshot } from '../metrics/agent-counters.ts';
+import { CounterInterner, readAgentSnapshot } from '../metrics/agent-counters.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { checkAgentProtocol, closeReasonFor } from '../protocol/compatibility.ts';
@@ -32,6 +32,7 @@ import { clusterMismatch } from './cluster.ts';
 import type { Controller } from './controller.ts';
 import type { EventLog } from './event-log.ts';
 import type { ExecBroker } from './exec-broker.ts';
+import { FragmentedSender, WriteBudget } from './fragmented-sender.ts';
 import type { ImageInventory } from './image-inventory.ts';
 import type { ImagePruneBroker } from './image-prune-broker.ts';
 import type { AgentAdmission } from './leadership/agent-admission.ts';
@@ -119,7 +120,9 @@ export function isAgentUpgrade(request: IncomingMessage): boolean {
 
 export function attachAgentGateway(server: Server, options: GatewayOptions): AgentGateway {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
-  const state = { closing: false };
+  // What every agent's fragments may write in one turn of the event loop.
+  // Agents' counters shared between nodes' snapshots (agent-counters.ts `CounterInterner`).
+  const state = { closing: false, writeBudget: new WriteBudget(), counters: new CounterInterner() };
   /**
    * Connections waiting for a leader to be named: their hold timers, what they could not reach,
    * the node their certificate names, and what they said meanwhile (their hello), kept so this
@@ -254,14 +257,21 @@ function serveAgent(
   ws: WebSocket,
   certifiedName: string,
   options: GatewayOptions,
-  gateway: { readonly closing: boolean },
+  gateway: {
+    readonly closing: boolean;
+    readonly writeBudget: WriteBudget;
+    readonly counters: CounterInterner;
+  },
 ): void {
   const { cluster, controller, events, logs, now } = options;
+  // A large message goes in fragments, each written once the last one was (fragmented-sender.ts:
+  // a large TLS write leaves a buffer its size with the connection for good).
+  const sender = new FragmentedSender(ws, { budget: gateway.writeBudget });
   const link: AgentLink = {
-    send: (message: ServerMessage) => ws.send(JSON.stringify(message)),
+    send: (message: ServerMessage) => sender.send(JSON.stringify(message)),
     // A Buffer is framed as it is (the server does not mask): one copy for every socket.
-    sendSerialised: (bytes: Buffer) => ws.send(bytes, { binary: false }),
-    bufferedBytes: () => ws.bufferedAmount,
+    sendSerialised: (bytes: Buffer) => sender.send(bytes),
+    bufferedBytes: () => sender.bufferedBytes,
     close: (code, reason) => closeWith(ws, code, reason),
   };
   let nodeId: string | undefined;
@@ -376,7 +386,7 @@ function serveAgent(
         controller.trigger();
         return;
       case 'agent.metrics':
-        options.onAgentMetrics?.(nodeId, readAgentSnapshot(message));
+        options.onAgentMetrics?.(nodeId, readAgentSnapshot(message, gateway.counters));
         return;
       case 'stats':
         options.stats?.record(nodeId, message.interval_ms, readStatsSamples(message), now());

@@ -15,8 +15,11 @@
  * What has been written but not yet taken by the kernel is bounded too (`OUTBOX_UNSENT_BYTES`
  * over every connection written to): each TLS copy is encrypted into memory of its own at the
  * write, and 1,000 nodes that read slower than the server writes held 1.3 GB of them at once;
- * freed, that memory stayed with the allocator (RSS 1.4 GB at idle). A connection that takes
- * nothing counts for OUTBOX_UNSENT_HOLD_MS at most, so a stuck agent cannot stall the others.
+ * freed, that memory stayed with the allocator (RSS 1.4 GB at idle). (Most of that was not freed
+ * at all: each connection kept a buffer the size of its largest write, see fragmented-sender.ts,
+ * which now writes a large message in fragments; a link's unsent bytes count its queue there.)
+ * A connection that takes nothing counts for OUTBOX_UNSENT_HOLD_MS at most, so a stuck agent
+ * cannot stall the others.
  */
 import type { ServerMessage } from '../protocol/messages.ts';
 import type { AgentLink, Cluster } from './cluster.ts';

@@ -55,3 +55,21 @@ test('lastValue reads one number of the newest record, NaN when there is none', 
   assert.equal(ring.lastValue('at'), 3, 'after wrapping');
   assert.ok(Number.isNaN(ring.lastValue('label')), 'a text column holds no number');
 });
+
+test('text columns among number columns keep their own values, after wrapping too', () => {
+  type Row = { a: string; n: number; b: string; m: number };
+  const ring = new ColumnRing<Row>(3, [
+    { name: 'a', text: true },
+    { name: 'n' },
+    { name: 'b', text: true },
+    { name: 'm' },
+  ]);
+  const rows: Row[] = [];
+  for (let i = 0; i < 8; i++) {
+    const row = { a: `a${i % 2}`, n: i, b: `b${i}`, m: -i };
+    rows.push(row);
+    ring.push(row);
+  }
+  assert.deepEqual(ring.toArray(), rows.slice(5));
+  assert.equal(ring.lastValue('m'), -7);
+});

@@ -23,7 +23,11 @@ export interface ColumnSpec<K extends string> {
 export class ColumnRing<T extends object> {
   readonly #columns: readonly ColumnSpec<Extract<keyof T, string>>[];
   readonly #values: Float64Array;
+  /** The text columns' values, `#textCount` a record (only text columns take room here). */
   readonly #texts: (string | undefined)[];
+  /** Each column's index among the text columns (-1: a number column). */
+  readonly #textIndex: readonly number[];
+  readonly #textCount: number;
   readonly #capacity: number;
   /** Index of the oldest record. */
   #start = 0;
@@ -35,7 +39,10 @@ export class ColumnRing<T extends object> {
     this.#capacity = capacity;
     this.#columns = columns;
     this.#values = new Float64Array(capacity * columns.length);
-    this.#texts = columns.some((c) => c.text) ? new Array<string | undefined>(capacity * columns.length) : [];
+    let texts = 0;
+    this.#textIndex = columns.map((c) => (c.text ? texts++ : -1));
+    this.#textCount = texts;
+    this.#texts = texts > 0 ? new Array<string | undefined>(capacity * texts) : [];
   }
 
   get capacity(): number {
@@ -56,15 +63,16 @@ export class ColumnRing<T extends object> {
       this.#start = (this.#start + 1) % this.#capacity;
     }
     const base = slot * this.#columns.length;
+    const textBase = slot * this.#textCount;
     const fields = record as Record<string, unknown>;
-    const newest =
-      this.#length > 1 ? ((slot + this.#capacity - 1) % this.#capacity) * this.#columns.length : -1;
+    const newest = this.#length > 1 ? ((slot + this.#capacity - 1) % this.#capacity) * this.#textCount : -1;
     this.#columns.forEach((column, i) => {
       const value = fields[column.name];
-      if (column.text) {
+      const t = this.#textIndex[i] ?? -1;
+      if (t >= 0) {
         const text = typeof value === 'string' ? value : undefined;
-        const before = newest >= 0 ? this.#texts[newest + i] : undefined;
-        this.#texts[base + i] = before === text ? before : text;
+        const before = newest >= 0 ? this.#texts[newest + t] : undefined;
+        this.#texts[textBase + t] = before === text ? before : text;
       } else this.#values[base + i] = typeof value === 'number' ? value : Number.NaN;
     });
   }
@@ -100,10 +108,12 @@ export class ColumnRing<T extends object> {
 
   #read(slot: number): T {
     const base = slot * this.#columns.length;
+    const textBase = slot * this.#textCount;
     const record: Record<string, number | string | null> = {};
     this.#columns.forEach((column, i) => {
-      if (column.text) {
-        const text = this.#texts[base + i];
+      const t = this.#textIndex[i] ?? -1;
+      if (t >= 0) {
+        const text = this.#texts[textBase + t];
         if (text !== undefined) record[column.name] = text;
         return;
       }
