@@ -5,9 +5,9 @@ import {
   AGENT_COUNTERS,
   AgentTally,
   agentFamilies,
+  CounterInterner,
   counterEntrySchema,
   histogramEntrySchema,
-  CounterInterner,
   LATENCY_BOUNDS_S,
   readAgentSnapshot,
   readCounterEntry,
@@ -194,6 +194,8 @@ test('the hand-written entry readers agree with the schemas on 2,000 seeded rand
     if (read.success) histograms++;
   }
   assert.ok(counters > 50 && histograms > 50, `both outcomes exercised: ${counters}, ${histograms}`);
+});
+
 test('the same counter entry read for two nodes is one object, and the table is bounded', () => {
   const interner = new CounterInterner(3);
   const wire = (count: number) => ({
