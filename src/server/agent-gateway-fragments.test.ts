@@ -4,25 +4,11 @@
  * bare gateway on loopback, a raw WebSocket for the agent, its frames counted on the wire).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import WebSocket from 'ws';
 import { eventually } from '../../test/support/eventually.ts';
-import { DEFAULT_POOL } from '../model/addressing.ts';
 import { FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
-import { AGENT_PATH } from '../protocol/messages.ts';
-import { SqliteStore } from '../store/sqlite-store.ts';
-import { attachAgentGateway } from './agent-gateway.ts';
-import { Cluster } from './cluster.ts';
-import type { Controller } from './controller.ts';
-import { EventLog } from './event-log.ts';
-import { ExecBroker } from './exec-broker.ts';
 import { FRAGMENT_BYTES } from './fragmented-sender.ts';
-import { LogBroker } from './log-broker.ts';
+import { hello, openAgent, startGateway } from './gateway-fixture.ts';
 
 /** Text frames (opcode 1) and continuation frames (0) in server-to-client bytes (never masked). */
 function countDataFrames(bytes: Buffer): { frames: number; rest: Buffer } {
@@ -50,53 +36,19 @@ function countDataFrames(bytes: Buffer): { frames: number; rest: Buffer } {
 }
 
 test('a large message goes in fragments and arrives whole, in order, with pings answered meanwhile', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-gateway-fragments-'));
-  const store = new SqliteStore(join(dir, 'skiff.db'));
-  const cluster = new Cluster(store, Date.now());
-  const controller = { trigger() {}, applyReport() {}, paused: false } as unknown as Controller;
-  const http = createServer((_, response) => response.end());
-  const gateway = attachAgentGateway(http, {
-    authenticate: () => ({ nodeName: 'n1' }),
-    clusterId: 'cluster-1',
-    addressPool: DEFAULT_POOL,
-    heartbeatIntervalMs: 500,
-    cluster,
-    controller,
-    events: new EventLog(store),
-    logs: new LogBroker(cluster),
-    execs: new ExecBroker(cluster),
-    now: () => Date.now(),
-    log: () => {},
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  const socket = new WebSocket(new URL(AGENT_PATH, `ws://127.0.0.1:${port}`));
-  const received: { type?: string; padding?: string }[] = [];
-  socket.on('message', (data) => received.push(JSON.parse(String(data))));
+  const fixture = await startGateway({ nodeName: 'n1' });
+  const { socket, received } = await openAgent<{ type?: string; padding?: string }>(fixture.agentUrl);
   let pongs = 0;
   socket.on('pong', () => pongs++);
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
     socket.send(
-      JSON.stringify({
-        type: 'hello',
-        agent_version: '0.1.0',
-        node: {
-          name: 'n1',
-          engine_id: 'engine-n1',
-          address: '127.0.0.1',
-          labels: {},
-          cpu_millicores: 2000,
-          memory_bytes: 2 ** 31,
-          engine_version: '20.10.0',
-        },
-        cluster_id: null,
-        protocol_version: PROTOCOL_VERSION,
-        features: [FEATURES.heartbeatInterval, FEATURES.pingHeartbeat],
-      }),
+      JSON.stringify(
+        hello('n1', {
+          cluster_id: null,
+          protocol_version: PROTOCOL_VERSION,
+          features: [FEATURES.heartbeatInterval, FEATURES.pingHeartbeat],
+        }),
+      ),
     );
     await eventually('welcomed', () => received.some((m) => m.type === 'welcome'), {
       timeoutMs: 5000,
@@ -111,7 +63,7 @@ test('a large message goes in fragments and arrives whole, in order, with pings 
       frames += counted.frames;
       pending = Buffer.from(counted.rest);
     });
-    const link = cluster.get('n1')?.link;
+    const link = fixture.cluster.get('n1')?.link;
     assert.ok(link?.sendSerialised, 'the gateway links send serialised messages');
     const big = { type: 'big', padding: 'é'.repeat(5 * FRAGMENT_BYTES) };
     link.send({ type: 'volumes.remove', names: ['before'] });
@@ -129,9 +81,6 @@ test('a large message goes in fragments and arrives whole, in order, with pings 
     assert.equal(frames, 2 + Math.ceil(bigBytes / FRAGMENT_BYTES), 'one frame per fragment');
   } finally {
     socket.close();
-    gateway.close();
-    http.close();
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await fixture.close();
   }
 });

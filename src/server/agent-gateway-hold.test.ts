@@ -6,11 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import WebSocket from 'ws';
 import { eventually } from '../../test/support/eventually.ts';
 import { PROTOCOL_VERSION } from '../protocol/features.ts';
 import type { Unreachable } from './agent-gateway.ts';
-import { hello, startGateway } from './gateway-fixture.ts';
+import { hello, openAgent, startGateway } from './gateway-fixture.ts';
 import type { AgentAdmission } from './leadership/agent-admission.ts';
 
 test('a held agent is served where it is once this server leads, its hello read then', async () => {
@@ -23,16 +22,10 @@ test('a held agent is served where it is once this server leads, its hello read 
   });
   const url = new URL(agentUrl);
   url.searchParams.set('unreachable', 'https://10.0.0.9:8080');
-  const socket = new WebSocket(url);
-  const received: { type?: string }[] = [];
-  socket.on('message', (data) => received.push(JSON.parse(String(data))));
+  const { socket, received } = await openAgent<{ type?: string }>(url);
   let closes = 0;
   socket.on('close', () => closes++);
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
     socket.send(JSON.stringify(hello('held', { cluster_id: null, protocol_version: PROTOCOL_VERSION })));
     await eventually('the dead leader reported', () => suspected.length > 0, {
       timeoutMs: 5000,

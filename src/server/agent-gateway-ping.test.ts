@@ -5,25 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import WebSocket from 'ws';
 import { eventually } from '../../test/support/eventually.ts';
 import { FEATURES, PROTOCOL_VERSION } from '../protocol/features.ts';
-import { hello, startGateway } from './gateway-fixture.ts';
+import { hello, openAgent, startGateway } from './gateway-fixture.ts';
 import { DEFAULT_LIVENESS, livenessStatus } from './node-liveness.ts';
 
 test('an agent that only pings is heard, and each ping answered', async () => {
   let nowMs = 1_000_000;
   const { cluster, agentUrl, close } = await startGateway({ nodeName: 'pinger', now: () => nowMs });
-  const socket = new WebSocket(agentUrl);
-  const received: { type?: string; features?: string[] }[] = [];
-  socket.on('message', (data) => received.push(JSON.parse(String(data))));
+  const { socket, received } = await openAgent<{ type?: string; features?: string[] }>(agentUrl);
   let pongs = 0;
   socket.on('pong', () => pongs++);
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
     socket.send(
       JSON.stringify(
         hello('pinger', {

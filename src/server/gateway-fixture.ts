@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import { DEFAULT_POOL } from '../model/addressing.ts';
 import { AGENT_PATH } from '../protocol/messages.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
@@ -106,4 +107,18 @@ export function hello(name: string, extra: Record<string, unknown> = {}): Record
     },
     ...extra,
   };
+}
+
+/** A raw agent connection to `url`, open, every message it receives parsed into `received`. */
+export async function openAgent<Message = Record<string, unknown>>(
+  url: URL,
+): Promise<{ readonly socket: WebSocket; readonly received: Message[] }> {
+  const socket = new WebSocket(url);
+  const received: Message[] = [];
+  socket.on('message', (data) => received.push(JSON.parse(String(data)) as Message));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  return { socket, received };
 }
