@@ -1,12 +1,13 @@
 /**
  * Each service's view (views.ts `serviceView`) as JSON text, made again only when the service's
  * record or one of its tasks' records changed: the store replaces records, never mutates them
- * (store.ts), so a view made of the same records is the same text. A page of 100 services holds
+ * (store/same-records.ts), so a view made of the same records is the same text. A page of 100 services holds
  * some 5,000 replicas; at 1,000 nodes under churn (100 replicas a second) most of a page's
  * services are unchanged since the last request, and serialising them again was most of what
  * `GET /api/services` cost (and the unpaged list, several MB at 10,000 replicas, all of it).
  * Bounded by the services there are: those no longer listed are forgotten.
  */
+import { sameRecords } from '../store/same-records.ts';
 import type { StoredService, StoredTask } from '../store/store.ts';
 import { serviceView } from './views.ts';
 
@@ -38,8 +39,4 @@ export class ServiceViewCache {
   get size(): number {
     return this.#entries.size;
   }
-}
-
-function sameRecords(a: readonly StoredTask[], b: readonly StoredTask[]): boolean {
-  return a.length === b.length && a.every((task, i) => task === b[i]);
 }

@@ -120,9 +120,13 @@ export function isAgentUpgrade(request: IncomingMessage): boolean {
 
 export function attachAgentGateway(server: Server, options: GatewayOptions): AgentGateway {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
-  // What every agent's fragments may write in one turn of the event loop.
-  // Agents' counters shared between nodes' snapshots (agent-counters.ts `CounterInterner`).
-  const state = { closing: false, writeBudget: new WriteBudget(), counters: new CounterInterner() };
+  const state = {
+    closing: false,
+    // What all agents' fragments together may write in one turn of the event loop.
+    writeBudget: new WriteBudget(),
+    // Agents' counter entries, one object for those equal between nodes (agent-counters.ts).
+    counters: new CounterInterner(),
+  };
   /**
    * Connections waiting for a leader to be named: their hold timers, what they could not reach,
    * the node their certificate names, and what they said meanwhile (their hello), kept so this

@@ -91,7 +91,7 @@ export interface PassMemory {
   readonly preparations?: ReadonlyMap<string, Preparation>;
 }
 
-/** A node's assignment key and what it was made from, in the pass's task order (plan-pass.ts `assign`). */
+/** What isSteady read of the last pass, when every service was steady (plan-pass.ts `reconcileServices`). */
 export interface SteadyFrom {
   readonly placementVersion: number;
   /** The service records, by name (records are replaced, never mutated: compared by identity). */
@@ -99,12 +99,14 @@ export interface SteadyFrom {
   readonly draining: string;
 }
 
+/** What the last pass's assignments were made of (plan-pass.ts `assign`). */
 export interface AssignedFrom {
   readonly placementVersion: number;
   /** The admission policy and network indices the references were made of, as text. */
   readonly refs: string;
 }
 
+/** A node's assignment key and what it was made from, in the pass's task order (plan-pass.ts `assign`). */
 export interface AssignmentKeyMemory {
   readonly taskIds: readonly string[];
   readonly refKeys: readonly string[];

@@ -47,6 +47,7 @@ import type { NodeSnapshot, PlacementRequest } from '../scheduler/scheduler.ts';
 import { schedule } from '../scheduler/scheduler.ts';
 import { volumePin } from '../scheduler/volume-pinning.ts';
 import { AllocationExhaustedError } from '../store/errors.ts';
+import { sameRecords } from '../store/same-records.ts';
 import type { StoredService } from '../store/store.ts';
 import type { Allocation, AllocationKind } from './address-release.ts';
 import { planRelease } from './address-release.ts';
@@ -230,13 +231,8 @@ function sameSteadyFrom(last: SteadyFrom, now: SteadyFrom): boolean {
   return (
     last.placementVersion === now.placementVersion &&
     last.draining === now.draining &&
-    last.services.length === now.services.length &&
-    last.services.every((service, i) => service === now.services[i])
+    sameRecords(last.services, now.services)
   );
-}
-
-function sameRecords(a: readonly TaskRecord[], b: readonly TaskRecord[]): boolean {
-  return a.length === b.length && a.every((task, i) => task === b[i]);
 }
 
 function taskOrder(a: TaskRecord, b: TaskRecord): number {
