@@ -131,14 +131,27 @@ function pair(engine: FakeEngine) {
   return { loop, prepared, logs };
 }
 
+/** Runs `body` with the pair started, and stops both however it ends. */
+async function withPair(
+  engine: FakeEngine,
+  body: (started: ReturnType<typeof pair>) => Promise<void>,
+): Promise<void> {
+  const started = pair(engine);
+  started.loop.start();
+  started.prepared.start();
+  try {
+    await body(started);
+  } finally {
+    started.loop.stop();
+    started.prepared.stop();
+  }
+}
+
 const states = (engine: FakeEngine) => engine.snapshot().map((c) => `${c.taskId}:${c.state}`);
 
 test('prepared, kept through the converger’s passes, then started as the task’s own container', async () => {
   const engine = new FakeEngine();
-  const { loop, prepared } = pair(engine);
-  loop.start();
-  prepared.start();
-  try {
+  await withPair(engine, async ({ loop, prepared }) => {
     // The server has told this (warm) agent to run nothing, and to prepare two replicas.
     loop.setDesired([], { fromServer: true });
     prepared.setWanted([task('t1', 0), task('t2', 1)]);
@@ -161,10 +174,7 @@ test('prepared, kept through the converger’s passes, then started as the task�
       madeId,
       'the prepared container itself was started, none made anew',
     );
-  } finally {
-    loop.stop();
-    prepared.stop();
-  }
+  });
 });
 
 test('a fresh agent sweeps the prepared containers an earlier run left, but not an assigned one', async () => {
@@ -193,10 +203,7 @@ test('a fresh agent sweeps the prepared containers an earlier run left, but not 
 
 test('an assignment arriving while the prepared create is in flight: the converger waits for it and starts it', async () => {
   const engine = new FakeEngine({ pullDelayMs: 50, images: [] });
-  const { loop, prepared, logs } = pair(engine);
-  loop.start();
-  prepared.start();
-  try {
+  await withPair(engine, async ({ loop, prepared, logs }) => {
     loop.setDesired([], { fromServer: true });
     prepared.setWanted([task('t1', 0)]);
     // Its image is being pulled (50 ms) when the node is called down.
@@ -213,10 +220,7 @@ test('an assignment arriving while the prepared create is in flight: the converg
     assert.equal(only?.prepared, true, 'the prepared container, not one the converger made');
     assert.equal(engine.calls.get('createContainer'), 1, 'the converger made no second one');
     assert.ok(!logs.some((line) => /could not|conflict/i.test(line)), logs.join('\n'));
-  } finally {
-    loop.stop();
-    prepared.stop();
-  }
+  });
 });
 
 /** The fake engine with its lists made slow on demand, and the order of calls as they begin and end. */
@@ -246,10 +250,7 @@ class SlowListEngine extends FakeEngine {
 
 test('an assigned task’s prepared container is started at once, before the loop’s next list ends', async () => {
   const engine = new SlowListEngine();
-  const { loop, prepared } = pair(engine);
-  loop.start();
-  prepared.start();
-  try {
+  await withPair(engine, async ({ loop, prepared }) => {
     loop.setDesired([], { fromServer: true });
     prepared.setWanted([task('t1', 0), task('t2', 1)]);
     await eventually('two prepared', () => states(engine).join() === 't1:created,t2:created');
@@ -267,18 +268,12 @@ test('an assigned task’s prepared container is started at once, before the loo
     await eventually('both running', () => states(engine).join() === 't1:running,t2:running');
     assert.equal(engine.calls.get('createContainer'), 2, 'the prepared containers themselves');
     assert.equal(engine.calls.get('startContainer'), 2, 'each started once');
-  } finally {
-    loop.stop();
-    prepared.stop();
-  }
+  });
 });
 
 test('a prepared create in flight at the assignment: started as the create ends, not after a list', async () => {
   const engine = new SlowListEngine({ pullDelayMs: 50, images: [] });
-  const { loop, prepared, logs } = pair(engine);
-  loop.start();
-  prepared.start();
-  try {
+  await withPair(engine, async ({ loop, prepared, logs }) => {
     loop.setDesired([], { fromServer: true });
     prepared.setWanted([task('t1', 0)]);
     await eventually('the prepared create in flight', () => prepared.creating().length === 1, {
@@ -298,18 +293,12 @@ test('a prepared create in flight at the assignment: started as the create ends,
     );
     assert.equal(engine.calls.get('createContainer'), 1, 'the converger made no second one');
     assert.ok(!logs.some((line) => /could not|conflict/i.test(line)), logs.join('\n'));
-  } finally {
-    loop.stop();
-    prepared.stop();
-  }
+  });
 });
 
 test('a prepare set its assignment overtakes (the host was down before the prepared pass listed): the converger makes the one container', async () => {
   const engine = new SlowListEngine();
-  const { loop, prepared, logs } = pair(engine);
-  loop.start();
-  prepared.start();
-  try {
+  await withPair(engine, async ({ loop, prepared, logs }) => {
     loop.setDesired([], { fromServer: true });
     await eventually('the loop has listed once', () => engine.log.includes('listed') || undefined, {
       intervalMs: 5,
@@ -337,19 +326,13 @@ test('a prepare set its assignment overtakes (the host was down before the prepa
     );
     assert.equal(engine.calls.get('startContainer'), 1);
     assert.ok(!logs.some((line) => /could not|failed/i.test(line)), logs.join('\n'));
-  } finally {
-    loop.stop();
-    prepared.stop();
-  }
+  });
 });
 
 test('a prepared container gone before its start: the loop looks again and makes the replica, no failure', async () => {
   const engine = new SlowListEngine();
   const reports: string[] = [];
-  const { loop, prepared } = pair(engine);
-  loop.start();
-  prepared.start();
-  try {
+  await withPair(engine, async ({ loop, prepared }) => {
     loop.setDesired([], { fromServer: true });
     prepared.setWanted([task('t1', 0)]);
     await eventually('prepared', () => states(engine).join() === 't1:created');
@@ -367,25 +350,16 @@ test('a prepared container gone before its start: the loop looks again and makes
       JSON.stringify(report.events),
     );
     assert.equal(engine.calls.get('createContainer'), 2, 'made anew by the converger');
-  } finally {
-    loop.stop();
-    prepared.stop();
-  }
+  });
 });
 
 test('replicas of one image prepared at once ask the engine about it once', async () => {
   const engine = new FakeEngine();
-  const { loop, prepared } = pair(engine);
-  loop.start();
-  prepared.start();
-  try {
+  await withPair(engine, async ({ loop, prepared }) => {
     loop.setDesired([], { fromServer: true });
     prepared.setWanted([task('t1', 0), task('t2', 1), task('t3', 2), task('t4', 3)]);
     await eventually('four prepared', () => states(engine).length === 4);
     assert.equal(engine.calls.get('hasImage'), 1);
     assert.equal(engine.calls.get('imageExposedPorts') ?? 0, 1);
-  } finally {
-    loop.stop();
-    prepared.stop();
-  }
+  });
 });
