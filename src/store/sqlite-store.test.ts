@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { serviceSpecSchema } from '../model/service-spec.ts';
 import { SqliteStore } from './sqlite-store.ts';
+import { webSpec as spec, unplacedTask } from './store-fixture.ts';
 
 function withStore(fn: (store: SqliteStore, path: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-store-'));
@@ -16,22 +16,6 @@ function withStore(fn: (store: SqliteStore, path: string) => void): void {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-/** A task of web's revision 1, not yet placed. */
-function unplacedTask(id: string) {
-  return {
-    id,
-    service: 'web',
-    slot: 0,
-    revision: 1,
-    nodeId: null,
-    desiredState: 'running' as const,
-    pendingReason: null,
-    createdAt: 1,
-  };
-}
-
-const spec = serviceSpecSchema.parse({ name: 'web', image: 'skiff-demo:v1', replicas: 2 });
 
 test('a changed spec gets a new revision, an identical one does not', () => {
   withStore((store) => {
@@ -63,16 +47,7 @@ test('a service deployed again after deletion starts its history anew', () => {
 test('revisions are pruned to the last 10, keeping the rollback target and those tasks run', () => {
   withStore((store) => {
     store.putService(spec, 0);
-    store.insertTask({
-      id: 'old',
-      service: 'web',
-      slot: 0,
-      revision: 1,
-      nodeId: 'n1',
-      desiredState: 'running',
-      pendingReason: null,
-      createdAt: 0,
-    });
+    store.insertTask(unplacedTask('old', { nodeId: 'n1', createdAt: 0 }));
     for (let i = 2; i <= 25; i++) store.putService({ ...spec, image: `skiff-demo:v${i}` }, i);
     const kept = store.listRevisions('web').map((r) => r.revision);
     assert.deepEqual(kept, [1, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
@@ -82,16 +57,7 @@ test('revisions are pruned to the last 10, keeping the rollback target and those
 test('state survives reopening the file', () => {
   withStore((store, path) => {
     store.putService(spec, 1);
-    store.insertTask({
-      id: 't1',
-      service: 'web',
-      slot: 0,
-      revision: 1,
-      nodeId: null,
-      desiredState: 'running',
-      pendingReason: null,
-      createdAt: 1,
-    });
+    store.insertTask(unplacedTask('t1'));
     store.placeTask('t1', 'node-1', null);
     const again = new SqliteStore(path);
     assert.equal(again.listTasks('web')[0]?.nodeId, 'node-1');
@@ -131,16 +97,7 @@ test('out-of-range times cannot poison the store: events clamp, unreadable obser
     assert.match(event.timestamp, /^\+?\d{4,6}-/);
     assert.equal(store.listEvents({ limit: 10 }).length, 1);
     store.putService(spec, 1);
-    store.insertTask({
-      id: 't1',
-      service: 'web',
-      slot: 0,
-      revision: 1,
-      nodeId: 'n1',
-      desiredState: 'running',
-      pendingReason: null,
-      createdAt: 1,
-    });
+    store.insertTask(unplacedTask('t1', { nodeId: 'n1' }));
     store.setObserved('t1', {
       task_id: 't1',
       state: 'backoff',
@@ -239,16 +196,7 @@ test('event listings from memory match a fresh read of the file, through appends
 
 test('tasksOnNode follows placements, deletions and a rolled-back transaction', () => {
   withStore((store) => {
-    const task = (id: string, nodeId: string | null) => ({
-      id,
-      service: 'web',
-      slot: 0,
-      revision: 1,
-      nodeId,
-      desiredState: 'running' as const,
-      pendingReason: null,
-      createdAt: 1,
-    });
+    const task = (id: string, nodeId: string | null) => unplacedTask(id, { nodeId });
     const on = (nodeId: string) =>
       store
         .tasksOnNode(nodeId)

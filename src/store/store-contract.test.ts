@@ -13,13 +13,12 @@ import { describe, test } from 'node:test';
 import { sharedEtcdEndpoints, testPrefix } from '../../test/support/etcd.ts';
 import { eventually } from '../../test/support/eventually.ts';
 import type { SkiffEvent } from '../model/event.ts';
-import { serviceSpecSchema } from '../model/service-spec.ts';
-import type { Task } from '../model/task.ts';
 import { AllocationExhaustedError, NotLeaderError, StoreConflictError } from './errors.ts';
 import { EtcdStore } from './etcd/etcd-store.ts';
 import { EtcdUpkeep } from './etcd/etcd-upkeep.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import type { Store } from './store.ts';
+import { webSpec as spec, unplacedTask as task } from './store-fixture.ts';
 import { writeOwner } from './write-owner.ts';
 
 interface Implementation {
@@ -51,22 +50,6 @@ const implementations: Implementation[] = [
     },
   },
 ];
-
-const spec = serviceSpecSchema.parse({ name: 'web', image: 'skiff-demo:v1', replicas: 2 });
-
-function task(id: string, change: Partial<Task> = {}): Task {
-  return {
-    id,
-    service: 'web',
-    slot: 0,
-    revision: 1,
-    nodeId: null,
-    desiredState: 'running',
-    pendingReason: null,
-    createdAt: 1,
-    ...change,
-  };
-}
 
 const registration = {
   name: 'host-1',
