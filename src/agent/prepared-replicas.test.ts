@@ -236,7 +236,12 @@ class SlowListEngine extends FakeEngine {
     return list;
   }
 
+  /** While set, a create waits for it: a test holds a create in flight for as long as it needs. */
+  createGate: Promise<void> | undefined;
+
   override async createContainer(...args: Parameters<FakeEngine['createContainer']>): Promise<string> {
+    this.log.push('create');
+    await this.createGate;
     const id = await super.createContainer(...args);
     this.log.push('created');
     return id;
@@ -272,18 +277,36 @@ test('an assigned task’s prepared container is started at once, before the loo
 });
 
 test('a prepared create in flight at the assignment: started as the create ends, not after a list', async () => {
-  const engine = new SlowListEngine({ pullDelayMs: 50, images: [] });
+  const engine = new SlowListEngine();
+  let endCreate = (): void => {};
+  let endList = (): void => {};
+  engine.createGate = new Promise((done) => {
+    endCreate = done;
+  });
   await withPair(engine, async ({ loop, prepared, logs }) => {
     loop.setDesired([], { fromServer: true });
+    await eventually('the loop has listed once', () => engine.log.includes('listed') || undefined, {
+      intervalMs: 5,
+    });
     prepared.setWanted([task('t1', 0)]);
     await eventually('the prepared create in flight', () => prepared.creating().length === 1, {
       intervalMs: 5,
     });
-    engine.listDelayMs = 300;
+    // The loop's list after the assignment is held until the create has ended and been started,
+    // whatever the machine's load: gates, not delays, order the two.
+    const listHeld = new Promise<void>((done) => {
+      endList = done;
+    });
+    const list = engine.listManaged.bind(engine);
+    engine.listManaged = async (clusterId) => {
+      await listHeld;
+      return list(clusterId);
+    };
     engine.log.length = 0;
     loop.setDesired([task('t1', 0)], { fromServer: true });
     prepared.setWanted([]);
-    await eventually('t1 running', () => states(engine).join() === 't1:running');
+    endCreate();
+    await eventually('the start after the create', () => engine.log.includes('start') || undefined);
     const created = engine.log.indexOf('created');
     assert.ok(created >= 0, engine.log.join(' '));
     assert.equal(
@@ -291,6 +314,8 @@ test('a prepared create in flight at the assignment: started as the create ends,
       'start',
       `the start right after the create: ${engine.log.join(' ')}`,
     );
+    endList();
+    await eventually('t1 running', () => states(engine).join() === 't1:running');
     assert.equal(engine.calls.get('createContainer'), 1, 'the converger made no second one');
     assert.ok(!logs.some((line) => /could not|conflict/i.test(line)), logs.join('\n'));
   });
