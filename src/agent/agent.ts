@@ -613,7 +613,10 @@ export class Agent {
             this.#send({ type: 'agent.metrics', counters: [...counters], histograms: [...histograms] });
           };
           this.#sendMetrics = sendMetrics;
-          this.#metricsTimer = setInterval(sendMetrics, Math.max(METRICS_INTERVAL_MS, message.stats_interval_ms ?? 0));
+          this.#metricsTimer = setInterval(
+            sendMetrics,
+            Math.max(METRICS_INTERVAL_MS, message.stats_interval_ms ?? 0),
+          );
           sendMetrics();
         }
         const full = this.#loop?.fullReport();
@@ -648,7 +651,10 @@ export class Agent {
           this.#stats?.setInterval(message.stats_interval_ms);
           if (this.#metricsTimer && this.#sendMetrics) {
             clearInterval(this.#metricsTimer);
-            this.#metricsTimer = setInterval(this.#sendMetrics, Math.max(METRICS_INTERVAL_MS, message.stats_interval_ms));
+            this.#metricsTimer = setInterval(
+              this.#sendMetrics,
+              Math.max(METRICS_INTERVAL_MS, message.stats_interval_ms),
+            );
           }
         }
         return;

@@ -38,9 +38,9 @@ import type { ImagePruneBroker } from './image-prune-broker.ts';
 import type { AgentAdmission } from './leadership/agent-admission.ts';
 import type { LogBroker } from './log-broker.ts';
 import { heartbeatIntervalMs } from './node-liveness.ts';
-import { STATS_BASE_MS, statsIntervalMs } from './stats-cadence.ts';
 import type { NodeProbes } from './node-probes.ts';
 import { RepeatedMessage } from './repeated-message.ts';
+import { STATS_BASE_MS, statsIntervalMs } from './stats-cadence.ts';
 
 export interface GatewayOptions {
   /** The node a verified client certificate names, if that certificate is still its own. */
