@@ -170,6 +170,7 @@ export class Agent {
   #endpoints: EndpointSet = EMPTY_ENDPOINT_SET;
   #pendingEvents: LoopReport['events'] = [];
   #metricsTimer: NodeJS.Timeout | undefined;
+  #sendMetrics: (() => void) | undefined;
   /** Exits, restarts, probes, pulls and proxied requests, for the server's metrics. */
   readonly #tally = new AgentTally();
   /** Dial failures in a row, by kind (reconnect-delay.ts). */
@@ -603,12 +604,19 @@ export class Agent {
           message.features?.includes(FEATURES.pingHeartbeat) === true ? 'pings' : 'heartbeats',
         );
         clearInterval(this.#metricsTimer);
+        this.#metricsTimer = undefined;
+        // A large cluster's server asks for fewer stats and metrics (stats-cadence.ts on the server).
+        this.#stats?.setInterval(message.stats_interval_ms);
         if (message.features?.includes(FEATURES.agentMetrics)) {
           const sendMetrics = () => {
             const { counters, histograms } = this.#tally.snapshot();
             this.#send({ type: 'agent.metrics', counters: [...counters], histograms: [...histograms] });
           };
-          this.#metricsTimer = setInterval(sendMetrics, METRICS_INTERVAL_MS);
+          this.#sendMetrics = sendMetrics;
+          this.#metricsTimer = setInterval(
+            sendMetrics,
+            Math.max(METRICS_INTERVAL_MS, message.stats_interval_ms ?? 0),
+          );
           sendMetrics();
         }
         const full = this.#loop?.fullReport();
@@ -639,6 +647,16 @@ export class Agent {
       case 'heartbeat.interval':
         // The cluster grew: slower beats, and as much more patience with the server's silence.
         this.#beat.beatEvery(message.heartbeat_interval_ms);
+        if (message.stats_interval_ms !== undefined) {
+          this.#stats?.setInterval(message.stats_interval_ms);
+          if (this.#metricsTimer && this.#sendMetrics) {
+            clearInterval(this.#metricsTimer);
+            this.#metricsTimer = setInterval(
+              this.#sendMetrics,
+              Math.max(METRICS_INTERVAL_MS, message.stats_interval_ms),
+            );
+          }
+        }
         return;
       case 'prepare':
         this.#prepared?.setWanted(message.tasks);

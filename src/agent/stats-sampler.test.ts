@@ -191,3 +191,27 @@ test('a started sampler sends a round at once (starting twice changes nothing) a
   sampler.stop();
   assert.equal(sampler.started, false);
 });
+
+test("a server's longer interval is taken, a shorter one or none keeps the configured one", async () => {
+  const source: UsageSource = {
+    container: async () => usage(10),
+    node: async () => {
+      throw new Error('no /proc');
+    },
+  };
+  const sampler = new StatsSampler({
+    usage: source,
+    containers: () => [],
+    intervalMs: 5000,
+    send: () => {},
+    now: Date.now,
+    onError: () => {},
+  });
+  sampler.setInterval(25_000);
+  assert.equal(sampler.intervalMs, 25_000);
+  assert.equal((await sampler.sample()).interval_ms, 25_000, 'the message says the interval it keeps');
+  sampler.setInterval(1000);
+  assert.equal(sampler.intervalMs, 5000, 'never shorter than its own --stats-interval');
+  sampler.setInterval(undefined);
+  assert.equal(sampler.intervalMs, 5000);
+});

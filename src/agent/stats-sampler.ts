@@ -91,9 +91,31 @@ export class StatsSampler {
   #running = false;
   #startedAtMs = 0;
   #round = 0;
+  #intervalMs: number;
 
   constructor(options: StatsSamplerOptions) {
     this.#options = options;
+    this.#intervalMs = options.intervalMs;
+  }
+
+  get intervalMs(): number {
+    return this.#intervalMs;
+  }
+
+  /**
+   * The server asks for fewer rounds (a large cluster): sample every `intervalMs` or the configured
+   * interval, whichever is longer; a started sampler starts its rounds anew at a random point of it.
+   */
+  setInterval(intervalMs: number | undefined): void {
+    const next = Math.max(this.#options.intervalMs, intervalMs ?? 0);
+    if (next === this.#intervalMs) return;
+    this.#intervalMs = next;
+    if (!this.#timer) return;
+    clearTimeout(this.#timer);
+    const delayMs = Math.random() * next;
+    this.#startedAtMs = this.#options.now() + delayMs;
+    this.#round = 0;
+    this.#timer = setTimeout(() => this.#tick(), delayMs);
   }
 
   get started(): boolean {
@@ -116,7 +138,8 @@ export class StatsSampler {
 
   /** One round now: the readings as a message (what each tick sends). */
   async sample(): Promise<StatsMessage> {
-    const { usage, intervalMs } = this.#options;
+    const { usage } = this.#options;
+    const intervalMs = this.#intervalMs;
     const containers = [...this.#options.containers()];
     const readings: { container: SampledContainer; usage: ContainerUsage | undefined }[] = containers.map(
       (container) => ({ container, usage: undefined }),
@@ -143,7 +166,8 @@ export class StatsSampler {
 
   #tick(): void {
     if (!this.#timer) return;
-    const { intervalMs, now } = this.#options;
+    const { now } = this.#options;
+    const intervalMs = this.#intervalMs;
     if (!this.#running) {
       this.#running = true;
       this.sample().then(

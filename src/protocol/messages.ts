@@ -199,6 +199,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     /** The cluster's address pool (CIDR); a server from before pools were configurable sends none. */
     address_pool: z.string().max(18).default(DEFAULT_ADDRESS_POOL),
     heartbeat_interval_ms: z.int().min(1).max(60_000),
+    /** Send `stats` and `agent.metrics` no more often than this (a large cluster); absent: the agent's own. */
+    stats_interval_ms: z.int().min(1000).max(3_600_000).optional(),
     /** What the server reads beyond the baseline (features.ts `SERVER_FEATURES`); absent from older servers. */
     features: z.array(z.string().max(64)).max(256).optional(),
   }),
@@ -213,7 +215,12 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
    * To an agent that lists `heartbeat-interval`: beat at this interval from now on (the cluster
    * grew since its welcome said one; server/node-liveness.ts).
    */
-  z.object({ type: z.literal('heartbeat.interval'), heartbeat_interval_ms: z.int().min(1).max(60_000) }),
+  z.object({
+    type: z.literal('heartbeat.interval'),
+    heartbeat_interval_ms: z.int().min(1).max(60_000),
+    /** As in the welcome: the cluster grew, stats and agent metrics no more often than this. */
+    stats_interval_ms: z.int().min(1000).max(3_600_000).optional(),
+  }),
   /** Every service's serving replicas, for the proxies and DNS of every host; sent whole on change. */
   z.object({
     type: z.literal('endpoints'),

@@ -40,6 +40,7 @@ import type { LogBroker } from './log-broker.ts';
 import { heartbeatIntervalMs } from './node-liveness.ts';
 import type { NodeProbes } from './node-probes.ts';
 import { RepeatedMessage } from './repeated-message.ts';
+import { STATS_BASE_MS, statsIntervalMs } from './stats-cadence.ts';
 
 export interface GatewayOptions {
   /** The node a verified client certificate names, if that certificate is still its own. */
@@ -336,12 +337,15 @@ function serveAgent(
       // Slower beats as the cluster grows; the node's silence is judged by what it was told.
       const intervalMs = heartbeatIntervalMs(options.heartbeatIntervalMs, cluster.size);
       outcome.session.heartbeatIntervalMs = intervalMs;
+      const statsInterval = statsIntervalMs(STATS_BASE_MS, cluster.size);
       link.send({
         type: 'welcome',
         node_id: nodeId,
         cluster_id: options.clusterId,
         address_pool: options.addressPool.cidr,
         heartbeat_interval_ms: intervalMs,
+        // Only past the base: a small cluster's welcome is as it was (every agent's own 5 s).
+        ...(statsInterval > STATS_BASE_MS ? { stats_interval_ms: statsInterval } : {}),
         // Each feature the server reads is listed only when this server has its reader.
         features: SERVER_FEATURES.filter(
           (feature) =>

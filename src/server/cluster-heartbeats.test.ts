@@ -14,6 +14,7 @@ import { SqliteStore } from '../store/sqlite-store.ts';
 import { Cluster } from './cluster.ts';
 import { heartbeatIntervalMs, MAX_HEARTBEATS_PER_S, RETELL_GROWTH } from './node-liveness.ts';
 import { registration } from './pass-fixture.ts';
+import { MAX_STATS_PER_S, STATS_BASE_MS, statsIntervalMs } from './stats-cadence.ts';
 
 const BASE_MS = 500;
 
@@ -58,6 +59,40 @@ test('1,000 nodes joined one by one beat at about the most the server should hea
         said.every((ms, i) => i === 0 || ms > (said[i - 1] ?? 0)),
         'only ever longer',
       );
+  } finally {
+    void store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('1,000 nodes joined one by one send stats at a few dozen a second; the first five keep 5 s until the cluster is large', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-cluster-stats-'));
+  const store = new SqliteStore(join(dir, 'skiff.db'));
+  try {
+    const cluster = new Cluster(store, 0);
+    const statsMs = new Map<string, number>();
+    let atFive: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const name = `n${String(i).padStart(4, '0')}`;
+      const link = {
+        send: (m: ServerMessage) => {
+          if (m.type === 'heartbeat.interval' && m.stats_interval_ms !== undefined)
+            statsMs.set(name, m.stats_interval_ms);
+        },
+        close() {},
+      };
+      const outcome = cluster.connect(registration(name), link, i, AGENT_FEATURES);
+      assert.ok(outcome.ok);
+      // The gateway's welcome: the newcomer's intervals, then the others re-told.
+      statsMs.set(name, statsIntervalMs(STATS_BASE_MS, cluster.size));
+      const intervalMs = heartbeatIntervalMs(BASE_MS, cluster.size);
+      outcome.session.heartbeatIntervalMs = intervalMs;
+      cluster.retellHeartbeatIntervals(intervalMs);
+      if (i === 4) atFive = [...statsMs.values()];
+    }
+    assert.deepEqual(atFive, [5000, 5000, 5000, 5000, 5000], 'a 5-node cluster keeps 5 s');
+    const perS = [...statsMs.values()].reduce((sum, ms) => sum + 1000 / ms, 0);
+    assert.ok(perS <= MAX_STATS_PER_S * RETELL_GROWTH + 2, `${perS.toFixed(0)} stats a second`);
   } finally {
     void store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import type { ServerMessage } from '../protocol/messages.ts';
 import type { PullObservation } from '../reconciler/pre-pull.ts';
 import type { Store } from '../store/store.ts';
 import { retoldIntervalMs, STARTUP_GRACE_MS } from './node-liveness.ts';
+import { STATS_BASE_MS, statsIntervalMs } from './stats-cadence.ts';
 
 export interface AgentLink {
   send(message: ServerMessage): void;
@@ -252,7 +253,12 @@ export class Cluster {
       if (retold === undefined) continue;
       // Judged by the longer interval at once: lenient until the agent takes it, never harsh.
       session.heartbeatIntervalMs = retold;
-      session.link.send({ type: 'heartbeat.interval', heartbeat_interval_ms: retold });
+      const stats = statsIntervalMs(STATS_BASE_MS, this.#nodes.size);
+      session.link.send({
+        type: 'heartbeat.interval',
+        heartbeat_interval_ms: retold,
+        ...(stats > STATS_BASE_MS ? { stats_interval_ms: stats } : {}),
+      });
     }
   }
 

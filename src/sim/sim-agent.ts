@@ -96,6 +96,7 @@ export class SimAgent {
   );
   #pendingEvents: LoopReport['events'] = [];
   #metricsTimer: NodeJS.Timeout | undefined;
+  #sendMetrics: (() => void) | undefined;
   /** As the real agent: its counters go to the server every 5 s. */
   readonly #tally = new AgentTally();
   #liveness: NodeJS.Timeout | undefined;
@@ -307,12 +308,16 @@ export class SimAgent {
           message.features?.includes(FEATURES.pingHeartbeat) === true ? 'pings' : 'heartbeats',
         );
         clearInterval(this.#metricsTimer);
+        this.#metricsTimer = undefined;
+        // A large cluster's server asks for fewer stats and metrics (stats-cadence.ts on the server).
+        this.#stats?.setInterval(message.stats_interval_ms);
         if (message.features?.includes(FEATURES.agentMetrics)) {
           const sendMetrics = () => {
             const { counters, histograms } = this.#tally.snapshot();
             this.#send({ type: 'agent.metrics', counters: [...counters], histograms: [...histograms] });
           };
-          this.#metricsTimer = setInterval(sendMetrics, 5000);
+          this.#sendMetrics = sendMetrics;
+          this.#metricsTimer = setInterval(sendMetrics, Math.max(5000, message.stats_interval_ms ?? 0));
           sendMetrics();
         }
         const full = this.#loop?.fullReport();
@@ -326,6 +331,13 @@ export class SimAgent {
       }
       case 'heartbeat.interval':
         this.#beat.beatEvery(message.heartbeat_interval_ms);
+        if (message.stats_interval_ms !== undefined) {
+          this.#stats?.setInterval(message.stats_interval_ms);
+          if (this.#metricsTimer && this.#sendMetrics) {
+            clearInterval(this.#metricsTimer);
+            this.#metricsTimer = setInterval(this.#sendMetrics, Math.max(5000, message.stats_interval_ms));
+          }
+        }
         return;
       case 'images.prune':
         // A simulated engine's images are what its replicas run: nothing to remove.
