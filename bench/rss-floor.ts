@@ -62,12 +62,21 @@ async function serverRole(mode: Mode, dir: string): Promise<void> {
   process.on('message', (message: Message) => {
     if (message.kind === 'status') {
       const usage = process.memoryUsage();
-      process.send?.({ kind: 'status', open, heapTotal: usage.heapTotal, heapUsed: usage.heapUsed, external: usage.external });
+      process.send?.({
+        kind: 'status',
+        open,
+        heapTotal: usage.heapTotal,
+        heapUsed: usage.heapUsed,
+        external: usage.external,
+      });
     } else if (message.kind === 'exit') process.exit(0);
   });
 }
 
-function listen(server: { listen(port: number, host: string, cb: () => void): unknown; address(): unknown }): Promise<number> {
+function listen(server: {
+  listen(port: number, host: string, cb: () => void): unknown;
+  address(): unknown;
+}): Promise<number> {
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
   );
@@ -80,16 +89,30 @@ async function clientRole(mode: Mode, dir: string, port: number, nodes: number):
   if (mode === 'tls') {
     const { createNodeRequest, issueNodeCertificate } = await import('../src/security/certificates.ts');
     const { AGENT_SERVERNAME } = await import('../src/security/serving-names.ts');
-    const ca = { keyPem: readFileSync(join(dir, 'ca.key'), 'utf8'), certPem: readFileSync(join(dir, 'ca.crt'), 'utf8') };
+    const ca = {
+      keyPem: readFileSync(join(dir, 'ca.key'), 'utf8'),
+      certPem: readFileSync(join(dir, 'ca.crt'), 'utf8'),
+    };
     const now = Date.now();
     certs = await Promise.all(
       Array.from({ length: nodes }, async (_, i) => {
         const request = await createNodeRequest(`node-${i}`);
-        const cert = await issueNodeCertificate({ ca, nodeName: `node-${i}`, csrPem: request.csrPem, now, lifetimeMs: 86_400_000 });
+        const cert = await issueNodeCertificate({
+          ca,
+          nodeName: `node-${i}`,
+          csrPem: request.csrPem,
+          now,
+          lifetimeMs: 86_400_000,
+        });
         return { key: request.keyPem, cert };
       }),
     );
-    options = { ca: ca.certPem, servername: AGENT_SERVERNAME, perMessageDeflate: false };
+    // As the agent dials (agent.ts): the cluster CA, the agents' SNI name, no deflate.
+    options = {
+      ca: ca.certPem,
+      servername: AGENT_SERVERNAME,
+      perMessageDeflate: false,
+    } as unknown as WebSocket.ClientOptions;
   }
   const scheme = mode === 'tls' ? 'wss' : 'ws';
   let opened = 0;
@@ -98,7 +121,11 @@ async function clientRole(mode: Mode, dir: string, port: number, nodes: number):
     await Promise.all(
       Array.from({ length: Math.min(50, nodes - i) }, (_, k) => {
         const own = certs[i + k];
-        const socket = new WebSocket(`${scheme}://127.0.0.1:${port}/agent`, { ...options, ...(own ?? {}), perMessageDeflate: false });
+        const socket = new WebSocket(`${scheme}://127.0.0.1:${port}/agent`, {
+          ...options,
+          ...(own ?? {}),
+          perMessageDeflate: false,
+        });
         sockets.push(socket);
         return new Promise<void>((resolve, reject) => {
           socket.once('open', () => {
@@ -132,7 +159,8 @@ interface Split {
 
 function split(pid: number, binary: string): Split {
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const field = (text: string, name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  const field = (text: string, name: string) =>
+    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
   const rss = field(rollup, 'Rss');
   const anon = field(rollup, 'Anonymous');
   let nodeBinary = 0;
@@ -159,7 +187,10 @@ function split(pid: number, binary: string): Split {
 
 function request(child: ChildProcess, kind: string, reply: string, deadlineMs: number): Promise<Message> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${reply} from the child within ${deadlineMs} ms`)), deadlineMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no ${reply} from the child within ${deadlineMs} ms`)),
+      deadlineMs,
+    );
     const onMessage = (message: Message) => {
       if (message.kind !== reply) return;
       clearTimeout(timer);
@@ -196,7 +227,13 @@ interface Row {
   readonly external: number;
 }
 
-async function measure(mode: Mode, nodes: number, dir: string, env: NodeJS.ProcessEnv, nodeArgs: string[]): Promise<Row> {
+async function measure(
+  mode: Mode,
+  nodes: number,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[],
+): Promise<Row> {
   const self = import.meta.filename;
   const node = process.execPath;
   const binary = realpathSync(node);
@@ -210,10 +247,14 @@ async function measure(mode: Mode, nodes: number, dir: string, env: NodeJS.Proce
   try {
     const { port } = (await request(server, '', 'listening', 10_000)) as unknown as { port: number };
     if (mode !== 'bare') {
-      client = fork(self, ['--role', 'client', '--mode', mode, '--dir', dir, '--port', String(port), '--nodes', String(nodes)], {
-        execPath: node,
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
+      client = fork(
+        self,
+        ['--role', 'client', '--mode', mode, '--dir', dir, '--port', String(port), '--nodes', String(nodes)],
+        {
+          execPath: node,
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        },
+      );
       await request(client, '', 'opened', CONNECT_DEADLINE_MS);
       // The server counts its open sockets; poll it until it holds all N.
       const deadline = Date.now() + CONNECT_DEADLINE_MS;
@@ -236,7 +277,11 @@ async function measure(mode: Mode, nodes: number, dir: string, env: NodeJS.Proce
   } finally {
     client?.send({ kind: 'exit' });
     server.send({ kind: 'exit' });
-    await Promise.all([client, server].map((c) => (c && c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await Promise.all(
+      [client, server].map((c) =>
+        c && c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined,
+      ),
+    );
   }
 }
 
@@ -244,7 +289,12 @@ async function writeCertificates(dir: string): Promise<void> {
   const { createCa, issueServingCertificate } = await import('../src/security/certificates.ts');
   const now = Date.now();
   const ca = await createCa('rss-floor', now, 86_400_000);
-  const serving = await issueServingCertificate({ ca, names: ['127.0.0.1', 'localhost', 'agents.skiff.invalid'], now, lifetimeMs: 86_400_000 });
+  const serving = await issueServingCertificate({
+    ca,
+    names: ['127.0.0.1', 'localhost', 'agents.skiff.invalid'],
+    now,
+    lifetimeMs: 86_400_000,
+  });
   writeFileSync(join(dir, 'ca.key'), ca.keyPem);
   writeFileSync(join(dir, 'ca.crt'), ca.certPem);
   writeFileSync(join(dir, 'server.key'), serving.keyPem);
@@ -284,9 +334,17 @@ async function main(): Promise<void> {
     for (const m of values.modes.split(',') as Mode[]) rows.push(await measure(m, nodes, dir, env, nodeArgs));
     console.log(
       `rss-floor: N=${nodes}, node ${process.version}, flags ${[...readNodeFlags('server'), ...nodeArgs].join(' ')}` +
-        `${Object.keys(env).length ? `, env ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+        `${
+          Object.keys(env).length
+            ? `, env ${Object.entries(env)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(' ')}`
+            : ''
+        }, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
     );
-    console.log('mode   conns  RSS MB  anon  file  node-bin  [heap]  anon-mmap  stack  V8-heapTotal  external  settled');
+    console.log(
+      'mode   conns  RSS MB  anon  file  node-bin  [heap]  anon-mmap  stack  V8-heapTotal  external  settled',
+    );
     for (const r of rows) {
       const s = r.split;
       console.log(
@@ -296,8 +354,14 @@ async function main(): Promise<void> {
     const bare = rows.find((r) => r.mode === 'bare');
     const plain = rows.find((r) => r.mode === 'plain');
     const tls = rows.find((r) => r.mode === 'tls');
-    if (bare && tls) console.log(`per mTLS connection over bare: ${((tls.split.rss - bare.split.rss) / nodes / 1024).toFixed(1)} KB`);
-    if (plain && tls) console.log(`TLS's share per connection (tls − plain): ${((tls.split.rss - plain.split.rss) / nodes / 1024).toFixed(1)} KB`);
+    if (bare && tls)
+      console.log(
+        `per mTLS connection over bare: ${((tls.split.rss - bare.split.rss) / nodes / 1024).toFixed(1)} KB`,
+      );
+    if (plain && tls)
+      console.log(
+        `TLS's share per connection (tls − plain): ${((tls.split.rss - plain.split.rss) / nodes / 1024).toFixed(1)} KB`,
+      );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
