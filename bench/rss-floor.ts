@@ -10,6 +10,12 @@
  *
  *   npm run bench:rss-floor -- [--nodes 1000] [--modes bare,plain,tls]
  *     [--server-env GLIBC_TUNABLES=glibc.malloc.arena_max=2] [--server-node-args=--max-semi-space-size=1]
+ *     [--ping-every 4000] [--cpu-window 20000]
+ *
+ * `--ping-every MS` makes every client ping the server every MS (spread over the interval, as
+ * agents told `ping-heartbeat` do: 4 s at 1,000 nodes is 250 pings a second), each answered by
+ * ws's pong; the server's CPU (utime + stime, share of one core) is then read over `--cpu-window`:
+ * the CPU floor of the agents' beats, which no work of the server's own can go under.
  *
  * `--server-env` and `--server-node-args` apply to the measured (server-side) process of every
  * mode, so a knob's effect on the floor is read off one table.
@@ -22,6 +28,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket, { WebSocketServer } from 'ws';
 import { readNodeFlags } from '../src/build/node-flags.ts';
+import { CLOCK_TICKS_PER_S, cpuTicks } from './harness/proc.ts';
 
 const MB = 1024 * 1024;
 const SETTLE_DEADLINE_MS = 30_000;
@@ -82,7 +89,13 @@ function listen(server: {
   );
 }
 
-async function clientRole(mode: Mode, dir: string, port: number, nodes: number): Promise<void> {
+async function clientRole(
+  mode: Mode,
+  dir: string,
+  port: number,
+  nodes: number,
+  pingEveryMs: number,
+): Promise<void> {
   const sockets: WebSocket[] = [];
   let options: WebSocket.ClientOptions = {};
   let certs: { key: string; cert: string }[] = [];
@@ -139,6 +152,11 @@ async function clientRole(mode: Mode, dir: string, port: number, nodes: number):
       }),
     );
   }
+  if (pingEveryMs > 0)
+    sockets.forEach((socket, i) => {
+      // Spread over the interval, as agents' beats are (each began at its own welcome).
+      setTimeout(() => setInterval(() => socket.ping(), pingEveryMs), (i * pingEveryMs) / sockets.length);
+    });
   process.send?.({ kind: 'opened', opened });
   process.on('message', (message: Message) => {
     if (message.kind === 'exit') process.exit(0);
@@ -225,6 +243,8 @@ interface Row {
   readonly open: number;
   readonly heapTotal: number;
   readonly external: number;
+  /** The server's CPU over the window, share of one core (undefined: not measured). */
+  readonly cpu: number | undefined;
 }
 
 async function measure(
@@ -233,6 +253,7 @@ async function measure(
   dir: string,
   env: NodeJS.ProcessEnv,
   nodeArgs: string[],
+  ping: { readonly everyMs: number; readonly windowMs: number },
 ): Promise<Row> {
   const self = import.meta.filename;
   const node = process.execPath;
@@ -249,7 +270,20 @@ async function measure(
     if (mode !== 'bare') {
       client = fork(
         self,
-        ['--role', 'client', '--mode', mode, '--dir', dir, '--port', String(port), '--nodes', String(nodes)],
+        [
+          '--role',
+          'client',
+          '--mode',
+          mode,
+          '--dir',
+          dir,
+          '--port',
+          String(port),
+          '--nodes',
+          String(nodes),
+          '--ping-every',
+          String(ping.everyMs),
+        ],
         {
           execPath: node,
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -266,10 +300,20 @@ async function measure(
       }
     }
     const settled = await settle(server.pid as number, binary);
+    let cpu: number | undefined;
+    if (ping.everyMs > 0 && mode !== 'bare') {
+      // The pings have been going since the connections opened: a window of them alone.
+      const ticks = cpuTicks(server.pid as number);
+      const startedAt = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, ping.windowMs));
+      const elapsedS = (performance.now() - startedAt) / 1000;
+      cpu = (cpuTicks(server.pid as number) - ticks) / CLOCK_TICKS_PER_S / elapsedS;
+    }
     const status = await request(server, 'status', 'status', 10_000);
     return {
       mode,
       ...settled,
+      cpu,
       open: status.open as number,
       heapTotal: status.heapTotal as number,
       external: status.external as number,
@@ -314,12 +358,15 @@ async function main(): Promise<void> {
       modes: { type: 'string', default: 'bare,plain,tls' },
       'server-env': { type: 'string', multiple: true, default: [] },
       'server-node-args': { type: 'string', default: '' },
+      'ping-every': { type: 'string', default: '0' },
+      'cpu-window': { type: 'string', default: '20000' },
     },
   });
+  const ping = { everyMs: Number(values['ping-every']), windowMs: Number(values['cpu-window']) };
   const mode = values.mode as Mode;
   const nodes = Number(values.nodes);
   if (values.role === 'server') return serverRole(mode, values.dir);
-  if (values.role === 'client') return clientRole(mode, values.dir, Number(values.port), nodes);
+  if (values.role === 'client') return clientRole(mode, values.dir, Number(values.port), nodes, ping.everyMs);
 
   const env: NodeJS.ProcessEnv = {};
   for (const pair of values['server-env']) {
@@ -331,7 +378,8 @@ async function main(): Promise<void> {
   try {
     await writeCertificates(dir);
     const rows: Row[] = [];
-    for (const m of values.modes.split(',') as Mode[]) rows.push(await measure(m, nodes, dir, env, nodeArgs));
+    for (const m of values.modes.split(',') as Mode[])
+      rows.push(await measure(m, nodes, dir, env, nodeArgs, ping));
     console.log(
       `rss-floor: N=${nodes}, node ${process.version}, flags ${[...readNodeFlags('server'), ...nodeArgs].join(' ')}` +
         `${
@@ -351,6 +399,12 @@ async function main(): Promise<void> {
         `${r.mode.padEnd(6)} ${String(r.open).padStart(5)}  ${mb(s.rss).padStart(6)} ${mb(s.anon).padStart(5)} ${mb(s.file).padStart(5)}  ${mb(s.nodeBinary).padStart(8)}  ${mb(s.brkHeap).padStart(6)}  ${mb(s.anonMmap).padStart(9)}  ${mb(s.stacks).padStart(5)}  ${mb(r.heapTotal).padStart(12)}  ${mb(r.external).padStart(8)}  ${r.settled ? 'yes' : 'NO'}`,
       );
     }
+    for (const r of rows)
+      if (r.cpu !== undefined)
+        console.log(
+          `${r.mode}: server CPU ${(100 * r.cpu).toFixed(1)}% of a core over ${ping.windowMs / 1000} s, ` +
+            `${Math.round((nodes * 1000) / ping.everyMs)} pings a second in, as many pongs out`,
+        );
     const bare = rows.find((r) => r.mode === 'bare');
     const plain = rows.find((r) => r.mode === 'plain');
     const tls = rows.find((r) => r.mode === 'tls');
