@@ -15,8 +15,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
-import type { AgentSnapshot } from '../metrics/agent-counters.ts';
-import { CounterInterner, readAgentSnapshot } from '../metrics/agent-counters.ts';
+import type { AgentSnapshot, CounterInterner } from '../metrics/agent-counters.ts';
+import { readAgentSnapshot } from '../metrics/agent-counters.ts';
 import type { AddressPool } from '../model/addressing.ts';
 import type { NodeRegistration } from '../model/node.ts';
 import { checkAgentProtocol, closeReasonFor } from '../protocol/compatibility.ts';
@@ -39,7 +39,6 @@ import type { AgentAdmission } from './leadership/agent-admission.ts';
 import type { LogBroker } from './log-broker.ts';
 import { heartbeatIntervalMs } from './node-liveness.ts';
 import type { NodeProbes } from './node-probes.ts';
-import { RepeatedMessage } from './repeated-message.ts';
 import { STATS_BASE_MS, statsIntervalMs } from './stats-cadence.ts';
 
 export interface GatewayOptions {
@@ -69,8 +68,11 @@ export interface GatewayOptions {
    * holds that are to be removed, which it is asked to remove. Without one, the feature is not offered.
    */
   readonly onVolumes?: (nodeId: string, volumes: readonly ReportedVolume[]) => readonly string[];
-  /** Takes a node's latest agent counters (src/metrics). */
-  readonly onAgentMetrics?: (nodeId: string, snapshot: AgentSnapshot) => void;
+  /**
+   * Takes a node's latest `agent.metrics` message as it came, unread (its bytes, the agent's own
+   * copy): the counters are read when scraped (metrics/agent-snapshots.ts, `readAgentMetricsText`).
+   */
+  readonly onAgentMetricsText?: (nodeId: string, bytes: Buffer) => void;
   /**
    * Whether this server serves agents now (HA: the leader does); absent, always. `unreachable` is
    * the server the agent says it just failed to reach (the dial's `unreachable` query).
@@ -125,8 +127,6 @@ export function attachAgentGateway(server: Server, options: GatewayOptions): Age
     closing: false,
     // What all agents' fragments together may write in one turn of the event loop.
     writeBudget: new WriteBudget(),
-    // Agents' counter entries, one object for those equal between nodes (agent-counters.ts).
-    counters: new CounterInterner(),
   };
   /**
    * Connections waiting for a leader to be named: their hold timers, what they could not reach,
@@ -265,7 +265,6 @@ function serveAgent(
   gateway: {
     readonly closing: boolean;
     readonly writeBudget: WriteBudget;
-    readonly counters: CounterInterner;
   },
 ): void {
   const { cluster, controller, events, logs, now } = options;
@@ -351,7 +350,7 @@ function serveAgent(
           (feature) =>
             (feature === FEATURES.stats && options.stats !== undefined) ||
             (feature === FEATURES.images && options.images !== undefined) ||
-            (feature === FEATURES.agentMetrics && options.onAgentMetrics !== undefined) ||
+            (feature === FEATURES.agentMetrics && options.onAgentMetricsText !== undefined) ||
             (feature === FEATURES.volumes && options.onVolumes !== undefined) ||
             feature === FEATURES.pingHeartbeat,
         ),
@@ -394,7 +393,8 @@ function serveAgent(
         controller.trigger();
         return;
       case 'agent.metrics':
-        options.onAgentMetrics?.(nodeId, readAgentSnapshot(message, gateway.counters));
+        // Read already (its text did not begin as JSON.stringify writes it): kept as the others are.
+        options.onAgentMetricsText?.(nodeId, Buffer.from(JSON.stringify(message)));
         return;
       case 'stats':
         options.stats?.record(nodeId, message.interval_ms, readStatsSamples(message), now());
@@ -433,15 +433,19 @@ function serveAgent(
     }
   };
   const who = () => nodeId ?? '(unregistered)';
-  const metrics = new RepeatedMessage('agent.metrics');
   ws.on('message', (data) => {
     // A closing connection (this server stepped down) is no longer heard: its reports would be
     // written by a server that no longer decides.
     if (gateway.closing || ws.readyState !== ws.OPEN) return;
+    // An agent's counters are only read when scraped: kept as they came (a copy: ws may hand a
+    // view of its larger read buffer), not parsed, 40 a second at 1,000 nodes.
+    if (nodeId !== undefined && options.onAgentMetricsText && isAgentMetricsText(data)) {
+      const bytes = Buffer.allocUnsafeSlow(data.length);
+      data.copy(bytes);
+      options.onAgentMetricsText(nodeId, bytes);
+      return;
+    }
     const text = String(data);
-    // An idle agent's counters, exactly as last time: the server holds them already.
-    const metricsDigest = metrics.digestOf(text);
-    if (metrics.isRepeat(metricsDigest)) return;
     const read = readAgentMessage(text);
     if (read.kind === 'unknown') {
       // A newer agent's message: ignored, so agents can be upgraded before the server.
@@ -457,7 +461,6 @@ function serveAgent(
     // listener would end the process, and with it every other agent's connection.
     try {
       handle(read.message);
-      if (read.message.type === 'agent.metrics' && nodeId !== undefined) metrics.handled(metricsDigest);
     } catch (error) {
       const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
       options.log(`agent ${who()}: dropped a ${read.message.type} message: ${text.slice(0, 2000)}`);
@@ -504,4 +507,30 @@ function serveAgent(
     }
   });
   ws.on('error', (error) => options.log(`agent ${nodeId ?? '(unregistered)'}: ${error.message}`));
+}
+
+/** How an agent's `agent.metrics` message begins (JSON.stringify of `{ type: 'agent.metrics', … }`). */
+const AGENT_METRICS_PREFIX = Buffer.from('{"type":"agent.metrics",');
+
+function isAgentMetricsText(data: WebSocket.RawData): data is Buffer {
+  return (
+    Buffer.isBuffer(data) &&
+    data.length > AGENT_METRICS_PREFIX.length &&
+    data.subarray(0, AGENT_METRICS_PREFIX.length).equals(AGENT_METRICS_PREFIX)
+  );
+}
+
+/**
+ * One `agent.metrics` message's snapshot, read as the gateway reads every message (not JSON, or
+ * not an `agent.metrics` whose envelope holds: why), its entries shared through `interner`.
+ */
+export function readAgentMetricsText(
+  text: string,
+  interner: CounterInterner,
+): AgentSnapshot | { readonly bad: string } {
+  const read = readAgentMessage(text);
+  if (read.kind === 'unknown') return { bad: `a message of unknown type ${JSON.stringify(read.type)}` };
+  if (read.kind === 'bad') return { bad: read.reason };
+  if (read.message.type !== 'agent.metrics') return { bad: `a ${read.message.type} message` };
+  return readAgentSnapshot(read.message, interner);
 }

@@ -17,6 +17,7 @@ import { StreamHub } from '../api/stream/stream-hub.ts';
 import { streamSource } from '../api/stream/stream-source.ts';
 import { attachStreamUpgrades, isStreamUpgrade } from '../api/stream/stream-upgrade.ts';
 import { DASHBOARD_ASSET_PREFIX, seaAssets } from '../build/embedded-assets.ts';
+import { CounterInterner } from '../metrics/agent-counters.ts';
 import { AgentSnapshots } from '../metrics/agent-snapshots.ts';
 import { readClusterState, taskCreatedAt } from '../metrics/cluster-state.ts';
 import type { ListenAddress } from '../metrics/metrics-listener.ts';
@@ -38,7 +39,7 @@ import type { Store } from '../store/store.ts';
 import type { StoreLocation } from '../store/store-url.ts';
 import { describeLocation, openStore, sqliteLocation } from '../store/store-url.ts';
 import type { AgentGateway } from './agent-gateway.ts';
-import { attachAgentGateway, isAgentUpgrade } from './agent-gateway.ts';
+import { attachAgentGateway, isAgentUpgrade, readAgentMetricsText } from './agent-gateway.ts';
 import { Autoscaler } from './autoscaler.ts';
 import { Cluster } from './cluster.ts';
 import { Controller } from './controller.ts';
@@ -193,7 +194,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     replicaCapacity: (service) =>
       store.getService(service)?.spec.autoscale ? DEFAULT_WINDOW_CAPACITY : LATEST_SAMPLES,
   });
-  const agentSnapshots = new AgentSnapshots();
+  // Agents' counter entries, one object for those equal between nodes (agent-counters.ts).
+  const counterInterner = new CounterInterner();
+  const agentSnapshots = new AgentSnapshots({
+    read: (text) => readAgentMetricsText(text, counterInterner),
+    onRead: (nodeId, snapshot) => metrics.agentSnapshotRecorded(nodeId, snapshot),
+    log: options.log,
+  });
   const images = new ImageInventory();
   const controller = new Controller({
     store,
@@ -350,10 +357,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     probes,
     now,
     log: options.log,
-    onAgentMetrics: (nodeId, snapshot) => {
-      agentSnapshots.record(nodeId, snapshot);
-      metrics.agentSnapshotRecorded(nodeId, snapshot);
-    },
+    onAgentMetricsText: (nodeId, bytes) => agentSnapshots.recordText(nodeId, bytes),
     onVolumes: (nodeId, volumes) => recordVolumes(store, nodeId, volumes),
   });
   // A follower passes exec's WebSocket on to the leader, like every request that needs an agent.
