@@ -34,7 +34,8 @@
  * (each simulated agent's stats stream, as a real agent's: fake usage of every replica and node; 0: off)  --agent sim|real (sim: src/sim's
  * SimAgent; real: src/agent/agent.ts with its data plane off, to compare what the agents cost)
  * --server-node-args '--cpu-prof --cpu-prof-dir=/tmp/prof' (Node options for the server child, after
- * bin/node-flags, which it gets as `skiff server` does, with MALLOC_ARENA_MAX=2 unless set: a CPU
+ * bin/node-flags, which it gets as `skiff server` does, with MALLOC_ARENA_MAX=2 and bin/skiff's
+ * NODE_COMPILE_CACHE unless set: a CPU
  * profile, `--heapsnapshot-signal=SIGUSR2`, `--max-semi-space-size=16` to compare, …).
  * --server-env K=V (repeatable: environment for the server child only, over this process's, e.g.
  * `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2` to try another allocator on the server
@@ -469,7 +470,7 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
     serverReplySchema,
     // As `skiff server` runs (bin/skiff): the product's Node options and malloc arenas.
     [...readNodeFlags('server'), ...values['server-node-args'].split(' ').filter((arg) => arg !== '')],
-    { MALLOC_ARENA_MAX: '2', ...process.env, ...SERVER_ENV },
+    { MALLOC_ARENA_MAX: '2', ...compileCacheEnv(), ...process.env, ...SERVER_ENV },
   );
   let fleet: Fleet | undefined;
   try {
@@ -589,6 +590,17 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
     await server.stop();
   }
   return result;
+}
+
+/**
+ * Node's compile cache where bin/skiff puts it: with a warm cache the server never loads Node's
+ * TypeScript stripper (amaro: its source, WebAssembly and code, 10–18 MB), as `skiff server` does
+ * not; without it the bench measured a server carrying what the product's does not.
+ */
+function compileCacheEnv(): Record<string, string> {
+  const cacheHome =
+    process.env.XDG_CACHE_HOME ?? (process.env.HOME ? join(process.env.HOME, '.cache') : undefined);
+  return cacheHome ? { NODE_COMPILE_CACHE: join(cacheHome, 'skiff', 'node-compile-cache') } : {};
 }
 
 /** The server's resident memory now, anonymous (heaps) and file-backed (Node's executable). */
