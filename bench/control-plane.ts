@@ -34,9 +34,16 @@
  * (each simulated agent's stats stream, as a real agent's: fake usage of every replica and node; 0: off)  --agent sim|real (sim: src/sim's
  * SimAgent; real: src/agent/agent.ts with its data plane off, to compare what the agents cost)
  * --server-node-args '--cpu-prof --cpu-prof-dir=/tmp/prof' (Node options for the server child, after
- * bin/node-flags, which it gets as `skiff server` does, with MALLOC_ARENA_MAX=2 unless set: a CPU
+ * bin/node-flags, which it gets as `skiff server` does, with MALLOC_ARENA_MAX=2 and bin/skiff's
+ * NODE_COMPILE_CACHE unless set: a CPU
  * profile, `--heapsnapshot-signal=SIGUSR2`, `--max-semi-space-size=16` to compare, …).
+ * --server-env K=V (repeatable: environment for the server child only, over this process's, e.g.
+ * `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2` to try another allocator on the server
+ * and not on the simulated agents)  --idle-signal SIGUSR2 (sent to the server once the idle figures
+ * are taken, e.g. for the heap snapshot of `--heapsnapshot-signal`; the idle API figures after it
+ * then include the snapshot's pause).
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,8 +80,16 @@ const { values } = parseArgs({
     'fill-timeout': { type: 'string', default: '300s' },
     agent: { type: 'string', default: 'sim' },
     'server-node-args': { type: 'string', default: '' },
+    'server-env': { type: 'string', multiple: true, default: [] },
+    'idle-signal': { type: 'string', default: '' },
   },
 });
+const SERVER_ENV: Record<string, string> = {};
+for (const pair of values['server-env']) {
+  const at = pair.indexOf('=');
+  if (at <= 0) throw new Error(`--server-env: expected K=V, got ${pair}`);
+  SERVER_ENV[pair.slice(0, at)] = pair.slice(at + 1);
+}
 const SIZES = values.nodes.split(',').map((n) => {
   const nodes = positiveInt('nodes', n.trim(), 5000);
   // Replicas come in blocks of 100 (10 nodes' worth).
@@ -455,7 +470,7 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
     serverReplySchema,
     // As `skiff server` runs (bin/skiff): the product's Node options and malloc arenas.
     [...readNodeFlags('server'), ...values['server-node-args'].split(' ').filter((arg) => arg !== '')],
-    { MALLOC_ARENA_MAX: '2', ...process.env },
+    { MALLOC_ARENA_MAX: '2', ...compileCacheEnv(), ...process.env, ...SERVER_ENV },
   );
   let fleet: Fleet | undefined;
   try {
@@ -543,7 +558,11 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
     await sleep(3000);
     result.endpointsSettledMs = await endpointsSettled(server);
     result.idle = await usageOver(server, fleet, WINDOW_MS);
-    progress(`${nodes} nodes: idle measured`);
+    progress(`${nodes} nodes: idle measured (server PID ${server.pid}: ${rssSplit(server.pid)})`);
+    if (values['idle-signal'] !== '') {
+      process.kill(server.pid, values['idle-signal'] as NodeJS.Signals);
+      progress(`${nodes} nodes: sent ${values['idle-signal']} to the server`);
+    }
     result.apiIdle = await apiLatency(listening.url, listening.adminToken, WINDOW_MS);
     progress(`${nodes} nodes: API latency (idle) measured`);
 
@@ -571,6 +590,28 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
     await server.stop();
   }
   return result;
+}
+
+/**
+ * Node's compile cache where bin/skiff puts it: with a warm cache the server never loads Node's
+ * TypeScript stripper (amaro: its source, WebAssembly and code, 10–18 MB), as `skiff server` does
+ * not; without it the bench measured a server carrying what the product's does not.
+ */
+function compileCacheEnv(): Record<string, string> {
+  const cacheHome =
+    process.env.XDG_CACHE_HOME ?? (process.env.HOME ? join(process.env.HOME, '.cache') : undefined);
+  return cacheHome ? { NODE_COMPILE_CACHE: join(cacheHome, 'skiff', 'node-compile-cache') } : {};
+}
+
+/** The server's resident memory now, anonymous (heaps) and file-backed (Node's executable). */
+function rssSplit(pid: number): string {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? 0);
+    return `RSS ${(kb('VmRSS') / 1024).toFixed(0)} MB, anon ${(kb('RssAnon') / 1024).toFixed(0)}, file ${(kb('RssFile') / 1024).toFixed(0)}`;
+  } catch {
+    return 'gone';
+  }
 }
 
 function progress(line: string): void {
@@ -690,7 +731,15 @@ function print(result: Result): void {
 async function main(): Promise<void> {
   abortOnSignals();
   out(
-    `bench:control-plane  nodes ${SIZES.join(', ')}, window ${WINDOW_MS} ms, churn ${CHURN_PER_S}/s, seed ${SEED}, agents ${values.agent}, stats every ${values['stats-interval']}`,
+    `bench:control-plane  nodes ${SIZES.join(', ')}, window ${WINDOW_MS} ms, churn ${CHURN_PER_S}/s, seed ${SEED}, agents ${values.agent}, stats every ${values['stats-interval']}` +
+      `${values['server-node-args'] ? `, server Node options ${values['server-node-args']}` : ''}` +
+      `${
+        Object.keys(SERVER_ENV).length
+          ? `, server env ${Object.entries(SERVER_ENV)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')}`
+          : ''
+      }`,
   );
   out(
     `load average at start: ${loadavg()

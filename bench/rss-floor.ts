@@ -18,7 +18,9 @@
  * the CPU floor of the agents' beats, which no work of the server's own can go under.
  *
  * `--server-env` and `--server-node-args` apply to the measured (server-side) process of every
- * mode, so a knob's effect on the floor is read off one table.
+ * mode, so a knob's effect on the floor is read off one table. `--server-env SKIFF_FLOOR_SEND_BYTES=N`
+ * has the server send each connection three N-byte messages after its hello (what the connection's
+ * TLS buffers keep after the agent link's writes: a delta, or a fragment of one).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +55,19 @@ async function serverRole(mode: Mode, dir: string): Promise<void> {
       wss.handleUpgrade(request, socket, head, (ws) => {
         open++;
         ws.on('close', () => open--);
+        // SKIFF_FLOOR_SEND_BYTES=N (e.g. by `--server-env`): the server answers each hello with
+        // three messages of N bytes, one write after the other, as the agent link sends a delta
+        // or a fragment of one (fragmented-sender.ts): what a connection keeps after writes of N.
+        const sendBytes = Number(process.env.SKIFF_FLOOR_SEND_BYTES ?? 0);
+        ws.once('message', () => {
+          if (sendBytes <= 0) return;
+          const payload = Buffer.alloc(sendBytes, 0x61);
+          let left = 3;
+          const next = () => {
+            if (left-- > 0) ws.send(payload, { binary: true }, next);
+          };
+          next();
+        });
         ws.on('message', () => {});
       }),
     );

@@ -44,7 +44,7 @@ if (traceFile) {
     const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
     appendFileSync(
       traceFile,
-      `${((performance.now() - started) / 1000).toFixed(0)}s rss=${mib(memory.rss)} heap=${mib(memory.heapUsed)}/${mib(memory.heapTotal)} ` +
+      `${((performance.now() - started) / 1000).toFixed(0)}s rss=${mib(memory.rss)} stripper=${typeStripperLoaded()} heap=${mib(memory.heapUsed)}/${mib(memory.heapTotal)} ` +
         `external=${mib(memory.external)} buffers=${mib(memory.arrayBuffers)} unsent=${mib(sum)}MiB ` +
         `max=${(max / 1024).toFixed(0)}KiB backlogged=${backlogged} spaces(used/committed MiB)=` +
         getHeapSpaceStatistics()
@@ -77,3 +77,9 @@ send({
   joinToken: server.tokens.join,
   downAfterMs: DEFAULT_LIVENESS.downAfterMs,
 });
+
+/** Whether Node loaded its TypeScript stripper (amaro): it does when the compile cache missed. */
+function typeStripperLoaded(): boolean {
+  const loaded = (process as unknown as { moduleLoadList?: readonly string[] }).moduleLoadList ?? [];
+  return loaded.some((name) => name.includes('amaro'));
+}

@@ -4,7 +4,7 @@
  * buffer of that connection (its `NodeBIO` ring) allocate about N bytes, and the ring keeps its
  * buffers for the connection's life: the 1.3 MB endpoints set of a fill to 10,000 replicas, sent
  * to 1,000 connections, left 1.3 GB of malloc'd memory behind (the server's RSS 1.5 GB at idle,
- * V8's heap 100 MB of it). Writes of at most `FRAGMENT_BYTES` keep the ring's buffers at 33 KB.
+ * V8's heap 100 MB of it). Writes of at most `FRAGMENT_BYTES` keep the ring's buffers at 16 KB.
  *
  * Fragments are written one at a time, the next once the last one's write completed: writes
  * made while one is pending are joined into one (a socket's writev) and would be one large
@@ -23,12 +23,14 @@ export interface FrameSocket {
 }
 
 /**
- * Just under 32 KB, with room for a frame's header and a control frame joined to the same write (a
- * pong): Node sizes the buffer for a write of N bytes at (⌊N / 16 KB⌋ + 1) × 16.04 KB, so a
- * fragment costs a connection at most 33 KB, while a typical delta under churn (24 KB at 1,000
- * nodes) stays one write: at 16 KB it was two, the second a turn later.
+ * Just under 16 KB, with room for a frame's header and a control frame joined to the same write (a
+ * pong): Node sizes the buffer for a write of N ≥ 16 KB at (⌊N / 16 KB⌋ + 1) × 16.04 KB and keeps it,
+ * and a smaller write goes into its ordinary 16 KB buffers. Measured with `bench:rss-floor`'s
+ * SKIFF_FLOOR_SEND_BYTES (1,000 mutual-TLS connections, three writes each): 15,000-byte writes left
+ * 15 KB a connection, 24,000-byte ones 30 KB, 64,000-byte ones 63 KB. Just under 32 KB (the size
+ * before) kept a typical delta under churn (24 KB at 1,000 nodes) one write, at 33 KB a connection.
  */
-export const FRAGMENT_BYTES = 32 * 1024 - 512;
+export const FRAGMENT_BYTES = 16 * 1024 - 512;
 
 /** Fragments written in one turn of the event loop over every connection, in bytes (~10 ms of TLS). */
 export const FRAGMENT_BYTES_PER_TURN = 2 * 1024 * 1024;
