@@ -133,7 +133,7 @@ export async function runAgent(argv: string[]): Promise<void> {
   const concurrency = parseIntegerFlag('--concurrency', values.concurrency, 1, 256);
   checkNodeName(values.name);
   // Compiled on a cold cache: start again warm, without Node's TypeScript stripper (warm-restart.ts).
-  await restartWarmIfCold(() => import('../security/certificates.ts'));
+  restartWarmIfCold();
   const engine = await reachableEngine(values['docker-host']);
   const serverUrls = parseServerList(values.server);
   // A bench's window into an agent in another process: every engine call, timed, in this file.

@@ -46,10 +46,10 @@ export function coldImageMs(env: NodeJS.ProcessEnv = process.env): number {
 /**
  * Restarts this process warm if its modules were compiled on a cold cache; returns otherwise
  * (then with the restart's marker taken out of the environment, which the process passes on).
- * `compileLater` imports the modules the command loads only later (a join's certificate
- * library), so that they are in the cache too and their first use does not load the stripper.
+ * Call it once the command's modules are loaded: a TypeScript module imported later (lazily)
+ * would find the cache cold and load the stripper after all (the agent imports none).
  */
-export async function restartWarmIfCold(compileLater: () => Promise<unknown>): Promise<void> {
+export function restartWarmIfCold(): void {
   const facts: WarmRestartFacts = {
     loadedBuiltins: (process as unknown as { moduleLoadList?: string[] }).moduleLoadList,
     cacheDir: getCompileCacheDir(),
@@ -61,7 +61,6 @@ export async function restartWarmIfCold(compileLater: () => Promise<unknown>): P
     delete process.env[WARM_RESTART_ENV];
     return;
   }
-  await compileLater();
   flushCompileCache();
   const env = { ...process.env, [WARM_RESTART_ENV]: String(Math.round(performance.now())) };
   process.execve?.(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], env);
