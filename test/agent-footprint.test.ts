@@ -33,7 +33,7 @@ process.on('exit', () => writeFileSync(process.env.SKIFF_LOADS_FILE, JSON.string
 const JOIN_TOKEN = `SKIFF-1-${'0'.repeat(64)}-${'s'.repeat(32)}`;
 
 /** The URLs `skiff agent ARGS` loaded before it exited (1: no engine at the address). */
-function agentLoads(name: string, args: string[]): string[] {
+function agentLoads(name: string, args: string[], env: NodeJS.ProcessEnv = {}): string[] {
   const loadsFile = join(dir, `${name}.json`);
   const result = spawnSync(
     process.execPath,
@@ -46,7 +46,7 @@ function agentLoads(name: string, args: string[]): string[] {
       ...args,
     ],
     {
-      env: { ...process.env, SKIFF_LOADS_FILE: loadsFile },
+      env: { ...process.env, ...env, SKIFF_LOADS_FILE: loadsFile },
       encoding: 'utf8',
       timeout: 60_000,
     },
@@ -113,4 +113,19 @@ test('`skiff agent --config FILE` loads the YAML parser to read it', () => {
   writeFileSync(config, 'name: footprint-1\n');
   const loaded = agentLoads('config', [...commonArgs, '--config', config]);
   assert.ok(loaded.some((url) => packageOf(url) === 'yaml'));
+});
+
+test('`skiff agent` on a cold compile cache restarts warm: the process that runs holds no TypeScript stripper', () => {
+  // The recorder is in the restarted image too (--import is one of its Node options); the cold
+  // image's exit handlers never run, so the list is the warm one's.
+  const loaded = agentLoads('cold', commonArgs, { NODE_COMPILE_CACHE: join(dir, 'cold-cache') });
+  assert.ok(
+    loaded.some((url) => url.endsWith('/src/agent/agent.ts')),
+    'the agent is loaded',
+  );
+  assert.deepEqual(
+    loaded.filter((name) => name.includes('internal/deps/amaro')),
+    [],
+    'src/cli/warm-restart.ts',
+  );
 });

@@ -15,6 +15,8 @@ export {
   certificateFacts,
   commonNameOf,
 } from './certificate-facts.ts';
+// The node's request is made with node:crypto alone (node-request.ts): the agent never loads this file.
+export { createNodeRequest } from './node-request.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -77,17 +79,6 @@ export async function issueServingCertificate(request: ServingRequest): Promise<
     sans: request.names,
   });
   return { keyPem: await privateKeyPem(keys.privateKey), certPem };
-}
-
-/** A node's key and certificate request, made on the node: its private key never leaves it. */
-export async function createNodeRequest(nodeName: string): Promise<{ keyPem: string; csrPem: string }> {
-  const keys = await generateKeys();
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${nodeName}`,
-    keys,
-    signingAlgorithm: SIGNING,
-  });
-  return { keyPem: await privateKeyPem(keys.privateKey), csrPem: csr.toString('pem') };
 }
 
 export interface NodeIssue {

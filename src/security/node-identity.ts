@@ -12,6 +12,7 @@ import { agentRoutesPaths } from './agent-paths.ts';
 import { certificateDigest, certificateFacts } from './certificate-facts.ts';
 import { httpsRequest } from './https-json.ts';
 import { parseJoinToken } from './join-token.ts';
+import { createNodeRequest } from './node-request.ts';
 import { splitPemBundle } from './pem.ts';
 import { ensurePrivateDir, readTextIfExists, writePrivateFile } from './private-files.ts';
 import { renewalDueAtMs } from './renewal.ts';
@@ -79,7 +80,7 @@ export async function joinCluster(input: {
     );
   }
   const caPem = bundle.join('\n');
-  const { keyPem, csrPem } = await nodeRequest(input.nodeName);
+  const { keyPem, csrPem } = createNodeRequest(input.nodeName);
   const answer = await httpsRequest(new URL(agentRoutesPaths.join, base), {
     method: 'POST',
     trust: { ca: caPem },
@@ -97,7 +98,7 @@ export async function renewIdentity(input: {
   readonly dataDir: string;
   readonly identity: NodeIdentity;
 }): Promise<NodeIdentity> {
-  const { keyPem, csrPem } = await nodeRequest(input.nodeName);
+  const { keyPem, csrPem } = createNodeRequest(input.nodeName);
   const answer = await httpsRequest(new URL(agentRoutesPaths.renew, httpsBase(input.serverUrl)), {
     method: 'POST',
     trust: { ca: input.identity.caPem, key: input.identity.keyPem, cert: input.identity.certPem },
@@ -107,15 +108,6 @@ export async function renewIdentity(input: {
   const identity = { keyPem, certPem: certified.certificate, caPem: certified.ca };
   saveIdentity(input.dataDir, identity);
   return identity;
-}
-
-/**
- * A new key and request, with the issuing library loaded only now: an agent that starts on its
- * saved certificate never needs it (certificate-facts.ts says what that saves).
- */
-async function nodeRequest(nodeName: string): Promise<{ keyPem: string; csrPem: string }> {
-  const { createNodeRequest } = await import('./certificates.ts');
-  return await createNodeRequest(nodeName);
 }
 
 export function renewalDueMs(identity: NodeIdentity): number {
