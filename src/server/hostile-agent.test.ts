@@ -119,6 +119,31 @@ describe('a hostile agent', () => {
     assert.ok(logged.some((line) => line.includes('bad message') && line.includes('events.0.at')));
   });
 
+  test('a garbled agent.metrics is dropped at the scrape, logged; the connection and /metrics stay', async () => {
+    const agent = await welcomed('evil-metrics');
+    // Begins as an agent's counters do, so the gateway keeps it unread (agent-snapshots.ts).
+    agent.send('{"type":"agent.metrics", this is not JSON');
+    agent.send({ type: 'heartbeat' });
+    // Scraped until the text was read: the scrape's request may be served before the frames are.
+    await eventually(
+      'the garbled text dropped at a scrape',
+      async () => {
+        const scraped = await fetch(`${server.url}/metrics`, {
+          headers: { authorization: `Bearer ${server.tokens.admin}` },
+        });
+        assert.equal(scraped.status, 200);
+        await scraped.text();
+        return logged.some(
+          (line) => line.includes('agent evil-metrics') && line.includes('dropped its agent.metrics'),
+        );
+      },
+      { timeoutMs: 5000, intervalMs: 20 },
+    );
+    assert.equal(agent.socket.readyState, WebSocket.OPEN);
+    agent.socket.close();
+    await agent.closed;
+  });
+
   test('a retry_at of 1e300 never reaches the views', async () => {
     const agent = await welcomed('evil-2');
     const deployed = await fetch(`${server.url}/api/deploy`, {
