@@ -6,6 +6,7 @@ import {
   livenessFor,
   livenessStatus,
   MAX_HEARTBEATS_PER_S,
+  retoldIntervalMs,
 } from './node-liveness.ts';
 
 const settings = { heartbeatTimeoutMs: 1500, downAfterMs: 3000 };
@@ -59,9 +60,20 @@ test('nodes known before a server restart are not down before the startup grace'
 
 test('heartbeats slow down with the cluster: at most MAX_HEARTBEATS_PER_S, never below the base', () => {
   assert.equal(heartbeatIntervalMs(500, 3), 500);
-  assert.equal(heartbeatIntervalMs(500, 125), 500);
-  assert.equal(heartbeatIntervalMs(500, 1000), 4000);
-  assert.ok(1000 / (heartbeatIntervalMs(500, 5000) / 1000) <= MAX_HEARTBEATS_PER_S * 1.01);
+  assert.equal(heartbeatIntervalMs(500, 40), 500);
+  // Told for 25% more nodes than there are: 12.5 s at 1,000 nodes, 100 a second at 1,250.
+  assert.equal(heartbeatIntervalMs(500, 1000), 12_500);
+  for (const nodes of [41, 50, 51, 333, 1000, 5000])
+    assert.ok(nodes / (heartbeatIntervalMs(500, nodes) / 1000) <= MAX_HEARTBEATS_PER_S, `${nodes} nodes`);
+});
+
+test('re-told once the cluster has grown past what the told interval allows, never at every join', () => {
+  const told = heartbeatIntervalMs(500, 800); // 10 s: 100 a second at 1,000 nodes
+  assert.equal(retoldIntervalMs(told, heartbeatIntervalMs(500, 1000)), undefined, 'at the cap: as it is');
+  assert.equal(retoldIntervalMs(told, heartbeatIntervalMs(500, 1001)), heartbeatIntervalMs(500, 1001));
+  assert.equal(retoldIntervalMs(500, heartbeatIntervalMs(500, 50)), undefined, 'the base holds to 50 nodes');
+  assert.equal(retoldIntervalMs(500, heartbeatIntervalMs(500, 51)), heartbeatIntervalMs(500, 51));
+  assert.equal(retoldIntervalMs(told, 500), undefined, 'never shorter');
 });
 
 test('liveness follows the interval a node was given; a dropped connection keeps the base grace', () => {

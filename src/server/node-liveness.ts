@@ -25,24 +25,42 @@ export interface LivenessSettings {
   readonly silentDownAfterMs?: number;
 }
 
-/** The most heartbeats a second the server should have to handle, whatever the cluster's size. */
-export const MAX_HEARTBEATS_PER_S = 250;
-
-/** The heartbeat interval for an agent joining a cluster of `nodes`: the base, or longer. */
-export function heartbeatIntervalMs(baseMs: number, nodes: number): number {
-  return Math.max(baseMs, Math.ceil((nodes * 1000) / MAX_HEARTBEATS_PER_S));
-}
+/**
+ * The most heartbeats a second the server should have to handle, whatever the cluster's size. Each
+ * is a ping read and a pong written over mutual TLS (about 110 µs of the server's CPU each on the
+ * bench VM, README): at 250 a second (280 heard, agents re-told at 1.25x growth) they were most
+ * of an idle 1,000-node server's CPU. 100 gives a 10–12.5 s interval at 1,000 nodes, so a silent
+ * node (not a dropped connection, which is down after the base grace) is down 31.5–39 s after
+ * its last beat, or sooner when indirect probes fail (node-probes.ts). Nomad's servers hold their
+ * clients to 50 a second (`max_heartbeats_per_second`).
+ */
+export const MAX_HEARTBEATS_PER_S = 100;
 
 /**
- * Agents told a shorter interval than the cluster now wants are told again once it has grown by
- * this factor: a cluster joined one node at a time re-tells each agent a few times, not at every
- * join. Only ever longer: a shorter interval judged before the agent took it would call it silent.
+ * Agents are re-told a longer interval once the cluster has grown by this factor: a cluster
+ * joined one node at a time re-tells each agent a few times, not at every join. Only ever longer:
+ * a shorter interval judged before the agent took it would call it silent.
  */
 export const RETELL_GROWTH = 1.25;
 
-/** The interval to tell an agent now beating every `toldMs`, or undefined: it is fine as it is. */
+/**
+ * The heartbeat interval to tell an agent joining a cluster of `nodes`: the base, or the interval
+ * that keeps the server at MAX_HEARTBEATS_PER_S with RETELL_GROWTH times as many nodes. Told
+ * ahead so the rate stays at or under the cap until the agents are re-told (`retoldIntervalMs`):
+ * at every size, each agent beats at most once per `nodes / MAX_HEARTBEATS_PER_S` seconds.
+ */
+export function heartbeatIntervalMs(baseMs: number, nodes: number): number {
+  return Math.max(baseMs, Math.ceil((nodes * RETELL_GROWTH * 1000) / MAX_HEARTBEATS_PER_S));
+}
+
+/**
+ * The interval to tell an agent now beating every `toldMs`, when a newcomer is told `wantedMs`
+ * (`heartbeatIntervalMs` at the cluster's size now), or undefined: it is fine as it is. Re-told
+ * only once `toldMs` is shorter than the cap allows now (`wantedMs / RETELL_GROWTH`), so the
+ * cluster must grow 25% between re-tellings, and the rate never goes past the cap.
+ */
 export function retoldIntervalMs(toldMs: number, wantedMs: number): number | undefined {
-  return wantedMs >= toldMs * RETELL_GROWTH ? wantedMs : undefined;
+  return toldMs * RETELL_GROWTH < wantedMs ? wantedMs : undefined;
 }
 
 /**
