@@ -19,7 +19,8 @@
  * connection dropped is down after 3 s; one that went silent (a power loss, its connection left
  * open) is unreachable after three intervals (1.5 s at the base 0.5 s beat, SILENT_INTERVALS) and
  * down 1.5 s later. So: three saved intervals and 1.5 s, never less than 3 s (3 s in clusters of up
- * to 250 nodes, or for a file saved before the interval was; 13.5 s at 1,000 nodes, a 4 s beat).
+ * to 40 nodes, or for a file saved before the interval was; 31.5–39 s at 1,000 nodes, a 10–12.5 s
+ * beat).
  * Under a longer `--node-down-after` (the lab's 10 s) a server that stays away past the bound gets
  * the replicas started before it would call the node down: nothing has moved then, unless the
  * indirect probes called it down at once, which is a partition's double run, as today. Under a

@@ -6,13 +6,14 @@
  *
  * Two ways, by what the welcome says:
  * - `heartbeats`: the agent beats with `heartbeat` messages and pings besides, four times per
- *   limit. Until the welcome says the interval, and in a cluster of up to 250 nodes (beats every
- *   0.5 s … 1 s), the server may be silent 2 s; at 1,000 nodes (a 4 s beat), 8 s. The server then
- *   reads 250 beats and 500 pings a second, and writes 500 pongs.
+ *   limit. Until the welcome says the interval, and in a cluster of up to 80 nodes (beats every
+ *   0.5 s … 1 s), the server may be silent 2 s; at 1,000 nodes (a 10–12.5 s beat), 20–25 s. The
+ *   server then reads at most 100 beats and 200 pings a second, and writes 200 pongs.
  * - `pings` (a welcome listing `ping-heartbeat`): the pings are the beats, one per heartbeat
  *   interval, and no `heartbeat` message is sent. Each side judges the other by three intervals
- *   (the server's heartbeat timeout is three: node-liveness.ts), never less than 2 s: 12 s at
- *   1,000 nodes. The server then reads 250 pings a second and writes 250 pongs, nothing else.
+ *   (the server's heartbeat timeout is three: node-liveness.ts), never less than 2 s: 30–37.5 s
+ *   at 1,000 nodes. The server then reads at most 100 pings a second and writes as many pongs,
+ *   nothing else.
  *
  * `ServerBeat` is the one stateful piece: the beat timer and the ping bookkeeping of one agent's
  * connection, shared by the real agent (agent.ts) and the simulated one (sim/sim-agent.ts).

@@ -50,7 +50,10 @@ test('1,000 nodes joined one by one beat at most as often as the server should h
     const beatsPerS = intervals.reduce((sum, ms) => sum + 1000 / ms, 0);
     // Without re-telling: 80 + 100·ln 25 ≈ 400 a second. Told ahead, at or under the cap.
     assert.ok(beatsPerS <= MAX_HEARTBEATS_PER_S, `${beatsPerS.toFixed(1)} beats a second`);
-    assert.ok(beatsPerS >= MAX_HEARTBEATS_PER_S / RETELL_GROWTH - 1, `${beatsPerS.toFixed(1)} beats a second`);
+    assert.ok(
+      beatsPerS >= MAX_HEARTBEATS_PER_S / RETELL_GROWTH - 1,
+      `${beatsPerS.toFixed(1)} beats a second`,
+    );
     assert.deepEqual(told.get('n0007'), [], 'an agent without the feature is told nothing');
     assert.equal(cluster.get('n0007')?.heartbeatIntervalMs, BASE_MS, 'and judged by what it was told');
     const counts = [...told.values()].map((said) => said.length);

@@ -217,7 +217,7 @@ export class Controller {
   /**
    * Whether a pass at `now` on unchanged inputs would decide nothing: before the last pass's quiet
    * time, or after it while every ready node has beaten within its timeout since (the bound moves
-   * on with their beats; at 1,000 nodes a beat every 4 s, judged by a 12 s timeout).
+   * on with their beats; at 1,000 nodes a beat every 10–12.5 s, judged by a 30–37.5 s timeout).
    */
   #stillQuiet(now: number): boolean {
     if (now < this.#quietUntil) return true;
