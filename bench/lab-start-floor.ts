@@ -6,14 +6,16 @@
  * and each start call's request and answer timed. Variants, interleaved trial by trial:
  *   - one engine, N starts in parallel;
  *   - two engines, N each, all 2N in parallel (what a 3-host failover asks of the survivors);
- *   - two engines, N each, one start at a time per engine (whether parallel starts help at all);
+ *   - two engines, N each, one, two or three starts at a time per engine (whether parallel starts
+ *     help at all, and which bound ends the last start soonest);
  *   - two engines, N each, in parallel, without the image's port published (what docker-proxy and
  *     the port's iptables rules cost a start).
  * The lab comes up (scripts/lab.sh) and goes down with the bench; every container and network it
  * makes carries its own cluster label and is removed.
  *
  * Options: --trials N (5), --per-engine N (5: a killed host of 10/10/10 moves 5 to each survivor),
- * --image REF (skiff-demo:v1).
+ * --image REF (skiff-demo:v1), --only KEYS (comma-separated: one, parallel, serial, two, three,
+ * unpublished; all by default).
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -59,8 +61,10 @@ async function main(): Promise<void> {
       trials: { type: 'string', default: '5' },
       'per-engine': { type: 'string', default: '5' },
       image: { type: 'string', default: 'skiff-demo:v1' },
+      only: { type: 'string' },
     },
   });
+  const only = values.only?.split(',');
   const trials = positiveInt('trials', values.trials, 50);
   const perEngine = positiveInt('per-engine', values['per-engine'], 50);
   const why = Lab.unsupportedReason();
@@ -118,42 +122,72 @@ async function main(): Promise<void> {
         }),
       ),
     );
-  const startSerialPerEngine = async (made: Map<number, string[]>): Promise<Call[]> =>
-    (
-      await Promise.all(
-        [...made].map(async ([host, ids]) => {
-          const calls: Call[] = [];
-          for (const id of ids) {
-            const start = performance.now();
-            await engineOf(host).startContainer(id);
-            calls.push({ host, start, end: performance.now() });
-          }
-          return calls;
-        }),
-      )
-    ).flat();
+  /** At most `inFlight` starts at once per engine, each next one asked as one ends. */
+  const startBoundedPerEngine =
+    (inFlight: number) =>
+    async (made: Map<number, string[]>): Promise<Call[]> =>
+      (
+        await Promise.all(
+          [...made].map(async ([host, ids]) => {
+            const calls: Call[] = [];
+            const queue = [...ids];
+            const worker = async () => {
+              for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+                const start = performance.now();
+                await engineOf(host).startContainer(id);
+                calls.push({ host, start, end: performance.now() });
+              }
+            };
+            await Promise.all(Array.from({ length: inFlight }, worker));
+            return calls;
+          }),
+        )
+      ).flat();
 
   const variants: {
+    key: string;
     name: string;
     on: number[];
     published: boolean;
     run: (m: Map<number, string[]>) => Promise<Call[]>;
   }[] = [
-    { name: `1 engine, ${perEngine} in parallel`, on: [1], published: true, run: startParallel },
-    { name: `2 engines, ${perEngine} each, all in parallel`, on: hosts, published: true, run: startParallel },
+    { key: 'one', name: `1 engine, ${perEngine} in parallel`, on: [1], published: true, run: startParallel },
     {
+      key: 'parallel',
+      name: `2 engines, ${perEngine} each, all in parallel`,
+      on: hosts,
+      published: true,
+      run: startParallel,
+    },
+    {
+      key: 'serial',
       name: `2 engines, ${perEngine} each, one at a time per engine`,
       on: hosts,
       published: true,
-      run: startSerialPerEngine,
+      run: startBoundedPerEngine(1),
     },
     {
+      key: 'two',
+      name: `2 engines, ${perEngine} each, 2 at a time per engine`,
+      on: hosts,
+      published: true,
+      run: startBoundedPerEngine(2),
+    },
+    {
+      key: 'three',
+      name: `2 engines, ${perEngine} each, 3 at a time per engine`,
+      on: hosts,
+      published: true,
+      run: startBoundedPerEngine(3),
+    },
+    {
+      key: 'unpublished',
       name: `2 engines, ${perEngine} each, in parallel, no port published`,
       on: hosts,
       published: false,
       run: startParallel,
     },
-  ];
+  ].filter((v) => only === undefined || only.includes(v.key));
   const rounds = new Map<string, Round[]>();
   try {
     out(
