@@ -326,7 +326,7 @@ async function serverSettingsFromFlags(values: {
   'etcd-key'?: string;
   advertise?: string;
 }): Promise<ServerOptions> {
-  const { etcdLocationFromFlags } = await import('./store-commands.ts');
+  const { etcdLocationFromFlags } = await import('./store-flags.ts');
   const store = etcdLocationFromFlags(values);
   const certLifetimeMs = parseDurationMs(values['cert-lifetime']);
   if (certLifetimeMs === undefined || certLifetimeMs < 3000) {
