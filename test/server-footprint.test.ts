@@ -25,14 +25,15 @@ writeFileSync(
 import { writeFileSync } from 'node:fs';
 const loaded = [];
 registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
-process.on('exit', () => writeFileSync(process.env.SKIFF_LOADS_FILE, JSON.stringify(loaded)));
+process.on('exit', () => writeFileSync(process.env.SKIFF_LOADS_FILE, JSON.stringify([...loaded, ...process.moduleLoadList.map((name) => 'node-internal:' + name)])));
 `,
 );
 
 const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
 
-test('`skiff server` on SQLite loads no etcd client, gRPC or protobufjs', { timeout: 60_000 }, async () => {
-  const loadsFile = join(dir, 'server.json');
+/** The URLs `skiff server` loaded, started on SQLite and stopped with SIGTERM once it listens. */
+async function serverLoads(name: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  const loadsFile = join(dir, `${name}.json`);
   const child = spawn(
     process.execPath,
     [
@@ -42,13 +43,13 @@ test('`skiff server` on SQLite loads no etcd client, gRPC or protobufjs', { time
       MAIN,
       'server',
       '--data-dir',
-      join(dir, 'data'),
+      join(dir, name),
       '--listen',
       '127.0.0.1',
       '--port',
       '0',
     ],
-    { env: { ...process.env, SKIFF_LOADS_FILE: loadsFile }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, ...env, SKIFF_LOADS_FILE: loadsFile }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   const listening = new Promise<void>((resolveListening, reject) => {
@@ -61,10 +62,16 @@ test('`skiff server` on SQLite loads no etcd client, gRPC or protobufjs', { time
     child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)));
   });
   await listening;
+  // Its SIGTERM handler goes in just after that line is written: give it the time to.
+  await new Promise((resolveWait) => setTimeout(resolveWait, 300));
   child.kill('SIGTERM');
   const [code] = await once(child, 'exit');
   assert.equal(code, 0, output);
-  const loaded = JSON.parse(readFileSync(loadsFile, 'utf8')) as string[];
+  return JSON.parse(readFileSync(loadsFile, 'utf8')) as string[];
+}
+
+test('`skiff server` on SQLite loads no etcd client, gRPC or protobufjs', { timeout: 60_000 }, async () => {
+  const loaded = await serverLoads('plain');
   const packages = new Set(loaded.map(packageOf).filter((name) => name !== undefined));
   // The recorder sees the server and its store: the absences below are real.
   assert.ok(
@@ -80,5 +87,22 @@ test('`skiff server` on SQLite loads no etcd client, gRPC or protobufjs', { time
     unwanted.filter((name) => packages.has(name)),
     [],
     'imported with the etcd store (src/store/store-url.ts, src/server/skiff-server.ts)',
+  );
+});
+
+test('`skiff server` on a cold compile cache restarts warm: the process that serves holds no TypeScript stripper', {
+  timeout: 60_000,
+}, async () => {
+  // The recorder is in the restarted image too (--import is one of its Node options); the cold
+  // image's exit handlers never run, so the list is the warm one's.
+  const loaded = await serverLoads('cold', { NODE_COMPILE_CACHE: join(dir, 'cold-cache') });
+  assert.ok(
+    loaded.some((url) => url.endsWith('/src/server/skiff-server.ts')),
+    'the server is loaded',
+  );
+  assert.deepEqual(
+    loaded.filter((name) => name.includes('internal/deps/amaro')),
+    [],
+    'src/cli/warm-restart.ts',
   );
 });

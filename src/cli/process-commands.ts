@@ -81,7 +81,10 @@ export async function runServer(argv: string[]): Promise<void> {
   noPositionals(positionals);
   const logger = startLogging(values);
   const settings = { ...(await serverSettingsFromFlags(values)), log: lineLogger(logger, 'server') };
-  const { startServer } = await import('../server/skiff-server.ts');
+  const { startServer } = await importServerHalf(settings.store);
+  // Compiled on a cold cache: start again warm, without Node's TypeScript stripper (warm-restart.ts),
+  // before anything is listening or open.
+  restartWarmIfCold();
   const server = await startServer(settings);
   const { describeLocation } = await import('../store/store-url.ts');
   const state = settings.store ? `state in ${describeLocation(settings.store)}, keys` : 'data';
@@ -91,6 +94,22 @@ export async function runServer(argv: string[]): Promise<void> {
   log(`admin token: ${server.tokens.adminPath}; join token: ${server.tokens.joinPath}`);
   if (server.metricsUrl) log(`metrics without a token at ${server.metricsUrl}`);
   await untilSignal(() => server.close());
+}
+
+/**
+ * The server half's modules, with the etcd store's (imported at its open otherwise) when the
+ * store is etcd: all of them compiled before a warm restart, so the restarted server loads no
+ * TypeScript stripper for a module imported later.
+ */
+async function importServerHalf(
+  store: ServerOptions['store'],
+): Promise<typeof import('../server/skiff-server.ts')> {
+  const serverHalf = await import('../server/skiff-server.ts');
+  if (store?.kind === 'etcd') {
+    await import('../store/etcd/etcd-store.ts');
+    await import('../server/leadership/etcd-leadership.ts');
+  }
+  return serverHalf;
 }
 
 export async function runAgent(argv: string[]): Promise<void> {
@@ -177,7 +196,8 @@ export async function runUp(argv: string[]): Promise<void> {
   const { dataDir } = settings;
   // The engine first: without one there is nothing to run, and no server half started.
   const engine = await reachableEngine(values['docker-host']);
-  const { startServer } = await import('../server/skiff-server.ts');
+  const { startServer } = await importServerHalf(settings.store);
+  restartWarmIfCold();
   const server = await startServer(settings);
   if (server.metricsUrl) log(`metrics without a token at ${server.metricsUrl}`);
   const agent = new Agent({
