@@ -32,7 +32,11 @@ process.on('exit', () => writeFileSync(process.env.SKIFF_LOADS_FILE, JSON.string
 const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
 
 /** The URLs `skiff server` loaded, started on SQLite and stopped with SIGTERM once it listens. */
-async function serverLoads(name: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+async function serverLoads(
+  name: string,
+  env: NodeJS.ProcessEnv = {},
+  whileUp: (url: string, token: string) => Promise<void> = async () => {},
+): Promise<string[]> {
   const loadsFile = join(dir, `${name}.json`);
   const child = spawn(
     process.execPath,
@@ -62,6 +66,8 @@ async function serverLoads(name: string, env: NodeJS.ProcessEnv = {}): Promise<s
     child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)));
   });
   await listening;
+  const port = /listening on [^:]+:(\d+)/.exec(output)?.[1];
+  await whileUp(`http://127.0.0.1:${port}`, readFileSync(join(dir, name, 'admin.token'), 'utf8').trim());
   // Its SIGTERM handler goes in just after that line is written: give it the time to.
   await new Promise((resolveWait) => setTimeout(resolveWait, 300));
   child.kill('SIGTERM');
@@ -70,7 +76,9 @@ async function serverLoads(name: string, env: NodeJS.ProcessEnv = {}): Promise<s
   return JSON.parse(readFileSync(loadsFile, 'utf8')) as string[];
 }
 
-test('`skiff server` on SQLite loads no etcd client, gRPC or protobufjs', { timeout: 60_000 }, async () => {
+test('`skiff server` on SQLite loads no etcd client, gRPC or protobufjs, and no YAML parser until a Compose file comes', {
+  timeout: 60_000,
+}, async () => {
   const loaded = await serverLoads('plain');
   const packages = new Set(loaded.map(packageOf).filter((name) => name !== undefined));
   // The recorder sees the server and its store: the absences below are real.
@@ -88,6 +96,11 @@ test('`skiff server` on SQLite loads no etcd client, gRPC or protobufjs', { time
     [],
     'imported with the etcd store (src/store/store-url.ts, src/server/skiff-server.ts)',
   );
+  assert.equal(
+    packages.has('yaml'),
+    false,
+    'imported at the first Compose request (src/api/stack-routes.ts)',
+  );
 });
 
 test('`skiff server` on a cold compile cache restarts warm: the process that serves holds no TypeScript stripper', {
@@ -95,7 +108,23 @@ test('`skiff server` on a cold compile cache restarts warm: the process that ser
 }, async () => {
   // The recorder is in the restarted image too (--import is one of its Node options); the cold
   // image's exit handlers never run, so the list is the warm one's.
-  const loaded = await serverLoads('cold', { NODE_COMPILE_CACHE: join(dir, 'cold-cache') });
+  // A Compose file: its reader is imported then, from the cache the cold image filled.
+  const loaded = await serverLoads(
+    'cold',
+    { NODE_COMPILE_CACHE: join(dir, 'cold-cache') },
+    async (url, token) => {
+      const response = await fetch(`${url}/api/stacks/shop/compose`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'services:\n  web:\n    image: skiff-demo:v1\n' }),
+      });
+      assert.ok(response.status < 500, `${response.status} ${await response.text()}`);
+    },
+  );
+  assert.ok(
+    loaded.some((url) => packageOf(url) === 'yaml'),
+    'the Compose request loaded the YAML parser',
+  );
   assert.ok(
     loaded.some((url) => url.endsWith('/src/server/skiff-server.ts')),
     'the server is loaded',

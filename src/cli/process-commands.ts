@@ -43,7 +43,7 @@ import { parseIntegerFlag, parsePositiveNumberFlag, parseSizeBytes } from './fla
 import { imageGcFromFlags } from './image-gc-flags.ts';
 import { printText } from './output.ts';
 import { commandUsage } from './usage.ts';
-import { coldImageMs, restartWarmIfCold } from './warm-restart.ts';
+import { coldImageMs, restartWarmIfCold, willRestartWarm } from './warm-restart.ts';
 
 /** This process's own lines; replaced by the flags' logger once they are read (startLogging). */
 let log: (message: string) => void = lineLogger(createLogger({ format: 'text', level: 'info' }), 'skiff');
@@ -109,6 +109,8 @@ async function importServerHalf(
     await import('../store/etcd/etcd-store.ts');
     await import('../server/leadership/etcd-leadership.ts');
   }
+  // Into the cache for the warm image, which imports it at the first Compose request.
+  if (willRestartWarm()) await import('../api/compose-stack.ts');
   return serverHalf;
 }
 
