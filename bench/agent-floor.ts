@@ -55,7 +55,7 @@ const SERVER_CASES: { name: string; imports: string[]; cold?: boolean }[] = [
   { name: 'etcd3 (and its gRPC, protobufjs)', imports: ['etcd3'] },
   { name: 'yaml', imports: ['yaml'] },
   { name: 'dockerode (deferred requires)', imports: ['dockerode'] },
-  { name: '@peculiar/x509', imports: ['@peculiar/x509'] },
+  { name: '@peculiar/x509 (and reflect-metadata)', imports: ['reflect-metadata', '@peculiar/x509'] },
   { name: 'hono, @hono/node-server', imports: ['hono', '@hono/node-server'] },
   { name: 'prom-client', imports: ['prom-client'] },
   {
