@@ -6,7 +6,10 @@
  * row and against the second row (one .ts file loaded) for the rest. Anon is the heap,
  * code and zones; file is mapped pages (the node binary's touched text, mostly).
  *
- *   npm run bench:agent-floor [-- --runs 5]
+ * `--role server` does the same for `skiff server` on SQLite: the server's options, and rows for
+ * the modules its process loads (skiff-server.ts and the store) and those it should not need.
+ *
+ *   npm run bench:agent-floor [-- --runs 5] [-- --role server]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -45,10 +48,33 @@ const CASES: { name: string; imports: string[]; cold?: boolean }[] = [
   { name: 'skiff agent entry (process-commands)', imports: [file('src/cli/process-commands.ts')] },
 ];
 
+/** `--role server`: what `skiff server` on SQLite loads, after the same deferred requires. */
+const SERVER_CASES: { name: string; imports: string[]; cold?: boolean }[] = [
+  { name: 'bare node', imports: [] },
+  { name: 'one .ts file (deferred-requires)', imports: [] },
+  { name: 'etcd3 (and its gRPC, protobufjs)', imports: ['etcd3'] },
+  { name: 'yaml', imports: ['yaml'] },
+  { name: 'dockerode (deferred requires)', imports: ['dockerode'] },
+  { name: '@peculiar/x509 (and reflect-metadata)', imports: ['reflect-metadata', '@peculiar/x509'] },
+  { name: 'hono, @hono/node-server', imports: ['hono', '@hono/node-server'] },
+  { name: 'prom-client', imports: ['prom-client'] },
+  {
+    name: 'skiff server (skiff-server.ts, store-url)',
+    imports: [
+      file('src/cli/process-commands.ts'),
+      file('src/server/skiff-server.ts'),
+      file('src/store/store-url.ts'),
+    ],
+  },
+];
+
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg === -1 ? 3 : Number(process.argv[runsArg + 1]);
+const roleArg = process.argv.indexOf('--role');
+const role = roleArg === -1 ? 'agent' : process.argv[roleArg + 1];
+if (role !== 'agent' && role !== 'server') throw new Error(`--role: agent or server, got ${role}`);
 const cacheDir = mkdtempSync(join(tmpdir(), 'skiff-agent-floor-'));
-const flags = [...readNodeFlags('agent'), '--expose-gc', '--disable-warning=ExperimentalWarning'];
+const flags = [...readNodeFlags(role), '--expose-gc', '--disable-warning=ExperimentalWarning'];
 
 interface Sample {
   rss: number;
@@ -105,7 +131,7 @@ console.log(
 );
 let bare: Sample | undefined;
 let floorTs: Sample | undefined;
-for (const [index, c] of CASES.entries()) {
+for (const [index, c] of (role === 'server' ? SERVER_CASES : CASES).entries()) {
   sample(c.imports, index > 0, c.cold);
   const samples = Array.from({ length: runs }, () => sample(c.imports, index > 0, c.cold));
   const m: Sample = {
@@ -116,7 +142,7 @@ for (const [index, c] of CASES.entries()) {
   };
   bare ??= m;
   if (index === 1) floorTs = m;
-  const base = index > 2 && floorTs ? floorTs : bare;
+  const base = index > (role === 'server' ? 1 : 2) && floorTs ? floorTs : bare;
   console.log(
     `${c.name.padEnd(40)} ${mb(m.rss)} ${mb(m.anon)} ${mb(m.file)} ${mb(m.heapUsed)} ${delta(m.rss - base.rss)} ${delta(m.anon - base.anon)} ${delta(m.file - base.file)}`,
   );

@@ -15,7 +15,6 @@ import {
   type StackView,
   stackRequestSchema,
 } from '../model/stack.ts';
-import { composeStackPlan } from './compose-stack.ts';
 import { parseBody } from './deploy-service.ts';
 import type { RouteDeps } from './deps.ts';
 import { HttpError, NotFoundError } from './errors.ts';
@@ -45,6 +44,9 @@ export function stackRoutes(deps: RouteDeps): Hono {
   app.post('/stacks/:name/compose', async (c) => {
     const stack = stackName(c.req.param('name'));
     const body = parseBody(await readJson(c.req.raw), composeStackRequestSchema, 'compose request');
+    // The Compose reader (and its YAML parser, 72 modules) at the first Compose request: a server
+    // that is never sent one does not hold it (test/server-footprint.test.ts).
+    const { composeStackPlan } = await import('./compose-stack.ts');
     const plan = composeStackPlan(stack, body);
     let view: StackDeployView;
     try {

@@ -43,7 +43,7 @@ import { parseIntegerFlag, parsePositiveNumberFlag, parseSizeBytes } from './fla
 import { imageGcFromFlags } from './image-gc-flags.ts';
 import { printText } from './output.ts';
 import { commandUsage } from './usage.ts';
-import { coldImageMs, restartWarmIfCold } from './warm-restart.ts';
+import { coldImageMs, restartWarmIfCold, willRestartWarm } from './warm-restart.ts';
 
 /** This process's own lines; replaced by the flags' logger once they are read (startLogging). */
 let log: (message: string) => void = lineLogger(createLogger({ format: 'text', level: 'info' }), 'skiff');
@@ -81,7 +81,10 @@ export async function runServer(argv: string[]): Promise<void> {
   noPositionals(positionals);
   const logger = startLogging(values);
   const settings = { ...(await serverSettingsFromFlags(values)), log: lineLogger(logger, 'server') };
-  const { startServer } = await import('../server/skiff-server.ts');
+  const { startServer } = await importServerHalf(settings.store);
+  // Compiled on a cold cache: start again warm, without Node's TypeScript stripper (warm-restart.ts),
+  // before anything is listening or open.
+  restartWarmIfCold();
   const server = await startServer(settings);
   const { describeLocation } = await import('../store/store-url.ts');
   const state = settings.store ? `state in ${describeLocation(settings.store)}, keys` : 'data';
@@ -91,6 +94,24 @@ export async function runServer(argv: string[]): Promise<void> {
   log(`admin token: ${server.tokens.adminPath}; join token: ${server.tokens.joinPath}`);
   if (server.metricsUrl) log(`metrics without a token at ${server.metricsUrl}`);
   await untilSignal(() => server.close());
+}
+
+/**
+ * The server half's modules, with the etcd store's (imported at its open otherwise) when the
+ * store is etcd: all of them compiled before a warm restart, so the restarted server loads no
+ * TypeScript stripper for a module imported later.
+ */
+async function importServerHalf(
+  store: ServerOptions['store'],
+): Promise<typeof import('../server/skiff-server.ts')> {
+  const serverHalf = await import('../server/skiff-server.ts');
+  if (store?.kind === 'etcd') {
+    await import('../store/etcd/etcd-store.ts');
+    await import('../server/leadership/etcd-leadership.ts');
+  }
+  // Into the cache for the warm image, which imports it at the first Compose request.
+  if (willRestartWarm()) await import('../api/compose-stack.ts');
+  return serverHalf;
 }
 
 export async function runAgent(argv: string[]): Promise<void> {
@@ -177,7 +198,8 @@ export async function runUp(argv: string[]): Promise<void> {
   const { dataDir } = settings;
   // The engine first: without one there is nothing to run, and no server half started.
   const engine = await reachableEngine(values['docker-host']);
-  const { startServer } = await import('../server/skiff-server.ts');
+  const { startServer } = await importServerHalf(settings.store);
+  restartWarmIfCold();
   const server = await startServer(settings);
   if (server.metricsUrl) log(`metrics without a token at ${server.metricsUrl}`);
   const agent = new Agent({
@@ -326,7 +348,7 @@ async function serverSettingsFromFlags(values: {
   'etcd-key'?: string;
   advertise?: string;
 }): Promise<ServerOptions> {
-  const { etcdLocationFromFlags } = await import('./store-commands.ts');
+  const { etcdLocationFromFlags } = await import('./store-flags.ts');
   const store = etcdLocationFromFlags(values);
   const certLifetimeMs = parseDurationMs(values['cert-lifetime']);
   if (certLifetimeMs === undefined || certLifetimeMs < 3000) {

@@ -20,43 +20,16 @@ import {
   writeEtcdKeys,
 } from '../store/store-transfer.ts';
 import type { StoreLocation } from '../store/store-url.ts';
-import { describeLocation, parseStoreUrl, StoreUrlError, sqliteLocation } from '../store/store-url.ts';
+import { describeLocation, sqliteLocation } from '../store/store-url.ts';
 import { noPositionals, parseCommandArgs } from './command-args.ts';
 import { COMMAND_OPTIONS } from './command-options.ts';
 import { StartupError, UsageError } from './errors.ts';
 import { printText } from './output.ts';
 import { defaultDataDir } from './process-commands.ts';
+import { etcdLocationFromFlags } from './store-flags.ts';
 import { commandUsage } from './usage.ts';
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
-
-/** `--store` and the `--etcd-*` TLS files, as a location (undefined: not given). */
-export function etcdLocationFromFlags(values: {
-  store?: string;
-  'etcd-ca'?: string;
-  'etcd-cert'?: string;
-  'etcd-key'?: string;
-}): StoreLocation | undefined {
-  if ((values['etcd-cert'] === undefined) !== (values['etcd-key'] === undefined))
-    throw new UsageError('--etcd-cert and --etcd-key go together');
-  if (values['etcd-cert'] !== undefined && values['etcd-ca'] === undefined)
-    throw new UsageError('--etcd-cert needs --etcd-ca (the CA etcd’s own certificate is checked against)');
-  if (values.store === undefined) {
-    if (values['etcd-ca'] || values['etcd-cert'])
-      throw new UsageError('--etcd-ca/--etcd-cert need --store etcd://…');
-    return undefined;
-  }
-  try {
-    return parseStoreUrl(values.store, {
-      ...(values['etcd-ca'] ? { caFile: resolve(values['etcd-ca']) } : {}),
-      ...(values['etcd-cert'] ? { certFile: resolve(values['etcd-cert']) } : {}),
-      ...(values['etcd-key'] ? { keyFile: resolve(values['etcd-key']) } : {}),
-    });
-  } catch (error) {
-    if (error instanceof StoreUrlError) throw new UsageError(error.message);
-    throw error;
-  }
-}
 
 async function openEtcd(location: Extract<StoreLocation, { kind: 'etcd' }>): Promise<EtcdStore> {
   const secure = location.tls.caFile !== undefined || location.tls.certFile !== undefined;

@@ -50,6 +50,21 @@ export function coldImageMs(env: NodeJS.ProcessEnv = process.env): number {
  * would find the cache cold and load the stripper after all (the agent imports none).
  */
 export function restartWarmIfCold(): void {
+  if (!willRestartWarm()) {
+    delete process.env[WARM_RESTART_ENV];
+    return;
+  }
+  flushCompileCache();
+  const env = { ...process.env, [WARM_RESTART_ENV]: String(Math.round(performance.now())) };
+  process.execve?.(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], env);
+}
+
+/**
+ * Whether this image will restart warm at `restartWarmIfCold()`: then it may import, to compile
+ * them into the cache, the modules the warm image imports only later (lazily), which would load
+ * the stripper there otherwise.
+ */
+export function willRestartWarm(): boolean {
   const facts: WarmRestartFacts = {
     loadedBuiltins: (process as unknown as { moduleLoadList?: string[] }).moduleLoadList,
     cacheDir: getCompileCacheDir(),
@@ -57,11 +72,5 @@ export function restartWarmIfCold(): void {
     canExecve: typeof process.execve === 'function',
     restarted: process.env[WARM_RESTART_ENV] !== undefined,
   };
-  if (!shouldRestartWarm(facts)) {
-    delete process.env[WARM_RESTART_ENV];
-    return;
-  }
-  flushCompileCache();
-  const env = { ...process.env, [WARM_RESTART_ENV]: String(Math.round(performance.now())) };
-  process.execve?.(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], env);
+  return shouldRestartWarm(facts);
 }

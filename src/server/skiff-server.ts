@@ -34,7 +34,7 @@ import { createFirstByteListener, type FirstByteListener } from '../security/fir
 import { ensurePrivateDir, restrictFile } from '../security/private-files.ts';
 import { securityApiRoutes } from '../security/security-api-routes.ts';
 import { DEFAULT_WINDOW_CAPACITY, LATEST_SAMPLES, StatsWindow } from '../stats/stats-window.ts';
-import { EtcdStore } from '../store/etcd/etcd-store.ts';
+import type { EtcdStore } from '../store/etcd/etcd-store.ts';
 import type { Store } from '../store/store.ts';
 import type { StoreLocation } from '../store/store-url.ts';
 import { describeLocation, openStore, sqliteLocation } from '../store/store-url.ts';
@@ -47,7 +47,6 @@ import { EventLog } from './event-log.ts';
 import { ExecBroker } from './exec-broker.ts';
 import { ImageInventory } from './image-inventory.ts';
 import { ImagePruneBroker } from './image-prune-broker.ts';
-import { EtcdLeadership, leaderKey } from './leadership/etcd-leadership.ts';
 import { FORWARDED_HEADER, forwardDecision } from './leadership/forward-decision.ts';
 import { LeaderDuties } from './leadership/leader-duties.ts';
 import { forwardToLeader, forwardUpgrade } from './leadership/leader-forward.ts';
@@ -416,8 +415,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     advertiseUrl: options.advertiseUrl,
     startedAt: now(),
   });
-  const etcd = etcdHandle(store);
+  const etcd = location.kind === 'etcd' ? etcdHandle(store as EtcdStore) : undefined;
   if (etcd) {
+    // Imported here, as the store was (store-url.ts): a SQLite server loads no etcd client.
+    const { EtcdLeadership, leaderKey } = await import('./leadership/etcd-leadership.ts');
     // Only the leader decides: the controller waits, paused, for this server to win.
     controller.pause();
     const duties = new LeaderDuties({
@@ -498,7 +499,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-/** The etcd client and key prefix of an etcd store (HA), or undefined for SQLite. */
-function etcdHandle(store: Store): { readonly client: Etcd3; readonly prefix: string } | undefined {
-  return store instanceof EtcdStore ? { client: store.client, prefix: store.prefix } : undefined;
+/** The etcd client and key prefix of an etcd store (HA). */
+function etcdHandle(store: EtcdStore): { readonly client: Etcd3; readonly prefix: string } {
+  return { client: store.client, prefix: store.prefix };
 }

@@ -6,7 +6,6 @@
 import { join } from 'node:path';
 import type { EtcdTlsFiles } from './etcd/etcd-client.ts';
 import { DEFAULT_ETCD_PREFIX } from './etcd/etcd-layout.ts';
-import { EtcdStore } from './etcd/etcd-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import type { Store } from './store.ts';
 
@@ -54,6 +53,9 @@ export function describeLocation(location: StoreLocation): string {
 
 export async function openStore(location: StoreLocation, log: (message: string) => void): Promise<Store> {
   if (location.kind === 'sqlite') return new SqliteStore(location.path);
+  // etcd's client (etcd3, @grpc/grpc-js, protobufjs: some 200 modules) only for an etcd store: a
+  // SQLite server never loads it (test/server-footprint.test.ts).
+  const { EtcdStore } = await import('./etcd/etcd-store.ts');
   const secure = location.tls.caFile !== undefined || location.tls.certFile !== undefined;
   return await EtcdStore.open({
     endpoints: location.endpoints.map((e) => `${secure ? 'https' : 'http'}://${e}`),
