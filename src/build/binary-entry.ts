@@ -2,8 +2,12 @@
  * The single executable's entry point: main.ts without its top-level await (the bundle is
  * CommonJS, which has none), plus `skiff __binary-selftest`, which the binary test runs to prove
  * what only the binary can get wrong: modules that read files at run time (etcd3's .proto files),
- * node:sqlite, and the embedded dashboard assets.
+ * node:sqlite, and the embedded dashboard assets. `skiff agent` runs with the agent's Node options
+ * (bin/node-flags), restarting itself with them first (command-node-flags.ts).
  */
+// First: a command with Node options of its own (the agent) re-execs itself with them before the
+// CLI's modules run (command-node-flags.ts).
+import './command-node-flags.ts';
 import { runCli } from '../cli/cli.ts';
 
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

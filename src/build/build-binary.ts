@@ -32,7 +32,7 @@ import { build } from 'esbuild';
 import { type BuildInfo, checkoutBuildInfo } from './build-info.ts';
 import { deferDockerRequires, embedEtcdProtos, leaveOutNativeSsh } from './bundle-plugins.ts';
 import { listFiles } from './embedded-assets.ts';
-import { readNodeFlags } from './node-flags.ts';
+import { readCommandOwnFlags, readNodeFlags } from './node-flags.ts';
 import { seaConfig } from './sea-config.ts';
 
 /** The fuse postject flips so Node looks for the blob (Node's own constant). */
@@ -75,6 +75,8 @@ const bundled = await build({
   legalComments: 'none',
   define: {
     __SKIFF_BUILD__: JSON.stringify(info),
+    // The agent's own options, which it re-execs itself with (command-node-flags.ts).
+    __SKIFF_COMMAND_NODE_FLAGS__: JSON.stringify(readCommandOwnFlags()),
     // Modules that find files beside themselves see the bundle's own path, never an empty one.
     'import.meta.url': '__skiff_import_meta_url',
     'import.meta.dirname': '__dirname',

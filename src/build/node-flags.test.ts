@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseNodeFlags, readNodeFlags } from './node-flags.ts';
+import { commandOwnFlags, parseNodeFlags, readCommandOwnFlags, readNodeFlags } from './node-flags.ts';
 
 test('node flags: one per line, comments and blank lines skipped', () => {
   assert.deepEqual(parseNodeFlags('# why\n--a=1\n\n  --b # trailing\n'), ['--a=1', '--b']);
@@ -35,4 +35,18 @@ test('bin/node-flags bounds the young generation and the heap growth', () => {
   // Node accepts them all (a typo would stop every skiff command).
   const run = spawnSync(process.execPath, [...flags, '-e', '0'], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
+});
+
+test("node flags: each command's own options are those after every command's", () => {
+  const text = '--s=8\n--g=50\nagent: --s=1\nagent: --o\nserver:--t\n';
+  assert.deepEqual(commandOwnFlags(text), { agent: ['--s=1', '--o'], server: ['--t'] });
+  assert.deepEqual(commandOwnFlags('--s=8\n'), {});
+  // A command's line before a common one: `execArgv` then `--node-options` could not keep the order.
+  assert.throws(() => commandOwnFlags('agent: --s=1\n--s=8\n'), /`agent:` lines must come after/);
+});
+
+test("bin/node-flags: the agent's own options are the ones after the common ones", () => {
+  const own = readCommandOwnFlags();
+  assert.deepEqual([...readNodeFlags(), ...(own.agent ?? [])], readNodeFlags('agent'));
+  assert.ok((own.agent ?? []).length > 0);
 });

@@ -31,3 +31,32 @@ export function parseNodeFlags(text: string, command?: string): string[] {
 export function readNodeFlags(command?: string, path = NODE_FLAGS_PATH): string[] {
   return parseNodeFlags(readFileSync(path, 'utf8'), command);
 }
+
+/**
+ * Each command's options beyond every command's (`COMMAND:` lines), for the single executable:
+ * its `execArgv` is every command's, and a command with options of its own re-execs itself with
+ * them as `--node-options=…` (command-node-flags.ts), which Node puts after `execArgv`. So that the
+ * re-exec'd process has exactly `parseNodeFlags(text, command)`, a command's lines must come after
+ * every common line; a file where they do not is refused (pure).
+ */
+export function commandOwnFlags(text: string): Record<string, string[]> {
+  const common = parseNodeFlags(text);
+  const own: Record<string, string[]> = {};
+  const commands = new Set<string>();
+  for (const raw of text.split('\n')) {
+    const scoped = /^([a-z][a-z-]*):/.exec(raw.replace(/#.*/, '').replace(/\s+/g, ''));
+    if (scoped?.[1] !== undefined) commands.add(scoped[1]);
+  }
+  for (const command of commands) {
+    const flags = parseNodeFlags(text, command);
+    if (common.some((flag, i) => flags[i] !== flag)) {
+      throw new Error(`node flags: the \`${command}:\` lines must come after every common line`);
+    }
+    own[command] = flags.slice(common.length);
+  }
+  return own;
+}
+
+export function readCommandOwnFlags(path = NODE_FLAGS_PATH): Record<string, string[]> {
+  return commandOwnFlags(readFileSync(path, 'utf8'));
+}

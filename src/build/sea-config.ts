@@ -24,6 +24,7 @@ export interface SeaConfig {
   readonly useSnapshot: false;
   readonly useCodeCache: boolean;
   readonly execArgv: readonly string[];
+  readonly execArgvExtension: 'cli';
   readonly assets: Record<string, string>;
 }
 
@@ -39,6 +40,9 @@ export function seaConfig(input: SeaConfigInput): SeaConfig {
     useSnapshot: false,
     useCodeCache: !input.crossBuild,
     execArgv: input.execArgv,
+    // `--node-options=…` on the command line adds options after execArgv (Node takes it out of
+    // argv): how `skiff agent` gets its own (command-node-flags.ts). NODE_OPTIONS is then ignored.
+    execArgvExtension: 'cli',
     assets,
   };
 }
