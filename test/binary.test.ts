@@ -6,13 +6,14 @@
  * with the server's part; and bash completing a service name from the server.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { readNodeFlags } from '../src/build/node-flags.ts';
 import { eventually } from './support/eventually.ts';
 import { type BuiltBinary, buildBinary } from './support/skiff-binary.ts';
 import { SkiffCluster } from './support/skiff-cluster.ts';
@@ -64,14 +65,49 @@ describe('the single executable', { timeout: 180_000 }, () => {
       assets: { origin: string; files: number } | null;
       build: { flavour: string; sshTransport: boolean };
       execPath: string;
+      nodeOptions: string[];
     };
     assert.match(report.sqlite, /^3\.\d+\.\d+$/);
     assert.equal(report.etcdServices, true);
     assert.equal(report.build.flavour, 'binary');
     assert.equal(report.execPath, binary.path, 'the binary is its own runtime');
+    // Every command but the agent: the SEA's execArgv, bin/node-flags' common lines, no re-exec.
+    assert.deepEqual(report.nodeOptions, readNodeFlags());
     if (binary.dashboardFiles.length > 0) {
       assert.deepEqual(report.assets, { origin: 'embedded', files: binary.dashboardFiles.length });
     }
+  });
+
+  test("the agent runs with the agent's Node options, in the process it was started as", async () => {
+    // No --server: the agent logs its options (at debug) and stops there, with a usage error.
+    const started = run(binary.path, ['agent', '--log-level', 'debug'], {
+      cwd: binary.dir,
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: binary.dir },
+      timeout: 60_000,
+    });
+    const pid = started.child.pid;
+    const failed = (await started.then(
+      () => assert.fail('the agent without --server exited 0'),
+      (error: unknown) => error,
+    )) as { code?: number; stderr: string };
+    assert.equal(failed.code, 2, failed.stderr);
+    const line = /node options: (.*); V8 heap limit (\d+) bytes; pid (\d+)/.exec(failed.stderr);
+    assert.ok(line, failed.stderr);
+    const [, options = '', limit, loggedPid] = line;
+    // What bin/skiff gives `skiff agent` (the agent's lines after the common ones; V8 takes the last).
+    assert.deepEqual(options.split(' '), readNodeFlags('agent'));
+    // The same process (process.execve), as systemd started it.
+    assert.equal(Number(loggedPid), pid);
+    // In force, not only given: V8's heap limit counts the young generation (three semi-spaces), so
+    // it is this Node's with the agent's options and not with the server's 8 MB semi-space.
+    const heapLimit = (flags: string[]) =>
+      Number(
+        execFileSync(process.execPath, [...flags, '-p', 'require("v8").getHeapStatistics().heap_size_limit'], {
+          encoding: 'utf8',
+        }),
+      );
+    assert.equal(Number(limit), heapLimit(readNodeFlags('agent')));
+    assert.notEqual(Number(limit), heapLimit(readNodeFlags()));
   });
 
   test('version names its release, commit, build date, API and protocol versions', async () => {

@@ -126,6 +126,7 @@ export async function runAgent(argv: string[]): Promise<void> {
   });
   noPositionals(positionals);
   const logger = startLogging(values);
+  if (logger.isLevelEnabled('debug')) logger.child({ component: 'agent' }).debug(nodeOptionsLine());
   const dataDir = resolve(values['data-dir'] ?? join(homedir(), '.skiff-agent'));
   if (values.cleanup) {
     await cleanupAgent(dataDir, values.cluster, values.all ?? false);
@@ -182,6 +183,19 @@ export async function runAgent(argv: string[]): Promise<void> {
   await agent.start();
   log(startedLine({ startedMs: coldMs + Math.round(performance.now()), modulesMs: loadedMs }, values.server));
   await untilSignal(async () => agent.stop());
+}
+
+/**
+ * What V8 runs this process with (`--log-level debug`): the options Node was given (bin/node-flags'
+ * agent lines; the single executable re-execs itself for them, src/build/command-node-flags.ts),
+ * V8's heap limit, which includes the young generation's (three times the semi-space: 21 MiB
+ * lower with `--max-semi-space-size=1` than with 8), and the PID, which a re-exec keeps. The
+ * binary's test reads it.
+ */
+function nodeOptionsLine(): string {
+  const { getHeapStatistics } = process.getBuiltinModule('node:v8');
+  const limit = getHeapStatistics().heap_size_limit;
+  return `node options: ${process.execArgv.join(' ') || '(none)'}; V8 heap limit ${limit} bytes; pid ${process.pid}`;
 }
 
 export async function runUp(argv: string[]): Promise<void> {
