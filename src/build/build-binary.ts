@@ -75,8 +75,9 @@ const bundled = await build({
   legalComments: 'none',
   define: {
     __SKIFF_BUILD__: JSON.stringify(info),
-    // The agent's own options, which it re-execs itself with (command-node-flags.ts).
-    __SKIFF_COMMAND_NODE_FLAGS__: JSON.stringify(readCommandOwnFlags()),
+    // The SEA's execArgv and the agent's own options, which it re-execs itself with
+    // (command-node-flags.ts).
+    __SKIFF_NODE_FLAGS__: JSON.stringify({ common: readNodeFlags(), own: readCommandOwnFlags() }),
     // Modules that find files beside themselves see the bundle's own path, never an empty one.
     'import.meta.url': '__skiff_import_meta_url',
     'import.meta.dirname': '__dirname',

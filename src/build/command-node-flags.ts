@@ -19,29 +19,46 @@
 
 import { WARM_RESTART_ENV } from '../cli/warm-restart.ts';
 
-/** The build writes bin/node-flags' per-command options here (`readCommandOwnFlags()`). */
-declare const __SKIFF_COMMAND_NODE_FLAGS__: Record<string, string[]> | undefined;
+/** The build writes bin/node-flags' options here: the SEA's execArgv and each command's own. */
+declare const __SKIFF_NODE_FLAGS__: NodeFlagsTable | undefined;
 
-export interface CommandFlagsFacts {
+export interface NodeFlagsTable {
+  /** Every command's (the SEA's `execArgv`). */
+  readonly common: readonly string[];
+  /** Per command, its options beyond those (`readCommandOwnFlags()`). */
+  readonly own: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface CommandFlagsFacts extends NodeFlagsTable {
   /** The command line after the executable (`process.argv.slice(2)`). */
   readonly args: readonly string[];
   readonly execArgv: readonly string[];
-  /** Per command, its options beyond `execArgv`. */
-  readonly own: Readonly<Record<string, readonly string[]>>;
   readonly restarted: boolean;
   readonly canExecve: boolean;
 }
 
-/** Pure: the `--node-options=…` argument to restart with, or undefined to run as is. */
+/**
+ * Pure: the `--node-options=…` argument to restart with, or undefined to run as is. Options an
+ * operator gave with `skiff --node-options=… agent` (Node has taken the argument out of argv, and
+ * they follow `execArgv`) are passed on after the command's own, so they still win.
+ */
 export function commandFlagsRestart(facts: CommandFlagsFacts): string | undefined {
   const command = facts.args[0];
   if (command === undefined || !Object.hasOwn(facts.own, command)) return undefined;
   const flags = facts.own[command] ?? [];
   if (flags.length === 0 || facts.restarted || !facts.canExecve) return undefined;
-  // Already given (by hand, or by a build without this re-exec's marker).
-  const tail = facts.execArgv.slice(facts.execArgv.length - flags.length);
+  const given = facts.common.every((flag, i) => facts.execArgv[i] === flag)
+    ? facts.execArgv.slice(facts.common.length)
+    : facts.execArgv;
+  // Already given, last (by hand).
+  const tail = given.slice(given.length - flags.length);
   if (tail.length === flags.length && tail.every((flag, i) => flag === flags[i])) return undefined;
-  return `--node-options=${flags.join(' ')}`;
+  return `--node-options=${[...flags, ...given].map(quoteNodeOption).join(' ')}`;
+}
+
+/** Node splits `--node-options` as it does NODE_OPTIONS: at spaces, outside double quotes. */
+function quoteNodeOption(option: string): string {
+  return /[\s"\\]/.test(option) ? `"${option.replace(/["\\]/g, '\\$&')}"` : option;
 }
 
 /**
@@ -53,7 +70,9 @@ export function restartWithCommandFlags(): void {
   const nodeOptions = commandFlagsRestart({
     args: process.argv.slice(2),
     execArgv: process.execArgv,
-    own: typeof __SKIFF_COMMAND_NODE_FLAGS__ === 'undefined' ? {} : (__SKIFF_COMMAND_NODE_FLAGS__ ?? {}),
+    ...(typeof __SKIFF_NODE_FLAGS__ === 'undefined' || __SKIFF_NODE_FLAGS__ === undefined
+      ? { common: [], own: {} }
+      : __SKIFF_NODE_FLAGS__),
     restarted: process.env[WARM_RESTART_ENV] !== undefined,
     canExecve: typeof process.execve === 'function',
   });
