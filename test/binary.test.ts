@@ -102,9 +102,13 @@ describe('the single executable', { timeout: 180_000 }, () => {
     // it is this Node's with the agent's options and not with the server's 8 MB semi-space.
     const heapLimit = (flags: string[]) =>
       Number(
-        execFileSync(process.execPath, [...flags, '-p', 'require("v8").getHeapStatistics().heap_size_limit'], {
-          encoding: 'utf8',
-        }),
+        execFileSync(
+          process.execPath,
+          [...flags, '-p', 'require("v8").getHeapStatistics().heap_size_limit'],
+          {
+            encoding: 'utf8',
+          },
+        ),
       );
     assert.equal(Number(limit), heapLimit(readNodeFlags('agent')));
     assert.notEqual(Number(limit), heapLimit(readNodeFlags()));

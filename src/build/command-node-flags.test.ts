@@ -24,7 +24,10 @@ test('command flags: once only, and not without execve', () => {
   assert.equal(commandFlagsRestart({ ...facts, restarted: true }), undefined);
   assert.equal(commandFlagsRestart({ ...facts, canExecve: false }), undefined);
   // Given by hand, last: nothing to add.
-  assert.equal(commandFlagsRestart({ ...facts, execArgv: ['--s=8', '--g=50', '--s=1', '--max-opt=1'] }), undefined);
+  assert.equal(
+    commandFlagsRestart({ ...facts, execArgv: ['--s=8', '--g=50', '--s=1', '--max-opt=1'] }),
+    undefined,
+  );
 });
 
 test("command flags: an operator's --node-options are kept, after the command's, quoted", () => {
