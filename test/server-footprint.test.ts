@@ -68,8 +68,7 @@ async function serverLoads(
   await listening;
   const port = /listening on [^:]+:(\d+)/.exec(output)?.[1];
   await whileUp(`http://127.0.0.1:${port}`, readFileSync(join(dir, name, 'admin.token'), 'utf8').trim());
-  // Its SIGTERM handler goes in just after that line is written: give it the time to.
-  await new Promise((resolveWait) => setTimeout(resolveWait, 300));
+  // Its SIGTERM handler is in before that line is written (src/cli/process-commands.ts).
   child.kill('SIGTERM');
   const [code] = await once(child, 'exit');
   assert.equal(code, 0, output);

@@ -87,13 +87,16 @@ export async function runServer(argv: string[]): Promise<void> {
   restartWarmIfCold();
   const server = await startServer(settings);
   const { describeLocation } = await import('../store/store-url.ts');
+  // The handlers before the lines that say it is up: a supervisor (or a test) that signals on
+  // reading them gets a clean shutdown, never Node's default exit.
+  const stopped = untilSignal(() => server.close());
   const state = settings.store ? `state in ${describeLocation(settings.store)}, keys` : 'data';
   log(
     `skiff server listening on ${values.listen}:${new URL(server.url).port} (${state} in ${settings.dataDir})`,
   );
   log(`admin token: ${server.tokens.adminPath}; join token: ${server.tokens.joinPath}`);
   if (server.metricsUrl) log(`metrics without a token at ${server.metricsUrl}`);
-  await untilSignal(() => server.close());
+  await stopped;
 }
 
 /**
@@ -181,8 +184,9 @@ export async function runAgent(argv: string[]): Promise<void> {
     log: lineLogger(logger, 'agent'),
   });
   await agent.start();
+  const stopped = untilSignal(async () => agent.stop());
   log(startedLine({ startedMs: coldMs + Math.round(performance.now()), modulesMs: loadedMs }, values.server));
-  await untilSignal(async () => agent.stop());
+  await stopped;
 }
 
 /**
@@ -239,13 +243,14 @@ export async function runUp(argv: string[]): Promise<void> {
     await server.close();
     throw error;
   }
-  process.stdout.write(
-    `Skiff is up.\n  API:         ${server.url}\n  admin token: ${server.tokens.adminPath}\n  data:        ${dataDir}\n`,
-  );
-  await untilSignal(async () => {
+  const stopped = untilSignal(async () => {
     agent.stop();
     await server.close();
   });
+  process.stdout.write(
+    `Skiff is up.\n  API:         ${server.url}\n  admin token: ${server.tokens.adminPath}\n  data:        ${dataDir}\n`,
+  );
+  await stopped;
 }
 
 const HTTP_PROXIES = ['auto', 'builtin', 'haproxy'] as const;
@@ -324,6 +329,7 @@ async function cleanupAgent(dataDir: string, cluster: string | undefined, all: b
     process.stdout.write(`removed ${join(dataDir, 'haproxy')}\n`);
 }
 
+/** Installs the SIGINT/SIGTERM handlers as it is called; settles after the shutdown. */
 async function untilSignal(shutdown: () => Promise<void>): Promise<void> {
   await new Promise<void>((resolveSignal) => {
     process.once('SIGINT', () => resolveSignal());
