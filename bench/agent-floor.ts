@@ -75,6 +75,8 @@ const role = roleArg === -1 ? 'agent' : process.argv[roleArg + 1];
 if (role !== 'agent' && role !== 'server') throw new Error(`--role: agent or server, got ${role}`);
 const cacheDir = mkdtempSync(join(tmpdir(), 'skiff-agent-floor-'));
 const flags = [...readNodeFlags(role), '--expose-gc', '--disable-warning=ExperimentalWarning'];
+// The malloc arenas bin/skiff gives the role: one for the server, two for the agent.
+const arenas = role === 'server' ? '1' : '2';
 
 interface Sample {
   rss: number;
@@ -99,11 +101,11 @@ function sample(imports: string[], deferred: boolean, cold = false): Sample {
     cwd: new URL('.', root).pathname,
     encoding: 'utf8',
     timeout: 60_000,
-    // As bin/skiff runs it: a compile cache (warmed by the first, discarded run of each case) and two malloc arenas.
+    // As bin/skiff runs it: a compile cache (warmed by the first, discarded run of each case) and its malloc arenas.
     env: {
       ...process.env,
       NODE_OPTIONS: '',
-      MALLOC_ARENA_MAX: '2',
+      MALLOC_ARENA_MAX: arenas,
       NODE_COMPILE_CACHE: cold ? '' : cacheDir,
     },
   });
@@ -119,7 +121,7 @@ const mb = (kb: number) => (kb / 1024).toFixed(1).padStart(6);
 const delta = (kb: number) => `${kb >= 0 ? '+' : ''}${(kb / 1024).toFixed(1)}`.padStart(6);
 
 console.log(
-  `node ${process.version}, ${flags.join(' ')}, compile cache warm, MALLOC_ARENA_MAX=2, median of ${runs}, load ${(
+  `node ${process.version}, ${flags.join(' ')}, compile cache warm, MALLOC_ARENA_MAX=${arenas}, median of ${runs}, load ${(
     await import('node:os')
   )
     .loadavg()

@@ -34,7 +34,7 @@
  * (each simulated agent's stats stream, as a real agent's: fake usage of every replica and node; 0: off)  --agent sim|real (sim: src/sim's
  * SimAgent; real: src/agent/agent.ts with its data plane off, to compare what the agents cost)
  * --server-node-args '--cpu-prof --cpu-prof-dir=/tmp/prof' (Node options for the server child, after
- * bin/node-flags, which it gets as `skiff server` does, with MALLOC_ARENA_MAX=2 and bin/skiff's
+ * bin/node-flags, which it gets as `skiff server` does, with MALLOC_ARENA_MAX=1 and bin/skiff's
  * NODE_COMPILE_CACHE unless set: a CPU
  * profile, `--heapsnapshot-signal=SIGUSR2`, `--max-semi-space-size=16` to compare, …).
  * --server-env K=V (repeatable: environment for the server child only, over this process's, e.g.
@@ -470,7 +470,7 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
     serverReplySchema,
     // As `skiff server` runs (bin/skiff): the product's Node options and malloc arenas.
     [...readNodeFlags('server'), ...values['server-node-args'].split(' ').filter((arg) => arg !== '')],
-    { MALLOC_ARENA_MAX: '2', ...compileCacheEnv(), ...process.env, ...SERVER_ENV },
+    { MALLOC_ARENA_MAX: '1', ...compileCacheEnv(), ...process.env, ...SERVER_ENV },
   );
   let fleet: Fleet | undefined;
   try {

@@ -35,8 +35,8 @@ Wants=network-online.target
 
 [Service]
 Type=exec
-# Two malloc arenas, as bin/skiff sets (bin/skiff: why); server.env may say otherwise.
-Environment=MALLOC_ARENA_MAX=2
+# One malloc arena, as bin/skiff sets for the server (bin/skiff: why); server.env may say otherwise.
+Environment=MALLOC_ARENA_MAX=1
 EnvironmentFile=-${environmentPath('server')}
 ExecStart=${binary} server --config ${configPath('server')}
 Restart=always
