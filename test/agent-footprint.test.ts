@@ -10,25 +10,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { packageOf, writeLoadRecorder } from './support/load-recorder.ts';
 
 const MAIN = resolve(import.meta.dirname, '../src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'skiff-footprint-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-// Preloaded with --import: records every module the process loads (a load hook sees ESM imports
-// and CommonJS requires alike; a stand-in main.ts puts in for a deferred require is never passed
-// down to it), and Node's own modules (`node-internal:…`), and writes them when the process exits.
-const RECORDER = join(dir, 'record-loads.mjs');
-writeFileSync(
-  RECORDER,
-  `import { registerHooks } from 'node:module';
-import { writeFileSync } from 'node:fs';
-const loaded = [];
-registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
-process.on('exit', () => writeFileSync(process.env.SKIFF_LOADS_FILE, JSON.stringify([...loaded, ...process.moduleLoadList.map((name) => 'node-internal:' + name)])));
-`,
-);
+const RECORDER = writeLoadRecorder(dir);
 
 const JOIN_TOKEN = `SKIFF-1-${'0'.repeat(64)}-${'s'.repeat(32)}`;
 
@@ -37,14 +25,7 @@ function agentLoads(name: string, args: string[], env: NodeJS.ProcessEnv = {}): 
   const loadsFile = join(dir, `${name}.json`);
   const result = spawnSync(
     process.execPath,
-    [
-      '--disable-warning=ExperimentalWarning',
-      '--import',
-      pathToFileURL(RECORDER).href,
-      MAIN,
-      'agent',
-      ...args,
-    ],
+    ['--disable-warning=ExperimentalWarning', '--import', RECORDER, MAIN, 'agent', ...args],
     {
       env: { ...process.env, ...env, SKIFF_LOADS_FILE: loadsFile },
       encoding: 'utf8',
@@ -66,8 +47,6 @@ const commonArgs = [
   '--docker-host',
   'unix:///nonexistent.sock',
 ];
-
-const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
 
 test('`skiff agent` loads dockerode without its BuildKit session or SSH transport, and no YAML parser, hono or undici', () => {
   const loaded = agentLoads('plain', commonArgs);

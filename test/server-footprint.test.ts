@@ -6,30 +6,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { packageOf, writeLoadRecorder } from './support/load-recorder.ts';
 
 const MAIN = resolve(import.meta.dirname, '../src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'skiff-server-footprint-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-// Preloaded with --import: every module the process loads, written when it exits (as in
-// test/agent-footprint.test.ts).
-const RECORDER = join(dir, 'record-loads.mjs');
-writeFileSync(
-  RECORDER,
-  `import { registerHooks } from 'node:module';
-import { writeFileSync } from 'node:fs';
-const loaded = [];
-registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
-process.on('exit', () => writeFileSync(process.env.SKIFF_LOADS_FILE, JSON.stringify([...loaded, ...process.moduleLoadList.map((name) => 'node-internal:' + name)])));
-`,
-);
-
-const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+const RECORDER = writeLoadRecorder(dir);
 
 /** The URLs `skiff server` loaded, started on SQLite and stopped with SIGTERM once it listens. */
 async function serverLoads(
@@ -43,7 +30,7 @@ async function serverLoads(
     [
       '--disable-warning=ExperimentalWarning',
       '--import',
-      pathToFileURL(RECORDER).href,
+      RECORDER,
       MAIN,
       'server',
       '--data-dir',
