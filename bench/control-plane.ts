@@ -153,6 +153,9 @@ interface Failover extends Timing {
   readonly replicas: number;
   readonly downMs: number;
   readonly graceMs: number;
+  /** Where the time went (failoverTrace), or why it is not known. */
+  readonly trace: string;
+  readonly usage: Usage;
 }
 
 interface Result {
@@ -407,6 +410,7 @@ async function waitReportedElsewhere(api: SkiffApi, dead: ReadonlySet<string>): 
 
 async function failover(
   api: SkiffApi,
+  server: Server,
   fleet: Fleet,
   nodes: number,
   replicas: number,
@@ -427,16 +431,81 @@ async function failover(
   await waitUntil('the first victim to be ready', TIMEOUT_MS, POLL_MS, async () =>
     (await api.node(watched ?? '')).status === 'ready' ? true : undefined,
   );
+  // Messages arrive in order: the meter's request below is answered after this is taken.
+  server.send({ cmd: 'trace-start' });
+  const meter = await Meter.start(server, fleet);
   const killedAt = performance.now();
   await fleet.request({ cmd: 'kill', names: [...victims] }, 'killed', 30_000);
   const down = waitUntil('the killed nodes to be down', TIMEOUT_MS, 100, async () =>
     (await api.node(watched ?? '')).status === 'down' ? true : undefined,
   ).then(() => performance.now() - killedAt);
-  await fleet.request({ cmd: 'wait-running', expected: replicas }, 'running', TIMEOUT_MS);
+  const ran = await fleet.request(
+    { cmd: 'wait-running', expected: replicas, trace: true },
+    'running',
+    TIMEOUT_MS,
+  );
   const runningMs = performance.now() - killedAt;
+  const usage = await meter.read();
   await waitReportedElsewhere(api, victims);
   const reportedMs = performance.now() - killedAt;
-  return { killed: victims.size, replicas: onVictims, downMs: await down, runningMs, reportedMs, graceMs };
+  const traced = await server.request({ cmd: 'trace', nodes: [...victims] }, 'trace', 30_000);
+  const trace = failoverTrace(performance.timeOrigin + killedAt, graceMs, traced, ran);
+  return {
+    killed: victims.size,
+    replicas: onVictims,
+    downMs: await down,
+    runningMs,
+    reportedMs,
+    graceMs,
+    trace,
+    usage,
+  };
+}
+
+/**
+ * Where a failover's time went, in ms after the kill (epoch ms across the three processes): when
+ * the server saw the connections drop, the passes during the grace, the pass that called the
+ * nodes down (its steps, what it sent), the passes after it, when the agents got their
+ * assignments, and how the replicas came up on their engines (the fleet looks every 25 ms).
+ */
+function failoverTrace(
+  killedAt: number,
+  graceMs: number,
+  traced: Extract<ServerReply, { event: 'trace' }>,
+  ran: Extract<FleetReply, { event: 'running' }>,
+): string {
+  const at = (t: number) => `+${fmtMs(t - killedAt)}`;
+  const seen = traced.lastSeen.filter((t) => t > 0);
+  const downPass = traced.passes.find((pass) => pass.downs > 0);
+  const samples = ran.samples ?? [];
+  if (!downPass || samples.length === 0 || seen.length === 0) return 'no trace (no down pass recorded)';
+  const dropped = [Math.min(...seen), Math.max(...seen)];
+  const graceEnds = (dropped[1] ?? 0) + graceMs;
+  const downStart = downPass.endedAt - downPass.ms;
+  const before = traced.passes.filter((pass) => pass.endedAt < downPass.endedAt);
+  const allRan = samples.at(-1)?.[0] ?? downPass.endedAt;
+  const after = traced.passes.filter((pass) => pass.endedAt > downPass.endedAt && pass.endedAt <= allRan);
+  const assigned = (ran.assignedAt ?? []).filter((t) => t >= downStart).sort((a, b) => a - b);
+  const base = samples[0]?.[1] ?? 0;
+  const expected = samples.at(-1)?.[1] ?? base;
+  const reach = (share: number) => {
+    const sample = samples.find(([, running]) => running - base >= share * (expected - base));
+    return sample ? at(sample[0]) : '-';
+  };
+  const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+  return (
+    `dropped ${at(dropped[0] ?? 0)}–${at(dropped[1] ?? 0)} (grace over ${at(graceEnds)}); ` +
+    `${before.length} passes before (${fmtMs(sum(before.map((p) => p.ms)))} ms); ` +
+    `down pass ${at(downStart)}–${at(downPass.endedAt)}: ${downPass.downs} down, ${fmtMs(downPass.ms)} ms ` +
+    `(read ${fmtMs(downPass.readMs)}, plan ${fmtMs(downPass.planMs)}, write ${fmtMs(downPass.writeMs)}, ` +
+    `send ${fmtMs(downPass.sendMs)}; ${downPass.inserted} inserted, ${downPass.assignments} assignments, ` +
+    `endpoints to ${downPass.endpointNodes}); ${after.length} passes after until all ran ` +
+    `(${fmtMs(sum(after.map((p) => p.ms)))} ms; assignments in them ${sum(after.map((p) => p.assignments))}); ` +
+    `${assigned.length} agents assigned, half by ${assigned.length ? at(assigned[Math.floor(assigned.length / 2)] ?? 0) : '-'}, ` +
+    `last ${assigned.length ? at(assigned.at(-1) ?? 0) : '-'}; running on the engines: first ${reach(0.001)}, ` +
+    `half ${reach(0.5)}, 90% ${reach(0.9)}, all ${reach(1)}; ` +
+    `fleet event-loop delay p99 ${fmtMs(ran.loopDelayP99Ms)} ms, max ${fmtMs(ran.loopDelayMaxMs)} ms`
+  );
 }
 
 function emptyResult(nodes: number): Result {
@@ -577,7 +646,7 @@ async function runSize(nodes: number, dataDir: string): Promise<Result> {
     // Let nodes the churn's load made look silent come back before anything is killed.
     await sleep(5000);
 
-    result.failover = await failover(api, fleet, nodes, replicas, listening.downAfterMs);
+    result.failover = await failover(api, server, fleet, nodes, replicas, listening.downAfterMs);
     progress(`${nodes} nodes: failover measured`);
     result.counters = (await fleet.request({ cmd: 'counters' }, 'counters', 30_000)).counters;
   } catch (error) {
@@ -714,6 +783,9 @@ function print(result: Result): void {
       `  ${f.killed} nodes killed at once (${grouped(f.replicas)} replicas on them): down after ${fmtMs(f.downMs)} ms; ` +
         `running elsewhere after ${fmtMs(f.runningMs)} ms = grace ${fmtMs(f.graceMs)} + ${fmtMs(f.runningMs - f.graceMs)} ms; ` +
         `reported by the API after ${fmtMs(f.reportedMs)} ms`,
+    );
+    out(
+      `    until all ran: server CPU ${core(f.usage.serverCpu)}, sim agents ${core(f.usage.fleetCpu)}; after the kill: ${f.trace}`,
     );
   } else out('  nodes killed at once: -');
   const c = result.counters;

@@ -15,9 +15,11 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../src/model/duration.ts';
 import type { DelayMs } from '../src/sim/fake-engine.ts';
+import type { FleetAgent } from '../src/sim/sim-fleet.ts';
 import { SimFleet } from '../src/sim/sim-fleet.ts';
 import type { FleetReply } from './harness/control-plane-ipc.ts';
 import { fleetCommandSchema } from './harness/control-plane-ipc.ts';
@@ -98,7 +100,7 @@ process.on('message', (raw) => {
       });
       return;
     case 'wait-running':
-      void untilRunning(command.expected);
+      void untilRunning(command.expected, command.trace === true);
       return;
   }
 });
@@ -126,13 +128,33 @@ try {
 send({ event: 'started', nodes: fleet.agents.length, ms: performance.now() - startedAt });
 log(`${fleet.agents.length} simulated agents registered with ${serverUrl}`);
 
-/** Polls the live agents' engines (cheap: in memory) until `expected` slots run on them. */
-async function untilRunning(expected: number): Promise<void> {
+/**
+ * Polls the live agents' engines (cheap: in memory) until `expected` slots run on them. With
+ * `trace`, the answer also holds the count at each look, this process's event-loop delay
+ * meanwhile (is the fleet itself behind?) and when each live agent last received an assignment.
+ */
+async function untilRunning(expected: number, trace: boolean): Promise<void> {
+  const samples: [number, number][] = [];
+  const delay = trace ? monitorEventLoopDelay({ resolution: 5 }) : undefined;
+  delay?.enable();
+  const live = (agent: FleetAgent) => !killed.has(agent.name);
+  let running = fleet.runningSlots(live);
   for (;;) {
-    const running = fleet.runningSlots((agent) => !killed.has(agent.name));
-    if (running >= expected) return void send({ event: 'running', running });
+    if (trace) samples.push([performance.timeOrigin + performance.now(), running]);
+    if (running >= expected) break;
     await new Promise((resolve) => setTimeout(resolve, 25));
+    running = fleet.runningSlots(live);
   }
+  if (!delay) return void send({ event: 'running', running });
+  delay.disable();
+  send({
+    event: 'running',
+    running,
+    samples,
+    loopDelayP99Ms: delay.percentile(99) / 1e6,
+    loopDelayMaxMs: delay.max / 1e6,
+    assignedAt: fleet.agents.filter(live).flatMap((agent) => agent.lastAssignedAt ?? []),
+  });
 }
 
 function delayOption(text: string): DelayMs {

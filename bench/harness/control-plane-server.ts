@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { DEFAULT_LIVENESS } from '../../src/server/node-liveness.ts';
 import { startServer } from '../../src/server/skiff-server.ts';
-import type { ServerReply } from './control-plane-ipc.ts';
+import type { PassTrace, ServerReply } from './control-plane-ipc.ts';
 import { serverCommandSchema } from './control-plane-ipc.ts';
 
 const { values } = parseArgs({ options: { 'data-dir': { type: 'string' } } });
@@ -18,12 +18,34 @@ if (!dataDir) throw new Error('--data-dir is required');
 const send = (reply: ServerReply) => process.send?.(reply);
 
 let durationsMs: number[] = [];
+/** The failover trace: every pass since `trace-start`, or undefined when not recording. */
+let traced: PassTrace[] | undefined;
+/** What the last plan decided, taken with the pass's duration that follows it. */
+let lastPlan: Pick<PassTrace, 'downs' | 'assignments' | 'inserted' | 'endpointNodes'> | undefined;
 const server = await startServer({
   dataDir,
   port: 0,
   listen: '127.0.0.1',
   log: (message) => process.stderr.write(`${message}\n`),
-  onControllerPass: (ms) => durationsMs.push(ms),
+  onControllerPlan: (plan) => {
+    if (!traced) return;
+    const endpoints = plan.endpoints;
+    lastPlan = {
+      downs: plan.statusChanges.filter((change) => change.to === 'down').length,
+      assignments: plan.assignments.length,
+      inserted: plan.insert.length,
+      endpointNodes: endpoints
+        ? endpoints.nodeIds.length + endpoints.deltas.reduce((sum, d) => sum + d.nodeIds.length, 0)
+        : 0,
+    };
+  },
+  onControllerPass: (ms, steps) => {
+    durationsMs.push(ms);
+    if (!traced) return;
+    const decided = lastPlan ?? { downs: 0, assignments: 0, inserted: 0, endpointNodes: 0 };
+    lastPlan = undefined;
+    traced.push({ endedAt: performance.timeOrigin + performance.now(), ms, ...steps, ...decided });
+  },
 });
 // SKIFF_BENCH_SERVER_TRACE=FILE: every 2 s, a line of the server's memory and what its agents'
 // sockets hold unsent (to see a send backlog grow), appended to FILE.
@@ -64,6 +86,16 @@ process.on('message', (raw) => {
     send({ event: 'passes', durationsMs });
     durationsMs = [];
   }
+  if (command.cmd === 'trace-start') {
+    traced = [];
+    lastPlan = undefined;
+  }
+  if (command.cmd === 'trace')
+    send({
+      event: 'trace',
+      passes: traced ?? [],
+      lastSeen: command.nodes.map((id) => server.cluster.get(id)?.lastSeen ?? -1),
+    });
   if (command.cmd === 'endpoints-waiting')
     send({ event: 'endpoints-waiting', nodes: server.controller.endpointsWaiting });
 });

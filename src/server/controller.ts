@@ -15,7 +15,7 @@ import type { RegistryCredentialStore } from '../registry/credential-store.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Store } from '../store/store.ts';
 import { unowned } from '../store/write-owner.ts';
-import { applyPass, sendPass, writePass } from './apply-pass.ts';
+import { sendPass, writePass } from './apply-pass.ts';
 import type { Cluster } from './cluster.ts';
 import { EndpointsOutbox } from './endpoints-outbox.ts';
 import type { EventLog } from './event-log.ts';
@@ -41,8 +41,11 @@ export interface ControllerOptions {
   readonly log: (message: string) => void;
   /** How long a freed address waits after every agent acknowledged its removal: one DNS TTL. */
   readonly addressHoldMs?: number;
-  /** Told how long each pass took (ms), for benchmarks; nothing is timed without it. */
-  readonly onPass?: (durationMs: number) => void;
+  /**
+   * Told how long each pass took (ms) and how that split into its steps, for the metrics and
+   * benchmarks (a failover's pass is most of what follows a node's grace).
+   */
+  readonly onPass?: (durationMs: number, steps: PassSteps) => void;
   /** Told each plan once it is applied (the metrics count rollouts and placements from it). */
   readonly onPlan?: (plan: PassPlan) => void;
   /** The heartbeat interval `liveness` was made for (default: a third of its timeout). */
@@ -78,6 +81,16 @@ export const SAFETY_PASS_MS = 5000;
  * tick's pass still runs as soon as before, and takes the waiting pass along.
  */
 export const REPORT_PASS_PACE = 4;
+
+/** A pass's time by step (ms): its snapshot read, `planPass`, the transaction, the sending. */
+export interface PassSteps {
+  readonly readMs: number;
+  readonly planMs: number;
+  readonly writeMs: number;
+  readonly sendMs: number;
+}
+
+const NO_STEPS: PassSteps = { readMs: 0, planMs: 0, writeMs: 0, sendMs: 0 };
 
 interface Waiter {
   /** Resolved once this many passes have finished. */
@@ -325,16 +338,20 @@ export class Controller {
     this.#passesStarted++;
     this.#committing = true;
     const term = this.#term;
+    let steps = NO_STEPS;
     try {
       const mark = store.writeMark();
-      const { plan, at, targets } = this.#plan();
+      const { plan, at, targets, readMs, planMs } = this.#plan();
+      const writeStart = performance.now();
       writePass(plan, targets, at);
       await store.durable(mark);
       // This server stepped down (or stepped down and up again) while the pass committed: what it
       // decided as the leader of then is neither remembered nor sent.
       if (term !== this.#term) return;
       this.#memory = plan.memory;
+      const sendStart = performance.now();
       sendPass(plan, targets);
+      steps = { readMs, planMs, writeMs: sendStart - writeStart, sendMs: performance.now() - sendStart };
       this.#quiet(plan.quietUntil, at);
       if (plan.again) this.trigger();
     } catch (error) {
@@ -342,7 +359,7 @@ export class Controller {
       this.#againAfterCommit = true;
     } finally {
       this.#committing = false;
-      this.#finished(startedAt);
+      this.#finished(startedAt, steps);
       if (this.#againAfterCommit) {
         this.#againAfterCommit = false;
         this.trigger();
@@ -356,12 +373,12 @@ export class Controller {
     this.#quietWhileBeating = until > at && Number.isFinite(until);
   }
 
-  #finished(startedAt: number): void {
+  #finished(startedAt: number, steps: PassSteps): void {
     this.#lastPassEndedAt = performance.now();
     this.#lastPassMs = this.#lastPassEndedAt - startedAt;
     this.#passesFinished++;
     this.#wake(this.#passesFinished);
-    this.#options.onPass?.(this.#lastPassMs);
+    this.#options.onPass?.(this.#lastPassMs, steps);
   }
 
   /**
@@ -371,15 +388,21 @@ export class Controller {
   sync(): void {
     const startedAt = performance.now();
     this.#passesStarted++;
+    let steps = NO_STEPS;
     try {
-      const { plan, at, targets } = this.#plan();
-      applyPass(plan, targets, at);
+      const { plan, at, targets, readMs, planMs } = this.#plan();
+      // applyPass's two halves, timed apart.
+      const writeStart = performance.now();
+      writePass(plan, targets, at);
+      const sendStart = performance.now();
+      sendPass(plan, targets);
+      steps = { readMs, planMs, writeMs: sendStart - writeStart, sendMs: performance.now() - sendStart };
       this.#memory = plan.memory;
       this.#quiet(plan.quietUntil, at);
       this.#options.onPlan?.(plan);
       if (plan.again) this.trigger();
     } finally {
-      this.#finished(startedAt);
+      this.#finished(startedAt, steps);
     }
   }
 
@@ -390,7 +413,8 @@ export class Controller {
     this.#clusterVersion = cluster.version;
     this.#quietUntil = 0;
     this.#quietWhileBeating = false;
-    this.#lastPassStartedAt = performance.now();
+    const readStart = performance.now();
+    this.#lastPassStartedAt = readStart;
     const snapshot = readSnapshot({
       store,
       cluster,
@@ -407,7 +431,9 @@ export class Controller {
       images: this.#options.images,
     });
     const at = now();
+    const planStart = performance.now();
     const plan = planPass(snapshot, at, this.#options.newTaskId ?? (() => randomUUID().replaceAll('-', '')));
+    const planEnd = performance.now();
     const targets = {
       store,
       cluster,
@@ -417,7 +443,7 @@ export class Controller {
       registries: this.#options.registries,
       outbox: this.#outbox,
     };
-    return { plan, at, targets };
+    return { plan, at, targets, readMs: planStart - readStart, planMs: planEnd - planStart };
   }
 
   #wake(finished: number): void {

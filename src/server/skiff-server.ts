@@ -42,6 +42,7 @@ import type { AgentGateway } from './agent-gateway.ts';
 import { attachAgentGateway, isAgentUpgrade, readAgentMetricsText } from './agent-gateway.ts';
 import { Autoscaler } from './autoscaler.ts';
 import { Cluster } from './cluster.ts';
+import type { PassSteps } from './controller.ts';
 import { Controller } from './controller.ts';
 import { EventLog } from './event-log.ts';
 import { ExecBroker } from './exec-broker.ts';
@@ -59,6 +60,7 @@ import { LogBroker } from './log-broker.ts';
 import type { LivenessSettings } from './node-liveness.ts';
 import { DEFAULT_LIVENESS } from './node-liveness.ts';
 import { NodeProbes } from './node-probes.ts';
+import type { PassPlan } from './plan-pass.ts';
 import type { PoolDecision } from './stored-pool.ts';
 import { decidePool, POOL_META_KEY } from './stored-pool.ts';
 import type { Tokens } from './tokens.ts';
@@ -94,8 +96,12 @@ export interface ServerOptions {
   readonly advertiseUrl?: string;
   /** HA: the leader lease's TTL (ms; etcd's minimum, 2 s, by default). */
   readonly leaseTtlMs?: number;
-  /** Told how long each controller pass took (ms): the control-plane benchmark's hook. */
-  readonly onControllerPass?: (durationMs: number) => void;
+  /**
+   * Told how long each controller pass took (ms), by step, and what it decided (told before its
+   * duration): the control-plane benchmark's hooks.
+   */
+  readonly onControllerPass?: (durationMs: number, steps: PassSteps) => void;
+  readonly onControllerPlan?: (plan: PassPlan) => void;
 }
 
 export interface RunningServer {
@@ -213,11 +219,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     secrets,
     registries,
     images,
-    onPass: (durationMs) => {
+    onPass: (durationMs, steps) => {
       metrics.observePassDuration(durationMs);
-      options.onControllerPass?.(durationMs);
+      options.onControllerPass?.(durationMs, steps);
     },
     onPlan: (plan) => {
+      options.onControllerPlan?.(plan);
       metrics.observePlan(plan, taskCreatedAt(store), now());
       // A node the pass found silent (heartbeats stopped, link still open): ask others about it.
       for (const change of plan.statusChanges) if (change.to === 'unreachable') probes.start(change.id);

@@ -104,6 +104,8 @@ export class SimAgent {
   #stopped = false;
   /** Welcomed on the current connection. */
   registered = false;
+  /** When the last assignment arrived (epoch ms with a fraction, as the bench's traces take it). */
+  lastAssignedAt: number | undefined;
   readonly counters: SimAgentCounters = {
     messages: 0,
     bytes: 0,
@@ -345,6 +347,7 @@ export class SimAgent {
         return;
       case 'assign':
         this.counters.assignments++;
+        this.lastAssignedAt = performance.timeOrigin + performance.now();
         this.#generation = message.generation;
         this.#loop?.setDesired(message.tasks, { fromServer: true });
         return;

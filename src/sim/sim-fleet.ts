@@ -20,6 +20,8 @@ export interface FleetAgent {
   readonly engine: FakeEngine;
   readonly registered: boolean;
   readonly counters: SimAgentCounters;
+  /** When its last assignment arrived (epoch ms), where the agent keeps it (SimAgent). */
+  readonly lastAssignedAt?: number | undefined;
   start(): Promise<void>;
   kill(): void;
   stop(): void;
