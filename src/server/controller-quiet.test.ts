@@ -287,3 +287,29 @@ test("the tick does not wait out a report's pace: the pass waiting for it runs a
     { onPlan: () => busy(passMs) },
   );
 });
+
+test("a node is called down when its grace ends, not at the loop's next tick", async () => {
+  // A real clock: the pass that calls it down is the controller's own timer, not a test's tick.
+  const liveness = { heartbeatTimeoutMs: 100, downAfterMs: 200 };
+  await withController(
+    async ({ cluster, controller }) => {
+      const link = cluster.get('a')?.link;
+      assert.ok(link);
+      // A tick far apart: only the grace's own pass can call the node down in time.
+      controller.start(60_000);
+      await turns();
+      const droppedAt = Date.now();
+      assert.ok(cluster.disconnect('a', link, droppedAt));
+      controller.trigger();
+      await turns();
+      assert.equal(cluster.get('a')?.status, 'unreachable');
+      await eventually('the node to be down', () => cluster.get('a')?.status === 'down', {
+        timeoutMs: 2000,
+        intervalMs: 5,
+      });
+      const lateMs = Date.now() - droppedAt - liveness.downAfterMs;
+      assert.ok(lateMs < 150, `down ${lateMs} ms after its grace`);
+    },
+    { liveness, now: Date.now },
+  );
+});

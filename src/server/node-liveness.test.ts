@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   DEFAULT_LIVENESS,
+  DOWN_TOGETHER_MS,
+  downAt,
+  groupDownAt,
   heartbeatIntervalMs,
   livenessFor,
   livenessStatus,
@@ -94,4 +97,29 @@ test('probed down: a silent node is down at once, after the startup grace; a rea
   assert.equal(livenessStatus({ ...base, probedDown: false }, 1200, DEFAULT_LIVENESS), 'unreachable');
   assert.equal(livenessStatus({ ...base, downNotBefore: 5000 }, 1200, DEFAULT_LIVENESS), 'unreachable');
   assert.equal(livenessStatus({ ...base, connected: true }, 1200, DEFAULT_LIVENESS), 'ready');
+});
+
+test('downAt: when an unreachable node turns down by time alone, for every way it can be', () => {
+  const dropped = { connected: false, lastSeen: 1000, downNotBefore: 0 };
+  assert.equal(downAt(dropped, 1000, settings), 4000);
+  assert.equal(livenessStatus(dropped, 4000, settings), 'down');
+  assert.equal(downAt(dropped, 4000, settings), undefined, 'down already');
+  const silent = { connected: true, lastSeen: 1000, downNotBefore: 0 };
+  const longer = { ...settings, silentDownAfterMs: 9000 };
+  assert.equal(downAt(silent, 2000, settings), undefined, "ready: its silence is the tick's to see");
+  assert.equal(downAt(silent, 2600, longer), 10_000);
+  assert.equal(livenessStatus(silent, 10_000, longer), 'down');
+  assert.equal(livenessStatus(silent, 9999, longer), 'unreachable');
+  // The server's startup grace holds it, probed down or not.
+  const starting = { connected: false, lastSeen: 1000, downNotBefore: 12_000 };
+  assert.equal(downAt(starting, 5000, settings), 12_000);
+  assert.equal(downAt({ ...starting, probedDown: true }, 2000, settings), 12_000);
+  assert.equal(livenessStatus({ ...starting, probedDown: true }, 12_000, settings), 'down');
+});
+
+test('groupDownAt: nodes whose graces end together go down at the last of them, later ones wait', () => {
+  assert.equal(groupDownAt([]), undefined);
+  assert.equal(groupDownAt([5000]), 5000);
+  assert.equal(groupDownAt([5090, 5000, 5040]), 5090, 'dropped together: one pass');
+  assert.equal(groupDownAt([5000, 5000 + DOWN_TOGETHER_MS + 1, 5020]), 5020, 'a later one waits for its own');
 });

@@ -136,6 +136,18 @@ test('a node silent past the grace is down: its replicas are written off and pla
   assert.ok(!plan.assignments.some((a) => a.nodeId === 'b'), 'nothing is sent to a disconnected node');
 });
 
+test('a plan says when the first unreachable node turns down, so the loop runs a pass then', () => {
+  const services = [service('web', 2)];
+  const tasks = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'b')];
+  const dropped = (id: string, agoMs: number) =>
+    node(id, { status: 'unreachable', connected: false, lastSeen: NOW - agoMs });
+  const nodes = [node('a'), dropped('b', 1000), dropped('c', 2500)];
+  const plan = planPass(snapshot(services, tasks, nodes), NOW, ids());
+  assert.equal(plan.downAt, NOW - 2500 + DEFAULT_LIVENESS.downAfterMs, "the earlier grace's end");
+  const calm = planPass(snapshot(services, tasks, [node('a'), node('b')]), NOW, ids());
+  assert.equal(calm.downAt, undefined, 'none unreachable: nothing to wait for');
+});
+
 test("a down node's replica pinned to its volume waits there with the reason; a move starts it elsewhere", () => {
   const volumes = [{ source: 'data-{{.Task.Slot}}', target: '/d' }];
   const services = [service('db', 2, { volumes })];

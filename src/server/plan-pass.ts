@@ -55,7 +55,7 @@ import { allocationsByNode } from './allocation.ts';
 import type { EndpointNode } from './endpoints.ts';
 import { endpointsOf, readyById } from './endpoints.ts';
 import { latestDeltaBytes, publishService, serviceDelta } from './endpoints-history.ts';
-import { livenessStatus } from './node-liveness.ts';
+import { downAt, groupDownAt, livenessStatus } from './node-liveness.ts';
 import { quietUntil } from './pass-quiet.ts';
 import type {
   AssignedFrom,
@@ -208,6 +208,12 @@ export interface PassPlan {
    * `now` when this one did something, or something it read waits on time.
    */
   readonly quietUntil: number;
+  /**
+   * When the first unreachable nodes turn down by time alone (epoch ms, node-liveness.ts
+   * `groupDownAt`: those whose graces end together, at the last of them), absent when none is
+   * unreachable: the controller runs a pass then, not at its tick.
+   */
+  readonly downAt?: number;
 }
 
 export function planPass(snapshot: PassSnapshot, now: number, newTaskId: () => string): PassPlan {
@@ -281,6 +287,8 @@ class PassBuilder {
   #steadyFrom: SteadyFrom | undefined;
   #endpoints: EndpointsSend | undefined;
   #again = false;
+  /** When each unreachable node turns down by time alone (`downAt`). */
+  readonly #downAts: number[] = [];
   /** A step read something that changes with time alone: the next pass cannot be skipped. */
   #timeBound = false;
 
@@ -330,6 +338,8 @@ class PassBuilder {
     this.#nodes.forEach((node, i) => {
       const { liveness } = node;
       const status = livenessStatus(node, this.#now, liveness);
+      const down = downAt(node, this.#now, liveness);
+      if (down !== undefined) this.#downAts.push(down);
       if (status === node.status) return;
       this.#statusChanges.push({ id: node.id, from: node.status, to: status });
       // A node back from silence gets its whole assignment and endpoints again.
@@ -1325,6 +1335,7 @@ class PassBuilder {
         preparations: this.#preparations,
       },
       again: this.#again,
+      ...(this.#downAts.length > 0 ? { downAt: groupDownAt(this.#downAts) } : {}),
     };
   }
 }
