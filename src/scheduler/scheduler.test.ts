@@ -48,6 +48,21 @@ test('reservations made earlier in the same plan count', () => {
   });
 });
 
+test("a node's fit is worked out again once a placement there took room, for requests of one demand", () => {
+  // b already holds a replica of another service (no room taken), so only the fit tells a and b
+  // apart once a holds the first: the second request must see a's room as it is after the first.
+  const other = new Map([['db', 1]]);
+  const demand = { cpuMillicores: 1000, memoryBytes: GiB };
+  const placements = schedule(
+    [node('a'), node('b', { serviceCounts: other })],
+    [request('1', { demand, strategy: 'spread' }), request('2', { demand, strategy: 'spread' })],
+  );
+  assert.deepEqual(
+    placements.map((p) => (p.placed ? p.nodeId : null)),
+    ['a', 'b'],
+  );
+});
+
 test('every rejected node is counted under its reason', () => {
   const port = hostPort();
   const placements = schedule(

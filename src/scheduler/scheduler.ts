@@ -110,6 +110,15 @@ interface NodeState {
   copies: { readonly ports: Set<string>; readonly counts: Map<string, number> } | undefined;
   /** Replicas of every service on the node; -1 until first needed. */
   replicas: number;
+  /**
+   * The packing fit (`score`) last worked out here, and the demand it was for (NaN: none since
+   * the last reservation). Requests of one call mostly share a demand (a service's replicas, a
+   * failover's), and the two powers per node and request were most of a failover's placement:
+   * 1,000 replicas over 900 nodes, 47% of the down pass's plan.
+   */
+  fitCpu: number;
+  fitMemory: number;
+  fit: number;
 }
 
 type Checker = (node: NodeState, request: PlacementRequest) => string | null;
@@ -194,6 +203,9 @@ export function schedule(nodes: readonly NodeSnapshot[], requests: readonly Plac
     counts: base.serviceCounts,
     copies: undefined,
     replicas: -1,
+    fitCpu: Number.NaN,
+    fitMemory: Number.NaN,
+    fit: 0,
   }));
   const zoned = state.some((n) => n.zone !== undefined);
   const zoneCountsByService = new Map<string, Map<string, number>>();
@@ -318,11 +330,7 @@ function fits(node: NodeState, { request, hostPorts }: RequestContext): boolean 
 
 /** Higher is better. Binpack favours fuller nodes (Nomad's 20 − (10^freeCpu + 10^freeMem)). */
 function score(node: NodeState, { request, zoneCounts, allowedPerNode }: RequestContext): number {
-  const cpuTotal = Math.max(node.base.cpuMillicores, 1);
-  const memTotal = Math.max(node.base.memoryBytes, 1);
-  const freeCpu = 1 - (node.cpu + request.demand.cpuMillicores) / cpuTotal;
-  const freeMem = 1 - (node.memory + request.demand.memoryBytes) / memTotal;
-  const fit = 20 - (10 ** freeCpu + 10 ** freeMem);
+  const fit = fitOf(node, request.demand.cpuMillicores, request.demand.memoryBytes);
   let value = request.strategy === 'binpack' ? fit : -fit;
   // Once a node holds its allowance of the service, each further replica there is penalized.
   const here = node.counts.get(request.service) ?? 0;
@@ -360,7 +368,22 @@ function replicasOn(node: NodeState): number {
   return node.replicas;
 }
 
+/** Nomad's fit of a replica of this demand on the node as it is now (cached: `NodeState.fit`). */
+function fitOf(node: NodeState, cpuDemand: number, memoryDemand: number): number {
+  if (node.fitCpu === cpuDemand && node.fitMemory === memoryDemand) return node.fit;
+  const cpuTotal = Math.max(node.base.cpuMillicores, 1);
+  const memTotal = Math.max(node.base.memoryBytes, 1);
+  const freeCpu = 1 - (node.cpu + cpuDemand) / cpuTotal;
+  const freeMem = 1 - (node.memory + memoryDemand) / memTotal;
+  node.fit = 20 - (10 ** freeCpu + 10 ** freeMem);
+  node.fitCpu = cpuDemand;
+  node.fitMemory = memoryDemand;
+  return node.fit;
+}
+
 function reserve(node: NodeState, { request, hostPorts, zoneCounts }: RequestContext): void {
+  // Its room changed: the fit is worked out again.
+  node.fitCpu = Number.NaN;
   let copies = node.copies;
   if (!copies) {
     copies = { ports: new Set(node.ports), counts: new Map(node.counts) };
