@@ -22,7 +22,10 @@
  *   is printed, rather than minutes of piled-up requests;
  * - 10% of the nodes killed at once (100 at 1,000 nodes; their connections drop as a dead host's
  *   do): time until the server calls them down, until all their replicas run elsewhere (also
- *   counted beyond the node-down grace, 3 s), and until the API reports them so.
+ *   counted beyond the node-down grace, 3 s), and until the API reports them so; then where that
+ *   time went (a trace across the three processes, in ms after the kill: when the server read
+ *   the drops, the passes in the grace, the pass that called them down by step, when the agents
+ *   got their assignments, how the replicas rose on the engines, the fleet's event-loop delay).
  *
  * "Reported" is seen by polling GET /api/services one request at a time, every 250 ms, which
  * loads the server too (at 10,000 replicas that answer is several MB); the engine-side figures
@@ -479,7 +482,9 @@ function failoverTrace(
   const downPass = traced.passes.find((pass) => pass.downs > 0);
   const samples = ran.samples ?? [];
   if (!downPass || samples.length === 0 || seen.length === 0) return 'no trace (no down pass recorded)';
-  const dropped = [Math.min(...seen), Math.max(...seen)];
+  seen.sort((a, b) => a - b);
+  const dropped = [seen[0] ?? 0, seen.at(-1) ?? 0];
+  const quartiles = [0.25, 0.5, 0.75].map((q) => at(seen[Math.floor(q * (seen.length - 1))] ?? 0));
   const graceEnds = (dropped[1] ?? 0) + graceMs;
   const downStart = downPass.endedAt - downPass.ms;
   const before = traced.passes.filter((pass) => pass.endedAt < downPass.endedAt);
@@ -494,7 +499,7 @@ function failoverTrace(
   };
   const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
   return (
-    `dropped ${at(dropped[0] ?? 0)}–${at(dropped[1] ?? 0)} (grace over ${at(graceEnds)}); ` +
+    `dropped ${at(dropped[0] ?? 0)}–${at(dropped[1] ?? 0)} (quartiles ${quartiles.join(' ')}; grace over ${at(graceEnds)}); ` +
     `${before.length} passes before (${fmtMs(sum(before.map((p) => p.ms)))} ms); ` +
     `down pass ${at(downStart)}–${at(downPass.endedAt)}: ${downPass.downs} down, ${fmtMs(downPass.ms)} ms ` +
     `(read ${fmtMs(downPass.readMs)}, plan ${fmtMs(downPass.planMs)}, write ${fmtMs(downPass.writeMs)}, ` +

@@ -313,3 +313,17 @@ test("a node is called down when its grace ends, not at the loop's next tick", a
     { liveness, now: Date.now },
   );
 });
+
+test('a trigger that asks for a delay gathers what comes meanwhile into one pass', async () => {
+  await withController(async ({ controller, passes }) => {
+    controller.sync();
+    const before = passes.length;
+    controller.trigger(60);
+    controller.trigger(60);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(passes.length, before, 'not before its delay');
+    await eventually('the pass', () => passes.length > before, { timeoutMs: 2000, intervalMs: 5 });
+    await turns();
+    assert.equal(passes.length, before + 1, 'one pass for both');
+  });
+});

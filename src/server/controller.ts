@@ -269,15 +269,20 @@ export class Controller {
    * that took t ms the next waits until t ms have passed: under a stream of reports the passes
    * take at most half the event loop, and requests (writes above all) keep the other half.
    */
-  trigger(): void {
+  trigger(afterMs = 0): void {
     this.#dirty = true;
-    this.#schedule();
+    this.#schedule(1, afterMs);
   }
 
-  /** `pace`: how many times the last pass's duration to wait after it (REPORT_PASS_PACE for reports). */
-  #schedule(pace = 1): void {
+  /**
+   * `pace`: how many times the last pass's duration to wait after it (REPORT_PASS_PACE for
+   * reports); `afterMs`: not sooner than this from now (a burst of closes gathered into one pass),
+   * unless a pass is due sooner anyway.
+   */
+  #schedule(pace = 1, afterMs = 0): void {
     if (this.#paused) return;
-    const at = this.#lastPassEndedAt + pace * this.#lastPassMs;
+    const paced = this.#lastPassEndedAt + pace * this.#lastPassMs;
+    const at = afterMs > 0 ? Math.max(paced, performance.now() + afterMs) : paced;
     if (this.#scheduled && at >= this.#scheduledAt) return;
     this.#cancelScheduled?.();
     this.#scheduled = true;
