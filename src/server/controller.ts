@@ -393,7 +393,10 @@ export class Controller {
    */
   #wakeAtDown(downAt: number | undefined): void {
     // Not started (tests calling `sync` themselves): no pass of its own.
-    if (downAt === undefined || this.#paused || !this.#tick) return this.#clearDownTimer();
+    if (downAt === undefined || this.#paused || !this.#tick) {
+      this.#clearDownTimer();
+      return;
+    }
     if (downAt === this.#downTimerAt) return;
     this.#clearDownTimer();
     this.#downTimerAt = downAt;
