@@ -82,6 +82,35 @@ test('a start delay holds the container in created until the clock passes it', a
   assert.equal(clock.now(), 1_300);
 });
 
+test('running slots: each running container once as service/slot, as the snapshot tells them', async () => {
+  const engine = new FakeEngine();
+  const ids: string[] = [];
+  for (const [id, slot] of [
+    ['t1', 0],
+    ['t2', 1],
+    ['t3', 1],
+    ['t4', 2],
+  ] as const) {
+    ids.push(await engine.createContainer(containerDefinition(task(id, slot), ADDRESSING)));
+  }
+  for (const id of ids.slice(0, 3)) await engine.startContainer(id);
+  engine.kill(ids[0] ?? '');
+  const slots = new Set<string>();
+  engine.addRunningSlots(slots);
+  assert.deepEqual(
+    [...slots].sort(),
+    ['web/1'],
+    'killed and created ones are not running; two in slot 1 are one',
+  );
+  const fromSnapshot = new Set(
+    engine
+      .snapshot()
+      .filter((c) => c.state === 'running')
+      .map((c) => `${c.service}/${c.slot}`),
+  );
+  assert.deepEqual(slots, fromSnapshot);
+});
+
 test('a killed container dies with its exit code, reported by a die event and in the list', async () => {
   const engine = new FakeEngine();
   const { events, stop } = watch(engine);

@@ -151,7 +151,7 @@ export class SimFleet {
     const slots = new Set<string>();
     for (const agent of this.agents) {
       if (!live(agent)) continue;
-      for (const c of agent.engine.snapshot()) if (c.state === 'running') slots.add(`${c.service}/${c.slot}`);
+      agent.engine.addRunningSlots(slots);
     }
     return slots.size;
   }
