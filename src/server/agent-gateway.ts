@@ -251,7 +251,6 @@ function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
-/** A close reason is at most 123 bytes (RFC 6455); ws throws on a longer one. */
 /**
  * A dropped connection's pass waits this long, so that the drops of hosts that die together are
  * taken in one pass: a pass after the first of them (40 ms at 1,000 nodes) held the server's
@@ -261,6 +260,7 @@ function refuse(socket: Duplex, status: number, text: string): void {
  */
 const DROPS_GATHER_MS = 20;
 
+/** A close reason is at most 123 bytes (RFC 6455); ws throws on a longer one. */
 function closeWith(ws: WebSocket, code: number, reason: string): void {
   let text = reason;
   while (Buffer.byteLength(text) > 123) text = text.slice(0, -1);
