@@ -40,7 +40,7 @@ import { parseDurationMs } from '../src/model/duration.ts';
 import type { RunningServer } from '../src/server/skiff-server.ts';
 import { forceRemoveAll, listLabelled, removeClusterNetworks, sweepClusters } from './harness/cleanup.ts';
 import { InProcessSkiff } from './harness/in-process-skiff.ts';
-import { positiveInt } from './harness/options.ts';
+import { integerOption } from './harness/options.ts';
 import { CLOCK_TICKS_PER_S, cpuTicks, rssBytes, rssParts } from './harness/proc.ts';
 import { out, runMain, table } from './harness/report.ts';
 import { abortOnSignals, checkInterrupted, sleep, waitUntil, withDeadline } from './harness/wait.ts';
@@ -84,7 +84,8 @@ function parseOptions(): Options {
   if (intervalMs === undefined || intervalMs < 1000)
     throw new Error(`--interval: at least 1s, got ${values.interval}`);
   return {
-    containers: positiveInt('--containers', values.containers, 1000),
+    // 0: the agent with no replicas, its floor beside the same run's 100 (the methods sample nothing).
+    containers: integerOption('containers', values.containers, 0, 1000),
     windowMs,
     intervalMs,
     only: new Set(values.only.split(',')),
@@ -294,7 +295,7 @@ async function agentPhase(
     const agent = new ChildAgent(server, join(dataDir, 'agent'), interval, options);
     agents.push(agent);
     await skiff.waitNodeReady();
-    if (interval === '1h') {
+    if (interval === '1h' && n > 0) {
       await api.deploy({
         name: `bench-stats-${runId}`,
         image: options.image,
