@@ -24,12 +24,13 @@
  * --only methods,agent (both), --image REF (skiff-demo:v1), --plain-node (the agent as `node
  * src/cli/main.ts agent`: without bin/skiff's Node options, MALLOC_ARENA_MAX=2 and compile cache),
  * --agent-command PATH (the `skiff` the agent runs as, bin/skiff by default: dist/skiff for the
- * single executable, which gets MALLOC_ARENA_MAX=2 as its systemd unit gives it).
+ * single executable, which gets MALLOC_ARENA_MAX=2 as its systemd unit gives it), --smaps-dir DIR
+ * (the agent's /proc/PID/smaps at each window's end, as agent-N-INTERVAL.smaps).
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -40,7 +41,7 @@ import { parseDurationMs } from '../src/model/duration.ts';
 import type { RunningServer } from '../src/server/skiff-server.ts';
 import { forceRemoveAll, listLabelled, removeClusterNetworks, sweepClusters } from './harness/cleanup.ts';
 import { InProcessSkiff } from './harness/in-process-skiff.ts';
-import { positiveInt } from './harness/options.ts';
+import { integerOption } from './harness/options.ts';
 import { CLOCK_TICKS_PER_S, cpuTicks, rssBytes, rssParts } from './harness/proc.ts';
 import { out, runMain, table } from './harness/report.ts';
 import { abortOnSignals, checkInterrupted, sleep, waitUntil, withDeadline } from './harness/wait.ts';
@@ -63,6 +64,8 @@ interface Options {
   readonly plainNode: boolean;
   /** The `skiff` executable to run the agent with (`PATH agent …`). */
   readonly agentCommand: string;
+  /** Where to copy the agent's /proc/PID/smaps at each window's end (what its RSS is made of). */
+  readonly smapsDir: string | undefined;
 }
 
 function parseOptions(): Options {
@@ -75,6 +78,7 @@ function parseOptions(): Options {
       image: { type: 'string', default: 'skiff-demo:v1' },
       'plain-node': { type: 'boolean', default: false },
       'agent-command': { type: 'string', default: join(REPO_ROOT, 'bin/skiff') },
+      'smaps-dir': { type: 'string' },
     },
   });
   const windowMs = parseDurationMs(values.window);
@@ -84,13 +88,15 @@ function parseOptions(): Options {
   if (intervalMs === undefined || intervalMs < 1000)
     throw new Error(`--interval: at least 1s, got ${values.interval}`);
   return {
-    containers: positiveInt('--containers', values.containers, 1000),
+    // 0: the agent with no replicas, its floor beside the same run's 100 (the methods sample nothing).
+    containers: integerOption('containers', values.containers, 0, 1000),
     windowMs,
     intervalMs,
     only: new Set(values.only.split(',')),
     image: values.image,
     plainNode: values['plain-node'],
     agentCommand: resolve(values['agent-command']),
+    smapsDir: values['smaps-dir'] === undefined ? undefined : resolve(values['smaps-dir']),
   };
 }
 
@@ -294,7 +300,7 @@ async function agentPhase(
     const agent = new ChildAgent(server, join(dataDir, 'agent'), interval, options);
     agents.push(agent);
     await skiff.waitNodeReady();
-    if (interval === '1h') {
+    if (interval === '1h' && n > 0) {
       await api.deploy({
         name: `bench-stats-${runId}`,
         image: options.image,
@@ -315,6 +321,11 @@ async function agentPhase(
       aliveCheck(agent.process, agent.stderr),
     );
     if (interval === '1h') baseline = window;
+    if (options.smapsDir !== undefined && agent.process.pid !== undefined) {
+      mkdirSync(options.smapsDir, { recursive: true });
+      const smaps = readFileSync(`/proc/${agent.process.pid}/smaps`, 'utf8');
+      writeFileSync(join(options.smapsDir, `agent-${n}-${interval}.smaps`), smaps);
+    }
     const stats = server.stats.size;
     out(
       `   --stats-interval ${interval.padEnd(3)}: agent ${window.cpuPercent.toFixed(2)}% of a core, peak RSS ${(window.peakRssBytes / MiB).toFixed(0)} MiB` +

@@ -66,6 +66,7 @@ describe('the single executable', { timeout: 180_000 }, () => {
       build: { flavour: string; sshTransport: boolean };
       execPath: string;
       nodeOptions: string[];
+      codeCache: { flagSet: string | null; cache: string };
     };
     assert.match(report.sqlite, /^3\.\d+\.\d+$/);
     assert.equal(report.etcdServices, true);
@@ -73,6 +74,8 @@ describe('the single executable', { timeout: 180_000 }, () => {
     assert.equal(report.execPath, binary.path, 'the binary is its own runtime');
     // Every command but the agent: the SEA's execArgv, bin/node-flags' common lines, no re-exec.
     assert.deepEqual(report.nodeOptions, readNodeFlags());
+    // The loader (src/build/sea-main.ts) compiled the bundle with the cache made under them.
+    assert.deepEqual(report.codeCache, { flagSet: 'common', cache: 'accepted' });
     if (binary.dashboardFiles.length > 0) {
       assert.deepEqual(report.assets, { origin: 'embedded', files: binary.dashboardFiles.length });
     }
@@ -112,6 +115,20 @@ describe('the single executable', { timeout: 180_000 }, () => {
       );
     assert.equal(Number(limit), heapLimit(readNodeFlags('agent')));
     assert.notEqual(Number(limit), heapLimit(readNodeFlags()));
+    // No "Warning: Code cache data rejected." (V8 rejects a cache made under other options, as the
+    // SEA's own was): the agent's stderr is its log and the usage error, nothing of Node's.
+    assert.doesNotMatch(failed.stderr, /Code cache|Warning/, failed.stderr);
+  });
+
+  test("the agent's options get the code cache made under them", async () => {
+    // The selftest under the agent's options (as its re-exec'd image runs), the way it re-execs.
+    const agentOwn = readNodeFlags('agent').slice(readNodeFlags().length);
+    const result = await skiffBinary([`--node-options=${agentOwn.join(' ')}`, '__binary-selftest']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    const report = JSON.parse(result.stdout) as { nodeOptions: string[]; codeCache: unknown };
+    assert.deepEqual(report.nodeOptions, readNodeFlags('agent'));
+    assert.deepEqual(report.codeCache, { flagSet: 'agent', cache: 'accepted' });
   });
 
   test('version names its release, commit, build date, API and protocol versions', async () => {

@@ -3,11 +3,9 @@
  * CommonJS, which has none), plus `skiff __binary-selftest`, which the binary test runs to prove
  * what only the binary can get wrong: modules that read files at run time (etcd3's .proto files),
  * node:sqlite, and the embedded dashboard assets. `skiff agent` runs with the agent's Node options
- * (bin/node-flags), restarting itself with them first (command-node-flags.ts).
+ * (bin/node-flags), restarting itself with them first: the SEA's main, sea-main.ts, does that before
+ * it reads this bundle, which it compiles with the code cache for the options it runs with.
  */
-// First: a command with Node options of its own (the agent) re-execs itself with them before the
-// CLI's modules run (command-node-flags.ts).
-import './command-node-flags.ts';
 import { runCli } from '../cli/cli.ts';
 
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -4,8 +4,9 @@
  *   1. esbuild bundles src/build/binary-entry.ts into one CommonJS file (Node 24 has no ESM entry
  *      for a SEA), with the build info as a constant, ssh2 left out (bundle-plugins.ts) and
  *      etcd3's protos parsed in;
- *   2. `node --experimental-sea-config` makes the blob: the bundle, its code cache, and the
- *      dashboard's `web/dist` files as assets when the dashboard has been built;
+ *   2. `node --experimental-sea-config` makes the blob: its main is a small loader (sea-main.ts),
+ *      and its assets the bundle, one code cache per set of Node options a command runs with
+ *      (code-cache.ts: the agent's differ), and the dashboard's `web/dist` files when built;
  *   3. the Node 24 binary (node_modules/.bin/node) is copied and stripped of its symbols
  *      (126 → 108 MB; nothing at run time reads them);
  *   4. postject injects the blob and flips the SEA fuse;
@@ -31,6 +32,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { type BuildInfo, checkoutBuildInfo } from './build-info.ts';
 import { deferDockerRequires, embedEtcdProtos, leaveOutNativeSsh } from './bundle-plugins.ts';
+import { codeCacheAsset, codeCacheFlagSets, wrapCommonJs } from './code-cache.ts';
 import { listFiles } from './embedded-assets.ts';
 import { readCommandOwnFlags, readNodeFlags } from './node-flags.ts';
 import { seaConfig } from './sea-config.ts';
@@ -90,7 +92,40 @@ const bundled = await build({
 const bundleBytes = statSync(bundlePath).size;
 writeFileSync(join(work, 'meta.json'), JSON.stringify(bundled.metafile));
 
-const execArgv = readNodeFlags();
+// The SEA's main: the loader (sea-main.ts), which re-execs a command with options of its own and
+// compiles the bundle, an asset, with the code cache made under the options it runs with.
+const flagsTable = { common: readNodeFlags(), own: readCommandOwnFlags() };
+const loaderPath = join(work, 'sea-main.cjs');
+await build({
+  entryPoints: [join(root, 'src', 'build', 'sea-main.ts')],
+  outfile: loaderPath,
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'cjs',
+  define: { __SKIFF_NODE_FLAGS__: JSON.stringify(flagsTable) },
+  logLevel: 'warning',
+});
+
+// One code cache per option set (code-cache.ts), each made by the host's Node under exactly those
+// options, from the text the loader compiles. Not in a cross build: a cache fits only the Node
+// binary that made it.
+const codeCaches: Record<string, string> = {};
+if (!crossBuild) {
+  const wrappedPath = join(work, 'skiff.wrapped.cjs');
+  writeFileSync(wrappedPath, wrapCommonJs(readFileSync(bundlePath, 'utf8')));
+  for (const set of codeCacheFlagSets(flagsTable)) {
+    const cachePath = join(work, `code-cache-${set.name}.bin`);
+    const make =
+      'const fs = require("node:fs"); const { Script } = require("node:vm");' +
+      `const script = new Script(fs.readFileSync(${JSON.stringify(wrappedPath)}, "utf8"));` +
+      `fs.writeFileSync(${JSON.stringify(cachePath)}, script.createCachedData());`;
+    quietly(hostNode, [...set.flags, '-e', make]);
+    codeCaches[codeCacheAsset(set.name)] = cachePath;
+  }
+}
+
+const execArgv = flagsTable.common;
 const dashboardDir = resolve(values.web);
 const dashboardFiles = listFiles(dashboardDir);
 const blobPath = join(work, 'sea-prep.blob');
@@ -98,15 +133,20 @@ const configPath = join(work, 'sea-config.json');
 writeFileSync(
   configPath,
   JSON.stringify(
-    seaConfig({ bundlePath, blobPath, dashboardDir, dashboardFiles, crossBuild, execArgv }),
+    seaConfig({
+      loaderPath,
+      bundlePath,
+      codeCaches,
+      blobPath,
+      dashboardDir,
+      dashboardFiles,
+      execArgv,
+    }),
     null,
     2,
   ),
 );
-// The blob is made by the host's Node, which must be the target's version (the code cache is),
-// and with the options the executable runs with: V8 rejects a code cache made under other flags
-// (a heap option is enough), and the executable then compiles its whole bundle at every start.
-quietly(hostNode, [...execArgv, '--experimental-sea-config', configPath]);
+quietly(hostNode, ['--experimental-sea-config', configPath]);
 
 const binary = join(outDir, 'skiff');
 copyFileSync(targetNode, binary);

@@ -12,19 +12,17 @@
  * after `execArgv`, and V8 takes the last of an option given twice. The restarted process has
  * exactly the options bin/skiff gives the command (`readNodeFlags(command)`).
  *
- * This module must be the entry's first import: esbuild runs a bundle's modules in import order,
- * so it runs before the CLI's modules are evaluated.
+ * This module must be the first import of the SEA's main (sea-main.ts, the loader): it runs as it
+ * is evaluated, before the loader reads and compiles the bundle.
  *
- * What it costs, measured (README: the agent's footprint): the agent's image cannot use the blob's
- * code cache, made under the common options (V8 hashes `--max-opt`, `--optimize-for-size` and
- * `--heap-growing-percent` into it; heap sizes not), so it compiles the bundle lazily and Node
- * warns `Code cache data rejected.` once; `skiff agent --help` 123 → 216 ms, 52 ms of it the cache
- * and 41 the first image. For 120 / 109 → 95 / 96 MiB with 100 containers. Why this and not:
- * re-execing the server instead (the agent's options as `execArgv`): the other commands would run
- * under them, or all but the CLI's re-exec, and the server's image would lose the cache as well;
- * the SEA's code cache under the agent's options: every CLI command would pay the 52 ms instead,
- * and a `skiff ps` is waited for where an agent's start is not; `v8.setFlagsFromString`: too late
- * for the heap; `--disable-warning=Warning` for the one line: it would hide every generic warning
+ * What it costs, measured (README: the agent's footprint): the first image's start, Node's and the
+ * loader's. The agent's image has a code cache of its own (code-cache.ts): V8 hashes `--max-opt`,
+ * `--optimize-for-size` and `--heap-growing-percent` into one, and until session 13 the agent's
+ * image was offered the blob's, made under the common options, which V8 rejected (Node warned
+ * `Code cache data rejected.` at every agent start; `skiff agent --help` 123 → 216 ms, now 147).
+ * Why this and not: re-execing the server instead (the agent's options as `execArgv`): the other
+ * commands would run under them, or all but the CLI's re-exec; `v8.setFlagsFromString`: too late
+ * for the heap; `--disable-warning=Warning` for the cache's line: it would hide every generic warning
  * for the agent's life. Node 24 has no per-invocation SEA config otherwise (`execArgvExtension`
  * is `none`, `env` or `cli`).
  */

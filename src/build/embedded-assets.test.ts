@@ -37,19 +37,23 @@ test('outside a single executable there are no SEA assets', () => {
   assert.equal(seaAssets('web/'), undefined);
 });
 
-test('the SEA config embeds each dashboard file under web/ and drops the code cache for a cross build', () => {
+test('the SEA config embeds each dashboard file under web/, the bundle and its code caches', () => {
   const input = {
+    loaderPath: 'l.cjs',
     bundlePath: 'b.cjs',
+    codeCaches: { 'skiff:code-cache:common': 'c.bin' },
     blobPath: 'b.blob',
     dashboardDir: '/r/web/dist',
-    crossBuild: false,
     execArgv: [],
   };
   const config = seaConfig({ ...input, dashboardFiles: ['index.html', 'assets/a.js'] });
+  assert.equal(config.main, 'l.cjs');
   assert.deepEqual(config.assets, {
+    'skiff:bundle.cjs': 'b.cjs',
+    'skiff:code-cache:common': 'c.bin',
     'web/index.html': '/r/web/dist/index.html',
     'web/assets/a.js': '/r/web/dist/assets/a.js',
   });
-  assert.equal(config.useCodeCache, true);
-  assert.equal(seaConfig({ ...input, dashboardFiles: [], crossBuild: true }).useCodeCache, false);
+  // The loader's own cache: none (the agent's re-exec'd image would reject it, and Node warn).
+  assert.equal(config.useCodeCache, false);
 });

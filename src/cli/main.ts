@@ -7,7 +7,7 @@ import { installDeferredRequires } from '../docker/deferred-requires.ts';
 // Node keeps the compiled (and type-stripped) modules in its compile cache (NODE_COMPILE_CACHE,
 // or a directory under the system's temporary one), keyed by content: a daemon restarted from a
 // checkout, an agent above all, starts in about 60% of the time. The binary has its own code
-// cache (sea-config.ts). Imported after, so that the cache is on before the modules load.
+// caches (code-cache.ts). Imported after, so that the cache is on before the modules load.
 enableCompileCache();
 // Before anything imports dockerode: its BuildKit session and SSH transport load at first use.
 installDeferredRequires();
