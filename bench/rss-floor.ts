@@ -20,7 +20,9 @@
  * `--server-env` and `--server-node-args` apply to the measured (server-side) process of every
  * mode, so a knob's effect on the floor is read off one table. `--server-env SKIFF_FLOOR_SEND_BYTES=N`
  * has the server send each connection three N-byte messages after its hello (what the connection's
- * TLS buffers keep after the agent link's writes: a delta, or a fragment of one).
+ * TLS buffers keep after the agent link's writes: a delta, or a fragment of one);
+ * `SKIFF_FLOOR_CLIENT_SEND_BYTES=N` in the bench's own environment has each client send three
+ * N-byte messages (what the server's connections keep after the agents' messages).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -160,6 +162,14 @@ async function clientRole(
             opened++;
             // One small frame each way keeps the connection as a live agent's is (a hello).
             socket.send(JSON.stringify({ kind: 'hello', node: `node-${i + k}` }));
+            // SKIFF_FLOOR_CLIENT_SEND_BYTES=N (this process's environment): each client then
+            // sends three N-byte messages, as agents send `agent.metrics` (7–10 KB) and stats:
+            // what the server's connection keeps on its read side (TLS's encrypted-input buffer).
+            const clientBytes = Number(process.env.SKIFF_FLOOR_CLIENT_SEND_BYTES ?? 0);
+            if (clientBytes > 0) {
+              const payload = Buffer.alloc(clientBytes, 0x62);
+              for (let n = 0; n < 3; n++) socket.send(payload, { binary: true });
+            }
             resolve();
           });
           socket.once('error', reject);
