@@ -338,7 +338,8 @@ class PassBuilder {
     this.#nodes.forEach((node, i) => {
       const { liveness } = node;
       const status = livenessStatus(node, this.#now, liveness);
-      const down = downAt(node, this.#now, liveness);
+      // Only for an unreachable node (downAt works its status out again): not every node, every pass.
+      const down = status === 'unreachable' ? downAt(node, this.#now, liveness) : undefined;
       if (down !== undefined) this.#downAts.push(down);
       if (status === node.status) return;
       this.#statusChanges.push({ id: node.id, from: node.status, to: status });
