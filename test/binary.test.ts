@@ -38,6 +38,37 @@ async function skiffBinary(args: string[], env: Record<string, string> = {}) {
   }
 }
 
+/**
+ * `skiff agent` without --server, with `args` before it: it logs its Node options, V8's heap limit
+ * and its PID (at debug) and stops there with a usage error (exit 2).
+ */
+async function agentWithoutServer(args: string[]) {
+  const started = run(binary.path, [...args, 'agent', '--log-level', 'debug'], {
+    cwd: binary.dir,
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: binary.dir },
+    timeout: 60_000,
+  });
+  const pid = started.child.pid;
+  const failed = (await started.then(
+    () => assert.fail('the agent without --server exited 0'),
+    (error: unknown) => error,
+  )) as { code?: number; stderr: string };
+  assert.equal(failed.code, 2, failed.stderr);
+  const line = /node options: (.*); V8 heap limit (\d+) bytes; pid (\d+)/.exec(failed.stderr);
+  assert.ok(line, failed.stderr);
+  const [, options = '', limit, loggedPid] = line;
+  return { pid, stderr: failed.stderr, options, limit: Number(limit), loggedPid: Number(loggedPid) };
+}
+
+/** This checkout's Node's heap limit under `flags` (the binary's Node is the same one). */
+function heapLimit(flags: string[]): number {
+  return Number(
+    execFileSync(process.execPath, [...flags, '-p', 'require("v8").getHeapStatistics().heap_size_limit'], {
+      encoding: 'utf8',
+    }),
+  );
+}
+
 describe('the single executable', { timeout: 180_000 }, () => {
   before(() => {
     binary = buildBinary();
@@ -82,42 +113,34 @@ describe('the single executable', { timeout: 180_000 }, () => {
   });
 
   test("the agent runs with the agent's Node options, in the process it was started as", async () => {
-    // No --server: the agent logs its options (at debug) and stops there, with a usage error.
-    const started = run(binary.path, ['agent', '--log-level', 'debug'], {
-      cwd: binary.dir,
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: binary.dir },
-      timeout: 60_000,
-    });
-    const pid = started.child.pid;
-    const failed = (await started.then(
-      () => assert.fail('the agent without --server exited 0'),
-      (error: unknown) => error,
-    )) as { code?: number; stderr: string };
-    assert.equal(failed.code, 2, failed.stderr);
-    const line = /node options: (.*); V8 heap limit (\d+) bytes; pid (\d+)/.exec(failed.stderr);
-    assert.ok(line, failed.stderr);
-    const [, options = '', limit, loggedPid] = line;
+    const agent = await agentWithoutServer([]);
     // What bin/skiff gives `skiff agent` (the agent's lines after the common ones; V8 takes the last).
-    assert.deepEqual(options.split(' '), readNodeFlags('agent'));
+    assert.deepEqual(agent.options.split(' '), readNodeFlags('agent'));
     // The same process (process.execve), as systemd started it.
-    assert.equal(Number(loggedPid), pid);
+    assert.equal(agent.loggedPid, agent.pid);
     // In force, not only given: V8's heap limit counts the young generation (three semi-spaces), so
     // it is this Node's with the agent's options and not with the server's 8 MB semi-space.
-    const heapLimit = (flags: string[]) =>
-      Number(
-        execFileSync(
-          process.execPath,
-          [...flags, '-p', 'require("v8").getHeapStatistics().heap_size_limit'],
-          {
-            encoding: 'utf8',
-          },
-        ),
-      );
-    assert.equal(Number(limit), heapLimit(readNodeFlags('agent')));
-    assert.notEqual(Number(limit), heapLimit(readNodeFlags()));
+    assert.equal(agent.limit, heapLimit(readNodeFlags('agent')));
+    assert.notEqual(agent.limit, heapLimit(readNodeFlags()));
     // No "Warning: Code cache data rejected." (V8 rejects a cache made under other options, as the
     // SEA's own was): the agent's stderr is its log and the usage error, nothing of Node's.
-    assert.doesNotMatch(failed.stderr, /Code cache|Warning/, failed.stderr);
+    assert.doesNotMatch(agent.stderr, /Code cache|Warning/, agent.stderr);
+  });
+
+  test("an operator's own Node options come after the agent's, quoted through the re-exec", async () => {
+    // A heap size (V8 leaves it out of a code cache's flag hash), a stack trace limit (in the hash:
+    // the agent's cache is rejected, and the loader compiles the bundle without it, silently) and
+    // an option with a space (the re-exec quotes it in its own --node-options).
+    const operator = ['--max-old-space-size=200', '--stack-trace-limit=50', '--title=skiff agent'];
+    const agent = await agentWithoutServer([
+      '--node-options=--max-old-space-size=200 --stack-trace-limit=50 "--title=skiff agent"',
+    ]);
+    assert.equal(agent.options, [...readNodeFlags('agent'), ...operator].join(' '));
+    assert.equal(agent.loggedPid, agent.pid);
+    // The operator's old space and the agent's semi-space, both in force.
+    assert.equal(agent.limit, heapLimit([...readNodeFlags('agent'), '--max-old-space-size=200']));
+    assert.notEqual(agent.limit, heapLimit(readNodeFlags('agent')));
+    assert.doesNotMatch(agent.stderr, /Code cache|Warning/, agent.stderr);
   });
 
   test("the agent's options get the code cache made under them", async () => {
@@ -129,6 +152,23 @@ describe('the single executable', { timeout: 180_000 }, () => {
     const report = JSON.parse(result.stdout) as { nodeOptions: string[]; codeCache: unknown };
     assert.deepEqual(report.nodeOptions, readNodeFlags('agent'));
     assert.deepEqual(report.codeCache, { flagSet: 'agent', cache: 'accepted' });
+    // An operator's own after them, as the agent's re-exec lays them out (the test above): the
+    // agent's cache is offered; V8 takes it under a heap size, rejects it under a hashed option, and
+    // neither says anything on stderr.
+    for (const [own, cache] of [
+      ['--max-old-space-size=200', 'accepted'],
+      ['--stack-trace-limit=50', 'rejected'],
+    ] as const) {
+      const withOwn = await skiffBinary([
+        `--node-options=${[...agentOwn, own].join(' ')}`,
+        '__binary-selftest',
+      ]);
+      assert.equal(withOwn.code, 0, withOwn.stderr);
+      assert.equal(withOwn.stderr, '', own);
+      const ownReport = JSON.parse(withOwn.stdout) as { nodeOptions: string[]; codeCache: unknown };
+      assert.deepEqual(ownReport.nodeOptions, [...readNodeFlags('agent'), own]);
+      assert.deepEqual(ownReport.codeCache, { flagSet: 'agent', cache }, own);
+    }
   });
 
   test('version names its release, commit, build date, API and protocol versions', async () => {
