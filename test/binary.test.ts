@@ -1,9 +1,10 @@
 /**
  * The single executable (`npm run build:binary`), run from a directory with no node_modules: what
  * only a bundle can break (etcd3's protos, node:sqlite, embedded assets, the left-out ssh
- * transport), then the CLI-level lifecycle on the real engine with `skiff up` and every client
- * command from the binary: deploy, ps (every output format), scale, logs, rm; `skiff version`
- * with the server's part; and bash completing a service name from the server.
+ * transport), the agent's re-exec with its own Node options (and an operator's after them) and the
+ * code cache each set of options gets, then the CLI-level lifecycle on the real engine with `skiff
+ * up` and every client command from the binary: deploy, ps (every output format), scale, logs, rm;
+ * `skiff version` with the server's part; and bash completing a service name from the server.
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
