@@ -28,6 +28,8 @@
  *    source of reasons; `fits` must accept exactly the nodes all checkers accept.
  *  - A service's replicas per zone are counted once per call, then kept up to date as replicas
  *    land, instead of recounted over every node for every request.
+ *  - Along a run of requests of one kind (a service's replicas), each node's fit and score are
+ *    kept and worked out again only where a placement landed, and its zone (`ScoreCache`).
  *
  * Same-node anti-affinity is relative to the service's size: a node holds up to
  * max(1, ⌊desiredReplicas / 10⌋) replicas of a service before the penalty applies. A service
