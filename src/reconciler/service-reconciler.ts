@@ -151,8 +151,17 @@ export function reconcileService(input: ReconcileInput): ServicePlan {
   });
 
   shutdown.push(...live.filter((t) => !wanted.has(t.slot) || !inPlace(t)).map((t) => t.id));
+  // Grouped once, in the tasks' order: a filter of every replica per slot was quadratic in the
+  // replicas (95 slots of 95 replicas, 100 services, in a failover's pass at 1,000 nodes).
+  const bySlot = new Map<number, ReconcilerTask[]>();
+  for (const t of live) {
+    if (!inPlace(t)) continue;
+    const list = bySlot.get(t.slot);
+    if (list) list.push(t);
+    else bySlot.set(t.slot, [t]);
+  }
   const slots = slotList.map((slot) => {
-    const inSlot = live.filter((t) => t.slot === slot && inPlace(t));
+    const inSlot = bySlot.get(slot) ?? [];
     const [current, ...extras] = inSlot
       .filter((t) => t.revision === revision && staying(t))
       .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));

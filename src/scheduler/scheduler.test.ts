@@ -408,6 +408,52 @@ test('plans and reasons match a plain reference implementation on random snapsho
     );
 });
 
+test("runs of one kind of request (a service's replicas, a failover's) match the reference too", () => {
+  // Each request repeated as a service's replicas are: the same spec, its own task id, its own
+  // copy of the penalized nodes. The scheduler reuses each node's fit and score along a run.
+  let runs = 0;
+  for (let seed = 1; seed <= 500; seed++) {
+    const { nodes, requests } = randomCase(seed);
+    const rng = seeded(seed + 1_000);
+    const repeated = requests.flatMap((r, i) =>
+      Array.from({ length: 1 + Math.floor(rng() * 6) }, (_, k) => ({
+        ...r,
+        taskId: `${r.taskId}.${k}`,
+        penalizedNodes: new Set(r.penalizedNodes),
+        ...(rng() < 0.1 && i % 2 === 0
+          ? { strategy: r.strategy === 'binpack' ? ('spread' as const) : ('binpack' as const) }
+          : {}),
+      })),
+    );
+    runs += repeated.length - requests.length;
+    assert.deepEqual(schedule(nodes, repeated), referenceSchedule(nodes, repeated), `seed ${seed}`);
+  }
+  assert.ok(runs > 1000, `only ${runs} repeated requests`);
+});
+
+test('a failover-sized run: 300 replicas of one service over 400 zoned nodes, as the reference places them', () => {
+  const zones = ['a', 'b', 'c'];
+  const nodes = Array.from({ length: 400 }, (_, i) =>
+    node(`n${String(i).padStart(3, '0')}`, {
+      labels: { zone: zones[i % 3] as string },
+      cpuMillicores: 2000,
+      memoryBytes: 4 * GiB,
+      allocatedCpuMillicores: (i % 7) * 100,
+      serviceCounts: new Map([['web', i % 2]]),
+    }),
+  );
+  const requests = Array.from({ length: 300 }, (_, i) =>
+    request(`t${i}`, {
+      service: 'web',
+      desiredReplicas: 95,
+      demand: { cpuMillicores: 100, memoryBytes: 32 * 2 ** 20 },
+      strategy: 'spread',
+      penalizedNodes: new Set(['n001', 'n002']),
+    }),
+  );
+  assert.deepEqual(schedule(nodes, requests), referenceSchedule(nodes, requests));
+});
+
 test('a replica needing an agent feature goes only to nodes whose agent has it, else pending with why', () => {
   const old = node('a', { features: new Set(['exec-health']) });
   const upgraded = node('b', { features: new Set(['exec-health', 'init']), allocatedMemoryBytes: 7 * GiB });

@@ -13,6 +13,7 @@ import { DEFAULT_POOL } from '../model/addressing.ts';
 import { AGENT_FEATURES } from '../protocol/features.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
+import type { AgentLink } from './cluster.ts';
 import { Cluster } from './cluster.ts';
 import type { ControllerOptions } from './controller.ts';
 import { Controller, REPORT_PASS_PACE } from './controller.ts';
@@ -158,11 +159,13 @@ test('a silent node is still called unreachable, and its beat after that runs th
     controller.tick();
     await turns();
     assert.equal(cluster.get('a')?.status, 'unreachable');
-    // An unreachable node waits on time (its grace): no quiet, every tick runs.
+    // Once a pass found nothing new to do, the ticks inside its grace run none.
+    await converge(fixture);
     const before = passes.length;
     controller.tick();
     await turns();
-    assert.equal(passes.length, before + 1);
+    assert.equal(passes.length, before, 'quiet until its grace ends');
+    // A silent node's beat changes the cluster's version: the next tick runs a pass.
     cluster.heartbeat('a', clock.now);
     controller.tick();
     await turns();
@@ -329,3 +332,117 @@ test('a trigger that asks for a delay gathers what comes meanwhile into one pass
     assert.equal(passes.length, before + 1, 'one pass for both');
   });
 });
+
+/**
+ * Three nodes, a spread service on all of them, and c's link dropped: the passes until one decides
+ * nothing (the first calls c unreachable and prepares its replica on a or b, the next see it sent).
+ */
+async function withSilentNode(
+  fn: (
+    fixture: Fixture & { readonly toTargets: () => ServerMessage[]; readonly graceEnds: number },
+  ) => Promise<void>,
+): Promise<void> {
+  await withController(async (fixture) => {
+    const { store, cluster, controller, clock, sent } = fixture;
+    const others: ServerMessage[] = [];
+    const linkOf = (): AgentLink => ({ send: (m) => others.push(m), close() {} });
+    const links = { b: linkOf(), c: linkOf() };
+    cluster.connect(
+      registration('b', { cpu_millicores: 4000, memory_bytes: 8 * GiB, address: '10.0.0.2' }),
+      links.b,
+      clock.now,
+      AGENT_FEATURES,
+    );
+    cluster.connect(
+      registration('c', { cpu_millicores: 4000, memory_bytes: 8 * GiB, address: '10.0.0.3' }),
+      links.c,
+      clock.now,
+      AGENT_FEATURES,
+    );
+    store.putService(service('web', 3, { placement: { strategy: 'spread' } }).spec, 1);
+    controller.trigger();
+    await converge(fixture);
+    assert.deepEqual(
+      store
+        .listTasks()
+        .map((t) => t.nodeId)
+        .sort(),
+      ['a', 'b', 'c'],
+    );
+    // Their agents say they run: the rollout completes, and its endpoints go out after their pace.
+    for (const name of ['a', 'b', 'c'])
+      controller.applyReport(name, {
+        ...EMPTY_REPORT,
+        full: true,
+        tasks: store.tasksOnNode(name).map((t) => running(t.id)),
+      });
+    clock.now += 1000;
+    for (const name of ['a', 'b', 'c']) cluster.heartbeat(name, clock.now);
+    await converge(fixture);
+    assert.equal(store.listServices()[0]?.rollout?.state, 'complete');
+    assert.ok(cluster.disconnect('c', links.c, clock.now));
+    const graceEnds = clock.now + DEFAULT_LIVENESS.downAfterMs;
+    controller.trigger();
+    await converge(fixture);
+    assert.equal(cluster.get('c')?.status, 'unreachable');
+    // The endpoints without c's replica go out once their pace is over.
+    clock.now += 250;
+    for (const name of ['a', 'b']) cluster.heartbeat(name, clock.now);
+    await converge(fixture);
+    const prepares = () => [...sent, ...others].filter((m) => m.type === 'prepare');
+    assert.deepEqual(
+      prepares().map((m) => (m.type === 'prepare' ? m.tasks.length : -1)),
+      [1],
+      "c's replica prepared on one other node",
+    );
+    await fn({ ...fixture, toTargets: prepares, graceEnds });
+  });
+}
+
+/** Ticks every 250 ms through `ms`, a and b beating, c silent: how many ran a pass. */
+async function ticksThrough(fixture: Fixture, ms: number): Promise<number> {
+  const { controller, cluster, clock, passes } = fixture;
+  const before = passes.length;
+  for (let t = 0; t < ms; t += 250) {
+    clock.now += 250;
+    cluster.heartbeat('a', clock.now);
+    cluster.heartbeat('b', clock.now);
+    controller.tick();
+    await turns();
+  }
+  return passes.length - before;
+}
+
+test('inside a grace, once its replicas are prepared and sent, the ticks run no pass; its end still calls it down', () =>
+  withSilentNode(async (fixture) => {
+    const { cluster, clock, store, graceEnds } = fixture;
+    // The rest of the grace, ten ticks: the pass at the ready nodes' silence bound (the beats since
+    // move it on, c's grace has the controller ask a pass) is the one that runs.
+    const ran = await ticksThrough(fixture, 2500);
+    assert.ok(ran <= 1, `${ran} of 10 ticks ran a pass`);
+    assert.equal(cluster.get('c')?.status, 'unreachable');
+    await ticksThrough(fixture, graceEnds + 1 - clock.now);
+    assert.equal(cluster.get('c')?.status, 'down');
+    const running = store.listTasks().filter((t) => t.desiredState === 'running');
+    assert.ok(!running.some((t) => t.nodeId === 'c'), "c's replica runs elsewhere");
+    assert.equal(running.length, 3);
+  }));
+
+test('inside a grace, a node back on a new link runs the next tick: its preparations are dropped at once', () =>
+  withSilentNode(async (fixture) => {
+    const { cluster, clock, controller, passes, toTargets } = fixture;
+    assert.equal(await ticksThrough(fixture, 1000), 0, 'quiet inside the grace');
+    cluster.connect(
+      registration('c', { cpu_millicores: 4000, memory_bytes: 8 * GiB, address: '10.0.0.3' }),
+      { send() {}, close() {} },
+      clock.now,
+      AGENT_FEATURES,
+    );
+    const before = passes.length;
+    controller.tick();
+    await turns();
+    assert.equal(passes.length, before + 1, 'the session changed: the tick ran a pass');
+    assert.equal(cluster.get('c')?.status, 'ready');
+    const last = toTargets().at(-1);
+    assert.deepEqual(last?.type === 'prepare' ? last.tasks : undefined, [], 'the target told to drop it');
+  }));

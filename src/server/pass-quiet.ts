@@ -9,12 +9,28 @@
  * What the time alone changes, and so what keeps a pass from being quiet:
  * - a node's liveness: a ready node turns unreachable once silent past its heartbeat timeout
  *   (its heartbeats move that later, never earlier, so the bound from the last pass is safe); an
- *   unreachable one turns down after its grace (not quiet at all: it is a moment of change);
+ *   unreachable one turns down at the end of its grace (`PassPlan.downAt`, the controller's own
+ *   wake: a bound, not a reason to run every tick through the grace);
+ * - a disconnected node inside the server's startup grace, whose endpoints are served as if it
+ *   were ready until `downNotBefore` (plan-pass.ts publishEndpoints): a bound;
  * - endpoints waiting out their pace, or waiting to be written (a node is planned the rest
- *   after), addresses waiting out their hold, preparations for a silent node, a rollout or any
- *   service the reconciler had to plan (its deadlines), replicas waiting for room (placement also
- *   reads image locality and failures that expire).
+ *   after), addresses waiting out their hold, a rollout or any service the reconciler had to
+ *   plan (its deadlines), replicas waiting for room (placement also reads image locality and
+ *   failures that expire): not quiet.
+ *
+ * What it does not change, so a pass inside a grace may be quiet (issue 9: at 1,000 nodes with
+ * 100 killed at once, ~14 passes of 30–40 ms each were run through the 3 s grace, on the event
+ * loop the down pass then needed): the preparations for the silent nodes' replicas
+ * (prepare-plan.ts). One is kept while its source is still silent (status, session) and its
+ * target can still hold it (ready, connected, its agent's features): inputs, or a ready node's
+ * silence, which is bounded above. A replica not yet prepared is placed: a new preparation, sent,
+ * so the pass did something; one that finds no room finds none on the same inputs again, since
+ * only the scheduler's scores read what changes with time (failures that expire, image locality),
+ * never whether a node fits. What each target was sent is an input too (`sentPrepared`). A
+ * node's return is a session change, and a silent node's beat changes the cluster's version
+ * (cluster.ts): either runs the next tick, which drops its preparations at once.
  */
+
 import type { PassNode } from './pass-snapshot.ts';
 import type { PassPlan } from './plan-pass.ts';
 
@@ -26,11 +42,37 @@ export function quietUntil(
 ): number {
   if (timeBound || plan.again || didSomething(plan)) return now;
   const { memory } = plan;
-  if (memory.releases.size > 0 || memory.endpoints?.pending || (memory.preparations?.size ?? 0) > 0)
-    return now;
+  if (memory.releases.size > 0 || memory.endpoints?.pending) return now;
   // Sending: it is planned the rest once written.
   if (nodes.some((node) => node.sending)) return now;
-  return silenceBound(nodes, (node) => node.liveness.heartbeatTimeoutMs) ?? now;
+  // Preparations wait on their silent nodes, whose grace is `downAt` (none: not quiet).
+  if ((memory.preparations?.size ?? 0) > 0 && plan.downAt === undefined) return now;
+  return nodesBound(nodes, plan.downAt, now) ?? now;
+}
+
+/**
+ * The first moment the time alone changes what a pass reads of the nodes (the module comment):
+ * `downAt` (the first group of graces to end), a ready node's silence past its heartbeat timeout,
+ * a disconnected node's startup grace; infinity when none; undefined when a node is unreachable
+ * and no `downAt` was given (its grace's end is not known here).
+ */
+export function nodesBound(
+  nodes: readonly PassNode[],
+  downAt: number | undefined,
+  now: number,
+): number | undefined {
+  let until = downAt ?? Number.POSITIVE_INFINITY;
+  for (const node of nodes) {
+    if (node.status === 'down') continue;
+    if (node.status === 'ready') {
+      until = Math.min(until, node.lastSeen + node.liveness.heartbeatTimeoutMs);
+      continue;
+    }
+    if (downAt === undefined) return undefined;
+    // Its endpoints are served as if it were ready until then (plan-pass.ts publishEndpoints).
+    if (!node.connected && now < node.downNotBefore) until = Math.min(until, node.downNotBefore);
+  }
+  return until;
 }
 
 /** What `silenceBound` reads of a node. */

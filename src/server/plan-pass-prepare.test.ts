@@ -17,7 +17,7 @@ import {
   task,
   ids as taskIds,
 } from './pass-fixture.ts';
-import type { PassNode } from './pass-snapshot.ts';
+import type { PassNode, PassSnapshot } from './pass-snapshot.ts';
 import { specKey } from './pass-snapshot.ts';
 import type { PassPlan } from './plan-pass.ts';
 import { planPass } from './plan-pass.ts';
@@ -51,11 +51,16 @@ function sent(nodes: readonly PassNode[], plan: PassPlan): PassNode[] {
     const prepare = plan.prepares.find((p) => p.nodeId === n.id);
     const assignment = plan.assignments.find((a) => a.nodeId === n.id);
     const status = plan.statusChanges.find((c) => c.id === n.id)?.to ?? n.status;
+    const endpoints = plan.endpoints;
+    const sentEndpoints =
+      endpoints &&
+      (endpoints.nodeIds.includes(n.id) || endpoints.deltas.some((d) => d.nodeIds.includes(n.id)));
     return {
       ...n,
       status,
       ...(prepare ? { sentPrepared: prepare.key } : {}),
       ...(assignment ? { sentAssignment: assignment.key } : {}),
+      ...(sentEndpoints ? { sentEndpoints: endpoints.generation } : {}),
     };
   });
 }
@@ -107,6 +112,53 @@ test('preparations stay where they are over later passes, and are sent once', ()
     ['p000', 'p001'],
     'the same replacement ids: no container is remade',
   );
+});
+
+/** The snapshot after `plan` was written: with the indices it allocated. */
+function written(snap: PassSnapshot, plan: PassPlan): PassSnapshot {
+  return { ...snap, allocations: [...snap.allocations, ...plan.allocate] };
+}
+
+test('inside the grace, a pass that only keeps what was prepared and sent is quiet until the grace ends', () => {
+  const nodes = [node('a'), node('b'), silentNode('c')];
+  const first = planPass(snapshot([web], tasks, nodes), NOW, ids());
+  assert.equal(first.quietUntil, NOW, 'the first prepares and sends: not quiet');
+  const graceEnds = NOW - 100 + DEFAULT_LIVENESS.downAfterMs;
+  assert.equal(first.downAt, graceEnds);
+  // The ready nodes have beaten since: their silence is past the grace's end.
+  const beaten = sent(nodes, first).map((n) => (n.id === 'c' ? n : { ...n, lastSeen: NOW + 2000 }));
+  const second = planPass(written(snapshot([web], tasks, beaten, first.memory), first), NOW + 250, ids('q'));
+  assert.deepEqual(second.prepares, []);
+  assert.equal(second.memory.preparations?.size, 2, 'still prepared');
+  assert.equal(second.quietUntil, graceEnds, 'quiet until the pass at the grace’s end');
+  // A ready node's silence ends the quiet sooner (it would turn unreachable then).
+  const third = planPass(
+    written(snapshot([web], tasks, sent(nodes, first), first.memory), first),
+    NOW + 250,
+    ids('r'),
+  );
+  assert.equal(third.quietUntil, NOW + DEFAULT_LIVENESS.heartbeatTimeoutMs);
+  // A target that was not sent its set yet (a new link): sent, so not quiet.
+  const relinked = beaten.map((n) => (n.id === 'a' ? { ...n, sentPrepared: undefined } : n));
+  const fourth = planPass(
+    written(snapshot([web], tasks, relinked, first.memory), first),
+    NOW + 250,
+    ids('s'),
+  );
+  assert.deepEqual(Object.keys(prepared(fourth)), ['a']);
+  assert.equal(fourth.quietUntil, NOW + 250);
+});
+
+test('inside the grace, a replica with no room to be prepared keeps no pass from being quiet', () => {
+  // a is full: c's replica cannot be prepared anywhere, now or later on the same inputs.
+  const nodes = [node('a', { cpuMillicores: 500 }), silentNode('c')];
+  const small = [task('w0', 'web', 0, 'a'), task('w1', 'web', 1, 'c')];
+  const one = service('web', 2);
+  const first = planPass(snapshot([one], small, nodes), NOW, ids());
+  assert.equal(first.memory.preparations?.size ?? 0, 0, 'nothing prepared');
+  const later = sent(nodes, first).map((n) => (n.id === 'a' ? { ...n, lastSeen: NOW + 2000 } : n));
+  const second = planPass(written(snapshot([one], small, later, first.memory), first), NOW + 250, ids('q'));
+  assert.equal(second.quietUntil, NOW - 100 + DEFAULT_LIVENESS.downAfterMs);
 });
 
 test('called down: each prepared replacement becomes its slot’s task where it waits, and is only started', () => {
