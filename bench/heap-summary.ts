@@ -1,7 +1,7 @@
 /**
  * `npm run bench:heap-summary -- FILE.heapsnapshot`: what a V8 heap snapshot holds (issue 9: what
  * the server's heap at 1,000 nodes is), without DevTools. For example the snapshot that
- * `bench:control-plane -- --nodes 1000 --server-node-args '--heapsnapshot-signal=SIGUSR2
+ * `bench:control-plane -- --nodes 1000 --server-node-args='--heapsnapshot-signal=SIGUSR2
  * --diagnostic-dir=/tmp/snap' --idle-signal SIGUSR2` has the server write at idle. It prints:
  *
  * - the totals: nodes, edges, self size, and what the root does not reach (garbage the snapshot
