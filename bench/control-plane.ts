@@ -36,10 +36,13 @@
  * does not finish is reported with what ran, and the run goes on to the idle figures)  --stats-interval 5s
  * (each simulated agent's stats stream, as a real agent's: fake usage of every replica and node; 0: off)  --agent sim|real (sim: src/sim's
  * SimAgent; real: src/agent/agent.ts with its data plane off, to compare what the agents cost)
- * --server-node-args '--cpu-prof --cpu-prof-dir=/tmp/prof' (Node options for the server child, after
+ * --server-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof' (with `=`: parseArgs refuses a separate
+ * value that starts with a dash; Node options for the server child, after
  * bin/node-flags, which it gets as `skiff server` does, with MALLOC_ARENA_MAX=1 and bin/skiff's
  * NODE_COMPILE_CACHE unless set: a CPU
- * profile, `--heapsnapshot-signal=SIGUSR2`, `--max-semi-space-size=16` to compare, …).
+ * profile, `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=/tmp/snap` (the snapshot lands in the
+ * diagnostic directory, by default the server child's cwd: the bench's own, the repository when
+ * run by npm; bench/heap-summary.ts reads it), `--max-semi-space-size=16` to compare, …).
  * --server-env K=V (repeatable: environment for the server child only, over this process's, e.g.
  * `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2` to try another allocator on the server
  * and not on the simulated agents)  --idle-signal SIGUSR2 (sent to the server once the idle figures

@@ -1,8 +1,14 @@
 /**
- * A fixed-capacity ring of records of numbers, oldest first, kept in one Float64Array: what a
+ * A fixed-capacity ring of records of numbers, oldest first, kept in one array of doubles: what a
  * stats series holds. An object per sample costs about 150 bytes of heap (nine numbers, its shape,
  * its header): 10,000 replicas' five minutes were 92 MiB. Here a sample is 8 bytes per field, and
  * records are rebuilt when read (reads take the last two, or a window for the autoscaler).
+ *
+ * The array is a plain one that only ever holds numbers (V8 keeps it as unboxed doubles), not a
+ * Float64Array: a typed array's object, its ArrayBuffer and the buffer's malloc'd store and
+ * bookkeeping cost about 550 bytes beside the 144 of a replica's two samples, 5 MB for 10,000
+ * replicas (bench:heap-summary). What the columns make of each field is worked out once per column
+ * list and shared by the rings that use it.
  *
  * A field may be `nullable` (null is kept as NaN) or `optional` (absent is kept as NaN); a stored
  * NaN reads back as what the field allows. Other fields must be finite numbers (the wire schema
@@ -20,9 +26,32 @@ export interface ColumnSpec<K extends string> {
   readonly text?: true;
 }
 
+interface ColumnLayout {
+  /** Each column's index among the text columns (-1: a number column). */
+  readonly textIndex: readonly number[];
+  readonly textCount: number;
+}
+
+/** Layouts by column list: the rings of one kind (replicas, nodes) share theirs. */
+const layouts = new WeakMap<readonly ColumnSpec<string>[], ColumnLayout>();
+
+function layoutOf(columns: readonly ColumnSpec<string>[]): ColumnLayout {
+  let layout = layouts.get(columns);
+  if (!layout) {
+    let texts = 0;
+    layout = { textIndex: columns.map((c) => (c.text ? texts++ : -1)), textCount: texts };
+    layouts.set(columns, layout);
+  }
+  return layout;
+}
+
+/** The texts of a ring without text columns: never written, so one serves all of them. */
+const NO_TEXTS: (string | undefined)[] = [];
+
 export class ColumnRing<T extends object> {
   readonly #columns: readonly ColumnSpec<Extract<keyof T, string>>[];
-  readonly #values: Float64Array;
+  /** Numbers only (NaN for null or absent), so V8 stores them as unboxed doubles. */
+  readonly #values: number[];
   /** The text columns' values, `#textCount` a record (only text columns take room here). */
   readonly #texts: (string | undefined)[];
   /** Each column's index among the text columns (-1: a number column). */
@@ -38,11 +67,12 @@ export class ColumnRing<T extends object> {
       throw new RangeError(`ring capacity ${capacity}: must be ≥ 1`);
     this.#capacity = capacity;
     this.#columns = columns;
-    this.#values = new Float64Array(capacity * columns.length);
-    let texts = 0;
-    this.#textIndex = columns.map((c) => (c.text ? texts++ : -1));
-    this.#textCount = texts;
-    this.#texts = texts > 0 ? new Array<string | undefined>(capacity * texts) : [];
+    this.#values = new Array<number>(capacity * columns.length).fill(Number.NaN);
+    const layout = layoutOf(columns);
+    this.#textIndex = layout.textIndex;
+    this.#textCount = layout.textCount;
+    this.#texts =
+      layout.textCount > 0 ? new Array<string | undefined>(capacity * layout.textCount) : NO_TEXTS;
   }
 
   get capacity(): number {
