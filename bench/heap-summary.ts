@@ -120,15 +120,8 @@ async function main(): Promise<void> {
     out(
       table(
         ['holder  edge', 'count', 'MB', 'share'],
-        [...byHolder]
-          .sort((a, b) => b.selfSize - a.selfSize)
-          .slice(0, top)
-          .map((r) => [
-            r.group,
-            grouped(r.count),
-            mb(r.selfSize),
-            `${((r.selfSize / strings) * 100).toFixed(1)}%`,
-          ]),
+        // No retained column: a string holds nothing.
+        rows(byHolder, top, strings).map((row) => row.slice(0, 4)),
         { rule: true },
       ),
     );
